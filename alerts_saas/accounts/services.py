@@ -1,0 +1,146 @@
+"""Changes to organizations and memberships, with the rules that protect them.
+
+Membership changes lock the organization row, so two admins acting at once cannot
+together remove or demote the last owner.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
+
+RESERVED_SLUGS = {"new", "admin", "api", "settings", "static", "healthz", "accounts"}
+
+
+class MembershipError(Exception):
+    """A change that the organization's rules refuse, said in words for the person."""
+
+
+def suggest_slug(name: str) -> str:
+    base = slugify(name)[:40] or "org"
+    if base in RESERVED_SLUGS:
+        base = f"{base}-team"
+    slug, n = base, 2
+    while Organization.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def create_organization(owner: User, name: str, slug: str | None = None) -> Organization:
+    """Create an organization with `owner` as its first owner."""
+    organization = Organization.objects.create(name=name, slug=slug or suggest_slug(name))
+    Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+    return organization
+
+
+def _lock_organization(organization: Organization) -> None:
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+
+
+def _other_owners(target: Membership) -> int:
+    return (
+        Membership.objects.filter(organization_id=target.organization_id, role=Role.OWNER)
+        .exclude(pk=target.pk)
+        .count()
+    )
+
+
+def _check_actor_may_manage(actor: Membership, target: Membership, new_role: str | None) -> None:
+    if not actor.has_role(Role.ADMIN) and actor.pk != target.pk:
+        raise MembershipError("Only owners and admins can manage members.")
+    touches_owner = target.role == Role.OWNER or new_role == Role.OWNER
+    if touches_owner and not actor.has_role(Role.OWNER):
+        raise MembershipError("Only an owner can grant, change or remove the owner role.")
+
+
+@transaction.atomic
+def change_role(actor: Membership, target: Membership, new_role: str) -> Membership:
+    if new_role not in Role.values:
+        raise MembershipError("Choose owner, admin or member.")
+    _lock_organization(target.organization)
+    target.refresh_from_db()
+    if target.role == new_role:
+        return target
+    _check_actor_may_manage(actor, target, new_role)
+    if target.role == Role.OWNER and _other_owners(target) == 0:
+        raise MembershipError(
+            f"{target.user} is the last owner of {target.organization}. "
+            "Make someone else an owner first."
+        )
+    target.role = new_role
+    target.save(update_fields=["role"])
+    return target
+
+
+@transaction.atomic
+def remove_member(actor: Membership, target: Membership) -> None:
+    """Remove `target` from its organization; `actor == target` means leaving."""
+    _lock_organization(target.organization)
+    target.refresh_from_db()
+    _check_actor_may_manage(actor, target, None)
+    if target.role == Role.OWNER and _other_owners(target) == 0:
+        who = "You are" if actor.pk == target.pk else f"{target.user} is"
+        raise MembershipError(
+            f"{who} the last owner of {target.organization}. Make someone else an owner first."
+        )
+    target.delete()
+
+
+class InvitationError(Exception):
+    """Why an invitation cannot be used, in words for the person holding it."""
+
+
+def invitation_problem(invitation: Invitation) -> str | None:
+    state = invitation.state
+    if state == Invitation.State.ACCEPTED:
+        return "This invitation has already been used. Ask for a new one if you still need access."
+    if state == Invitation.State.REVOKED:
+        return "This invitation was withdrawn by the organization."
+    if state == Invitation.State.EXPIRED:
+        return (
+            f"This invitation expired on {invitation.expires_at:%d %B %Y}. "
+            f"Ask an admin of {invitation.organization} to invite you again."
+        )
+    return None
+
+
+def accept_invitation(invitation: Invitation, user: User) -> Membership:
+    """Use the invitation once, for the user it was sent to.
+
+    The claim is a compare-and-set update: of two simultaneous accepts, one wins.
+    """
+    problem = invitation_problem(invitation)
+    if problem:
+        raise InvitationError(problem)
+    if user.email.lower() != invitation.email.lower():
+        raise InvitationError(
+            f"This invitation was sent to {invitation.email}, but you are signed in as "
+            f"{user.email}. Sign out and sign in (or sign up) as {invitation.email}."
+        )
+    with transaction.atomic():
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).update(accepted_at=timezone.now(), accepted_by=user)
+        if not claimed:
+            raise InvitationError("This invitation has already been used.")
+        membership, _ = Membership.objects.get_or_create(
+            organization=invitation.organization,
+            user=user,
+            defaults={"role": invitation.role},
+        )
+    return membership
+
+
+def revoke_invitation(invitation: Invitation) -> bool:
+    return bool(
+        Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    )

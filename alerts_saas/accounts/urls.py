@@ -1,0 +1,25 @@
+from django.urls import include, path
+
+from alerts_saas.accounts.views import invitations, members, orgs
+
+app_name = "accounts"
+
+tenant_urlpatterns = [
+    path("", orgs.org_home, name="org_home"),
+    path("settings/", orgs.org_settings, name="org_settings"),
+    path("settings/leave/", orgs.org_leave, name="org_leave"),
+    path("settings/members/", members.members, name="members"),
+    path("settings/members/invite/", members.invite, name="invite"),
+    path("settings/members/<int:membership_id>/role/", members.change_member_role,
+         name="member_role"),
+    path("settings/members/<int:membership_id>/remove/", members.remove_member_view,
+         name="member_remove"),
+    path("settings/invitations/<int:invitation_id>/revoke/", members.invitation_revoke,
+         name="invitation_revoke"),
+]
+
+urlpatterns = [
+    path("orgs/new/", orgs.org_create, name="org_create"),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path("o/<slug:slug>/", include(tenant_urlpatterns)),
+]

@@ -1,0 +1,60 @@
+"""Opening and accepting an invitation link, signed in or not."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY
+from alerts_saas.accounts.invitation_flow import forget_invitation, remember_invitation
+from alerts_saas.accounts.models import Invitation, User, hash_token
+from alerts_saas.accounts.services import InvitationError, accept_invitation, invitation_problem
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    found = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if found is None:
+        forget_invitation(request)
+        return render(request, "accounts/invitation_invalid.html", {
+            "problem": "This invitation link is not valid. Check that you copied all of it, "
+                       "or ask for a new invitation.",
+        }, status=404)
+    problem = invitation_problem(found)
+    if problem:
+        forget_invitation(request)
+        return render(request, "accounts/invitation_invalid.html",
+                      {"problem": problem, "invitation": found}, status=410)
+    if not request.user.is_authenticated:
+        return _anonymous(request, found, token)
+    if request.method == "POST":
+        return _accept(request, found)
+    return render(request, "accounts/invitation.html", {"invitation": found})
+
+
+def _anonymous(request: HttpRequest, found: Invitation, token: str) -> HttpResponse:
+    remember_invitation(request, token)
+    # Whoever holds the link has read the invited mailbox, so that address counts as verified.
+    get_adapter(request).stash_verified_email(request, found.email)
+    has_account = User.objects.filter(email__iexact=found.email).exists()
+    return render(request, "accounts/invitation.html",
+                  {"invitation": found, "has_account": has_account})
+
+
+def _accept(request: HttpRequest, found: Invitation) -> HttpResponse:
+    try:
+        membership = accept_invitation(found, request.user)
+    except InvitationError as exc:
+        return render(request, "accounts/invitation.html",
+                      {"invitation": found, "error": str(exc)}, status=400)
+    forget_invitation(request)
+    request.session[CURRENT_ORG_SESSION_KEY] = membership.organization.slug
+    messages.success(request, f"Welcome to {membership.organization}.")
+    return redirect(membership.organization)

@@ -1,0 +1,109 @@
+"""Settings / Members: the member list, invitations, role changes and removals."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from alerts_saas.accounts.access import tenant_view
+from alerts_saas.accounts.emails import send_invitation_email
+from alerts_saas.accounts.forms import InviteForm, RoleForm
+from alerts_saas.accounts.models import Invitation, Membership, Role
+from alerts_saas.accounts.services import (
+    MembershipError,
+    change_role,
+    remove_member,
+    revoke_invitation,
+)
+
+
+def _members_page(request: HttpRequest, invite_form: InviteForm | None = None,
+                  status: int = 200) -> HttpResponse:
+    tenant = request.tenant
+    organization = tenant.organization
+    if invite_form is None and tenant.is_admin:
+        invite_form = InviteForm(organization=organization, can_invite_owner=tenant.is_owner)
+    context = {
+        "memberships": organization.memberships.select_related("user").order_by("user__email"),
+        "invitations": organization.invitations.pending().select_related("invited_by"),
+        "invite_form": invite_form,
+        "roles": Role.choices,
+        "invitation_days": settings.INVITATION_LIFETIME.days,
+    }
+    return render(request, "accounts/members.html", context, status=status)
+
+
+@tenant_view()
+def members(request: HttpRequest) -> HttpResponse:
+    return _members_page(request)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def invite(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    form = InviteForm(
+        request.POST, organization=tenant.organization, can_invite_owner=tenant.is_owner
+    )
+    if not form.is_valid():
+        return _members_page(request, invite_form=form, status=400)
+    invitation, token = Invitation.issue(
+        tenant.organization, form.cleaned_data["email"], form.cleaned_data["role"], request.user
+    )
+    send_invitation_email(request, invitation, token)
+    messages.success(request, f"Invitation sent to {invitation.email}.")
+    return redirect("accounts:members", slug=tenant.organization.slug)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    tenant = request.tenant
+    target = get_object_or_404(Membership, pk=membership_id, organization=tenant.organization)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner, admin or member.")
+    else:
+        try:
+            change_role(tenant.membership, target, form.cleaned_data["role"])
+        except MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{target.user} is now {target.role_enum.label.lower()}.")
+    return redirect("accounts:members", slug=tenant.organization.slug)
+
+
+@tenant_view(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def remove_member_view(request: HttpRequest, membership_id: int) -> HttpResponse:
+    tenant = request.tenant
+    target = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id,
+        organization=tenant.organization,
+    )
+    if request.method == "GET":
+        return render(request, "accounts/member_remove.html", {"target": target})
+    try:
+        remove_member(tenant.membership, target)
+    except MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{target.user} was removed from {tenant.organization}.")
+    return redirect("accounts:members", slug=tenant.organization.slug)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    tenant = request.tenant
+    invitation = get_object_or_404(
+        Invitation, pk=invitation_id, organization=tenant.organization
+    )
+    if revoke_invitation(invitation):
+        messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
+    else:
+        messages.error(request, f"The invitation to {invitation.email} was already used.")
+    return redirect("accounts:members", slug=tenant.organization.slug)

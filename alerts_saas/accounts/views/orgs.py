@@ -1,0 +1,91 @@
+"""Home, organization creation, switching and organization settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY, tenant_view
+from alerts_saas.accounts.forms import OrganizationForm
+from alerts_saas.accounts.invitation_flow import pending_invitation_url
+from alerts_saas.accounts.models import Membership, Role
+from alerts_saas.accounts.services import MembershipError, create_organization, remove_member
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Anonymous visitors see the product; members land in their current organization."""
+    if not request.user.is_authenticated:
+        return render(request, "accounts/landing.html")
+    invitation_url = pending_invitation_url(request)
+    if invitation_url:
+        return redirect(invitation_url)
+    memberships = Membership.objects.filter(user=request.user).select_related("organization")
+    current = request.session.get(CURRENT_ORG_SESSION_KEY)
+    chosen = next((m for m in memberships if m.organization.slug == current), None)
+    chosen = chosen or memberships.first()
+    if chosen is None:
+        return redirect("accounts:org_create")
+    return redirect(chosen.organization)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def org_create(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization = create_organization(
+            request.user, form.cleaned_data["name"], form.cleaned_data["slug"] or None
+        )
+        request.session[CURRENT_ORG_SESSION_KEY] = organization.slug
+        messages.success(request, f"{organization} is ready. You are its owner.")
+        return redirect(organization)
+    first = not Membership.objects.filter(user=request.user).exists()
+    return render(request, "accounts/org_create.html", {"form": form, "first": first})
+
+
+@tenant_view()
+def org_home(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    organization = tenant.organization
+    context = {
+        "member_count": organization.memberships.count(),
+        "pending_invitations": organization.invitations.pending().count(),
+    }
+    return render(request, "accounts/org_home.html", context)
+
+
+@tenant_view()
+@require_http_methods(["GET", "POST"])
+def org_settings(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    form = OrganizationForm(request.POST or None, instance=tenant.organization)
+    if request.method == "POST":
+        if not tenant.is_admin:
+            raise PermissionDenied("Only owners and admins can change organization settings.")
+        if form.is_valid():
+            organization = form.save(commit=False)
+            organization.slug = form.cleaned_data["slug"] or organization.slug
+            organization.save()
+            messages.success(request, "Organization settings saved.")
+            return redirect("accounts:org_settings", slug=organization.slug)
+    return render(request, "accounts/org_settings.html", {"form": form})
+
+
+@tenant_view(Role.MEMBER)
+@require_http_methods(["GET", "POST"])
+def org_leave(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    if request.method == "POST":
+        try:
+            remove_member(tenant.membership, tenant.membership)
+        except MembershipError as exc:
+            messages.error(request, str(exc))
+            return redirect("accounts:members", slug=tenant.organization.slug)
+        request.session.pop(CURRENT_ORG_SESSION_KEY, None)
+        messages.success(request, f"You left {tenant.organization}.")
+        return redirect("home")
+    return render(request, "accounts/org_leave.html")

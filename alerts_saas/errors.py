@@ -1,0 +1,32 @@
+"""Error pages in words, in the site's layout."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template import loader
+
+
+def _error(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    return render(request, "error.html", {"title": title, "detail": detail}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 400, "Bad request", str(exception or "") or
+                  "The request could not be understood. Go back and try again.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    detail = str(exception or "") or "Your role in this organization does not allow this."
+    return _error(request, 403, "You don't have permission to do this", detail)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 404, "Page not found",
+                  "There is nothing here, or you don't have access to it.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors: the failure may be in one of them.
+    html = loader.get_template("500.html").render()
+    return HttpResponse(html, status=500)

@@ -1,0 +1,20 @@
+"""Top-level URLs. Tenant pages live under /o/<slug>/ in each app's own urls module."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from alerts_saas.accounts.views.orgs import home
+from alerts_saas.health.views import healthz
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("alerts_saas.accounts.urls")),
+]
+
+handler400 = "alerts_saas.errors.bad_request"
+handler403 = "alerts_saas.errors.permission_denied"
+handler404 = "alerts_saas.errors.page_not_found"
+handler500 = "alerts_saas.errors.server_error"

@@ -1,0 +1,168 @@
+"""Shared fixtures: users and organizations, a real Celery worker, headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.db import connection
+
+from alerts_saas.accounts.models import Membership, Organization, Role, User
+from alerts_saas.accounts.services import create_organization
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "correct-horse-battery-staple"
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# around it are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """allauth's rate limits live in the (Redis) cache: each test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+# --- Users and organizations ------------------------------------------------------------
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(email: str, password: str = PASSWORD) -> User:
+        user = User.objects.create_user(email=email, password=password)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_org(make_user: Callable[..., User]) -> Callable[..., Organization]:
+    def make(name: str, owner: User | None = None) -> Organization:
+        owner = owner or make_user(f"owner@{name.lower().replace(' ', '-')}.example")
+        return create_organization(owner, name)
+
+    return make
+
+
+@pytest.fixture
+def add_member(make_user: Callable[..., User]) -> Callable[..., Membership]:
+    def add(org: Organization, email: str, role: Role = Role.MEMBER) -> Membership:
+        user = User.objects.filter(email=email).first() or make_user(email)
+        return Membership.objects.create(organization=org, user=user, role=role)
+
+    return add
+
+
+# --- A real Celery worker ----------------------------------------------------------------
+
+def _worker_env() -> dict[str, str]:
+    """The worker uses the test database that pytest-django created, and the test broker."""
+    settings_dict = connection.settings_dict
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "alerts_saas.settings_test"
+    env["DATABASE_URL"] = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
+        f"/{settings_dict['NAME']}"
+    )
+    return env
+
+
+class WorkerProcess:
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "alerts_saas", "worker", "--loglevel",
+             "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle",
+             "--hostname", f"test-{os.getpid()}@%h"],
+            cwd=REPO, env=_worker_env(), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if "ready." in self.log_path.read_text(errors="replace"):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Celery worker exited: {self.log_path.read_text()}")
+            time.sleep(0.2)
+        raise RuntimeError(f"Celery worker not ready in 30 s: {self.log_path.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A real worker process on Redis, seeing the rows the test commits."""
+    from alerts_saas.celery import app
+
+    app.control.purge()
+    worker = WorkerProcess(tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20, interval: float = 0.1,
+             message: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {message}")
+
+
+# --- Headless Chromium --------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
+    """Save a full-page screenshot under test-artifacts/<test name>/ (ignored by git)."""
+    folder = ARTIFACTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = {"n": 0}
+
+    def shoot(page: object, name: str) -> Path:
+        counter["n"] += 1
+        path = folder / f"{counter['n']:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        return path
+
+    return shoot
