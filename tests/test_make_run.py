@@ -1,0 +1,89 @@
+"""`make run` on a clean clone, with no PostgreSQL or Redis settings, brings up the site on
+8000 with the worker and beat running, and the demo account it prints can sign in."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+BASE = "http://127.0.0.1:8000"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _clean_env() -> dict[str, str]:
+    dropped = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE",
+               "VAR_DIR", "VIRTUAL_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env["PATH"] = ":".join(p for p in env["PATH"].split(":") if "/.venv/" not in p)
+    return env
+
+
+def _wait_healthy(proc: subprocess.Popen, log: Path, timeout: float = 420) -> dict:
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"make run exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            body = requests.get(f"{BASE}/healthz", timeout=2).json()
+            if body.get("worker", {}).get("ok"):
+                return body
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(1)
+    pytest.fail(f"not healthy in {timeout} s (last: {body}):\n{log.read_text()[-4000:]}")
+
+
+def test_make_run_on_a_clean_clone(tmp_path: Path) -> None:
+    assert _port_free(8000), "port 8000 is taken; stop what runs there"
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(["make", "run"], cwd=clone, env=_clean_env(), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        health = _wait_healthy(proc, log)
+        assert health["database"] == {"ok": True, "vendor": "sqlite"}
+        assert health["broker"] == {"ok": True, "transport": "filesystem"}
+        assert (clone / "var" / "db.sqlite3").exists()
+
+        output = log.read_text()
+        for process in ("web.1", "worker.1", "beat.1"):
+            assert process in output, f"{process} did not start"
+        assert "Sending due task heartbeat" in output  # beat scheduled it
+        match = re.search(r"Sign in as (\S+) with password (\S+)", output)
+        assert match, "make run did not print how to sign in"
+
+        session = requests.Session()
+        session.get(f"{BASE}/accounts/login/", timeout=5)
+        response = session.post(
+            f"{BASE}/accounts/login/",
+            data={"login": match.group(1), "password": match.group(2),
+                  "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            headers={"Referer": f"{BASE}/accounts/login/"}, timeout=10,
+        )
+        assert response.url == f"{BASE}/o/demo/", response.url
+        assert "Demo Org" in response.text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
