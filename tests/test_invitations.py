@@ -65,7 +65,7 @@ def test_an_expired_invitation_is_refused_plainly(invite, make_user, client) -> 
 
 
 def test_a_used_link_says_so(invite, make_user, client) -> None:
-    invitation, token = invite()
+    _invitation, token = invite()
     user = make_user("new@acme.example")
     client.force_login(user)
     assert client.post(f"/invitations/{token}/").status_code == 302
@@ -130,7 +130,7 @@ def test_the_invitation_email_carries_a_working_link(org, client, mailoutbox) ->
 
 def test_purge_removes_long_ended_invitations_only(invite) -> None:
     old, _ = invite("old@acme.example")
-    fresh, _ = invite("fresh@acme.example")
+    _fresh, _ = invite("fresh@acme.example")
     Invitation.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=31))
     assert purge_stale_invitations() == 1
     assert list(Invitation.objects.values_list("email", flat=True)) == ["fresh@acme.example"]

@@ -138,7 +138,7 @@ def test_every_tenant_url_is_404_for_a_member_of_another_organization(two_tenant
 
 @pytest.mark.django_db
 def test_unknown_slugs_and_ids_are_404_pages(two_tenants, client) -> None:
-    org_a, objects_a, org_b, outsider = two_tenants
+    _org_a, _objects_a, org_b, outsider = two_tenants
     client.force_login(outsider)
     for url in ("/o/no-such-org/", f"/o/{org_b.slug}/settings/members/999999/remove/",
                 "/invitations/not-a-real-token/", "/o/%20/"):
