@@ -1,0 +1,40 @@
+"""Run the sandbox: ``python -m integrations.pagerduty.sandbox --host 127.0.0.1 --port 8100``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from werkzeug.serving import make_server
+
+from .app import create_app
+from .config import SandboxConfig
+
+READY_MARKER = "PAGERDUTY SANDBOX READY"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Local stand-in for PagerDuty's APIs.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100, help="0 picks a free port")
+    parser.add_argument("--quiet", action="store_true", help="do not log every request")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = create_app(SandboxConfig.from_env())
+    server = make_server(args.host, args.port, app, threaded=True)
+    url = f"http://{args.host}:{server.server_port}"
+    print(f"{READY_MARKER} {url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

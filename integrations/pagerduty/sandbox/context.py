@@ -1,0 +1,29 @@
+"""Access to the per-app sandbox objects from inside request handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .idtoken import IdTokenSigner
+from .state import Store
+
+EXTENSION_KEY = "pagerduty_sandbox"
+
+
+@dataclass
+class Sandbox:
+    """What every blueprint needs: the state and the ID token signer."""
+
+    store: Store
+    signer: IdTokenSigner
+
+
+def sandbox() -> Sandbox:
+    ctx: Sandbox = current_app.extensions[EXTENSION_KEY]
+    return ctx
+
+
+def store() -> Store:
+    return sandbox().store

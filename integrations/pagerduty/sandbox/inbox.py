@@ -1,0 +1,154 @@
+"""Server-rendered inbox: accounts, services, integrations, alerts and received events."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from .context import store
+from .security import check_csrf
+from .state import Account, ReceivedEvent, iso_precise
+
+bp = Blueprint("inbox", __name__)
+
+PAGE_SIZE = 25
+
+
+def pretty(value: Any) -> str:
+    """Indented JSON for <pre> blocks (raw text when the body was not JSON)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _event_view(event: ReceivedEvent) -> dict[str, Any]:
+    return {
+        "event": event,
+        "received_at": iso_precise(event.received_at),
+        "body": pretty(event.body) if event.body is not None else event.raw[:20_000],
+        "response": pretty(event.response) if event.response is not None else "",
+    }
+
+
+@bp.get("/")
+def index() -> str:
+    st = store()
+    with st.lock:
+        accounts = [
+            {
+                "account": account,
+                "users": [u for u in st.users.values() if u.account_id == account.id],
+                "service_count": sum(1 for s in st.services.values() if s.account_id == account.id),
+                "open_alerts": sum(
+                    1
+                    for a in st.alerts.values()
+                    if a.account_id == account.id and a.status != "resolved"
+                ),
+            }
+            for account in st.accounts.values()
+        ]
+        recent = [_event_view(e) for e in reversed(st.events[-10:])]
+    return render_template(
+        "inbox_index.html",
+        accounts=accounts,
+        config=st.config,
+        recent=recent,
+        base=request.host_url,
+    )
+
+
+@bp.get("/inbox/accounts/<account_id>")
+def account_services(account_id: str) -> str:
+    st = store()
+    account: Account | None = st.accounts.get(account_id)
+    if account is None:
+        abort(404)
+    query = request.args.get("q", "").strip()
+    services = st.account_services(account.id)
+    if query:
+        services = [s for s in services if query.lower() in s.name.lower()]
+    pages = max(1, math.ceil(len(services) / PAGE_SIZE))
+    try:
+        page = min(max(1, int(request.args.get("page", 1))), pages)
+    except ValueError:
+        page = 1
+    with st.lock:
+        rows = [
+            {
+                "service": s,
+                "teams": [st.teams[t].name for t in s.team_ids],
+                "integrations": [st.integrations[i] for i in s.integration_ids],
+                "open_alerts": sum(
+                    1 for a in st.alerts.values() if a.service_id == s.id and a.status != "resolved"
+                ),
+            }
+            for s in services[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        ]
+    return render_template(
+        "inbox_services.html",
+        account=account,
+        rows=rows,
+        query=query,
+        page=page,
+        pages=pages,
+        total=len(services),
+    )
+
+
+@bp.get("/inbox/services/<service_id>")
+def service_detail(service_id: str) -> str:
+    st = store()
+    service = st.services.get(service_id)
+    if service is None:
+        abort(404)
+    with st.lock:
+        account = st.accounts[service.account_id]
+        events_by_id = {e.id: e for e in st.events if e.service_id == service.id}
+        alerts = [
+            {"alert": a, "events": [_event_view(events_by_id[i]) for i in a.event_ids]}
+            for a in st.service_alerts(service.id)
+        ]
+        changes = [
+            _event_view(e)
+            for e in events_by_id.values()
+            if e.kind == "change" and e.status_code == 202
+        ]
+        integrations = [st.integrations[i] for i in service.integration_ids]
+        dropped = [
+            _event_view(e)
+            for e in events_by_id.values()
+            if e.kind == "alert" and e.alert_id is None
+        ]
+    return render_template(
+        "inbox_service.html",
+        account=account,
+        service=service,
+        integrations=integrations,
+        alerts=alerts,
+        changes=list(reversed(changes)),
+        dropped=list(reversed(dropped)),
+    )
+
+
+@bp.get("/inbox/events")
+def all_events() -> str:
+    st = store()
+    with st.lock:
+        events = [_event_view(e) for e in reversed(st.events[-200:])]
+        services = {s.id: s.name for s in st.services.values()}
+    return render_template("inbox_events.html", events=events, services=services)
+
+
+@bp.post("/inbox/alerts/<alert_id>/<any(acknowledge, resolve):action>")
+def change_alert(alert_id: str, action: str) -> Any:
+    """Acknowledge/Resolve buttons; status changes notify observers (webhook seam)."""
+    check_csrf()
+    st = store()
+    alert = st.alerts.get(alert_id)
+    if alert is None:
+        abort(404)
+    owner = next((u for u in st.users.values() if u.account_id == alert.account_id), None)
+    status = "acknowledged" if action == "acknowledge" else "resolved"
+    st.set_alert_status(alert_id, status, owner.id if owner else None)
+    return redirect(url_for("inbox.service_detail", service_id=alert.service_id), code=303)

@@ -1,0 +1,518 @@
+"""api.pagerduty.com / api.eu.pagerduty.com stand-in (REST API v2 subset)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.http import parse_options_header
+
+from .context import store
+from .ratelimit import RateDecision
+from .resources import (
+    WEBHOOK_EVENT_TYPES,
+    integration_json,
+    service_json,
+    user_json,
+    webhook_subscription_json,
+)
+from .state import (
+    EVENTS_INTEGRATION_TYPES,
+    Account,
+    Integration,
+    Service,
+    User,
+    WebhookSubscription,
+    utcnow,
+)
+
+bp = Blueprint("rest", __name__, url_prefix="/rest/<any(us, eu):region>")
+
+ACCEPT_MEDIA_TYPE = "application/vnd.pagerduty+json"
+ACCEPT_HEADER = f"{ACCEPT_MEDIA_TYPE};version=2"
+INTEGRATION_TYPES = frozenset(
+    {
+        "aws_cloudwatch_inbound_integration",
+        "cloudkick_inbound_integration",
+        "event_transformer_api_inbound_integration",
+        "generic_email_inbound_integration",
+        "generic_events_api_inbound_integration",
+        "keynote_inbound_integration",
+        "nagios_inbound_integration",
+        "pingdom_inbound_integration",
+        "sql_monitor_inbound_integration",
+        "events_api_v2_inbound_integration",
+    }
+)
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+MAX_OFFSET_PLUS_LIMIT = 10_000
+
+# Scoped OAuth scope per endpoint, from x-pd-requires-scope in REST.openapi.json.
+# /users/me lists no scope there, so any valid user token may call it.
+REQUIRED_SCOPES: dict[str, str | None] = {
+    "rest.users_me": None,
+    "rest.list_services": "services.read",
+    "rest.get_service": "services.read",
+    "rest.create_integration": "services.write",
+    "rest.get_integration": "services.read",
+    "rest.update_integration": "services.write",
+    "rest.list_webhook_subscriptions": "webhook_subscriptions.read",
+    "rest.create_webhook_subscription": "webhook_subscriptions.write",
+    "rest.get_webhook_subscription": "webhook_subscriptions.read",
+    "rest.delete_webhook_subscription": "webhook_subscriptions.write",
+}
+
+
+class ApiError(Exception):
+    """Raised inside handlers; rendered as PagerDuty's error object."""
+
+    def __init__(self, status: int, code: int, message: str, errors: list[str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.errors = status, code, message, errors
+
+
+def error_response(
+    status: int, code: int, message: str, errors: list[str] | None = None
+) -> Response:
+    body: dict[str, Any] = {"message": message, "code": code}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(error=body)
+    response.status_code = status
+    return response
+
+
+def invalid(*errors: str) -> ApiError:
+    return ApiError(400, 2001, "Invalid Input Provided", list(errors))
+
+
+def not_found() -> ApiError:
+    return ApiError(404, 2100, "Not Found")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an OAuth user token or an account API key."""
+
+    account: Account
+    user: User | None
+    scopes: frozenset[str]
+    full_access: bool
+    rate_key: str
+
+
+def _authenticate(header: str, region: str) -> Principal | None:
+    st = store()
+    if header.startswith("Bearer "):
+        value = header.removeprefix("Bearer ").strip()
+        with st.lock:
+            token = st.token(value, "access")
+            delegation = st.delegations.get(token.delegation_id) if token else None
+            if token is None or delegation is None or delegation.revoked or not token.usable():
+                return None
+            account = st.accounts[delegation.account_id]
+            user = st.users[delegation.user_id]
+        if account.region != region:
+            return None
+        return Principal(
+            account,
+            user,
+            frozenset(delegation.scope.split()),
+            False,
+            f"oauth:{delegation.client_id}:{user.id}",
+        )
+    match = re.fullmatch(r"Token token=(\S+)", header.strip())
+    if match:
+        account = st.account_by_api_key(match.group(1))
+        if account is None or account.region != region:
+            return None
+        return Principal(account, None, frozenset(), True, f"api_key:{account.api_key}")
+    return None
+
+
+def _allowed(principal: Principal, required: str | None, method: str) -> bool:
+    if principal.full_access or "write" in principal.scopes:
+        return True
+    if method in {"GET", "HEAD"} and "read" in principal.scopes:
+        return True
+    return required is None or required in principal.scopes
+
+
+def _accept_ok(header: str | None) -> bool:
+    for item in (header or "").split(","):
+        mimetype, options = parse_options_header(item)
+        if mimetype.lower() == ACCEPT_MEDIA_TYPE and options.get("version") == "2":
+            return True
+    return False
+
+
+@bp.url_value_preprocessor
+def _pull_region(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.region = (values or {}).pop("region", "us")
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    """Authentication → rate limit → Accept header → scope, in that order."""
+    st = store()
+    principal = _authenticate(request.headers.get("Authorization", ""), g.region)
+    if principal is None:
+        return error_response(401, 2006, "Authentication failed")
+    g.principal = principal
+    cfg = st.config
+    decision = st.limiter.hit(principal.rate_key, cfg.rest_rate_limit, cfg.rest_rate_window)
+    g.rate = decision
+    if not decision.allowed:
+        return error_response(429, 2020, "Rate Limit Exceeded")
+    if not _accept_ok(request.headers.get("Accept")):
+        return error_response(
+            400,
+            2001,
+            "Invalid Input Provided",
+            [f"The Accept header must be '{ACCEPT_HEADER}'."],
+        )
+    required = REQUIRED_SCOPES.get(request.endpoint or "")
+    if not _allowed(principal, required, request.method):
+        needed = required or "write"
+        return error_response(
+            403, 2010, "Access Denied", [f"The access token does not have the '{needed}' scope."]
+        )
+    return None
+
+
+@bp.after_request
+def _rate_headers(response: Response) -> Response:
+    decision: RateDecision | None = g.get("rate")
+    if decision is not None:
+        response.headers["ratelimit-limit"] = str(decision.limit)
+        response.headers["ratelimit-remaining"] = str(decision.remaining)
+        response.headers["ratelimit-reset"] = str(decision.reset_seconds)
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.code, exc.message, exc.errors)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _principal() -> Principal:
+    principal: Principal = g.principal
+    return principal
+
+
+def _json_body() -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise invalid("Content-Type must be application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise invalid("The request body must be a JSON object.")
+    return data
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid(f"'{name}' must be an integer.") from None
+
+
+def _paginate(items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Classic offset pagination as described in the REST API pagination docs."""
+    limit = _int_arg("limit", DEFAULT_LIMIT)
+    offset = _int_arg("offset", 0)
+    if limit < 1:
+        raise invalid("'limit' must be greater than 0.")
+    if offset < 0:
+        raise invalid("'offset' must not be negative.")
+    if offset + limit > MAX_OFFSET_PLUS_LIMIT:
+        raise invalid(
+            f"Offset plus limit must not exceed {MAX_OFFSET_PLUS_LIMIT}; use a filter instead."
+        )
+    limit = min(limit, MAX_LIMIT)
+    page = items[offset : offset + limit]
+    total = len(items) if request.args.get("total", "").lower() == "true" else None
+    return page, {
+        "limit": limit,
+        "offset": offset,
+        "more": offset + len(page) < len(items),
+        "total": total,
+    }
+
+
+def _includes(allowed: set[str]) -> list[str]:
+    values = request.args.getlist("include[]") + request.args.getlist("include")
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise invalid(f"Unsupported include: {', '.join(unknown)}.")
+    return values
+
+
+def _service(service_id: str) -> Service:
+    service = store().services.get(service_id)
+    if service is None or service.account_id != _principal().account.id:
+        raise not_found()
+    return service
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+# ---------------------------------------------------------------------------- users
+@bp.get("/users/me", endpoint="users_me")
+def users_me() -> Response:
+    principal = _principal()
+    if principal.user is None:
+        raise invalid("/users/me needs a user-level token; account API keys have no user.")
+    return _json({"user": user_json(store(), principal.user)})
+
+
+# ---------------------------------------------------------------------------- services
+@bp.get("/services", endpoint="list_services")
+def list_services() -> Response:
+    st = store()
+    include = _includes(
+        {"escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters"}
+    )
+    services = st.account_services(_principal().account.id)
+    query = request.args.get("query")
+    if query:
+        services = [s for s in services if query.lower() in s.name.lower()]
+    name = request.args.get("name")
+    if name is not None:
+        services = [s for s in services if s.name == name]
+    team_ids = set(request.args.getlist("team_ids[]"))
+    if team_ids:
+        services = [s for s in services if team_ids & set(s.team_ids)]
+    sort_by = request.args.get("sort_by", "name")
+    if sort_by not in {"name", "name:asc", "name:desc"}:
+        raise invalid("'sort_by' must be one of name, name:asc, name:desc.")
+    if sort_by == "name:desc":
+        services.reverse()
+    page, meta = _paginate(services)
+    with st.lock:
+        body = [service_json(st, s, include) for s in page]
+    return _json({"services": body, **meta})
+
+
+@bp.get("/services/<service_id>", endpoint="get_service")
+def get_service(service_id: str) -> Response:
+    st = store()
+    include = _includes(
+        {"escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters"}
+    )
+    service = _service(service_id)
+    with st.lock:
+        return _json({"service": service_json(st, service, include)})
+
+
+@bp.post("/services/<service_id>/integrations", endpoint="create_integration")
+def create_integration(service_id: str) -> Response:
+    st = store()
+    service = _service(service_id)
+    spec = _json_body().get("integration")
+    if not isinstance(spec, dict):
+        raise invalid("'integration' is required and must be an object.")
+    type_ = spec.get("type")
+    if type_ not in INTEGRATION_TYPES:
+        raise invalid(f"Integration type must be one of: {', '.join(sorted(INTEGRATION_TYPES))}.")
+    name = spec.get("name", "Events API V2" if type_ in EVENTS_INTEGRATION_TYPES else None)
+    if not isinstance(name, str) or not name.strip():
+        raise invalid("Integration name must be a non-empty string.")
+    email = spec.get("integration_email")
+    if type_ == "generic_email_inbound_integration":
+        suffix = f"@{_principal().account.subdomain}.pagerduty.com"
+        if not isinstance(email, str) or not email.endswith(suffix):
+            raise invalid(f"integration_email must be an address ending in {suffix}.")
+    integration = st.add_integration(
+        service, type_, name.strip(), email if isinstance(email, str) else None
+    )
+    with st.lock:
+        return _json({"integration": integration_json(st, integration)}, 201)
+
+
+def _integration(service_id: str, integration_id: str) -> Integration:
+    service = _service(service_id)
+    integration = store().integrations.get(integration_id)
+    if integration is None or integration.service_id != service.id:
+        raise not_found()
+    return integration
+
+
+@bp.get("/services/<service_id>/integrations/<integration_id>", endpoint="get_integration")
+def get_integration(service_id: str, integration_id: str) -> Response:
+    st = store()
+    integration = _integration(service_id, integration_id)
+    with st.lock:
+        return _json({"integration": integration_json(st, integration)})
+
+
+@bp.put("/services/<service_id>/integrations/<integration_id>", endpoint="update_integration")
+def update_integration(service_id: str, integration_id: str) -> Response:
+    st = store()
+    integration = _integration(service_id, integration_id)
+    spec = _json_body().get("integration")
+    if not isinstance(spec, dict):
+        raise invalid("'integration' is required and must be an object.")
+    if "name" in spec:
+        if not isinstance(spec["name"], str) or not spec["name"].strip():
+            raise invalid("Integration name must be a non-empty string.")
+        with st.lock:
+            integration.name = spec["name"].strip()
+    with st.lock:
+        return _json({"integration": integration_json(st, integration)})
+
+
+# ---------------------------------------------------------------------------- webhook subscriptions
+def _validate_subscription(spec: Any, account: Account) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise invalid("'webhook_subscription' is required and must be an object.")
+    errors: list[str] = []
+    if spec.get("type") != "webhook_subscription":
+        errors.append("'type' must be 'webhook_subscription'.")
+    delivery = spec.get("delivery_method")
+    url = ""
+    headers: list[dict[str, str]] = []
+    if not isinstance(delivery, dict):
+        errors.append("'delivery_method' is required.")
+    else:
+        if delivery.get("type") != "http_delivery_method":
+            errors.append("'delivery_method.type' must be 'http_delivery_method'.")
+        url = delivery.get("url") if isinstance(delivery.get("url"), str) else ""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            errors.append("'delivery_method.url' must be an absolute http(s) URL.")
+        raw_headers = delivery.get("custom_headers") or []
+        if not isinstance(raw_headers, list) or not all(
+            isinstance(h, dict)
+            and isinstance(h.get("name"), str)
+            and isinstance(h.get("value"), str)
+            for h in raw_headers
+        ):
+            errors.append("'delivery_method.custom_headers' must be a list of {name, value}.")
+        else:
+            headers = [{"name": h["name"], "value": h["value"]} for h in raw_headers]
+            if len({h["name"].lower() for h in headers}) != len(headers):
+                errors.append("Custom header names must be unique.")
+    events = spec.get("events")
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+        errors.append("'events' must be a non-empty list of event types.")
+        events = []
+    else:
+        if len(set(events)) != len(events):
+            errors.append("'events' must not contain duplicates.")
+        unknown = sorted(set(events) - WEBHOOK_EVENT_TYPES)
+        if unknown:
+            errors.append(f"Unknown event types: {', '.join(unknown)}.")
+    filter_ = spec.get("filter")
+    if not isinstance(filter_, dict) or filter_.get("type") not in {
+        "account_reference",
+        "service_reference",
+        "team_reference",
+    }:
+        errors.append(
+            "'filter.type' must be account_reference, service_reference or team_reference."
+        )
+        filter_ = {}
+    elif filter_["type"] != "account_reference":
+        st = store()
+        target = (st.services if filter_["type"] == "service_reference" else st.teams).get(
+            filter_.get("id") or ""
+        )
+        if target is None or target.account_id != account.id:
+            errors.append(
+                f"'filter.id' must be the id of a {filter_['type'][:-10]} on this account."
+            )
+    description = spec.get("description", "")
+    if not isinstance(description, str):
+        errors.append("'description' must be a string.")
+    active = spec.get("active", True)
+    if not isinstance(active, bool):
+        errors.append("'active' must be a boolean.")
+    if errors:
+        raise invalid(*errors)
+    clean_filter = {"type": filter_["type"]}
+    if filter_.get("id") or filter_["type"] != "account_reference":
+        clean_filter["id"] = filter_.get("id") or account.id
+    return {
+        "url": url,
+        "custom_headers": headers,
+        "events": list(events),
+        "filter": clean_filter,
+        "description": description,
+        "active": active,
+    }
+
+
+@bp.post("/webhook_subscriptions", endpoint="create_webhook_subscription")
+def create_webhook_subscription() -> Response:
+    st = store()
+    account = _principal().account
+    clean = _validate_subscription(_json_body().get("webhook_subscription"), account)
+    with st.lock:
+        sub = WebhookSubscription(
+            id=st.ids.object_id(),
+            account_id=account.id,
+            delivery_method_id=st.ids.object_id(),
+            secret=secrets.token_urlsafe(48),
+            created_at=utcnow(),
+            **clean,
+        )
+        st.webhook_subscriptions[sub.id] = sub
+    # REST.openapi.json documents 200 (not 201) for this operation.
+    return _json({"webhook_subscription": webhook_subscription_json(sub, created=True)})
+
+
+@bp.get("/webhook_subscriptions", endpoint="list_webhook_subscriptions")
+def list_webhook_subscriptions() -> Response:
+    st = store()
+    account = _principal().account
+    with st.lock:
+        subs = [s for s in st.webhook_subscriptions.values() if s.account_id == account.id]
+    filter_type = request.args.get("filter_type")
+    if filter_type is not None:
+        if filter_type not in {"account", "service", "team"}:
+            raise invalid("'filter_type' must be account, service or team.")
+        subs = [s for s in subs if s.filter["type"] == f"{filter_type}_reference"]
+        filter_id = request.args.get("filter_id")
+        if filter_type in {"service", "team"} and not filter_id:
+            raise invalid("'filter_id' is required when filter_type is service or team.")
+        if filter_id:
+            subs = [s for s in subs if s.filter.get("id") == filter_id]
+    subs.sort(key=lambda s: s.created_at)
+    page, meta = _paginate(subs)
+    return _json({"webhook_subscriptions": [webhook_subscription_json(s) for s in page], **meta})
+
+
+def _subscription(subscription_id: str) -> WebhookSubscription:
+    sub = store().webhook_subscriptions.get(subscription_id)
+    if sub is None or sub.account_id != _principal().account.id:
+        raise not_found()
+    return sub
+
+
+@bp.get("/webhook_subscriptions/<subscription_id>", endpoint="get_webhook_subscription")
+def get_webhook_subscription(subscription_id: str) -> Response:
+    return _json(
+        {"webhook_subscription": webhook_subscription_json(_subscription(subscription_id))}
+    )
+
+
+@bp.delete("/webhook_subscriptions/<subscription_id>", endpoint="delete_webhook_subscription")
+def delete_webhook_subscription(subscription_id: str) -> Response:
+    st = store()
+    sub = _subscription(subscription_id)
+    with st.lock:
+        st.webhook_subscriptions.pop(sub.id, None)
+    return Response(status=204)
