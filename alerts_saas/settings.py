@@ -8,6 +8,7 @@ production: secrets must come from the environment and HTTPS settings are enforc
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "alerts_saas.accounts",
     "alerts_saas.health",
+    "integrations.pagerduty",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +153,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=HEARTBEAT_INTERVAL),
         "options": {"expires": HEARTBEAT_INTERVAL},
     },
+    "pagerduty-sweep-deliveries": {
+        "task": "integrations.pagerduty.tasks.sweep_deliveries",
+        "schedule": timedelta(seconds=env_int("DELIVERY_SWEEP_INTERVAL", 30)),
+    },
+    "pagerduty-refresh-tokens": {
+        "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",
+        "schedule": timedelta(minutes=5),
+    },
     "purge-stale-invitations": {
         "task": "alerts_saas.accounts.tasks.purge_stale_invitations",
         "schedule": timedelta(hours=6),
@@ -183,6 +193,58 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PRODUCT_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # allauth's default login and signup rate limits stay on (ACCOUNT_RATE_LIMITS unset).
 INVITATION_LIFETIME = timedelta(days=env_int("INVITATION_LIFETIME_DAYS", 7))
+
+# --- PagerDuty ----------------------------------------------------------------------------
+# Every PagerDuty host is a setting. In development they default to the local sandbox
+# (integrations/pagerduty/sandbox, started by `make run`); production defaults are
+# PagerDuty's own hosts and nothing there points at the sandbox.
+_SANDBOX = env_str("PAGERDUTY_SANDBOX_URL", "http://127.0.0.1:8100") if DEBUG else ""
+
+
+def _pd_host(name: str, real: str, sandbox_path: str) -> str:
+    return env_str(name, f"{_SANDBOX}{sandbox_path}" if _SANDBOX else real).rstrip("/")
+
+
+if _SANDBOX:
+    # The sandbox speaks plain HTTP on loopback; oauthlib refuses that unless told.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+PAGERDUTY_IDENTITY_URL = _pd_host(
+    "PAGERDUTY_IDENTITY_URL", "https://identity.pagerduty.com", "/identity"
+)
+PAGERDUTY_REGIONS = {
+    "us": {
+        "rest_url": _pd_host("PAGERDUTY_REST_URL_US", "https://api.pagerduty.com", "/rest/us"),
+        "events_url": _pd_host(
+            "PAGERDUTY_EVENTS_URL_US", "https://events.pagerduty.com", "/events/us"
+        ),
+        "audience": "https://api.pagerduty.com",
+    },
+    "eu": {
+        "rest_url": _pd_host("PAGERDUTY_REST_URL_EU", "https://api.eu.pagerduty.com", "/rest/eu"),
+        "events_url": _pd_host(
+            "PAGERDUTY_EVENTS_URL_EU", "https://events.eu.pagerduty.com", "/events/eu"
+        ),
+        "audience": "https://api.eu.pagerduty.com",
+    },
+}
+PAGERDUTY_CLIENT_ID = env_str("PAGERDUTY_CLIENT_ID", "sandbox-client-id" if _SANDBOX else "")
+PAGERDUTY_CLIENT_SECRET = env_str(
+    "PAGERDUTY_CLIENT_SECRET", "sandbox-client-secret" if _SANDBOX else ""
+)
+# Classic user OAuth `write` by default; a scoped app sets e.g.
+# "services.read services.write".
+PAGERDUTY_SCOPE = env_str("PAGERDUTY_SCOPE", "write")
+# Access tokens are refreshed this long before they expire.
+PAGERDUTY_REFRESH_MARGIN = timedelta(seconds=env_int("PAGERDUTY_REFRESH_MARGIN", 3600))
+PAGERDUTY_HTTP_TIMEOUT = env_int("PAGERDUTY_HTTP_TIMEOUT", 10)
+# PagerDuty's documented Events API limit per integration key, enforced before sending.
+PAGERDUTY_EVENTS_PER_MINUTE = env_int("PAGERDUTY_EVENTS_PER_MINUTE", 120)
+# Retries of 429, 5xx, timeouts and network errors back off from 5 s, doubling, up to
+# 10 min, and give up after 24 h.
+DELIVERY_RETRY_BASE = env_int("DELIVERY_RETRY_BASE", 5)
+DELIVERY_RETRY_CAP = env_int("DELIVERY_RETRY_CAP", 600)
+DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 * 3600))
 
 # --- Email --------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("alerts_saas.accounts.urls")),
+    path("", include("integrations.pagerduty.urls")),
 ]
 
 handler400 = "alerts_saas.errors.bad_request"

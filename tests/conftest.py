@@ -16,6 +16,7 @@ from django.db import connection
 
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.accounts.services import create_organization
+from integrations.pagerduty.sandbox.testing import SandboxClient, SandboxProcess, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -65,12 +66,56 @@ def add_member(make_user: Callable[..., User]) -> Callable[..., Membership]:
     return add
 
 
+# --- The PagerDuty sandbox, over real HTTP ------------------------------------------------
+
+# The live server gets a fixed free port, so the sandbox can register its callback URL.
+LIVE_SERVER_PORT = free_port()
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{LIVE_SERVER_PORT}")
+CALLBACK_PATH = "/integrations/pagerduty/callback"
+
+
+@pytest.fixture(scope="session")
+def pd_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    redirect_uris = [f"http://testserver{CALLBACK_PATH}",
+                     f"http://127.0.0.1:{LIVE_SERVER_PORT}{CALLBACK_PATH}",
+                     f"http://localhost:{LIVE_SERVER_PORT}{CALLBACK_PATH}"]
+    env = {"SANDBOX_REDIRECT_URIS": ",".join(redirect_uris),
+           "SANDBOX_TOKEN_LIFETIME": "864000"}
+    log_path = tmp_path_factory.mktemp("pd-sandbox") / "sandbox.log"
+    with SandboxProcess(env=env, log_path=log_path) as proc:
+        yield proc
+
+
+def sandbox_settings(sandbox: SandboxClient) -> dict[str, object]:
+    return {
+        "PAGERDUTY_IDENTITY_URL": sandbox.identity_url,
+        "PAGERDUTY_REGIONS": {
+            code: {"rest_url": sandbox.rest_url(code), "events_url": sandbox.events_url(code),
+                   "audience": audience}
+            for code, audience in (("us", "https://api.pagerduty.com"),
+                                   ("eu", "https://api.eu.pagerduty.com"))
+        },
+    }
+
+
+@pytest.fixture
+def pagerduty(pd_sandbox: SandboxProcess, settings: object) -> SandboxProcess:
+    """The sandbox, reset to its seed, with the product's settings pointing at it."""
+    pd_sandbox.reset()
+    for name, value in sandbox_settings(pd_sandbox).items():
+        setattr(settings, name, value)
+    return pd_sandbox
+
+
 # --- A real Celery worker ----------------------------------------------------------------
 
-def _worker_env() -> dict[str, str]:
-    """The worker uses the test database that pytest-django created, and the test broker."""
+def _worker_env(sandbox_url: str | None = None) -> dict[str, str]:
+    """The worker uses the test database that pytest-django created, the test broker, and
+    the sandbox the test points at."""
     settings_dict = connection.settings_dict
     env = dict(os.environ)
+    if sandbox_url:
+        env["PAGERDUTY_SANDBOX_URL"] = sandbox_url
     env["DJANGO_SETTINGS_MODULE"] = "alerts_saas.settings_test"
     env["DATABASE_URL"] = (
         f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
@@ -80,8 +125,9 @@ def _worker_env() -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
         self.log_path = log_path
+        self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -90,7 +136,7 @@ class WorkerProcess:
             [sys.executable, "-m", "celery", "-A", "alerts_saas", "worker", "--loglevel",
              "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle",
              "--hostname", f"test-{os.getpid()}@%h"],
-            cwd=REPO, env=_worker_env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 30
@@ -113,12 +159,19 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[WorkerProcess]:
+def worker_sandbox_url() -> str | None:
+    """Override (or request `pagerduty_worker`) to give the worker the sandbox's address."""
+    return None
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, tmp_path: Path,
+                  worker_sandbox_url: str | None) -> Iterator[WorkerProcess]:
     """A real worker process on Redis, seeing the rows the test commits."""
     from alerts_saas.celery import app
 
     app.control.purge()
-    worker = WorkerProcess(tmp_path / "worker.log")
+    worker = WorkerProcess(tmp_path / "worker.log", _worker_env(worker_sandbox_url))
     worker.start()
     yield worker
     worker.stop()

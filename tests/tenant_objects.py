@@ -8,10 +8,13 @@ A new tenant model needs a maker here; the test fails and says so when one is mi
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.db import models
+from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 Maker = Callable[[Organization, User], models.Model]
 
@@ -26,9 +29,37 @@ def _invitation(org: Organization, owner: User) -> models.Model:
     return invitation
 
 
+def _pd_account(org: Organization, owner: User) -> models.Model:
+    return PagerDutyAccount.objects.create(
+        organization=org, pd_account_id=f"PACC{org.pk}", subdomain=f"sub-{org.slug}",
+        name=f"PD of {org.name}", region="us", access_token="at", refresh_token="rt",
+        expires_at=timezone.now() + timedelta(days=30), scope="write", connected_by=owner,
+    )
+
+
+def _pd_service(org: Organization, owner: User) -> models.Model:
+    account = PagerDutyAccount.objects.filter(organization=org).first() or _pd_account(org, owner)
+    return PagerDutyService.objects.create(
+        organization=org, account=account, pd_service_id=f"PSVC{org.pk}", name="Checkout",
+        integration_id="PINT001", integration_key="0" * 32, created_integration=True,
+    )
+
+
+def _delivery(org: Organization, owner: User) -> models.Model:
+    service = PagerDutyService.objects.filter(organization=org).first() or _pd_service(org, owner)
+    return Delivery.objects.create(
+        organization=org, service=service, service_name=service.name, region="us",
+        routing_key=service.integration_key, event_action="trigger", dedup_key="k",
+        body={"event_action": "trigger"}, is_test=True, status=Delivery.Status.DELIVERED,
+    )
+
+
 MAKERS: dict[str, Maker] = {
     "accounts.membership": _membership,
     "accounts.invitation": _invitation,
+    "pagerduty.pagerdutyaccount": _pd_account,
+    "pagerduty.pagerdutyservice": _pd_service,
+    "pagerduty.delivery": _delivery,
 }
 
 

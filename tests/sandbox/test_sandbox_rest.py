@@ -265,6 +265,20 @@ def test_create_and_get_an_events_v2_integration(rest_us, contract, accounts, ev
     assert sent.status_code == 202
 
 
+def test_a_responder_cannot_change_another_teams_service(rest_us, contract, accounts) -> None:
+    ledger = us_service(accounts, "General Ledger")  # Finance: not the sandbox user's team
+    body = {"integration": {"type": "events_api_v2_inbound_integration", "name": "A"}}
+    response = rest_us.post(f"/services/{ledger['id']}/integrations", json=body)
+    assert response.status_code == 403
+    error = contract.rest(response)["error"]
+    assert error["message"] == "Access Denied"
+    assert "belongs to a team you are not a member of" in error["errors"][0]
+    # Reading it is fine, and so is changing a service of one of the user's teams.
+    assert rest_us.get(f"/services/{ledger['id']}").status_code == 200
+    mine = us_service(accounts, "Checkout API 044")
+    assert rest_us.post(f"/services/{mine['id']}/integrations", json=body).status_code == 201
+
+
 def test_integration_keys_are_unique(rest_us, accounts) -> None:
     service = us_service(accounts, "Checkout API 043")
     body = {"integration": {"type": "events_api_v2_inbound_integration", "name": "A"}}

@@ -95,6 +95,23 @@ def not_found() -> ApiError:
     return ApiError(404, 2100, "Not Found")
 
 
+def _require_service_write(service: Service) -> None:
+    """Team-based permissions: a responder ("user" role) may change only their teams' services.
+
+    The seed gives the US user a "Finance" service outside their teams, so a connect flow
+    meets a 403 on one service while the others work.
+    """
+    user = _principal().user
+    if user is None or user.role != "user":
+        return
+    if not set(service.team_ids) & set(user.team_ids):
+        raise ApiError(
+            403, 2010, "Access Denied",
+            [f"You do not have permission to modify the service {service.name!r}: "
+             "it belongs to a team you are not a member of."],
+        )
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: an OAuth user token or an account API key."""
@@ -321,6 +338,7 @@ def get_service(service_id: str) -> Response:
 def create_integration(service_id: str) -> Response:
     st = store()
     service = _service(service_id)
+    _require_service_write(service)
     spec = _json_body().get("integration")
     if not isinstance(spec, dict):
         raise invalid("'integration' is required and must be an object.")

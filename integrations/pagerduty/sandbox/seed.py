@@ -20,7 +20,10 @@ US_TEAMS: dict[str, list[str]] = {
     "Platform": ["Edge Gateway", "Kubernetes Control Plane", "Postgres Primary", "Redis Cache"],
     "Mobile": ["iOS Push Relay", "Android Sync"],
     "Data": ["Warehouse Loader", "Stream Processor"],
+    # The US user is not on this team: changing its service is refused (403).
+    "Finance": ["General Ledger"],
 }
+RESTRICTED_TEAMS = {"Finance"}
 EU_TEAMS: dict[str, list[str]] = {
     "Operations EU": [
         "Billing EU",
@@ -74,7 +77,8 @@ def _seed_account(
     ids = store.ids
     account = Account(ids.object_id(), name, subdomain, region, ids.api_key())
     store.accounts[account.id] = account
-    owner = User(ids.object_id(), account.id, user[0], user[1], SANDBOX_PASSWORD)
+    # A responder ("user" role): may change the services of the teams they are on.
+    owner = User(ids.object_id(), account.id, user[0], user[1], SANDBOX_PASSWORD, role="user")
     owner.contact_method_id = ids.object_id()
     owner.notification_rule_id = ids.object_id()
     store.users[owner.id] = owner
@@ -83,7 +87,8 @@ def _seed_account(
     for team_name, service_names in teams.items():
         team = Team(ids.object_id(), account.id, team_name, f"The {team_name} team")
         store.teams[team.id] = team
-        owner.team_ids.append(team.id)
+        if team_name not in RESTRICTED_TEAMS:
+            owner.team_ids.append(team.id)
         for service_name in service_names:
             service = Service(
                 id=ids.object_id(),

@@ -1,0 +1,158 @@
+"""PagerDuty's Events API v2: building events within its documented limits, and sending.
+
+Limits (events-API-v2 docs): summary at most 1024 characters, dedup_key at most 255, the
+whole event at most 512 KB. Custom details are trimmed first, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from integrations.pagerduty import conf
+
+MAX_SUMMARY = 1024
+MAX_DEDUP_KEY = 255
+MAX_EVENT_BYTES = 512 * 1024
+SEVERITIES = ("critical", "error", "warning", "info")
+TRIM_MARK = "…"
+
+
+def fit_dedup_key(key: str) -> str:
+    """A dedup key within 255 characters, the same for the same input (trigger = resolve)."""
+    if len(key) <= MAX_DEDUP_KEY:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: MAX_DEDUP_KEY - len(digest) - 1]}-{digest}"
+
+
+def _size(event: dict[str, Any]) -> int:
+    return len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def fit_event(event: dict[str, Any], routing_key_length: int = 32) -> tuple[dict[str, Any], str]:
+    """Return the event cut to PagerDuty's limits, and a note of what was cut ('' if none).
+
+    The size counted includes the routing_key that is added when sending.
+    """
+    event = json.loads(json.dumps(event))  # a deep copy that is surely JSON
+    notes: list[str] = []
+    if "dedup_key" in event:
+        event["dedup_key"] = fit_dedup_key(str(event["dedup_key"]))
+    payload = event.get("payload")
+    if isinstance(payload, dict) and len(str(payload.get("summary", ""))) > MAX_SUMMARY:
+        payload["summary"] = str(payload["summary"])[: MAX_SUMMARY - 1] + TRIM_MARK
+        notes.append("summary cut to 1024 characters")
+    budget = MAX_EVENT_BYTES - len(f',"routing_key":"{"x" * routing_key_length}"')
+    if _size(event) > budget and isinstance(payload, dict):
+        details = payload.get("custom_details")
+        if isinstance(details, dict):
+            removed = _trim_details(event, details, budget)
+            notes.append(f"custom details trimmed by {removed} bytes to fit 512 KB")
+            details["_trimmed"] = (
+                "Some custom details were shortened to fit PagerDuty's 512 KB event limit."
+            )
+            while _size(event) > budget and details:
+                details.pop(next(iter(details)))
+    if _size(event) > budget and isinstance(payload, dict):
+        payload.pop("custom_details", None)
+        notes.append("custom details removed to fit 512 KB")
+    return event, "; ".join(notes)
+
+
+def _trim_details(event: dict[str, Any], details: dict[str, Any], budget: int) -> int:
+    """Shorten the largest custom detail values until the event fits the budget."""
+    removed = 0
+    margin = 200  # room for the note added afterwards
+    while _size(event) > budget - margin:
+        sizes = {k: len(json.dumps(v, ensure_ascii=False).encode()) for k, v in details.items()}
+        if not sizes:
+            break
+        key = max(sizes, key=lambda k: sizes[k])
+        excess = _size(event) - (budget - margin)
+        text = details[key] if isinstance(details[key], str) else json.dumps(details[key])
+        keep = max(0, len(text.encode()) - excess - 16)
+        shortened = text.encode()[:keep].decode(errors="ignore") + TRIM_MARK
+        if len(shortened) >= len(text):  # cannot shorten further: drop it
+            removed += sizes.pop(key)
+            del details[key]
+            continue
+        removed += sizes[key] - len(json.dumps(shortened, ensure_ascii=False).encode())
+        details[key] = shortened
+    return removed
+
+
+@dataclass
+class EventResult:
+    """What PagerDuty answered to one event, or why there was no answer."""
+
+    status: int | None
+    message: str = ""
+    errors: list[str] = field(default_factory=list)
+    dedup_key: str = ""
+    latency_ms: int = 0
+    network_error: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 202
+
+    @property
+    def rejected(self) -> bool:
+        """Failed for good: the event itself is wrong (400 and other 4xx but 429)."""
+        return self.status is not None and 400 <= self.status < 500 and self.status != 429
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One pooled HTTP session per thread (Celery prefork: per worker process)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers["User-Agent"] = f"{settings.PRODUCT_NAME.lower()}-delivery/1"
+        _local.session = session
+    return session
+
+
+def send(region: str, routing_key: str, event: dict[str, Any]) -> EventResult:
+    """POST one event to the Events API of `region`. Never raises for HTTP or network faults."""
+    url = f"{conf.region(region).events_url}/v2/enqueue"
+    body = {**event, "routing_key": routing_key}
+    started = time.monotonic()
+    try:
+        response = _session().post(url, json=body, timeout=(5, settings.PAGERDUTY_HTTP_TIMEOUT))
+    except requests.Timeout:
+        return EventResult(None, network_error="PagerDuty did not answer in time.",
+                           latency_ms=int((time.monotonic() - started) * 1000))
+    except requests.RequestException as exc:
+        return EventResult(
+            None, network_error=f"Could not reach PagerDuty ({exc.__class__.__name__}).",
+            latency_ms=int((time.monotonic() - started) * 1000),
+        )
+    latency = int((time.monotonic() - started) * 1000)
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = {}
+    if not isinstance(answer, dict):
+        answer = {}
+    return EventResult(
+        status=response.status_code,
+        message=str(answer.get("message") or response.reason or "")[:500],
+        errors=[str(e) for e in answer.get("errors") or []],
+        dedup_key=str(answer.get("dedup_key") or ""),
+        latency_ms=latency,
+    )

@@ -1,0 +1,188 @@
+"""Connected PagerDuty accounts and the services our alerts can page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.crypto import EncryptedTextField, mask
+
+
+class Region(models.TextChoices):
+    US = "us", "United States"
+    EU = "eu", "European Union"
+
+
+class PagerDutyAccount(models.Model):
+    """One OAuth connection from an organization to one PagerDuty account."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="pagerduty_accounts"
+    )
+    pd_account_id = models.CharField("PagerDuty account id", max_length=32)
+    subdomain = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    region = models.CharField(max_length=2, choices=Region.choices)
+    pd_user_id = models.CharField("authorizing PagerDuty user", max_length=32, blank=True)
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField()
+    expires_at = models.DateTimeField()
+    scope = models.CharField(max_length=500)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    status_detail = models.CharField(max_length=500, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    connected_at = models.DateTimeField(auto_now_add=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every token change: refreshes compare-and-set on it instead of locking.
+    token_version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pd_account_id"], name="one_connection_per_pd_account"
+            )
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.subdomain}, {self.get_region_display()})"
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.status == self.Status.NEEDS_RECONNECT
+
+    def expires_soon(self, margin: timedelta | None = None) -> bool:
+        margin = settings.PAGERDUTY_REFRESH_MARGIN if margin is None else margin
+        return self.expires_at <= timezone.now() + margin
+
+
+class PagerDutyService(models.Model):
+    """A PagerDuty service alerts can target, through an Events API v2 integration key.
+
+    Connected through OAuth (`account` set, `pd_service_id` known) or by a pasted key
+    (`account` empty).
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="pagerduty_services"
+    )
+    account = models.ForeignKey(
+        PagerDutyAccount, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="services",
+    )
+    region = models.CharField(max_length=2, choices=Region.choices, default=Region.US)
+    pd_service_id = models.CharField("PagerDuty service id", max_length=32, blank=True)
+    name = models.CharField(max_length=255)
+    html_url = models.URLField(max_length=500, blank=True)
+    integration_id = models.CharField(max_length=32, blank=True)
+    integration_key = EncryptedTextField()
+    created_integration = models.BooleanField(
+        default=False, help_text="We created the integration on PagerDuty, so we delete it too."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "pd_service_id"],
+                condition=models.Q(account__isnull=False),
+                name="one_row_per_connected_service",
+            )
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def masked_key(self) -> str:
+        return mask(self.integration_key)
+
+    @property
+    def is_pasted(self) -> bool:
+        return self.account_id is None
+
+
+class EventAction(models.TextChoices):
+    TRIGGER = "trigger", "Trigger"
+    ACKNOWLEDGE = "acknowledge", "Acknowledge"
+    RESOLVE = "resolve", "Resolve"
+
+
+class Delivery(models.Model):
+    """One event to send to PagerDuty's Events API v2, and what became of it.
+
+    A delivery carries its own copy of the routing key (encrypted) and region, so it can
+    still be sent, and its history still read, after the service is removed.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    service = models.ForeignKey(
+        PagerDutyService, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="deliveries",
+    )
+    service_name = models.CharField(max_length=255)
+    region = models.CharField(max_length=2, choices=Region.choices)
+    routing_key = EncryptedTextField()
+    event_action = models.CharField(max_length=12, choices=EventAction.choices)
+    dedup_key = models.CharField(max_length=255)
+    body = models.JSONField(help_text="The event as sent, without its routing_key.")
+    is_test = models.BooleanField(default=False)
+    trim_note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_message = models.CharField(max_length=500, blank=True)
+    response_errors = models.JSONField(default=list, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(fields=["service", "-created_at"]),
+            models.Index(fields=["organization", "dedup_key"]),
+        ]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event_action} {self.dedup_key} to {self.service_name} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.DELIVERED, self.Status.FAILED)
+
+    @property
+    def is_retrying(self) -> bool:
+        return self.status == self.Status.QUEUED and self.attempts > 0

@@ -1,0 +1,138 @@
+"""The one module that calls PagerDuty's REST API, on behalf of a connected account.
+
+It uses the official client (bearer auth, the account region's base URL), which retries
+429 and 5xx with backoff. Tokens are refreshed before they expire, and a 401 triggers one
+refresh and one retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from pagerduty import Error as ClientError
+from pagerduty import HttpError, RestApiV2Client
+
+from integrations.pagerduty import conf
+from integrations.pagerduty.models import PagerDutyAccount
+from integrations.pagerduty.tokens import TokenRefreshError, fresh, refresh_tokens
+
+T = TypeVar("T")
+INTEGRATION_TYPE = "events_api_v2_inbound_integration"
+
+
+class PagerDutyApiError(Exception):
+    """A REST call failed; `message` says why in PagerDuty's words where it gave some."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _error_message(exc: ClientError) -> tuple[str, int | None]:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    message = ""
+    if response is not None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            parts = [str(error.get("message") or "")]
+            parts += [str(e) for e in error.get("errors") or []]
+            message = ": ".join(p for p in parts if p)
+    if not message:
+        message = f"PagerDuty answered {status}." if status else "PagerDuty could not be reached."
+    return message, status
+
+
+class _Client(RestApiV2Client):
+    """The official client, also allowing plain HTTP to a loopback address (the sandbox).
+
+    It insists on https:// base URLs; PagerDuty's real hosts are always HTTPS, and only the
+    local sandbox in development and tests runs on http://127.0.0.1.
+    """
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @url.setter
+    def url(self, new_base_url: str) -> None:
+        host = urlsplit(new_base_url).hostname or ""
+        if new_base_url.startswith("http://") and host in LOOPBACK:
+            self._url = new_base_url
+        else:
+            RestApiV2Client.url.fset(self, new_base_url)  # type: ignore[attr-defined]
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class AccountApi:
+    """REST calls as the user who connected `account`."""
+
+    def __init__(self, account: PagerDutyAccount) -> None:
+        self.account = account
+
+    def _client(self) -> RestApiV2Client:
+        client = _Client(
+            self.account.access_token, auth_type="bearer",
+            base_url=conf.region(self.account.region).rest_url,
+        )
+        client.timeout = settings.PAGERDUTY_HTTP_TIMEOUT
+        # Bounded: a page load should not wait forever on a throttled API.
+        client.retry = {429: 4, 500: 2, 502: 2, 503: 2, 504: 2}
+        client.max_http_attempts = 6
+        client.sleep_timer = 0.5
+        return client
+
+    def _call(self, operation: Callable[[RestApiV2Client], T]) -> T:
+        try:
+            self.account = fresh(self.account)
+            try:
+                return operation(self._client())
+            except HttpError as exc:
+                if getattr(exc.response, "status_code", None) != 401:
+                    raise
+                self.account = refresh_tokens(self.account)
+                return operation(self._client())
+        except TokenRefreshError as exc:
+            raise PagerDutyApiError(str(exc), 401) from exc
+        except ClientError as exc:
+            message, status = _error_message(exc)
+            raise PagerDutyApiError(message, status) from exc
+
+    def me(self) -> dict[str, Any]:
+        return self._call(lambda c: c.rget("/users/me"))
+
+    def services(self, query: str = "") -> list[dict[str, Any]]:
+        """Every service of the account (all pages, 100 at a time), with integrations."""
+        params: dict[str, Any] = {"include[]": ["integrations"]}
+        if query:
+            params["query"] = query
+        return self._call(lambda c: list(c.iter_all("/services", params=params, page_size=100)))
+
+    def create_integration(self, service_id: str, name: str) -> dict[str, Any]:
+        body = {"integration": {"type": INTEGRATION_TYPE, "name": name}}
+        return self._call(lambda c: c.rpost(f"/services/{service_id}/integrations", json=body))
+
+    def get_integration(self, service_id: str, integration_id: str) -> dict[str, Any]:
+        return self._call(
+            lambda c: c.rget(f"/services/{service_id}/integrations/{integration_id}")
+        )
+
+    def delete_integration(self, service_id: str, integration_id: str) -> None:
+        def delete(c: RestApiV2Client) -> None:
+            response = c.delete(f"/services/{service_id}/integrations/{integration_id}")
+            if response.status_code == 404:
+                return  # already gone: the outcome we wanted
+            if not response.is_success:
+                raise HttpError("delete failed", response)
+
+        self._call(delete)

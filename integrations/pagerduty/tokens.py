@@ -1,0 +1,71 @@
+"""Keeping OAuth access tokens fresh.
+
+PagerDuty rotates the refresh token on every refresh, so two processes refreshing the
+same account at once would race. Instead of a lock, each refresh is a compare-and-set on
+`token_version`: the loser of a race finds the winner's tokens and uses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+from oauthlib.oauth2 import OAuth2Error
+from requests import RequestException
+
+from integrations.pagerduty import oauth
+from integrations.pagerduty.models import PagerDutyAccount
+
+log = logging.getLogger(__name__)
+
+
+class TokenRefreshError(Exception):
+    """The account's tokens could not be refreshed; the message is for the person."""
+
+
+def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
+    """Refresh `account`'s tokens now and return the account with the current tokens."""
+    seen_version = account.token_version
+    try:
+        token = oauth.refresh(account.refresh_token)
+    except OAuth2Error as exc:
+        current = PagerDutyAccount.objects.get(pk=account.pk)
+        if current.token_version != seen_version:
+            return current  # another process refreshed first; its tokens are good
+        detail = (
+            f"PagerDuty refused to refresh access ({exc.error}). "
+            "Reconnect the account to keep managing its services."
+        )
+        PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(
+            status=PagerDutyAccount.Status.NEEDS_RECONNECT, status_detail=detail
+        )
+        log.warning("PagerDuty token refresh refused for account %s: %s", account.pk, exc.error)
+        raise TokenRefreshError(detail) from exc
+    except (RequestException, ValueError) as exc:
+        # PagerDuty unreachable: transient, the account stays connected; beat tries again.
+        log.warning("PagerDuty token refresh failed for account %s: %s", account.pk,
+                    exc.__class__.__name__)
+        raise TokenRefreshError(
+            "PagerDuty could not be reached to refresh access. Try again in a minute."
+        ) from exc
+    now = timezone.now()
+    changes = {
+        "access_token": token["access_token"],
+        "refresh_token": token.get("refresh_token") or account.refresh_token,
+        "expires_at": now + timedelta(seconds=int(token.get("expires_in") or 0)),
+        "refreshed_at": now,
+        "status": PagerDutyAccount.Status.ACTIVE,
+        "status_detail": "",
+        "token_version": seen_version + 1,
+    }
+    PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(**changes)
+    log.info("PagerDuty tokens refreshed for account %s", account.pk)
+    return PagerDutyAccount.objects.get(pk=account.pk)
+
+
+def fresh(account: PagerDutyAccount) -> PagerDutyAccount:
+    """The account with an access token that is not about to expire."""
+    if account.expires_soon():
+        return refresh_tokens(account)
+    return account

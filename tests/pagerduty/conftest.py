@@ -1,0 +1,78 @@
+"""Fixtures for the PagerDuty integration: admins, a connected account, the OAuth dance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+
+from alerts_saas.accounts.models import Organization, Role
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.sandbox.testing import SandboxProcess
+
+US_USER = "oncall@acme.example"
+EU_USER = "oncall@acme-eu.example"
+
+
+@pytest.fixture
+def worker_sandbox_url(pd_sandbox: SandboxProcess) -> str:
+    return pd_sandbox.url
+
+
+@pytest.fixture
+def org(make_org, make_user) -> Organization:
+    return make_org("Acme Ops", owner=make_user("owner@acme.example"))
+
+
+@pytest.fixture
+def admin_client(org: Organization, client: Client) -> Client:
+    client.force_login(org.memberships.get(role=Role.OWNER).user)
+    return client
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.fixture
+def authorize(pagerduty: SandboxProcess, org: Organization) -> Callable[..., str]:
+    """Press "Connect PagerDuty" and answer PagerDuty's consent page; return the callback URL
+    (path and query) PagerDuty redirects the browser to."""
+
+    def run(client: Client, email: str = US_USER, approve: bool = True, **post: str) -> str:
+        response = client.post(f"/o/{org.slug}/settings/integrations/pagerduty/connect/", post)
+        assert response.status_code == 302, response.content
+        location = pagerduty.authorize(query(response["Location"]), email=email,
+                                       approve=approve)
+        parts = urlsplit(location)
+        return f"{parts.path}?{parts.query}"
+
+    return run
+
+
+@pytest.fixture
+def connect(authorize, org: Organization) -> Callable[..., PagerDutyAccount]:
+    """The whole OAuth flow through the callback; returns the saved account."""
+
+    def run(client: Client, email: str = US_USER) -> PagerDutyAccount:
+        response = client.get(authorize(client, email=email))
+        assert response.status_code == 302, response.content.decode()[:2000]
+        return PagerDutyAccount.objects.get(organization=org)
+
+    return run
+
+
+@pytest.fixture
+def connected_service(connect, admin_client: Client, org: Organization,
+                      pagerduty: SandboxProcess) -> PagerDutyService:
+    """One service of the US account connected through the product."""
+    account = connect(admin_client)
+    service_id = next(s["id"] for s in pagerduty.account("us")["services"]
+                      if s["name"] == "Checkout API 001")
+    admin_client.post(
+        f"/o/{org.slug}/settings/integrations/pagerduty/accounts/{account.pk}/services/",
+        {"service": [service_id]},
+    )
+    return PagerDutyService.objects.get(account=account, pd_service_id=service_id)
