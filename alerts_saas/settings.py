@@ -314,5 +314,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # These log request bodies and tokens at DEBUG: never let that through.
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+        "pagerduty": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }

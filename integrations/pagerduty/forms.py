@@ -30,6 +30,11 @@ class PastedKeyForm(forms.Form):
 
     def clean_integration_key(self) -> str:
         key: str = self.cleaned_data["integration_key"].replace(" ", "")
+        if "://" in key or "/" in key:
+            raise forms.ValidationError(
+                "This is a URL. Paste the Integration Key shown next to it in PagerDuty "
+                "(32 letters and digits)."
+            )
         if RULESET_KEY.match(key):
             raise forms.ValidationError(
                 "This looks like an Event Orchestration or ruleset key (it starts with R). "
@@ -42,7 +47,7 @@ class PastedKeyForm(forms.Form):
             )
         if not INTEGRATION_KEY.match(key):
             raise forms.ValidationError(
-                "An integration key has only lowercase letters and digits. "
-                "Check that you copied the Integration Key, not the Integration URL."
+                "An integration key has only lowercase letters and digits. Check that you "
+                "copied all of the Integration Key and nothing else."
             )
         return key

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.connect import integration_name
 from integrations.pagerduty.models import (
     Delivery,
     EventAction,
@@ -92,6 +93,13 @@ def delete_integration(account: PagerDutyAccount, pd_service_id: str, integratio
         AccountApi(account).delete_integration(pd_service_id, integration_id)
     except PagerDutyApiError as exc:
         log.warning("Deleting integration on service %s failed: %s", pd_service_id, exc.message)
+        if exc.status == 405:
+            # PagerDuty's published REST API has no DELETE for service integrations.
+            return (
+                f"PagerDuty's API does not allow deleting integrations. Remove "
+                f"“{integration_name(account.organization)}” from the service's Integrations "
+                "tab in PagerDuty; it can no longer page anyone from here"
+            )
         return exc.message
     return ""
 

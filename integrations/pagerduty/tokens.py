@@ -18,6 +18,8 @@ from integrations.pagerduty import oauth
 from integrations.pagerduty.models import PagerDutyAccount
 
 log = logging.getLogger(__name__)
+# Answers that mean the grant is gone for good; anything else (server_error, ...) may pass.
+PERMANENT_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"}
 
 
 class TokenRefreshError(Exception):
@@ -30,6 +32,13 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
     try:
         token = oauth.refresh(account.refresh_token)
     except OAuth2Error as exc:
+        if exc.error not in PERMANENT_ERRORS:
+            log.warning("PagerDuty token refresh failed for account %s: %s", account.pk,
+                        exc.error)
+            raise TokenRefreshError(
+                f"PagerDuty could not refresh access just now ({exc.error}). "
+                "It will be tried again in a few minutes."
+            ) from exc
         current = PagerDutyAccount.objects.get(pk=account.pk)
         if current.token_version != seen_version:
             return current  # another process refreshed first; its tokens are good

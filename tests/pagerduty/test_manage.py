@@ -1,0 +1,126 @@
+"""Pasted keys, test events, deleting a service and disconnecting an account."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+
+pytestmark = pytest.mark.django_db
+
+
+def _base(org) -> str:
+    return f"/o/{org.slug}/settings/integrations/pagerduty"
+
+
+@pytest.mark.parametrize(("key", "error"), [
+    ("abc", "An integration key is 32 characters long; this one has 3."),
+    ("R" + "a" * 31, "starts with R"),
+    ("ABCDEF0123456789abcdef0123456789", "only lowercase letters and digits"),
+    ("https://events.pagerduty.com/v2/enqueue", "This is a URL."),
+    ("0123456789abcdef0123456789abcde_", "only lowercase letters and digits"),
+])
+def test_pasted_keys_are_validated_in_words(admin_client, org, key, error):
+    response = admin_client.post(f"{_base(org)}/keys/",
+                                 {"name": "Pasted", "integration_key": key, "region": "us"})
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not PagerDutyService.objects.exists()
+
+
+def test_a_pasted_key_is_stored_encrypted_and_shown_masked(admin_client, org, pagerduty):
+    key = pagerduty.add_integration(
+        next(s["id"] for s in pagerduty.account("eu")["services"] if s["name"] == "Search EU")
+    )["integration_key"]
+    response = admin_client.post(f"{_base(org)}/keys/",
+                                 {"name": "Search (EU)", "integration_key": key, "region": "eu"},
+                                 follow=True)
+    page = response.content.decode()
+    assert "Search (EU) was added. Send a test event to check the key works." in page
+    assert key not in page
+    assert f"••••••••{key[-4:]}" in page
+    service = PagerDutyService.objects.get()
+    assert service.is_pasted and service.region == "eu" and service.integration_key == key
+    # Send test event: it goes to the EU events host and opens an alert there.
+    response = admin_client.post(f"{_base(org)}/services/{service.pk}/test/", follow=True)
+    delivery = Delivery.objects.get()
+    assert delivery.is_test and delivery.body["payload"]["summary"].startswith("[TEST]")
+    assert engine.attempt(delivery.pk) == Delivery.Status.DELIVERED
+    received = pagerduty.events(routing_key=key)
+    assert received[-1]["host"] == "events-eu"
+    assert received[-1]["body"]["payload"]["custom_details"]["test"].startswith("[TEST]")
+    status = admin_client.get(f"/o/{org.slug}/pagerduty/deliveries/{delivery.pk}/").content
+    assert "PagerDuty accepted it" in status.decode()
+    assert delivery.dedup_key in status.decode()
+    # "Resolve test incident" sends the resolve with the same dedup key.
+    admin_client.post(f"/o/{org.slug}/pagerduty/deliveries/{delivery.pk}/resolve/")
+    resolve = Delivery.objects.exclude(pk=delivery.pk).get()
+    assert resolve.event_action == "resolve" and resolve.dedup_key == delivery.dedup_key
+    engine.attempt(resolve.pk)
+    alert = pagerduty.alerts(dedup_key=delivery.dedup_key)[0]
+    assert alert["status"] == "resolved"
+
+
+def test_each_test_event_has_a_fresh_dedup_key(admin_client, org, connected_service):
+    url = f"{_base(org)}/services/{connected_service.pk}/test/"
+    admin_client.post(url)
+    admin_client.post(url)
+    assert Delivery.objects.values("dedup_key").distinct().count() == 2
+
+
+def test_deleting_a_service_resolves_its_open_incidents(admin_client, org, connected_service,
+                                                       pagerduty):
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
+    trigger = Delivery.objects.get()
+    engine.attempt(trigger.pk)
+    assert pagerduty.alerts(dedup_key=trigger.dedup_key)[0]["status"] == "triggered"
+
+    confirm = admin_client.get(f"{_base(org)}/services/{connected_service.pk}/delete/")
+    assert "1 open incident raised by Tripwire on this service will be" in confirm.content.decode()
+    assert "Yes, delete" in confirm.content.decode()
+
+    response = admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/",
+                                 follow=True)
+    page = response.content.decode()
+    assert "Checkout API 001 was removed. 1 open incident resolved in PagerDuty." in page
+    assert pagerduty.alerts(dedup_key=trigger.dedup_key)[0]["status"] == "resolved"
+    assert not PagerDutyService.objects.filter(pk=connected_service.pk).exists()
+    # The history stays, without the service.
+    history = Delivery.objects.order_by("pk")
+    assert [(d.event_action, d.service_id, d.service_name) for d in history] == [
+        ("trigger", None, "Checkout API 001"), ("resolve", None, "Checkout API 001")]
+    # PagerDuty's published REST API has no DELETE for integrations: said plainly.
+    assert ("Our integration on PagerDuty for Checkout API 001 was not deleted: PagerDuty&#x27;s "
+            "API does not allow deleting integrations. Remove “Tripwire (Acme Ops)”") in page
+
+
+def test_resolves_that_cannot_go_now_are_queued_and_the_integration_kept(
+        admin_client, org, connected_service, pagerduty):
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
+    engine.attempt(Delivery.objects.get().pk)
+    pagerduty.fault("events-us", "500", count=1)
+    response = admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/",
+                                 follow=True)
+    assert "1 resolve(s) queued; they are retried until PagerDuty takes them." in (
+        response.content.decode())
+    resolve = Delivery.objects.get(event_action="resolve")
+    assert resolve.status == Delivery.Status.QUEUED and resolve.attempts == 1
+    assert "PagerDuty answered 500" in resolve.last_error
+
+
+def test_disconnecting_forgets_tokens_and_services(admin_client, org, connected_service):
+    account = connected_service.account
+    confirm = admin_client.get(f"{_base(org)}/accounts/{account.pk}/disconnect/").content
+    assert "Checkout API 001" in confirm.decode() and "Yes, disconnect" in confirm.decode()
+    response = admin_client.post(f"{_base(org)}/accounts/{account.pk}/disconnect/", follow=True)
+    assert f"PagerDuty account {account.name} was disconnected" in response.content.decode()
+    assert not PagerDutyAccount.objects.exists()
+    assert not PagerDutyService.objects.exists()
+
+
+def test_an_empty_organization_sees_a_useful_empty_state(admin_client, org):
+    page = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    assert "No PagerDuty services connected yet." in page
+    assert "Connect PagerDuty</button>" in page
+    assert "Paste an integration key instead" in page
