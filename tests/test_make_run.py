@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from integrations.pagerduty.sandbox.testing import SandboxClient
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 BASE = "http://127.0.0.1:8000"
+SANDBOX = "http://127.0.0.1:8100"
 
 
 def _port_free(port: int) -> bool:
@@ -49,8 +51,40 @@ def _wait_healthy(proc: subprocess.Popen, log: Path, timeout: float = 420) -> di
     pytest.fail(f"not healthy in {timeout} s (last: {body}):\n{log.read_text()[-4000:]}")
 
 
+def _send_test_event_through_the_sandbox(session: requests.Session) -> None:
+    sandbox = SandboxClient(SANDBOX)
+    assert sandbox.health(), "the sandbox is not answering on 8100"
+    key = pagerduty_key(sandbox)
+    page = f"{BASE}/o/demo/settings/integrations/"
+    session.get(page, timeout=10)
+    form = {"csrfmiddlewaretoken": session.cookies["csrftoken"]}
+    response = session.post(f"{BASE}/o/demo/settings/integrations/pagerduty/keys/",
+                            data={**form, "name": "Edge Gateway", "integration_key": key,
+                                  "region": "us"}, headers={"Referer": page}, timeout=10)
+    service_id = re.search(r"/services/(\d+)/test/", response.text).group(1)
+    response = session.post(
+        f"{BASE}/o/demo/settings/integrations/pagerduty/services/{service_id}/test/",
+        data=form, headers={"Referer": page}, timeout=10,
+    )
+    delivery_url = response.url
+    deadline = time.monotonic() + 60
+    while "PagerDuty accepted it" not in session.get(delivery_url, timeout=10).text:
+        assert time.monotonic() < deadline, "the worker did not deliver the test event"
+        time.sleep(1)
+    inbox = requests.get(f"{SANDBOX}/", timeout=10).text
+    assert "Edge Gateway" in inbox
+    events = sandbox.events(routing_key=key)
+    assert events and events[-1]["body"]["payload"]["summary"].startswith("[TEST]")
+
+
+def pagerduty_key(sandbox: SandboxClient) -> str:
+    edge = next(s for s in sandbox.account("us")["services"] if s["name"] == "Edge Gateway")
+    return edge["integrations"][0]["integration_key"]
+
+
 def test_make_run_on_a_clean_clone(tmp_path: Path) -> None:
     assert _port_free(8000), "port 8000 is taken; stop what runs there"
+    assert _port_free(8100), "port 8100 is taken; stop what runs there"
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     log = tmp_path / "make-run.log"
@@ -64,7 +98,7 @@ def test_make_run_on_a_clean_clone(tmp_path: Path) -> None:
         assert (clone / "var" / "db.sqlite3").exists()
 
         output = log.read_text()
-        for process in ("web.1", "worker.1", "beat.1"):
+        for process in ("web.1", "worker.1", "beat.1", "sandbox.1"):
             assert process in output, f"{process} did not start"
         assert "Sending due task heartbeat" in output  # beat scheduled it
         match = re.search(r"Sign in as (\S+) with password (\S+)", output)
@@ -80,6 +114,10 @@ def test_make_run_on_a_clean_clone(tmp_path: Path) -> None:
         )
         assert response.url == f"{BASE}/o/demo/", response.url
         assert "Demo Org" in response.text
+
+        # The sandbox runs beside it: a pasted key's test event goes through the worker to
+        # the sandbox, and its inbox shows it.
+        _send_test_event_through_the_sandbox(session)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
