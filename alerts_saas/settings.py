@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "alerts_saas.accounts",
     "alerts_saas.health",
     "integrations.pagerduty",
+    "alerts_saas.alerts",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("alerts_saas.accounts.urls")),
     path("", include("integrations.pagerduty.urls")),
+    path("", include("alerts_saas.alerts.urls")),
 ]
 
 handler400 = "alerts_saas.errors.bad_request"

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
+from alerts_saas.alerts.models import Alert
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 Maker = Callable[[Organization, User], models.Model]
@@ -54,12 +55,20 @@ def _delivery(org: Organization, owner: User) -> models.Model:
     )
 
 
+def _alert(org: Organization, owner: User) -> models.Model:
+    alert = Alert.objects.create(organization=org, name=f"Alert of {org.slug}")
+    service = PagerDutyService.objects.filter(organization=org).first() or _pd_service(org, owner)
+    alert.targets.add(service)
+    return alert
+
+
 MAKERS: dict[str, Maker] = {
     "accounts.membership": _membership,
     "accounts.invitation": _invitation,
     "pagerduty.pagerdutyaccount": _pd_account,
     "pagerduty.pagerdutyservice": _pd_service,
     "pagerduty.delivery": _delivery,
+    "alerts.alert": _alert,
 }
 
 

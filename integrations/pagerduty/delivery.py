@@ -33,7 +33,8 @@ OVERDUE = timedelta(seconds=30)
 
 def queue_event(service: PagerDutyService, action: str, dedup_key: str,
                 payload: dict[str, Any] | None = None, *, is_test: bool = False,
-                extra: dict[str, Any] | None = None, created_by: Any = None) -> Delivery:
+                extra: dict[str, Any] | None = None, created_by: Any = None,
+                alert: Any = None) -> Delivery:
     """Write a Delivery for `service`; its task is queued when the transaction commits."""
     event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key}
     if action == EventAction.TRIGGER:
@@ -44,6 +45,7 @@ def queue_event(service: PagerDutyService, action: str, dedup_key: str,
         organization_id=service.organization_id,
         service=service,
         service_name=service.name,
+        alert=alert,
         region=service.region,
         routing_key=service.integration_key,
         event_action=action,

@@ -143,6 +143,10 @@ class Delivery(models.Model):
         related_name="deliveries",
     )
     service_name = models.CharField(max_length=255)
+    alert = models.ForeignKey(
+        "alerts.Alert", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="deliveries", help_text="Empty for test events not tied to a saved alert.",
+    )
     region = models.CharField(max_length=2, choices=Region.choices)
     routing_key = EncryptedTextField()
     event_action = models.CharField(max_length=12, choices=EventAction.choices)

@@ -16,6 +16,8 @@ tenant_urlpatterns = [
          manage.delete_service, name="delete_service"),
     path("settings/integrations/pagerduty/services/<int:pagerduty_service_id>/test/",
          manage.send_test_event, name="test_event"),
+    path("settings/integrations/pagerduty/services/<int:pagerduty_service_id>/deliveries/",
+         manage.service_deliveries, name="service_deliveries"),
     path("pagerduty/deliveries/<int:delivery_id>/", manage.delivery_status, name="delivery"),
     path("pagerduty/deliveries/<int:delivery_id>/resolve/", manage.resolve_test_incident,
          name="resolve_test"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from alerts_saas.accounts.access import tenant_view
 from alerts_saas.accounts.models import Role
 from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.models import (
     Delivery,
     EventAction,
@@ -47,7 +49,8 @@ def delete_service(request: HttpRequest, pagerduty_service_id: int) -> HttpRespo
     service = get_object_or_404(PagerDutyService, pk=pagerduty_service_id,
                                 organization=organization)
     if request.method == "GET":
-        context = {"service": service, "open_incidents": len(engine.open_dedup_keys(service))}
+        context = {"service": service, "open_incidents": len(engine.open_dedup_keys(service)),
+                   "targeting_alerts": list(service.alerts.order_by("name"))}
         return render(request, "pagerduty/service_delete.html", context)
     _report(request, remove_service(service, request.user))
     return redirect("pagerduty:integrations", slug=organization.slug)
@@ -117,3 +120,14 @@ def resolve_test_incident(request: HttpRequest, delivery_id: int) -> HttpRespons
     if request.htmx:
         return render(request, "pagerduty/_delivery.html", {"delivery": resolve})
     return redirect(delivery_url(organization.slug, resolve))
+
+
+@tenant_view(Role.MEMBER)
+def service_deliveries(request: HttpRequest, pagerduty_service_id: int) -> HttpResponse:
+    service = get_object_or_404(PagerDutyService, pk=pagerduty_service_id,
+                                organization=request.tenant.organization)
+    deliveries, status = filtered(service.deliveries.all(), request.GET.get("status"))
+    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
+    return render(request, "pagerduty/service_deliveries.html",
+                  {"service": service, "page": page, "status": status,
+                   "status_filters": FILTERS})

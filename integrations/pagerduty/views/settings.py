@@ -23,7 +23,8 @@ def services_with_stats(organization_id: int):
         .annotate(
             last_delivery_status=Subquery(last.values("status")[:1]),
             last_delivery_at=Subquery(last.values("created_at")[:1]),
-            delivery_count=Count("deliveries"),
+            delivery_count=Count("deliveries", distinct=True),
+            alert_count=Count("alerts", distinct=True),
         )
         .order_by("name")
     )

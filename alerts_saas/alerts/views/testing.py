@@ -1,0 +1,50 @@
+""""Send test alert" from the alert form, saved or not."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+
+from alerts_saas.accounts.access import tenant_view
+from alerts_saas.alerts.forms import AlertForm, DetailFormSet, draft_from
+from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.payload import render_payload
+from alerts_saas.alerts.views.definitions import form_context
+from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.models import EventAction
+from integrations.pagerduty.samples import test_dedup_key
+
+
+@tenant_view()
+@require_POST
+def send_test_alert(request: HttpRequest) -> HttpResponse:
+    """Validate the form as it stands, then queue one test trigger per selected service.
+
+    Form errors come back first; nothing is sent and nothing is saved either way.
+    """
+    organization = request.tenant.organization
+    alert = None
+    if request.POST.get("alert_id"):
+        alert = get_object_or_404(Alert, pk=request.POST["alert_id"], organization=organization)
+    instance = alert or Alert(organization=organization)
+    form = AlertForm(request.POST, instance=instance, organization=organization)
+    details = DetailFormSet(request.POST, instance=instance)
+    deliveries = []
+    if form.is_valid() and details.is_valid():
+        draft = draft_from(form, details)
+        with transaction.atomic():
+            deliveries = [
+                engine.queue_event(
+                    service, EventAction.TRIGGER, test_dedup_key(),
+                    render_payload(draft, count=draft.threshold, test=True),
+                    is_test=True, created_by=request.user, alert=alert,
+                )
+                for service in form.cleaned_data["targets"]
+            ]
+    status = 200 if deliveries else 400
+    context = form_context(request, form, details, alert, test_deliveries=deliveries,
+                           tested=True)
+    template = "alerts/_form_body.html" if request.htmx else "alerts/form.html"
+    return render(request, template, context, status=status)
