@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tripwire")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+# Live-server threads must not keep connections open, or the test database can't be dropped.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from alerts_saas.settings import *  # noqa: F403

@@ -125,20 +125,24 @@ def _worker_env(sandbox_url: str | None = None) -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str],
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.log_path = log_path
         self.env = env
+        self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "alerts_saas", "worker", "--loglevel",
              "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle",
-             "--hostname", f"test-{os.getpid()}@%h"],
+             "--hostname", f"test-{os.getpid()}-{id(self)}@%h", *self.extra_args],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if not wait:
+            return
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if "ready." in self.log_path.read_text(errors="replace"):
@@ -160,21 +164,42 @@ class WorkerProcess:
 
 @pytest.fixture
 def worker_sandbox_url() -> str | None:
-    """Override (or request `pagerduty_worker`) to give the worker the sandbox's address."""
+    """Override to give the worker the sandbox's address (tests/pagerduty does)."""
     return None
 
 
 @pytest.fixture
-def celery_worker(transactional_db: None, tmp_path: Path,
-                  worker_sandbox_url: str | None) -> Iterator[WorkerProcess]:
+def worker_settings() -> dict[str, str]:
+    """Extra environment (settings) for the worker process; override to tune it."""
+    return {}
+
+
+@pytest.fixture
+def make_worker(transactional_db: None, tmp_path: Path, worker_sandbox_url: str | None,
+                worker_settings: dict[str, str]) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real worker processes (stopped at the end of the test)."""
+    started: list[WorkerProcess] = []
+
+    def make(wait: bool = True, extra_args: tuple[str, ...] = (), **env: str) -> WorkerProcess:
+        worker = WorkerProcess(tmp_path / f"worker-{len(started)}.log",
+                               {**_worker_env(worker_sandbox_url), **worker_settings, **env},
+                               extra_args)
+        started.append(worker)
+        worker.start(wait=wait)
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(make_worker: Callable[..., WorkerProcess]) -> WorkerProcess:
     """A real worker process on Redis, seeing the rows the test commits."""
     from alerts_saas.celery import app
 
     app.control.purge()
-    worker = WorkerProcess(tmp_path / "worker.log", _worker_env(worker_sandbox_url))
-    worker.start()
-    yield worker
-    worker.stop()
+    return make_worker()
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 20, interval: float = 0.1,

@@ -23,11 +23,10 @@ from django.utils import timezone
 
 from integrations.pagerduty import events
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
-from integrations.pagerduty.ratelimit import WINDOW, limiter
+from integrations.pagerduty.ratelimit import limiter
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 OVERDUE = timedelta(seconds=30)
 
 
@@ -82,7 +81,8 @@ def _claim(delivery_id: int) -> Delivery | None:
         status=Delivery.Status.SENDING, lease_until__lt=now
     )
     claimed = Delivery.objects.filter(claimable, pk=delivery_id).update(
-        status=Delivery.Status.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
+        status=Delivery.Status.SENDING, lease_until=now + settings.DELIVERY_LEASE,
+        attempts=F("attempts") + 1,
     )
     return Delivery.objects.filter(pk=delivery_id).first() if claimed else None
 
@@ -101,7 +101,8 @@ def attempt(delivery_id: int) -> str | None:
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
-    wait = limiter().reserve(delivery.routing_key, settings.PAGERDUTY_EVENTS_PER_MINUTE, WINDOW)
+    wait = limiter().reserve(delivery.routing_key, settings.PAGERDUTY_EVENTS_PER_MINUTE,
+                             settings.PAGERDUTY_EVENTS_WINDOW)
     if wait > 0:
         # Over PagerDuty's limit for this key: wait for a slot instead of being refused.
         wait += random.uniform(0, 0.25)

@@ -125,7 +125,7 @@ def test_sign_in_then_approve_redirects_with_code_and_state(sandbox: SandboxProc
         timeout=10,
     )
     assert consent.status_code == 200
-    assert "Alerts SaaS (sandbox app)" in consent.text
+    assert "Tripwire (sandbox app)" in consent.text
     assert "<code>write</code>" in consent.text  # requested scope is shown
     decision = http.post(
         f"{sandbox.identity_url}/oauth/authorize/decision",

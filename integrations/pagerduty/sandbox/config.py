@@ -46,7 +46,7 @@ class SandboxConfig:
 
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"  # noqa: S105 - well-known sandbox value
-    client_name: str = "Alerts SaaS (sandbox app)"
+    client_name: str = "Tripwire (sandbox app)"
     redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS
     allowed_scopes: frozenset[str] = field(default=CLASSIC_SCOPES | SCOPED_SCOPES)
     token_lifetime: int = 3600

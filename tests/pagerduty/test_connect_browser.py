@@ -1,0 +1,151 @@
+"""Connect PagerDuty in headless Chromium, against the local sandbox over real HTTP: sign in,
+authorize on the sandbox, choose services with the live search, connect, send a test event
+through a real Celery worker; and the Deny path on the sandbox's consent page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from alerts_saas.accounts.models import Organization
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from tests.conftest import PASSWORD
+from tests.pagerduty.conftest import US_USER
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SANDBOX_PASSWORD = "correct-horse-sandbox"
+CHOSEN = ["Checkout API 120", "Checkout API 121"]
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh context (pytest-playwright's own `page` fixture pulls in its
+    `base_url` fixture, which warns on this pytest)."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def _sign_in(page: Page, base: str, email: str) -> None:
+    """Our own login page."""
+    page.set_default_timeout(10_000)
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main").get_by_role("button", name="Sign In").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+
+def _authorize_on_sandbox(page: Page, sandbox_url: str) -> None:
+    """Press "Connect PagerDuty" and sign in on the sandbox; leaves the consent page open."""
+    page.get_by_role("button", name="Connect PagerDuty").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(sandbox_url)}/identity/oauth/authorize"))
+    expect(page.get_by_role("heading", name="Sign in to PagerDuty")).to_be_visible()
+    # The sandbox shows its users and their password on the sign-in page.
+    expect(page.locator(".hint")).to_contain_text(US_USER)
+    expect(page.locator(".hint")).to_contain_text(SANDBOX_PASSWORD)
+    page.fill("input[name=email]", US_USER)
+    page.fill("input[name=password]", SANDBOX_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Approve")).to_be_visible()
+    expect(page.locator(".card")).to_contain_text(f"Signed in as {US_USER}")
+
+
+def test_connect_choose_two_services_and_send_a_test_event(
+    page: Page, live_server, org: Organization, pagerduty, celery_worker, screenshot
+) -> None:
+    base = live_server.url
+    integrations_url = f"{base}/o/{org.slug}/settings/integrations/"
+    _sign_in(page, base, "owner@acme.example")
+
+    # Settings / Integrations starts empty, with a way to connect.
+    page.goto(integrations_url)
+    expect(page.get_by_text("No PagerDuty services connected yet.")).to_be_visible()
+    expect(page.get_by_role("button", name="Connect PagerDuty")).to_be_visible()
+    screenshot(page, "integrations-empty")
+
+    # PagerDuty (the sandbox) asks who we are, then for consent.
+    _authorize_on_sandbox(page, pagerduty.url)
+    screenshot(page, "sandbox-consent")
+    page.get_by_role("button", name="Approve").click()
+
+    # Back on our site: every service of the US account, then a live search.
+    expect(page.get_by_role("heading", name="Choose the services to connect")).to_be_visible()
+    select_url = page.url
+    assert select_url.startswith(f"{base}/o/{org.slug}/settings/integrations/pagerduty/accounts/")
+    rows = page.locator("#service-rows")
+    expect(rows).to_contain_text("139 services.")
+    expect(rows.locator("input[name=service]")).to_have_count(139)
+    expect(rows).to_contain_text("Android Sync")
+    page.get_by_placeholder("Search services by name").fill("Checkout API 12")
+    expect(rows).to_contain_text("10 services matching “Checkout API 12”.")
+    expect(rows.locator("input[name=service]")).to_have_count(10)
+    expect(rows).not_to_contain_text("Android Sync")
+    expect(page).to_have_url(select_url)  # htmx swapped the rows; no page load
+    for name in CHOSEN:
+        # Click the row's label, as a person would: the label is the name, then the
+        # service's description (which Pico CSS pulls up over the checkbox itself).
+        box = page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(name)}(?!\d)"))
+        rows.locator("label").filter(has=box).click()
+        expect(box).to_be_checked()
+    expect(rows.locator("input[name=service]:checked")).to_have_count(2)
+    screenshot(page, "services-searched-and-chosen")
+    page.get_by_role("button", name="Connect", exact=True).click()
+
+    # Back on Settings / Integrations with both services, their keys masked.
+    expect(page).to_have_url(integrations_url)
+    expect(page.get_by_text(f"Connected {', '.join(CHOSEN)}.")).to_be_visible()
+    account = PagerDutyAccount.objects.get(organization=org)
+    services = list(PagerDutyService.objects.filter(account=account).order_by("name"))
+    assert [s.name for s in services] == CHOSEN
+    table = page.locator(f"#account-{account.pk} table")
+    html = page.content()
+    for service in services:
+        row = table.locator(f"#service-{service.pk}")
+        expect(row).to_contain_text(service.name)
+        expect(row.locator("code")).to_have_text("••••••••" + service.integration_key[-4:])
+        assert len(service.integration_key) > 8
+        assert service.integration_key not in html
+        assert service.integration_key[-4:] in html
+    expect(page.get_by_text("No PagerDuty services connected yet.")).to_have_count(0)
+    screenshot(page, "services-connected")
+
+    # A test event goes through the real worker to the sandbox; the panel polls to the end.
+    target = services[0]
+    table.locator(f"#service-{target.pk}").get_by_role("button", name="Send test event").click()
+    panel = page.locator("#test-result article.delivery")
+    expect(panel).to_contain_text(f"Test trigger to {target.name}")
+    expect(panel).to_have_attribute("data-status", "delivered", timeout=20_000)
+    expect(panel.locator(".badge")).to_have_text("Delivered")
+    expect(panel).to_contain_text("PagerDuty accepted it")
+    screenshot(page, "test-event-delivered")
+
+    events = pagerduty.events(routing_key=target.integration_key)
+    assert len(events) == 1, events
+    assert events[0]["event_action"] == "trigger"
+    assert events[0]["status_code"] == 202
+    assert events[0]["body"]["payload"]["summary"].startswith("[TEST]")
+    # Nothing went to the other service.
+    assert pagerduty.events(routing_key=services[1].integration_key) == []
+
+
+def test_deny_on_the_consent_page_connects_nothing(
+    page: Page, live_server, org: Organization, pagerduty, screenshot
+) -> None:
+    base = live_server.url
+    integrations_url = f"{base}/o/{org.slug}/settings/integrations/"
+    _sign_in(page, base, "owner@acme.example")
+    page.goto(integrations_url)
+
+    _authorize_on_sandbox(page, pagerduty.url)
+    page.get_by_role("button", name="Deny").click()
+
+    expect(page).to_have_url(integrations_url)
+    expect(page.get_by_text("PagerDuty access was not granted")).to_be_visible()
+    expect(page.get_by_text("No PagerDuty services connected yet.")).to_be_visible()
+    screenshot(page, "access-denied")
+    assert not PagerDutyAccount.objects.filter(organization=org).exists()
