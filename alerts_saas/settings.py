@@ -244,6 +244,8 @@ PAGERDUTY_EVENTS_PER_MINUTE = env_int("PAGERDUTY_EVENTS_PER_MINUTE", 120)
 PAGERDUTY_EVENTS_WINDOW = env_int("PAGERDUTY_EVENTS_WINDOW", 60)  # seconds
 # A claimed delivery not settled within this time is sent again (its worker died).
 DELIVERY_LEASE = timedelta(seconds=env_int("DELIVERY_LEASE", 60))
+# A queued delivery this far past due has lost its task (broker down); the sweeper requeues it.
+DELIVERY_SWEEP_GRACE = timedelta(seconds=env_int("DELIVERY_SWEEP_GRACE", 30))
 # Retries of 429, 5xx, timeouts and network errors back off from 5 s, doubling, up to
 # 10 min, and give up after 24 h.
 DELIVERY_RETRY_BASE = env_int("DELIVERY_RETRY_BASE", 5)

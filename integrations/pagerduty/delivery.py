@@ -27,7 +27,6 @@ from integrations.pagerduty.ratelimit import limiter
 
 log = logging.getLogger(__name__)
 
-OVERDUE = timedelta(seconds=30)
 
 
 def queue_event(service: PagerDutyService, action: str, dedup_key: str,
@@ -148,7 +147,7 @@ def sweep(limit: int = 500) -> int:
     """Queue again the rows whose task was lost: overdue queued rows, and expired leases."""
     now = timezone.now()
     stuck = Delivery.objects.filter(
-        Q(status=Delivery.Status.QUEUED, next_attempt_at__lte=now - OVERDUE)
+        Q(status=Delivery.Status.QUEUED, next_attempt_at__lte=now - settings.DELIVERY_SWEEP_GRACE)
         | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
     ).values_list("pk", flat=True)[:limit]
     ids = list(stuck)
