@@ -18,6 +18,8 @@ from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.accounts.services import create_organization
 from integrations.pagerduty.sandbox.testing import SandboxClient, SandboxProcess, free_port
 
+pytest_plugins = ["tests.pagerduty_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "correct-horse-battery-staple"
@@ -109,7 +111,7 @@ def pagerduty(pd_sandbox: SandboxProcess, settings: object) -> SandboxProcess:
 
 # --- A real Celery worker ----------------------------------------------------------------
 
-def _worker_env(sandbox_url: str | None = None) -> dict[str, str]:
+def worker_env(sandbox_url: str | None = None) -> dict[str, str]:
     """The worker uses the test database that pytest-django created, the test broker, and
     the sandbox the test points at."""
     settings_dict = connection.settings_dict
@@ -163,9 +165,9 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_sandbox_url() -> str | None:
-    """Override to give the worker the sandbox's address (tests/pagerduty does)."""
-    return None
+def worker_sandbox_url(pd_sandbox: SandboxProcess) -> str:
+    """Workers talk to the test sandbox."""
+    return pd_sandbox.url
 
 
 @pytest.fixture
@@ -182,7 +184,7 @@ def make_worker(transactional_db: None, tmp_path: Path, worker_sandbox_url: str 
 
     def make(wait: bool = True, extra_args: tuple[str, ...] = (), **env: str) -> WorkerProcess:
         worker = WorkerProcess(tmp_path / f"worker-{len(started)}.log",
-                               {**_worker_env(worker_sandbox_url), **worker_settings, **env},
+                               {**worker_env(worker_sandbox_url), **worker_settings, **env},
                                extra_args)
         started.append(worker)
         worker.start(wait=wait)

@@ -26,6 +26,9 @@ from integrations.pagerduty.models import Delivery, EventAction, PagerDutyServic
 from integrations.pagerduty.ratelimit import limiter
 
 log = logging.getLogger(__name__)
+# Slots are taken when a send starts, PagerDuty counts when it arrives: a second's margin
+# on the window absorbs the difference in latency between sends.
+RATE_MARGIN = 1.0
 
 
 
@@ -101,7 +104,7 @@ def attempt(delivery_id: int) -> str | None:
     if delivery is None:
         return None
     wait = limiter().reserve(delivery.routing_key, settings.PAGERDUTY_EVENTS_PER_MINUTE,
-                             settings.PAGERDUTY_EVENTS_WINDOW)
+                             settings.PAGERDUTY_EVENTS_WINDOW + RATE_MARGIN)
     if wait > 0:
         # Over PagerDuty's limit for this key: wait for a slot instead of being refused.
         wait += random.uniform(0, 0.25)

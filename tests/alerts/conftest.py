@@ -2,15 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pagerduty.conftest import (  # noqa: F401 - shared fixtures
-    admin_client,
-    authorize,
-    connect,
-    connected_service,
-    org,
-    worker_sandbox_url,
-)
-
 
 def alert_form(targets: list[int], **overrides: object) -> dict[str, object]:
     """POST data of the alert form, as a browser sends it."""

@@ -7,7 +7,6 @@ import pytest
 from alerts_saas.accounts.models import Organization
 from integrations.pagerduty.models import PagerDutyService
 from integrations.pagerduty.sandbox.testing import SandboxProcess
-from tests.pagerduty.conftest import admin_client, org, worker_sandbox_url  # noqa: F401
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
-import signal
 import time
 
 import pytest
@@ -191,7 +191,7 @@ print("queued")
 def test_the_broker_down_for_a_while_loses_nothing(make_worker, make_service, pagerduty,
                                                    tmp_path):
     """Web and worker run against a broker that is down, then comes back."""
-    from tests.conftest import REPO, _worker_env, free_port
+    from tests.conftest import REPO, free_port, worker_env
 
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
@@ -203,7 +203,7 @@ def test_the_broker_down_for_a_while_loses_nothing(make_worker, make_service, pa
     # A web process queues deliveries meanwhile: the rows are saved, the hand-off fails.
     produced = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PRODUCE.format(pk=service.pk)],
-        cwd=REPO, env={**_worker_env(pagerduty.url), **env}, capture_output=True, text=True,
+        cwd=REPO, env={**worker_env(pagerduty.url), **env}, capture_output=True, text=True,
         timeout=120,
     )
     assert "queued" in produced.stdout, produced.stderr

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from tests.pagerduty.conftest import EU_USER, query
+from tests.pagerduty_fixtures import EU_USER, query
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from alerts_saas.accounts.models import Organization
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from tests.conftest import PASSWORD
-from tests.pagerduty.conftest import US_USER
+from tests.pagerduty_fixtures import US_USER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,6 @@
-"""Fixtures for the PagerDuty integration: admins, a connected account, the OAuth dance."""
+"""Fixtures for the PagerDuty integration: admins, a connected account, the OAuth dance.
+
+Loaded for every test by `pytest_plugins` in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -14,11 +16,6 @@ from integrations.pagerduty.sandbox.testing import SandboxProcess
 
 US_USER = "oncall@acme.example"
 EU_USER = "oncall@acme-eu.example"
-
-
-@pytest.fixture
-def worker_sandbox_url(pd_sandbox: SandboxProcess) -> str:
-    return pd_sandbox.url
 
 
 @pytest.fixture
