@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint check-compose services clean
+.PHONY: run test lint check-compose services clean bench-delivery
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ check-compose:
 	SECRET_KEY=compose-check FIELD_ENCRYPTION_KEYS=compose-check POSTGRES_PASSWORD=compose-check \
 		docker-compose config -q
 	@echo "docker-compose.yml is valid"
+
+## make bench-delivery: delivery throughput and latency against the sandbox (PostgreSQL, Redis).
+BENCH_ENV = DJANGO_SETTINGS_MODULE=alerts_saas.settings \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tripwire_bench \
+	REDIS_URL=redis://127.0.0.1:6379/9 CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \
+	VAR_DIR=$(CURDIR)/var/bench LOG_LEVEL=WARNING
+bench-delivery: $(VENV)/.test-deps services
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='tripwire_bench'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE tripwire_bench"
+	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput -v0
+	$(BENCH_ENV) $(BIN)/python manage.py bench_delivery $(BENCH_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.utils import getproxies
 
 from integrations.pagerduty import conf
 
@@ -123,6 +124,11 @@ def _session() -> requests.Session:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = f"{settings.PRODUCT_NAME.lower()}-delivery/1"
+        # Proxy settings are read from the environment once, not on every request.
+        session.proxies = {
+            scheme: url for scheme, url in getproxies().items() if scheme in {"http", "https"}
+        }
+        session.trust_env = False
         _local.session = session
     return session
 

@@ -49,12 +49,11 @@ def remove_service(service: PagerDutyService, actor: Any, *, can_defer: bool = T
     """
     report = RemovalReport(service_name=service.name)
     with transaction.atomic():
-        resolves = [
-            engine.queue_event(service, EventAction.RESOLVE, key, created_by=actor)
+        resolves = engine.queue([
+            engine.build_event(service, EventAction.RESOLVE, key, created_by=actor)
             for key in engine.open_dedup_keys(service)
-        ]
-    for resolve in resolves[:INLINE_RESOLVES]:
-        engine.attempt(resolve.pk)
+        ])
+    engine.attempt_many([r.pk for r in resolves[:INLINE_RESOLVES]])
     pending = list(
         Delivery.objects.filter(pk__in=[r.pk for r in resolves])
         .exclude(status=Delivery.Status.DELIVERED)

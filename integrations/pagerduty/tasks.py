@@ -13,8 +13,8 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_delivery(delivery_id: int) -> str | None:
-    return delivery.attempt(delivery_id)
+def send_deliveries(delivery_ids: list[int]) -> dict[int, str]:
+    return delivery.attempt_many(delivery_ids)
 
 
 @shared_task(ignore_result=True)

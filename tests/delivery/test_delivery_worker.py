@@ -22,12 +22,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 def _queue(service, n: int = 1, prefix: str = "evt", **payload) -> list[Delivery]:
     with transaction.atomic():
-        return [
-            engine.queue_event(service, "trigger", f"{prefix}-{i}",
+        return engine.queue([
+            engine.build_event(service, "trigger", f"{prefix}-{i}",
                                {"summary": f"{prefix} {i}", "source": "tests",
                                 "severity": "error", **payload})
             for i in range(n)
-        ]
+        ])
 
 
 def _final(deliveries: list[Delivery], timeout: float = 30) -> list[Delivery]:
@@ -181,9 +181,11 @@ from integrations.pagerduty import delivery
 from integrations.pagerduty.models import PagerDutyService
 service = PagerDutyService.objects.get(pk={pk})
 with transaction.atomic():
-    for i in range(5):
-        delivery.queue_event(service, "trigger", f"outage-{{i}}",
+    delivery.queue([
+        delivery.build_event(service, "trigger", f"outage-{{i}}",
                              {{"summary": "during the outage", "source": "t", "severity": "info"}})
+        for i in range(5)
+    ])
 print("queued")
 """
 
@@ -207,7 +209,7 @@ def test_the_broker_down_for_a_while_loses_nothing(make_worker, make_service, pa
         timeout=120,
     )
     assert "queued" in produced.stdout, produced.stderr
-    assert "the sweeper will retry it" in produced.stderr
+    assert "the sweeper will retry them" in produced.stderr
     assert Delivery.objects.filter(status=Delivery.Status.QUEUED).count() == 5
     time.sleep(2)
     assert not pagerduty.events(routing_key=service.integration_key)

@@ -35,14 +35,14 @@ def send_test_alert(request: HttpRequest) -> HttpResponse:
     if form.is_valid() and details.is_valid():
         draft = draft_from(form, details)
         with transaction.atomic():
-            deliveries = [
-                engine.queue_event(
+            deliveries = engine.queue([
+                engine.build_event(
                     service, EventAction.TRIGGER, test_dedup_key(),
                     render_payload(draft, count=draft.threshold, test=True),
                     is_test=True, created_by=request.user, alert=alert,
                 )
                 for service in form.cleaned_data["targets"]
-            ]
+            ])
     status = 200 if deliveries else 400
     context = form_context(request, form, details, alert, test_deliveries=deliveries,
                            tested=True)

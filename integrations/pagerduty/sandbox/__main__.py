@@ -6,12 +6,18 @@ import argparse
 import logging
 import sys
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import SandboxConfig
 
 READY_MARKER = "PAGERDUTY SANDBOX READY"
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections, as PagerDuty's hosts serve."""
+
+    protocol_version = "HTTP/1.1"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(SandboxConfig.from_env())
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = make_server(args.host, args.port, app, threaded=True,
+                         request_handler=KeepAliveHandler)
     url = f"http://{args.host}:{server.server_port}"
     print(f"{READY_MARKER} {url}", flush=True)
     try:
