@@ -124,3 +124,28 @@ def test_an_empty_organization_sees_a_useful_empty_state(admin_client, org):
     assert "No PagerDuty services connected yet." in page
     assert "Connect PagerDuty</button>" in page
     assert "Paste an integration key instead" in page
+
+
+def test_deleting_a_service_names_and_updates_the_alerts_that_page_it(admin_client, org,
+                                                                     connected_service):
+    from alerts_saas.alerts.models import Alert
+
+    alert = Alert.objects.create(organization=org, name="Checkout errors")
+    alert.targets.add(connected_service)
+    confirm = admin_client.get(f"{_base(org)}/services/{connected_service.pk}/delete/")
+    assert "These alerts will stop paging it: <strong>Checkout errors</strong>" in (
+        confirm.content.decode())
+    integrations = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    assert "1 alert</small>" in integrations  # "Used by"
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/")
+    assert list(alert.targets.all()) == []
+    assert Alert.objects.filter(pk=alert.pk).exists()
+
+
+def test_deliveries_keep_working_while_the_account_needs_reconnecting(
+        admin_client, org, connected_service, pagerduty):
+    pagerduty.revoke_tokens(all=True)
+    PagerDutyAccount.objects.update(status=PagerDutyAccount.Status.NEEDS_RECONNECT)
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
+    delivery = Delivery.objects.get()
+    assert engine.attempt(delivery.pk) == Delivery.Status.DELIVERED  # integration keys, not tokens
