@@ -10,6 +10,8 @@ tenant_urlpatterns = [
     path("settings/integrations/pagerduty/keys/", settings.add_pasted_key, name="add_key"),
     path("settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/",
          connect.select_services, name="select_services"),
+    path("settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/cancel/",
+         connect.select_cancel, name="select_cancel"),
     path("settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/disconnect/",
          manage.disconnect, name="disconnect"),
     path("settings/integrations/pagerduty/services/<int:pagerduty_service_id>/delete/",

@@ -128,3 +128,45 @@ def test_disable_and_delete_keep_the_history(admin_client, org, connected_servic
     admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/delete/")
     assert not Alert.objects.exists()
     assert Delivery.objects.count() == 1
+
+
+def test_tests_sent_before_saving_join_the_saved_alerts_history(admin_client, org,
+                                                              connected_service, form_data):
+    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
+                                 form_data([connected_service.pk]))
+    trigger = Delivery.objects.get()
+    assert f'name="test_delivery" value="{trigger.pk}"' in response.content.decode()
+    engine.attempt(trigger.pk)
+    admin_client.post(f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/resolve/")
+    admin_client.post(f"/o/{org.slug}/alerts/new/",
+                      {**form_data([connected_service.pk]), "test_delivery": [trigger.pk]})
+    alert = Alert.objects.get()
+    assert set(Delivery.objects.values_list("alert_id", flat=True)) == {alert.pk}
+    listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
+    assert ">Queued</span>" in listing and "Never" not in listing  # the resolve, latest
+
+
+def test_another_organizations_test_deliveries_cannot_be_adopted(admin_client, org,
+                                                               connected_service, form_data,
+                                                               make_org):
+    other = make_org("Other")
+    from tests.tenant_objects import _delivery
+
+    foreign = _delivery(other, other.memberships.get().user)
+    Delivery.objects.filter(pk=foreign.pk).update(alert=None)
+    admin_client.post(f"/o/{org.slug}/alerts/new/",
+                      {**form_data([connected_service.pk]), "test_delivery": [foreign.pk]})
+    foreign.refresh_from_db()
+    assert foreign.alert_id is None
+
+
+def test_cancel_on_the_service_choice_brings_the_draft_back(admin_client, org, authorize,
+                                                           form_data):
+    data = form_data([], name="Half-written", next=f"/o/{org.slug}/alerts/new/")
+    response = admin_client.get(authorize(admin_client, **data), follow=True)
+    select_url = response.redirect_chain[-1][0]
+    response = admin_client.post(select_url.replace("/services/", "/services/cancel/"),
+                                 follow=True)
+    assert response.redirect_chain[-1][0] == f"/o/{org.slug}/alerts/new/"
+    assert 'value="Half-written"' in response.content.decode()
+    assert "No services were added from acme-us." in response.content.decode()

@@ -33,8 +33,23 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 def form_context(request: HttpRequest, form: AlertForm, details: DetailFormSet,
                  alert: Alert | None, **extra: object) -> dict[str, object]:
+    # Test alerts sent from this form before it was saved, to join the alert's history.
+    carried = request.POST.getlist("test_delivery") if request.method == "POST" else []
+    carried += [str(d.pk) for d in extra.get("test_deliveries") or []]
     return {"form": form, "details": details, "alert": alert, "nav_section": "alerts",
-            "has_services": form.fields["targets"].queryset.exists(), **extra}
+            "has_services": form.fields["targets"].queryset.exists(),
+            "carried_tests": list(dict.fromkeys(carried)), **extra}
+
+
+def _adopt_test_deliveries(request: HttpRequest, alert: Alert) -> None:
+    """Attach the test alerts sent from the unsaved form (and their resolves) to `alert`."""
+    ids = [pk for pk in request.POST.getlist("test_delivery") if pk.isdigit()]
+    if not ids:
+        return
+    tests = Delivery.objects.filter(organization=alert.organization, is_test=True,
+                                    alert__isnull=True)
+    keys = list(tests.filter(pk__in=ids).values_list("dedup_key", flat=True))
+    tests.filter(dedup_key__in=keys).update(alert=alert)
 
 
 def _restored(request: HttpRequest, alert: Alert | None) -> tuple[QueryDict, bool] | None:
@@ -60,6 +75,7 @@ def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
             saved = form.save()
             details.instance = saved
             details.save()
+            _adopt_test_deliveries(request, saved)
         messages.success(request, f"Alert “{saved.name}” saved.")
         return redirect("alerts:list", slug=organization.slug)
     status = 400 if request.method == "POST" else 200

@@ -126,6 +126,18 @@ def select_services(request: HttpRequest, pagerduty_account_id: int) -> HttpResp
     return render(request, template, context)
 
 
+@tenant_view(Role.ADMIN)
+@require_POST
+def select_cancel(request: HttpRequest, pagerduty_account_id: int) -> HttpResponse:
+    """Leave service selection: back where the flow started, with the draft as it was."""
+    organization = request.tenant.organization
+    account = get_object_or_404(PagerDutyAccount, pk=pagerduty_account_id,
+                                organization=organization)
+    return_to = flow.finish_return(request.session, account.pk, [])
+    messages.info(request, f"No services were added from {account.name}.")
+    return redirect(return_to or _integrations_url(organization.slug))
+
+
 def _connect(request: HttpRequest, account: PagerDutyAccount, chosen: list) -> HttpResponse:
     result = connect_services(account, chosen, request.user)
     for name, why in result.failed:

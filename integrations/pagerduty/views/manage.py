@@ -116,7 +116,7 @@ def resolve_test_incident(request: HttpRequest, delivery_id: int) -> HttpRespons
         return redirect("pagerduty:integrations", slug=organization.slug)
     with transaction.atomic():
         resolve = engine.queue_event(trigger.service, EventAction.RESOLVE, trigger.dedup_key,
-                                     is_test=True, created_by=request.user)
+                                     is_test=True, created_by=request.user, alert=trigger.alert)
     if request.htmx:
         return render(request, "pagerduty/_delivery.html", {"delivery": resolve})
     return redirect(delivery_url(organization.slug, resolve))
