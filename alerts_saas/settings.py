@@ -157,6 +157,7 @@ CELERY_BEAT_SCHEDULE = {
     "pagerduty-sweep-deliveries": {
         "task": "integrations.pagerduty.tasks.sweep_deliveries",
         "schedule": timedelta(seconds=env_int("DELIVERY_SWEEP_INTERVAL", 30)),
+        "options": {"expires": env_int("DELIVERY_SWEEP_INTERVAL", 30)},
     },
     "pagerduty-refresh-tokens": {
         "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",

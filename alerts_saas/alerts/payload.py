@@ -15,18 +15,24 @@ PLACEHOLDERS = ("alert", "count", "threshold", "window", "org")
 
 
 def template_problems(template: str) -> list[str]:
-    """What is wrong with a summary template, in words (empty when it is fine)."""
+    """What is wrong with a summary template, in words (empty when it is fine).
+
+    Only bare placeholders are allowed: no conversions (!r) and no format specs (:>99),
+    which could fail at send time or be made to allocate without bound.
+    """
     try:
-        fields = [name for _, name, spec, conv in string.Formatter().parse(template)
-                  if name is not None]
+        fields = [(name, spec, conv) for _, name, spec, conv in
+                  string.Formatter().parse(template) if name is not None]
     except ValueError as exc:
         return [f"The template has a stray brace ({exc}). Write {{{{ or }}}} for a literal one."]
+    allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
     problems = []
-    for name in fields:
+    for name, spec, conv in fields:
+        shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
         if name not in PLACEHOLDERS:
-            shown = "{" + name + "}" if name else "{}"
-            problems.append(f"Unknown placeholder {shown}. Use "
-                            + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + ".")
+            problems.append(f"Unknown placeholder {shown}. Use {allowed}.")
+        elif spec or conv:
+            problems.append(f"{shown}: write the placeholder alone, as {{{name}}}.")
     return problems
 
 

@@ -16,15 +16,25 @@ from integrations.pagerduty.rest import INTEGRATION_TYPE, AccountApi, PagerDutyA
 
 
 def integration_name(organization: Organization) -> str:
-    """The name of the Events API v2 integration we create on each chosen service."""
-    return f"{settings.PRODUCT_NAME} ({organization.name})"
+    """The name of the Events API v2 integration we create on each chosen service.
+
+    It ends with the organization's id, which never changes and no other tenant shares:
+    that suffix is how we recognise our own integration later.
+    """
+    return f"{settings.PRODUCT_NAME} ({organization.name}){_suffix(organization)}"
 
 
-def save_account(organization: Organization, user: User, grant: Grant,
-                 me: dict[str, Any] | None = None) -> PagerDutyAccount:
-    """Store (or reconnect) the account the grant is for, with its tokens."""
-    subdomain = grant.subdomain or str((me or {}).get("html_url", "")).split("//")[-1].split(".")[0]
-    name = str(grant.claims.get("account_name") or grant.claims.get("name") or subdomain)
+def _suffix(organization: Organization) -> str:
+    return f" · org-{organization.pk}"
+
+
+def save_account(organization: Organization, user: User, grant: Grant) -> PagerDutyAccount:
+    """Store (or reconnect) the account the grant is for, with its tokens.
+
+    PagerDuty's id_token names the account by its subdomain; that is the name we show.
+    """
+    subdomain = grant.subdomain
+    name = str(grant.claims.get("account_name") or subdomain)
     account, _ = PagerDutyAccount.objects.update_or_create(
         organization=organization,
         pd_account_id=grant.account_id or subdomain,
@@ -47,9 +57,10 @@ def save_account(organization: Organization, user: User, grant: Grant,
 
 def our_integration(service: dict[str, Any], organization: Organization) -> dict[str, Any] | None:
     """Our Events API v2 integration on a service listed with include[]=integrations."""
-    wanted = integration_name(organization)
+    suffix = _suffix(organization)
     for integration in service.get("integrations") or []:
-        if integration.get("type") == INTEGRATION_TYPE and integration.get("name") == wanted:
+        name = str(integration.get("name") or "")
+        if integration.get("type") == INTEGRATION_TYPE and name.endswith(suffix):
             return integration
     return None
 

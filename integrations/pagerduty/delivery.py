@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from integrations.pagerduty import events
@@ -59,6 +60,17 @@ def build_event(service: PagerDutyService, action: str, dedup_key: str,
         is_test=is_test,
         trim_note=note,
         created_by=created_by,
+    )
+
+
+def follow_up(trigger: Delivery, action: str, created_by: Any = None) -> Delivery:
+    """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key."""
+    return Delivery(
+        organization_id=trigger.organization_id, service=trigger.service,
+        service_name=trigger.service_name, alert=trigger.alert, region=trigger.region,
+        routing_key=trigger.routing_key, event_action=action, dedup_key=trigger.dedup_key,
+        body={"event_action": action, "dedup_key": trigger.dedup_key},
+        is_test=trigger.is_test, created_by=created_by,
     )
 
 
@@ -117,20 +129,51 @@ def _replayable() -> Iterator[None]:
 
 
 def _claim(delivery_ids: list[int]) -> list[Delivery]:
-    """Take the rows that are due, with one compare-and-set update; return those we got."""
+    """Take the rows that are due, with one compare-and-set update; return those we got.
+
+    A row waits while an earlier delivery with the same dedup key is unfinished, so that a
+    resolve never overtakes its trigger (the sweeper picks the row up again later).
+    """
     now = timezone.now()
     claimable = Q(status=Delivery.Status.QUEUED, next_attempt_at__lte=now) | Q(
         status=Delivery.Status.SENDING, lease_until__lt=now
     )
+    earlier_unfinished = Delivery.objects.filter(
+        organization_id=OuterRef("organization_id"), dedup_key=OuterRef("dedup_key"),
+        pk__lt=OuterRef("pk"), status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING],
+    )
     token = uuid.uuid4()
     with _replayable():
-        claimed = Delivery.objects.filter(claimable, pk__in=delivery_ids).update(
-            status=Delivery.Status.SENDING, lease_until=now + settings.DELIVERY_LEASE,
-            attempts=F("attempts") + 1, claim=token,
+        claimed = (
+            Delivery.objects.filter(claimable, pk__in=delivery_ids)
+            .exclude(Exists(earlier_unfinished))
+            .update(status=Delivery.Status.SENDING, lease_until=now + settings.DELIVERY_LEASE,
+                    attempts=F("attempts") + 1, claim=token)
         )
         if not claimed:
             return []
         return list(Delivery.objects.filter(claim=token).order_by("pk"))
+
+
+def _renew(token: uuid.UUID, rows: list[Delivery]) -> list[Delivery]:
+    """Extend the lease on the rows still ours; return them (others were taken over)."""
+    with _replayable():
+        mine = Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING,
+                                       pk__in=[d.pk for d in rows])
+        still = set(mine.values_list("pk", flat=True))
+        mine.update(lease_until=timezone.now() + settings.DELIVERY_LEASE)
+    return [d for d in rows if d.pk in still]
+
+
+def _release(token: uuid.UUID, rows: list[Delivery]) -> None:
+    """Give back claimed rows that were not tried: they are due again at once."""
+    if not rows:
+        return
+    with _replayable():
+        Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING,
+                                pk__in=[d.pk for d in rows]).update(
+            status=Delivery.Status.QUEUED, attempts=F("attempts") - 1, lease_until=None)
+    enqueue([d.pk for d in rows])
 
 
 def attempt(delivery_id: int) -> str | None:
@@ -139,26 +182,48 @@ def attempt(delivery_id: int) -> str | None:
 
 
 def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
-    """Send the due deliveries among `delivery_ids`; return their new statuses."""
-    claimed = _claim(delivery_ids)
-    later: list[tuple[int, float]] = []
-    for delivery in claimed:
-        wait = limiter().reserve(delivery.routing_key, settings.PAGERDUTY_EVENTS_PER_MINUTE,
-                                 settings.PAGERDUTY_EVENTS_WINDOW + RATE_MARGIN)
-        if wait > 0:
-            # Over PagerDuty's limit for this key: wait for a slot instead of being refused.
-            wait += random.uniform(0, 0.25)
-            _postpone(delivery, wait)
-        else:
-            _outcome(delivery, events.send(delivery.region, delivery.routing_key,
-                                           delivery.body))
+    """Send the due deliveries among `delivery_ids`; return their new statuses.
+
+    Sends go one after another; the lease is renewed as the batch goes, so a slow PagerDuty
+    never lets another worker take over rows this one is still sending. Whatever happens,
+    what was sent is recorded and what was not is given back.
+    """
+    pending = _claim(delivery_ids)
+    if not pending:
+        return {}
+    token = pending[0].claim
+    renew_every = settings.DELIVERY_LEASE.total_seconds() / 3
+    renewed = time.monotonic()
+    done: list[Delivery] = []
+    try:
+        while pending:
+            if time.monotonic() - renewed > renew_every:
+                pending = _renew(token, pending)
+                renewed = time.monotonic()
+                if not pending:
+                    break
+            delivery = pending.pop(0)
+            _try(delivery)
+            done.append(delivery)
+    finally:
+        _settle(done)
+        _release(token, pending)
+    for delivery in done:
         if delivery.status == Delivery.Status.QUEUED:
-            later.append((delivery.pk, (delivery.next_attempt_at - timezone.now())
-                          .total_seconds()))
-    _settle(claimed)
-    for delivery_id, delay in later:
-        enqueue([delivery_id], countdown=max(0.0, delay))
-    return {d.pk: d.status for d in claimed}
+            delay = (delivery.next_attempt_at - timezone.now()).total_seconds()
+            enqueue([delivery.pk], countdown=max(0.0, delay))
+    return {d.pk: d.status for d in done}
+
+
+def _try(delivery: Delivery) -> None:
+    """Send one claimed delivery, or postpone it if its key is over PagerDuty's limit."""
+    wait = limiter().reserve(delivery.routing_key, settings.PAGERDUTY_EVENTS_PER_MINUTE,
+                             settings.PAGERDUTY_EVENTS_WINDOW + RATE_MARGIN)
+    if wait > 0:
+        # Over PagerDuty's limit for this key: wait for a slot instead of being refused.
+        _postpone(delivery, wait + random.uniform(0, 0.25))
+        return
+    _outcome(delivery, events.send(delivery.region, delivery.routing_key, delivery.body))
 
 
 SETTLED_FIELDS = ["status", "attempts", "next_attempt_at", "claim", "last_error",
@@ -180,10 +245,9 @@ def _settle(claimed: list[Delivery]) -> None:
     with _replayable():
         if delivered:
             rows = mine.filter(pk__in=[d.pk for d in delivered])
-            rows.bulk_update(delivered, ["latency_ms"])
+            rows.bulk_update(delivered, ["latency_ms", "response_message"])
             rows.update(status=Delivery.Status.DELIVERED, lease_until=None, last_error="",
-                        delivered_at=timezone.now(), response_status=202,
-                        response_message=delivered[0].response_message, response_errors=[])
+                        delivered_at=timezone.now(), response_status=202, response_errors=[])
         for delivery in others:
             mine.filter(pk=delivery.pk).update(
                 lease_until=None, **{name: getattr(delivery, name) for name in SETTLED_FIELDS}
@@ -231,7 +295,7 @@ def sweep(limit: int = 500) -> int:
     stuck = Delivery.objects.filter(
         Q(status=Delivery.Status.QUEUED, next_attempt_at__lte=now - settings.DELIVERY_SWEEP_GRACE)
         | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
-    ).values_list("pk", flat=True)[:limit]
+    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
     ids = list(stuck)
     enqueue(ids)
     if ids:

@@ -25,6 +25,7 @@ MAX_DEDUP_KEY = 255
 MAX_EVENT_BYTES = 512 * 1024
 SEVERITIES = ("critical", "error", "warning", "info")
 TRIM_MARK = "…"
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def fit_dedup_key(key: str) -> str:
@@ -35,8 +36,13 @@ def fit_dedup_key(key: str) -> str:
     return f"{key[: MAX_DEDUP_KEY - len(digest) - 1]}-{digest}"
 
 
+def encode(event: dict[str, Any]) -> bytes:
+    """The event as it goes on the wire; sizes are measured on exactly this."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def _size(event: dict[str, Any]) -> int:
-    return len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+    return len(encode(event))
 
 
 def fit_event(event: dict[str, Any], routing_key_length: int = 32) -> tuple[dict[str, Any], str]:
@@ -139,7 +145,8 @@ def send(region: str, routing_key: str, event: dict[str, Any]) -> EventResult:
     body = {**event, "routing_key": routing_key}
     started = time.monotonic()
     try:
-        response = _session().post(url, json=body, timeout=(5, settings.PAGERDUTY_HTTP_TIMEOUT))
+        response = _session().post(url, data=encode(body), headers=JSON_HEADERS,
+                                   timeout=(5, settings.PAGERDUTY_HTTP_TIMEOUT))
     except requests.Timeout:
         return EventResult(None, network_error="PagerDuty did not answer in time.",
                            latency_ms=int((time.monotonic() - started) * 1000))

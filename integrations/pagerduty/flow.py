@@ -46,6 +46,12 @@ def peek_return(session: SessionBase, account_id: int) -> dict[str, Any] | None:
     return (session.get(RETURN_KEY) or {}).get(str(account_id))
 
 
+def restore_later(session: SessionBase, draft: dict[str, list[str]]) -> None:
+    """Keep a draft for its form even though no account was connected (deny, failure)."""
+    if draft:
+        session[RESTORE_KEY] = {"draft": draft, "services": []}
+
+
 def finish_return(session: SessionBase, account_id: int,
                   connected_service_ids: list[int]) -> str | None:
     """End the flow: keep the draft for the form to restore, and say where to go."""

@@ -74,11 +74,6 @@ def _pending(session: SessionBase) -> dict[str, dict[str, Any]]:
     return dict(session.get(SESSION_KEY) or {})
 
 
-def peek(session: SessionBase, state: str | None) -> PendingAuthorization | None:
-    data = _pending(session).get(state or "")
-    return PendingAuthorization(**data) if data else None
-
-
 def consume(session: SessionBase, state: str | None, user_id: int) -> PendingAuthorization:
     """Take the pending authorization for `state` out of the session: it works once."""
     pending = _pending(session)
@@ -174,10 +169,11 @@ def _grant(token: dict[str, Any]) -> Grant:
         raise OAuthFlowError(
             "PagerDuty answered for a service region this site is not set up for."
         )
-    if settings.PAGERDUTY_CLIENT_ID not in audiences and claims.get("azp") not in (
-        None, settings.PAGERDUTY_CLIENT_ID
-    ):
+    client_id = settings.PAGERDUTY_CLIENT_ID
+    if client_id not in audiences and claims.get("azp") != client_id:
         raise OAuthFlowError("PagerDuty's id_token was issued to another app.")
+    if not claims.get("subdomain") or not claims.get("account_id"):
+        raise OAuthFlowError("PagerDuty's id_token does not say which account it is for.")
     return Grant(
         access_token=token["access_token"],
         refresh_token=token.get("refresh_token", ""),

@@ -64,12 +64,12 @@ def remove_service(service: PagerDutyService, actor: Any, *, can_defer: bool = T
     account = service.account
     if service.created_integration and account and service.integration_id:
         if pending and can_defer:
-            from integrations.pagerduty.tasks import delete_integration_when_settled
-
-            delete_integration_when_settled.delay(
-                account.pk, service.pd_service_id, service.integration_id, pending
-            )
-            report.integration_deferred = True
+            report.integration_deferred = _defer_deletion(account, service, pending)
+            if not report.integration_deferred:
+                report.integration_error = (
+                    "the task queue is not answering, so it was left on PagerDuty; remove it "
+                    "there once the queued resolves are through"
+                )
         elif pending:
             report.integration_error = (
                 "it was left on PagerDuty so that the resolves still being retried get "
@@ -82,6 +82,20 @@ def remove_service(service: PagerDutyService, actor: Any, *, can_defer: bool = T
             report.integration_deleted = not report.integration_error
     service.delete()
     return report
+
+
+def _defer_deletion(account: PagerDutyAccount, service: PagerDutyService,
+                    pending: list[int]) -> bool:
+    from integrations.pagerduty.tasks import delete_integration_when_settled
+
+    try:
+        delete_integration_when_settled.delay(
+            account.pk, service.pd_service_id, service.integration_id, pending
+        )
+    except Exception as exc:  # broker unreachable
+        log.warning("Could not queue the integration deletion (%s)", exc.__class__.__name__)
+        return False
+    return True
 
 
 def delete_integration(account: PagerDutyAccount, pd_service_id: str, integration_id: str) -> str:

@@ -170,3 +170,19 @@ def test_cancel_on_the_service_choice_brings_the_draft_back(admin_client, org, a
     assert response.redirect_chain[-1][0] == f"/o/{org.slug}/alerts/new/"
     assert 'value="Half-written"' in response.content.decode()
     assert "No services were added from acme-us." in response.content.decode()
+
+
+@pytest.mark.parametrize(("template", "error"), [
+    ("{count:s} errors", "{count:s}: write the placeholder alone, as {count}."),
+    ("{alert!x}", "{alert!x}: write the placeholder alone, as {alert}."),
+    ("{alert:>999999999}", "write the placeholder alone, as {alert}."),
+    ("{alert", "The template has a stray brace"),
+    ("{0} and {}", "Unknown placeholder {0}."),
+])
+def test_templates_that_could_fail_at_send_time_are_refused(admin_client, org, connected_service,
+                                                           form_data, template, error):
+    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
+                                 form_data([connected_service.pk], summary_template=template))
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not Delivery.objects.exists()

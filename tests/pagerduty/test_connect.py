@@ -64,7 +64,7 @@ def test_connecting_two_services_creates_our_integrations(admin_client, org, con
     for row in rows:
         integration = next(i for i in on_pagerduty[row.pd_service_id]["integrations"]
                            if i["id"] == row.integration_id)
-        assert integration["name"] == "Tripwire (Acme Ops)"
+        assert integration["name"] == f"Tripwire (Acme Ops) · org-{org.pk}"
         assert integration["integration_key"] == row.integration_key
         assert row.created_integration
         assert row.html_url.startswith("https://acme-us.pagerduty.com/")
@@ -159,3 +159,28 @@ def test_members_cannot_connect_delete_or_disconnect(org, add_member, client, co
     page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert "Checkout API 001" in page
     assert "Connect PagerDuty</button>" not in page
+
+
+def test_same_named_organizations_never_share_an_integration(admin_client, org, connect,
+                                                             pagerduty, make_org, make_user):
+    """Our integration is recognised by the organization's id, not its name."""
+    account = connect(admin_client)
+    ids = {s["name"]: s["id"] for s in pagerduty.account("us")["services"]}
+    url = f"/o/{org.slug}/settings/integrations/pagerduty/accounts/{account.pk}/services/"
+    admin_client.post(url, {"service": [ids["Checkout API 009"]]})
+    twin_owner = make_user("twin@acme.example")
+    twin = make_org("Acme Ops", owner=twin_owner)  # same name, another tenant
+    from integrations.pagerduty.connect import our_integration
+
+    service = next(s for s in pagerduty.account("us")["services"]
+                   if s["id"] == ids["Checkout API 009"])
+    assert our_integration(service, org) is not None
+    assert our_integration(service, twin) is None
+
+
+def test_deny_from_the_alert_form_brings_the_draft_back(admin_client, org, authorize):
+    data = {"name": "Unsaved idea", "next": f"/o/{org.slug}/alerts/new/"}
+    response = admin_client.get(authorize(admin_client, approve=False, **data), follow=True)
+    assert response.redirect_chain[-1][0] == f"/o/{org.slug}/alerts/new/"
+    assert 'value="Unsaved idea"' in response.content.decode()
+    assert "PagerDuty access was not granted" in response.content.decode()

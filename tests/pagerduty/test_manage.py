@@ -92,7 +92,7 @@ def test_deleting_a_service_resolves_its_open_incidents(admin_client, org, conne
         ("trigger", None, "Checkout API 001"), ("resolve", None, "Checkout API 001")]
     # PagerDuty's published REST API has no DELETE for integrations: said plainly.
     assert ("Our integration on PagerDuty for Checkout API 001 was not deleted: PagerDuty&#x27;s "
-            "API does not allow deleting integrations. Remove “Tripwire (Acme Ops)”") in page
+            "API does not allow deleting integrations. Remove “Tripwire (Acme Ops) · org-") in page
 
 
 def test_resolves_that_cannot_go_now_are_queued_and_the_integration_kept(

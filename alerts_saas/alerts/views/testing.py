@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
@@ -26,8 +26,11 @@ def send_test_alert(request: HttpRequest) -> HttpResponse:
     """
     organization = request.tenant.organization
     alert = None
-    if request.POST.get("alert_id"):
-        alert = get_object_or_404(Alert, pk=request.POST["alert_id"], organization=organization)
+    alert_id = request.POST.get("alert_id", "")
+    if alert_id:
+        if not alert_id.isdigit():
+            raise Http404("No such alert.")
+        alert = get_object_or_404(Alert, pk=int(alert_id), organization=organization)
     instance = alert or Alert(organization=organization)
     form = AlertForm(request.POST, instance=instance, organization=organization)
     details = DetailFormSet(request.POST, instance=instance)

@@ -71,6 +71,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     if not membership.has_role(Role.ADMIN):
         raise PermissionDenied("Only owners and admins can connect PagerDuty.")
     if request.GET.get("error"):
+        flow.restore_later(request.session, auth.draft)
         if request.GET["error"] == "access_denied":
             messages.warning(request, "PagerDuty access was not granted. Nothing was connected.")
         else:
@@ -84,6 +85,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     try:
         grant = oauth.exchange_code(auth, code)
     except oauth.OAuthFlowError as exc:
+        flow.restore_later(request.session, auth.draft)
         return _flow_error(request, str(exc), back=auth.return_to)
     account = save_account(membership.organization, request.user, grant)
     flow.remember_return(request.session, account.pk, auth.return_to, auth.draft)

@@ -115,8 +115,7 @@ def resolve_test_incident(request: HttpRequest, delivery_id: int) -> HttpRespons
         messages.error(request, "That service was removed, and its test incident with it.")
         return redirect("pagerduty:integrations", slug=organization.slug)
     with transaction.atomic():
-        resolve = engine.queue_event(trigger.service, EventAction.RESOLVE, trigger.dedup_key,
-                                     is_test=True, created_by=request.user, alert=trigger.alert)
+        resolve = engine.queue([engine.follow_up(trigger, EventAction.RESOLVE, request.user)])[0]
     if request.htmx:
         return render(request, "pagerduty/_delivery.html", {"delivery": resolve})
     return redirect(delivery_url(organization.slug, resolve))

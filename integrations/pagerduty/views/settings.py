@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -18,13 +19,16 @@ from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyS
 def services_with_stats(organization_id: int):
     """Services with their last delivery's status, for the tables on this page."""
     last = Delivery.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
+    alerts = (
+        PagerDutyService.alerts.through.objects.filter(pagerdutyservice_id=OuterRef("pk"))
+        .values("pagerdutyservice_id").annotate(n=Count("pk")).values("n")
+    )
     return (
         PagerDutyService.objects.filter(organization_id=organization_id)
         .annotate(
             last_delivery_status=Subquery(last.values("status")[:1]),
             last_delivery_at=Subquery(last.values("created_at")[:1]),
-            delivery_count=Count("deliveries", distinct=True),
-            alert_count=Count("alerts", distinct=True),
+            alert_count=Coalesce(Subquery(alerts), 0),
         )
         .order_by("name")
     )
