@@ -276,7 +276,6 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now; silences its transition warning
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

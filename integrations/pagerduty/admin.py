@@ -21,7 +21,7 @@ class PagerDutyServiceAdmin(admin.ModelAdmin):
     list_filter = ["region"]
     search_fields = ["name", "pd_service_id", "organization__name"]
     exclude = ["integration_key"]
-    readonly_fields = ["organization", "account", "pd_service_id", "integration_id",
+    readonly_fields = ["organization", "account", "pd_service_id", "html_url", "integration_id",
                        "created_integration", "created_by", "created_at", "masked_key"]
 
 
