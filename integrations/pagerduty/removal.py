@@ -26,7 +26,7 @@ from integrations.pagerduty.models import (
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
-INLINE_RESOLVES = 10  # tried during the request; more are left to the workers
+INLINE_RESOLVES = 3  # tried during the request (bounded time); the rest go to the workers
 
 
 @dataclass
