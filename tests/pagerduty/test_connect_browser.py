@@ -122,6 +122,9 @@ def test_connect_choose_two_services_and_send_a_test_event(
     expect(panel).to_have_attribute("data-status", "delivered", timeout=20_000)
     expect(panel.locator(".badge")).to_have_text("Delivered")
     expect(panel).to_contain_text("PagerDuty accepted it")
+    # The services table refreshes itself: its "Last delivery" is no longer stale.
+    expect(page.locator(f"#service-{target.pk}")).to_contain_text("Delivered")
+    expect(page.locator(f"#service-{services[1].pk}")).to_contain_text("Nothing sent yet")
     screenshot(page, "test-event-delivered")
 
     events = pagerduty.events(routing_key=target.integration_key)

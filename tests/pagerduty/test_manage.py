@@ -149,3 +149,14 @@ def test_deliveries_keep_working_while_the_account_needs_reconnecting(
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
     delivery = Delivery.objects.get()
     assert engine.attempt(delivery.pk) == Delivery.Status.DELIVERED  # integration keys, not tokens
+
+
+def test_a_finished_delivery_tells_the_page_to_refresh(admin_client, org, connected_service):
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
+    delivery = Delivery.objects.get()
+    url = f"/o/{org.slug}/pagerduty/deliveries/{delivery.pk}/"
+    assert "HX-Trigger" not in admin_client.get(url, HTTP_HX_REQUEST="true")
+    engine.attempt(delivery.pk)
+    assert admin_client.get(url, HTTP_HX_REQUEST="true")["HX-Trigger"] == "deliveryFinished"
+    page = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    assert ">Delivered</span>" in page

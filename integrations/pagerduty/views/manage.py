@@ -100,8 +100,13 @@ def delivery_status(request: HttpRequest, delivery_id: int) -> HttpResponse:
     """One delivery's live state; htmx polls this until it is final."""
     delivery = get_object_or_404(Delivery, pk=delivery_id,
                                  organization=request.tenant.organization)
-    template = "pagerduty/_delivery.html" if request.htmx else "pagerduty/delivery.html"
-    return render(request, template, {"delivery": delivery})
+    if not request.htmx:
+        return render(request, "pagerduty/delivery.html", {"delivery": delivery})
+    response = render(request, "pagerduty/_delivery.html", {"delivery": delivery})
+    if delivery.is_final:
+        # Lets the page refresh what depends on it (the services' "Last delivery").
+        response["HX-Trigger"] = "deliveryFinished"
+    return response
 
 
 @tenant_view(Role.MEMBER)
