@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from allauth.account.models import EmailAddress
 from django.db import connection
+from playwright.sync_api import Browser, Page
 
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.accounts.services import create_organization
@@ -230,6 +231,15 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "executable_path": "/usr/bin/chromium",
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh context (pytest-playwright's own `page` fixture pulls in its
+    `base_url` fixture, which warns on this pytest)."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture

@@ -6,20 +6,17 @@ incident, save; and form errors come before any test alert is sent."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Route, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
-from tests.conftest import PASSWORD
-from tests.pagerduty_fixtures import US_USER
+from tests.browser import authorize_on_sandbox, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SANDBOX_PASSWORD = "correct-horse-sandbox"
 CHOSEN = ["Checkout API 120", "Checkout API 121"]
 SUMMARY = "[TEST] Checkout errors: 5 errors in 10 minutes (Acme Ops)"
 # What we type into the alert form, by input name; each must survive the trip to PagerDuty.
@@ -37,25 +34,6 @@ TYPED = {
 DELIVERY_POLL = re.compile(r"/pagerduty/deliveries/\d+/$")
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A page in a fresh context (pytest-playwright's own `page` fixture pulls in its
-    `base_url` fixture, which warns on this pytest)."""
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    """Our own login page."""
-    page.set_default_timeout(10_000)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main").get_by_role("button", name="Sign In").click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-
-
 def _target(page: Page, name: str) -> Locator:
     """A service's checkbox in the alert form's targets ("<name> (<account>)")."""
     return page.locator("#targets").get_by_role(
@@ -71,13 +49,7 @@ def _expect_no_errors(page: Page) -> None:
 
 def _connect_two_services_from_the_form(page: Page, sandbox_url: str) -> None:
     """"Connect PagerDuty" on the unsaved form: authorize on the sandbox, choose two."""
-    page.get_by_role("button", name="Connect PagerDuty").click()
-    expect(page).to_have_url(re.compile(rf"^{re.escape(sandbox_url)}/identity/oauth/authorize"))
-    expect(page.get_by_role("heading", name="Sign in to PagerDuty")).to_be_visible()
-    page.fill("input[name=email]", US_USER)
-    page.fill("input[name=password]", SANDBOX_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".card")).to_contain_text(f"Signed in as {US_USER}")
+    authorize_on_sandbox(page, sandbox_url)
     page.get_by_role("button", name="Approve").click()
 
     expect(page.get_by_role("heading", name="Choose the services to connect")).to_be_visible()
@@ -98,7 +70,7 @@ def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
 ) -> None:
     base = live_server.url
     new_url = f"{base}/o/{org.slug}/alerts/new/"
-    _sign_in(page, base, "owner@acme.example")
+    sign_in(page, base, "owner@acme.example")
 
     # 1. No alerts yet, and a way to create the first one.
     page.goto(f"{base}/o/{org.slug}/alerts/")
@@ -233,7 +205,7 @@ def test_form_errors_come_before_a_test_alert_and_nothing_is_sent(
     page: Page, live_server, org: Organization, connected_service: PagerDutyService, screenshot
 ) -> None:
     base = live_server.url
-    _sign_in(page, base, "owner@acme.example")
+    sign_in(page, base, "owner@acme.example")
     page.goto(f"{base}/o/{org.slug}/alerts/new/")
     expect(page.locator("input[name=name]")).to_have_value("")  # a fresh form: no name
     _target(page, connected_service.name).check()

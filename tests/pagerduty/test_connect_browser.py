@@ -5,54 +5,17 @@ through a real Celery worker; and the Deny path on the sandbox's consent page.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from alerts_saas.accounts.models import Organization
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from tests.conftest import PASSWORD
-from tests.pagerduty_fixtures import US_USER
+from tests.browser import authorize_on_sandbox, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SANDBOX_PASSWORD = "correct-horse-sandbox"
 CHOSEN = ["Checkout API 120", "Checkout API 121"]
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A page in a fresh context (pytest-playwright's own `page` fixture pulls in its
-    `base_url` fixture, which warns on this pytest)."""
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    """Our own login page."""
-    page.set_default_timeout(10_000)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main").get_by_role("button", name="Sign In").click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-
-
-def _authorize_on_sandbox(page: Page, sandbox_url: str) -> None:
-    """Press "Connect PagerDuty" and sign in on the sandbox; leaves the consent page open."""
-    page.get_by_role("button", name="Connect PagerDuty").click()
-    expect(page).to_have_url(re.compile(rf"^{re.escape(sandbox_url)}/identity/oauth/authorize"))
-    expect(page.get_by_role("heading", name="Sign in to PagerDuty")).to_be_visible()
-    # The sandbox shows its users and their password on the sign-in page.
-    expect(page.locator(".hint")).to_contain_text(US_USER)
-    expect(page.locator(".hint")).to_contain_text(SANDBOX_PASSWORD)
-    page.fill("input[name=email]", US_USER)
-    page.fill("input[name=password]", SANDBOX_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Approve")).to_be_visible()
-    expect(page.locator(".card")).to_contain_text(f"Signed in as {US_USER}")
 
 
 def test_connect_choose_two_services_and_send_a_test_event(
@@ -60,7 +23,7 @@ def test_connect_choose_two_services_and_send_a_test_event(
 ) -> None:
     base = live_server.url
     integrations_url = f"{base}/o/{org.slug}/settings/integrations/"
-    _sign_in(page, base, "owner@acme.example")
+    sign_in(page, base, "owner@acme.example")
 
     # Settings / Integrations starts empty, with a way to connect.
     page.goto(integrations_url)
@@ -69,7 +32,7 @@ def test_connect_choose_two_services_and_send_a_test_event(
     screenshot(page, "integrations-empty")
 
     # PagerDuty (the sandbox) asks who we are, then for consent.
-    _authorize_on_sandbox(page, pagerduty.url)
+    authorize_on_sandbox(page, pagerduty.url)
     screenshot(page, "sandbox-consent")
     page.get_by_role("button", name="Approve").click()
 
@@ -141,10 +104,10 @@ def test_deny_on_the_consent_page_connects_nothing(
 ) -> None:
     base = live_server.url
     integrations_url = f"{base}/o/{org.slug}/settings/integrations/"
-    _sign_in(page, base, "owner@acme.example")
+    sign_in(page, base, "owner@acme.example")
     page.goto(integrations_url)
 
-    _authorize_on_sandbox(page, pagerduty.url)
+    authorize_on_sandbox(page, pagerduty.url)
     page.get_by_role("button", name="Deny").click()
 
     expect(page).to_have_url(integrations_url)
