@@ -43,7 +43,7 @@ check-compose:
 BENCH_ENV = DJANGO_SETTINGS_MODULE=alerts_saas.settings \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tripwire_bench \
 	REDIS_URL=redis://127.0.0.1:6379/9 CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \
-	VAR_DIR=$(CURDIR)/var/bench LOG_LEVEL=WARNING
+	VAR_DIR=$(CURDIR)/var LOG_LEVEL=WARNING
 bench-delivery: $(VENV)/.test-deps services
 	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='tripwire_bench'" | grep -q 1 \
 		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE tripwire_bench"
