@@ -141,6 +141,19 @@ def test_an_eu_account_talks_to_the_eu_hosts(admin_client, org, connect, pagerdu
     assert "Billing EU" in admin_client.get(url).content.decode()
     assert len(pagerduty.requests_log("rest-eu")) > before
     assert not [r for r in pagerduty.requests_log("rest-us") if "/services" in r["path"]]
+    # Its services' events go to the EU events host too.
+    billing = next(s["id"] for s in pagerduty.account("eu")["services"]
+                   if s["name"] == "Billing EU")
+    admin_client.post(url, {"service": [billing]})
+    service = PagerDutyService.objects.get(account=account)
+    assert service.region == "eu"
+    admin_client.post(f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/")
+    from integrations.pagerduty import delivery as engine
+    from integrations.pagerduty.models import Delivery
+
+    assert engine.attempt(Delivery.objects.get().pk) == Delivery.Status.DELIVERED
+    [received] = pagerduty.events(routing_key=service.integration_key)
+    assert received["host"] == "events-eu"
 
 
 def test_members_cannot_connect_delete_or_disconnect(org, add_member, client, connect,
