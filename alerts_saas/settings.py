@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "alerts_saas.health",
     "integrations.pagerduty",
     "alerts_saas.alerts",
+    "alerts_saas.ingest",
 ]
 
 MIDDLEWARE = [

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
 from integrations.pagerduty.models import PagerDutyService
@@ -20,7 +22,32 @@ class Severity(models.TextChoices):
     INFO = "info", "Info"
 
 
+class Level(models.IntegerChoices):
+    """Event levels, syslog's eight, by rank: "at or above" compares ranks."""
+
+    DEBUG = 10, "debug"
+    INFO = 20, "info"
+    NOTICE = 25, "notice"
+    WARNING = 30, "warning"
+    ERROR = 40, "error"
+    CRITICAL = 50, "critical"
+    ALERT = 60, "alert"
+    EMERGENCY = 70, "emergency"
+
+
+class ConditionKind(models.TextChoices):
+    PRESENCE = "presence", "At least"
+    ABSENCE = "absence", "Fewer than"
+
+
 class Alert(models.Model):
+    """An alert definition: which events count, how many make it fire, how it pages.
+
+    Matching events are counted from `counting_since`, in the counter set `generation`;
+    both restart when what counts changes (the match rules or the window), so old counts
+    never stand for a new condition.
+    """
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
                                      related_name="alerts")
     name = models.CharField(max_length=200)
@@ -38,6 +65,16 @@ class Alert(models.Model):
     component = models.CharField(max_length=255, blank=True)
     group = models.CharField(max_length=255, blank=True)
     event_class = models.CharField("class", max_length=255, blank=True)
+    kind = models.CharField("fire when", max_length=10, choices=ConditionKind.choices,
+                            default=ConditionKind.PRESENCE)
+    match_app = models.CharField("app is", max_length=200, blank=True)
+    match_source = models.CharField("source or host is", max_length=255, blank=True)
+    match_level = models.PositiveSmallIntegerField("level at or above", choices=Level.choices,
+                                                   null=True, blank=True)
+    match_message = models.CharField("message", max_length=500, blank=True)
+    match_message_regex = models.BooleanField("message is a regular expression", default=False)
+    match_attribute = models.CharField("attribute", max_length=100, blank=True)
+    match_attribute_value = models.CharField("equals", max_length=500, blank=True)
     threshold = models.PositiveIntegerField(
         default=1, validators=[MinValueValidator(1)],
         help_text="How many matching events within the window make the alert fire.",
@@ -49,6 +86,8 @@ class Alert(models.Model):
     targets = models.ManyToManyField(PagerDutyService, related_name="alerts", blank=True,
                                      verbose_name="PagerDuty services")
     enabled = models.BooleanField(default=True)
+    generation = models.PositiveIntegerField(default=1, editable=False)
+    counting_since = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -70,6 +109,28 @@ class Alert(models.Model):
     @property
     def window_label(self) -> str:
         return window_label(self.window_minutes)
+
+    @property
+    def is_absence(self) -> bool:
+        return self.kind == ConditionKind.ABSENCE
+
+    @property
+    def condition_label(self) -> str:
+        """The firing rule in words, e.g. "at least 10 matching events in 5 minutes"."""
+        plural = "s" if self.threshold != 1 else ""
+        return (f"{self.get_kind_display().lower()} {self.threshold} matching event{plural} "
+                f"in {self.window_label}")
+
+    def restart_counting(self) -> None:
+        """Start counting afresh (unsaved): the old counts stand for another condition."""
+        self.generation += 1
+        self.counting_since = timezone.now()
+
+
+COUNTED_FIELDS = ("match_app", "match_source", "match_level", "match_message",
+                  "match_message_regex", "match_attribute", "match_attribute_value",
+                  "window_minutes")
+"""Fields that change which events count: editing one restarts counting."""
 
 
 def window_label(minutes: int) -> str:
@@ -94,3 +155,75 @@ class CustomDetail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class Firing(models.Model):
+    """One stretch of time an alert's condition held: it opens with triggers to every
+    target, and clears with resolves under the same dedup keys.
+
+    At most one firing per alert is open; the database enforces it, so two processes that
+    see the threshold crossed at once open one firing between them.
+    """
+
+    class ClearReason(models.TextChoices):
+        CLEARED = "cleared", "Condition cleared"
+        DISABLED = "disabled", "Alert disabled"
+        EDITED = "edited", "Condition edited"
+        DELETED = "deleted", "Alert deleted"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="firings")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="firings")
+    opened_at = models.DateTimeField(default=timezone.now)
+    count_at_open = models.PositiveIntegerField(
+        help_text="Matching events in the window when it opened.")
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    clear_reason = models.CharField(max_length=10, choices=ClearReason.choices, blank=True)
+    count_at_clear = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert"], condition=Q(cleared_at__isnull=True),
+                                    name="one_open_firing_per_alert"),
+        ]
+        indexes = [models.Index(fields=["organization", "-opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.alert} firing #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None
+
+    def dedup_key(self, service_id: int) -> str:
+        """One key per alert, target and firing: the trigger and its resolve share it."""
+        return (f"tripwire-{self.organization_id}-alert-{self.alert_id}-firing-{self.pk}"
+                f"-service-{service_id}")
+
+
+class MatchBucket(models.Model):
+    """Matching events per alert and time bucket, for deployments without Redis."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+    generation = models.PositiveIntegerField()
+    bucket = models.BigIntegerField(help_text="Bucket number: epoch seconds // bucket size.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "generation", "bucket"],
+                                    name="one_row_per_bucket"),
+        ]
+
+
+class RecentMatch(models.Model):
+    """One of an alert's latest matching events, for deployments without Redis."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+    generation = models.PositiveIntegerField()
+    received_at = models.DateTimeField(default=timezone.now)
+    event = models.JSONField(help_text="The event as shown in a trigger's custom details.")
+
+    class Meta:
+        indexes = [models.Index(fields=["alert", "generation", "-received_at"])]

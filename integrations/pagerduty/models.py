@@ -147,6 +147,10 @@ class Delivery(models.Model):
         "alerts.Alert", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="deliveries", help_text="Empty for test events not tied to a saved alert.",
     )
+    firing = models.ForeignKey(
+        "alerts.Firing", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="deliveries", help_text="The firing this trigger or resolve belongs to.",
+    )
     region = models.CharField(max_length=2, choices=Region.choices)
     routing_key = EncryptedTextField()
     event_action = models.CharField(max_length=12, choices=EventAction.choices)
