@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0002_alert_counting_since_alert_generation_alert_kind_and_more'),
+        ('alerts', '0002_conditions_and_firings'),
         ('pagerduty', '0003_delivery_claim'),
     ]
 
