@@ -164,6 +164,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",
         "schedule": timedelta(minutes=5),
     },
+    "alerts-evaluate": {
+        "task": "alerts_saas.alerts.tasks.evaluate_alerts",
+        "schedule": timedelta(seconds=env_int("ALERT_EVALUATION_INTERVAL", 10)),
+        "options": {"expires": env_int("ALERT_EVALUATION_INTERVAL", 10)},
+    },
+    "alerts-prune-counts": {
+        "task": "alerts_saas.alerts.tasks.prune_counts",
+        "schedule": timedelta(minutes=10),
+    },
     "purge-stale-invitations": {
         "task": "alerts_saas.accounts.tasks.purge_stale_invitations",
         "schedule": timedelta(hours=6),
@@ -253,6 +262,19 @@ DELIVERY_SWEEP_GRACE = timedelta(seconds=env_int("DELIVERY_SWEEP_GRACE", 30))
 DELIVERY_RETRY_BASE = env_int("DELIVERY_RETRY_BASE", 5)
 DELIVERY_RETRY_CAP = env_int("DELIVERY_RETRY_CAP", 600)
 DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 * 3600))
+
+# --- Events and alerts --------------------------------------------------------------------
+# Where people reach this product: links in PagerDuty incidents point here.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# POST /api/v1/events: a request body, a batch and a message are cut off at these sizes.
+INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024)
+INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", 1000)
+INGEST_MAX_MESSAGE_CHARS = env_int("INGEST_MAX_MESSAGE_CHARS", 8192)
+# Events stamped further ahead than this, or older than this, are refused (per event).
+INGEST_MAX_FUTURE = timedelta(seconds=env_int("INGEST_MAX_FUTURE_SECONDS", 300))
+INGEST_MAX_AGE = timedelta(seconds=env_int("INGEST_MAX_AGE_SECONDS", 24 * 3600))
+# Events each organization may send per minute (sliding window) before getting 429.
+INGEST_EVENTS_PER_MINUTE = env_int("INGEST_EVENTS_PER_MINUTE", 600_000)
 
 # --- Email --------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

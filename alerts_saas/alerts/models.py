@@ -216,6 +216,9 @@ class MatchBucket(models.Model):
                                     name="one_row_per_bucket"),
         ]
 
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} bucket {self.bucket}: {self.count}"
+
 
 class RecentMatch(models.Model):
     """One of an alert's latest matching events, for deployments without Redis."""
@@ -227,3 +230,6 @@ class RecentMatch(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["alert", "generation", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} match at {self.received_at:%H:%M:%S}"

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from alerts_saas.alerts.models import window_label
+from alerts_saas.alerts.models import Alert, window_label
 
 PLACEHOLDERS = ("alert", "count", "threshold", "window", "org")
 
@@ -51,6 +51,17 @@ class AlertDraft:
     group: str = ""
     event_class: str = ""
     details: dict[str, str] = field(default_factory=dict)
+
+
+def draft_of(alert: Alert) -> AlertDraft:
+    """The draft of a saved alert."""
+    return AlertDraft(
+        name=alert.name, severity=alert.severity, summary_template=alert.summary_template,
+        source=alert.source, organization_name=alert.organization.name,
+        threshold=alert.threshold, window_minutes=alert.window_minutes,
+        component=alert.component, group=alert.group, event_class=alert.event_class,
+        details={d.key: d.value for d in alert.details.all()},
+    )
 
 
 def render_payload(draft: AlertDraft, *, count: int, test: bool = False) -> dict[str, Any]:

@@ -40,7 +40,7 @@ RATE_MARGIN = 1.0
 def build_event(service: PagerDutyService, action: str, dedup_key: str,
                 payload: dict[str, Any] | None = None, *, is_test: bool = False,
                 extra: dict[str, Any] | None = None, created_by: Any = None,
-                alert: Any = None) -> Delivery:
+                alert: Any = None, firing: Any = None) -> Delivery:
     """An unsaved Delivery of one event to `service`, cut to PagerDuty's limits."""
     event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key}
     if action == EventAction.TRIGGER:
@@ -52,6 +52,7 @@ def build_event(service: PagerDutyService, action: str, dedup_key: str,
         service=service,
         service_name=service.name,
         alert=alert,
+        firing=firing,
         region=service.region,
         routing_key=service.integration_key,
         event_action=action,
@@ -67,7 +68,8 @@ def follow_up(trigger: Delivery, action: str, created_by: Any = None) -> Deliver
     """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key."""
     return Delivery(
         organization_id=trigger.organization_id, service=trigger.service,
-        service_name=trigger.service_name, alert=trigger.alert, region=trigger.region,
+        service_name=trigger.service_name, alert_id=trigger.alert_id,
+        firing_id=trigger.firing_id, region=trigger.region,
         routing_key=trigger.routing_key, event_action=action, dedup_key=trigger.dedup_key,
         body={"event_action": action, "dedup_key": trigger.dedup_key},
         is_test=trigger.is_test, created_by=created_by,

@@ -1,0 +1,139 @@
+"""Which events an alert counts: the event as the engine sees it, and compiled matchers.
+
+An event matches when it meets every rule the alert sets; an alert with no rules counts
+every event. Regular expressions run on RE2, whose matching time is linear in the message
+length, so no pattern can stall ingestion (messages are capped in length too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import re2
+
+from alerts_saas.alerts.models import Alert, Level
+
+AttributeValue = str | int | float | bool | None
+MAX_PATTERN_LENGTH = 500
+
+LEVEL_NAMES: dict[str, int] = {label: value for value, label in Level.choices}
+LEVEL_NAMES.update({"trace": Level.DEBUG, "information": Level.INFO, "informational": Level.INFO,
+                    "warn": Level.WARNING, "err": Level.ERROR, "crit": Level.CRITICAL,
+                    "fatal": Level.CRITICAL, "emerg": Level.EMERGENCY, "panic": Level.EMERGENCY})
+
+
+@dataclass(slots=True)
+class Event:
+    """One accepted event, normalised: a level by rank, attributes flat."""
+
+    timestamp: float  # epoch seconds
+    message: str = ""
+    source: str = ""
+    app: str = ""
+    level: int = Level.INFO
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    _folded: str | None = None
+
+    @property
+    def folded_message(self) -> str:
+        """The message case-folded once, however many alerts look for text in it."""
+        if self._folded is None:
+            self._folded = self.message.casefold()
+        return self._folded
+
+    def summary(self, message_chars: int = 300, attributes: int = 10) -> dict[str, Any]:
+        """The event as shown in a trigger's custom details: small and bounded."""
+        from datetime import UTC, datetime
+
+        message = self.message
+        if len(message) > message_chars:
+            message = message[:message_chars] + "…"
+        shown: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(self.timestamp, UTC).isoformat(),
+            "level": Level(self.level).label,
+            "message": message,
+        }
+        if self.source:
+            shown["source"] = self.source
+        if self.app:
+            shown["app"] = self.app
+        if self.attributes:
+            shown["attributes"] = {
+                key: (value[:100] if isinstance(value, str) else value)
+                for key, value in list(self.attributes.items())[:attributes]
+            }
+        return shown
+
+
+def attribute_text(value: AttributeValue) -> str:
+    """An attribute as text, the way a person types it in the alert form."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why `pattern` can't be used, in words; None when it can."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return f"Keep the expression under {MAX_PATTERN_LENGTH} characters."
+    try:
+        re2.compile(pattern)
+    except re2.error as exc:
+        return (f"This is not a regular expression we can run ({exc}). Backreferences and "
+                "lookarounds are not supported.")
+    return None
+
+
+Matcher = Callable[[Event], bool]
+
+
+def compile_matcher(alert: Alert) -> Matcher:
+    """A function telling whether an event counts for `alert`."""
+    checks: list[Matcher] = []
+    if alert.match_app:
+        app = alert.match_app
+        checks.append(lambda e: e.app == app)
+    if alert.match_source:
+        source = alert.match_source
+        checks.append(lambda e: e.source == source)
+    if alert.match_level is not None:
+        level = alert.match_level
+        checks.append(lambda e: e.level >= level)
+    if alert.match_message and alert.match_message_regex:
+        search = re2.compile(alert.match_message).search
+        checks.append(lambda e: search(e.message) is not None)
+    elif alert.match_message:
+        needle = alert.match_message.casefold()
+        checks.append(lambda e: needle in e.folded_message)
+    if alert.match_attribute:
+        key, wanted = alert.match_attribute, alert.match_attribute_value
+        checks.append(lambda e: key in e.attributes
+                      and attribute_text(e.attributes[key]) == wanted)
+    if not checks:
+        return lambda e: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda e: all(check(e) for check in checks)
+
+
+def describe(alert: Alert) -> str:
+    """The match rules in words, e.g. "app is checkout, level error or above"."""
+    parts = []
+    if alert.match_app:
+        parts.append(f"app is “{alert.match_app}”")
+    if alert.match_source:
+        parts.append(f"source is “{alert.match_source}”")
+    if alert.match_level is not None:
+        parts.append(f"level {Level(alert.match_level).label} or above")
+    if alert.match_message:
+        how = "matches" if alert.match_message_regex else "contains"
+        parts.append(f"message {how} “{alert.match_message}”")
+    if alert.match_attribute:
+        parts.append(f"{alert.match_attribute} = “{alert.match_attribute_value}”")
+    return ", ".join(parts) if parts else "every event"

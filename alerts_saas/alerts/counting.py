@@ -1,0 +1,239 @@
+"""Matching events per alert and time bucket, and each alert's latest matching events.
+
+A window is cut into 60 buckets (so a bucket is as many seconds as the window has minutes)
+and the count in a window is the sum of its 60 newest buckets: at most a sixtieth of the
+window is lost at its old edge. Counts live in the alert's current counter set
+(`Alert.generation`), so a changed condition starts from zero.
+
+With Redis (production, tests) buckets are fields of one hash per alert and counter set,
+and the latest events a capped list; the hot path takes one round trip. Without Redis
+(the embedded default) the same lives in two tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+import orjson
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+
+from alerts_saas.alerts.models import Alert, MatchBucket, RecentMatch
+
+BUCKETS_PER_WINDOW = 60
+RECENT_KEPT = 10
+CHART_MIN_SPAN = 3600  # seconds: charts show at least the last hour
+
+
+def bucket_seconds(window_minutes: int) -> int:
+    return max(1, window_minutes * 60 // BUCKETS_PER_WINDOW)
+
+
+def retention_seconds(window_minutes: int) -> int:
+    """How long buckets are kept: the chart's span plus one window before it."""
+    return chart_span(window_minutes) + window_minutes * 60
+
+
+def chart_span(window_minutes: int) -> int:
+    return max(CHART_MIN_SPAN, 2 * window_minutes * 60)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterSet:
+    """Where one alert's counts live now."""
+
+    alert_id: int
+    generation: int
+    window_minutes: int
+
+    @classmethod
+    def of(cls, alert: Alert) -> CounterSet:
+        return cls(alert.pk, alert.generation, alert.window_minutes)
+
+    @property
+    def size(self) -> int:
+        return bucket_seconds(self.window_minutes)
+
+    def window_buckets(self, now: float) -> range:
+        """The buckets whose sum is the count in the window ending at `now`."""
+        last = int(now // self.size)
+        return range(last - BUCKETS_PER_WINDOW + 1, last + 1)
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one batch of events adds to one alert."""
+
+    buckets: dict[int, int] = field(default_factory=dict)
+    recent: list[dict[str, Any]] = field(default_factory=list)  # newest last
+
+
+class Counts(Protocol):
+    def add(self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet],
+            now: float) -> dict[CounterSet, int]:
+        """Add the tallies; return the window count of each of `totals_for`, at `now`."""
+
+    def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]: ...
+
+    def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]: ...
+
+    def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
+        """The latest matching events, newest first."""
+
+    def prune(self, sets: Iterable[CounterSet], now: float) -> None: ...
+
+
+class RedisCounts:
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+
+    @staticmethod
+    def _keys(counter: CounterSet) -> tuple[str, str]:
+        base = f"tw:alert:{counter.alert_id}:{counter.generation}"
+        return base + ":buckets", base + ":recent"
+
+    def add(self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet],
+            now: float) -> dict[CounterSet, int]:
+        wanted = list(totals_for)
+        pipe = self.client.pipeline(transaction=False)
+        for counter, tally in tallies.items():
+            buckets_key, recent_key = self._keys(counter)
+            for bucket, count in tally.buckets.items():
+                pipe.hincrby(buckets_key, str(bucket), count)
+            pipe.expire(buckets_key, retention_seconds(counter.window_minutes))
+            latest = tally.recent[-RECENT_KEPT:]
+            pipe.lpush(recent_key, *[orjson.dumps(summary) for summary in latest])
+            pipe.ltrim(recent_key, 0, RECENT_KEPT - 1)
+            pipe.expire(recent_key, retention_seconds(counter.window_minutes))
+        for counter in wanted:
+            pipe.hmget(self._keys(counter)[0], [str(b) for b in counter.window_buckets(now)])
+        replies = pipe.execute()
+        sums = replies[len(replies) - len(wanted):]
+        return {counter: sum(int(v) for v in values if v is not None)
+                for counter, values in zip(wanted, sums, strict=True)}
+
+    def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]:
+        return self.add({}, sets, now)
+
+    def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
+        stored = self.client.hgetall(self._keys(counter)[0])
+        return {int(b): int(c) for b, c in stored.items() if first <= int(b) <= last}
+
+    def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
+        return [orjson.loads(raw) for raw in
+                self.client.lrange(self._keys(counter)[1], 0, limit - 1)]
+
+    def prune(self, sets: Iterable[CounterSet], now: float) -> None:
+        for counter in sets:
+            key = self._keys(counter)[0]
+            oldest = int((now - retention_seconds(counter.window_minutes)) // counter.size)
+            stale = [b for b in self.client.hkeys(key) if int(b) < oldest]
+            if stale:
+                self.client.hdel(key, *stale)
+
+
+class DatabaseCounts:
+    """The same in two tables: an upsert adds to a bucket without reading it first."""
+
+    def add(self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet],
+            now: float) -> dict[CounterSet, int]:
+        rows = [(c.alert_id, c.generation, bucket, count)
+                for c, tally in tallies.items() for bucket, count in tally.buckets.items()]
+        table = MatchBucket._meta.db_table  # a constant: no user input in this statement
+        upsert = (f"INSERT INTO {table} (alert_id, generation, bucket, count) "  # noqa: S608
+                  "VALUES (%s, %s, %s, %s) ON CONFLICT (alert_id, generation, bucket) "
+                  f"DO UPDATE SET count = {table}.count + excluded.count")
+        with transaction.atomic():
+            if rows:
+                with connection.cursor() as cursor:
+                    cursor.executemany(upsert, rows)
+            RecentMatch.objects.bulk_create(
+                RecentMatch(alert_id=c.alert_id, generation=c.generation, event=summary)
+                for c, tally in tallies.items() for summary in tally.recent[-RECENT_KEPT:]
+            )
+        return self.totals(totals_for, now)
+
+    def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]:
+        sets = list(sets)
+        if not sets:
+            return {}
+        where = Q()
+        for c in sets:
+            window = c.window_buckets(now)
+            where |= Q(alert_id=c.alert_id, generation=c.generation,
+                       bucket__gte=window.start, bucket__lt=window.stop)
+        found = dict(MatchBucket.objects.filter(where).values("alert_id").annotate(n=Sum("count"))
+                     .values_list("alert_id", "n"))
+        return {c: found.get(c.alert_id, 0) for c in sets}
+
+    def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
+        return dict(MatchBucket.objects.filter(
+            alert_id=counter.alert_id, generation=counter.generation,
+            bucket__gte=first, bucket__lte=last).values_list("bucket", "count"))
+
+    def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
+        rows = RecentMatch.objects.filter(alert_id=counter.alert_id,
+                                          generation=counter.generation)
+        return list(rows.order_by("-received_at", "-pk").values_list("event", flat=True)[:limit])
+
+    def prune(self, sets: Iterable[CounterSet], now: float) -> None:
+        for c in sets:
+            oldest = int((now - retention_seconds(c.window_minutes)) // c.size)
+            MatchBucket.objects.filter(alert_id=c.alert_id).filter(
+                Q(generation__lt=c.generation) | Q(bucket__lt=oldest)).delete()
+            keep = RecentMatch.objects.filter(alert_id=c.alert_id, generation=c.generation)
+            keep_ids = list(keep.order_by("-received_at", "-pk")
+                            .values_list("pk", flat=True)[:RECENT_KEPT])
+            RecentMatch.objects.filter(alert_id=c.alert_id).exclude(pk__in=keep_ids).delete()
+
+
+@lru_cache(maxsize=1)
+def counts() -> Counts:
+    url = settings.REDIS_URL
+    return RedisCounts(url) if url else DatabaseCounts()
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Matching events in the window, sampled over the chart's span."""
+
+    times: list[float]  # epoch seconds
+    values: list[int]
+    threshold: int
+
+
+def window_series(alert: Alert, now: datetime, points: int = 240) -> Series:
+    """The count in the window at `points` moments over the chart span ending at `now`.
+
+    Rolling sums of the buckets, so each point reads as the alert's evaluation would have
+    seen it at that moment (counting started at `Alert.counting_since`).
+    """
+    counter = CounterSet.of(alert)
+    end = now.timestamp()
+    start = max(end - chart_span(alert.window_minutes), alert.counting_since.timestamp())
+    size = counter.size
+    first = int(start // size) - BUCKETS_PER_WINDOW + 1
+    last = int(end // size)
+    stored = counts().buckets(counter, first, last)
+    prefix = [0]
+    for bucket in range(first, last + 1):
+        prefix.append(prefix[-1] + stored.get(bucket, 0))
+    step = max(size, math.ceil((end - start) / points)) if end > start else size
+    times, values = [], []
+    moment = end
+    while moment >= start and len(times) < points + 1:
+        newest = int(moment // size) - first
+        oldest = max(0, newest - BUCKETS_PER_WINDOW + 1)
+        times.append(moment)
+        values.append(prefix[newest + 1] - prefix[oldest])
+        moment -= step
+    times.reverse()
+    values.reverse()
+    return Series(times, values, alert.threshold)

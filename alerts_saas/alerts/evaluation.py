@@ -1,0 +1,166 @@
+"""When alerts fire and clear.
+
+- Presence ("at least N in W") is checked as events arrive: `record` counts a batch and
+  opens a firing for each alert it took over its threshold.
+- Absence ("fewer than N in W") and clearing are checked on a beat, by `evaluate`: no event
+  arrives to say that events stopped. An absence alert can only tell after counting for a
+  whole window, so it waits that long after it is created or its condition changes.
+- An edit, enable or disable is checked at once, by `reevaluate`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import Count, Max, Q
+
+from alerts_saas.alerts import firings
+from alerts_saas.alerts.conditions import Event, Matcher, compile_matcher
+from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Tally, counts
+from alerts_saas.alerts.models import Alert, ConditionKind, Firing
+
+
+def holds(alert: Alert, total: int, now: float) -> bool | None:
+    """Whether the alert's condition holds with `total` matching events in the window at
+    `now`; None while an absence alert has not yet counted for a whole window."""
+    if alert.kind == ConditionKind.PRESENCE:
+        return total >= alert.threshold
+    if now - alert.counting_since.timestamp() < alert.window_minutes * 60:
+        return None
+    return total < alert.threshold
+
+
+def settle(alert: Alert, total: int, firing: Firing | None, now: float,
+           reason: str = Firing.ClearReason.CLEARED) -> Firing | None:
+    """Open or clear the alert's firing to match its condition; return the open firing."""
+    moment = datetime.fromtimestamp(now, UTC)
+    if not alert.enabled:
+        verdict: bool | None = False
+        reason = Firing.ClearReason.DISABLED
+    else:
+        verdict = holds(alert, total, now)
+    if verdict and firing is None:
+        return firings.open_firing(alert, total, moment)
+    if verdict is False and firing is not None:
+        firings.clear_firing(firing, reason, moment, total)
+        return None
+    return firing
+
+
+# -- As events arrive -------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    alert_id: int
+    counter: CounterSet
+    presence: bool
+    threshold: int
+    matches: Matcher
+
+
+_compiled: dict[int, tuple[tuple[object, ...], list[Compiled]]] = {}
+
+
+def compiled_alerts(organization_id: int) -> list[Compiled]:
+    """The organization's enabled alerts, compiled; recompiled when any alert changes."""
+    alerts = Alert.objects.filter(organization_id=organization_id)
+    stamp = tuple(alerts.aggregate(changed=Max("updated_at"), n=Count("pk")).values())
+    cached = _compiled.get(organization_id)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    compiled = [
+        Compiled(alert.pk, CounterSet.of(alert), alert.kind == ConditionKind.PRESENCE,
+                 alert.threshold, compile_matcher(alert))
+        for alert in alerts.filter(enabled=True)
+    ]
+    _compiled[organization_id] = (stamp, compiled)
+    return compiled
+
+
+def record(organization_id: int, events: list[Event], now: float | None = None) -> list[Firing]:
+    """Count a batch of an organization's events; fire the presence alerts it took over
+    their threshold. Returns the firings opened."""
+    now = time.time() if now is None else now
+    tallies: dict[CounterSet, Tally] = {}
+    crossing_candidates: list[Compiled] = []
+    for alert in compiled_alerts(organization_id):
+        matched = [event for event in events if alert.matches(event)]
+        if not matched:
+            continue
+        size = alert.counter.size
+        tally = Tally()
+        for event in matched:
+            # A clock a little ahead of ours still counts now, not later.
+            bucket = int(min(event.timestamp, now) // size)
+            tally.buckets[bucket] = tally.buckets.get(bucket, 0) + 1
+        tally.recent = [event.summary() for event in matched[-RECENT_KEPT:]]
+        tallies[alert.counter] = tally
+        if alert.presence:
+            crossing_candidates.append(alert)
+    if not tallies:
+        return []
+    totals = counts().add(tallies, [a.counter for a in crossing_candidates], now)
+    crossed = {a.alert_id: totals[a.counter] for a in crossing_candidates
+               if totals[a.counter] >= a.threshold}
+    if not crossed:
+        return []
+    already = set(Firing.objects.filter(alert_id__in=crossed, cleared_at__isnull=True)
+                  .values_list("alert_id", flat=True))
+    opened = []
+    for alert in Alert.objects.filter(pk__in=set(crossed) - already, enabled=True,
+                                      organization_id=organization_id).select_related(
+                                          "organization"):
+        firing = firings.open_firing(alert, crossed[alert.pk],
+                                     datetime.fromtimestamp(now, UTC))
+        if firing is not None:
+            opened.append(firing)
+    return opened
+
+
+# -- On the beat ----------------------------------------------------------------------
+
+def evaluate(now: float | None = None) -> dict[str, int]:
+    """Fire absence alerts, clear what no longer holds; across all organizations."""
+    now = time.time() if now is None else now
+    open_firings = {f.alert_id: f for f in Firing.objects.filter(cleared_at__isnull=True)}
+    alerts = list(
+        Alert.objects.filter(Q(enabled=True, kind=ConditionKind.ABSENCE)
+                             | Q(pk__in=list(open_firings)))
+        .select_related("organization")
+    )
+    totals = counts().totals([CounterSet.of(a) for a in alerts], now)
+    opened = cleared = 0
+    for alert in alerts:
+        before = open_firings.get(alert.pk)
+        after = settle(alert, totals[CounterSet.of(alert)], before, now)
+        opened += before is None and after is not None
+        cleared += before is not None and after is None
+    return {"evaluated": len(alerts), "opened": opened, "cleared": cleared}
+
+
+def prune(now: float | None = None) -> None:
+    """Drop counts older than any chart or window needs."""
+    now = time.time() if now is None else now
+    counts().prune([CounterSet.of(a) for a in Alert.objects.all()], now)
+
+
+# -- After an edit ----------------------------------------------------------------------
+
+def reevaluate(alert: Alert, restarted: bool) -> Firing | None:
+    """Check a just-saved alert at once. A restarted count clears the open firing: it was
+    about a condition that no longer exists. An open firing that stays pages new targets
+    and resolves on removed ones."""
+    now = time.time()
+    firing = firings.open_firing_of(alert)
+    if firing is not None and restarted:
+        firings.clear_firing(firing, Firing.ClearReason.EDITED,
+                             datetime.fromtimestamp(now, UTC))
+        firing = None
+    total = counts().totals([CounterSet.of(alert)], now)[CounterSet.of(alert)]
+    was_open = firing is not None
+    firing = settle(alert, total, firing, now, Firing.ClearReason.EDITED)
+    if firing is not None and was_open:
+        firings.sync_targets(firing, alert, total)
+    return firing

@@ -1,0 +1,104 @@
+"""Opening and clearing firings, and the PagerDuty events that go with them.
+
+Every change is a compare-and-set: a firing opens only if none is open for its alert (a
+partial unique index says so), and clears only if it is still open. The deliveries are
+written in the same transaction, so a firing and its pages exist together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from alerts_saas.alerts.conditions import describe
+from alerts_saas.alerts.counting import CounterSet, counts
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.payload import draft_of, render_payload
+from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+
+RECENT_IN_TRIGGER = 5
+
+
+def trigger_payload(alert: Alert, total: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trigger's payload and its extra top-level fields (links, client)."""
+    payload = render_payload(draft_of(alert), count=total)
+    details = payload["custom_details"]
+    details["condition"] = f"{alert.condition_label}; counting {describe(alert)}"
+    details["matching_events_in_window"] = total
+    details["recent_matching_events"] = counts().recent(CounterSet.of(alert), RECENT_IN_TRIGGER)
+    url = settings.SITE_URL + alert.get_absolute_url()
+    extra = {"client": settings.PRODUCT_NAME, "client_url": url,
+             "links": [{"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"}]}
+    return payload, extra
+
+
+def _triggers(firing: Firing, alert: Alert, services: Iterable[PagerDutyService],
+              total: int) -> list[Delivery]:
+    services = list(services)
+    if not services:
+        return []
+    payload, extra = trigger_payload(alert, total)
+    return engine.queue([
+        engine.build_event(service, EventAction.TRIGGER, firing.dedup_key(service.pk),
+                           payload, extra=extra, alert=alert, firing=firing)
+        for service in services
+    ])
+
+
+def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
+    """Open a firing and page every target; None if one was already open."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                firing = Firing.objects.create(organization_id=alert.organization_id,
+                                               alert=alert, opened_at=now, count_at_open=total)
+        except IntegrityError:
+            return None
+        _triggers(firing, alert, alert.targets.all(), total)
+    return firing
+
+
+def _latest_triggers(firing: Firing) -> list[Delivery]:
+    """The firing's trigger per dedup key that PagerDuty may hold (not refused)."""
+    latest: dict[str, Delivery] = {}
+    for delivery in firing.deliveries.order_by("pk"):
+        if delivery.event_action == EventAction.TRIGGER:
+            latest[delivery.dedup_key] = delivery
+        else:
+            latest.pop(delivery.dedup_key, None)
+    return [d for d in latest.values() if d.status != Delivery.Status.FAILED]
+
+
+def clear_firing(firing: Firing, reason: str, now: datetime, total: int | None = None) -> bool:
+    """Clear the firing and resolve its incidents; False if it was cleared already."""
+    with transaction.atomic():
+        cleared = Firing.objects.filter(pk=firing.pk, cleared_at__isnull=True).update(
+            cleared_at=now, clear_reason=reason, count_at_clear=total)
+        if not cleared:
+            return False
+        firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, total
+        engine.queue([engine.follow_up(trigger, EventAction.RESOLVE)
+                      for trigger in _latest_triggers(firing)])
+    return True
+
+
+def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
+    """After an edit: page the targets the open firing has not paged, resolve the removed."""
+    with transaction.atomic():
+        if not Firing.objects.select_for_update().filter(pk=firing.pk,
+                                                         cleared_at__isnull=True).exists():
+            return
+        paged = {d.service_id: d for d in _latest_triggers(firing)}
+        targets = {s.pk: s for s in alert.targets.all()}
+        _triggers(firing, alert, [s for pk, s in targets.items() if pk not in paged], total)
+        engine.queue([engine.follow_up(trigger, EventAction.RESOLVE)
+                      for pk, trigger in paged.items() if pk not in targets])
+
+
+def open_firing_of(alert: Alert) -> Firing | None:
+    return Firing.objects.filter(alert=alert, cleared_at__isnull=True).first()
