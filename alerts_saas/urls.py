@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("alerts_saas.accounts.urls")),
     path("", include("integrations.pagerduty.urls")),
     path("", include("alerts_saas.alerts.urls")),
+    path("", include("alerts_saas.ingest.urls")),
 ]
 
 handler400 = "alerts_saas.errors.bad_request"

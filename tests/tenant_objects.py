@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from alerts_saas.alerts.models import Alert
+from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 Maker = Callable[[Organization, User], models.Model]
@@ -62,6 +63,11 @@ def _alert(org: Organization, owner: User) -> models.Model:
     return alert
 
 
+def _ingest_key(org: Organization, owner: User) -> models.Model:
+    key, _secret = IngestKey.issue(org, f"Key of {org.slug}", owner)
+    return key
+
+
 MAKERS: dict[str, Maker] = {
     "accounts.membership": _membership,
     "accounts.invitation": _invitation,
@@ -69,6 +75,7 @@ MAKERS: dict[str, Maker] = {
     "pagerduty.pagerdutyservice": _pd_service,
     "pagerduty.delivery": _delivery,
     "alerts.alert": _alert,
+    "ingest.ingestkey": _ingest_key,
 }
 
 
