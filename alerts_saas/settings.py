@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "integrations.pagerduty",
     "alerts_saas.alerts",
     "alerts_saas.ingest",
+    "ninja",  # its docs page then serves Swagger UI from our static files, not a CDN
 ]
 
 MIDDLEWARE = [

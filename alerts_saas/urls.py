@@ -5,10 +5,12 @@ from django.urls import include, path
 
 from alerts_saas.accounts.views.orgs import home
 from alerts_saas.health.views import healthz
+from alerts_saas.ingest.api import api
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("alerts_saas.accounts.urls")),

@@ -73,3 +73,20 @@ def connected_service(connect, admin_client: Client, org: Organization,
         {"service": [service_id]},
     )
     return PagerDutyService.objects.get(account=account, pd_service_id=service_id)
+
+
+@pytest.fixture
+def make_service(pagerduty: SandboxProcess, org: Organization
+                 ) -> Callable[..., PagerDutyService]:
+    """A service with a fresh integration key on a sandbox service."""
+
+    def make(name: str = "Checkout API 001", region: str = "us",
+             key: str | None = None) -> PagerDutyService:
+        if key is None:
+            pd_service = next(s for s in pagerduty.account(region)["services"]
+                              if s["name"] == name or region == "eu")
+            key = pagerduty.add_integration(pd_service["id"])["integration_key"]
+        return PagerDutyService.objects.create(organization=org, name=name, region=region,
+                                               integration_key=key)
+
+    return make

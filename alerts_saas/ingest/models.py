@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -38,7 +39,7 @@ class IngestKey(models.Model):
                                    null=True, blank=True, related_name="+")
 
     class Meta:
-        ordering = ["revoked_at", "-created_at"]
+        ordering = [models.F("revoked_at").asc(nulls_first=True), "-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
@@ -69,6 +70,9 @@ class IngestKey(models.Model):
     def touch(self) -> None:
         """Record use, at most once a minute per key, so busy keys don't write on every post."""
         now = timezone.now()
-        stale = models.Q(last_used_at__isnull=True) | models.Q(
-            last_used_at__lt=now - timezone.timedelta(seconds=60))
+        cutoff = now - timedelta(seconds=60)
+        if self.last_used_at is not None and self.last_used_at >= cutoff:
+            return
+        stale = models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=cutoff)
         IngestKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now
