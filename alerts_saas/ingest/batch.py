@@ -6,6 +6,7 @@ a clean batch, is validated in one pass.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from alerts_saas.alerts.conditions import LEVEL_NAMES, Event
 from alerts_saas.alerts.models import Level
-from alerts_saas.ingest.schema import EventIn, ItemProblem
+from alerts_saas.ingest.schema import AttributeValue, EventIn, ItemProblem
 
 _BATCH = TypeAdapter(list[EventIn])
 LEVELS_IN_WORDS = ", ".join(label for _, label in Level.choices)
@@ -44,7 +45,7 @@ def parse(body: bytes) -> list[Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BatchRefused(400, f"The body is not valid JSON ({exc}).") from None
+        data = _strict_json(body, exc)
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         data = data["events"]
     if not isinstance(data, list):
@@ -56,6 +57,19 @@ def parse(body: bytes) -> list[Any]:
         raise BatchRefused(413, f"A batch holds at most {settings.INGEST_MAX_BATCH} events; "
                                 f"this one has {len(data)}. Send it in smaller batches.")
     return data
+
+
+def _strict_json(body: bytes, fast_error: Exception) -> Any:
+    """The body through the standard parser, which also takes integers beyond 64 bits;
+    refused in words if that fails too."""
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise BatchRefused(400, f"The body is not valid JSON ({fast_error}).") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _problems(index: int, error: ValidationError) -> list[ItemProblem]:
@@ -146,11 +160,11 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
             message=f"The message had {len(message):,} characters; the first {limit:,} "
                     "were kept."))
         message = message[:limit]
-    attributes = dict(model.attributes)
+    attributes = {key: _fit(value) for key, value in model.attributes.items()}
     for key, value in (model.model_extra or {}).items():
         # Unknown fields are kept as attributes; explicit attributes win a clash.
         if key not in attributes:
-            attributes[key] = value if _is_scalar(value) else _as_text(value)
+            attributes[key] = _fit(value) if _is_scalar(value) else _as_text(value)
     return Event(timestamp=timestamp, message=message, source=model.source or model.host or "",
                  app=model.app or "", level=level, attributes=attributes)
 
@@ -159,6 +173,14 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
+def _fit(value: AttributeValue) -> AttributeValue:
+    """Integers beyond 64 bits are kept as text: stores and PagerDuty take no bigger."""
+    if isinstance(value, int) and not isinstance(value, bool) and not (
+            -(2 ** 63) <= value < 2 ** 63):
+        return str(value)
+    return value
+
+
 def _as_text(value: Any) -> str:
-    text = orjson.dumps(value).decode()
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text if len(text) <= MAX_EXTRA_CHARS else text[:MAX_EXTRA_CHARS] + "…"

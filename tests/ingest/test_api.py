@@ -76,6 +76,7 @@ def test_bad_json_and_wrong_shapes_get_400_in_words(post_events):
         b'"a string"': "JSON array of events",
         b'{"events": 5}': "JSON array of events",
         b"[]": "empty",
+        b"[{\"message\": Infinity}]": "not valid JSON",
     }
     for body, words in cases.items():
         response = post_events(body)

@@ -1,0 +1,78 @@
+"""The ingest API fuzzed: whatever arrives, the answer is a 2xx or 4xx with JSON in words."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alerts_saas.alerts.models import Alert
+
+pytestmark = pytest.mark.django_db
+
+FUZZ = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+scalars = st.none() | st.booleans() | st.integers() | finite | st.text(max_size=40)
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                           max_leaves=12)
+# Values that look nearly right: the edges of each field's type.
+timestamps = (st.datetimes().map(lambda d: d.isoformat())
+              | st.integers(min_value=-10**15, max_value=10**15)
+              | finite | st.text(max_size=30) | json_values)
+levels = st.sampled_from(["error", "WARN", "fatal", "", " info ", "loud"]) | json_values
+events = st.fixed_dictionaries({}, optional={
+    "timestamp": timestamps,
+    "source": st.text(max_size=300) | json_values,
+    "host": st.text(max_size=20) | json_values,
+    "app": st.text(max_size=220) | json_values,
+    "level": levels,
+    "message": st.text(max_size=500) | json_values,
+    "attributes": st.dictionaries(st.text(max_size=10), json_values, max_size=5) | json_values,
+    "surprise": json_values,
+})
+batches = (st.lists(events | json_values, max_size=20)
+           | st.fixed_dictionaries({"events": st.lists(events, max_size=5)}) | json_values)
+
+
+@pytest.fixture
+def everything_alert(org) -> Alert:
+    """An alert that counts every event, so that accepted events run the whole path."""
+    return Alert.objects.create(organization=org, name="Everything", threshold=10**6)
+
+
+def assert_answered_in_words(response) -> None:
+    assert response.status_code < 500, response.content[:500]
+    assert response.status_code in (202, 400, 413), response.content[:500]
+    body = response.json()
+    assert "message" in body or "accepted" in body
+
+
+@FUZZ
+@given(batch=batches)
+def test_any_json_gets_an_answer_in_words(post_events, everything_alert, batch):
+    assert_answered_in_words(post_events(json.dumps(batch)))
+
+
+@FUZZ
+@given(body=st.binary(max_size=300))
+def test_any_bytes_get_an_answer_in_words(post_events, everything_alert, body):
+    assert_answered_in_words(post_events(body))
+
+
+@FUZZ
+@given(batch=st.lists(events, min_size=1, max_size=20))
+def test_every_event_is_either_accepted_or_refused_by_index(post_events, everything_alert,
+                                                            batch):
+    response = post_events(json.dumps(batch))
+    assert_answered_in_words(response)
+    body = response.json()
+    assert body["accepted"] + body["rejected"] == len(batch)
+    refused = {error["index"] for error in body["errors"]}
+    assert len(refused) == body["rejected"]
+    assert refused <= set(range(len(batch)))
