@@ -109,9 +109,10 @@ class RedisCounts:
                 pipe.hincrby(buckets_key, str(bucket), count)
             pipe.expire(buckets_key, retention_seconds(counter.window_minutes))
             latest = tally.recent[-RECENT_KEPT:]
-            pipe.lpush(recent_key, *[orjson.dumps(summary) for summary in latest])
-            pipe.ltrim(recent_key, 0, RECENT_KEPT - 1)
-            pipe.expire(recent_key, retention_seconds(counter.window_minutes))
+            if latest:
+                pipe.lpush(recent_key, *[orjson.dumps(summary) for summary in latest])
+                pipe.ltrim(recent_key, 0, RECENT_KEPT - 1)
+                pipe.expire(recent_key, retention_seconds(counter.window_minutes))
         for counter in wanted:
             pipe.hmget(self._keys(counter)[0], [str(b) for b in counter.window_buckets(now)])
         replies = pipe.execute()

@@ -1,0 +1,222 @@
+"""Matching rules, the counts in a window (Redis and the database alike), and when alerts
+fire and clear: the engine without HTTP, on a clock the tests set."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alerts_saas.alerts import counting, evaluation
+from alerts_saas.alerts.conditions import Event, compile_matcher, describe, regex_problem
+from alerts_saas.alerts.counting import CounterSet, DatabaseCounts, RedisCounts, Tally
+from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
+from integrations.pagerduty.models import Delivery, EventAction
+
+pytestmark = pytest.mark.django_db
+
+
+def event(**fields) -> Event:
+    return Event(timestamp=fields.pop("timestamp", time.time()), **fields)
+
+
+@pytest.mark.parametrize(("rules", "matching", "other"), [
+    ({"match_app": "checkout"}, {"app": "checkout"}, {"app": "Checkout"}),
+    ({"match_source": "web-1"}, {"source": "web-1"}, {"source": "web-2"}),
+    ({"match_level": Level.ERROR}, {"level": Level.CRITICAL}, {"level": Level.WARNING}),
+    ({"match_message": "TIMEOUT"}, {"message": "upstream timeout after 30s"},
+     {"message": "time out"}),
+    ({"match_message": r"status=5\d\d", "match_message_regex": True},
+     {"message": "GET / status=503"}, {"message": "GET / status=404"}),
+    ({"match_attribute": "region", "match_attribute_value": "eu-west-1"},
+     {"attributes": {"region": "eu-west-1"}}, {"attributes": {"zone": "eu-west-1"}}),
+    ({"match_attribute": "retry", "match_attribute_value": "true"},
+     {"attributes": {"retry": True}}, {"attributes": {"retry": "True"}}),
+    ({"match_attribute": "status", "match_attribute_value": "502"},
+     {"attributes": {"status": 502}}, {"attributes": {"status": 503}}),
+    ({"match_app": "checkout", "match_level": Level.ERROR},
+     {"app": "checkout", "level": Level.ERROR}, {"app": "checkout", "level": Level.INFO}),
+])
+def test_an_event_matches_when_it_meets_every_rule(rules, matching, other):
+    alert = Alert(name="a", **rules)
+    matches = compile_matcher(alert)
+    assert matches(event(**matching))
+    assert not matches(event(**other))
+    assert describe(alert) != "every event"
+
+
+def test_an_alert_without_rules_counts_every_event():
+    assert compile_matcher(Alert(name="a"))(event())
+    assert describe(Alert(name="a")) == "every event"
+
+
+def test_regular_expressions_run_in_linear_time_and_bad_ones_are_refused_in_words():
+    alert = Alert(name="a", match_message="(a+)+$", match_message_regex=True)
+    started = time.perf_counter()
+    assert not compile_matcher(alert)(event(message="a" * 8000 + "!"))
+    assert time.perf_counter() - started < 0.5  # a backtracking engine takes ages here
+    assert "not a regular expression" in regex_problem("(unclosed")
+    assert "lookarounds" in regex_problem("(?=x)y")
+    assert "under 500" in regex_problem("a" * 501)
+    assert regex_problem(r"status=5\d\d") is None
+
+
+@pytest.fixture(params=["redis", "database"])
+def store(request, settings):
+    """Each test runs on both stores: Redis in production, tables in the embedded mode."""
+    counting.counts.cache_clear()
+    if request.param == "database":
+        settings.REDIS_URL = ""
+    yield counting.counts()
+    counting.counts.cache_clear()
+
+
+def test_the_window_sums_the_last_sixty_buckets(store, org):
+    alert = Alert.objects.create(organization=org, name="a", window_minutes=5)
+    counter = CounterSet.of(alert)
+    assert counter.size == 5  # seconds: a five-minute window in sixty buckets
+    now = 1_000_000.0
+    tally = Tally(buckets={int((now - 10) // 5): 3, int((now - 290) // 5): 2,
+                           int((now - 400) // 5): 7})
+    totals = store.add({counter: tally}, [counter], now)
+    assert totals[counter] == 5
+    assert store.totals([counter], now + 10)[counter] == 3  # the 2 left the window
+    assert store.totals([counter], now + 400)[counter] == 0
+
+
+def test_counts_belong_to_one_alert_and_one_counter_set(store, org):
+    first = Alert.objects.create(organization=org, name="first")
+    second = Alert.objects.create(organization=org, name="second")
+    now = time.time()
+    store.add({CounterSet.of(first): Tally(buckets={int(now // 5): 4})}, [], now)
+    assert store.totals([CounterSet.of(second)], now)[CounterSet.of(second)] == 0
+    first.restart_counting()
+    assert store.totals([CounterSet.of(first)], now)[CounterSet.of(first)] == 0
+
+
+def test_recent_events_are_kept_newest_first_and_bounded(store, org):
+    alert = Alert.objects.create(organization=org, name="a")
+    counter = CounterSet.of(alert)
+    now = time.time()
+    for batch in range(3):
+        recent = [{"message": f"{batch}-{i}"} for i in range(6)]
+        store.add({counter: Tally(buckets={int(now // 5): 6}, recent=recent)}, [], now)
+    kept = store.recent(counter)
+    assert len(kept) == counting.RECENT_KEPT
+    assert kept[0] == {"message": "2-5"} and kept[6] == {"message": "1-5"}
+
+
+def test_pruning_drops_what_no_chart_or_window_needs(store, org):
+    alert = Alert.objects.create(organization=org, name="a", window_minutes=1)
+    counter = CounterSet.of(alert)
+    now = time.time()
+    old, fresh = int((now - 2 * 3600) // 1), int(now // 1)
+    store.add({counter: Tally(buckets={old: 1, fresh: 2})}, [], now)
+    store.prune([counter], now)
+    assert store.buckets(counter, old - 10, fresh + 10) == {fresh: 2}
+
+
+def test_both_stores_are_the_real_thing(settings):
+    counting.counts.cache_clear()
+    assert isinstance(counting.counts(), RedisCounts)
+    settings.REDIS_URL = ""
+    counting.counts.cache_clear()
+    assert isinstance(counting.counts(), DatabaseCounts)
+    counting.counts.cache_clear()
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from(ConditionKind.values), threshold=st.integers(1, 1000),
+       total=st.integers(0, 2000), watched=st.integers(0, 3 * 3600),
+       window=st.integers(1, 24 * 60))
+def test_holds_reads_the_condition_as_written(kind, threshold, total, watched, window):
+    now = time.time()
+    alert = Alert(kind=kind, threshold=threshold, window_minutes=window,
+                  counting_since=datetime.fromtimestamp(now - watched, UTC))
+    verdict = evaluation.holds(alert, total, now)
+    if kind == ConditionKind.PRESENCE:
+        assert verdict is (total >= threshold)
+    elif watched < window * 60:
+        assert verdict is None  # an absence alert has not watched a whole window yet
+    else:
+        assert verdict is (total < threshold)
+
+
+def test_crossing_the_threshold_opens_one_firing_with_a_trigger_per_target(org, make_service):
+    checkout, search = make_service("Checkout API 001"), make_service("Checkout API 002")
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=3,
+                                 match_level=Level.ERROR)
+    alert.targets.set([checkout, search])
+    errors = [event(level=Level.ERROR, message=f"e{i}") for i in range(2)]
+    assert evaluation.record(org.pk, errors) == []
+    [firing] = evaluation.record(org.pk, errors)
+    assert evaluation.record(org.pk, errors) == []  # already open: no second firing
+    assert firing.count_at_open == 4
+    triggers = Delivery.objects.filter(firing=firing)
+    assert {d.dedup_key for d in triggers} == {firing.dedup_key(checkout.pk),
+                                               firing.dedup_key(search.pk)}
+    assert all(d.event_action == EventAction.TRIGGER and d.alert == alert for d in triggers)
+
+
+def test_another_organizations_events_never_count(org, make_org):
+    theirs = make_org("Globex")
+    alert = Alert.objects.create(organization=theirs, name="Everything", threshold=1)
+    evaluation.record(org.pk, [event()] * 5)
+    assert not Firing.objects.filter(alert=alert).exists()
+    assert counting.counts().totals([CounterSet.of(alert)], time.time())[
+        CounterSet.of(alert)] == 0
+
+
+def test_the_beat_clears_a_firing_once_the_window_is_quiet(org, make_service):
+    service = make_service()
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=1, window_minutes=1)
+    alert.targets.add(service)
+    now = time.time()
+    [firing] = evaluation.record(org.pk, [event(timestamp=now)], now=now)
+    assert evaluation.evaluate(now=now + 5) == {"evaluated": 1, "opened": 0, "cleared": 0}
+    assert evaluation.evaluate(now=now + 61) == {"evaluated": 1, "opened": 0, "cleared": 1}
+    firing.refresh_from_db()
+    assert firing.clear_reason == Firing.ClearReason.CLEARED
+    trigger, resolve = Delivery.objects.filter(firing=firing).order_by("pk")
+    assert resolve.event_action == EventAction.RESOLVE
+    assert resolve.dedup_key == trigger.dedup_key
+
+
+def test_an_absence_alert_waits_a_whole_window_before_it_can_fire(org, make_service):
+    alert = Alert.objects.create(organization=org, name="Heartbeat", threshold=1,
+                                 kind=ConditionKind.ABSENCE, window_minutes=10)
+    alert.targets.add(make_service())
+    start = alert.counting_since.timestamp()
+    assert evaluation.evaluate(now=start + 9 * 60)["opened"] == 0
+    assert evaluation.evaluate(now=start + 10 * 60 + 1)["opened"] == 1
+    evaluation.record(org.pk, [event(timestamp=start + 10 * 60 + 5)], now=start + 10 * 60 + 5)
+    assert evaluation.evaluate(now=start + 10 * 60 + 10)["cleared"] == 1
+
+
+def test_a_disabled_alert_is_cleared_by_the_beat_too(org, make_service):
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=1)
+    alert.targets.add(make_service())
+    [firing] = evaluation.record(org.pk, [event()])
+    Alert.objects.filter(pk=alert.pk).update(enabled=False)
+    assert evaluation.evaluate()["cleared"] == 1
+    firing.refresh_from_db()
+    assert firing.clear_reason == Firing.ClearReason.DISABLED
+
+
+def test_the_chart_series_reads_like_the_evaluation(org):
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=2, window_minutes=1)
+    Alert.objects.filter(pk=alert.pk).update(
+        counting_since=datetime.now(UTC) - timedelta(hours=2))
+    alert.refresh_from_db()
+    now = time.time()
+    evaluation.record(org.pk, [event(timestamp=now - 30), event(timestamp=now - 20),
+                               event(timestamp=now - 200)], now=now)
+    series = counting.window_series(alert, datetime.fromtimestamp(now, UTC))
+    assert series.threshold == 2
+    assert series.values[-1] == 2  # the last point is the count now
+    assert max(series.values) == 2 and min(series.values) == 0
+    assert series.times == sorted(series.times)
+    assert series.times[-1] - series.times[0] >= 3500  # an hour's span at least
