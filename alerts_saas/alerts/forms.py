@@ -6,7 +6,8 @@ from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.models import Alert, CustomDetail
+from alerts_saas.alerts.conditions import regex_problem
+from alerts_saas.alerts.models import Alert, ConditionKind, CustomDetail, Level
 from alerts_saas.alerts.payload import AlertDraft, template_problems
 from integrations.pagerduty.models import PagerDutyService
 
@@ -17,19 +18,55 @@ class TargetChoice(forms.ModelMultipleChoiceField):
         return f"{obj.name} ({where})"
 
 
+MAX_WINDOW_MINUTES = 24 * 60
+WINDOW_UNITS = {"minutes": 1, "hours": 60}
+MATCH_FIELDS = ("match_app", "match_source", "match_level", "match_message",
+                "match_message_regex", "match_attribute", "match_attribute_value")
+
+
 class AlertForm(forms.ModelForm):
+    """The alert definition. The window is typed as a number and a unit (minutes or hours)
+    and stored in minutes: the `window_minutes` input holds the number in that unit."""
+
     targets = TargetChoice(
         queryset=PagerDutyService.objects.none(), required=True,
         widget=forms.CheckboxSelectMultiple, label="PagerDuty services",
         error_messages={"required": "Choose at least one PagerDuty service to page."},
     )
+    window_unit = forms.ChoiceField(
+        label="Window unit", required=False, initial="minutes",
+        choices=[("minutes", "minutes"), ("hours", "hours")],
+    )
 
     class Meta:
         model = Alert
-        fields = ["name", "description", "severity", "summary_template", "source",
-                  "component", "group", "event_class", "threshold", "window_minutes",
-                  "targets"]
+        fields = ["name", "description", "severity", "kind", "threshold", "window_minutes",
+                  *MATCH_FIELDS, "summary_template", "source", "component", "group",
+                  "event_class", "targets"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {
+            "kind": "Fire when", "threshold": "Number of events", "window_minutes": "Window",
+            "match_app": "App is", "match_source": "Source or host is",
+            "match_level": "Level at or above", "match_message": "Message contains",
+            "match_message_regex": "Regular expression", "match_attribute": "Attribute",
+            "match_attribute_value": "Equals",
+        }
+        help_texts = {
+            "threshold": "",
+            "match_app": "The event's app, exactly as sent.",
+            "match_source": "The event's source (or host), exactly as sent.",
+            "match_message": "Text found anywhere in the message, ignoring case. As a regular "
+                             "expression (RE2) it is case-sensitive: start it with (?i) to "
+                             "ignore case.",
+            "match_attribute": "An attribute's name, e.g. region or status.",
+            "match_attribute_value": "Compared as text, e.g. eu-west-1, 503 or true.",
+        }
+        error_messages = {
+            name: {"max_length": "Keep it to %(limit_value)d characters or fewer "
+                                 "(it has %(show_value)d)."}
+            for name in ("match_app", "match_source", "match_message", "match_attribute",
+                         "match_attribute_value")
+        }
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +75,22 @@ class AlertForm(forms.ModelForm):
             PagerDutyService.objects.filter(organization=organization)
             .select_related("account").order_by("name")
         )
+        kind = self.fields["kind"]
+        kind.choices = ConditionKind.choices  # no empty choice
+        kind.required = False  # a post without it means "at least", the default
+        self.fields["match_level"].choices = [("", "Any level")] + [
+            (value, label.capitalize()) for value, label in Level.choices]
+        # Both are checked below, with the bounds said in words.
+        for name in ("threshold", "window_minutes"):
+            self.fields[name].validators = []
+            self.fields[name].widget.attrs.update(min=1)
+        for name, label in (("kind", "Fire when"), ("threshold", "Number of matching events"),
+                            ("window_minutes", "Window length"), ("window_unit", "Window unit")):
+            self.fields[name].widget.attrs["aria-label"] = label
+        minutes = self.instance.window_minutes
+        if not self.is_bound and minutes and minutes % 60 == 0:
+            self.initial["window_minutes"] = minutes // 60
+            self.initial["window_unit"] = "hours"
 
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()
@@ -52,6 +105,44 @@ class AlertForm(forms.ModelForm):
         if problems:
             raise forms.ValidationError(problems)
         return template
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or ConditionKind.PRESENCE
+
+    def clean_threshold(self) -> int | None:
+        threshold: int | None = self.cleaned_data.get("threshold")
+        if threshold is not None and threshold < 1:
+            raise forms.ValidationError("Use 1 or more.")
+        return threshold
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        message = data.get("match_message") or ""
+        if message and data.get("match_message_regex"):
+            problem = regex_problem(message)
+            if problem:
+                self.add_error("match_message", problem)
+        elif not message:
+            data["match_message_regex"] = False
+        amount = data.get("window_minutes")
+        if amount is not None:
+            unit = data.get("window_unit") or "minutes"
+            minutes = amount * WINDOW_UNITS[unit]
+            if not 1 <= minutes <= MAX_WINDOW_MINUTES:
+                self.add_error("window_minutes",
+                               "The window must be between 1 minute and 24 hours "
+                               f"({MAX_WINDOW_MINUTES} minutes).")
+            else:
+                data["window_minutes"] = minutes
+        key = (data.get("match_attribute") or "").strip()
+        value = data.get("match_attribute_value") or ""
+        if value and not key and "match_attribute" not in self.errors:
+            self.add_error("match_attribute", "Name the attribute that must equal "
+                                              f"“{value}”.")
+        if key and not value and "match_attribute_value" not in self.errors:
+            self.add_error("match_attribute_value",
+                           f"Give the value “{key}” must equal, or clear the attribute.")
+        return data
 
     def save(self, commit: bool = True) -> Alert:
         self.instance.organization = self.organization

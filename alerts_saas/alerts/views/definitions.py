@@ -2,33 +2,55 @@
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import BooleanField, Case, OuterRef, Prefetch, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts_saas.accounts.access import tenant_view
+from alerts_saas.alerts import evaluation, firings
+from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.forms import AlertForm, DetailFormSet
-from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.models import COUNTED_FIELDS, Alert, Firing
+from alerts_saas.alerts.state import State, state_of
 from integrations.pagerduty.flow import take_restore
 from integrations.pagerduty.models import Delivery, PagerDutyService
+
+log = logging.getLogger(__name__)
 
 
 @tenant_view()
 def alert_list(request: HttpRequest) -> HttpResponse:
     organization = request.tenant.organization
     last = Delivery.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-pk")
-    alerts = (
+    open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
+    alerts = list(
         Alert.objects.filter(organization=organization)
         .annotate(last_delivery_status=Subquery(last.values("status")[:1]),
-                  last_delivery_at=Subquery(last.values("created_at")[:1]))
+                  last_delivery_at=Subquery(last.values("created_at")[:1]),
+                  firing_since=Subquery(open_firing.values("opened_at")[:1]))
+        .annotate(firing_first=Case(When(firing_since__isnull=False, then=Value(False)),
+                                    default=Value(True), output_field=BooleanField()))
+        .order_by("firing_first", "name")
         .prefetch_related(Prefetch("targets", queryset=PagerDutyService.objects.order_by("name")))
     )
+    now = timezone.now()
+    for alert in alerts:
+        # The open firing's start is all the list shows of it.
+        firing = Firing(opened_at=alert.firing_since) if alert.firing_since else None
+        alert.state = state_of(alert, firing, now)
+        alert.rules = describe(alert)
+    firing_count = sum(alert.state.state == State.FIRING for alert in alerts)
     has_services = PagerDutyService.objects.filter(organization=organization).exists()
     return render(request, "alerts/list.html",
-                  {"alerts": alerts, "has_services": has_services, "nav_section": "alerts"})
+                  {"alerts": alerts, "has_services": has_services, "nav_section": "alerts",
+                   "firing_count": firing_count})
 
 
 def form_context(request: HttpRequest, form: AlertForm, details: DetailFormSet,
@@ -63,20 +85,41 @@ def _restored(request: HttpRequest, alert: Alert | None) -> tuple[QueryDict, boo
     return draft, True
 
 
+def _reevaluate(request: HttpRequest, alert: Alert, restarted: bool) -> None:
+    """Check the just-saved alert at once, in the saving transaction (see
+    `evaluation.reevaluate`). If the counts can't be read, what was done stands and the
+    next evaluation catches up; the person is told."""
+    try:
+        evaluation.reevaluate(alert, restarted)
+    except redis.RedisError:
+        log.exception("Re-evaluating alert %s after a change failed", alert.pk)
+        messages.warning(request, "Its condition could not be checked just now (the event "
+                                  "counts did not answer); it is checked again automatically.")
+
+
 def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
     organization = request.tenant.organization
     instance = alert or Alert(organization=organization)
+    before = {name: getattr(instance, name) for name in COUNTED_FIELDS}
     restored = _restored(request, alert) if request.method == "GET" else None
     data = request.POST if request.method == "POST" else (restored[0] if restored else None)
     form = AlertForm(data, instance=instance, organization=organization)
     details = DetailFormSet(data, instance=instance)
     if request.method == "POST" and form.is_valid() and details.is_valid():
+        # Old counts stand for another condition once what counts has changed.
+        restarted = alert is not None and any(
+            getattr(form.instance, name) != value for name, value in before.items())
+        if restarted:
+            form.instance.restart_counting()
         with transaction.atomic():
             saved = form.save()
             details.instance = saved
             details.save()
             _adopt_test_deliveries(request, saved)
-        messages.success(request, f"Alert “{saved.name}” saved.")
+            _reevaluate(request, saved, restarted)
+        note = (" Counting starts afresh: events before now don't count for the new condition."
+                if restarted else "")
+        messages.success(request, f"Alert “{saved.name}” saved.{note}")
         return redirect("alerts:list", slug=organization.slug)
     status = 400 if request.method == "POST" else 200
     context = form_context(request, form, details, alert, restored=bool(restored))
@@ -96,23 +139,70 @@ def alert_edit(request: HttpRequest, alert_id: int) -> HttpResponse:
     return _edit(request, alert)
 
 
+def _back(request: HttpRequest, alert: Alert | None = None) -> HttpResponse:
+    """Back to the alert's page when the action came from there, else to the list."""
+    if alert is not None and request.POST.get("from") == "detail":
+        return redirect(alert)
+    return redirect("alerts:list", slug=request.tenant.organization.slug)
+
+
 @tenant_view()
 @require_POST
 def alert_toggle(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_object_or_404(Alert, pk=alert_id, organization=request.tenant.organization)
-    Alert.objects.filter(pk=alert.pk).update(enabled=not alert.enabled)
-    state = "disabled" if alert.enabled else "enabled"
-    messages.success(request, f"Alert “{alert.name}” {state}.")
-    return redirect("alerts:list", slug=request.tenant.organization.slug)
+    """Enable or disable. The form says which ("enabled" = 1 or 0), so a double click does
+    not undo itself; without it, the state flips."""
+    organization = request.tenant.organization
+    with transaction.atomic():
+        alert = get_object_or_404(Alert.objects.select_for_update().select_related(
+            "organization"), pk=alert_id, organization=organization)
+        wanted = request.POST.get("enabled")
+        enable = (wanted == "1") if wanted in ("0", "1") else not alert.enabled
+        if enable == alert.enabled:
+            state = "enabled" if enable else "disabled"
+            messages.info(request, f"Alert “{alert.name}” was already {state}.")
+            return _back(request, alert)
+        alert.enabled = enable
+        if enable:
+            alert.restart_counting()  # nothing was counted while it was disabled
+        firing = firings.open_firing_of(alert)
+        # A save, not an update: updated_at tells the ingest path to recompile its alerts.
+        alert.save(update_fields=["enabled", "generation", "counting_since", "updated_at"])
+        if firing is not None and not enable:
+            # Cleared here rather than left to the re-evaluation, which reads the counts
+            # first: disabling must resolve the incident even when they can't be read.
+            firings.clear_firing(firing, Firing.ClearReason.DISABLED, timezone.now())
+        _reevaluate(request, alert, restarted=enable)
+    if enable:
+        how = ("It waits one full window before it can fire." if alert.is_absence
+               else "It counts matching events from now.")
+        messages.success(request, f"Alert “{alert.name}” enabled. {how}")
+    elif firing is not None:
+        messages.success(request, f"Alert “{alert.name}” disabled. Its open incident is being "
+                                  "resolved in PagerDuty.")
+    else:
+        messages.success(request, f"Alert “{alert.name}” disabled. It will not page until you "
+                                  "enable it.")
+    return _back(request, alert)
 
 
 @tenant_view()
 @require_http_methods(["GET", "POST"])
 def alert_delete(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_object_or_404(Alert, pk=alert_id, organization=request.tenant.organization)
+    organization = request.tenant.organization
+    alert = get_object_or_404(Alert, pk=alert_id, organization=organization)
     if request.method == "GET":
-        return render(request, "alerts/delete.html", {"alert": alert, "nav_section": "alerts"})
+        return render(request, "alerts/delete.html",
+                      {"alert": alert, "firing": firings.open_firing_of(alert),
+                       "nav_section": "alerts"})
     name = alert.name
-    alert.delete()
-    messages.success(request, f"Alert “{name}” deleted. Its delivery history stays.")
-    return redirect("alerts:list", slug=request.tenant.organization.slug)
+    with transaction.atomic():
+        alert = get_object_or_404(Alert.objects.select_for_update(), pk=alert_id,
+                                  organization=organization)
+        firing = firings.open_firing_of(alert)
+        if firing is not None:
+            # Resolve its incidents first: the resolves outlive the alert, as history does.
+            firings.clear_firing(firing, Firing.ClearReason.DELETED, timezone.now())
+        alert.delete()
+    resolved = " Its open incident is being resolved in PagerDuty." if firing else ""
+    messages.success(request, f"Alert “{name}” deleted.{resolved} Its delivery history stays.")
+    return _back(request)

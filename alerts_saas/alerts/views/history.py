@@ -1,24 +1,127 @@
-"""An alert's page: its definition and its delivery history."""
+"""An alert's page: its state, a chart of matching events, its firings and deliveries.
+
+The state, chart, latest events and firings form one section that the page refreshes by
+itself (`alert_live`), so a person watching an incident sees it change.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+from typing import Any
+
+import redis
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from alerts_saas.accounts.access import tenant_view
-from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.conditions import describe
+from alerts_saas.alerts.counting import CounterSet, counts, window_series
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.state import state_of
 from integrations.pagerduty.history import FILTERS, filtered
+from integrations.pagerduty.models import Delivery, EventAction
+
+log = logging.getLogger(__name__)
+
+FIRINGS_SHOWN = 20
+RECENT_SHOWN = 10
+REFRESH_SECONDS = 15
+
+
+def duration_label(seconds: float) -> str:
+    """A duration as a person says it: "45 s", "8 min", "1 h 5 min", "2 d 3 h"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest matching events as the table shows them (timestamps parsed)."""
+    rows = []
+    for event in events:
+        when = parse_datetime(str(event.get("timestamp", "")))
+        attributes = event.get("attributes") or {}
+        rows.append({**event, "when": when,
+                     "attribute_pairs": [f"{k}={v}" for k, v in attributes.items()]})
+    return rows
+
+
+def _firings(alert: Alert, now: datetime) -> tuple[list[Firing], int]:
+    """The latest firings, newest first, each with its deliveries in order; and how many
+    there are in all."""
+    deliveries = Delivery.objects.order_by("created_at", "pk")
+    shown = list(alert.firings.prefetch_related(Prefetch("deliveries", queryset=deliveries))
+                 [:FIRINGS_SHOWN])
+    for firing in shown:
+        firing.duration = duration_label(
+            ((firing.cleared_at or now) - firing.opened_at).total_seconds())
+        firing.delivery_list = list(firing.deliveries.all())
+        firing.triggers = [d for d in firing.delivery_list
+                           if d.event_action == EventAction.TRIGGER]
+    total = len(shown) if len(shown) < FIRINGS_SHOWN else alert.firings.count()
+    return shown, total
+
+
+def live_context(alert: Alert) -> dict[str, Any]:
+    """What the self-refreshing section shows: state, chart, latest events, firings."""
+    now = timezone.now()
+    shown, total = _firings(alert, now)
+    open_firing = shown[0] if shown and shown[0].is_open else None
+    context: dict[str, Any] = {
+        "state": state_of(alert, open_firing, now), "firing": open_firing,
+        "firings": shown, "firings_total": total, "firings_cap": FIRINGS_SHOWN,
+        "rules": describe(alert), "refresh_seconds": REFRESH_SECONDS, "now": now,
+        "counts_unavailable": False, "chart": None, "current": None, "recent": [],
+    }
+    try:
+        series = window_series(alert, now)
+        recent = counts().recent(CounterSet.of(alert), RECENT_SHOWN)
+    except redis.RedisError:
+        log.exception("Reading the counts of alert %s failed", alert.pk)
+        context["counts_unavailable"] = True
+        return context
+    context["current"] = series.values[-1] if series.values else 0
+    context["recent"] = _event_rows(recent)
+    if recent or any(series.values):
+        context["chart"] = {
+            "times": series.times, "values": series.values, "threshold": series.threshold,
+            "absence": alert.is_absence, "window": alert.window_label,
+        }
+    return context
+
+
+def _alert(request: HttpRequest, alert_id: int) -> Alert:
+    return get_object_or_404(
+        Alert.objects.select_related("organization").prefetch_related("targets", "details"),
+        pk=alert_id, organization=request.tenant.organization,
+    )
 
 
 @tenant_view()
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_object_or_404(
-        Alert.objects.prefetch_related("targets", "details"),
-        pk=alert_id, organization=request.tenant.organization,
-    )
+    alert = _alert(request, alert_id)
     deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     return render(request, "alerts/detail.html",
                   {"alert": alert, "page": page, "status": status, "status_filters": FILTERS,
-                   "hide_alert": True, "nav_section": "alerts"})
+                   "hide_alert": True, "nav_section": "alerts", **live_context(alert)})
+
+
+@tenant_view()
+def alert_live(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """The state, chart, latest events and firings alone, for the page's refresh."""
+    alert = _alert(request, alert_id)
+    return render(request, "alerts/_live.html", {"alert": alert, **live_context(alert)})

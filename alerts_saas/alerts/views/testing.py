@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import tenant_view
 from alerts_saas.alerts.forms import AlertForm, DetailFormSet, draft_from
-from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.models import Alert, ConditionKind
 from alerts_saas.alerts.payload import render_payload
 from alerts_saas.alerts.views.definitions import form_context
 from integrations.pagerduty import delivery as engine
@@ -37,11 +37,15 @@ def send_test_alert(request: HttpRequest) -> HttpResponse:
     deliveries = []
     if form.is_valid() and details.is_valid():
         draft = draft_from(form, details)
+        # What a real trigger would say: the threshold reached, or fewer than it seen.
+        count = draft.threshold
+        if form.cleaned_data["kind"] == ConditionKind.ABSENCE:
+            count -= 1
         with transaction.atomic():
             deliveries = engine.queue([
                 engine.build_event(
                     service, EventAction.TRIGGER, test_dedup_key(),
-                    render_payload(draft, count=draft.threshold, test=True),
+                    render_payload(draft, count=count, test=True),
                     is_test=True, created_by=request.user, alert=alert,
                 )
                 for service in form.cleaned_data["targets"]

@@ -1,0 +1,51 @@
+"""An alert's state as a person reads it: firing, OK, disabled, or still waiting to count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from alerts_saas.alerts.models import Alert, Firing
+
+
+class State(StrEnum):
+    FIRING = "firing"
+    OK = "ok"
+    DISABLED = "disabled"
+    WAITING = "waiting"  # an absence alert in its first window: it cannot fire yet
+    COUNTING = "counting"  # counting restarted less than a window ago (edit or enable)
+
+
+LABELS = {State.FIRING: "Firing", State.OK: "OK", State.DISABLED: "Disabled",
+          State.WAITING: "Waiting", State.COUNTING: "OK"}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    state: State
+    firing: Firing | None = None
+    full_window_at: datetime | None = None  # when counting has covered a whole window
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
+
+    @property
+    def code(self) -> str:
+        return self.state.value
+
+
+def state_of(alert: Alert, firing: Firing | None, now: datetime) -> AlertState:
+    """The state of `alert`, given its open firing (if any) at `now`."""
+    if not alert.enabled:
+        return AlertState(State.DISABLED)
+    if firing is not None:
+        return AlertState(State.FIRING, firing)
+    full_window_at = alert.counting_since + timedelta(minutes=alert.window_minutes)
+    if now < full_window_at:
+        if alert.is_absence:
+            return AlertState(State.WAITING, full_window_at=full_window_at)
+        if alert.generation > 1:
+            return AlertState(State.COUNTING, full_window_at=full_window_at)
+    return AlertState(State.OK)
