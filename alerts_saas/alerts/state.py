@@ -49,3 +49,18 @@ def state_of(alert: Alert, firing: Firing | None, now: datetime) -> AlertState:
         if alert.generation > 1:
             return AlertState(State.COUNTING, full_window_at=full_window_at)
     return AlertState(State.OK)
+
+
+def duration_label(seconds: float) -> str:
+    """A duration as a person says it: "45 s", "8 min", "1 h 5 min", "2 d 3 h"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

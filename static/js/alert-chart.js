@@ -9,7 +9,21 @@
   "use strict";
 
   var HEIGHT = 240;
+  // Counts are whole numbers: the y axis steps by one of these.
+  var COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000,
+    10000, 20000, 25000, 50000, 100000, 250000, 500000, 1000000];
   var drawn = new Set();
+  var hhmm = null;
+
+  function utc(ts) {
+    return window.uPlot.tzDate(new Date(ts * 1e3), "UTC");
+  }
+
+  function clock(ts) {
+    // 24-hour UTC times on the x axis, as the rest of the page shows them.
+    hhmm = hhmm || window.uPlot.fmtDate("{HH}:{mm}");
+    return hhmm(utc(ts));
+  }
 
   function destroy(el) {
     if (el._alertChart) {
@@ -30,15 +44,15 @@
     var opts = {
       width: Math.max(el.clientWidth, 280),
       height: HEIGHT,
-      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "UTC"); },
+      tzDate: utc,
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: true },
         y: { range: function () { return [0, Math.ceil(top * 1.2) || 1]; } },
       },
       axes: [
-        {},
-        { label: "events in " + data.window, size: 60 },
+        { values: function (u, splits) { return splits.map(clock); } },
+        { label: "events in " + data.window, size: 60, incrs: COUNT_STEPS },
       ],
       series: [
         { label: "Time (UTC)" },

@@ -18,7 +18,7 @@ from alerts_saas.alerts import evaluation, firings
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.forms import AlertForm, DetailFormSet
 from alerts_saas.alerts.models import COUNTED_FIELDS, Alert, Firing
-from alerts_saas.alerts.state import State, state_of
+from alerts_saas.alerts.state import State, duration_label, state_of
 from integrations.pagerduty.flow import take_restore
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
@@ -44,6 +44,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     for alert in alerts:
         # The open firing's start is all the list shows of it.
         firing = Firing(opened_at=alert.firing_since) if alert.firing_since else None
+        if firing is not None:
+            firing.duration = duration_label((now - firing.opened_at).total_seconds())
         alert.state = state_of(alert, firing, now)
         alert.rules = describe(alert)
     firing_count = sum(alert.state.state == State.FIRING for alert in alerts)

@@ -1,7 +1,7 @@
 """An alert's page: its state, a chart of matching events, its firings and deliveries.
 
-The state, chart, latest events and firings form one section that the page refreshes by
-itself (`alert_live`), so a person watching an incident sees it change.
+Everything below the title is one section that the page refreshes by itself
+(`alert_live`), so a person watching an incident sees it change.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from alerts_saas.accounts.access import tenant_view
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, counts, window_series
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.state import state_of
+from alerts_saas.alerts.state import duration_label, state_of
 from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.models import Delivery, EventAction
 
@@ -31,21 +31,6 @@ log = logging.getLogger(__name__)
 FIRINGS_SHOWN = 20
 RECENT_SHOWN = 10
 REFRESH_SECONDS = 15
-
-
-def duration_label(seconds: float) -> str:
-    """A duration as a person says it: "45 s", "8 min", "1 h 5 min", "2 d 3 h"."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,12 +60,16 @@ def _firings(alert: Alert, now: datetime) -> tuple[list[Firing], int]:
     return shown, total
 
 
-def live_context(alert: Alert) -> dict[str, Any]:
-    """What the self-refreshing section shows: state, chart, latest events, firings."""
+def live_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
+    """What the self-refreshing section shows: state, chart, latest events, firings, and
+    the deliveries (filtered and paged as the request asks)."""
     now = timezone.now()
     shown, total = _firings(alert, now)
     open_firing = shown[0] if shown and shown[0].is_open else None
+    deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
+    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
+        "page": page, "status": status, "status_filters": FILTERS, "hide_alert": True,
         "state": state_of(alert, open_firing, now), "firing": open_firing,
         "firings": shown, "firings_total": total, "firings_cap": FIRINGS_SHOWN,
         "rules": describe(alert), "refresh_seconds": REFRESH_SECONDS, "now": now,
@@ -113,15 +102,13 @@ def _alert(request: HttpRequest, alert_id: int) -> Alert:
 @tenant_view()
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert(request, alert_id)
-    deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
-    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     return render(request, "alerts/detail.html",
-                  {"alert": alert, "page": page, "status": status, "status_filters": FILTERS,
-                   "hide_alert": True, "nav_section": "alerts", **live_context(alert)})
+                  {"alert": alert, "nav_section": "alerts", **live_context(request, alert)})
 
 
 @tenant_view()
 def alert_live(request: HttpRequest, alert_id: int) -> HttpResponse:
-    """The state, chart, latest events and firings alone, for the page's refresh."""
+    """The page's self-refreshing section alone."""
     alert = _alert(request, alert_id)
-    return render(request, "alerts/_live.html", {"alert": alert, **live_context(alert)})
+    return render(request, "alerts/_live.html",
+                  {"alert": alert, **live_context(request, alert)})
