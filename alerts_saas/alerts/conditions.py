@@ -85,8 +85,11 @@ def regex_problem(pattern: str) -> str | None:
     try:
         re2.compile(pattern)
     except re2.error as exc:
-        return (f"This is not a regular expression we can run ({exc}). Backreferences and "
-                "lookarounds are not supported.")
+        reason = exc.args[0] if exc.args else ""
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return (f"This is not a regular expression we can run ({reason}). Backreferences "
+                "and lookarounds are not supported.")
     return None
 
 

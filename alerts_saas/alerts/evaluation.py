@@ -149,15 +149,19 @@ def prune(now: float | None = None) -> None:
 # -- After an edit ----------------------------------------------------------------------
 
 def reevaluate(alert: Alert, restarted: bool) -> Firing | None:
-    """Check a just-saved alert at once. A restarted count clears the open firing: it was
-    about a condition that no longer exists. An open firing that stays pages new targets
-    and resolves on removed ones."""
+    """Check a just-saved alert at once. A disabled alert's firing clears, and so does one
+    whose count restarted: it was about a condition that no longer exists. Both happen
+    before the counts are read, so they need nothing but the database. An open firing that
+    stays pages new targets and resolves on removed ones."""
     now = time.time()
+    moment = datetime.fromtimestamp(now, UTC)
     firing = firings.open_firing_of(alert)
-    if firing is not None and restarted:
-        firings.clear_firing(firing, Firing.ClearReason.EDITED,
-                             datetime.fromtimestamp(now, UTC))
+    if firing is not None and (restarted or not alert.enabled):
+        reason = Firing.ClearReason.EDITED if alert.enabled else Firing.ClearReason.DISABLED
+        firings.clear_firing(firing, reason, moment)
         firing = None
+    if not alert.enabled:
+        return None
     total = counts().totals([CounterSet.of(alert)], now)[CounterSet.of(alert)]
     was_open = firing is not None
     firing = settle(alert, total, firing, now, Firing.ClearReason.EDITED)

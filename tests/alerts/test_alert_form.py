@@ -45,6 +45,19 @@ def test_duplicate_detail_keys_are_refused(admin_client, org, connected_service,
     assert not Alert.objects.exists()
 
 
+def test_a_saved_key_repeated_by_a_stale_edit_is_said_in_words(admin_client, org,
+                                                               connected_service, form_data):
+    """Another tab's post, without the saved row's id, repeats its key: nothing is saved."""
+    admin_client.post(f"/o/{org.slug}/alerts/new/", form_data([connected_service.pk]))
+    alert = Alert.objects.get()
+    response = admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/edit/",
+                                 form_data([connected_service.pk], name="Renamed"))
+    assert response.status_code == 409
+    assert "changed while you were editing it" in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.name == "Checkout errors" and alert.details.count() == 1
+
+
 def test_a_test_alert_from_an_unsaved_form_reaches_pagerduty(admin_client, org,
                                                              connected_service, form_data,
                                                              pagerduty):

@@ -6,7 +6,7 @@ import logging
 
 import redis
 from django.contrib import messages
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Case, OuterRef, Prefetch, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -113,12 +113,20 @@ def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
             getattr(form.instance, name) != value for name, value in before.items())
         if restarted:
             form.instance.restart_counting()
-        with transaction.atomic():
-            saved = form.save()
-            details.instance = saved
-            details.save()
-            _adopt_test_deliveries(request, saved)
-            _reevaluate(request, saved, restarted)
+        try:
+            with transaction.atomic():
+                saved = form.save()
+                details.instance = saved
+                details.save()
+                _adopt_test_deliveries(request, saved)
+                _reevaluate(request, saved, restarted)
+        except IntegrityError:
+            # A concurrent save (another tab) took a name or detail key first.
+            form.add_error(None, "This alert changed while you were editing it, perhaps in "
+                                 "another tab. Nothing was saved: reload the page and make "
+                                 "your change again.")
+            context = form_context(request, form, details, alert)
+            return render(request, "alerts/form.html", context, status=409)
         note = (" Counting starts afresh: events before now don't count for the new condition."
                 if restarted else "")
         messages.success(request, f"Alert “{saved.name}” saved.{note}")
