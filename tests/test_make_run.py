@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,54 @@ def _send_test_event_through_the_sandbox(session: requests.Session) -> None:
     assert events and events[-1]["body"]["payload"]["summary"].startswith("[TEST]")
 
 
+def _events_fire_and_clear_on_the_embedded_defaults(session: requests.Session) -> None:
+    """Ingest key, alert, events over the API: the trigger reaches the sandbox, and beat
+    sends the resolve once the events are out of the window (SQLite, filesystem broker)."""
+    keys_page = f"{BASE}/o/demo/settings/ingest-keys/"
+    session.get(keys_page, timeout=10)
+    form = {"csrfmiddlewaretoken": session.cookies["csrftoken"]}
+    response = session.post(f"{keys_page}create/", data={**form, "name": "make run"},
+                            headers={"Referer": keys_page}, timeout=10)
+    secret = re.search(r'value="(twk_[^"]+)"', response.text).group(1)
+    alerts_page = f"{BASE}/o/demo/alerts/new/"
+    page = session.get(alerts_page, timeout=10).text
+    service_id = re.search(r'name="targets" value="(\d+)"', page).group(1)
+    response = session.post(alerts_page, headers={"Referer": alerts_page}, timeout=10, data={
+        **form, "name": "Gateway errors", "severity": "critical",
+        "summary_template": "{alert}: {count} errors in {window}", "source": "gateway",
+        "kind": "presence", "threshold": "2", "window_minutes": "1",
+        "window_unit": "minutes", "match_app": "gateway", "match_level": "40",
+        "targets": [service_id], "details-TOTAL_FORMS": "0", "details-INITIAL_FORMS": "0",
+        "details-MIN_NUM_FORMS": "0", "details-MAX_NUM_FORMS": "50"})
+    assert "Alert “Gateway errors” saved." in response.text, response.text[-3000:]
+    stamp = (datetime.now(UTC) - timedelta(seconds=45)).isoformat()
+    events = [{"app": "gateway", "level": "error", "message": f"upstream 502 #{i}",
+               "timestamp": stamp} for i in range(2)]
+    response = requests.post(f"{BASE}/api/v1/events", json=events, timeout=10,
+                             headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 202 and response.json()["accepted"] == 2
+
+    sandbox = SandboxClient(SANDBOX)
+    key = pagerduty_key(sandbox)
+
+    def sent(action: str) -> list[dict]:
+        return [e for e in sandbox.events(routing_key=key)
+                if e["body"]["event_action"] == action and e["status_code"] == 202
+                and "-firing-" in e["body"]["dedup_key"]]
+
+    deadline = time.monotonic() + 60
+    while not sent("trigger"):
+        assert time.monotonic() < deadline, "the firing's trigger did not reach the sandbox"
+        time.sleep(0.5)
+    [trigger] = sent("trigger")
+    assert trigger["body"]["payload"]["summary"] == "Gateway errors: 2 errors in 1 minute"
+    deadline = time.monotonic() + 90
+    while not sent("resolve"):
+        assert time.monotonic() < deadline, "beat did not resolve the firing"
+        time.sleep(1)
+    assert sent("resolve")[0]["body"]["dedup_key"] == trigger["body"]["dedup_key"]
+
+
 def pagerduty_key(sandbox: SandboxClient) -> str:
     edge = next(s for s in sandbox.account("us")["services"] if s["name"] == "Edge Gateway")
     return edge["integrations"][0]["integration_key"]
@@ -118,6 +167,7 @@ def test_make_run_on_a_clean_clone(tmp_path: Path) -> None:
         # The sandbox runs beside it: a pasted key's test event goes through the worker to
         # the sandbox, and its inbox shows it.
         _send_test_event_through_the_sandbox(session)
+        _events_fire_and_clear_on_the_embedded_defaults(session)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
