@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import re2
@@ -35,6 +36,7 @@ class Event:
     level: int = Level.INFO
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     _folded: str | None = None
+    _summary: dict[str, Any] | None = None
 
     @property
     def folded_message(self) -> str:
@@ -43,10 +45,14 @@ class Event:
             self._folded = self.message.casefold()
         return self._folded
 
-    def summary(self, message_chars: int = 300, attributes: int = 10) -> dict[str, Any]:
-        """The event as shown in a trigger's custom details: small and bounded."""
-        from datetime import UTC, datetime
+    def summary(self) -> dict[str, Any]:
+        """The event as shown in a trigger's custom details: small and bounded. Made once
+        per event, however many alerts it matches."""
+        if self._summary is None:
+            self._summary = self._summarise()
+        return self._summary
 
+    def _summarise(self, message_chars: int = 300, attributes: int = 10) -> dict[str, Any]:
         message = self.message
         if len(message) > message_chars:
             message = message[:message_chars] + "…"
@@ -122,7 +128,10 @@ def compile_matcher(alert: Alert) -> Matcher:
         return lambda e: True
     if len(checks) == 1:
         return checks[0]
-    return lambda e: all(check(e) for check in checks)
+    # Cheap equality checks were added first, so a regex runs only when they pass.
+    first, *rest = checks
+
+    return lambda e: first(e) and all(check(e) for check in rest)
 
 
 def describe(alert: Alert) -> str:
