@@ -67,7 +67,7 @@ class Event:
             shown["app"] = self.app
         if self.attributes:
             shown["attributes"] = {
-                key: (value[:100] if isinstance(value, str) else value)
+                key[:100]: (value[:100] if isinstance(value, str) else value)
                 for key, value in list(self.attributes.items())[:attributes]
             }
         return shown

@@ -5,11 +5,15 @@
 - Absence ("fewer than N in W") and clearing are checked on a beat, by `evaluate`: no event
   arrives to say that events stopped. An absence alert can only tell after counting for a
   whole window, so it waits that long after it is created or its condition changes.
+  The beat checks presence too, so a firing that could not open as events arrived (the
+  database was busy, or the beat cleared it a moment before they were counted) opens late
+  rather than never.
 - An edit, enable or disable is checked at once, by `reevaluate`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +24,8 @@ from alerts_saas.alerts import firings
 from alerts_saas.alerts.conditions import Event, Matcher, compile_matcher
 from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Tally, counts
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing
+
+log = logging.getLogger(__name__)
 
 
 def holds(alert: Alert, total: int, now: float) -> bool | None:
@@ -102,8 +108,7 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
     if not tallies:
         return []
     totals = counts().add(tallies, [a.counter for a in crossing_candidates], now)
-    crossed = {a.alert_id: totals[a.counter] for a in crossing_candidates
-               if totals[a.counter] >= a.threshold}
+    crossed = {a.alert_id: a for a in crossing_candidates if totals[a.counter] >= a.threshold}
     if not crossed:
         return []
     already = set(Firing.objects.filter(alert_id__in=crossed, cleared_at__isnull=True)
@@ -112,8 +117,15 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
     for alert in Alert.objects.filter(pk__in=set(crossed) - already, enabled=True,
                                       organization_id=organization_id).select_related(
                                           "organization"):
-        firing = firings.open_firing(alert, crossed[alert.pk],
-                                     datetime.fromtimestamp(now, UTC))
+        counter = crossed[alert.pk].counter
+        if alert.generation != counter.generation:
+            continue  # edited since it was compiled: these counts are for the old condition
+        try:
+            firing = firings.open_firing(alert, totals[counter], datetime.fromtimestamp(now, UTC))
+        except Exception:
+            # The events are counted; the beat opens the firing on its next run.
+            log.exception("Opening a firing for alert %s failed; the beat will retry", alert.pk)
+            continue
         if firing is not None:
             opened.append(firing)
     return opened
@@ -122,22 +134,33 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
 # -- On the beat ----------------------------------------------------------------------
 
 def evaluate(now: float | None = None) -> dict[str, int]:
-    """Fire absence alerts, clear what no longer holds; across all organizations."""
+    """Open and clear firings to match every alert's condition, across all organizations.
+    One alert that fails is logged and retried next time; it never holds up the others."""
     now = time.time() if now is None else now
     open_firings = {f.alert_id: f for f in Firing.objects.filter(cleared_at__isnull=True)}
     alerts = list(
-        Alert.objects.filter(Q(enabled=True, kind=ConditionKind.ABSENCE)
-                             | Q(pk__in=list(open_firings)))
+        Alert.objects.filter(Q(enabled=True) | Q(pk__in=list(open_firings)))
         .select_related("organization")
     )
     totals = counts().totals([CounterSet.of(a) for a in alerts], now)
-    opened = cleared = 0
+    opened = cleared = failed = 0
     for alert in alerts:
         before = open_firings.get(alert.pk)
-        after = settle(alert, totals[CounterSet.of(alert)], before, now)
+        counter = CounterSet.of(alert)
+        total = totals[counter]
+        try:
+            if before is not None and alert.enabled and holds(alert, total, now) is False:
+                # Read again just before clearing: a batch counted since the read above
+                # found this firing open and so did not open one of its own.
+                total = counts().totals([counter], now)[counter]
+            after = settle(alert, total, before, now)
+        except Exception:
+            log.exception("Evaluating alert %s failed; retrying on the next beat", alert.pk)
+            failed += 1
+            continue
         opened += before is None and after is not None
         cleared += before is not None and after is None
-    return {"evaluated": len(alerts), "opened": opened, "cleared": cleared}
+    return {"evaluated": len(alerts), "opened": opened, "cleared": cleared, "failed": failed}
 
 
 def prune(now: float | None = None) -> None:

@@ -51,8 +51,14 @@ def _triggers(firing: Firing, alert: Alert, services: Iterable[PagerDutyService]
 
 
 def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
-    """Open a firing and page every target; None if one was already open."""
+    """Open a firing and page every target. None if one was already open, or if the alert
+    was disabled or its condition changed since `alert` was read: `total` then counts for
+    something that no longer exists."""
     with transaction.atomic():
+        # The row lock orders this against a concurrent edit, toggle or delete.
+        if not Alert.objects.select_for_update().filter(
+                pk=alert.pk, enabled=True, generation=alert.generation).exists():
+            return None
         try:
             with transaction.atomic():
                 firing = Firing.objects.create(organization_id=alert.organization_id,

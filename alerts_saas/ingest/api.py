@@ -129,7 +129,13 @@ def post_events(request: HttpRequest) -> Status:
         raw = parse(body)
     except BatchRefused as exc:
         raise Refused(exc.status, exc.message) from None
-    verdict = limits.take(key.organization_id, len(raw))
+    try:
+        verdict = limits.take(key.organization_id, len(raw))
+    except Exception:
+        log.exception("Checking the event rate of organization %s failed", key.organization_id)
+        raise Refused(503, "We could not take these events just now, and kept none of them. "
+                           "Send the batch again in a few seconds.",
+                      {"Retry-After": "5"}) from None
     if not verdict.allowed:
         raise Refused(429, f"Your organization is over its limit of "
                            f"{settings.INGEST_EVENTS_PER_MINUTE:,} events a minute. Nothing in "

@@ -76,7 +76,11 @@ def _problems(index: int, error: ValidationError) -> list[ItemProblem]:
     problems = []
     for detail in error.errors(include_url=False, include_input=False):
         where = ".".join(str(part) for part in detail["loc"]) or None
-        problems.append(ItemProblem(index=index, field=where, message=detail["msg"]))
+        message = detail["msg"]
+        if detail["type"] == "string_unicode":
+            message = ("A field name is not valid Unicode: it holds an unpaired surrogate "
+                       "(\\ud800 to \\udfff).")
+        problems.append(ItemProblem(index=index, field=where, message=message))
     return problems
 
 
@@ -152,7 +156,8 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
     timestamp = _when(index, model, now, judged)
     if timestamp is None:
         return None
-    message = model.message
+    repaired: list[bool] = []
+    message = _storable(model.message, repaired)
     limit = settings.INGEST_MAX_MESSAGE_CHARS
     if len(message) > limit:
         judged.notes.append(ItemProblem(
@@ -160,21 +165,47 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
             message=f"The message had {len(message):,} characters; the first {limit:,} "
                     "were kept."))
         message = message[:limit]
-    attributes = {key: _fit(value) for key, value in model.attributes.items()}
+    attributes = {_storable(key, repaired): _fit(value, repaired)
+                  for key, value in model.attributes.items()}
     for key, value in (model.model_extra or {}).items():
         # Unknown fields are kept as attributes; explicit attributes win a clash.
+        key = _storable(key, repaired)
         if key not in attributes:
-            attributes[key] = _fit(value) if _is_scalar(value) else _as_text(value)
-    return Event(timestamp=timestamp, message=message, source=model.source or model.host or "",
-                 app=model.app or "", level=level, attributes=attributes)
+            attributes[key] = (_fit(value, repaired) if _is_scalar(value)
+                               else _storable(_as_text(value), repaired))
+    event = Event(timestamp=timestamp, message=message,
+                  source=_storable(model.source or model.host or "", repaired),
+                  app=_storable(model.app or "", repaired), level=level, attributes=attributes)
+    if repaired:
+        judged.notes.append(ItemProblem(
+            index=index, message="NUL characters and unpaired surrogates can't be stored; "
+                                 "each was replaced with �."))
+    return event
+
+
+def _storable(text: str, repaired: list[bool]) -> str:
+    """`text` without what PostgreSQL and UTF-8 refuse: NUL, and lone surrogates (which
+    only the standard parser lets through). Appends to `repaired` when it changed anything."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+        repaired.append(True)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+            repaired.append(True)
+    return text
 
 
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _fit(value: AttributeValue) -> AttributeValue:
+def _fit(value: AttributeValue, repaired: list[bool]) -> AttributeValue:
     """Integers beyond 64 bits are kept as text: stores and PagerDuty take no bigger."""
+    if isinstance(value, str):
+        return _storable(value, repaired)
     if isinstance(value, int) and not isinstance(value, bool) and not (
             -(2 ** 63) <= value < 2 ** 63):
         return str(value)

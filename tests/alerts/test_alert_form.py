@@ -199,3 +199,17 @@ def test_templates_that_could_fail_at_send_time_are_refused(admin_client, org, c
     assert response.status_code == 400
     assert error in response.content.decode()
     assert not Delivery.objects.exists()
+
+
+@pytest.mark.parametrize("posted", ["²", "٣", "99999999999999999999999", "-1", "0"])
+def test_odd_ids_in_the_form_are_no_such_row_not_a_crash(admin_client, org, connected_service,
+                                                         form_data, posted):
+    """Ids our pages post are read warily: Unicode digits and overflows are "not found"."""
+    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
+                                 {**form_data([connected_service.pk]), "alert_id": posted})
+    assert response.status_code == 404
+    assert not Delivery.objects.exists()
+    response = admin_client.post(f"/o/{org.slug}/alerts/new/",
+                                 {**form_data([connected_service.pk]), "test_delivery": posted})
+    assert response.status_code == 302
+    assert Alert.objects.get().name == "Checkout errors"

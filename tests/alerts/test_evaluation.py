@@ -7,10 +7,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import OperationalError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts_saas.alerts import counting, evaluation
+from alerts_saas.alerts import counting, evaluation, firings
 from alerts_saas.alerts.conditions import Event, compile_matcher, describe, regex_problem
 from alerts_saas.alerts.counting import CounterSet, DatabaseCounts, RedisCounts, Tally
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
@@ -176,8 +177,10 @@ def test_the_beat_clears_a_firing_once_the_window_is_quiet(org, make_service):
     alert.targets.add(service)
     now = time.time()
     [firing] = evaluation.record(org.pk, [event(timestamp=now)], now=now)
-    assert evaluation.evaluate(now=now + 5) == {"evaluated": 1, "opened": 0, "cleared": 0}
-    assert evaluation.evaluate(now=now + 61) == {"evaluated": 1, "opened": 0, "cleared": 1}
+    assert evaluation.evaluate(now=now + 5) == {"evaluated": 1, "opened": 0, "cleared": 0,
+                                                "failed": 0}
+    assert evaluation.evaluate(now=now + 61) == {"evaluated": 1, "opened": 0, "cleared": 1,
+                                                 "failed": 0}
     firing.refresh_from_db()
     assert firing.clear_reason == Firing.ClearReason.CLEARED
     trigger, resolve = Delivery.objects.filter(firing=firing).order_by("pk")
@@ -204,6 +207,94 @@ def test_a_disabled_alert_is_cleared_by_the_beat_too(org, make_service):
     assert evaluation.evaluate()["cleared"] == 1
     firing.refresh_from_db()
     assert firing.clear_reason == Firing.ClearReason.DISABLED
+
+
+def test_a_firing_never_opens_from_a_stale_read_of_the_alert(org, make_service):
+    """A beat or a batch that read the alert before it was disabled or its condition
+    changed must not page for it: its count is about something that no longer exists."""
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=1)
+    alert.targets.add(make_service())
+    moment = datetime.now(UTC)
+    stale = Alert.objects.get(pk=alert.pk)
+    Alert.objects.filter(pk=alert.pk).update(enabled=False)
+    assert firings.open_firing(stale, 5, moment) is None
+    Alert.objects.filter(pk=alert.pk).update(enabled=True, generation=stale.generation + 1)
+    assert firings.open_firing(stale, 5, moment) is None
+    assert not Firing.objects.exists() and not Delivery.objects.exists()
+    assert firings.open_firing(Alert.objects.get(pk=alert.pk), 5, moment) is not None
+
+
+def test_a_batch_counted_by_a_stale_compile_does_not_fire(org, make_service):
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=1)
+    alert.targets.add(make_service())
+    evaluation.compiled_alerts(org.pk)  # cached with the old generation
+    Alert.objects.filter(pk=alert.pk).update(generation=alert.generation + 1,
+                                             updated_at=alert.updated_at)
+    assert evaluation.record(org.pk, [event()]) == []
+    assert not Firing.objects.exists()
+
+
+def test_the_beat_opens_a_presence_firing_that_could_not_open_as_events_arrived(
+        org, make_service, monkeypatch):
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=2)
+    alert.targets.add(make_service())
+
+    def database_busy(*args, **kwargs):
+        raise OperationalError("could not obtain lock")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(firings, "open_firing", database_busy)
+        assert evaluation.record(org.pk, [event(), event()]) == []  # counted, not lost
+    assert not Firing.objects.exists()
+    assert evaluation.evaluate()["opened"] == 1
+    firing = Firing.objects.get(alert=alert, cleared_at__isnull=True)
+    assert firing.count_at_open == 2
+    assert Delivery.objects.get(firing=firing).event_action == EventAction.TRIGGER
+
+
+def test_one_alert_that_fails_never_holds_up_the_others(org, make_service, monkeypatch):
+    service = make_service()
+    broken, fine = (Alert.objects.create(organization=org, name=name, threshold=1,
+                                         kind=ConditionKind.ABSENCE, window_minutes=1)
+                    for name in ("Broken", "Fine"))
+    for alert in (broken, fine):
+        alert.targets.add(service)
+    real = firings.open_firing
+
+    def fails_for_broken(alert, total, now):
+        if alert.pk == broken.pk:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(alert, total, now)
+
+    monkeypatch.setattr(firings, "open_firing", fails_for_broken)
+    later = max(broken.counting_since, fine.counting_since).timestamp() + 61
+    assert evaluation.evaluate(now=later) == {"evaluated": 2, "opened": 1, "cleared": 0,
+                                              "failed": 1}
+    assert Firing.objects.get().alert == fine
+    monkeypatch.setattr(firings, "open_firing", real)
+    assert evaluation.evaluate(now=later + 10)["opened"] == 1  # retried on the next beat
+
+
+def test_the_beat_reads_the_count_again_before_it_clears(org, make_service, monkeypatch):
+    """A batch that arrived between the beat's read and its clear keeps the firing open."""
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=1, window_minutes=1)
+    alert.targets.add(make_service())
+    now = time.time()
+    [firing] = evaluation.record(org.pk, [event(timestamp=now)], now=now)
+    store = counting.counts()
+    first_read = store.totals
+
+    def read_then_batch_arrives(sets, at):
+        totals = first_read(sets, at)
+        monkeypatch.setattr(store, "totals", first_read)
+        evaluation.record(org.pk, [event(timestamp=at)], now=at)
+        return totals
+
+    monkeypatch.setattr(store, "totals", read_then_batch_arrives)
+    monkeypatch.setattr(evaluation, "counts", lambda: store)
+    assert evaluation.evaluate(now=now + 61)["cleared"] == 0
+    firing.refresh_from_db()
+    assert firing.cleared_at is None
 
 
 def test_the_chart_series_reads_like_the_evaluation(org):

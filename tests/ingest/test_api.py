@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, Firing, Level
+from alerts_saas.ingest import limits
 from alerts_saas.ingest.models import IngestKey, hash_key
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +134,42 @@ def test_huge_messages_are_cut_with_a_note_and_unknown_fields_kept(post_events, 
     assert recent["attributes"] == {"region": "eu-west-1", "retries": 3,
                                     "context": '{"user":7}'}
     assert len(recent["message"]) <= 301
+
+
+def test_nul_and_lone_surrogates_are_replaced_with_a_note_and_still_page(post_events, org,
+                                                                        make_service):
+    """PostgreSQL refuses NUL and UTF-8 has no lone surrogates; both are valid JSON."""
+    alert = Alert.objects.create(organization=org, name="Anything", threshold=1)
+    alert.targets.add(make_service())
+    body = (b'[{"message": "disk\\u0000full \\ud800", "app": "db\\u0000",'
+            b' "attributes": {"k\\u0000ey": "v\\udfff"}, "extra\\u0000": ["\\ud83d"]},'
+            b' {"message": "ok", "field\\udc00": 1}]')
+    response = post_events(body)
+    assert response.status_code == 202, response.content
+    result = response.json()
+    assert result["accepted"] == 1
+    assert "replaced with \ufffd" in result["notes"][0]["message"]
+    [refused] = result["errors"]
+    assert refused["index"] == 1 and "unpaired surrogate" in refused["message"]
+    firing = Firing.objects.get(alert=alert)
+    trigger = firing.deliveries.get()
+    [shown] = trigger.body["payload"]["custom_details"]["recent_matching_events"]
+    assert shown["message"] == "disk\ufffdfull \ufffd"
+    assert shown["app"] == "db\ufffd"
+    assert shown["attributes"] == {"k\ufffdey": "v\ufffd", "extra\ufffd": '["\ufffd"]'}
+
+
+def test_a_rate_store_outage_is_503_in_words_and_nothing_kept(post_events, settings,
+                                                              errors_alert):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    limits.allowance.cache_clear()
+    try:
+        response = post_events([ERROR])
+    finally:
+        limits.allowance.cache_clear()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "kept none of them" in response.json()["message"]
 
 
 def test_bodies_over_the_limit_are_413_before_they_are_read(post_events, settings):

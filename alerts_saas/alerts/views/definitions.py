@@ -19,6 +19,7 @@ from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.forms import AlertForm, DetailFormSet
 from alerts_saas.alerts.models import COUNTED_FIELDS, Alert, Firing
 from alerts_saas.alerts.state import State, duration_label, state_of
+from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty.flow import take_restore
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
@@ -67,7 +68,7 @@ def form_context(request: HttpRequest, form: AlertForm, details: DetailFormSet,
 
 def _adopt_test_deliveries(request: HttpRequest, alert: Alert) -> None:
     """Attach the test alerts sent from the unsaved form (and their resolves) to `alert`."""
-    ids = [pk for pk in request.POST.getlist("test_delivery") if pk.isdigit()]
+    ids = [pk for pk in map(as_id, request.POST.getlist("test_delivery")) if pk is not None]
     if not ids:
         return
     tests = Delivery.objects.filter(organization=alert.organization, is_test=True,

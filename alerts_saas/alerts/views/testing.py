@@ -12,6 +12,7 @@ from alerts_saas.alerts.forms import AlertForm, DetailFormSet, draft_from
 from alerts_saas.alerts.models import Alert, ConditionKind
 from alerts_saas.alerts.payload import render_payload
 from alerts_saas.alerts.views.definitions import form_context
+from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import EventAction
 from integrations.pagerduty.samples import test_dedup_key
@@ -28,9 +29,10 @@ def send_test_alert(request: HttpRequest) -> HttpResponse:
     alert = None
     alert_id = request.POST.get("alert_id", "")
     if alert_id:
-        if not alert_id.isdigit():
+        pk = as_id(alert_id)
+        if pk is None:
             raise Http404("No such alert.")
-        alert = get_object_or_404(Alert, pk=int(alert_id), organization=organization)
+        alert = get_object_or_404(Alert, pk=pk, organization=organization)
     instance = alert or Alert(organization=organization)
     form = AlertForm(request.POST, instance=instance, organization=organization)
     details = DetailFormSet(request.POST, instance=instance)

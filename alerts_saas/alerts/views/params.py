@@ -1,0 +1,12 @@
+"""Ids posted by our own pages, read without trusting them."""
+
+MAX_ID = 2**63 - 1
+
+
+def as_id(text: str) -> int | None:
+    """`text` as a row id, or None when it can't be one (not plain ASCII digits, or beyond
+    what a bigint holds): callers treat that as "no such row", never as an error."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
