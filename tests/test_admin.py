@@ -36,3 +36,23 @@ def test_admin_pages_load_without_secrets(client, make_org, make_user) -> None:
             body = page.content.decode()
             assert "0" * 32 not in body  # the integration key of the fixtures
             assert 'name="access_token"' not in body and 'name="routing_key"' not in body
+
+
+def test_staff_cannot_give_an_alert_another_organizations_service_or_a_bad_regex(
+        make_org) -> None:
+    from alerts_saas.alerts.admin import AlertAdminForm
+    from alerts_saas.alerts.models import Alert
+
+    ours, theirs = make_org("Acme"), make_org("Globex")
+    their_service = populate(theirs, theirs.memberships.get().user)["pagerdutyservice"]
+    alert = Alert.objects.create(organization=ours, name="Errors", threshold=1)
+    form = AlertAdminForm(instance=alert, data={
+        "organization": ours.pk, "name": "Errors", "kind": alert.kind,
+        "threshold": 1, "window_minutes": 10, "severity": alert.severity,
+        "summary_template": alert.summary_template, "targets": [their_service.pk],
+        "match_message": "(unclosed", "match_message_regex": True, "enabled": True,
+        "generation": alert.generation, "counting_since": alert.counting_since})
+    assert not form.is_valid()
+    assert "Choose services of the alert's own organization." in form.errors["targets"]
+    assert form.errors["match_message"]
+    assert list(Alert.objects.get(pk=alert.pk).targets.all()) == []
