@@ -150,26 +150,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 15)
+
+
+def _every(task: str, seconds: int) -> dict[str, object]:
+    """A beat entry that runs `task` every `seconds`; a run still queued when the next is
+    due is dropped, so a stalled worker does not come back to a pile of them."""
+    return {"task": task, "schedule": timedelta(seconds=seconds),
+            "options": {"expires": seconds}}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {
-        "task": "alerts_saas.health.tasks.heartbeat",
-        "schedule": timedelta(seconds=HEARTBEAT_INTERVAL),
-        "options": {"expires": HEARTBEAT_INTERVAL},
-    },
-    "pagerduty-sweep-deliveries": {
-        "task": "integrations.pagerduty.tasks.sweep_deliveries",
-        "schedule": timedelta(seconds=env_int("DELIVERY_SWEEP_INTERVAL", 30)),
-        "options": {"expires": env_int("DELIVERY_SWEEP_INTERVAL", 30)},
-    },
+    "heartbeat": _every("alerts_saas.health.tasks.heartbeat", HEARTBEAT_INTERVAL),
+    "pagerduty-sweep-deliveries": _every("integrations.pagerduty.tasks.sweep_deliveries",
+                                         env_int("DELIVERY_SWEEP_INTERVAL", 30)),
     "pagerduty-refresh-tokens": {
         "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",
         "schedule": timedelta(minutes=5),
     },
-    "alerts-evaluate": {
-        "task": "alerts_saas.alerts.tasks.evaluate_alerts",
-        "schedule": timedelta(seconds=env_int("ALERT_EVALUATION_INTERVAL", 10)),
-        "options": {"expires": env_int("ALERT_EVALUATION_INTERVAL", 10)},
-    },
+    "alerts-evaluate": _every("alerts_saas.alerts.tasks.evaluate_alerts",
+                              env_int("ALERT_EVALUATION_INTERVAL", 10)),
     "alerts-prune-counts": {
         "task": "alerts_saas.alerts.tasks.prune_counts",
         "schedule": timedelta(minutes=10),

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from integrations.pagerduty.sandbox.testing import SandboxClient
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_for
 
 pytestmark = pytest.mark.slow
 BASE = "http://127.0.0.1:8000"
@@ -113,16 +113,12 @@ def _events_fire_and_clear_on_the_embedded_defaults(session: requests.Session) -
                 if e["body"]["event_action"] == action and e["status_code"] == 202
                 and "-firing-" in e["body"]["dedup_key"]]
 
-    deadline = time.monotonic() + 60
-    while not sent("trigger"):
-        assert time.monotonic() < deadline, "the firing's trigger did not reach the sandbox"
-        time.sleep(0.5)
+    wait_for(lambda: sent("trigger"), timeout=60, interval=0.5,
+             message="the firing's trigger in the sandbox")
     [trigger] = sent("trigger")
     assert trigger["body"]["payload"]["summary"] == "Gateway errors: 2 errors in 1 minute"
-    deadline = time.monotonic() + 90
-    while not sent("resolve"):
-        assert time.monotonic() < deadline, "beat did not resolve the firing"
-        time.sleep(1)
+    wait_for(lambda: sent("resolve"), timeout=90, interval=1,
+             message="beat's resolve of the firing")
     assert sent("resolve")[0]["body"]["dedup_key"] == trigger["body"]["dedup_key"]
 
 

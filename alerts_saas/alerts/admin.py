@@ -1,15 +1,17 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from alerts_saas.alerts.conditions import regex_problem
+from alerts_saas.alerts import evaluation
 from alerts_saas.alerts.models import Alert, CustomDetail, Firing, MatchBucket, RecentMatch
 
 
 class AlertAdminForm(forms.ModelForm):
-    """Staff edits keep the rules the product's own form keeps: targets from the alert's own
-    organization, and only expressions RE2 can run (one it can't would refuse every batch)."""
+    """Staff edits keep the product form's rule that targets are the alert's own
+    organization's (the model's `clean` refuses an expression RE2 can't run)."""
 
     class Meta:
         model = Alert
@@ -26,10 +28,6 @@ class AlertAdminForm(forms.ModelForm):
         if organization is not None and targets is not None and any(
                 service.organization_id != organization.pk for service in targets):
             self.add_error("targets", "Choose services of the alert's own organization.")
-        if data.get("match_message_regex"):
-            problem = regex_problem(data.get("match_message") or "")
-            if problem:
-                self.add_error("match_message", problem)
         return data
 
 
@@ -40,6 +38,8 @@ class CustomDetailInline(admin.TabularInline):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
+    """Saving and deleting go the product's way: re-evaluated at once, resolved first."""
+
     form = AlertAdminForm
     list_display = ["name", "organization", "severity", "threshold", "window_minutes",
                     "enabled"]
@@ -47,6 +47,20 @@ class AlertAdmin(admin.ModelAdmin):
     search_fields = ["name", "organization__name"]
     filter_horizontal = ["targets"]
     inlines = [CustomDetailInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
+                     change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # targets are saved here
+        alert = form.instance
+        if not evaluation.reevaluate(alert, alert.counting_restarted):
+            self.message_user(request, evaluation.UNCHECKED, messages.WARNING)
+
+    def delete_model(self, request: HttpRequest, obj: Alert) -> None:
+        evaluation.delete(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        for alert in queryset.select_for_update():
+            evaluation.delete(alert)
 
 
 @admin.register(Firing)

@@ -23,6 +23,8 @@ LEVEL_NAMES: dict[str, int] = {label: value for value, label in Level.choices}
 LEVEL_NAMES.update({"trace": Level.DEBUG, "information": Level.INFO, "informational": Level.INFO,
                     "warn": Level.WARNING, "err": Level.ERROR, "crit": Level.CRITICAL,
                     "fatal": Level.CRITICAL, "emerg": Level.EMERGENCY, "panic": Level.EMERGENCY})
+SUMMARY_MESSAGE_CHARS = 300  # an event in a trigger's custom details: kept small
+SUMMARY_ATTRIBUTES = 10
 
 
 @dataclass(slots=True)
@@ -52,10 +54,10 @@ class Event:
             self._summary = self._summarise()
         return self._summary
 
-    def _summarise(self, message_chars: int = 300, attributes: int = 10) -> dict[str, Any]:
+    def _summarise(self) -> dict[str, Any]:
         message = self.message
-        if len(message) > message_chars:
-            message = message[:message_chars] + "…"
+        if len(message) > SUMMARY_MESSAGE_CHARS:
+            message = message[:SUMMARY_MESSAGE_CHARS] + "…"
         shown: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(self.timestamp, UTC).isoformat(),
             "level": Level(self.level).label,
@@ -68,7 +70,7 @@ class Event:
         if self.attributes:
             shown["attributes"] = {
                 key[:100]: (value[:100] if isinstance(value, str) else value)
-                for key, value in list(self.attributes.items())[:attributes]
+                for key, value in list(self.attributes.items())[:SUMMARY_ATTRIBUTES]
             }
         return shown
 

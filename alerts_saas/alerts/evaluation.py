@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import redis
 from django.db.models import Count, Max, Q
 
 from alerts_saas.alerts import firings
@@ -33,7 +34,7 @@ def holds(alert: Alert, total: int, now: float) -> bool | None:
     `now`; None while an absence alert has not yet counted for a whole window."""
     if alert.kind == ConditionKind.PRESENCE:
         return total >= alert.threshold
-    if now - alert.counting_since.timestamp() < alert.window_minutes * 60:
+    if now < alert.full_window_at.timestamp():
         return None
     return total < alert.threshold
 
@@ -59,7 +60,6 @@ def settle(alert: Alert, total: int, firing: Firing | None, now: float,
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    alert_id: int
     counter: CounterSet
     presence: bool
     threshold: int
@@ -77,7 +77,7 @@ def compiled_alerts(organization_id: int) -> list[Compiled]:
     if cached is not None and cached[0] == stamp:
         return cached[1]
     compiled = [
-        Compiled(alert.pk, CounterSet.of(alert), alert.kind == ConditionKind.PRESENCE,
+        Compiled(CounterSet.of(alert), alert.kind == ConditionKind.PRESENCE,
                  alert.threshold, compile_matcher(alert))
         for alert in alerts.filter(enabled=True)
     ]
@@ -108,7 +108,8 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
     if not tallies:
         return []
     totals = counts().add(tallies, [a.counter for a in crossing_candidates], now)
-    crossed = {a.alert_id: a for a in crossing_candidates if totals[a.counter] >= a.threshold}
+    crossed = {a.counter.alert_id: a for a in crossing_candidates
+               if totals[a.counter] >= a.threshold}
     if not crossed:
         return []
     already = set(Firing.objects.filter(alert_id__in=crossed, cleared_at__isnull=True)
@@ -171,11 +172,18 @@ def prune(now: float | None = None) -> None:
 
 # -- After an edit ----------------------------------------------------------------------
 
-def reevaluate(alert: Alert, restarted: bool) -> Firing | None:
-    """Check a just-saved alert at once. A disabled alert's firing clears, and so does one
-    whose count restarted: it was about a condition that no longer exists. Both happen
-    before the counts are read, so they need nothing but the database. An open firing that
-    stays pages new targets and resolves on removed ones."""
+UNCHECKED = ("Its condition could not be checked just now (the event counts did not "
+             "answer); it is checked again automatically.")
+
+
+def reevaluate(alert: Alert, restarted: bool) -> bool:
+    """Check a just-saved alert at once, in the saving transaction. A disabled alert's
+    firing clears, and so does one whose count restarted: it was about a condition that no
+    longer exists. Both happen before the counts are read, so they need nothing but the
+    database. An open firing that stays pages new targets and resolves on removed ones.
+
+    False (and logged) if the counts could not be read: what was done stands, and the next
+    beat catches up; say `UNCHECKED` to the person."""
     now = time.time()
     moment = datetime.fromtimestamp(now, UTC)
     firing = firings.open_firing_of(alert)
@@ -184,10 +192,24 @@ def reevaluate(alert: Alert, restarted: bool) -> Firing | None:
         firings.clear_firing(firing, reason, moment)
         firing = None
     if not alert.enabled:
-        return None
-    total = counts().totals([CounterSet.of(alert)], now)[CounterSet.of(alert)]
+        return True
+    try:
+        total = counts().totals([CounterSet.of(alert)], now)[CounterSet.of(alert)]
+    except redis.RedisError:
+        log.exception("Re-evaluating alert %s after a change failed", alert.pk)
+        return False
     was_open = firing is not None
     firing = settle(alert, total, firing, now, Firing.ClearReason.EDITED)
     if firing is not None and was_open:
         firings.sync_targets(firing, alert, total)
-    return firing
+    return True
+
+
+def delete(alert: Alert) -> bool:
+    """Delete the alert (locked by the caller's transaction), resolving its open firing
+    first: the resolves outlive it, as its delivery history does. True if one was open."""
+    firing = firings.open_firing_of(alert)
+    if firing is not None:
+        firings.clear_firing(firing, Firing.ClearReason.DELETED, datetime.now(UTC))
+    alert.delete()
+    return firing is not None

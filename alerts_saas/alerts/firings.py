@@ -69,17 +69,6 @@ def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
     return firing
 
 
-def _latest_triggers(firing: Firing) -> list[Delivery]:
-    """The firing's trigger per dedup key that PagerDuty may hold (not refused)."""
-    latest: dict[str, Delivery] = {}
-    for delivery in firing.deliveries.order_by("pk"):
-        if delivery.event_action == EventAction.TRIGGER:
-            latest[delivery.dedup_key] = delivery
-        else:
-            latest.pop(delivery.dedup_key, None)
-    return [d for d in latest.values() if d.status != Delivery.Status.FAILED]
-
-
 def clear_firing(firing: Firing, reason: str, now: datetime, total: int | None = None) -> bool:
     """Clear the firing and resolve its incidents; False if it was cleared already."""
     with transaction.atomic():
@@ -89,7 +78,7 @@ def clear_firing(firing: Firing, reason: str, now: datetime, total: int | None =
             return False
         firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, total
         engine.queue([engine.follow_up(trigger, EventAction.RESOLVE)
-                      for trigger in _latest_triggers(firing)])
+                      for trigger in engine.open_triggers(firing.deliveries.all())])
     return True
 
 
@@ -99,7 +88,7 @@ def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
         if not Firing.objects.select_for_update().filter(pk=firing.pk,
                                                          cleared_at__isnull=True).exists():
             return
-        paged = {d.service_id: d for d in _latest_triggers(firing)}
+        paged = {d.service_id: d for d in engine.open_triggers(firing.deliveries.all())}
         targets = {s.pk: s for s in alert.targets.all()}
         _triggers(firing, alert, [s for pk, s in targets.items() if pk not in paged], total)
         engine.queue([engine.follow_up(trigger, EventAction.RESOLVE)

@@ -6,9 +6,14 @@ from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.conditions import regex_problem
-from alerts_saas.alerts.models import Alert, ConditionKind, CustomDetail, Level
-from alerts_saas.alerts.payload import AlertDraft, template_problems
+from alerts_saas.alerts.models import (
+    MAX_WINDOW_MINUTES,
+    Alert,
+    ConditionKind,
+    CustomDetail,
+    Level,
+)
+from alerts_saas.alerts.payload import AlertDraft, draft_of, template_problems
 from integrations.pagerduty.models import PagerDutyService
 
 
@@ -18,7 +23,6 @@ class TargetChoice(forms.ModelMultipleChoiceField):
         return f"{obj.name} ({where})"
 
 
-MAX_WINDOW_MINUTES = 24 * 60
 WINDOW_UNITS = {"minutes": 1, "hours": 60}
 MATCH_FIELDS = ("match_app", "match_source", "match_level", "match_message",
                 "match_message_regex", "match_attribute", "match_attribute_value")
@@ -117,13 +121,8 @@ class AlertForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        message = data.get("match_message") or ""
-        if message and data.get("match_message_regex"):
-            problem = regex_problem(message)
-            if problem:
-                self.add_error("match_message", problem)
-        elif not message:
-            data["match_message_regex"] = False
+        if not data.get("match_message"):
+            data["match_message_regex"] = False  # (a bad expression is the model's to refuse)
         amount = data.get("window_minutes")
         if amount is not None:
             unit = data.get("window_unit") or "minutes"
@@ -197,12 +196,5 @@ DetailFormSet = inlineformset_factory(
 
 
 def draft_from(form: AlertForm, details: BaseDetailFormSet) -> AlertDraft:
-    data = form.cleaned_data
-    return AlertDraft(
-        name=data["name"], severity=data["severity"],
-        summary_template=data["summary_template"], source=data["source"],
-        organization_name=form.organization.name, threshold=data["threshold"],
-        window_minutes=data["window_minutes"], component=data.get("component", ""),
-        group=data.get("group", ""), event_class=data.get("event_class", ""),
-        details=details.pairs(),
-    )
+    """The draft of the alert as the valid form left it, saved or not."""
+    return draft_of(form.instance, details.pairs())

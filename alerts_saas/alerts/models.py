@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -13,6 +17,7 @@ from alerts_saas.accounts.models import Organization
 from integrations.pagerduty.models import PagerDutyService
 
 DEFAULT_SUMMARY = "{alert}: {count} matching events in {window} ({org})"
+MAX_WINDOW_MINUTES = 24 * 60
 
 
 class Severity(models.TextChoices):
@@ -81,7 +86,7 @@ class Alert(models.Model):
     )
     window_minutes = models.PositiveIntegerField(
         "window (minutes)", default=5,
-        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_WINDOW_MINUTES)],
     )
     targets = models.ManyToManyField(PagerDutyService, related_name="alerts", blank=True,
                                      verbose_name="PagerDuty services")
@@ -102,6 +107,22 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; counting restarts (`counting_restarted` says so) when what counts changed
+        or the alert is enabled again, since nothing was counted while it was disabled.
+        Here, so that every way of saving an alert keeps old counts from a new condition."""
+        loaded = getattr(self, "_as_loaded", None)
+        now = self._counting_state()
+        self.counting_restarted = loaded is not None and (
+            loaded[:-1] != now[:-1] or (self.enabled and not loaded[-1]))
+        if self.counting_restarted:
+            self.restart_counting()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "generation",
+                                           "counting_since"}
+        super().save(*args, **kwargs)
+        self._as_loaded = self._counting_state()
+
     def get_absolute_url(self) -> str:
         return reverse("alerts:detail", kwargs={"slug": self.organization.slug,
                                                 "alert_id": self.pk})
@@ -121,10 +142,35 @@ class Alert(models.Model):
         return (f"{self.get_kind_display().lower()} {self.threshold} matching event{plural} "
                 f"in {self.window_label}")
 
+    @property
+    def full_window_at(self) -> datetime:
+        """When the alert will have counted for one whole window: before then an absence
+        alert can't tell "fewer than N" from "not counted yet"."""
+        return self.counting_since + timedelta(minutes=self.window_minutes)
+
+    def clean(self) -> None:
+        from alerts_saas.alerts.conditions import regex_problem  # it imports this module
+
+        if self.match_message_regex and self.match_message:
+            problem = regex_problem(self.match_message)
+            if problem:
+                raise ValidationError({"match_message": problem})
+
     def restart_counting(self) -> None:
         """Start counting afresh (unsaved): the old counts stand for another condition."""
         self.generation += 1
         self.counting_since = timezone.now()
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Alert:
+        alert = super().from_db(db, field_names, values)
+        if set(COUNTED_FIELDS) | {"enabled"} <= set(field_names):
+            alert._as_loaded = alert._counting_state()
+        return alert
+
+    def _counting_state(self) -> tuple[object, ...]:
+        """What counts, and whether it is counted at all."""
+        return (*(getattr(self, name) for name in COUNTED_FIELDS), self.enabled)
 
 
 COUNTED_FIELDS = ("match_app", "match_source", "match_level", "match_message",

@@ -53,14 +53,16 @@ class AlertDraft:
     details: dict[str, str] = field(default_factory=dict)
 
 
-def draft_of(alert: Alert) -> AlertDraft:
-    """The draft of a saved alert."""
+def draft_of(alert: Alert, details: dict[str, str] | None = None) -> AlertDraft:
+    """The draft of an alert; `details` when they are not (yet) the saved ones."""
+    if details is None:
+        details = {d.key: d.value for d in alert.details.all()}
     return AlertDraft(
         name=alert.name, severity=alert.severity, summary_template=alert.summary_template,
         source=alert.source, organization_name=alert.organization.name,
         threshold=alert.threshold, window_minutes=alert.window_minutes,
         component=alert.component, group=alert.group, event_class=alert.event_class,
-        details={d.key: d.value for d in alert.details.all()},
+        details=details,
     )
 
 

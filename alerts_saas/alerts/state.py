@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from alerts_saas.alerts.models import Alert, Firing
@@ -42,12 +42,11 @@ def state_of(alert: Alert, firing: Firing | None, now: datetime) -> AlertState:
         return AlertState(State.DISABLED)
     if firing is not None:
         return AlertState(State.FIRING, firing)
-    full_window_at = alert.counting_since + timedelta(minutes=alert.window_minutes)
-    if now < full_window_at:
+    if now < alert.full_window_at:
         if alert.is_absence:
-            return AlertState(State.WAITING, full_window_at=full_window_at)
+            return AlertState(State.WAITING, full_window_at=alert.full_window_at)
         if alert.generation > 1:
-            return AlertState(State.COUNTING, full_window_at=full_window_at)
+            return AlertState(State.COUNTING, full_window_at=alert.full_window_at)
     return AlertState(State.OK)
 
 

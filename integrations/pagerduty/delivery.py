@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from integrations.pagerduty import events
@@ -67,7 +67,7 @@ def build_event(service: PagerDutyService, action: str, dedup_key: str,
 def follow_up(trigger: Delivery, action: str, created_by: Any = None) -> Delivery:
     """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key."""
     return Delivery(
-        organization_id=trigger.organization_id, service=trigger.service,
+        organization_id=trigger.organization_id, service_id=trigger.service_id,
         service_name=trigger.service_name, alert_id=trigger.alert_id,
         firing_id=trigger.firing_id, region=trigger.region,
         routing_key=trigger.routing_key, event_action=action, dedup_key=trigger.dedup_key,
@@ -305,18 +305,23 @@ def sweep(limit: int = 500) -> int:
     return len(ids)
 
 
-def open_dedup_keys(service: PagerDutyService) -> list[str]:
-    """Dedup keys of incidents we opened on `service` and have not resolved.
-
-    The newest event per key that was not refused tells: a trigger (or acknowledge) means
-    the incident is open.
-    """
+def open_triggers(deliveries: QuerySet[Delivery]) -> list[Delivery]:
+    """The trigger behind each incident among `deliveries` that we opened and have not
+    resolved. The newest event per dedup key that was not refused tells: a trigger (or an
+    acknowledge) means the incident is open."""
     latest: dict[str, str] = {}
-    rows = (
-        service.deliveries.exclude(status=Delivery.Status.FAILED)
-        .order_by("created_at", "pk")
-        .values_list("dedup_key", "event_action")
-    )
-    for dedup_key, action in rows:
+    triggers: dict[str, int] = {}
+    rows = (deliveries.exclude(status=Delivery.Status.FAILED).order_by("created_at", "pk")
+            .values_list("pk", "dedup_key", "event_action"))
+    for pk, dedup_key, action in rows:
         latest[dedup_key] = action
-    return [key for key, action in latest.items() if action != EventAction.RESOLVE]
+        if action == EventAction.TRIGGER:
+            triggers[dedup_key] = pk
+    open_ids = [triggers[key] for key, action in latest.items()
+                if action != EventAction.RESOLVE and key in triggers]
+    return list(Delivery.objects.filter(pk__in=open_ids).order_by("pk")) if open_ids else []
+
+
+def open_dedup_keys(service: PagerDutyService) -> list[str]:
+    """Dedup keys of incidents we opened on `service` and have not resolved."""
+    return [trigger.dedup_key for trigger in open_triggers(service.deliveries.all())]

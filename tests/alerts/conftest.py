@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from alerts_saas.alerts.models import Firing
+from integrations.pagerduty.models import Delivery, EventAction
+
 
 def alert_form(targets: list[int], **overrides: object) -> dict[str, object]:
     """POST data of the alert form, as a browser sends it."""
@@ -23,3 +26,12 @@ def alert_form(targets: list[int], **overrides: object) -> dict[str, object]:
 @pytest.fixture
 def form_data():
     return alert_form
+
+
+def resolves_of(firing: Firing) -> list[Delivery]:
+    """The firing's resolves, checked to be one per trigger, under the triggers' keys."""
+    triggers = list(firing.deliveries.filter(event_action=EventAction.TRIGGER))
+    resolves = list(firing.deliveries.filter(event_action=EventAction.RESOLVE))
+    assert triggers and len(resolves) == len(triggers)
+    assert {d.dedup_key for d in resolves} == {d.dedup_key for d in triggers}
+    return resolves

@@ -12,6 +12,7 @@ from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
 from integrations.pagerduty.models import Delivery, EventAction
+from tests.alerts.conftest import resolves_of
 
 pytestmark = pytest.mark.django_db
 
@@ -187,14 +188,6 @@ def _edit(admin_client, org, alert, data, **kwargs):
     return admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/edit/", data, **kwargs)
 
 
-def _resolves_match_triggers(firing: Firing) -> None:
-    triggers = firing.deliveries.filter(event_action=EventAction.TRIGGER)
-    resolves = firing.deliveries.filter(event_action=EventAction.RESOLVE)
-    assert triggers.count() == 1
-    assert sorted(resolves.values_list("dedup_key", flat=True)) == sorted(
-        triggers.values_list("dedup_key", flat=True))
-
-
 def test_editing_what_counts_restarts_counting_and_clears_the_firing(
         admin_client, org, connected_service, form_data, firing_alert):
     before = firing_alert.generation
@@ -207,7 +200,7 @@ def test_editing_what_counts_restarts_counting_and_clears_the_firing(
     firing = Firing.objects.get(alert=firing_alert)
     assert not firing.is_open
     assert firing.clear_reason == Firing.ClearReason.EDITED
-    _resolves_match_triggers(firing)
+    assert len(resolves_of(firing)) == 1
     assert counts().totals([CounterSet.of(firing_alert)], time.time())[
         CounterSet.of(firing_alert)] == 0
 
@@ -245,7 +238,7 @@ def test_raising_the_threshold_above_the_count_clears_the_firing(
     assert firing_alert.generation == 1  # the counts stand: only the bar moved
     firing = Firing.objects.get()
     assert firing.clear_reason == Firing.ClearReason.EDITED and firing.count_at_clear == 3
-    _resolves_match_triggers(firing)
+    assert len(resolves_of(firing)) == 1
 
 
 def test_lowering_the_threshold_to_the_count_fires_at_once(admin_client, org,

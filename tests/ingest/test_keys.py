@@ -17,19 +17,14 @@ SECRET = re.compile(r'id="new-key-secret" value="(twk_[A-Za-z0-9_-]+)"')
 
 
 @pytest.fixture
-def org(make_org, make_user):
-    return make_org("Acme Ops", owner=make_user("owner@acme.example"))
-
-
-@pytest.fixture
 def owner(org):
     return org.memberships.get(role=Role.OWNER).user
 
 
 @pytest.fixture
-def owner_client(owner, client):
-    client.force_login(owner)
-    return client
+def owner_client(admin_client):
+    """Signed in as the organization's owner (the shared `admin_client`)."""
+    return admin_client
 
 
 def url(org, suffix: str = "") -> str:

@@ -11,10 +11,8 @@ from tests.browser import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_create_copy_and_revoke_a_key(browser: Browser, live_server, make_org, make_user,
-                                      screenshot) -> None:
-    owner = make_user("owner@acme.example")
-    org = make_org("Acme Ops", owner=owner)
+def test_create_copy_and_revoke_a_key(browser: Browser, live_server, org, screenshot) -> None:
+    owner = org.memberships.get().user
     base = live_server.url
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()

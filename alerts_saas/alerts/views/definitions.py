@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Case, OuterRef, Prefetch, Subquery, Value, When
@@ -17,7 +16,7 @@ from alerts_saas.accounts.access import tenant_view
 from alerts_saas.alerts import evaluation, firings
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.forms import AlertForm, DetailFormSet
-from alerts_saas.alerts.models import COUNTED_FIELDS, Alert, Firing
+from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import State, duration_label, state_of
 from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty.flow import take_restore
@@ -43,6 +42,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     )
     now = timezone.now()
     for alert in alerts:
+        alert.organization = organization  # for its URL, without a query per row
         # The open firing's start is all the list shows of it.
         firing = Firing(opened_at=alert.firing_since) if alert.firing_since else None
         if firing is not None:
@@ -88,39 +88,27 @@ def _restored(request: HttpRequest, alert: Alert | None) -> tuple[QueryDict, boo
     return draft, True
 
 
-def _reevaluate(request: HttpRequest, alert: Alert, restarted: bool) -> None:
-    """Check the just-saved alert at once, in the saving transaction (see
-    `evaluation.reevaluate`). If the counts can't be read, what was done stands and the
-    next evaluation catches up; the person is told."""
-    try:
-        evaluation.reevaluate(alert, restarted)
-    except redis.RedisError:
-        log.exception("Re-evaluating alert %s after a change failed", alert.pk)
-        messages.warning(request, "Its condition could not be checked just now (the event "
-                                  "counts did not answer); it is checked again automatically.")
+def _reevaluate(request: HttpRequest, alert: Alert) -> None:
+    """Check the just-saved alert at once, in the saving transaction."""
+    if not evaluation.reevaluate(alert, alert.counting_restarted):
+        messages.warning(request, evaluation.UNCHECKED)
 
 
 def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
     organization = request.tenant.organization
     instance = alert or Alert(organization=organization)
-    before = {name: getattr(instance, name) for name in COUNTED_FIELDS}
     restored = _restored(request, alert) if request.method == "GET" else None
     data = request.POST if request.method == "POST" else (restored[0] if restored else None)
     form = AlertForm(data, instance=instance, organization=organization)
     details = DetailFormSet(data, instance=instance)
     if request.method == "POST" and form.is_valid() and details.is_valid():
-        # Old counts stand for another condition once what counts has changed.
-        restarted = alert is not None and any(
-            getattr(form.instance, name) != value for name, value in before.items())
-        if restarted:
-            form.instance.restart_counting()
         try:
             with transaction.atomic():
                 saved = form.save()
                 details.instance = saved
                 details.save()
                 _adopt_test_deliveries(request, saved)
-                _reevaluate(request, saved, restarted)
+                _reevaluate(request, saved)
         except IntegrityError:
             # A concurrent save (another tab) took a name or detail key first.
             form.add_error(None, "This alert changed while you were editing it, perhaps in "
@@ -129,7 +117,7 @@ def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
             context = form_context(request, form, details, alert)
             return render(request, "alerts/form.html", context, status=409)
         note = (" Counting starts afresh: events before now don't count for the new condition."
-                if restarted else "")
+                if saved.counting_restarted else "")
         messages.success(request, f"Alert “{saved.name}” saved.{note}")
         return redirect("alerts:list", slug=organization.slug)
     status = 400 if request.method == "POST" else 200
@@ -173,16 +161,11 @@ def alert_toggle(request: HttpRequest, alert_id: int) -> HttpResponse:
             messages.info(request, f"Alert “{alert.name}” was already {state}.")
             return _back(request, alert)
         alert.enabled = enable
-        if enable:
-            alert.restart_counting()  # nothing was counted while it was disabled
-        firing = firings.open_firing_of(alert)
-        # A save, not an update: updated_at tells the ingest path to recompile its alerts.
-        alert.save(update_fields=["enabled", "generation", "counting_since", "updated_at"])
-        if firing is not None and not enable:
-            # Cleared here rather than left to the re-evaluation, which reads the counts
-            # first: disabling must resolve the incident even when they can't be read.
-            firings.clear_firing(firing, Firing.ClearReason.DISABLED, timezone.now())
-        _reevaluate(request, alert, restarted=enable)
+        firing = None if enable else firings.open_firing_of(alert)  # for the message
+        # A save, not an update: updated_at tells the ingest path to recompile its alerts,
+        # and enabling restarts counting (nothing was counted while it was disabled).
+        alert.save(update_fields=["enabled", "updated_at"])
+        _reevaluate(request, alert)
     if enable:
         how = ("It waits one full window before it can fire." if alert.is_absence
                else "It counts matching events from now.")
@@ -200,20 +183,16 @@ def alert_toggle(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def alert_delete(request: HttpRequest, alert_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    alert = get_object_or_404(Alert, pk=alert_id, organization=organization)
     if request.method == "GET":
+        alert = get_object_or_404(Alert, pk=alert_id, organization=organization)
         return render(request, "alerts/delete.html",
                       {"alert": alert, "firing": firings.open_firing_of(alert),
                        "nav_section": "alerts"})
-    name = alert.name
     with transaction.atomic():
         alert = get_object_or_404(Alert.objects.select_for_update(), pk=alert_id,
                                   organization=organization)
-        firing = firings.open_firing_of(alert)
-        if firing is not None:
-            # Resolve its incidents first: the resolves outlive the alert, as history does.
-            firings.clear_firing(firing, Firing.ClearReason.DELETED, timezone.now())
-        alert.delete()
-    resolved = " Its open incident is being resolved in PagerDuty." if firing else ""
+        name = alert.name
+        was_firing = evaluation.delete(alert)
+    resolved = " Its open incident is being resolved in PagerDuty." if was_firing else ""
     messages.success(request, f"Alert “{name}” deleted.{resolved} Its delivery history stays.")
     return _back(request)

@@ -93,10 +93,11 @@ def live_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
 
 
 def _alert(request: HttpRequest, alert_id: int) -> Alert:
-    return get_object_or_404(
-        Alert.objects.select_related("organization").prefetch_related("targets", "details"),
-        pk=alert_id, organization=request.tenant.organization,
-    )
+    organization = request.tenant.organization
+    alert = get_object_or_404(Alert.objects.prefetch_related("targets"), pk=alert_id,
+                              organization=organization)
+    alert.organization = organization  # already loaded: no query for it
+    return alert
 
 
 @tenant_view()
