@@ -44,24 +44,22 @@ BENCH_ENV = DJANGO_SETTINGS_MODULE=alerts_saas.settings \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tripwire_bench \
 	REDIS_URL=redis://127.0.0.1:6379/9 CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \
 	VAR_DIR=$(CURDIR)/var LOG_LEVEL=WARNING
-bench-delivery: $(VENV)/.test-deps bench-db
-	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput -v0
+bench-delivery: bench-db
 	$(BENCH_ENV) $(BIN)/python manage.py bench_delivery $(BENCH_ARGS)
 
 ## make bench: ingest events/s (gunicorn, 50 alerts, batches of 500) and p50/p99 latency from
 ## the threshold-crossing POST to the sandbox's receipt of the trigger (Celery worker).
 ## Its own Redis databases (3, 4): the suites use 5-8 and 11-14, bench-delivery 9 and 10.
-BENCH_INGEST_ENV = DJANGO_SETTINGS_MODULE=alerts_saas.settings \
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tripwire_bench \
-	REDIS_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/4 \
-	VAR_DIR=$(CURDIR)/var LOG_LEVEL=WARNING
-bench: $(VENV)/.test-deps bench-db
-	$(BENCH_INGEST_ENV) $(BIN)/python manage.py migrate --noinput -v0
+BENCH_INGEST_ENV = $(BENCH_ENV) \
+	REDIS_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/4
+bench: bench-db
 	$(BENCH_INGEST_ENV) $(BIN)/python manage.py bench_ingest $(BENCH_ARGS)
 
-bench-db: services
+# The benches' scratch database, created if missing, and migrated.
+bench-db: $(VENV)/.test-deps services
 	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='tripwire_bench'" | grep -q 1 \
 		|| psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE tripwire_bench"
+	$(BENCH_ENV) $(BIN)/python manage.py migrate --noinput -v0
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

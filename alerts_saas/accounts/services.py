@@ -37,7 +37,9 @@ def create_organization(owner: User, name: str, slug: str | None = None) -> Orga
     return organization
 
 
-def _lock_organization(organization: Organization) -> None:
+def lock_organization(organization: Organization) -> None:
+    """Lock the organization's row until the transaction ends: changes that check a rule
+    across its rows (the last owner, a name not yet taken) then run one at a time."""
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
 
 
@@ -61,7 +63,7 @@ def _check_actor_may_manage(actor: Membership, target: Membership, new_role: str
 def change_role(actor: Membership, target: Membership, new_role: str) -> Membership:
     if new_role not in Role.values:
         raise MembershipError("Choose owner, admin or member.")
-    _lock_organization(target.organization)
+    lock_organization(target.organization)
     target.refresh_from_db()
     if target.role == new_role:
         return target
@@ -79,7 +81,7 @@ def change_role(actor: Membership, target: Membership, new_role: str) -> Members
 @transaction.atomic
 def remove_member(actor: Membership, target: Membership) -> None:
     """Remove `target` from its organization; `actor == target` means leaving."""
-    _lock_organization(target.organization)
+    lock_organization(target.organization)
     target.refresh_from_db()
     _check_actor_may_manage(actor, target, None)
     if target.role == Role.OWNER and _other_owners(target) == 0:

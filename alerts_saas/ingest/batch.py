@@ -15,22 +15,24 @@ import orjson
 from django.conf import settings
 from pydantic import TypeAdapter, ValidationError
 
-from alerts_saas.alerts.conditions import LEVEL_NAMES, Event
+from alerts_saas.alerts.conditions import LEVEL_NAMES, AttributeValue, Event
 from alerts_saas.alerts.models import Level
-from alerts_saas.ingest.schema import AttributeValue, EventIn, ItemProblem
+from alerts_saas.ingest.schema import EventIn, ItemProblem
 
 _BATCH = TypeAdapter(list[EventIn])
 LEVELS_IN_WORDS = ", ".join(label for _, label in Level.choices)
 MAX_EXTRA_CHARS = 1000
 
 
-class BatchRefused(Exception):
-    """The request as a whole can't be taken; `status` and `message` say why."""
+class Refused(Exception):
+    """The request as a whole can't be taken; `status` and `message` say why, and `headers`
+    go with the answer (Retry-After, WWW-Authenticate)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 @dataclass
@@ -49,13 +51,13 @@ def parse(body: bytes) -> list[Any]:
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         data = data["events"]
     if not isinstance(data, list):
-        raise BatchRefused(400, "Send a JSON array of events, or an object whose “events” "
-                                "is an array of events.")
+        raise Refused(400, "Send a JSON array of events, or an object whose “events” "
+                           "is an array of events.")
     if not data:
-        raise BatchRefused(400, "The batch is empty: send at least one event.")
+        raise Refused(400, "The batch is empty: send at least one event.")
     if len(data) > settings.INGEST_MAX_BATCH:
-        raise BatchRefused(413, f"A batch holds at most {settings.INGEST_MAX_BATCH} events; "
-                                f"this one has {len(data)}. Send it in smaller batches.")
+        raise Refused(413, f"A batch holds at most {settings.INGEST_MAX_BATCH} events; "
+                           f"this one has {len(data)}. Send it in smaller batches.")
     return data
 
 
@@ -65,7 +67,7 @@ def _strict_json(body: bytes, fast_error: Exception) -> Any:
     try:
         return json.loads(body, parse_constant=_no_constant)
     except (ValueError, RecursionError):
-        raise BatchRefused(400, f"The body is not valid JSON ({fast_error}).") from None
+        raise Refused(400, f"The body is not valid JSON ({fast_error}).") from None
 
 
 def _no_constant(name: str) -> None:

@@ -39,7 +39,8 @@ class IngestKey(models.Model):
                                    null=True, blank=True, related_name="+")
 
     class Meta:
-        ordering = [models.F("revoked_at").asc(nulls_first=True), "-created_at"]
+        # Active keys first, newest first; then revoked ones, the latest revoked first.
+        ordering = [models.F("revoked_at").desc(nulls_first=True), "-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"

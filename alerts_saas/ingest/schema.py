@@ -7,7 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field
 
-AttributeValue = str | int | float | bool | None
+from alerts_saas.alerts.conditions import AttributeValue
 
 
 class EventIn(BaseModel):

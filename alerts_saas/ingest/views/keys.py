@@ -9,25 +9,26 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts_saas.accounts.access import tenant_view
-from alerts_saas.accounts.models import Organization, Role
+from alerts_saas.accounts.models import Role
+from alerts_saas.accounts.services import lock_organization
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
 
-API_DOCS_URL = "/api/v1/docs"
 SAMPLE_EVENTS = '[{"app":"checkout","level":"error","message":"Payment failed","source":"web-1"}]'
 
 
 def curl_example(base: str, secret: str) -> str:
     """A command that posts one event with the key, ready to paste into a shell."""
-    return (f'curl -X POST {base}/api/v1/events -H "Authorization: Bearer {secret}" '
+    return (f'curl -X POST {base}{reverse("api:post_events")} '
+            f'-H "Authorization: Bearer {secret}" '
             f"-H \"Content-Type: application/json\" -d '{SAMPLE_EVENTS}'")
 
 
@@ -37,7 +38,6 @@ def _page(request: HttpRequest, form: IngestKeyForm | None = None, status: int =
     keys = (
         IngestKey.objects.filter(organization=tenant.organization)
         .select_related("created_by", "revoked_by")
-        .order_by(F("revoked_at").desc(nulls_first=True), "-created_at")
     )
     if form is None and tenant.is_admin:
         form = IngestKeyForm(organization=tenant.organization)
@@ -47,7 +47,7 @@ def _page(request: HttpRequest, form: IngestKeyForm | None = None, status: int =
         "form": form,
         "new_key": new_key,
         "secret": secret,
-        "api_docs_url": API_DOCS_URL,
+        "api_docs_url": reverse("api:openapi-view"),
         "settings_tab": "ingest_keys",
     }
     if secret:
@@ -70,7 +70,7 @@ def create(request: HttpRequest) -> HttpResponse:
     with transaction.atomic():
         # One key creation at a time per organization, so two requests can't both pass
         # the duplicate-name check.
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        lock_organization(organization)
         form = IngestKeyForm(request.POST, organization=organization)
         if not form.is_valid():
             return _page(request, form=form, status=400)

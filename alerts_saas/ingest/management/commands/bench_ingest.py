@@ -26,7 +26,6 @@ before it uses the same probe again.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -34,7 +33,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,6 +51,7 @@ from alerts_saas.accounts.models import Organization, User
 from alerts_saas.accounts.services import create_organization
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
+from alerts_saas.benchmarks import Children, percentile, sandbox_services, save_result, start_worker
 from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty.models import PagerDutyService
 from integrations.pagerduty.sandbox.testing import SandboxClient, SandboxProcess, free_port
@@ -203,37 +202,6 @@ def alert_specs() -> list[dict[str, Any]]:
 
 # -- Processes ----------------------------------------------------------------------------
 
-class Children:
-    """The processes the bench starts, each in its own session, all stopped on exit."""
-
-    def __init__(self) -> None:
-        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
-        self.logs = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"{name}.log").open("wb")
-        proc = subprocess.Popen(  # noqa: S603 - our own fixed command lines
-            argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        self.procs.append((name, proc))
-        return proc
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
-
-    def stop_all(self) -> None:
-        for _, proc in reversed(self.procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for _, proc in reversed(self.procs):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        self.procs.clear()
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its waited-for children, from /proc."""
     try:
@@ -380,13 +348,6 @@ class Load:
                 self.failures[failure] = self.failures.get(failure, 0) + 1
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    """Nearest rank: with fewer than 100 samples, p99 is the highest."""
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -420,13 +381,15 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql" or not settings.REDIS_URL:
             raise CommandError("Run it on PostgreSQL and Redis: `make bench`.")
         previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        children = Children()
+        children = Children("bench-ingest")
         try:
             with SandboxProcess(log_path=children.logs / "sandbox.log") as sandbox:
                 sandbox.configure(events_rate_limit=100_000)
                 setup = self._setup(sandbox)
                 env = self._child_env(sandbox)
-                self._start_worker(children, env, opts["concurrency"])
+                self.stdout.write(f"Starting the Celery worker (concurrency "
+                                  f"{opts['concurrency']})...")
+                start_worker(children, env, opts["concurrency"], "bench-ingest")
                 base = self._start_web(children, env, opts)
                 results = self._measure(base, setup, children, sandbox, opts)
         except KeyboardInterrupt:
@@ -444,12 +407,7 @@ class Command(BaseCommand):
         user, _ = User.objects.get_or_create(email="bench-ingest@tripwire.localhost")
         org = create_organization(user, "Bench ingest", ORG_SLUG)
         _, secret = IngestKey.issue(org, "bench")
-        services = [
-            PagerDutyService.objects.create(
-                organization=org, name=s["name"], region="us",
-                integration_key=sandbox.add_integration(s["id"])["integration_key"])
-            for s in sandbox.account("us")["services"][:PROBES]
-        ]
+        services = sandbox_services(sandbox, org, PROBES)
         if len(services) < PROBES:
             raise CommandError(f"the sandbox has {len(services)} US services; {PROBES} needed")
         everyday = []
@@ -491,24 +449,6 @@ class Command(BaseCommand):
             env[f"PAGERDUTY_REST_URL_{region.upper()}"] = sandbox.rest_url(region)
             env[f"PAGERDUTY_EVENTS_URL_{region.upper()}"] = sandbox.events_url(region)
         return env
-
-    def _start_worker(self, children: Children, env: dict[str, str], concurrency: int) -> None:
-        self.stdout.write(f"Starting the Celery worker (concurrency {concurrency})...")
-        proc = children.start("worker", [
-            sys.executable, "-m", "celery", "-A", "alerts_saas", "worker", "--loglevel",
-            "WARNING", "--concurrency", str(concurrency), "--without-gossip",
-            "--without-mingle", "--without-heartbeat", "--hostname",
-            f"bench-ingest-{os.getpid()}@%h"], env)
-        from alerts_saas.celery import app
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            replies = app.control.ping(timeout=0.5)
-            if any(f"bench-ingest-{os.getpid()}@" in name for r in replies for name in r):
-                return
-        raise CommandError(f"the worker did not start:\n{children.log('worker')}")
 
     def _start_web(self, children: Children, env: dict[str, str], opts: dict[str, Any]) -> str:
         port = free_port()
@@ -677,10 +617,8 @@ class Command(BaseCommand):
             lines += ["", self.style.WARNING(
                 f"  Other processes on this machine took up to {others:.2f} cores during the "
                 "run: the figures are lower than the product's. Run again when it is quiet.")]
-        out = Path(settings.VAR_DIR) / "bench"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "ingest.json").write_text(json.dumps(r, indent=2))
-        lines += ["", f"Saved to {out / 'ingest.json'} (process logs in {r['logs']})"]
+        saved = save_result("ingest", r)
+        lines += ["", f"Saved to {saved} (process logs in {r['logs']})"]
         self.stdout.write("\n".join(lines))
 
 
@@ -757,7 +695,7 @@ class Sampler:
             values = [(received[key] - posted) * 1000
                       for key, (p, posted) in self.sent.items() if p == phase]
             out[phase] = {"p50_ms": round(statistics.median(values), 1),
-                          "p99_ms": round(_percentile(values, 99), 1),
+                          "p99_ms": round(percentile(values, 99), 1),
                           "max_ms": round(max(values), 1),
                           "min_ms": round(min(values), 1),
                           "samples_ms": [round(v, 1) for v in values]}

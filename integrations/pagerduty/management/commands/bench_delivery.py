@@ -10,14 +10,9 @@ runs with (the Makefile points it at a scratch PostgreSQL database and Redis).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -27,22 +22,15 @@ from django.db import connection, transaction
 
 from alerts_saas.accounts.models import User
 from alerts_saas.accounts.services import create_organization
+from alerts_saas.benchmarks import Children, percentile, sandbox_services, save_result, start_worker
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, PagerDutyService
 from integrations.pagerduty.sandbox.testing import SandboxProcess
-
-REPO = Path(settings.BASE_DIR)
 
 
 def _event(i: int, prefix: str) -> dict[str, Any]:
     return {"summary": f"bench {prefix} {i}", "source": "bench", "severity": "info",
             "custom_details": {"n": i}}
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
 
 
 class Command(BaseCommand):
@@ -58,15 +46,18 @@ class Command(BaseCommand):
                             help="worker processes (2 cores here: 2 is best)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        children = Children("bench-delivery")
         with SandboxProcess(env={"SANDBOX_TOKEN_LIFETIME": "864000"}) as sandbox:
             sandbox.configure(events_rate_limit=100_000)
             services = self._services(sandbox, opts["keys"])
-            worker = self._start_worker(sandbox, opts["concurrency"])
+            env = {**os.environ, "PAGERDUTY_SANDBOX_URL": sandbox.url,
+                   "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
+                                                            "alerts_saas.settings")}
             try:
+                start_worker(children, env, opts["concurrency"], "bench-delivery", timeout=30)
                 results = self._run(sandbox, services, opts)
             finally:
-                worker.terminate()
-                worker.wait(timeout=30)
+                children.stop_all()
         self._report(results)
 
     # -- setup ------------------------------------------------------------------------------
@@ -77,33 +68,7 @@ class Command(BaseCommand):
         org = (user.memberships.filter(organization__slug="bench").first()
                or None)
         organization = org.organization if org else create_organization(user, "Bench", "bench")
-        pd_services = sandbox.account("us")["services"][:count]
-        return [
-            PagerDutyService.objects.create(
-                organization=organization, name=s["name"], region="us",
-                integration_key=sandbox.add_integration(s["id"])["integration_key"],
-            )
-            for s in pd_services
-        ]
-
-    def _start_worker(self, sandbox: SandboxProcess, concurrency: int) -> subprocess.Popen:
-        env = {**os.environ, "PAGERDUTY_SANDBOX_URL": sandbox.url,
-               "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
-                                                        "alerts_saas.settings")}
-        log = Path(tempfile.gettempdir()) / "bench-worker.log"
-        proc = subprocess.Popen(  # noqa: S603 - our own fixed command line
-            [sys.executable, "-m", "celery", "-A", "alerts_saas", "worker", "--loglevel",
-             "WARNING", "--concurrency", str(concurrency), "--without-gossip",
-             "--without-mingle", "--hostname", "bench@%h"],
-            cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        )
-        from alerts_saas.celery import app
-
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if app.control.ping(timeout=0.5):
-                return proc
-        raise RuntimeError(f"the worker did not start: {log.read_text()[-2000:]}")
+        return sandbox_services(sandbox, organization, count)
 
     # -- measurements -----------------------------------------------------------------------
     def _run(self, sandbox: SandboxProcess, services: list[PagerDutyService],
@@ -156,7 +121,7 @@ class Command(BaseCommand):
             "plain_per_second": n / plain_elapsed, "plain_seconds": plain_elapsed,
             "ratio": (n / worker_elapsed) / (n / plain_elapsed),
             "latency_rate": rate, "latency_count": len(latencies),
-            "p50_ms": statistics.median(latencies), "p99_ms": _percentile(latencies, 99),
+            "p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99),
             "max_ms": max(latencies), "database": connection.vendor,
             "broker": settings.CELERY_BROKER_URL.split("://")[0],
         }
@@ -187,7 +152,4 @@ class Command(BaseCommand):
             + f"    p50 {r['p50_ms']:.1f} ms   p99 {r['p99_ms']:.1f} ms   max "
               f"{r['max_ms']:.1f} ms   (target p99 < 250 ms: {ok_p99})\n"
         )
-        out = Path(settings.VAR_DIR) / "bench"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "delivery.json").write_text(json.dumps(r, indent=2))
-        self.stdout.write(f"Saved to {out / 'delivery.json'}")
+        self.stdout.write(f"Saved to {save_result('delivery', r)}")
