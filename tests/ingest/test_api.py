@@ -170,6 +170,7 @@ def test_a_rate_store_outage_is_503_in_words_and_nothing_kept(post_events, setti
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "kept none of them" in response.json()["message"]
+    assert window_total(errors_alert) == 0
 
 
 def test_bodies_over_the_limit_are_413_before_they_are_read(post_events, settings):
