@@ -311,3 +311,25 @@ def test_the_chart_series_reads_like_the_evaluation(org):
     assert max(series.values) == 2 and min(series.values) == 0
     assert series.times == sorted(series.times)
     assert series.times[-1] - series.times[0] >= 3500  # an hour's span at least
+
+
+def test_clearing_resolves_every_incident_still_open_and_only_those(org, make_service):
+    """An acknowledged incident is still open, and so is one whose resolve PagerDuty
+    refused; a trigger PagerDuty refused opened nothing."""
+    from integrations.pagerduty import delivery as engine
+
+    acked, refused_resolve, refused_trigger = (make_service(f"Checkout API 00{n}")
+                                               for n in (1, 2, 3))
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=1)
+    alert.targets.set([acked, refused_resolve, refused_trigger])
+    [firing] = evaluation.record(org.pk, [event()])
+    triggers = {d.service_id: d for d in firing.deliveries.all()}
+    engine.queue([engine.follow_up(triggers[acked.pk], EventAction.ACKNOWLEDGE)])
+    [failed] = engine.queue([engine.follow_up(triggers[refused_resolve.pk],
+                                              EventAction.RESOLVE)])
+    Delivery.objects.filter(pk=failed.pk).update(status=Delivery.Status.FAILED)
+    Delivery.objects.filter(pk=triggers[refused_trigger.pk].pk).update(
+        status=Delivery.Status.FAILED)
+    assert firings.clear_firing(firing, Firing.ClearReason.CLEARED, datetime.now(UTC))
+    resolves = firing.deliveries.filter(event_action=EventAction.RESOLVE).exclude(pk=failed.pk)
+    assert sorted(d.service_id for d in resolves) == sorted([acked.pk, refused_resolve.pk])
