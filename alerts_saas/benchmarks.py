@@ -34,8 +34,8 @@ class Children:
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")
         proc = subprocess.Popen(  # noqa: S603 - our own fixed command lines
-            argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append((name, proc))
         return proc
 
@@ -55,15 +55,33 @@ class Children:
         self.procs.clear()
 
 
-def start_worker(children: Children, env: dict[str, str], concurrency: int, name: str,
-                 timeout: float = 60) -> subprocess.Popen[bytes]:
+def start_worker(
+    children: Children, env: dict[str, str], concurrency: int, name: str, timeout: float = 60
+) -> subprocess.Popen[bytes]:
     """A Celery worker, started as child "worker" and returned once it answers a ping. Its
     node name (`<name>-<our pid>@host`) tells it from any other worker on the broker."""
     node = f"{name}-{os.getpid()}@"
-    proc = children.start("worker", [
-        sys.executable, "-m", "celery", "-A", "alerts_saas", "worker", "--loglevel",
-        "WARNING", "--concurrency", str(concurrency), "--without-gossip",
-        "--without-mingle", "--without-heartbeat", "--hostname", f"{node}%h"], env)
+    proc = children.start(
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "alerts_saas",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"{node}%h",
+        ],
+        env,
+    )
     from alerts_saas.celery import app
 
     deadline = time.monotonic() + timeout
@@ -76,14 +94,18 @@ def start_worker(children: Children, env: dict[str, str], concurrency: int, name
     raise CommandError(f"the worker did not start:\n{children.log('worker')}")
 
 
-def sandbox_services(sandbox: SandboxProcess, organization: Organization,
-                     count: int) -> list[PagerDutyService]:
+def sandbox_services(
+    sandbox: SandboxProcess, organization: Organization, count: int
+) -> list[PagerDutyService]:
     """A PagerDutyService, with an integration of its own, for each of the sandbox's first
     `count` US services."""
     return [
         PagerDutyService.objects.create(
-            organization=organization, name=s["name"], region="us",
-            integration_key=sandbox.add_integration(s["id"])["integration_key"])
+            organization=organization,
+            name=s["name"],
+            region="us",
+            integration_key=sandbox.add_integration(s["id"])["integration_key"],
+        )
         for s in sandbox.account("us")["services"][:count]
     ]
 

@@ -12,8 +12,12 @@ def _error(request: HttpRequest, status: int, title: str, detail: str) -> HttpRe
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 400, "Bad request", str(exception or "") or
-                  "The request could not be understood. Go back and try again.")
+    return _error(
+        request,
+        400,
+        "Bad request",
+        str(exception or "") or "The request could not be understood. Go back and try again.",
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -22,8 +26,9 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404, "Page not found",
-                  "There is nothing here, or you don't have access to it.")
+    return _error(
+        request, 404, "Page not found", "There is nothing here, or you don't have access to it."
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -155,20 +155,21 @@ HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 15)
 def _every(task: str, seconds: int) -> dict[str, object]:
     """A beat entry that runs `task` every `seconds`; a run still queued when the next is
     due is dropped, so a stalled worker does not come back to a pile of them."""
-    return {"task": task, "schedule": timedelta(seconds=seconds),
-            "options": {"expires": seconds}}
+    return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
 
 
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": _every("alerts_saas.health.tasks.heartbeat", HEARTBEAT_INTERVAL),
-    "pagerduty-sweep-deliveries": _every("integrations.pagerduty.tasks.sweep_deliveries",
-                                         env_int("DELIVERY_SWEEP_INTERVAL", 30)),
+    "pagerduty-sweep-deliveries": _every(
+        "integrations.pagerduty.tasks.sweep_deliveries", env_int("DELIVERY_SWEEP_INTERVAL", 30)
+    ),
     "pagerduty-refresh-tokens": {
         "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",
         "schedule": timedelta(minutes=5),
     },
-    "alerts-evaluate": _every("alerts_saas.alerts.tasks.evaluate_alerts",
-                              env_int("ALERT_EVALUATION_INTERVAL", 10)),
+    "alerts-evaluate": _every(
+        "alerts_saas.alerts.tasks.evaluate_alerts", env_int("ALERT_EVALUATION_INTERVAL", 10)
+    ),
     "alerts-prune-counts": {
         "task": "alerts_saas.alerts.tasks.prune_counts",
         "schedule": timedelta(minutes=10),

@@ -41,6 +41,7 @@ def _fresh_cache() -> Iterator[None]:
 
 # --- Users and organizations ------------------------------------------------------------
 
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(email: str, password: str = PASSWORD) -> User:
@@ -79,11 +80,12 @@ CALLBACK_PATH = "/integrations/pagerduty/callback"
 
 @pytest.fixture(scope="session")
 def pd_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    redirect_uris = [f"http://testserver{CALLBACK_PATH}",
-                     f"http://127.0.0.1:{LIVE_SERVER_PORT}{CALLBACK_PATH}",
-                     f"http://localhost:{LIVE_SERVER_PORT}{CALLBACK_PATH}"]
-    env = {"SANDBOX_REDIRECT_URIS": ",".join(redirect_uris),
-           "SANDBOX_TOKEN_LIFETIME": "864000"}
+    redirect_uris = [
+        f"http://testserver{CALLBACK_PATH}",
+        f"http://127.0.0.1:{LIVE_SERVER_PORT}{CALLBACK_PATH}",
+        f"http://localhost:{LIVE_SERVER_PORT}{CALLBACK_PATH}",
+    ]
+    env = {"SANDBOX_REDIRECT_URIS": ",".join(redirect_uris), "SANDBOX_TOKEN_LIFETIME": "864000"}
     log_path = tmp_path_factory.mktemp("pd-sandbox") / "sandbox.log"
     with SandboxProcess(env=env, log_path=log_path) as proc:
         yield proc
@@ -93,10 +95,15 @@ def sandbox_settings(sandbox: SandboxClient) -> dict[str, object]:
     return {
         "PAGERDUTY_IDENTITY_URL": sandbox.identity_url,
         "PAGERDUTY_REGIONS": {
-            code: {"rest_url": sandbox.rest_url(code), "events_url": sandbox.events_url(code),
-                   "audience": audience}
-            for code, audience in (("us", "https://api.pagerduty.com"),
-                                   ("eu", "https://api.eu.pagerduty.com"))
+            code: {
+                "rest_url": sandbox.rest_url(code),
+                "events_url": sandbox.events_url(code),
+                "audience": audience,
+            }
+            for code, audience in (
+                ("us", "https://api.pagerduty.com"),
+                ("eu", "https://api.eu.pagerduty.com"),
+            )
         },
     }
 
@@ -111,6 +118,7 @@ def pagerduty(pd_sandbox: SandboxProcess, settings: object) -> SandboxProcess:
 
 
 # --- A real Celery worker ----------------------------------------------------------------
+
 
 def worker_env(sandbox_url: str | None = None) -> dict[str, str]:
     """The worker uses the test database that pytest-django created, the test broker, and
@@ -128,8 +136,9 @@ def worker_env(sandbox_url: str | None = None) -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path, env: dict[str, str],
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, log_path: Path, env: dict[str, str], extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.log_path = log_path
         self.env = env
         self.extra_args = extra_args
@@ -138,10 +147,27 @@ class WorkerProcess:
     def start(self, wait: bool = True) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "alerts_saas", "worker", "--loglevel",
-             "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle",
-             "--hostname", f"test-{os.getpid()}-{id(self)}@%h", *self.extra_args],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "alerts_saas",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{os.getpid()}-{id(self)}@%h",
+                *self.extra_args,
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         if not wait:
@@ -178,15 +204,21 @@ def worker_settings() -> dict[str, str]:
 
 
 @pytest.fixture
-def make_worker(transactional_db: None, tmp_path: Path, worker_sandbox_url: str | None,
-                worker_settings: dict[str, str]) -> Iterator[Callable[..., WorkerProcess]]:
+def make_worker(
+    transactional_db: None,
+    tmp_path: Path,
+    worker_sandbox_url: str | None,
+    worker_settings: dict[str, str],
+) -> Iterator[Callable[..., WorkerProcess]]:
     """Start real worker processes (stopped at the end of the test)."""
     started: list[WorkerProcess] = []
 
     def make(wait: bool = True, extra_args: tuple[str, ...] = (), **env: str) -> WorkerProcess:
-        worker = WorkerProcess(tmp_path / f"worker-{len(started)}.log",
-                               {**worker_env(worker_sandbox_url), **worker_settings, **env},
-                               extra_args)
+        worker = WorkerProcess(
+            tmp_path / f"worker-{len(started)}.log",
+            {**worker_env(worker_sandbox_url), **worker_settings, **env},
+            extra_args,
+        )
         started.append(worker)
         worker.start(wait=wait)
         return worker
@@ -205,8 +237,12 @@ def celery_worker(make_worker: Callable[..., WorkerProcess]) -> WorkerProcess:
     return make_worker()
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 20, interval: float = 0.1,
-             message: str = "condition") -> object:
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float = 20,
+    interval: float = 0.1,
+    message: str = "condition",
+) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
@@ -219,8 +255,13 @@ def wait_for(condition: Callable[[], object], timeout: float = 20, interval: flo
 # --- Headless Chromium --------------------------------------------------------------------
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 

@@ -41,8 +41,7 @@ def authorize(pagerduty: SandboxProcess, org: Organization) -> Callable[..., str
     def run(client: Client, email: str = US_USER, approve: bool = True, **post: str) -> str:
         response = client.post(f"/o/{org.slug}/settings/integrations/pagerduty/connect/", post)
         assert response.status_code == 302, response.content
-        location = pagerduty.authorize(query(response["Location"]), email=email,
-                                       approve=approve)
+        location = pagerduty.authorize(query(response["Location"]), email=email, approve=approve)
         parts = urlsplit(location)
         return f"{parts.path}?{parts.query}"
 
@@ -62,12 +61,14 @@ def connect(authorize, org: Organization) -> Callable[..., PagerDutyAccount]:
 
 
 @pytest.fixture
-def connected_service(connect, admin_client: Client, org: Organization,
-                      pagerduty: SandboxProcess) -> PagerDutyService:
+def connected_service(
+    connect, admin_client: Client, org: Organization, pagerduty: SandboxProcess
+) -> PagerDutyService:
     """One service of the US account connected through the product."""
     account = connect(admin_client)
-    service_id = next(s["id"] for s in pagerduty.account("us")["services"]
-                      if s["name"] == "Checkout API 001")
+    service_id = next(
+        s["id"] for s in pagerduty.account("us")["services"] if s["name"] == "Checkout API 001"
+    )
     admin_client.post(
         f"/o/{org.slug}/settings/integrations/pagerduty/accounts/{account.pk}/services/",
         {"service": [service_id]},
@@ -76,17 +77,21 @@ def connected_service(connect, admin_client: Client, org: Organization,
 
 
 @pytest.fixture
-def make_service(pagerduty: SandboxProcess, org: Organization
-                 ) -> Callable[..., PagerDutyService]:
+def make_service(pagerduty: SandboxProcess, org: Organization) -> Callable[..., PagerDutyService]:
     """A service with a fresh integration key on a sandbox service."""
 
-    def make(name: str = "Checkout API 001", region: str = "us",
-             key: str | None = None) -> PagerDutyService:
+    def make(
+        name: str = "Checkout API 001", region: str = "us", key: str | None = None
+    ) -> PagerDutyService:
         if key is None:
-            pd_service = next(s for s in pagerduty.account(region)["services"]
-                              if s["name"] == name or region == "eu")
+            pd_service = next(
+                s
+                for s in pagerduty.account(region)["services"]
+                if s["name"] == name or region == "eu"
+            )
             key = pagerduty.add_integration(pd_service["id"])["integration_key"]
-        return PagerDutyService.objects.create(organization=org, name=name, region=region,
-                                               integration_key=key)
+        return PagerDutyService.objects.create(
+            organization=org, name=name, region=region, integration_key=key
+        )
 
     return make

@@ -33,26 +33,45 @@ def _invitation(org: Organization, owner: User) -> models.Model:
 
 def _pd_account(org: Organization, owner: User) -> models.Model:
     return PagerDutyAccount.objects.create(
-        organization=org, pd_account_id=f"PACC{org.pk}", subdomain=f"sub-{org.slug}",
-        name=f"PD of {org.name}", region="us", access_token="at", refresh_token="rt",
-        expires_at=timezone.now() + timedelta(days=30), scope="write", connected_by=owner,
+        organization=org,
+        pd_account_id=f"PACC{org.pk}",
+        subdomain=f"sub-{org.slug}",
+        name=f"PD of {org.name}",
+        region="us",
+        access_token="at",
+        refresh_token="rt",
+        expires_at=timezone.now() + timedelta(days=30),
+        scope="write",
+        connected_by=owner,
     )
 
 
 def _pd_service(org: Organization, owner: User) -> models.Model:
     account = PagerDutyAccount.objects.filter(organization=org).first() or _pd_account(org, owner)
     return PagerDutyService.objects.create(
-        organization=org, account=account, pd_service_id=f"PSVC{org.pk}", name="Checkout",
-        integration_id="PINT001", integration_key="0" * 32, created_integration=True,
+        organization=org,
+        account=account,
+        pd_service_id=f"PSVC{org.pk}",
+        name="Checkout",
+        integration_id="PINT001",
+        integration_key="0" * 32,
+        created_integration=True,
     )
 
 
 def _delivery(org: Organization, owner: User) -> models.Model:
     service = PagerDutyService.objects.filter(organization=org).first() or _pd_service(org, owner)
     return Delivery.objects.create(
-        organization=org, service=service, service_name=service.name, region="us",
-        routing_key=service.integration_key, event_action="trigger", dedup_key="k",
-        body={"event_action": "trigger"}, is_test=True, status=Delivery.Status.DELIVERED,
+        organization=org,
+        service=service,
+        service_name=service.name,
+        region="us",
+        routing_key=service.integration_key,
+        event_action="trigger",
+        dedup_key="k",
+        body={"event_action": "trigger"},
+        is_test=True,
+        status=Delivery.Status.DELIVERED,
     )
 
 

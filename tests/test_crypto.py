@@ -39,8 +39,9 @@ def test_the_field_encrypts_on_save_and_says_which_key_is_missing() -> None:
         assert stored != "tok_123"
         assert field.from_db_value(stored, None, None) == "tok_123"
         assert field.get_prep_value("") == ""
-    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW]), pytest.raises(
-        ImproperlyConfigured, match="is not in FIELD_ENCRYPTION_KEYS"
+    with (
+        override_settings(FIELD_ENCRYPTION_KEYS=[NEW]),
+        pytest.raises(ImproperlyConfigured, match="is not in FIELD_ENCRYPTION_KEYS"),
     ):
         field.from_db_value(stored, None, None)
 

@@ -26,8 +26,9 @@ def test_healthz_reports_database_and_broker(client) -> None:
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_broker_does_not_answer(client, monkeypatch) -> None:
     # A real connection attempt, to a port where nothing listens.
-    monkeypatch.setattr(celery_app, "connection_for_write",
-                        lambda: Connection("redis://127.0.0.1:1/0"))
+    monkeypatch.setattr(
+        celery_app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0")
+    )
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False
@@ -47,7 +48,9 @@ def test_a_real_worker_runs_queued_tasks_against_the_test_database(celery_worker
     assert not Heartbeat.objects.exists()
     before = timezone.now()
     heartbeat.delay()
-    beat = wait_for(lambda: Heartbeat.objects.filter(name=WORKER_HEARTBEAT).first(),
-                    message="the worker to record a heartbeat")
+    beat = wait_for(
+        lambda: Heartbeat.objects.filter(name=WORKER_HEARTBEAT).first(),
+        message="the worker to record a heartbeat",
+    )
     assert beat.beat_at >= before
     assert client.get("/healthz").json()["worker"]["ok"] is True

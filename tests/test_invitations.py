@@ -121,8 +121,9 @@ def test_inviting_twice_or_a_member_is_a_form_error(invite, org, client) -> None
 
 def test_the_invitation_email_carries_a_working_link(org, client, mailoutbox) -> None:
     client.force_login(org.memberships.get().user)
-    client.post(f"/o/{org.slug}/settings/members/invite/",
-                {"email": "mail@acme.example", "role": "admin"})
+    client.post(
+        f"/o/{org.slug}/settings/members/invite/", {"email": "mail@acme.example", "role": "admin"}
+    )
     assert len(mailoutbox) == 1
     link = re.search(r"http://testserver(/invitations/[^\s]+/)", mailoutbox[0].body).group(1)
     assert client.get(link).status_code == 200

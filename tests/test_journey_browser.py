@@ -99,7 +99,8 @@ def test_signup_verify_create_invite_accept_and_member_limits(
     headers = {"X-CSRFToken": csrf, "Referer": f"{base}/o/acme-ops/settings/members/"}
     invite = ben.request.post(
         f"{base}/o/acme-ops/settings/members/invite/",
-        form={"email": "eve@evil.example", "role": "admin"}, headers=headers,
+        form={"email": "eve@evil.example", "role": "admin"},
+        headers=headers,
     )
     assert invite.status == 403
     ana_membership = Membership.objects.get(organization=org, user__email="ana@acme.example")

@@ -29,8 +29,15 @@ def _port_free(port: int) -> bool:
 
 
 def _clean_env() -> dict[str, str]:
-    dropped = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE",
-               "VAR_DIR", "VIRTUAL_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    dropped = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "DJANGO_SETTINGS_MODULE",
+        "VAR_DIR",
+        "VIRTUAL_ENV",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PATH"] = ":".join(p for p in env["PATH"].split(":") if "/.venv/" not in p)
     return env
@@ -59,13 +66,18 @@ def _send_test_event_through_the_sandbox(session: requests.Session) -> None:
     page = f"{BASE}/o/demo/settings/integrations/"
     session.get(page, timeout=10)
     form = {"csrfmiddlewaretoken": session.cookies["csrftoken"]}
-    response = session.post(f"{BASE}/o/demo/settings/integrations/pagerduty/keys/",
-                            data={**form, "name": "Edge Gateway", "integration_key": key,
-                                  "region": "us"}, headers={"Referer": page}, timeout=10)
+    response = session.post(
+        f"{BASE}/o/demo/settings/integrations/pagerduty/keys/",
+        data={**form, "name": "Edge Gateway", "integration_key": key, "region": "us"},
+        headers={"Referer": page},
+        timeout=10,
+    )
     service_id = re.search(r"/services/(\d+)/test/", response.text).group(1)
     response = session.post(
         f"{BASE}/o/demo/settings/integrations/pagerduty/services/{service_id}/test/",
-        data=form, headers={"Referer": page}, timeout=10,
+        data=form,
+        headers={"Referer": page},
+        timeout=10,
     )
     delivery_url = response.url
     deadline = time.monotonic() + 60
@@ -84,41 +96,76 @@ def _events_fire_and_clear_on_the_embedded_defaults(session: requests.Session) -
     keys_page = f"{BASE}/o/demo/settings/ingest-keys/"
     session.get(keys_page, timeout=10)
     form = {"csrfmiddlewaretoken": session.cookies["csrftoken"]}
-    response = session.post(f"{keys_page}create/", data={**form, "name": "make run"},
-                            headers={"Referer": keys_page}, timeout=10)
+    response = session.post(
+        f"{keys_page}create/",
+        data={**form, "name": "make run"},
+        headers={"Referer": keys_page},
+        timeout=10,
+    )
     secret = re.search(r'value="(twk_[^"]+)"', response.text).group(1)
     alerts_page = f"{BASE}/o/demo/alerts/new/"
     page = session.get(alerts_page, timeout=10).text
     service_id = re.search(r'name="targets" value="(\d+)"', page).group(1)
-    response = session.post(alerts_page, headers={"Referer": alerts_page}, timeout=10, data={
-        **form, "name": "Gateway errors", "severity": "critical",
-        "summary_template": "{alert}: {count} errors in {window}", "source": "gateway",
-        "kind": "presence", "threshold": "2", "window_minutes": "1",
-        "window_unit": "minutes", "match_app": "gateway", "match_level": "40",
-        "targets": [service_id], "details-TOTAL_FORMS": "0", "details-INITIAL_FORMS": "0",
-        "details-MIN_NUM_FORMS": "0", "details-MAX_NUM_FORMS": "50"})
+    response = session.post(
+        alerts_page,
+        headers={"Referer": alerts_page},
+        timeout=10,
+        data={
+            **form,
+            "name": "Gateway errors",
+            "severity": "critical",
+            "summary_template": "{alert}: {count} errors in {window}",
+            "source": "gateway",
+            "kind": "presence",
+            "threshold": "2",
+            "window_minutes": "1",
+            "window_unit": "minutes",
+            "match_app": "gateway",
+            "match_level": "40",
+            "targets": [service_id],
+            "details-TOTAL_FORMS": "0",
+            "details-INITIAL_FORMS": "0",
+            "details-MIN_NUM_FORMS": "0",
+            "details-MAX_NUM_FORMS": "50",
+        },
+    )
     assert "Alert “Gateway errors” saved." in response.text, response.text[-3000:]
     stamp = (datetime.now(UTC) - timedelta(seconds=45)).isoformat()
-    events = [{"app": "gateway", "level": "error", "message": f"upstream 502 #{i}",
-               "timestamp": stamp} for i in range(2)]
-    response = requests.post(f"{BASE}/api/v1/events", json=events, timeout=10,
-                             headers={"Authorization": f"Bearer {secret}"})
+    events = [
+        {"app": "gateway", "level": "error", "message": f"upstream 502 #{i}", "timestamp": stamp}
+        for i in range(2)
+    ]
+    response = requests.post(
+        f"{BASE}/api/v1/events",
+        json=events,
+        timeout=10,
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     assert response.status_code == 202 and response.json()["accepted"] == 2
 
     sandbox = SandboxClient(SANDBOX)
     key = pagerduty_key(sandbox)
 
     def sent(action: str) -> list[dict]:
-        return [e for e in sandbox.events(routing_key=key)
-                if e["body"]["event_action"] == action and e["status_code"] == 202
-                and "-firing-" in e["body"]["dedup_key"]]
+        return [
+            e
+            for e in sandbox.events(routing_key=key)
+            if e["body"]["event_action"] == action
+            and e["status_code"] == 202
+            and "-firing-" in e["body"]["dedup_key"]
+        ]
 
-    wait_for(lambda: sent("trigger"), timeout=60, interval=0.5,
-             message="the firing's trigger in the sandbox")
+    wait_for(
+        lambda: sent("trigger"),
+        timeout=60,
+        interval=0.5,
+        message="the firing's trigger in the sandbox",
+    )
     [trigger] = sent("trigger")
     assert trigger["body"]["payload"]["summary"] == "Gateway errors: 2 errors in 1 minute"
-    wait_for(lambda: sent("resolve"), timeout=90, interval=1,
-             message="beat's resolve of the firing")
+    wait_for(
+        lambda: sent("resolve"), timeout=90, interval=1, message="beat's resolve of the firing"
+    )
     assert sent("resolve")[0]["body"]["dedup_key"] == trigger["body"]["dedup_key"]
 
 
@@ -134,8 +181,14 @@ def test_make_run_on_a_clean_clone(tmp_path: Path) -> None:
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     log = tmp_path / "make-run.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(["make", "run"], cwd=clone, env=_clean_env(), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "run"],
+            cwd=clone,
+            env=_clean_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         health = _wait_healthy(proc, log)
         assert health["database"] == {"ok": True, "vendor": "sqlite"}
@@ -153,9 +206,13 @@ def test_make_run_on_a_clean_clone(tmp_path: Path) -> None:
         session.get(f"{BASE}/accounts/login/", timeout=5)
         response = session.post(
             f"{BASE}/accounts/login/",
-            data={"login": match.group(1), "password": match.group(2),
-                  "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": f"{BASE}/accounts/login/"}, timeout=10,
+            data={
+                "login": match.group(1),
+                "password": match.group(2),
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{BASE}/accounts/login/"},
+            timeout=10,
         )
         assert response.url == f"{BASE}/o/demo/", response.url
         assert "Demo Org" in response.text

@@ -13,13 +13,23 @@ from tests.conftest import REPO
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "SECRET_KEY",
-                                  "FIELD_ENCRYPTION"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "SECRET_KEY", "FIELD_ENCRYPTION")
+        )
+    }
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = "alerts_saas.settings"
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=clean,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 PRODUCTION = {
@@ -33,7 +43,10 @@ PRODUCTION = {
 @pytest.mark.slow
 def test_production_mode_passes_check_deploy() -> None:
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         SECRET_KEY="x" * 60 + "production-secret-key-with-enough-entropy-0123456789",
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         **PRODUCTION,

@@ -94,8 +94,11 @@ def two_tenants(make_org, make_user):
 
 
 def _row_counts() -> dict[str, int]:
-    return {m._meta.label: m.objects.count() for m in apps.get_models()
-            if m._meta.app_label not in {"sessions", "admin", "contenttypes", "auth"}}
+    return {
+        m._meta.label: m.objects.count()
+        for m in apps.get_models()
+        if m._meta.app_label not in {"sessions", "admin", "contenttypes", "auth"}
+    }
 
 
 def test_tenant_routes_are_found_and_all_use_the_access_function() -> None:
@@ -140,8 +143,12 @@ def test_every_tenant_url_is_404_for_a_member_of_another_organization(two_tenant
 def test_unknown_slugs_and_ids_are_404_pages(two_tenants, client) -> None:
     _org_a, _objects_a, org_b, outsider = two_tenants
     client.force_login(outsider)
-    for url in ("/o/no-such-org/", f"/o/{org_b.slug}/settings/members/999999/remove/",
-                "/invitations/not-a-real-token/", "/o/%20/"):
+    for url in (
+        "/o/no-such-org/",
+        f"/o/{org_b.slug}/settings/members/999999/remove/",
+        "/invitations/not-a-real-token/",
+        "/o/%20/",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert b"<html" in response.content

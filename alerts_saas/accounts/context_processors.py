@@ -14,7 +14,9 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
     current = getattr(request, "tenant", None)
     context["tenant"] = current
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        context["my_memberships"] = Membership.objects.filter(user=request.user).select_related(
-            "organization"
-        ).order_by("organization__name")
+        context["my_memberships"] = (
+            Membership.objects.filter(user=request.user)
+            .select_related("organization")
+            .order_by("organization__name")
+        )
     return context

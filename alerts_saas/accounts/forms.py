@@ -35,8 +35,9 @@ class InviteForm(forms.Form):
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
-    def __init__(self, *args: object, organization: Organization, can_invite_owner: bool,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, organization: Organization, can_invite_owner: bool, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
         if not can_invite_owner:
@@ -48,9 +49,11 @@ class InviteForm(forms.Form):
             organization=self.organization, user__email__iexact=email
         ).exists():
             raise forms.ValidationError(f"{email} is already a member of {self.organization}.")
-        if Invitation.objects.pending().filter(
-            organization=self.organization, email__iexact=email
-        ).exists():
+        if (
+            Invitation.objects.pending()
+            .filter(organization=self.organization, email__iexact=email)
+            .exists()
+        ):
             raise forms.ValidationError(
                 f"{email} already has a pending invitation. Withdraw it to send a new one."
             )

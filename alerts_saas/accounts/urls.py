@@ -10,12 +10,19 @@ tenant_urlpatterns = [
     path("settings/leave/", orgs.org_leave, name="org_leave"),
     path("settings/members/", members.members, name="members"),
     path("settings/members/invite/", members.invite, name="invite"),
-    path("settings/members/<int:membership_id>/role/", members.change_member_role,
-         name="member_role"),
-    path("settings/members/<int:membership_id>/remove/", members.remove_member_view,
-         name="member_remove"),
-    path("settings/invitations/<int:invitation_id>/revoke/", members.invitation_revoke,
-         name="invitation_revoke"),
+    path(
+        "settings/members/<int:membership_id>/role/", members.change_member_role, name="member_role"
+    ),
+    path(
+        "settings/members/<int:membership_id>/remove/",
+        members.remove_member_view,
+        name="member_remove",
+    ),
+    path(
+        "settings/invitations/<int:invitation_id>/revoke/",
+        members.invitation_revoke,
+        name="invitation_revoke",
+    ),
 ]
 
 urlpatterns = [

@@ -15,18 +15,40 @@ class AlertAdminForm(forms.ModelForm):
 
     class Meta:
         model = Alert
-        fields = ["organization", "name", "description", "severity", "summary_template",
-                  "source", "component", "group", "event_class", "kind", "match_app",
-                  "match_source", "match_level", "match_message", "match_message_regex",
-                  "match_attribute", "match_attribute_value", "threshold", "window_minutes",
-                  "enabled", "created_by", "targets"]
+        fields = [
+            "organization",
+            "name",
+            "description",
+            "severity",
+            "summary_template",
+            "source",
+            "component",
+            "group",
+            "event_class",
+            "kind",
+            "match_app",
+            "match_source",
+            "match_level",
+            "match_message",
+            "match_message_regex",
+            "match_attribute",
+            "match_attribute_value",
+            "threshold",
+            "window_minutes",
+            "enabled",
+            "created_by",
+            "targets",
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         organization = data.get("organization")
         targets = data.get("targets")
-        if organization is not None and targets is not None and any(
-                service.organization_id != organization.pk for service in targets):
+        if (
+            organization is not None
+            and targets is not None
+            and any(service.organization_id != organization.pk for service in targets)
+        ):
             self.add_error("targets", "Choose services of the alert's own organization.")
         return data
 
@@ -41,15 +63,13 @@ class AlertAdmin(admin.ModelAdmin):
     """Saving and deleting go the product's way: re-evaluated at once, resolved first."""
 
     form = AlertAdminForm
-    list_display = ["name", "organization", "severity", "threshold", "window_minutes",
-                    "enabled"]
+    list_display = ["name", "organization", "severity", "threshold", "window_minutes", "enabled"]
     list_filter = ["severity", "enabled"]
     search_fields = ["name", "organization__name"]
     filter_horizontal = ["targets"]
     inlines = [CustomDetailInline]
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
-                     change: bool) -> None:
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)  # targets are saved here
         alert = form.instance
         if not evaluation.reevaluate(alert, alert.counting_restarted):
@@ -65,8 +85,14 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(Firing)
 class FiringAdmin(admin.ModelAdmin):
-    list_display = ["alert", "organization", "opened_at", "cleared_at", "clear_reason",
-                    "count_at_open"]
+    list_display = [
+        "alert",
+        "organization",
+        "opened_at",
+        "cleared_at",
+        "clear_reason",
+        "count_at_open",
+    ]
     list_filter = ["clear_reason"]
     search_fields = ["alert__name", "organization__name"]
     raw_id_fields = ["alert", "organization"]

@@ -20,9 +20,19 @@ AttributeValue = str | int | float | bool | None
 MAX_PATTERN_LENGTH = 500
 
 LEVEL_NAMES: dict[str, int] = {label: value for value, label in Level.choices}
-LEVEL_NAMES.update({"trace": Level.DEBUG, "information": Level.INFO, "informational": Level.INFO,
-                    "warn": Level.WARNING, "err": Level.ERROR, "crit": Level.CRITICAL,
-                    "fatal": Level.CRITICAL, "emerg": Level.EMERGENCY, "panic": Level.EMERGENCY})
+LEVEL_NAMES.update(
+    {
+        "trace": Level.DEBUG,
+        "information": Level.INFO,
+        "informational": Level.INFO,
+        "warn": Level.WARNING,
+        "err": Level.ERROR,
+        "crit": Level.CRITICAL,
+        "fatal": Level.CRITICAL,
+        "emerg": Level.EMERGENCY,
+        "panic": Level.EMERGENCY,
+    }
+)
 SUMMARY_MESSAGE_CHARS = 300  # an event in a trigger's custom details: kept small
 SUMMARY_ATTRIBUTES = 10
 
@@ -96,8 +106,10 @@ def regex_problem(pattern: str) -> str | None:
         reason = exc.args[0] if exc.args else ""
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        return (f"This is not a regular expression we can run ({reason}). Backreferences "
-                "and lookarounds are not supported.")
+        return (
+            f"This is not a regular expression we can run ({reason}). Backreferences "
+            "and lookarounds are not supported."
+        )
     return None
 
 
@@ -124,8 +136,7 @@ def compile_matcher(alert: Alert) -> Matcher:
         checks.append(lambda e: needle in e.folded_message)
     if alert.match_attribute:
         key, wanted = alert.match_attribute, alert.match_attribute_value
-        checks.append(lambda e: key in e.attributes
-                      and attribute_text(e.attributes[key]) == wanted)
+        checks.append(lambda e: key in e.attributes and attribute_text(e.attributes[key]) == wanted)
     if not checks:
         return lambda e: True
     if len(checks) == 1:

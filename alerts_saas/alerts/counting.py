@@ -76,8 +76,9 @@ class Tally:
 
 
 class Counts(Protocol):
-    def add(self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet],
-            now: float) -> dict[CounterSet, int]:
+    def add(
+        self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
+    ) -> dict[CounterSet, int]:
         """Add the tallies; return the window count of each of `totals_for`, at `now`."""
 
     def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]: ...
@@ -99,8 +100,9 @@ class RedisCounts:
         base = f"tw:alert:{counter.alert_id}:{counter.generation}"
         return base + ":buckets", base + ":recent"
 
-    def add(self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet],
-            now: float) -> dict[CounterSet, int]:
+    def add(
+        self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
+    ) -> dict[CounterSet, int]:
         wanted = list(totals_for)
         pipe = self.client.pipeline(transaction=False)
         for counter, tally in tallies.items():
@@ -116,9 +118,11 @@ class RedisCounts:
         for counter in wanted:
             pipe.hmget(self._keys(counter)[0], [str(b) for b in counter.window_buckets(now)])
         replies = pipe.execute()
-        sums = replies[len(replies) - len(wanted):]
-        return {counter: sum(int(v) for v in values if v is not None)
-                for counter, values in zip(wanted, sums, strict=True)}
+        sums = replies[len(replies) - len(wanted) :]
+        return {
+            counter: sum(int(v) for v in values if v is not None)
+            for counter, values in zip(wanted, sums, strict=True)
+        }
 
     def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]:
         return self.add({}, sets, now)
@@ -128,8 +132,9 @@ class RedisCounts:
         return {int(b): int(c) for b, c in stored.items() if first <= int(b) <= last}
 
     def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
-        return [orjson.loads(raw) for raw in
-                self.client.lrange(self._keys(counter)[1], 0, limit - 1)]
+        return [
+            orjson.loads(raw) for raw in self.client.lrange(self._keys(counter)[1], 0, limit - 1)
+        ]
 
     def prune(self, sets: Iterable[CounterSet], now: float) -> None:
         for counter in sets:
@@ -143,21 +148,28 @@ class RedisCounts:
 class DatabaseCounts:
     """The same in two tables: an upsert adds to a bucket without reading it first."""
 
-    def add(self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet],
-            now: float) -> dict[CounterSet, int]:
-        rows = [(c.alert_id, c.generation, bucket, count)
-                for c, tally in tallies.items() for bucket, count in tally.buckets.items()]
+    def add(
+        self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
+    ) -> dict[CounterSet, int]:
+        rows = [
+            (c.alert_id, c.generation, bucket, count)
+            for c, tally in tallies.items()
+            for bucket, count in tally.buckets.items()
+        ]
         table = MatchBucket._meta.db_table  # a constant: no user input in this statement
-        upsert = (f"INSERT INTO {table} (alert_id, generation, bucket, count) "  # noqa: S608
-                  "VALUES (%s, %s, %s, %s) ON CONFLICT (alert_id, generation, bucket) "
-                  f"DO UPDATE SET count = {table}.count + excluded.count")
+        upsert = (
+            f"INSERT INTO {table} (alert_id, generation, bucket, count) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (alert_id, generation, bucket) "
+            f"DO UPDATE SET count = {table}.count + excluded.count"
+        )
         with transaction.atomic():
             if rows:
                 with connection.cursor() as cursor:
                     cursor.executemany(upsert, rows)
             RecentMatch.objects.bulk_create(
                 RecentMatch(alert_id=c.alert_id, generation=c.generation, event=summary)
-                for c, tally in tallies.items() for summary in tally.recent[-RECENT_KEPT:]
+                for c, tally in tallies.items()
+                for summary in tally.recent[-RECENT_KEPT:]
             )
         return self.totals(totals_for, now)
 
@@ -168,30 +180,44 @@ class DatabaseCounts:
         where = Q()
         for c in sets:
             window = c.window_buckets(now)
-            where |= Q(alert_id=c.alert_id, generation=c.generation,
-                       bucket__gte=window.start, bucket__lt=window.stop)
-        found = dict(MatchBucket.objects.filter(where).values("alert_id").annotate(n=Sum("count"))
-                     .values_list("alert_id", "n"))
+            where |= Q(
+                alert_id=c.alert_id,
+                generation=c.generation,
+                bucket__gte=window.start,
+                bucket__lt=window.stop,
+            )
+        found = dict(
+            MatchBucket.objects.filter(where)
+            .values("alert_id")
+            .annotate(n=Sum("count"))
+            .values_list("alert_id", "n")
+        )
         return {c: found.get(c.alert_id, 0) for c in sets}
 
     def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
-        return dict(MatchBucket.objects.filter(
-            alert_id=counter.alert_id, generation=counter.generation,
-            bucket__gte=first, bucket__lte=last).values_list("bucket", "count"))
+        return dict(
+            MatchBucket.objects.filter(
+                alert_id=counter.alert_id,
+                generation=counter.generation,
+                bucket__gte=first,
+                bucket__lte=last,
+            ).values_list("bucket", "count")
+        )
 
     def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
-        rows = RecentMatch.objects.filter(alert_id=counter.alert_id,
-                                          generation=counter.generation)
+        rows = RecentMatch.objects.filter(alert_id=counter.alert_id, generation=counter.generation)
         return list(rows.order_by("-received_at", "-pk").values_list("event", flat=True)[:limit])
 
     def prune(self, sets: Iterable[CounterSet], now: float) -> None:
         for c in sets:
             oldest = int((now - retention_seconds(c.window_minutes)) // c.size)
             MatchBucket.objects.filter(alert_id=c.alert_id).filter(
-                Q(generation__lt=c.generation) | Q(bucket__lt=oldest)).delete()
+                Q(generation__lt=c.generation) | Q(bucket__lt=oldest)
+            ).delete()
             keep = RecentMatch.objects.filter(alert_id=c.alert_id, generation=c.generation)
-            keep_ids = list(keep.order_by("-received_at", "-pk")
-                            .values_list("pk", flat=True)[:RECENT_KEPT])
+            keep_ids = list(
+                keep.order_by("-received_at", "-pk").values_list("pk", flat=True)[:RECENT_KEPT]
+            )
             RecentMatch.objects.filter(alert_id=c.alert_id).exclude(pk__in=keep_ids).delete()
 
 

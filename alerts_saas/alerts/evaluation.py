@@ -39,8 +39,13 @@ def holds(alert: Alert, total: int, now: float) -> bool | None:
     return total < alert.threshold
 
 
-def settle(alert: Alert, total: int, firing: Firing | None, now: float,
-           reason: str = Firing.ClearReason.CLEARED) -> Firing | None:
+def settle(
+    alert: Alert,
+    total: int,
+    firing: Firing | None,
+    now: float,
+    reason: str = Firing.ClearReason.CLEARED,
+) -> Firing | None:
     """Open or clear the alert's firing to match its condition; return the open firing."""
     moment = datetime.fromtimestamp(now, UTC)
     if not alert.enabled:
@@ -57,6 +62,7 @@ def settle(alert: Alert, total: int, firing: Firing | None, now: float,
 
 
 # -- As events arrive -------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
@@ -77,8 +83,12 @@ def compiled_alerts(organization_id: int) -> list[Compiled]:
     if cached is not None and cached[0] == stamp:
         return cached[1]
     compiled = [
-        Compiled(CounterSet.of(alert), alert.kind == ConditionKind.PRESENCE,
-                 alert.threshold, compile_matcher(alert))
+        Compiled(
+            CounterSet.of(alert),
+            alert.kind == ConditionKind.PRESENCE,
+            alert.threshold,
+            compile_matcher(alert),
+        )
         for alert in alerts.filter(enabled=True)
     ]
     _compiled[organization_id] = (stamp, compiled)
@@ -108,16 +118,20 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
     if not tallies:
         return []
     totals = counts().add(tallies, [a.counter for a in crossing_candidates], now)
-    crossed = {a.counter.alert_id: a for a in crossing_candidates
-               if totals[a.counter] >= a.threshold}
+    crossed = {
+        a.counter.alert_id: a for a in crossing_candidates if totals[a.counter] >= a.threshold
+    }
     if not crossed:
         return []
-    already = set(Firing.objects.filter(alert_id__in=crossed, cleared_at__isnull=True)
-                  .values_list("alert_id", flat=True))
+    already = set(
+        Firing.objects.filter(alert_id__in=crossed, cleared_at__isnull=True).values_list(
+            "alert_id", flat=True
+        )
+    )
     opened = []
-    for alert in Alert.objects.filter(pk__in=set(crossed) - already, enabled=True,
-                                      organization_id=organization_id).select_related(
-                                          "organization"):
+    for alert in Alert.objects.filter(
+        pk__in=set(crossed) - already, enabled=True, organization_id=organization_id
+    ).select_related("organization"):
         counter = crossed[alert.pk].counter
         if alert.generation != counter.generation:
             continue  # edited since it was compiled: these counts are for the old condition
@@ -134,14 +148,16 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
 
 # -- On the beat ----------------------------------------------------------------------
 
+
 def evaluate(now: float | None = None) -> dict[str, int]:
     """Open and clear firings to match every alert's condition, across all organizations.
     One alert that fails is logged and retried next time; it never holds up the others."""
     now = time.time() if now is None else now
     open_firings = {f.alert_id: f for f in Firing.objects.filter(cleared_at__isnull=True)}
     alerts = list(
-        Alert.objects.filter(Q(enabled=True) | Q(pk__in=list(open_firings)))
-        .select_related("organization")
+        Alert.objects.filter(Q(enabled=True) | Q(pk__in=list(open_firings))).select_related(
+            "organization"
+        )
     )
     totals = counts().totals([CounterSet.of(a) for a in alerts], now)
     opened = cleared = failed = 0
@@ -172,8 +188,10 @@ def prune(now: float | None = None) -> None:
 
 # -- After an edit ----------------------------------------------------------------------
 
-UNCHECKED = ("Its condition could not be checked just now (the event counts did not "
-             "answer); it is checked again automatically.")
+UNCHECKED = (
+    "Its condition could not be checked just now (the event counts did not "
+    "answer); it is checked again automatically."
+)
 
 
 def reevaluate(alert: Alert, restarted: bool) -> bool:

@@ -32,22 +32,35 @@ def trigger_payload(alert: Alert, total: int) -> tuple[dict[str, Any], dict[str,
     details["matching_events_in_window"] = total
     details["recent_matching_events"] = counts().recent(CounterSet.of(alert), RECENT_IN_TRIGGER)
     url = settings.SITE_URL + alert.get_absolute_url()
-    extra = {"client": settings.PRODUCT_NAME, "client_url": url,
-             "links": [{"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"}]}
+    extra = {
+        "client": settings.PRODUCT_NAME,
+        "client_url": url,
+        "links": [{"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"}],
+    }
     return payload, extra
 
 
-def _triggers(firing: Firing, alert: Alert, services: Iterable[PagerDutyService],
-              total: int) -> list[Delivery]:
+def _triggers(
+    firing: Firing, alert: Alert, services: Iterable[PagerDutyService], total: int
+) -> list[Delivery]:
     services = list(services)
     if not services:
         return []
     payload, extra = trigger_payload(alert, total)
-    return engine.queue([
-        engine.build_event(service, EventAction.TRIGGER, firing.dedup_key(service.pk),
-                           payload, extra=extra, alert=alert, firing=firing)
-        for service in services
-    ])
+    return engine.queue(
+        [
+            engine.build_event(
+                service,
+                EventAction.TRIGGER,
+                firing.dedup_key(service.pk),
+                payload,
+                extra=extra,
+                alert=alert,
+                firing=firing,
+            )
+            for service in services
+        ]
+    )
 
 
 def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
@@ -56,13 +69,20 @@ def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
     something that no longer exists."""
     with transaction.atomic():
         # The row lock orders this against a concurrent edit, toggle or delete.
-        if not Alert.objects.select_for_update().filter(
-                pk=alert.pk, enabled=True, generation=alert.generation).exists():
+        if (
+            not Alert.objects.select_for_update()
+            .filter(pk=alert.pk, enabled=True, generation=alert.generation)
+            .exists()
+        ):
             return None
         try:
             with transaction.atomic():
-                firing = Firing.objects.create(organization_id=alert.organization_id,
-                                               alert=alert, opened_at=now, count_at_open=total)
+                firing = Firing.objects.create(
+                    organization_id=alert.organization_id,
+                    alert=alert,
+                    opened_at=now,
+                    count_at_open=total,
+                )
         except IntegrityError:
             return None
         _triggers(firing, alert, alert.targets.all(), total)
@@ -73,26 +93,39 @@ def clear_firing(firing: Firing, reason: str, now: datetime, total: int | None =
     """Clear the firing and resolve its incidents; False if it was cleared already."""
     with transaction.atomic():
         cleared = Firing.objects.filter(pk=firing.pk, cleared_at__isnull=True).update(
-            cleared_at=now, clear_reason=reason, count_at_clear=total)
+            cleared_at=now, clear_reason=reason, count_at_clear=total
+        )
         if not cleared:
             return False
         firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, total
-        engine.queue([engine.follow_up(trigger, EventAction.RESOLVE)
-                      for trigger in engine.open_triggers(firing.deliveries.all())])
+        engine.queue(
+            [
+                engine.follow_up(trigger, EventAction.RESOLVE)
+                for trigger in engine.open_triggers(firing.deliveries.all())
+            ]
+        )
     return True
 
 
 def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
     """After an edit: page the targets the open firing has not paged, resolve the removed."""
     with transaction.atomic():
-        if not Firing.objects.select_for_update().filter(pk=firing.pk,
-                                                         cleared_at__isnull=True).exists():
+        if (
+            not Firing.objects.select_for_update()
+            .filter(pk=firing.pk, cleared_at__isnull=True)
+            .exists()
+        ):
             return
         paged = {d.service_id: d for d in engine.open_triggers(firing.deliveries.all())}
         targets = {s.pk: s for s in alert.targets.all()}
         _triggers(firing, alert, [s for pk, s in targets.items() if pk not in paged], total)
-        engine.queue([engine.follow_up(trigger, EventAction.RESOLVE)
-                      for pk, trigger in paged.items() if pk not in targets])
+        engine.queue(
+            [
+                engine.follow_up(trigger, EventAction.RESOLVE)
+                for pk, trigger in paged.items()
+                if pk not in targets
+            ]
+        )
 
 
 def open_firing_of(alert: Alert) -> Firing | None:

@@ -24,8 +24,15 @@ class TargetChoice(forms.ModelMultipleChoiceField):
 
 
 WINDOW_UNITS = {"minutes": 1, "hours": 60}
-MATCH_FIELDS = ("match_app", "match_source", "match_level", "match_message",
-                "match_message_regex", "match_attribute", "match_attribute_value")
+MATCH_FIELDS = (
+    "match_app",
+    "match_source",
+    "match_level",
+    "match_message",
+    "match_message_regex",
+    "match_attribute",
+    "match_attribute_value",
+)
 
 
 class AlertForm(forms.ModelForm):
@@ -33,26 +40,47 @@ class AlertForm(forms.ModelForm):
     and stored in minutes: the `window_minutes` input holds the number in that unit."""
 
     targets = TargetChoice(
-        queryset=PagerDutyService.objects.none(), required=True,
-        widget=forms.CheckboxSelectMultiple, label="PagerDuty services",
+        queryset=PagerDutyService.objects.none(),
+        required=True,
+        widget=forms.CheckboxSelectMultiple,
+        label="PagerDuty services",
         error_messages={"required": "Choose at least one PagerDuty service to page."},
     )
     window_unit = forms.ChoiceField(
-        label="Window unit", required=False, initial="minutes",
+        label="Window unit",
+        required=False,
+        initial="minutes",
         choices=[("minutes", "minutes"), ("hours", "hours")],
     )
 
     class Meta:
         model = Alert
-        fields = ["name", "description", "severity", "kind", "threshold", "window_minutes",
-                  *MATCH_FIELDS, "summary_template", "source", "component", "group",
-                  "event_class", "targets"]
+        fields = [
+            "name",
+            "description",
+            "severity",
+            "kind",
+            "threshold",
+            "window_minutes",
+            *MATCH_FIELDS,
+            "summary_template",
+            "source",
+            "component",
+            "group",
+            "event_class",
+            "targets",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {
-            "kind": "Fire when", "threshold": "Number of events", "window_minutes": "Window",
-            "match_app": "App is", "match_source": "Source or host is",
-            "match_level": "Level at or above", "match_message": "Message contains",
-            "match_message_regex": "Regular expression", "match_attribute": "Attribute",
+            "kind": "Fire when",
+            "threshold": "Number of events",
+            "window_minutes": "Window",
+            "match_app": "App is",
+            "match_source": "Source or host is",
+            "match_level": "Level at or above",
+            "match_message": "Message contains",
+            "match_message_regex": "Regular expression",
+            "match_attribute": "Attribute",
             "match_attribute_value": "Equals",
         }
         help_texts = {
@@ -60,16 +88,23 @@ class AlertForm(forms.ModelForm):
             "match_app": "The event's app, exactly as sent.",
             "match_source": "The event's source (or host), exactly as sent.",
             "match_message": "Text found anywhere in the message, ignoring case. As a regular "
-                             "expression (RE2) it is case-sensitive: start it with (?i) to "
-                             "ignore case.",
+            "expression (RE2) it is case-sensitive: start it with (?i) to "
+            "ignore case.",
             "match_attribute": "An attribute's name, e.g. region or status.",
             "match_attribute_value": "Compared as text, e.g. eu-west-1, 503 or true.",
         }
         error_messages = {
-            name: {"max_length": "Keep it to %(limit_value)d characters or fewer "
-                                 "(it has %(show_value)d)."}
-            for name in ("match_app", "match_source", "match_message", "match_attribute",
-                         "match_attribute_value")
+            name: {
+                "max_length": "Keep it to %(limit_value)d characters or fewer "
+                "(it has %(show_value)d)."
+            }
+            for name in (
+                "match_app",
+                "match_source",
+                "match_message",
+                "match_attribute",
+                "match_attribute_value",
+            )
         }
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
@@ -77,19 +112,25 @@ class AlertForm(forms.ModelForm):
         self.organization = organization
         self.fields["targets"].queryset = (
             PagerDutyService.objects.filter(organization=organization)
-            .select_related("account").order_by("name")
+            .select_related("account")
+            .order_by("name")
         )
         kind = self.fields["kind"]
         kind.choices = ConditionKind.choices  # no empty choice
         kind.required = False  # a post without it means "at least", the default
         self.fields["match_level"].choices = [("", "Any level")] + [
-            (value, label.capitalize()) for value, label in Level.choices]
+            (value, label.capitalize()) for value, label in Level.choices
+        ]
         # Both are checked below, with the bounds said in words.
         for name in ("threshold", "window_minutes"):
             self.fields[name].validators = []
             self.fields[name].widget.attrs.update(min=1)
-        for name, label in (("kind", "Fire when"), ("threshold", "Number of matching events"),
-                            ("window_minutes", "Window length"), ("window_unit", "Window unit")):
+        for name, label in (
+            ("kind", "Fire when"),
+            ("threshold", "Number of matching events"),
+            ("window_minutes", "Window length"),
+            ("window_unit", "Window unit"),
+        ):
             self.fields[name].widget.attrs["aria-label"] = label
         minutes = self.instance.window_minutes
         if not self.is_bound and minutes and minutes % 60 == 0:
@@ -128,19 +169,22 @@ class AlertForm(forms.ModelForm):
             unit = data.get("window_unit") or "minutes"
             minutes = amount * WINDOW_UNITS[unit]
             if not 1 <= minutes <= MAX_WINDOW_MINUTES:
-                self.add_error("window_minutes",
-                               "The window must be between 1 minute and 24 hours "
-                               f"({MAX_WINDOW_MINUTES} minutes).")
+                self.add_error(
+                    "window_minutes",
+                    "The window must be between 1 minute and 24 hours "
+                    f"({MAX_WINDOW_MINUTES} minutes).",
+                )
             else:
                 data["window_minutes"] = minutes
         key = (data.get("match_attribute") or "").strip()
         value = data.get("match_attribute_value") or ""
         if value and not key and "match_attribute" not in self.errors:
-            self.add_error("match_attribute", "Name the attribute that must equal "
-                                              f"“{value}”.")
+            self.add_error("match_attribute", f"Name the attribute that must equal “{value}”.")
         if key and not value and "match_attribute_value" not in self.errors:
-            self.add_error("match_attribute_value",
-                           f"Give the value “{key}” must equal, or clear the attribute.")
+            self.add_error(
+                "match_attribute_value",
+                f"Give the value “{key}” must equal, or clear the attribute.",
+            )
         return data
 
     def save(self, commit: bool = True) -> Alert:
@@ -168,7 +212,8 @@ class BaseDetailFormSet(BaseInlineFormSet):
         return {
             f.cleaned_data["key"].strip(): f.cleaned_data.get("value", "")
             for f in self.forms
-            if getattr(f, "cleaned_data", None) and f.cleaned_data.get("key")
+            if getattr(f, "cleaned_data", None)
+            and f.cleaned_data.get("key")
             and not f.cleaned_data.get("DELETE")
         }
 
@@ -190,8 +235,14 @@ class DetailForm(forms.ModelForm):
 
 
 DetailFormSet = inlineformset_factory(
-    Alert, CustomDetail, form=DetailForm, formset=BaseDetailFormSet, extra=2,
-    can_delete=True, max_num=50, validate_max=True,
+    Alert,
+    CustomDetail,
+    form=DetailForm,
+    formset=BaseDetailFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=50,
+    validate_max=True,
 )
 
 

@@ -53,48 +53,54 @@ class Alert(models.Model):
     never stand for a new condition.
     """
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="alerts")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices,
-                                default=Severity.ERROR)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.ERROR)
     summary_template = models.CharField(
-        max_length=1024, default=DEFAULT_SUMMARY,
+        max_length=1024,
+        default=DEFAULT_SUMMARY,
         help_text="Placeholders: {alert}, {count}, {threshold}, {window}, {org}.",
     )
     source = models.CharField(
-        max_length=255, default="tripwire",
+        max_length=255,
+        default="tripwire",
         help_text="Where the problem is, e.g. a host or service name (PagerDuty's source).",
     )
     component = models.CharField(max_length=255, blank=True)
     group = models.CharField(max_length=255, blank=True)
     event_class = models.CharField("class", max_length=255, blank=True)
-    kind = models.CharField("fire when", max_length=10, choices=ConditionKind.choices,
-                            default=ConditionKind.PRESENCE)
+    kind = models.CharField(
+        "fire when", max_length=10, choices=ConditionKind.choices, default=ConditionKind.PRESENCE
+    )
     match_app = models.CharField("app is", max_length=200, blank=True)
     match_source = models.CharField("source or host is", max_length=255, blank=True)
-    match_level = models.PositiveSmallIntegerField("level at or above", choices=Level.choices,
-                                                   null=True, blank=True)
+    match_level = models.PositiveSmallIntegerField(
+        "level at or above", choices=Level.choices, null=True, blank=True
+    )
     match_message = models.CharField("message", max_length=500, blank=True)
     match_message_regex = models.BooleanField("message is a regular expression", default=False)
     match_attribute = models.CharField("attribute", max_length=100, blank=True)
     match_attribute_value = models.CharField("equals", max_length=500, blank=True)
     threshold = models.PositiveIntegerField(
-        default=1, validators=[MinValueValidator(1)],
+        default=1,
+        validators=[MinValueValidator(1)],
         help_text="How many matching events within the window make the alert fire.",
     )
     window_minutes = models.PositiveIntegerField(
-        "window (minutes)", default=5,
+        "window (minutes)",
+        default=5,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_WINDOW_MINUTES)],
     )
-    targets = models.ManyToManyField(PagerDutyService, related_name="alerts", blank=True,
-                                     verbose_name="PagerDuty services")
+    targets = models.ManyToManyField(
+        PagerDutyService, related_name="alerts", blank=True, verbose_name="PagerDuty services"
+    )
     enabled = models.BooleanField(default=True)
     generation = models.PositiveIntegerField(default=1, editable=False)
     counting_since = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -114,18 +120,19 @@ class Alert(models.Model):
         loaded = getattr(self, "_as_loaded", None)
         now = self._counting_state()
         self.counting_restarted = loaded is not None and (
-            loaded[:-1] != now[:-1] or (self.enabled and not loaded[-1]))
+            loaded[:-1] != now[:-1] or (self.enabled and not loaded[-1])
+        )
         if self.counting_restarted:
             self.restart_counting()
             if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "generation",
-                                           "counting_since"}
+                kwargs["update_fields"] = {*kwargs["update_fields"], "generation", "counting_since"}
         super().save(*args, **kwargs)
         self._as_loaded = self._counting_state()
 
     def get_absolute_url(self) -> str:
-        return reverse("alerts:detail", kwargs={"slug": self.organization.slug,
-                                                "alert_id": self.pk})
+        return reverse(
+            "alerts:detail", kwargs={"slug": self.organization.slug, "alert_id": self.pk}
+        )
 
     @property
     def window_label(self) -> str:
@@ -139,8 +146,10 @@ class Alert(models.Model):
     def condition_label(self) -> str:
         """The firing rule in words, e.g. "at least 10 matching events in 5 minutes"."""
         plural = "s" if self.threshold != 1 else ""
-        return (f"{self.get_kind_display().lower()} {self.threshold} matching event{plural} "
-                f"in {self.window_label}")
+        return (
+            f"{self.get_kind_display().lower()} {self.threshold} matching event{plural} "
+            f"in {self.window_label}"
+        )
 
     @property
     def full_window_at(self) -> datetime:
@@ -173,9 +182,16 @@ class Alert(models.Model):
         return (*(getattr(self, name) for name in COUNTED_FIELDS), self.enabled)
 
 
-COUNTED_FIELDS = ("match_app", "match_source", "match_level", "match_message",
-                  "match_message_regex", "match_attribute", "match_attribute_value",
-                  "window_minutes")
+COUNTED_FIELDS = (
+    "match_app",
+    "match_source",
+    "match_level",
+    "match_message",
+    "match_message_regex",
+    "match_attribute",
+    "match_attribute_value",
+    "window_minutes",
+)
 """Fields that change which events count: editing one restarts counting."""
 
 
@@ -217,12 +233,12 @@ class Firing(models.Model):
         EDITED = "edited", "Condition edited"
         DELETED = "deleted", "Alert deleted"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="firings")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="firings")
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="firings")
     opened_at = models.DateTimeField(default=timezone.now)
     count_at_open = models.PositiveIntegerField(
-        help_text="Matching events in the window when it opened.")
+        help_text="Matching events in the window when it opened."
+    )
     cleared_at = models.DateTimeField(null=True, blank=True)
     clear_reason = models.CharField(max_length=10, choices=ClearReason.choices, blank=True)
     count_at_clear = models.PositiveIntegerField(null=True, blank=True)
@@ -230,8 +246,11 @@ class Firing(models.Model):
     class Meta:
         ordering = ["-opened_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["alert"], condition=Q(cleared_at__isnull=True),
-                                    name="one_open_firing_per_alert"),
+            models.UniqueConstraint(
+                fields=["alert"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_open_firing_per_alert",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "-opened_at"])]
 
@@ -244,8 +263,10 @@ class Firing(models.Model):
 
     def dedup_key(self, service_id: int) -> str:
         """One key per alert, target and firing: the trigger and its resolve share it."""
-        return (f"tripwire-{self.organization_id}-alert-{self.alert_id}-firing-{self.pk}"
-                f"-service-{service_id}")
+        return (
+            f"tripwire-{self.organization_id}-alert-{self.alert_id}-firing-{self.pk}"
+            f"-service-{service_id}"
+        )
 
 
 class MatchBucket(models.Model):
@@ -258,8 +279,9 @@ class MatchBucket(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["alert", "generation", "bucket"],
-                                    name="one_row_per_bucket"),
+            models.UniqueConstraint(
+                fields=["alert", "generation", "bucket"], name="one_row_per_bucket"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,8 +21,11 @@ def template_problems(template: str) -> list[str]:
     which could fail at send time or be made to allocate without bound.
     """
     try:
-        fields = [(name, spec, conv) for _, name, spec, conv in
-                  string.Formatter().parse(template) if name is not None]
+        fields = [
+            (name, spec, conv)
+            for _, name, spec, conv in string.Formatter().parse(template)
+            if name is not None
+        ]
     except ValueError as exc:
         return [f"The template has a stray brace ({exc}). Write {{{{ or }}}} for a literal one."]
     allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
@@ -58,23 +61,36 @@ def draft_of(alert: Alert, details: dict[str, str] | None = None) -> AlertDraft:
     if details is None:
         details = {d.key: d.value for d in alert.details.all()}
     return AlertDraft(
-        name=alert.name, severity=alert.severity, summary_template=alert.summary_template,
-        source=alert.source, organization_name=alert.organization.name,
-        threshold=alert.threshold, window_minutes=alert.window_minutes,
-        component=alert.component, group=alert.group, event_class=alert.event_class,
+        name=alert.name,
+        severity=alert.severity,
+        summary_template=alert.summary_template,
+        source=alert.source,
+        organization_name=alert.organization.name,
+        threshold=alert.threshold,
+        window_minutes=alert.window_minutes,
+        component=alert.component,
+        group=alert.group,
+        event_class=alert.event_class,
         details=details,
     )
 
 
 def render_payload(draft: AlertDraft, *, count: int, test: bool = False) -> dict[str, Any]:
-    values = {"alert": draft.name, "count": count, "threshold": draft.threshold,
-              "window": window_label(draft.window_minutes), "org": draft.organization_name}
+    values = {
+        "alert": draft.name,
+        "count": count,
+        "threshold": draft.threshold,
+        "window": window_label(draft.window_minutes),
+        "org": draft.organization_name,
+    }
     summary = draft.summary_template.format_map(values)
     details: dict[str, Any] = dict(draft.details)
     if test:
         summary = f"[TEST] {summary}"
-        details["test"] = (f"[TEST] Sent with “Send test alert” in {settings.PRODUCT_NAME}. "
-                           "Nothing is wrong; resolve it at will.")
+        details["test"] = (
+            f"[TEST] Sent with “Send test alert” in {settings.PRODUCT_NAME}. "
+            "Nothing is wrong; resolve it at will."
+        )
     payload: dict[str, Any] = {
         "summary": summary,
         "source": draft.source,
@@ -82,8 +98,11 @@ def render_payload(draft: AlertDraft, *, count: int, test: bool = False) -> dict
         "timestamp": timezone.now().isoformat(),
         "custom_details": details,
     }
-    for key, value in (("component", draft.component), ("group", draft.group),
-                       ("class", draft.event_class)):
+    for key, value in (
+        ("component", draft.component),
+        ("group", draft.group),
+        ("class", draft.event_class),
+    ):
         if value:
             payload[key] = value
     return payload

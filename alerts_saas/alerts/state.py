@@ -17,8 +17,13 @@ class State(StrEnum):
     COUNTING = "counting"  # counting restarted less than a window ago (edit or enable)
 
 
-LABELS = {State.FIRING: "Firing", State.OK: "OK", State.DISABLED: "Disabled",
-          State.WAITING: "Waiting", State.COUNTING: "OK"}
+LABELS = {
+    State.FIRING: "Firing",
+    State.OK: "OK",
+    State.DISABLED: "Disabled",
+    State.WAITING: "Waiting",
+    State.COUNTING: "OK",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,13 @@ class IngestKeyAdmin(admin.ModelAdmin):
 
     list_display = ["name", "organization", "hint", "created_at", "last_used_at", "revoked_at"]
     search_fields = ["name", "organization__name", "hint"]
-    readonly_fields = ["hint", "key_hash", "created_at", "last_used_at", "revoked_at",
-                       "revoked_by", "created_by"]
+    readonly_fields = [
+        "hint",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+        "created_by",
+    ]
     raw_id_fields = ["organization"]

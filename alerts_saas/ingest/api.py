@@ -44,20 +44,29 @@ class IngestKeyAuth(HttpBearer):
         header = request.headers.get("Authorization", "")
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise Refused(401, "Send your ingest key as “Authorization: Bearer <key>”. "
-                               "Create one under Settings → Ingest keys.",
-                          {"WWW-Authenticate": "Bearer"})
+            raise Refused(
+                401,
+                "Send your ingest key as “Authorization: Bearer <key>”. "
+                "Create one under Settings → Ingest keys.",
+                {"WWW-Authenticate": "Bearer"},
+            )
         return self.authenticate(request, secret.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> IngestKey:
         key = IngestKey.objects.filter(key_hash=hash_key(token)).first()
         if key is None:
-            raise Refused(401, "This ingest key is not valid. Check that it was copied whole.",
-                          {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise Refused(
+                401,
+                "This ingest key is not valid. Check that it was copied whole.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         if key.is_revoked:
-            raise Refused(403, f"This ingest key (“{key.name}”) was revoked on "
-                               f"{key.revoked_at:%Y-%m-%d %H:%M} UTC. Create a new one under "
-                               "Settings → Ingest keys.")
+            raise Refused(
+                403,
+                f"This ingest key (“{key.name}”) was revoked on "
+                f"{key.revoked_at:%Y-%m-%d %H:%M} UTC. Create a new one under "
+                "Settings → Ingest keys.",
+            )
         return key
 
 
@@ -74,8 +83,12 @@ class IngestApi(NinjaAPI):
         return schema
 
 
-api = IngestApi(title=f"{settings.PRODUCT_NAME} ingest API", version="1", description=DESCRIPTION,
-               urls_namespace="api")
+api = IngestApi(
+    title=f"{settings.PRODUCT_NAME} ingest API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+)
 
 
 @api.exception_handler(Refused)
@@ -91,18 +104,36 @@ def _schema_ref(model: type) -> dict[str, Any]:
 
 
 @api.post(
-    "/events", auth=IngestKeyAuth(),
-    response={202: IngestResult, 400: IngestResult | ErrorOut, 401: ErrorOut, 403: ErrorOut,
-              413: ErrorOut, 429: ErrorOut, 503: ErrorOut},
+    "/events",
+    auth=IngestKeyAuth(),
+    response={
+        202: IngestResult,
+        400: IngestResult | ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        413: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
     summary="Send a batch of events",
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"oneOf": [
-                {"type": "array", "items": _schema_ref(EventIn),
-                 "maxItems": settings.INGEST_MAX_BATCH, "minItems": 1},
-                _schema_ref(EventBatch),
-            ]}}},
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {
+                                "type": "array",
+                                "items": _schema_ref(EventIn),
+                                "maxItems": settings.INGEST_MAX_BATCH,
+                                "minItems": 1,
+                            },
+                            _schema_ref(EventBatch),
+                        ]
+                    }
+                }
+            },
         },
         "responses": {
             "202": {"description": "Counted. Refused events, if any, are listed in errors."},
@@ -122,35 +153,52 @@ def post_events(request: HttpRequest) -> Status:
         verdict = limits.take(key.organization_id, len(raw))
     except Exception:
         log.exception("Checking the event rate of organization %s failed", key.organization_id)
-        raise Refused(503, "We could not take these events just now, and kept none of them. "
-                           "Send the batch again in a few seconds.",
-                      {"Retry-After": "5"}) from None
+        raise Refused(
+            503,
+            "We could not take these events just now, and kept none of them. "
+            "Send the batch again in a few seconds.",
+            {"Retry-After": "5"},
+        ) from None
     if not verdict.allowed:
-        raise Refused(429, f"Your organization is over its limit of "
-                           f"{settings.INGEST_EVENTS_PER_MINUTE:,} events a minute. Nothing in "
-                           f"this batch was kept; send it again in {verdict.retry_after} s.",
-                      {"Retry-After": str(verdict.retry_after)})
+        raise Refused(
+            429,
+            f"Your organization is over its limit of "
+            f"{settings.INGEST_EVENTS_PER_MINUTE:,} events a minute. Nothing in "
+            f"this batch was kept; send it again in {verdict.retry_after} s.",
+            {"Retry-After": str(verdict.retry_after)},
+        )
     judged = judge(raw, timezone.now())
     if judged.events:
         try:
             evaluation.record(key.organization_id, judged.events)
         except Exception:
-            log.exception("Recording %d events for organization %s failed",
-                          len(judged.events), key.organization_id)
-            raise Refused(503, "We could not count these events just now, and kept none of "
-                               "them. Send the batch again in a few seconds.",
-                          {"Retry-After": "5"}) from None
+            log.exception(
+                "Recording %d events for organization %s failed",
+                len(judged.events),
+                key.organization_id,
+            )
+            raise Refused(
+                503,
+                "We could not count these events just now, and kept none of "
+                "them. Send the batch again in a few seconds.",
+                {"Retry-After": "5"},
+            ) from None
     key.touch()
-    result = IngestResult(accepted=len(judged.events), rejected=len(raw) - len(judged.events),
-                          errors=judged.errors, notes=judged.notes)
+    result = IngestResult(
+        accepted=len(judged.events),
+        rejected=len(raw) - len(judged.events),
+        errors=judged.errors,
+        notes=judged.notes,
+    )
     return Status(202 if judged.events else 400, result)
 
 
 def _read_body(request: HttpRequest) -> bytes:
     """The body, refused with 413 before it is read when it is over the limit."""
     limit = settings.INGEST_MAX_BODY_BYTES
-    too_big = Refused(413, f"The body is over {limit // (1024 * 1024)} MiB. Send fewer events "
-                           "per request.")
+    too_big = Refused(
+        413, f"The body is over {limit // (1024 * 1024)} MiB. Send fewer events per request."
+    )
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -51,13 +51,17 @@ def parse(body: bytes) -> list[Any]:
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         data = data["events"]
     if not isinstance(data, list):
-        raise Refused(400, "Send a JSON array of events, or an object whose “events” "
-                           "is an array of events.")
+        raise Refused(
+            400, "Send a JSON array of events, or an object whose “events” is an array of events."
+        )
     if not data:
         raise Refused(400, "The batch is empty: send at least one event.")
     if len(data) > settings.INGEST_MAX_BATCH:
-        raise Refused(413, f"A batch holds at most {settings.INGEST_MAX_BATCH} events; "
-                           f"this one has {len(data)}. Send it in smaller batches.")
+        raise Refused(
+            413,
+            f"A batch holds at most {settings.INGEST_MAX_BATCH} events; "
+            f"this one has {len(data)}. Send it in smaller batches.",
+        )
     return data
 
 
@@ -80,8 +84,10 @@ def _problems(index: int, error: ValidationError) -> list[ItemProblem]:
         where = ".".join(str(part) for part in detail["loc"]) or None
         message = detail["msg"]
         if detail["type"] == "string_unicode":
-            message = ("A field name is not valid Unicode: it holds an unpaired surrogate "
-                       "(\\ud800 to \\udfff).")
+            message = (
+                "A field name is not valid Unicode: it holds an unpaired surrogate "
+                "(\\ud800 to \\udfff)."
+            )
         problems.append(ItemProblem(index=index, field=where, message=message))
     return problems
 
@@ -95,8 +101,9 @@ def judge(raw: list[Any], now: datetime) -> Judged:
         models = []
         for index, item in enumerate(raw):
             if not isinstance(item, dict):
-                judged.errors.append(ItemProblem(index=index, message="An event must be a "
-                                                 "JSON object."))
+                judged.errors.append(
+                    ItemProblem(index=index, message="An event must be a JSON object.")
+                )
                 models.append(None)
                 continue
             try:
@@ -121,17 +128,25 @@ def _when(index: int, model: EventIn, now: datetime, judged: Judged) -> float | 
         stamp = stamp.replace(tzinfo=UTC)
     if stamp - now > settings.INGEST_MAX_FUTURE:
         ahead = stamp - now
-        judged.errors.append(ItemProblem(
-            index=index, field="timestamp",
-            message=f"{stamp.isoformat()} is {_span(ahead.total_seconds())} ahead of our clock; "
-                    f"at most {_span(settings.INGEST_MAX_FUTURE.total_seconds())} is accepted. "
-                    "Is the sender's clock right?"))
+        judged.errors.append(
+            ItemProblem(
+                index=index,
+                field="timestamp",
+                message=f"{stamp.isoformat()} is {_span(ahead.total_seconds())} ahead of our clock; "
+                f"at most {_span(settings.INGEST_MAX_FUTURE.total_seconds())} is accepted. "
+                "Is the sender's clock right?",
+            )
+        )
         return None
     if now - stamp > settings.INGEST_MAX_AGE:
-        judged.errors.append(ItemProblem(
-            index=index, field="timestamp",
-            message=f"{stamp.isoformat()} is {_span((now - stamp).total_seconds())} old; events "
-                    f"older than {_span(settings.INGEST_MAX_AGE.total_seconds())} are refused."))
+        judged.errors.append(
+            ItemProblem(
+                index=index,
+                field="timestamp",
+                message=f"{stamp.isoformat()} is {_span((now - stamp).total_seconds())} old; events "
+                f"older than {_span(settings.INGEST_MAX_AGE.total_seconds())} are refused.",
+            )
+        )
         return None
     return stamp.timestamp()
 
@@ -150,10 +165,14 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
     if model.level is not None:
         level = LEVEL_NAMES.get(model.level.strip().lower())
         if level is None:
-            judged.errors.append(ItemProblem(
-                index=index, field="level",
-                message=f"“{model.level[:50]}” is not a level we know. Use one of "
-                        f"{LEVELS_IN_WORDS}."))
+            judged.errors.append(
+                ItemProblem(
+                    index=index,
+                    field="level",
+                    message=f"“{model.level[:50]}” is not a level we know. Use one of "
+                    f"{LEVELS_IN_WORDS}.",
+                )
+            )
             return None
     timestamp = _when(index, model, now, judged)
     if timestamp is None:
@@ -162,26 +181,41 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
     message = _storable(model.message, repaired)
     limit = settings.INGEST_MAX_MESSAGE_CHARS
     if len(message) > limit:
-        judged.notes.append(ItemProblem(
-            index=index, field="message",
-            message=f"The message had {len(message):,} characters; the first {limit:,} "
-                    "were kept."))
+        judged.notes.append(
+            ItemProblem(
+                index=index,
+                field="message",
+                message=f"The message had {len(message):,} characters; the first {limit:,} "
+                "were kept.",
+            )
+        )
         message = message[:limit]
-    attributes = {_storable(key, repaired): _fit(value, repaired)
-                  for key, value in model.attributes.items()}
+    attributes = {
+        _storable(key, repaired): _fit(value, repaired) for key, value in model.attributes.items()
+    }
     for key, value in (model.model_extra or {}).items():
         # Unknown fields are kept as attributes; explicit attributes win a clash.
         key = _storable(key, repaired)
         if key not in attributes:
-            attributes[key] = (_fit(value, repaired) if _is_scalar(value)
-                               else _storable(_as_text(value), repaired))
-    event = Event(timestamp=timestamp, message=message,
-                  source=_storable(model.source or model.host or "", repaired),
-                  app=_storable(model.app or "", repaired), level=level, attributes=attributes)
+            attributes[key] = (
+                _fit(value, repaired) if _is_scalar(value) else _storable(_as_text(value), repaired)
+            )
+    event = Event(
+        timestamp=timestamp,
+        message=message,
+        source=_storable(model.source or model.host or "", repaired),
+        app=_storable(model.app or "", repaired),
+        level=level,
+        attributes=attributes,
+    )
     if repaired:
-        judged.notes.append(ItemProblem(
-            index=index, message="NUL characters and unpaired surrogates can't be stored; "
-                                 "each was replaced with �."))
+        judged.notes.append(
+            ItemProblem(
+                index=index,
+                message="NUL characters and unpaired surrogates can't be stored; "
+                "each was replaced with �.",
+            )
+        )
     return event
 
 
@@ -208,8 +242,7 @@ def _fit(value: AttributeValue, repaired: list[bool]) -> AttributeValue:
     """Integers beyond 64 bits are kept as text: stores and PagerDuty take no bigger."""
     if isinstance(value, str):
         return _storable(value, repaired)
-    if isinstance(value, int) and not isinstance(value, bool) and not (
-            -(2 ** 63) <= value < 2 ** 63):
+    if isinstance(value, int) and not isinstance(value, bool) and not (-(2**63) <= value < 2**63):
         return str(value)
     return value
 

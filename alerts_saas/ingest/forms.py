@@ -10,13 +10,15 @@ NAME_MAX = IngestKey._meta.get_field("name").max_length
 
 class IngestKeyForm(forms.Form):
     name = forms.CharField(
-        label="Key name", max_length=NAME_MAX, strip=True,
+        label="Key name",
+        max_length=NAME_MAX,
+        strip=True,
         widget=forms.TextInput(attrs={"placeholder": "e.g. web servers", "autocomplete": "off"}),
         help_text="What sends with it, so you know which key to revoke later.",
         error_messages={
             "required": "Give the key a name, e.g. “web servers” or “billing worker”.",
             "max_length": "A key name can be at most %(limit_value)d characters; "
-                          "this one has %(show_value)d.",
+            "this one has %(show_value)d.",
         },
     )
 

@@ -57,8 +57,10 @@ class RedisAllowance:
     def take(self, organization_id: int, n: int, limit: int) -> Verdict:
         now = time.time()
         minute, gone = divmod(now, WINDOW)
-        keys = [f"tw:ingest:{organization_id}:{int(minute)}",
-                f"tw:ingest:{organization_id}:{int(minute) - 1}"]
+        keys = [
+            f"tw:ingest:{organization_id}:{int(minute)}",
+            f"tw:ingest:{organization_id}:{int(minute) - 1}",
+        ]
         taken, current, previous = self.script(keys=keys, args=[n, limit, gone / WINDOW])
         if taken:
             return Verdict(True)

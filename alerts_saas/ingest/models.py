@@ -24,19 +24,25 @@ class IngestKey(models.Model):
     """A key to post events to one organization. Only its hash is kept; the secret is
     shown once, when the key is made."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="ingest_keys")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ingest_keys"
+    )
     name = models.CharField(max_length=100, help_text="What sends with it, e.g. “web servers”.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    hint = models.CharField(max_length=16, editable=False,
-                            help_text="The secret's first characters, to tell keys apart.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, related_name="+")
+    hint = models.CharField(
+        max_length=16,
+        editable=False,
+        help_text="The secret's first characters, to tell keys apart.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         # Active keys first, newest first; then revoked ones, the latest revoked first.
@@ -50,20 +56,29 @@ class IngestKey(models.Model):
         return self.revoked_at is not None
 
     @classmethod
-    def issue(cls, organization: Organization, name: str, created_by: object = None,
-              ) -> tuple[IngestKey, str]:
+    def issue(
+        cls,
+        organization: Organization,
+        name: str,
+        created_by: object = None,
+    ) -> tuple[IngestKey, str]:
         """A new saved key and its secret, which is never stored and can't be shown again."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = cls.objects.create(organization=organization, name=name,
-                                 key_hash=hash_key(secret), hint=secret[:len(KEY_PREFIX) + 6],
-                                 created_by=created_by)
+        key = cls.objects.create(
+            organization=organization,
+            name=name,
+            key_hash=hash_key(secret),
+            hint=secret[: len(KEY_PREFIX) + 6],
+            created_by=created_by,
+        )
         return key, secret
 
     def revoke(self, by: object) -> bool:
         """Revoke the key (compare-and-set: a second revoke changes nothing)."""
         now = timezone.now()
         done = IngestKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_by=by)
+            revoked_at=now, revoked_by=by
+        )
         if done:
             self.revoked_at, self.revoked_by = now, by
         return bool(done)

@@ -16,26 +16,41 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
 
     timestamp: datetime | None = Field(
-        None, description="When it happened: ISO 8601 (UTC if no offset is given), or seconds "
+        None,
+        description="When it happened: ISO 8601 (UTC if no offset is given), or seconds "
         "or milliseconds since the Unix epoch. Defaults to when it arrives. At most 5 minutes "
         "ahead of our clock and 24 hours old (both configurable).",
-        examples=["2026-11-23T03:12:45Z"])
-    source: str | None = Field(None, max_length=255,
-                               description="Where it happened: a host or service name.",
-                               examples=["web-1"])
-    host: str | None = Field(None, max_length=255,
-                             description="Taken as the source when `source` is not given.")
+        examples=["2026-11-23T03:12:45Z"],
+    )
+    source: str | None = Field(
+        None,
+        max_length=255,
+        description="Where it happened: a host or service name.",
+        examples=["web-1"],
+    )
+    host: str | None = Field(
+        None, max_length=255, description="Taken as the source when `source` is not given."
+    )
     app: str | None = Field(None, max_length=200, examples=["checkout"])
     level: str | None = Field(
-        None, description="debug, info, notice, warning, error, critical, alert or emergency "
+        None,
+        description="debug, info, notice, warning, error, critical, alert or emergency "
         "(also trace, warn, err, crit, fatal, emerg, panic; any case). Defaults to info.",
-        examples=["error"])
-    message: str = Field("", description=(
-        f"Longer messages are cut at {settings.INGEST_MAX_MESSAGE_CHARS} characters, "
-        "with a note in the response."), examples=["Payment failed: card declined"])
+        examples=["error"],
+    )
+    message: str = Field(
+        "",
+        description=(
+            f"Longer messages are cut at {settings.INGEST_MAX_MESSAGE_CHARS} characters, "
+            "with a note in the response."
+        ),
+        examples=["Payment failed: card declined"],
+    )
     attributes: dict[str, AttributeValue] = Field(
-        default_factory=dict, description="Flat key/value pairs: strings, numbers, booleans.",
-        examples=[{"region": "eu-west-1", "status": 502}])
+        default_factory=dict,
+        description="Flat key/value pairs: strings, numbers, booleans.",
+        examples=[{"region": "eu-west-1", "status": 502}],
+    )
 
 
 class EventBatch(BaseModel):
@@ -53,7 +68,8 @@ class IngestResult(BaseModel):
     rejected: int = Field(description="Events refused; see `errors`.")
     errors: list[ItemProblem] = Field(description="Why each refused event was refused.")
     notes: list[ItemProblem] = Field(
-        description="Changes made to accepted events, such as a message cut to size.")
+        description="Changes made to accepted events, such as a message cut to size."
+    )
 
 
 class ErrorOut(BaseModel):

@@ -71,8 +71,9 @@ class ConnectResult:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (service name, why)
 
 
-def connect_services(account: PagerDutyAccount, services: list[dict[str, Any]],
-                     user: User) -> ConnectResult:
+def connect_services(
+    account: PagerDutyAccount, services: list[dict[str, Any]], user: User
+) -> ConnectResult:
     """Create (or reuse) our integration on each service, and store each that worked.
 
     A service whose integration could not be made is reported and leaves no row behind.

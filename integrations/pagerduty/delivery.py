@@ -36,11 +36,18 @@ CHUNK = 50  # deliveries per task: one claim and one settle for the lot
 RATE_MARGIN = 1.0
 
 
-
-def build_event(service: PagerDutyService, action: str, dedup_key: str,
-                payload: dict[str, Any] | None = None, *, is_test: bool = False,
-                extra: dict[str, Any] | None = None, created_by: Any = None,
-                alert: Any = None, firing: Any = None) -> Delivery:
+def build_event(
+    service: PagerDutyService,
+    action: str,
+    dedup_key: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    is_test: bool = False,
+    extra: dict[str, Any] | None = None,
+    created_by: Any = None,
+    alert: Any = None,
+    firing: Any = None,
+) -> Delivery:
     """An unsaved Delivery of one event to `service`, cut to PagerDuty's limits."""
     event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key}
     if action == EventAction.TRIGGER:
@@ -67,12 +74,18 @@ def build_event(service: PagerDutyService, action: str, dedup_key: str,
 def follow_up(trigger: Delivery, action: str, created_by: Any = None) -> Delivery:
     """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key."""
     return Delivery(
-        organization_id=trigger.organization_id, service_id=trigger.service_id,
-        service_name=trigger.service_name, alert_id=trigger.alert_id,
-        firing_id=trigger.firing_id, region=trigger.region,
-        routing_key=trigger.routing_key, event_action=action, dedup_key=trigger.dedup_key,
+        organization_id=trigger.organization_id,
+        service_id=trigger.service_id,
+        service_name=trigger.service_name,
+        alert_id=trigger.alert_id,
+        firing_id=trigger.firing_id,
+        region=trigger.region,
+        routing_key=trigger.routing_key,
+        event_action=action,
+        dedup_key=trigger.dedup_key,
         body={"event_action": action, "dedup_key": trigger.dedup_key},
-        is_test=trigger.is_test, created_by=created_by,
+        is_test=trigger.is_test,
+        created_by=created_by,
     )
 
 
@@ -88,8 +101,13 @@ def queue(deliveries: list[Delivery]) -> list[Delivery]:
     return saved
 
 
-def queue_event(service: PagerDutyService, action: str, dedup_key: str,
-                payload: dict[str, Any] | None = None, **options: Any) -> Delivery:
+def queue_event(
+    service: PagerDutyService,
+    action: str,
+    dedup_key: str,
+    payload: dict[str, Any] | None = None,
+    **options: Any,
+) -> Delivery:
     """Write one Delivery (see `queue`)."""
     return queue([build_event(service, action, dedup_key, payload, **options)])[0]
 
@@ -100,12 +118,15 @@ def enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
     from integrations.pagerduty.tasks import send_deliveries
 
     for start in range(0, len(delivery_ids), CHUNK):
-        chunk = delivery_ids[start:start + CHUNK]
+        chunk = delivery_ids[start : start + CHUNK]
         try:
             send_deliveries.apply_async((chunk,), countdown=countdown)
         except Exception as exc:  # broker unreachable: the rows are safe in the database
-            log.warning("Could not queue %d deliveries (%s); the sweeper will retry them.",
-                        len(chunk), exc.__class__.__name__)
+            log.warning(
+                "Could not queue %d deliveries (%s); the sweeper will retry them.",
+                len(chunk),
+                exc.__class__.__name__,
+            )
 
 
 def backoff(attempts: int) -> float:
@@ -141,16 +162,22 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
         status=Delivery.Status.SENDING, lease_until__lt=now
     )
     earlier_unfinished = Delivery.objects.filter(
-        organization_id=OuterRef("organization_id"), dedup_key=OuterRef("dedup_key"),
-        pk__lt=OuterRef("pk"), status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING],
+        organization_id=OuterRef("organization_id"),
+        dedup_key=OuterRef("dedup_key"),
+        pk__lt=OuterRef("pk"),
+        status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING],
     )
     token = uuid.uuid4()
     with _replayable():
         claimed = (
             Delivery.objects.filter(claimable, pk__in=delivery_ids)
             .exclude(Exists(earlier_unfinished))
-            .update(status=Delivery.Status.SENDING, lease_until=now + settings.DELIVERY_LEASE,
-                    attempts=F("attempts") + 1, claim=token)
+            .update(
+                status=Delivery.Status.SENDING,
+                lease_until=now + settings.DELIVERY_LEASE,
+                attempts=F("attempts") + 1,
+                claim=token,
+            )
         )
         if not claimed:
             return []
@@ -160,8 +187,9 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
 def _renew(token: uuid.UUID, rows: list[Delivery]) -> list[Delivery]:
     """Extend the lease on the rows still ours; return them (others were taken over)."""
     with _replayable():
-        mine = Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING,
-                                       pk__in=[d.pk for d in rows])
+        mine = Delivery.objects.filter(
+            claim=token, status=Delivery.Status.SENDING, pk__in=[d.pk for d in rows]
+        )
         still = set(mine.values_list("pk", flat=True))
         mine.update(lease_until=timezone.now() + settings.DELIVERY_LEASE)
     return [d for d in rows if d.pk in still]
@@ -172,9 +200,9 @@ def _release(token: uuid.UUID, rows: list[Delivery]) -> None:
     if not rows:
         return
     with _replayable():
-        Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING,
-                                pk__in=[d.pk for d in rows]).update(
-            status=Delivery.Status.QUEUED, attempts=F("attempts") - 1, lease_until=None)
+        Delivery.objects.filter(
+            claim=token, status=Delivery.Status.SENDING, pk__in=[d.pk for d in rows]
+        ).update(status=Delivery.Status.QUEUED, attempts=F("attempts") - 1, lease_until=None)
     enqueue([d.pk for d in rows])
 
 
@@ -219,8 +247,11 @@ def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
 
 def _try(delivery: Delivery) -> None:
     """Send one claimed delivery, or postpone it if its key is over PagerDuty's limit."""
-    wait = limiter().reserve(delivery.routing_key, settings.PAGERDUTY_EVENTS_PER_MINUTE,
-                             settings.PAGERDUTY_EVENTS_WINDOW + RATE_MARGIN)
+    wait = limiter().reserve(
+        delivery.routing_key,
+        settings.PAGERDUTY_EVENTS_PER_MINUTE,
+        settings.PAGERDUTY_EVENTS_WINDOW + RATE_MARGIN,
+    )
     if wait > 0:
         # Over PagerDuty's limit for this key: wait for a slot instead of being refused.
         _postpone(delivery, wait + random.uniform(0, 0.25))
@@ -228,9 +259,18 @@ def _try(delivery: Delivery) -> None:
     _outcome(delivery, events.send(delivery.region, delivery.routing_key, delivery.body))
 
 
-SETTLED_FIELDS = ["status", "attempts", "next_attempt_at", "claim", "last_error",
-                  "response_status", "response_message", "response_errors", "latency_ms",
-                  "delivered_at"]
+SETTLED_FIELDS = [
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "claim",
+    "last_error",
+    "response_status",
+    "response_message",
+    "response_errors",
+    "latency_ms",
+    "delivered_at",
+]
 
 
 def _settle(claimed: list[Delivery]) -> None:
@@ -248,8 +288,14 @@ def _settle(claimed: list[Delivery]) -> None:
         if delivered:
             rows = mine.filter(pk__in=[d.pk for d in delivered])
             rows.bulk_update(delivered, ["latency_ms", "response_message"])
-            rows.update(status=Delivery.Status.DELIVERED, lease_until=None, last_error="",
-                        delivered_at=timezone.now(), response_status=202, response_errors=[])
+            rows.update(
+                status=Delivery.Status.DELIVERED,
+                lease_until=None,
+                last_error="",
+                delivered_at=timezone.now(),
+                response_status=202,
+                response_errors=[],
+            )
         for delivery in others:
             mine.filter(pk=delivery.pk).update(
                 lease_until=None, **{name: getattr(delivery, name) for name in SETTLED_FIELDS}
@@ -271,20 +317,25 @@ def _outcome(delivery: Delivery, result: events.EventResult) -> None:
     delivery.latency_ms = result.latency_ms
     if result.accepted:
         delivery.status, delivery.delivered_at, delivery.last_error = (
-            Delivery.Status.DELIVERED, now, "")
+            Delivery.Status.DELIVERED,
+            now,
+            "",
+        )
         return
     if result.rejected:
         delivery.status = Delivery.Status.FAILED
         delivery.last_error = "; ".join([result.message, *result.errors]) or (
-            f"HTTP {result.status}")
+            f"HTTP {result.status}"
+        )
         log.info("Delivery %s rejected by PagerDuty (%s)", delivery.pk, result.status)
         return
     reason = result.network_error or f"PagerDuty answered {result.status}: {result.message}"
     delay = backoff(delivery.attempts)
     if now + timedelta(seconds=delay) > delivery.created_at + settings.DELIVERY_GIVE_UP_AFTER:
         delivery.status = Delivery.Status.FAILED
-        delivery.last_error = (f"Gave up after {delivery.attempts} attempts over 24 hours. "
-                               f"Last error: {reason}")
+        delivery.last_error = (
+            f"Gave up after {delivery.attempts} attempts over 24 hours. Last error: {reason}"
+        )
         return
     delivery.status = Delivery.Status.QUEUED
     delivery.last_error = reason
@@ -294,10 +345,17 @@ def _outcome(delivery: Delivery, result: events.EventResult) -> None:
 def sweep(limit: int = 500) -> int:
     """Queue again the rows whose task was lost: overdue queued rows, and expired leases."""
     now = timezone.now()
-    stuck = Delivery.objects.filter(
-        Q(status=Delivery.Status.QUEUED, next_attempt_at__lte=now - settings.DELIVERY_SWEEP_GRACE)
-        | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
-    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    stuck = (
+        Delivery.objects.filter(
+            Q(
+                status=Delivery.Status.QUEUED,
+                next_attempt_at__lte=now - settings.DELIVERY_SWEEP_GRACE,
+            )
+            | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     ids = list(stuck)
     enqueue(ids)
     if ids:
@@ -311,14 +369,20 @@ def open_triggers(deliveries: QuerySet[Delivery]) -> list[Delivery]:
     acknowledge) means the incident is open."""
     latest: dict[str, str] = {}
     triggers: dict[str, int] = {}
-    rows = (deliveries.exclude(status=Delivery.Status.FAILED).order_by("created_at", "pk")
-            .values_list("pk", "dedup_key", "event_action"))
+    rows = (
+        deliveries.exclude(status=Delivery.Status.FAILED)
+        .order_by("created_at", "pk")
+        .values_list("pk", "dedup_key", "event_action")
+    )
     for pk, dedup_key, action in rows:
         latest[dedup_key] = action
         if action == EventAction.TRIGGER:
             triggers[dedup_key] = pk
-    open_ids = [triggers[key] for key, action in latest.items()
-                if action != EventAction.RESOLVE and key in triggers]
+    open_ids = [
+        triggers[key]
+        for key, action in latest.items()
+        if action != EventAction.RESOLVE and key in triggers
+    ]
     return list(Delivery.objects.filter(pk__in=open_ids).order_by("pk")) if open_ids else []
 
 

@@ -145,14 +145,22 @@ def send(region: str, routing_key: str, event: dict[str, Any]) -> EventResult:
     body = {**event, "routing_key": routing_key}
     started = time.monotonic()
     try:
-        response = _session().post(url, data=encode(body), headers=JSON_HEADERS,
-                                   timeout=(5, settings.PAGERDUTY_HTTP_TIMEOUT))
+        response = _session().post(
+            url,
+            data=encode(body),
+            headers=JSON_HEADERS,
+            timeout=(5, settings.PAGERDUTY_HTTP_TIMEOUT),
+        )
     except requests.Timeout:
-        return EventResult(None, network_error="PagerDuty did not answer in time.",
-                           latency_ms=int((time.monotonic() - started) * 1000))
+        return EventResult(
+            None,
+            network_error="PagerDuty did not answer in time.",
+            latency_ms=int((time.monotonic() - started) * 1000),
+        )
     except requests.RequestException as exc:
         return EventResult(
-            None, network_error=f"Could not reach PagerDuty ({exc.__class__.__name__}).",
+            None,
+            network_error=f"Could not reach PagerDuty ({exc.__class__.__name__}).",
             latency_ms=int((time.monotonic() - started) * 1000),
         )
     latency = int((time.monotonic() - started) * 1000)

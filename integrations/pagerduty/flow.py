@@ -23,8 +23,9 @@ def safe_return_to(request: HttpRequest, candidate: str | None, slug: str, defau
     """`candidate` if it is a page of this organization on this site, else `default`."""
     if (
         candidate
-        and url_has_allowed_host_and_scheme(candidate, {request.get_host()},
-                                            require_https=request.is_secure())
+        and url_has_allowed_host_and_scheme(
+            candidate, {request.get_host()}, require_https=request.is_secure()
+        )
         and candidate.startswith(f"/o/{slug}/")
     ):
         return candidate
@@ -35,8 +36,9 @@ def draft_from(post: QueryDict) -> dict[str, list[str]]:
     return {key: post.getlist(key) for key in post if key not in NOT_DRAFT}
 
 
-def remember_return(session: SessionBase, account_id: int, return_to: str,
-                    draft: dict[str, list[str]]) -> None:
+def remember_return(
+    session: SessionBase, account_id: int, return_to: str, draft: dict[str, list[str]]
+) -> None:
     returns = dict(session.get(RETURN_KEY) or {})
     returns[str(account_id)] = {"return_to": return_to, "draft": draft}
     session[RETURN_KEY] = returns
@@ -52,8 +54,9 @@ def restore_later(session: SessionBase, draft: dict[str, list[str]]) -> None:
         session[RESTORE_KEY] = {"draft": draft, "services": []}
 
 
-def finish_return(session: SessionBase, account_id: int,
-                  connected_service_ids: list[int]) -> str | None:
+def finish_return(
+    session: SessionBase, account_id: int, connected_service_ids: list[int]
+) -> str | None:
     """End the flow: keep the draft for the form to restore, and say where to go."""
     returns = dict(session.get(RETURN_KEY) or {})
     entry = returns.pop(str(account_id), None)

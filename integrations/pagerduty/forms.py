@@ -14,17 +14,22 @@ RULESET_KEY = re.compile(r"^R[A-Za-z0-9]{31}$")
 
 class PastedKeyForm(forms.Form):
     name = forms.CharField(
-        label="Service name", max_length=255,
+        label="Service name",
+        max_length=255,
         help_text="How this service appears when you choose alert targets.",
     )
     integration_key = forms.CharField(
-        label="Integration key", max_length=64, strip=True,
+        label="Integration key",
+        max_length=64,
+        strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="From the service's Integrations tab in PagerDuty: an Events API v2 "
-                  "integration key (32 characters).",
+        "integration key (32 characters).",
     )
     region = forms.ChoiceField(
-        label="PagerDuty service region", choices=Region.choices, initial=Region.US,
+        label="PagerDuty service region",
+        choices=Region.choices,
+        initial=Region.US,
         help_text="EU if your PagerDuty address ends in .eu.pagerduty.com.",
     )
 

@@ -7,20 +7,25 @@ from django.db.models import QuerySet
 from integrations.pagerduty.models import Delivery
 
 RETRYING = "retrying"
-FILTERS = [("", "All"), (Delivery.Status.DELIVERED, "Delivered"), (RETRYING, "Retrying"),
-           (Delivery.Status.QUEUED, "Queued"), (Delivery.Status.FAILED, "Failed")]
+FILTERS = [
+    ("", "All"),
+    (Delivery.Status.DELIVERED, "Delivered"),
+    (RETRYING, "Retrying"),
+    (Delivery.Status.QUEUED, "Queued"),
+    (Delivery.Status.FAILED, "Failed"),
+]
 
 
-def filtered(deliveries: QuerySet[Delivery], status: str | None
-             ) -> tuple[QuerySet[Delivery], str]:
+def filtered(deliveries: QuerySet[Delivery], status: str | None) -> tuple[QuerySet[Delivery], str]:
     """Deliveries with the given status ('' for all; 'retrying' = queued after a failure)."""
     status = status if status in {value for value, _ in FILTERS} else ""
     deliveries = deliveries.select_related("service", "alert").order_by("-created_at", "-pk")
     if status == RETRYING:
         return deliveries.filter(status=Delivery.Status.QUEUED, attempts__gt=0), status
     if status == Delivery.Status.QUEUED:
-        return deliveries.filter(status__in=[Delivery.Status.QUEUED,
-                                             Delivery.Status.SENDING]), status
+        return deliveries.filter(
+            status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
+        ), status
     if status:
         return deliveries.filter(status=status), status
     return deliveries, status

@@ -77,7 +77,10 @@ class PagerDutyService(models.Model):
         Organization, on_delete=models.CASCADE, related_name="pagerduty_services"
     )
     account = models.ForeignKey(
-        PagerDutyAccount, on_delete=models.CASCADE, null=True, blank=True,
+        PagerDutyAccount,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="services",
     )
     region = models.CharField(max_length=2, choices=Region.choices, default=Region.US)
@@ -139,17 +142,28 @@ class Delivery(models.Model):
         Organization, on_delete=models.CASCADE, related_name="deliveries"
     )
     service = models.ForeignKey(
-        PagerDutyService, on_delete=models.SET_NULL, null=True, blank=True,
+        PagerDutyService,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="deliveries",
     )
     service_name = models.CharField(max_length=255)
     alert = models.ForeignKey(
-        "alerts.Alert", on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="deliveries", help_text="Empty for test events not tied to a saved alert.",
+        "alerts.Alert",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        help_text="Empty for test events not tied to a saved alert.",
     )
     firing = models.ForeignKey(
-        "alerts.Firing", on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="deliveries", help_text="The firing this trigger or resolve belongs to.",
+        "alerts.Firing",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        help_text="The firing this trigger or resolve belongs to.",
     )
     region = models.CharField(max_length=2, choices=Region.choices)
     routing_key = EncryptedTextField()
@@ -162,15 +176,22 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
-    claim = models.UUIDField(null=True, blank=True, editable=False,
-                             help_text="Who holds the current attempt (compare-and-set).")
+    claim = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Who holds the current attempt (compare-and-set).",
+    )
     last_error = models.TextField(blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_message = models.CharField(max_length=500, blank=True)
     response_errors = models.JSONField(default=list, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)

@@ -44,8 +44,15 @@ class PendingAuthorization:
     draft: dict[str, Any] = field(default_factory=dict)
 
 
-def start(session: SessionBase, *, user_id: int, organization_id: int, redirect_uri: str,
-          return_to: str, draft: dict[str, Any] | None = None) -> str:
+def start(
+    session: SessionBase,
+    *,
+    user_id: int,
+    organization_id: int,
+    redirect_uri: str,
+    return_to: str,
+    draft: dict[str, Any] | None = None,
+) -> str:
     """Remember a new pending authorization and return PagerDuty's authorize URL."""
     client = WebApplicationClient(settings.PAGERDUTY_CLIENT_ID)
     verifier = client.create_code_verifier(96)
@@ -55,13 +62,21 @@ def start(session: SessionBase, *, user_id: int, organization_id: int, redirect_
         settings.PAGERDUTY_CLIENT_ID, redirect_uri=redirect_uri, scope=settings.PAGERDUTY_SCOPE
     )
     url, _ = oauth.authorization_url(
-        conf.authorize_url(), state=state, code_challenge=challenge,
+        conf.authorize_url(),
+        state=state,
+        code_challenge=challenge,
         code_challenge_method="S256",
     )
     pending = _pending(session)
     pending[state] = PendingAuthorization(
-        state=state, code_verifier=verifier, user_id=user_id, organization_id=organization_id,
-        redirect_uri=redirect_uri, created=time.time(), return_to=return_to, draft=draft or {},
+        state=state,
+        code_verifier=verifier,
+        user_id=user_id,
+        organization_id=organization_id,
+        redirect_uri=redirect_uri,
+        created=time.time(),
+        return_to=return_to,
+        draft=draft or {},
     ).__dict__
     # Keep only the newest few, so abandoned attempts don't pile up in the session.
     for old in sorted(pending, key=lambda s: pending[s]["created"])[:-MAX_PENDING]:
@@ -115,8 +130,11 @@ def exchange_code(auth: PendingAuthorization, code: str) -> Grant:
     oauth = OAuth2Session(settings.PAGERDUTY_CLIENT_ID, redirect_uri=auth.redirect_uri)
     try:
         token = oauth.fetch_token(
-            conf.token_url(), code=code, client_secret=settings.PAGERDUTY_CLIENT_SECRET,
-            include_client_id=True, code_verifier=auth.code_verifier,
+            conf.token_url(),
+            code=code,
+            client_secret=settings.PAGERDUTY_CLIENT_SECRET,
+            include_client_id=True,
+            code_verifier=auth.code_verifier,
             timeout=settings.PAGERDUTY_HTTP_TIMEOUT,
         )
     except OAuth2Error as exc:
@@ -136,8 +154,11 @@ def refresh(refresh_token: str) -> dict[str, Any]:
     """Exchange a refresh token for new tokens (PagerDuty rotates the refresh token)."""
     oauth = OAuth2Session(settings.PAGERDUTY_CLIENT_ID)
     return oauth.refresh_token(
-        conf.token_url(), refresh_token=refresh_token, client_id=settings.PAGERDUTY_CLIENT_ID,
-        client_secret=settings.PAGERDUTY_CLIENT_SECRET, include_client_id=True,
+        conf.token_url(),
+        refresh_token=refresh_token,
+        client_id=settings.PAGERDUTY_CLIENT_ID,
+        client_secret=settings.PAGERDUTY_CLIENT_SECRET,
+        include_client_id=True,
         timeout=settings.PAGERDUTY_HTTP_TIMEOUT,
     )
 
@@ -166,9 +187,7 @@ def _grant(token: dict[str, Any]) -> Grant:
     audiences = [audiences] if isinstance(audiences, str) else list(audiences)
     region = conf.region_for_audience(audiences)
     if region is None:
-        raise OAuthFlowError(
-            "PagerDuty answered for a service region this site is not set up for."
-        )
+        raise OAuthFlowError("PagerDuty answered for a service region this site is not set up for.")
     client_id = settings.PAGERDUTY_CLIENT_ID
     if client_id not in audiences and claims.get("azp") != client_id:
         raise OAuthFlowError("PagerDuty's id_token was issued to another app.")
@@ -178,7 +197,8 @@ def _grant(token: dict[str, Any]) -> Grant:
         access_token=token["access_token"],
         refresh_token=token.get("refresh_token", ""),
         expires_in=int(token.get("expires_in") or 0),
-        scope=" ".join(token["scope"]) if isinstance(token.get("scope"), list)
+        scope=" ".join(token["scope"])
+        if isinstance(token.get("scope"), list)
         else str(token.get("scope", "")),
         region=region,
         account_id=str(claims.get("account_id") or ""),

@@ -48,8 +48,9 @@ class RedisWindow:
 
     def reserve(self, routing_key: str, limit: int = LIMIT, window: float = WINDOW) -> float:
         """Take a slot now (0.0) or say how many seconds until one frees up."""
-        wait = self.script(keys=[_key(routing_key)],
-                           args=[time.time(), window, limit, uuid.uuid4().hex])
+        wait = self.script(
+            keys=[_key(routing_key)], args=[time.time(), window, limit, uuid.uuid4().hex]
+        )
         return max(0.0, float(wait))
 
 

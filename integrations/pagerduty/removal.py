@@ -40,8 +40,9 @@ class RemovalReport:
     notes: list[str] = field(default_factory=list)
 
 
-def remove_service(service: PagerDutyService, actor: Any, *, can_defer: bool = True
-                   ) -> RemovalReport:
+def remove_service(
+    service: PagerDutyService, actor: Any, *, can_defer: bool = True
+) -> RemovalReport:
     """Resolve what is open on `service`, delete our integration, and drop the row.
 
     With `can_defer`, an integration whose resolves are still being retried is deleted
@@ -49,10 +50,12 @@ def remove_service(service: PagerDutyService, actor: Any, *, can_defer: bool = T
     """
     report = RemovalReport(service_name=service.name)
     with transaction.atomic():
-        resolves = engine.queue([
-            engine.build_event(service, EventAction.RESOLVE, key, created_by=actor)
-            for key in engine.open_dedup_keys(service)
-        ])
+        resolves = engine.queue(
+            [
+                engine.build_event(service, EventAction.RESOLVE, key, created_by=actor)
+                for key in engine.open_dedup_keys(service)
+            ]
+        )
     engine.attempt_many([r.pk for r in resolves[:INLINE_RESOLVES]])
     pending = list(
         Delivery.objects.filter(pk__in=[r.pk for r in resolves])
@@ -84,8 +87,9 @@ def remove_service(service: PagerDutyService, actor: Any, *, can_defer: bool = T
     return report
 
 
-def _defer_deletion(account: PagerDutyAccount, service: PagerDutyService,
-                    pending: list[int]) -> bool:
+def _defer_deletion(
+    account: PagerDutyAccount, service: PagerDutyService, pending: list[int]
+) -> bool:
     from integrations.pagerduty.tasks import delete_integration_when_settled
 
     try:

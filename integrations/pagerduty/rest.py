@@ -82,7 +82,8 @@ class AccountApi:
 
     def _client(self) -> RestApiV2Client:
         client = _Client(
-            self.account.access_token, auth_type="bearer",
+            self.account.access_token,
+            auth_type="bearer",
             base_url=conf.region(self.account.region).rest_url,
         )
         client.timeout = settings.PAGERDUTY_HTTP_TIMEOUT
@@ -123,9 +124,7 @@ class AccountApi:
         return self._call(lambda c: c.rpost(f"/services/{service_id}/integrations", json=body))
 
     def get_integration(self, service_id: str, integration_id: str) -> dict[str, Any]:
-        return self._call(
-            lambda c: c.rget(f"/services/{service_id}/integrations/{integration_id}")
-        )
+        return self._call(lambda c: c.rget(f"/services/{service_id}/integrations/{integration_id}"))
 
     def delete_integration(self, service_id: str, integration_id: str) -> None:
         def delete(c: RestApiV2Client) -> None:

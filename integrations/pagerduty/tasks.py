@@ -42,8 +42,9 @@ def refresh_expiring_tokens() -> int:
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=None)
-def delete_integration_when_settled(self, account_id: int, pd_service_id: str,
-                                    integration_id: str, delivery_ids: list[int]) -> str:
+def delete_integration_when_settled(
+    self, account_id: int, pd_service_id: str, integration_id: str, delivery_ids: list[int]
+) -> str:
     """Delete our integration once the resolves sent through it are final (or 24 h passed)."""
     from integrations.pagerduty.models import Delivery
     from integrations.pagerduty.removal import delete_integration

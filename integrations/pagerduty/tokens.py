@@ -33,8 +33,7 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
         token = oauth.refresh(account.refresh_token)
     except OAuth2Error as exc:
         if exc.error not in PERMANENT_ERRORS:
-            log.warning("PagerDuty token refresh failed for account %s: %s", account.pk,
-                        exc.error)
+            log.warning("PagerDuty token refresh failed for account %s: %s", account.pk, exc.error)
             raise TokenRefreshError(
                 f"PagerDuty could not refresh access just now ({exc.error}). "
                 "It will be tried again in a few minutes."
@@ -53,8 +52,9 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
         raise TokenRefreshError(detail) from exc
     except (RequestException, ValueError) as exc:
         # PagerDuty unreachable: transient, the account stays connected; beat tries again.
-        log.warning("PagerDuty token refresh failed for account %s: %s", account.pk,
-                    exc.__class__.__name__)
+        log.warning(
+            "PagerDuty token refresh failed for account %s: %s", account.pk, exc.__class__.__name__
+        )
         raise TokenRefreshError(
             "PagerDuty could not be reached to refresh access. Try again in a minute."
         ) from exc

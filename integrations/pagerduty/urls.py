@@ -8,21 +8,42 @@ tenant_urlpatterns = [
     path("settings/integrations/", settings.integrations, name="integrations"),
     path("settings/integrations/pagerduty/connect/", connect.connect_start, name="connect"),
     path("settings/integrations/pagerduty/keys/", settings.add_pasted_key, name="add_key"),
-    path("settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/",
-         connect.select_services, name="select_services"),
-    path("settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/cancel/",
-         connect.select_cancel, name="select_cancel"),
-    path("settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/disconnect/",
-         manage.disconnect, name="disconnect"),
-    path("settings/integrations/pagerduty/services/<int:pagerduty_service_id>/delete/",
-         manage.delete_service, name="delete_service"),
-    path("settings/integrations/pagerduty/services/<int:pagerduty_service_id>/test/",
-         manage.send_test_event, name="test_event"),
-    path("settings/integrations/pagerduty/services/<int:pagerduty_service_id>/deliveries/",
-         manage.service_deliveries, name="service_deliveries"),
+    path(
+        "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/",
+        connect.select_services,
+        name="select_services",
+    ),
+    path(
+        "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/cancel/",
+        connect.select_cancel,
+        name="select_cancel",
+    ),
+    path(
+        "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/disconnect/",
+        manage.disconnect,
+        name="disconnect",
+    ),
+    path(
+        "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/delete/",
+        manage.delete_service,
+        name="delete_service",
+    ),
+    path(
+        "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/test/",
+        manage.send_test_event,
+        name="test_event",
+    ),
+    path(
+        "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/deliveries/",
+        manage.service_deliveries,
+        name="service_deliveries",
+    ),
     path("pagerduty/deliveries/<int:delivery_id>/", manage.delivery_status, name="delivery"),
-    path("pagerduty/deliveries/<int:delivery_id>/resolve/", manage.resolve_test_incident,
-         name="resolve_test"),
+    path(
+        "pagerduty/deliveries/<int:delivery_id>/resolve/",
+        manage.resolve_test_incident,
+        name="resolve_test",
+    ),
 ]
 
 urlpatterns = [

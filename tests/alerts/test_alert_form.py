@@ -11,22 +11,24 @@ from integrations.pagerduty.models import Delivery
 pytestmark = pytest.mark.django_db
 
 
-def test_create_an_alert_with_details_and_targets(admin_client, org, connected_service,
-                                                  form_data):
-    response = admin_client.post(f"/o/{org.slug}/alerts/new/",
-                                 form_data([connected_service.pk]), follow=True)
+def test_create_an_alert_with_details_and_targets(admin_client, org, connected_service, form_data):
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/new/", form_data([connected_service.pk]), follow=True
+    )
     assert "Alert “Checkout errors” saved." in response.content.decode()
     alert = Alert.objects.get()
     assert list(alert.targets.all()) == [connected_service]
     assert {d.key: d.value for d in alert.details.all()} == {
-        "runbook": "https://wiki.example/checkout"}
+        "runbook": "https://wiki.example/checkout"
+    }
     page = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
     assert "5 or more matching events in 10 minutes" in page
     assert "Checkout API 001" in page
 
 
-def test_unknown_placeholders_and_missing_targets_are_form_errors(admin_client, org,
-                                                                 connected_service, form_data):
+def test_unknown_placeholders_and_missing_targets_are_form_errors(
+    admin_client, org, connected_service, form_data
+):
     data = form_data([], summary_template="{alert} hit {hosts} on {}")
     response = admin_client.post(f"/o/{org.slug}/alerts/new/", data)
     body = response.content.decode()
@@ -38,31 +40,33 @@ def test_unknown_placeholders_and_missing_targets_are_form_errors(admin_client, 
 
 
 def test_duplicate_detail_keys_are_refused(admin_client, org, connected_service, form_data):
-    data = form_data([connected_service.pk], **{"details-1-key": "runbook",
-                                                 "details-1-value": "other"})
+    data = form_data(
+        [connected_service.pk], **{"details-1-key": "runbook", "details-1-value": "other"}
+    )
     response = admin_client.post(f"/o/{org.slug}/alerts/new/", data)
     assert "“runbook” is used twice." in response.content.decode()
     assert not Alert.objects.exists()
 
 
-def test_a_saved_key_repeated_by_a_stale_edit_is_said_in_words(admin_client, org,
-                                                               connected_service, form_data):
+def test_a_saved_key_repeated_by_a_stale_edit_is_said_in_words(
+    admin_client, org, connected_service, form_data
+):
     """Another tab's post, without the saved row's id, repeats its key: nothing is saved."""
     admin_client.post(f"/o/{org.slug}/alerts/new/", form_data([connected_service.pk]))
     alert = Alert.objects.get()
-    response = admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/edit/",
-                                 form_data([connected_service.pk], name="Renamed"))
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/{alert.pk}/edit/", form_data([connected_service.pk], name="Renamed")
+    )
     assert response.status_code == 409
     assert "changed while you were editing it" in response.content.decode()
     alert.refresh_from_db()
     assert alert.name == "Checkout errors" and alert.details.count() == 1
 
 
-def test_a_test_alert_from_an_unsaved_form_reaches_pagerduty(admin_client, org,
-                                                             connected_service, form_data,
-                                                             pagerduty):
-    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
-                                 form_data([connected_service.pk]))
+def test_a_test_alert_from_an_unsaved_form_reaches_pagerduty(
+    admin_client, org, connected_service, form_data, pagerduty
+):
+    response = admin_client.post(f"/o/{org.slug}/alerts/test/", form_data([connected_service.pk]))
     assert response.status_code == 200
     assert not Alert.objects.exists()  # nothing saved
     delivery = Delivery.objects.get()
@@ -79,10 +83,12 @@ def test_a_test_alert_from_an_unsaved_form_reaches_pagerduty(admin_client, org,
     assert received[0]["body"]["payload"]["summary"].startswith("[TEST] Checkout errors")
 
 
-def test_form_errors_come_first_and_nothing_is_sent(admin_client, org, connected_service,
-                                                    form_data):
-    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
-                                 form_data([connected_service.pk], name="", threshold="0"))
+def test_form_errors_come_first_and_nothing_is_sent(
+    admin_client, org, connected_service, form_data
+):
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/test/", form_data([connected_service.pk], name="", threshold="0")
+    )
     body = response.content.decode()
     assert response.status_code == 400
     assert "Fix the errors below before sending a test alert." in body
@@ -90,14 +96,15 @@ def test_form_errors_come_first_and_nothing_is_sent(admin_client, org, connected
     assert not Delivery.objects.exists()
 
 
-def test_a_saved_alerts_test_is_in_its_history(admin_client, org, connected_service,
-                                              form_data):
+def test_a_saved_alerts_test_is_in_its_history(admin_client, org, connected_service, form_data):
     admin_client.post(f"/o/{org.slug}/alerts/new/", form_data([connected_service.pk]))
     alert = Alert.objects.get()
-    admin_client.post(f"/o/{org.slug}/alerts/test/",
-                      {**form_data([connected_service.pk]), "alert_id": alert.pk})
-    admin_client.post(f"/o/{org.slug}/alerts/test/",
-                      {**form_data([connected_service.pk]), "alert_id": alert.pk})
+    admin_client.post(
+        f"/o/{org.slug}/alerts/test/", {**form_data([connected_service.pk]), "alert_id": alert.pk}
+    )
+    admin_client.post(
+        f"/o/{org.slug}/alerts/test/", {**form_data([connected_service.pk]), "alert_id": alert.pk}
+    )
     deliveries = Delivery.objects.filter(alert=alert)
     assert deliveries.count() == 2
     assert deliveries.values("dedup_key").distinct().count() == 2  # a fresh key each time
@@ -108,16 +115,17 @@ def test_a_saved_alerts_test_is_in_its_history(admin_client, org, connected_serv
     assert delivered.content.decode().count('id="delivery-row-') == 1
 
 
-def test_connect_from_the_unsaved_form_brings_the_draft_back(admin_client, org, authorize,
-                                                            pagerduty, form_data):
+def test_connect_from_the_unsaved_form_brings_the_draft_back(
+    admin_client, org, authorize, pagerduty, form_data
+):
     data = form_data([], name="Draft alert", next=f"/o/{org.slug}/alerts/new/")
     callback = authorize(admin_client, **data)
     response = admin_client.get(callback, follow=True)
     select_url = response.redirect_chain[-1][0]
     ids = {s["name"]: s["id"] for s in pagerduty.account("us")["services"]}
-    response = admin_client.post(select_url, {"service": [ids["Checkout API 050"],
-                                                          ids["Checkout API 051"]]},
-                                 follow=True)
+    response = admin_client.post(
+        select_url, {"service": [ids["Checkout API 050"], ids["Checkout API 051"]]}, follow=True
+    )
     assert response.redirect_chain[-1][0] == f"/o/{org.slug}/alerts/new/"
     page = response.content.decode()
     assert "Remember to save the alert." in page
@@ -131,85 +139,100 @@ def test_connect_from_the_unsaved_form_brings_the_draft_back(admin_client, org, 
 def test_disable_and_delete_keep_the_history(admin_client, org, connected_service, form_data):
     admin_client.post(f"/o/{org.slug}/alerts/new/", form_data([connected_service.pk]))
     alert = Alert.objects.get()
-    admin_client.post(f"/o/{org.slug}/alerts/test/",
-                      {**form_data([connected_service.pk]), "alert_id": alert.pk})
+    admin_client.post(
+        f"/o/{org.slug}/alerts/test/", {**form_data([connected_service.pk]), "alert_id": alert.pk}
+    )
     admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/toggle/")
     alert.refresh_from_db()
     assert not alert.enabled
-    assert "Yes, delete" in admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/delete/")\
-        .content.decode()
+    assert (
+        "Yes, delete"
+        in admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/delete/").content.decode()
+    )
     admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/delete/")
     assert not Alert.objects.exists()
     assert Delivery.objects.count() == 1
 
 
-def test_tests_sent_before_saving_join_the_saved_alerts_history(admin_client, org,
-                                                              connected_service, form_data):
-    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
-                                 form_data([connected_service.pk]))
+def test_tests_sent_before_saving_join_the_saved_alerts_history(
+    admin_client, org, connected_service, form_data
+):
+    response = admin_client.post(f"/o/{org.slug}/alerts/test/", form_data([connected_service.pk]))
     trigger = Delivery.objects.get()
     assert f'name="test_delivery" value="{trigger.pk}"' in response.content.decode()
     engine.attempt(trigger.pk)
     admin_client.post(f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/resolve/")
-    admin_client.post(f"/o/{org.slug}/alerts/new/",
-                      {**form_data([connected_service.pk]), "test_delivery": [trigger.pk]})
+    admin_client.post(
+        f"/o/{org.slug}/alerts/new/",
+        {**form_data([connected_service.pk]), "test_delivery": [trigger.pk]},
+    )
     alert = Alert.objects.get()
     assert set(Delivery.objects.values_list("alert_id", flat=True)) == {alert.pk}
     listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
     assert ">Queued</span>" in listing and "Never" not in listing  # the resolve, latest
 
 
-def test_another_organizations_test_deliveries_cannot_be_adopted(admin_client, org,
-                                                               connected_service, form_data,
-                                                               make_org):
+def test_another_organizations_test_deliveries_cannot_be_adopted(
+    admin_client, org, connected_service, form_data, make_org
+):
     other = make_org("Other")
     from tests.tenant_objects import _delivery
 
     foreign = _delivery(other, other.memberships.get().user)
     Delivery.objects.filter(pk=foreign.pk).update(alert=None)
-    admin_client.post(f"/o/{org.slug}/alerts/new/",
-                      {**form_data([connected_service.pk]), "test_delivery": [foreign.pk]})
+    admin_client.post(
+        f"/o/{org.slug}/alerts/new/",
+        {**form_data([connected_service.pk]), "test_delivery": [foreign.pk]},
+    )
     foreign.refresh_from_db()
     assert foreign.alert_id is None
 
 
-def test_cancel_on_the_service_choice_brings_the_draft_back(admin_client, org, authorize,
-                                                           form_data):
+def test_cancel_on_the_service_choice_brings_the_draft_back(
+    admin_client, org, authorize, form_data
+):
     data = form_data([], name="Half-written", next=f"/o/{org.slug}/alerts/new/")
     response = admin_client.get(authorize(admin_client, **data), follow=True)
     select_url = response.redirect_chain[-1][0]
-    response = admin_client.post(select_url.replace("/services/", "/services/cancel/"),
-                                 follow=True)
+    response = admin_client.post(select_url.replace("/services/", "/services/cancel/"), follow=True)
     assert response.redirect_chain[-1][0] == f"/o/{org.slug}/alerts/new/"
     assert 'value="Half-written"' in response.content.decode()
     assert "No services were added from acme-us." in response.content.decode()
 
 
-@pytest.mark.parametrize(("template", "error"), [
-    ("{count:s} errors", "{count:s}: write the placeholder alone, as {count}."),
-    ("{alert!x}", "{alert!x}: write the placeholder alone, as {alert}."),
-    ("{alert:>999999999}", "write the placeholder alone, as {alert}."),
-    ("{alert", "The template has a stray brace"),
-    ("{0} and {}", "Unknown placeholder {0}."),
-])
-def test_templates_that_could_fail_at_send_time_are_refused(admin_client, org, connected_service,
-                                                           form_data, template, error):
-    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
-                                 form_data([connected_service.pk], summary_template=template))
+@pytest.mark.parametrize(
+    ("template", "error"),
+    [
+        ("{count:s} errors", "{count:s}: write the placeholder alone, as {count}."),
+        ("{alert!x}", "{alert!x}: write the placeholder alone, as {alert}."),
+        ("{alert:>999999999}", "write the placeholder alone, as {alert}."),
+        ("{alert", "The template has a stray brace"),
+        ("{0} and {}", "Unknown placeholder {0}."),
+    ],
+)
+def test_templates_that_could_fail_at_send_time_are_refused(
+    admin_client, org, connected_service, form_data, template, error
+):
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/test/", form_data([connected_service.pk], summary_template=template)
+    )
     assert response.status_code == 400
     assert error in response.content.decode()
     assert not Delivery.objects.exists()
 
 
 @pytest.mark.parametrize("posted", ["²", "٣", "99999999999999999999999", "-1", "0"])
-def test_odd_ids_in_the_form_are_no_such_row_not_a_crash(admin_client, org, connected_service,
-                                                         form_data, posted):
+def test_odd_ids_in_the_form_are_no_such_row_not_a_crash(
+    admin_client, org, connected_service, form_data, posted
+):
     """Ids our pages post are read warily: Unicode digits and overflows are "not found"."""
-    response = admin_client.post(f"/o/{org.slug}/alerts/test/",
-                                 {**form_data([connected_service.pk]), "alert_id": posted})
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/test/", {**form_data([connected_service.pk]), "alert_id": posted}
+    )
     assert response.status_code == 404
     assert not Delivery.objects.exists()
-    response = admin_client.post(f"/o/{org.slug}/alerts/new/",
-                                 {**form_data([connected_service.pk]), "test_delivery": posted})
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/new/", {**form_data([connected_service.pk]), "test_delivery": posted}
+    )
     assert response.status_code == 302
     assert Alert.objects.get().name == "Checkout errors"

@@ -37,7 +37,8 @@ DELIVERY_POLL = re.compile(r"/pagerduty/deliveries/\d+/$")
 def _target(page: Page, name: str) -> Locator:
     """A service's checkbox in the alert form's targets ("<name> (<account>)")."""
     return page.locator("#targets").get_by_role(
-        "checkbox", name=re.compile(rf"^{re.escape(name)}(?!\d)"))
+        "checkbox", name=re.compile(rf"^{re.escape(name)}(?!\d)")
+    )
 
 
 def _expect_no_errors(page: Page) -> None:
@@ -48,7 +49,7 @@ def _expect_no_errors(page: Page) -> None:
 
 
 def _connect_two_services_from_the_form(page: Page, sandbox_url: str) -> None:
-    """"Connect PagerDuty" on the unsaved form: authorize on the sandbox, choose two."""
+    """ "Connect PagerDuty" on the unsaved form: authorize on the sandbox, choose two."""
     authorize_on_sandbox(page, sandbox_url)
     page.get_by_role("button", name="Approve").click()
 
@@ -95,7 +96,8 @@ def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
     # 4. Back on the new alert, the draft as typed, both new services ticked, no errors.
     expect(page).to_have_url(new_url)
     expect(page.locator(".messages")).to_have_text(
-        f"Connected {', '.join(CHOSEN)}. Remember to save the alert.")
+        f"Connected {', '.join(CHOSEN)}. Remember to save the alert."
+    )
     form = page.locator("main form")
     for name, value in TYPED.items():
         expect(form.locator(f"[name='{name}']")).to_have_value(value)
@@ -138,9 +140,11 @@ def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
         expect(panel).to_have_attribute("data-status", "delivered", timeout=20_000)
         expect(panel.locator(".badge")).to_have_text("Delivered")
         expect(panel).to_contain_text("PagerDuty accepted it")
-    triggers = list(Delivery.objects.filter(organization=org, is_test=True,
-                                            event_action=EventAction.TRIGGER)
-                    .order_by("service_name"))
+    triggers = list(
+        Delivery.objects.filter(
+            organization=org, is_test=True, event_action=EventAction.TRIGGER
+        ).order_by("service_name")
+    )
     assert [d.service_name for d in triggers] == CHOSEN
     assert all(d.alert_id is None for d in triggers)
     assert len({d.dedup_key for d in triggers}) == 2
@@ -175,10 +179,13 @@ def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
     expect(resolve.locator("p code")).to_have_text(triggers[0].dedup_key)
     resolved = pagerduty.alerts(dedup_key=triggers[0].dedup_key)
     assert [a["status"] for a in resolved] == ["resolved"]
-    assert [a["status"] for a in pagerduty.alerts(dedup_key=triggers[1].dedup_key)] == [
-        "triggered"]
-    assert Delivery.objects.filter(organization=org, event_action=EventAction.RESOLVE,
-                                   dedup_key=triggers[0].dedup_key).count() == 1
+    assert [a["status"] for a in pagerduty.alerts(dedup_key=triggers[1].dedup_key)] == ["triggered"]
+    assert (
+        Delivery.objects.filter(
+            organization=org, event_action=EventAction.RESOLVE, dedup_key=triggers[0].dedup_key
+        ).count()
+        == 1
+    )
     screenshot(page, "test-incident-resolved")
 
     # 7. Nothing was saved by testing; Save alert saves it, with both services.
@@ -191,7 +198,8 @@ def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
     assert (alert.threshold, alert.window_minutes) == (5, 10)
     assert sorted(t.name for t in alert.targets.all()) == CHOSEN
     assert {d.key: d.value for d in alert.details.all()} == {
-        "runbook": "https://wiki.example/checkout"}
+        "runbook": "https://wiki.example/checkout"
+    }
     row = page.locator(f"#alert-{alert.pk}")
     expect(row).to_contain_text("Checkout errors")
     expect(row).to_contain_text("Critical")
@@ -217,7 +225,8 @@ def test_form_errors_come_before_a_test_alert_and_nothing_is_sent(
     expect(page.locator("#test-sending")).not_to_have_class(re.compile(r"htmx-request"))
     screenshot(page, "send-test-alert-without-a-name")
     expect(page.get_by_text("Fix the errors below before sending a test alert.")).to_be_visible(
-        timeout=5_000)
+        timeout=5_000
+    )
     name_field = page.locator(".field", has=page.locator("input[name=name]"))
     expect(name_field).to_have_class(re.compile(r"\bfield-error\b"))
     expect(name_field.locator(".errorlist")).to_have_text("This field is required.")

@@ -25,8 +25,13 @@ pytestmark = pytest.mark.django_db
 
 def _alert(org, service, name="Checkout errors", **fields) -> Alert:
     """An alert counting for the last half hour (the chart starts where counting did)."""
-    fields = {"threshold": 3, "window_minutes": 5, "match_app": "checkout",
-              "counting_since": timezone.now() - timedelta(minutes=30), **fields}
+    fields = {
+        "threshold": 3,
+        "window_minutes": 5,
+        "match_app": "checkout",
+        "counting_since": timezone.now() - timedelta(minutes=30),
+        **fields,
+    }
     alert = Alert.objects.create(organization=org, name=name, **fields)
     if service is not None:
         alert.targets.add(service)
@@ -35,11 +40,21 @@ def _alert(org, service, name="Checkout errors", **fields) -> Alert:
 
 def _events(org, n: int, app: str = "checkout", **fields) -> list[Firing]:
     now = time.time()
-    return evaluation.record(org.pk, [
-        Event(timestamp=now, message=f"card declined #{i}", app=app, source="web-1",
-              level=Level.ERROR, attributes={"order": 4400 + i}, **fields)
-        for i in range(n)
-    ])
+    return evaluation.record(
+        org.pk,
+        [
+            Event(
+                timestamp=now,
+                message=f"card declined #{i}",
+                app=app,
+                source="web-1",
+                level=Level.ERROR,
+                attributes={"order": 4400 + i},
+                **fields,
+            )
+            for i in range(n)
+        ],
+    )
 
 
 @pytest.fixture
@@ -57,16 +72,19 @@ def _page(client, alert, suffix: str = "") -> str:
 
 
 def _chart(page: str) -> dict:
-    found = re.search(r'<script id="alert-chart-data" type="application/json">(.*?)</script>',
-                      page, re.S)
+    found = re.search(
+        r'<script id="alert-chart-data" type="application/json">(.*?)</script>', page, re.S
+    )
     assert found, "no chart data on the page"
     return json.loads(found.group(1))
 
 
 # -- The page ------------------------------------------------------------------------------
 
-def test_a_firing_alert_shows_its_state_chart_events_and_firing(admin_client, firing_alert,
-                                                                connected_service):
+
+def test_a_firing_alert_shows_its_state_chart_events_and_firing(
+    admin_client, firing_alert, connected_service
+):
     page = _page(admin_client, firing_alert)
     firing = Firing.objects.get()
     assert "FIRING since" in page and firing.opened_at.strftime("%H:%M:%S") in page
@@ -83,12 +101,12 @@ def test_a_firing_alert_shows_its_state_chart_events_and_firing(admin_client, fi
     assert abs(chart["times"][-1] - time.time()) < 60
     assert "vendor/uplot/uPlot.iife.min.js" in page and "js/alert-chart.js" in page
     # The latest matching events, newest first.
-    recent = page[page.index('id="recent-events"'):]
+    recent = page[page.index('id="recent-events"') :]
     assert recent.index("card declined #2") < recent.index("card declined #0")
     assert "order=4402" in recent and "web-1" in recent and "error" in recent
     # The firing, with its trigger.
-    row = page[page.index(f'id="firing-{firing.pk}"'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index(f'id="firing-{firing.pk}"') :]
+    row = row[: row.index("</tr>")]
     assert "Still firing" in row and "3 when opened" in row
     assert "Trigger</a> to Checkout API 001" in row and ">Queued</span>" in row
     # And the deliveries history stays below.
@@ -101,13 +119,11 @@ def test_the_live_section_is_served_alone_for_the_refresh(admin_client, firing_a
     assert "<html" not in section
     assert 'id="alert-live"' in section and 'data-state="firing"' in section
     assert 'hx-trigger="every 15s' in section and "visibilityState" in section
-    assert f'hx-get="/o/{firing_alert.organization.slug}/alerts/{firing_alert.pk}/live/"' \
-        in section
+    assert f'hx-get="/o/{firing_alert.organization.slug}/alerts/{firing_alert.pk}/live/"' in section
     assert _chart(section)["values"][-1] == 3
 
 
-def test_a_new_alert_without_events_says_how_to_send_some(admin_client, org,
-                                                          connected_service):
+def test_a_new_alert_without_events_says_how_to_send_some(admin_client, org, connected_service):
     alert = _alert(org, connected_service)
     _events(org, 2, app="search")  # not matching
     page = _page(admin_client, alert)
@@ -130,10 +146,17 @@ def test_matching_events_below_the_threshold_are_charted(admin_client, org, conn
     assert "No matching events yet." not in page
 
 
-def test_an_absence_alert_is_watching_through_its_first_window(admin_client, org,
-                                                               connected_service):
-    alert = _alert(org, connected_service, kind=ConditionKind.ABSENCE, threshold=1,
-                   window_minutes=10, counting_since=timezone.now())
+def test_an_absence_alert_is_watching_through_its_first_window(
+    admin_client, org, connected_service
+):
+    alert = _alert(
+        org,
+        connected_service,
+        kind=ConditionKind.ABSENCE,
+        threshold=1,
+        window_minutes=10,
+        counting_since=timezone.now(),
+    )
     page = _page(admin_client, alert)
     can_fire = alert.counting_since + timedelta(minutes=10)
     assert 'data-state="waiting"' in page and "Watching" in page
@@ -142,8 +165,7 @@ def test_an_absence_alert_is_watching_through_its_first_window(admin_client, org
     listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
     assert ">Waiting</span>" in listing and f"can fire from {can_fire:%H:%M} UTC" in listing
     # Once a whole window has been counted, it is OK (no event missing yet in this test).
-    Alert.objects.filter(pk=alert.pk).update(
-        counting_since=timezone.now() - timedelta(minutes=11))
+    Alert.objects.filter(pk=alert.pk).update(counting_since=timezone.now() - timedelta(minutes=11))
     page = _page(admin_client, alert)
     assert 'data-state="ok"' in page and "it fires below 1" in page
 
@@ -169,11 +191,12 @@ def test_a_disabled_alert_says_so(admin_client, org, connected_service):
 def test_cleared_firings_show_when_why_and_what_was_sent(admin_client, firing_alert):
     firing = Firing.objects.get()
     Firing.objects.filter(pk=firing.pk).update(opened_at=firing.opened_at - timedelta(minutes=8))
-    admin_client.post(f"/o/{firing_alert.organization.slug}/alerts/{firing_alert.pk}/toggle/",
-                      {"enabled": "0"})
+    admin_client.post(
+        f"/o/{firing_alert.organization.slug}/alerts/{firing_alert.pk}/toggle/", {"enabled": "0"}
+    )
     page = _page(admin_client, firing_alert)
-    row = page[page.index(f'id="firing-{firing.pk}"'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index(f'id="firing-{firing.pk}"') :]
+    row = row[: row.index("</tr>")]
     assert "Alert disabled" in row and "Still firing" not in row
     assert "8 min" in row
     assert row.count("Trigger</a> to Checkout API 001") == 1
@@ -183,20 +206,27 @@ def test_cleared_firings_show_when_why_and_what_was_sent(admin_client, firing_al
 def test_at_most_twenty_firings_are_listed(admin_client, org, connected_service):
     alert = _alert(org, connected_service)
     now = timezone.now()
-    Firing.objects.bulk_create([
-        Firing(organization=org, alert=alert, opened_at=now - timedelta(hours=n + 1),
-               cleared_at=now - timedelta(hours=n + 1) + timedelta(minutes=5),
-               clear_reason=Firing.ClearReason.CLEARED, count_at_open=3, count_at_clear=0)
-        for n in range(23)
-    ])
+    Firing.objects.bulk_create(
+        [
+            Firing(
+                organization=org,
+                alert=alert,
+                opened_at=now - timedelta(hours=n + 1),
+                cleared_at=now - timedelta(hours=n + 1) + timedelta(minutes=5),
+                clear_reason=Firing.ClearReason.CLEARED,
+                count_at_open=3,
+                count_at_clear=0,
+            )
+            for n in range(23)
+        ]
+    )
     page = _page(admin_client, alert)
     assert page.count('id="firing-') == 20
     assert "The latest 20 of 23 firings." in page
     assert "Nothing sent: no PagerDuty service to page." in page
 
 
-def test_the_page_stands_when_the_counts_cannot_be_read(admin_client, firing_alert,
-                                                        monkeypatch):
+def test_the_page_stands_when_the_counts_cannot_be_read(admin_client, firing_alert, monkeypatch):
     def down(*args, **kwargs):
         raise redis.ConnectionError("Connection refused")
 
@@ -209,13 +239,17 @@ def test_the_page_stands_when_the_counts_cannot_be_read(admin_client, firing_ale
 
 # -- Disable, enable, delete ---------------------------------------------------------------
 
-def test_disabling_clears_the_firing_and_resolves_with_the_trigger_key(admin_client, org,
-                                                                      firing_alert):
+
+def test_disabling_clears_the_firing_and_resolves_with_the_trigger_key(
+    admin_client, org, firing_alert
+):
     before = firing_alert.updated_at
-    response = admin_client.post(f"/o/{org.slug}/alerts/{firing_alert.pk}/toggle/",
-                                 {"enabled": "0"}, follow=True)
-    assert "disabled. Its open incident is being resolved in PagerDuty." in \
-        response.content.decode()
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/{firing_alert.pk}/toggle/", {"enabled": "0"}, follow=True
+    )
+    assert (
+        "disabled. Its open incident is being resolved in PagerDuty." in response.content.decode()
+    )
     firing_alert.refresh_from_db()
     assert not firing_alert.enabled
     assert firing_alert.updated_at > before  # the ingest path recompiles on this
@@ -231,15 +265,17 @@ def test_disabling_clears_the_firing_and_resolves_with_the_trigger_key(admin_cli
     assert Delivery.objects.filter(event_action=EventAction.RESOLVE).count() == 1
 
 
-def test_a_disabled_alert_counts_nothing_and_enabling_starts_afresh(admin_client, org,
-                                                                   connected_service):
+def test_a_disabled_alert_counts_nothing_and_enabling_starts_afresh(
+    admin_client, org, connected_service
+):
     alert = _alert(org, connected_service)
     admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/toggle/", {"enabled": "0"})
     assert _events(org, 5) == []
     alert.refresh_from_db()
     generation, since = alert.generation, alert.counting_since
-    response = admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/toggle/",
-                                 {"enabled": "1", "from": "detail"})
+    response = admin_client.post(
+        f"/o/{org.slug}/alerts/{alert.pk}/toggle/", {"enabled": "1", "from": "detail"}
+    )
     assert response["Location"] == f"/o/{org.slug}/alerts/{alert.pk}/"
     alert.refresh_from_db()
     assert alert.enabled and alert.generation == generation + 1
@@ -259,8 +295,7 @@ def test_the_toggle_without_a_wanted_state_flips(admin_client, org, connected_se
     assert alert.enabled
 
 
-def test_the_delete_page_warns_that_the_open_incident_is_resolved(admin_client, org,
-                                                                  firing_alert):
+def test_the_delete_page_warns_that_the_open_incident_is_resolved(admin_client, org, firing_alert):
     page = admin_client.get(f"/o/{org.slug}/alerts/{firing_alert.pk}/delete/").content.decode()
     assert "It is firing now" in page
     assert "Deleting it resolves its open incident in PagerDuty." in page
@@ -270,8 +305,7 @@ def test_the_delete_page_warns_that_the_open_incident_is_resolved(admin_client, 
 def test_deleting_a_firing_alert_resolves_its_incident(admin_client, org, firing_alert):
     firing = Firing.objects.get()
     trigger = Delivery.objects.get(event_action=EventAction.TRIGGER)
-    response = admin_client.post(f"/o/{org.slug}/alerts/{firing_alert.pk}/delete/",
-                                 follow=True)
+    response = admin_client.post(f"/o/{org.slug}/alerts/{firing_alert.pk}/delete/", follow=True)
     assert "Its open incident is being resolved in PagerDuty." in response.content.decode()
     assert not Alert.objects.exists() and not Firing.objects.filter(pk=firing.pk).exists()
     resolve = Delivery.objects.get(event_action=EventAction.RESOLVE)
@@ -291,8 +325,8 @@ def test_deleting_a_quiet_alert_sends_nothing(admin_client, org, connected_servi
 
 # -- The list ------------------------------------------------------------------------------
 
-def test_the_list_puts_firing_alerts_first_and_counts_them(admin_client, org,
-                                                           connected_service):
+
+def test_the_list_puts_firing_alerts_first_and_counts_them(admin_client, org, connected_service):
     calm = _alert(org, connected_service, name="A calm alert", match_app="search")
     burning = _alert(org, connected_service, name="Z burning alert")
     off = _alert(org, connected_service, name="B disabled", enabled=False)
@@ -307,8 +341,8 @@ def test_the_list_puts_firing_alerts_first_and_counts_them(admin_client, org,
     assert rows == [burning.pk, calm.pk, off.pk]
     states = dict(re.findall(r'<tr id="alert-(\d+)">.*?data-state="(\w+)"', listing, re.S))
     assert states == {str(burning.pk): "firing", str(calm.pk): "ok", str(off.pk): "disabled"}
-    row = listing[listing.index(f'id="alert-{burning.pk}"'):]
-    assert ">Firing</span>" in row[:row.index("</tr>")] and "since" in row[:row.index("</tr>")]
+    row = listing[listing.index(f'id="alert-{burning.pk}"') :]
+    assert ">Firing</span>" in row[: row.index("</tr>")] and "since" in row[: row.index("</tr>")]
     # The disable button of a firing alert asks first: it resolves the incident.
     assert "is firing. Disabling it resolves its incident in PagerDuty." in row
 

@@ -23,19 +23,37 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _firing_alert(org: Organization) -> Alert:
     service = _pd_service(org, org.memberships.get().user)
-    alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=3,
-                                 window_minutes=5, match_app="checkout",
-                                 match_level=Level.ERROR,
-                                 counting_since=timezone.now() - timedelta(minutes=30))
+    alert = Alert.objects.create(
+        organization=org,
+        name="Checkout errors",
+        threshold=3,
+        window_minutes=5,
+        match_app="checkout",
+        match_level=Level.ERROR,
+        counting_since=timezone.now() - timedelta(minutes=30),
+    )
     alert.targets.add(service)
-    Alert.objects.create(organization=org, name="A quiet alert", match_app="search",
-                         counting_since=timezone.now() - timedelta(minutes=30))
+    Alert.objects.create(
+        organization=org,
+        name="A quiet alert",
+        match_app="search",
+        counting_since=timezone.now() - timedelta(minutes=30),
+    )
     now = time.time()
-    [firing] = evaluation.record(org.pk, [
-        Event(timestamp=now - 60 + i, message=f"card declined #{i}", app="checkout",
-              level=Level.ERROR, source="web-1", attributes={"order": 4400 + i})
-        for i in range(4)
-    ])
+    [firing] = evaluation.record(
+        org.pk,
+        [
+            Event(
+                timestamp=now - 60 + i,
+                message=f"card declined #{i}",
+                app="checkout",
+                level=Level.ERROR,
+                source="web-1",
+                attributes={"order": 4400 + i},
+            )
+            for i in range(4)
+        ],
+    )
     assert firing.alert_id == alert.pk
     return alert
 
@@ -61,9 +79,11 @@ def test_a_firing_alert_page_with_its_chart_refreshes_when_the_firing_clears(
     expect(banner.locator("h2")).to_contain_text("FIRING since")
     expect(banner).to_contain_text("Paging: Checkout")
     expect(page.locator(".condition-summary")).to_contain_text(
-        "At least 3 matching events in 5 minutes")
+        "At least 3 matching events in 5 minutes"
+    )
     expect(page.locator(".condition-summary")).to_contain_text(
-        "App is “checkout”, level error or above")
+        "App is “checkout”, level error or above"
+    )
     chart = page.locator("#alert-chart")
     expect(chart.locator("canvas")).to_have_count(1)
     expect(chart.locator(".u-legend")).to_contain_text("Fires at 3")
@@ -119,11 +139,10 @@ def test_the_condition_form_explains_both_kinds_and_refuses_a_bad_expression(
     page.get_by_role("button", name="Save alert").click()
     message_field = page.locator(".field", has=page.locator("input[name=match_message]"))
     expect(message_field.locator(".errorlist")).to_contain_text(
-        "This is not a regular expression we can run")
-    attribute_value = page.locator(".field",
-                                   has=page.locator("input[name=match_attribute_value]"))
-    expect(attribute_value.locator(".errorlist")).to_contain_text(
-        "Give the value “job” must equal")
+        "This is not a regular expression we can run"
+    )
+    attribute_value = page.locator(".field", has=page.locator("input[name=match_attribute_value]"))
+    expect(attribute_value.locator(".errorlist")).to_contain_text("Give the value “job” must equal")
     expect(page.get_by_label("Fire when")).to_have_value("absence")
     expect(page.get_by_label("Window unit")).to_have_value("hours")
     screenshot(page, "condition-errors")

@@ -25,20 +25,31 @@ def _errors_in(body: str) -> str:
     return body.replace("&quot;", '"').replace("&#x27;", "'")
 
 
-def test_the_condition_and_match_rules_are_saved(admin_client, org, connected_service,
-                                                 form_data):
-    data = form_data([connected_service.pk], kind="absence", threshold="1",
-                     window_minutes="2", window_unit="hours", match_app="billing",
-                     match_source="cron-1", match_level=str(Level.WARNING),
-                     match_message=r"heartbeat \d+", match_message_regex="on",
-                     match_attribute="job", match_attribute_value="nightly")
+def test_the_condition_and_match_rules_are_saved(admin_client, org, connected_service, form_data):
+    data = form_data(
+        [connected_service.pk],
+        kind="absence",
+        threshold="1",
+        window_minutes="2",
+        window_unit="hours",
+        match_app="billing",
+        match_source="cron-1",
+        match_level=str(Level.WARNING),
+        match_message=r"heartbeat \d+",
+        match_message_regex="on",
+        match_attribute="job",
+        match_attribute_value="nightly",
+    )
     response = _new(admin_client, org, data)
     assert response.status_code == 302, _errors_in(response.content.decode())[:3000]
     alert = Alert.objects.get()
     assert alert.kind == ConditionKind.ABSENCE and alert.is_absence
     assert (alert.threshold, alert.window_minutes) == (1, 120)
     assert (alert.match_app, alert.match_source, alert.match_level) == (
-        "billing", "cron-1", Level.WARNING)
+        "billing",
+        "cron-1",
+        Level.WARNING,
+    )
     assert (alert.match_message, alert.match_message_regex) == (r"heartbeat \d+", True)
     assert (alert.match_attribute, alert.match_attribute_value) == ("job", "nightly")
     listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
@@ -46,8 +57,9 @@ def test_the_condition_and_match_rules_are_saved(admin_client, org, connected_se
     assert "level warning or above" in listing
 
 
-def test_a_form_without_rules_counts_every_event_at_least(admin_client, org, connected_service,
-                                                          form_data):
+def test_a_form_without_rules_counts_every_event_at_least(
+    admin_client, org, connected_service, form_data
+):
     assert _new(admin_client, org, form_data([connected_service.pk])).status_code == 302
     alert = Alert.objects.get()
     assert alert.kind == ConditionKind.PRESENCE  # no "kind" posted: the default
@@ -63,8 +75,10 @@ def test_the_form_reads_the_condition_as_a_sentence(admin_client, org, connected
     assert '<option value="presence" selected>At least</option>' in page
     assert '<option value="absence">Fewer than</option>' in page
     assert '<option value="" selected>Any level</option>' in page
-    assert "An event matches when it meets every rule you set (leave all empty to count " \
-           "every event):" in page
+    assert (
+        "An event matches when it meets every rule you set (leave all empty to count "
+        "every event):" in page
+    )
     assert "a heartbeat: fires when fewer than 1 event in 5 minutes" in page
     assert "waits one full window after saving before it can fire" in page
     assert "Regular expression" in page
@@ -77,14 +91,18 @@ def test_a_whole_number_of_hours_is_shown_in_hours(admin_client, org, connected_
     assert '<option value="hours" selected>hours</option>' in page
 
 
-@pytest.mark.parametrize(("pattern", "said"), [
-    ("(unclosed", "This is not a regular expression we can run"),
-    (r"(a)\1", "Backreferences and lookarounds are not supported."),
-    ("(?<=x)y", "Backreferences and lookarounds are not supported."),
-    ("a" * 501, "Keep it to 500 characters or fewer (it has 501)."),
-])
+@pytest.mark.parametrize(
+    ("pattern", "said"),
+    [
+        ("(unclosed", "This is not a regular expression we can run"),
+        (r"(a)\1", "Backreferences and lookarounds are not supported."),
+        ("(?<=x)y", "Backreferences and lookarounds are not supported."),
+        ("a" * 501, "Keep it to 500 characters or fewer (it has 501)."),
+    ],
+)
 def test_a_regular_expression_we_cannot_run_is_said_on_the_field(
-        admin_client, org, connected_service, form_data, pattern, said):
+    admin_client, org, connected_service, form_data, pattern, said
+):
     data = form_data([connected_service.pk], match_message=pattern, match_message_regex="on")
     response = _new(admin_client, org, data)
     body = response.content.decode()
@@ -94,27 +112,33 @@ def test_a_regular_expression_we_cannot_run_is_said_on_the_field(
     assert not Alert.objects.exists()
 
 
-def test_the_same_text_without_regular_expression_is_plain_text(admin_client, org,
-                                                                connected_service, form_data):
+def test_the_same_text_without_regular_expression_is_plain_text(
+    admin_client, org, connected_service, form_data
+):
     data = form_data([connected_service.pk], match_message="(unclosed")
     assert _new(admin_client, org, data).status_code == 302
     alert = Alert.objects.get()
     assert (alert.match_message, alert.match_message_regex) == ("(unclosed", False)
 
 
-def test_regular_expression_without_text_is_dropped(admin_client, org, connected_service,
-                                                    form_data):
+def test_regular_expression_without_text_is_dropped(
+    admin_client, org, connected_service, form_data
+):
     data = form_data([connected_service.pk], match_message="", match_message_regex="on")
     assert _new(admin_client, org, data).status_code == 302
     assert not Alert.objects.get().match_message_regex
 
 
-@pytest.mark.parametrize(("key", "value", "said"), [
-    ("", "eu-west-1", "Name the attribute that must equal “eu-west-1”."),
-    ("region", "", "Give the value “region” must equal, or clear the attribute."),
-])
-def test_an_attribute_needs_both_a_name_and_a_value(admin_client, org, connected_service,
-                                                    form_data, key, value, said):
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("", "eu-west-1", "Name the attribute that must equal “eu-west-1”."),
+        ("region", "", "Give the value “region” must equal, or clear the attribute."),
+    ],
+)
+def test_an_attribute_needs_both_a_name_and_a_value(
+    admin_client, org, connected_service, form_data, key, value, said
+):
     data = form_data([connected_service.pk], match_attribute=key, match_attribute_value=value)
     response = _new(admin_client, org, data)
     assert response.status_code == 400
@@ -122,44 +146,60 @@ def test_an_attribute_needs_both_a_name_and_a_value(admin_client, org, connected
     assert not Alert.objects.exists()
 
 
-@pytest.mark.parametrize(("amount", "unit", "minutes"), [
-    ("1", "minutes", 1), ("1440", "minutes", 1440), ("24", "hours", 1440), ("2", "hours", 120),
-    ("0", "minutes", None), ("1441", "minutes", None), ("25", "hours", None),
-    ("-5", "minutes", None), ("0", "hours", None),
-])
-def test_the_window_is_one_minute_to_24_hours(admin_client, org, connected_service, form_data,
-                                              amount, unit, minutes):
+@pytest.mark.parametrize(
+    ("amount", "unit", "minutes"),
+    [
+        ("1", "minutes", 1),
+        ("1440", "minutes", 1440),
+        ("24", "hours", 1440),
+        ("2", "hours", 120),
+        ("0", "minutes", None),
+        ("1441", "minutes", None),
+        ("25", "hours", None),
+        ("-5", "minutes", None),
+        ("0", "hours", None),
+    ],
+)
+def test_the_window_is_one_minute_to_24_hours(
+    admin_client, org, connected_service, form_data, amount, unit, minutes
+):
     data = form_data([connected_service.pk], window_minutes=amount, window_unit=unit)
     response = _new(admin_client, org, data)
     if minutes is None:
         assert response.status_code == 400
-        assert "The window must be between 1 minute and 24 hours (1440 minutes)." in \
-            response.content.decode()
+        assert (
+            "The window must be between 1 minute and 24 hours (1440 minutes)."
+            in response.content.decode()
+        )
         assert not Alert.objects.exists()
     else:
         assert response.status_code == 302
         assert Alert.objects.get().window_minutes == minutes
 
 
-def test_a_threshold_below_one_is_refused_in_words(admin_client, org, connected_service,
-                                                   form_data):
+def test_a_threshold_below_one_is_refused_in_words(admin_client, org, connected_service, form_data):
     response = _new(admin_client, org, form_data([connected_service.pk], threshold="0"))
     assert response.status_code == 400
     assert "Use 1 or more." in response.content.decode()
 
 
-def test_a_test_alert_for_an_absence_alert_reads_as_too_few(admin_client, org,
-                                                            connected_service, form_data):
-    data = form_data([connected_service.pk], kind="absence", threshold="1",
-                     window_minutes="5", summary_template="{alert}: {count} in {window}")
+def test_a_test_alert_for_an_absence_alert_reads_as_too_few(
+    admin_client, org, connected_service, form_data
+):
+    data = form_data(
+        [connected_service.pk],
+        kind="absence",
+        threshold="1",
+        window_minutes="5",
+        summary_template="{alert}: {count} in {window}",
+    )
     response = admin_client.post(f"/o/{org.slug}/alerts/test/", data)
     assert response.status_code == 200
     summary = Delivery.objects.get().body["payload"]["summary"]
     assert summary == "[TEST] Checkout errors: 0 in 5 minutes"
 
 
-def test_a_test_alert_uses_the_window_in_hours(admin_client, org, connected_service,
-                                               form_data):
+def test_a_test_alert_uses_the_window_in_hours(admin_client, org, connected_service, form_data):
     data = form_data([connected_service.pk], window_minutes="3", window_unit="hours")
     assert admin_client.post(f"/o/{org.slug}/alerts/test/", data).status_code == 200
     summary = Delivery.objects.get().body["payload"]["summary"]
@@ -169,14 +209,17 @@ def test_a_test_alert_uses_the_window_in_hours(admin_client, org, connected_serv
 
 # -- Saving an edit ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def firing_alert(admin_client, org, connected_service, form_data):
     """A saved alert (3 checkout events in 10 minutes) that is firing, its trigger queued."""
     data = form_data([connected_service.pk], threshold="3", match_app="checkout")
     assert _new(admin_client, org, data).status_code == 302
     alert = Alert.objects.get()
-    events = [Event(timestamp=time.time(), message=f"card declined #{n}", app="checkout")
-              for n in range(3)]
+    events = [
+        Event(timestamp=time.time(), message=f"card declined #{n}", app="checkout")
+        for n in range(3)
+    ]
     [firing] = evaluation.record(org.pk, events)
     assert firing.alert_id == alert.pk and firing.count_at_open == 3
     return alert
@@ -189,10 +232,12 @@ def _edit(admin_client, org, alert, data, **kwargs):
 
 
 def test_editing_what_counts_restarts_counting_and_clears_the_firing(
-        admin_client, org, connected_service, form_data, firing_alert):
+    admin_client, org, connected_service, form_data, firing_alert
+):
     before = firing_alert.generation
-    data = form_data([connected_service.pk], threshold="3", match_app="checkout",
-                     match_level=str(Level.ERROR))
+    data = form_data(
+        [connected_service.pk], threshold="3", match_app="checkout", match_level=str(Level.ERROR)
+    )
     response = _edit(admin_client, org, firing_alert, data, follow=True)
     assert "Counting starts afresh" in response.content.decode()
     firing_alert.refresh_from_db()
@@ -201,24 +246,34 @@ def test_editing_what_counts_restarts_counting_and_clears_the_firing(
     assert not firing.is_open
     assert firing.clear_reason == Firing.ClearReason.EDITED
     assert len(resolves_of(firing)) == 1
-    assert counts().totals([CounterSet.of(firing_alert)], time.time())[
-        CounterSet.of(firing_alert)] == 0
+    assert (
+        counts().totals([CounterSet.of(firing_alert)], time.time())[CounterSet.of(firing_alert)]
+        == 0
+    )
 
 
-def test_a_window_change_restarts_counting_too(admin_client, org, connected_service, form_data,
-                                               firing_alert):
-    data = form_data([connected_service.pk], threshold="3", match_app="checkout",
-                     window_minutes="15")
+def test_a_window_change_restarts_counting_too(
+    admin_client, org, connected_service, form_data, firing_alert
+):
+    data = form_data(
+        [connected_service.pk], threshold="3", match_app="checkout", window_minutes="15"
+    )
     _edit(admin_client, org, firing_alert, data)
     firing_alert.refresh_from_db()
     assert firing_alert.generation == 2
     assert Firing.objects.get().clear_reason == Firing.ClearReason.EDITED
 
 
-def test_a_threshold_edit_keeps_the_counts_and_the_firing(admin_client, org, connected_service,
-                                                          form_data, firing_alert):
-    data = form_data([connected_service.pk], threshold="2", match_app="checkout",
-                     name="Checkout errors, renamed", severity="warning")
+def test_a_threshold_edit_keeps_the_counts_and_the_firing(
+    admin_client, org, connected_service, form_data, firing_alert
+):
+    data = form_data(
+        [connected_service.pk],
+        threshold="2",
+        match_app="checkout",
+        name="Checkout errors, renamed",
+        severity="warning",
+    )
     response = _edit(admin_client, org, firing_alert, data, follow=True)
     assert "Counting starts afresh" not in response.content.decode()
     firing_alert.refresh_from_db()
@@ -226,12 +281,15 @@ def test_a_threshold_edit_keeps_the_counts_and_the_firing(admin_client, org, con
     firing = Firing.objects.get()
     assert firing.is_open
     assert not firing.deliveries.filter(event_action=EventAction.RESOLVE).exists()
-    assert counts().totals([CounterSet.of(firing_alert)], time.time())[
-        CounterSet.of(firing_alert)] == 3
+    assert (
+        counts().totals([CounterSet.of(firing_alert)], time.time())[CounterSet.of(firing_alert)]
+        == 3
+    )
 
 
 def test_raising_the_threshold_above_the_count_clears_the_firing(
-        admin_client, org, connected_service, form_data, firing_alert):
+    admin_client, org, connected_service, form_data, firing_alert
+):
     data = form_data([connected_service.pk], threshold="10", match_app="checkout")
     _edit(admin_client, org, firing_alert, data)
     firing_alert.refresh_from_db()
@@ -241,8 +299,9 @@ def test_raising_the_threshold_above_the_count_clears_the_firing(
     assert len(resolves_of(firing)) == 1
 
 
-def test_lowering_the_threshold_to_the_count_fires_at_once(admin_client, org,
-                                                           connected_service, form_data):
+def test_lowering_the_threshold_to_the_count_fires_at_once(
+    admin_client, org, connected_service, form_data
+):
     data = form_data([connected_service.pk], threshold="5")
     _new(admin_client, org, data)
     alert = Alert.objects.get()

@@ -24,23 +24,44 @@ def event(**fields) -> Event:
     return Event(timestamp=fields.pop("timestamp", time.time()), **fields)
 
 
-@pytest.mark.parametrize(("rules", "matching", "other"), [
-    ({"match_app": "checkout"}, {"app": "checkout"}, {"app": "Checkout"}),
-    ({"match_source": "web-1"}, {"source": "web-1"}, {"source": "web-2"}),
-    ({"match_level": Level.ERROR}, {"level": Level.CRITICAL}, {"level": Level.WARNING}),
-    ({"match_message": "TIMEOUT"}, {"message": "upstream timeout after 30s"},
-     {"message": "time out"}),
-    ({"match_message": r"status=5\d\d", "match_message_regex": True},
-     {"message": "GET / status=503"}, {"message": "GET / status=404"}),
-    ({"match_attribute": "region", "match_attribute_value": "eu-west-1"},
-     {"attributes": {"region": "eu-west-1"}}, {"attributes": {"zone": "eu-west-1"}}),
-    ({"match_attribute": "retry", "match_attribute_value": "true"},
-     {"attributes": {"retry": True}}, {"attributes": {"retry": "True"}}),
-    ({"match_attribute": "status", "match_attribute_value": "502"},
-     {"attributes": {"status": 502}}, {"attributes": {"status": 503}}),
-    ({"match_app": "checkout", "match_level": Level.ERROR},
-     {"app": "checkout", "level": Level.ERROR}, {"app": "checkout", "level": Level.INFO}),
-])
+@pytest.mark.parametrize(
+    ("rules", "matching", "other"),
+    [
+        ({"match_app": "checkout"}, {"app": "checkout"}, {"app": "Checkout"}),
+        ({"match_source": "web-1"}, {"source": "web-1"}, {"source": "web-2"}),
+        ({"match_level": Level.ERROR}, {"level": Level.CRITICAL}, {"level": Level.WARNING}),
+        (
+            {"match_message": "TIMEOUT"},
+            {"message": "upstream timeout after 30s"},
+            {"message": "time out"},
+        ),
+        (
+            {"match_message": r"status=5\d\d", "match_message_regex": True},
+            {"message": "GET / status=503"},
+            {"message": "GET / status=404"},
+        ),
+        (
+            {"match_attribute": "region", "match_attribute_value": "eu-west-1"},
+            {"attributes": {"region": "eu-west-1"}},
+            {"attributes": {"zone": "eu-west-1"}},
+        ),
+        (
+            {"match_attribute": "retry", "match_attribute_value": "true"},
+            {"attributes": {"retry": True}},
+            {"attributes": {"retry": "True"}},
+        ),
+        (
+            {"match_attribute": "status", "match_attribute_value": "502"},
+            {"attributes": {"status": 502}},
+            {"attributes": {"status": 503}},
+        ),
+        (
+            {"match_app": "checkout", "match_level": Level.ERROR},
+            {"app": "checkout", "level": Level.ERROR},
+            {"app": "checkout", "level": Level.INFO},
+        ),
+    ],
+)
 def test_an_event_matches_when_it_meets_every_rule(rules, matching, other):
     alert = Alert(name="a", **rules)
     matches = compile_matcher(alert)
@@ -80,8 +101,9 @@ def test_the_window_sums_the_last_sixty_buckets(store, org):
     counter = CounterSet.of(alert)
     assert counter.size == 5  # seconds: a five-minute window in sixty buckets
     now = 1_000_000.0
-    tally = Tally(buckets={int((now - 10) // 5): 3, int((now - 290) // 5): 2,
-                           int((now - 400) // 5): 7})
+    tally = Tally(
+        buckets={int((now - 10) // 5): 3, int((now - 290) // 5): 2, int((now - 400) // 5): 7}
+    )
     totals = store.add({counter: tally}, [counter], now)
     assert totals[counter] == 5
     assert store.totals([counter], now + 10)[counter] == 3  # the 2 left the window
@@ -130,13 +152,21 @@ def test_both_stores_are_the_real_thing(settings):
 
 
 @settings(max_examples=200, deadline=None)
-@given(kind=st.sampled_from(ConditionKind.values), threshold=st.integers(1, 1000),
-       total=st.integers(0, 2000), watched=st.integers(0, 3 * 3600),
-       window=st.integers(1, 24 * 60))
+@given(
+    kind=st.sampled_from(ConditionKind.values),
+    threshold=st.integers(1, 1000),
+    total=st.integers(0, 2000),
+    watched=st.integers(0, 3 * 3600),
+    window=st.integers(1, 24 * 60),
+)
 def test_holds_reads_the_condition_as_written(kind, threshold, total, watched, window):
     now = time.time()
-    alert = Alert(kind=kind, threshold=threshold, window_minutes=window,
-                  counting_since=datetime.fromtimestamp(now - watched, UTC))
+    alert = Alert(
+        kind=kind,
+        threshold=threshold,
+        window_minutes=window,
+        counting_since=datetime.fromtimestamp(now - watched, UTC),
+    )
     verdict = evaluation.holds(alert, total, now)
     if kind == ConditionKind.PRESENCE:
         assert verdict is (total >= threshold)
@@ -148,8 +178,9 @@ def test_holds_reads_the_condition_as_written(kind, threshold, total, watched, w
 
 def test_crossing_the_threshold_opens_one_firing_with_a_trigger_per_target(org, make_service):
     checkout, search = make_service("Checkout API 001"), make_service("Checkout API 002")
-    alert = Alert.objects.create(organization=org, name="Errors", threshold=3,
-                                 match_level=Level.ERROR)
+    alert = Alert.objects.create(
+        organization=org, name="Errors", threshold=3, match_level=Level.ERROR
+    )
     alert.targets.set([checkout, search])
     errors = [event(level=Level.ERROR, message=f"e{i}") for i in range(2)]
     assert evaluation.record(org.pk, errors) == []
@@ -157,8 +188,10 @@ def test_crossing_the_threshold_opens_one_firing_with_a_trigger_per_target(org, 
     assert evaluation.record(org.pk, errors) == []  # already open: no second firing
     assert firing.count_at_open == 4
     triggers = Delivery.objects.filter(firing=firing)
-    assert {d.dedup_key for d in triggers} == {firing.dedup_key(checkout.pk),
-                                               firing.dedup_key(search.pk)}
+    assert {d.dedup_key for d in triggers} == {
+        firing.dedup_key(checkout.pk),
+        firing.dedup_key(search.pk),
+    }
     assert all(d.event_action == EventAction.TRIGGER and d.alert == alert for d in triggers)
 
 
@@ -167,8 +200,7 @@ def test_another_organizations_events_never_count(org, make_org):
     alert = Alert.objects.create(organization=theirs, name="Everything", threshold=1)
     evaluation.record(org.pk, [event()] * 5)
     assert not Firing.objects.filter(alert=alert).exists()
-    assert counting.counts().totals([CounterSet.of(alert)], time.time())[
-        CounterSet.of(alert)] == 0
+    assert counting.counts().totals([CounterSet.of(alert)], time.time())[CounterSet.of(alert)] == 0
 
 
 def test_the_beat_clears_a_firing_once_the_window_is_quiet(org, make_service):
@@ -177,10 +209,18 @@ def test_the_beat_clears_a_firing_once_the_window_is_quiet(org, make_service):
     alert.targets.add(service)
     now = time.time()
     [firing] = evaluation.record(org.pk, [event(timestamp=now)], now=now)
-    assert evaluation.evaluate(now=now + 5) == {"evaluated": 1, "opened": 0, "cleared": 0,
-                                                "failed": 0}
-    assert evaluation.evaluate(now=now + 61) == {"evaluated": 1, "opened": 0, "cleared": 1,
-                                                 "failed": 0}
+    assert evaluation.evaluate(now=now + 5) == {
+        "evaluated": 1,
+        "opened": 0,
+        "cleared": 0,
+        "failed": 0,
+    }
+    assert evaluation.evaluate(now=now + 61) == {
+        "evaluated": 1,
+        "opened": 0,
+        "cleared": 1,
+        "failed": 0,
+    }
     firing.refresh_from_db()
     assert firing.clear_reason == Firing.ClearReason.CLEARED
     trigger, resolve = Delivery.objects.filter(firing=firing).order_by("pk")
@@ -189,8 +229,13 @@ def test_the_beat_clears_a_firing_once_the_window_is_quiet(org, make_service):
 
 
 def test_an_absence_alert_waits_a_whole_window_before_it_can_fire(org, make_service):
-    alert = Alert.objects.create(organization=org, name="Heartbeat", threshold=1,
-                                 kind=ConditionKind.ABSENCE, window_minutes=10)
+    alert = Alert.objects.create(
+        organization=org,
+        name="Heartbeat",
+        threshold=1,
+        kind=ConditionKind.ABSENCE,
+        window_minutes=10,
+    )
     alert.targets.add(make_service())
     start = alert.counting_since.timestamp()
     assert evaluation.evaluate(now=start + 9 * 60)["opened"] == 0
@@ -228,14 +273,16 @@ def test_a_batch_counted_by_a_stale_compile_does_not_fire(org, make_service):
     alert = Alert.objects.create(organization=org, name="Errors", threshold=1)
     alert.targets.add(make_service())
     evaluation.compiled_alerts(org.pk)  # cached with the old generation
-    Alert.objects.filter(pk=alert.pk).update(generation=alert.generation + 1,
-                                             updated_at=alert.updated_at)
+    Alert.objects.filter(pk=alert.pk).update(
+        generation=alert.generation + 1, updated_at=alert.updated_at
+    )
     assert evaluation.record(org.pk, [event()]) == []
     assert not Firing.objects.exists()
 
 
 def test_the_beat_opens_a_presence_firing_that_could_not_open_as_events_arrived(
-        org, make_service, monkeypatch):
+    org, make_service, monkeypatch
+):
     alert = Alert.objects.create(organization=org, name="Errors", threshold=2)
     alert.targets.add(make_service())
 
@@ -254,9 +301,12 @@ def test_the_beat_opens_a_presence_firing_that_could_not_open_as_events_arrived(
 
 def test_one_alert_that_fails_never_holds_up_the_others(org, make_service, monkeypatch):
     service = make_service()
-    broken, fine = (Alert.objects.create(organization=org, name=name, threshold=1,
-                                         kind=ConditionKind.ABSENCE, window_minutes=1)
-                    for name in ("Broken", "Fine"))
+    broken, fine = (
+        Alert.objects.create(
+            organization=org, name=name, threshold=1, kind=ConditionKind.ABSENCE, window_minutes=1
+        )
+        for name in ("Broken", "Fine")
+    )
     for alert in (broken, fine):
         alert.targets.add(service)
     real = firings.open_firing
@@ -268,8 +318,12 @@ def test_one_alert_that_fails_never_holds_up_the_others(org, make_service, monke
 
     monkeypatch.setattr(firings, "open_firing", fails_for_broken)
     later = max(broken.counting_since, fine.counting_since).timestamp() + 61
-    assert evaluation.evaluate(now=later) == {"evaluated": 2, "opened": 1, "cleared": 0,
-                                              "failed": 1}
+    assert evaluation.evaluate(now=later) == {
+        "evaluated": 2,
+        "opened": 1,
+        "cleared": 0,
+        "failed": 1,
+    }
     assert Firing.objects.get().alert == fine
     monkeypatch.setattr(firings, "open_firing", real)
     assert evaluation.evaluate(now=later + 10)["opened"] == 1  # retried on the next beat
@@ -299,12 +353,14 @@ def test_the_beat_reads_the_count_again_before_it_clears(org, make_service, monk
 
 def test_the_chart_series_reads_like_the_evaluation(org):
     alert = Alert.objects.create(organization=org, name="Errors", threshold=2, window_minutes=1)
-    Alert.objects.filter(pk=alert.pk).update(
-        counting_since=datetime.now(UTC) - timedelta(hours=2))
+    Alert.objects.filter(pk=alert.pk).update(counting_since=datetime.now(UTC) - timedelta(hours=2))
     alert.refresh_from_db()
     now = time.time()
-    evaluation.record(org.pk, [event(timestamp=now - 30), event(timestamp=now - 20),
-                               event(timestamp=now - 200)], now=now)
+    evaluation.record(
+        org.pk,
+        [event(timestamp=now - 30), event(timestamp=now - 20), event(timestamp=now - 200)],
+        now=now,
+    )
     series = counting.window_series(alert, datetime.fromtimestamp(now, UTC))
     assert series.threshold == 2
     assert series.values[-1] == 2  # the last point is the count now
@@ -318,18 +374,19 @@ def test_clearing_resolves_every_incident_still_open_and_only_those(org, make_se
     refused; a trigger PagerDuty refused opened nothing."""
     from integrations.pagerduty import delivery as engine
 
-    acked, refused_resolve, refused_trigger = (make_service(f"Checkout API 00{n}")
-                                               for n in (1, 2, 3))
+    acked, refused_resolve, refused_trigger = (
+        make_service(f"Checkout API 00{n}") for n in (1, 2, 3)
+    )
     alert = Alert.objects.create(organization=org, name="Errors", threshold=1)
     alert.targets.set([acked, refused_resolve, refused_trigger])
     [firing] = evaluation.record(org.pk, [event()])
     triggers = {d.service_id: d for d in firing.deliveries.all()}
     engine.queue([engine.follow_up(triggers[acked.pk], EventAction.ACKNOWLEDGE)])
-    [failed] = engine.queue([engine.follow_up(triggers[refused_resolve.pk],
-                                              EventAction.RESOLVE)])
+    [failed] = engine.queue([engine.follow_up(triggers[refused_resolve.pk], EventAction.RESOLVE)])
     Delivery.objects.filter(pk=failed.pk).update(status=Delivery.Status.FAILED)
     Delivery.objects.filter(pk=triggers[refused_trigger.pk].pk).update(
-        status=Delivery.Status.FAILED)
+        status=Delivery.Status.FAILED
+    )
     assert firings.clear_firing(firing, Firing.ClearReason.CLEARED, datetime.now(UTC))
     resolves = firing.deliveries.filter(event_action=EventAction.RESOLVE).exclude(pk=failed.pk)
     assert sorted(d.service_id for d in resolves) == sorted([acked.pk, refused_resolve.pk])

@@ -22,12 +22,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 def _queue(service, n: int = 1, prefix: str = "evt", **payload) -> list[Delivery]:
     with transaction.atomic():
-        return engine.queue([
-            engine.build_event(service, "trigger", f"{prefix}-{i}",
-                               {"summary": f"{prefix} {i}", "source": "tests",
-                                "severity": "error", **payload})
-            for i in range(n)
-        ])
+        return engine.queue(
+            [
+                engine.build_event(
+                    service,
+                    "trigger",
+                    f"{prefix}-{i}",
+                    {"summary": f"{prefix} {i}", "source": "tests", "severity": "error", **payload},
+                )
+                for i in range(n)
+            ]
+        )
 
 
 def _final(deliveries: list[Delivery], timeout: float = 30) -> list[Delivery]:
@@ -40,8 +45,9 @@ def _final(deliveries: list[Delivery], timeout: float = 30) -> list[Delivery]:
     return wait_for(done, timeout=timeout, interval=0.2, message="deliveries to finish")
 
 
-def test_a_test_alert_from_an_unsaved_form_is_delivered(celery_worker, admin_client, org,
-                                                       make_service, pagerduty):
+def test_a_test_alert_from_an_unsaved_form_is_delivered(
+    celery_worker, admin_client, org, make_service, pagerduty
+):
     service = make_service()
     response = admin_client.post(f"/o/{org.slug}/alerts/test/", alert_form([service.pk]))
     assert response.status_code == 200
@@ -52,8 +58,9 @@ def test_a_test_alert_from_an_unsaved_form_is_delivered(celery_worker, admin_cli
     [received] = pagerduty.events(dedup_key=delivery.dedup_key)
     assert received["status_code"] == 202
     assert received["body"]["payload"]["summary"].startswith("[TEST] Checkout errors")
-    page = admin_client.get(f"/o/{org.slug}/pagerduty/deliveries/{delivery.pk}/",
-                            HTTP_HX_REQUEST="true").content.decode()
+    page = admin_client.get(
+        f"/o/{org.slug}/pagerduty/deliveries/{delivery.pk}/", HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "PagerDuty accepted it" in page and delivery.dedup_key in page
 
 
@@ -63,8 +70,9 @@ def test_a_400_is_kept_word_for_word_and_not_retried(celery_worker, make_service
     assert delivery.status == Delivery.Status.FAILED
     assert delivery.attempts == 1
     assert delivery.response_status == 400
-    assert delivery.last_error == ("Event object is invalid; Invalid routing key: no "
-                                   "integration with this key in this region.")
+    assert delivery.last_error == (
+        "Event object is invalid; Invalid routing key: no integration with this key in this region."
+    )
     time.sleep(2)  # nothing is retried later either
     assert len(pagerduty.events(routing_key=service.integration_key)) == 1
 
@@ -97,9 +105,16 @@ def _max_in_window(times: list[float], window: float) -> int:
     return best
 
 
-@pytest.mark.parametrize("worker_settings", [
-    {"DELIVERY_RETRY_BASE": "1", "PAGERDUTY_EVENTS_PER_MINUTE": "10",
-     "PAGERDUTY_EVENTS_WINDOW": "5"}])
+@pytest.mark.parametrize(
+    "worker_settings",
+    [
+        {
+            "DELIVERY_RETRY_BASE": "1",
+            "PAGERDUTY_EVENTS_PER_MINUTE": "10",
+            "PAGERDUTY_EVENTS_WINDOW": "5",
+        }
+    ],
+)
 def test_under_429_nothing_is_lost_and_the_rate_holds(celery_worker, make_service, pagerduty):
     """Scaled down: PagerDuty's limit as 10 per 5 s on both sides, the same mechanism."""
     pagerduty.configure(events_rate_limit=10, events_rate_window=5)
@@ -116,8 +131,9 @@ def test_under_429_nothing_is_lost_and_the_rate_holds(celery_worker, make_servic
 
 
 @pytest.mark.parametrize("worker_settings", [{"PAGERDUTY_EVENTS_PER_MINUTE": "120"}])
-def test_the_default_limit_keeps_each_key_under_120_a_minute(celery_worker, make_service,
-                                                            pagerduty):
+def test_the_default_limit_keeps_each_key_under_120_a_minute(
+    celery_worker, make_service, pagerduty
+):
     service = make_service()
     deliveries = _final(_queue(service, 130), timeout=120)
     assert {d.status for d in deliveries} == {Delivery.Status.DELIVERED}
@@ -130,15 +146,18 @@ def test_the_default_limit_keeps_each_key_under_120_a_minute(celery_worker, make
 
 
 @pytest.mark.parametrize("worker_settings", [{"DELIVERY_LEASE": "3"}])
-def test_a_worker_killed_mid_delivery_loses_nothing_and_pages_once(make_worker, make_service,
-                                                                   pagerduty):
+def test_a_worker_killed_mid_delivery_loses_nothing_and_pages_once(
+    make_worker, make_service, pagerduty
+):
     worker = make_worker()
     service = make_service()
     pagerduty.fault("events-us", "hang", count=1, seconds=4)
     [delivery] = _queue(service)
     # PagerDuty has the request (the fault was taken) and is slow to answer: kill now.
-    wait_for(lambda: not pagerduty._control("GET", "/faults")["faults"],
-             message="the worker's POST to reach PagerDuty")
+    wait_for(
+        lambda: not pagerduty._control("GET", "/faults")["faults"],
+        message="the worker's POST to reach PagerDuty",
+    )
     os.killpg(worker.proc.pid, signal.SIGKILL)
     worker.proc.wait()
     assert Delivery.objects.get(pk=delivery.pk).status == Delivery.Status.SENDING
@@ -148,8 +167,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_pages_once(make_worker, 
     [delivery] = _final([delivery])
     assert delivery.status == Delivery.Status.DELIVERED
     # The interrupted send still reaches PagerDuty (late), and so did the retry...
-    wait_for(lambda: len(pagerduty.events(dedup_key=delivery.dedup_key)) == 2,
-             message="both sends to be received")
+    wait_for(
+        lambda: len(pagerduty.events(dedup_key=delivery.dedup_key)) == 2,
+        message="both sends to be received",
+    )
     # ...and they open one incident, not two: the same dedup key.
     [alert] = pagerduty.alerts(dedup_key=delivery.dedup_key)
     assert [e["status_code"] for e in alert["events"]] == [202, 202]
@@ -158,10 +179,14 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_pages_once(make_worker, 
 def test_an_oversize_event_is_trimmed_and_accepted(celery_worker, make_service, pagerduty):
     """Firing alerts carry recent matching events: they can outgrow PagerDuty's limits."""
     service = make_service()
-    [delivery] = _queue(service, summary="s" * 1100, custom_details={
-        "runbook": "https://wiki.example/checkout",
-        "recent_events": "x" * (700 * 1024),
-    })
+    [delivery] = _queue(
+        service,
+        summary="s" * 1100,
+        custom_details={
+            "runbook": "https://wiki.example/checkout",
+            "recent_events": "x" * (700 * 1024),
+        },
+    )
     assert "summary cut to 1024 characters" in delivery.trim_note
     assert "custom details trimmed" in delivery.trim_note
     [delivery] = _final([delivery])
@@ -190,22 +215,23 @@ print("queued")
 """
 
 
-def test_the_broker_down_for_a_while_loses_nothing(make_worker, make_service, pagerduty,
-                                                   tmp_path):
+def test_the_broker_down_for_a_while_loses_nothing(make_worker, make_service, pagerduty, tmp_path):
     """Web and worker run against a broker that is down, then comes back."""
     from tests.conftest import REPO, free_port, worker_env
 
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     service = make_service()
-    env = {"CELERY_BROKER_URL": broker, "DELIVERY_SWEEP_INTERVAL": "1",
-           "DELIVERY_SWEEP_GRACE": "1"}
+    env = {"CELERY_BROKER_URL": broker, "DELIVERY_SWEEP_INTERVAL": "1", "DELIVERY_SWEEP_GRACE": "1"}
     # The worker, with beat inside it, starts while the broker is down and keeps trying.
     make_worker(wait=False, extra_args=("-B", "--schedule", str(tmp_path / "beat")), **env)
     # A web process queues deliveries meanwhile: the rows are saved, the hand-off fails.
     produced = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PRODUCE.format(pk=service.pk)],
-        cwd=REPO, env={**worker_env(pagerduty.url), **env}, capture_output=True, text=True,
+        cwd=REPO,
+        env={**worker_env(pagerduty.url), **env},
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert "queued" in produced.stdout, produced.stderr
@@ -214,8 +240,20 @@ def test_the_broker_down_for_a_while_loses_nothing(make_worker, make_service, pa
     time.sleep(2)
     assert not pagerduty.events(routing_key=service.integration_key)
     # The broker comes back: the sweeper hands the rows over and the worker sends them all.
-    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         deliveries = _final(list(Delivery.objects.all()), timeout=60)
     finally:

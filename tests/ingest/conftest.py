@@ -24,11 +24,16 @@ Poster = Callable[..., Any]
 def post_events(ingest_secret: str) -> Poster:
     """POST a batch to the ingest API: a list or dict (as JSON) or raw bytes."""
 
-    def post(body: Any, secret: str | None = None, client: Client | None = None,
-             **headers: str) -> Any:
+    def post(
+        body: Any, secret: str | None = None, client: Client | None = None, **headers: str
+    ) -> Any:
         data = body if isinstance(body, bytes | str) else orjson.dumps(body)
         return (client or DjangoClient()).post(
-            "/api/v1/events", data=data, content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {secret or ingest_secret}", **headers)
+            "/api/v1/events",
+            data=data,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret or ingest_secret}",
+            **headers,
+        )
 
     return post

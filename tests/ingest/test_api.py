@@ -22,13 +22,20 @@ ERROR = {"app": "checkout", "level": "error", "message": "Payment failed", "sour
 def window_total(alert: Alert) -> int:
     alert.refresh_from_db()
     return counts().totals([CounterSet.of(alert)], datetime.now(UTC).timestamp())[
-        CounterSet.of(alert)]
+        CounterSet.of(alert)
+    ]
 
 
 @pytest.fixture
 def errors_alert(org) -> Alert:
-    return Alert.objects.create(organization=org, name="Checkout errors", match_app="checkout",
-                                match_level=Level.ERROR, threshold=100, window_minutes=5)
+    return Alert.objects.create(
+        organization=org,
+        name="Checkout errors",
+        match_app="checkout",
+        match_level=Level.ERROR,
+        threshold=100,
+        window_minutes=5,
+    )
 
 
 def test_a_batch_is_counted_and_the_key_marked_used(post_events, errors_alert, ingest_secret):
@@ -45,16 +52,20 @@ def test_an_object_with_events_is_a_batch_too(post_events, errors_alert):
     assert window_total(errors_alert) == 1
 
 
-@pytest.mark.parametrize(("header", "status", "words"), [
-    (None, 401, "Authorization: Bearer"),
-    ("Basic abc", 401, "Authorization: Bearer"),
-    ("Bearer ", 401, "Authorization: Bearer"),
-    ("Bearer twk_not-a-real-key", 401, "not valid"),
-])
+@pytest.mark.parametrize(
+    ("header", "status", "words"),
+    [
+        (None, 401, "Authorization: Bearer"),
+        ("Basic abc", 401, "Authorization: Bearer"),
+        ("Bearer ", 401, "Authorization: Bearer"),
+        ("Bearer twk_not-a-real-key", 401, "not valid"),
+    ],
+)
 def test_a_missing_or_unknown_key_is_401(header, status, words, errors_alert):
     headers = {"HTTP_AUTHORIZATION": header} if header else {}
-    response = Client().post("/api/v1/events", data=orjson.dumps([ERROR]),
-                             content_type="application/json", **headers)
+    response = Client().post(
+        "/api/v1/events", data=orjson.dumps([ERROR]), content_type="application/json", **headers
+    )
     assert response.status_code == status
     assert words in response.json()["message"]
     assert response["WWW-Authenticate"].startswith("Bearer")
@@ -77,7 +88,7 @@ def test_bad_json_and_wrong_shapes_get_400_in_words(post_events):
         b'"a string"': "JSON array of events",
         b'{"events": 5}': "JSON array of events",
         b"[]": "empty",
-        b"[{\"message\": Infinity}]": "not valid JSON",
+        b'[{"message": Infinity}]': "not valid JSON",
     }
     for body, words in cases.items():
         response = post_events(body)
@@ -88,15 +99,15 @@ def test_bad_json_and_wrong_shapes_get_400_in_words(post_events):
 def test_each_bad_event_is_refused_alone_with_its_index(post_events, errors_alert):
     now = datetime.now(UTC)
     batch = [
-        ERROR,                                                  # 0 fine
-        "not an object",                                        # 1
-        {**ERROR, "message": 42},                               # 2 wrong type
-        {**ERROR, "level": "loud"},                             # 3 unknown level
-        {**ERROR, "timestamp": (now + timedelta(hours=2)).isoformat()},   # 4 future
-        {**ERROR, "timestamp": (now - timedelta(days=3)).isoformat()},    # 5 too old
-        {**ERROR, "attributes": {"nested": {"a": 1}}},          # 6 attributes must be flat
-        {**ERROR, "timestamp": "yesterday-ish"},                # 7 not a time
-        {**ERROR, "timestamp": now.timestamp() - 10},           # 8 fine: epoch seconds
+        ERROR,  # 0 fine
+        "not an object",  # 1
+        {**ERROR, "message": 42},  # 2 wrong type
+        {**ERROR, "level": "loud"},  # 3 unknown level
+        {**ERROR, "timestamp": (now + timedelta(hours=2)).isoformat()},  # 4 future
+        {**ERROR, "timestamp": (now - timedelta(days=3)).isoformat()},  # 5 too old
+        {**ERROR, "attributes": {"nested": {"a": 1}}},  # 6 attributes must be flat
+        {**ERROR, "timestamp": "yesterday-ish"},  # 7 not a time
+        {**ERROR, "timestamp": now.timestamp() - 10},  # 8 fine: epoch seconds
     ]
     response = post_events(batch)
     assert response.status_code == 202
@@ -124,26 +135,37 @@ def test_a_batch_with_no_good_event_is_400_and_lists_why(post_events, errors_ale
 def test_huge_messages_are_cut_with_a_note_and_unknown_fields_kept(post_events, org, settings):
     settings.INGEST_MAX_MESSAGE_CHARS = 1000
     alert = Alert.objects.create(organization=org, name="Anything", threshold=100)
-    response = post_events([{**ERROR, "message": "x" * 50_000, "region": "eu-west-1",
-                             "retries": 3, "context": {"user": 7}}])
+    response = post_events(
+        [
+            {
+                **ERROR,
+                "message": "x" * 50_000,
+                "region": "eu-west-1",
+                "retries": 3,
+                "context": {"user": 7},
+            }
+        ]
+    )
     assert response.status_code == 202
     [note] = response.json()["notes"]
     assert note["index"] == 0 and note["field"] == "message"
     assert "50,000 characters; the first 1,000 were kept" in note["message"]
     [recent] = counts().recent(CounterSet.of(alert))
-    assert recent["attributes"] == {"region": "eu-west-1", "retries": 3,
-                                    "context": '{"user":7}'}
+    assert recent["attributes"] == {"region": "eu-west-1", "retries": 3, "context": '{"user":7}'}
     assert len(recent["message"]) <= 301
 
 
-def test_nul_and_lone_surrogates_are_replaced_with_a_note_and_still_page(post_events, org,
-                                                                        make_service):
+def test_nul_and_lone_surrogates_are_replaced_with_a_note_and_still_page(
+    post_events, org, make_service
+):
     """PostgreSQL refuses NUL and UTF-8 has no lone surrogates; both are valid JSON."""
     alert = Alert.objects.create(organization=org, name="Anything", threshold=1)
     alert.targets.add(make_service())
-    body = (b'[{"message": "disk\\u0000full \\ud800", "app": "db\\u0000",'
-            b' "attributes": {"k\\u0000ey": "v\\udfff"}, "extra\\u0000": ["\\ud83d"]},'
-            b' {"message": "ok", "field\\udc00": 1}]')
+    body = (
+        b'[{"message": "disk\\u0000full \\ud800", "app": "db\\u0000",'
+        b' "attributes": {"k\\u0000ey": "v\\udfff"}, "extra\\u0000": ["\\ud83d"]},'
+        b' {"message": "ok", "field\\udc00": 1}]'
+    )
     response = post_events(body)
     assert response.status_code == 202, response.content
     result = response.json()
@@ -159,8 +181,7 @@ def test_nul_and_lone_surrogates_are_replaced_with_a_note_and_still_page(post_ev
     assert shown["attributes"] == {"k\ufffdey": "v\ufffd", "extra\ufffd": '["\ufffd"]'}
 
 
-def test_a_rate_store_outage_is_503_in_words_and_nothing_kept(post_events, settings,
-                                                              errors_alert):
+def test_a_rate_store_outage_is_503_in_words_and_nothing_kept(post_events, settings, errors_alert):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
     limits.allowance.cache_clear()
     try:
@@ -188,8 +209,9 @@ def test_batches_over_the_limit_are_413(post_events, settings, errors_alert):
     assert window_total(errors_alert) == 0
 
 
-def test_over_the_organization_rate_limit_is_429_and_nothing_kept(post_events, settings,
-                                                                 errors_alert, org, make_org):
+def test_over_the_organization_rate_limit_is_429_and_nothing_kept(
+    post_events, settings, errors_alert, org, make_org
+):
     settings.INGEST_EVENTS_PER_MINUTE = 5
     assert post_events([ERROR] * 4).status_code == 202
     response = post_events([ERROR] * 2)
@@ -202,8 +224,7 @@ def test_over_the_organization_rate_limit_is_429_and_nothing_kept(post_events, s
     assert post_events([ERROR] * 4, secret=IngestKey.issue(other, "k")[1]).status_code == 202
 
 
-def test_an_organizations_key_never_feeds_another_organizations_alerts(post_events, org,
-                                                                      make_org):
+def test_an_organizations_key_never_feeds_another_organizations_alerts(post_events, org, make_org):
     theirs = make_org("Globex")
     their_alert = Alert.objects.create(organization=theirs, name="Everything", threshold=1)
     our_alert = Alert.objects.create(organization=org, name="Everything", threshold=1)

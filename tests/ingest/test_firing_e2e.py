@@ -23,27 +23,42 @@ def ago(seconds: float) -> str:
 
 def delivered(pagerduty, dedup_key: str, action: str) -> dict:
     """The event PagerDuty accepted with this key and action (waits for it)."""
+
     def landed() -> dict | None:
-        return next((e for e in pagerduty.events(dedup_key=dedup_key)
-                     if e["status_code"] == 202
-                     and e["body"]["event_action"] == action), None)
+        return next(
+            (
+                e
+                for e in pagerduty.events(dedup_key=dedup_key)
+                if e["status_code"] == 202 and e["body"]["event_action"] == action
+            ),
+            None,
+        )
+
     return wait_for(landed, timeout=30, interval=0.2, message=f"a {action} for {dedup_key}")
 
 
 def evaluate_until(condition, timeout: float = 30):
     """Run the beat's evaluation on the worker until `condition` holds."""
+
     def check():
         evaluate_alerts.delay()  # checked after the next interval, once the worker ran it
         return condition()
+
     return wait_for(check, timeout=timeout, interval=1, message="the evaluation")
 
 
 def test_events_over_the_threshold_page_and_the_resolve_follows_when_they_stop(
-        celery_worker, post_events, org, make_service, pagerduty):
+    celery_worker, post_events, org, make_service, pagerduty
+):
     checkout, payments = make_service("Checkout API 001"), make_service("Checkout API 002")
-    alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=3,
-                                 window_minutes=1, match_app="checkout",
-                                 match_level=Level.ERROR)
+    alert = Alert.objects.create(
+        organization=org,
+        name="Checkout errors",
+        threshold=3,
+        window_minutes=1,
+        match_app="checkout",
+        match_level=Level.ERROR,
+    )
     alert.targets.set([checkout, payments])
     # Stamped 45 s ago, so they leave the 1-minute window 15 s from now.
     error = {"app": "checkout", "level": "error", "source": "web-1", "timestamp": ago(45)}
@@ -67,7 +82,10 @@ def test_events_over_the_threshold_page_and_the_resolve_follows_when_they_stop(
         assert "at least 3 matching events in 1 minute" in details["condition"]
         recent = details["recent_matching_events"]
         assert [e["message"] for e in recent] == [
-            "card declined #3", "card declined #2", "card declined #1"]
+            "card declined #3",
+            "card declined #2",
+            "card declined #1",
+        ]
         assert recent[0]["attributes"] == {"order": 4411}
         assert trigger["links"][0]["href"].endswith(alert.get_absolute_url())
     assert len(pagerduty.alerts(status="triggered")) >= 2
@@ -82,19 +100,27 @@ def test_events_over_the_threshold_page_and_the_resolve_follows_when_they_stop(
         [incident] = pagerduty.alerts(dedup_key=key)
         assert incident["status"] == "resolved"
     assert set(firing.deliveries.values_list("event_action", "status")) == {
-        ("trigger", Delivery.Status.DELIVERED), ("resolve", Delivery.Status.DELIVERED)}
+        ("trigger", Delivery.Status.DELIVERED),
+        ("resolve", Delivery.Status.DELIVERED),
+    }
 
 
 def test_an_absence_alert_fires_when_the_heartbeat_stops_and_resolves_when_it_returns(
-        celery_worker, post_events, org, make_service, pagerduty):
+    celery_worker, post_events, org, make_service, pagerduty
+):
     service = make_service()
-    alert = Alert.objects.create(organization=org, name="Nightly backup heartbeat",
-                                 kind=ConditionKind.ABSENCE, threshold=1, window_minutes=1,
-                                 match_app="backup", match_message="heartbeat")
+    alert = Alert.objects.create(
+        organization=org,
+        name="Nightly backup heartbeat",
+        kind=ConditionKind.ABSENCE,
+        threshold=1,
+        window_minutes=1,
+        match_app="backup",
+        match_message="heartbeat",
+    )
     alert.targets.add(service)
     # As if it had been watching for a while: an absence alert waits one window first.
-    Alert.objects.filter(pk=alert.pk).update(
-        counting_since=timezone.now() - timedelta(minutes=5))
+    Alert.objects.filter(pk=alert.pk).update(counting_since=timezone.now() - timedelta(minutes=5))
     beat = {"app": "backup", "message": "Heartbeat OK", "source": "db-1"}
     assert post_events([{**beat, "timestamp": ago(52)}]).status_code == 202
 
@@ -106,10 +132,13 @@ def test_an_absence_alert_fires_when_the_heartbeat_stops_and_resolves_when_it_re
     key = firing.dedup_key(service.pk)
     trigger = delivered(pagerduty, key, "trigger")["body"]
     assert trigger["payload"]["custom_details"]["matching_events_in_window"] == 0
-    assert "fewer than 1 matching event in 1 minute" in (
-        trigger["payload"]["custom_details"]["condition"])
+    assert (
+        "fewer than 1 matching event in 1 minute"
+        in (trigger["payload"]["custom_details"]["condition"])
+    )
     assert trigger["payload"]["custom_details"]["recent_matching_events"][0]["message"] == (
-        "Heartbeat OK")
+        "Heartbeat OK"
+    )
 
     # It returns: the firing clears and PagerDuty gets the resolve under the same key.
     assert post_events([beat]).status_code == 202

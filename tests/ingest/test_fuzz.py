@@ -13,15 +13,18 @@ from alerts_saas.alerts.models import Alert, Firing
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 # Any code point JSON can carry, NUL and lone surrogates included (Hypothesis leaves
 # surrogates out by default; PostgreSQL refuses NUL).
-characters = (st.characters(exclude_categories=())
-              | st.sampled_from(["\x00", "\ud800", "\udfff", "\ufeff"]))
+characters = st.characters(exclude_categories=()) | st.sampled_from(
+    ["\x00", "\ud800", "\udfff", "\ufeff"]
+)
 
 
 def texts(max_size: int) -> st.SearchStrategy[str]:
@@ -29,26 +32,38 @@ def texts(max_size: int) -> st.SearchStrategy[str]:
 
 
 scalars = st.none() | st.booleans() | st.integers() | finite | texts(40)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(texts(10), inner, max_size=4),
-                           max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts(10), inner, max_size=4),
+    max_leaves=12,
+)
 # Values that look nearly right: the edges of each field's type.
-timestamps = (st.datetimes().map(lambda d: d.isoformat())
-              | st.integers(min_value=-10**15, max_value=10**15)
-              | finite | texts(30) | json_values)
+timestamps = (
+    st.datetimes().map(lambda d: d.isoformat())
+    | st.integers(min_value=-(10**15), max_value=10**15)
+    | finite
+    | texts(30)
+    | json_values
+)
 levels = st.sampled_from(["error", "WARN", "fatal", "", " info ", "loud"]) | json_values
-events = st.fixed_dictionaries({}, optional={
-    "timestamp": timestamps,
-    "source": texts(300) | json_values,
-    "host": texts(20) | json_values,
-    "app": texts(220) | json_values,
-    "level": levels,
-    "message": texts(500) | json_values,
-    "attributes": st.dictionaries(texts(10), json_values, max_size=5) | json_values,
-    "surprise": json_values,
-})
-batches = (st.lists(events | json_values, max_size=20)
-           | st.fixed_dictionaries({"events": st.lists(events, max_size=5)}) | json_values)
+events = st.fixed_dictionaries(
+    {},
+    optional={
+        "timestamp": timestamps,
+        "source": texts(300) | json_values,
+        "host": texts(20) | json_values,
+        "app": texts(220) | json_values,
+        "level": levels,
+        "message": texts(500) | json_values,
+        "attributes": st.dictionaries(texts(10), json_values, max_size=5) | json_values,
+        "surprise": json_values,
+    },
+)
+batches = (
+    st.lists(events | json_values, max_size=20)
+    | st.fixed_dictionaries({"events": st.lists(events, max_size=5)})
+    | json_values
+)
 
 
 @pytest.fixture
@@ -83,8 +98,7 @@ def test_any_bytes_get_an_answer_in_words(post_events, everything_alert, body):
 
 @FUZZ
 @given(batch=st.lists(events, min_size=1, max_size=20))
-def test_every_event_is_either_accepted_or_refused_by_index(post_events, everything_alert,
-                                                            batch):
+def test_every_event_is_either_accepted_or_refused_by_index(post_events, everything_alert, batch):
     response = post_events(json.dumps(batch))
     assert_answered_in_words(response)
     body = response.json()

@@ -62,10 +62,12 @@ def test_a_new_key_is_shown_once_with_a_curl_example(owner_client, org, owner):
     assert secret.startswith(key.hint)
     assert not key.is_revoked and key.last_used_at is None
 
-    curl = (f'curl -X POST http://testserver/api/v1/events -H "Authorization: Bearer {secret}" '
-            '-H "Content-Type: application/json" '
-            "-d '[{\"app\":\"checkout\",\"level\":\"error\",\"message\":\"Payment failed\","
-            "\"source\":\"web-1\"}]'")
+    curl = (
+        f'curl -X POST http://testserver/api/v1/events -H "Authorization: Bearer {secret}" '
+        '-H "Content-Type: application/json" '
+        '-d \'[{"app":"checkout","level":"error","message":"Payment failed",'
+        '"source":"web-1"}]\''
+    )
     assert curl in html.unescape(body)
     assert 'href="/api/v1/docs"' in body
 
@@ -100,11 +102,14 @@ def test_a_revoked_keys_name_can_be_used_again(owner_client, org, owner):
     assert IngestKey.objects.filter(name="web servers").count() == 2
 
 
-@pytest.mark.parametrize(("name", "error"), [
-    ("", "Give the key a name"),
-    ("   ", "Give the key a name"),
-    ("x" * 101, "A key name can be at most 100 characters; this one has 101."),
-])
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("", "Give the key a name"),
+        ("   ", "Give the key a name"),
+        ("x" * 101, "A key name can be at most 100 characters; this one has 101."),
+    ],
+)
 def test_invalid_names_are_explained_and_nothing_is_saved(owner_client, org, name, error):
     response = create(owner_client, org, name)
     body = html.unescape(response.content.decode())
@@ -120,7 +125,8 @@ def test_the_list_shows_who_made_each_key_and_when_it_was_last_used(owner_client
 
     used, _ = IngestKey.issue(org, "billing worker", owner)
     IngestKey.objects.filter(pk=used.pk).update(
-        last_used_at=timezone.now() - timezone.timedelta(minutes=5))
+        last_used_at=timezone.now() - timezone.timedelta(minutes=5)
+    )
     body = html.unescape(owner_client.get(url(org)).content.decode())
     assert "billing worker" in body
     assert f"{used.hint}…" in body

@@ -62,8 +62,11 @@ def test_connecting_two_services_creates_our_integrations(admin_client, org, con
     assert [r.name for r in rows] == ["Checkout API 007", "Checkout API 123"]
     on_pagerduty = {s["id"]: s for s in pagerduty.account("us")["services"]}
     for row in rows:
-        integration = next(i for i in on_pagerduty[row.pd_service_id]["integrations"]
-                           if i["id"] == row.integration_id)
+        integration = next(
+            i
+            for i in on_pagerduty[row.pd_service_id]["integrations"]
+            if i["id"] == row.integration_id
+        )
         assert integration["name"] == f"Tripwire (Acme Ops) · org-{org.pk}"
         assert integration["integration_key"] == row.integration_key
         assert row.created_integration
@@ -80,13 +83,16 @@ def test_a_partial_failure_connects_the_rest_and_says_why(admin_client, org, con
     url = f"/o/{org.slug}/settings/integrations/pagerduty/accounts/{account.pk}/services/"
     # The sandbox user is not on the Finance team, so PagerDuty refuses General Ledger.
     response = admin_client.post(
-        url, {"service": [services["General Ledger"], services["Checkout API 001"]]},
+        url,
+        {"service": [services["General Ledger"], services["Checkout API 001"]]},
         follow=True,
     )
     body = response.content.decode()
     assert "Connected Checkout API 001." in body
-    assert ("General Ledger was not connected: Access Denied: You do not have permission to "
-            "modify the service &#x27;General Ledger&#x27;") in body
+    assert (
+        "General Ledger was not connected: Access Denied: You do not have permission to "
+        "modify the service &#x27;General Ledger&#x27;"
+    ) in body
     assert list(PagerDutyService.objects.values_list("name", flat=True)) == ["Checkout API 001"]
 
 
@@ -142,8 +148,9 @@ def test_an_eu_account_talks_to_the_eu_hosts(admin_client, org, connect, pagerdu
     assert len(pagerduty.requests_log("rest-eu")) > before
     assert not [r for r in pagerduty.requests_log("rest-us") if "/services" in r["path"]]
     # Its services' events go to the EU events host too.
-    billing = next(s["id"] for s in pagerduty.account("eu")["services"]
-                   if s["name"] == "Billing EU")
+    billing = next(
+        s["id"] for s in pagerduty.account("eu")["services"] if s["name"] == "Billing EU"
+    )
     admin_client.post(url, {"service": [billing]})
     service = PagerDutyService.objects.get(account=account)
     assert service.region == "eu"
@@ -156,15 +163,20 @@ def test_an_eu_account_talks_to_the_eu_hosts(admin_client, org, connect, pagerdu
     assert received["host"] == "events-eu"
 
 
-def test_members_cannot_connect_delete_or_disconnect(org, add_member, client, connect,
-                                                     admin_client, connected_service):
+def test_members_cannot_connect_delete_or_disconnect(
+    org, add_member, client, connect, admin_client, connected_service
+):
     member = add_member(org, "member@acme.example")
     client.force_login(member.user)
     base = f"/o/{org.slug}/settings/integrations/pagerduty"
     account = connected_service.account
     assert client.post(f"{base}/connect/").status_code == 403
-    assert client.post(f"{base}/keys/", {"name": "x", "integration_key": "a" * 32,
-                                         "region": "us"}).status_code == 403
+    assert (
+        client.post(
+            f"{base}/keys/", {"name": "x", "integration_key": "a" * 32, "region": "us"}
+        ).status_code
+        == 403
+    )
     assert client.post(f"{base}/services/{connected_service.pk}/delete/").status_code == 403
     assert client.post(f"{base}/accounts/{account.pk}/disconnect/").status_code == 403
     assert client.get(f"{base}/accounts/{account.pk}/services/").status_code == 403
@@ -174,8 +186,9 @@ def test_members_cannot_connect_delete_or_disconnect(org, add_member, client, co
     assert "Connect PagerDuty</button>" not in page
 
 
-def test_same_named_organizations_never_share_an_integration(admin_client, org, connect,
-                                                             pagerduty, make_org, make_user):
+def test_same_named_organizations_never_share_an_integration(
+    admin_client, org, connect, pagerduty, make_org, make_user
+):
     """Our integration is recognised by the organization's id, not its name."""
     account = connect(admin_client)
     ids = {s["name"]: s["id"] for s in pagerduty.account("us")["services"]}
@@ -185,8 +198,9 @@ def test_same_named_organizations_never_share_an_integration(admin_client, org, 
     twin = make_org("Acme Ops", owner=twin_owner)  # same name, another tenant
     from integrations.pagerduty.connect import our_integration
 
-    service = next(s for s in pagerduty.account("us")["services"]
-                   if s["id"] == ids["Checkout API 009"])
+    service = next(
+        s for s in pagerduty.account("us")["services"] if s["id"] == ids["Checkout API 009"]
+    )
     assert our_integration(service, org) is not None
     assert our_integration(service, twin) is None
 

@@ -14,16 +14,20 @@ def _base(org) -> str:
     return f"/o/{org.slug}/settings/integrations/pagerduty"
 
 
-@pytest.mark.parametrize(("key", "error"), [
-    ("abc", "An integration key is 32 characters long; this one has 3."),
-    ("R" + "a" * 31, "starts with R"),
-    ("ABCDEF0123456789abcdef0123456789", "only lowercase letters and digits"),
-    ("https://events.pagerduty.com/v2/enqueue", "This is a URL."),
-    ("0123456789abcdef0123456789abcde_", "only lowercase letters and digits"),
-])
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [
+        ("abc", "An integration key is 32 characters long; this one has 3."),
+        ("R" + "a" * 31, "starts with R"),
+        ("ABCDEF0123456789abcdef0123456789", "only lowercase letters and digits"),
+        ("https://events.pagerduty.com/v2/enqueue", "This is a URL."),
+        ("0123456789abcdef0123456789abcde_", "only lowercase letters and digits"),
+    ],
+)
 def test_pasted_keys_are_validated_in_words(admin_client, org, key, error):
-    response = admin_client.post(f"{_base(org)}/keys/",
-                                 {"name": "Pasted", "integration_key": key, "region": "us"})
+    response = admin_client.post(
+        f"{_base(org)}/keys/", {"name": "Pasted", "integration_key": key, "region": "us"}
+    )
     assert response.status_code == 400
     assert error in response.content.decode()
     assert not PagerDutyService.objects.exists()
@@ -33,9 +37,11 @@ def test_a_pasted_key_is_stored_encrypted_and_shown_masked(admin_client, org, pa
     key = pagerduty.add_integration(
         next(s["id"] for s in pagerduty.account("eu")["services"] if s["name"] == "Search EU")
     )["integration_key"]
-    response = admin_client.post(f"{_base(org)}/keys/",
-                                 {"name": "Search (EU)", "integration_key": key, "region": "eu"},
-                                 follow=True)
+    response = admin_client.post(
+        f"{_base(org)}/keys/",
+        {"name": "Search (EU)", "integration_key": key, "region": "eu"},
+        follow=True,
+    )
     page = response.content.decode()
     assert "Search (EU) was added. Send a test event to check the key works." in page
     assert key not in page
@@ -69,8 +75,9 @@ def test_each_test_event_has_a_fresh_dedup_key(admin_client, org, connected_serv
     assert Delivery.objects.values("dedup_key").distinct().count() == 2
 
 
-def test_deleting_a_service_resolves_its_open_incidents(admin_client, org, connected_service,
-                                                       pagerduty):
+def test_deleting_a_service_resolves_its_open_incidents(
+    admin_client, org, connected_service, pagerduty
+):
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
     trigger = Delivery.objects.get()
     engine.attempt(trigger.pk)
@@ -80,8 +87,9 @@ def test_deleting_a_service_resolves_its_open_incidents(admin_client, org, conne
     assert "1 open incident raised by Tripwire on this service will be" in confirm.content.decode()
     assert "Yes, delete" in confirm.content.decode()
 
-    response = admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/",
-                                 follow=True)
+    response = admin_client.post(
+        f"{_base(org)}/services/{connected_service.pk}/delete/", follow=True
+    )
     page = response.content.decode()
     assert "Checkout API 001 was removed. 1 open incident resolved in PagerDuty." in page
     assert pagerduty.alerts(dedup_key=trigger.dedup_key)[0]["status"] == "resolved"
@@ -89,21 +97,28 @@ def test_deleting_a_service_resolves_its_open_incidents(admin_client, org, conne
     # The history stays, without the service.
     history = Delivery.objects.order_by("pk")
     assert [(d.event_action, d.service_id, d.service_name) for d in history] == [
-        ("trigger", None, "Checkout API 001"), ("resolve", None, "Checkout API 001")]
+        ("trigger", None, "Checkout API 001"),
+        ("resolve", None, "Checkout API 001"),
+    ]
     # PagerDuty's published REST API has no DELETE for integrations: said plainly.
-    assert ("Our integration on PagerDuty for Checkout API 001 was not deleted: PagerDuty&#x27;s "
-            "API does not allow deleting integrations. Remove “Tripwire (Acme Ops) · org-") in page
+    assert (
+        "Our integration on PagerDuty for Checkout API 001 was not deleted: PagerDuty&#x27;s "
+        "API does not allow deleting integrations. Remove “Tripwire (Acme Ops) · org-"
+    ) in page
 
 
 def test_resolves_that_cannot_go_now_are_queued_and_the_integration_kept(
-        admin_client, org, connected_service, pagerduty):
+    admin_client, org, connected_service, pagerduty
+):
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
     engine.attempt(Delivery.objects.get().pk)
     pagerduty.fault("events-us", "500", count=1)
-    response = admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/",
-                                 follow=True)
+    response = admin_client.post(
+        f"{_base(org)}/services/{connected_service.pk}/delete/", follow=True
+    )
     assert "1 resolve(s) queued; they are retried until PagerDuty takes them." in (
-        response.content.decode())
+        response.content.decode()
+    )
     resolve = Delivery.objects.get(event_action="resolve")
     assert resolve.status == Delivery.Status.QUEUED and resolve.attempts == 1
     assert "PagerDuty answered 500" in resolve.last_error
@@ -126,15 +141,17 @@ def test_an_empty_organization_sees_a_useful_empty_state(admin_client, org):
     assert "Paste an integration key instead" in page
 
 
-def test_deleting_a_service_names_and_updates_the_alerts_that_page_it(admin_client, org,
-                                                                     connected_service):
+def test_deleting_a_service_names_and_updates_the_alerts_that_page_it(
+    admin_client, org, connected_service
+):
     from alerts_saas.alerts.models import Alert
 
     alert = Alert.objects.create(organization=org, name="Checkout errors")
     alert.targets.add(connected_service)
     confirm = admin_client.get(f"{_base(org)}/services/{connected_service.pk}/delete/")
     assert "These alerts will stop paging it: <strong>Checkout errors</strong>" in (
-        confirm.content.decode())
+        confirm.content.decode()
+    )
     integrations = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert "1 alert</small>" in integrations  # "Used by"
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/")
@@ -143,7 +160,8 @@ def test_deleting_a_service_names_and_updates_the_alerts_that_page_it(admin_clie
 
 
 def test_deliveries_keep_working_while_the_account_needs_reconnecting(
-        admin_client, org, connected_service, pagerduty):
+    admin_client, org, connected_service, pagerduty
+):
     pagerduty.revoke_tokens(all=True)
     PagerDutyAccount.objects.update(status=PagerDutyAccount.Status.NEEDS_RECONNECT)
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")

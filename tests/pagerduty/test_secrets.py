@@ -27,8 +27,11 @@ def test_secrets_stay_out_of_logs_and_pages(admin_client, org, connect, pagerdut
     base = f"/o/{org.slug}/settings/integrations/pagerduty"
     visit(f"{base}/accounts/{account.pk}/services/")
     ids = {s["name"]: s["id"] for s in pagerduty.account("us")["services"]}
-    visit(f"{base}/accounts/{account.pk}/services/", "post",
-          service=[ids["Checkout API 001"], ids["Checkout API 002"]])
+    visit(
+        f"{base}/accounts/{account.pk}/services/",
+        "post",
+        service=[ids["Checkout API 001"], ids["Checkout API 002"]],
+    )
     service = PagerDutyService.objects.order_by("pk").first()
     visit(f"{base}/services/{service.pk}/test/", "post")
     trigger = Delivery.objects.get()
@@ -44,7 +47,9 @@ def test_secrets_stay_out_of_logs_and_pages(admin_client, org, connect, pagerdut
 
     account = PagerDutyAccount.objects.get()
     secrets = {
-        *first_tokens, account.access_token, account.refresh_token,
+        *first_tokens,
+        account.access_token,
+        account.refresh_token,
         settings.PAGERDUTY_CLIENT_SECRET,
         *PagerDutyService.objects.values_list("integration_key", flat=True),
         trigger.routing_key,

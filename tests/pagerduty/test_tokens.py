@@ -16,8 +16,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _refresh_grants(pagerduty) -> list:
-    return [r for r in pagerduty.requests_log("identity")
-            if r["path"].endswith("/oauth/token") and r["method"] == "POST"]
+    return [
+        r
+        for r in pagerduty.requests_log("identity")
+        if r["path"].endswith("/oauth/token") and r["method"] == "POST"
+    ]
 
 
 def test_beat_refreshes_tokens_before_they_expire(admin_client, connect, pagerduty):
@@ -77,8 +80,7 @@ def test_a_refused_refresh_asks_for_a_reconnect(admin_client, org, connect, page
     assert PagerDutyAccount.objects.count() == 1
 
 
-def test_pagerduty_unreachable_during_refresh_is_not_a_reconnect(admin_client, connect,
-                                                                 pagerduty):
+def test_pagerduty_unreachable_during_refresh_is_not_a_reconnect(admin_client, connect, pagerduty):
     account = connect(admin_client)
     PagerDutyAccount.objects.filter(pk=account.pk).update(expires_at=timezone.now())
     pagerduty.fault("identity", "500", count=1)

@@ -23,15 +23,24 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     )
     if found is None:
         forget_invitation(request)
-        return render(request, "accounts/invitation_invalid.html", {
-            "problem": "This invitation link is not valid. Check that you copied all of it, "
-                       "or ask for a new invitation.",
-        }, status=404)
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {
+                "problem": "This invitation link is not valid. Check that you copied all of it, "
+                "or ask for a new invitation.",
+            },
+            status=404,
+        )
     problem = invitation_problem(found)
     if problem:
         forget_invitation(request)
-        return render(request, "accounts/invitation_invalid.html",
-                      {"problem": problem, "invitation": found}, status=410)
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {"problem": problem, "invitation": found},
+            status=410,
+        )
     if not request.user.is_authenticated:
         return _anonymous(request, found, token)
     if request.method == "POST":
@@ -44,16 +53,21 @@ def _anonymous(request: HttpRequest, found: Invitation, token: str) -> HttpRespo
     # Whoever holds the link has read the invited mailbox, so that address counts as verified.
     get_adapter(request).stash_verified_email(request, found.email)
     has_account = User.objects.filter(email__iexact=found.email).exists()
-    return render(request, "accounts/invitation.html",
-                  {"invitation": found, "has_account": has_account})
+    return render(
+        request, "accounts/invitation.html", {"invitation": found, "has_account": has_account}
+    )
 
 
 def _accept(request: HttpRequest, found: Invitation) -> HttpResponse:
     try:
         membership = accept_invitation(found, request.user)
     except InvitationError as exc:
-        return render(request, "accounts/invitation.html",
-                      {"invitation": found, "error": str(exc)}, status=400)
+        return render(
+            request,
+            "accounts/invitation.html",
+            {"invitation": found, "error": str(exc)},
+            status=400,
+        )
     forget_invitation(request)
     request.session[CURRENT_ORG_SESSION_KEY] = membership.organization.slug
     messages.success(request, f"Welcome to {membership.organization}.")

@@ -20,8 +20,9 @@ from alerts_saas.accounts.services import (
 )
 
 
-def _members_page(request: HttpRequest, invite_form: InviteForm | None = None,
-                  status: int = 200) -> HttpResponse:
+def _members_page(
+    request: HttpRequest, invite_form: InviteForm | None = None, status: int = 200
+) -> HttpResponse:
     tenant = request.tenant
     organization = tenant.organization
     if invite_form is None and tenant.is_admin:
@@ -81,7 +82,8 @@ def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse
 def remove_member_view(request: HttpRequest, membership_id: int) -> HttpResponse:
     tenant = request.tenant
     target = get_object_or_404(
-        Membership.objects.select_related("user"), pk=membership_id,
+        Membership.objects.select_related("user"),
+        pk=membership_id,
         organization=tenant.organization,
     )
     if request.method == "GET":
@@ -99,9 +101,7 @@ def remove_member_view(request: HttpRequest, membership_id: int) -> HttpResponse
 @require_POST
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     tenant = request.tenant
-    invitation = get_object_or_404(
-        Invitation, pk=invitation_id, organization=tenant.organization
-    )
+    invitation = get_object_or_404(Invitation, pk=invitation_id, organization=tenant.organization)
     if revoke_invitation(invitation):
         messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
     else:

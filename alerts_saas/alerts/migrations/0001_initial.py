@@ -7,59 +7,145 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('pagerduty', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("pagerduty", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('severity', models.CharField(choices=[('critical', 'Critical'), ('error', 'Error'), ('warning', 'Warning'), ('info', 'Info')], default='error', max_length=10)),
-                ('summary_template', models.CharField(default='{alert}: {count} matching events in {window} ({org})', help_text='Placeholders: {alert}, {count}, {threshold}, {window}, {org}.', max_length=1024)),
-                ('source', models.CharField(default='tripwire', help_text="Where the problem is, e.g. a host or service name (PagerDuty's source).", max_length=255)),
-                ('component', models.CharField(blank=True, max_length=255)),
-                ('group', models.CharField(blank=True, max_length=255)),
-                ('event_class', models.CharField(blank=True, max_length=255, verbose_name='class')),
-                ('threshold', models.PositiveIntegerField(default=1, help_text='How many matching events within the window make the alert fire.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('window_minutes', models.PositiveIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1440)], verbose_name='window (minutes)')),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='accounts.organization')),
-                ('targets', models.ManyToManyField(blank=True, related_name='alerts', to='pagerduty.pagerdutyservice', verbose_name='PagerDuty services')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("critical", "Critical"),
+                            ("error", "Error"),
+                            ("warning", "Warning"),
+                            ("info", "Info"),
+                        ],
+                        default="error",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "summary_template",
+                    models.CharField(
+                        default="{alert}: {count} matching events in {window} ({org})",
+                        help_text="Placeholders: {alert}, {count}, {threshold}, {window}, {org}.",
+                        max_length=1024,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        default="tripwire",
+                        help_text="Where the problem is, e.g. a host or service name (PagerDuty's source).",
+                        max_length=255,
+                    ),
+                ),
+                ("component", models.CharField(blank=True, max_length=255)),
+                ("group", models.CharField(blank=True, max_length=255)),
+                ("event_class", models.CharField(blank=True, max_length=255, verbose_name="class")),
+                (
+                    "threshold",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="How many matching events within the window make the alert fire.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "window_minutes",
+                    models.PositiveIntegerField(
+                        default=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                        verbose_name="window (minutes)",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "targets",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="alerts",
+                        to="pagerduty.pagerdutyservice",
+                        verbose_name="PagerDuty services",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='CustomDetail',
+            name="CustomDetail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100)),
-                ('value', models.CharField(max_length=2000)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='details', to='alerts.alert')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100)),
+                ("value", models.CharField(max_length=2000)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="details",
+                        to="alerts.alert",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='alert_name_per_org'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "name"), name="alert_name_per_org"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customdetail',
-            constraint=models.UniqueConstraint(fields=('alert', 'key'), name='detail_key_per_alert'),
+            model_name="customdetail",
+            constraint=models.UniqueConstraint(
+                fields=("alert", "key"), name="detail_key_per_alert"
+            ),
         ),
     ]

@@ -6,105 +6,212 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('alerts', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("alerts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alert',
-            name='counting_since',
+            model_name="alert",
+            name="counting_since",
             field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='generation',
+            model_name="alert",
+            name="generation",
             field=models.PositiveIntegerField(default=1, editable=False),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='kind',
-            field=models.CharField(choices=[('presence', 'At least'), ('absence', 'Fewer than')], default='presence', max_length=10, verbose_name='fire when'),
+            model_name="alert",
+            name="kind",
+            field=models.CharField(
+                choices=[("presence", "At least"), ("absence", "Fewer than")],
+                default="presence",
+                max_length=10,
+                verbose_name="fire when",
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='match_app',
-            field=models.CharField(blank=True, max_length=200, verbose_name='app is'),
+            model_name="alert",
+            name="match_app",
+            field=models.CharField(blank=True, max_length=200, verbose_name="app is"),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='match_attribute',
-            field=models.CharField(blank=True, max_length=100, verbose_name='attribute'),
+            model_name="alert",
+            name="match_attribute",
+            field=models.CharField(blank=True, max_length=100, verbose_name="attribute"),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='match_attribute_value',
-            field=models.CharField(blank=True, max_length=500, verbose_name='equals'),
+            model_name="alert",
+            name="match_attribute_value",
+            field=models.CharField(blank=True, max_length=500, verbose_name="equals"),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='match_level',
-            field=models.PositiveSmallIntegerField(blank=True, choices=[(10, 'debug'), (20, 'info'), (25, 'notice'), (30, 'warning'), (40, 'error'), (50, 'critical'), (60, 'alert'), (70, 'emergency')], null=True, verbose_name='level at or above'),
+            model_name="alert",
+            name="match_level",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                choices=[
+                    (10, "debug"),
+                    (20, "info"),
+                    (25, "notice"),
+                    (30, "warning"),
+                    (40, "error"),
+                    (50, "critical"),
+                    (60, "alert"),
+                    (70, "emergency"),
+                ],
+                null=True,
+                verbose_name="level at or above",
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='match_message',
-            field=models.CharField(blank=True, max_length=500, verbose_name='message'),
+            model_name="alert",
+            name="match_message",
+            field=models.CharField(blank=True, max_length=500, verbose_name="message"),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='match_message_regex',
-            field=models.BooleanField(default=False, verbose_name='message is a regular expression'),
+            model_name="alert",
+            name="match_message_regex",
+            field=models.BooleanField(
+                default=False, verbose_name="message is a regular expression"
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='match_source',
-            field=models.CharField(blank=True, max_length=255, verbose_name='source or host is'),
+            model_name="alert",
+            name="match_source",
+            field=models.CharField(blank=True, max_length=255, verbose_name="source or host is"),
         ),
         migrations.CreateModel(
-            name='Firing',
+            name="Firing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('count_at_open', models.PositiveIntegerField(help_text='Matching events in the window when it opened.')),
-                ('cleared_at', models.DateTimeField(blank=True, null=True)),
-                ('clear_reason', models.CharField(blank=True, choices=[('cleared', 'Condition cleared'), ('disabled', 'Alert disabled'), ('edited', 'Condition edited'), ('deleted', 'Alert deleted')], max_length=10)),
-                ('count_at_clear', models.PositiveIntegerField(blank=True, null=True)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='firings', to='alerts.alert')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='firings', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "count_at_open",
+                    models.PositiveIntegerField(
+                        help_text="Matching events in the window when it opened."
+                    ),
+                ),
+                ("cleared_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "clear_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("cleared", "Condition cleared"),
+                            ("disabled", "Alert disabled"),
+                            ("edited", "Condition edited"),
+                            ("deleted", "Alert deleted"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("count_at_clear", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="firings",
+                        to="alerts.alert",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="firings",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at', '-pk'],
-                'indexes': [models.Index(fields=['organization', '-opened_at'], name='alerts_firi_organiz_ba4bc7_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('cleared_at__isnull', True)), fields=('alert',), name='one_open_firing_per_alert')],
+                "ordering": ["-opened_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "-opened_at"], name="alerts_firi_organiz_ba4bc7_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("cleared_at__isnull", True)),
+                        fields=("alert",),
+                        name="one_open_firing_per_alert",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MatchBucket',
+            name="MatchBucket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('generation', models.PositiveIntegerField()),
-                ('bucket', models.BigIntegerField(help_text='Bucket number: epoch seconds // bucket size.')),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='alerts.alert')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("generation", models.PositiveIntegerField()),
+                (
+                    "bucket",
+                    models.BigIntegerField(
+                        help_text="Bucket number: epoch seconds // bucket size."
+                    ),
+                ),
+                ("count", models.PositiveIntegerField(default=0)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="alerts.alert",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('alert', 'generation', 'bucket'), name='one_row_per_bucket')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("alert", "generation", "bucket"), name="one_row_per_bucket"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RecentMatch',
+            name="RecentMatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('generation', models.PositiveIntegerField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('event', models.JSONField(help_text="The event as shown in a trigger's custom details.")),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='alerts.alert')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("generation", models.PositiveIntegerField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "event",
+                    models.JSONField(help_text="The event as shown in a trigger's custom details."),
+                ),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="alerts.alert",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['alert', 'generation', '-received_at'], name='alerts_rece_alert_i_a72e35_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["alert", "generation", "-received_at"],
+                        name="alerts_rece_alert_i_a72e35_idx",
+                    )
+                ],
             },
         ),
     ]

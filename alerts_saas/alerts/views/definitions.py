@@ -32,11 +32,18 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
     alerts = list(
         Alert.objects.filter(organization=organization)
-        .annotate(last_delivery_status=Subquery(last.values("status")[:1]),
-                  last_delivery_at=Subquery(last.values("created_at")[:1]),
-                  firing_since=Subquery(open_firing.values("opened_at")[:1]))
-        .annotate(firing_first=Case(When(firing_since__isnull=False, then=Value(False)),
-                                    default=Value(True), output_field=BooleanField()))
+        .annotate(
+            last_delivery_status=Subquery(last.values("status")[:1]),
+            last_delivery_at=Subquery(last.values("created_at")[:1]),
+            firing_since=Subquery(open_firing.values("opened_at")[:1]),
+        )
+        .annotate(
+            firing_first=Case(
+                When(firing_since__isnull=False, then=Value(False)),
+                default=Value(True),
+                output_field=BooleanField(),
+            )
+        )
         .order_by("firing_first", "name")
         .prefetch_related(Prefetch("targets", queryset=PagerDutyService.objects.order_by("name")))
     )
@@ -51,19 +58,37 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         alert.rules = describe(alert)
     firing_count = sum(alert.state.state == State.FIRING for alert in alerts)
     has_services = PagerDutyService.objects.filter(organization=organization).exists()
-    return render(request, "alerts/list.html",
-                  {"alerts": alerts, "has_services": has_services, "nav_section": "alerts",
-                   "firing_count": firing_count})
+    return render(
+        request,
+        "alerts/list.html",
+        {
+            "alerts": alerts,
+            "has_services": has_services,
+            "nav_section": "alerts",
+            "firing_count": firing_count,
+        },
+    )
 
 
-def form_context(request: HttpRequest, form: AlertForm, details: DetailFormSet,
-                 alert: Alert | None, **extra: object) -> dict[str, object]:
+def form_context(
+    request: HttpRequest,
+    form: AlertForm,
+    details: DetailFormSet,
+    alert: Alert | None,
+    **extra: object,
+) -> dict[str, object]:
     # Test alerts sent from this form before it was saved, to join the alert's history.
     carried = request.POST.getlist("test_delivery") if request.method == "POST" else []
     carried += [str(d.pk) for d in extra.get("test_deliveries") or []]
-    return {"form": form, "details": details, "alert": alert, "nav_section": "alerts",
-            "has_services": form.fields["targets"].queryset.exists(),
-            "carried_tests": list(dict.fromkeys(carried)), **extra}
+    return {
+        "form": form,
+        "details": details,
+        "alert": alert,
+        "nav_section": "alerts",
+        "has_services": form.fields["targets"].queryset.exists(),
+        "carried_tests": list(dict.fromkeys(carried)),
+        **extra,
+    }
 
 
 def _adopt_test_deliveries(request: HttpRequest, alert: Alert) -> None:
@@ -71,8 +96,9 @@ def _adopt_test_deliveries(request: HttpRequest, alert: Alert) -> None:
     ids = [pk for pk in map(as_id, request.POST.getlist("test_delivery")) if pk is not None]
     if not ids:
         return
-    tests = Delivery.objects.filter(organization=alert.organization, is_test=True,
-                                    alert__isnull=True)
+    tests = Delivery.objects.filter(
+        organization=alert.organization, is_test=True, alert__isnull=True
+    )
     keys = list(tests.filter(pk__in=ids).values_list("dedup_key", flat=True))
     tests.filter(dedup_key__in=keys).update(alert=alert)
 
@@ -111,13 +137,19 @@ def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
                 _reevaluate(request, saved)
         except IntegrityError:
             # A concurrent save (another tab) took a name or detail key first.
-            form.add_error(None, "This alert changed while you were editing it, perhaps in "
-                                 "another tab. Nothing was saved: reload the page and make "
-                                 "your change again.")
+            form.add_error(
+                None,
+                "This alert changed while you were editing it, perhaps in "
+                "another tab. Nothing was saved: reload the page and make "
+                "your change again.",
+            )
             context = form_context(request, form, details, alert)
             return render(request, "alerts/form.html", context, status=409)
-        note = (" Counting starts afresh: events before now don't count for the new condition."
-                if saved.counting_restarted else "")
+        note = (
+            " Counting starts afresh: events before now don't count for the new condition."
+            if saved.counting_restarted
+            else ""
+        )
         messages.success(request, f"Alert “{saved.name}” saved.{note}")
         return redirect("alerts:list", slug=organization.slug)
     status = 400 if request.method == "POST" else 200
@@ -152,8 +184,11 @@ def alert_toggle(request: HttpRequest, alert_id: int) -> HttpResponse:
     not undo itself; without it, the state flips."""
     organization = request.tenant.organization
     with transaction.atomic():
-        alert = get_object_or_404(Alert.objects.select_for_update().select_related(
-            "organization"), pk=alert_id, organization=organization)
+        alert = get_object_or_404(
+            Alert.objects.select_for_update().select_related("organization"),
+            pk=alert_id,
+            organization=organization,
+        )
         wanted = request.POST.get("enabled")
         enable = (wanted == "1") if wanted in ("0", "1") else not alert.enabled
         if enable == alert.enabled:
@@ -167,15 +202,21 @@ def alert_toggle(request: HttpRequest, alert_id: int) -> HttpResponse:
         alert.save(update_fields=["enabled", "updated_at"])
         _reevaluate(request, alert)
     if enable:
-        how = ("It waits one full window before it can fire." if alert.is_absence
-               else "It counts matching events from now.")
+        how = (
+            "It waits one full window before it can fire."
+            if alert.is_absence
+            else "It counts matching events from now."
+        )
         messages.success(request, f"Alert “{alert.name}” enabled. {how}")
     elif firing is not None:
-        messages.success(request, f"Alert “{alert.name}” disabled. Its open incident is being "
-                                  "resolved in PagerDuty.")
+        messages.success(
+            request,
+            f"Alert “{alert.name}” disabled. Its open incident is being resolved in PagerDuty.",
+        )
     else:
-        messages.success(request, f"Alert “{alert.name}” disabled. It will not page until you "
-                                  "enable it.")
+        messages.success(
+            request, f"Alert “{alert.name}” disabled. It will not page until you enable it."
+        )
     return _back(request, alert)
 
 
@@ -185,12 +226,15 @@ def alert_delete(request: HttpRequest, alert_id: int) -> HttpResponse:
     organization = request.tenant.organization
     if request.method == "GET":
         alert = get_object_or_404(Alert, pk=alert_id, organization=organization)
-        return render(request, "alerts/delete.html",
-                      {"alert": alert, "firing": firings.open_firing_of(alert),
-                       "nav_section": "alerts"})
+        return render(
+            request,
+            "alerts/delete.html",
+            {"alert": alert, "firing": firings.open_firing_of(alert), "nav_section": "alerts"},
+        )
     with transaction.atomic():
-        alert = get_object_or_404(Alert.objects.select_for_update(), pk=alert_id,
-                                  organization=organization)
+        alert = get_object_or_404(
+            Alert.objects.select_for_update(), pk=alert_id, organization=organization
+        )
         name = alert.name
         was_firing = evaluation.delete(alert)
     resolved = " Its open incident is being resolved in PagerDuty." if was_firing else ""

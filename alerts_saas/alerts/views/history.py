@@ -39,8 +39,9 @@ def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for event in events:
         when = parse_datetime(str(event.get("timestamp", "")))
         attributes = event.get("attributes") or {}
-        rows.append({**event, "when": when,
-                     "attribute_pairs": [f"{k}={v}" for k, v in attributes.items()]})
+        rows.append(
+            {**event, "when": when, "attribute_pairs": [f"{k}={v}" for k, v in attributes.items()]}
+        )
     return rows
 
 
@@ -48,14 +49,15 @@ def _firings(alert: Alert, now: datetime) -> tuple[list[Firing], int]:
     """The latest firings, newest first, each with its deliveries in order; and how many
     there are in all."""
     deliveries = Delivery.objects.order_by("created_at", "pk")
-    shown = list(alert.firings.prefetch_related(Prefetch("deliveries", queryset=deliveries))
-                 [:FIRINGS_SHOWN])
+    shown = list(
+        alert.firings.prefetch_related(Prefetch("deliveries", queryset=deliveries))[:FIRINGS_SHOWN]
+    )
     for firing in shown:
         firing.duration = duration_label(
-            ((firing.cleared_at or now) - firing.opened_at).total_seconds())
+            ((firing.cleared_at or now) - firing.opened_at).total_seconds()
+        )
         firing.delivery_list = list(firing.deliveries.all())
-        firing.triggers = [d for d in firing.delivery_list
-                           if d.event_action == EventAction.TRIGGER]
+        firing.triggers = [d for d in firing.delivery_list if d.event_action == EventAction.TRIGGER]
     total = len(shown) if len(shown) < FIRINGS_SHOWN else alert.firings.count()
     return shown, total
 
@@ -69,11 +71,22 @@ def live_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
     deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
-        "page": page, "status": status, "status_filters": FILTERS, "hide_alert": True,
-        "state": state_of(alert, open_firing, now), "firing": open_firing,
-        "firings": shown, "firings_total": total, "firings_cap": FIRINGS_SHOWN,
-        "rules": describe(alert), "refresh_seconds": REFRESH_SECONDS, "now": now,
-        "counts_unavailable": False, "chart": None, "current": None, "recent": [],
+        "page": page,
+        "status": status,
+        "status_filters": FILTERS,
+        "hide_alert": True,
+        "state": state_of(alert, open_firing, now),
+        "firing": open_firing,
+        "firings": shown,
+        "firings_total": total,
+        "firings_cap": FIRINGS_SHOWN,
+        "rules": describe(alert),
+        "refresh_seconds": REFRESH_SECONDS,
+        "now": now,
+        "counts_unavailable": False,
+        "chart": None,
+        "current": None,
+        "recent": [],
     }
     try:
         series = window_series(alert, now)
@@ -86,16 +99,20 @@ def live_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
     context["recent"] = _event_rows(recent)
     if recent or any(series.values):
         context["chart"] = {
-            "times": series.times, "values": series.values, "threshold": series.threshold,
-            "absence": alert.is_absence, "window": alert.window_label,
+            "times": series.times,
+            "values": series.values,
+            "threshold": series.threshold,
+            "absence": alert.is_absence,
+            "window": alert.window_label,
         }
     return context
 
 
 def _alert(request: HttpRequest, alert_id: int) -> Alert:
     organization = request.tenant.organization
-    alert = get_object_or_404(Alert.objects.prefetch_related("targets"), pk=alert_id,
-                              organization=organization)
+    alert = get_object_or_404(
+        Alert.objects.prefetch_related("targets"), pk=alert_id, organization=organization
+    )
     alert.organization = organization  # already loaded: no query for it
     return alert
 
@@ -103,13 +120,15 @@ def _alert(request: HttpRequest, alert_id: int) -> Alert:
 @tenant_view()
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert(request, alert_id)
-    return render(request, "alerts/detail.html",
-                  {"alert": alert, "nav_section": "alerts", **live_context(request, alert)})
+    return render(
+        request,
+        "alerts/detail.html",
+        {"alert": alert, "nav_section": "alerts", **live_context(request, alert)},
+    )
 
 
 @tenant_view()
 def alert_live(request: HttpRequest, alert_id: int) -> HttpResponse:
     """The page's self-refreshing section alone."""
     alert = _alert(request, alert_id)
-    return render(request, "alerts/_live.html",
-                  {"alert": alert, **live_context(request, alert)})
+    return render(request, "alerts/_live.html", {"alert": alert, **live_context(request, alert)})

@@ -1,4 +1,4 @@
-""""Send test alert" from the alert form, saved or not."""
+""" "Send test alert" from the alert form, saved or not."""
 
 from __future__ import annotations
 
@@ -44,16 +44,21 @@ def send_test_alert(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["kind"] == ConditionKind.ABSENCE:
             count -= 1
         with transaction.atomic():
-            deliveries = engine.queue([
-                engine.build_event(
-                    service, EventAction.TRIGGER, test_dedup_key(),
-                    render_payload(draft, count=count, test=True),
-                    is_test=True, created_by=request.user, alert=alert,
-                )
-                for service in form.cleaned_data["targets"]
-            ])
+            deliveries = engine.queue(
+                [
+                    engine.build_event(
+                        service,
+                        EventAction.TRIGGER,
+                        test_dedup_key(),
+                        render_payload(draft, count=count, test=True),
+                        is_test=True,
+                        created_by=request.user,
+                        alert=alert,
+                    )
+                    for service in form.cleaned_data["targets"]
+                ]
+            )
     status = 200 if deliveries else 400
-    context = form_context(request, form, details, alert, test_deliveries=deliveries,
-                           tested=True)
+    context = form_context(request, form, details, alert, test_deliveries=deliveries, tested=True)
     template = "alerts/_form_body.html" if request.htmx else "alerts/form.html"
     return render(request, template, context, status=status)

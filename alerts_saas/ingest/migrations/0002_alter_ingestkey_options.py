@@ -4,14 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ingest', '0001_initial'),
+        ("ingest", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='ingestkey',
-            options={'ordering': [models.OrderBy(models.F('revoked_at'), descending=True, nulls_first=True), '-created_at']},
+            name="ingestkey",
+            options={
+                "ordering": [
+                    models.OrderBy(models.F("revoked_at"), descending=True, nulls_first=True),
+                    "-created_at",
+                ]
+            },
         ),
     ]

@@ -27,17 +27,23 @@ SAMPLE_EVENTS = '[{"app":"checkout","level":"error","message":"Payment failed","
 
 def curl_example(base: str, secret: str) -> str:
     """A command that posts one event with the key, ready to paste into a shell."""
-    return (f'curl -X POST {base}{reverse("api:post_events")} '
-            f'-H "Authorization: Bearer {secret}" '
-            f"-H \"Content-Type: application/json\" -d '{SAMPLE_EVENTS}'")
+    return (
+        f"curl -X POST {base}{reverse('api:post_events')} "
+        f'-H "Authorization: Bearer {secret}" '
+        f"-H \"Content-Type: application/json\" -d '{SAMPLE_EVENTS}'"
+    )
 
 
-def _page(request: HttpRequest, form: IngestKeyForm | None = None, status: int = 200,
-          new_key: IngestKey | None = None, secret: str = "") -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    form: IngestKeyForm | None = None,
+    status: int = 200,
+    new_key: IngestKey | None = None,
+    secret: str = "",
+) -> HttpResponse:
     tenant = request.tenant
-    keys = (
-        IngestKey.objects.filter(organization=tenant.organization)
-        .select_related("created_by", "revoked_by")
+    keys = IngestKey.objects.filter(organization=tenant.organization).select_related(
+        "created_by", "revoked_by"
     )
     if form is None and tenant.is_admin:
         form = IngestKeyForm(organization=tenant.organization)
@@ -84,13 +90,16 @@ def create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def revoke(request: HttpRequest, ingest_key_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    key = get_object_or_404(IngestKey.objects.select_related("revoked_by"), pk=ingest_key_id,
-                            organization=organization)
+    key = get_object_or_404(
+        IngestKey.objects.select_related("revoked_by"), pk=ingest_key_id, organization=organization
+    )
     if request.method == "GET":
         return render(request, "ingest/key_revoke.html", {"key": key})
     if key.revoke(request.user):
-        messages.success(request, f"The key “{key.name}” was revoked. Systems sending with it "
-                                  "now get 403 Forbidden.")
+        messages.success(
+            request,
+            f"The key “{key.name}” was revoked. Systems sending with it now get 403 Forbidden.",
+        )
     else:
         messages.info(request, f"The key “{key.name}” was already revoked.")
     return redirect("ingest:keys", slug=organization.slug)

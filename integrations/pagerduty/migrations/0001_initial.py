@@ -8,114 +8,271 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PagerDutyAccount',
+            name="PagerDutyAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pd_account_id', models.CharField(max_length=32, verbose_name='PagerDuty account id')),
-                ('subdomain', models.CharField(max_length=100)),
-                ('name', models.CharField(max_length=200)),
-                ('region', models.CharField(choices=[('us', 'United States'), ('eu', 'European Union')], max_length=2)),
-                ('pd_user_id', models.CharField(blank=True, max_length=32, verbose_name='authorizing PagerDuty user')),
-                ('access_token', alerts_saas.crypto.EncryptedTextField()),
-                ('refresh_token', alerts_saas.crypto.EncryptedTextField()),
-                ('expires_at', models.DateTimeField()),
-                ('scope', models.CharField(max_length=500)),
-                ('status', models.CharField(choices=[('active', 'Connected'), ('needs_reconnect', 'Needs reconnect')], default='active', max_length=20)),
-                ('status_detail', models.CharField(blank=True, max_length=500)),
-                ('connected_at', models.DateTimeField(auto_now_add=True)),
-                ('refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('token_version', models.PositiveIntegerField(default=0)),
-                ('connected_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pagerduty_accounts', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "pd_account_id",
+                    models.CharField(max_length=32, verbose_name="PagerDuty account id"),
+                ),
+                ("subdomain", models.CharField(max_length=100)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "region",
+                    models.CharField(
+                        choices=[("us", "United States"), ("eu", "European Union")], max_length=2
+                    ),
+                ),
+                (
+                    "pd_user_id",
+                    models.CharField(
+                        blank=True, max_length=32, verbose_name="authorizing PagerDuty user"
+                    ),
+                ),
+                ("access_token", alerts_saas.crypto.EncryptedTextField()),
+                ("refresh_token", alerts_saas.crypto.EncryptedTextField()),
+                ("expires_at", models.DateTimeField()),
+                ("scope", models.CharField(max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Connected"), ("needs_reconnect", "Needs reconnect")],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("status_detail", models.CharField(blank=True, max_length=500)),
+                ("connected_at", models.DateTimeField(auto_now_add=True)),
+                ("refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("token_version", models.PositiveIntegerField(default=0)),
+                (
+                    "connected_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pagerduty_accounts",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PagerDutyService',
+            name="PagerDutyService",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region', models.CharField(choices=[('us', 'United States'), ('eu', 'European Union')], default='us', max_length=2)),
-                ('pd_service_id', models.CharField(blank=True, max_length=32, verbose_name='PagerDuty service id')),
-                ('name', models.CharField(max_length=255)),
-                ('html_url', models.URLField(blank=True, max_length=500)),
-                ('integration_id', models.CharField(blank=True, max_length=32)),
-                ('integration_key', alerts_saas.crypto.EncryptedTextField()),
-                ('created_integration', models.BooleanField(default=False, help_text='We created the integration on PagerDuty, so we delete it too.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='services', to='pagerduty.pagerdutyaccount')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pagerduty_services', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "region",
+                    models.CharField(
+                        choices=[("us", "United States"), ("eu", "European Union")],
+                        default="us",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "pd_service_id",
+                    models.CharField(
+                        blank=True, max_length=32, verbose_name="PagerDuty service id"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("html_url", models.URLField(blank=True, max_length=500)),
+                ("integration_id", models.CharField(blank=True, max_length=32)),
+                ("integration_key", alerts_saas.crypto.EncryptedTextField()),
+                (
+                    "created_integration",
+                    models.BooleanField(
+                        default=False,
+                        help_text="We created the integration on PagerDuty, so we delete it too.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="services",
+                        to="pagerduty.pagerdutyaccount",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pagerduty_services",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service_name', models.CharField(max_length=255)),
-                ('region', models.CharField(choices=[('us', 'United States'), ('eu', 'European Union')], max_length=2)),
-                ('routing_key', alerts_saas.crypto.EncryptedTextField()),
-                ('event_action', models.CharField(choices=[('trigger', 'Trigger'), ('acknowledge', 'Acknowledge'), ('resolve', 'Resolve')], max_length=12)),
-                ('dedup_key', models.CharField(max_length=255)),
-                ('body', models.JSONField(help_text='The event as sent, without its routing_key.')),
-                ('is_test', models.BooleanField(default=False)),
-                ('trim_note', models.CharField(blank=True, max_length=300)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_message', models.CharField(blank=True, max_length=500)),
-                ('response_errors', models.JSONField(blank=True, default=list)),
-                ('latency_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='accounts.organization')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='pagerduty.pagerdutyservice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("service_name", models.CharField(max_length=255)),
+                (
+                    "region",
+                    models.CharField(
+                        choices=[("us", "United States"), ("eu", "European Union")], max_length=2
+                    ),
+                ),
+                ("routing_key", alerts_saas.crypto.EncryptedTextField()),
+                (
+                    "event_action",
+                    models.CharField(
+                        choices=[
+                            ("trigger", "Trigger"),
+                            ("acknowledge", "Acknowledge"),
+                            ("resolve", "Resolve"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("dedup_key", models.CharField(max_length=255)),
+                ("body", models.JSONField(help_text="The event as sent, without its routing_key.")),
+                ("is_test", models.BooleanField(default=False)),
+                ("trim_note", models.CharField(blank=True, max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_message", models.CharField(blank=True, max_length=500)),
+                ("response_errors", models.JSONField(blank=True, default=list)),
+                ("latency_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="pagerduty.pagerdutyservice",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='pagerdutyaccount',
-            constraint=models.UniqueConstraint(fields=('organization', 'pd_account_id'), name='one_connection_per_pd_account'),
+            model_name="pagerdutyaccount",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "pd_account_id"), name="one_connection_per_pd_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pagerdutyservice',
-            constraint=models.UniqueConstraint(condition=models.Q(('account__isnull', False)), fields=('account', 'pd_service_id'), name='one_row_per_connected_service'),
+            model_name="pagerdutyservice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("account__isnull", False)),
+                fields=("account", "pd_service_id"),
+                name="one_row_per_connected_service",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='pagerduty_d_status_9dd0c1_idx'),
+            model_name="delivery",
+            index=models.Index(
+                fields=["status", "next_attempt_at"], name="pagerduty_d_status_9dd0c1_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['organization', '-created_at'], name='pagerduty_d_organiz_396adc_idx'),
+            model_name="delivery",
+            index=models.Index(
+                fields=["organization", "-created_at"], name="pagerduty_d_organiz_396adc_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['service', '-created_at'], name='pagerduty_d_service_17fa2f_idx'),
+            model_name="delivery",
+            index=models.Index(
+                fields=["service", "-created_at"], name="pagerduty_d_service_17fa2f_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['organization', 'dedup_key'], name='pagerduty_d_organiz_08c1eb_idx'),
+            model_name="delivery",
+            index=models.Index(
+                fields=["organization", "dedup_key"], name="pagerduty_d_organiz_08c1eb_idx"
+            ),
         ),
     ]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0001_initial'),
-        ('pagerduty', '0001_initial'),
+        ("alerts", "0001_initial"),
+        ("pagerduty", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
-            name='alert',
-            field=models.ForeignKey(blank=True, help_text='Empty for test events not tied to a saved alert.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='alerts.alert'),
+            model_name="delivery",
+            name="alert",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Empty for test events not tied to a saved alert.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="deliveries",
+                to="alerts.alert",
+            ),
         ),
     ]

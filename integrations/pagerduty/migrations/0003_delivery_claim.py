@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pagerduty', '0002_delivery_alert'),
+        ("pagerduty", "0002_delivery_alert"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
-            name='claim',
-            field=models.UUIDField(blank=True, editable=False, help_text='Who holds the current attempt (compare-and-set).', null=True),
+            model_name="delivery",
+            name="claim",
+            field=models.UUIDField(
+                blank=True,
+                editable=False,
+                help_text="Who holds the current attempt (compare-and-set).",
+                null=True,
+            ),
         ),
     ]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0002_conditions_and_firings'),
-        ('pagerduty', '0003_delivery_claim'),
+        ("alerts", "0002_conditions_and_firings"),
+        ("pagerduty", "0003_delivery_claim"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
-            name='firing',
-            field=models.ForeignKey(blank=True, help_text='The firing this trigger or resolve belongs to.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='alerts.firing'),
+            model_name="delivery",
+            name="firing",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The firing this trigger or resolve belongs to.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="deliveries",
+                to="alerts.firing",
+            ),
         ),
     ]

@@ -30,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(SandboxConfig.from_env())
-    server = make_server(args.host, args.port, app, threaded=True,
-                         request_handler=KeepAliveHandler)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=KeepAliveHandler)
     url = f"http://{args.host}:{server.server_port}"
     print(f"{READY_MARKER} {url}", flush=True)
     try:

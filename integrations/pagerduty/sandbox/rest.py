@@ -106,9 +106,13 @@ def _require_service_write(service: Service) -> None:
         return
     if not set(service.team_ids) & set(user.team_ids):
         raise ApiError(
-            403, 2010, "Access Denied",
-            [f"You do not have permission to modify the service {service.name!r}: "
-             "it belongs to a team you are not a member of."],
+            403,
+            2010,
+            "Access Denied",
+            [
+                f"You do not have permission to modify the service {service.name!r}: "
+                "it belongs to a team you are not a member of."
+            ],
         )
 
 

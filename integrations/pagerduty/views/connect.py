@@ -32,11 +32,13 @@ def connect_start(request: HttpRequest) -> HttpResponse:
     """Send the user to PagerDuty to authorize; the form that sent them is kept as a draft."""
     organization = request.tenant.organization
     default = _integrations_url(organization.slug)
-    return_to = flow.safe_return_to(request, request.POST.get("next"), organization.slug,
-                                    default)
+    return_to = flow.safe_return_to(request, request.POST.get("next"), organization.slug, default)
     if not conf.oauth_configured():
-        messages.error(request, "Connecting with OAuth is not set up on this site "
-                                "(PAGERDUTY_CLIENT_ID). Paste an integration key instead.")
+        messages.error(
+            request,
+            "Connecting with OAuth is not set up on this site "
+            "(PAGERDUTY_CLIENT_ID). Paste an integration key instead.",
+        )
         return redirect(return_to)
     url = oauth.start(
         request.session,
@@ -49,10 +51,12 @@ def connect_start(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-def _flow_error(request: HttpRequest, message: str, status: int = 400,
-                back: str | None = None) -> HttpResponse:
-    return render(request, "pagerduty/connect_error.html",
-                  {"message": message, "back": back}, status=status)
+def _flow_error(
+    request: HttpRequest, message: str, status: int = 400, back: str | None = None
+) -> HttpResponse:
+    return render(
+        request, "pagerduty/connect_error.html", {"message": message, "back": back}, status=status
+    )
 
 
 @login_required
@@ -63,9 +67,11 @@ def callback(request: HttpRequest) -> HttpResponse:
         auth = oauth.consume(request.session, request.GET.get("state"), request.user.pk)
     except oauth.OAuthFlowError as exc:
         return _flow_error(request, str(exc))
-    membership = Membership.objects.filter(
-        organization_id=auth.organization_id, user=request.user
-    ).select_related("organization").first()
+    membership = (
+        Membership.objects.filter(organization_id=auth.organization_id, user=request.user)
+        .select_related("organization")
+        .first()
+    )
     if membership is None:
         return _flow_error(request, "You are no longer a member of that organization.", 404)
     if not membership.has_role(Role.ADMIN):
@@ -80,8 +86,9 @@ def callback(request: HttpRequest) -> HttpResponse:
         return redirect(auth.return_to)
     code = request.GET.get("code")
     if not code:
-        return _flow_error(request, "PagerDuty's reply had no authorization code.",
-                           back=auth.return_to)
+        return _flow_error(
+            request, "PagerDuty's reply had no authorization code.", back=auth.return_to
+        )
     try:
         grant = oauth.exchange_code(auth, code)
     except oauth.OAuthFlowError as exc:
@@ -89,25 +96,34 @@ def callback(request: HttpRequest) -> HttpResponse:
         return _flow_error(request, str(exc), back=auth.return_to)
     account = save_account(membership.organization, request.user, grant)
     flow.remember_return(request.session, account.pk, auth.return_to, auth.draft)
-    log.info("PagerDuty account %s connected to organization %s", account.pk,
-             membership.organization_id)
-    return redirect("pagerduty:select_services", slug=membership.organization.slug,
-                    pagerduty_account_id=account.pk)
+    log.info(
+        "PagerDuty account %s connected to organization %s", account.pk, membership.organization_id
+    )
+    return redirect(
+        "pagerduty:select_services",
+        slug=membership.organization.slug,
+        pagerduty_account_id=account.pk,
+    )
 
 
 @tenant_view(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def select_services(request: HttpRequest, pagerduty_account_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    account = get_object_or_404(PagerDutyAccount, pk=pagerduty_account_id,
-                                organization=organization)
+    account = get_object_or_404(
+        PagerDutyAccount, pk=pagerduty_account_id, organization=organization
+    )
     query = request.GET.get("q", "").strip()
     try:
         # Connecting looks the chosen ids up among all services, whatever was searched.
         services = AccountApi(account).services("" if request.method == "POST" else query)
     except PagerDutyApiError as exc:
-        return render(request, "pagerduty/select_services.html",
-                      {"account": account, "error": exc.message, "query": query}, status=502)
+        return render(
+            request,
+            "pagerduty/select_services.html",
+            {"account": account, "error": exc.message, "query": query},
+            status=502,
+        )
     if request.method == "POST":
         chosen_ids = set(request.POST.getlist("service"))
         chosen = [s for s in services if s["id"] in chosen_ids]
@@ -117,13 +133,20 @@ def select_services(request: HttpRequest, pagerduty_account_id: int) -> HttpResp
             return _connect(request, account, chosen)
     connected = set(account.services.values_list("pd_service_id", flat=True))
     rows = [
-        {"service": s, "connected": s["id"] in connected,
-         "has_integration": our_integration(s, organization) is not None}
+        {
+            "service": s,
+            "connected": s["id"] in connected,
+            "has_integration": our_integration(s, organization) is not None,
+        }
         for s in services
     ]
     pending = flow.peek_return(request.session, account.pk)
-    context = {"account": account, "rows": rows, "query": query,
-               "return_to": pending["return_to"] if pending else None}
+    context = {
+        "account": account,
+        "rows": rows,
+        "query": query,
+        "return_to": pending["return_to"] if pending else None,
+    }
     template = "pagerduty/_service_rows.html" if request.htmx else "pagerduty/select_services.html"
     return render(request, template, context)
 
@@ -133,8 +156,9 @@ def select_services(request: HttpRequest, pagerduty_account_id: int) -> HttpResp
 def select_cancel(request: HttpRequest, pagerduty_account_id: int) -> HttpResponse:
     """Leave service selection: back where the flow started, with the draft as it was."""
     organization = request.tenant.organization
-    account = get_object_or_404(PagerDutyAccount, pk=pagerduty_account_id,
-                                organization=organization)
+    account = get_object_or_404(
+        PagerDutyAccount, pk=pagerduty_account_id, organization=organization
+    )
     return_to = flow.finish_return(request.session, account.pk, [])
     messages.info(request, f"No services were added from {account.name}.")
     return redirect(return_to or _integrations_url(organization.slug))
@@ -144,8 +168,7 @@ def _connect(request: HttpRequest, account: PagerDutyAccount, chosen: list) -> H
     result = connect_services(account, chosen, request.user)
     for name, why in result.failed:
         messages.error(request, f"{name} was not connected: {why}")
-    return_to = flow.finish_return(request.session, account.pk,
-                                   [s.pk for s in result.connected])
+    return_to = flow.finish_return(request.session, account.pk, [s.pk for s in result.connected])
     slug = request.tenant.organization.slug
     if result.connected:
         names = ", ".join(s.name for s in result.connected)

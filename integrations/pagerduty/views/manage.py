@@ -27,30 +27,41 @@ from integrations.pagerduty.samples import test_dedup_key, test_event_payload
 def _report(request: HttpRequest, report: RemovalReport) -> None:
     parts = [f"{report.service_name} was removed."]
     if report.resolved:
-        parts.append(f"{report.resolved} open incident{'s' if report.resolved > 1 else ''} "
-                     "resolved in PagerDuty.")
+        parts.append(
+            f"{report.resolved} open incident{'s' if report.resolved > 1 else ''} "
+            "resolved in PagerDuty."
+        )
     if report.resolves_pending:
-        parts.append(f"{report.resolves_pending} resolve(s) queued; they are retried until "
-                     "PagerDuty takes them.")
+        parts.append(
+            f"{report.resolves_pending} resolve(s) queued; they are retried until "
+            "PagerDuty takes them."
+        )
     if report.integration_deleted:
         parts.append("Our integration was deleted from the PagerDuty service.")
     if report.integration_deferred:
         parts.append("Our integration will be deleted from PagerDuty once those resolves are in.")
     messages.success(request, " ".join(parts))
     if report.integration_error:
-        messages.warning(request, f"Our integration on PagerDuty for {report.service_name} was "
-                                  f"not deleted: {report.integration_error}")
+        messages.warning(
+            request,
+            f"Our integration on PagerDuty for {report.service_name} was "
+            f"not deleted: {report.integration_error}",
+        )
 
 
 @tenant_view(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def delete_service(request: HttpRequest, pagerduty_service_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    service = get_object_or_404(PagerDutyService, pk=pagerduty_service_id,
-                                organization=organization)
+    service = get_object_or_404(
+        PagerDutyService, pk=pagerduty_service_id, organization=organization
+    )
     if request.method == "GET":
-        context = {"service": service, "open_incidents": len(engine.open_dedup_keys(service)),
-                   "targeting_alerts": list(service.alerts.order_by("name"))}
+        context = {
+            "service": service,
+            "open_incidents": len(engine.open_dedup_keys(service)),
+            "targeting_alerts": list(service.alerts.order_by("name")),
+        }
         return render(request, "pagerduty/service_delete.html", context)
     _report(request, remove_service(service, request.user))
     return redirect("pagerduty:integrations", slug=organization.slug)
@@ -60,17 +71,20 @@ def delete_service(request: HttpRequest, pagerduty_service_id: int) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 def disconnect(request: HttpRequest, pagerduty_account_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    account = get_object_or_404(PagerDutyAccount, pk=pagerduty_account_id,
-                                organization=organization)
+    account = get_object_or_404(
+        PagerDutyAccount, pk=pagerduty_account_id, organization=organization
+    )
     if request.method == "GET":
         services = list(account.services.all())
-        return render(request, "pagerduty/account_disconnect.html",
-                      {"account": account, "services": services})
+        return render(
+            request, "pagerduty/account_disconnect.html", {"account": account, "services": services}
+        )
     name = account.name
     for report in disconnect_account(account, request.user):
         _report(request, report)
-    messages.success(request, f"PagerDuty account {name} was disconnected and its tokens "
-                              "were deleted.")
+    messages.success(
+        request, f"PagerDuty account {name} was disconnected and its tokens were deleted."
+    )
     return redirect("pagerduty:integrations", slug=organization.slug)
 
 
@@ -78,12 +92,16 @@ def disconnect(request: HttpRequest, pagerduty_account_id: int) -> HttpResponse:
 @require_POST
 def send_test_event(request: HttpRequest, pagerduty_service_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    service = get_object_or_404(PagerDutyService, pk=pagerduty_service_id,
-                                organization=organization)
+    service = get_object_or_404(
+        PagerDutyService, pk=pagerduty_service_id, organization=organization
+    )
     with transaction.atomic():
         delivery = engine.queue_event(
-            service, EventAction.TRIGGER, test_dedup_key(),
-            test_event_payload(service, request.user.email), is_test=True,
+            service,
+            EventAction.TRIGGER,
+            test_dedup_key(),
+            test_event_payload(service, request.user.email),
+            is_test=True,
             created_by=request.user,
         )
     if request.htmx:
@@ -98,8 +116,7 @@ def delivery_url(slug: str, delivery: Delivery) -> str:
 @tenant_view(Role.MEMBER)
 def delivery_status(request: HttpRequest, delivery_id: int) -> HttpResponse:
     """One delivery's live state; htmx polls this until it is final."""
-    delivery = get_object_or_404(Delivery, pk=delivery_id,
-                                 organization=request.tenant.organization)
+    delivery = get_object_or_404(Delivery, pk=delivery_id, organization=request.tenant.organization)
     if not request.htmx:
         return render(request, "pagerduty/delivery.html", {"delivery": delivery})
     response = render(request, "pagerduty/_delivery.html", {"delivery": delivery})
@@ -114,8 +131,13 @@ def delivery_status(request: HttpRequest, delivery_id: int) -> HttpResponse:
 def resolve_test_incident(request: HttpRequest, delivery_id: int) -> HttpResponse:
     """Resolve the incident a test trigger opened: same service, same dedup key."""
     organization = request.tenant.organization
-    trigger = get_object_or_404(Delivery, pk=delivery_id, organization=organization,
-                                is_test=True, event_action=EventAction.TRIGGER)
+    trigger = get_object_or_404(
+        Delivery,
+        pk=delivery_id,
+        organization=organization,
+        is_test=True,
+        event_action=EventAction.TRIGGER,
+    )
     if trigger.service is None:
         messages.error(request, "That service was removed, and its test incident with it.")
         return redirect("pagerduty:integrations", slug=organization.slug)
@@ -128,10 +150,13 @@ def resolve_test_incident(request: HttpRequest, delivery_id: int) -> HttpRespons
 
 @tenant_view(Role.MEMBER)
 def service_deliveries(request: HttpRequest, pagerduty_service_id: int) -> HttpResponse:
-    service = get_object_or_404(PagerDutyService, pk=pagerduty_service_id,
-                                organization=request.tenant.organization)
+    service = get_object_or_404(
+        PagerDutyService, pk=pagerduty_service_id, organization=request.tenant.organization
+    )
     deliveries, status = filtered(service.deliveries.all(), request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
-    return render(request, "pagerduty/service_deliveries.html",
-                  {"service": service, "page": page, "status": status,
-                   "status_filters": FILTERS})
+    return render(
+        request,
+        "pagerduty/service_deliveries.html",
+        {"service": service, "page": page, "status": status, "status_filters": FILTERS},
+    )

@@ -21,7 +21,9 @@ def services_with_stats(organization_id: int):
     last = Delivery.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
     alerts = (
         PagerDutyService.alerts.through.objects.filter(pagerdutyservice_id=OuterRef("pk"))
-        .values("pagerdutyservice_id").annotate(n=Count("pk")).values("n")
+        .values("pagerdutyservice_id")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
     return (
         PagerDutyService.objects.filter(organization_id=organization_id)
@@ -34,8 +36,9 @@ def services_with_stats(organization_id: int):
     )
 
 
-def _page(request: HttpRequest, paste_form: PastedKeyForm | None = None,
-          status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, paste_form: PastedKeyForm | None = None, status: int = 200
+) -> HttpResponse:
     organization = request.tenant.organization
     services = services_with_stats(organization.pk)
     accounts = (

@@ -77,6 +77,7 @@ DEPENDENCIES = ["postgres", "redis", "stripe", "s3", "elasticsearch", "kafka"]
 
 # -- The events ---------------------------------------------------------------------------
 
+
 def _message(rng: random.Random, app: str, level: str) -> tuple[str, dict[str, Any]]:
     """A log line and the attributes it would come with."""
     n = rng.randint(1000, 999_999)
@@ -85,33 +86,39 @@ def _message(rng: random.Random, app: str, level: str) -> tuple[str, dict[str, A
     if app == "cron" and rng.random() < 0.5:
         return f"heartbeat from {rng.choice(['billing', 'reports', 'cleanup'])} job", {}
     if level in ("error", "critical"):
-        text = rng.choice([
-            f"Payment failed: card declined for order {n}",
-            f"Timeout talking to {rng.choice(DEPENDENCIES)} after {ms} ms",
-            f"Connection reset by peer while reading from {rng.choice(DEPENDENCIES)}",
-            f"ERROR: deadlock detected while updating order {n}",
-            f"Worker out of memory handling job {n}; restarting",
-            f"Unhandled exception in request {n}: KeyError('customer_id')",
-            f"GET /api/orders/{n} {rng.choice([500, 502, 503])} in {ms} ms",
-        ])
+        text = rng.choice(
+            [
+                f"Payment failed: card declined for order {n}",
+                f"Timeout talking to {rng.choice(DEPENDENCIES)} after {ms} ms",
+                f"Connection reset by peer while reading from {rng.choice(DEPENDENCIES)}",
+                f"ERROR: deadlock detected while updating order {n}",
+                f"Worker out of memory handling job {n}; restarting",
+                f"Unhandled exception in request {n}: KeyError('customer_id')",
+                f"GET /api/orders/{n} {rng.choice([500, 502, 503])} in {ms} ms",
+            ]
+        )
         status = rng.choice([500, 502, 503])
     elif level == "warning":
-        text = rng.choice([
-            f"Retrying job {n} (attempt {rng.randint(1, 9)})",
-            f"Slow query took {ms} ms on orders for customer {n}",
-            f"disk usage at {rng.randint(70, 99)}% on /var/lib/{app}",
-            f"Cache miss storm for key product:{n}",
-        ])
+        text = rng.choice(
+            [
+                f"Retrying job {n} (attempt {rng.randint(1, 9)})",
+                f"Slow query took {ms} ms on orders for customer {n}",
+                f"disk usage at {rng.randint(70, 99)}% on /var/lib/{app}",
+                f"Cache miss storm for key product:{n}",
+            ]
+        )
     else:
-        text = rng.choice([
-            f"GET /api/orders/{n} {status} in {ms} ms",
-            f"POST /api/cart/{n}/items {status} in {ms} ms",
-            f"User {n} signed in from {rng.choice(REGIONS)}",
-            f"Cache miss for key product:{n}",
-            f"Indexed {rng.randint(1, 500)} documents in {ms} ms",
-            f"Shipment {n} label printed; carrier accepted the parcel and will pick it up "
-            f"from warehouse {rng.randint(1, 40)} before the end of the working day",
-        ])
+        text = rng.choice(
+            [
+                f"GET /api/orders/{n} {status} in {ms} ms",
+                f"POST /api/cart/{n}/items {status} in {ms} ms",
+                f"User {n} signed in from {rng.choice(REGIONS)}",
+                f"Cache miss for key product:{n}",
+                f"Indexed {rng.randint(1, 500)} documents in {ms} ms",
+                f"Shipment {n} label printed; carrier accepted the parcel and will pick it up "
+                f"from warehouse {rng.randint(1, 40)} before the end of the working day",
+            ]
+        )
     return text, {"status": status, "duration_ms": ms}
 
 
@@ -126,9 +133,14 @@ def make_event(rng: random.Random, when: datetime) -> dict[str, Any]:
         attributes["retry"] = rng.random() < 0.3
     if rng.random() < 0.3:
         attributes["trace_id"] = f"{rng.getrandbits(64):016x}"
-    return {"timestamp": when.isoformat().replace("+00:00", "Z"),
-            "source": rng.choice(SOURCES), "app": app, "level": level,
-            "message": message, "attributes": attributes}
+    return {
+        "timestamp": when.isoformat().replace("+00:00", "Z"),
+        "source": rng.choice(SOURCES),
+        "app": app,
+        "level": level,
+        "message": message,
+        "attributes": attributes,
+    }
 
 
 def make_batches(count: int, size: int, seed: int = 7) -> list[bytes]:
@@ -137,13 +149,18 @@ def make_batches(count: int, size: int, seed: int = 7) -> list[bytes]:
     rng = random.Random(seed)
     now = time.time()
     return [
-        orjson.dumps([make_event(rng, datetime.fromtimestamp(now - rng.uniform(0, 5), UTC))
-                      for _ in range(size)])
+        orjson.dumps(
+            [
+                make_event(rng, datetime.fromtimestamp(now - rng.uniform(0, 5), UTC))
+                for _ in range(size)
+            ]
+        )
         for _ in range(count)
     ]
 
 
 # -- The alerts ---------------------------------------------------------------------------
+
 
 def alert_specs() -> list[dict[str, Any]]:
     """Forty everyday alerts (the ten probes come on top: 50 in all)."""
@@ -162,45 +179,91 @@ def alert_specs() -> list[dict[str, Any]]:
         {"name": "out of memory", "match_message": "out of memory", "window_minutes": 15},
         {"name": "stripe trouble", "match_message": "stripe", "match_level": error},
         {"name": "slow queries", "match_message": "slow query", "window_minutes": 10},
-        {"name": "5xx responses", "match_message": r"\s5\d\d in \d+ ms$",
-         "match_message_regex": True},
-        {"name": "deadlocks", "match_message": r"(?i)deadlock|lock wait timeout",
-         "match_message_regex": True},
-        {"name": "disk nearly full", "match_message": r"disk usage at 9\d%",
-         "match_message_regex": True},
-        {"name": "retries exhausted", "match_message": r"^Retrying job \d+ \(attempt [7-9]\)",
-         "match_message_regex": True},
-        {"name": "orders key errors", "match_message": r"KeyError\('\w+'\)",
-         "match_message_regex": True, "match_app": "checkout"},
+        {
+            "name": "5xx responses",
+            "match_message": r"\s5\d\d in \d+ ms$",
+            "match_message_regex": True,
+        },
+        {
+            "name": "deadlocks",
+            "match_message": r"(?i)deadlock|lock wait timeout",
+            "match_message_regex": True,
+        },
+        {
+            "name": "disk nearly full",
+            "match_message": r"disk usage at 9\d%",
+            "match_message_regex": True,
+        },
+        {
+            "name": "retries exhausted",
+            "match_message": r"^Retrying job \d+ \(attempt [7-9]\)",
+            "match_message_regex": True,
+        },
+        {
+            "name": "orders key errors",
+            "match_message": r"KeyError\('\w+'\)",
+            "match_message_regex": True,
+            "match_app": "checkout",
+        },
         {"name": "status 500", "match_attribute": "status", "match_attribute_value": "500"},
-        {"name": "eu-west-1 errors", "match_attribute": "region",
-         "match_attribute_value": "eu-west-1", "match_level": error},
-        {"name": "enterprise customers", "match_attribute": "customer_tier",
-         "match_attribute_value": "enterprise", "match_level": warning},
+        {
+            "name": "eu-west-1 errors",
+            "match_attribute": "region",
+            "match_attribute_value": "eu-west-1",
+            "match_level": error,
+        },
+        {
+            "name": "enterprise customers",
+            "match_attribute": "customer_tier",
+            "match_attribute_value": "enterprise",
+            "match_level": warning,
+        },
         {"name": "retried", "match_attribute": "retry", "match_attribute_value": "true"},
-        {"name": "slow requests", "match_attribute": "duration_ms",
-         "match_attribute_value": "3999"},
+        {
+            "name": "slow requests",
+            "match_attribute": "duration_ms",
+            "match_attribute_value": "3999",
+        },
         {"name": "web-1 warnings", "match_source": "web-1", "match_level": warning},
         {"name": "worker-2 errors", "match_source": "worker-2", "match_level": error},
         {"name": "web-3 anything", "match_source": "web-3", "window_minutes": 60},
-        {"name": "declined in us-east-1", "match_app": "payments",
-         "match_message": "declined", "match_attribute": "region",
-         "match_attribute_value": "us-east-1"},
-        {"name": "checkout 503 from web", "match_app": "checkout", "match_source": "web-2",
-         "match_attribute": "status", "match_attribute_value": "503"},
-        {"name": "search slow indexing", "match_app": "search",
-         "match_message": r"Indexed \d+ documents in [1-9]\d{3} ms",
-         "match_message_regex": True},
+        {
+            "name": "declined in us-east-1",
+            "match_app": "payments",
+            "match_message": "declined",
+            "match_attribute": "region",
+            "match_attribute_value": "us-east-1",
+        },
+        {
+            "name": "checkout 503 from web",
+            "match_app": "checkout",
+            "match_source": "web-2",
+            "match_attribute": "status",
+            "match_attribute_value": "503",
+        },
+        {
+            "name": "search slow indexing",
+            "match_app": "search",
+            "match_message": r"Indexed \d+ documents in [1-9]\d{3} ms",
+            "match_message_regex": True,
+        },
         {"name": "every event", "window_minutes": 1},
     ]
     for job in ("billing", "reports", "cleanup", "nightly-export"):
-        specs.append({"name": f"{job} heartbeat stopped", "kind": ConditionKind.ABSENCE,
-                      "match_app": "cron", "match_message": f"heartbeat from {job}",
-                      "threshold": 1})
+        specs.append(
+            {
+                "name": f"{job} heartbeat stopped",
+                "kind": ConditionKind.ABSENCE,
+                "match_app": "cron",
+                "match_message": f"heartbeat from {job}",
+                "threshold": 1,
+            }
+        )
     return specs
 
 
 # -- Processes ----------------------------------------------------------------------------
+
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its waited-for children, from /proc."""
@@ -257,8 +320,10 @@ class CpuMeter:
 
     def sample(self) -> tuple[dict[str, float], dict[int, float]]:
         # A session's processes: ours (gunicorn master and workers, celery and its pool).
-        taken = {name: sum(_cpu_seconds(p) for p in _session_pids(proc.pid))
-                 for name, proc in self.children.procs}
+        taken = {
+            name: sum(_cpu_seconds(p) for p in _session_pids(proc.pid))
+            for name, proc in self.children.procs
+        }
         if self.sandbox.process is not None:
             taken["sandbox"] = _cpu_seconds(self.sandbox.process.pid)
         taken["load generator (this process)"] = _cpu_seconds(os.getpid())
@@ -270,22 +335,25 @@ class CpuMeter:
         return taken, backends
 
     @staticmethod
-    def spent(before: tuple[dict[str, float], dict[int, float]],
-              after: tuple[dict[str, float], dict[int, float]],
-              seconds: float) -> dict[str, float]:
+    def spent(
+        before: tuple[dict[str, float], dict[int, float]],
+        after: tuple[dict[str, float], dict[int, float]],
+        seconds: float,
+    ) -> dict[str, float]:
         """Cores used per role (1.0 is one core busy all the time)."""
         used = {k: (after[0][k] - before[0].get(k, 0.0)) / seconds for k in after[0]}
         # Backends that started during the phase count from zero.
-        used["PostgreSQL (this database)"] = sum(
-            cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items()) / seconds
+        used["PostgreSQL (this database)"] = (
+            sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items()) / seconds
+        )
         machine = used.pop("machine")
         used["other processes"] = max(0.0, machine - sum(used.values()))
         used["machine"] = machine
         return {k: round(v, 2) for k, v in used.items()}
 
 
-
 # -- Load -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Load:
@@ -323,8 +391,7 @@ class Load:
 
     def _run(self, n: int) -> None:
         session = requests.Session()
-        headers = {"Authorization": f"Bearer {self.secret}",
-                   "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {self.secret}", "Content-Type": "application/json"}
         i = n * 7
         while not self._stop.is_set():
             body = self.batches[i % len(self.batches)]
@@ -356,26 +423,38 @@ class Command(BaseCommand):
     help = "Measure ingest throughput and firing latency (gunicorn, Celery, the sandbox)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--seconds", type=float, default=15.0,
-                            help="length of the throughput phase")
+        parser.add_argument(
+            "--seconds", type=float, default=15.0, help="length of the throughput phase"
+        )
         parser.add_argument("--warmup", type=float, default=3.0)
         parser.add_argument("--batch", type=int, default=500, help="events per POST")
         parser.add_argument("--threads", type=int, default=4, help="client threads")
-        parser.add_argument("--web-workers", type=int, default=3,
-                            help="gunicorn workers (2 or 3 measure the same here; 3 as in "
-                                 "the Dockerfile)")
-        parser.add_argument("--web-class", default="sync",
-                            help="gunicorn worker class (sync, gthread)")
-        parser.add_argument("--web-threads", type=int, default=1,
-                            help="threads per gunicorn worker (gthread)")
-        parser.add_argument("--concurrency", type=int, default=2,
-                            help="Celery worker processes (1 and 2 measure the same at this "
-                                 "pace; 2 takes a trigger and a resolve at once)")
-        parser.add_argument("--samples", type=int, default=60,
-                            help="latency samples per latency phase")
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            default=3,
+            help="gunicorn workers (2 or 3 measure the same here; 3 as in the Dockerfile)",
+        )
+        parser.add_argument(
+            "--web-class", default="sync", help="gunicorn worker class (sync, gthread)"
+        )
+        parser.add_argument(
+            "--web-threads", type=int, default=1, help="threads per gunicorn worker (gthread)"
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=2,
+            help="Celery worker processes (1 and 2 measure the same at this "
+            "pace; 2 takes a trigger and a resolve at once)",
+        )
+        parser.add_argument(
+            "--samples", type=int, default=60, help="latency samples per latency phase"
+        )
         parser.add_argument("--rate", type=float, default=5.0, help="latency samples per s")
-        parser.add_argument("--no-loaded", action="store_true",
-                            help="skip the latency phase under load")
+        parser.add_argument(
+            "--no-loaded", action="store_true", help="skip the latency phase under load"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if connection.vendor != "postgresql" or not settings.REDIS_URL:
@@ -387,8 +466,9 @@ class Command(BaseCommand):
                 sandbox.configure(events_rate_limit=100_000)
                 setup = self._setup(sandbox)
                 env = self._child_env(sandbox)
-                self.stdout.write(f"Starting the Celery worker (concurrency "
-                                  f"{opts['concurrency']})...")
+                self.stdout.write(
+                    f"Starting the Celery worker (concurrency {opts['concurrency']})..."
+                )
                 start_worker(children, env, opts["concurrency"], "bench-ingest")
                 base = self._start_web(children, env, opts)
                 results = self._measure(base, setup, children, sandbox, opts)
@@ -419,14 +499,25 @@ class Command(BaseCommand):
         probes = []
         for k in range(PROBES):
             alert = Alert.objects.create(
-                organization=org, created_by=user, name=f"probe {k}", threshold=1,
-                window_minutes=1, match_attribute="probe", match_attribute_value=f"p{k}",
-                severity="critical")
+                organization=org,
+                created_by=user,
+                name=f"probe {k}",
+                threshold=1,
+                window_minutes=1,
+                match_attribute="probe",
+                match_attribute_value=f"p{k}",
+                severity="critical",
+            )
             alert.targets.add(services[k])
             probes.append(alert)
-        return {"organization": org, "secret": secret, "probes": probes,
-                "services": services, "alerts": len(everyday) + len(probes),
-                "absence_alerts": sum(a.kind == ConditionKind.ABSENCE for a in everyday)}
+        return {
+            "organization": org,
+            "secret": secret,
+            "probes": probes,
+            "services": services,
+            "alerts": len(everyday) + len(probes),
+            "absence_alerts": sum(a.kind == ConditionKind.ABSENCE for a in everyday),
+        }
 
     def _child_env(self, sandbox: SandboxProcess) -> dict[str, str]:
         """Production settings over plain http, on this run's database, Redis and secrets."""
@@ -452,13 +543,32 @@ class Command(BaseCommand):
 
     def _start_web(self, children: Children, env: dict[str, str], opts: dict[str, Any]) -> str:
         port = free_port()
-        self.stdout.write(f"Starting gunicorn ({opts['web_workers']} {opts['web_class']} "
-                          f"workers) on port {port}...")
-        proc = children.start("gunicorn", [
-            sys.executable, "-m", "gunicorn", "alerts_saas.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(opts["web_workers"]),
-            "--worker-class", opts["web_class"], "--threads", str(opts["web_threads"]),
-            "--log-level", "warning", "--timeout", "60"], env)
+        self.stdout.write(
+            f"Starting gunicorn ({opts['web_workers']} {opts['web_class']} "
+            f"workers) on port {port}..."
+        )
+        proc = children.start(
+            "gunicorn",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "alerts_saas.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(opts["web_workers"]),
+                "--worker-class",
+                opts["web_class"],
+                "--threads",
+                str(opts["web_threads"]),
+                "--log-level",
+                "warning",
+                "--timeout",
+                "60",
+            ],
+            env,
+        )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -475,8 +585,14 @@ class Command(BaseCommand):
         raise CommandError(f"gunicorn did not start:\n{children.log('gunicorn')}")
 
     # -- measurements -----------------------------------------------------------------------
-    def _measure(self, base: str, setup: dict[str, Any], children: Children,
-                 sandbox: SandboxProcess, opts: dict[str, Any]) -> dict[str, Any]:
+    def _measure(
+        self,
+        base: str,
+        setup: dict[str, Any],
+        children: Children,
+        sandbox: SandboxProcess,
+        opts: dict[str, Any],
+    ) -> dict[str, Any]:
         url = f"{base}/api/v1/events"
         secret = setup["secret"]
         batches = make_batches(24, opts["batch"])
@@ -485,8 +601,11 @@ class Command(BaseCommand):
         time.sleep(2.0)
         idle = CpuMeter.spent(before, meter.sample(), 2.0)["other processes"]
         if idle > BUSY_MACHINE:
-            self.stdout.write(self.style.WARNING(
-                f"Other processes keep {idle:.2f} cores busy: the figures will suffer."))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Other processes keep {idle:.2f} cores busy: the figures will suffer."
+                )
+            )
 
         self.stdout.write(f"Warm-up: {opts['warmup']:g} s...")
         warm = Load(url, secret, batches, opts["threads"])
@@ -496,8 +615,10 @@ class Command(BaseCommand):
         if warm.failures:
             raise CommandError(f"the warm-up failed: {warm.failures}")
 
-        self.stdout.write(f"Throughput: {opts['threads']} threads posting batches of "
-                          f"{opts['batch']} for {opts['seconds']:g} s...")
+        self.stdout.write(
+            f"Throughput: {opts['threads']} threads posting batches of "
+            f"{opts['batch']} for {opts['seconds']:g} s..."
+        )
         load = Load(url, secret, batches, opts["threads"])
         before = meter.sample()
         load.start()
@@ -507,26 +628,27 @@ class Command(BaseCommand):
         eps = load.accepted / load.seconds
 
         sampler = Sampler(url, secret, setup["probes"], setup["services"], sandbox)
-        self.stdout.write(f"Latency, quiet: {opts['samples']} crossings at "
-                          f"{opts['rate']:g}/s...")
+        self.stdout.write(f"Latency, quiet: {opts['samples']} crossings at {opts['rate']:g}/s...")
         before = meter.sample()
         started = time.monotonic()
         quiet = sampler.run(opts["samples"], opts["rate"])
-        quiet["cpu_cores_used"] = CpuMeter.spent(before, meter.sample(),
-                                                 time.monotonic() - started)
+        quiet["cpu_cores_used"] = CpuMeter.spent(before, meter.sample(), time.monotonic() - started)
 
         loaded: dict[str, Any] | None = None
         if not opts["no_loaded"]:
-            self.stdout.write(f"Latency under load: {opts['samples']} crossings at "
-                              f"{opts['rate']:g}/s while the throughput load runs...")
+            self.stdout.write(
+                f"Latency under load: {opts['samples']} crossings at "
+                f"{opts['rate']:g}/s while the throughput load runs..."
+            )
             background = Load(url, secret, batches, opts["threads"])
             background.start()
             time.sleep(1.0)
             before = meter.sample()
             started = time.monotonic()
             loaded = sampler.run(opts["samples"], opts["rate"])
-            loaded["cpu_cores_used"] = CpuMeter.spent(before, meter.sample(),
-                                                      time.monotonic() - started)
+            loaded["cpu_cores_used"] = CpuMeter.spent(
+                before, meter.sample(), time.monotonic() - started
+            )
             background.stop()
             loaded["events_per_second"] = round(background.accepted / background.seconds, 1)
             loaded["failures"] = background.failures
@@ -535,8 +657,11 @@ class Command(BaseCommand):
         quiet.update(latencies.pop("quiet"))
         if loaded is not None:
             loaded.update(latencies.pop("loaded"))
-        opened = Firing.objects.filter(organization=setup["organization"]).exclude(
-            alert__in=setup["probes"]).count()
+        opened = (
+            Firing.objects.filter(organization=setup["organization"])
+            .exclude(alert__in=setup["probes"])
+            .count()
+        )
         return {
             "events_per_second": round(eps, 1),
             "target_events_per_second": TARGET_EVENTS_PER_SECOND,
@@ -546,8 +671,10 @@ class Command(BaseCommand):
             "target_p99_ms": TARGET_P99_MS,
             "p99_vs_target": round(quiet["p99_ms"] / TARGET_P99_MS, 3),
             "throughput": {
-                "accepted_events": load.accepted, "requests": load.requests,
-                "seconds": round(load.seconds, 2), "failures": load.failures,
+                "accepted_events": load.accepted,
+                "requests": load.requests,
+                "seconds": round(load.seconds, 2),
+                "failures": load.failures,
                 "requests_per_second": round(load.requests / load.seconds, 1),
                 "everyday_alerts_fired": opened,
                 "cpu_cores_used": cpu,
@@ -555,16 +682,22 @@ class Command(BaseCommand):
             "latency_quiet": quiet,
             "latency_under_load": loaded,
             "setup": {
-                "alerts": setup["alerts"], "absence_alerts": setup["absence_alerts"],
-                "probe_alerts": PROBES, "batch": opts["batch"],
-                "client_threads": opts["threads"], "web_workers": opts["web_workers"],
-                "web_worker_class": opts["web_class"], "web_threads": opts["web_threads"],
-                "celery_concurrency": opts["concurrency"], "warmup_seconds": opts["warmup"],
-                "cpus": os.cpu_count(), "other_processes_before_cores": idle,
+                "alerts": setup["alerts"],
+                "absence_alerts": setup["absence_alerts"],
+                "probe_alerts": PROBES,
+                "batch": opts["batch"],
+                "client_threads": opts["threads"],
+                "web_workers": opts["web_workers"],
+                "web_worker_class": opts["web_class"],
+                "web_threads": opts["web_threads"],
+                "celery_concurrency": opts["concurrency"],
+                "warmup_seconds": opts["warmup"],
+                "cpus": os.cpu_count(),
+                "other_processes_before_cores": idle,
                 "database": connection.vendor,
                 "broker": settings.CELERY_BROKER_URL.split("://")[0],
                 "settings": "DJANGO_DEBUG=false over plain http (SSL redirect and secure "
-                            "cookies off)",
+                "cookies off)",
                 "git_commit": _git_commit(),
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
@@ -611,12 +744,18 @@ class Command(BaseCommand):
                 "    " + _cores(loaded["cpu_cores_used"]),
             ]
         phases = [tp, q, *([loaded] if loaded else [])]
-        others = max([s["other_processes_before_cores"]]
-                     + [p["cpu_cores_used"]["other processes"] for p in phases])
+        others = max(
+            [s["other_processes_before_cores"]]
+            + [p["cpu_cores_used"]["other processes"] for p in phases]
+        )
         if others > BUSY_MACHINE:
-            lines += ["", self.style.WARNING(
-                f"  Other processes on this machine took up to {others:.2f} cores during the "
-                "run: the figures are lower than the product's. Run again when it is quiet.")]
+            lines += [
+                "",
+                self.style.WARNING(
+                    f"  Other processes on this machine took up to {others:.2f} cores during the "
+                    "run: the figures are lower than the product's. Run again when it is quiet."
+                ),
+            ]
         saved = save_result("ingest", r)
         lines += ["", f"Saved to {saved} (process logs in {r['logs']})"]
         self.stdout.write("\n".join(lines))
@@ -629,13 +768,20 @@ def _cores(used: dict[str, float]) -> str:
 class Sampler:
     """Crossings of the probe alerts, one at a time at a steady pace."""
 
-    def __init__(self, url: str, secret: str, probes: list[Alert],
-                 services: list[PagerDutyService], sandbox: SandboxClient) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        probes: list[Alert],
+        services: list[PagerDutyService],
+        sandbox: SandboxClient,
+    ) -> None:
         self.url = url
         self.sandbox = sandbox
         self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {secret}",
-                                     "Content-Type": "application/json"})
+        self.session.headers.update(
+            {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        )
         self.probes = probes
         self.services = services
         self.sent: dict[str, tuple[str, float]] = {}  # dedup key -> (phase, epoch at POST)
@@ -671,9 +817,12 @@ class Sampler:
             if firing is None:
                 raise CommandError(f"probe {k} did not fire")
             self.sent[firing.dedup_key(self.services[k].pk)] = (phase, posted)
-        self.phases[phase] = {"count": samples, "rate": rate,
-                              "post_p50_ms": round(statistics.median(posts), 1),
-                              "post_max_ms": round(max(posts), 1)}
+        self.phases[phase] = {
+            "count": samples,
+            "rate": rate,
+            "post_p50_ms": round(statistics.median(posts), 1),
+            "post_max_ms": round(max(posts), 1),
+        }
         return self.phases[phase]
 
     def collect(self, timeout: float = 60) -> dict[str, dict[str, Any]]:
@@ -692,13 +841,18 @@ class Sampler:
             raise CommandError(f"{len(missing)} triggers never reached the sandbox")
         out: dict[str, dict[str, Any]] = {}
         for phase in self.phases:
-            values = [(received[key] - posted) * 1000
-                      for key, (p, posted) in self.sent.items() if p == phase]
-            out[phase] = {"p50_ms": round(statistics.median(values), 1),
-                          "p99_ms": round(percentile(values, 99), 1),
-                          "max_ms": round(max(values), 1),
-                          "min_ms": round(min(values), 1),
-                          "samples_ms": [round(v, 1) for v in values]}
+            values = [
+                (received[key] - posted) * 1000
+                for key, (p, posted) in self.sent.items()
+                if p == phase
+            ]
+            out[phase] = {
+                "p50_ms": round(statistics.median(values), 1),
+                "p99_ms": round(percentile(values, 99), 1),
+                "max_ms": round(max(values), 1),
+                "min_ms": round(min(values), 1),
+                "samples_ms": [round(v, 1) for v in values],
+            }
         return out
 
 
@@ -707,5 +861,10 @@ def _git_commit() -> str:
     if git is None:
         return ""
     return subprocess.run(  # noqa: S603 - fixed argv
-        [git, "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-        timeout=5, check=False).stdout.strip()
+        [git, "rev-parse", "--short", "HEAD"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
+    ).stdout.strip()
