@@ -132,8 +132,8 @@ def _when(index: int, model: EventIn, now: datetime, judged: Judged) -> float | 
             ItemProblem(
                 index=index,
                 field="timestamp",
-                message=f"{stamp.isoformat()} is {_span(ahead.total_seconds())} ahead of our clock; "
-                f"at most {_span(settings.INGEST_MAX_FUTURE.total_seconds())} is accepted. "
+                message=f"{stamp.isoformat()} is {_span(ahead.total_seconds())} ahead of our "
+                f"clock; at most {_span(settings.INGEST_MAX_FUTURE.total_seconds())} is accepted. "
                 "Is the sender's clock right?",
             )
         )
@@ -143,8 +143,8 @@ def _when(index: int, model: EventIn, now: datetime, judged: Judged) -> float | 
             ItemProblem(
                 index=index,
                 field="timestamp",
-                message=f"{stamp.isoformat()} is {_span((now - stamp).total_seconds())} old; events "
-                f"older than {_span(settings.INGEST_MAX_AGE.total_seconds())} are refused.",
+                message=f"{stamp.isoformat()} is {_span((now - stamp).total_seconds())} old; "
+                f"events older than {_span(settings.INGEST_MAX_AGE.total_seconds())} are refused.",
             )
         )
         return None
