@@ -1,4 +1,5 @@
 # Production image: gunicorn for web; the same image runs the Celery worker and beat.
+# It holds the product only: no devtools/ (sandbox, benchmarks), no tests, no dev extras.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,7 +14,9 @@ COPY pyproject.toml README.md ./
 COPY alerts_saas ./alerts_saas
 COPY integrations ./integrations
 RUN pip install .
-COPY . .
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
 # collectstatic needs settings to load; these throwaway values never reach a running container.
 RUN DJANGO_DEBUG=false SECRET_KEY=collectstatic FIELD_ENCRYPTION_KEYS=Y29sbGVjdHN0YXRpYy1vbmx5LWR1bW15LWtleS0wMDA= \
     python manage.py collectstatic --noinput \

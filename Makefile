@@ -10,9 +10,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Runtime dependencies, reinstalled when pyproject.toml changes.
+# The product with its development extras (the sandbox's Flask, honcho), reinstalled when
+# pyproject.toml changes. Production installs the product alone (`pip install .`).
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
@@ -25,9 +26,10 @@ run: $(VENV)/.run-deps
 	$(BIN)/python manage.py bootstrap_demo --url http://127.0.0.1:$(PORT)/
 	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
-## make test: lint, compose validation, then the whole suite on PostgreSQL and Redis.
+## make test: lint, format and type checks, compose validation, then the whole suite on
+## PostgreSQL and Redis.
 test: $(VENV)/.test-deps services
-	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory check-compose
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -45,7 +47,7 @@ BENCH_ENV = DJANGO_SETTINGS_MODULE=alerts_saas.settings \
 	REDIS_URL=redis://127.0.0.1:6379/9 CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \
 	VAR_DIR=$(CURDIR)/var LOG_LEVEL=WARNING
 bench-delivery: bench-db
-	$(BENCH_ENV) $(BIN)/python manage.py bench_delivery $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m devtools.bench delivery $(BENCH_ARGS)
 
 ## make bench: ingest events/s (gunicorn, 50 alerts, batches of 500) and p50/p99 latency from
 ## the threshold-crossing POST to the sandbox's receipt of the trigger (Celery worker).
@@ -53,7 +55,7 @@ bench-delivery: bench-db
 BENCH_INGEST_ENV = $(BENCH_ENV) \
 	REDIS_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/4
 bench: bench-db
-	$(BENCH_INGEST_ENV) $(BIN)/python manage.py bench_ingest $(BENCH_ARGS)
+	$(BENCH_INGEST_ENV) $(BIN)/python -m devtools.bench ingest $(BENCH_ARGS)
 
 # The benches' scratch database, created if missing, and migrated.
 bench-db: $(VENV)/.test-deps services
@@ -63,6 +65,8 @@ bench-db: $(VENV)/.test-deps services
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf var/celery var/test staticfiles test-artifacts

@@ -209,7 +209,7 @@ INVITATION_LIFETIME = timedelta(days=env_int("INVITATION_LIFETIME_DAYS", 7))
 
 # --- PagerDuty ----------------------------------------------------------------------------
 # Every PagerDuty host is a setting. In development they default to the local sandbox
-# (integrations/pagerduty/sandbox, started by `make run`); production defaults are
+# (devtools/sandbox, started by `make run`); production defaults are
 # PagerDuty's own hosts and nothing there points at the sandbox.
 _SANDBOX = env_str("PAGERDUTY_SANDBOX_URL", "http://127.0.0.1:8100") if DEBUG else ""
 
@@ -221,6 +221,12 @@ def _pd_host(name: str, real: str, sandbox_path: str) -> str:
 if _SANDBOX:
     # The sandbox speaks plain HTTP on loopback; oauthlib refuses that unless told.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+# The REST client class: PagerDuty's official one, which insists on HTTPS. Development swaps
+# in a subclass from devtools/ (not shipped) that also reaches the sandbox on loopback.
+PAGERDUTY_REST_CLIENT = env_str(
+    "PAGERDUTY_REST_CLIENT",
+    "devtools.sandbox.client.LoopbackRestClient" if _SANDBOX else "pagerduty.RestApiV2Client",
+)
 
 PAGERDUTY_IDENTITY_URL = _pd_host(
     "PAGERDUTY_IDENTITY_URL", "https://identity.pagerduty.com", "/identity"

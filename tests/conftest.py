@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page
 
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.accounts.services import create_organization
-from integrations.pagerduty.sandbox.testing import SandboxClient, SandboxProcess, free_port
+from devtools.sandbox.testing import SandboxClient, SandboxProcess, free_port
 
 pytest_plugins = ["tests.pagerduty_fixtures"]
 
@@ -127,7 +127,7 @@ def worker_env(sandbox_url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if sandbox_url:
         env["PAGERDUTY_SANDBOX_URL"] = sandbox_url
-    env["DJANGO_SETTINGS_MODULE"] = "alerts_saas.settings_test"
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     env["DATABASE_URL"] = (
         f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
         f"/{settings_dict['NAME']}"

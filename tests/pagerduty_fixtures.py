@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 
 from alerts_saas.accounts.models import Organization, Role
+from devtools.sandbox.testing import SandboxProcess
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from integrations.pagerduty.sandbox.testing import SandboxProcess
 
 US_USER = "oncall@acme.example"
 EU_USER = "oncall@acme-eu.example"

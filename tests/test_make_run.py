@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from integrations.pagerduty.sandbox.testing import SandboxClient
+from devtools.sandbox.testing import SandboxClient
 from tests.conftest import REPO, wait_for
 
 pytestmark = pytest.mark.slow

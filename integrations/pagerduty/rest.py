@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from pagerduty import Error as ClientError
 from pagerduty import HttpError, RestApiV2Client
 
@@ -51,27 +51,10 @@ def _error_message(exc: ClientError) -> tuple[str, int | None]:
     return message, status
 
 
-class _Client(RestApiV2Client):
-    """The official client, also allowing plain HTTP to a loopback address (the sandbox).
-
-    It insists on https:// base URLs; PagerDuty's real hosts are always HTTPS, and only the
-    local sandbox in development and tests runs on http://127.0.0.1.
-    """
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    @url.setter
-    def url(self, new_base_url: str) -> None:
-        host = urlsplit(new_base_url).hostname or ""
-        if new_base_url.startswith("http://") and host in LOOPBACK:
-            self._url = new_base_url
-        else:
-            RestApiV2Client.url.fset(self, new_base_url)  # type: ignore[attr-defined]
-
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+def _client_class() -> type[RestApiV2Client]:
+    """The official client; development settings swap in one that reaches the sandbox."""
+    cls: type[RestApiV2Client] = import_string(settings.PAGERDUTY_REST_CLIENT)
+    return cls
 
 
 class AccountApi:
@@ -81,7 +64,7 @@ class AccountApi:
         self.account = account
 
     def _client(self) -> RestApiV2Client:
-        client = _Client(
+        client = _client_class()(
             self.account.access_token,
             auth_type="bearer",
             base_url=conf.region(self.account.region).rest_url,

@@ -15,10 +15,10 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from integrations.pagerduty.sandbox.testing import REST_ACCEPT, SandboxProcess
+from devtools.sandbox.testing import REST_ACCEPT, SandboxProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO_ROOT / ".." / "shared" / "reference" / "pagerduty-api-schema"
+SCHEMAS = REPO_ROOT / "devtools" / "contracts" / "pagerduty"
 US_EMAIL = "oncall@acme.example"
 EU_EMAIL = "oncall@acme-eu.example"
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 import requests
 
-from integrations.pagerduty.sandbox.testing import SandboxProcess, pkce_pair, redirect_params
+from devtools.sandbox.testing import SandboxProcess, pkce_pair, redirect_params
 
 
 def test_seed_is_deterministic_and_reset_restores_it(sandbox, accounts, rest_us) -> None:
@@ -85,7 +85,7 @@ def test_environment_configures_the_client(tmp_path) -> None:
 
 def test_module_cli_help() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "integrations.pagerduty.sandbox", "--help"],
+        [sys.executable, "-m", "devtools.sandbox", "--help"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from integrations.pagerduty.sandbox.testing import REST_ACCEPT
+from devtools.sandbox.testing import REST_ACCEPT
 
 US_EMAIL = "oncall@acme.example"
 

@@ -14,7 +14,7 @@ import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from integrations.pagerduty.sandbox.testing import (
+from devtools.sandbox.testing import (
     REST_ACCEPT,
     SandboxProcess,
     pkce_pair,

@@ -7,9 +7,9 @@ import re
 
 import requests
 
-from integrations.pagerduty.sandbox import SandboxConfig, create_app
-from integrations.pagerduty.sandbox.context import EXTENSION_KEY
-from integrations.pagerduty.sandbox.notify import AlertChange
+from devtools.sandbox import SandboxConfig, create_app
+from devtools.sandbox.context import EXTENSION_KEY
+from devtools.sandbox.notify import AlertChange
 
 
 def page(url: str, session: requests.Session | None = None) -> str:

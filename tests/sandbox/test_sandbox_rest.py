@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from integrations.pagerduty.sandbox.testing import REST_ACCEPT, SandboxProcess
+from devtools.sandbox.testing import REST_ACCEPT, SandboxProcess
 
 US_EMAIL = "oncall@acme.example"
 CHECKOUT_COUNT = 130

@@ -1,6 +1,6 @@
 """PagerDuty sandbox: a local stand-in for PagerDuty's identity, REST and Events v2 APIs.
 
-Run it with ``python -m integrations.pagerduty.sandbox --port 8100``; see ``app.py``
+Run it with ``python -m devtools.sandbox --port 8100``; see ``app.py``
 for the URL layout and ``testing.py`` for the pytest helpers.
 """
 

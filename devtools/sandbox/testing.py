@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import requests
 
 REST_ACCEPT = "application/vnd.pagerduty+json;version=2"
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def form_field(html: str, name: str) -> str:
@@ -193,7 +193,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class SandboxProcess(SandboxClient):
-    """The sandbox running as ``python -m integrations.pagerduty.sandbox`` on a free port."""
+    """The sandbox running as ``python -m devtools.sandbox`` on a free port."""
 
     def __init__(
         self,
@@ -229,7 +229,7 @@ class SandboxProcess(SandboxClient):
                 [
                     sys.executable,
                     "-m",
-                    "integrations.pagerduty.sandbox",
+                    "devtools.sandbox",
                     "--host",
                     self.host,
                     "--port",

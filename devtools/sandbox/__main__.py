@@ -1,4 +1,4 @@
-"""Run the sandbox: ``python -m integrations.pagerduty.sandbox --host 127.0.0.1 --port 8100``."""
+"""Run the sandbox: ``python -m devtools.sandbox --host 127.0.0.1 --port 8100``."""
 
 from __future__ import annotations
 

@@ -51,10 +51,10 @@ from alerts_saas.accounts.models import Organization, User
 from alerts_saas.accounts.services import create_organization
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
-from alerts_saas.benchmarks import Children, percentile, sandbox_services, save_result, start_worker
 from alerts_saas.ingest.models import IngestKey
+from devtools.bench.common import Children, percentile, sandbox_services, save_result, start_worker
+from devtools.sandbox.testing import SandboxClient, SandboxProcess, free_port
 from integrations.pagerduty.models import PagerDutyService
-from integrations.pagerduty.sandbox.testing import SandboxClient, SandboxProcess, free_port
 
 REPO = Path(settings.BASE_DIR)
 ORG_SLUG = "bench-ingest"

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from alerts_saas.accounts.models import Organization
+from devtools.sandbox.testing import SandboxProcess
 from integrations.pagerduty.models import PagerDutyService
-from integrations.pagerduty.sandbox.testing import SandboxProcess
 
 REPO = Path(settings.BASE_DIR)
 

@@ -22,10 +22,10 @@ from django.db import connection, transaction
 
 from alerts_saas.accounts.models import User
 from alerts_saas.accounts.services import create_organization
-from alerts_saas.benchmarks import Children, percentile, sandbox_services, save_result, start_worker
+from devtools.bench.common import Children, percentile, sandbox_services, save_result, start_worker
+from devtools.sandbox.testing import SandboxProcess
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, PagerDutyService
-from integrations.pagerduty.sandbox.testing import SandboxProcess
 
 
 def _event(i: int, prefix: str) -> dict[str, Any]:

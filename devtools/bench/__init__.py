@@ -1,0 +1,2 @@
+"""Benchmarks: `python -m devtools.bench ingest|delivery [options]` (`make bench`,
+`make bench-delivery`)."""
