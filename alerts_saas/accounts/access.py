@@ -1,8 +1,10 @@
-"""The one access function for tenant views.
+"""The one access path for tenant views.
 
 Every view under /o/<slug>/ goes through `tenant_view`, which resolves the organization
 and the member's role: a non-member gets 404 (the organization's existence is not
-revealed), a member without the needed role gets 403.
+revealed), a member without the needed role gets 403. Inside, views read tenant data only
+through `for_tenant` and `tenant_get`, which start every query from the request's
+organization: an id from another tenant is a 404.
 """
 
 from __future__ import annotations
@@ -10,15 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 
-from alerts_saas.accounts.models import Membership, Organization, Role
+from alerts_saas.accounts.models import Membership, Organization, Role, User
+
+if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
 
 CURRENT_ORG_SESSION_KEY = "current_org"
+
+P = ParamSpec("P")
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -44,15 +54,41 @@ class Tenant:
         return self.can(Role.OWNER)
 
 
-def resolve_tenant(request: HttpRequest, slug: str, min_role: Role = Role.MEMBER) -> Tenant:
-    """Return the tenant for `slug` if the user belongs to it with at least `min_role`."""
+class AppRequest(HttpRequest):
+    """A request as our middleware leaves it (django-htmx adds `htmx`)."""
+
+    htmx: HtmxDetails
+
+
+class SignedInRequest(AppRequest):
+    """A request to a view behind `login_required`."""
+
+    user: User
+
+
+class TenantRequest(SignedInRequest):
+    """A request under /o/<slug>/ once `tenant_view` let it through: a signed-in member."""
+
+    tenant: Tenant
+
+
+def resolve_tenant(
+    request: HttpRequest,
+    min_role: Role = Role.MEMBER,
+    *,
+    slug: str | None = None,
+    organization_id: int | None = None,
+) -> Tenant:
+    """The tenant named by `slug` (or `organization_id`) if the user belongs to it with at
+    least `min_role`; 404 for a non-member, 403 for too low a role."""
     if not request.user.is_authenticated:
         raise Http404("No such organization.")
-    membership = (
-        Membership.objects.select_related("organization")
-        .filter(organization__slug=slug, user=request.user)
-        .first()
-    )
+    memberships = Membership.objects.select_related("organization").filter(user=request.user)
+    if organization_id is not None:
+        memberships = memberships.filter(organization_id=organization_id)
+    else:
+        memberships = memberships.filter(organization__slug=slug or "")
+    membership = memberships.first()
     if membership is None:
         raise Http404("No such organization.")
     if not membership.has_role(min_role):
@@ -62,19 +98,38 @@ def resolve_tenant(request: HttpRequest, slug: str, min_role: Role = Role.MEMBER
     return Tenant(organization=membership.organization, membership=membership)
 
 
-def tenant_view(min_role: Role = Role.MEMBER) -> Callable[[Callable[..., HttpResponse]], Any]:
-    """Decorate a view taking `slug`; the view receives `request.tenant` instead."""
+def tenant_view(
+    min_role: Role = Role.MEMBER,
+) -> Callable[[Callable[Concatenate[TenantRequest, P], HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorate a view; its URL's `slug` picks the organization, and the view receives a
+    `TenantRequest` (without the slug) instead."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
+    def decorator(
+        view: Callable[Concatenate[TenantRequest, P], HttpResponse],
+    ) -> Callable[..., HttpResponse]:
         @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-            tenant = resolve_tenant(request, slug, min_role)
-            request.tenant = tenant  # type: ignore[attr-defined]
+        def wrapper(
+            request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponse:
+            tenant = resolve_tenant(request, min_role, slug=slug)
+            tenant_request = cast(TenantRequest, request)
+            tenant_request.tenant = tenant
             request.session[CURRENT_ORG_SESSION_KEY] = tenant.organization.slug
-            return view(request, *args, **kwargs)
+            return view(tenant_request, *args, **kwargs)
 
-        wrapper.tenant_min_role = min_role  # type: ignore[attr-defined]
-        return wrapper
+        protected = login_required(wrapper)
+        protected.tenant_min_role = min_role  # type: ignore[attr-defined]  # read by tests
+        return protected
 
     return decorator
+
+
+def for_tenant(request: TenantRequest, rows: type[M] | QuerySet[M]) -> QuerySet[M]:
+    """The request's organization's rows of a model (or of a queryset over it)."""
+    queryset = rows if isinstance(rows, QuerySet) else rows._default_manager.all()
+    return queryset.filter(organization=request.tenant.organization)
+
+
+def tenant_get(request: TenantRequest, rows: type[M] | QuerySet[M], **lookup: object) -> M:
+    """One of the request's organization's rows, or 404 (whoever else's it may be)."""
+    return get_object_or_404(for_tenant(request, rows), **lookup)

@@ -1,7 +1,8 @@
 """OAuth 2.0 authorization code flow with PKCE (S256) against PagerDuty's identity host.
 
-The state and the PKCE verifier live in the user's session, bound to the user and the
-organization that started the flow; a state works once and for a few minutes only.
+This module speaks the protocol only: the authorize URL, the code exchange, refreshing, and
+reading the id_token. What a browser keeps between the redirect and the callback (state,
+verifier, where to return) is `flow.ConnectFlow`'s.
 """
 
 from __future__ import annotations
@@ -10,105 +11,49 @@ import base64
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests import RequestException
 from requests_oauthlib import OAuth2Session
 
 from integrations.pagerduty import conf
 
-SESSION_KEY = "pagerduty_oauth"
-STATE_LIFETIME = 600  # seconds between "Connect PagerDuty" and the callback
-MAX_PENDING = 5
-
 
 class OAuthFlowError(Exception):
     """The flow cannot go on; the message is for the person."""
 
 
-@dataclass
-class PendingAuthorization:
-    """What the session remembers between the redirect to PagerDuty and the callback."""
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """Where to send the browser, and the secrets the callback will need."""
 
+    url: str
     state: str
     code_verifier: str
-    user_id: int
-    organization_id: int
     redirect_uri: str
-    created: float
-    return_to: str
-    draft: dict[str, Any] = field(default_factory=dict)
 
 
-def start(
-    session: SessionBase,
-    *,
-    user_id: int,
-    organization_id: int,
-    redirect_uri: str,
-    return_to: str,
-    draft: dict[str, Any] | None = None,
-) -> str:
-    """Remember a new pending authorization and return PagerDuty's authorize URL."""
+def authorization_request(redirect_uri: str) -> AuthorizationRequest:
+    """A fresh state and PKCE verifier, and PagerDuty's authorize URL carrying them."""
     client = WebApplicationClient(settings.PAGERDUTY_CLIENT_ID)
     verifier = client.create_code_verifier(96)
     challenge = client.create_code_challenge(verifier, "S256")
     state = secrets.token_urlsafe(32)
-    oauth = OAuth2Session(
+    session = OAuth2Session(
         settings.PAGERDUTY_CLIENT_ID, redirect_uri=redirect_uri, scope=settings.PAGERDUTY_SCOPE
     )
-    url, _ = oauth.authorization_url(
+    url, _ = session.authorization_url(
         conf.authorize_url(),
         state=state,
         code_challenge=challenge,
         code_challenge_method="S256",
     )
-    pending = _pending(session)
-    pending[state] = PendingAuthorization(
-        state=state,
-        code_verifier=verifier,
-        user_id=user_id,
-        organization_id=organization_id,
-        redirect_uri=redirect_uri,
-        created=time.time(),
-        return_to=return_to,
-        draft=draft or {},
-    ).__dict__
-    # Keep only the newest few, so abandoned attempts don't pile up in the session.
-    for old in sorted(pending, key=lambda s: pending[s]["created"])[:-MAX_PENDING]:
-        del pending[old]
-    session[SESSION_KEY] = pending
-    return url
-
-
-def _pending(session: SessionBase) -> dict[str, dict[str, Any]]:
-    return dict(session.get(SESSION_KEY) or {})
-
-
-def consume(session: SessionBase, state: str | None, user_id: int) -> PendingAuthorization:
-    """Take the pending authorization for `state` out of the session: it works once."""
-    pending = _pending(session)
-    data = pending.pop(state or "", None)
-    session[SESSION_KEY] = pending
-    if not state:
-        raise OAuthFlowError("The reply from PagerDuty had no state parameter.")
-    if data is None:
-        raise OAuthFlowError(
-            "This PagerDuty authorization is not one this browser started, or it was already "
-            "used. Start again from Settings / Integrations."
-        )
-    auth = PendingAuthorization(**data)
-    if auth.user_id != user_id:
-        raise OAuthFlowError("This PagerDuty authorization was started by another user.")
-    if time.time() - auth.created > STATE_LIFETIME:
-        raise OAuthFlowError(
-            "This PagerDuty authorization took too long and has expired. Start again."
-        )
-    return auth
+    return AuthorizationRequest(
+        url=url, state=state, code_verifier=verifier, redirect_uri=redirect_uri
+    )
 
 
 @dataclass(frozen=True)
@@ -126,15 +71,16 @@ class Grant:
     claims: dict[str, Any]
 
 
-def exchange_code(auth: PendingAuthorization, code: str) -> Grant:
-    oauth = OAuth2Session(settings.PAGERDUTY_CLIENT_ID, redirect_uri=auth.redirect_uri)
+def exchange_code(code: str, *, code_verifier: str, redirect_uri: str) -> Grant:
+    """The tokens for an authorization code; the verifier proves we started the flow."""
+    oauth = OAuth2Session(settings.PAGERDUTY_CLIENT_ID, redirect_uri=redirect_uri)
     try:
         token = oauth.fetch_token(
             conf.token_url(),
             code=code,
             client_secret=settings.PAGERDUTY_CLIENT_SECRET,
             include_client_id=True,
-            code_verifier=auth.code_verifier,
+            code_verifier=code_verifier,
             timeout=settings.PAGERDUTY_HTTP_TIMEOUT,
         )
     except OAuth2Error as exc:

@@ -1,4 +1,5 @@
-"""Saving a PagerDuty connection and the services chosen on it."""
+"""Provisioning what a connect flow chose: the PagerDuty account (with its tokens) and, on
+each chosen service, our Events API v2 integration (created, or reused when it is ours)."""
 
 from __future__ import annotations
 
@@ -66,21 +67,21 @@ def our_integration(service: dict[str, Any], organization: Organization) -> dict
 
 
 @dataclass
-class ConnectResult:
+class ProvisionResult:
     connected: list[PagerDutyService] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (service name, why)
 
 
-def connect_services(
+def provision_services(
     account: PagerDutyAccount, services: list[dict[str, Any]], user: User
-) -> ConnectResult:
+) -> ProvisionResult:
     """Create (or reuse) our integration on each service, and store each that worked.
 
     A service whose integration could not be made is reported and leaves no row behind.
     """
     api = AccountApi(account)
     organization = account.organization
-    result = ConnectResult()
+    result = ProvisionResult()
     for service in services:
         existing = our_integration(service, organization)
         try:

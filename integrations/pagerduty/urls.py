@@ -6,7 +6,7 @@ app_name = "pagerduty"
 
 tenant_urlpatterns = [
     path("settings/integrations/", settings.integrations, name="integrations"),
-    path("settings/integrations/pagerduty/connect/", connect.connect_start, name="connect"),
+    path("settings/integrations/pagerduty/connect/", connect.authorize, name="authorize"),
     path("settings/integrations/pagerduty/keys/", settings.add_pasted_key, name="add_key"),
     path(
         "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/",
@@ -15,8 +15,8 @@ tenant_urlpatterns = [
     ),
     path(
         "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/cancel/",
-        connect.select_cancel,
-        name="select_cancel",
+        connect.cancel_selection,
+        name="cancel_selection",
     ),
     path(
         "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/disconnect/",

@@ -196,7 +196,7 @@ def test_same_named_organizations_never_share_an_integration(
     admin_client.post(url, {"service": [ids["Checkout API 009"]]})
     twin_owner = make_user("twin@acme.example")
     twin = make_org("Acme Ops", owner=twin_owner)  # same name, another tenant
-    from integrations.pagerduty.connect import our_integration
+    from integrations.pagerduty.provisioning import our_integration
 
     service = next(
         s for s in pagerduty.account("us")["services"] if s["id"] == ids["Checkout API 009"]

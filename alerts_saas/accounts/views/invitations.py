@@ -41,10 +41,10 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             {"problem": problem, "invitation": found},
             status=410,
         )
-    if not request.user.is_authenticated:
+    if not isinstance(request.user, User):  # not signed in
         return _anonymous(request, found, token)
     if request.method == "POST":
-        return _accept(request, found)
+        return _accept(request, found, request.user)
     return render(request, "accounts/invitation.html", {"invitation": found})
 
 
@@ -58,9 +58,9 @@ def _anonymous(request: HttpRequest, found: Invitation, token: str) -> HttpRespo
     )
 
 
-def _accept(request: HttpRequest, found: Invitation) -> HttpResponse:
+def _accept(request: HttpRequest, found: Invitation, user: User) -> HttpResponse:
     try:
-        membership = accept_invitation(found, request.user)
+        membership = accept_invitation(found, user)
     except InvitationError as exc:
         return render(
             request,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from alerts_saas.accounts.access import tenant_view
+from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.emails import send_invitation_email
 from alerts_saas.accounts.forms import InviteForm, RoleForm
 from alerts_saas.accounts.models import Invitation, Membership, Role
@@ -21,7 +21,7 @@ from alerts_saas.accounts.services import (
 
 
 def _members_page(
-    request: HttpRequest, invite_form: InviteForm | None = None, status: int = 200
+    request: TenantRequest, invite_form: InviteForm | None = None, status: int = 200
 ) -> HttpResponse:
     tenant = request.tenant
     organization = tenant.organization
@@ -38,13 +38,13 @@ def _members_page(
 
 
 @tenant_view()
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: TenantRequest) -> HttpResponse:
     return _members_page(request)
 
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     form = InviteForm(
         request.POST, organization=tenant.organization, can_invite_owner=tenant.is_owner
@@ -61,9 +61,9 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def change_member_role(request: TenantRequest, membership_id: int) -> HttpResponse:
     tenant = request.tenant
-    target = get_object_or_404(Membership, pk=membership_id, organization=tenant.organization)
+    target = tenant_get(request, Membership, pk=membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose owner, admin or member.")
@@ -79,13 +79,9 @@ def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse
 
 @tenant_view(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def remove_member_view(request: HttpRequest, membership_id: int) -> HttpResponse:
+def remove_member_view(request: TenantRequest, membership_id: int) -> HttpResponse:
     tenant = request.tenant
-    target = get_object_or_404(
-        Membership.objects.select_related("user"),
-        pk=membership_id,
-        organization=tenant.organization,
-    )
+    target = tenant_get(request, Membership.objects.select_related("user"), pk=membership_id)
     if request.method == "GET":
         return render(request, "accounts/member_remove.html", {"target": target})
     try:
@@ -99,9 +95,9 @@ def remove_member_view(request: HttpRequest, membership_id: int) -> HttpResponse
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
     tenant = request.tenant
-    invitation = get_object_or_404(Invitation, pk=invitation_id, organization=tenant.organization)
+    invitation = tenant_get(request, Invitation, pk=invitation_id)
     if revoke_invitation(invitation):
         messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
     else:

@@ -9,7 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY, tenant_view
+from alerts_saas.accounts.access import (
+    CURRENT_ORG_SESSION_KEY,
+    SignedInRequest,
+    TenantRequest,
+    tenant_view,
+)
 from alerts_saas.accounts.forms import OrganizationForm
 from alerts_saas.accounts.invitation_flow import pending_invitation_url
 from alerts_saas.accounts.models import Membership, Role
@@ -34,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def org_create(request: HttpRequest) -> HttpResponse:
+def org_create(request: SignedInRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization = create_organization(
@@ -48,7 +53,7 @@ def org_create(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_view()
-def org_home(request: HttpRequest) -> HttpResponse:
+def org_home(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     organization = tenant.organization
     context = {
@@ -60,7 +65,7 @@ def org_home(request: HttpRequest) -> HttpResponse:
 
 @tenant_view()
 @require_http_methods(["GET", "POST"])
-def org_settings(request: HttpRequest) -> HttpResponse:
+def org_settings(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     form = OrganizationForm(request.POST or None, instance=tenant.organization)
     if request.method == "POST":
@@ -77,7 +82,7 @@ def org_settings(request: HttpRequest) -> HttpResponse:
 
 @tenant_view(Role.MEMBER)
 @require_http_methods(["GET", "POST"])
-def org_leave(request: HttpRequest) -> HttpResponse:
+def org_leave(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     if request.method == "POST":
         try:

@@ -7,31 +7,32 @@ import logging
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Case, OuterRef, Prefetch, Subquery, Value, When
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from alerts_saas.accounts.access import tenant_view
+from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.alerts import evaluation, firings
 from alerts_saas.alerts.conditions import describe
-from alerts_saas.alerts.forms import AlertForm, DetailFormSet
+from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import State, duration_label, state_of
 from alerts_saas.alerts.views.params import as_id
-from integrations.pagerduty.flow import take_restore
+from alerts_saas.alerts.views.rows import AlertRow
+from integrations.pagerduty.flow import ConnectFlow
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
 log = logging.getLogger(__name__)
 
 
 @tenant_view()
-def alert_list(request: HttpRequest) -> HttpResponse:
+def alert_list(request: TenantRequest) -> HttpResponse:
     organization = request.tenant.organization
     last = Delivery.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-pk")
     open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
     alerts = list(
-        Alert.objects.filter(organization=organization)
+        for_tenant(request, Alert)
         .annotate(
             last_delivery_status=Subquery(last.values("status")[:1]),
             last_delivery_at=Subquery(last.values("created_at")[:1]),
@@ -48,21 +49,27 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related(Prefetch("targets", queryset=PagerDutyService.objects.order_by("name")))
     )
     now = timezone.now()
+    rows = []
     for alert in alerts:
         alert.organization = organization  # for its URL, without a query per row
         # The open firing's start is all the list shows of it.
-        firing = Firing(opened_at=alert.firing_since) if alert.firing_since else None
-        if firing is not None:
-            firing.duration = duration_label((now - firing.opened_at).total_seconds())
-        alert.state = state_of(alert, firing, now)
-        alert.rules = describe(alert)
-    firing_count = sum(alert.state.state == State.FIRING for alert in alerts)
-    has_services = PagerDutyService.objects.filter(organization=organization).exists()
+        since = alert.firing_since
+        firing = Firing(opened_at=since) if since else None
+        rows.append(
+            AlertRow(
+                subject=alert,
+                state=state_of(alert, firing, now),
+                firing_duration=duration_label((now - since).total_seconds()) if since else "",
+                rules=describe(alert),
+            )
+        )
+    firing_count = sum(row.state.state == State.FIRING for row in rows)
+    has_services = for_tenant(request, PagerDutyService).exists()
     return render(
         request,
         "alerts/list.html",
         {
-            "alerts": alerts,
+            "alerts": rows,
             "has_services": has_services,
             "nav_section": "alerts",
             "firing_count": firing_count,
@@ -71,56 +78,56 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 
 def form_context(
-    request: HttpRequest,
+    request: TenantRequest,
     form: AlertForm,
-    details: DetailFormSet,
+    details: BaseDetailFormSet,
     alert: Alert | None,
+    test_deliveries: list[Delivery] | None = None,
     **extra: object,
 ) -> dict[str, object]:
     # Test alerts sent from this form before it was saved, to join the alert's history.
     carried = request.POST.getlist("test_delivery") if request.method == "POST" else []
-    carried += [str(d.pk) for d in extra.get("test_deliveries") or []]
+    carried += [str(d.pk) for d in test_deliveries or []]
     return {
         "form": form,
         "details": details,
         "alert": alert,
         "nav_section": "alerts",
-        "has_services": form.fields["targets"].queryset.exists(),
+        "has_services": for_tenant(request, PagerDutyService).exists(),
         "carried_tests": list(dict.fromkeys(carried)),
+        "test_deliveries": test_deliveries or [],
         **extra,
     }
 
 
-def _adopt_test_deliveries(request: HttpRequest, alert: Alert) -> None:
+def _adopt_test_deliveries(request: TenantRequest, alert: Alert) -> None:
     """Attach the test alerts sent from the unsaved form (and their resolves) to `alert`."""
     ids = [pk for pk in map(as_id, request.POST.getlist("test_delivery")) if pk is not None]
     if not ids:
         return
-    tests = Delivery.objects.filter(
-        organization=alert.organization, is_test=True, alert__isnull=True
-    )
+    tests = for_tenant(request, Delivery).filter(is_test=True, alert__isnull=True)
     keys = list(tests.filter(pk__in=ids).values_list("dedup_key", flat=True))
     tests.filter(dedup_key__in=keys).update(alert=alert)
 
 
-def _restored(request: HttpRequest, alert: Alert | None) -> tuple[QueryDict, bool] | None:
+def _restored(request: TenantRequest, alert: Alert | None) -> tuple[QueryDict, bool] | None:
     """The unsaved form left for "Connect PagerDuty", with the new services ticked."""
-    restore = take_restore(request.session)
+    restore = ConnectFlow(request.session).take_restore()
     if restore is None:
         return None
-    draft = restore.draft
-    targets = draft.getlist("targets") + [str(pk) for pk in restore.services]
-    draft.setlist("targets", list(dict.fromkeys(targets)))
-    return draft, True
+    form = restore.form
+    targets = form.getlist("targets") + [str(pk) for pk in restore.services]
+    form.setlist("targets", list(dict.fromkeys(targets)))
+    return form, True
 
 
-def _reevaluate(request: HttpRequest, alert: Alert) -> None:
+def _reevaluate(request: TenantRequest, alert: Alert) -> None:
     """Check the just-saved alert at once, in the saving transaction."""
     if not evaluation.reevaluate(alert, alert.counting_restarted):
         messages.warning(request, evaluation.UNCHECKED)
 
 
-def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
+def _edit(request: TenantRequest, alert: Alert | None) -> HttpResponse:
     organization = request.tenant.organization
     instance = alert or Alert(organization=organization)
     restored = _restored(request, alert) if request.method == "GET" else None
@@ -159,18 +166,18 @@ def _edit(request: HttpRequest, alert: Alert | None) -> HttpResponse:
 
 @tenant_view()
 @require_http_methods(["GET", "POST"])
-def alert_create(request: HttpRequest) -> HttpResponse:
+def alert_create(request: TenantRequest) -> HttpResponse:
     return _edit(request, None)
 
 
 @tenant_view()
 @require_http_methods(["GET", "POST"])
-def alert_edit(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_object_or_404(Alert, pk=alert_id, organization=request.tenant.organization)
+def alert_edit(request: TenantRequest, alert_id: int) -> HttpResponse:
+    alert = tenant_get(request, Alert, pk=alert_id)
     return _edit(request, alert)
 
 
-def _back(request: HttpRequest, alert: Alert | None = None) -> HttpResponse:
+def _back(request: TenantRequest, alert: Alert | None = None) -> HttpResponse:
     """Back to the alert's page when the action came from there, else to the list."""
     if alert is not None and request.POST.get("from") == "detail":
         return redirect(alert)
@@ -179,15 +186,12 @@ def _back(request: HttpRequest, alert: Alert | None = None) -> HttpResponse:
 
 @tenant_view()
 @require_POST
-def alert_toggle(request: HttpRequest, alert_id: int) -> HttpResponse:
+def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
     """Enable or disable. The form says which ("enabled" = 1 or 0), so a double click does
     not undo itself; without it, the state flips."""
-    organization = request.tenant.organization
     with transaction.atomic():
-        alert = get_object_or_404(
-            Alert.objects.select_for_update().select_related("organization"),
-            pk=alert_id,
-            organization=organization,
+        alert = tenant_get(
+            request, Alert.objects.select_for_update().select_related("organization"), pk=alert_id
         )
         wanted = request.POST.get("enabled")
         enable = (wanted == "1") if wanted in ("0", "1") else not alert.enabled
@@ -222,19 +226,16 @@ def alert_toggle(request: HttpRequest, alert_id: int) -> HttpResponse:
 
 @tenant_view()
 @require_http_methods(["GET", "POST"])
-def alert_delete(request: HttpRequest, alert_id: int) -> HttpResponse:
-    organization = request.tenant.organization
+def alert_delete(request: TenantRequest, alert_id: int) -> HttpResponse:
     if request.method == "GET":
-        alert = get_object_or_404(Alert, pk=alert_id, organization=organization)
+        alert = tenant_get(request, Alert, pk=alert_id)
         return render(
             request,
             "alerts/delete.html",
             {"alert": alert, "firing": firings.open_firing_of(alert), "nav_section": "alerts"},
         )
     with transaction.atomic():
-        alert = get_object_or_404(
-            Alert.objects.select_for_update(), pk=alert_id, organization=organization
-        )
+        alert = tenant_get(request, Alert.objects.select_for_update(), pk=alert_id)
         name = alert.name
         was_firing = evaluation.delete(alert)
     resolved = " Its open incident is being resolved in PagerDuty." if was_firing else ""

@@ -13,18 +13,19 @@ from typing import Any
 import redis
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from alerts_saas.accounts.access import tenant_view
+from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, counts, window_series
-from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.state import duration_label, state_of
+from alerts_saas.alerts.views.rows import FiringRow
 from integrations.pagerduty.history import FILTERS, filtered
-from integrations.pagerduty.models import Delivery, EventAction
+from integrations.pagerduty.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +46,27 @@ def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _firings(alert: Alert, now: datetime) -> tuple[list[Firing], int]:
+def _firings(alert: Alert, now: datetime) -> tuple[list[FiringRow], int]:
     """The latest firings, newest first, each with its deliveries in order; and how many
     there are in all."""
     deliveries = Delivery.objects.order_by("created_at", "pk")
-    shown = list(
-        alert.firings.prefetch_related(Prefetch("deliveries", queryset=deliveries))[:FIRINGS_SHOWN]
-    )
-    for firing in shown:
-        firing.duration = duration_label(
-            ((firing.cleared_at or now) - firing.opened_at).total_seconds()
+    shown = [
+        FiringRow(
+            subject=firing,
+            duration=duration_label(
+                ((firing.cleared_at or now) - firing.opened_at).total_seconds()
+            ),
+            deliveries=list(firing.deliveries.all()),
         )
-        firing.delivery_list = list(firing.deliveries.all())
-        firing.triggers = [d for d in firing.delivery_list if d.event_action == EventAction.TRIGGER]
+        for firing in alert.firings.prefetch_related(Prefetch("deliveries", queryset=deliveries))[
+            :FIRINGS_SHOWN
+        ]
+    ]
     total = len(shown) if len(shown) < FIRINGS_SHOWN else alert.firings.count()
     return shown, total
 
 
-def live_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
+def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     """What the self-refreshing section shows: state, chart, latest events, firings, and
     the deliveries (filtered and paged as the request asks)."""
     now = timezone.now()
@@ -75,7 +79,7 @@ def live_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
         "status": status,
         "status_filters": FILTERS,
         "hide_alert": True,
-        "state": state_of(alert, open_firing, now),
+        "state": state_of(alert, open_firing.firing if open_firing else None, now),
         "firing": open_firing,
         "firings": shown,
         "firings_total": total,
@@ -108,17 +112,14 @@ def live_context(request: HttpRequest, alert: Alert) -> dict[str, Any]:
     return context
 
 
-def _alert(request: HttpRequest, alert_id: int) -> Alert:
-    organization = request.tenant.organization
-    alert = get_object_or_404(
-        Alert.objects.prefetch_related("targets"), pk=alert_id, organization=organization
-    )
-    alert.organization = organization  # already loaded: no query for it
+def _alert(request: TenantRequest, alert_id: int) -> Alert:
+    alert = tenant_get(request, Alert.objects.prefetch_related("targets"), pk=alert_id)
+    alert.organization = request.tenant.organization  # already loaded: no query for it
     return alert
 
 
 @tenant_view()
-def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+def alert_detail(request: TenantRequest, alert_id: int) -> HttpResponse:
     alert = _alert(request, alert_id)
     return render(
         request,
@@ -128,7 +129,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
 
 
 @tenant_view()
-def alert_live(request: HttpRequest, alert_id: int) -> HttpResponse:
+def alert_live(request: TenantRequest, alert_id: int) -> HttpResponse:
     """The page's self-refreshing section alone."""
     alert = _alert(request, alert_id)
     return render(request, "alerts/_live.html", {"alert": alert, **live_context(request, alert)})

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from alerts_saas.accounts.access import tenant_view
-from alerts_saas.alerts.forms import AlertForm, DetailFormSet, draft_from
+from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
+from alerts_saas.alerts.forms import AlertForm, DetailFormSet
 from alerts_saas.alerts.models import Alert, ConditionKind
-from alerts_saas.alerts.payload import render_payload
+from alerts_saas.alerts.payload import draft_of, render_payload
 from alerts_saas.alerts.views.definitions import form_context
 from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty import delivery as engine
@@ -20,7 +20,7 @@ from integrations.pagerduty.samples import test_dedup_key
 
 @tenant_view()
 @require_POST
-def send_test_alert(request: HttpRequest) -> HttpResponse:
+def send_test_alert(request: TenantRequest) -> HttpResponse:
     """Validate the form as it stands, then queue one test trigger per selected service.
 
     Form errors come back first; nothing is sent and nothing is saved either way.
@@ -32,13 +32,13 @@ def send_test_alert(request: HttpRequest) -> HttpResponse:
         pk = as_id(alert_id)
         if pk is None:
             raise Http404("No such alert.")
-        alert = get_object_or_404(Alert, pk=pk, organization=organization)
+        alert = tenant_get(request, Alert, pk=pk)
     instance = alert or Alert(organization=organization)
     form = AlertForm(request.POST, instance=instance, organization=organization)
     details = DetailFormSet(request.POST, instance=instance)
     deliveries = []
     if form.is_valid() and details.is_valid():
-        draft = draft_from(form, details)
+        draft = draft_of(form.instance, details.pairs())
         # What a real trigger would say: the threshold reached, or fewer than it seen.
         count = draft.threshold
         if form.cleaned_data["kind"] == ConditionKind.ABSENCE:

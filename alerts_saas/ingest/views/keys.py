@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from alerts_saas.accounts.access import tenant_view
+from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
 from alerts_saas.ingest.forms import IngestKeyForm
@@ -35,16 +35,14 @@ def curl_example(base: str, secret: str) -> str:
 
 
 def _page(
-    request: HttpRequest,
+    request: TenantRequest,
     form: IngestKeyForm | None = None,
     status: int = 200,
     new_key: IngestKey | None = None,
     secret: str = "",
 ) -> HttpResponse:
     tenant = request.tenant
-    keys = IngestKey.objects.filter(organization=tenant.organization).select_related(
-        "created_by", "revoked_by"
-    )
+    keys = for_tenant(request, IngestKey).select_related("created_by", "revoked_by")
     if form is None and tenant.is_admin:
         form = IngestKeyForm(organization=tenant.organization)
     context = {
@@ -63,7 +61,7 @@ def _page(
 
 
 @tenant_view()
-def keys(request: HttpRequest) -> HttpResponse:
+def keys(request: TenantRequest) -> HttpResponse:
     return _page(request)
 
 
@@ -71,7 +69,7 @@ def keys(request: HttpRequest) -> HttpResponse:
 @require_POST
 @never_cache
 @sensitive_variables("secret")
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: TenantRequest) -> HttpResponse:
     organization = request.tenant.organization
     with transaction.atomic():
         # One key creation at a time per organization, so two requests can't both pass
@@ -88,11 +86,9 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @tenant_view(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def revoke(request: HttpRequest, ingest_key_id: int) -> HttpResponse:
+def revoke(request: TenantRequest, ingest_key_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    key = get_object_or_404(
-        IngestKey.objects.select_related("revoked_by"), pk=ingest_key_id, organization=organization
-    )
+    key = tenant_get(request, IngestKey.objects.select_related("revoked_by"), pk=ingest_key_id)
     if request.method == "GET":
         return render(request, "ingest/key_revoke.html", {"key": key})
     if key.revoke(request.user):

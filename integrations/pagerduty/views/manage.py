@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from alerts_saas.accounts.access import tenant_view
+from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.history import FILTERS, filtered
@@ -24,7 +24,7 @@ from integrations.pagerduty.removal import RemovalReport, disconnect_account, re
 from integrations.pagerduty.samples import test_dedup_key, test_event_payload
 
 
-def _report(request: HttpRequest, report: RemovalReport) -> None:
+def _report(request: TenantRequest, report: RemovalReport) -> None:
     parts = [f"{report.service_name} was removed."]
     if report.resolved:
         parts.append(
@@ -51,11 +51,9 @@ def _report(request: HttpRequest, report: RemovalReport) -> None:
 
 @tenant_view(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def delete_service(request: HttpRequest, pagerduty_service_id: int) -> HttpResponse:
+def delete_service(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    service = get_object_or_404(
-        PagerDutyService, pk=pagerduty_service_id, organization=organization
-    )
+    service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
     if request.method == "GET":
         context = {
             "service": service,
@@ -69,11 +67,9 @@ def delete_service(request: HttpRequest, pagerduty_service_id: int) -> HttpRespo
 
 @tenant_view(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def disconnect(request: HttpRequest, pagerduty_account_id: int) -> HttpResponse:
+def disconnect(request: TenantRequest, pagerduty_account_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    account = get_object_or_404(
-        PagerDutyAccount, pk=pagerduty_account_id, organization=organization
-    )
+    account = tenant_get(request, PagerDutyAccount, pk=pagerduty_account_id)
     if request.method == "GET":
         services = list(account.services.all())
         return render(
@@ -90,11 +86,9 @@ def disconnect(request: HttpRequest, pagerduty_account_id: int) -> HttpResponse:
 
 @tenant_view(Role.MEMBER)
 @require_POST
-def send_test_event(request: HttpRequest, pagerduty_service_id: int) -> HttpResponse:
+def send_test_event(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    service = get_object_or_404(
-        PagerDutyService, pk=pagerduty_service_id, organization=organization
-    )
+    service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
     with transaction.atomic():
         delivery = engine.queue_event(
             service,
@@ -114,9 +108,9 @@ def delivery_url(slug: str, delivery: Delivery) -> str:
 
 
 @tenant_view(Role.MEMBER)
-def delivery_status(request: HttpRequest, delivery_id: int) -> HttpResponse:
+def delivery_status(request: TenantRequest, delivery_id: int) -> HttpResponse:
     """One delivery's live state; htmx polls this until it is final."""
-    delivery = get_object_or_404(Delivery, pk=delivery_id, organization=request.tenant.organization)
+    delivery = tenant_get(request, Delivery, pk=delivery_id)
     if not request.htmx:
         return render(request, "pagerduty/delivery.html", {"delivery": delivery})
     response = render(request, "pagerduty/_delivery.html", {"delivery": delivery})
@@ -128,15 +122,11 @@ def delivery_status(request: HttpRequest, delivery_id: int) -> HttpResponse:
 
 @tenant_view(Role.MEMBER)
 @require_POST
-def resolve_test_incident(request: HttpRequest, delivery_id: int) -> HttpResponse:
+def resolve_test_incident(request: TenantRequest, delivery_id: int) -> HttpResponse:
     """Resolve the incident a test trigger opened: same service, same dedup key."""
     organization = request.tenant.organization
-    trigger = get_object_or_404(
-        Delivery,
-        pk=delivery_id,
-        organization=organization,
-        is_test=True,
-        event_action=EventAction.TRIGGER,
+    trigger = tenant_get(
+        request, Delivery, pk=delivery_id, is_test=True, event_action=EventAction.TRIGGER
     )
     if trigger.service is None:
         messages.error(request, "That service was removed, and its test incident with it.")
@@ -149,10 +139,8 @@ def resolve_test_incident(request: HttpRequest, delivery_id: int) -> HttpRespons
 
 
 @tenant_view(Role.MEMBER)
-def service_deliveries(request: HttpRequest, pagerduty_service_id: int) -> HttpResponse:
-    service = get_object_or_404(
-        PagerDutyService, pk=pagerduty_service_id, organization=request.tenant.organization
-    )
+def service_deliveries(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
+    service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
     deliveries, status = filtered(service.deliveries.all(), request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     return render(

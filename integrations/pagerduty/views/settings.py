@@ -3,46 +3,38 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from alerts_saas.accounts.access import tenant_view
+from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_view
 from alerts_saas.accounts.models import Role
 from integrations.pagerduty import conf
 from integrations.pagerduty.forms import PastedKeyForm
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 
-def services_with_stats(organization_id: int):
+def services_with_stats(request: TenantRequest) -> QuerySet[PagerDutyService]:
     """Services with their last delivery's status, for the tables on this page."""
     last = Delivery.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
-    alerts = (
-        PagerDutyService.alerts.through.objects.filter(pagerdutyservice_id=OuterRef("pk"))
-        .values("pagerdutyservice_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     return (
-        PagerDutyService.objects.filter(organization_id=organization_id)
+        for_tenant(request, PagerDutyService)
         .annotate(
             last_delivery_status=Subquery(last.values("status")[:1]),
             last_delivery_at=Subquery(last.values("created_at")[:1]),
-            alert_count=Coalesce(Subquery(alerts), 0),
+            alert_count=Count("alerts", distinct=True),
         )
         .order_by("name")
     )
 
 
 def _page(
-    request: HttpRequest, paste_form: PastedKeyForm | None = None, status: int = 200
+    request: TenantRequest, paste_form: PastedKeyForm | None = None, status: int = 200
 ) -> HttpResponse:
-    organization = request.tenant.organization
-    services = services_with_stats(organization.pk)
+    services = services_with_stats(request)
     accounts = (
-        PagerDutyAccount.objects.filter(organization=organization)
+        for_tenant(request, PagerDutyAccount)
         .select_related("connected_by")
         .prefetch_related(Prefetch("services", queryset=services, to_attr="service_rows"))
     )
@@ -57,13 +49,13 @@ def _page(
 
 
 @tenant_view()
-def integrations(request: HttpRequest) -> HttpResponse:
+def integrations(request: TenantRequest) -> HttpResponse:
     return _page(request)
 
 
 @tenant_view(Role.ADMIN)
 @require_POST
-def add_pasted_key(request: HttpRequest) -> HttpResponse:
+def add_pasted_key(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     form = PastedKeyForm(request.POST)
     if not form.is_valid():
