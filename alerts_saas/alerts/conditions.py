@@ -15,9 +15,9 @@ from typing import Any
 import re2
 
 from alerts_saas.alerts.models import Alert, Level
+from alerts_saas.alerts.patterns import regex_problem as regex_problem  # re-exported
 
 AttributeValue = str | int | float | bool | None
-MAX_PATTERN_LENGTH = 500
 
 LEVEL_NAMES: dict[str, int] = {label: value for value, label in Level.choices}
 LEVEL_NAMES.update(
@@ -94,23 +94,6 @@ def attribute_text(value: AttributeValue) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why `pattern` can't be used, in words; None when it can."""
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        return f"Keep the expression under {MAX_PATTERN_LENGTH} characters."
-    try:
-        re2.compile(pattern)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else ""
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        return (
-            f"This is not a regular expression we can run ({reason}). Backreferences "
-            "and lookarounds are not supported."
-        )
-    return None
 
 
 Matcher = Callable[[Event], bool]

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.patterns import regex_problem
 from integrations.pagerduty.models import PagerDutyService
 
 DEFAULT_SUMMARY = "{alert}: {count} matching events in {window} ({org})"
@@ -158,8 +159,6 @@ class Alert(models.Model):
         return self.counting_since + timedelta(minutes=self.window_minutes)
 
     def clean(self) -> None:
-        from alerts_saas.alerts.conditions import regex_problem  # it imports this module
-
         if self.match_message_regex and self.match_message:
             problem = regex_problem(self.match_message)
             if problem:

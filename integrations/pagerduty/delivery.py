@@ -28,6 +28,7 @@ from django.utils import timezone
 from integrations.pagerduty import events
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from integrations.pagerduty.ratelimit import limiter
+from integrations.pagerduty.task_names import SEND_DELIVERIES, task
 
 log = logging.getLogger(__name__)
 CHUNK = 50  # deliveries per task: one claim and one settle for the lot
@@ -115,8 +116,7 @@ def queue_event(
 def enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
     """Hand deliveries to the workers, a chunk per task. If the broker is down, the rows wait
     for the sweeper."""
-    from integrations.pagerduty.tasks import send_deliveries
-
+    send_deliveries = task(SEND_DELIVERIES)
     for start in range(0, len(delivery_ids), CHUNK):
         chunk = delivery_ids[start : start + CHUNK]
         try:

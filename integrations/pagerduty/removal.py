@@ -24,6 +24,7 @@ from integrations.pagerduty.models import (
     PagerDutyService,
 )
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
+from integrations.pagerduty.task_names import DELETE_INTEGRATION_WHEN_SETTLED, task
 
 log = logging.getLogger(__name__)
 INLINE_RESOLVES = 3  # tried during the request (bounded time); the rest go to the workers
@@ -90,10 +91,8 @@ def remove_service(
 def _defer_deletion(
     account: PagerDutyAccount, service: PagerDutyService, pending: list[int]
 ) -> bool:
-    from integrations.pagerduty.tasks import delete_integration_when_settled
-
     try:
-        delete_integration_when_settled.delay(
+        task(DELETE_INTEGRATION_WHEN_SETTLED).delay(
             account.pk, service.pd_service_id, service.integration_id, pending
         )
     except Exception as exc:  # broker unreachable

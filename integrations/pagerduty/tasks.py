@@ -1,32 +1,44 @@
+"""PagerDuty's Celery tasks: the top layer, calling the delivery engine and the removal code.
+
+Those modules queue these tasks by name (task_names.py) and never import this one.
+"""
+
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from integrations.pagerduty import delivery
-from integrations.pagerduty.models import PagerDutyAccount
+from integrations.pagerduty.models import Delivery, PagerDutyAccount
+from integrations.pagerduty.removal import delete_integration
+from integrations.pagerduty.task_names import (
+    DELETE_INTEGRATION_WHEN_SETTLED,
+    REFRESH_EXPIRING_TOKENS,
+    SEND_DELIVERIES,
+    SWEEP_DELIVERIES,
+)
 from integrations.pagerduty.tokens import TokenRefreshError, refresh_tokens
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=SEND_DELIVERIES, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_deliveries(delivery_ids: list[int]) -> dict[int, str]:
     return delivery.attempt_many(delivery_ids)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=SWEEP_DELIVERIES, ignore_result=True)
 def sweep_deliveries() -> int:
     return delivery.sweep()
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=REFRESH_EXPIRING_TOKENS, ignore_result=True)
 def refresh_expiring_tokens() -> int:
     """Refresh every connected account whose access token expires within the margin."""
-    from django.conf import settings
-
     due = PagerDutyAccount.objects.filter(
         status=PagerDutyAccount.Status.ACTIVE,
         expires_at__lte=timezone.now() + settings.PAGERDUTY_REFRESH_MARGIN,
@@ -41,14 +53,15 @@ def refresh_expiring_tokens() -> int:
     return refreshed
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=None)
+@shared_task(name=DELETE_INTEGRATION_WHEN_SETTLED, bind=True, ignore_result=True, max_retries=None)
 def delete_integration_when_settled(
-    self, account_id: int, pd_service_id: str, integration_id: str, delivery_ids: list[int]
+    self: Task[Any, str],
+    account_id: int,
+    pd_service_id: str,
+    integration_id: str,
+    delivery_ids: list[int],
 ) -> str:
     """Delete our integration once the resolves sent through it are final (or 24 h passed)."""
-    from integrations.pagerduty.models import Delivery
-    from integrations.pagerduty.removal import delete_integration
-
     account = PagerDutyAccount.objects.filter(pk=account_id).first()
     if account is None:
         return "account gone"

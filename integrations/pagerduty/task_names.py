@@ -1,0 +1,28 @@
+"""The PagerDuty tasks by name, for the modules below tasks.py that queue them.
+
+tasks.py is the top layer: its tasks call the delivery engine and the removal code. Those
+queue tasks in turn (deliveries to send, an integration to delete once its resolves are
+through), by name, so they never import tasks.py. The names are the ones the tasks always
+had: the beat schedule and messages already in the queue use them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
+from celery.canvas import Signature
+
+SEND_DELIVERIES = "integrations.pagerduty.tasks.send_deliveries"
+SWEEP_DELIVERIES = "integrations.pagerduty.tasks.sweep_deliveries"
+REFRESH_EXPIRING_TOKENS = "integrations.pagerduty.tasks.refresh_expiring_tokens"
+DELETE_INTEGRATION_WHEN_SETTLED = "integrations.pagerduty.tasks.delete_integration_when_settled"
+
+
+def task(name: str) -> Signature[Any]:
+    """The task called `name`, to queue with `.apply_async()` or `.delay()`.
+
+    The app registers the tasks on start (see apps.py), so this queues through the task
+    itself, with its options, exactly as calling it from tasks.py would.
+    """
+    return current_app.signature(name)
