@@ -16,13 +16,13 @@ from typing import Any
 from django.db import transaction
 
 from integrations.pagerduty import delivery as engine
-from integrations.pagerduty.connect import integration_name
 from integrations.pagerduty.models import (
     Delivery,
     EventAction,
     PagerDutyAccount,
     PagerDutyService,
 )
+from integrations.pagerduty.provisioning import integration_name
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 from integrations.pagerduty.task_names import DELETE_INTEGRATION_WHEN_SETTLED, task
 
