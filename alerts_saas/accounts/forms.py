@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role
@@ -16,7 +18,7 @@ class OrganizationForm(forms.ModelForm):
             "slug": "Lowercase letters, digits and hyphens. Your pages live under /o/<URL name>/.",
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
 
@@ -36,12 +38,14 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
     def __init__(
-        self, *args: object, organization: Organization, can_invite_owner: bool, **kwargs: object
+        self, *args: Any, organization: Organization, can_invite_owner: bool, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
         if not can_invite_owner:
-            self.fields["role"].choices = [c for c in Role.choices if c[0] != Role.OWNER]
+            role = self.fields["role"]
+            assert isinstance(role, forms.ChoiceField)
+            role.choices = [c for c in Role.choices if c[0] != Role.OWNER]
 
     def clean_email(self) -> str:
         email: str = self.cleaned_data["email"].strip()

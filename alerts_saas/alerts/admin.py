@@ -41,7 +41,8 @@ class AlertAdminForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         organization = data.get("organization")
         targets = data.get("targets")
         if (

@@ -253,7 +253,8 @@ def window_series(alert: Alert, now: datetime, points: int = 240) -> Series:
     for bucket in range(first, last + 1):
         prefix.append(prefix[-1] + stored.get(bucket, 0))
     step = max(size, math.ceil((end - start) / points)) if end > start else size
-    times, values = [], []
+    times: list[float] = []
+    values: list[int] = []
     moment = end
     while moment >= start and len(times) < points + 1:
         newest = int(moment // size) - first

@@ -101,20 +101,20 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
     now = time.time() if now is None else now
     tallies: dict[CounterSet, Tally] = {}
     crossing_candidates: list[Compiled] = []
-    for alert in compiled_alerts(organization_id):
-        matched = [event for event in events if alert.matches(event)]
+    for compiled in compiled_alerts(organization_id):
+        matched = [event for event in events if compiled.matches(event)]
         if not matched:
             continue
-        size = alert.counter.size
+        size = compiled.counter.size
         tally = Tally()
         for event in matched:
             # A clock a little ahead of ours still counts now, not later.
             bucket = int(min(event.timestamp, now) // size)
             tally.buckets[bucket] = tally.buckets.get(bucket, 0) + 1
         tally.recent = [event.summary() for event in matched[-RECENT_KEPT:]]
-        tallies[alert.counter] = tally
-        if alert.presence:
-            crossing_candidates.append(alert)
+        tallies[compiled.counter] = tally
+        if compiled.presence:
+            crossing_candidates.append(compiled)
     if not tallies:
         return []
     totals = counts().add(tallies, [a.counter for a in crossing_candidates], now)

@@ -19,7 +19,8 @@ from integrations.pagerduty.models import PagerDutyService
 
 class TargetChoice(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: PagerDutyService) -> str:
-        where = obj.account.name if obj.account_id else "integration key"
+        account = obj.account
+        where = account.name if account is not None else "integration key"
         return f"{obj.name} ({where})"
 
 
@@ -110,15 +111,20 @@ class AlertForm(forms.ModelForm):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["targets"].queryset = (
+        targets = self.fields["targets"]
+        assert isinstance(targets, TargetChoice)
+        targets.queryset = (
             PagerDutyService.objects.filter(organization=organization)
             .select_related("account")
             .order_by("name")
         )
         kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
         kind.choices = ConditionKind.choices  # no empty choice
         kind.required = False  # a post without it means "at least", the default
-        self.fields["match_level"].choices = [("", "Any level")] + [
+        match_level = self.fields["match_level"]
+        assert isinstance(match_level, forms.ChoiceField)
+        match_level.choices = [("", "Any level")] + [
             (value, label.capitalize()) for value, label in Level.choices
         ]
         # Both are checked below, with the bounds said in words.
@@ -161,7 +167,8 @@ class AlertForm(forms.ModelForm):
         return threshold
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("match_message"):
             data["match_message_regex"] = False  # (a bad expression is the model's to refuse)
         amount = data.get("window_minutes")
@@ -228,22 +235,30 @@ class DetailForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("value") and not data.get("key"):
             self.add_error("key", "Give this value a key.")
         return data
 
 
-DetailFormSet = inlineformset_factory(
-    Alert,
-    CustomDetail,
-    form=DetailForm,
-    formset=BaseDetailFormSet,
-    extra=2,
-    can_delete=True,
-    max_num=50,
-    validate_max=True,
-)
+def _detail_formset() -> type[BaseDetailFormSet]:
+    formset = inlineformset_factory(
+        Alert,
+        CustomDetail,
+        form=DetailForm,
+        formset=BaseDetailFormSet,
+        extra=2,
+        can_delete=True,
+        max_num=50,
+        validate_max=True,
+    )
+    # The factory subclasses `formset`; its stub says only BaseInlineFormSet.
+    assert issubclass(formset, BaseDetailFormSet)
+    return formset
+
+
+DetailFormSet = _detail_formset()
 
 
 def draft_from(form: AlertForm, details: BaseDetailFormSet) -> AlertDraft:

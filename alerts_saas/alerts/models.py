@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -170,8 +171,14 @@ class Alert(models.Model):
         self.counting_since = timezone.now()
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Alert:
-        alert = super().from_db(db, field_names, values)
+    def from_db(
+        cls,
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        **options: Any,  # fetch_mode, from Django 6
+    ) -> Alert:
+        alert = super().from_db(db, field_names, values, **options)
         if set(COUNTED_FIELDS) | {"enabled"} <= set(field_names):
             alert._as_loaded = alert._counting_state()
         return alert

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Status
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 
 from alerts_saas.alerts import evaluation
@@ -70,8 +71,14 @@ class IngestKeyAuth(HttpBearer):
         return key
 
 
+class KeyRequest(HttpRequest):
+    """A request that IngestKeyAuth let through: django-ninja sets `auth` to the key."""
+
+    auth: IngestKey
+
+
 class IngestApi(NinjaAPI):
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPISchema:
         """The schema, with the request body's models: the body is read by hand, so the
         framework doesn't list them itself."""
         schema = super().get_openapi_schema(*args, **kwargs)
@@ -141,13 +148,13 @@ def _schema_ref(model: type) -> dict[str, Any]:
         },
     },
 )
-def post_events(request: HttpRequest) -> Status:
+def post_events(request: KeyRequest) -> Status:
     """Count a batch of events against the organization's alerts.
 
     The body is a JSON array of events (or `{"events": [...]}`). The answer is 202 with the
     number accepted, and the index and reason of each refused event; 400 if none was.
     """
-    key: IngestKey = request.auth
+    key = request.auth
     raw = parse(_read_body(request))
     try:
         verdict = limits.take(key.organization_id, len(raw))

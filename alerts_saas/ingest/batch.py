@@ -161,10 +161,10 @@ def _span(seconds: float) -> str:
 
 
 def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Event | None:
-    level = Level.INFO
+    level: int = Level.INFO
     if model.level is not None:
-        level = LEVEL_NAMES.get(model.level.strip().lower())
-        if level is None:
+        named = LEVEL_NAMES.get(model.level.strip().lower())
+        if named is None:
             judged.errors.append(
                 ItemProblem(
                     index=index,
@@ -174,6 +174,7 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
                 )
             )
             return None
+        level = named
     timestamp = _when(index, model, now, judged)
     if timestamp is None:
         return None

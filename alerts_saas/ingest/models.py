@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from alerts_saas.accounts.models import Organization
+from alerts_saas.accounts.models import Organization, User
 
 KEY_PREFIX = "twk_"
 
@@ -60,7 +60,7 @@ class IngestKey(models.Model):
         cls,
         organization: Organization,
         name: str,
-        created_by: object = None,
+        created_by: User | None = None,
     ) -> tuple[IngestKey, str]:
         """A new saved key and its secret, which is never stored and can't be shown again."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -73,7 +73,7 @@ class IngestKey(models.Model):
         )
         return key, secret
 
-    def revoke(self, by: object) -> bool:
+    def revoke(self, by: User | None) -> bool:
         """Revoke the key (compare-and-set: a second revoke changes nothing)."""
         now = timezone.now()
         done = IngestKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(

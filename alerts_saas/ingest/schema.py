@@ -59,7 +59,7 @@ class EventBatch(BaseModel):
 
 class ItemProblem(BaseModel):
     index: int = Field(description="The event's position in the batch, from 0.")
-    field: str | None = Field(None, description="The field at fault, when there is one.")
+    field: str | None = Field(default=None, description="The field at fault, when there is one.")
     message: str
 
 

@@ -151,8 +151,9 @@ def _replayable() -> Iterator[None]:
         yield
 
 
-def _claim(delivery_ids: list[int]) -> list[Delivery]:
-    """Take the rows that are due, with one compare-and-set update; return those we got.
+def _claim(delivery_ids: list[int]) -> tuple[uuid.UUID, list[Delivery]]:
+    """Take the rows that are due, with one compare-and-set update; return the claim's
+    token and the rows we got.
 
     A row waits while an earlier delivery with the same dedup key is unfinished, so that a
     resolve never overtakes its trigger (the sweeper picks the row up again later).
@@ -180,8 +181,8 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
             )
         )
         if not claimed:
-            return []
-        return list(Delivery.objects.filter(claim=token).order_by("pk"))
+            return token, []
+        return token, list(Delivery.objects.filter(claim=token).order_by("pk"))
 
 
 def _renew(token: uuid.UUID, rows: list[Delivery]) -> list[Delivery]:
@@ -218,10 +219,9 @@ def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
     never lets another worker take over rows this one is still sending. Whatever happens,
     what was sent is recorded and what was not is given back.
     """
-    pending = _claim(delivery_ids)
+    token, pending = _claim(delivery_ids)
     if not pending:
         return {}
-    token = pending[0].claim
     renew_every = settings.DELIVERY_LEASE.total_seconds() / 3
     renewed = time.monotonic()
     done: list[Delivery] = []

@@ -12,11 +12,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.request import getproxies  # what requests.utils.getproxies is
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
-from requests.utils import getproxies
 
 from integrations.pagerduty import conf
 

@@ -7,8 +7,15 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
+from django.db.models import Field
 
 from alerts_saas.crypto import EncryptedTextField, rotate
+
+
+def _quoted_column(field: Field[Any, Any] | None) -> str:
+    """The quoted column of a concrete field (which always has one)."""
+    assert field is not None and field.column is not None
+    return connection.ops.quote_name(field.column)
 
 
 class Command(BaseCommand):
@@ -21,9 +28,9 @@ class Command(BaseCommand):
             if not fields:
                 continue
             table = connection.ops.quote_name(model._meta.db_table)
-            pk = connection.ops.quote_name(model._meta.pk.column)
+            pk = _quoted_column(model._meta.pk)
             for field in fields:
-                column = connection.ops.quote_name(field.column)
+                column = _quoted_column(field)
                 with transaction.atomic(), connection.cursor() as cursor:
                     # Raw SQL on purpose: the values are rotated as ciphertext, never decrypted
                     # into Python objects, and no model save() side effects run.
