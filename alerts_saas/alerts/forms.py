@@ -13,7 +13,7 @@ from alerts_saas.alerts.models import (
     CustomDetail,
     Level,
 )
-from alerts_saas.alerts.payload import AlertDraft, draft_of, template_problems
+from alerts_saas.alerts.payload import template_problems
 from integrations.pagerduty.models import PagerDutyService
 
 
@@ -259,8 +259,3 @@ def _detail_formset() -> type[BaseDetailFormSet]:
 
 
 DetailFormSet = _detail_formset()
-
-
-def draft_from(form: AlertForm, details: BaseDetailFormSet) -> AlertDraft:
-    """The draft of the alert as the valid form left it, saved or not."""
-    return draft_of(form.instance, details.pairs())
