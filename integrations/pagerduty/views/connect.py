@@ -12,8 +12,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from alerts_saas.accounts.access import TenantRequest, resolve_tenant, tenant_get, tenant_view
-from alerts_saas.accounts.models import Role, User
+from alerts_saas.accounts.access import (
+    SignedInRequest,
+    TenantRequest,
+    resolve_tenant,
+    tenant_get,
+    tenant_view,
+)
+from alerts_saas.accounts.models import Role
 from integrations.pagerduty import conf, oauth
 from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_form
 from integrations.pagerduty.models import PagerDutyAccount
@@ -64,10 +70,9 @@ def _flow_error(
 
 @login_required
 @require_GET
-def callback(request: HttpRequest) -> HttpResponse:
+def callback(request: SignedInRequest) -> HttpResponse:
     """PagerDuty's redirect back to us: one fixed URI; the organization comes from the trip."""
     user = request.user
-    assert isinstance(user, User)  # login_required
     flow = ConnectFlow(request.session)
     try:
         trip = flow.arrive(request.GET.get("state"), user.pk)
