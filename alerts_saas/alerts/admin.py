@@ -6,7 +6,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from alerts_saas.alerts import evaluation
-from alerts_saas.alerts.models import Alert, CustomDetail, Firing, MatchBucket, RecentMatch
+from alerts_saas.alerts.models import (
+    MATCH_FIELDS,
+    Alert,
+    CustomDetail,
+    Firing,
+    MatchBucket,
+    RecentMatch,
+)
 
 
 class AlertAdminForm(forms.ModelForm):
@@ -26,13 +33,7 @@ class AlertAdminForm(forms.ModelForm):
             "group",
             "event_class",
             "kind",
-            "match_app",
-            "match_source",
-            "match_level",
-            "match_message",
-            "match_message_regex",
-            "match_attribute",
-            "match_attribute_value",
+            *MATCH_FIELDS,
             "threshold",
             "window_minutes",
             "enabled",

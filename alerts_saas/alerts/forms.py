@@ -7,6 +7,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import (
+    MATCH_FIELDS,
     MAX_WINDOW_MINUTES,
     Alert,
     ConditionKind,
@@ -25,15 +26,6 @@ class TargetChoice(forms.ModelMultipleChoiceField):
 
 
 WINDOW_UNITS = {"minutes": 1, "hours": 60}
-MATCH_FIELDS = (
-    "match_app",
-    "match_source",
-    "match_level",
-    "match_message",
-    "match_message_regex",
-    "match_attribute",
-    "match_attribute_value",
-)
 
 
 class AlertForm(forms.ModelForm):

@@ -188,7 +188,8 @@ class Alert(models.Model):
         return (*(getattr(self, name) for name in COUNTED_FIELDS), self.enabled)
 
 
-COUNTED_FIELDS = (
+# The rules an event must meet to count.
+MATCH_FIELDS = (
     "match_app",
     "match_source",
     "match_level",
@@ -196,8 +197,9 @@ COUNTED_FIELDS = (
     "match_message_regex",
     "match_attribute",
     "match_attribute_value",
-    "window_minutes",
 )
+# What is counted: changing any of these restarts counting.
+COUNTED_FIELDS = (*MATCH_FIELDS, "window_minutes")
 """Fields that change which events count: editing one restarts counting."""
 
 
