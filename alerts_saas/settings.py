@@ -161,7 +161,7 @@ def _every(task: str, seconds: int) -> dict[str, object]:
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": _every("alerts_saas.health.tasks.heartbeat", HEARTBEAT_INTERVAL),
     "pagerduty-sweep-deliveries": _every(
-        "integrations.pagerduty.tasks.sweep_deliveries", env_int("DELIVERY_SWEEP_INTERVAL", 30)
+        "integrations.pagerduty.tasks.sweep_deliveries", env_int("DELIVERY_SWEEP_INTERVAL", 10)
     ),
     "pagerduty-refresh-tokens": {
         "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",
@@ -174,6 +174,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts_saas.alerts.tasks.prune_counts",
         "schedule": timedelta(minutes=10),
     },
+    # History retention: deliveries first, so firings go once nothing points at them.
+    "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
+    "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
     "purge-stale-invitations": {
         "task": "alerts_saas.accounts.tasks.purge_stale_invitations",
         "schedule": timedelta(hours=6),
@@ -260,15 +263,24 @@ PAGERDUTY_HTTP_TIMEOUT = env_int("PAGERDUTY_HTTP_TIMEOUT", 10)
 # PagerDuty's documented Events API limit per integration key, enforced before sending.
 PAGERDUTY_EVENTS_PER_MINUTE = env_int("PAGERDUTY_EVENTS_PER_MINUTE", 120)
 PAGERDUTY_EVENTS_WINDOW = env_int("PAGERDUTY_EVENTS_WINDOW", 60)  # seconds
-# A claimed delivery not settled within this time is sent again (its worker died).
-DELIVERY_LEASE = timedelta(seconds=env_int("DELIVERY_LEASE", 60))
+# A claimed delivery not settled within this time is sent again (its worker died); the lease
+# is renewed every third of it while sends are in flight. With the sweeper's interval this
+# bounds how late a delivery whose worker died goes out: lease + interval, 30 s.
+DELIVERY_LEASE = timedelta(seconds=env_int("DELIVERY_LEASE", 20))
 # A queued delivery this far past due has lost its task (broker down); the sweeper requeues it.
-DELIVERY_SWEEP_GRACE = timedelta(seconds=env_int("DELIVERY_SWEEP_GRACE", 30))
+DELIVERY_SWEEP_GRACE = timedelta(seconds=env_int("DELIVERY_SWEEP_GRACE", 15))
+# Events one worker process sends at once (a chunk's sends run in parallel threads).
+DELIVERY_SEND_CONCURRENCY = env_int("DELIVERY_SEND_CONCURRENCY", 8)
 # Retries of 429, 5xx, timeouts and network errors back off from 5 s, doubling, up to
 # 10 min, and give up after 24 h.
 DELIVERY_RETRY_BASE = env_int("DELIVERY_RETRY_BASE", 5)
 DELIVERY_RETRY_CAP = env_int("DELIVERY_RETRY_CAP", 600)
 DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 * 3600))
+# Delivered and failed deliveries, and cleared firings, older than this many days are deleted
+# by beat (integrations/pagerduty/retention.py, alerts_saas/alerts/retention.py).
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
+if DELIVERY_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("DELIVERY_RETENTION_DAYS must be at least 1.")
 
 # --- Events and alerts --------------------------------------------------------------------
 # Where people reach this product: links in PagerDuty incidents point here.

@@ -1,31 +1,38 @@
 """The delivery engine: Delivery rows to PagerDuty's Events API v2, crash-safe.
 
 - A row is written in the same transaction as its cause; its task is queued on commit.
-- A task claims its row with a compare-and-set update and a lease; a worker that dies
-  mid-send leaves a lease that runs out, and the sweeper queues the row again. Trigger and
+- A task claims its chunk of rows with one compare-and-set update and a lease
+  (`claims.py`); a worker that dies mid-send leaves a lease that runs out, and the sweeper
+  queues the rows again. Trigger and
   resolve of one firing share a dedup key, so a repeated send pages no one twice.
 - 202 is delivered; other 4xx but 429 fail for good; 429, 5xx, timeouts and network errors
   are retried with exponential backoff and jitter for up to 24 hours.
-- PagerDuty's per-key limit is taken before sending: over it, the row waits its turn.
+- PagerDuty's per-key limit is taken before sending, once per key per chunk; over it, the
+  row waits its turn. Within a key's budget, triggers go first.
+- A chunk's events go out concurrently (DELIVERY_SEND_CONCURRENCY threads per process), and
+  their outcomes are written with one statement.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import random
-import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 
-from integrations.pagerduty import events
+from integrations.pagerduty import claims, events
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from integrations.pagerduty.ratelimit import limiter
 from integrations.pagerduty.task_names import SEND_DELIVERIES, task
@@ -151,62 +158,6 @@ def _replayable() -> Iterator[None]:
         yield
 
 
-def _claim(delivery_ids: list[int]) -> tuple[uuid.UUID, list[Delivery]]:
-    """Take the rows that are due, with one compare-and-set update; return the claim's
-    token and the rows we got.
-
-    A row waits while an earlier delivery with the same dedup key is unfinished, so that a
-    resolve never overtakes its trigger (the sweeper picks the row up again later).
-    """
-    now = timezone.now()
-    claimable = Q(status=Delivery.Status.QUEUED, next_attempt_at__lte=now) | Q(
-        status=Delivery.Status.SENDING, lease_until__lt=now
-    )
-    earlier_unfinished = Delivery.objects.filter(
-        organization_id=OuterRef("organization_id"),
-        dedup_key=OuterRef("dedup_key"),
-        pk__lt=OuterRef("pk"),
-        status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING],
-    )
-    token = uuid.uuid4()
-    with _replayable():
-        claimed = (
-            Delivery.objects.filter(claimable, pk__in=delivery_ids)
-            .exclude(Exists(earlier_unfinished))
-            .update(
-                status=Delivery.Status.SENDING,
-                lease_until=now + settings.DELIVERY_LEASE,
-                attempts=F("attempts") + 1,
-                claim=token,
-            )
-        )
-        if not claimed:
-            return token, []
-        return token, list(Delivery.objects.filter(claim=token).order_by("pk"))
-
-
-def _renew(token: uuid.UUID, rows: list[Delivery]) -> list[Delivery]:
-    """Extend the lease on the rows still ours; return them (others were taken over)."""
-    with _replayable():
-        mine = Delivery.objects.filter(
-            claim=token, status=Delivery.Status.SENDING, pk__in=[d.pk for d in rows]
-        )
-        still = set(mine.values_list("pk", flat=True))
-        mine.update(lease_until=timezone.now() + settings.DELIVERY_LEASE)
-    return [d for d in rows if d.pk in still]
-
-
-def _release(token: uuid.UUID, rows: list[Delivery]) -> None:
-    """Give back claimed rows that were not tried: they are due again at once."""
-    if not rows:
-        return
-    with _replayable():
-        Delivery.objects.filter(
-            claim=token, status=Delivery.Status.SENDING, pk__in=[d.pk for d in rows]
-        ).update(status=Delivery.Status.QUEUED, attempts=F("attempts") - 1, lease_until=None)
-    enqueue([d.pk for d in rows])
-
-
 def attempt(delivery_id: int) -> str | None:
     """Try to send one delivery now; its new status, or None if it was not ours to send."""
     return attempt_many([delivery_id]).get(delivery_id)
@@ -215,91 +166,118 @@ def attempt(delivery_id: int) -> str | None:
 def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
     """Send the due deliveries among `delivery_ids`; return their new statuses.
 
-    Sends go one after another; the lease is renewed as the batch goes, so a slow PagerDuty
-    never lets another worker take over rows this one is still sending. Whatever happens,
-    what was sent is recorded and what was not is given back.
+    One claim, one rate-limit reservation per routing key, the sends in parallel (triggers
+    first within each key's budget), one settle. The lease is renewed while sends are in
+    flight, so a slow PagerDuty never lets another worker take over. Whatever happens, what
+    was sent is recorded and what was not is given back.
     """
-    token, pending = _claim(delivery_ids)
-    if not pending:
+    token = uuid.uuid4()
+    now = timezone.now()
+    with _replayable():
+        claimed = claims.claim(delivery_ids, token, now, now + settings.DELIVERY_LEASE)
+    if not claimed:
         return {}
-    renew_every = settings.DELIVERY_LEASE.total_seconds() / 3
-    renewed = time.monotonic()
-    done: list[Delivery] = []
+    tried: set[int] = set()
     try:
-        while pending:
-            if time.monotonic() - renewed > renew_every:
-                pending = _renew(token, pending)
-                renewed = time.monotonic()
-                if not pending:
-                    break
-            delivery = pending.pop(0)
-            _try(delivery)
-            done.append(delivery)
+        for delivery in _send_all(token, _within_budget(claimed)):
+            tried.add(delivery.pk)
     finally:
-        _settle(done)
-        _release(token, pending)
-    for delivery in done:
-        if delivery.status == Delivery.Status.QUEUED:
-            delay = (delivery.next_attempt_at - timezone.now()).total_seconds()
-            enqueue([delivery.pk], countdown=max(0.0, delay))
-    return {d.pk: d.status for d in done}
+        for delivery in claimed:
+            if delivery.status == Delivery.Status.SENDING and delivery.pk not in tried:
+                _postpone(delivery, 0)  # never tried: due again at once
+        with _replayable():
+            claims.settle(token, claimed)
+    _follow_up(claimed, delivery_ids)
+    return {d.pk: d.status for d in claimed}
 
 
-def _try(delivery: Delivery) -> None:
-    """Send one claimed delivery, or postpone it if its key is over PagerDuty's limit."""
-    wait = limiter().reserve(
-        delivery.routing_key,
+def _within_budget(claimed: list[Delivery]) -> list[Delivery]:
+    """The rows PagerDuty's per-key limit lets us send now, triggers first; the others are
+    postponed until their key has room."""
+    by_key: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in claimed:
+        by_key[delivery.routing_key].append(delivery)
+    grants = limiter().reserve_many(
+        {key: len(rows) for key, rows in by_key.items()},
         settings.PAGERDUTY_EVENTS_PER_MINUTE,
         settings.PAGERDUTY_EVENTS_WINDOW + RATE_MARGIN,
     )
-    if wait > 0:
-        # Over PagerDuty's limit for this key: wait for a slot instead of being refused.
-        _postpone(delivery, wait + random.uniform(0, 0.25))
+    to_send = []
+    for key, rows in by_key.items():
+        rows.sort(key=lambda d: (d.event_action != EventAction.TRIGGER, d.pk))
+        grant = grants[key]
+        to_send += rows[: grant.granted]
+        for delivery in rows[grant.granted :]:
+            # Over PagerDuty's limit for this key: wait for a slot instead of being refused.
+            _postpone(delivery, grant.wait + random.uniform(0, 0.25))
+    return to_send
+
+
+def _send_all(token: uuid.UUID, deliveries: list[Delivery]) -> Iterator[Delivery]:
+    """Send concurrently; yield each delivery once its outcome is set. The claim's lease is
+    renewed while any send is in flight."""
+    if not deliveries:
         return
-    _outcome(delivery, events.send(delivery.region, delivery.routing_key, delivery.body))
-
-
-SETTLED_FIELDS = [
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "claim",
-    "last_error",
-    "response_status",
-    "response_message",
-    "response_errors",
-    "latency_ms",
-    "delivered_at",
-]
-
-
-def _settle(claimed: list[Delivery]) -> None:
-    """Record the outcomes, for the rows whose claim is still ours.
-
-    Accepted rows (nearly all) share every field but their latency: one update for the
-    shared fields and one for the latencies. The rest are written one by one.
-    """
-    if not claimed:
+    if len(deliveries) == 1:
+        _outcome(deliveries[0], _post(deliveries[0]))
+        yield deliveries[0]
         return
-    mine = Delivery.objects.filter(claim=claimed[0].claim, status=Delivery.Status.SENDING)
-    delivered = [d for d in claimed if d.status == Delivery.Status.DELIVERED]
-    others = [d for d in claimed if d.status != Delivery.Status.DELIVERED]
-    with _replayable():
-        if delivered:
-            rows = mine.filter(pk__in=[d.pk for d in delivered])
-            rows.bulk_update(delivered, ["latency_ms", "response_message"])
-            rows.update(
-                status=Delivery.Status.DELIVERED,
-                lease_until=None,
-                last_error="",
-                delivered_at=timezone.now(),
-                response_status=202,
-                response_errors=[],
-            )
-        for delivery in others:
-            mine.filter(pk=delivery.pk).update(
-                lease_until=None, **{name: getattr(delivery, name) for name in SETTLED_FIELDS}
-            )
+    futures = {_pool().submit(_post, d): d for d in deliveries}
+    pending = set(futures)
+    renew_every = settings.DELIVERY_LEASE.total_seconds() / 3
+    while pending:
+        done, pending = wait(pending, timeout=renew_every, return_when=FIRST_COMPLETED)
+        for future in done:
+            delivery = futures[future]
+            _outcome(delivery, future.result())
+            yield delivery
+        if pending and not done:
+            with _replayable():
+                claims.renew(
+                    token,
+                    [futures[f].pk for f in pending],
+                    timezone.now() + settings.DELIVERY_LEASE,
+                )
+
+
+def _post(delivery: Delivery) -> events.EventResult:
+    return events.send(delivery.region, delivery.routing_key, delivery.body)
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The sending threads of this process (made after a prefork worker forks)."""
+    pid = os.getpid()
+    if pid not in _pools:
+        _pools[pid] = ThreadPoolExecutor(
+            max_workers=settings.DELIVERY_SEND_CONCURRENCY, thread_name_prefix="pagerduty-send"
+        )
+    return _pools[pid]
+
+
+def _follow_up(claimed: list[Delivery], asked: list[int]) -> None:
+    """Queue the tasks that come next: retries and postponed rows at their time, and the
+    rows of this chunk that waited on one we just finished (a resolve behind its trigger)."""
+    later: dict[int, list[int]] = defaultdict(list)
+    now = timezone.now()
+    for delivery in claimed:
+        if delivery.status == Delivery.Status.QUEUED:
+            delay = max(0.0, (delivery.next_attempt_at - now).total_seconds())
+            later[math.ceil(delay)].append(delivery.pk)
+    for delay, ids in sorted(later.items()):
+        enqueue(ids, countdown=delay)
+    finished_keys = {d.dedup_key for d in claimed if d.is_final}
+    waiting = set(asked) - {d.pk for d in claimed}
+    if finished_keys and waiting:
+        behind = Delivery.objects.filter(
+            pk__in=waiting,
+            status=Delivery.Status.QUEUED,
+            dedup_key__in=finished_keys,
+            next_attempt_at__lte=now,
+        ).values_list("pk", flat=True)
+        enqueue(list(behind))
 
 
 def _postpone(delivery: Delivery, seconds: float) -> None:
@@ -353,7 +331,10 @@ def sweep(limit: int = 500) -> int:
             )
             | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
         )
-        .order_by("next_attempt_at")
+        # Triggers first: a page matters more than a resolve's retry.
+        .order_by(
+            Case(When(event_action=EventAction.TRIGGER, then=0), default=1), "next_attempt_at"
+        )
         .values_list("pk", flat=True)[:limit]
     )
     ids = list(stuck)

@@ -204,6 +204,8 @@ class Delivery(models.Model):
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["service", "-created_at"]),
             models.Index(fields=["organization", "dedup_key"]),
+            # Retention prunes final rows by age, oldest first.
+            models.Index(fields=["created_at"], name="pagerduty_delivery_created"),
         ]
         verbose_name_plural = "deliveries"
 
