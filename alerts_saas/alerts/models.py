@@ -260,7 +260,15 @@ class Firing(models.Model):
                 name="one_open_firing_per_alert",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "-opened_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-opened_at"]),
+            # Retention prunes the oldest cleared firings (alerts/retention.py).
+            models.Index(
+                fields=["cleared_at"],
+                condition=Q(cleared_at__isnull=False),
+                name="alerts_firing_cleared_at_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.alert} firing #{self.pk}"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from alerts_saas.alerts import evaluation
+from alerts_saas.alerts import evaluation, retention
 
 
 @shared_task(ignore_result=True)
@@ -14,3 +14,9 @@ def evaluate_alerts() -> dict[str, int]:
 @shared_task(ignore_result=True)
 def prune_counts() -> None:
     evaluation.prune()
+
+
+@shared_task(ignore_result=True)
+def prune_firings() -> int:
+    """Delete cleared firings past retention, in capped batches: see `retention`."""
+    return retention.prune_firings().deleted

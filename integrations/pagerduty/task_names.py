@@ -17,6 +17,7 @@ SEND_DELIVERIES = "integrations.pagerduty.tasks.send_deliveries"
 SWEEP_DELIVERIES = "integrations.pagerduty.tasks.sweep_deliveries"
 REFRESH_EXPIRING_TOKENS = "integrations.pagerduty.tasks.refresh_expiring_tokens"
 DELETE_INTEGRATION_WHEN_SETTLED = "integrations.pagerduty.tasks.delete_integration_when_settled"
+PRUNE_DELIVERIES = "integrations.pagerduty.tasks.prune_deliveries"
 
 
 def task(name: str) -> Signature[Any]:

@@ -12,11 +12,12 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.pagerduty import delivery
+from integrations.pagerduty import delivery, retention
 from integrations.pagerduty.models import Delivery, PagerDutyAccount
 from integrations.pagerduty.removal import delete_integration
 from integrations.pagerduty.task_names import (
     DELETE_INTEGRATION_WHEN_SETTLED,
+    PRUNE_DELIVERIES,
     REFRESH_EXPIRING_TOKENS,
     SEND_DELIVERIES,
     SWEEP_DELIVERIES,
@@ -34,6 +35,12 @@ def send_deliveries(delivery_ids: list[int]) -> dict[int, str]:
 @shared_task(name=SWEEP_DELIVERIES, ignore_result=True)
 def sweep_deliveries() -> int:
     return delivery.sweep()
+
+
+@shared_task(name=PRUNE_DELIVERIES, ignore_result=True)
+def prune_deliveries() -> int:
+    """Delete final deliveries past retention, in capped batches: see `retention`."""
+    return retention.prune_deliveries().deleted
 
 
 @shared_task(name=REFRESH_EXPIRING_TOKENS, ignore_result=True)
