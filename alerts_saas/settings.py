@@ -177,9 +177,6 @@ CELERY_BEAT_SCHEDULE = {
     # History retention: deliveries first, so firings go once nothing points at them.
     "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
     "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
-    # History retention: deliveries first, so firings go once nothing points at them.
-    "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
-    "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
     "purge-stale-invitations": {
         "task": "alerts_saas.accounts.tasks.purge_stale_invitations",
         "schedule": timedelta(hours=6),
@@ -279,11 +276,6 @@ DELIVERY_SEND_CONCURRENCY = env_int("DELIVERY_SEND_CONCURRENCY", 8)
 DELIVERY_RETRY_BASE = env_int("DELIVERY_RETRY_BASE", 5)
 DELIVERY_RETRY_CAP = env_int("DELIVERY_RETRY_CAP", 600)
 DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 * 3600))
-# Delivered and failed deliveries, and cleared firings, older than this many days are deleted
-# by beat (integrations/pagerduty/retention.py, alerts_saas/alerts/retention.py).
-DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
-if DELIVERY_RETENTION_DAYS < 1:
-    raise ImproperlyConfigured("DELIVERY_RETENTION_DAYS must be at least 1.")
 # Delivered and failed deliveries, and cleared firings, older than this many days are deleted
 # by beat (integrations/pagerduty/retention.py, alerts_saas/alerts/retention.py).
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
