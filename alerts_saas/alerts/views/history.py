@@ -11,17 +11,18 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, counts, window_series
-from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label, state_of
 from alerts_saas.alerts.views.rows import FiringRow
 from integrations.pagerduty.history import FILTERS, filtered
@@ -30,6 +31,7 @@ from integrations.pagerduty.models import Delivery
 log = logging.getLogger(__name__)
 
 FIRINGS_SHOWN = 20
+FIRINGS_PAGE = "firings_page"
 RECENT_SHOWN = 10
 REFRESH_SECONDS = 15
 
@@ -46,32 +48,72 @@ def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _firings(alert: Alert, now: datetime) -> tuple[list[FiringRow], int]:
-    """The latest firings, newest first, each with its deliveries in order; and how many
-    there are in all."""
-    deliveries = Delivery.objects.order_by("created_at", "pk")
-    shown = [
-        FiringRow(
-            subject=firing,
-            duration=duration_label(
-                ((firing.cleared_at or now) - firing.opened_at).total_seconds()
-            ),
-            deliveries=list(firing.deliveries.all()),
-        )
-        for firing in alert.firings.prefetch_related(Prefetch("deliveries", queryset=deliveries))[
-            :FIRINGS_SHOWN
-        ]
-    ]
-    total = len(shown) if len(shown) < FIRINGS_SHOWN else alert.firings.count()
-    return shown, total
+def _firing_row(firing: Firing, now: datetime) -> FiringRow:
+    return FiringRow(
+        subject=firing,
+        duration=duration_label(((firing.cleared_at or now) - firing.opened_at).total_seconds()),
+        deliveries=list(firing.deliveries.all()),
+    )
+
+
+def _with_deliveries(firings: QuerySet[Firing]) -> QuerySet[Firing]:
+    return firings.prefetch_related(
+        Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at", "pk"))
+    )
+
+
+def _page_number(raw: str | None) -> int:
+    """The page asked for; anything but a whole number above 0 is the first."""
+    try:
+        number = int(raw or 1)
+    except ValueError:
+        return 1
+    return max(number, 1)
+
+
+def _firings_page(alert: Alert, number: int) -> Page[Firing]:
+    """One page of the alert's firings, newest first, each with its deliveries in order
+    (one query for the page, one for their deliveries).
+
+    The paginator counts the firings only when the page needs the total: the first page,
+    when it is not full, is all there is. A page past the end shows the last one.
+    """
+    firings = _with_deliveries(alert.firings.all())
+    paginator = Paginator(firings, FIRINGS_SHOWN)
+    if number == 1:
+        first = list(firings[:FIRINGS_SHOWN])
+        if len(first) < FIRINGS_SHOWN:
+            paginator.__dict__["count"] = len(first)  # Paginator.count is a cached_property
+        return Page(first, 1, paginator)
+    return paginator.get_page(number)
+
+
+def _open_firing(
+    alert: Alert, page: Page[Firing], shown: list[FiringRow], now: datetime
+) -> FiringRow | None:
+    """The alert's open firing, for the banner: first on the first page (newest first);
+    on another page, looked up (with its deliveries)."""
+    if page.number == 1:
+        return shown[0] if shown and shown[0].is_open else None
+    firing = _with_deliveries(alert.firings.filter(cleared_at__isnull=True)).first()
+    return _firing_row(firing, now) if firing else None
+
+
+def _firings_page_url(request: TenantRequest, alert: Alert, number: int) -> str:
+    """The alert page with another page of firings, the other parameters kept."""
+    query = request.GET.copy()
+    query[FIRINGS_PAGE] = str(number)
+    path = reverse("alerts:detail", args=[request.tenant.organization.slug, alert.pk])
+    return f"{path}?{query.urlencode()}"
 
 
 def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     """What the self-refreshing section shows: state, chart, latest events, firings, and
     the deliveries (filtered and paged as the request asks)."""
     now = timezone.now()
-    shown, total = _firings(alert, now)
-    open_firing = shown[0] if shown and shown[0].is_open else None
+    firings_page = _firings_page(alert, _page_number(request.GET.get(FIRINGS_PAGE)))
+    shown = [_firing_row(firing, now) for firing in firings_page.object_list]
+    open_firing = _open_firing(alert, firings_page, shown, now)
     deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
@@ -82,8 +124,18 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "state": state_of(alert, open_firing.firing if open_firing else None, now),
         "firing": open_firing,
         "firings": shown,
-        "firings_total": total,
+        "firings_page": firings_page,
         "firings_cap": FIRINGS_SHOWN,
+        "firings_newer_url": (
+            _firings_page_url(request, alert, firings_page.previous_page_number())
+            if firings_page.has_previous()
+            else None
+        ),
+        "firings_older_url": (
+            _firings_page_url(request, alert, firings_page.next_page_number())
+            if firings_page.has_next()
+            else None
+        ),
         "rules": describe(alert),
         "refresh_seconds": REFRESH_SECONDS,
         "now": now,
