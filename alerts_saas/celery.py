@@ -1,11 +1,63 @@
 """The Celery app: `celery -A alerts_saas worker` and `celery -A alerts_saas beat`."""
 
+from __future__ import annotations
+
+import logging
 import os
+from typing import Any
 
 from celery import Celery
+from celery.worker.consumer import Consumer as CeleryConsumer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alerts_saas.settings")
 
+log = logging.getLogger(__name__)
+
+
+class Consumer(CeleryConsumer):
+    """Celery's consumer, which survives the broker dropping while it holds messages.
+
+    When Redis goes away, Celery (5.7) cleans up the broken connection twice: `collect()`
+    closes its channels and detaches the transport, then `close()` closes them again. A
+    channel that was waiting on BRPOP fails the first close with a connection error (which
+    is ignored) before it restores its unacknowledged messages, so the second close tries
+    to restore them through the detached transport: kombu raises AttributeError ("'NoneType'
+    object has no attribute 'hostname'"), which is not a connection error, and the worker
+    stops with "Unrecoverable error". It happens whenever the worker holds an unacknowledged
+    message, such as a countdown (ETA) task or a task that is running.
+
+    Here the second close of a connection whose transport is already detached cannot stop
+    the worker: it logs and reconnects. The messages it held stay unacknowledged in Redis
+    (redelivered after CELERY_VISIBILITY) or, when Redis lost them, their deliveries are
+    queued again by the sweeper; a delivery is claimed once, so a late copy sends nothing.
+    """
+
+    def on_connection_error_after_connected(self, exc: Exception) -> None:
+        if self.connection is not None:
+            _close_detached_quietly(self.connection)
+        super().on_connection_error_after_connected(exc)
+
+
+def _close_detached_quietly(connection: Any) -> None:
+    close = connection.close
+
+    def quiet_close() -> None:
+        try:
+            close()
+        except AttributeError:
+            if connection._transport is not None:  # not the detached-transport case
+                raise
+            log.warning(
+                "The lost broker connection could not hand back its unacknowledged "
+                "messages; the broker redelivers them, or the sweeper queues their "
+                "deliveries again."
+            )
+            log.debug("Closing the lost broker connection failed", exc_info=True)
+
+    connection.close = connection.release = quiet_close
+
+
 app = Celery("alerts_saas")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.worker_consumer = f"{__name__}:Consumer"
 app.autodiscover_tasks()

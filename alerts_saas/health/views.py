@@ -1,4 +1,4 @@
-"""/healthz: whether the database and the broker answer, and when the worker last ran."""
+"""/healthz: whether the database and the broker answer, and whether a worker ran lately."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def _check_database() -> dict[str, Any]:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any failure means "not answering"
-        return {"ok": False, "error": exc.__class__.__name__}
+        name = exc.__class__.__name__
+        return {"ok": False, "error": name, "problem": f"the database does not answer ({name})"}
     return {"ok": True, "vendor": connection.vendor}
 
 
@@ -31,40 +32,74 @@ def _check_broker() -> dict[str, Any]:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
-        return {"ok": False, "transport": transport, "error": exc.__class__.__name__}
+        name = exc.__class__.__name__
+        return {
+            "ok": False,
+            "transport": transport,
+            "error": name,
+            "problem": f"the broker ({transport}) does not answer ({name})",
+        }
     return {"ok": True, "transport": transport}
 
 
-def _check_worker() -> dict[str, Any]:
+def _check_worker(database_ok: bool) -> dict[str, Any]:
+    interval = settings.HEARTBEAT_INTERVAL
+    fresh_within = 3 * interval
+    if not database_ok:
+        return {
+            "ok": False,
+            "last_heartbeat": None,
+            "problem": "the worker's heartbeat is unknown: the database does not answer",
+        }
     try:
         beat = Heartbeat.objects.filter(name=WORKER_HEARTBEAT).first()
-    except Exception:
-        return {"ok": False, "last_heartbeat": None}
+    except Exception as exc:
+        return {
+            "ok": False,
+            "last_heartbeat": None,
+            "problem": f"the worker's heartbeat could not be read ({exc.__class__.__name__})",
+        }
     if beat is None:
-        return {"ok": False, "last_heartbeat": None}
+        return {
+            "ok": False,
+            "last_heartbeat": None,
+            "problem": (
+                "no worker heartbeat yet: beat schedules one every "
+                f"{interval} s and a worker must run it"
+            ),
+        }
     age = (timezone.now() - beat.beat_at).total_seconds()
-    return {
-        "ok": age <= 3 * settings.HEARTBEAT_INTERVAL,
+    result: dict[str, Any] = {
+        "ok": age <= fresh_within,
         "last_heartbeat": beat.beat_at.isoformat(),
         "seconds_ago": round(age, 1),
     }
+    if not result["ok"]:
+        result["problem"] = (
+            f"no worker heartbeat for {round(age)} s (expected every {interval} s, "
+            f"stale after {fresh_within} s): the worker or beat is down"
+        )
+    return result
 
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and the broker answer, 503 otherwise.
+    """200 when the database and the broker answer and a worker ran lately, 503 otherwise.
 
-    The worker's heartbeat is reported but does not fail the check: a web process should
-    not be restarted because the worker is down.
+    "Lately" is within three times HEARTBEAT_INTERVAL: beat schedules the heartbeat task every
+    HEARTBEAT_INTERVAL seconds and a worker records it, so a stale heartbeat means the
+    worker or beat is down and nothing queued is being delivered. After a fresh start the
+    answer is 503 until the first heartbeat has run (one interval after beat starts). A
+    failed check says why in its `problem`, and `problems` lists them all.
     """
     database = _check_database()
     broker = _check_broker()
-    worker = _check_worker() if database["ok"] else {"ok": False, "last_heartbeat": None}
-    healthy = database["ok"] and broker["ok"]
+    worker = _check_worker(database["ok"])
+    checks = {"database": database, "broker": broker, "worker": worker}
+    healthy = all(check["ok"] for check in checks.values())
     body = {
         "status": "ok" if healthy else "unavailable",
-        "database": database,
-        "broker": broker,
-        "worker": worker,
+        **checks,
+        "problems": [check["problem"] for check in checks.values() if not check["ok"]],
     }
     return JsonResponse(body, status=200 if healthy else 503)
