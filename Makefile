@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint check-compose services clean bench bench-delivery bench-db
+.PHONY: run test lint check-compose services clean bench bench-delivery bench-faults bench-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ BENCH_INGEST_ENV = $(BENCH_ENV) \
 	REDIS_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/4
 bench: bench-db
 	$(BENCH_INGEST_ENV) $(BIN)/python -m devtools.bench ingest $(BENCH_ARGS)
+
+## make bench-faults: deliveries through worker kills, a PagerDuty outage, a 429 storm and a
+## Redis restart; its own Redis on port 6391 (started and restarted by the bench).
+BENCH_FAULTS_ENV = $(BENCH_ENV) \
+	REDIS_URL=redis://127.0.0.1:6391/0 CELERY_BROKER_URL=redis://127.0.0.1:6391/1
+bench-faults: bench-db
+	$(BENCH_FAULTS_ENV) $(BIN)/python -m devtools.bench faults $(BENCH_ARGS)
 
 # The benches' scratch database, created if missing, and migrated.
 bench-db: $(VENV)/.test-deps services

@@ -272,9 +272,10 @@ DELIVERY_SWEEP_GRACE = timedelta(seconds=env_int("DELIVERY_SWEEP_GRACE", 15))
 # Events one worker process sends at once (a chunk's sends run in parallel threads).
 DELIVERY_SEND_CONCURRENCY = env_int("DELIVERY_SEND_CONCURRENCY", 8)
 # Retries of 429, 5xx, timeouts and network errors back off from 5 s, doubling, up to
-# 10 min, and give up after 24 h.
+# 30 s (so a page goes out at most 30 s after PagerDuty is back), and give up after 24 h.
+# PagerDuty's per-key limit still holds during a storm of retries.
 DELIVERY_RETRY_BASE = env_int("DELIVERY_RETRY_BASE", 5)
-DELIVERY_RETRY_CAP = env_int("DELIVERY_RETRY_CAP", 600)
+DELIVERY_RETRY_CAP = env_int("DELIVERY_RETRY_CAP", 30)
 DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 * 3600))
 # Delivered and failed deliveries, and cleared firings, older than this many days are deleted
 # by beat (integrations/pagerduty/retention.py, alerts_saas/alerts/retention.py).

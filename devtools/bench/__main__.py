@@ -12,7 +12,11 @@ import sys
 
 import django
 
-BENCHES = {"ingest": "devtools.bench.ingest", "delivery": "devtools.bench.delivery"}
+BENCHES = {
+    "ingest": "devtools.bench.ingest",
+    "delivery": "devtools.bench.delivery",
+    "faults": "devtools.bench.faults",
+}
 
 
 def main(argv: list[str]) -> None:

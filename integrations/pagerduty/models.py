@@ -203,6 +203,7 @@ class Delivery(models.Model):
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["service", "-created_at"]),
+            models.Index(fields=["alert", "-created_at"], name="pagerduty_delivery_alert"),
             models.Index(fields=["organization", "dedup_key"]),
             # Retention prunes final rows by age, oldest first.
             models.Index(fields=["created_at"], name="pagerduty_delivery_created"),
