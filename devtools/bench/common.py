@@ -16,12 +16,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import connection
 
 from alerts_saas.accounts.models import Organization
 from devtools.sandbox.testing import SandboxProcess
 from integrations.pagerduty.models import PagerDutyService
 
 REPO = Path(settings.BASE_DIR)
+# Cores taken by processes not the bench's above which a run is flagged: the kernel and
+# PostgreSQL's background writers take about 0.1 at these rates.
+BUSY_MACHINE = 0.25
 
 
 class Children:
@@ -88,7 +92,7 @@ def start_worker(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             break
-        replies = app.control.ping(timeout=0.5)
+        replies = app.control.ping(timeout=0.5) or []
         if any(node in host for reply in replies for host in reply):
             return proc
     raise CommandError(f"the worker did not start:\n{children.log('worker')}")
@@ -124,3 +128,117 @@ def save_result(name: str, result: dict[str, Any]) -> Path:
     path = out / f"{name}.json"
     path.write_text(json.dumps(result, indent=2))
     return path
+
+
+# -- Where the cores went ---------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its waited-for children, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Processes in session `sid` (a child started with start_new_session and its forks)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _busy_seconds() -> float:
+    """CPU seconds spent by the whole machine (all cores) that were not idle."""
+    parts = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = parts[3] + parts[4]
+    return (sum(parts[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU per role over a phase: where the cores went. PostgreSQL is this database's
+    backends only; Redis is the whole server (shared); "other processes" is what the rest of
+    the machine took meanwhile: the kernel's share of loopback traffic, PostgreSQL's
+    background writers, and anything else running (another test run, say), which the
+    figures then suffer from."""
+
+    def __init__(self, children: Children, extra: dict[str, int | None] | None = None) -> None:
+        self.children = children
+        self.extra = extra or {}  # more processes by role (a sandbox not among children)
+
+    def sample(self) -> tuple[dict[str, float], dict[int, float]]:
+        # A session's processes: ours (gunicorn master and workers, celery and its pool).
+        taken = {
+            name: sum(_cpu_seconds(p) for p in _session_pids(proc.pid))
+            for name, proc in self.children.procs
+        }
+        for name, pid in self.extra.items():
+            if pid is not None:
+                taken[name] = _cpu_seconds(pid)
+        taken["load generator (this process)"] = _cpu_seconds(os.getpid())
+        taken["Redis (shared)"] = sum(_cpu_seconds(p) for p in _pids_named("redis-server"))
+        taken["machine"] = _busy_seconds()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            backends = {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+        return taken, backends
+
+    @staticmethod
+    def spent(
+        before: tuple[dict[str, float], dict[int, float]],
+        after: tuple[dict[str, float], dict[int, float]],
+        seconds: float,
+    ) -> dict[str, float]:
+        """Cores used per role (1.0 is one core busy all the time)."""
+        used = {k: (after[0][k] - before[0].get(k, 0.0)) / seconds for k in after[0]}
+        # Backends that started during the phase count from zero.
+        used["PostgreSQL (this database)"] = (
+            sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items()) / seconds
+        )
+        machine = used.pop("machine")
+        used["other processes"] = max(0.0, machine - sum(used.values()))
+        used["machine"] = machine
+        return {k: round(v, 2) for k, v in used.items()}
+
+
+def cores_line(used: dict[str, float]) -> str:
+    return "cores used: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items())
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    """Production settings over plain http for a child process, on this run's database,
+    Redis and secrets (so that it reads what this process encrypts)."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "alerts_saas.settings",
+        "DJANGO_DEBUG": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }

@@ -1,188 +1,381 @@
-"""Delivery benchmark against the local sandbox (`make bench-delivery`).
+"""Delivery benchmark (`make bench-delivery`): what users get from the delivery engine.
 
-Reports, in one run: deliveries per second through the Celery worker, the same for a plain
-pooled-HTTP loop posting the same events, their ratio, and p50/p99 latency from enqueue to
-the sandbox's receipt at a steady 20 deliveries per second.
+On PostgreSQL, Redis and a real Celery worker, against a fast local sink standing in for
+PagerDuty's Events API v2 (devtools/bench/sink.py), it measures in one run:
 
-It starts its own sandbox and worker, and uses the database and broker of the settings it
-runs with (the Makefile points it at a scratch PostgreSQL database and Redis).
+- the sink's own capacity (raw keep-alive clients): it must take at least 3x the rates below;
+- alternating rounds of N notifications (default 3,000): Tripwire (Delivery rows written in
+  bulk with `delivery.queue` in one transaction, timed until the sink has them all),
+  Prometheus Alertmanager (the same number of alerts through its API v2, one notification
+  each, to a PagerDuty receiver pointing at the sink) and the fair limit, a plain pooled HTTP
+  loop posting the same events with the worker's concurrency;
+- latency from commit to the sink's receipt at a steady 20/s, on an empty delivery table and
+  again with a history of 1,000,000 finished deliveries (history.py) in it.
+
+The rounds run on the table with its history. Every process it starts is stopped on exit.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import statistics
 import time
+from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from django.conf import settings
-from django.core.management.base import BaseCommand
-from django.db import connection, transaction
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from alerts_saas.accounts.models import User
-from alerts_saas.accounts.services import create_organization
-from devtools.bench.common import Children, percentile, sandbox_services, save_result, start_worker
-from devtools.sandbox.testing import SandboxProcess
+from alerts_saas.celery import app
+from devtools.bench import history
+from devtools.bench.alertmanager import Alertmanager, find_or_install
+from devtools.bench.common import Children, CpuMeter, percentile, production_env, start_worker
+from devtools.bench.loops import post_all, sample_bodies
+from devtools.bench.report import report
+from devtools.bench.sink import Sink
 from integrations.pagerduty import delivery as engine
-from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty import events
+from integrations.pagerduty.models import PagerDutyService
+
+PER_KEY = 30  # events per integration key per phase: a quarter of PagerDuty's 120 a minute
+AM_KEY = "alertmanager-bench-routing-key-00"
+SINK_CLIENTS = 2  # processes of 4 raw keep-alive connections each measure the sink
 
 
-def _event(i: int, prefix: str) -> dict[str, Any]:
+def _payload(i: int, what: str) -> dict[str, Any]:
     return {
-        "summary": f"bench {prefix} {i}",
-        "source": "bench",
-        "severity": "info",
-        "custom_details": {"n": i},
+        "summary": f"checkout: {5 + i % 40} errors in 5 minutes ({what} {i})",
+        "source": f"web-{i % 6 + 1}",
+        "severity": ("critical", "error", "warning", "info")[i % 4],
+        "custom_details": {"count": 5 + i % 40, "window_minutes": 5, "query": "level>=error"},
     }
 
 
+def _stamp(times: dict[str, float], key: str) -> None:
+    times[key] = time.time()
+
+
 class Command(BaseCommand):
-    help = "Measure delivery throughput and latency against the local PagerDuty sandbox."
+    help = "Delivery throughput vs Alertmanager and a plain HTTP loop, and latency, to a sink."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--events", type=int, default=1000)
+        parser.add_argument("--rounds", type=int, default=2, help="rounds per system (>= 2)")
+        parser.add_argument("--notifications", type=int, default=3000, help="per round")
+        parser.add_argument("--history-rows", type=int, default=1_000_000)
         parser.add_argument(
-            "--keys",
-            type=int,
-            default=50,
-            help="integration keys to spread over (PagerDuty limits per key)",
+            "--concurrency", type=int, default=2, help="worker processes = plain loop clients"
         )
-        parser.add_argument("--rate", type=float, default=20.0)
-        parser.add_argument("--seconds", type=float, default=20.0)
-        parser.add_argument(
-            "--concurrency", type=int, default=2, help="worker processes (2 cores here: 2 is best)"
-        )
+        parser.add_argument("--skip-alertmanager", action="store_true")
+        parser.add_argument("--quick", action="store_true", help="small numbers: a smoke run")
+        parser.add_argument("--rate", type=float, default=20.0, help="latency phases: per s")
+        parser.add_argument("--seconds", type=float, default=15.0, help="latency phases")
+        parser.add_argument("--sink-processes", type=int, default=1)
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["quick"]:
+            opts.update(notifications=300, history_rows=20_000, seconds=5.0)
+        opts["rounds"] = max(2, opts["rounds"])
         children = Children("bench-delivery")
-        with SandboxProcess(env={"SANDBOX_TOKEN_LIFETIME": "864000"}) as sandbox:
-            sandbox.configure(events_rate_limit=100_000)
-            services = self._services(sandbox, opts["keys"])
-            env = {
-                **os.environ,
-                "PAGERDUTY_SANDBOX_URL": sandbox.url,
-                "DJANGO_SETTINGS_MODULE": os.environ.get(
-                    "DJANGO_SETTINGS_MODULE", "alerts_saas.settings"
-                ),
-            }
-            try:
-                start_worker(children, env, opts["concurrency"], "bench-delivery", timeout=30)
-                results = self._run(sandbox, services, opts)
-            finally:
-                children.stop_all()
-        self._report(results)
+        try:
+            sink = Sink(opts["sink_processes"], lambda n, a: children.start(n, a, dict(os.environ)))
+            sink.start()
+            self.stdout.write(f"Sink on {sink.url} ({opts['sink_processes']} process(es)).")
+            am = self._alertmanager(children, sink, opts)
+            env = production_env(PAGERDUTY_EVENTS_URL_US=sink.url, PAGERDUTY_EVENTS_URL_EU=sink.url)
+            app.control.purge()  # tasks a killed run left on the bench's broker
+            history.empty_deliveries()
+            self.stdout.write(f"Starting the Celery worker (concurrency {opts['concurrency']})...")
+            start_worker(children, env, opts["concurrency"], "bench-delivery")
+            results = Run(self, children, sink, am, opts).measure()
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted; the processes it started are stopped.") from None
+        finally:
+            children.stop_all()
+        results["setup"]["logs"] = str(children.logs)
+        report(self.stdout, self.style, results)
 
-    # -- setup ------------------------------------------------------------------------------
-    def _services(self, sandbox: SandboxProcess, count: int) -> list[PagerDutyService]:
-        Delivery.objects.all().delete()
-        PagerDutyService.objects.filter(organization__slug="bench").delete()
-        user, _ = User.objects.get_or_create(email="bench@tripwire.localhost")
-        org = user.memberships.filter(organization__slug="bench").first() or None
-        organization = org.organization if org else create_organization(user, "Bench", "bench")
-        return sandbox_services(sandbox, organization, count)
+    def _alertmanager(
+        self, children: Children, sink: Sink, opts: dict[str, Any]
+    ) -> Alertmanager | None:
+        if opts["skip_alertmanager"]:
+            self.stdout.write("Alertmanager: skipped (--skip-alertmanager); its figures are null.")
+            return None
+        binary, why = find_or_install()
+        if binary is None:
+            self.stdout.write(self.style.WARNING(f"Alertmanager: SKIPPED, {why}."))
+            return None
+        am = Alertmanager(binary, AM_KEY, sink.url, lambda n, a: children.start(n, a, {}))
+        am.start()
+        self.stdout.write(f"Alertmanager {am.version} on {am.url} ({binary}).")
+        return am
 
-    # -- measurements -----------------------------------------------------------------------
-    def _run(
-        self, sandbox: SandboxProcess, services: list[PagerDutyService], opts: dict[str, Any]
-    ) -> dict[str, Any]:
-        n = opts["events"]
-        self.stdout.write(f"Throughput: {n} deliveries over {len(services)} keys...")
+
+class Run:
+    """One run's phases, in order: sink capacity, latency on an empty table, history,
+    warm-up, the alternating rounds, latency with the history."""
+
+    def __init__(
+        self,
+        cmd: Command,
+        children: Children,
+        sink: Sink,
+        am: Alertmanager | None,
+        opts: dict[str, Any],
+    ) -> None:
+        self.say = cmd.stdout.write
+        self.sink, self.am, self.opts = sink, am, opts
+        self.client = sink.client
+        self.meter = CpuMeter(children)
+        self.org = history.organization()
+        self.url = f"{sink.url}/v2/enqueue"
+
+    def measure(self) -> dict[str, Any]:
+        o = self.opts
+        before = self.meter.sample()
+        time.sleep(2.0)
+        idle = CpuMeter.spent(before, self.meter.sample(), 2.0)
+        sink = self._sink_capacity(max(5000, 4 * o["notifications"]))
+        empty = self._latency("empty")
+        self.say(f"History: {o['history_rows']:,} finished deliveries (INSERT ... SELECT)...")
         started = time.monotonic()
+        rows = history.insert_history(o["history_rows"])
+        self.say(f"  {rows:,} rows in the table after {time.monotonic() - started:.1f} s.")
+        self._warm_up()
+        rounds: list[dict[str, Any]] = []
+        for r in range(1, o["rounds"] + 1):
+            rounds.append(self._tripwire(r))
+            if self.am is not None:
+                rounds.append(self._alertmanager(r))
+            rounds.append(self._plain(r))
+        loaded = self._latency("history")
+        return self._results(idle, sink, rounds, empty, loaded)
+
+    # -- phases -----------------------------------------------------------------------------
+    def _timed(
+        self, what: str, keys: list[str] | None, count: int, own: float | None = None
+    ) -> dict[str, Any]:
+        """Wait for `keys` (or, for Alertmanager, `count` new receipts of its key) at the
+        sink; the phase's figures, timed from `self.started` (or `own` seconds)."""
+        timeout = max(120.0, count / 10)
+        base, base_dups = self.am_base
+        if keys is not None:
+            done = self.client.wait_for(lambda: all(k in self.client.times for k in keys), timeout)
+            got = sum(k in self.client.times for k in keys)
+            dups = self.client.duplicates(keys)
+        else:
+            done = self.client.wait_for(
+                lambda: self.client.routing[AM_KEY] >= base + count, timeout
+            )
+            got = self.client.routing[AM_KEY] - base
+            dups = self.client.routing[AM_KEY] - len(self.client.distinct.get(AM_KEY, ()))
+            dups -= base_dups
+        elapsed = time.monotonic() - self.started
+        cpu = CpuMeter.spent(self.cpu_before, self.meter.sample(), elapsed)
+        seconds = own or elapsed
+        figures = {
+            "system": what,
+            "notifications": count,
+            "received": got,
+            "complete": done,
+            "seconds": round(seconds, 3),
+            "per_s": round(got / seconds, 1),
+            "duplicates": dups,
+            "cpu_cores_used": cpu,
+        }
+        flag = "" if done else f"  INCOMPLETE: {got}/{count} after {timeout:.0f} s"
+        others = cpu["other processes"]
+        self.say(
+            f"  {what:<13}{figures['per_s']:9.1f}/s  ({seconds:.2f} s; other processes "
+            f"{others:.2f} cores){flag}"
+        )
+        return figures
+
+    def _start(self) -> None:
+        self.client.refresh()
+        base = self.client.routing[AM_KEY]
+        self.am_base = base, base - len(self.client.distinct.get(AM_KEY, ()))
+        self.cpu_before = self.meter.sample()
+        self.started = time.monotonic()
+
+    def _sink_capacity(self, n: int) -> dict[str, Any]:
+        self.say(f"Sink alone: {n:,} events from {SINK_CLIENTS * 4} raw keep-alive clients...")
+        bodies = sample_bodies(n, "cap", ["capacity-key"])
+        before = self.meter.sample()
+        result = post_all(self.url, bodies, SINK_CLIENTS, "raw")
+        cpu = CpuMeter.spent(before, self.meter.sample(), result.seconds)
+        self.say(f"  {result.per_s:,.0f}/s")
+        return {"per_s": round(result.per_s, 1), "clients": SINK_CLIENTS * 4, "cpu": cpu}
+
+    def _services(self, count: int, label: str) -> list[PagerDutyService]:
+        return history.services(self.org, max(1, math.ceil(count / PER_KEY)), label)
+
+    def _deliveries(self, prefix: str, services: list[PagerDutyService]) -> list[Any]:
+        n = self.opts["notifications"]
+        return [
+            engine.build_event(
+                services[i % len(services)], "trigger", f"{prefix}-{i}", _payload(i, prefix)
+            )
+            for i in range(n)
+        ]
+
+    def _warm_up(self) -> None:
+        """A few of each, unmeasured: connections and pools open, code loaded."""
+        self.say("Warm-up...")
+        services = self._services(200, "warm-up")
         with transaction.atomic():
-            batch = engine.queue(
+            queued = engine.queue(
                 [
                     engine.build_event(
-                        services[i % len(services)], "trigger", f"tp-{i}", _event(i, "tp")
+                        services[i % len(services)], "trigger", f"warm-{i}", _payload(i, "warm")
                     )
-                    for i in range(n)
+                    for i in range(200)
                 ]
             )
-        ids = [d.pk for d in batch]
-        self._wait_delivered(ids, timeout=600)
-        worker_elapsed = time.monotonic() - started
+        keys = [d.dedup_key for d in queued]
+        if self.am is not None:
+            self.am.post_alerts("warm", 200)
+        post_all(self.url, sample_bodies(200, "warm-plain", ["warm-key"]), self.opts["concurrency"])
+        self.client.wait_for(lambda: all(k in self.client.times for k in keys), 120)
 
-        self.stdout.write(f"Plain loop: the same {n} events from one pooled session...")
-        session = requests.Session()
-        url = f"{sandbox.events_url('us')}/v2/enqueue"
-        started = time.monotonic()
+    def _tripwire(self, r: int) -> dict[str, Any]:
+        n = self.opts["notifications"]
+        services = self._services(n, f"round {r}")
+        self.say(
+            f"Round {r}: {n:,} notifications each, over {len(services)} keys ({PER_KEY} per key)"
+        )
+        self.round_services = services
+        deliveries = self._deliveries(f"tw{r}", services)
+        keys = [d.dedup_key for d in deliveries]
+        self._start()
+        with transaction.atomic():
+            engine.queue(deliveries)
+        figures = self._timed("Tripwire", keys, n)
+        figures["round"] = r
+        return figures
+
+    def _alertmanager(self, r: int) -> dict[str, Any]:
+        assert self.am is not None
+        n = self.opts["notifications"]
+        self._start()
+        self.am.post_alerts(f"round{r}", n)
+        figures = self._timed("Alertmanager", None, n)
+        figures["round"] = r
+        return figures
+
+    def _plain(self, r: int) -> dict[str, Any]:
+        """The same events as Tripwire's round, posted by `concurrency` processes, each with
+        a pooled requests.Session as the engine's."""
+        deliveries = self._deliveries(f"pl{r}", self.round_services)
+        bodies = [events.encode({**d.body, "routing_key": d.routing_key}) for d in deliveries]
+        keys = [d.dedup_key for d in deliveries]
+        self._start()
+        loop = post_all(self.url, bodies, self.opts["concurrency"])
+        # Its processes' start is not its work: the loop's own clock.
+        figures = self._timed("plain loop", keys, len(bodies), loop.seconds)
+        figures["statuses"] = {str(k): v for k, v in loop.statuses.items()}
+        figures["round"] = r
+        return figures
+
+    def _latency(self, label: str) -> dict[str, Any]:
+        rate, seconds = self.opts["rate"], self.opts["seconds"]
+        n = int(rate * seconds)
+        services = self._services(n, f"latency {label}")
+        self.say(f"Latency, {label} table: {rate:g}/s for {seconds:g} s ({n} deliveries)...")
+        committed: dict[str, float] = {}
+        self._start()
         for i in range(n):
-            body = {
-                "routing_key": services[i % len(services)].integration_key,
-                "event_action": "trigger",
-                "dedup_key": f"plain-{i}",
-                "payload": _event(i, "plain"),
-            }
-            response = session.post(url, json=body, timeout=10)
-            response.raise_for_status()
-        plain_elapsed = time.monotonic() - started
-
-        rate, seconds = opts["rate"], opts["seconds"]
-        self.stdout.write(f"Latency: {rate:g} deliveries/s for {seconds:g} s...")
-        enqueued: dict[str, float] = {}
-        interval = 1 / rate
-        start = time.time()
-        for i in range(int(rate * seconds)):
-            delay = start + i * interval - time.time()
+            delay = self.started + i / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            key = f"lat-{i}"
-            enqueued[key] = time.time()
+            key = f"lat-{label}-{i}"
             with transaction.atomic():
-                engine.queue_event(services[i % len(services)], "trigger", key, _event(i, "lat"))
-        latency_ids = Delivery.objects.filter(dedup_key__startswith="lat-")
-        self._wait_delivered(list(latency_ids.values_list("pk", flat=True)), timeout=120)
-        received = {
-            e["dedup_key"]: e["received_at_epoch"]
-            for e in sandbox.events(kind="alert")
-            if e["dedup_key"] in enqueued
+                # Registered first, so it runs first: the moment of the commit.
+                transaction.on_commit(functools.partial(_stamp, committed, key))
+                engine.queue(
+                    [
+                        engine.build_event(
+                            services[i % len(services)], "trigger", key, _payload(i, "lat")
+                        )
+                    ]
+                )
+        keys = list(committed)
+        self.client.wait_for(lambda: all(k in self.client.times for k in keys), 60)
+        elapsed = time.monotonic() - self.started
+        cpu = CpuMeter.spent(self.cpu_before, self.meter.sample(), elapsed)
+        values = [
+            (self.client.times[k][0] - committed[k]) * 1000 for k in keys if k in self.client.times
+        ]
+        if not values:
+            raise CommandError(f"no latency sample reached the sink ({label} table)")
+        out = {
+            "rate": rate,
+            "count": n,
+            "received": len(values),
+            "p50_ms": round(statistics.median(values), 1),
+            "p99_ms": round(percentile(values, 99), 1),
+            "max_ms": round(max(values), 1),
+            "table_rows": history.table_rows(),
+            "cpu_cores_used": cpu,
         }
-        latencies = [(received[k] - enqueued[k]) * 1000 for k in enqueued]
+        self.say(f"  p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms, max {out['max_ms']} ms")
+        return out
+
+    # -- the figures ------------------------------------------------------------------------
+    def _results(
+        self,
+        idle: dict[str, float],
+        sink: dict[str, Any],
+        rounds: list[dict[str, Any]],
+        empty: dict[str, Any],
+        loaded: dict[str, Any],
+    ) -> dict[str, Any]:
+        def summary(system: str) -> dict[str, Any] | None:
+            rates = [r["per_s"] for r in rounds if r["system"] == system]
+            if not rates:
+                return None
+            return {
+                "median": round(statistics.median(rates), 1),
+                "min": min(rates),
+                "max": max(rates),
+                "spread_pct": round((max(rates) - min(rates)) / statistics.median(rates) * 100, 1),
+            }
+
+        tw, am, plain = summary("Tripwire"), summary("Alertmanager"), summary("plain loop")
+        assert tw is not None and plain is not None
+        fastest = max(tw["median"], plain["median"], am["median"] if am else 0)
         return {
-            "events": n,
-            "keys": len(services),
-            "concurrency": opts["concurrency"],
-            "worker_per_second": n / worker_elapsed,
-            "worker_seconds": worker_elapsed,
-            "plain_per_second": n / plain_elapsed,
-            "plain_seconds": plain_elapsed,
-            "ratio": (n / worker_elapsed) / (n / plain_elapsed),
-            "latency_rate": rate,
-            "latency_count": len(latencies),
-            "p50_ms": statistics.median(latencies),
-            "p99_ms": percentile(latencies, 99),
-            "max_ms": max(latencies),
-            "database": connection.vendor,
-            "broker": settings.CELERY_BROKER_URL.split("://")[0],
+            "tripwire_per_s": tw["median"],
+            "alertmanager_per_s": am["median"] if am else None,
+            "ratio_alertmanager": round(tw["median"] / am["median"], 3) if am else None,
+            "plain_per_s": plain["median"],
+            "ratio_plain": round(tw["median"] / plain["median"], 3),
+            "p50_ms": empty["p50_ms"],
+            "p99_ms": empty["p99_ms"],
+            "p50_ms_history": loaded["p50_ms"],
+            "p99_ms_history": loaded["p99_ms"],
+            "history_rows": loaded["table_rows"],
+            "sink_per_s": sink["per_s"],
+            "sink_headroom": round(sink["per_s"] / fastest, 1),
+            "spread": {"tripwire": tw, "alertmanager": am, "plain": plain},
+            "rounds": rounds,
+            "latency_empty": empty,
+            "latency_history": loaded,
+            "sink": sink,
+            "setup": {
+                "notifications": self.opts["notifications"],
+                "rounds": self.opts["rounds"],
+                "concurrency": self.opts["concurrency"],
+                "keys_per_round": math.ceil(self.opts["notifications"] / PER_KEY),
+                "pagerduty_events_per_minute": settings.PAGERDUTY_EVENTS_PER_MINUTE,
+                "rate_limit": f"kept at PagerDuty's {settings.PAGERDUTY_EVENTS_PER_MINUTE}/min "
+                f"per key: {PER_KEY} events per key per phase, fresh keys each phase",
+                "alertmanager": self.am.version if self.am else None,
+                "cpus": os.cpu_count(),
+                "other_processes_before_cores": idle["other processes"],
+                "quick": self.opts["quick"],
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
         }
-
-    def _wait_delivered(self, ids: list[int], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pending = (
-                Delivery.objects.filter(pk__in=ids)
-                .exclude(status=Delivery.Status.DELIVERED)
-                .count()
-            )
-            if not pending:
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"{pending} deliveries were not delivered in {timeout} s")
-
-    def _report(self, r: dict[str, Any]) -> None:
-        ok_ratio = "ok" if r["ratio"] >= 0.5 else "BELOW TARGET"
-        ok_p99 = "ok" if r["p99_ms"] < 250 else "ABOVE TARGET"
-        self.stdout.write(
-            "\nDelivery benchmark (one run, {database} + {broker}, worker concurrency "
-            "{concurrency}, {events} events over {keys} keys)\n".format(**r)
-            + f"  through the worker : {r['worker_per_second']:8.1f} deliveries/s "
-            f"({r['worker_seconds']:.2f} s)\n"
-            + f"  plain pooled loop  : {r['plain_per_second']:8.1f} deliveries/s "
-            f"({r['plain_seconds']:.2f} s)\n"
-            + f"  ratio worker/plain : {r['ratio']:8.2f}   (target >= 0.5: {ok_ratio})\n"
-            + f"  latency at {r['latency_rate']:g}/s, enqueue -> sandbox receipt, "
-            f"{r['latency_count']} deliveries:\n"
-            + f"    p50 {r['p50_ms']:.1f} ms   p99 {r['p99_ms']:.1f} ms   max "
-            f"{r['max_ms']:.1f} ms   (target p99 < 250 ms: {ok_p99})\n"
-        )
-        self.stdout.write(f"Saved to {save_result('delivery', r)}")

@@ -52,7 +52,17 @@ from alerts_saas.accounts.services import create_organization
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
 from alerts_saas.ingest.models import IngestKey
-from devtools.bench.common import Children, percentile, sandbox_services, save_result, start_worker
+from devtools.bench.common import (
+    BUSY_MACHINE,
+    Children,
+    CpuMeter,
+    cores_line,
+    percentile,
+    production_env,
+    sandbox_services,
+    save_result,
+    start_worker,
+)
 from devtools.sandbox.testing import SandboxClient, SandboxProcess, free_port
 from integrations.pagerduty.models import PagerDutyService
 
@@ -62,9 +72,6 @@ TARGET_EVENTS_PER_SECOND = 5000
 TARGET_P99_MS = 500
 PROBES = 10  # probe alerts, each on its own PagerDuty service (integration key)
 UNREACHABLE = 50_000_000  # thresholds the throughput phase can't cross
-# Cores taken by processes not the bench's above which a run is flagged: the kernel and
-# PostgreSQL's background writers take about 0.1 at these rates.
-BUSY_MACHINE = 0.25
 
 APPS = ["checkout", "payments", "search", "auth", "inventory", "shipping", "web", "cron"]
 SOURCES = [f"web-{n}" for n in range(1, 7)] + [f"worker-{n}" for n in range(1, 4)]
@@ -265,93 +272,6 @@ def alert_specs() -> list[dict[str, Any]]:
 # -- Processes ----------------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its waited-for children, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def _session_pids(sid: int) -> list[int]:
-    """Processes in session `sid` (a child started with start_new_session and its forks)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == sid:
-                pids.append(int(entry.name))
-    return pids
-
-
-def _busy_seconds() -> float:
-    """CPU seconds spent by the whole machine (all cores) that were not idle."""
-    parts = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = parts[3] + parts[4]
-    return (sum(parts[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _pids_named(name: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-class CpuMeter:
-    """CPU per role over a phase: where the cores went. PostgreSQL is this database's
-    backends only; Redis is the whole server (shared); "other processes" is what the rest of
-    the machine took meanwhile: the kernel's share of loopback traffic, PostgreSQL's
-    background writers, and anything else running (another test run, say), which the
-    figures then suffer from."""
-
-    def __init__(self, children: Children, sandbox: SandboxProcess) -> None:
-        self.children = children
-        self.sandbox = sandbox
-
-    def sample(self) -> tuple[dict[str, float], dict[int, float]]:
-        # A session's processes: ours (gunicorn master and workers, celery and its pool).
-        taken = {
-            name: sum(_cpu_seconds(p) for p in _session_pids(proc.pid))
-            for name, proc in self.children.procs
-        }
-        if self.sandbox.process is not None:
-            taken["sandbox"] = _cpu_seconds(self.sandbox.process.pid)
-        taken["load generator (this process)"] = _cpu_seconds(os.getpid())
-        taken["Redis (shared)"] = sum(_cpu_seconds(p) for p in _pids_named("redis-server"))
-        taken["machine"] = _busy_seconds()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-            backends = {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
-        return taken, backends
-
-    @staticmethod
-    def spent(
-        before: tuple[dict[str, float], dict[int, float]],
-        after: tuple[dict[str, float], dict[int, float]],
-        seconds: float,
-    ) -> dict[str, float]:
-        """Cores used per role (1.0 is one core busy all the time)."""
-        used = {k: (after[0][k] - before[0].get(k, 0.0)) / seconds for k in after[0]}
-        # Backends that started during the phase count from zero.
-        used["PostgreSQL (this database)"] = (
-            sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items()) / seconds
-        )
-        machine = used.pop("machine")
-        used["other processes"] = max(0.0, machine - sum(used.values()))
-        used["machine"] = machine
-        return {k: round(v, 2) for k, v in used.items()}
-
-
 # -- Load -----------------------------------------------------------------------------------
 
 
@@ -521,21 +441,9 @@ class Command(BaseCommand):
 
     def _child_env(self, sandbox: SandboxProcess) -> dict[str, str]:
         """Production settings over plain http, on this run's database, Redis and secrets."""
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "alerts_saas.settings",
-            "DJANGO_DEBUG": "false",
-            "SECRET_KEY": settings.SECRET_KEY,
-            "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "SESSION_COOKIE_SECURE": "false",
-            "CSRF_COOKIE_SECURE": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "INGEST_EVENTS_PER_MINUTE": str(10**12),
-            "LOG_LEVEL": "WARNING",
-            "PAGERDUTY_IDENTITY_URL": sandbox.identity_url,
-        }
+        env = production_env(
+            INGEST_EVENTS_PER_MINUTE=str(10**12), PAGERDUTY_IDENTITY_URL=sandbox.identity_url
+        )
         for region in ("us", "eu"):
             env[f"PAGERDUTY_REST_URL_{region.upper()}"] = sandbox.rest_url(region)
             env[f"PAGERDUTY_EVENTS_URL_{region.upper()}"] = sandbox.events_url(region)
@@ -596,7 +504,7 @@ class Command(BaseCommand):
         url = f"{base}/api/v1/events"
         secret = setup["secret"]
         batches = make_batches(24, opts["batch"])
-        meter = CpuMeter(children, sandbox)
+        meter = CpuMeter(children, {"sandbox": sandbox.process.pid if sandbox.process else None})
         before = meter.sample()
         time.sleep(2.0)
         idle = CpuMeter.spent(before, meter.sample(), 2.0)["other processes"]
@@ -723,7 +631,7 @@ class Command(BaseCommand):
         ]
         if tp["failures"]:
             lines.append(f"    failures: {tp['failures']}")
-        lines.append("    " + _cores(tp["cpu_cores_used"]))
+        lines.append("    " + cores_line(tp["cpu_cores_used"]))
         lines += [
             "",
             f"  Firing latency, crossing POST -> sandbox receipt of the trigger, quiet "
@@ -731,7 +639,7 @@ class Command(BaseCommand):
             f"    p50 {q['p50_ms']:.1f} ms   p99 {q['p99_ms']:.1f} ms   (max {q['max_ms']:.1f} ms;"
             f" the POST itself: p50 {q['post_p50_ms']:.1f} ms)",
             f"    target p99 {TARGET_P99_MS} ms: {r['p99_vs_target']:.2f}x the target ({ok_p99})",
-            "    " + _cores(q["cpu_cores_used"]),
+            "    " + cores_line(q["cpu_cores_used"]),
         ]
         loaded = r["latency_under_load"]
         if loaded:
@@ -741,7 +649,7 @@ class Command(BaseCommand):
                 f"    p50 {loaded['p50_ms']:.1f} ms   p99 {loaded['p99_ms']:.1f} ms   (max "
                 f"{loaded['max_ms']:.1f} ms; the POST itself: p50 "
                 f"{loaded['post_p50_ms']:.1f} ms)",
-                "    " + _cores(loaded["cpu_cores_used"]),
+                "    " + cores_line(loaded["cpu_cores_used"]),
             ]
         phases = [tp, q, *([loaded] if loaded else [])]
         others = max(
@@ -759,10 +667,6 @@ class Command(BaseCommand):
         saved = save_result("ingest", r)
         lines += ["", f"Saved to {saved} (process logs in {r['logs']})"]
         self.stdout.write("\n".join(lines))
-
-
-def _cores(used: dict[str, float]) -> str:
-    return "cores used: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items())
 
 
 class Sampler:

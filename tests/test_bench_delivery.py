@@ -1,0 +1,70 @@
+"""The bench-delivery sink on its own: a process answering as PagerDuty's Events API v2,
+counting what it receives, switchable to 500 and 429 (not the whole benchmark)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from devtools.bench.loops import post_all, sample_bodies
+from devtools.bench.sink import Sink
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[Sink]:
+    with Sink() as running:
+        yield running
+
+
+def test_counts_every_event_of_the_plain_loop(sink: Sink) -> None:
+    result = post_all(f"{sink.url}/v2/enqueue", sample_bodies(200, "t", ["key-a", "key-b"]), 2)
+
+    assert result.statuses == {202: 200}
+    keys = [f"t-{i}" for i in range(200)]
+    assert sink.client.wait_for(lambda: all(k in sink.client.times for k in keys), 10)
+    assert sink.client.duplicates(keys) == 0
+    assert sink.client.routing["key-a"] == 100
+    assert sink.client.routing["key-b"] == 100
+    assert sink.client.distinct["key-a"] == {f"t-{i}" for i in range(0, 200, 2)}
+
+
+def test_answers_as_pagerduty(sink: Sink) -> None:
+    url = f"{sink.url}/v2/enqueue"
+    event = {"routing_key": "k", "event_action": "trigger", "dedup_key": "mine"}
+    response = requests.post(url, json=event, timeout=5)
+
+    assert response.status_code == 202
+    assert response.json() == {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": "mine",
+    }
+    generated = requests.post(url, json={"routing_key": "k"}, timeout=5).json()["dedup_key"]
+    assert len(generated) == 32
+    assert requests.post(url, data=b"not json", timeout=5).status_code == 400
+    assert requests.get(url, timeout=5).status_code == 404
+    assert sink.client.wait_for(lambda: "mine" in sink.client.times, 5)
+    assert generated in sink.client.times
+
+
+@pytest.mark.parametrize("status", [500, 429])
+def test_switches_to_errors_and_back(sink: Sink, status: int) -> None:
+    url = f"{sink.url}/v2/enqueue"
+    before = sink.client.received()
+    sink.client.set_mode(status)
+    try:
+        result = post_all(url, sample_bodies(10, f"fault-{status}", ["k"]), 1)
+        body = requests.post(url, json={"routing_key": "k"}, timeout=5)
+    finally:
+        sink.client.set_mode(202)
+
+    assert result.statuses == {status: 10}
+    assert body.status_code == status
+    assert body.json()["status"] in {"error", "throttle event"}
+    assert sink.client.wait_for(lambda: sink.client.received() == before + 11, 5)
+    assert sink.client.statuses[status] == 11
+    assert post_all(url, sample_bodies(5, f"after-{status}", ["k"]), 1).statuses == {202: 5}
