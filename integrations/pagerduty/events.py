@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.request import getproxies  # what requests.utils.getproxies is
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 
 from integrations.pagerduty import conf
 
@@ -118,25 +118,33 @@ class EventResult:
         return self.status is not None and 400 <= self.status < 500 and self.status != 429
 
 
-_local = threading.local()
+_pools: dict[int, urllib3.PoolManager] = {}
 
 
-def _session() -> requests.Session:
-    """One pooled HTTP session per thread (Celery prefork: per worker process)."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.headers["User-Agent"] = f"{settings.PRODUCT_NAME.lower()}-delivery/1"
-        # Proxy settings are read from the environment once, not on every request.
-        session.proxies = {
-            scheme: url for scheme, url in getproxies().items() if scheme in {"http", "https"}
+def _pool() -> urllib3.PoolManager:
+    """This process's connection pools (made after a prefork worker forks), shared by its
+    sending threads. urllib3 directly: a third of the CPU per event that requests costs.
+
+    Proxy settings are read from the environment once, as requests would read them.
+    """
+    pid = os.getpid()
+    if pid not in _pools:
+        options: dict[str, Any] = {
+            "num_pools": 8,
+            "maxsize": max(4, settings.DELIVERY_SEND_CONCURRENCY),
+            "retries": False,
+            "ca_certs": certifi.where(),
+            "headers": {
+                "User-Agent": f"{settings.PRODUCT_NAME.lower()}-delivery/1",
+                **JSON_HEADERS,
+            },
         }
-        session.trust_env = False
-        _local.session = session
-    return session
+        proxies = getproxies()
+        proxy = proxies.get("https") or proxies.get("http")
+        _pools[pid] = (
+            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        )
+    return _pools[pid]
 
 
 def send(region: str, routing_key: str, event: dict[str, Any]) -> EventResult:
@@ -145,35 +153,46 @@ def send(region: str, routing_key: str, event: dict[str, Any]) -> EventResult:
     body = {**event, "routing_key": routing_key}
     started = time.monotonic()
     try:
-        response = _session().post(
+        response = _pool().request(
+            "POST",
             url,
-            data=encode(body),
-            headers=JSON_HEADERS,
-            timeout=(5, settings.PAGERDUTY_HTTP_TIMEOUT),
+            body=encode(body),
+            timeout=urllib3.Timeout(connect=5, read=settings.PAGERDUTY_HTTP_TIMEOUT),
         )
-    except requests.Timeout:
+    except urllib3.exceptions.TimeoutError:
         return EventResult(
             None,
             network_error="PagerDuty did not answer in time.",
             latency_ms=int((time.monotonic() - started) * 1000),
         )
-    except requests.RequestException as exc:
+    except urllib3.exceptions.HTTPError as exc:
         return EventResult(
             None,
-            network_error=f"Could not reach PagerDuty ({exc.__class__.__name__}).",
+            network_error=f"Could not reach PagerDuty ({_reason(exc)}).",
             latency_ms=int((time.monotonic() - started) * 1000),
         )
     latency = int((time.monotonic() - started) * 1000)
     try:
-        answer = response.json()
+        answer = json.loads(response.data)
     except ValueError:
         answer = {}
     if not isinstance(answer, dict):
         answer = {}
     return EventResult(
-        status=response.status_code,
+        status=response.status,
         message=str(answer.get("message") or response.reason or "")[:500],
         errors=[str(e) for e in answer.get("errors") or []],
         dedup_key=str(answer.get("dedup_key") or ""),
         latency_ms=latency,
     )
+
+
+def _reason(exc: urllib3.exceptions.HTTPError) -> str:
+    """The underlying cause's class name (a refused or dropped connection), as people
+    searching logs know it."""
+    cause = getattr(exc, "reason", None) or exc
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        return "ConnectionError"
+    if isinstance(cause, urllib3.exceptions.ProtocolError | ConnectionResetError):
+        return "ConnectionError"
+    return cause.__class__.__name__
