@@ -21,7 +21,8 @@ def sink() -> Iterator[Sink]:
 
 
 def test_counts_every_event_of_the_plain_loop(sink: Sink) -> None:
-    result = post_all(f"{sink.url}/v2/enqueue", sample_bodies(200, "t", ["key-a", "key-b"]), 2)
+    bodies = sample_bodies(200, "t", ["key-a", "key-b"])
+    result = post_all(f"{sink.url}/v2/enqueue", bodies, 2, threads=2)
 
     assert result.statuses == {202: 200}
     keys = [f"t-{i}" for i in range(200)]
@@ -57,7 +58,7 @@ def test_switches_to_errors_and_back(sink: Sink, status: int) -> None:
     before = sink.client.received()
     sink.client.set_mode(status)
     try:
-        result = post_all(url, sample_bodies(10, f"fault-{status}", ["k"]), 1)
+        result = post_all(url, sample_bodies(10, f"fault-{status}", ["k"]), 1, client="requests")
         body = requests.post(url, json={"routing_key": "k"}, timeout=5)
     finally:
         sink.client.set_mode(202)

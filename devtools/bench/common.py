@@ -142,6 +142,13 @@ def _cpu_seconds(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _session_pids(sid: int) -> list[int]:
     """Processes in session `sid` (a child started with start_new_session and its forks)."""
     pids = []
@@ -156,11 +163,14 @@ def _session_pids(sid: int) -> list[int]:
     return pids
 
 
-def _busy_seconds() -> float:
-    """CPU seconds spent by the whole machine (all cores) that were not idle."""
+def _busy_seconds() -> tuple[float, float]:
+    """CPU seconds spent by the whole machine (all cores) that were not idle, and those of
+    them spent in interrupts (mostly the network stack's softirqs: loopback traffic), which
+    no process is charged with."""
     parts = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = parts[3] + parts[4]
-    return (sum(parts[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(parts[:8]) - idle) / tick, (parts[5] + parts[6]) / tick
 
 
 def _pids_named(name: str) -> list[int]:
@@ -177,10 +187,10 @@ def _pids_named(name: str) -> list[int]:
 
 class CpuMeter:
     """CPU per role over a phase: where the cores went. PostgreSQL is this database's
-    backends only; Redis is the whole server (shared); "other processes" is what the rest of
-    the machine took meanwhile: the kernel's share of loopback traffic, PostgreSQL's
-    background writers, and anything else running (another test run, say), which the
-    figures then suffer from."""
+    backends only, and its background processes (WAL writer, checkpointer, autovacuum) are
+    the server's; Redis is the whole server (shared); "other processes" is what the rest of
+    the machine took meanwhile (loopback traffic's interrupts are shown apart): anything else
+    running (another test run, say), which the figures then suffer from."""
 
     def __init__(self, children: Children, extra: dict[str, int | None] | None = None) -> None:
         self.children = children
@@ -197,10 +207,20 @@ class CpuMeter:
                 taken[name] = _cpu_seconds(pid)
         taken["load generator (this process)"] = _cpu_seconds(os.getpid())
         taken["Redis (shared)"] = sum(_cpu_seconds(p) for p in _pids_named("redis-server"))
-        taken["machine"] = _busy_seconds()
+        taken["machine"], taken["kernel interrupts (network)"] = _busy_seconds()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
             backends = {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+            # The WAL writer, checkpointer, background writer, autovacuum: the whole server's.
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'"
+                " AND datname IS DISTINCT FROM current_database()"
+            )
+            shared = sum(_cpu_seconds(pid) for (pid,) in cursor.fetchall())
+            # Backends that ended are charged to the postmaster, which reaped them.
+            cursor.execute("SELECT pg_backend_pid()")
+            shared += _cpu_seconds(_parent(cursor.fetchone()[0]))
+            taken["PostgreSQL background and ended backends (shared)"] = shared
         return taken, backends
 
     @staticmethod

@@ -42,7 +42,7 @@ from integrations.pagerduty.models import PagerDutyService
 
 PER_KEY = 30  # events per integration key per phase: a quarter of PagerDuty's 120 a minute
 AM_KEY = "alertmanager-bench-routing-key-00"
-SINK_CLIENTS = 2  # processes of 4 raw keep-alive connections each measure the sink
+SINK_CLIENTS = 2  # processes of raw keep-alive connections (as many as the plain loop's)
 
 
 def _payload(i: int, what: str) -> dict[str, Any]:
@@ -73,6 +73,12 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=20.0, help="latency phases: per s")
         parser.add_argument("--seconds", type=float, default=15.0, help="latency phases")
         parser.add_argument("--sink-processes", type=int, default=1)
+        parser.add_argument(
+            "--plain-client",
+            choices=["urllib3", "requests"],
+            default="urllib3",
+            help="the plain loop's HTTP client (urllib3: the engine's)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["quick"]:
@@ -131,6 +137,9 @@ class Run:
         self.meter = CpuMeter(children)
         self.org = history.organization()
         self.url = f"{sink.url}/v2/enqueue"
+        # The worker's concurrency: its processes, each with its sending threads.
+        self.threads = int(getattr(settings, "DELIVERY_SEND_CONCURRENCY", 1))
+        self.plain = (opts["concurrency"], self.threads, opts["plain_client"])
 
     def measure(self) -> dict[str, Any]:
         o = self.opts
@@ -201,13 +210,14 @@ class Run:
         self.started = time.monotonic()
 
     def _sink_capacity(self, n: int) -> dict[str, Any]:
-        self.say(f"Sink alone: {n:,} events from {SINK_CLIENTS * 4} raw keep-alive clients...")
+        clients = SINK_CLIENTS * max(4, self.threads)
+        self.say(f"Sink alone: {n:,} events from {clients} raw keep-alive clients...")
         bodies = sample_bodies(n, "cap", ["capacity-key"])
         before = self.meter.sample()
-        result = post_all(self.url, bodies, SINK_CLIENTS, "raw")
+        result = post_all(self.url, bodies, SINK_CLIENTS, max(4, self.threads), "raw")
         cpu = CpuMeter.spent(before, self.meter.sample(), result.seconds)
         self.say(f"  {result.per_s:,.0f}/s")
-        return {"per_s": round(result.per_s, 1), "clients": SINK_CLIENTS * 4, "cpu": cpu}
+        return {"per_s": round(result.per_s, 1), "clients": clients, "cpu": cpu}
 
     def _services(self, count: int, label: str) -> list[PagerDutyService]:
         return history.services(self.org, max(1, math.ceil(count / PER_KEY)), label)
@@ -237,7 +247,7 @@ class Run:
         keys = [d.dedup_key for d in queued]
         if self.am is not None:
             self.am.post_alerts("warm", 200)
-        post_all(self.url, sample_bodies(200, "warm-plain", ["warm-key"]), self.opts["concurrency"])
+        post_all(self.url, sample_bodies(200, "warm-plain", ["warm-key"]), *self.plain)
         self.client.wait_for(lambda: all(k in self.client.times for k in keys), 120)
 
     def _tripwire(self, r: int) -> dict[str, Any]:
@@ -266,13 +276,14 @@ class Run:
         return figures
 
     def _plain(self, r: int) -> dict[str, Any]:
-        """The same events as Tripwire's round, posted by `concurrency` processes, each with
-        a pooled requests.Session as the engine's."""
+        """The same events as Tripwire's round, posted with the worker's concurrency
+        (`concurrency` processes of DELIVERY_SEND_CONCURRENCY threads), by default through
+        the engine's HTTP client."""
         deliveries = self._deliveries(f"pl{r}", self.round_services)
         bodies = [events.encode({**d.body, "routing_key": d.routing_key}) for d in deliveries]
         keys = [d.dedup_key for d in deliveries]
         self._start()
-        loop = post_all(self.url, bodies, self.opts["concurrency"])
+        loop = post_all(self.url, bodies, *self.plain)
         # Its processes' start is not its work: the loop's own clock.
         figures = self._timed("plain loop", keys, len(bodies), loop.seconds)
         figures["statuses"] = {str(k): v for k, v in loop.statuses.items()}
@@ -368,6 +379,13 @@ class Run:
                 "notifications": self.opts["notifications"],
                 "rounds": self.opts["rounds"],
                 "concurrency": self.opts["concurrency"],
+                "send_threads": self.threads,
+                "plain_loop": f"{self.plain[0]} processes x {self.plain[1]} threads, "
+                + (
+                    "a urllib3 PoolManager per process (the engine's client)"
+                    if self.plain[2] == "urllib3"
+                    else "a requests.Session per thread"
+                ),
                 "keys_per_round": math.ceil(self.opts["notifications"] / PER_KEY),
                 "pagerduty_events_per_minute": settings.PAGERDUTY_EVENTS_PER_MINUTE,
                 "rate_limit": f"kept at PagerDuty's {settings.PAGERDUTY_EVENTS_PER_MINUTE}/min "

@@ -15,25 +15,59 @@ from typing import Any
 import orjson
 
 
-def _post_requests(url: str, bodies: list[bytes], go: Any, out: Any) -> None:
-    """One pooled requests.Session, configured as the engine's, posting one after another."""
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
-    session.mount("http://", adapter)
-    session.trust_env = False
-    headers = {"Content-Type": "application/json"}
-    session.get(url, timeout=10)  # connected before the start (a 404, not recorded)
-    go.wait()
+def _post_pooled(
+    url: str, bodies: list[bytes], go: Any, out: Any, threads: int = 1, client: str = "urllib3"
+) -> None:
+    """`threads` threads posting one after another through one pooled client per process,
+    as the engine's sending threads do: a urllib3 PoolManager shared by the threads (the
+    engine's client), or a requests.Session per thread."""
     statuses: Counter[int] = Counter()
-    for body in bodies:
-        statuses[session.post(url, data=body, headers=headers, timeout=(5, 10)).status_code] += 1
+    lock = threading.Lock()
+    headers = {"Content-Type": "application/json"}
+    if client == "urllib3":
+        import urllib3
+
+        pool = urllib3.PoolManager(num_pools=8, maxsize=max(4, threads), retries=False)
+        timeout = urllib3.Timeout(connect=5, read=10)
+
+        def poster() -> Any:
+            return lambda body: (
+                pool.request("POST", url, body=body, headers=headers, timeout=timeout).status
+            )
+
+    else:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        def poster() -> Any:
+            session = requests.Session()
+            session.mount("http://", HTTPAdapter(pool_maxsize=4, max_retries=0))
+            session.trust_env = False
+            return lambda body: (
+                session.post(url, data=body, headers=headers, timeout=(5, 10)).status_code
+            )
+
+    def run(share: list[bytes], ready: threading.Barrier) -> None:
+        post = poster()
+        post(b"[]")  # connected before the start (a 400, not recorded)
+        ready.wait()
+        go.wait()
+        mine: Counter[int] = Counter(post(body) for body in share)
+        with lock:
+            statuses.update(mine)
+
+    ready = threading.Barrier(threads)
+    workers = [
+        threading.Thread(target=run, args=(bodies[i::threads], ready)) for i in range(threads)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
     out.put(dict(statuses))
 
 
-def _post_raw(url: str, bodies: list[bytes], go: Any, out: Any, threads: int = 4) -> None:
+def _post_raw(url: str, bodies: list[bytes], go: Any, out: Any, threads: int) -> None:
     """`threads` raw keep-alive sockets: what the sink takes, the client costing least."""
     host, port = url.split("//")[1].split("/")[0].split(":")
     path = "/" + url.split("//")[1].split("/", 1)[1]
@@ -78,21 +112,27 @@ class LoopResult:
         return sum(self.statuses.values()) / self.seconds
 
 
-def post_all(url: str, bodies: list[bytes], processes: int, client: str = "requests") -> LoopResult:
+def post_all(
+    url: str, bodies: list[bytes], processes: int, threads: int = 1, client: str = "urllib3"
+) -> LoopResult:
     """Post `bodies` to `url` from `processes` processes (spawned: none inherits the
-    caller's database connections), each with its own keep-alive client: "requests" (one
-    session, as the engine's) or "raw" (four sockets each). Timed from when all are
+    caller's database connections) of `threads` threads each, with keep-alive clients:
+    "urllib3" (one PoolManager per process, the engine's client), "requests" (a Session per
+    thread) or "raw" (a socket per thread, the cheapest). Timed from when all are
     connected to when the last answer is in."""
     ctx = multiprocessing.get_context("spawn")
     go, out = ctx.Event(), ctx.Queue()
-    target = _post_requests if client == "requests" else _post_raw
     procs = [
-        ctx.Process(target=target, args=(url, bodies[i::processes], go, out))
+        ctx.Process(
+            target=_post_raw if client == "raw" else _post_pooled,
+            args=(url, bodies[i::processes], go, out, threads)
+            + (() if client == "raw" else (client,)),
+        )
         for i in range(processes)
     ]
     for p in procs:
         p.start()
-    time.sleep(0.5 + 0.2 * processes)  # interpreters up and connected
+    time.sleep(0.6 + 0.2 * processes)  # interpreters up and connected
     started = time.monotonic()
     go.set()
     statuses: Counter[int] = Counter()

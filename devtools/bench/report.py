@@ -40,9 +40,11 @@ def report(out: OutputWrapper, style: Style, r: dict[str, Any]) -> None:
     lines = [
         "",
         f"Delivery benchmark ({s['at']}, commit {_git_commit() or '?'}; {s['cpus']} CPUs; "
-        f"worker concurrency {s['concurrency']}; {s['notifications']:,} notifications a round)",
+        f"worker concurrency {s['concurrency']} x {s['send_threads']} send threads; "
+        f"{s['notifications']:,} notifications a round)",
         f"  per-key limit: {s['rate_limit']}",
         f"  Alertmanager: {s['alertmanager'] or 'not run'}",
+        f"  plain loop: {s['plain_loop']}",
         "",
         "  Throughput, enqueue -> all at the sink:",
         _rate("Tripwire", r["spread"]["tripwire"], by["Tripwire"]),
