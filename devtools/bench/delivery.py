@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import shutil
 import statistics
 import time
 from datetime import UTC, datetime
@@ -85,8 +86,9 @@ class Command(BaseCommand):
             opts.update(notifications=300, history_rows=20_000, seconds=5.0)
         opts["rounds"] = max(2, opts["rounds"])
         children = Children("bench-delivery")
+        sink = Sink(opts["sink_processes"], lambda n, a: children.start(n, a, dict(os.environ)))
+        am: Alertmanager | None = None
         try:
-            sink = Sink(opts["sink_processes"], lambda n, a: children.start(n, a, dict(os.environ)))
             sink.start()
             self.stdout.write(f"Sink on {sink.url} ({opts['sink_processes']} process(es)).")
             am = self._alertmanager(children, sink, opts)
@@ -100,6 +102,9 @@ class Command(BaseCommand):
             raise CommandError("Interrupted; the processes it started are stopped.") from None
         finally:
             children.stop_all()
+            sink.stop()
+            if am is not None:
+                shutil.rmtree(am.home, ignore_errors=True)
         results["setup"]["logs"] = str(children.logs)
         report(self.stdout, self.style, results)
 

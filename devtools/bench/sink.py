@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import mmap
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -284,9 +285,11 @@ class Sink:
         raise RuntimeError("the sink did not start")
 
     def stop(self) -> None:
+        """Stop it (unless its launcher did) and remove its shared memory."""
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=10)
+        shutil.rmtree(self.state, ignore_errors=True)
 
     def __enter__(self) -> Sink:
         return self.start()
