@@ -7,7 +7,9 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from celery.worker.consumer import Consumer as CeleryConsumer
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alerts_saas.settings")
 
@@ -60,4 +62,15 @@ def _close_detached_quietly(connection: Any) -> None:
 app = Celery("alerts_saas")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.worker_consumer = f"{__name__}:Consumer"
+# Celery's Django fixup closes every database connection around every task unless this is
+# set: a new PostgreSQL backend per task, with its set-up on every delivery's path. Keep
+# connections as Django's request cycle does instead (below): reused up to CONN_MAX_AGE,
+# and dropped when unusable.
+app.conf["CELERY_DB_REUSE_MAX"] = 2**31
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_database_connections(**_: Any) -> None:
+    close_old_connections()

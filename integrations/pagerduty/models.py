@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
@@ -138,8 +139,10 @@ class Delivery(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
+    # The foreign keys' own indexes would repeat the composite ones below (each row is
+    # updated twice on its way, once per index), so they go without.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="deliveries"
+        Organization, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     service = models.ForeignKey(
         PagerDutyService,
@@ -147,6 +150,7 @@ class Delivery(models.Model):
         null=True,
         blank=True,
         related_name="deliveries",
+        db_index=False,
     )
     service_name = models.CharField(max_length=255)
     alert = models.ForeignKey(
@@ -156,6 +160,7 @@ class Delivery(models.Model):
         blank=True,
         related_name="deliveries",
         help_text="Empty for test events not tied to a saved alert.",
+        db_index=False,
     )
     firing = models.ForeignKey(
         "alerts.Firing",
@@ -193,20 +198,36 @@ class Delivery(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # Partial indexes where only some rows are ever looked up: a row's update touches
+        # only the indexes whose condition it meets.
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="pagerduty_delivery_unfinished",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+            models.Index(
+                fields=["created_by"],
+                name="pagerduty_delivery_by_person",
+                condition=Q(created_by__isnull=False),
+            ),
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["service", "-created_at"]),
             models.Index(fields=["alert", "-created_at"], name="pagerduty_delivery_alert"),
             models.Index(fields=["organization", "dedup_key"]),
             # Retention prunes final rows by age, oldest first.
-            models.Index(fields=["created_at"], name="pagerduty_delivery_created"),
+            models.Index(
+                fields=["created_at"],
+                name="pagerduty_delivery_final_age",
+                condition=Q(status__in=["delivered", "failed"]),
+            ),
         ]
         verbose_name_plural = "deliveries"
 

@@ -9,6 +9,7 @@ what the restart lost, the sweeper (run by beat) queues again.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -88,11 +89,14 @@ def private_broker(private_redis: RedisServer) -> Iterator[str]:
     previous = celery_app.conf.broker_url
 
     def use(broker_url: str) -> None:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
+        # Not closed: kombu keeps one pool per broker URL for the process, and the previous
+        # URL's pool must still work when it is put back.
         celery_app.conf.broker_url = broker_url
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        # The control mailbox (purge, ping) caches the producer pool it first used.
+        with contextlib.suppress(AttributeError):
+            del celery_app.control.mailbox.producer_pool
 
     use(url)
     yield url
