@@ -55,14 +55,21 @@ def claim(
     """
     if not delivery_ids:
         return []
-    ids = ", ".join(["%s"] * len(delivery_ids))
-    skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    ids = list(delivery_ids)
+    if connection.vendor == "postgresql":
+        # Driven by the ids (primary key lookups), however many other rows are queued.
+        source = f"unnest(%s::bigint[]) AS w(id) JOIN {TABLE} c ON c.id = w.id"
+        source_params, only_these, these_params = [ids], "TRUE", []
+        locking = "FOR UPDATE OF c SKIP LOCKED"
+    else:
+        source, source_params, locking = f"{TABLE} c", [], ""
+        only_these, these_params = f"c.id IN ({', '.join(['%s'] * len(ids))})", ids
     sql = f"""
         UPDATE {TABLE}
            SET status = %s, lease_until = %s, attempts = attempts + 1, claim = %s
          WHERE id IN (
-            SELECT c.id FROM {TABLE} c
-             WHERE c.id IN ({ids})
+            SELECT c.id FROM {source}
+             WHERE {only_these}
                AND ((c.status = %s AND c.next_attempt_at <= %s)
                     OR (c.status = %s AND c.lease_until < %s))
                AND NOT EXISTS (
@@ -71,11 +78,11 @@ def claim(
                        AND e.dedup_key = c.dedup_key
                        AND e.id < c.id
                        AND e.status IN (%s, %s))
-             {skip_locked})
+             {locking})
         RETURNING *
     """  # noqa: S608 - table name and placeholders only; every value is a parameter
     when, until = _db("next_attempt_at", now), _db("lease_until", lease_until)
-    params = [SENDING, until, _db("claim", token), *delivery_ids]
+    params = [SENDING, until, _db("claim", token), *source_params, *these_params]
     params += [QUEUED, when, SENDING, when, QUEUED, SENDING]
     return sorted(Delivery.objects.raw(sql, params), key=lambda d: d.pk)
 
