@@ -42,6 +42,9 @@ from integrations.pagerduty import events
 from integrations.pagerduty.models import PagerDutyService
 
 PER_KEY = 30  # events per integration key per phase: a quarter of PagerDuty's 120 a minute
+# Both systems take the round's notifications in batches of this many: Alertmanager one POST
+# to its API per batch, Tripwire one transaction of Delivery rows per batch.
+BATCH = 500
 AM_KEY = "alertmanager-bench-routing-key-00"
 SINK_CLIENTS = 2  # processes of raw keep-alive connections (as many as the plain loop's)
 
@@ -265,8 +268,9 @@ class Run:
         deliveries = self._deliveries(f"tw{r}", services)
         keys = [d.dedup_key for d in deliveries]
         self._start()
-        with transaction.atomic():
-            engine.queue(deliveries)
+        for first in range(0, n, BATCH):
+            with transaction.atomic():
+                engine.queue(deliveries[first : first + BATCH])
         figures = self._timed("Tripwire", keys, n)
         figures["round"] = r
         return figures
@@ -275,7 +279,7 @@ class Run:
         assert self.am is not None
         n = self.opts["notifications"]
         self._start()
-        self.am.post_alerts(f"round{r}", n)
+        self.am.post_alerts(f"round{r}", n, batch=BATCH)
         figures = self._timed("Alertmanager", None, n)
         figures["round"] = r
         return figures
@@ -393,6 +397,7 @@ class Run:
                 ),
                 "keys_per_round": math.ceil(self.opts["notifications"] / PER_KEY),
                 "pagerduty_events_per_minute": settings.PAGERDUTY_EVENTS_PER_MINUTE,
+                "batch": BATCH,
                 "rate_limit": f"kept at PagerDuty's {settings.PAGERDUTY_EVENTS_PER_MINUTE}/min "
                 f"per key: {PER_KEY} events per key per phase, fresh keys each phase",
                 "alertmanager": self.am.version if self.am else None,

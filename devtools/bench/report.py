@@ -46,7 +46,9 @@ def report(out: OutputWrapper, style: Style, r: dict[str, Any]) -> None:
         f"  Alertmanager: {s['alertmanager'] or 'not run'}",
         f"  plain loop: {s['plain_loop']}",
         "",
-        "  Throughput, enqueue -> all at the sink:",
+        f"  Throughput, enqueue -> all at the sink (each system takes a round in batches of "
+        f"{s.get('batch', '?')}: Tripwire as transactions of Delivery rows, Alertmanager as "
+        "POSTs to its API):",
         _rate("Tripwire", r["spread"]["tripwire"], by["Tripwire"]),
         _rate("Alertmanager", r["spread"]["alertmanager"], by["Alertmanager"]),
         _rate("plain loop", r["spread"]["plain"], by["plain loop"]),
