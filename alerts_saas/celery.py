@@ -28,16 +28,45 @@ class Consumer(CeleryConsumer):
     stops with "Unrecoverable error". It happens whenever the worker holds an unacknowledged
     message, such as a countdown (ETA) task or a task that is running.
 
-    Here the second close of a connection whose transport is already detached cannot stop
-    the worker: it logs and reconnects. The messages it held stay unacknowledged in Redis
-    (redelivered after CELERY_VISIBILITY) or, when Redis lost them, their deliveries are
-    queued again by the sweeper; a delivery is claimed once, so a late copy sends nothing.
+    The same detached transport is hit once more when a task that was running as the
+    connection dropped finishes after the worker reconnected: its message is acknowledged
+    (or rejected) on the lost connection's channel.
+
+    Here neither can stop the worker: the second close and a late acknowledgement on a lost
+    channel log and go on. The messages it held stay unacknowledged in Redis (redelivered
+    after CELERY_VISIBILITY) or, when Redis lost them, their deliveries are queued again by
+    the sweeper; a delivery is claimed once, so a late copy sends nothing.
     """
 
     def on_connection_error_after_connected(self, exc: Exception) -> None:
         if self.connection is not None:
+            _acknowledge_quietly(self.connection)
             _close_detached_quietly(self.connection)
         super().on_connection_error_after_connected(exc)
+
+
+def _acknowledge_quietly(connection: Any) -> None:
+    """A late ack or reject on one of the lost connection's channels logs, never raises."""
+    transport = getattr(connection, "_transport", None)
+    for channel in list(getattr(transport, "channels", None) or []):
+        for name in ("basic_ack", "basic_reject"):
+            _make_quiet(channel, name)
+
+
+def _make_quiet(channel: Any, name: str) -> None:
+    method = getattr(channel, name)
+
+    def quiet(*args: Any, **kwargs: Any) -> None:
+        try:
+            method(*args, **kwargs)
+        except Exception:
+            log.warning(
+                "A task finished after its broker connection was lost; its message is "
+                "redelivered by the broker, or its deliveries queued again by the sweeper."
+            )
+            log.debug("Acknowledging on the lost broker connection failed", exc_info=True)
+
+    setattr(channel, name, quiet)
 
 
 def _close_detached_quietly(connection: Any) -> None:
