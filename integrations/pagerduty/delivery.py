@@ -2,7 +2,7 @@
 
 - A row is written in the same transaction as its cause; its task is queued on commit.
 - A task claims its chunk of rows with one compare-and-set update and a lease
-  (`claims.py`); a worker that dies mid-send leaves a lease that runs out, and the sweeper
+  (`statements.py`); a worker that dies mid-send leaves a lease that runs out, and the sweeper
   queues the rows again. Trigger and
   resolve of one firing share a dedup key, so a repeated send pages no one twice.
 - 202 is delivered; other 4xx but 429 fail for good; 429, 5xx, timeouts and network errors
@@ -34,8 +34,9 @@ from django.db import connection, transaction
 from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 
-from integrations.pagerduty import claims, events
+from integrations.pagerduty import events, statements
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty.statements import Attempt
 from integrations.pagerduty.ratelimit import limiter
 from integrations.pagerduty.task_names import SEND_DELIVERIES, task
 
@@ -105,7 +106,7 @@ def queue(deliveries: list[Delivery]) -> list[Delivery]:
     Call inside the transaction that causes them, so that they exist if and only if their
     cause does.
     """
-    saved = Delivery.objects.bulk_create(deliveries)
+    saved = statements.insert(deliveries)
     ids = [d.pk for d in saved]
     transaction.on_commit(lambda: enqueue(ids))
     return saved
@@ -176,7 +177,7 @@ def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
     token = uuid.uuid4()
     now = timezone.now()
     with _replayable():
-        claimed = claims.claim(delivery_ids, token, now, now + settings.DELIVERY_LEASE)
+        claimed = statements.claim(delivery_ids, token, now, now + settings.DELIVERY_LEASE)
     if not claimed:
         return {}
     tried: set[int] = set()
@@ -188,15 +189,15 @@ def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
             if delivery.status == Delivery.Status.SENDING and delivery.pk not in tried:
                 _postpone(delivery, 0)  # never tried: due again at once
         with _replayable():
-            claims.settle(token, claimed)
+            statements.settle(token, claimed)
     _follow_up(claimed, delivery_ids)
     return {d.pk: d.status for d in claimed}
 
 
-def _within_budget(claimed: list[Delivery]) -> list[Delivery]:
+def _within_budget(claimed: list[Attempt]) -> list[Attempt]:
     """The rows PagerDuty's per-key limit lets us send now, triggers first; the others are
     postponed until their key has room."""
-    by_key: dict[str, list[Delivery]] = defaultdict(list)
+    by_key: dict[str, list[Attempt]] = defaultdict(list)
     for delivery in claimed:
         by_key[delivery.routing_key].append(delivery)
     grants = limiter().reserve_many(
@@ -215,7 +216,7 @@ def _within_budget(claimed: list[Delivery]) -> list[Delivery]:
     return to_send
 
 
-def _send_all(token: uuid.UUID, deliveries: list[Delivery]) -> Iterator[Delivery]:
+def _send_all(token: uuid.UUID, deliveries: list[Attempt]) -> Iterator[Attempt]:
     """Send concurrently; yield each delivery once its outcome is set. The claim's lease is
     renewed every third of it while sends are in flight.
 
@@ -228,7 +229,7 @@ def _send_all(token: uuid.UUID, deliveries: list[Delivery]) -> Iterator[Delivery
             yield delivery
         return
     shares = min(settings.DELIVERY_SEND_CONCURRENCY, len(deliveries))
-    results: SimpleQueue[tuple[Delivery, events.EventResult]] = SimpleQueue()
+    results: SimpleQueue[tuple[Attempt, events.EventResult]] = SimpleQueue()
     for n in range(shares):
         _pool().submit(_send_share, deliveries[n::shares], results)
     renew_every = settings.DELIVERY_LEASE.total_seconds() / 3
@@ -247,18 +248,20 @@ def _send_all(token: uuid.UUID, deliveries: list[Delivery]) -> Iterator[Delivery
             yield delivery
         if in_flight and time.monotonic() - renewed >= renew_every:
             with _replayable():
-                claims.renew(token, sorted(in_flight), timezone.now() + settings.DELIVERY_LEASE)
+                statements.renew(
+                    token, sorted(in_flight), timezone.now() + settings.DELIVERY_LEASE
+                )
             renewed = time.monotonic()
 
 
 def _send_share(
-    share: list[Delivery], results: SimpleQueue[tuple[Delivery, events.EventResult]]
+    share: list[Attempt], results: SimpleQueue[tuple[Attempt, events.EventResult]]
 ) -> None:
     for delivery in share:
         results.put((delivery, _post(delivery)))
 
 
-def _post(delivery: Delivery) -> events.EventResult:
+def _post(delivery: Attempt) -> events.EventResult:
     return events.send(delivery.region, delivery.routing_key, delivery.body)
 
 
@@ -275,13 +278,13 @@ def _pool() -> ThreadPoolExecutor:
     return _pools[pid]
 
 
-def _follow_up(claimed: list[Delivery], asked: list[int]) -> None:
+def _follow_up(claimed: list[Attempt], asked: list[int]) -> None:
     """Queue the tasks that come next: retries and postponed rows at their time, and the
     rows of this chunk that waited on one we just finished (a resolve behind its trigger)."""
     later: dict[int, list[int]] = defaultdict(list)
     now = timezone.now()
     for delivery in claimed:
-        if delivery.status == Delivery.Status.QUEUED:
+        if delivery.status == Delivery.Status.QUEUED and delivery.next_attempt_at is not None:
             delay = max(0.0, (delivery.next_attempt_at - now).total_seconds())
             later[math.ceil(delay)].append(delivery.pk)
     for delay, ids in sorted(later.items()):
@@ -298,15 +301,16 @@ def _follow_up(claimed: list[Delivery], asked: list[int]) -> None:
         enqueue(list(behind))
 
 
-def _postpone(delivery: Delivery, seconds: float) -> None:
+def _postpone(delivery: Attempt, seconds: float) -> None:
     delivery.status = Delivery.Status.QUEUED
     delivery.attempts -= 1  # not an attempt: it never left
     delivery.next_attempt_at = timezone.now() + timedelta(seconds=seconds)
 
 
-def _outcome(delivery: Delivery, result: events.EventResult) -> None:
+def _outcome(delivery: Attempt, result: events.EventResult) -> None:
     """Set the delivery's new state from PagerDuty's answer (or the lack of one)."""
     now = timezone.now()
+    delivery.tried = True
     delivery.response_status = result.status
     delivery.response_message = result.message
     delivery.response_errors = result.errors

@@ -1,0 +1,298 @@
+"""The engine's hot statements: write deliveries, claim due ones, settle what became of them.
+
+Each is one round trip however many rows a chunk holds, and costs little in Python:
+
+- `insert` writes a batch with one `INSERT ... SELECT FROM jsonb_to_recordset(...)`: the
+  rows go as one JSON document (orjson, in C) instead of a bound value per column and row,
+  and each distinct routing key is encrypted once per batch, not once per row.
+- `claim` is a compare-and-set `UPDATE ... RETURNING` that stamps a token and a lease, and
+  returns only what sending needs, as `Attempt` records (no model instances); a routing
+  key is decrypted once per process and ciphertext.
+- `settle` writes every row's outcome with one `UPDATE ... FROM jsonb_to_recordset(...)`,
+  only where the row is still ours (same token, still sending), so a worker whose lease ran
+  out never overwrites the one that took over.
+
+SQLite (the embedded default) gets the same results from plain statements.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from django.db import connection
+from django.db.models import Field
+from django.utils import timezone
+
+from alerts_saas.crypto import decrypt_cached, encrypt
+from integrations.pagerduty.models import Delivery
+
+TABLE = Delivery._meta.db_table
+QUEUED, SENDING = Delivery.Status.QUEUED.value, Delivery.Status.SENDING.value
+DELIVERED, FAILED = Delivery.Status.DELIVERED.value, Delivery.Status.FAILED.value
+
+# Written by `insert`: (column, PostgreSQL type). The model's own defaults fill them.
+INSERTED = [
+    ("organization_id", "bigint"),
+    ("service_id", "bigint"),
+    ("service_name", "text"),
+    ("alert_id", "bigint"),
+    ("firing_id", "bigint"),
+    ("region", "text"),
+    ("routing_key", "text"),
+    ("event_action", "text"),
+    ("dedup_key", "text"),
+    ("body", "jsonb"),
+    ("is_test", "boolean"),
+    ("trim_note", "text"),
+    ("status", "text"),
+    ("attempts", "int"),
+    ("next_attempt_at", "timestamptz"),
+    ("last_error", "text"),
+    ("response_status", "int"),
+    ("response_message", "text"),
+    ("response_errors", "jsonb"),
+    ("latency_ms", "int"),
+    ("created_by_id", "bigint"),
+    ("created_at", "timestamptz"),
+    ("delivered_at", "timestamptz"),
+]
+# A document of rows stays well under jsonb's 256 MB (events are up to 512 KB each).
+BATCH_BYTES = 16 * 1024 * 1024
+# What an attempt's answer sets (written only for rows that were tried).
+ANSWER = [
+    ("last_error", "text"),
+    ("response_status", "int"),
+    ("response_message", "text"),
+    ("response_errors", "jsonb"),
+    ("latency_ms", "int"),
+    ("delivered_at", "timestamptz"),
+]
+
+
+@dataclass(slots=True)
+class Attempt:
+    """A claimed delivery as the engine sends it, and the outcome it sets.
+
+    `tried` says whether it was sent: only then are the answer's fields written back. A
+    row given back untried keeps its previous answer.
+    """
+
+    pk: int
+    organization_id: int
+    region: str
+    routing_key: str
+    event_action: str
+    dedup_key: str
+    body: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    status: str = SENDING
+    next_attempt_at: datetime | None = None
+    tried: bool = False
+    last_error: str = ""
+    response_status: int | None = None
+    response_message: str = ""
+    response_errors: list[str] = field(default_factory=list)
+    latency_ms: int | None = None
+    delivered_at: datetime | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (DELIVERED, FAILED)
+
+
+def _db(field_name: str, value: Any) -> Any:
+    """`value` as the database stores `Delivery.<field>` (UUIDs and datetimes differ)."""
+    model_field = Delivery._meta.get_field(field_name)
+    if not isinstance(model_field, Field):
+        raise TypeError(f"Delivery.{field_name} is a relation")
+    return model_field.get_db_prep_value(value, connection)
+
+
+def _json(value: Any) -> bytes:
+    """orjson where it can (all but integers beyond 64 bits), else the standard library."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, default=str).encode()
+
+
+def _batches(rows: list[bytes], limit: int = BATCH_BYTES) -> list[list[bytes]]:
+    """The rows in order, in documents of at most `limit` bytes (or one row, if larger)."""
+    batches: list[list[bytes]] = [[]]
+    size = 0
+    for row in rows:
+        if batches[-1] and size + len(row) > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(row)
+        size += len(row) + 1
+    return batches
+
+
+def insert(deliveries: list[Delivery]) -> list[Delivery]:
+    """Write unsaved deliveries; set and return them with their primary keys."""
+    if not deliveries:
+        return deliveries
+    if connection.vendor != "postgresql":
+        return list(Delivery.objects.bulk_create(deliveries))
+    ciphertexts = {key: encrypt(key) for key in {d.routing_key for d in deliveries}}
+    rows = [
+        _json(
+            {
+                name: (ciphertexts[d.routing_key] if name == "routing_key" else getattr(d, name))
+                for name, _type in INSERTED
+            }
+        )
+        for d in deliveries
+    ]
+    names = ", ".join(name for name, _type in INSERTED)
+    columns = ", ".join(f"{name} {type_}" for name, type_ in INSERTED)
+    sql = f"""
+        INSERT INTO {TABLE} ({names})
+        SELECT {names} FROM jsonb_to_recordset(%s::jsonb) AS v({columns})
+        RETURNING id
+    """  # noqa: S608 - column and table names are ours; the rows are one parameter
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for batch in _batches(rows):
+            cursor.execute(sql, [(b"[" + b",".join(batch) + b"]").decode()])
+            ids += [row[0] for row in cursor.fetchall()]
+    # One row back per row in, in order (as Django's own bulk insert relies on).
+    for delivery, pk in zip(deliveries, ids, strict=True):
+        delivery.pk = pk
+        delivery._state.adding = False
+        delivery._state.db = "default"
+    return deliveries
+
+
+def claim(
+    delivery_ids: list[int], token: uuid.UUID, now: datetime, lease_until: datetime
+) -> list[Attempt]:
+    """Take the due rows among `delivery_ids`; return them, by id, as attempts to make.
+
+    Due: queued and due, or sending with an expired lease (its worker died). A row waits
+    while an earlier delivery with its dedup key is unfinished, so that a resolve never
+    overtakes its trigger. Rows another worker is claiming right now are skipped, not waited
+    for (PostgreSQL).
+    """
+    if not delivery_ids:
+        return []
+    ids = list(delivery_ids)
+    if connection.vendor == "postgresql":
+        # Driven by the ids (primary key lookups), however many other rows are queued.
+        source = f"unnest(%s::bigint[]) AS w(id) JOIN {TABLE} c ON c.id = w.id"
+        source_params, only_these, these_params = [ids], "TRUE", []
+        locking = "FOR UPDATE OF c SKIP LOCKED"
+        body = "body::text"
+    else:
+        source, source_params, locking, body = f"{TABLE} c", [], "", "body"
+        only_these, these_params = f"c.id IN ({', '.join(['%s'] * len(ids))})", ids
+    sql = f"""
+        UPDATE {TABLE}
+           SET status = %s, lease_until = %s, attempts = attempts + 1, claim = %s
+         WHERE id IN (
+            SELECT c.id FROM {source}
+             WHERE {only_these}
+               AND ((c.status = %s AND c.next_attempt_at <= %s)
+                    OR (c.status = %s AND c.lease_until < %s))
+               AND NOT EXISTS (
+                    SELECT 1 FROM {TABLE} e
+                     WHERE e.organization_id = c.organization_id
+                       AND e.dedup_key = c.dedup_key
+                       AND e.id < c.id
+                       AND e.status IN (%s, %s))
+             {locking})
+        RETURNING id, organization_id, region, routing_key, event_action, dedup_key,
+                  {body}, attempts, created_at
+    """  # noqa: S608 - table name and placeholders only; every value is a parameter
+    when, until = _db("next_attempt_at", now), _db("lease_until", lease_until)
+    params = [SENDING, until, _db("claim", token), *source_params, *these_params]
+    params += [QUEUED, when, SENDING, when, QUEUED, SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return sorted((_attempt(row) for row in rows), key=lambda a: a.pk)
+
+
+def _attempt(row: tuple[Any, ...]) -> Attempt:
+    pk, org, region, routing_key, action, dedup_key, body, attempts, created_at = row
+    if not isinstance(created_at, datetime):  # SQLite: text, naive UTC
+        created_at = datetime.fromisoformat(created_at)
+    if timezone.is_naive(created_at):
+        created_at = created_at.replace(tzinfo=UTC)
+    return Attempt(
+        pk=pk,
+        organization_id=org,
+        region=region,
+        routing_key=decrypt_cached(routing_key),
+        event_action=action,
+        dedup_key=dedup_key,
+        body=orjson.loads(body) if isinstance(body, str | bytes) else body,
+        attempts=attempts,
+        created_at=created_at,
+    )
+
+
+def settle(token: uuid.UUID, attempts: list[Attempt]) -> None:
+    """Write each attempt's outcome, where the row is still ours."""
+    if not attempts:
+        return
+    if connection.vendor != "postgresql":
+        _settle_one_by_one(token, attempts)
+        return
+    rows = [
+        {
+            "id": a.pk,
+            "status": a.status,
+            "attempts": a.attempts,
+            "next_attempt_at": a.next_attempt_at,
+            "tried": a.tried,
+            **{name: getattr(a, name) for name, _type in ANSWER},
+        }
+        for a in attempts
+    ]
+    answer = ", ".join(
+        f"{name} = CASE WHEN v.tried THEN v.{name} ELSE d.{name} END" for name, _type in ANSWER
+    )
+    columns = ", ".join(f"{name} {type_}" for name, type_ in ANSWER)
+    sql = f"""
+        UPDATE {TABLE} AS d
+           SET status = v.status, attempts = v.attempts, lease_until = NULL,
+               next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at), {answer}
+          FROM jsonb_to_recordset(%s::jsonb) AS v(
+               id bigint, status text, attempts int, next_attempt_at timestamptz,
+               tried boolean, {columns})
+         WHERE d.id = v.id AND d.claim = %s AND d.status = %s
+    """  # noqa: S608 - column and table names are ours; the outcomes are one parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_json(rows).decode(), _db("claim", token), SENDING])
+
+
+def _settle_one_by_one(token: uuid.UUID, attempts: list[Attempt]) -> None:
+    """The embedded default (SQLite): the same outcome, a statement per row."""
+    mine = Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING)
+    for a in attempts:
+        values: dict[str, Any] = {"lease_until": None, "status": a.status, "attempts": a.attempts}
+        if a.next_attempt_at is not None:
+            values["next_attempt_at"] = a.next_attempt_at
+        if a.tried:
+            values.update({name: getattr(a, name) for name, _type in ANSWER})
+        mine.filter(pk=a.pk).update(**values)
+
+
+def renew(token: uuid.UUID, delivery_ids: list[int], lease_until: datetime) -> set[int]:
+    """Extend the lease on the rows still ours; return their ids."""
+    with connection.cursor() as cursor:
+        ids = ", ".join(["%s"] * len(delivery_ids))
+        cursor.execute(
+            f"UPDATE {TABLE} SET lease_until = %s "  # noqa: S608 - placeholders only
+            f"WHERE claim = %s AND status = %s AND id IN ({ids}) RETURNING id",
+            [_db("lease_until", lease_until), _db("claim", token), SENDING, *delivery_ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
