@@ -111,6 +111,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's own cursors bind parameters on the client and never prepare; the delivery
+    # engine's hot statements ask to be prepared (integrations/pagerduty/statements.py).
+    # Behind PgBouncer older than 1.21 (no prepared statements), set this to false.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -370,5 +376,6 @@ LOGGING = {
         "pagerduty": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        "aiohttp": {"level": "WARNING"},
     },
 }

@@ -79,9 +79,9 @@ class Command(BaseCommand):
         parser.add_argument("--sink-processes", type=int, default=1)
         parser.add_argument(
             "--plain-client",
-            choices=["urllib3", "requests"],
-            default="urllib3",
-            help="the plain loop's HTTP client (urllib3: the engine's)",
+            choices=["engine", "urllib3", "requests"],
+            default="engine",
+            help="the plain loop's HTTP client (engine: the engine's own sender)",
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -145,7 +145,7 @@ class Run:
         self.meter = CpuMeter(children)
         self.org = history.organization()
         self.url = f"{sink.url}/v2/enqueue"
-        # The worker's concurrency: its processes, each with its sending threads.
+        # The worker's concurrency: its processes, each with its sends in flight.
         self.threads = int(getattr(settings, "DELIVERY_SEND_CONCURRENCY", 1))
         self.plain = (opts["concurrency"], self.threads, opts["plain_client"])
 
@@ -286,8 +286,8 @@ class Run:
 
     def _plain(self, r: int) -> dict[str, Any]:
         """The same events as Tripwire's round, posted with the worker's concurrency
-        (`concurrency` processes of DELIVERY_SEND_CONCURRENCY threads), by default through
-        the engine's HTTP client."""
+        (`concurrency` processes of DELIVERY_SEND_CONCURRENCY sends in flight), by default
+        through the engine's HTTP client."""
         deliveries = self._deliveries(f"pl{r}", self.round_services)
         bodies = [events.encode({**d.body, "routing_key": d.routing_key}) for d in deliveries]
         keys = [d.dedup_key for d in deliveries]
@@ -388,13 +388,13 @@ class Run:
                 "notifications": self.opts["notifications"],
                 "rounds": self.opts["rounds"],
                 "concurrency": self.opts["concurrency"],
-                "send_threads": self.threads,
-                "plain_loop": f"{self.plain[0]} processes x {self.plain[1]} threads, "
-                + (
-                    "a urllib3 PoolManager per process (the engine's client)"
-                    if self.plain[2] == "urllib3"
-                    else "a requests.Session per thread"
-                ),
+                "sends_in_flight": self.threads,
+                "plain_loop": f"{self.plain[0]} processes x {self.plain[1]} "
+                + {
+                    "engine": "sends in flight, the engine's sender (aiohttp) per process",
+                    "urllib3": "threads, a urllib3 PoolManager per process",
+                    "requests": "threads, a requests.Session per thread",
+                }[self.plain[2]],
                 "keys_per_round": math.ceil(self.opts["notifications"] / PER_KEY),
                 "pagerduty_events_per_minute": settings.PAGERDUTY_EVENTS_PER_MINUTE,
                 "batch": BATCH,

@@ -1,6 +1,6 @@
-"""Plain HTTP loops posting events to the sink: the fair limit (a pooled requests.Session
-per client, configured as the engine's) and the sink's own capacity (raw keep-alive sockets,
-the cheapest client)."""
+"""Plain HTTP loops posting events to the sink: the fair limit (the engine's own HTTP client,
+sender.py, with its concurrency; or urllib3 or requests from threads) and the sink's own
+capacity (raw keep-alive sockets, the cheapest client)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,28 @@ from typing import Any
 import orjson
 
 
+def _post_engine(url: str, bodies: list[bytes], go: Any, out: Any, concurrency: int) -> None:
+    """All of `bodies` through the engine's sender (one event loop, aiohttp), at most
+    `concurrency` in flight: the engine's sends without the engine."""
+    from integrations.pagerduty.sender import Options, Sender
+
+    headers = (("Content-Type", "application/json"),)
+    sender = Sender(Options(concurrency, 5.0, 10.0, headers))
+    sender.post_all([(url, b"[]")] * concurrency)[0].result()  # connected before the start
+    go.wait()
+    answers = sender.post_all([(url, body) for body in bodies])[0].result()
+    out.put(dict(Counter(a.status for a in answers if a.status is not None)))
+    sender.close()
+
+
 def _post_pooled(
     url: str, bodies: list[bytes], go: Any, out: Any, threads: int = 1, client: str = "urllib3"
 ) -> None:
-    """`threads` threads posting one after another through one pooled client per process,
-    as the engine's sending threads do: a urllib3 PoolManager shared by the threads (the
-    engine's client), or a requests.Session per thread."""
+    """`threads` threads posting one after another through one pooled client per process:
+    a urllib3 PoolManager shared by the threads, or a requests.Session per thread."""
+    if client == "engine":
+        _post_engine(url, bodies, go, out, threads)
+        return
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
     headers = {"Content-Type": "application/json"}
@@ -113,12 +129,13 @@ class LoopResult:
 
 
 def post_all(
-    url: str, bodies: list[bytes], processes: int, threads: int = 1, client: str = "urllib3"
+    url: str, bodies: list[bytes], processes: int, threads: int = 1, client: str = "engine"
 ) -> LoopResult:
     """Post `bodies` to `url` from `processes` processes (spawned: none inherits the
-    caller's database connections) of `threads` threads each, with keep-alive clients:
-    "urllib3" (one PoolManager per process, the engine's client), "requests" (a Session per
-    thread) or "raw" (a socket per thread, the cheapest). Timed from when all are
+    caller's database connections) of `threads` threads (or, for the engine's client,
+    requests in flight) each, with keep-alive clients: "engine" (the delivery engine's
+    sender, one per process), "urllib3" (one PoolManager per process), "requests" (a
+    Session per thread) or "raw" (a socket per thread, the cheapest). Timed from when all are
     connected to when the last answer is in."""
     ctx = multiprocessing.get_context("spawn")
     go, out = ctx.Event(), ctx.Queue()

@@ -40,7 +40,7 @@ def report(out: OutputWrapper, style: Style, r: dict[str, Any]) -> None:
     lines = [
         "",
         f"Delivery benchmark ({s['at']}, commit {_git_commit() or '?'}; {s['cpus']} CPUs; "
-        f"worker concurrency {s['concurrency']} x {s['send_threads']} send threads; "
+        f"worker concurrency {s['concurrency']} x {s['sends_in_flight']} sends in flight; "
         f"{s['notifications']:,} notifications a round)",
         f"  per-key limit: {s['rate_limit']}",
         f"  Alertmanager: {s['alertmanager'] or 'not run'}",

@@ -9,35 +9,29 @@
   are retried with exponential backoff and jitter for up to 24 hours.
 - PagerDuty's per-key limit is taken before sending, once per key per chunk; over it, the
   row waits its turn. Within a key's budget, triggers go first.
-- A chunk's events go out concurrently (DELIVERY_SEND_CONCURRENCY threads per process), and
-  their outcomes are written with one statement.
+- A chunk's events go out concurrently (at most DELIVERY_SEND_CONCURRENCY per process, from
+  one event loop: sender.py), and their outcomes are written with one statement.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import random
-import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
-from queue import Empty, SimpleQueue
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 
 from integrations.pagerduty import events, statements
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
-from integrations.pagerduty.statements import Attempt
 from integrations.pagerduty.ratelimit import limiter
+from integrations.pagerduty.statements import Attempt
 from integrations.pagerduty.task_names import SEND_DELIVERIES, task
 
 log = logging.getLogger(__name__)
@@ -145,22 +139,6 @@ def backoff(attempts: int) -> float:
     return base * random.uniform(0.5, 1.0)
 
 
-@contextmanager
-def _replayable() -> Iterator[None]:
-    """A transaction for a state change of the engine, committed without waiting for disk.
-
-    Safe because every such change can be lost and replayed: a lost claim or outcome leaves
-    the row to be sent again, with the same dedup key, which PagerDuty folds into the same
-    incident. The row itself is written durably, with its cause. This halves the fsyncs per
-    delivery on PostgreSQL.
-    """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
-
-
 def attempt(delivery_id: int) -> str | None:
     """Try to send one delivery now; its new status, or None if it was not ours to send."""
     return attempt_many([delivery_id]).get(delivery_id)
@@ -176,20 +154,16 @@ def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
     """
     token = uuid.uuid4()
     now = timezone.now()
-    with _replayable():
-        claimed = statements.claim(delivery_ids, token, now, now + settings.DELIVERY_LEASE)
+    claimed = statements.claim(delivery_ids, token, now, now + settings.DELIVERY_LEASE)
     if not claimed:
         return {}
-    tried: set[int] = set()
     try:
-        for delivery in _send_all(token, _within_budget(claimed)):
-            tried.add(delivery.pk)
+        _send_all(token, _within_budget(claimed))
     finally:
         for delivery in claimed:
-            if delivery.status == Delivery.Status.SENDING and delivery.pk not in tried:
-                _postpone(delivery, 0)  # never tried: due again at once
-        with _replayable():
-            statements.settle(token, claimed)
+            if delivery.status == Delivery.Status.SENDING:
+                _postpone(delivery, 0)  # no outcome: due again at once
+        statements.settle(token, claimed)
     _follow_up(claimed, delivery_ids)
     return {d.pk: d.status for d in claimed}
 
@@ -216,66 +190,24 @@ def _within_budget(claimed: list[Attempt]) -> list[Attempt]:
     return to_send
 
 
-def _send_all(token: uuid.UUID, deliveries: list[Attempt]) -> Iterator[Attempt]:
-    """Send concurrently; yield each delivery once its outcome is set. The claim's lease is
-    renewed every third of it while sends are in flight.
-
-    Each sending thread takes a share of the chunk and sends it in order, so a chunk costs a
-    few hand-offs between threads rather than one per event.
-    """
-    if len(deliveries) <= 1:
-        for delivery in deliveries:
-            _outcome(delivery, _post(delivery))
-            yield delivery
+def _send_all(token: uuid.UUID, attempts: list[Attempt]) -> None:
+    """Send concurrently (sender.py) and set each attempt's outcome. While answers are
+    awaited, the claim's lease is renewed every third of it on those still in flight."""
+    if not attempts:
         return
-    shares = min(settings.DELIVERY_SEND_CONCURRENCY, len(deliveries))
-    results: SimpleQueue[tuple[Attempt, events.EventResult]] = SimpleQueue()
-    for n in range(shares):
-        _pool().submit(_send_share, deliveries[n::shares], results)
+    future, answered = events.send_many([(a.region, a.routing_key, a.body) for a in attempts])
     renew_every = settings.DELIVERY_LEASE.total_seconds() / 3
-    renewed = time.monotonic()
-    in_flight = {d.pk for d in deliveries}
-    while in_flight:
+    while True:
         try:
-            delivery, result = results.get(
-                timeout=max(0.01, renewed + renew_every - time.monotonic())
-            )
-        except Empty:
-            pass
-        else:
-            in_flight.discard(delivery.pk)
-            _outcome(delivery, result)
-            yield delivery
-        if in_flight and time.monotonic() - renewed >= renew_every:
-            with _replayable():
-                statements.renew(
-                    token, sorted(in_flight), timezone.now() + settings.DELIVERY_LEASE
-                )
-            renewed = time.monotonic()
-
-
-def _send_share(
-    share: list[Attempt], results: SimpleQueue[tuple[Attempt, events.EventResult]]
-) -> None:
-    for delivery in share:
-        results.put((delivery, _post(delivery)))
-
-
-def _post(delivery: Attempt) -> events.EventResult:
-    return events.send(delivery.region, delivery.routing_key, delivery.body)
-
-
-_pools: dict[int, ThreadPoolExecutor] = {}
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The sending threads of this process (made after a prefork worker forks)."""
-    pid = os.getpid()
-    if pid not in _pools:
-        _pools[pid] = ThreadPoolExecutor(
-            max_workers=settings.DELIVERY_SEND_CONCURRENCY, thread_name_prefix="pagerduty-send"
-        )
-    return _pools[pid]
+            answers = future.result(timeout=renew_every)
+        except TimeoutError:
+            in_flight = [a.pk for a, done in zip(attempts, answered, strict=True) if not done]
+            if in_flight:
+                statements.renew(token, in_flight, timezone.now() + settings.DELIVERY_LEASE)
+            continue
+        break
+    for attempt, answer in zip(attempts, answers, strict=True):
+        _outcome(attempt, events.result(answer))
 
 
 def _follow_up(claimed: list[Attempt], asked: list[int]) -> None:

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.request import getproxies  # what requests.utils.getproxies is
 
-import certifi
 import orjson
-import urllib3
 from django.conf import settings
 
-from integrations.pagerduty import conf
+from integrations.pagerduty import conf, sender
 
 MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
@@ -123,80 +119,49 @@ class EventResult:
         return self.status is not None and 400 <= self.status < 500 and self.status != 429
 
 
-_pools: dict[int, urllib3.PoolManager] = {}
-
-
-def _pool() -> urllib3.PoolManager:
-    """This process's connection pools (made after a prefork worker forks), shared by its
-    sending threads. urllib3 directly: a third of the CPU per event that requests costs.
-
-    Proxy settings are read from the environment once, as requests would read them.
-    """
-    pid = os.getpid()
-    if pid not in _pools:
-        options: dict[str, Any] = {
-            "num_pools": 8,
-            "maxsize": max(4, settings.DELIVERY_SEND_CONCURRENCY),
-            "retries": False,
-            "ca_certs": certifi.where(),
-            "headers": {
-                "User-Agent": f"{settings.PRODUCT_NAME.lower()}-delivery/1",
-                **JSON_HEADERS,
-            },
-        }
-        proxies = getproxies()
-        proxy = proxies.get("https") or proxies.get("http")
-        _pools[pid] = (
-            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-        )
-    return _pools[pid]
-
-
-def _timeout() -> urllib3.Timeout:
-    return urllib3.Timeout(connect=5, read=settings.PAGERDUTY_HTTP_TIMEOUT)
-
-
-def send(region: str, routing_key: str, event: dict[str, Any]) -> EventResult:
-    """POST one event to the Events API of `region`. Never raises for HTTP or network faults."""
-    url = f"{conf.region(region).events_url}/v2/enqueue"
-    body = {**event, "routing_key": routing_key}
-    started = time.monotonic()
-    try:
-        response = _pool().request("POST", url, body=encode(body), timeout=_timeout())
-    except urllib3.exceptions.TimeoutError:
-        return EventResult(
-            None,
-            network_error="PagerDuty did not answer in time.",
-            latency_ms=int((time.monotonic() - started) * 1000),
-        )
-    except urllib3.exceptions.HTTPError as exc:
-        return EventResult(
-            None,
-            network_error=f"Could not reach PagerDuty ({_reason(exc)}).",
-            latency_ms=int((time.monotonic() - started) * 1000),
-        )
-    latency = int((time.monotonic() - started) * 1000)
-    try:
-        answer = orjson.loads(response.data)
-    except ValueError:
-        answer = {}
-    if not isinstance(answer, dict):
-        answer = {}
-    return EventResult(
-        status=response.status,
-        message=str(answer.get("message") or response.reason or "")[:500],
-        errors=[str(e) for e in answer.get("errors") or []],
-        dedup_key=str(answer.get("dedup_key") or ""),
-        latency_ms=latency,
+def _options() -> sender.Options:
+    return sender.Options(
+        concurrency=settings.DELIVERY_SEND_CONCURRENCY,
+        connect_timeout=5.0,
+        read_timeout=float(settings.PAGERDUTY_HTTP_TIMEOUT),
+        headers=(
+            ("User-Agent", f"{settings.PRODUCT_NAME.lower()}-delivery/1"),
+            *JSON_HEADERS.items(),
+        ),
     )
 
 
-def _reason(exc: urllib3.exceptions.HTTPError) -> str:
-    """The underlying cause's class name (a refused or dropped connection), as people
-    searching logs know it."""
-    cause = getattr(exc, "reason", None) or exc
-    if isinstance(cause, urllib3.exceptions.NewConnectionError):
-        return "ConnectionError"
-    if isinstance(cause, urllib3.exceptions.ProtocolError | ConnectionResetError):
-        return "ConnectionError"
-    return cause.__class__.__name__
+def send_many(
+    sends: list[tuple[str, str, dict[str, Any]]],
+) -> tuple[Future[list[sender.Answer]], list[bool]]:
+    """POST each (region, routing key, event) to its region's Events API, concurrently (at
+    most DELIVERY_SEND_CONCURRENCY per process). Returns the future answers, in order
+    (`result` reads one), and flags that turn true as each answer arrives."""
+    posts = [
+        (f"{conf.region(region).events_url}/v2/enqueue", encode({**event, "routing_key": key}))
+        for region, key, event in sends
+    ]
+    return sender.sender(_options()).post_all(posts)
+
+
+def result(answer: sender.Answer) -> EventResult:
+    """What PagerDuty's answer says (never raises)."""
+    if answer.status is None:
+        reason = (
+            "PagerDuty did not answer in time."
+            if answer.error == "timeout"
+            else f"Could not reach PagerDuty ({answer.error})."
+        )
+        return EventResult(None, network_error=reason, latency_ms=answer.latency_ms)
+    try:
+        parsed = orjson.loads(answer.body)
+    except ValueError:
+        parsed = {}
+    body = parsed if isinstance(parsed, dict) else {}
+    return EventResult(
+        status=answer.status,
+        message=str(body.get("message") or answer.reason or "")[:500],
+        errors=[str(e) for e in body.get("errors") or []],
+        dedup_key=str(body.get("dedup_key") or ""),
+        latency_ms=answer.latency_ms,
+    )

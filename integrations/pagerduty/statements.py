@@ -12,6 +12,14 @@ Each is one round trip however many rows a chunk holds, and costs little in Pyth
   only where the row is still ours (same token, still sending), so a worker whose lease ran
   out never overwrites the one that took over.
 
+Claims, settles and renewals are committed without waiting for the disk (PostgreSQL's
+`synchronous_commit` off, for that statement's transaction only). That is safe because each
+can be lost and replayed: a lost claim or outcome leaves the row to be sent again, with the
+same dedup key, which PagerDuty folds into the same incident. The row itself is written
+durably, with its cause. It halves the fsyncs per delivery, and setting it inside the
+statement (`set_config` in a CTE) keeps each to one round trip, not four (BEGIN, SET LOCAL,
+the statement, COMMIT). Inside a caller's transaction they leave its durability alone.
+
 SQLite (the embedded default) gets the same results from plain statements.
 """
 
@@ -24,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
 from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
@@ -135,6 +144,28 @@ def _batches(rows: list[bytes], limit: int = BATCH_BYTES) -> list[list[bytes]]:
     return batches
 
 
+def _run(sql: str, params: list[Any], *, prepare: bool = True) -> list[tuple[Any, ...]]:
+    """Run one of these statements on PostgreSQL with its parameters bound on the server,
+    and (`prepare`) prepared once per connection: Django's cursors bind on the client, so
+    PostgreSQL parses and plans every statement afresh. Errors are Django's, as from its
+    own cursors. Behind PgBouncer, prepared statements need its support for them (1.21+)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=prepare)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _relaxed() -> tuple[str, str]:
+    """A CTE that turns off waiting for the disk at this statement's commit, and the
+    FROM item that makes it run; nothing inside a caller's transaction."""
+    if connection.in_atomic_block:
+        return "", ""
+    return (
+        "WITH relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))",
+        "relaxed",
+    )
+
+
 def insert(deliveries: list[Delivery]) -> list[Delivery]:
     """Write unsaved deliveries; set and return them with their primary keys."""
     if not deliveries:
@@ -159,10 +190,8 @@ def insert(deliveries: list[Delivery]) -> list[Delivery]:
         RETURNING id
     """  # noqa: S608 - column and table names are ours; the rows are one parameter
     ids: list[int] = []
-    with connection.cursor() as cursor:
-        for batch in _batches(rows):
-            cursor.execute(sql, [(b"[" + b",".join(batch) + b"]").decode()])
-            ids += [row[0] for row in cursor.fetchall()]
+    for batch in _batches(rows):
+        ids += [row[0] for row in _run(sql, [(b"[" + b",".join(batch) + b"]").decode()])]
     # One row back per row in, in order (as Django's own bulk insert relies on).
     for delivery, pk in zip(deliveries, ids, strict=True):
         delivery.pk = pk
@@ -180,12 +209,15 @@ def claim(
     while an earlier delivery with its dedup key is unfinished, so that a resolve never
     overtakes its trigger. Rows another worker is claiming right now are skipped, not waited
     for (PostgreSQL).
+
+    The statement is driven by the ids (primary key lookups), however many other rows are
+    queued: the status test is a CASE, which the partial index of unfinished rows cannot
+    serve, so no plan (prepared and generic ones included) walks that index instead.
     """
     if not delivery_ids:
         return []
     ids = list(delivery_ids)
     if connection.vendor == "postgresql":
-        # Driven by the ids (primary key lookups), however many other rows are queued.
         source = f"unnest(%s::bigint[]) AS w(id) JOIN {TABLE} c ON c.id = w.id"
         source_params, only_these, these_params = [ids], "TRUE", []
         locking = "FOR UPDATE OF c SKIP LOCKED"
@@ -193,14 +225,18 @@ def claim(
     else:
         source, source_params, locking, body = f"{TABLE} c", [], "", "body"
         only_these, these_params = f"c.id IN ({', '.join(['%s'] * len(ids))})", ids
+    cte, relaxed = _relaxed() if connection.vendor == "postgresql" else ("", "")
     sql = f"""
+        {cte}
         UPDATE {TABLE}
            SET status = %s, lease_until = %s, attempts = attempts + 1, claim = %s
+          {"FROM " + relaxed if relaxed else ""}
          WHERE id IN (
             SELECT c.id FROM {source}
              WHERE {only_these}
-               AND ((c.status = %s AND c.next_attempt_at <= %s)
-                    OR (c.status = %s AND c.lease_until < %s))
+               AND CASE c.status WHEN %s THEN c.next_attempt_at <= %s
+                                 WHEN %s THEN c.lease_until < %s
+                                 ELSE FALSE END
                AND NOT EXISTS (
                     SELECT 1 FROM {TABLE} e
                      WHERE e.organization_id = c.organization_id
@@ -214,9 +250,12 @@ def claim(
     when, until = _db("next_attempt_at", now), _db("lease_until", lease_until)
     params = [SENDING, until, _db("claim", token), *source_params, *these_params]
     params += [QUEUED, when, SENDING, when, QUEUED, SENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        rows = _run(sql, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
     return sorted((_attempt(row) for row in rows), key=lambda a: a.pk)
 
 
@@ -261,17 +300,18 @@ def settle(token: uuid.UUID, attempts: list[Attempt]) -> None:
         f"{name} = CASE WHEN v.tried THEN v.{name} ELSE d.{name} END" for name, _type in ANSWER
     )
     columns = ", ".join(f"{name} {type_}" for name, type_ in ANSWER)
+    cte, relaxed = _relaxed()
     sql = f"""
+        {cte}
         UPDATE {TABLE} AS d
            SET status = v.status, attempts = v.attempts, lease_until = NULL,
                next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at), {answer}
           FROM jsonb_to_recordset(%s::jsonb) AS v(
                id bigint, status text, attempts int, next_attempt_at timestamptz,
-               tried boolean, {columns})
+               tried boolean, {columns}){", " + relaxed if relaxed else ""}
          WHERE d.id = v.id AND d.claim = %s AND d.status = %s
     """  # noqa: S608 - column and table names are ours; the outcomes are one parameter
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_json(rows).decode(), _db("claim", token), SENDING])
+    _run(sql, [_json(rows).decode(), _db("claim", token), SENDING])
 
 
 def _settle_one_by_one(token: uuid.UUID, attempts: list[Attempt]) -> None:
@@ -288,6 +328,15 @@ def _settle_one_by_one(token: uuid.UUID, attempts: list[Attempt]) -> None:
 
 def renew(token: uuid.UUID, delivery_ids: list[int], lease_until: datetime) -> set[int]:
     """Extend the lease on the rows still ours; return their ids."""
+    if connection.vendor == "postgresql":
+        cte, relaxed = _relaxed()
+        sql = (
+            f"{cte} UPDATE {TABLE} SET lease_until = %s "  # noqa: S608 - placeholders only
+            f"{'FROM ' + relaxed if relaxed else ''} "
+            "WHERE claim = %s AND status = %s AND id = ANY(%s::bigint[]) RETURNING id"
+        )
+        params = [_db("lease_until", lease_until), _db("claim", token), SENDING, delivery_ids]
+        return {row[0] for row in _run(sql, params)}
     with connection.cursor() as cursor:
         ids = ", ".join(["%s"] * len(delivery_ids))
         cursor.execute(
