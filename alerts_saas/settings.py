@@ -111,12 +111,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's own cursors bind parameters on the client and never prepare; the delivery
-    # engine's hot statements ask to be prepared (integrations/pagerduty/statements.py).
-    # Behind PgBouncer older than 1.21 (no prepared statements), set this to false.
-    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# Django's own cursors bind parameters on the client and never prepare; the delivery engine's
+# hot statements ask to be prepared (integrations/pagerduty/statements.py). Behind PgBouncer
+# older than 1.21 (no prepared statements), set DATABASE_PREPARED_STATEMENTS=false.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", True
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -275,7 +276,7 @@ PAGERDUTY_EVENTS_WINDOW = env_int("PAGERDUTY_EVENTS_WINDOW", 60)  # seconds
 DELIVERY_LEASE = timedelta(seconds=env_int("DELIVERY_LEASE", 20))
 # A queued delivery this far past due has lost its task (broker down); the sweeper requeues it.
 DELIVERY_SWEEP_GRACE = timedelta(seconds=env_int("DELIVERY_SWEEP_GRACE", 15))
-# Events one worker process sends at once (a chunk's sends run in parallel threads).
+# Events one worker process has in flight at once (from its one event loop: sender.py).
 DELIVERY_SEND_CONCURRENCY = env_int("DELIVERY_SEND_CONCURRENCY", 8)
 # Retries of 429, 5xx, timeouts and network errors back off from 5 s, doubling, up to
 # 30 s (so a page goes out at most 30 s after PagerDuty is back), and give up after 24 h.
