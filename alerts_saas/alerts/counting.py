@@ -6,8 +6,15 @@ window is lost at its old edge. Counts live in the alert's current counter set
 (`Alert.generation`), so a changed condition starts from zero.
 
 With Redis (production, tests) buckets are fields of one hash per alert and counter set,
-and the latest events a capped list; the hot path takes one round trip. Without Redis
+and the latest events a capped list; a batch is counted, and the window sums it needs are
+read, by one Lua script: one round trip, whatever the alerts and buckets. Without Redis
 (the embedded default) the same lives in two tables.
+
+Counts that know they were lost: Redis keeps nothing on disk here, so a restart, a failover
+to an empty node or a flush empties it. An empty store must never read as "no events", so
+it carries an epoch, the moment it started counting (set by the first script to find it
+missing). Every read returns it as `Totals.since`; evaluation treats a window that began
+before it as unknown (see `evaluation.holds`).
 """
 
 from __future__ import annotations
@@ -75,13 +82,26 @@ class Tally:
     recent: list[dict[str, Any]] = field(default_factory=list)  # newest last
 
 
+class Totals(dict[CounterSet, int]):
+    """Window counts, and `since`: when the store started counting (epoch seconds; 0 for a
+    store that never loses its counts). A count whose window began before `since` is only
+    a lower bound."""
+
+    def __init__(self, values: dict[CounterSet, int], since: float) -> None:
+        super().__init__(values)
+        self.since = since
+
+
 class Counts(Protocol):
     def add(
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
-    ) -> dict[CounterSet, int]:
+    ) -> Totals:
         """Add the tallies; return the window count of each of `totals_for`, at `now`."""
 
-    def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]: ...
+    def totals(self, sets: Iterable[CounterSet], now: float) -> Totals: ...
+
+    def since(self, now: float) -> float:
+        """When the store started counting (see `Totals.since`)."""
 
     def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]: ...
 
@@ -91,9 +111,62 @@ class Counts(Protocol):
     def prune(self, sets: Iterable[CounterSet], now: float) -> None: ...
 
 
+# KEYS: the epoch (set to Redis's own clock when missing); then each tally's buckets hash
+# and recent list; then each wanted counter's buckets hash. ARGV: now, the number of
+# tallies, the recent events kept; per tally its retention, its bucket count, (bucket,
+# count) pairs, its recent count and the events; per wanted counter its first and last
+# bucket. Returns the epoch, then each wanted counter's window sum.
+_ADD = """
+local since = redis.call('GET', KEYS[1])
+if not since then
+  local t = redis.call('TIME')
+  since = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', KEYS[1], since)
+end
+local out = {since}
+local k, a = 2, 4
+local kept = tonumber(ARGV[3])
+for t = 1, tonumber(ARGV[2]) do
+  local buckets, recent = KEYS[k], KEYS[k + 1]
+  local keep, n = ARGV[a], tonumber(ARGV[a + 1])
+  k, a = k + 2, a + 2
+  for j = 1, n do
+    redis.call('HINCRBY', buckets, ARGV[a], ARGV[a + 1])
+    a = a + 2
+  end
+  redis.call('EXPIRE', buckets, keep)
+  local m = tonumber(ARGV[a])
+  a = a + 1
+  if m > 0 then
+    redis.call('LPUSH', recent, unpack(ARGV, a, a + m - 1))
+    redis.call('LTRIM', recent, 0, kept - 1)
+    redis.call('EXPIRE', recent, keep)
+    a = a + m
+  end
+end
+while k <= #KEYS do
+  local fields = {}
+  for b = tonumber(ARGV[a]), tonumber(ARGV[a + 1]) do
+    fields[#fields + 1] = string.format('%d', b)
+  end
+  a = a + 2
+  local values = redis.call('HMGET', KEYS[k], unpack(fields))
+  local sum = 0
+  for j = 1, #values do
+    if values[j] then sum = sum + tonumber(values[j]) end
+  end
+  out[#out + 1] = sum
+  k = k + 1
+end
+return out
+"""
+EPOCH_KEY = "tw:counts:epoch"
+
+
 class RedisCounts:
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url)
+        self._add = self.client.register_script(_ADD)
 
     @staticmethod
     def _keys(counter: CounterSet) -> tuple[str, str]:
@@ -102,30 +175,30 @@ class RedisCounts:
 
     def add(
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
-    ) -> dict[CounterSet, int]:
+    ) -> Totals:
         wanted = list(totals_for)
-        pipe = self.client.pipeline(transaction=False)
+        keys: list[str] = [EPOCH_KEY]
+        args: list[Any] = [repr(now), len(tallies), RECENT_KEPT]
         for counter, tally in tallies.items():
-            buckets_key, recent_key = self._keys(counter)
+            keys += self._keys(counter)
+            args += [retention_seconds(counter.window_minutes), len(tally.buckets)]
             for bucket, count in tally.buckets.items():
-                pipe.hincrby(buckets_key, str(bucket), count)
-            pipe.expire(buckets_key, retention_seconds(counter.window_minutes))
+                args += [bucket, count]
             latest = tally.recent[-RECENT_KEPT:]
-            if latest:
-                pipe.lpush(recent_key, *[orjson.dumps(summary) for summary in latest])
-                pipe.ltrim(recent_key, 0, RECENT_KEPT - 1)
-                pipe.expire(recent_key, retention_seconds(counter.window_minutes))
+            args.append(len(latest))
+            args += [orjson.dumps(summary) for summary in latest]
         for counter in wanted:
-            pipe.hmget(self._keys(counter)[0], [str(b) for b in counter.window_buckets(now)])
-        replies = pipe.execute()
-        sums = replies[len(replies) - len(wanted) :]
-        return {
-            counter: sum(int(v) for v in values if v is not None)
-            for counter, values in zip(wanted, sums, strict=True)
-        }
+            keys.append(self._keys(counter)[0])
+            window = counter.window_buckets(now)
+            args += [window.start, window.stop - 1]
+        since, *sums = self._add(keys=keys, args=args)
+        return Totals({c: int(n) for c, n in zip(wanted, sums, strict=True)}, float(since))
 
-    def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]:
+    def totals(self, sets: Iterable[CounterSet], now: float) -> Totals:
         return self.add({}, sets, now)
+
+    def since(self, now: float) -> float:
+        return self.add({}, [], now).since
 
     def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
         stored = self.client.hgetall(self._keys(counter)[0])
@@ -150,7 +223,7 @@ class DatabaseCounts:
 
     def add(
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
-    ) -> dict[CounterSet, int]:
+    ) -> Totals:
         rows = [
             (c.alert_id, c.generation, bucket, count)
             for c, tally in tallies.items()
@@ -173,10 +246,13 @@ class DatabaseCounts:
             )
         return self.totals(totals_for, now)
 
-    def totals(self, sets: Iterable[CounterSet], now: float) -> dict[CounterSet, int]:
+    def since(self, now: float) -> float:
+        return 0.0  # the database keeps its counts
+
+    def totals(self, sets: Iterable[CounterSet], now: float) -> Totals:
         sets = list(sets)
         if not sets:
-            return {}
+            return Totals({}, 0.0)
         where = Q()
         for c in sets:
             window = c.window_buckets(now)
@@ -192,7 +268,7 @@ class DatabaseCounts:
             .annotate(n=Sum("count"))
             .values_list("alert_id", "n")
         )
-        return {c: found.get(c.alert_id, 0) for c in sets}
+        return Totals({c: found.get(c.alert_id, 0) for c in sets}, 0.0)
 
     def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
         return dict(

@@ -9,6 +9,10 @@
   database was busy, or the beat cleared it a moment before they were counted) opens late
   rather than never.
 - An edit, enable or disable is checked at once, by `reevaluate`.
+- When the count store lost its counts (`Totals.since`), a window that began before then is
+  a lower bound: enough events still decide (a presence alert fires, an absence alert
+  clears), too few decide nothing until a whole window has been counted again. So a
+  restarted Redis never pages an absence alert and never resolves a presence alert.
 """
 
 from __future__ import annotations
@@ -19,24 +23,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
+from django.conf import settings
 from django.db.models import Count, Max, Q
 
 from alerts_saas.alerts import firings
-from alerts_saas.alerts.conditions import Event, Matcher, compile_matcher
+from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Tally, counts
+from alerts_saas.alerts.matching import MatchIndex
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing
 
 log = logging.getLogger(__name__)
 
 
-def holds(alert: Alert, total: int, now: float) -> bool | None:
+def holds(alert: Alert, total: int, now: float, since: float = 0.0) -> bool | None:
     """Whether the alert's condition holds with `total` matching events in the window at
-    `now`; None while an absence alert has not yet counted for a whole window."""
-    if alert.kind == ConditionKind.PRESENCE:
-        return total >= alert.threshold
-    if now < alert.full_window_at.timestamp():
+    `now`; None while that cannot be told: an absence alert that has not yet counted for a
+    whole window, or any alert whose window began before the count store started counting
+    (`since`), with fewer events than its threshold so far."""
+    presence = alert.kind == ConditionKind.PRESENCE
+    if total >= alert.threshold:
+        return presence
+    started = alert.counting_since.timestamp()
+    if now < max(started, since) + alert.window_minutes * 60 and (not presence or since > started):
         return None
-    return total < alert.threshold
+    return not presence
 
 
 def settle(
@@ -45,6 +55,7 @@ def settle(
     firing: Firing | None,
     now: float,
     reason: str = Firing.ClearReason.CLEARED,
+    since: float = 0.0,
 ) -> Firing | None:
     """Open or clear the alert's firing to match its condition; return the open firing."""
     moment = datetime.fromtimestamp(now, UTC)
@@ -52,7 +63,7 @@ def settle(
         verdict: bool | None = False
         reason = Firing.ClearReason.DISABLED
     else:
-        verdict = holds(alert, total, now)
+        verdict = holds(alert, total, now, since)
     if verdict and firing is None:
         return firings.open_firing(alert, total, moment)
     if verdict is False and firing is not None:
@@ -69,54 +80,72 @@ class Compiled:
     counter: CounterSet
     presence: bool
     threshold: int
-    matches: Matcher
 
 
-_compiled: dict[int, tuple[tuple[object, ...], list[Compiled]]] = {}
+@dataclass(slots=True)
+class _Cached:
+    stamp: tuple[object, ...]
+    index: MatchIndex[Compiled]
+    checked: float  # time.monotonic() of the last check that the alerts had not changed
 
 
-def compiled_alerts(organization_id: int) -> list[Compiled]:
-    """The organization's enabled alerts, compiled; recompiled when any alert changes."""
+_compiled: dict[int, _Cached] = {}
+
+
+def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
+    """The organization's enabled alerts, indexed for matching; recompiled when any alert
+    changes. Whether one changed is asked of the database at most every
+    ALERTS_RECHECK_SECONDS (a second): an edit reaches ingestion within that, and a firing
+    opens only for the alert's current condition (`record` checks the generation)."""
+    cached = _compiled.get(organization_id)
+    moment = time.monotonic()
+    if cached is not None and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS:
+        return cached.index
     alerts = Alert.objects.filter(organization_id=organization_id)
     stamp = tuple(alerts.aggregate(changed=Max("updated_at"), n=Count("pk")).values())
-    cached = _compiled.get(organization_id)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    compiled = [
-        Compiled(
-            CounterSet.of(alert),
-            alert.kind == ConditionKind.PRESENCE,
-            alert.threshold,
-            compile_matcher(alert),
+    if cached is not None and cached.stamp == stamp:
+        cached.checked = moment
+        return cached.index
+    index = MatchIndex(
+        (
+            alert,
+            Compiled(CounterSet.of(alert), alert.kind == ConditionKind.PRESENCE, alert.threshold),
         )
         for alert in alerts.filter(enabled=True)
-    ]
-    _compiled[organization_id] = (stamp, compiled)
-    return compiled
+    )
+    _compiled[organization_id] = _Cached(stamp, index, moment)
+    return index
 
 
 def record(organization_id: int, events: list[Event], now: float | None = None) -> list[Firing]:
     """Count a batch of an organization's events; fire the presence alerts it took over
-    their threshold. Returns the firings opened."""
+    their threshold. Returns the firings opened.
+
+    Each event is matched once against the organization's index: its cost follows the
+    alerts that can match it, not all of them."""
     now = time.time() if now is None else now
+    index = compiled_alerts(organization_id)
+    if not len(index):
+        return []
+    matched: dict[Compiled, list[Event]] = {}
+    for event in events:
+        for compiled in index.matches(event):
+            matched.setdefault(compiled, []).append(event)
+    if not matched:
+        return []
     tallies: dict[CounterSet, Tally] = {}
     crossing_candidates: list[Compiled] = []
-    for compiled in compiled_alerts(organization_id):
-        matched = [event for event in events if compiled.matches(event)]
-        if not matched:
-            continue
+    for compiled, its_events in matched.items():
         size = compiled.counter.size
         tally = Tally()
-        for event in matched:
+        for event in its_events:
             # A clock a little ahead of ours still counts now, not later.
             bucket = int(min(event.timestamp, now) // size)
             tally.buckets[bucket] = tally.buckets.get(bucket, 0) + 1
-        tally.recent = [event.summary() for event in matched[-RECENT_KEPT:]]
+        tally.recent = [event.summary() for event in its_events[-RECENT_KEPT:]]
         tallies[compiled.counter] = tally
         if compiled.presence:
             crossing_candidates.append(compiled)
-    if not tallies:
-        return []
     totals = counts().add(tallies, [a.counter for a in crossing_candidates], now)
     crossed = {
         a.counter.alert_id: a for a in crossing_candidates if totals[a.counter] >= a.threshold
@@ -166,11 +195,16 @@ def evaluate(now: float | None = None) -> dict[str, int]:
         counter = CounterSet.of(alert)
         total = totals[counter]
         try:
-            if before is not None and alert.enabled and holds(alert, total, now) is False:
+            if (
+                before is not None
+                and alert.enabled
+                and holds(alert, total, now, totals.since) is False
+            ):
                 # Read again just before clearing: a batch counted since the read above
                 # found this firing open and so did not open one of its own.
-                total = counts().totals([counter], now)[counter]
-            after = settle(alert, total, before, now)
+                again = counts().totals([counter], now)
+                total, totals.since = again[counter], again.since
+            after = settle(alert, total, before, now, since=totals.since)
         except Exception:
             log.exception("Evaluating alert %s failed; retrying on the next beat", alert.pk)
             failed += 1
@@ -212,12 +246,13 @@ def reevaluate(alert: Alert, restarted: bool) -> bool:
     if not alert.enabled:
         return True
     try:
-        total = counts().totals([CounterSet.of(alert)], now)[CounterSet.of(alert)]
+        totals = counts().totals([CounterSet.of(alert)], now)
     except redis.RedisError:
         log.exception("Re-evaluating alert %s after a change failed", alert.pk)
         return False
+    total = totals[CounterSet.of(alert)]
     was_open = firing is not None
-    firing = settle(alert, total, firing, now, Firing.ClearReason.EDITED)
+    firing = settle(alert, total, firing, now, Firing.ClearReason.EDITED, totals.since)
     if firing is not None and was_open:
         firings.sync_targets(firing, alert, total)
     return True

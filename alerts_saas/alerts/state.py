@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from alerts_saas.alerts.models import Alert, Firing
@@ -41,17 +41,24 @@ class AlertState:
         return self.state.value
 
 
-def state_of(alert: Alert, firing: Firing | None, now: datetime) -> AlertState:
-    """The state of `alert`, given its open firing (if any) at `now`."""
+def state_of(
+    alert: Alert, firing: Firing | None, now: datetime, counts_since: datetime | None = None
+) -> AlertState:
+    """The state of `alert`, given its open firing (if any) at `now`. `counts_since`: when
+    the count store started counting, if it lost its counts since the alert began to: an
+    absence alert then waits for a whole window of counting after it too."""
     if not alert.enabled:
         return AlertState(State.DISABLED)
     if firing is not None:
         return AlertState(State.FIRING, firing)
-    if now < alert.full_window_at:
+    full_window_at = alert.full_window_at
+    if counts_since is not None and alert.is_absence:
+        full_window_at = max(full_window_at, counts_since + timedelta(minutes=alert.window_minutes))
+    if now < full_window_at:
         if alert.is_absence:
-            return AlertState(State.WAITING, full_window_at=alert.full_window_at)
+            return AlertState(State.WAITING, full_window_at=full_window_at)
         if alert.generation > 1:
-            return AlertState(State.COUNTING, full_window_at=alert.full_window_at)
+            return AlertState(State.COUNTING, full_window_at=full_window_at)
     return AlertState(State.OK)
 
 

@@ -151,29 +151,38 @@ def test_both_stores_are_the_real_thing(settings):
     counting.counts.cache_clear()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     kind=st.sampled_from(ConditionKind.values),
     threshold=st.integers(1, 1000),
     total=st.integers(0, 2000),
     watched=st.integers(0, 3 * 3600),
     window=st.integers(1, 24 * 60),
+    reset=st.one_of(st.none(), st.integers(0, 3 * 3600)),
 )
-def test_holds_reads_the_condition_as_written(kind, threshold, total, watched, window):
-    now = time.time()
+def test_holds_reads_the_condition_as_written(kind, threshold, total, watched, window, reset):
+    """Enough events decide at once (a presence alert holds, an absence alert does not).
+    Too few decide only once a whole window has been counted, both since the alert's
+    counting started and since the count store did (`reset` seconds ago, if it lost its
+    counts); a presence alert counted since before a reset is unknown until then."""
+    now = float(int(time.time()))  # whole seconds: the boundaries compare exactly
     alert = Alert(
         kind=kind,
         threshold=threshold,
         window_minutes=window,
         counting_since=datetime.fromtimestamp(now - watched, UTC),
     )
-    verdict = evaluation.holds(alert, total, now)
-    if kind == ConditionKind.PRESENCE:
-        assert verdict is (total >= threshold)
-    elif watched < window * 60:
-        assert verdict is None  # an absence alert has not watched a whole window yet
+    since = 0.0 if reset is None else now - reset
+    verdict = evaluation.holds(alert, total, now, since)
+    presence = kind == ConditionKind.PRESENCE
+    counted = min(watched, watched if reset is None else reset)
+    store_reset_while_counting = reset is not None and reset < watched
+    if total >= threshold:
+        assert verdict is presence
+    elif counted < window * 60 and (not presence or store_reset_while_counting):
+        assert verdict is None
     else:
-        assert verdict is (total < threshold)
+        assert verdict is (not presence)
 
 
 def test_crossing_the_threshold_opens_one_firing_with_a_trigger_per_target(org, make_service):

@@ -23,55 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts_saas.celery import app as celery_app
-from devtools.sandbox.testing import free_port
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery
 from tests.conftest import REPO, WorkerProcess, wait_for, worker_env
+from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-class RedisServer:
-    """redis-server on a free port of its own, without persistence, as a child process."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.port = free_port()
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def url(self, db: int) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                    *("--save", "", "--appendonly", "no"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-        wait_for(lambda: self._answers(client), timeout=10, message="redis-server to answer")
-
-    @staticmethod
-    def _answers(client: redis.Redis) -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    def shutdown(self) -> None:
-        """What a crash or a restart without persistence does: everything in it is gone."""
-        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], check=False)
-        if self.proc:
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture

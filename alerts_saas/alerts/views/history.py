@@ -7,7 +7,7 @@ Everything below the title is one section that the page refreshes by itself
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.alerts.conditions import describe
-from alerts_saas.alerts.counting import CounterSet, counts, window_series
+from alerts_saas.alerts.counting import CounterSet, chart_span, counts, window_series
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label, state_of
 from alerts_saas.alerts.views.rows import FiringRow
@@ -107,6 +107,17 @@ def _firings_page_url(request: TenantRequest, alert: Alert, number: int) -> str:
     return f"{path}?{query.urlencode()}"
 
 
+def _counts_restarted_at(alert: Alert, now: datetime) -> datetime | None:
+    """When the count store started counting again, if it lost the alert's counts recently
+    enough to matter to the page (within the chart's span)."""
+    since = counts().since(now.timestamp())
+    if since <= alert.counting_since.timestamp() or now.timestamp() - since > chart_span(
+        alert.window_minutes
+    ):
+        return None
+    return datetime.fromtimestamp(since, UTC)
+
+
 def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     """What the self-refreshing section shows: state, chart, latest events, firings, and
     the deliveries (filtered and paged as the request asks)."""
@@ -147,12 +158,17 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     try:
         series = window_series(alert, now)
         recent = counts().recent(CounterSet.of(alert), RECENT_SHOWN)
+        restarted = _counts_restarted_at(alert, now)
     except redis.RedisError:
         log.exception("Reading the counts of alert %s failed", alert.pk)
         context["counts_unavailable"] = True
         return context
     context["current"] = series.values[-1] if series.values else 0
     context["recent"] = _event_rows(recent)
+    if restarted is not None:
+        context["counts_restarted_at"] = restarted
+        firing = open_firing.firing if open_firing else None
+        context["state"] = state_of(alert, firing, now, counts_since=restarted)
     if recent or any(series.values):
         context["chart"] = {
             "times": series.times,

@@ -1,0 +1,131 @@
+"""Which of an organization's alerts an event matches, at a cost that does not grow with the
+alerts that cannot match it.
+
+Each alert is filed once, under its most selective rule:
+
+- an attribute rule: under (attribute, value), looked up with the event's own attributes;
+- an app or source rule: under (app, source), either of them possibly "any";
+- a message rule alone: under the rule, found through two RE2 sets that test every such rule
+  of the organization in one pass over the message (one for "contains", on the case-folded
+  message, one for regular expressions, on the message as sent);
+- nothing else (a level, or no rule at all): it is a candidate for every event.
+
+An event's candidates are then checked against all of their rules (`conditions`), so the
+index only decides who is asked, never who matches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
+
+import re2
+
+from alerts_saas.alerts.conditions import Event, Matcher, attribute_text, compile_matcher
+from alerts_saas.alerts.models import Alert
+
+T = TypeVar("T")
+ANY = None  # an app or source rule that is not set
+
+# RE2 sets compile every pattern into one automaton; this bounds its memory.
+SET_MAX_MEMORY = 64 << 20
+
+
+class RuleSet:
+    """Message rules matched in one pass: each rule's number among those that match."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.size = len(patterns)
+        self._set: Any = None  # re2.Set
+        self._each: list[Any] = []  # compiled RE2 expressions
+        if not patterns:
+            return
+        options = re2.Options()
+        options.max_mem = SET_MAX_MEMORY
+        candidate = re2.Set.SearchSet(options)
+        try:
+            for pattern in patterns:
+                candidate.Add(pattern)
+            candidate.Compile()
+            self._set = candidate
+        except re2.error:  # too large for one automaton: one search per rule instead
+            self._each = [re2.compile(pattern) for pattern in patterns]
+
+    def matching(self, text: str) -> list[int]:
+        if self._set is not None:
+            return self._set.Match(text) or []
+        return [i for i, regex in enumerate(self._each) if regex.search(text) is not None]
+
+
+class MatchIndex(Generic[T]):
+    """An organization's enabled alerts, filed by their most selective rule; each carries
+    a value of the caller's (what `matches` returns)."""
+
+    def __init__(self, alerts: Iterable[tuple[Alert, T]]) -> None:
+        self.values: list[T] = []
+        self.checks: list[Matcher] = []
+        self.by_attribute: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.by_place: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+        self.by_contains: list[list[int]] = []
+        self.by_regex: list[list[int]] = []
+        self.everyone: list[int] = []
+        contains: dict[str, int] = {}
+        regexes: dict[str, int] = {}
+        for alert, value in alerts:
+            i = len(self.values)
+            self.values.append(value)
+            self.checks.append(compile_matcher(alert))
+            if alert.match_attribute:
+                self.by_attribute[(alert.match_attribute, alert.match_attribute_value)].append(i)
+            elif alert.match_app or alert.match_source:
+                self.by_place[(alert.match_app or ANY, alert.match_source or ANY)].append(i)
+            elif alert.match_message and alert.match_message_regex:
+                self._file(regexes, self.by_regex, alert.match_message, i)
+            elif alert.match_message:
+                self._file(
+                    contains, self.by_contains, re2.escape(alert.match_message.casefold()), i
+                )
+            else:
+                self.everyone.append(i)
+        self.attribute_keys = {key for key, _value in self.by_attribute}
+        self.contains = RuleSet(list(contains))
+        self.regexes = RuleSet(list(regexes))
+
+    @staticmethod
+    def _file(numbers: dict[str, int], filed: list[list[int]], pattern: str, i: int) -> None:
+        if pattern not in numbers:
+            numbers[pattern] = len(filed)
+            filed.append([])
+        filed[numbers[pattern]].append(i)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def candidates(self, event: Event) -> list[int]:
+        """The alerts that may match `event`: every one that does, and few others."""
+        found: list[int] = []
+        keys, attributes = self.attribute_keys, event.attributes
+        if keys and attributes:
+            for key in keys if len(keys) < len(attributes) else list(attributes):
+                if key in attributes and key in keys:
+                    found += self.by_attribute.get((key, attribute_text(attributes[key])), ())
+        if self.by_place:
+            places = self.by_place
+            found += places.get((event.app or ANY, event.source or ANY), ())
+            if event.app and event.source:
+                found += places.get((event.app, ANY), ())
+                found += places.get((ANY, event.source), ())
+        if self.contains.size:
+            for rule in self.contains.matching(event.folded_message):
+                found += self.by_contains[rule]
+        if self.regexes.size:
+            for rule in self.regexes.matching(event.message):
+                found += self.by_regex[rule]
+        found += self.everyone
+        return found
+
+    def matches(self, event: Event) -> list[T]:
+        """The values of the alerts `event` matches."""
+        checks, values = self.checks, self.values
+        return [values[i] for i in self.candidates(event) if checks[i](event)]

@@ -1,0 +1,117 @@
+"""Counts that know they were lost: the count store (Redis, nothing on disk) restarts empty,
+and no alert pages or resolves because of it.
+
+Each test counts on a redis-server of its own and restarts it for real (`shutdown nosave`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from alerts_saas.alerts import counting, evaluation
+from alerts_saas.alerts.conditions import Event
+from alerts_saas.alerts.models import Alert, ConditionKind, Firing
+from integrations.pagerduty.models import Delivery, EventAction
+from tests.redis_server import RedisServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store(tmp_path: Path, settings: object) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis.log")
+    server.start()
+    settings.REDIS_URL = server.url(0)  # type: ignore[attr-defined]
+    counting.counts.cache_clear()
+    redis.Redis.from_url(server.url(0)).set(counting.EPOCH_KEY, "0")  # counting all along
+    yield server
+    counting.counts.cache_clear()
+    server.stop()
+
+
+def _heartbeat_alert(org, service) -> Alert:
+    """ "Edge heartbeat missing": fewer than 1 event in 1 minute, armed long ago."""
+    alert = Alert.objects.create(
+        organization=org,
+        name="Edge heartbeat missing",
+        kind=ConditionKind.ABSENCE,
+        threshold=1,
+        window_minutes=1,
+        match_source="edge-1",
+    )
+    alert.targets.add(service)
+    Alert.objects.filter(pk=alert.pk).update(counting_since=datetime.now(UTC) - timedelta(hours=1))
+    return Alert.objects.get(pk=alert.pk)
+
+
+def _beat(org, seconds_ago: list[float]) -> None:
+    now = time.time()
+    evaluation.record(org.pk, [Event(timestamp=now - s, source="edge-1") for s in seconds_ago])
+
+
+def _pages(action: str) -> int:
+    return Delivery.objects.filter(event_action=action).count()
+
+
+def test_a_restart_does_not_page_a_heartbeat_that_is_still_beating(org, make_service, store):
+    """The issue's reproduction: heartbeats every few seconds, Redis restarts empty."""
+    alert = _heartbeat_alert(org, make_service())
+    _beat(org, [50, 30, 10])
+    assert evaluation.evaluate()["opened"] == 0
+    store.restart_empty()
+    assert evaluation.evaluate()["opened"] == 0  # the store is empty, not the heartbeat
+    _beat(org, [0])
+    assert evaluation.evaluate(now=time.time() + 30)["opened"] == 0
+    assert not Firing.objects.filter(alert=alert).exists()
+    assert _pages(EventAction.TRIGGER) == 0
+
+
+def test_after_a_restart_silence_pages_once_a_whole_window_is_counted(org, make_service, store):
+    alert = _heartbeat_alert(org, make_service())
+    store.restart_empty()
+    assert evaluation.evaluate()["opened"] == 0  # the store started counting now
+    assert evaluation.evaluate(now=time.time() + 61)["opened"] == 1  # a silent window
+    assert Firing.objects.get(alert=alert).cleared_at is None
+
+
+def test_a_restart_leaves_an_open_absence_firing_open_until_events_say_otherwise(
+    org, make_service, store
+):
+    alert = _heartbeat_alert(org, make_service())
+    assert evaluation.evaluate()["opened"] == 1  # no heartbeat for an hour: it fires
+    store.restart_empty()
+    assert evaluation.evaluate()["cleared"] == 0  # an empty store says nothing
+    assert _pages(EventAction.RESOLVE) == 0
+    _beat(org, [0])  # a heartbeat: enough events decide at once
+    assert evaluation.evaluate()["cleared"] == 1
+    assert Firing.objects.get(alert=alert).clear_reason == Firing.ClearReason.CLEARED
+
+
+def test_a_restart_does_not_resolve_a_presence_alert(org, make_service, store):
+    alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=3)
+    alert.targets.add(make_service())
+    Alert.objects.filter(pk=alert.pk).update(counting_since=datetime.now(UTC) - timedelta(hours=1))
+    now = time.time()
+    [firing] = evaluation.record(org.pk, [Event(timestamp=now - 1) for _ in range(3)])
+    store.restart_empty()
+    assert evaluation.evaluate()["cleared"] == 0
+    assert evaluation.evaluate(now=time.time() + 4 * 60)["cleared"] == 0  # window: 5 min
+    firing.refresh_from_db()
+    assert firing.cleared_at is None and _pages(EventAction.RESOLVE) == 0
+    # A whole window of fresh counting below the threshold: now it is known to be over.
+    assert evaluation.evaluate(now=time.time() + 5 * 60 + 2)["cleared"] == 1
+
+
+def test_the_alert_page_says_counting_restarted(org, make_service, store, admin_client):
+    alert = _heartbeat_alert(org, make_service())
+    store.restart_empty()
+    evaluation.evaluate()
+    page = admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/").content.decode()
+    assert "Counting restarted at" in page and "the count store was reset" in page
+    assert "can fire from" in page
