@@ -1,13 +1,17 @@
-"""Error pages in words, in the site's layout."""
+"""Error pages in words, in the site's layout; under /api/, the same words in JSON."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
+API_PREFIX = "/api/"
+
 
 def _error(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"message": f"{title}: {detail}"}, status=status)
     return render(request, "error.html", {"title": title, "detail": detail}, status=status)
 
 
@@ -32,6 +36,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"message": "Something went wrong on our side; it was logged. Try again later."},
+            status=500,
+        )
     # No context processors: the failure may be in one of them.
     html = loader.get_template("500.html").render()
     return HttpResponse(html, status=500)

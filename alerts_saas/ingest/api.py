@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Status
 from ninja.openapi.schema import OpenAPISchema
@@ -20,10 +21,37 @@ from ninja.security import HttpBearer
 from alerts_saas.alerts import evaluation
 from alerts_saas.ingest import limits
 from alerts_saas.ingest.batch import Refused, judge, parse
+from alerts_saas.ingest.body import read_body
 from alerts_saas.ingest.models import IngestKey, hash_key
-from alerts_saas.ingest.schema import ErrorOut, EventBatch, EventIn, IngestResult
+from alerts_saas.ingest.schema import (
+    BATCH_LIMIT,
+    MAX_DEPTH,
+    ErrorOut,
+    EventBatch,
+    EventIn,
+    IngestResult,
+    example_batch,
+)
 
 log = logging.getLogger(__name__)
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+MIB = settings.INGEST_MAX_BODY_BYTES // (1024 * 1024)
+# What each answer of POST /events means, in the schema.
+ANSWERS = {
+    "202": "Counted. Refused events, if any, are listed in errors by index.",
+    "400": "Not JSON, not a batch, an empty batch or a malformed body (a message); or no "
+    "event could be accepted (the result, with each event's reason in errors).",
+    "401": "No ingest key, or not one of ours.",
+    "403": "The ingest key was revoked.",
+    "413": f"The body is over {MIB} MiB, or the batch holds more than "
+    f"{settings.INGEST_MAX_BATCH:,} events (the request's maxItems): nothing was kept.",
+    "429": "Over the organization's events per minute: nothing was kept; Retry-After says "
+    "when to send again.",
+    "500": "A fault on our side, logged.",
+    "503": "Counting is unavailable for a moment: nothing was kept; Retry-After says when to "
+    "send again.",
+}
 
 DESCRIPTION = f"""
 Send the events your systems produce; {settings.PRODUCT_NAME} counts those that match your
@@ -32,9 +60,13 @@ alerts and pages PagerDuty when an alert's condition holds.
 Authenticate with an ingest key (Settings → Ingest keys): `Authorization: Bearer <key>`.
 
 Each event is judged on its own: refused events are listed by index with the reason, and
-the others are counted. Limits: {settings.INGEST_MAX_BATCH} events and
-{settings.INGEST_MAX_BODY_BYTES // (1024 * 1024)} MiB per request;
-{settings.INGEST_EVENTS_PER_MINUTE:,} events per minute per organization.
+the others are counted. Limits: {settings.INGEST_MAX_BATCH:,} events and {MIB} MiB per
+request (with a Content-Length or chunked), over either of which the batch is refused whole
+with 413; objects and arrays nested at most {MAX_DEPTH} levels deep in an event, a deeper
+event refused alone; {settings.INGEST_EVENTS_PER_MINUTE:,} events per minute per
+organization.
+
+Every answer, errors included, is JSON: a bad request gets a 4xx with a `message` in words.
 """
 
 
@@ -87,7 +119,24 @@ class IngestApi(NinjaAPI):
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(found.pop("$defs", {}))
             components[model.__name__] = found
+        event = components["EventIn"]
+        batch = example_batch(timezone.now())
+        event["properties"]["timestamp"]["examples"] = [batch[0]["timestamp"]]
+        for path, item in schema["paths"].items():
+            if path.endswith("/events") and "post" in item:
+                _document(item["post"], batch)
         return schema
+
+
+def _document(operation: dict[str, Any], batch: list[dict[str, Any]]) -> None:
+    """The answers described in words, and an example made now, so that it is never too old
+    to be accepted when it is sent."""
+    operation["responses"] = {
+        str(status): answer for status, answer in operation["responses"].items()
+    }
+    for status, description in ANSWERS.items():
+        operation["responses"][status]["description"] = description
+    operation["requestBody"]["content"]["application/json"]["example"] = batch
 
 
 api = IngestApi(
@@ -106,6 +155,20 @@ def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
     return response
 
 
+@api.exception_handler(Exception)
+def fault(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A fault of ours, in JSON like every other answer (never an HTML page or a
+    traceback), whether DEBUG is on or not."""
+    log.error("The ingest API failed on %s %s", request.method, request.path, exc_info=exc)
+    return JsonResponse(
+        {
+            "message": "Something went wrong on our side; it was logged and we will look "
+            "into it. Try again in a minute."
+        },
+        status=500,
+    )
+
+
 def _schema_ref(model: type) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
@@ -120,6 +183,7 @@ def _schema_ref(model: type) -> dict[str, Any]:
         403: ErrorOut,
         413: ErrorOut,
         429: ErrorOut,
+        500: ErrorOut,
         503: ErrorOut,
     },
     summary="Send a batch of events",
@@ -135,16 +199,13 @@ def _schema_ref(model: type) -> dict[str, Any]:
                                 "items": _schema_ref(EventIn),
                                 "maxItems": settings.INGEST_MAX_BATCH,
                                 "minItems": 1,
+                                "description": BATCH_LIMIT,
                             },
                             _schema_ref(EventBatch),
                         ]
                     }
                 }
             },
-        },
-        "responses": {
-            "202": {"description": "Counted. Refused events, if any, are listed in errors."},
-            "400": {"description": "Not JSON, not a batch, or no event could be accepted."},
         },
     },
 )
@@ -155,7 +216,7 @@ def post_events(request: KeyRequest) -> Status:
     number accepted, and the index and reason of each refused event; 400 if none was.
     """
     key = request.auth
-    raw = parse(_read_body(request))
+    raw = parse(read_body(request, settings.INGEST_MAX_BODY_BYTES))
     try:
         verdict = limits.take(key.organization_id, len(raw))
     except Exception:
@@ -200,19 +261,32 @@ def post_events(request: KeyRequest) -> Status:
     return Status(202 if judged.events else 400, result)
 
 
-def _read_body(request: HttpRequest) -> bytes:
-    """The body, refused with 413 before it is read when it is over the limit."""
-    limit = settings.INGEST_MAX_BODY_BYTES
-    too_big = Refused(
-        413, f"The body is over {limit // (1024 * 1024)} MiB. Send fewer events per request."
+@api.api_operation(
+    [method for method in ALL_METHODS if method != "POST"], "/events", include_in_schema=False
+)
+def events_other_methods(request: HttpRequest) -> HttpResponse:
+    response = JsonResponse({"message": "Send events with POST; see /api/v1/docs."}, status=405)
+    response["Allow"] = "POST"
+    return response
+
+
+@api.api_operation(ALL_METHODS, "/", include_in_schema=False)
+def root(request: HttpRequest) -> HttpResponse:
+    return _nothing_here(request)
+
+
+@api.api_operation(ALL_METHODS, "/{path:rest}", include_in_schema=False)
+def not_found(request: HttpRequest, rest: str) -> HttpResponse:
+    return _nothing_here(request)
+
+
+def _nothing_here(request: HttpRequest) -> HttpResponse:
+    """Any other path under the API: 404 in JSON, in words, even with DEBUG on."""
+    return JsonResponse(
+        {
+            "message": f"There is nothing at {request.path}. Events go to POST "
+            f"{reverse('api:post_events')}; the API is described at "
+            f"{reverse('api:openapi-json')}."
+        },
+        status=404,
     )
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise Refused(400, "The Content-Length header is not a number.") from None
-    if declared > limit:
-        raise too_big
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        raise too_big
-    return body

@@ -1,12 +1,15 @@
 """From a request body to accepted events, with a reason in words for each refused one.
 
 One bad event never costs the batch: each is judged alone, by its index. The common case,
-a clean batch, is validated in one pass.
+a clean batch, is validated in one pass. Nothing here recurses on the input's nesting: an
+event nested deeper than MAX_DEPTH is refused alone, whatever its depth.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +20,21 @@ from pydantic import TypeAdapter, ValidationError
 
 from alerts_saas.alerts.conditions import LEVEL_NAMES, AttributeValue, Event
 from alerts_saas.alerts.models import Level
-from alerts_saas.ingest.schema import EventIn, ItemProblem
+from alerts_saas.ingest.schema import MAX_DEPTH, EventIn, ItemProblem
 
 _BATCH = TypeAdapter(list[EventIn])
 LEVELS_IN_WORDS = ", ".join(label for _, label in Level.choices)
 MAX_EXTRA_CHARS = 1000
+# Before a body too deep for the parsers is parsed, what opens deeper than this (counting
+# the batch's own brackets) is cut out: each event it was in is still deeper than
+# MAX_DEPTH, so it is refused, and the parsers never go deeper than this.
+CUT_DEPTH = MAX_DEPTH + 8
+# A JSON string, or a run of opening or closing brackets.
+_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]+|[\]}]+', re.DOTALL)
+_OPENING = frozenset(b"[{")
+_QUOTE = ord('"')
+_NESTED = (dict, list)
+UNPAIRED = "it holds an unpaired surrogate (\\ud800 to \\udfff)"
 
 
 class Refused(Exception):
@@ -44,10 +57,7 @@ class Judged:
 
 def parse(body: bytes) -> list[Any]:
     """The list of raw events in a body: a JSON array, or an object with `events`."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        data = _strict_json(body, exc)
+    data = _load(body)
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         data = data["events"]
     if not isinstance(data, list):
@@ -65,59 +75,173 @@ def parse(body: bytes) -> list[Any]:
     return data
 
 
-def _strict_json(body: bytes, fast_error: Exception) -> Any:
-    """The body through the standard parser, which also takes integers beyond 64 bits;
-    refused in words if that fails too."""
+def _load(body: bytes) -> Any:
+    """The parsed body. orjson takes the common case; a body it refuses (deeper than its
+    1,024 levels, integers beyond 64 bits, lone surrogates, numbers beyond a double) is cut
+    to CUT_DEPTH and tried again, then read by the standard parser."""
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        fast_error = exc
+    shallow = cut_deep(body, CUT_DEPTH)
+    if shallow != body:
+        try:
+            return orjson.loads(shallow)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(shallow, parse_constant=_no_constant, parse_float=_float)
     except (ValueError, RecursionError):
         raise Refused(400, f"The body is not valid JSON ({fast_error}).") from None
+
+
+def cut_deep(body: bytes, depth: int) -> bytes:
+    """`body` with each object or array that opens deeper than `depth` replaced by `null`.
+
+    One pass over the brackets outside strings, without recursion. What is cut need not be
+    valid JSON: the event that held it is refused for its depth anyway. Brackets that don't
+    balance are left for the parser to refuse.
+    """
+    level = 0
+    start = -1  # where the part being cut began, if one is
+    kept: list[bytes] = []
+    done = 0  # the body before this is in `kept`
+    for match in _STRUCTURE.finditer(body):
+        first, run = body[match.start()], match.end() - match.start()
+        if first == _QUOTE:
+            continue
+        if first in _OPENING:
+            if start < 0 and level + run > depth:
+                start = match.start() + depth - level
+            level += run
+            continue
+        if start >= 0 and level - run <= depth:
+            kept += [body[done:start], b"null"]
+            done = match.start() + level - depth
+            start = -1
+        level = max(level - run, 0)
+    if start >= 0:  # never closed: the parser will say so
+        kept += [body[done:start], b"null"]
+        done = len(body)
+    if not kept:
+        return body
+    kept.append(body[done:])
+    return b"".join(kept)
+
+
+def _float(text: str) -> float | str:
+    """A number beyond a double is kept as its text, as integers beyond 64 bits are."""
+    number = float(text)
+    return number if math.isfinite(number) else text
 
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _problems(index: int, error: ValidationError) -> list[ItemProblem]:
+def _problems(index: int, error: ValidationError, item: dict[Any, Any]) -> list[ItemProblem]:
     problems = []
     for detail in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in detail["loc"]) or None
+        if detail["type"] == "string_unicode" and not detail["loc"]:
+            continue  # a field name: said below, by name
+        where = ".".join(shown(str(part)) for part in detail["loc"]) or None
         message = detail["msg"]
         if detail["type"] == "string_unicode":
-            message = (
-                "A field name is not valid Unicode: it holds an unpaired surrogate "
-                "(\\ud800 to \\udfff)."
-            )
+            message = f"This value is not valid Unicode: {UNPAIRED}."
         problems.append(ItemProblem(index=index, field=where, message=message))
+    for name in item:
+        if isinstance(name, str) and not _encodable(name):
+            problems.append(
+                ItemProblem(
+                    index=index,
+                    field=shown(name),
+                    message=f"This field name is not valid Unicode: {UNPAIRED}.",
+                )
+            )
     return problems
+
+
+def _encodable(text: str) -> bool:
+    """Whether `text` has no unpaired surrogate (only the standard parser lets one in)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(text: str) -> str:
+    """`text` fit to be shown in an answer: NUL and unpaired surrogates written as the
+    JSON escapes that sent them."""
+    if "\x00" not in text and _encodable(text):
+        return text
+    return "".join(
+        f"\\u{ord(char):04x}" if char == "\x00" or "\ud800" <= char <= "\udfff" else char
+        for char in text
+    )
+
+
+def too_deep(event: dict[Any, Any]) -> str | None:
+    """The field of `event` that nests objects or arrays more than MAX_DEPTH levels deep
+    (the event being the first), if one does. Iterative: any depth is safe."""
+    pending = [(value, 2, name) for name, value in event.items() if isinstance(value, _NESTED)]
+    while pending:
+        value, level, name = pending.pop()
+        if level > MAX_DEPTH:
+            return str(name)
+        for child in value.values() if isinstance(value, dict) else value:
+            if isinstance(child, _NESTED):
+                pending.append((child, level + 1, name))
+    return None
+
+
+def _too_deep_problem(index: int, name: str) -> ItemProblem:
+    return ItemProblem(
+        index=index,
+        field=shown(name),
+        message=f"This value nests objects or arrays more than {MAX_DEPTH} levels deep "
+        "(counting the event itself); flatten it or send it as text.",
+    )
 
 
 def judge(raw: list[Any], now: datetime) -> Judged:
     """Validate and normalise each raw event."""
     judged = Judged()
-    try:
-        models: list[EventIn | None] = list(_BATCH.validate_python(raw))
-    except ValidationError:
-        models = []
-        for index, item in enumerate(raw):
-            if not isinstance(item, dict):
-                judged.errors.append(
-                    ItemProblem(index=index, message="An event must be a JSON object.")
-                )
-                models.append(None)
-                continue
-            try:
-                models.append(EventIn.model_validate(item))
-            except ValidationError as exc:
-                judged.errors.extend(_problems(index, exc))
-                models.append(None)
-    for index, model in enumerate(models):
-        if model is not None:
-            event = _normalise(index, model, now, judged)
-            if event is not None:
-                judged.events.append(event)
+    for model_index, model in _validated(raw, judged):
+        event = _normalise(model_index, model, now, judged)
+        if event is not None:
+            judged.events.append(event)
     judged.errors.sort(key=lambda problem: problem.index)
     return judged
+
+
+def _validated(raw: list[Any], judged: Judged) -> list[tuple[int, EventIn]]:
+    """The events that fit the schema, by index; the others' reasons go to `judged`."""
+    deep = {}
+    for index, item in enumerate(raw):
+        if isinstance(item, dict) and (name := too_deep(item)) is not None:
+            deep[index] = name
+    if not deep:
+        try:
+            return list(enumerate(_BATCH.validate_python(raw)))
+        except ValidationError:
+            pass
+    valid = []
+    for index, item in enumerate(raw):
+        if index in deep:
+            judged.errors.append(_too_deep_problem(index, deep[index]))
+        elif not isinstance(item, dict):
+            judged.errors.append(
+                ItemProblem(index=index, message="An event must be a JSON object.")
+            )
+        else:
+            try:
+                valid.append((index, EventIn.model_validate(item)))
+            except ValidationError as exc:
+                judged.errors.extend(_problems(index, exc, item))
+    return valid
 
 
 def _when(index: int, model: EventIn, now: datetime, judged: Judged) -> float | None:
@@ -169,7 +293,7 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
                 ItemProblem(
                     index=index,
                     field="level",
-                    message=f"“{model.level[:50]}” is not a level we know. Use one of "
+                    message=f"“{shown(model.level[:50])}” is not a level we know. Use one of "
                     f"{LEVELS_IN_WORDS}.",
                 )
             )
@@ -178,8 +302,8 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
     timestamp = _when(index, model, now, judged)
     if timestamp is None:
         return None
-    repaired: list[bool] = []
-    message = _storable(model.message, repaired)
+    repaired: list[str] = []
+    message = _storable(model.message, repaired, "message")
     limit = settings.INGEST_MAX_MESSAGE_CHARS
     if len(message) > limit:
         judged.notes.append(
@@ -191,28 +315,35 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
             )
         )
         message = message[:limit]
-    attributes = {
-        _storable(key, repaired): _fit(value, repaired) for key, value in model.attributes.items()
-    }
+    attributes: dict[str, AttributeValue] = {}
+    for key, value in model.attributes.items():
+        where = f"attributes.{shown(key)}"
+        attributes[_storable(key, repaired, where)] = _fit(value, repaired, where)
     for key, value in (model.model_extra or {}).items():
         # Unknown fields are kept as attributes; explicit attributes win a clash.
-        key = _storable(key, repaired)
+        where = shown(key)
+        key = _storable(key, repaired, where)
         if key not in attributes:
             attributes[key] = (
-                _fit(value, repaired) if _is_scalar(value) else _storable(_as_text(value), repaired)
+                _fit(value, repaired, where)
+                if _is_scalar(value)
+                else _storable(_as_text(value), repaired, where)
             )
     event = Event(
         timestamp=timestamp,
         message=message,
-        source=_storable(model.source or model.host or "", repaired),
-        app=_storable(model.app or "", repaired),
+        source=_storable(
+            model.source or model.host or "", repaired, "source" if model.source else "host"
+        ),
+        app=_storable(model.app or "", repaired, "app"),
         level=level,
         attributes=attributes,
     )
-    if repaired:
+    for where in dict.fromkeys(repaired):
         judged.notes.append(
             ItemProblem(
                 index=index,
+                field=where,
                 message="NUL characters and unpaired surrogates can't be stored; "
                 "each was replaced with �.",
             )
@@ -220,18 +351,16 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
     return event
 
 
-def _storable(text: str, repaired: list[bool]) -> str:
+def _storable(text: str, repaired: list[str], where: str) -> str:
     """`text` without what PostgreSQL and UTF-8 refuse: NUL, and lone surrogates (which
-    only the standard parser lets through). Appends to `repaired` when it changed anything."""
+    only the standard parser lets through). Appends `where` to `repaired` when it changed
+    anything."""
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
-        repaired.append(True)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
-            repaired.append(True)
+        repaired.append(where)
+    if not _encodable(text):
+        text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+        repaired.append(where)
     return text
 
 
@@ -239,10 +368,10 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _fit(value: AttributeValue, repaired: list[bool]) -> AttributeValue:
+def _fit(value: AttributeValue, repaired: list[str], where: str) -> AttributeValue:
     """Integers beyond 64 bits are kept as text: stores and PagerDuty take no bigger."""
     if isinstance(value, str):
-        return _storable(value, repaired)
+        return _storable(value, repaired, where)
     if isinstance(value, int) and not isinstance(value, bool) and not (-(2**63) <= value < 2**63):
         return str(value)
     return value

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts_saas.alerts.conditions import AttributeValue
 
+# Objects and arrays nest at most this many levels in an event, the event being the first;
+# a deeper event is refused alone.
+MAX_DEPTH = 32
+
+
+EVENT_DESCRIPTION = f"""One event. Fields we don't know are kept as attributes (objects and
+arrays as their JSON text). Objects and arrays nest at most {MAX_DEPTH} levels deep in an
+event, the event itself being the first: a deeper event is refused, alone. NUL characters,
+and unpaired surrogates (\\ud800 to \\udfff) in the message, attributes and other fields,
+are replaced with U+FFFD, with a note; an unpaired surrogate in `source`, `host`, `app` or
+`timestamp`, or in a field name, refuses the event, naming the field."""
+
 
 class EventIn(BaseModel):
-    """One event. Fields we don't know are kept as attributes."""
+    """One event, as sent (EVENT_DESCRIPTION says what is kept of it)."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"additionalProperties": True, "description": EVENT_DESCRIPTION},
+    )
 
     timestamp: datetime | None = Field(
         None,
         description="When it happened: ISO 8601 (UTC if no offset is given), or seconds "
         "or milliseconds since the Unix epoch. Defaults to when it arrives. At most 5 minutes "
         "ahead of our clock and 24 hours old (both configurable).",
-        examples=["2026-11-23T03:12:45Z"],
     )
     source: str | None = Field(
         None,
@@ -53,8 +68,16 @@ class EventIn(BaseModel):
     )
 
 
+BATCH_LIMIT = (
+    f"At most {settings.INGEST_MAX_BATCH:,} events: a longer batch is refused whole, "
+    "with 413, like a body over the size limit."
+)
+
+
 class EventBatch(BaseModel):
-    events: list[EventIn] = Field(max_length=settings.INGEST_MAX_BATCH)
+    events: list[EventIn] = Field(
+        min_length=1, max_length=settings.INGEST_MAX_BATCH, description=BATCH_LIMIT
+    )
 
 
 class ItemProblem(BaseModel):
@@ -74,3 +97,18 @@ class IngestResult(BaseModel):
 
 class ErrorOut(BaseModel):
     message: str = Field(description="What went wrong, and what to do about it.")
+
+
+def example_batch(now: datetime) -> list[dict[str, Any]]:
+    """A batch the API accepts when it is sent: stamped `now`, so it is never too old."""
+    stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return [
+        {
+            "timestamp": stamp,
+            "app": "checkout",
+            "level": "error",
+            "source": "web-1",
+            "message": "Payment failed: card declined",
+            "attributes": {"region": "eu-west-1", "status": 502},
+        }
+    ]
