@@ -382,11 +382,11 @@ def matching(specs: Sequence[Spec], events: Iterable[Event]) -> list[list[int]]:
 
 
 def describe_mix(specs: Sequence[Spec], events: Sequence[Event]) -> dict[str, Any]:
-    """How the mix looks: rule kinds among the alerts, matches per event."""
+    """How the mix looks: rule kinds among the specs, how many of them each event meets."""
     matched = [len(m) for m in matching(specs, events)]
     ordered = sorted(matched)
     return {
-        "alerts": len(specs),
+        "specs": len(specs),
         "apps_watched": len({s["match_app"] for s in specs if s.get("match_app")}),
         "absence": sum(s.get("kind") == ConditionKind.ABSENCE for s in specs),
         "regex": sum(bool(s.get("match_message_regex")) for s in specs),

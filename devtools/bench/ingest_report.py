@@ -127,7 +127,8 @@ def lines(result: dict[str, Any], warn: Callable[[str], str] = str) -> list[str]
         f"{s.get('web_workers')} {s.get('web_worker_class')} workers, Celery concurrency "
         f"{s.get('celery_concurrency')}; {s.get('client_threads')} client threads posting "
         f"batches of {s.get('batch')} for {s.get('seconds')} s per count; latency: "
-        f"{s.get('samples')} crossings at {s.get('rate')}/s, quiet and under load",
+        f"{s.get('samples')} crossings at {s.get('rate')}/s, quiet and under load; "
+        f"the whole run took {s.get('run_seconds', '?')} s",
         "",
         *_table(runs),
         "",
