@@ -21,7 +21,7 @@ from ninja.security import HttpBearer
 from alerts_saas.alerts import evaluation
 from alerts_saas.ingest import limits
 from alerts_saas.ingest.batch import Refused, judge, parse
-from alerts_saas.ingest.body import read_body
+from alerts_saas.ingest.body import in_words, read_body
 from alerts_saas.ingest.models import IngestKey, hash_key
 from alerts_saas.ingest.schema import (
     BATCH_LIMIT,
@@ -36,7 +36,7 @@ from alerts_saas.ingest.schema import (
 log = logging.getLogger(__name__)
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-MIB = settings.INGEST_MAX_BODY_BYTES // (1024 * 1024)
+BODY_LIMIT = in_words(settings.INGEST_MAX_BODY_BYTES)
 # What each answer of POST /events means, in the schema.
 ANSWERS = {
     "202": "Counted. Refused events, if any, are listed in errors by index.",
@@ -44,7 +44,7 @@ ANSWERS = {
     "event could be accepted (the result, with each event's reason in errors).",
     "401": "No ingest key, or not one of ours.",
     "403": "The ingest key was revoked.",
-    "413": f"The body is over {MIB} MiB, or the batch holds more than "
+    "413": f"The body is over {BODY_LIMIT}, or the batch holds more than "
     f"{settings.INGEST_MAX_BATCH:,} events (the request's maxItems): nothing was kept.",
     "429": "Over the organization's events per minute: nothing was kept; Retry-After says "
     "when to send again.",
@@ -60,7 +60,7 @@ alerts and pages PagerDuty when an alert's condition holds.
 Authenticate with an ingest key (Settings → Ingest keys): `Authorization: Bearer <key>`.
 
 Each event is judged on its own: refused events are listed by index with the reason, and
-the others are counted. Limits: {settings.INGEST_MAX_BATCH:,} events and {MIB} MiB per
+the others are counted. Limits: {settings.INGEST_MAX_BATCH:,} events and {BODY_LIMIT} per
 request (with a Content-Length or chunked), over either of which the batch is refused whole
 with 413; objects and arrays nested at most {MAX_DEPTH} levels deep in an event, a deeper
 event refused alone; {settings.INGEST_EVENTS_PER_MINUTE:,} events per minute per

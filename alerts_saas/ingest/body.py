@@ -56,9 +56,15 @@ def _content_length(request: HttpRequest) -> int:
 
 
 def _too_big(limit: int) -> Refused:
-    return Refused(
-        413, f"The body is over {limit // (1024 * 1024)} MiB. Send fewer events per request."
-    )
+    return Refused(413, f"The body is over {in_words(limit)}. Send fewer events per request.")
+
+
+def in_words(size: int) -> str:
+    """A size in bytes as people write it: 5 MiB, 64 KiB, 10,000 bytes."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale:,} {unit}"
+    return f"{size:,} bytes"
 
 
 def _read_at_most(stream: Readable, limit: int) -> bytes:

@@ -10,7 +10,7 @@ from django.test import Client
 from openapi_spec_validator import validate
 
 from alerts_saas.alerts.counting import CounterSet, counts
-from alerts_saas.alerts.models import Alert, Firing, Level
+from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.ingest import limits
 from alerts_saas.ingest.models import IngestKey, hash_key
 
@@ -24,18 +24,6 @@ def window_total(alert: Alert) -> int:
     return counts().totals([CounterSet.of(alert)], datetime.now(UTC).timestamp())[
         CounterSet.of(alert)
     ]
-
-
-@pytest.fixture
-def errors_alert(org) -> Alert:
-    return Alert.objects.create(
-        organization=org,
-        name="Checkout errors",
-        match_app="checkout",
-        match_level=Level.ERROR,
-        threshold=100,
-        window_minutes=5,
-    )
 
 
 def test_a_batch_is_counted_and_the_key_marked_used(post_events, errors_alert, ingest_secret):
