@@ -11,9 +11,6 @@ os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "
 
 from alerts_saas.settings import *  # noqa: F403
 
-# Tests edit an alert and post events at once: ingestion sees every change immediately
-# (the one-second recheck has its own test).
-ALERTS_RECHECK_SECONDS = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 
-from alerts_saas.alerts import firings
+from alerts_saas.alerts import changes, firings
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Tally, counts
 from alerts_saas.alerts.matching import MatchIndex
@@ -84,9 +84,10 @@ class Compiled:
 
 @dataclass(slots=True)
 class _Cached:
-    stamp: tuple[object, ...]
+    token: str | None  # the change token it was compiled under (changes.py)
+    stamp: tuple[object, ...]  # the alerts' latest change and count in the database
     index: MatchIndex[Compiled]
-    checked: float  # time.monotonic() of the last check that the alerts had not changed
+    checked: float  # time.monotonic() of the last comparison with the database
 
 
 _compiled: dict[int, _Cached] = {}
@@ -94,16 +95,20 @@ _compiled: dict[int, _Cached] = {}
 
 def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
     """The organization's enabled alerts, indexed for matching; recompiled when any alert
-    changes. Whether one changed is asked of the database at most every
-    ALERTS_RECHECK_SECONDS (a second): an edit reaches ingestion within that, and a firing
-    opens only for the alert's current condition (`record` checks the generation)."""
+    changes, which one Redis GET tells (`changes`), with the database compared every
+    ALERTS_RECHECK_SECONDS as a backstop (and every time without Redis)."""
     cached = _compiled.get(organization_id)
     moment = time.monotonic()
-    if cached is not None and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS:
+    token = changes.token(organization_id)
+    if (
+        cached is not None
+        and token is not None
+        and token == cached.token
+        and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS
+    ):
         return cached.index
-    alerts = Alert.objects.filter(organization_id=organization_id)
-    stamp = tuple(alerts.aggregate(changed=Max("updated_at"), n=Count("pk")).values())
-    if cached is not None and cached.stamp == stamp:
+    stamp = changes.database_stamp(organization_id)
+    if cached is not None and cached.stamp == stamp and token in (None, cached.token):
         cached.checked = moment
         return cached.index
     index = MatchIndex(
@@ -111,9 +116,9 @@ def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
             alert,
             Compiled(CounterSet.of(alert), alert.kind == ConditionKind.PRESENCE, alert.threshold),
         )
-        for alert in alerts.filter(enabled=True)
+        for alert in Alert.objects.filter(organization_id=organization_id, enabled=True)
     )
-    _compiled[organization_id] = _Cached(stamp, index, moment)
+    _compiled[organization_id] = _Cached(token, stamp, index, moment)
     return index
 
 
