@@ -76,23 +76,33 @@ def parse(body: bytes) -> list[Any]:
 
 
 def _load(body: bytes) -> Any:
-    """The parsed body. orjson takes the common case; a body it refuses (deeper than its
-    1,024 levels, integers beyond 64 bits, lone surrogates, numbers beyond a double) is cut
-    to CUT_DEPTH and tried again, then read by the standard parser."""
+    """The parsed body. orjson takes the common case; a body it refuses (integers beyond 64
+    bits, lone surrogates, numbers beyond a double, more than 1,024 levels) goes to the
+    standard parser, and one too deep for that is cut to CUT_DEPTH first."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         fast_error = exc
-    shallow = cut_deep(body, CUT_DEPTH)
-    if shallow != body:
-        try:
-            return orjson.loads(shallow)
-        except orjson.JSONDecodeError:
-            pass
     try:
-        return json.loads(shallow, parse_constant=_no_constant, parse_float=_float)
+        return _standard(body)
+    except RecursionError:
+        pass
+    except ValueError:
+        raise Refused(400, f"The body is not valid JSON ({fast_error}).") from None
+    shallow = cut_deep(body, CUT_DEPTH)
+    try:
+        return orjson.loads(shallow)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return _standard(shallow)
     except (ValueError, RecursionError):
         raise Refused(400, f"The body is not valid JSON ({fast_error}).") from None
+
+
+def _standard(body: bytes) -> Any:
+    """The standard parser, which takes integers beyond 64 bits and lone surrogates."""
+    return json.loads(body, parse_constant=_no_constant, parse_float=_float)
 
 
 def cut_deep(body: bytes, depth: int) -> bytes:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.ingest.schema import MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,29 @@ def test_every_event_is_either_accepted_or_refused_by_index(post_events, everyth
     refused = {error["index"] for error in body["errors"]}
     assert len(refused) == body["rejected"]
     assert refused <= set(range(len(batch)))
+
+
+def nested(levels: int, objects_every: int) -> str:
+    """A JSON value `levels` deep: an object every `objects_every` levels, else an array."""
+    kinds = ["{" if level % objects_every == 0 else "[" for level in range(levels)]
+    opening = "".join('{"k":' if kind == "{" else "[" for kind in kinds)
+    closing = "".join("}" if kind == "{" else "]" for kind in reversed(kinds))
+    return opening + "0" + closing
+
+
+@FUZZ
+@given(
+    depths=st.lists(st.integers(min_value=0, max_value=3000), min_size=1, max_size=6),
+    objects_every=st.integers(min_value=1, max_value=4),
+)
+def test_any_nesting_refuses_only_the_events_nested_too_deep(
+    post_events, everything_alert, depths, objects_every
+):
+    """An event is one level; its `context` adds `depth` more."""
+    events = [f'{{"message": "m", "context": {nested(d, objects_every)}}}' for d in depths]
+    response = post_events("[" + ",".join(events) + "]")
+    assert_answered_in_words(response)
+    body = response.json()
+    too_deep = [index for index, depth in enumerate(depths) if depth + 1 > MAX_DEPTH]
+    assert [error["index"] for error in body["errors"]] == too_deep
+    assert body["accepted"] == len(depths) - len(too_deep)
