@@ -3,8 +3,10 @@ alerts that cannot match it.
 
 Each alert is filed once, under its most selective rule:
 
+- an app or source rule: under (app, source), either of them possibly "any" (a team's
+  alerts spread over its apps and hosts; an attribute value such as a region is shared by
+  many alerts of different apps, so it comes second);
 - an attribute rule: under (attribute, value), looked up with the event's own attributes;
-- an app or source rule: under (app, source), either of them possibly "any";
 - a message rule alone: under the rule, found through two RE2 sets that test every such rule
   of the organization in one pass over the message (one for "contains", on the case-folded
   message, one for regular expressions, on the message as sent);
@@ -16,6 +18,7 @@ index only decides who is asked, never who matches.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
@@ -66,7 +69,11 @@ class MatchIndex(Generic[T]):
         self.values: list[T] = []
         self.checks: list[Matcher] = []
         self.by_attribute: dict[tuple[str, str], list[int]] = defaultdict(list)
+        # Each place's alerts in order of the lowest level they take, with those levels: an
+        # event asks only those whose level rule it meets (most events are routine).
         self.by_place: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+        self.place_levels: dict[tuple[str | None, str | None], list[int]] = {}
+        self.levels: list[int] = []
         self.by_contains: list[list[int]] = []
         self.by_regex: list[list[int]] = []
         self.everyone: list[int] = []
@@ -76,10 +83,11 @@ class MatchIndex(Generic[T]):
             i = len(self.values)
             self.values.append(value)
             self.checks.append(compile_matcher(alert))
-            if alert.match_attribute:
-                self.by_attribute[(alert.match_attribute, alert.match_attribute_value)].append(i)
-            elif alert.match_app or alert.match_source:
+            self.levels.append(alert.match_level or 0)
+            if alert.match_app or alert.match_source:
                 self.by_place[(alert.match_app or ANY, alert.match_source or ANY)].append(i)
+            elif alert.match_attribute:
+                self.by_attribute[(alert.match_attribute, alert.match_attribute_value)].append(i)
             elif alert.match_message and alert.match_message_regex:
                 self._file(regexes, self.by_regex, alert.match_message, i)
             elif alert.match_message:
@@ -88,6 +96,9 @@ class MatchIndex(Generic[T]):
                 )
             else:
                 self.everyone.append(i)
+        for place, filed in self.by_place.items():
+            filed.sort(key=self.levels.__getitem__)
+            self.place_levels[place] = [self.levels[i] for i in filed]
         self.attribute_keys = {key for key, _value in self.by_attribute}
         self.contains = RuleSet(list(contains))
         self.regexes = RuleSet(list(regexes))
@@ -111,11 +122,10 @@ class MatchIndex(Generic[T]):
                 if key in attributes and key in keys:
                     found += self.by_attribute.get((key, attribute_text(attributes[key])), ())
         if self.by_place:
-            places = self.by_place
-            found += places.get((event.app or ANY, event.source or ANY), ())
+            found += self._at((event.app or ANY, event.source or ANY), event.level)
             if event.app and event.source:
-                found += places.get((event.app, ANY), ())
-                found += places.get((ANY, event.source), ())
+                found += self._at((event.app, ANY), event.level)
+                found += self._at((ANY, event.source), event.level)
         if self.contains.size:
             for rule in self.contains.matching(event.folded_message):
                 found += self.by_contains[rule]
@@ -124,6 +134,13 @@ class MatchIndex(Generic[T]):
                 found += self.by_regex[rule]
         found += self.everyone
         return found
+
+    def _at(self, place: tuple[str | None, str | None], level: int) -> list[int]:
+        """The alerts filed at `place` whose level rule an event of `level` meets."""
+        filed = self.by_place.get(place)
+        if not filed:
+            return []
+        return filed[: bisect_right(self.place_levels[place], level)]
 
     def matches(self, event: Event) -> list[T]:
         """The values of the alerts `event` matches."""
