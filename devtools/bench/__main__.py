@@ -16,6 +16,7 @@ BENCHES = {
     "ingest": "devtools.bench.ingest",
     "delivery": "devtools.bench.delivery",
     "faults": "devtools.bench.faults",
+    "alert-list": "devtools.bench.alert_list",
 }
 
 

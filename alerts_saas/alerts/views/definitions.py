@@ -6,20 +6,18 @@ import logging
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Case, OuterRef, Prefetch, Subquery, Value, When
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.alerts import evaluation, firings
-from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
-from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.state import State, duration_label, state_of
+from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.views import listing
 from alerts_saas.alerts.views.params import as_id
-from alerts_saas.alerts.views.rows import AlertRow
 from integrations.pagerduty.flow import ConnectFlow
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
@@ -28,51 +26,33 @@ log = logging.getLogger(__name__)
 
 @tenant_view()
 def alert_list(request: TenantRequest) -> HttpResponse:
-    organization = request.tenant.organization
-    last = Delivery.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-pk")
-    open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
-    alerts = list(
-        for_tenant(request, Alert)
-        .annotate(
-            last_delivery_status=Subquery(last.values("status")[:1]),
-            last_delivery_at=Subquery(last.values("created_at")[:1]),
-            firing_since=Subquery(open_firing.values("opened_at")[:1]),
-        )
-        .annotate(
-            firing_first=Case(
-                When(firing_since__isnull=False, then=Value(False)),
-                default=Value(True),
-                output_field=BooleanField(),
-            )
-        )
-        .order_by("firing_first", "name")
-        .prefetch_related(Prefetch("targets", queryset=PagerDutyService.objects.order_by("name")))
-    )
-    now = timezone.now()
-    rows = []
-    for alert in alerts:
-        alert.organization = organization  # for its URL, without a query per row
-        # The open firing's start is all the list shows of it.
-        since = alert.firing_since
-        firing = Firing(opened_at=since) if since else None
-        rows.append(
-            AlertRow(
-                subject=alert,
-                state=state_of(alert, firing, now),
-                firing_duration=duration_label((now - since).total_seconds()) if since else "",
-                rules=describe(alert),
-            )
-        )
-    firing_count = sum(row.state.state == State.FIRING for row in rows)
-    has_services = for_tenant(request, PagerDutyService).exists()
+    """The organization's alerts, a page at a time: firing ones first, then by name; found
+    by name (`q`) and filtered by state (`state`), the page links keeping both."""
+    search = listing.search_term(request.GET.get("q"))
+    show = listing.Show.parse(request.GET.get("state"))
+    alerts = listing.annotated(for_tenant(request, Alert))
+    counts = listing.counts(alerts, search)
+    page = listing.page_of(alerts, search, show, counts.shown[show], request.GET.get("page"))
+    slug = request.tenant.organization.slug
+    links = listing.Links(request.path, search, show)
     return render(
         request,
         "alerts/list.html",
         {
-            "alerts": rows,
-            "has_services": has_services,
+            "alerts": listing.rows(alerts, list(page.object_list), slug, timezone.now()),
+            "page": page,
+            "counts": counts,
+            "firing_count": counts.firing,
+            "search": search,
+            "show": show,
+            "found": show.found(counts.shown[show], search) if search else "",
+            "filters": links.filters(counts),
+            "links": links,
+            "previous_url": links.page(page.previous_page_number()) if page.has_previous() else "",
+            "next_url": links.page(page.next_page_number()) if page.has_next() else "",
+            # Only the "no alerts yet" state says whether a service is connected.
+            "has_services": counts.total > 0 or for_tenant(request, PagerDutyService).exists(),
             "nav_section": "alerts",
-            "firing_count": firing_count,
         },
     )
 
@@ -178,10 +158,16 @@ def alert_edit(request: TenantRequest, alert_id: int) -> HttpResponse:
 
 
 def _back(request: TenantRequest, alert: Alert | None = None) -> HttpResponse:
-    """Back to the alert's page when the action came from there, else to the list."""
+    """Back to the alert's page when the action came from there, else to the list (at the
+    page, search and filter the action came from, if from the list)."""
     if alert is not None and request.POST.get("from") == "detail":
         return redirect(alert)
-    return redirect("alerts:list", slug=request.tenant.organization.slug)
+    path = reverse("alerts:list", args=[request.tenant.organization.slug])
+    if request.POST.get("from") != "list":
+        return redirect(path)
+    search = listing.search_term(request.POST.get("q"))
+    links = listing.Links(path, search, listing.Show.parse(request.POST.get("state")))
+    return redirect(links.page(listing.page_number(request.POST.get("page"))))
 
 
 @tenant_view()
