@@ -1,9 +1,10 @@
-"""The alert list's queries: one page of alerts, filtered, firing ones first.
+"""The alert list: one page of alerts, found by name and filtered by state, firing ones
+first, each row put in words before the template renders it.
 
-The page costs the same few queries whatever the number of alerts and however long their
+The page costs the same four queries whatever the number of alerts and however long their
 history: one for the counts (the total, the firing ones, each filter's), one for the page's
-alerts (in order), one for what only the page's rows show (the open firing's start, the last
-delivery, both read by index per alert) and one for the services they page.
+alerts in order, one for what only the page's rows show (the open firing's start, the last
+delivery: index probes per alert shown) and one for the names of the services they page.
 """
 
 from __future__ import annotations
@@ -137,8 +138,8 @@ def search_term(raw: str | None) -> str:
 
 def annotated(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
     """`alerts` with what the filters and the order read, per alert: whether it is firing
-    (enabled, with an open firing: a probe of the partial index of open firings) and whether
-    it pages any service (a probe of the targets' index). Neither reads any history."""
+    (enabled, with an open firing: read from the partial index of open firings) and whether
+    it pages any service (the targets' index). Neither reads any history."""
     open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
     targets = Alert.targets.through.objects.filter(alert=OuterRef("pk"))
     return alerts.alias(
