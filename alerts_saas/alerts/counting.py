@@ -111,11 +111,17 @@ class Counts(Protocol):
     def prune(self, sets: Iterable[CounterSet], now: float) -> None: ...
 
 
-# KEYS: the epoch (set to Redis's own clock when missing); then each tally's buckets hash
-# and recent list; then each wanted counter's buckets hash. ARGV: now, the number of
-# tallies, the recent events kept; per tally its retention, its bucket count, (bucket,
-# count) pairs, its recent count and the events; per wanted counter its first and last
-# bucket. Returns the epoch, then each wanted counter's window sum.
+# KEYS: the epoch (set to Redis's own clock when missing); then each tally's buckets hash,
+# recent list and window sum; then each wanted counter's buckets hash and window sum.
+# ARGV: the number of tallies, the recent events kept; per tally its retention, its bucket
+# count, (bucket, count) pairs, its recent count and the events; per wanted counter its
+# retention and its first and last bucket. Returns the epoch, then each wanted counter's
+# window sum.
+#
+# A window sum is kept beside the buckets (fields s, a, b: the sum of buckets a..b), so
+# that reading it costs the buckets that entered or left the window since the last read,
+# usually one or two, not the window's 60. A count added inside the kept span is added to
+# it; a span that moved back or jumped far is summed afresh.
 _ADD = """
 local since = redis.call('GET', KEYS[1])
 if not since then
@@ -124,17 +130,24 @@ if not since then
   redis.call('SET', KEYS[1], since)
 end
 local out = {since}
-local k, a = 2, 4
-local kept = tonumber(ARGV[3])
-for t = 1, tonumber(ARGV[2]) do
-  local buckets, recent = KEYS[k], KEYS[k + 1]
+local k, a = 2, 3
+local kept = tonumber(ARGV[2])
+for t = 1, tonumber(ARGV[1]) do
+  local buckets, recent, window = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local keep, n = ARGV[a], tonumber(ARGV[a + 1])
-  k, a = k + 2, a + 2
+  k, a = k + 3, a + 2
+  local span = redis.call('HMGET', window, 'a', 'b')
+  local first, last = tonumber(span[1]), tonumber(span[2])
   for j = 1, n do
-    redis.call('HINCRBY', buckets, ARGV[a], ARGV[a + 1])
+    local bucket, count = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    redis.call('HINCRBY', buckets, bucket, count)
+    if first and bucket >= first and bucket <= last then
+      redis.call('HINCRBY', window, 's', count)
+    end
     a = a + 2
   end
   redis.call('EXPIRE', buckets, keep)
+  redis.call('EXPIRE', window, keep)
   local m = tonumber(ARGV[a])
   a = a + 1
   if m > 0 then
@@ -145,18 +158,34 @@ for t = 1, tonumber(ARGV[2]) do
   end
 end
 while k <= #KEYS do
-  local fields = {}
-  for b = tonumber(ARGV[a]), tonumber(ARGV[a + 1]) do
-    fields[#fields + 1] = string.format('%d', b)
+  local buckets, window = KEYS[k], KEYS[k + 1]
+  local keep, first, last = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  k, a = k + 2, a + 3
+  local held = redis.call('HMGET', window, 's', 'a', 'b')
+  local sum, from, to = tonumber(held[1]), tonumber(held[2]), tonumber(held[3])
+  if not sum or first < from or last < to or first - from > 60 or last - to > 60 then
+    local fields = {}
+    for b = first, last do
+      fields[#fields + 1] = b
+    end
+    local values = redis.call('HMGET', buckets, unpack(fields))
+    sum = 0
+    for j = 1, #values do
+      if values[j] then sum = sum + tonumber(values[j]) end
+    end
+  else
+    for b = from, math.min(first - 1, to) do
+      local v = redis.call('HGET', buckets, b)
+      if v then sum = sum - tonumber(v) end
+    end
+    for b = math.max(to + 1, first), last do
+      local v = redis.call('HGET', buckets, b)
+      if v then sum = sum + tonumber(v) end
+    end
   end
-  a = a + 2
-  local values = redis.call('HMGET', KEYS[k], unpack(fields))
-  local sum = 0
-  for j = 1, #values do
-    if values[j] then sum = sum + tonumber(values[j]) end
-  end
+  redis.call('HSET', window, 's', sum, 'a', first, 'b', last)
+  redis.call('EXPIRE', window, keep)
   out[#out + 1] = sum
-  k = k + 1
 end
 return out
 """
@@ -173,14 +202,18 @@ class RedisCounts:
         base = f"tw:alert:{counter.alert_id}:{counter.generation}"
         return base + ":buckets", base + ":recent"
 
+    @staticmethod
+    def _window_key(counter: CounterSet) -> str:
+        return f"tw:alert:{counter.alert_id}:{counter.generation}:window"
+
     def add(
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
     ) -> Totals:
         wanted = list(totals_for)
         keys: list[str] = [EPOCH_KEY]
-        args: list[Any] = [repr(now), len(tallies), RECENT_KEPT]
+        args: list[Any] = [len(tallies), RECENT_KEPT]
         for counter, tally in tallies.items():
-            keys += self._keys(counter)
+            keys += [*self._keys(counter), self._window_key(counter)]
             args += [retention_seconds(counter.window_minutes), len(tally.buckets)]
             for bucket, count in tally.buckets.items():
                 args += [bucket, count]
@@ -188,9 +221,9 @@ class RedisCounts:
             args.append(len(latest))
             args += [orjson.dumps(summary) for summary in latest]
         for counter in wanted:
-            keys.append(self._keys(counter)[0])
+            keys += [self._keys(counter)[0], self._window_key(counter)]
             window = counter.window_buckets(now)
-            args += [window.start, window.stop - 1]
+            args += [retention_seconds(counter.window_minutes), window.start, window.stop - 1]
         since, *sums = self._add(keys=keys, args=args)
         return Totals({c: int(n) for c, n in zip(wanted, sums, strict=True)}, float(since))
 

@@ -4,11 +4,12 @@ fire and clear: the engine without HTTP, on a clock the tests set."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import OperationalError
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts_saas.alerts import counting, evaluation, firings
@@ -108,6 +109,43 @@ def test_the_window_sums_the_last_sixty_buckets(store, org):
     assert totals[counter] == 5
     assert store.totals([counter], now + 10)[counter] == 3  # the 2 left the window
     assert store.totals([counter], now + 400)[counter] == 0
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(-30, 400),  # seconds the clock moves (mostly forward, sometimes back)
+            st.lists(st.tuples(st.integers(-320, 5), st.integers(1, 9)), max_size=4),
+            st.booleans(),  # read the window sum after adding
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_the_window_sum_is_always_the_sum_of_its_buckets(store, org, steps):
+    """However the clock moves and counts arrive (late, early, in the window or not), the
+    count read is the sum of the window's 60 buckets, as a reader of every bucket finds it
+    (Redis keeps a running sum beside the buckets; the tables sum them each time)."""
+    alert = Alert.objects.create(organization=org, name=f"a {uuid.uuid4()}", window_minutes=5)
+    counter = CounterSet.of(alert)
+    added: dict[int, int] = {}
+    now = 2_000_000.0
+    for moved, arrivals, read in steps:
+        now += moved
+        buckets: dict[int, int] = {}
+        for offset, count in arrivals:
+            bucket = int((now + offset) // counter.size)
+            buckets[bucket] = buckets.get(bucket, 0) + count
+            added[bucket] = added.get(bucket, 0) + count
+        totals = store.add({counter: Tally(buckets=buckets)}, [counter] if read else [], now)
+        if read:
+            expected = sum(added.get(b, 0) for b in counter.window_buckets(now))
+            assert totals[counter] == expected
+    window = counter.window_buckets(now)
+    assert store.totals([counter], now)[counter] == sum(added.get(b, 0) for b in window)
 
 
 def test_counts_belong_to_one_alert_and_one_counter_set(store, org):
