@@ -67,7 +67,12 @@ class MatchIndex(Generic[T]):
 
     def __init__(self, alerts: Iterable[tuple[Alert, T]]) -> None:
         self.values: list[T] = []
+        # Each alert's rules but its message rule, and the number of that rule in the RE2
+        # sets (contains or regex), if it has one: every message rule of the organization
+        # is tested in one pass per event, whoever asks.
         self.checks: list[Matcher] = []
+        self.contains_rule: list[int | None] = []
+        self.regex_rule: list[int | None] = []
         self.by_attribute: dict[tuple[str, str], list[int]] = defaultdict(list)
         # Each place's alerts in order of the lowest level they take, with those levels: an
         # event asks only those whose level rule it meets (most events are routine).
@@ -82,18 +87,20 @@ class MatchIndex(Generic[T]):
         for alert, value in alerts:
             i = len(self.values)
             self.values.append(value)
-            self.checks.append(compile_matcher(alert))
+            self.checks.append(compile_matcher(_without_message(alert)))
             self.levels.append(alert.match_level or 0)
+            regex = alert.match_message if alert.match_message_regex else ""
+            literal = "" if regex else re2.escape(alert.match_message.casefold())
+            self.regex_rule.append(self._number(regexes, self.by_regex, regex))
+            self.contains_rule.append(self._number(contains, self.by_contains, literal))
             if alert.match_app or alert.match_source:
                 self.by_place[(alert.match_app or ANY, alert.match_source or ANY)].append(i)
             elif alert.match_attribute:
                 self.by_attribute[(alert.match_attribute, alert.match_attribute_value)].append(i)
-            elif alert.match_message and alert.match_message_regex:
-                self._file(regexes, self.by_regex, alert.match_message, i)
-            elif alert.match_message:
-                self._file(
-                    contains, self.by_contains, re2.escape(alert.match_message.casefold()), i
-                )
+            elif regex:
+                self.by_regex[regexes[regex]].append(i)
+            elif literal:
+                self.by_contains[contains[literal]].append(i)
             else:
                 self.everyone.append(i)
         for place, filed in self.by_place.items():
@@ -104,17 +111,21 @@ class MatchIndex(Generic[T]):
         self.regexes = RuleSet(list(regexes))
 
     @staticmethod
-    def _file(numbers: dict[str, int], filed: list[list[int]], pattern: str, i: int) -> None:
+    def _number(numbers: dict[str, int], filed: list[list[int]], pattern: str) -> int | None:
+        """The rule's number in its set (added if new); None for no rule."""
+        if not pattern:
+            return None
         if pattern not in numbers:
             numbers[pattern] = len(filed)
             filed.append([])
-        filed[numbers[pattern]].append(i)
+        return numbers[pattern]
 
     def __len__(self) -> int:
         return len(self.values)
 
-    def candidates(self, event: Event) -> list[int]:
+    def candidates(self, event: Event, messages: _Messages | None = None) -> list[int]:
         """The alerts that may match `event`: every one that does, and few others."""
+        messages = messages or _Messages(self, event)
         found: list[int] = []
         keys, attributes = self.attribute_keys, event.attributes
         if keys and attributes:
@@ -126,11 +137,11 @@ class MatchIndex(Generic[T]):
             if event.app and event.source:
                 found += self._at((event.app, ANY), event.level)
                 found += self._at((ANY, event.source), event.level)
-        if self.contains.size:
-            for rule in self.contains.matching(event.folded_message):
+        if self.by_contains:
+            for rule in messages.contains():
                 found += self.by_contains[rule]
-        if self.regexes.size:
-            for rule in self.regexes.matching(event.message):
+        if self.by_regex:
+            for rule in messages.regexes():
                 found += self.by_regex[rule]
         found += self.everyone
         return found
@@ -144,5 +155,50 @@ class MatchIndex(Generic[T]):
 
     def matches(self, event: Event) -> list[T]:
         """The values of the alerts `event` matches."""
-        checks, values = self.checks, self.values
-        return [values[i] for i in self.candidates(event) if checks[i](event)]
+        messages = _Messages(self, event)
+        found = []
+        for i in self.candidates(event, messages):
+            if not self.checks[i](event):
+                continue
+            rule = self.contains_rule[i]
+            if rule is not None and rule not in messages.contains():
+                continue
+            rule = self.regex_rule[i]
+            if rule is not None and rule not in messages.regexes():
+                continue
+            found.append(self.values[i])
+        return found
+
+
+class _Messages:
+    """Which message rules an event's message meets, each set tested once, when first asked."""
+
+    __slots__ = ("_contains", "_event", "_index", "_regexes")
+
+    def __init__(self, index: MatchIndex[Any], event: Event) -> None:
+        self._index, self._event = index, event
+        self._contains: set[int] | None = None
+        self._regexes: set[int] | None = None
+
+    def contains(self) -> set[int]:
+        if self._contains is None:
+            self._contains = set(self._index.contains.matching(self._event.folded_message))
+        return self._contains
+
+    def regexes(self) -> set[int]:
+        if self._regexes is None:
+            self._regexes = set(self._index.regexes.matching(self._event.message))
+        return self._regexes
+
+
+def _without_message(alert: Alert) -> Alert:
+    """The alert's rules but its message rule (tested through the sets instead)."""
+    if not alert.match_message:
+        return alert
+    return Alert(
+        match_app=alert.match_app,
+        match_source=alert.match_source,
+        match_level=alert.match_level,
+        match_attribute=alert.match_attribute,
+        match_attribute_value=alert.match_attribute_value,
+    )
