@@ -121,7 +121,9 @@ class Counts(Protocol):
 # A window sum is kept beside the buckets (fields s, a, b: the sum of buckets a..b), so
 # that reading it costs the buckets that entered or left the window since the last read,
 # usually one or two, not the window's 60. A count added inside the kept span is added to
-# it; a span that moved back or jumped far is summed afresh.
+# it; a span that moved back or jumped far is summed afresh. Keys live for the retention
+# from the start of their newest bucket: their expiry is renewed when a bucket starts (or
+# the span moves), not on every batch.
 _ADD = """
 local since = redis.call('GET', KEYS[1])
 if not since then
@@ -138,23 +140,28 @@ for t = 1, tonumber(ARGV[1]) do
   k, a = k + 3, a + 2
   local span = redis.call('HMGET', window, 'a', 'b')
   local first, last = tonumber(span[1]), tonumber(span[2])
+  local fresh = false
   for j = 1, n do
     local bucket, count = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-    redis.call('HINCRBY', buckets, bucket, count)
+    if redis.call('HINCRBY', buckets, bucket, count) == count then
+      fresh = true
+    end
     if first and bucket >= first and bucket <= last then
       redis.call('HINCRBY', window, 's', count)
     end
     a = a + 2
   end
-  redis.call('EXPIRE', buckets, keep)
-  redis.call('EXPIRE', window, keep)
   local m = tonumber(ARGV[a])
   a = a + 1
   if m > 0 then
     redis.call('LPUSH', recent, unpack(ARGV, a, a + m - 1))
     redis.call('LTRIM', recent, 0, kept - 1)
-    redis.call('EXPIRE', recent, keep)
     a = a + m
+  end
+  if fresh then
+    redis.call('EXPIRE', buckets, keep)
+    redis.call('EXPIRE', window, keep)
+    redis.call('EXPIRE', recent, keep)
   end
 end
 while k <= #KEYS do
@@ -183,8 +190,10 @@ while k <= #KEYS do
       if v then sum = sum + tonumber(v) end
     end
   end
-  redis.call('HSET', window, 's', sum, 'a', first, 'b', last)
-  redis.call('EXPIRE', window, keep)
+  if first ~= from or last ~= to then
+    redis.call('HSET', window, 's', sum, 'a', first, 'b', last)
+    redis.call('EXPIRE', window, keep)
+  end
   out[#out + 1] = sum
 end
 return out

@@ -148,6 +148,22 @@ def test_the_window_sum_is_always_the_sum_of_its_buckets(store, org, steps):
     assert store.totals([counter], now)[counter] == sum(added.get(b, 0) for b in window)
 
 
+def test_counts_in_redis_expire_after_their_retention(org):
+    """Nothing is kept forever: an alert's buckets, latest events and window sum expire a
+    retention after their newest bucket started (renewed as buckets start, not per batch)."""
+    counting.counts.cache_clear()
+    store = counting.counts()
+    assert isinstance(store, RedisCounts)
+    alert = Alert.objects.create(organization=org, name="a", window_minutes=1)
+    counter = CounterSet.of(alert)
+    now = time.time()
+    tally = Tally(buckets={int(now // counter.size): 1}, recent=[{"message": "m"}])
+    store.add({counter: tally}, [counter], now)
+    store.add({counter: tally}, [counter], now)
+    for key in (*store._keys(counter), store._window_key(counter)):
+        assert 0 < store.client.ttl(key) <= counting.retention_seconds(1), key
+
+
 def test_counts_belong_to_one_alert_and_one_counter_set(store, org):
     first = Alert.objects.create(organization=org, name="first")
     second = Alert.objects.create(organization=org, name="second")
