@@ -52,8 +52,9 @@ BENCH_ENV = DJANGO_SETTINGS_MODULE=alerts_saas.settings \
 bench-delivery: bench-db
 	$(BENCH_ENV) $(BIN)/python -m devtools.bench delivery $(BENCH_ARGS)
 
-## make bench: ingest events/s (gunicorn, 50 alerts, batches of 500) and p50/p99 latency from
-## the threshold-crossing POST to the sandbox's receipt of the trigger (Celery worker).
+## make bench: ingest events/s (gunicorn, batches of 500) at 50, 500 and 2,000 alerts of a
+## team's variety, and p50/p99 latency from the threshold-crossing POST to the sandbox's
+## receipt of the trigger (Celery worker), quiet and under load.
 ## Its own Redis databases (3, 4): the suites use 5-8 and 11-14, bench-delivery 9 and 10.
 BENCH_INGEST_ENV = $(BENCH_ENV) \
 	REDIS_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/4
