@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 import re2
 
+from alerts_saas.alerts.conditions import attribute_text
 from alerts_saas.alerts.models import ConditionKind, Level
 
 Spec = dict[str, Any]  # Alert field values, as Alert(**spec) takes them
@@ -310,17 +311,6 @@ def alert_specs(count: int) -> list[Spec]:
 # -- Which alerts an event meets -----------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    """An attribute as the alert form's "equals" compares it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def meets(spec: Spec, event: Event) -> bool:
     """Whether `event` meets every rule of `spec` (an alert with no rules counts all)."""
     if spec.get("match_app") and event.get("app") != spec["match_app"]:
@@ -339,9 +329,8 @@ def meets(spec: Spec, event: Event) -> bool:
         return False
     key = spec.get("match_attribute")
     attributes = event.get("attributes", {})
-    return not key or (
-        key in attributes and _text(attributes[key]) == spec.get("match_attribute_value", "")
-    )
+    wanted = spec.get("match_attribute_value", "")
+    return not key or (key in attributes and attribute_text(attributes[key]) == wanted)
 
 
 @dataclass(frozen=True)
