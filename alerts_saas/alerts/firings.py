@@ -19,7 +19,8 @@ from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import draft_of, render_payload
 from integrations.pagerduty import delivery as engine
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty import paths
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
 RECENT_IN_TRIGGER = 5
 
@@ -43,24 +44,45 @@ def trigger_payload(alert: Alert, total: int) -> tuple[dict[str, Any], dict[str,
 def _triggers(
     firing: Firing, alert: Alert, services: Iterable[PagerDutyService], total: int
 ) -> list[Delivery]:
+    """Queue a trigger to each service; where one can't page (refused by PagerDuty, or its
+    account needs reconnecting), also one to the organization's fallback service."""
     services = list(services)
     if not services:
         return []
     payload, extra = trigger_payload(alert, total)
-    return engine.queue(
-        [
-            engine.build_event(
-                service,
-                EventAction.TRIGGER,
-                firing.dedup_key(service.pk),
-                payload,
-                extra=extra,
-                alert=alert,
-                firing=firing,
-            )
-            for service in services
-        ]
-    )
+    triggers = [
+        engine.build_event(
+            service,
+            EventAction.TRIGGER,
+            firing.dedup_key(service.pk),
+            payload,
+            extra=extra,
+            alert=alert,
+            firing=firing,
+        )
+        for service in services
+    ]
+    return engine.queue(triggers + _fallback(firing, services, triggers))
+
+
+def _fallback(
+    firing: Firing, services: list[PagerDutyService], triggers: list[Delivery]
+) -> list[Delivery]:
+    """The fallback trigger for this firing, if a target can't page and none went yet."""
+    broken = [
+        (service, trigger, health)
+        for service, trigger in zip(services, triggers, strict=True)
+        if not (health := paths.service_health(service)).can_page
+    ]
+    if not broken:
+        return []
+    key = engine.fallback_dedup_key(firing.organization_id, firing.pk)
+    if firing.deliveries.filter(dedup_key=key).exists():
+        return []
+    service, trigger, health = broken[0]
+    why = f"{service.name} can't page: {health.words}"
+    copy = engine.fallback_for(trigger, paths.fallback_service(firing.organization_id), why)
+    return [copy] if copy is not None else []
 
 
 def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
@@ -85,7 +107,7 @@ def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
                 )
         except IntegrityError:
             return None
-        _triggers(firing, alert, alert.targets.all(), total)
+        _triggers(firing, alert, _targets(alert), total)
     return firing
 
 
@@ -100,7 +122,7 @@ def clear_firing(firing: Firing, reason: str, now: datetime, total: int | None =
         firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, total
         engine.queue(
             [
-                engine.follow_up(trigger, EventAction.RESOLVE)
+                engine.follow_up(trigger, EventAction.RESOLVE, reason=reason)
                 for trigger in engine.open_triggers(firing.deliveries.all())
             ]
         )
@@ -116,16 +138,25 @@ def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
             .exists()
         ):
             return
-        paged = {d.service_id: d for d in engine.open_triggers(firing.deliveries.all())}
-        targets = {s.pk: s for s in alert.targets.all()}
+        # The fallback's incident is the firing's, not a target's: it stays until it clears.
+        paged = {
+            d.service_id: d
+            for d in engine.open_triggers(firing.deliveries.all())
+            if d.reason != Reason.FALLBACK
+        }
+        targets = {s.pk: s for s in _targets(alert)}
         _triggers(firing, alert, [s for pk, s in targets.items() if pk not in paged], total)
         engine.queue(
             [
-                engine.follow_up(trigger, EventAction.RESOLVE)
+                engine.follow_up(trigger, EventAction.RESOLVE, reason=Reason.TARGET_REMOVED)
                 for pk, trigger in paged.items()
                 if pk not in targets
             ]
         )
+
+
+def _targets(alert: Alert) -> list[PagerDutyService]:
+    return list(alert.targets.select_related("account"))
 
 
 def open_firing_of(alert: Alert) -> Firing | None:

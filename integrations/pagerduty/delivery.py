@@ -28,8 +28,8 @@ from django.db import transaction
 from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 
-from integrations.pagerduty import events, statements
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty import events, paths, statements
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 from integrations.pagerduty.ratelimit import limiter
 from integrations.pagerduty.statements import Attempt
 from integrations.pagerduty.task_names import SEND_DELIVERIES, task
@@ -76,8 +76,9 @@ def build_event(
     )
 
 
-def follow_up(trigger: Delivery, action: str, created_by: Any = None) -> Delivery:
-    """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key."""
+def follow_up(trigger: Delivery, action: str, created_by: Any = None, reason: str = "") -> Delivery:
+    """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key;
+    `reason` says why (a `Reason`)."""
     return Delivery(
         organization_id=trigger.organization_id,
         service_id=trigger.service_id,
@@ -90,6 +91,7 @@ def follow_up(trigger: Delivery, action: str, created_by: Any = None) -> Deliver
         dedup_key=trigger.dedup_key,
         body={"event_action": action, "dedup_key": trigger.dedup_key},
         is_test=trigger.is_test,
+        reason=reason,
         created_by=created_by,
     )
 
@@ -163,9 +165,91 @@ def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
         for delivery in claimed:
             if delivery.status == Delivery.Status.SENDING:
                 _postpone(delivery, 0)  # no outcome: due again at once
-        statements.settle(token, claimed)
+        _settle(token, claimed)
     _follow_up(claimed, delivery_ids)
     return {d.pk: d.status for d in claimed}
+
+
+def _settle(token: uuid.UUID, claimed: list[Attempt]) -> None:
+    """Write the outcomes. A failure for good also marks its service's path (`paths`), and
+    a trigger refused for its key goes to the fallback service: both in the outcome's
+    transaction, so that a worker dying in between loses neither."""
+    failed = [
+        paths.Outcome(d.service_id, d.refused, d.last_error)
+        for d in claimed
+        if d.tried and d.status == Delivery.Status.FAILED and d.service_id is not None
+    ]
+    if not failed:
+        statements.settle(token, claimed)
+        return
+    refused_triggers = [
+        d.pk for d in claimed if d.refused and d.event_action == EventAction.TRIGGER
+    ]
+    with transaction.atomic():
+        statements.settle(token, claimed)
+        paths.record(failed)
+        queue(_fallbacks(Delivery.objects.filter(pk__in=refused_triggers)))
+
+
+def fallback_dedup_key(organization_id: int, firing_id: int) -> str:
+    """One incident on the fallback service per firing, however many targets fell back."""
+    return f"tripwire-{organization_id}-firing-{firing_id}-fallback"
+
+
+def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str) -> Delivery | None:
+    """An unsaved copy of a firing's trigger to the organization's fallback service, saying
+    why in its custom details; None if there is no fallback to use (none set, the trigger's
+    own service, a test, or no firing)."""
+    if fallback is None or trigger.firing_id is None or trigger.is_test:
+        return None
+    if fallback.pk == trigger.service_id or trigger.event_action != EventAction.TRIGGER:
+        return None
+    event = dict(trigger.body)
+    payload = dict(event.pop("payload", {}) or {})
+    details = payload.get("custom_details")
+    payload["custom_details"] = {
+        **(details if isinstance(details, dict) else {}),
+        "fallback_reason": why,
+    }
+    extra = {k: v for k, v in event.items() if k not in ("event_action", "dedup_key")}
+    copy = build_event(
+        fallback,
+        EventAction.TRIGGER,
+        fallback_dedup_key(trigger.organization_id, trigger.firing_id),
+        payload,
+        extra=extra,
+    )
+    copy.alert_id, copy.firing_id = trigger.alert_id, trigger.firing_id
+    copy.reason = Reason.FALLBACK
+    return copy
+
+
+def _fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
+    """Fallback triggers for firings' triggers PagerDuty just refused, one per firing, none
+    where the firing already fell back."""
+    copies: dict[str, Delivery] = {}
+    fallbacks: dict[int, PagerDutyService | None] = {}
+    for trigger in refused.filter(firing__isnull=False, is_test=False):
+        org = trigger.organization_id
+        if org not in fallbacks:
+            fallbacks[org] = paths.fallback_service(org)
+        why = (
+            f"{trigger.service_name} could not be paged: PagerDuty refused its integration key "
+            f"({trigger.last_error or 'HTTP 400'})."
+        )
+        copy = fallback_for(trigger, fallbacks[org], why)
+        if copy is not None:
+            copies.setdefault(copy.dedup_key, copy)
+    if not copies:
+        return []
+    sent = set(
+        Delivery.objects.filter(
+            organization_id__in={c.organization_id for c in copies.values()},
+            dedup_key__in=list(copies),
+            event_action=EventAction.TRIGGER,
+        ).values_list("organization_id", "dedup_key")
+    )
+    return [c for key, c in copies.items() if (c.organization_id, key) not in sent]
 
 
 def _within_budget(claimed: list[Attempt]) -> list[Attempt]:
@@ -256,6 +340,7 @@ def _outcome(delivery: Attempt, result: events.EventResult) -> None:
         return
     if result.rejected:
         delivery.status = Delivery.Status.FAILED
+        delivery.refused = paths.refuses_key(result)
         delivery.last_error = "; ".join([result.message, *result.errors]) or (
             f"HTTP {result.status}"
         )

@@ -97,6 +97,22 @@ class PagerDutyService(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    is_fallback = models.BooleanField(
+        "fallback service",
+        default=False,
+        help_text="Also paged when an alert's own service can't be: refused by PagerDuty, "
+        "or its account needs reconnecting.",
+    )
+    # What the last deliveries to it said about the path, until a delivery succeeds again
+    # (health.py). Set and cleared by the engine as outcomes are written.
+    refused_at = models.DateTimeField(
+        null=True, blank=True, help_text="When PagerDuty first refused its key (400)."
+    )
+    refused_detail = models.CharField(max_length=500, blank=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="When a delivery to it first failed for good."
+    )
+    failing_detail = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [
@@ -104,7 +120,12 @@ class PagerDutyService(models.Model):
                 fields=["account", "pd_service_id"],
                 condition=models.Q(account__isnull=False),
                 name="one_row_per_connected_service",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(is_fallback=True),
+                name="one_fallback_service_per_org",
+            ),
         ]
         ordering = ["name"]
 
@@ -124,6 +145,22 @@ class EventAction(models.TextChoices):
     TRIGGER = "trigger", "Trigger"
     ACKNOWLEDGE = "acknowledge", "Acknowledge"
     RESOLVE = "resolve", "Resolve"
+
+
+class Reason(models.TextChoices):
+    """Why an event was sent, beside the firing's own trigger: what a resolve or an extra
+    trigger answers to. The first four are the firing's clear reasons."""
+
+    CLEARED = "cleared", "condition cleared"
+    DISABLED = "disabled", "alert disabled"
+    EDITED = "edited", "condition edited"
+    DELETED = "deleted", "alert deleted"
+    TARGET_REMOVED = "target_removed", "service removed from the alert"
+    SERVICE_DELETED = "service_deleted", "service removed from Tripwire"
+    DISCONNECTED = "disconnected", "PagerDuty account disconnected"
+    FALLBACK = "fallback", "fallback: the alert's own service could not be paged"
+    BY_HAND = "by_hand", "resolved by hand"
+    TEST_EXPIRED = "test_expired", "test incident resolved automatically"
 
 
 class Delivery(models.Model):
@@ -176,6 +213,7 @@ class Delivery(models.Model):
     dedup_key = models.CharField(max_length=255)
     body = models.JSONField(help_text="The event as sent, without its routing_key.")
     is_test = models.BooleanField(default=False)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     trim_note = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
@@ -222,6 +260,12 @@ class Delivery(models.Model):
             models.Index(fields=["service", "-created_at"]),
             models.Index(fields=["alert", "-created_at"], name="pagerduty_delivery_alert"),
             models.Index(fields=["organization", "dedup_key"]),
+            # "Has this organization sent a test yet?" (the getting-started checklist).
+            models.Index(
+                fields=["organization"],
+                name="pagerduty_delivery_tests",
+                condition=Q(is_test=True),
+            ),
             # Retention prunes final rows by age, oldest first.
             models.Index(
                 fields=["created_at"],

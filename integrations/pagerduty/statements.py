@@ -39,9 +39,11 @@ from django.db.models import Field
 from django.utils import timezone
 
 from alerts_saas.crypto import decrypt_cached, encrypt
-from integrations.pagerduty.models import Delivery
+from integrations.pagerduty import paths
+from integrations.pagerduty.models import Delivery, PagerDutyService
 
 TABLE = Delivery._meta.db_table
+SERVICES = PagerDutyService._meta.db_table
 QUEUED, SENDING = Delivery.Status.QUEUED.value, Delivery.Status.SENDING.value
 DELIVERED, FAILED = Delivery.Status.DELIVERED.value, Delivery.Status.FAILED.value
 
@@ -58,6 +60,7 @@ INSERTED = [
     ("dedup_key", "text"),
     ("body", "jsonb"),
     ("is_test", "boolean"),
+    ("reason", "text"),
     ("trim_note", "text"),
     ("status", "text"),
     ("attempts", "int"),
@@ -94,6 +97,7 @@ class Attempt:
 
     pk: int
     organization_id: int
+    service_id: int | None
     region: str
     routing_key: str
     event_action: str
@@ -104,6 +108,7 @@ class Attempt:
     status: str = SENDING
     next_attempt_at: datetime | None = None
     tried: bool = False
+    refused: bool = False  # PagerDuty refused the routing key (paths.refuses_key)
     last_error: str = ""
     response_status: int | None = None
     response_message: str = ""
@@ -252,7 +257,7 @@ def claim(
                        AND e.id < c.id
                        AND CASE WHEN e.status IN (%s, %s) THEN TRUE ELSE FALSE END)
              {locking})
-        RETURNING id, organization_id, region, routing_key, event_action, dedup_key,
+        RETURNING id, organization_id, service_id, region, routing_key, event_action, dedup_key,
                   {body}, attempts, created_at
     """  # noqa: S608 - table name and placeholders only; every value is a parameter
     when, until = _db("next_attempt_at", now), _db("lease_until", lease_until)
@@ -268,7 +273,7 @@ def claim(
 
 
 def _attempt(row: tuple[Any, ...]) -> Attempt:
-    pk, org, region, routing_key, action, dedup_key, body, attempts, created_at = row
+    pk, org, service_id, region, routing_key, action, dedup_key, body, attempts, created_at = row
     if not isinstance(created_at, datetime):  # SQLite: text, naive UTC
         created_at = datetime.fromisoformat(created_at)
     if timezone.is_naive(created_at):
@@ -276,6 +281,7 @@ def _attempt(row: tuple[Any, ...]) -> Attempt:
     return Attempt(
         pk=pk,
         organization_id=org,
+        service_id=service_id,
         region=region,
         routing_key=decrypt_cached(routing_key),
         event_action=action,
@@ -287,11 +293,14 @@ def _attempt(row: tuple[Any, ...]) -> Attempt:
 
 
 def settle(token: uuid.UUID, attempts: list[Attempt]) -> None:
-    """Write each attempt's outcome, where the row is still ours."""
+    """Write each attempt's outcome, where the row is still ours; the services a delivery
+    just reached are marked as paging again (`paths`), in the same statement."""
     if not attempts:
         return
+    healed = sorted({a.service_id for a in attempts if a.status == DELIVERED and a.service_id})
     if connection.vendor != "postgresql":
         _settle_one_by_one(token, attempts)
+        paths.heal(healed)
         return
     rows = [
         {
@@ -309,6 +318,13 @@ def settle(token: uuid.UUID, attempts: list[Attempt]) -> None:
     )
     columns = ", ".join(f"{name} {type_}" for name, type_ in ANSWER)
     cte, relaxed = _relaxed()
+    # A data-modifying CTE runs whether or not the statement reads it.
+    heal = f"""healed AS (
+            UPDATE {SERVICES} SET refused_at = NULL, refused_detail = '',
+                   failing_since = NULL, failing_detail = ''
+             WHERE id = ANY(%s::bigint[])
+               AND (refused_at IS NOT NULL OR failing_since IS NOT NULL))"""  # noqa: S608
+    cte = f"{cte}, {heal}" if cte else f"WITH {heal}"
     sql = f"""
         {cte}
         UPDATE {TABLE} AS d
@@ -319,7 +335,7 @@ def settle(token: uuid.UUID, attempts: list[Attempt]) -> None:
                tried boolean, {columns}){", " + relaxed if relaxed else ""}
          WHERE d.id = v.id AND d.claim = %s AND d.status = %s
     """  # noqa: S608 - column and table names are ours; the outcomes are one parameter
-    _run(sql, [_json(rows).decode(), _db("claim", token), SENDING])
+    _run(sql, [healed, _json(rows).decode(), _db("claim", token), SENDING])
 
 
 def _settle_one_by_one(token: uuid.UUID, attempts: list[Attempt]) -> None:

@@ -1,0 +1,137 @@
+"""Whether a service can page: what the last deliveries to it said, and its account's state.
+
+The engine writes what it learns as it settles outcomes (`record`): PagerDuty refusing a
+service's key (a 400 about the routing key: the integration was removed or the key is
+wrong), or a delivery failing for good for another reason. Both hold until a delivery to
+the service succeeds again (a test alert, say); clearing them rides on the settle
+statement, so the hot path pays no extra round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.pagerduty.events import EventResult
+from integrations.pagerduty.models import PagerDutyService
+
+DETAIL_LENGTH = 500
+
+
+class PathState(StrEnum):
+    """A service's state as a path to someone's phone, worst last."""
+
+    OK = "ok"
+    FAILING = "failing"  # a delivery failed for good (not a refused key)
+    RECONNECT = "reconnect"  # its PagerDuty account needs reconnecting
+    REFUSED = "refused"  # PagerDuty refuses its integration key
+
+
+def refuses_key(result: EventResult) -> bool:
+    """PagerDuty refused the event because of its routing key: "Invalid routing key", a
+    key of the wrong length, and so on. Our own events are valid by construction, so this
+    says the integration is gone or the key is wrong, not that the event is."""
+    if result.status != 400:
+        return False
+    words = " ".join([result.message, *result.errors]).lower()
+    return "routing key" in words or "routing_key" in words or "integration key" in words
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one settled delivery says about its service's path."""
+
+    service_id: int
+    refused: bool
+    detail: str
+
+
+def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]:
+    """Mark the services whose deliveries just failed for good; return the ids newly marked
+    refused. Compare-and-set: the first failure's time and words are kept."""
+    now = now or timezone.now()
+    refused: dict[int, str] = {}
+    failing: dict[int, str] = {}
+    for outcome in failures:
+        (refused if outcome.refused else failing).setdefault(
+            outcome.service_id, outcome.detail[:DETAIL_LENGTH]
+        )
+    newly_refused: set[int] = set()
+    for service_id, detail in refused.items():
+        if PagerDutyService.objects.filter(pk=service_id, refused_at__isnull=True).update(
+            refused_at=now, refused_detail=detail
+        ):
+            newly_refused.add(service_id)
+    for service_id, detail in failing.items():
+        PagerDutyService.objects.filter(pk=service_id, failing_since__isnull=True).update(
+            failing_since=now, failing_detail=detail
+        )
+    return newly_refused
+
+
+def heal(service_ids: Iterable[int]) -> int:
+    """A delivery to each of these services succeeded: they page again. (The embedded
+    database's way; on PostgreSQL the settle statement does this.)"""
+    return (
+        PagerDutyService.objects.filter(pk__in=set(service_ids))
+        .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False))
+        .update(refused_at=None, refused_detail="", failing_since=None, failing_detail="")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceHealth:
+    """A service's path state in words, and since when."""
+
+    state: PathState
+    words: str = ""
+    since: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == PathState.OK
+
+    @property
+    def can_page(self) -> bool:
+        """Whether a trigger to it can be expected to page someone."""
+        return self.state in (PathState.OK, PathState.FAILING)
+
+
+def service_health(service: PagerDutyService) -> ServiceHealth:
+    """The service's path state. Reads `service.account` (select it with the service)."""
+    if service.refused_at is not None:
+        return ServiceHealth(
+            PathState.REFUSED,
+            f"PagerDuty refuses its integration key ({service.refused_detail or 'HTTP 400'}): "
+            "the integration was probably removed in PagerDuty. Reconnect the service or "
+            "paste a new key, then send a test alert.",
+            service.refused_at,
+        )
+    account = service.account
+    if account is not None and account.needs_reconnect:
+        return ServiceHealth(
+            PathState.RECONNECT,
+            f"Its PagerDuty account {account.name} needs reconnecting"
+            f"{': ' + account.status_detail if account.status_detail else ''}.",
+        )
+    if service.failing_since is not None:
+        return ServiceHealth(
+            PathState.FAILING,
+            f"A delivery to it failed: {service.failing_detail or 'PagerDuty refused it'}.",
+            service.failing_since,
+        )
+    return ServiceHealth(PathState.OK)
+
+
+def fallback_service(organization_id: int) -> PagerDutyService | None:
+    """The organization's fallback service, if it set one."""
+    return (
+        PagerDutyService.objects.select_related("account")
+        .filter(organization_id=organization_id, is_fallback=True)
+        .first()
+    )
