@@ -1,0 +1,246 @@
+"""Whether each alert can page someone, and what is broken in an organization's paging.
+
+An alert's path is as good as its targets: it pages nobody without one; a target PagerDuty
+refuses, whose account needs reconnecting, or whose deliveries fail, is a broken part of
+it. The pages show this beside the alert's state; `problems` lists the organization's
+broken paths for the dashboard, the banner and the emails.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from django.db.models import Prefetch, Q
+from django.urls import reverse
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.models import Alert
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.paths import PathState, service_health
+
+
+class Health(StrEnum):
+    """An alert's paging path, worst first in `RANK`."""
+
+    OK = "ok"
+    OFF = "off"  # disabled: it pages nobody, on purpose
+    NOBODY = "nobody"  # enabled, with no service to page
+    REFUSED = "refused"
+    RECONNECT = "reconnect"
+    FAILING = "failing"
+
+
+RANK = [Health.NOBODY, Health.REFUSED, Health.RECONNECT, Health.FAILING, Health.OK, Health.OFF]
+LABELS = {
+    Health.OK: "Pages OK",
+    Health.OFF: "Off",
+    Health.NOBODY: "Pages nobody",
+    Health.REFUSED: "Refused by PagerDuty",
+    Health.RECONNECT: "Needs reconnecting",
+    Health.FAILING: "Deliveries failing",
+}
+_FROM_PATH = {
+    PathState.REFUSED: Health.REFUSED,
+    PathState.RECONNECT: Health.RECONNECT,
+    PathState.FAILING: Health.FAILING,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """The one click that mends it."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetTrouble:
+    """One target of an alert that can't page, in words."""
+
+    service: PagerDutyService
+    health: Health
+    words: str
+    fix: Fix
+
+
+@dataclass(frozen=True, slots=True)
+class AlertHealth:
+    health: Health
+    troubles: tuple[TargetTrouble, ...] = ()
+    words: str = ""
+    fix: Fix | None = None
+    can_page: bool = True  # some target can still be expected to page someone
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.health]
+
+    @property
+    def code(self) -> str:
+        return self.health.value
+
+    @property
+    def ok(self) -> bool:
+        return self.health in (Health.OK, Health.OFF)
+
+
+def service_fix(service: PagerDutyService, health: Health, slug: str) -> Fix:
+    """Where a person mends a service's path."""
+    if health == Health.RECONNECT:
+        return Fix("Reconnect PagerDuty", reverse("pagerduty:authorize", args=[slug]))
+    if health == Health.FAILING:
+        return Fix(
+            "See its deliveries",
+            reverse("pagerduty:service_deliveries", args=[slug, service.pk]),
+        )
+    return Fix(
+        "Fix it in Integrations",
+        reverse("pagerduty:integrations", args=[slug]) + f"#service-{service.pk}",
+    )
+
+
+def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -> AlertHealth:
+    """The alert's path, given its targets (with their accounts loaded)."""
+    if not alert.enabled:
+        return AlertHealth(
+            Health.OFF, words="Disabled: it pages nobody until enabled.", can_page=False
+        )
+    if not targets:
+        return AlertHealth(
+            Health.NOBODY,
+            words="It has no PagerDuty service, so when it fires nobody is paged.",
+            fix=Fix("Add a service", reverse("alerts:edit", args=[slug, alert.pk])),
+            can_page=False,
+        )
+    troubles = []
+    for service in targets:
+        path = service_health(service)
+        if path.ok:
+            continue
+        health = _FROM_PATH[path.state]
+        troubles.append(
+            TargetTrouble(service, health, path.words, service_fix(service, health, slug))
+        )
+    if not troubles:
+        return AlertHealth(Health.OK)
+    troubles.sort(key=lambda t: RANK.index(t.health))
+    worst = troubles[0]
+    can_page = len(troubles) < len(targets) or all(t.health == Health.FAILING for t in troubles)
+    words = f"{worst.service.name}: {worst.words}"
+    if len(troubles) > 1:
+        words += f" ({len(troubles) - 1} more service{'s' if len(troubles) > 2 else ''} too.)"
+    if can_page and worst.health != Health.FAILING:
+        words += " Its other services still page."
+    return AlertHealth(worst.health, tuple(troubles), words, worst.fix, can_page)
+
+
+def targets_with_accounts() -> Prefetch[str]:
+    """Prefetch for `Alert.targets` that `alert_health` needs (one query for a page)."""
+    return Prefetch("targets", queryset=PagerDutyService.objects.select_related("account"))
+
+
+def health_of(alerts: Iterable[Alert], slug: str) -> dict[int, AlertHealth]:
+    """Each alert's health; the alerts' targets must be prefetched (`targets_with_accounts`)."""
+    return {alert.pk: alert_health(alert, list(alert.targets.all()), slug) for alert in alerts}
+
+
+class ProblemKind(StrEnum):
+    REFUSED = "refused"
+    RECONNECT = "reconnect"
+    FAILING = "failing"
+    NOBODY = "nobody"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing broken in an organization's paging, named so that it is the same problem
+    from one look to the next (`key`), with the alerts it leaves without a page."""
+
+    kind: ProblemKind
+    key: str
+    title: str
+    words: str
+    fix: Fix
+    since: datetime | None = None
+    alerts: tuple[str, ...] = field(default=())
+
+
+def problems(organization: Organization) -> list[Problem]:
+    """The organization's broken paths now, worst first: services PagerDuty refuses,
+    accounts to reconnect, services whose deliveries fail, enabled alerts with no service.
+    A few queries however many alerts there are."""
+    slug = organization.slug
+    found: list[Problem] = []
+    using: dict[int, list[str]] = defaultdict(list)
+    for service_id, name in Alert.targets.through.objects.filter(
+        alert__organization=organization, alert__enabled=True
+    ).values_list("pagerdutyservice_id", "alert__name"):
+        using[service_id].append(name)
+    broken = PagerDutyService.objects.filter(organization=organization).filter(
+        Q(refused_at__isnull=False) | Q(failing_since__isnull=False)
+    )
+    for service in broken.order_by("name"):
+        since: datetime | None
+        if service.refused_at is not None:
+            kind, health, title = (
+                ProblemKind.REFUSED,
+                Health.REFUSED,
+                f"PagerDuty refuses {service.name}",
+            )
+            since, words = service.refused_at, service_health(service).words
+        else:
+            kind, health, title = (
+                ProblemKind.FAILING,
+                Health.FAILING,
+                f"Deliveries to {service.name} are failing",
+            )
+            since, words = service.failing_since, service.failing_detail
+        found.append(
+            Problem(
+                kind,
+                f"{kind}:service:{service.pk}",
+                title,
+                words,
+                service_fix(service, health, slug),
+                since,
+                tuple(sorted(using[service.pk])),
+            )
+        )
+    accounts = PagerDutyAccount.objects.filter(
+        organization=organization, status=PagerDutyAccount.Status.NEEDS_RECONNECT
+    ).prefetch_related("services")
+    for account in accounts:
+        names = sorted({n for s in account.services.all() for n in using[s.pk]})
+        found.append(
+            Problem(
+                ProblemKind.RECONNECT,
+                f"reconnect:account:{account.pk}",
+                f"PagerDuty account {account.name} needs reconnecting",
+                account.status_detail or "Tripwire can no longer use its access to PagerDuty.",
+                Fix("Reconnect PagerDuty", reverse("pagerduty:authorize", args=[slug])),
+                None,
+                tuple(names),
+            )
+        )
+    orphans = Alert.objects.filter(
+        organization=organization, enabled=True, targets__isnull=True
+    ).order_by("name")
+    for alert in orphans.only("pk", "name", "updated_at"):
+        found.append(
+            Problem(
+                ProblemKind.NOBODY,
+                f"nobody:alert:{alert.pk}",
+                f"{alert.name} pages nobody",
+                "It is enabled but has no PagerDuty service: when it fires, nobody is paged.",
+                Fix("Add a service", reverse("alerts:edit", args=[slug, alert.pk])),
+                None,
+                (alert.name,),
+            )
+        )
+    order = list(ProblemKind)
+    return sorted(found, key=lambda p: order.index(p.kind))
