@@ -89,9 +89,16 @@ def make_service(pagerduty: SandboxProcess, org: Organization) -> Callable[..., 
                 for s in pagerduty.account(region)["services"]
                 if s["name"] == name or region == "eu"
             )
-            key = pagerduty.add_integration(pd_service["id"])["integration_key"]
+            integration = pagerduty.add_integration(pd_service["id"])
+            key, integration_id = integration["integration_key"], integration["id"]
+        else:
+            integration_id = ""
         return PagerDutyService.objects.create(
-            organization=org, name=name, region=region, integration_key=key
+            organization=org,
+            name=name,
+            region=region,
+            integration_key=key,
+            integration_id=integration_id,
         )
 
     return make

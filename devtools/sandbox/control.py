@@ -205,6 +205,14 @@ def create_integration() -> Response:
     return response
 
 
+@bp.delete("/integrations/<integration_id>")
+def remove_integration(integration_id: str) -> Response:
+    """Stands for a person removing the integration in PagerDuty's web app."""
+    if store().remove_integration(integration_id) is None:
+        return _bad("unknown integration", 404)
+    return jsonify(removed=integration_id)
+
+
 @bp.post("/tokens")
 def mint_token() -> Response:
     """Issue tokens for a user without the browser flow: ``{"email", "scope"}``."""

@@ -381,6 +381,20 @@ class Store:
             service.integration_ids.append(integration.id)
             return integration
 
+    def remove_integration(self, integration_id: str) -> Integration | None:
+        """What a person does on the service's Integrations tab in PagerDuty's web app (the
+        published REST API has no such operation): its key stops working at once."""
+        with self.lock:
+            integration = self.integrations.pop(integration_id, None)
+            if integration is None:
+                return None
+            if integration.integration_key:
+                self.integrations_by_key.pop(integration.integration_key, None)
+            service = self.services.get(integration.service_id)
+            if service is not None and integration_id in service.integration_ids:
+                service.integration_ids.remove(integration_id)
+            return integration
+
     def integration_for_key(self, routing_key: str, region: Region) -> Integration | None:
         """The integration owning ``routing_key``, only if its account is in ``region``."""
         with self.lock:

@@ -122,6 +122,10 @@ class SandboxClient:
         body = {"service_id": service_id, "name": name}
         return self._control("POST", "/integrations", json=body)
 
+    def remove_integration(self, integration_id: str) -> None:
+        """Remove an integration as a person would in PagerDuty's web app."""
+        self._control("DELETE", f"/integrations/{integration_id}")
+
     def issue_token(self, email: str, scope: str = "write") -> dict[str, Any]:
         """Tokens for ``email`` without the browser flow (same shape as /oauth/token)."""
         body = {"email": email, "scope": scope}
