@@ -89,7 +89,7 @@ def test_a_firing_alert_shows_its_state_chart_events_and_firing(
     firing = Firing.objects.get()
     assert "FIRING since" in page and firing.opened_at.strftime("%H:%M:%S") in page
     assert "3 matching events in 5 minutes when it opened; 3 now" in page
-    assert "Paging: Checkout API 001" in page
+    assert re.search(r"<strong>Checkout API 001</strong>: Trigger (queued|delivered)", page)
     assert "<title>FIRING · Checkout errors" in page
     assert "At least 3 matching events in 5 minutes" in page
     assert "App is “checkout”" in page
@@ -108,7 +108,7 @@ def test_a_firing_alert_shows_its_state_chart_events_and_firing(
     row = page[page.index(f'id="firing-{firing.pk}"') :]
     row = row[: row.index("</tr>")]
     assert "Still firing" in row and "3 when opened" in row
-    assert "Trigger</a> to Checkout API 001" in row and ">Queued</span>" in row
+    assert "<strong>Checkout API 001</strong>" in row and ">Trigger queued</a>" in row
     # And the deliveries history stays below.
     assert page.count('id="delivery-row-') == 1
 
@@ -199,8 +199,10 @@ def test_cleared_firings_show_when_why_and_what_was_sent(admin_client, firing_al
     row = row[: row.index("</tr>")]
     assert "Alert disabled" in row and "Still firing" not in row
     assert "8 min" in row
-    assert row.count("Trigger</a> to Checkout API 001") == 1
-    assert row.count("Resolve</a> to Checkout API 001") == 1
+    # One entry for the service: its trigger, and the resolve with the reason it was sent.
+    assert row.count("<strong>Checkout API 001</strong>") == 1
+    assert row.count(">Trigger queued</a>") == 1
+    assert row.count(">Resolve queued (alert disabled)</a>") == 1
 
 
 def test_at_most_twenty_firings_are_listed(admin_client, org, connected_service):

@@ -47,6 +47,7 @@ def _firings(alert: Alert, n: int, open_newest: bool = False) -> list[Firing]:
             clear_reason="" if is_open else Firing.ClearReason.CLEARED,
             count_at_open=3,
         )
+        dedup_key = f"tripwire-test-{next(_seq)}"
         for action in (EventAction.TRIGGER, EventAction.RESOLVE):
             Delivery.objects.create(
                 organization=alert.organization,
@@ -56,7 +57,7 @@ def _firings(alert: Alert, n: int, open_newest: bool = False) -> list[Firing]:
                 region="us",
                 routing_key="R" * 32,
                 event_action=action,
-                dedup_key=f"tripwire-test-{next(_seq)}",
+                dedup_key=dedup_key,
                 body={},
                 status=Delivery.Status.DELIVERED,
                 created_at=opened,
@@ -98,8 +99,10 @@ def test_page_two_shows_the_older_firings(admin_client, org):
     assert _firing_ids(second) == ids[20:40]
     assert "Firings 21 to 40 of 45, newest first." in second
     assert "Page 2 of 3" in second and "← Newer firings" in second
-    # Each row still lists what its firing sent.
-    assert second.count('class="firing-delivery"') == 40
+    # Each row still lists what its firing sent: the trigger and the resolve that followed.
+    assert second.count('class="firing-delivery"') == 20
+    assert second.count("Trigger delivered at") == 20
+    assert second.count("Resolve delivered at") == 20
     # The banner still shows the open firing, which is on the first page.
     assert "FIRING since" in second and 'data-state="firing"' in second
 

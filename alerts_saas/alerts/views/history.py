@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, chart_span, counts, window_series
+from alerts_saas.alerts.health import alert_health, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label, state_of
 from alerts_saas.alerts.views.rows import FiringRow
@@ -148,6 +149,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
             else None
         ),
         "rules": describe(alert),
+        "health": alert_health(alert, list(alert.targets.all()), request.tenant.organization.slug),
         "refresh_seconds": REFRESH_SECONDS,
         "now": now,
         "counts_unavailable": False,
@@ -181,7 +183,9 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
 
 
 def _alert(request: TenantRequest, alert_id: int) -> Alert:
-    alert = tenant_get(request, Alert.objects.prefetch_related("targets"), pk=alert_id)
+    alert = tenant_get(
+        request, Alert.objects.prefetch_related(targets_with_accounts()), pk=alert_id
+    )
     alert.organization = request.tenant.organization  # already loaded: no query for it
     return alert
 

@@ -4,7 +4,8 @@ first, each row put in words before the template renders it.
 The page costs the same four queries whatever the number of alerts and however long their
 history: one for the counts (the total, the firing ones, each filter's), one for the page's
 alerts in order, one for what only the page's rows show (the open firing's start, the last
-delivery: index probes per alert shown) and one for the names of the services they page.
+delivery: index probes per alert shown) and one for the services they page, with what
+their health needs (health.py: whether each alert can page anyone).
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ from django.db.models import (
 from django.urls import reverse
 
 from alerts_saas.alerts.conditions import describe
+from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
-from integrations.pagerduty.models import Delivery
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 PAGE_SIZE = 50
 MAX_SEARCH = 200  # an alert's name is at most this long
@@ -311,17 +313,36 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
     }
 
 
-def _services(ids: list[int]) -> dict[int, list[str]]:
-    """The names of the services each alert of `ids` pages, by name (one query on the
-    targets' index; no service row is loaded, so no integration key is decrypted)."""
-    names: dict[int, list[str]] = {}
+def _targets(ids: list[int]) -> dict[int, list[PagerDutyService]]:
+    """The services each alert of `ids` pages, by name, with what their health needs (one
+    query on the targets' index; the integration keys are not read, so none is decrypted)."""
+    found: dict[int, list[PagerDutyService]] = {}
     targets = Alert.targets.through.objects.filter(alert_id__in=ids)
-    found = targets.order_by("pagerdutyservice__name").values_list(
-        "alert_id", "pagerdutyservice__name"
+    service = "pagerdutyservice__"
+    rows = targets.order_by(f"{service}name").values_list(
+        "alert_id",
+        *(f"{service}{name}" for name in SERVICE_FIELDS),
+        *(f"{service}account__{name}" for name in ACCOUNT_FIELDS),
     )
-    for alert_id, name in found:
-        names.setdefault(alert_id, []).append(name)
-    return names
+    for alert_id, *values in rows:
+        fields = dict(zip(SERVICE_FIELDS, values[: len(SERVICE_FIELDS)], strict=True))
+        account = dict(zip(ACCOUNT_FIELDS, values[len(SERVICE_FIELDS) :], strict=True))
+        target = PagerDutyService(**fields)
+        target.account = PagerDutyAccount(**account) if account["pk"] is not None else None
+        found.setdefault(alert_id, []).append(target)
+    return found
+
+
+# What the list reads of each target for its name and health.
+SERVICE_FIELDS = (
+    "pk",
+    "name",
+    "refused_at",
+    "refused_detail",
+    "failing_since",
+    "failing_detail",
+)
+ACCOUNT_FIELDS = ("pk", "name", "status", "status_detail")
 
 
 # An alert id no database reaches: where the id goes in a reversed URL.
@@ -352,10 +373,10 @@ def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -
     """The page's alerts as the list shows them (two queries, whatever their history)."""
     ids = [alert.pk for alert in page]
     facts = _row_facts(alerts, ids)
-    services = _services(ids) if ids else {}
+    targets = _targets(ids) if ids else {}
     links = _links(slug)
     return [
-        _row(alert, facts.get(alert.pk, RowFacts()), services.get(alert.pk, []), now, links)
+        _row(alert, facts.get(alert.pk, RowFacts()), targets.get(alert.pk, []), now, links, slug)
         for alert in page
     ]
 
@@ -378,9 +399,10 @@ def state_note(state: AlertState, now: datetime) -> str:
 def _row(
     alert: Alert,
     facts: RowFacts,
-    services: list[str],
+    targets: list[PagerDutyService],
     now: datetime,
     links: Callable[[int], AlertLinks],
+    slug: str,
 ) -> AlertRow:
     # The open firing's start is all the list shows of it.
     since = facts.firing_since
@@ -395,7 +417,8 @@ def _row(
         state_note=state_note(state, now),
         condition=condition_text(alert),
         rules=describe(alert),
-        services=tuple(services),
+        services=tuple(target.name for target in targets),
         last_delivery=last,
         links=links(alert.pk),
+        health=alert_health(alert, targets, slug),
     )

@@ -7,11 +7,13 @@ deliveries in order). Templates read the instance's own fields straight through 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.state import AlertState, State
-from integrations.pagerduty.models import Delivery, EventAction
+from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 
 class _Row:
@@ -23,6 +25,88 @@ class _Row:
         if name == "subject":  # not set yet (copying, unpickling): no recursion
             raise AttributeError(name)
         return getattr(self.subject, name)
+
+
+@dataclass(frozen=True)
+class TargetPath:
+    """What happened to one target of a firing: its trigger, and the resolve that followed
+    (if one did), in the words a person on call needs."""
+
+    service_name: str
+    service_id: int | None
+    trigger: Delivery
+    resolve: Delivery | None = None
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.trigger.reason == Reason.FALLBACK
+
+    @property
+    def fallback_reason(self) -> str:
+        payload = self.trigger.body.get("payload") or {}
+        details = payload.get("custom_details") if isinstance(payload, dict) else None
+        return str(details.get("fallback_reason", "")) if isinstance(details, dict) else ""
+
+    @property
+    def trigger_words(self) -> str:
+        return _delivery_words(self.trigger, "Trigger")
+
+    @property
+    def resolve_words(self) -> str:
+        if self.resolve is None:
+            return ""
+        why = self.resolve.get_reason_display() if self.resolve.reason else ""
+        words = _delivery_words(self.resolve, "Resolve")
+        return f"{words} ({why})" if why else words
+
+    @property
+    def badge(self) -> str:
+        """The colour of where it stands now: the resolve's if one was sent."""
+        latest = self.resolve or self.trigger
+        return STATUS_BADGES.get(latest.status, "badge-warn")
+
+    @property
+    def is_open(self) -> bool:
+        """The incident may still be open in PagerDuty: no resolve delivered."""
+        return self.trigger.status != Delivery.Status.FAILED and not (
+            self.resolve is not None and self.resolve.status == Delivery.Status.DELIVERED
+        )
+
+
+def _delivery_words(delivery: Delivery, action: str) -> str:
+    """E.g. "Trigger delivered at 03:12:09", "Resolve retrying (attempt 3): PagerDuty
+    answered 503", "Trigger failed: Invalid routing key"."""
+    if delivery.status == Delivery.Status.DELIVERED:
+        when = delivery.delivered_at or delivery.created_at
+        return f"{action} delivered at {when:%H:%M:%S} UTC"
+    if delivery.status == Delivery.Status.FAILED:
+        return f"{action} failed: {delivery.last_error or 'refused by PagerDuty'}"
+    if delivery.attempts and delivery.last_error:
+        return (
+            f"{action} retrying (attempt {delivery.attempts + 1} at "
+            f"{delivery.next_attempt_at:%H:%M:%S} UTC): {delivery.last_error}"
+        )
+    if delivery.status == Delivery.Status.SENDING:
+        return f"{action} sending"
+    return f"{action} queued"
+
+
+def target_paths(deliveries: list[Delivery]) -> list[TargetPath]:
+    """A firing's deliveries (oldest first) as one entry per incident: each trigger with
+    the latest resolve sent under its dedup key."""
+    paths: dict[str, TargetPath] = {}
+    for delivery in deliveries:
+        if delivery.event_action == EventAction.TRIGGER:
+            paths.setdefault(
+                delivery.dedup_key,
+                TargetPath(delivery.service_name, delivery.service_id, delivery),
+            )
+        elif delivery.event_action == EventAction.RESOLVE and delivery.dedup_key in paths:
+            path = paths[delivery.dedup_key]
+            paths[delivery.dedup_key] = TargetPath(
+                path.service_name, path.service_id, path.trigger, delivery
+            )
+    return sorted(paths.values(), key=lambda p: (p.is_fallback, p.service_name.lower()))
 
 
 @dataclass(frozen=True)
@@ -40,6 +124,10 @@ class FiringRow(_Row):
     @property
     def triggers(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.event_action == EventAction.TRIGGER]
+
+    @cached_property
+    def targets(self) -> list[TargetPath]:
+        return target_paths(self.deliveries)
 
 
 @dataclass(frozen=True)
@@ -97,6 +185,14 @@ class AlertRow(_Row):
     services: tuple[str, ...]
     last_delivery: LastDelivery | None
     links: AlertLinks
+    health: AlertHealth
+
+    @property
+    def health_badge(self) -> str:
+        """Red where nobody would be paged, amber where part of the path is broken."""
+        if self.health.ok:
+            return ""
+        return "badge-warn" if self.health.can_page else "badge-bad"
 
     @property
     def alert(self) -> Alert:
