@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from integrations.pagerduty.events import EventResult
 from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.signals import announce
 
 DETAIL_LENGTH = 500
 
@@ -53,7 +54,8 @@ class Outcome:
 
 def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]:
     """Mark the services whose deliveries just failed for good; return the ids newly marked
-    refused. Compare-and-set: the first failure's time and words are kept."""
+    refused. Compare-and-set: the first failure's time and words are kept. Newly marked
+    services' organizations are announced (`signals.paging_changed`)."""
     now = now or timezone.now()
     refused: dict[int, str] = {}
     failing: dict[int, str] = {}
@@ -67,9 +69,18 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
             refused_at=now, refused_detail=detail
         ):
             newly_refused.add(service_id)
+    newly_marked = set(newly_refused)
     for service_id, detail in failing.items():
-        PagerDutyService.objects.filter(pk=service_id, failing_since__isnull=True).update(
+        if PagerDutyService.objects.filter(pk=service_id, failing_since__isnull=True).update(
             failing_since=now, failing_detail=detail
+        ):
+            newly_marked.add(service_id)
+    if newly_marked:
+        announce(
+            PagerDutyService,
+            PagerDutyService.objects.filter(pk__in=newly_marked).values_list(
+                "organization_id", flat=True
+            ),
         )
     return newly_refused
 
@@ -84,6 +95,14 @@ def heal(service_ids: Iterable[int]) -> int:
     )
 
 
+LABELS = {
+    PathState.OK: "Pages OK",
+    PathState.FAILING: "Deliveries failing",
+    PathState.RECONNECT: "Needs reconnecting",
+    PathState.REFUSED: "Refused by PagerDuty",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceHealth:
     """A service's path state in words, and since when."""
@@ -95,6 +114,10 @@ class ServiceHealth:
     @property
     def ok(self) -> bool:
         return self.state == PathState.OK
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
 
     @property
     def can_page(self) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from integrations.pagerduty.views import connect, manage, settings
+from integrations.pagerduty.views import connect, fallback, manage, settings
 
 app_name = "pagerduty"
 
@@ -32,6 +32,11 @@ tenant_urlpatterns = [
         "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/test/",
         manage.send_test_event,
         name="test_event",
+    ),
+    path(
+        "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/fallback/",
+        fallback.set_fallback,
+        name="set_fallback",
     ),
     path(
         "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/deliveries/",
