@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "alerts_saas.health",
     "integrations.pagerduty",
     "alerts_saas.alerts",
+    "alerts_saas.notices",
     "alerts_saas.ingest",
     "ninja",  # its docs page then serves Swagger UI from our static files, not a CDN
 ]
@@ -98,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "alerts_saas.accounts.context_processors.tenant",
+                "alerts_saas.notices.banner.paging_banner",
             ],
         },
     },
@@ -184,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
     # History retention: deliveries first, so firings go once nothing points at them.
     "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
     "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
+    # Paging problems: reminders, fixes no signal announces, and a backstop for the rest.
+    "notices-check-paging-problems": _every(
+        "alerts_saas.notices.tasks.check_paging_problems", env_int("PROBLEM_CHECK_INTERVAL", 60)
+    ),
     "purge-stale-invitations": {
         "task": "alerts_saas.accounts.tasks.purge_stale_invitations",
         "schedule": timedelta(hours=6),
@@ -307,6 +313,10 @@ INGEST_EVENTS_PER_MINUTE = env_int("INGEST_EVENTS_PER_MINUTE", 600_000)
 ALERTS_RECHECK_SECONDS = env_int("ALERTS_RECHECK_SECONDS", 30)
 
 # --- Email --------------------------------------------------------------------------------
+# Owners and admins are emailed when paging breaks, then reminded this often while it lasts.
+PROBLEM_REMINDER_HOURS = env_int("PROBLEM_REMINDER_HOURS", 24)
+if PROBLEM_REMINDER_HOURS < 1:
+    raise ImproperlyConfigured("PROBLEM_REMINDER_HOURS must be at least 1.")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"

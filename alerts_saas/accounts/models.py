@@ -97,6 +97,14 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Owners and admins are emailed when paging breaks in the organization, unless they turn
+    # it off (the "Notifications" page); members keep theirs for when their role changes.
+    email_paging_problems = models.BooleanField(
+        "email me when paging breaks",
+        default=True,
+        help_text="An email when a problem starts, a daily reminder while it lasts, and one "
+        "when it is fixed (owners and admins).",
+    )
 
     class Meta:
         constraints = [

@@ -168,6 +168,11 @@ class Problem:
     fix: Fix
     since: datetime | None = None
     alerts: tuple[str, ...] = field(default=())
+    # Those of `alerts` that page nobody at all now: PagerDuty refuses every service they
+    # target (or they have none). The others still page some service. An account to
+    # reconnect silences nobody: deliveries use the services' integration keys, not its
+    # tokens.
+    silenced: tuple[str, ...] = field(default=())
 
 
 def problems(organization: Organization) -> list[Problem]:
@@ -176,15 +181,32 @@ def problems(organization: Organization) -> list[Problem]:
     A few queries however many alerts there are."""
     slug = organization.slug
     found: list[Problem] = []
-    using: dict[int, list[str]] = defaultdict(list)
-    for service_id, name in Alert.targets.through.objects.filter(
+    using: dict[int, list[tuple[int, str]]] = defaultdict(list)  # service: (alert, name)
+    targets: dict[int, set[int]] = defaultdict(set)  # alert: its services
+    for service_id, alert_id, name in Alert.targets.through.objects.filter(
         alert__organization=organization, alert__enabled=True
-    ).values_list("pagerdutyservice_id", "alert__name"):
-        using[service_id].append(name)
-    broken = PagerDutyService.objects.filter(organization=organization).filter(
-        Q(refused_at__isnull=False) | Q(failing_since__isnull=False)
+    ).values_list("pagerdutyservice_id", "alert_id", "alert__name"):
+        using[service_id].append((alert_id, name))
+        targets[alert_id].add(service_id)
+    broken = list(
+        PagerDutyService.objects.filter(organization=organization)
+        .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False))
+        .order_by("name")
     )
-    for service in broken.order_by("name"):
+    accounts = list(
+        PagerDutyAccount.objects.filter(
+            organization=organization, status=PagerDutyAccount.Status.NEEDS_RECONNECT
+        ).prefetch_related("services")
+    )
+    refused = {s.pk for s in broken if s.refused_at is not None}
+
+    def names(alerts: Iterable[tuple[int, str]]) -> tuple[str, ...]:
+        return tuple(sorted(name for _pk, name in set(alerts)))
+
+    def silenced(alerts: Iterable[tuple[int, str]]) -> tuple[str, ...]:
+        return names(a for a in alerts if targets[a[0]] <= refused)
+
+    for service in broken:
         since: datetime | None
         if service.refused_at is not None:
             kind, health, title = (
@@ -193,6 +215,7 @@ def problems(organization: Organization) -> list[Problem]:
                 f"PagerDuty refuses {service.name}",
             )
             since, words = service.refused_at, service_health(service).words
+            mute = silenced(using[service.pk])
         else:
             kind, health, title = (
                 ProblemKind.FAILING,
@@ -200,6 +223,7 @@ def problems(organization: Organization) -> list[Problem]:
                 f"Deliveries to {service.name} are failing",
             )
             since, words = service.failing_since, service.failing_detail
+            mute = ()  # a failing service is still tried: it may page again
         found.append(
             Problem(
                 kind,
@@ -208,23 +232,24 @@ def problems(organization: Organization) -> list[Problem]:
                 words,
                 service_fix(service, health, slug),
                 since,
-                tuple(sorted(using[service.pk])),
+                names(using[service.pk]),
+                mute,
             )
         )
-    accounts = PagerDutyAccount.objects.filter(
-        organization=organization, status=PagerDutyAccount.Status.NEEDS_RECONNECT
-    ).prefetch_related("services")
     for account in accounts:
-        names = sorted({n for s in account.services.all() for n in using[s.pk]})
+        affected = [a for s in account.services.all() for a in using[s.pk]]
         found.append(
             Problem(
                 ProblemKind.RECONNECT,
                 f"reconnect:account:{account.pk}",
                 f"PagerDuty account {account.name} needs reconnecting",
                 account.status_detail or "Tripwire can no longer use its access to PagerDuty.",
-                Fix("Reconnect PagerDuty", reverse("pagerduty:authorize", args=[slug])),
+                Fix(
+                    "Reconnect it in Integrations",
+                    reverse("pagerduty:integrations", args=[slug]) + f"#account-{account.pk}",
+                ),
                 None,
-                tuple(names),
+                names(affected),
             )
         )
     orphans = Alert.objects.filter(
@@ -239,6 +264,7 @@ def problems(organization: Organization) -> list[Problem]:
                 "It is enabled but has no PagerDuty service: when it fires, nobody is paged.",
                 Fix("Add a service", reverse("alerts:edit", args=[slug, alert.pk])),
                 None,
+                (alert.name,),
                 (alert.name,),
             )
         )

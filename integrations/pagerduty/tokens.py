@@ -16,6 +16,7 @@ from requests import RequestException
 
 from integrations.pagerduty import oauth
 from integrations.pagerduty.models import PagerDutyAccount
+from integrations.pagerduty.signals import announce
 
 log = logging.getLogger(__name__)
 # Answers that mean the grant is gone for good; anything else (server_error, ...) may pass.
@@ -45,9 +46,10 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
             f"PagerDuty refused to refresh access ({exc.error}). "
             "Reconnect the account to keep managing its services."
         )
-        PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(
+        if PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(
             status=PagerDutyAccount.Status.NEEDS_RECONNECT, status_detail=detail
-        )
+        ):
+            announce(PagerDutyAccount, [account.organization_id])
         log.warning("PagerDuty token refresh refused for account %s: %s", account.pk, exc.error)
         raise TokenRefreshError(detail) from exc
     except (RequestException, ValueError) as exc:
@@ -68,7 +70,11 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
         "status_detail": "",
         "token_version": seen_version + 1,
     }
-    PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(**changes)
+    updated = PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(
+        **changes
+    )
+    if updated and account.needs_reconnect:
+        announce(PagerDutyAccount, [account.organization_id])
     log.info("PagerDuty tokens refreshed for account %s", account.pk)
     return PagerDutyAccount.objects.get(pk=account.pk)
 

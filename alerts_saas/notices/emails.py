@@ -1,0 +1,158 @@
+"""The emails about paging problems: what broke, what it leaves without a page, since when,
+and the one link that fixes it, in words a person woken at 3 a.m. can act on.
+
+A run of `reconcile` sends each recipient one email with all it claimed (new problems,
+reminders, all-clears), so that ten alerts found paging nobody at once are one email, not
+ten. Plain text, as the product's other emails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.timesince import timesince
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.health import ProblemKind
+from alerts_saas.notices.models import PagingProblem
+
+NEW = "new"
+REMINDER = "reminder"
+FIXED = "fixed"
+LISTED = 20  # alert names an email or page lists before "and N more"
+
+
+def absolute(path: str) -> str:
+    """A path on this site as a link that works from a mailbox."""
+    return f"{settings.SITE_URL}{path}"
+
+
+def names(items: list[str]) -> str:
+    """ "A, B and C", at most LISTED of them, then how many more."""
+    shown = items[:LISTED]
+    rest = len(items) - len(shown)
+    if rest:
+        return f"{', '.join(shown)} and {rest} more"
+    if len(shown) > 1:
+        return f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return shown[0] if shown else ""
+
+
+def ago(then: datetime, now: datetime) -> str:
+    """"just now", "5 minutes ago", "2 days, 3 hours ago"."""
+    return "just now" if (now - then).total_seconds() < 60 else f"{timesince(then, now)} ago"
+
+
+def lasted(start: datetime, end: datetime) -> str:
+    """"less than a minute", "5 minutes", "2 days, 3 hours"."""
+    return "less than a minute" if (end - start).total_seconds() < 60 else timesince(start, end)
+
+
+def alert_lines(problem: PagingProblem) -> list[str]:
+    """What the problem does to the organization's alerts, in sentences."""
+    kind = ProblemKind(problem.kind)
+    if kind == ProblemKind.NOBODY:
+        return []
+    if not problem.alerts:
+        return ["No enabled alert pages it."]
+    if kind == ProblemKind.REFUSED:
+        lines = []
+        if problem.silenced:
+            lines.append(f"Alerts that now page nobody: {names(problem.silenced)}.")
+        if problem.others:
+            lines.append(f"Alerts that still page their other services: {names(problem.others)}.")
+        return lines
+    if kind == ProblemKind.FAILING:
+        return [f"Alerts whose pages to it may fail: {names(problem.alerts)}."]
+    return [
+        f"Alerts on its services: {names(problem.alerts)}. They still page (deliveries use the "
+        "services' integration keys), but its services can't be managed until you reconnect."
+    ]
+
+
+@dataclass
+class Digest:
+    """The emails one run claimed for one organization."""
+
+    organization: Organization
+    now: datetime
+    new: list[PagingProblem] = field(default_factory=list)
+    reminders: list[PagingProblem] = field(default_factory=list)
+    fixed: list[PagingProblem] = field(default_factory=list)
+
+    def add(self, which: str, problem: PagingProblem) -> None:
+        {NEW: self.new, REMINDER: self.reminders, FIXED: self.fixed}[which].append(problem)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new or self.reminders or self.fixed)
+
+    def describe(self) -> str:
+        return f"{len(self.new)} new, {len(self.reminders)} reminders, {len(self.fixed)} fixed"
+
+    def subject(self) -> str:
+        org = self.organization.name
+        prefix = f"[{settings.PRODUCT_NAME}] "
+        single = [*self.new, *self.reminders, *self.fixed]
+        if len(single) == 1:
+            title = single[0].title
+            if self.new:
+                return f"{prefix}Paging broken in {org}: {title}"
+            if self.reminders:
+                return f"{prefix}Still broken in {org}: {title}"
+            return f"{prefix}Fixed in {org}: {title}"
+        parts = []
+        if self.new:
+            parts.append(f"{len(self.new)} new paging problem{'s' if len(self.new) > 1 else ''}")
+        if self.reminders:
+            parts.append(f"{len(self.reminders)} still broken")
+        if self.fixed:
+            parts.append(f"{len(self.fixed)} fixed")
+        return f"{prefix}{org}: {', '.join(parts)}"
+
+    def body(self) -> str:
+        slug = self.organization.slug
+        context = {
+            "organization": self.organization,
+            "product": settings.PRODUCT_NAME,
+            "new": [self._item(p) for p in self.new],
+            "reminders": [self._item(p) for p in self.reminders],
+            "fixed": [self._item(p) for p in self.fixed],
+            "still_open": PagingProblem.objects.open()
+            .filter(organization=self.organization)
+            .count(),
+            "problems_link": absolute(reverse("notices:problems", args=[slug])),
+            "settings_link": absolute(reverse("notices:settings")),
+            "reminder_hours": settings.PROBLEM_REMINDER_HOURS,
+        }
+        return render_to_string("notices/email/problems.txt", context)
+
+    def _item(self, problem: PagingProblem) -> dict[str, object]:
+        return {
+            "title": problem.title,
+            "words": problem.words,
+            "began": problem.began,
+            "ago": ago(problem.began, self.now),
+            "lasted": lasted(problem.began, problem.resolved_at or self.now),
+            "alert_lines": alert_lines(problem),
+            "fix_label": problem.fix_label,
+            "fix_link": absolute(problem.fix_url),
+            "resolution": problem.resolution,
+            "resolved_at": problem.resolved_at,
+            "reminders_sent": problem.reminders_sent,
+        }
+
+
+def send(digest: Digest, to: list[str]) -> int:
+    """One email to each recipient; raises if the mail server refuses, so the caller's
+    claims roll back and the next run tries again."""
+    if not to:
+        return 0
+    subject, body = digest.subject(), digest.body()
+    messages = [EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [a]) for a in to]
+    return get_connection(fail_silently=False).send_messages(messages) or 0

@@ -1,0 +1,112 @@
+"""Paging problems as the people of an organization were told about them.
+
+A row is one problem from `alerts.health.problems` (the source of truth for what is broken
+now), from when it was first seen to when it was gone, with what it looked like then and
+which emails went out about it. `reconcile.py` opens and closes rows and sends the emails;
+the banner reads the open ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.health import ProblemKind
+
+KIND_ORDER = list(ProblemKind)  # worst first, as `health.problems` sorts them
+
+
+class PagingProblemQuerySet(models.QuerySet["PagingProblem"]):
+    def open(self) -> PagingProblemQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+    def all_clear_pending(self) -> PagingProblemQuerySet:
+        return self.filter(all_clear_due=True, all_clear_sent_at__isnull=True)
+
+    def worst_first(self) -> PagingProblemQuerySet:
+        rank = models.Case(
+            *(models.When(kind=kind, then=models.Value(i)) for i, kind in enumerate(KIND_ORDER)),
+            default=models.Value(len(KIND_ORDER)),
+        )
+        return self.order_by(rank, "opened_at", "pk")
+
+
+class PagingProblem(models.Model):
+    """One problem in an organization's paging, open while `resolved_at` is empty.
+
+    Emails are claimed by compare-and-set on the row (`notified_at`, `last_notified_at`,
+    `all_clear_sent_at`), so two processes reconciling at once never send one twice.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="paging_problems"
+    )
+    key = models.CharField(max_length=100, help_text="The problem's `health.Problem.key`.")
+    kind = models.CharField(max_length=20, choices=[(k.value, k.value) for k in ProblemKind])
+    # What it looks like, kept up to date while it is open.
+    title = models.CharField(max_length=300)
+    words = models.TextField(blank=True)
+    fix_label = models.CharField(max_length=100)
+    fix_url = models.CharField(max_length=500, help_text="A path on this site.")
+    alerts = models.JSONField(default=list, blank=True, help_text="Alert names it affects.")
+    silenced = models.JSONField(
+        default=list, blank=True, help_text="Those of `alerts` that page nobody at all."
+    )
+    since = models.DateTimeField(null=True, blank=True, help_text="When it began, if known.")
+    opened_at = models.DateTimeField(default=timezone.now)
+    # The emails: the first one, the latest one (first or reminder), the reminders' count.
+    notified_at = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=300, blank=True, help_text="Why it is gone.")
+    # Owed once people were told about it, unless another problem of the same thing took its
+    # place (a failing service that PagerDuty now refuses): that one's email says it all.
+    all_clear_due = models.BooleanField(default=False)
+    all_clear_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PagingProblemQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_paging_problem_per_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization"],
+                condition=Q(all_clear_due=True, all_clear_sent_at__isnull=True),
+                name="paging_problem_all_clear_due",
+            ),
+            models.Index(
+                fields=["resolved_at"],
+                condition=Q(resolved_at__isnull=False),
+                name="paging_problem_resolved",
+            ),
+        ]
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({'open' if self.is_open else 'fixed'})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def began(self) -> datetime:
+        """When it began: as the engine saw it, else when we first saw it."""
+        return self.since or self.opened_at
+
+    @property
+    def others(self) -> list[str]:
+        """The affected alerts that still page some other service."""
+        silenced = set(self.silenced)
+        return [name for name in self.alerts if name not in silenced]

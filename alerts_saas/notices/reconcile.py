@@ -1,0 +1,215 @@
+"""An organization's paging problems, reconciled with what is broken now, and the emails.
+
+`reconcile(organization)` compares `alerts.health.problems` (what is broken now) with the
+organization's open `PagingProblem` rows:
+
+1. A new problem opens a row: `INSERT ... ON CONFLICT DO NOTHING` on the partial unique key
+   (one open row per problem key), so two runs at once open one row between them.
+2. An open row whose problem is still there is kept up to date (its alerts, its words).
+3. A row whose problem is gone is closed, by compare-and-set on `resolved_at`, saying why.
+   It owes an all-clear if anyone was told about it, unless another problem of the same
+   thing took its place (a failing service that PagerDuty now refuses).
+4. The emails due are claimed, each by compare-and-set on its row, in one transaction with
+   sending them: a new problem's first email, a reminder PROBLEM_REMINDER_HOURS after the
+   last one, an all-clear. Each recipient gets one email for all that a run claimed. If
+   sending fails, the transaction rolls back and the next run tries again; a run at the
+   same time waits for the claimed rows' locks, then finds nothing left to claim.
+
+Running it again changes nothing and sends nothing, so it runs whenever something that
+can break or mend paging changes (`triggers.py`) and every minute from beat (`tasks.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
+from django.utils import timezone
+
+from alerts_saas.accounts.models import Membership, Organization, Role
+from alerts_saas.alerts.health import Problem, problems
+from alerts_saas.alerts.models import Alert
+from alerts_saas.notices import emails
+from alerts_saas.notices.models import PagingProblem
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+
+log = logging.getLogger(__name__)
+
+SHOWN = ("kind", "title", "words", "fix_label", "fix_url", "alerts", "silenced", "since")
+
+
+@dataclass
+class Outcome:
+    """What one run did."""
+
+    opened: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    claimed: emails.Digest | None = None
+    emails_sent: int = 0
+
+
+def reconcile(organization: Organization, now: datetime | None = None) -> Outcome:
+    """Bring the organization's rows in line with its problems now, and send what is due."""
+    now = now or timezone.now()
+    current = {p.key: p for p in problems(organization)}
+    rows = {row.key: row for row in PagingProblem.objects.open().filter(organization=organization)}
+    outcome = Outcome()
+    outcome.opened = _open(organization, [p for k, p in current.items() if k not in rows], now)
+    _refresh([(row, current[key]) for key, row in rows.items() if key in current])
+    outcome.closed = _close([row for key, row in rows.items() if key not in current], current, now)
+    outcome.claimed, outcome.emails_sent = _notify(organization, now)
+    return outcome
+
+
+def shown(problem: Problem) -> dict[str, Any]:
+    """A problem's fields as a row shows them."""
+    return {
+        "kind": problem.kind.value,
+        "title": problem.title[:300],
+        "words": problem.words,
+        "fix_label": problem.fix.label[:100],
+        "fix_url": problem.fix.url[:500],
+        "alerts": list(problem.alerts),
+        "silenced": list(problem.silenced),
+        "since": problem.since,
+    }
+
+
+def _open(organization: Organization, new: list[Problem], now: datetime) -> list[str]:
+    if not new:
+        return []
+    PagingProblem.objects.bulk_create(
+        [
+            PagingProblem(organization=organization, key=p.key, opened_at=now, **shown(p))
+            for p in new
+        ],
+        ignore_conflicts=True,  # another run opened it first: one open row per key
+    )
+    return [p.key for p in new]
+
+
+def _refresh(pairs: list[tuple[PagingProblem, Problem]]) -> None:
+    for row, problem in pairs:
+        changes = {k: v for k, v in shown(problem).items() if getattr(row, k) != v}
+        if changes:
+            PagingProblem.objects.filter(pk=row.pk, resolved_at__isnull=True).update(**changes)
+
+
+def _close(gone: list[PagingProblem], current: dict[str, Problem], now: datetime) -> list[str]:
+    subjects_now = {_subject(key) for key in current}
+    closed = []
+    for row in gone:
+        replaced = _subject(row.key) in subjects_now
+        told = ExpressionWrapper(Q(notified_at__isnull=False), output_field=BooleanField())
+        if PagingProblem.objects.filter(pk=row.pk, resolved_at__isnull=True).update(
+            resolved_at=now,
+            resolution=_why_gone(row, replaced)[:300],
+            all_clear_due=False if replaced else told,
+        ):
+            closed.append(row.key)
+    return closed
+
+
+def _subject(key: str) -> str:
+    """What a problem is about ("service:12"), whatever is wrong with it."""
+    return key.partition(":")[2]
+
+
+def _why_gone(row: PagingProblem, replaced: bool) -> str:
+    """Why the problem is gone, in words, from what its key names."""
+    if replaced:
+        return "Another problem of the same thing took its place."
+    thing, _, pk = _subject(row.key).partition(":")
+    if not pk.isdigit():
+        return "It is no longer a problem."
+    if thing == "service":
+        if not PagerDutyService.objects.filter(pk=pk).exists():
+            return "The service was removed from Tripwire."
+        return "A delivery to it succeeded: it pages again."
+    if thing == "account":
+        if not PagerDutyAccount.objects.filter(pk=pk).exists():
+            return "The PagerDuty account was disconnected from Tripwire."
+        return "The PagerDuty account was reconnected."
+    if thing == "alert":
+        alert = Alert.objects.filter(pk=pk).only("enabled").first()
+        if alert is None:
+            return "The alert was deleted."
+        if not alert.enabled:
+            return "The alert was disabled: it pages nobody on purpose."
+        return "It has a PagerDuty service now."
+    return "It is no longer a problem."
+
+
+def recipients(organization: Organization) -> list[str]:
+    """Owners and admins who want these emails."""
+    return list(
+        Membership.objects.filter(
+            organization=organization,
+            role__in=[Role.OWNER, Role.ADMIN],
+            email_paging_problems=True,
+            user__is_active=True,
+        )
+        .exclude(user__email="")
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )
+
+
+def _due(organization: Organization, cutoff: datetime) -> QuerySet[PagingProblem]:
+    """Rows with an email due: new, to remind, or fixed since people were told."""
+    rows = PagingProblem.objects.filter(organization=organization)
+    return (
+        rows.open().filter(Q(notified_at__isnull=True) | Q(last_notified_at__lte=cutoff))
+        | rows.all_clear_pending()
+    ).order_by("pk")  # one lock order for every run
+
+
+def _claim(row: PagingProblem, cutoff: datetime, now: datetime) -> str | None:
+    """Claim the row's due email by compare-and-set; which one it was, or None if another
+    run had it (or the row changed since it was read)."""
+    mine = PagingProblem.objects.filter(pk=row.pk)
+    if row.resolved_at is not None:
+        won = mine.filter(all_clear_due=True, all_clear_sent_at__isnull=True).update(
+            all_clear_sent_at=now
+        )
+        return emails.FIXED if won else None
+    if row.notified_at is None:
+        won = mine.filter(resolved_at__isnull=True, notified_at__isnull=True).update(
+            notified_at=now, last_notified_at=now
+        )
+        return emails.NEW if won else None
+    won = mine.filter(resolved_at__isnull=True, last_notified_at__lte=cutoff).update(
+        last_notified_at=now, reminders_sent=F("reminders_sent") + 1
+    )
+    if won:
+        row.reminders_sent += 1
+    return emails.REMINDER if won else None
+
+
+def _notify(organization: Organization, now: datetime) -> tuple[emails.Digest | None, int]:
+    """Claim and send the emails due; the digest sent and how many emails went out."""
+    cutoff = now - timedelta(hours=settings.PROBLEM_REMINDER_HOURS)
+    due = list(_due(organization, cutoff))
+    if not due:
+        return None, 0
+    with transaction.atomic():
+        digest = emails.Digest(organization, now)
+        for row in due:
+            which = _claim(row, cutoff, now)
+            if which is not None:
+                digest.add(which, row)
+        if digest.empty:
+            return None, 0
+        sent = emails.send(digest, recipients(organization))
+    log.info(
+        "Paging problems of organization %s: %d email(s) sent (%s)",
+        organization.pk,
+        sent,
+        digest.describe(),
+    )
+    return digest, sent

@@ -1,0 +1,110 @@
+"""Running `reconcile`: soon after a change that can break or mend paging, and from beat.
+
+`reconcile_soon` queues one run per organization at a time: a run already queued but not
+started reads the organization after it starts, so it sees every change committed before
+then, and a second one would find nothing more. The mark of a queued run lives in Redis (the
+cache) for at most `QUEUED_MARK_SECONDS`; without Redis each change queues its own run.
+Beat's `check_paging_problems` runs it every PROBLEM_CHECK_INTERVAL seconds for every
+organization with a problem now, an open row, or an all-clear owed: it sends reminders,
+and notices what no signal announces (a delivery that succeeds heals a service inside the
+engine's settle statement).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.models import Alert
+from alerts_saas.notices.models import PagingProblem
+from alerts_saas.notices.reconcile import reconcile
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+
+log = logging.getLogger(__name__)
+QUEUED_MARK_SECONDS = 60
+
+
+def _mark(organization_id: int) -> str:
+    return f"notices:reconcile-queued:{organization_id}"
+
+
+def reconcile_soon(organization_id: int) -> None:
+    """Queue a run for the organization unless one is queued and not started yet. Call it
+    after the change is committed."""
+    if settings.REDIS_URL:
+        try:
+            if not cache.add(_mark(organization_id), 1, QUEUED_MARK_SECONDS):
+                return
+        except Exception as exc:  # Redis unreachable: queue it anyway
+            log.warning("Could not mark a paging check as queued (%s)", exc.__class__.__name__)
+    try:
+        reconcile_organization.apply_async((organization_id,))
+    except Exception as exc:  # broker unreachable: beat's check comes within a minute
+        log.warning(
+            "Could not queue a paging check for organization %s (%s); beat runs it.",
+            organization_id,
+            exc.__class__.__name__,
+        )
+        _unmark(organization_id)
+
+
+def _unmark(organization_id: int) -> None:
+    if settings.REDIS_URL:
+        try:
+            cache.delete(_mark(organization_id))
+        except Exception as exc:
+            log.warning("Could not clear a paging check's mark (%s)", exc.__class__.__name__)
+
+
+@shared_task(ignore_result=True)
+def reconcile_organization(organization_id: int) -> str:
+    """One organization's problems and emails: see `reconcile`."""
+    _unmark(organization_id)  # changes from now on queue another run
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return "organization gone"
+    outcome = reconcile(organization)
+    return (
+        f"opened {len(outcome.opened)}, closed {len(outcome.closed)}, {outcome.emails_sent} emails"
+    )
+
+
+def organizations_to_check() -> set[int]:
+    """Organizations with a broken path now, an open problem or an all-clear owed."""
+    ids: set[int] = set()
+    for rows in (
+        PagerDutyService.objects.filter(
+            Q(refused_at__isnull=False) | Q(failing_since__isnull=False)
+        ),
+        PagerDutyAccount.objects.filter(status=PagerDutyAccount.Status.NEEDS_RECONNECT),
+        Alert.objects.filter(enabled=True, targets__isnull=True),
+        PagingProblem.objects.open(),
+        PagingProblem.objects.all_clear_pending(),
+    ):
+        ids.update(rows.order_by().values_list("organization_id", flat=True).distinct())
+    return ids
+
+
+@shared_task(ignore_result=True)
+def check_paging_problems() -> int:
+    """Beat: reconcile every organization that may need it (one failing does not stop the
+    others), then forget problems fixed longer ago than the delivery history is kept."""
+    checked = 0
+    for organization in Organization.objects.filter(pk__in=organizations_to_check()):
+        try:
+            reconcile(organization)
+            checked += 1
+        except Exception:
+            log.exception("Checking the paging problems of organization %s failed", organization.pk)
+    cutoff = timezone.now() - timedelta(days=settings.DELIVERY_RETENTION_DAYS)
+    PagingProblem.objects.filter(resolved_at__lt=cutoff).exclude(
+        all_clear_due=True, all_clear_sent_at__isnull=True
+    ).delete()
+    return checked
