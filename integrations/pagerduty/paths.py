@@ -128,11 +128,15 @@ class ServiceHealth:
 def service_health(service: PagerDutyService) -> ServiceHealth:
     """The service's path state. Reads `service.account` (select it with the service)."""
     if service.refused_at is not None:
+        mend = (
+            "Delete it here and paste the key of a new Events API v2 integration."
+            if service.is_pasted
+            else "Choose it again under “Add services” to give it a new integration."
+        )
         return ServiceHealth(
             PathState.REFUSED,
             f"PagerDuty refuses its integration key ({service.refused_detail or 'HTTP 400'}): "
-            "the integration was probably removed in PagerDuty. Reconnect the service or "
-            "paste a new key, then send a test alert.",
+            f"the integration was probably removed in PagerDuty. {mend}",
             service.refused_at,
         )
     account = service.account

@@ -105,6 +105,11 @@ def provision_services(
                 "integration_key": integration["integration_key"],
                 "created_integration": True,
                 "created_by": user,
+                # A new or confirmed integration: what PagerDuty said of the old key is past.
+                "refused_at": None,
+                "refused_detail": "",
+                "failing_since": None,
+                "failing_detail": "",
             },
         )
         result.connected.append(row)

@@ -23,6 +23,7 @@ from integrations.pagerduty.models import (
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+PAYLOAD = {"summary": "Does the new key page?", "source": "tests", "severity": "info"}
 
 
 def _alert(org, *targets: PagerDutyService, name: str = "Checkout errors") -> Alert:
@@ -248,3 +249,35 @@ def test_one_fallback_service_per_organization_chosen_by_an_admin(
     response = admin_client.post(url.format(slug=org.slug, pk=theirs.pk), {"use": "1"})
     assert response.status_code == 404
     assert not PagerDutyService.objects.filter(is_fallback=True).exists()
+
+
+def test_a_refused_service_chosen_again_gets_a_new_integration_that_pages(
+    org, connected_service, pagerduty, admin_client
+):
+    pagerduty.remove_integration(connected_service.integration_id)
+    old_key = connected_service.integration_key
+    PagerDutyService.objects.filter(pk=connected_service.pk).update(
+        refused_at=timezone.now(), refused_detail="Invalid routing key"
+    )
+    integrations = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    assert "Choose it again under “Add services”" in integrations
+
+    picker = (
+        f"/o/{org.slug}/settings/integrations/pagerduty/accounts/"
+        f"{connected_service.account_id}/services/"
+    )
+    page = admin_client.get(picker).content.decode()
+    row = page[page.index(f'value="{connected_service.pd_service_id}"') - 60 :]
+    row = row[: row.index("</label>")]
+    assert "disabled" not in row and "Refused by PagerDuty" in row
+
+    admin_client.post(picker, {"service": [connected_service.pd_service_id]})
+    service = PagerDutyService.objects.select_related("account").get(pk=connected_service.pk)
+    assert service.integration_key != old_key and service.refused_at is None
+    assert paths.service_health(service).ok
+    # The new key pages.
+    with transaction.atomic():
+        [test] = engine.queue(
+            [engine.build_event(service, EventAction.TRIGGER, "tripwire-test-new-key", PAYLOAD)]
+        )
+    assert engine.attempt(test.pk) == Delivery.Status.DELIVERED

@@ -137,11 +137,16 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
         if chosen:
             return _add_chosen(request, account, chosen)
         messages.error(request, "Choose at least one service to connect.")
-    connected = set(account.services.values_list("pd_service_id", flat=True))
+    # A service PagerDuty refuses can be chosen again: that makes it a new integration.
+    refused = set(
+        account.services.filter(refused_at__isnull=False).values_list("pd_service_id", flat=True)
+    )
+    connected = set(account.services.values_list("pd_service_id", flat=True)) - refused
     rows = [
         {
             "service": s,
             "connected": s["id"] in connected,
+            "refused": s["id"] in refused,
             "has_integration": our_integration(s, organization) is not None,
         }
         for s in services
