@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "alerts_saas.alerts",
     "alerts_saas.notices",
     "alerts_saas.ingest",
+    "alerts_saas.dashboard",
     "ninja",  # its docs page then serves Swagger UI from our static files, not a CDN
 ]
 

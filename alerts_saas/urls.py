@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("integrations.pagerduty.urls")),
     path("", include("alerts_saas.alerts.urls")),
     path("", include("alerts_saas.ingest.urls")),
+    path("", include("alerts_saas.dashboard.urls")),
     path("", include("alerts_saas.notices.urls")),
 ]
 

@@ -85,7 +85,7 @@ class Organization(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("accounts:org_home", kwargs={"slug": self.slug})
+        return reverse("dashboard:home", kwargs={"slug": self.slug})
 
 
 class Membership(models.Model):

@@ -5,7 +5,6 @@ from alerts_saas.accounts.views import invitations, members, orgs
 app_name = "accounts"
 
 tenant_urlpatterns = [
-    path("", orgs.org_home, name="org_home"),
     path("settings/", orgs.org_settings, name="org_settings"),
     path("settings/leave/", orgs.org_leave, name="org_leave"),
     path("settings/members/", members.members, name="members"),

@@ -3,6 +3,10 @@
 The window is two fixed minutes, the previous one weighted by how much of it still falls
 within the last 60 seconds (an estimate good to a few percent, in O(1) space). With Redis
 it holds across all web processes; without (the embedded default), per process.
+
+Taking a batch also counts it in the organization's ingest activity (`activity.py`), in
+the same step: with Redis, this minute's count is kept for an hour and the batch's time
+stamped by the same script, so a batch still costs one round trip.
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ from functools import lru_cache
 import redis
 from django.conf import settings
 
-WINDOW = 60
+from alerts_saas.ingest import activity
 
-# KEYS: this minute, the previous minute. ARGV: events, limit, fraction of this minute gone.
-# Returns {1, 0, 0} when taken, else {0, this minute's count, the previous minute's}.
+WINDOW = activity.MINUTE
+
+# KEYS: this minute, the previous minute, the last batch's time. ARGV: events, limit,
+# fraction of this minute gone, how long a minute's count is kept (the ingest activity's
+# hour), now, how long the last batch's time is kept. Returns {1, 0, 0} when taken, else
+# {0, this minute's count, the previous minute's}. A minute's expiry is set when it starts.
 _TAKE = """
 local n = tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -28,7 +36,10 @@ if previous * (1 - tonumber(ARGV[3])) + current + n > tonumber(ARGV[2]) then
   return {0, current, previous}
 end
 redis.call('INCRBY', KEYS[1], n)
-redis.call('EXPIRE', KEYS[1], 130)
+if current == 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
 return {1, 0, 0}
 """
 
@@ -58,10 +69,19 @@ class RedisAllowance:
         now = time.time()
         minute, gone = divmod(now, WINDOW)
         keys = [
-            f"tw:ingest:{organization_id}:{int(minute)}",
-            f"tw:ingest:{organization_id}:{int(minute) - 1}",
+            activity.minute_key(organization_id, int(minute)),
+            activity.minute_key(organization_id, int(minute) - 1),
+            activity.last_key(organization_id),
         ]
-        taken, current, previous = self.script(keys=keys, args=[n, limit, gone / WINDOW])
+        args: list[str | int | float] = [
+            n,
+            limit,
+            gone / WINDOW,
+            activity.KEEP_SECONDS,
+            f"{now:.3f}",
+            activity.LAST_KEEP_SECONDS,
+        ]
+        taken, current, previous = self.script(keys=keys, args=args)
         if taken:
             return Verdict(True)
         return Verdict(False, _retry_after(n, limit, int(current), int(previous), gone / WINDOW))
@@ -73,7 +93,8 @@ class LocalAllowance:
         self.minutes: dict[tuple[int, int], int] = {}
 
     def take(self, organization_id: int, n: int, limit: int) -> Verdict:
-        minute, gone = divmod(time.time(), WINDOW)
+        now = time.time()
+        minute, gone = divmod(now, WINDOW)
         minute = int(minute)
         with self.lock:
             for key in [k for k in self.minutes if k[1] < minute - 1]:
@@ -83,7 +104,8 @@ class LocalAllowance:
             if previous * (1 - gone / WINDOW) + current + n > limit:
                 return Verdict(False, _retry_after(n, limit, current, previous, gone / WINDOW))
             self.minutes[(organization_id, minute)] = current + n
-            return Verdict(True)
+        activity.add_to_database(organization_id, n, now)
+        return Verdict(True)
 
 
 @lru_cache(maxsize=1)

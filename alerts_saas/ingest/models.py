@@ -92,3 +92,27 @@ class IngestKey(models.Model):
         stale = models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=cutoff)
         IngestKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class IngestMinute(models.Model):
+    """Events an organization sent in one minute, and the last one's time: its ingest
+    activity where there is no Redis (the embedded default; see `activity.py`). Rows older
+    than the hour shown are deleted as new minutes begin."""
+
+    # The unique constraint's index leads with the organization: no index of its own.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    minute = models.BigIntegerField(help_text="Minutes since the Unix epoch.")
+    events = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "minute"], name="one_ingest_minute_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.events} events in minute {self.minute}"

@@ -53,17 +53,6 @@ def org_create(request: SignedInRequest) -> HttpResponse:
 
 
 @tenant_view()
-def org_home(request: TenantRequest) -> HttpResponse:
-    tenant = request.tenant
-    organization = tenant.organization
-    context = {
-        "member_count": organization.memberships.count(),
-        "pending_invitations": organization.invitations.pending().count(),
-    }
-    return render(request, "accounts/org_home.html", context)
-
-
-@tenant_view()
 @require_http_methods(["GET", "POST"])
 def org_settings(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant

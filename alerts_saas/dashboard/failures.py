@@ -1,0 +1,146 @@
+"""Deliveries that failed for good: the last few of the day on the dashboard, and all of
+them (as long as history is kept) on their own page, newest first.
+
+Each read is one query on the deliveries' (organization, created_at) index, newest first,
+limited; the dashboard's counts the day's failures in the same query. No routing key is
+loaded (it would be decrypted), nor the event's body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet, Window
+from django.urls import reverse
+
+from alerts_saas.accounts.models import Organization
+from integrations.pagerduty.models import Delivery
+
+RECENT_SHOWN = 5
+RECENT_SPAN = timedelta(hours=24)
+PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+SHOWN_FIELDS = (
+    "pk",
+    "created_at",
+    "event_action",
+    "is_test",
+    "service_name",
+    "service_id",
+    "alert_id",
+    "alert__name",
+    "attempts",
+    "last_error",
+    "response_status",
+)
+
+
+def error_words(delivery: Delivery) -> str:
+    """Why it failed, as a person reads it."""
+    error = delivery.last_error.strip()
+    status = delivery.response_status
+    if status is not None and 400 <= status < 500 and not error.startswith("Gave up"):
+        return f"PagerDuty refused it ({status}): {error or 'no reason given'}"
+    return error or "It could not be delivered."
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed delivery as the dashboard shows it."""
+
+    delivery: Delivery
+    error: str
+    url: str
+
+    @property
+    def what(self) -> str:
+        """ "Trigger", "Test trigger", "Resolve"."""
+        action = self.delivery.get_event_action_display()
+        return f"Test {action.lower()}" if self.delivery.is_test else action
+
+    @property
+    def alert_name(self) -> str:
+        alert = self.delivery.alert
+        return alert.name if alert is not None else ""
+
+
+def _failed(organization: Organization) -> QuerySet[Delivery]:
+    return (
+        Delivery.objects.filter(organization=organization, status=Delivery.Status.FAILED)
+        .select_related("alert")
+        .only(*SHOWN_FIELDS)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def _failure(delivery: Delivery, slug: str) -> Failure:
+    url = reverse("pagerduty:delivery", args=[slug, delivery.pk])
+    return Failure(delivery, error_words(delivery), url)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentFailures:
+    failures: list[Failure]
+    total: int  # failed within RECENT_SPAN
+    more_url: str
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.failures)
+
+
+def recent_failures(organization: Organization, now: datetime) -> RecentFailures:
+    """The newest RECENT_SHOWN failures of the last RECENT_SPAN, and how many there were."""
+    rows = list(
+        _failed(organization)
+        .filter(created_at__gte=now - RECENT_SPAN)
+        .annotate(total=Window(Count("pk")))[:RECENT_SHOWN]
+    )
+    slug = organization.slug
+    return RecentFailures(
+        [_failure(row, slug) for row in rows],
+        rows[0].total if rows else 0,
+        reverse("dashboard:failed_deliveries", args=[slug]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page of failures ends: the last one's time and id (newest first)."""
+
+    at: datetime
+    pk: int
+
+    def __str__(self) -> str:
+        return f"{(self.at - EPOCH) // MICROSECOND}-{self.pk}"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Cursor | None:
+        """A cursor as sent back; anything malformed is the first page."""
+        micros, _, pk = (raw or "").partition("-")
+        if not all(part.isascii() and part.isdigit() and len(part) < 19 for part in (micros, pk)):
+            return None
+        try:
+            at = EPOCH + int(micros) * MICROSECOND
+        except OverflowError:
+            return None
+        return cls(at, int(pk))
+
+
+@dataclass(frozen=True, slots=True)
+class FailurePage:
+    failures: list[Failure]
+    older: Cursor | None  # where the next page starts, when there is one
+
+
+def failure_page(organization: Organization, after: Cursor | None) -> FailurePage:
+    """PAGE_SIZE failures, newest first, older than `after` (from the newest when None)."""
+    rows = _failed(organization)
+    if after is not None:
+        rows = rows.filter(Q(created_at__lt=after.at) | Q(created_at=after.at, pk__lt=after.pk))
+    found = list(rows[: PAGE_SIZE + 1])
+    shown = found[:PAGE_SIZE]
+    older = Cursor(shown[-1].created_at, shown[-1].pk) if len(found) > PAGE_SIZE else None
+    return FailurePage([_failure(row, organization.slug) for row in shown], older)

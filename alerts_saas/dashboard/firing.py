@@ -1,0 +1,194 @@
+"""The firing alerts, those that page nobody first: since when and for how long, how many
+matching events the window holds now, whether their path pages someone, and what the
+latest delivery of the firing did.
+
+Three queries whatever the history (the open firings by the partial index of open firings,
+with whether any target can page and how many fire in all; the shown alerts' targets; the
+shown firings' deliveries) and one read of the count store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
+
+import redis
+from django.db.models import Count, Exists, OuterRef, Q, Window, prefetch_related_objects
+from django.urls import reverse
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.counting import CounterSet, counts
+from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.state import duration_label
+from integrations.pagerduty.models import Delivery, PagerDutyAccount
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+log = logging.getLogger(__name__)
+
+SHOWN = 10  # firing alerts listed; the alert list's "firing" filter has them all
+
+
+@dataclass(frozen=True, slots=True)
+class LatestDelivery:
+    """The newest delivery of a firing, in words: "Trigger to Checkout API: delivered"."""
+
+    pk: int
+    action: str
+    service_name: str
+    status: str
+    retrying: bool
+    error: str
+    at: datetime
+    ago: str
+
+    @property
+    def state(self) -> str:
+        if self.retrying:
+            return "retrying"
+        return {"sending": "queued"}.get(self.status, self.status)
+
+    @property
+    def badge(self) -> str:
+        return {"delivered": "badge-ok", "failed": "badge-bad"}.get(self.status, "badge-warn")
+
+    @property
+    def words(self) -> str:
+        return f"{self.action.capitalize()} to {self.service_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class FiringAlert:
+    alert: Alert
+    firing: Firing
+    duration: str
+    count_now: int | None  # matching events in the window now; None when it can't be read
+    health: AlertHealth
+    latest: LatestDelivery | None
+    url: str
+
+    @property
+    def pages_nobody(self) -> bool:
+        return not self.health.can_page
+
+    @property
+    def condition(self) -> str:
+        """What the count is held against: "fires at 10" or "fires below 5"."""
+        word = "below" if self.alert.is_absence else "at"
+        return f"fires {word} {self.alert.threshold}"
+
+
+@dataclass(frozen=True, slots=True)
+class FiringSection:
+    alerts: list[FiringAlert]
+    total: int  # firing in all; more than shown when over SHOWN
+    list_url: str  # the alert list, firing ones only
+
+    @property
+    def nobody(self) -> int:
+        """Shown alerts that fire and page nobody."""
+        return sum(1 for a in self.alerts if a.pages_nobody)
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.alerts)
+
+
+def _usable_targets() -> Exists:
+    """Whether the firing's alert has a target that can page: not refused by PagerDuty, and
+    not on an account that needs reconnecting (a failing one may still page)."""
+    through = Alert.targets.through.objects.filter(alert=OuterRef("alert_id"))
+    return Exists(
+        through.filter(pagerdutyservice__refused_at__isnull=True).filter(
+            Q(pagerdutyservice__account__isnull=True)
+            | ~Q(pagerdutyservice__account__status=PagerDutyAccount.Status.NEEDS_RECONNECT)
+        )
+    )
+
+
+class _Ranked(TypedDict):
+    can_page: bool
+    total: int
+
+
+def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _Ranked]]:
+    """The SHOWN firings to list, of enabled alerts: those whose alert can page nobody
+    first, then the newest; each carries `total`, the number firing."""
+    return list(
+        Firing.objects.filter(
+            organization=organization, cleared_at__isnull=True, alert__enabled=True
+        )
+        .select_related("alert")
+        .annotate(can_page=Exists(_usable_targets()), total=Window(Count("pk")))
+        .order_by("can_page", "-opened_at", "-pk")[:SHOWN]
+    )
+
+
+def _latest_deliveries(firing_ids: list[int], now: datetime) -> dict[int, LatestDelivery]:
+    """The newest delivery of each firing (one query on the deliveries' firing index; a
+    firing has a trigger and perhaps a resolve per target)."""
+    found: dict[int, LatestDelivery] = {}
+    rows = (
+        Delivery.objects.filter(firing_id__in=firing_ids)
+        .order_by("firing_id", "-created_at", "-pk")
+        .values_list(
+            "firing_id",
+            "pk",
+            "event_action",
+            "service_name",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+        )
+    )
+    for firing_id, pk, action, service, status, attempts, error, at in rows:
+        if firing_id in found:
+            continue
+        retrying = status == Delivery.Status.QUEUED and attempts > 0
+        ago = duration_label((now - at).total_seconds())
+        found[firing_id] = LatestDelivery(pk, action, service, status, retrying, error, at, ago)
+    return found
+
+
+def _counts_now(alerts: list[Alert], now: datetime) -> dict[int, int]:
+    """Each alert's count in its window now (one read of the count store); empty when the
+    store can't be read: the page says so rather than failing."""
+    sets = [CounterSet.of(alert) for alert in alerts]
+    if not sets:
+        return {}
+    try:
+        totals = counts().totals(sets, now.timestamp())
+    except redis.RedisError:
+        log.warning("Reading the counts of %d firing alerts failed", len(sets), exc_info=True)
+        return {}
+    return {counter.alert_id: total for counter, total in totals.items()}
+
+
+def firing_section(organization: Organization, now: datetime) -> FiringSection:
+    slug = organization.slug
+    firings = _open_firings(organization)
+    alerts = [firing.alert for firing in firings]
+    prefetch_related_objects(alerts, targets_with_accounts())
+    healths = health_of(alerts, slug)
+    latest = _latest_deliveries([f.pk for f in firings], now) if firings else {}
+    now_counts = _counts_now(alerts, now)
+    shown = [
+        FiringAlert(
+            alert=firing.alert,
+            firing=firing,
+            duration=duration_label((now - firing.opened_at).total_seconds()),
+            count_now=now_counts.get(firing.alert_id),
+            health=healths[firing.alert_id],
+            latest=latest.get(firing.pk),
+            url=reverse("alerts:detail", args=[slug, firing.alert_id]),
+        )
+        for firing in firings
+    ]
+    shown.sort(key=lambda a: (a.health.can_page, RANK.index(a.health.health)))
+    total = firings[0].total if firings else 0
+    return FiringSection(shown, total, reverse("alerts:list", args=[slug]) + "?state=firing")

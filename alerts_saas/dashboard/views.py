@@ -1,0 +1,67 @@
+"""The dashboard (the organization's home, refreshed in place by htmx) and the page of
+failed deliveries it links to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from alerts_saas.accounts.access import TenantRequest, tenant_view
+from alerts_saas.alerts.health import problems
+from alerts_saas.dashboard.checklist import checklist
+from alerts_saas.dashboard.events import events_panel
+from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures
+from alerts_saas.dashboard.firing import firing_section
+
+REFRESH_SECONDS = 15
+PROBLEMS_SHOWN = 8
+
+
+def _context(request: TenantRequest) -> dict[str, Any]:
+    organization = request.tenant.organization
+    now = timezone.now()
+    firing = firing_section(organization, now)
+    broken = problems(organization)
+    steps = checklist(organization)
+    return {
+        "now": now,
+        "firing": firing,
+        "problems": broken[:PROBLEMS_SHOWN],
+        "more_problems": max(0, len(broken) - PROBLEMS_SHOWN),
+        "failures": recent_failures(organization, now),
+        "events": events_panel(organization.pk, now, steps.last_event_at),
+        "checklist": steps,
+        # A new organization's first look is its checklist, unless something is wrong.
+        "checklist_first": not steps.complete and not firing.total and not broken,
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+
+
+@tenant_view()
+@require_GET
+def home(request: TenantRequest) -> HttpResponse:
+    return render(request, "dashboard/home.html", _context(request))
+
+
+@tenant_view()
+@require_GET
+def live(request: TenantRequest) -> HttpResponse:
+    """The dashboard's sections alone, for htmx to swap in."""
+    return render(request, "dashboard/_live.html", _context(request))
+
+
+@tenant_view()
+@require_GET
+def failed_deliveries(request: TenantRequest) -> HttpResponse:
+    organization = request.tenant.organization
+    after = Cursor.parse(request.GET.get("before"))
+    page = failure_page(organization, after)
+    return render(
+        request,
+        "dashboard/failed_deliveries.html",
+        {"page": page, "from_start": after is None},
+    )
