@@ -19,12 +19,13 @@ from django.utils.timesince import timesince
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.health import ProblemKind
-from alerts_saas.notices.models import PagingProblem
+from alerts_saas.notices.models import KIND_ORDER, PagingProblem
 
 NEW = "new"
 REMINDER = "reminder"
 FIXED = "fixed"
 LISTED = 20  # alert names an email or page lists before "and N more"
+PER_SECTION = 20  # problems an email spells out under each heading; the page has them all
 
 
 def absolute(path: str) -> str:
@@ -44,12 +45,12 @@ def names(items: list[str]) -> str:
 
 
 def ago(then: datetime, now: datetime) -> str:
-    """"just now", "5 minutes ago", "2 days, 3 hours ago"."""
+    """ "just now", "5 minutes ago", "2 days, 3 hours ago"."""
     return "just now" if (now - then).total_seconds() < 60 else f"{timesince(then, now)} ago"
 
 
 def lasted(start: datetime, end: datetime) -> str:
-    """"less than a minute", "5 minutes", "2 days, 3 hours"."""
+    """ "less than a minute", "5 minutes", "2 days, 3 hours"."""
     return "less than a minute" if (end - start).total_seconds() < 60 else timesince(start, end)
 
 
@@ -120,9 +121,9 @@ class Digest:
         context = {
             "organization": self.organization,
             "product": settings.PRODUCT_NAME,
-            "new": [self._item(p) for p in self.new],
-            "reminders": [self._item(p) for p in self.reminders],
-            "fixed": [self._item(p) for p in self.fixed],
+            **self._section("new", self.new),
+            **self._section("reminders", self.reminders),
+            **self._section("fixed", self.fixed),
             "still_open": PagingProblem.objects.open()
             .filter(organization=self.organization)
             .count(),
@@ -131,6 +132,14 @@ class Digest:
             "reminder_hours": settings.PROBLEM_REMINDER_HOURS,
         }
         return render_to_string("notices/email/problems.txt", context)
+
+    def _section(self, name: str, problems: list[PagingProblem]) -> dict[str, object]:
+        """The section's first PER_SECTION problems, worst first, and how many more."""
+        ordered = sorted(problems, key=lambda p: (KIND_ORDER.index(p.kind), p.opened_at, p.pk))
+        return {
+            name: [self._item(p) for p in ordered[:PER_SECTION]],
+            f"{name}_more": max(0, len(ordered) - PER_SECTION),
+        }
 
     def _item(self, problem: PagingProblem) -> dict[str, object]:
         return {

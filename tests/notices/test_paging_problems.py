@@ -187,6 +187,20 @@ def test_problems_found_together_are_one_email(org):
     assert PagingProblem.objects.filter(notified_at__isnull=False).count() == 3
 
 
+def test_an_email_spells_out_twenty_problems_and_links_to_the_rest(org):
+    service = _service(org)
+    _alert(org, "Uses the refused service", service)
+    for n in range(24):
+        _alert(org, f"Alert {n:02d}")
+    _refuse(service)
+    reconcile(org)
+    [email] = mail.outbox
+    assert email.subject == "[Tripwire] Acme Ops: 25 new paging problems"
+    assert email.body.index("PagerDuty refuses Checkout API") < email.body.index("Alert 00")
+    assert "Alert 18 pages nobody" in email.body and "Alert 19 pages nobody" not in email.body
+    assert f"And 5 more: http://127.0.0.1:8000/o/{org.slug}/problems/" in email.body
+
+
 def test_a_failing_service_that_pagerduty_then_refuses_is_one_problem_after_the_other(org):
     service = _service(org)
     _alert(org, "Checkout errors", service)
