@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class AlertsConfig(AppConfig):
@@ -8,8 +8,13 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from alerts_saas.alerts import changes
+        from alerts_saas.alerts import changes, target_changes
         from alerts_saas.alerts.models import Alert
 
         post_save.connect(changes.alert_changed, sender=Alert, dispatch_uid="alert-changed")
         post_delete.connect(changes.alert_changed, sender=Alert, dispatch_uid="alert-deleted")
+        m2m_changed.connect(
+            target_changes.sync_open_firings_on_service_side_change,
+            sender=Alert.targets.through,
+            dispatch_uid="alert-targets-sync-open-firing",
+        )

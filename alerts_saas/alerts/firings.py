@@ -7,10 +7,13 @@ written in the same transaction, so a firing and its pages exist together or not
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -22,6 +25,7 @@ from integrations.pagerduty import delivery as engine
 from integrations.pagerduty import paths
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
+log = logging.getLogger(__name__)
 RECENT_IN_TRIGGER = 5
 
 
@@ -31,7 +35,7 @@ def trigger_payload(alert: Alert, total: int) -> tuple[dict[str, Any], dict[str,
     details = payload["custom_details"]
     details["condition"] = f"{alert.condition_label}; counting {describe(alert)}"
     details["matching_events_in_window"] = total
-    details["recent_matching_events"] = counts().recent(CounterSet.of(alert), RECENT_IN_TRIGGER)
+    details["recent_matching_events"] = _recent_events(alert)
     url = settings.SITE_URL + alert.get_absolute_url()
     extra = {
         "client": settings.PRODUCT_NAME,
@@ -39,6 +43,16 @@ def trigger_payload(alert: Alert, total: int) -> tuple[dict[str, Any], dict[str,
         "links": [{"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"}],
     }
     return payload, extra
+
+
+def _recent_events(alert: Alert) -> list[dict[str, Any]]:
+    """The latest matching events for a trigger's details; none if the count store can't be
+    read (a page without them beats no page)."""
+    try:
+        return counts().recent(CounterSet.of(alert), RECENT_IN_TRIGGER)
+    except redis.RedisError:
+        log.warning("Alert %s's trigger goes without its latest events (no counts)", alert.pk)
+        return []
 
 
 def _triggers(
@@ -153,6 +167,23 @@ def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
                 if pk not in targets
             ]
         )
+
+
+def sync_open_firing(alert: Alert) -> bool:
+    """`sync_targets` for the alert's open firing, if it has one, in the caller's transaction,
+    with the count read now; False if none is open. If the count store can't be read, the
+    firing's count when it opened stands in: the new targets are paged all the same."""
+    firing = open_firing_of(alert)
+    if firing is None:
+        return False
+    counter = CounterSet.of(alert)
+    try:
+        total = counts().totals([counter], time.time())[counter]
+    except redis.RedisError:
+        log.warning("Alert %s's new targets get its count at opening (no counts)", alert.pk)
+        total = firing.count_at_open
+    sync_targets(firing, alert, total)
+    return True
 
 
 def _targets(alert: Alert) -> list[PagerDutyService]:

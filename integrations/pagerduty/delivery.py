@@ -404,8 +404,3 @@ def open_triggers(deliveries: QuerySet[Delivery]) -> list[Delivery]:
         if action != EventAction.RESOLVE and key in triggers
     ]
     return list(Delivery.objects.filter(pk__in=open_ids).order_by("pk")) if open_ids else []
-
-
-def open_dedup_keys(service: PagerDutyService) -> list[str]:
-    """Dedup keys of incidents we opened on `service` and have not resolved."""
-    return [trigger.dedup_key for trigger in open_triggers(service.deliveries.all())]

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
+from django.http import QueryDict
 
-from integrations.pagerduty.models import Region
+from integrations.pagerduty.models import PagerDutyService, Region
+from integrations.pagerduty.removal import Plan
 
 # Integration keys are 32 characters of lowercase letters and digits (PagerDuty's
 # generated routing keys); a ruleset's key starts with "R" and takes alerts, not changes.
@@ -56,3 +59,64 @@ class PastedKeyForm(forms.Form):
                 "copied all of the Integration Key and nothing else."
             )
         return key
+
+
+class RemovalForm(forms.Form):
+    """What happens to the alerts a removal would leave paging nobody (`removal.Plan`):
+    moved to another service of the organization, or left paging nobody, said explicitly.
+    `seen` carries the alerts the person was shown, so a change meanwhile is caught."""
+
+    MOVE, NOBODY = "move", "nobody"
+
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+    alerts = forms.ChoiceField(widget=forms.RadioSelect, required=False)
+    move_to = forms.ModelChoiceField(
+        label="Service",
+        queryset=PagerDutyService.objects.none(),
+        required=False,
+        empty_label="Choose a service…",
+    )
+
+    def __init__(self, data: QueryDict | None, *, plan: Plan) -> None:
+        super().__init__(data, initial={"seen": ",".join(map(str, sorted(plan.orphan_ids)))})
+        self.plan = plan
+        destinations = [service.pk for service in plan.destinations]
+        move_to = self.fields["move_to"]
+        assert isinstance(move_to, forms.ModelChoiceField)
+        move_to.queryset = PagerDutyService.objects.filter(pk__in=destinations).order_by(
+            "name", "pk"
+        )
+        choices = [(self.MOVE, "Move them to another service")] if destinations else []
+        choices.append((self.NOBODY, "Leave them paging nobody"))
+        alerts = self.fields["alerts"]
+        assert isinstance(alerts, forms.ChoiceField)
+        alerts.choices = choices
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.plan.orphaned:
+            return cleaned
+        choice = cleaned.get("alerts")
+        if not choice:
+            self.add_error(
+                "alerts",
+                "Choose what happens to the alerts that would page nobody: move them to "
+                "another service, or confirm that they will page nobody.",
+            )
+        elif choice == self.MOVE and cleaned.get("move_to") is None:
+            self.add_error("move_to", "Choose the service to move them to.")
+        return cleaned
+
+    @property
+    def seen_ids(self) -> frozenset[int]:
+        """The alerts the person was shown as paging nobody afterwards."""
+        text = self.cleaned_data.get("seen") or ""
+        return frozenset(int(part) for part in text.split(",") if part.strip().isdigit())
+
+    @property
+    def destination(self) -> PagerDutyService | None:
+        """Where to move them; None when they are to page nobody (or there are none)."""
+        if self.cleaned_data.get("alerts") != self.MOVE:
+            return None
+        service: PagerDutyService | None = self.cleaned_data.get("move_to")
+        return service

@@ -1,129 +1,313 @@
-"""Removing a connected service, or a whole account, without leaving anything open.
+"""Removing connected services (one, or a whole account's) so that nothing is left open in
+PagerDuty and no alert is left paging nobody unawares.
 
-Open incidents we raised on the service are resolved through the Events API first (the
-resolves are ordinary deliveries, retried if PagerDuty is busy). Our integration on the
-PagerDuty service is then deleted through the REST API when we created it: best effort,
-after the resolves are through, with any failure reported. The local rows go at once;
-the delivery history stays.
+`plan_service_removal` and `plan_disconnect` say what a removal would do, for its
+confirmation: the services, the incidents still open on them, the enabled alerts it would
+leave with no service (`Plan.orphaned`) and those that keep others, the services the
+orphaned ones can move to, and what only a person can do in PagerDuty. `carry_out` does it,
+in one transaction:
+
+1. the orphaned alerts get the service the person chose, added from the service's side
+   (`service.alerts.add`); the alerts app syncs each one's open firing in the same
+   transaction, which triggers the new service (`alerts_saas.alerts.target_changes`: this
+   module never imports the alerts app);
+2. the incidents still open on the removed services get resolves carrying their alert and
+   firing, for `Reason.SERVICE_DELETED` or `Reason.DISCONNECTED`;
+3. the rows go: the services, their alerts' targets with them, and for a disconnect the
+   account and its tokens. The delivery history stays.
+
+A failure at any step leaves everything as it was. PagerDuty hears of it after the commit:
+a few resolves are tried during the request, the workers send the rest with the triggers.
+
+PagerDuty's published REST API has no DELETE for a service's integrations, so our
+integration stays on each PagerDuty service until a person removes it there: `LeftInPagerDuty`
+says what to remove, and where.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
+from alerts_saas.accounts.models import Organization
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import (
     Delivery,
     EventAction,
     PagerDutyAccount,
     PagerDutyService,
+    Reason,
 )
 from integrations.pagerduty.provisioning import integration_name
-from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
-from integrations.pagerduty.task_names import DELETE_INTEGRATION_WHEN_SETTLED, task
 
 log = logging.getLogger(__name__)
 INLINE_RESOLVES = 3  # tried during the request (bounded time); the rest go to the workers
 
 
-@dataclass
-class RemovalReport:
+@dataclass(frozen=True, slots=True)
+class AffectedAlert:
+    """An alert that pages one of the services being removed."""
+
+    pk: int
+    name: str
+    enabled: bool
+    firing: bool  # it has an open firing now
+    keeps: tuple[str, ...]  # the services it still pages afterwards, by name
+
+
+@dataclass(frozen=True, slots=True)
+class LeftInPagerDuty:
+    """What stays in PagerDuty when a service is removed here, for a person to remove."""
+
     service_name: str
-    resolved: int = 0
-    resolves_pending: int = 0
-    integration_deleted: bool = False
-    integration_deferred: bool = False
-    integration_error: str = ""
-    notes: list[str] = field(default_factory=list)
+    service_url: str  # the service's page in PagerDuty; '' when we don't know it
+    integration_name: str  # our integration's name; '' for a pasted key
+
+    @property
+    def pasted(self) -> bool:
+        return not self.integration_name
 
 
-def remove_service(
-    service: PagerDutyService, actor: Any, *, can_defer: bool = True
-) -> RemovalReport:
-    """Resolve what is open on `service`, delete our integration, and drop the row.
+@dataclass(frozen=True)
+class Plan:
+    """What removing `services` (and `account`, for a disconnect) does."""
 
-    With `can_defer`, an integration whose resolves are still being retried is deleted
-    later by a task; without (the account is going too), it is left on PagerDuty.
-    """
-    report = RemovalReport(service_name=service.name)
-    with transaction.atomic():
-        resolves = engine.queue(
-            [
-                engine.build_event(service, EventAction.RESOLVE, key, created_by=actor)
-                for key in engine.open_dedup_keys(service)
-            ]
+    organization: Organization
+    reason: str  # a Reason: why the resolves are sent
+    account: PagerDutyAccount | None
+    services: tuple[PagerDutyService, ...]
+    alerts: tuple[AffectedAlert, ...]
+    destinations: tuple[PagerDutyService, ...]  # where orphaned alerts can move
+    open_triggers: tuple[Delivery, ...]  # the trigger of each incident still open on them
+
+    @property
+    def open_incidents(self) -> int:
+        return len(self.open_triggers)
+
+    @property
+    def service_ids(self) -> list[int]:
+        return [service.pk for service in self.services]
+
+    @property
+    def fallback(self) -> PagerDutyService | None:
+        """The organization's fallback service, if it is among those removed."""
+        return next((service for service in self.services if service.is_fallback), None)
+
+    @property
+    def orphaned(self) -> tuple[AffectedAlert, ...]:
+        """Enabled alerts that would page nobody afterwards."""
+        return tuple(a for a in self.alerts if a.enabled and not a.keeps)
+
+    @property
+    def orphaned_firing(self) -> int:
+        """How many of them fire now: the service they move to is paged at once."""
+        return sum(1 for a in self.orphaned if a.firing)
+
+    @property
+    def orphan_ids(self) -> frozenset[int]:
+        return frozenset(a.pk for a in self.orphaned)
+
+    @property
+    def keeping(self) -> tuple[AffectedAlert, ...]:
+        """Enabled alerts that still page other services afterwards."""
+        return tuple(a for a in self.alerts if a.enabled and a.keeps)
+
+    @property
+    def disabled(self) -> tuple[AffectedAlert, ...]:
+        """Disabled alerts left with no service (they page nobody already)."""
+        return tuple(a for a in self.alerts if not a.enabled and not a.keeps)
+
+    @property
+    def left_in_pagerduty(self) -> tuple[LeftInPagerDuty, ...]:
+        name = integration_name(self.organization)
+        return tuple(
+            LeftInPagerDuty(s.name, s.html_url, "" if s.is_pasted else name) for s in self.services
         )
-    engine.attempt_many([r.pk for r in resolves[:INLINE_RESOLVES]])
-    pending = list(
-        Delivery.objects.filter(pk__in=[r.pk for r in resolves])
-        .exclude(status=Delivery.Status.DELIVERED)
-        .values_list("pk", flat=True)
+
+
+class PlanChanged(Exception):
+    """What the person confirmed no longer holds (another tab or person changed it)."""
+
+    def __init__(self, why: str, plan: Plan | None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.plan = plan  # the removal as it stands now; None when there is nothing left
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `carry_out` did."""
+
+    plan: Plan
+    moved_to: PagerDutyService | None
+    moved: tuple[AffectedAlert, ...]
+    resolved: int  # resolves PagerDuty took during the request
+    pending: int  # resolves the workers send (and retry)
+    refused: int  # resolves PagerDuty refused
+
+    @property
+    def left_paging_nobody(self) -> tuple[AffectedAlert, ...]:
+        return () if self.moved else self.plan.orphaned
+
+
+def plan_service_removal(service: PagerDutyService) -> Plan:
+    return _plan(service.organization, Reason.SERVICE_DELETED, None, [service])
+
+
+def plan_disconnect(account: PagerDutyAccount) -> Plan:
+    services = account.services.order_by("name", "pk")
+    return _plan(account.organization, Reason.DISCONNECTED, account, services)
+
+
+def _plan(
+    organization: Organization,
+    reason: str,
+    account: PagerDutyAccount | None,
+    services: Iterable[PagerDutyService],
+) -> Plan:
+    services = tuple(services)
+    ids = [service.pk for service in services]
+    others = PagerDutyService.objects.filter(organization=organization).exclude(pk__in=ids)
+    history = Delivery.objects.filter(organization=organization, service_id__in=ids)
+    return Plan(
+        organization=organization,
+        reason=reason,
+        account=account,
+        services=services,
+        alerts=affected_alerts(organization, ids),
+        destinations=tuple(others.order_by("name", "pk")),
+        open_triggers=tuple(engine.open_triggers(history)),
     )
-    report.resolved = len(resolves) - len(pending)
-    report.resolves_pending = len(pending)
-    account = service.account
-    if service.created_integration and account and service.integration_id:
-        if pending and can_defer:
-            report.integration_deferred = _defer_deletion(account, service, pending)
-            if not report.integration_deferred:
-                report.integration_error = (
-                    "the task queue is not answering, so it was left on PagerDuty; remove it "
-                    "there once the queued resolves are through"
-                )
-        elif pending:
-            report.integration_error = (
-                "it was left on PagerDuty so that the resolves still being retried get "
-                "through; remove it in PagerDuty later"
-            )
-        else:
-            report.integration_error = delete_integration(
-                account, service.pd_service_id, service.integration_id
-            )
-            report.integration_deleted = not report.integration_error
-    service.delete()
-    return report
 
 
-def _defer_deletion(
-    account: PagerDutyAccount, service: PagerDutyService, pending: list[int]
-) -> bool:
+def affected_alerts(
+    organization: Organization, service_ids: list[int]
+) -> tuple[AffectedAlert, ...]:
+    """The organization's alerts that page any of `service_ids`, by name, each with the
+    services it keeps. Read through `Alert.targets`' table, from the services' side."""
+    links = PagerDutyService.alerts.through.objects.filter(alert__organization=organization)
+    hit = links.filter(pagerdutyservice_id__in=service_ids)
+    keeps: dict[int, list[str]] = defaultdict(list)
+    kept = links.filter(alert_id__in=hit.values("alert_id")).exclude(
+        pagerdutyservice_id__in=service_ids
+    )
+    for alert_id, name in kept.order_by("pagerdutyservice__name").values_list(
+        "alert_id", "pagerdutyservice__name"
+    ):
+        keeps[alert_id].append(name)
+    firing = set(
+        hit.filter(alert__firings__cleared_at__isnull=True).values_list("alert_id", flat=True)
+    )
+    rows = (
+        hit.values_list("alert_id", "alert__name", "alert__enabled")
+        .order_by("alert__name", "alert_id")
+        .distinct()
+    )
+    return tuple(
+        AffectedAlert(pk, name, enabled, pk in firing, tuple(keeps[pk]))
+        for pk, name, enabled in rows
+    )
+
+
+def carry_out(
+    plan: Plan, *, seen: frozenset[int], move_to: PagerDutyService | None, actor: Any
+) -> Outcome:
+    """Move, resolve and remove as `plan` says, in one transaction (see the module's
+    docstring), then try a few resolves. `seen` are the orphaned alerts the person was
+    shown, and `move_to` where they chose to move them (None: they confirmed those alerts
+    will page nobody). Raises `PlanChanged` if either no longer holds; nothing is done then.
+    """
+    with transaction.atomic(durable=True):
+        current = _locked(plan)
+        if current.orphan_ids != seen:
+            raise PlanChanged(
+                "The alerts that would page nobody changed since this page was opened.", current
+            )
+        destination = _destination(current, move_to)
+        moved = _move(current, destination)
+        resolves = _resolve(current, actor)
+        _delete(current)
+    resolved, pending, refused = _send_some([resolve.pk for resolve in resolves])
+    return Outcome(current, destination, moved, resolved, pending, refused)
+
+
+def _locked(plan: Plan) -> Plan:
+    """The plan again, read with its account and services locked: a service connected or
+    removed meanwhile, or an alert retargeted, shows (and waits for us from now on)."""
+    services = PagerDutyService.objects.select_for_update().filter(organization=plan.organization)
+    if plan.account is None:
+        locked = list(services.filter(pk__in=plan.service_ids))
+        if len(locked) != len(plan.services):
+            raise PlanChanged("This service was already removed.", None)
+        return _plan(plan.organization, plan.reason, None, locked)
+    account = (
+        PagerDutyAccount.objects.select_for_update()
+        .filter(pk=plan.account.pk, organization=plan.organization)
+        .first()
+    )
+    if account is None:
+        raise PlanChanged("This PagerDuty account was already disconnected.", None)
+    locked = list(services.filter(account=account).order_by("name", "pk"))
+    current = _plan(plan.organization, plan.reason, account, locked)
+    if set(current.service_ids) != set(plan.service_ids):
+        raise PlanChanged("This account's services changed since this page was opened.", current)
+    return current
+
+
+def _destination(plan: Plan, move_to: PagerDutyService | None) -> PagerDutyService | None:
+    """`move_to`, locked, if there are alerts to move; PlanChanged if it can't take them."""
+    if move_to is None or not plan.orphaned:
+        return None
+    destination = (
+        PagerDutyService.objects.select_for_update()
+        .filter(pk=move_to.pk, organization=plan.organization)
+        .exclude(pk__in=plan.service_ids)
+        .first()
+    )
+    if destination is None:
+        raise PlanChanged(f"{move_to.name} was removed meanwhile: choose another service.", plan)
+    return destination
+
+
+def _move(plan: Plan, destination: PagerDutyService | None) -> tuple[AffectedAlert, ...]:
+    """The orphaned alerts get `destination`; their open firings page it (the alerts app's
+    receiver of this change, in this transaction)."""
+    if destination is None:
+        return ()
+    destination.alerts.add(*[alert.pk for alert in plan.orphaned])
+    return plan.orphaned
+
+
+def _resolve(plan: Plan, actor: Any) -> list[Delivery]:
+    """Queue a resolve for each incident still open on the plan's services."""
+    return engine.queue(
+        [
+            engine.follow_up(trigger, EventAction.RESOLVE, actor, plan.reason)
+            for trigger in plan.open_triggers
+        ]
+    )
+
+
+def _delete(plan: Plan) -> None:
+    if plan.account is not None:
+        plan.account.delete()  # its services go with it
+    else:
+        PagerDutyService.objects.filter(pk__in=plan.service_ids).delete()
+
+
+def _send_some(resolve_ids: list[int]) -> tuple[int, int, int]:
+    """Try the first few resolves now; return how many PagerDuty took, how many the workers
+    still have, and how many it refused."""
     try:
-        task(DELETE_INTEGRATION_WHEN_SETTLED).delay(
-            account.pk, service.pd_service_id, service.integration_id, pending
-        )
-    except Exception as exc:  # broker unreachable
-        log.warning("Could not queue the integration deletion (%s)", exc.__class__.__name__)
-        return False
-    return True
-
-
-def delete_integration(account: PagerDutyAccount, pd_service_id: str, integration_id: str) -> str:
-    """Delete our integration on PagerDuty; return '' or why it could not be done."""
-    if account.needs_reconnect:
-        return "the PagerDuty account needs reconnecting, so the integration was left in place"
-    try:
-        AccountApi(account).delete_integration(pd_service_id, integration_id)
-    except PagerDutyApiError as exc:
-        log.warning("Deleting integration on service %s failed: %s", pd_service_id, exc.message)
-        if exc.status == 405:
-            # PagerDuty's published REST API has no DELETE for service integrations.
-            return (
-                f"PagerDuty's API does not allow deleting integrations. Remove "
-                f"“{integration_name(account.organization)}” from the service's Integrations "
-                "tab in PagerDuty; it can no longer page anyone from here"
-            )
-        return exc.message
-    return ""
-
-
-def disconnect_account(account: PagerDutyAccount, actor: Any) -> list[RemovalReport]:
-    """Remove every service of the account, then the account and its tokens."""
-    reports = [
-        remove_service(service, actor, can_defer=False) for service in account.services.all()
-    ]
-    account.delete()
-    return reports
+        engine.attempt_many(resolve_ids[:INLINE_RESOLVES])
+    except Exception:  # the rows are committed: the workers and the sweeper send them
+        log.exception("Sending resolves during a removal failed; the workers send them")
+    statuses = list(Delivery.objects.filter(pk__in=resolve_ids).values_list("status", flat=True))
+    resolved = statuses.count(Delivery.Status.DELIVERED)
+    refused = statuses.count(Delivery.Status.FAILED)
+    return resolved, len(statuses) - resolved - refused, refused

@@ -108,13 +108,3 @@ class AccountApi:
 
     def get_integration(self, service_id: str, integration_id: str) -> dict[str, Any]:
         return self._call(lambda c: c.rget(f"/services/{service_id}/integrations/{integration_id}"))
-
-    def delete_integration(self, service_id: str, integration_id: str) -> None:
-        def delete(c: RestApiV2Client) -> None:
-            response = c.delete(f"/services/{service_id}/integrations/{integration_id}")
-            if response.status_code == 404:
-                return  # already gone: the outcome we wanted
-            if not response.is_success:
-                raise HttpError("delete failed", response)
-
-        self._call(delete)

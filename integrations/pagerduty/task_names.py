@@ -1,9 +1,8 @@
 """The PagerDuty tasks by name, for the modules below tasks.py that queue them.
 
-tasks.py is the top layer: its tasks call the delivery engine and the removal code. Those
-queue tasks in turn (deliveries to send, an integration to delete once its resolves are
-through), by name, so they never import tasks.py. The names are the ones the tasks always
-had: the beat schedule and messages already in the queue use them.
+tasks.py is the top layer: its tasks call the delivery engine, which queues tasks in turn
+(deliveries to send), by name, so it never imports tasks.py. The names are the ones the
+tasks always had: the beat schedule and messages already in the queue use them.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from celery.canvas import Signature
 SEND_DELIVERIES = "integrations.pagerduty.tasks.send_deliveries"
 SWEEP_DELIVERIES = "integrations.pagerduty.tasks.sweep_deliveries"
 REFRESH_EXPIRING_TOKENS = "integrations.pagerduty.tasks.refresh_expiring_tokens"
-DELETE_INTEGRATION_WHEN_SETTLED = "integrations.pagerduty.tasks.delete_integration_when_settled"
 PRUNE_DELIVERIES = "integrations.pagerduty.tasks.prune_deliveries"
 
 

@@ -1,22 +1,19 @@
-"""PagerDuty's Celery tasks: the top layer, calling the delivery engine and the removal code.
+"""PagerDuty's Celery tasks: the top layer, calling the delivery engine.
 
-Those modules queue these tasks by name (task_names.py) and never import this one.
+The engine queues these tasks by name (task_names.py) and never imports this one.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from celery import Task, shared_task
+from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from integrations.pagerduty import delivery, retention
-from integrations.pagerduty.models import Delivery, PagerDutyAccount
-from integrations.pagerduty.removal import delete_integration
+from integrations.pagerduty.models import PagerDutyAccount
 from integrations.pagerduty.task_names import (
-    DELETE_INTEGRATION_WHEN_SETTLED,
     PRUNE_DELIVERIES,
     REFRESH_EXPIRING_TOKENS,
     SEND_DELIVERIES,
@@ -58,23 +55,3 @@ def refresh_expiring_tokens() -> int:
         except TokenRefreshError as exc:
             log.warning("Token refresh for PagerDuty account %s failed: %s", account.pk, exc)
     return refreshed
-
-
-@shared_task(name=DELETE_INTEGRATION_WHEN_SETTLED, bind=True, ignore_result=True, max_retries=None)
-def delete_integration_when_settled(
-    self: Task[Any, str],
-    account_id: int,
-    pd_service_id: str,
-    integration_id: str,
-    delivery_ids: list[int],
-) -> str:
-    """Delete our integration once the resolves sent through it are final (or 24 h passed)."""
-    account = PagerDutyAccount.objects.filter(pk=account_id).first()
-    if account is None:
-        return "account gone"
-    unsettled = Delivery.objects.filter(pk__in=delivery_ids).exclude(
-        status__in=[Delivery.Status.DELIVERED, Delivery.Status.FAILED]
-    )
-    if unsettled.exists():
-        raise self.retry(countdown=60)
-    return delete_integration(account, pd_service_id, integration_id) or "deleted"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from integrations.pagerduty.views import connect, fallback, manage, settings
+from integrations.pagerduty.views import connect, fallback, manage, removal, settings
 
 app_name = "pagerduty"
 
@@ -20,12 +20,12 @@ tenant_urlpatterns = [
     ),
     path(
         "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/disconnect/",
-        manage.disconnect,
+        removal.disconnect,
         name="disconnect",
     ),
     path(
         "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/delete/",
-        manage.delete_service,
+        removal.delete_service,
         name="delete_service",
     ),
     path(

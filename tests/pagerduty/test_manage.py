@@ -1,4 +1,4 @@
-"""Pasted keys, test events, deleting a service and disconnecting an account."""
+"""Pasted keys and test events (deleting a service and disconnecting: test_removal.py)."""
 
 from __future__ import annotations
 
@@ -75,88 +75,11 @@ def test_each_test_event_has_a_fresh_dedup_key(admin_client, org, connected_serv
     assert Delivery.objects.values("dedup_key").distinct().count() == 2
 
 
-def test_deleting_a_service_resolves_its_open_incidents(
-    admin_client, org, connected_service, pagerduty
-):
-    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
-    trigger = Delivery.objects.get()
-    engine.attempt(trigger.pk)
-    assert pagerduty.alerts(dedup_key=trigger.dedup_key)[0]["status"] == "triggered"
-
-    confirm = admin_client.get(f"{_base(org)}/services/{connected_service.pk}/delete/")
-    assert "1 open incident raised by Tripwire on this service will be" in confirm.content.decode()
-    assert "Yes, delete" in confirm.content.decode()
-
-    response = admin_client.post(
-        f"{_base(org)}/services/{connected_service.pk}/delete/", follow=True
-    )
-    page = response.content.decode()
-    assert "Checkout API 001 was removed. 1 open incident resolved in PagerDuty." in page
-    assert pagerduty.alerts(dedup_key=trigger.dedup_key)[0]["status"] == "resolved"
-    assert not PagerDutyService.objects.filter(pk=connected_service.pk).exists()
-    # The history stays, without the service.
-    history = Delivery.objects.order_by("pk")
-    assert [(d.event_action, d.service_id, d.service_name) for d in history] == [
-        ("trigger", None, "Checkout API 001"),
-        ("resolve", None, "Checkout API 001"),
-    ]
-    # PagerDuty's published REST API has no DELETE for integrations: said plainly.
-    assert (
-        "Our integration on PagerDuty for Checkout API 001 was not deleted: PagerDuty&#x27;s "
-        "API does not allow deleting integrations. Remove “Tripwire (Acme Ops) · org-"
-    ) in page
-
-
-def test_resolves_that_cannot_go_now_are_queued_and_the_integration_kept(
-    admin_client, org, connected_service, pagerduty
-):
-    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
-    engine.attempt(Delivery.objects.get().pk)
-    pagerduty.fault("events-us", "500", count=1)
-    response = admin_client.post(
-        f"{_base(org)}/services/{connected_service.pk}/delete/", follow=True
-    )
-    assert "1 resolve(s) queued; they are retried until PagerDuty takes them." in (
-        response.content.decode()
-    )
-    resolve = Delivery.objects.get(event_action="resolve")
-    assert resolve.status == Delivery.Status.QUEUED and resolve.attempts == 1
-    assert "PagerDuty answered 500" in resolve.last_error
-
-
-def test_disconnecting_forgets_tokens_and_services(admin_client, org, connected_service):
-    account = connected_service.account
-    confirm = admin_client.get(f"{_base(org)}/accounts/{account.pk}/disconnect/").content
-    assert "Checkout API 001" in confirm.decode() and "Yes, disconnect" in confirm.decode()
-    response = admin_client.post(f"{_base(org)}/accounts/{account.pk}/disconnect/", follow=True)
-    assert f"PagerDuty account {account.name} was disconnected" in response.content.decode()
-    assert not PagerDutyAccount.objects.exists()
-    assert not PagerDutyService.objects.exists()
-
-
 def test_an_empty_organization_sees_a_useful_empty_state(admin_client, org):
     page = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert "No PagerDuty services connected yet." in page
     assert "Connect PagerDuty</button>" in page
     assert "Paste an integration key instead" in page
-
-
-def test_deleting_a_service_names_and_updates_the_alerts_that_page_it(
-    admin_client, org, connected_service
-):
-    from alerts_saas.alerts.models import Alert
-
-    alert = Alert.objects.create(organization=org, name="Checkout errors")
-    alert.targets.add(connected_service)
-    confirm = admin_client.get(f"{_base(org)}/services/{connected_service.pk}/delete/")
-    assert "These alerts will stop paging it: <strong>Checkout errors</strong>" in (
-        confirm.content.decode()
-    )
-    integrations = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
-    assert "1 alert</small>" in integrations  # "Used by"
-    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/")
-    assert list(alert.targets.all()) == []
-    assert Alert.objects.filter(pk=alert.pk).exists()
 
 
 def test_deliveries_keep_working_while_the_account_needs_reconnecting(

@@ -1,0 +1,245 @@
+"""Deleting a service and disconnecting an account.
+
+The confirmation says what will happen (`removal.Plan`): the incidents resolved, the alerts
+that would page nobody afterwards, with the choice to move them to another service or to
+confirm that they will page nobody, the alerts that keep other services, and what the
+person must do in PagerDuty themselves. The result is one message saying what was done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_http_methods
+
+from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
+from alerts_saas.accounts.models import Role
+from integrations.pagerduty import removal
+from integrations.pagerduty.forms import RemovalForm
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.removal import AffectedAlert, LeftInPagerDuty, Outcome, Plan
+
+log = logging.getLogger(__name__)
+NAMES_SHOWN = 20  # in the result message; the confirmation lists them all
+FAILED = (
+    "Nothing was removed or moved: something went wrong on our side, and everything was "
+    "left as it was. Try again in a minute."
+)
+
+
+@tenant_view(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def delete_service(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
+    service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
+    return _confirm_or_remove(request, removal.plan_service_removal(service))
+
+
+@tenant_view(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def disconnect(request: TenantRequest, pagerduty_account_id: int) -> HttpResponse:
+    account = tenant_get(request, PagerDutyAccount, pk=pagerduty_account_id)
+    return _confirm_or_remove(request, removal.plan_disconnect(account))
+
+
+def _confirm_or_remove(request: TenantRequest, plan: Plan) -> HttpResponse:
+    if request.method != "POST":
+        return _confirmation(request, plan, RemovalForm(None, plan=plan))
+    form = RemovalForm(request.POST, plan=plan)
+    if not form.is_valid():
+        return _confirmation(request, plan, form, status=400)
+    try:
+        outcome = removal.carry_out(
+            plan, seen=form.seen_ids, move_to=form.destination, actor=request.user
+        )
+    except removal.PlanChanged as changed:
+        if changed.plan is None:
+            messages.info(request, changed.why)
+            return redirect("pagerduty:integrations", slug=request.tenant.organization.slug)
+        note = f"{changed.why} Nothing was changed yet: check what happens now, and confirm again."
+        return _confirmation(
+            request, changed.plan, RemovalForm(None, plan=changed.plan), status=409, note=note
+        )
+    except Exception:  # rolled back whole: say so rather than show an error page
+        log.exception("Removing PagerDuty service(s) %s failed", plan.service_ids)
+        return _confirmation(request, plan, form, status=500, error=FAILED)
+    messages.success(request, summary(outcome))
+    return redirect("pagerduty:integrations", slug=request.tenant.organization.slug)
+
+
+def _confirmation(
+    request: TenantRequest,
+    plan: Plan,
+    form: RemovalForm,
+    status: int = 200,
+    note: str = "",
+    error: str = "",
+) -> HttpResponse:
+    template = "account_disconnect.html" if plan.account else "service_delete.html"
+    context = {"plan": plan, "form": form, "note": note, "error": error}
+    return render(request, f"pagerduty/{template}", context, status=status)
+
+
+# --- The result, in one message -----------------------------------------------------------
+
+
+def summary(outcome: Outcome) -> SafeString:
+    """One message for the whole removal: what went, the incidents resolved or queued, the
+    alerts moved or left paging nobody, and what remains to do in PagerDuty."""
+    parts = [
+        _removed(outcome.plan),
+        _resolves(outcome),
+        _alerts(outcome),
+        _left_in_pagerduty(outcome.plan.left_in_pagerduty),
+    ]
+    return format_html_join(" ", "{}", ((part,) for part in parts if part))
+
+
+def _removed(plan: Plan) -> SafeString:
+    product = settings.PRODUCT_NAME
+    if plan.account is None:
+        return format_html("{} was removed from {}.", plan.services[0].name, product)
+    disconnected = format_html(
+        "PagerDuty account {} was disconnected and its access tokens deleted", plan.account.name
+    )
+    if not plan.services:
+        return format_html("{}.", disconnected)
+    return format_html(
+        "{}; its services were removed from {}: {}.",
+        disconnected,
+        product,
+        names([service.name for service in plan.services]),
+    )
+
+
+def _resolves(outcome: Outcome) -> SafeString:
+    words = []
+    if outcome.resolved:
+        words.append(
+            format_html(
+                "{} open incident{} resolved in PagerDuty.",
+                outcome.resolved,
+                " was" if outcome.resolved == 1 else "s were",
+            )
+        )
+    if outcome.pending:
+        words.append(
+            format_html(
+                "{} resolve{} queued: retried until PagerDuty takes {}.",
+                outcome.pending,
+                " is" if outcome.pending == 1 else "s are",
+                "it" if outcome.pending == 1 else "them",
+            )
+        )
+    if outcome.refused:
+        words.append(
+            format_html(
+                "PagerDuty refused {} resolve{}; the alert's page says why.",
+                outcome.refused,
+                "" if outcome.refused == 1 else "s",
+            )
+        )
+    return format_html_join(" ", "{}", ((w,) for w in words))
+
+
+def _alerts(outcome: Outcome) -> SafeString:
+    if outcome.moved and outcome.moved_to is not None:
+        return format_html(
+            "{} moved to {}: {}{}.",
+            _count(outcome.moved),
+            outcome.moved_to.name,
+            _alert_names(outcome.moved),
+            _paged_now(outcome.moved, outcome.moved_to),
+        )
+    nobody = outcome.left_paging_nobody
+    if nobody:
+        return format_html(
+            "{} now page{} nobody, as you confirmed: {}.",
+            _count(nobody),
+            "s" if len(nobody) == 1 else "",
+            _alert_names(nobody),
+        )
+    return SafeString("")
+
+
+def _paged_now(moved: Sequence[AffectedAlert], service: PagerDutyService) -> str:
+    firing = sum(1 for alert in moved if alert.firing)
+    if not firing:
+        return ""
+    if len(moved) == 1:
+        return f"; it is firing, so {service.name} is paged now"
+    verb = "is" if firing == 1 else "are"
+    return f"; {firing} of them {verb} firing, so {service.name} is paged now"
+
+
+def _left_in_pagerduty(items: Sequence[LeftInPagerDuty]) -> SafeString:
+    """The integrations that stay in PagerDuty, and what to do about them."""
+    ours = [item for item in items if not item.pasted]
+    pasted = [item for item in items if item.pasted]
+    words = []
+    if len(ours) == 1:
+        words.append(
+            format_html(
+                "Remove the integration “{}” on {}'s Integrations tab in PagerDuty.",
+                ours[0].integration_name,
+                service_link(ours[0]),
+            )
+        )
+    elif ours:
+        words.append(
+            format_html(
+                "Remove the integration “{}” on the Integrations tab of each of these services in "
+                "PagerDuty: {}.",
+                ours[0].integration_name,
+                names([service_link(item) for item in ours]),
+            )
+        )
+    if pasted:
+        words.append(
+            format_html(
+                "The integration key{} you pasted for {} {} valid in PagerDuty until you remove "
+                "{} there.",
+                "" if len(pasted) == 1 else "s",
+                names([item.service_name for item in pasted]),
+                "stays" if len(pasted) == 1 else "stay",
+                "its integration" if len(pasted) == 1 else "their integrations",
+            )
+        )
+    return format_html_join(" ", "{}", ((w,) for w in words))
+
+
+def service_link(item: LeftInPagerDuty) -> SafeString:
+    """The service's name, linked to its page in PagerDuty when we know it."""
+    if not item.service_url:
+        return format_html("{}", item.service_name)
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener">{}</a>', item.service_url, item.service_name
+    )
+
+
+def names(items: Sequence[str | SafeString]) -> SafeString:
+    """'A', 'A and B', 'A, B and C'; past NAMES_SHOWN, 'A, B, … and 12 more'."""
+    shown = list(items[:NAMES_SHOWN])
+    more = len(items) - len(shown)
+    if more:
+        return format_html(
+            "{} and {} more", format_html_join(", ", "{}", ((n,) for n in shown)), more
+        )
+    if len(shown) == 1:
+        return format_html("{}", shown[0])
+    head = format_html_join(", ", "{}", ((n,) for n in shown[:-1]))
+    return format_html("{} and {}", head, shown[-1])
+
+
+def _alert_names(alerts: Sequence[AffectedAlert]) -> SafeString:
+    return names([format_html("“{}”", alert.name) for alert in alerts])
+
+
+def _count(alerts: Sequence[AffectedAlert]) -> str:
+    return f"{len(alerts)} alert{'' if len(alerts) == 1 else 's'}"
