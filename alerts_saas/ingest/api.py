@@ -218,7 +218,7 @@ def post_events(request: KeyRequest) -> Status:
     key = request.auth
     raw = parse(read_body(request, settings.INGEST_MAX_BODY_BYTES))
     try:
-        verdict = limits.take(key.organization_id, len(raw))
+        verdict = limits.take(key.organization_id, len(raw.items))
     except Exception:
         log.exception("Checking the event rate of organization %s failed", key.organization_id)
         raise Refused(
@@ -254,7 +254,7 @@ def post_events(request: KeyRequest) -> Status:
     key.touch()
     result = IngestResult(
         accepted=len(judged.events),
-        rejected=len(raw) - len(judged.events),
+        rejected=len(raw.items) - len(judged.events),
         errors=judged.errors,
         notes=judged.notes,
     )

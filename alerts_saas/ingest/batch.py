@@ -55,9 +55,19 @@ class Judged:
     notes: list[ItemProblem] = field(default_factory=list)
 
 
-def parse(body: bytes) -> list[Any]:
-    """The list of raw events in a body: a JSON array, or an object with `events`."""
-    data = _load(body)
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A body's raw events, and whether its text can hold nothing a store refuses: parsed
+    by orjson (which lets no unpaired surrogate through) with no escaped NUL. Then no string
+    in it needs repair, and judging skips looking at each."""
+
+    items: list[Any]
+    clean: bool
+
+
+def parse(body: bytes) -> Raw:
+    """The raw events in a body: a JSON array, or an object with `events`."""
+    data, fast = _load(body)
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         data = data["events"]
     if not isinstance(data, list):
@@ -72,30 +82,31 @@ def parse(body: bytes) -> list[Any]:
             f"A batch holds at most {settings.INGEST_MAX_BATCH} events; "
             f"this one has {len(data)}. Send it in smaller batches.",
         )
-    return data
+    return Raw(data, fast and b"\\u0000" not in body)
 
 
-def _load(body: bytes) -> Any:
-    """The parsed body. orjson takes the common case; a body it refuses (integers beyond 64
-    bits, lone surrogates, numbers beyond a double, more than 1,024 levels) goes to the
-    standard parser, and one too deep for that is cut to CUT_DEPTH first."""
+def _load(body: bytes) -> tuple[Any, bool]:
+    """The parsed body, and whether orjson parsed it. orjson takes the common case; a body
+    it refuses (integers beyond 64 bits, lone surrogates, numbers beyond a double, more than
+    1,024 levels) goes to the standard parser, and one too deep for that is cut to CUT_DEPTH
+    first."""
     try:
-        return orjson.loads(body)
+        return orjson.loads(body), True
     except orjson.JSONDecodeError as exc:
         fast_error = exc
     try:
-        return _standard(body)
+        return _standard(body), False
     except RecursionError:
         pass
     except ValueError:
         raise Refused(400, f"The body is not valid JSON ({fast_error}).") from None
     shallow = cut_deep(body, CUT_DEPTH)
     try:
-        return orjson.loads(shallow)
+        return orjson.loads(shallow), False
     except orjson.JSONDecodeError:
         pass
     try:
-        return _standard(shallow)
+        return _standard(shallow), False
     except (ValueError, RecursionError):
         raise Refused(400, f"The body is not valid JSON ({fast_error}).") from None
 
@@ -216,11 +227,35 @@ def _too_deep_problem(index: int, name: str) -> ItemProblem:
     )
 
 
-def judge(raw: list[Any], now: datetime) -> Judged:
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What judging a batch reads of the settings and the clock, read once per batch."""
+
+    now: datetime
+    now_ts: float
+    max_future: float  # seconds
+    max_age: float
+    message_chars: int
+    clean: bool
+
+    @classmethod
+    def at(cls, now: datetime, clean: bool) -> _Rules:
+        return cls(
+            now,
+            now.timestamp(),
+            settings.INGEST_MAX_FUTURE.total_seconds(),
+            settings.INGEST_MAX_AGE.total_seconds(),
+            settings.INGEST_MAX_MESSAGE_CHARS,
+            clean,
+        )
+
+
+def judge(raw: Raw, now: datetime) -> Judged:
     """Validate and normalise each raw event."""
     judged = Judged()
-    for model_index, model in _validated(raw, judged):
-        event = _normalise(model_index, model, now, judged)
+    rules = _Rules.at(now, raw.clean)
+    for model_index, model in _validated(raw.items, judged):
+        event = _normalise(model_index, model, rules, judged)
         if event is not None:
             judged.events.append(event)
     judged.errors.sort(key=lambda problem: problem.index)
@@ -254,35 +289,35 @@ def _validated(raw: list[Any], judged: Judged) -> list[tuple[int, EventIn]]:
     return valid
 
 
-def _when(index: int, model: EventIn, now: datetime, judged: Judged) -> float | None:
+def _when(index: int, model: EventIn, rules: _Rules, judged: Judged) -> float | None:
     stamp = model.timestamp
     if stamp is None:
-        return now.timestamp()
+        return rules.now_ts
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    if stamp - now > settings.INGEST_MAX_FUTURE:
-        ahead = stamp - now
+    when = stamp.timestamp()
+    if when - rules.now_ts > rules.max_future:
         judged.errors.append(
             ItemProblem(
                 index=index,
                 field="timestamp",
-                message=f"{stamp.isoformat()} is {_span(ahead.total_seconds())} ahead of our "
-                f"clock; at most {_span(settings.INGEST_MAX_FUTURE.total_seconds())} is accepted. "
+                message=f"{stamp.isoformat()} is {_span(when - rules.now_ts)} ahead of our "
+                f"clock; at most {_span(rules.max_future)} is accepted. "
                 "Is the sender's clock right?",
             )
         )
         return None
-    if now - stamp > settings.INGEST_MAX_AGE:
+    if rules.now_ts - when > rules.max_age:
         judged.errors.append(
             ItemProblem(
                 index=index,
                 field="timestamp",
-                message=f"{stamp.isoformat()} is {_span((now - stamp).total_seconds())} old; "
-                f"events older than {_span(settings.INGEST_MAX_AGE.total_seconds())} are refused.",
+                message=f"{stamp.isoformat()} is {_span(rules.now_ts - when)} old; "
+                f"events older than {_span(rules.max_age)} are refused.",
             )
         )
         return None
-    return stamp.timestamp()
+    return when
 
 
 def _span(seconds: float) -> str:
@@ -294,10 +329,10 @@ def _span(seconds: float) -> str:
     return f"{n} second{'s' if n != 1 else ''}"
 
 
-def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Event | None:
+def _normalise(index: int, model: EventIn, rules: _Rules, judged: Judged) -> Event | None:
     level: int = Level.INFO
     if model.level is not None:
-        named = LEVEL_NAMES.get(model.level.strip().lower())
+        named = LEVEL_NAMES.get(model.level) or LEVEL_NAMES.get(model.level.strip().lower())
         if named is None:
             judged.errors.append(
                 ItemProblem(
@@ -309,12 +344,14 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
             )
             return None
         level = named
-    timestamp = _when(index, model, now, judged)
+    timestamp = _when(index, model, rules, judged)
     if timestamp is None:
         return None
     repaired: list[str] = []
-    message = _storable(model.message, repaired, "message")
-    limit = settings.INGEST_MAX_MESSAGE_CHARS
+    message = model.message
+    if not rules.clean:
+        message = _storable(message, repaired, "message")
+    limit = rules.message_chars
     if len(message) > limit:
         judged.notes.append(
             ItemProblem(
@@ -325,6 +362,57 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
             )
         )
         message = message[:limit]
+    if rules.clean:
+        attributes = _clean_attributes(model)
+        source, app = model.source or model.host or "", model.app or ""
+    else:
+        attributes = _repaired_attributes(model, repaired)
+        source = _storable(
+            model.source or model.host or "", repaired, "source" if model.source else "host"
+        )
+        app = _storable(model.app or "", repaired, "app")
+    event = Event(
+        timestamp=timestamp,
+        message=message,
+        source=source,
+        app=app,
+        level=level,
+        attributes=attributes,
+    )
+    for where in dict.fromkeys(repaired):
+        judged.notes.append(
+            ItemProblem(
+                index=index,
+                field=where,
+                message="NUL characters and unpaired surrogates can't be stored; "
+                "each was replaced with �.",
+            )
+        )
+    return event
+
+
+def _clean_attributes(model: EventIn) -> dict[str, AttributeValue]:
+    """The event's attributes and unknown fields, from a clean body: no string needs
+    repair, so only integers beyond 64 bits and nested values are looked at."""
+    attributes: dict[str, AttributeValue] = dict(model.attributes)
+    for key, value in attributes.items():
+        if type(value) is int and not -(2**63) <= value < 2**63:
+            attributes[key] = str(value)
+    extra = model.model_extra
+    if extra:
+        for key, value in extra.items():
+            # Unknown fields are kept as attributes; explicit attributes win a clash.
+            if key not in attributes:
+                if type(value) is int and not -(2**63) <= value < 2**63:
+                    value = str(value)
+                elif not _is_scalar(value):
+                    value = _as_text(value)
+                attributes[key] = value
+    return attributes
+
+
+def _repaired_attributes(model: EventIn, repaired: list[str]) -> dict[str, AttributeValue]:
+    """The event's attributes and unknown fields, each string made storable."""
     attributes: dict[str, AttributeValue] = {}
     for key, value in model.attributes.items():
         where = f"attributes.{shown(key)}"
@@ -339,26 +427,7 @@ def _normalise(index: int, model: EventIn, now: datetime, judged: Judged) -> Eve
                 if _is_scalar(value)
                 else _storable(_as_text(value), repaired, where)
             )
-    event = Event(
-        timestamp=timestamp,
-        message=message,
-        source=_storable(
-            model.source or model.host or "", repaired, "source" if model.source else "host"
-        ),
-        app=_storable(model.app or "", repaired, "app"),
-        level=level,
-        attributes=attributes,
-    )
-    for where in dict.fromkeys(repaired):
-        judged.notes.append(
-            ItemProblem(
-                index=index,
-                field=where,
-                message="NUL characters and unpaired surrogates can't be stored; "
-                "each was replaced with �.",
-            )
-        )
-    return event
+    return attributes
 
 
 def _storable(text: str, repaired: list[str], where: str) -> str:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from alerts_saas.alerts.models import Alert, Firing
@@ -133,3 +133,61 @@ def test_any_nesting_refuses_only_the_events_nested_too_deep(
     too_deep = [index for index, depth in enumerate(depths) if depth + 1 > MAX_DEPTH]
     assert [error["index"] for error in body["errors"]] == too_deep
     assert body["accepted"] == len(depths) - len(too_deep)
+
+
+# -- The clean body's fast path ---------------------------------------------------------------
+
+storable = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+# orjson's integers: 64 bits, signed or not (those from 2**63 are kept as text).
+clean_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | finite
+    | st.text(storable, max_size=40)
+)
+clean_values = st.recursive(
+    clean_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(storable, max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+clean_events = st.fixed_dictionaries(
+    {},
+    optional={
+        "message": st.text(storable, max_size=60),
+        "source": st.text(storable, max_size=20),
+        "app": st.text(storable, max_size=20),
+        "level": st.sampled_from(["info", "ERROR", " warn ", "bogus"]),
+        "attributes": st.dictionaries(st.text(storable, max_size=8), clean_scalars, max_size=4),
+        "extra": clean_values,
+        "region": clean_scalars,
+    },
+)
+
+
+@FUZZ
+@given(st.lists(clean_events, min_size=1, max_size=5))
+@example([{"attributes": {"big": 2**64 - 1, "n": 2**63 - 1}, "huge": 2**63, "x": [1]}])
+@example([{"level": "Error", "message": "é\u2028", "timestamp": "2000-01-01T00:00:00"}])
+def test_a_clean_body_is_judged_as_the_careful_path_judges_it(events):
+    """A body orjson parses with no escaped NUL skips repairing each string: what it keeps
+    must be exactly what the careful path keeps."""
+    from alerts_saas.ingest.batch import Raw, judge, parse
+
+    raw = parse(json.dumps(events).encode())
+    assert raw.clean
+    now = timezone.now()
+    fast, careful = judge(raw, now), judge(Raw(raw.items, clean=False), now)
+    assert fast.events == careful.events
+    assert fast.errors == careful.errors and fast.notes == careful.notes
+
+
+def test_an_escaped_nul_or_a_lone_surrogate_takes_the_careful_path():
+    from alerts_saas.ingest.batch import parse
+
+    assert not parse(b'[{"message": "a\\u0000b"}]').clean
+    assert not parse(b'[{"message": "a\\ud800b"}]').clean
+    assert parse(b'[{"message": "a\\u00e9b"}]').clean
