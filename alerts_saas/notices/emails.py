@@ -135,7 +135,9 @@ class Digest:
 
     def _section(self, name: str, problems: list[PagingProblem]) -> dict[str, object]:
         """The section's first PER_SECTION problems, worst first, and how many more."""
-        ordered = sorted(problems, key=lambda p: (KIND_ORDER.index(p.kind), p.opened_at, p.pk))
+        ordered = sorted(
+            problems, key=lambda p: (KIND_ORDER.index(ProblemKind(p.kind)), p.opened_at, p.pk)
+        )
         return {
             name: [self._item(p) for p in ordered[:PER_SECTION]],
             f"{name}_more": max(0, len(ordered) - PER_SECTION),
