@@ -40,12 +40,11 @@ from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 
 log = logging.getLogger(__name__)
 
-SHOWN = ("kind", "title", "words", "fix_label", "fix_url", "alerts", "silenced", "since")
-
 
 @dataclass
 class Outcome:
-    """What one run did."""
+    """What one run did: the problem keys it found new (a run at the same time may have
+    opened their rows) and those it closed, the emails it claimed and how many it sent."""
 
     opened: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
