@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import re2
 
 from alerts_saas.alerts.models import Alert, Level
@@ -20,6 +21,7 @@ from alerts_saas.alerts.patterns import regex_problem as regex_problem  # re-exp
 AttributeValue = str | int | float | bool | None
 
 LEVEL_NAMES: dict[str, int] = {label: value for value, label in Level.choices}
+LEVEL_LABELS: dict[int, str] = {value: str(label) for value, label in Level.choices}
 LEVEL_NAMES.update(
     {
         "trace": Level.DEBUG,
@@ -48,7 +50,7 @@ class Event:
     level: int = Level.INFO
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     _folded: str | None = None
-    _summary: dict[str, Any] | None = None
+    _summary: bytes | None = None
 
     @property
     def folded_message(self) -> str:
@@ -57,11 +59,11 @@ class Event:
             self._folded = self.message.casefold()
         return self._folded
 
-    def summary(self) -> dict[str, Any]:
-        """The event as shown in a trigger's custom details: small and bounded. Made once
-        per event, however many alerts it matches."""
+    def summary(self) -> bytes:
+        """The event as shown in a trigger's custom details, as JSON: small and bounded.
+        Made once per event, however many alerts keep it among their latest."""
         if self._summary is None:
-            self._summary = self._summarise()
+            self._summary = orjson.dumps(self._summarise())
         return self._summary
 
     def _summarise(self) -> dict[str, Any]:
@@ -70,7 +72,7 @@ class Event:
             message = message[:SUMMARY_MESSAGE_CHARS] + "…"
         shown: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(self.timestamp, UTC).isoformat(),
-            "level": Level(self.level).label,
+            "level": LEVEL_LABELS[self.level],
             "message": message,
         }
         if self.source:
@@ -120,13 +122,15 @@ def compile_matcher(alert: Alert) -> Matcher:
     if alert.match_attribute:
         key, wanted = alert.match_attribute, alert.match_attribute_value
         checks.append(lambda e: key in e.attributes and attribute_text(e.attributes[key]) == wanted)
+    # Cheap equality checks were added first, so a regex runs only when they pass.
     if not checks:
         return lambda e: True
     if len(checks) == 1:
         return checks[0]
-    # Cheap equality checks were added first, so a regex runs only when they pass.
+    if len(checks) == 2:
+        one, two = checks
+        return lambda e: one(e) and two(e)
     first, *rest = checks
-
     return lambda e: first(e) and all(check(e) for check in rest)
 
 

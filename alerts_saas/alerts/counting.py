@@ -79,7 +79,7 @@ class Tally:
     """What one batch of events adds to one alert."""
 
     buckets: dict[int, int] = field(default_factory=dict)
-    recent: list[dict[str, Any]] = field(default_factory=list)  # newest last
+    recent: list[bytes] = field(default_factory=list)  # events as JSON, newest last
 
 
 class Totals(dict[CounterSet, int]):
@@ -228,7 +228,7 @@ class RedisCounts:
                 args += [bucket, count]
             latest = tally.recent[-RECENT_KEPT:]
             args.append(len(latest))
-            args += [orjson.dumps(summary) for summary in latest]
+            args += latest
         for counter in wanted:
             keys += [self._keys(counter)[0], self._window_key(counter)]
             window = counter.window_buckets(now)
@@ -282,7 +282,9 @@ class DatabaseCounts:
                 with connection.cursor() as cursor:
                     cursor.executemany(upsert, rows)
             RecentMatch.objects.bulk_create(
-                RecentMatch(alert_id=c.alert_id, generation=c.generation, event=summary)
+                RecentMatch(
+                    alert_id=c.alert_id, generation=c.generation, event=orjson.loads(summary)
+                )
                 for c, tally in tallies.items()
                 for summary in tally.recent[-RECENT_KEPT:]
             )

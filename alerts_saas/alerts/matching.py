@@ -12,8 +12,9 @@ Each alert is filed once, under its most selective rule:
   message, one for regular expressions, on the message as sent);
 - nothing else (a level, or no rule at all): it is a candidate for every event.
 
-An event's candidates are then checked against all of their rules (`conditions`), so the
-index only decides who is asked, never who matches.
+An event's candidates are then checked against the rules their filing did not already
+settle (an alert found under its app and source, at its level, is checked for its attribute
+and message rules only), so the index only decides who is asked, never who matches.
 """
 
 from __future__ import annotations
@@ -67,10 +68,11 @@ class MatchIndex(Generic[T]):
 
     def __init__(self, alerts: Iterable[tuple[Alert, T]]) -> None:
         self.values: list[T] = []
-        # Each alert's rules but its message rule, and the number of that rule in the RE2
-        # sets (contains or regex), if it has one: every message rule of the organization
-        # is tested in one pass per event, whoever asks.
-        self.checks: list[Matcher] = []
+        # Each alert's rules that neither its filing nor its message rule settles (None if
+        # none is left), and the number of its message rule in the RE2 sets (contains or
+        # regex), if it has one: every message rule of the organization is tested in one
+        # pass per event, whoever asks.
+        self.checks: list[Matcher | None] = []
         self.contains_rule: list[int | None] = []
         self.regex_rule: list[int | None] = []
         self.by_attribute: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -87,7 +89,7 @@ class MatchIndex(Generic[T]):
         for alert, value in alerts:
             i = len(self.values)
             self.values.append(value)
-            self.checks.append(compile_matcher(_without_message(alert)))
+            self.checks.append(_residual(alert))
             self.levels.append(alert.match_level or 0)
             regex = alert.match_message if alert.match_message_regex else ""
             literal = "" if regex else re2.escape(alert.match_message.casefold())
@@ -158,7 +160,8 @@ class MatchIndex(Generic[T]):
         messages = _Messages(self, event)
         found = []
         for i in self.candidates(event, messages):
-            if not self.checks[i](event):
+            check = self.checks[i]
+            if check is not None and not check(event):
                 continue
             rule = self.contains_rule[i]
             if rule is not None and rule not in messages.contains():
@@ -191,14 +194,19 @@ class _Messages:
         return self._regexes
 
 
-def _without_message(alert: Alert) -> Alert:
-    """The alert's rules but its message rule (tested through the sets instead)."""
-    if not alert.match_message:
-        return alert
-    return Alert(
-        match_app=alert.match_app,
-        match_source=alert.match_source,
-        match_level=alert.match_level,
-        match_attribute=alert.match_attribute,
-        match_attribute_value=alert.match_attribute_value,
-    )
+def _residual(alert: Alert) -> Matcher | None:
+    """What is left to check of the alert's rules once the index found it for an event
+    (`MatchIndex.candidates`): filed by app or source, the event has that app and source
+    and a level the alert takes (the lookup is by place and level), so only an attribute
+    rule is left; filed by attribute, the event has that value, so only a level rule is
+    left; filed by message rule, only a level rule. Message rules are tested through the
+    RE2 sets, not here."""
+    rules = Alert(match_level=alert.match_level)
+    if alert.match_app or alert.match_source:
+        rules = Alert(
+            match_attribute=alert.match_attribute,
+            match_attribute_value=alert.match_attribute_value,
+        )
+    if not (rules.match_level is not None or rules.match_attribute):
+        return None
+    return compile_matcher(rules)

@@ -7,6 +7,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from django.db import OperationalError
 from hypothesis import HealthCheck, given, settings
@@ -157,7 +158,7 @@ def test_counts_in_redis_expire_after_their_retention(org):
     alert = Alert.objects.create(organization=org, name="a", window_minutes=1)
     counter = CounterSet.of(alert)
     now = time.time()
-    tally = Tally(buckets={int(now // counter.size): 1}, recent=[{"message": "m"}])
+    tally = Tally(buckets={int(now // counter.size): 1}, recent=[b'{"message": "m"}'])
     store.add({counter: tally}, [counter], now)
     store.add({counter: tally}, [counter], now)
     for key in (*store._keys(counter), store._window_key(counter)):
@@ -179,7 +180,7 @@ def test_recent_events_are_kept_newest_first_and_bounded(store, org):
     counter = CounterSet.of(alert)
     now = time.time()
     for batch in range(3):
-        recent = [{"message": f"{batch}-{i}"} for i in range(6)]
+        recent = [orjson.dumps({"message": f"{batch}-{i}"}) for i in range(6)]
         store.add({counter: Tally(buckets={int(now // 5): 6}, recent=recent)}, [], now)
     kept = store.recent(counter)
     assert len(kept) == counting.RECENT_KEPT
