@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from alerts_saas.ingest.models import IngestKey
+from alerts_saas.ingest.models import IngestKey, IngestMinute
 
 
 @admin.register(IngestKey)
@@ -18,4 +18,12 @@ class IngestKeyAdmin(admin.ModelAdmin):
         "revoked_by",
         "created_by",
     ]
+    raw_id_fields = ["organization"]
+
+
+@admin.register(IngestMinute)
+class IngestMinuteAdmin(admin.ModelAdmin):
+    """Events per organization and minute, kept an hour where there is no Redis."""
+
+    list_display = ["organization", "minute", "events", "last_at"]
     raw_id_fields = ["organization"]
