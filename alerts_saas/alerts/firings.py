@@ -86,7 +86,7 @@ def _fallback(
     broken = [
         (service, trigger, health)
         for service, trigger in zip(services, triggers, strict=True)
-        if not (health := paths.service_health(service)).can_page
+        if (health := paths.service_health(service)).needs_fallback
     ]
     if not broken:
         return []

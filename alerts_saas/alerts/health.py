@@ -75,6 +75,7 @@ class AlertHealth:
     words: str = ""
     fix: Fix | None = None
     can_page: bool = True  # some target can still be expected to page someone
+    others_fine: bool = False  # some of its targets have nothing wrong
 
     @property
     def label(self) -> str:
@@ -92,7 +93,11 @@ class AlertHealth:
 def service_fix(service: PagerDutyService, health: Health, slug: str) -> Fix:
     """Where a person mends a service's path."""
     if health == Health.RECONNECT:
-        return Fix("Reconnect PagerDuty", reverse("pagerduty:authorize", args=[slug]))
+        # Reconnecting is a POST (it starts OAuth): the link leads to the account's button.
+        return Fix(
+            "Reconnect it in Integrations",
+            reverse("pagerduty:integrations", args=[slug]) + f"#account-{service.account_id}",
+        )
     if health == Health.FAILING:
         return Fix(
             "See its deliveries",
@@ -130,13 +135,16 @@ def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -
         return AlertHealth(Health.OK)
     troubles.sort(key=lambda t: RANK.index(t.health))
     worst = troubles[0]
-    can_page = len(troubles) < len(targets) or all(t.health == Health.FAILING for t in troubles)
+    # Pages still go out through the key of a service whose deliveries failed or whose
+    # account needs reconnecting; a refused key pages nobody.
+    can_page = len(troubles) < len(targets) or any(t.health != Health.REFUSED for t in troubles)
     words = f"{worst.service.name}: {worst.words}"
     if len(troubles) > 1:
         words += f" ({len(troubles) - 1} more service{'s' if len(troubles) > 2 else ''} too.)"
-    if can_page and worst.health != Health.FAILING:
+    if len(troubles) < len(targets):
         words += " Its other services still page."
-    return AlertHealth(worst.health, tuple(troubles), words, worst.fix, can_page)
+    others_fine = len(troubles) < len(targets)
+    return AlertHealth(worst.health, tuple(troubles), words, worst.fix, can_page, others_fine)
 
 
 def targets_with_accounts() -> Prefetch[str]:

@@ -121,8 +121,16 @@ class ServiceHealth:
 
     @property
     def can_page(self) -> bool:
-        """Whether a trigger to it can be expected to page someone."""
-        return self.state in (PathState.OK, PathState.FAILING)
+        """Whether a trigger to it can be expected to page someone: not when PagerDuty
+        refuses its key. (An account to reconnect still pages through the key.)"""
+        return self.state != PathState.REFUSED
+
+    @property
+    def needs_fallback(self) -> bool:
+        """Whether an alert's trigger to it should also go to the fallback service: its key
+        is refused, or its account needs reconnecting (Tripwire can no longer see whether
+        its integration still exists)."""
+        return self.state in (PathState.REFUSED, PathState.RECONNECT)
 
 
 def service_health(service: PagerDutyService) -> ServiceHealth:
@@ -144,7 +152,9 @@ def service_health(service: PagerDutyService) -> ServiceHealth:
         return ServiceHealth(
             PathState.RECONNECT,
             f"Its PagerDuty account {account.name} needs reconnecting"
-            f"{': ' + account.status_detail if account.status_detail else ''}.",
+            f"{': ' + account.status_detail if account.status_detail else ''}. Pages still go "
+            "out through its integration key, but Tripwire can no longer check or manage "
+            "the service.",
         )
     if service.failing_since is not None:
         return ServiceHealth(
