@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from alerts_saas.env import (
     development_secrets,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -296,6 +297,15 @@ DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 if DELIVERY_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DELIVERY_RETENTION_DAYS must be at least 1.")
+# A test trigger is queued with its resolve, due this long after it, so that test incidents
+# do not stay open in PagerDuty (integrations/pagerduty/autoresolve.py). Minutes, fractions
+# allowed; 0 turns it off (test incidents then stay open until resolved by hand).
+_AUTO_RESOLVE_MINUTES = env_float("TEST_INCIDENT_AUTO_RESOLVE_MINUTES", 10)
+if not 0 <= _AUTO_RESOLVE_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured(
+        "TEST_INCIDENT_AUTO_RESOLVE_MINUTES must be from 0 (off) to 1440 (a day)."
+    )
+TEST_INCIDENT_AUTO_RESOLVE = timedelta(minutes=_AUTO_RESOLVE_MINUTES)
 
 # --- Events and alerts --------------------------------------------------------------------
 # Where people reach this product: links in PagerDuty incidents point here.

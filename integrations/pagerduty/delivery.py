@@ -1,6 +1,7 @@
 """The delivery engine: Delivery rows to PagerDuty's Events API v2, crash-safe.
 
-- A row is written in the same transaction as its cause; its task is queued on commit.
+- A row is written in the same transaction as its cause; its task is queued on commit, with
+  a countdown for a row due later (a test incident's automatic resolve: autoresolve.py).
 - A task claims its chunk of rows with one compare-and-set update and a lease
   (`statements.py`); a worker that dies mid-send leaves a lease that runs out, and the sweeper
   queues the rows again. Trigger and
@@ -20,12 +21,12 @@ import math
 import random
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Q, QuerySet, When
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
 from integrations.pagerduty import events, paths, statements
@@ -39,6 +40,9 @@ CHUNK = 50  # deliveries per task: one claim and one settle for the lot
 # Slots are taken when a send starts, PagerDuty counts when it arrives: a second's margin
 # on the window absorbs the difference in latency between sends.
 RATE_MARGIN = 1.0
+# A test incident's automatic resolve that was not tried yet (autoresolve.py): a person's
+# resolve, or a removal's, takes it over; its trigger failing for good drops it.
+UNTRIED_AUTOMATIC_RESOLVE = Q(reason=Reason.TEST_EXPIRED, status=Delivery.Status.QUEUED, attempts=0)
 
 
 def build_event(
@@ -103,20 +107,9 @@ def queue(deliveries: list[Delivery]) -> list[Delivery]:
     cause does.
     """
     saved = statements.insert(deliveries)
-    ids = [d.pk for d in saved]
-    transaction.on_commit(lambda: enqueue(ids))
+    due = [(d.pk, d.next_attempt_at) for d in saved]
+    transaction.on_commit(lambda: _enqueue_when_due(due))
     return saved
-
-
-def queue_event(
-    service: PagerDutyService,
-    action: str,
-    dedup_key: str,
-    payload: dict[str, Any] | None = None,
-    **options: Any,
-) -> Delivery:
-    """Write one Delivery (see `queue`)."""
-    return queue([build_event(service, action, dedup_key, payload, **options)])[0]
 
 
 def enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
@@ -133,6 +126,17 @@ def enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
                 len(chunk),
                 exc.__class__.__name__,
             )
+
+
+def _enqueue_when_due(due: list[tuple[int, datetime]]) -> None:
+    """Hand each delivery to the workers at its time: a task per second of delay (and chunk).
+    The claim only takes rows that are due, and the sweeper sends those whose task was lost."""
+    later: dict[int, list[int]] = defaultdict(list)
+    now = timezone.now()
+    for pk, at in due:
+        later[math.ceil(max(0.0, (at - now).total_seconds()))].append(pk)
+    for delay, ids in sorted(later.items()):
+        enqueue(ids, countdown=delay)
 
 
 def backoff(attempts: int) -> float:
@@ -171,15 +175,21 @@ def attempt_many(delivery_ids: list[int]) -> dict[int, str]:
 
 
 def _settle(token: uuid.UUID, claimed: list[Attempt]) -> None:
-    """Write the outcomes. A failure for good also marks its service's path (`paths`), and
-    a trigger refused for its key goes to the fallback service: both in the outcome's
-    transaction, so that a worker dying in between loses neither."""
+    """Write the outcomes. A failure for good also marks its service's path (`paths`), a
+    trigger refused for its key goes to the fallback service, and a test trigger that failed
+    for good loses its automatic resolve: all in the outcome's transaction, so that a worker
+    dying in between loses none of them."""
     failed = [
         paths.Outcome(d.service_id, d.refused, d.last_error)
         for d in claimed
         if d.tried and d.status == Delivery.Status.FAILED and d.service_id is not None
     ]
-    if not failed:
+    failed_triggers = {
+        (d.organization_id, d.dedup_key)
+        for d in claimed
+        if d.status == Delivery.Status.FAILED and d.event_action == EventAction.TRIGGER
+    }
+    if not failed and not failed_triggers:
         statements.settle(token, claimed)
         return
     refused_triggers = [
@@ -189,6 +199,31 @@ def _settle(token: uuid.UUID, claimed: list[Attempt]) -> None:
         statements.settle(token, claimed)
         paths.record(failed)
         queue(_fallbacks(Delivery.objects.filter(pk__in=refused_triggers)))
+        _drop_automatic_resolves(failed_triggers)
+
+
+def _drop_automatic_resolves(failed_triggers: set[tuple[int, str]]) -> None:
+    """A test trigger that failed for good opened no incident, so its automatic resolve
+    (autoresolve.py) is dropped instead of sent, if it was not tried yet: only while the
+    trigger's row says it failed (our settle may have lost its lease to another worker)."""
+    if not failed_triggers:
+        return
+    match = Q()
+    for organization_id, dedup_key in failed_triggers:
+        match |= Q(organization_id=organization_id, dedup_key=dedup_key)
+    trigger_failed = Delivery.objects.filter(
+        organization_id=OuterRef("organization_id"),
+        dedup_key=OuterRef("dedup_key"),
+        event_action=EventAction.TRIGGER,
+        status=Delivery.Status.FAILED,
+    )
+    dropped, _ = (
+        Delivery.objects.filter(match, UNTRIED_AUTOMATIC_RESOLVE)
+        .filter(Exists(trigger_failed))
+        .delete()
+    )
+    if dropped:
+        log.info("Dropped %d automatic test resolve(s): their trigger failed", dropped)
 
 
 def fallback_dedup_key(organization_id: int, firing_id: int) -> str:
@@ -297,14 +332,14 @@ def _send_all(token: uuid.UUID, attempts: list[Attempt]) -> None:
 def _follow_up(claimed: list[Attempt], asked: list[int]) -> None:
     """Queue the tasks that come next: retries and postponed rows at their time, and the
     rows of this chunk that waited on one we just finished (a resolve behind its trigger)."""
-    later: dict[int, list[int]] = defaultdict(list)
     now = timezone.now()
-    for delivery in claimed:
-        if delivery.status == Delivery.Status.QUEUED and delivery.next_attempt_at is not None:
-            delay = max(0.0, (delivery.next_attempt_at - now).total_seconds())
-            later[math.ceil(delay)].append(delivery.pk)
-    for delay, ids in sorted(later.items()):
-        enqueue(ids, countdown=delay)
+    _enqueue_when_due(
+        [
+            (d.pk, d.next_attempt_at)
+            for d in claimed
+            if d.status == Delivery.Status.QUEUED and d.next_attempt_at is not None
+        ]
+    )
     finished_keys = {d.dedup_key for d in claimed if d.is_final}
     waiting = set(asked) - {d.pk for d in claimed}
     if finished_keys and waiting:
@@ -386,11 +421,13 @@ def sweep(limit: int = 500) -> int:
 def open_triggers(deliveries: QuerySet[Delivery]) -> list[Delivery]:
     """The trigger behind each incident among `deliveries` that we opened and have not
     resolved. The newest event per dedup key that was not refused tells: a trigger (or an
-    acknowledge) means the incident is open."""
+    acknowledge) means the incident is open. A test incident's automatic resolve that has
+    not been tried yet leaves it open: it may be hours away."""
     latest: dict[str, str] = {}
     triggers: dict[str, int] = {}
     rows = (
         deliveries.exclude(status=Delivery.Status.FAILED)
+        .exclude(UNTRIED_AUTOMATIC_RESOLVE)
         .order_by("created_at", "pk")
         .values_list("pk", "dedup_key", "event_action")
     )

@@ -12,7 +12,8 @@ in one transaction:
    transaction, which triggers the new service (`alerts_saas.alerts.target_changes`: this
    module never imports the alerts app);
 2. the incidents still open on the removed services get resolves carrying their alert and
-   firing, for `Reason.SERVICE_DELETED` or `Reason.DISCONNECTED`;
+   firing, for `Reason.SERVICE_DELETED` or `Reason.DISCONNECTED` (a test incident's
+   automatic resolve that was not tried yet becomes that resolve);
 3. the rows go: the services, their alerts' targets with them, and for a disconnect the
    account and its tokens. The delivery history stays.
 
@@ -35,6 +36,7 @@ from typing import Any
 from django.db import transaction
 
 from alerts_saas.accounts.models import Organization
+from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import (
     Delivery,
@@ -285,10 +287,24 @@ def _move(plan: Plan, destination: PagerDutyService | None) -> tuple[AffectedAle
 
 def _resolve(plan: Plan, actor: Any) -> list[Delivery]:
     """Queue a resolve for each incident still open on the plan's services."""
-    return engine.queue(
+    triggers = plan.open_triggers
+    if not triggers:
+        return []
+    keys = [trigger.dedup_key for trigger in triggers]
+    # A test incident's automatic resolve, still waiting, goes now instead.
+    taken = autoresolve.take_over(
+        Delivery.objects.filter(
+            organization=plan.organization, service_id__in=plan.service_ids, dedup_key__in=keys
+        ),
+        actor,
+        plan.reason,
+    )
+    done = {resolve.dedup_key for resolve in taken}
+    return taken + engine.queue(
         [
             engine.follow_up(trigger, EventAction.RESOLVE, actor, plan.reason)
-            for trigger in plan.open_triggers
+            for trigger in triggers
+            if trigger.dedup_key not in done
         ]
     )
 

@@ -69,7 +69,7 @@ def test_a_test_alert_from_an_unsaved_form_reaches_pagerduty(
     response = admin_client.post(f"/o/{org.slug}/alerts/test/", form_data([connected_service.pk]))
     assert response.status_code == 200
     assert not Alert.objects.exists()  # nothing saved
-    delivery = Delivery.objects.get()
+    delivery = Delivery.objects.get(event_action="trigger")
     assert delivery.is_test and delivery.alert is None
     body = delivery.body["payload"]
     assert body["summary"] == "[TEST] Checkout errors: 5 errors in 10 minutes (Acme Ops)"
@@ -105,12 +105,13 @@ def test_a_saved_alerts_test_is_in_its_history(admin_client, org, connected_serv
     admin_client.post(
         f"/o/{org.slug}/alerts/test/", {**form_data([connected_service.pk]), "alert_id": alert.pk}
     )
-    deliveries = Delivery.objects.filter(alert=alert)
+    deliveries = Delivery.objects.filter(alert=alert, event_action="trigger")
     assert deliveries.count() == 2
     assert deliveries.values("dedup_key").distinct().count() == 2  # a fresh key each time
     engine.attempt(deliveries.first().pk)
     page = admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/").content.decode()
-    assert page.count('id="delivery-row-') == 2
+    assert page.count('id="delivery-row-') == 4  # each trigger and its scheduled resolve
+    assert page.count("to be sent at ") == 2
     delivered = admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/?status=delivered")
     assert delivered.content.decode().count('id="delivery-row-') == 1
 
@@ -151,14 +152,17 @@ def test_disable_and_delete_keep_the_history(admin_client, org, connected_servic
     )
     admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/delete/")
     assert not Alert.objects.exists()
-    assert Delivery.objects.count() == 1
+    assert sorted(Delivery.objects.values_list("event_action", flat=True)) == [
+        "resolve",  # the test incident's automatic resolve, still to come
+        "trigger",
+    ]
 
 
 def test_tests_sent_before_saving_join_the_saved_alerts_history(
     admin_client, org, connected_service, form_data
 ):
     response = admin_client.post(f"/o/{org.slug}/alerts/test/", form_data([connected_service.pk]))
-    trigger = Delivery.objects.get()
+    trigger = Delivery.objects.get(event_action="trigger")
     assert f'name="test_delivery" value="{trigger.pk}"' in response.content.decode()
     engine.attempt(trigger.pk)
     admin_client.post(f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/resolve/")

@@ -195,14 +195,14 @@ def test_a_test_alert_for_an_absence_alert_reads_as_too_few(
     )
     response = admin_client.post(f"/o/{org.slug}/alerts/test/", data)
     assert response.status_code == 200
-    summary = Delivery.objects.get().body["payload"]["summary"]
+    summary = Delivery.objects.get(event_action="trigger").body["payload"]["summary"]
     assert summary == "[TEST] Checkout errors: 0 in 5 minutes"
 
 
 def test_a_test_alert_uses_the_window_in_hours(admin_client, org, connected_service, form_data):
     data = form_data([connected_service.pk], window_minutes="3", window_unit="hours")
     assert admin_client.post(f"/o/{org.slug}/alerts/test/", data).status_code == 200
-    summary = Delivery.objects.get().body["payload"]["summary"]
+    summary = Delivery.objects.get(event_action="trigger").body["payload"]["summary"]
     assert summary == "[TEST] Checkout errors: 5 errors in 3 hours (Acme Ops)"
     assert not Alert.objects.exists()
 

@@ -158,7 +158,8 @@ def test_an_eu_account_talks_to_the_eu_hosts(admin_client, org, connect, pagerdu
     from integrations.pagerduty import delivery as engine
     from integrations.pagerduty.models import Delivery
 
-    assert engine.attempt(Delivery.objects.get().pk) == Delivery.Status.DELIVERED
+    trigger = Delivery.objects.get(event_action="trigger")
+    assert engine.attempt(trigger.pk) == Delivery.Status.DELIVERED
     [received] = pagerduty.events(routing_key=service.integration_key)
     assert received["host"] == "events-eu"
 

@@ -50,7 +50,7 @@ def test_a_pasted_key_is_stored_encrypted_and_shown_masked(admin_client, org, pa
     assert service.is_pasted and service.region == "eu" and service.integration_key == key
     # Send test event: it goes to the EU events host and opens an alert there.
     response = admin_client.post(f"{_base(org)}/services/{service.pk}/test/", follow=True)
-    delivery = Delivery.objects.get()
+    delivery = Delivery.objects.get(event_action="trigger")
     assert delivery.is_test and delivery.body["payload"]["summary"].startswith("[TEST]")
     assert engine.attempt(delivery.pk) == Delivery.Status.DELIVERED
     received = pagerduty.events(routing_key=key)
@@ -88,13 +88,13 @@ def test_deliveries_keep_working_while_the_account_needs_reconnecting(
     pagerduty.revoke_tokens(all=True)
     PagerDutyAccount.objects.update(status=PagerDutyAccount.Status.NEEDS_RECONNECT)
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
-    delivery = Delivery.objects.get()
+    delivery = Delivery.objects.get(event_action="trigger")
     assert engine.attempt(delivery.pk) == Delivery.Status.DELIVERED  # integration keys, not tokens
 
 
 def test_a_finished_delivery_tells_the_page_to_refresh(admin_client, org, connected_service):
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
-    delivery = Delivery.objects.get()
+    delivery = Delivery.objects.get(event_action="trigger")
     url = f"/o/{org.slug}/pagerduty/deliveries/{delivery.pk}/"
     assert "HX-Trigger" not in admin_client.get(url, HTTP_HX_REQUEST="true")
     engine.attempt(delivery.pk)

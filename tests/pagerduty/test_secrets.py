@@ -34,7 +34,7 @@ def test_secrets_stay_out_of_logs_and_pages(admin_client, org, connect, pagerdut
     )
     service = PagerDutyService.objects.order_by("pk").first()
     visit(f"{base}/services/{service.pk}/test/", "post")
-    trigger = Delivery.objects.get()
+    trigger = Delivery.objects.get(event_action="trigger")
     engine.attempt(trigger.pk)
     visit(f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/")
     pagerduty.expire_tokens(access_token=account.access_token)

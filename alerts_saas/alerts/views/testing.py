@@ -13,6 +13,7 @@ from alerts_saas.alerts.models import Alert, ConditionKind
 from alerts_saas.alerts.payload import draft_of, render_payload
 from alerts_saas.alerts.views.definitions import form_context
 from alerts_saas.alerts.views.params import as_id
+from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import EventAction
 from integrations.pagerduty.samples import test_dedup_key
@@ -21,7 +22,8 @@ from integrations.pagerduty.samples import test_dedup_key
 @tenant_view()
 @require_POST
 def send_test_alert(request: TenantRequest) -> HttpResponse:
-    """Validate the form as it stands, then queue one test trigger per selected service.
+    """Validate the form as it stands, then queue one test trigger per selected service (each
+    with its automatic resolve: `autoresolve`).
 
     Form errors come back first; nothing is sent and nothing is saved either way.
     """
@@ -44,7 +46,7 @@ def send_test_alert(request: TenantRequest) -> HttpResponse:
         if form.cleaned_data["kind"] == ConditionKind.ABSENCE:
             count -= 1
         with transaction.atomic():
-            deliveries = engine.queue(
+            deliveries = autoresolve.queue_tests(
                 [
                     engine.build_event(
                         service,

@@ -3,6 +3,9 @@ from typing import Any
 
 from django import template
 
+from integrations.pagerduty import autoresolve
+from integrations.pagerduty.models import Delivery
+
 register = template.Library()
 
 
@@ -10,3 +13,20 @@ register = template.Library()
 def pprint_json(value: Any) -> str:
     """JSON indented for reading; the template escapes it."""
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@register.simple_tag
+def incident_of(delivery: Delivery) -> autoresolve.Incident | None:
+    """The test incident a test trigger opened (`{% incident_of d as incident %}`)."""
+    return autoresolve.incident_of(delivery)
+
+
+@register.filter
+def panel_key(delivery: Delivery, incident: autoresolve.Incident | None) -> str:
+    return autoresolve.panel_key(delivery, incident)
+
+
+@register.filter
+def scheduled_words(delivery: Delivery) -> str:
+    """'at 14:32 UTC (in 10 minutes)' for a delivery that waits for its time, else ''."""
+    return autoresolve.scheduled_words(delivery)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
+from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
@@ -24,16 +25,20 @@ def send_test_event(request: TenantRequest, pagerduty_service_id: int) -> HttpRe
     organization = request.tenant.organization
     service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
     with transaction.atomic():
-        delivery = engine.queue_event(
-            service,
-            EventAction.TRIGGER,
-            test_dedup_key(),
-            test_event_payload(service, request.user.email),
-            is_test=True,
-            created_by=request.user,
+        [delivery] = autoresolve.queue_tests(
+            [
+                engine.build_event(
+                    service,
+                    EventAction.TRIGGER,
+                    test_dedup_key(),
+                    test_event_payload(service, request.user.email),
+                    is_test=True,
+                    created_by=request.user,
+                )
+            ]
         )
     if request.htmx:
-        return render(request, "pagerduty/_delivery.html", {"delivery": delivery})
+        return _panel(request, delivery)
     return redirect(delivery_url(organization.slug, delivery))
 
 
@@ -41,23 +46,38 @@ def delivery_url(slug: str, delivery: Delivery) -> str:
     return reverse("pagerduty:delivery", kwargs={"slug": slug, "delivery_id": delivery.pk})
 
 
-@tenant_view(Role.MEMBER)
-def delivery_status(request: TenantRequest, delivery_id: int) -> HttpResponse:
-    """One delivery's live state; htmx polls this until it is final."""
-    delivery = tenant_get(request, Delivery, pk=delivery_id)
-    if not request.htmx:
-        return render(request, "pagerduty/delivery.html", {"delivery": delivery})
-    response = render(request, "pagerduty/_delivery.html", {"delivery": delivery})
-    if delivery.is_final:
-        # Lets the page refresh what depends on it (the services' "Last delivery").
+def _panel(request: TenantRequest, delivery: Delivery) -> HttpResponse:
+    """A delivery's panel (`_delivery.html`), with its test incident if it opened one."""
+    incident = autoresolve.incident_of(delivery)
+    response = render(
+        request, "pagerduty/_delivery.html", {"delivery": delivery, "incident": incident}
+    )
+    # The panel says what it showed when it asks again: once the delivery is final, a change
+    # (delivered; later, resolved automatically) lets the page refresh what depends on it
+    # (the services' "Last delivery"), once per change.
+    shown = request.GET.get("shown")
+    if delivery.is_final and shown != autoresolve.panel_key(delivery, incident):
         response["HX-Trigger"] = "deliveryFinished"
     return response
 
 
 @tenant_view(Role.MEMBER)
+def delivery_status(request: TenantRequest, delivery_id: int) -> HttpResponse:
+    """One delivery's live state; htmx polls this until it is final (and, for a test
+    trigger, until its incident's automatic resolve is through)."""
+    delivery = tenant_get(request, Delivery, pk=delivery_id)
+    if not request.htmx:
+        context = {"delivery": delivery, "incident": autoresolve.incident_of(delivery)}
+        return render(request, "pagerduty/delivery.html", context)
+    return _panel(request, delivery)
+
+
+@tenant_view(Role.MEMBER)
 @require_POST
 def resolve_test_incident(request: TenantRequest, delivery_id: int) -> HttpResponse:
-    """Resolve the incident a test trigger opened: same service, same dedup key."""
+    """Resolve the incident a test trigger opened, now: same service, same dedup key. The
+    automatic resolve becomes this one if it has not gone yet (`autoresolve.resolve_now`).
+    htmx gets the trigger's panel back, which shows the resolve."""
     organization = request.tenant.organization
     trigger = tenant_get(
         request, Delivery, pk=delivery_id, is_test=True, event_action=EventAction.TRIGGER
@@ -65,11 +85,10 @@ def resolve_test_incident(request: TenantRequest, delivery_id: int) -> HttpRespo
     if trigger.service is None:
         messages.error(request, "That service was removed, and its test incident with it.")
         return redirect("pagerduty:integrations", slug=organization.slug)
-    with transaction.atomic():
-        resolve = engine.queue([engine.follow_up(trigger, EventAction.RESOLVE, request.user)])[0]
+    autoresolve.resolve_now(trigger, request.user)
     if request.htmx:
-        return render(request, "pagerduty/_delivery.html", {"delivery": resolve})
-    return redirect(delivery_url(organization.slug, resolve))
+        return _panel(request, trigger)
+    return redirect(delivery_url(organization.slug, trigger))
 
 
 @tenant_view(Role.MEMBER)
