@@ -86,12 +86,8 @@ class FiringAlert:
 class FiringSection:
     alerts: list[FiringAlert]
     total: int  # firing in all; more than shown when over SHOWN
+    nobody: int  # of them, those that can page nobody (all shown first)
     list_url: str  # the alert list, firing ones only
-
-    @property
-    def nobody(self) -> int:
-        """Shown alerts that fire and page nobody."""
-        return sum(1 for a in self.alerts if a.pages_nobody)
 
     @property
     def more(self) -> int:
@@ -113,17 +109,20 @@ def _usable_targets() -> Exists:
 class _Ranked(TypedDict):
     can_page: bool
     total: int
+    nobody: int
 
 
 def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _Ranked]]:
     """The SHOWN firings to list, of enabled alerts: those whose alert can page nobody
-    first, then the newest; each carries `total`, the number firing."""
+    first, then the newest; each carries `total`, the number firing, and `nobody`, the
+    number of those that can page nobody."""
     return list(
         Firing.objects.filter(
             organization=organization, cleared_at__isnull=True, alert__enabled=True
         )
         .select_related("alert")
-        .annotate(can_page=Exists(_usable_targets()), total=Window(Count("pk")))
+        .annotate(can_page=Exists(_usable_targets()))
+        .annotate(total=Window(Count("pk")), nobody=Window(Count("pk", filter=Q(can_page=False))))
         .order_by("can_page", "-opened_at", "-pk")[:SHOWN]
     )
 
@@ -190,5 +189,6 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
         for firing in firings
     ]
     shown.sort(key=lambda a: (a.health.can_page, RANK.index(a.health.health)))
-    total = firings[0].total if firings else 0
-    return FiringSection(shown, total, reverse("alerts:list", args=[slug]) + "?state=firing")
+    total, nobody = (firings[0].total, firings[0].nobody) if firings else (0, 0)
+    list_url = reverse("alerts:list", args=[slug]) + "?state=firing"
+    return FiringSection(shown, total, nobody, list_url)

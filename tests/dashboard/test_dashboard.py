@@ -26,6 +26,7 @@ from alerts_saas.alerts.models import Level
 from alerts_saas.dashboard import failures, firing
 from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
+from alerts_saas.ingest import limits
 from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyAccount
 from tests.dashboard.conftest import account, alert, delivery, fire, refused, service
@@ -246,6 +247,17 @@ def test_more_firing_alerts_than_shown_link_to_the_list_of_them(dashboard, org):
     assert "12 alerts are firing." in part(page, "dashboard-summary")
 
 
+def test_every_firing_alert_that_pages_nobody_is_counted_even_beyond_those_shown(dashboard, org):
+    for n in range(firing.SHOWN + 3):
+        fire(alert(org, f"Lonely {n:02d}"), minutes_ago=n + 1)
+    fire(alert(org, "Paged", service(org, "Checkout API")))
+    page = dashboard()
+    assert page.count("Nobody is paged for it.") == firing.SHOWN
+    assert part(page, "dashboard-summary").startswith(
+        "13 firing alerts page nobody. 14 alerts are firing."
+    )
+
+
 def test_the_firing_count_when_the_count_store_is_down(dashboard, org, settings):
     fire(alert(org, "Checkout errors", service(org, "Checkout API"), threshold=5))
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
@@ -371,6 +383,26 @@ def test_events_a_quiet_hour_after_earlier_ones(dashboard, org):
     IngestKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(hours=3))
     events = part(dashboard(), "events")
     assert "No events in the last hour. The last batch came 3 h ago" in events
+
+
+def test_without_redis_the_events_and_counts_come_from_the_database(
+    dashboard, org, settings, post_events
+):
+    """The embedded default: the allowance, the counts and the activity without Redis."""
+    settings.REDIS_URL = ""
+    limits.allowance.cache_clear()
+    counts.cache_clear()
+    try:
+        made = alert(org, "Checkout errors", match_app="checkout", threshold=2)
+        _, secret = IngestKey.issue(org, "web servers")
+        assert post_events(secret, [ERROR] * 3).status_code == 202
+        page = dashboard()
+    finally:
+        limits.allowance.cache_clear()
+        counts.cache_clear()
+    assert "3 events in the last hour" in part(page, "events")
+    assert "3 matching events in 5 minutes now (fires at 2)" in part(page, f"firing-{made.pk}")
+    assert steps(page)["first-event"]
 
 
 # -- Tenants ------------------------------------------------------------------------------
