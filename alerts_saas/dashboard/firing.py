@@ -23,7 +23,7 @@ from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label
-from integrations.pagerduty.models import Delivery, PagerDutyAccount
+from integrations.pagerduty.models import Delivery
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -95,15 +95,11 @@ class FiringSection:
 
 
 def _usable_targets() -> Exists:
-    """Whether the firing's alert has a target that can page: not refused by PagerDuty, and
-    not on an account that needs reconnecting (a failing one may still page)."""
+    """Whether the firing's alert has a target that can page: one PagerDuty does not refuse
+    (as `health.alert_health` says: a failing one, or one whose account needs reconnecting,
+    is still tried with its key)."""
     through = Alert.targets.through.objects.filter(alert=OuterRef("alert_id"))
-    return Exists(
-        through.filter(pagerdutyservice__refused_at__isnull=True).filter(
-            Q(pagerdutyservice__account__isnull=True)
-            | ~Q(pagerdutyservice__account__status=PagerDutyAccount.Status.NEEDS_RECONNECT)
-        )
-    )
+    return Exists(through.filter(pagerdutyservice__refused_at__isnull=True))
 
 
 class _Ranked(TypedDict):

@@ -213,6 +213,16 @@ def test_firing_alerts_those_that_page_nobody_first_with_how_long_and_what_was_s
     assert 'class="dash-summary is-nobody"' in page
 
 
+def test_an_alert_whose_account_needs_reconnecting_still_pages_through_its_key(dashboard, org):
+    stale = account(org, status=PagerDutyAccount.Status.NEEDS_RECONNECT)
+    made = alert(org, "Invoices stuck", service(org, "Billing", account=stale, pd_service_id="PB"))
+    fire(made)
+    page = dashboard()
+    row = part(page, f"firing-{made.pk}")
+    assert "Nobody is paged" not in row and "Needs reconnecting" in row
+    assert part(page, "dashboard-summary").startswith("1 alert is firing.")
+
+
 def test_a_failed_trigger_shows_its_error_and_a_retrying_one_says_so(dashboard, org):
     checkout = service(org, "Checkout API")
     made = alert(org, "Checkout errors", checkout)
