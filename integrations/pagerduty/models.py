@@ -91,7 +91,9 @@ class PagerDutyService(models.Model):
     integration_id = models.CharField(max_length=32, blank=True)
     integration_key = EncryptedTextField()
     created_integration = models.BooleanField(
-        default=False, help_text="We created the integration on PagerDuty, so we delete it too."
+        default=False,
+        help_text="We created the integration on PagerDuty (it bears our name there); "
+        "PagerDuty's API can't remove it, so removing the service here says where to.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -265,6 +267,12 @@ class Delivery(models.Model):
                 fields=["organization"],
                 name="pagerduty_delivery_tests",
                 condition=Q(is_test=True),
+            ),
+            # The dashboard's failed deliveries: an organization's latest failures.
+            models.Index(
+                fields=["organization", "-created_at"],
+                name="pagerduty_delivery_failed",
+                condition=Q(status="failed"),
             ),
             # Retention prunes final rows by age, oldest first.
             models.Index(

@@ -52,6 +52,7 @@ def _page(
     context = {
         "accounts": accounts,
         "pasted": services.filter(account__isnull=True),
+        "fallback": for_tenant(request, PagerDutyService).filter(is_fallback=True).first(),
         "paste_form": paste_form or PastedKeyForm(),
         "oauth_configured": conf.oauth_configured(),
         "settings_tab": "integrations",
