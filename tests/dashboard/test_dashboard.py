@@ -299,7 +299,7 @@ def test_broken_paths_each_with_its_fix(dashboard, org):
     page = dashboard()
     section = part(page, "broken-paths")
     assert "PagerDuty refuses Checkout API" in section
-    assert "Enabled alerts it leaves without this page: Checkout errors." in section
+    assert "Alerts that page through it: Checkout errors." in section
     assert "PagerDuty account Acme EU needs reconnecting" in section and "revoked" in section
     assert "Edge heartbeat missing pages nobody" in section
     assert "Disabled and alone" not in section

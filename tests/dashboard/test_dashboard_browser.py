@@ -137,5 +137,7 @@ def test_the_dashboard_on_a_phone(
     page.goto(f"{base}/o/{org.slug}/")
     _check_dashboard(page)
     assert _overflow(page) <= 0
+    # Nor does the site's header widen the page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, f"dashboard-390-{scheme}")
     context.close()
