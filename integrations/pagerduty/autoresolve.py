@@ -80,8 +80,9 @@ def take_over(resolves: QuerySet[Delivery], person: Any, reason: str) -> list[De
     """The automatic resolves among `resolves` that were not tried yet become `person`'s,
     sent for `reason`, due now; return them. Call inside a transaction.
 
-    Compare-and-set by row lock: the rows are locked first, and a worker's claim skips locked
-    rows, so a resolve is either taken over here or sent automatically, never both.
+    Compare-and-set: the rows are locked first, and a worker's claim skips locked rows, so a
+    resolve is either taken over here or sent automatically, never both (the update checks
+    again, for the embedded database, which has no row locks).
     """
     untried = resolves.filter(engine.UNTRIED_AUTOMATIC_RESOLVE)
     taken = list(untried.select_for_update(skip_locked=True).order_by("pk"))
@@ -90,7 +91,7 @@ def take_over(resolves: QuerySet[Delivery], person: Any, reason: str) -> list[De
     ids = [resolve.pk for resolve in taken]
     now = timezone.now()
     changes = {"reason": reason, "created_by": person, "created_at": now, "next_attempt_at": now}
-    Delivery.objects.filter(pk__in=ids).update(**changes)
+    untried.filter(pk__in=ids).update(**changes)
     for resolve in taken:
         for name, value in changes.items():
             setattr(resolve, name, value)
