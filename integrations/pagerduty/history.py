@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Now
 
-from integrations.pagerduty.models import Delivery
+from integrations.pagerduty.models import Delivery, Reason
 
 RETRYING = "retrying"
+# A test incident's automatic resolve waiting for its time: not yet anyone's "last delivery".
+WAITING_AUTOMATIC_RESOLVE = Q(
+    reason=Reason.TEST_EXPIRED,
+    status=Delivery.Status.QUEUED,
+    attempts=0,
+    next_attempt_at__gt=Now(),
+)
 FILTERS = [
     ("", "All"),
     (Delivery.Status.DELIVERED, "Delivered"),

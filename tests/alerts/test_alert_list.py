@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.views.listing import PAGE_SIZE
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
 pytestmark = pytest.mark.django_db
 
@@ -235,6 +235,24 @@ def test_a_row_shows_state_services_and_last_delivery(admin_client, org):
     assert "is firing. Disabling it resolves its incident in PagerDuty." in row
     assert ">OK</span>" in rows[str(quiet.pk)] and "Never" in rows[str(quiet.pk)]
     assert ">No service</span>" in rows[str(lonely.pk)]
+
+
+def test_a_test_incidents_waiting_automatic_resolve_is_not_the_last_delivery(admin_client, org):
+    service = _service(org, "Alpha on-call")
+    [alert] = _alerts(org, ["Tested"])
+    alert.targets.add(service)
+    now = timezone.now()
+    _delivery(alert, service, EventAction.TRIGGER, now - timedelta(minutes=2))
+    waiting = _delivery(alert, service, EventAction.RESOLVE, now, status="queued")
+    Delivery.objects.filter(pk=waiting.pk).update(
+        reason=Reason.TEST_EXPIRED, next_attempt_at=now + timedelta(minutes=8)
+    )
+    row = dict(re.findall(r'<tr id="alert-(\d+)">(.*?)</tr>', _get(admin_client, org), re.S))
+    assert ">Delivered</span>" in row[str(alert.pk)] and "2 min ago" in row[str(alert.pk)]
+    # Once its time has come, it is the latest delivery like any other.
+    Delivery.objects.filter(pk=waiting.pk).update(next_attempt_at=now - timedelta(seconds=1))
+    row = dict(re.findall(r'<tr id="alert-(\d+)">(.*?)</tr>', _get(admin_client, org), re.S))
+    assert ">Queued</span>" in row[str(alert.pk)]
 
 
 # -- Empty states --------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
+from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 PAGE_SIZE = 50
@@ -295,7 +296,11 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
     index probe, the last delivery by the deliveries' (alert, created_at) index)."""
     if not ids:
         return {}
-    last = Delivery.objects.filter(alert=OuterRef("pk")).order_by("-created_at", "-pk")
+    last = (
+        Delivery.objects.filter(alert=OuterRef("pk"))
+        .exclude(WAITING_AUTOMATIC_RESOLVE)
+        .order_by("-created_at", "-pk")
+    )
     open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
     found = (
         alerts.filter(pk__in=ids)

@@ -5,22 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_membership_email_paging_problems'),
-        ('alerts', '0003_firing_cleared_at_index'),
-        ('pagerduty', '0008_service_paths_and_reasons'),
+        ("accounts", "0002_membership_email_paging_problems"),
+        ("alerts", "0003_firing_cleared_at_index"),
+        ("pagerduty", "0008_service_paths_and_reasons"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='pagerdutyservice',
-            name='created_integration',
-            field=models.BooleanField(default=False, help_text="We created the integration on PagerDuty (it bears our name there); PagerDuty's API can't remove it, so removing the service here says where to."),
+            model_name="pagerdutyservice",
+            name="created_integration",
+            field=models.BooleanField(
+                default=False,
+                help_text="We created the integration on PagerDuty (it bears our name there); PagerDuty's API can't remove it, so removing the service here says where to.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'failed')), fields=['organization', '-created_at'], name='pagerduty_delivery_failed'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "failed")),
+                fields=["organization", "-created_at"],
+                name="pagerduty_delivery_failed",
+            ),
         ),
     ]

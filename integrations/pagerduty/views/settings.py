@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
-from django.db.models.functions import Now
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -13,7 +12,8 @@ from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_view
 from alerts_saas.accounts.models import Role
 from integrations.pagerduty import conf
 from integrations.pagerduty.forms import PastedKeyForm
-from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService, Reason
+from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 
 def services_with_stats(request: TenantRequest) -> QuerySet[PagerDutyService]:
@@ -21,12 +21,7 @@ def services_with_stats(request: TenantRequest) -> QuerySet[PagerDutyService]:
     incident's automatic resolve counts once its time has come, not while it waits."""
     last = (
         Delivery.objects.filter(service=OuterRef("pk"))
-        .exclude(
-            reason=Reason.TEST_EXPIRED,
-            status=Delivery.Status.QUEUED,
-            attempts=0,
-            next_attempt_at__gt=Now(),
-        )
+        .exclude(WAITING_AUTOMATIC_RESOLVE)
         .order_by("-created_at", "-pk")
     )
     return (
