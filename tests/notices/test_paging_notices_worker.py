@@ -195,7 +195,7 @@ def test_deliveries_failing_for_good_are_one_email(
         "[Tripwire] Paging broken in Acme Ops: Deliveries to Checkout API 001 are failing"
     )
     body = _body(mail)
-    assert "Gave up after 1 attempts" in body and "PagerDuty answered 500" in body
+    assert "Gave up after 1 attempts" in body and "PagerDuty answered 500" in body, body
     assert f"Alerts whose pages to it may fail: {alert.name}." in body
     assert f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/deliveries/" in (
         body
