@@ -69,3 +69,15 @@ def test_switches_to_errors_and_back(sink: Sink, status: int) -> None:
     assert sink.client.wait_for(lambda: sink.client.received() == before + 11, 5)
     assert sink.client.statuses[status] == 11
     assert post_all(url, sample_bodies(5, f"after-{status}", ["k"]), 1).statuses == {202: 5}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_history_it_inserts_is_rows_the_product_reads() -> None:
+    """The history is written by hand-made SQL: every column the model requires is set."""
+    from devtools.bench.history import insert_history
+    from integrations.pagerduty.models import Delivery
+
+    assert insert_history(40) == 40
+    rows = list(Delivery.objects.all())
+    assert len(rows) == 40 and {d.reason for d in rows} == {""}
+    assert {d.status for d in rows} <= {Delivery.Status.DELIVERED, Delivery.Status.FAILED}

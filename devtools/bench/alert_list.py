@@ -83,14 +83,15 @@ CROSS JOIN LATERAL (
 _DELIVERIES = """
 INSERT INTO pagerduty_delivery (
     organization_id, service_id, service_name, region, routing_key, event_action, dedup_key,
-    body, is_test, trim_note, status, attempts, next_attempt_at, lease_until, last_error,
+    body, is_test, reason, trim_note, status, attempts, next_attempt_at, lease_until,
+    last_error,
     response_status, response_message, response_errors, latency_ms, created_at, delivered_at,
     created_by_id, alert_id, firing_id, claim
 )
 SELECT
     f.organization_id, s.id, s.name, 'us', s.integration_key, a.action, d.dedup,
     jsonb_build_object('event_action', a.action, 'dedup_key', d.dedup),
-    false, '', CASE WHEN d.failed THEN 'failed' ELSE 'delivered' END, 1, d.at, NULL,
+    false, '', '', CASE WHEN d.failed THEN 'failed' ELSE 'delivered' END, 1, d.at, NULL,
     CASE WHEN d.failed THEN 'Event object is invalid' ELSE '' END,
     CASE WHEN d.failed THEN 400 ELSE 202 END,
     CASE WHEN d.failed THEN 'Event object is invalid' ELSE 'Event processed' END,

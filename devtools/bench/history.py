@@ -53,7 +53,8 @@ def services(org: Organization, count: int, label: str) -> list[PagerDutyService
 _HISTORY = """
 INSERT INTO pagerduty_delivery (
     organization_id, service_id, service_name, region, routing_key, event_action, dedup_key,
-    body, is_test, trim_note, status, attempts, next_attempt_at, lease_until, last_error,
+    body, is_test, reason, trim_note, status, attempts, next_attempt_at, lease_until,
+    last_error,
     response_status, response_message, response_errors, latency_ms, created_at, delivered_at,
     created_by_id, alert_id, firing_id, claim
 )
@@ -67,7 +68,7 @@ SELECT
             'severity', (ARRAY['critical', 'error', 'warning', 'info'])[1 + g %% 4],
             'custom_details', jsonb_build_object('count', 5 + g %% 40, 'window_minutes', 5)))
     ELSE jsonb_build_object('event_action', 'resolve', 'dedup_key', a.dedup) END,
-    false, '', CASE WHEN a.failed THEN 'failed' ELSE 'delivered' END,
+    false, '', '', CASE WHEN a.failed THEN 'failed' ELSE 'delivered' END,
     CASE WHEN g %% 20 = 3 THEN 2 ELSE 1 END, a.at, NULL,
     CASE WHEN a.failed THEN 'Event object is invalid; payload.summary is missing' ELSE '' END,
     CASE WHEN a.failed THEN 400 ELSE 202 END,
