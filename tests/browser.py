@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import PASSWORD
 from tests.pagerduty_fixtures import US_USER
 
 SANDBOX_PASSWORD = "correct-horse-sandbox"  # shown on the sandbox's sign-in page
+PHONE = {"width": 390, "height": 844}
+
+
+def phone(browser: Browser, scheme: str) -> BrowserContext:
+    """A 390 px phone in the light or dark colour scheme. The pages name their theme
+    (light); Pico's dark one is the same page under another."""
+    context = browser.new_context(viewport=PHONE, color_scheme=scheme)  # type: ignore[arg-type]
+    context.add_init_script(
+        "document.addEventListener('DOMContentLoaded',"
+        f" () => {{ document.documentElement.dataset.theme = '{scheme}'; }})"
+    )
+    return context
+
+
+def overflow(page: Page) -> int:
+    """How far the widest element of the page's content sticks out to the right."""
+    return int(
+        page.evaluate(
+            """() => Math.max(0, ...[...document.querySelectorAll('main *')].map(
+                e => e.getBoundingClientRect().right - document.documentElement.clientWidth))"""
+        )
+    )
 
 
 def sign_in(page: Page, base: str, email: str) -> None:

@@ -8,16 +8,14 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert, Firing
-from tests.browser import sign_in
+from tests.browser import overflow, phone, sign_in
 from tests.tenant_objects import _pd_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
 
 
 def _alerts(org: Organization) -> None:
@@ -36,27 +34,12 @@ def _alerts(org: Organization) -> None:
     Firing.objects.create(organization=org, alert=burning, count_at_open=1)
 
 
-def _overflow(page: Page) -> int:
-    """How far the widest element of the page's content sticks out to the right."""
-    return int(
-        page.evaluate(
-            """() => Math.max(0, ...[...document.querySelectorAll('main *')].map(
-                e => e.getBoundingClientRect().right - document.documentElement.clientWidth))"""
-        )
-    )
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_list_on_a_phone(
     browser: Browser, live_server, org: Organization, screenshot, scheme: str
 ) -> None:
     _alerts(org)
-    context = browser.new_context(viewport=PHONE, color_scheme=scheme)  # type: ignore[arg-type]
-    # The pages name their theme (light); Pico's dark one is the same page under another.
-    context.add_init_script(
-        "document.addEventListener('DOMContentLoaded',"
-        f" () => {{ document.documentElement.dataset.theme = '{scheme}'; }})"
-    )
+    context = phone(browser, scheme)
     page = context.new_page()
     base = live_server.url
     sign_in(page, base, "owner@acme.example")
@@ -66,7 +49,7 @@ def test_the_list_on_a_phone(
     expect(rows).to_have_count(50)
     expect(rows.first).to_contain_text("Search latency")
     expect(rows.first.locator(".badge").first).to_have_text("Firing")
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
     screenshot(page, f"list-{scheme}")
 
     page.get_by_role("link", name="Next →").click()
@@ -76,7 +59,7 @@ def test_the_list_on_a_phone(
     page.get_by_label("Search alerts by name").fill("no such thing")
     page.get_by_label("Search alerts by name").press("Enter")
     expect(page.get_by_text("No alerts match “no such thing”.")).to_be_visible()
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
     screenshot(page, f"no-match-{scheme}")
     page.get_by_role("button", name="Clear search").click()
     expect(rows).to_have_count(50)

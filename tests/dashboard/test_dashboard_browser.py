@@ -15,13 +15,12 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.ingest.models import IngestKey
-from tests.browser import sign_in
+from tests.browser import PHONE, overflow, phone, sign_in
 from tests.dashboard.conftest import alert, delivery, fire, refused, service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LAPTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def _trouble(org: Organization, post_events) -> Alert:
@@ -45,16 +44,6 @@ def _trouble(org: Organization, post_events) -> Alert:
     for size in (120, 40, 300):
         assert post_events(secret, [{"app": "checkout", "message": "ok"}] * size).status_code == 202
     return paged
-
-
-def _overflow(page: Page) -> int:
-    """How far the widest element of the page's content sticks out to the right."""
-    return int(
-        page.evaluate(
-            """() => Math.max(0, ...[...document.querySelectorAll('main *')].map(
-                e => e.getBoundingClientRect().right - document.documentElement.clientWidth))"""
-        )
-    )
 
 
 def _check_dashboard(page: Page) -> None:
@@ -126,17 +115,13 @@ def test_the_dashboard_on_a_phone(
     browser: Browser, live_server, org: Organization, screenshot, post_events, scheme: str
 ) -> None:
     _trouble(org, post_events)
-    context = browser.new_context(viewport=PHONE, color_scheme=scheme)  # type: ignore[arg-type]
-    context.add_init_script(
-        "document.addEventListener('DOMContentLoaded',"
-        f" () => {{ document.documentElement.dataset.theme = '{scheme}'; }})"
-    )
+    context = phone(browser, scheme)
     page = context.new_page()
     base = live_server.url
     sign_in(page, base, "owner@acme.example")
     page.goto(f"{base}/o/{org.slug}/")
     _check_dashboard(page)
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
     # Nor does the site's header widen the page.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, f"dashboard-390-{scheme}")

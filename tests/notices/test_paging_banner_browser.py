@@ -8,17 +8,16 @@ import re
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
 from alerts_saas.notices.reconcile import reconcile
 from integrations.pagerduty.models import PagerDutyService
-from tests.browser import sign_in
+from tests.browser import overflow, phone, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
 LONG_NAME = "Payments-Gateway-Production-Europe-West-Primary-Cluster-Checkout-API"
 
 
@@ -37,26 +36,12 @@ def _broken(org: Organization) -> PagerDutyService:
     return service
 
 
-def _overflow(page: Page) -> int:
-    """How far the widest element of the page's content sticks out to the right."""
-    return int(
-        page.evaluate(
-            """() => Math.max(0, ...[...document.querySelectorAll('main *')].map(
-                e => e.getBoundingClientRect().right - document.documentElement.clientWidth))"""
-        )
-    )
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_banner_on_a_phone(
     browser: Browser, live_server, org: Organization, screenshot, scheme: str
 ) -> None:
     service = _broken(org)
-    context = browser.new_context(viewport=PHONE, color_scheme=scheme)  # type: ignore[arg-type]
-    context.add_init_script(
-        "document.addEventListener('DOMContentLoaded',"
-        f" () => {{ document.documentElement.dataset.theme = '{scheme}'; }})"
-    )
+    context = phone(browser, scheme)
     page = context.new_page()
     base = live_server.url
     sign_in(page, base, "owner@acme.example")
@@ -65,14 +50,14 @@ def test_the_banner_on_a_phone(
     banner = page.locator(".paging-banner")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text(f"Paging problem: PagerDuty refuses {LONG_NAME}")
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
     screenshot(page, f"banner-{scheme}")
 
     banner.get_by_role("link", name="+ 1 more").click()
     expect(page).to_have_url(f"{base}/o/{org.slug}/problems/")
     expect(page.get_by_role("heading", name="Paging problems")).to_be_visible()
     expect(page.locator(".paging-problem")).to_have_count(2)
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
     screenshot(page, f"problems-{scheme}")
 
     page.locator(".paging-banner").get_by_role("link", name="Fix it in Integrations").click()
@@ -82,5 +67,5 @@ def test_the_banner_on_a_phone(
     page.get_by_role("link", name="Notifications").click()
     expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
     expect(page.get_by_label(re.compile("Acme Ops"))).to_be_checked()
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
     screenshot(page, f"notifications-{scheme}")
