@@ -121,10 +121,6 @@ class FiringRow(_Row):
     def firing(self) -> Firing:
         return self.subject
 
-    @property
-    def triggers(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.event_action == EventAction.TRIGGER]
-
     @cached_property
     def targets(self) -> list[TargetPath]:
         return target_paths(self.deliveries)
