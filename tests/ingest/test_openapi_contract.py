@@ -4,6 +4,7 @@ example is accepted when it is sent."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import orjson
@@ -11,6 +12,7 @@ import pytest
 from django.test import Client
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
+from openapi_spec_validator import validate
 
 from alerts_saas.ingest import api, limits
 from alerts_saas.ingest.models import IngestKey
@@ -165,3 +167,23 @@ def test_every_status_the_document_lists_has_its_own_description(document):
     for status, answer in responses.items():
         assert answer["content"]["application/json"]["schema"], status
         assert answer["description"] not in ("OK", "Accepted", "Bad Request"), status
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    assert not repeated, f"keys listed twice in one object: {repeated}"
+    return dict(pairs)
+
+
+def test_the_served_document_has_no_key_twice_and_is_valid_openapi():
+    """The docs page's parser refuses a key listed twice ("duplicated mapping key"), which
+    a dict-based check would never see: the served bytes are read pair by pair."""
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = json.loads(response.content, object_pairs_hook=_no_duplicate_keys)
+    validate(document)
+    responses = document["paths"][PATH]["post"]["responses"]
+    assert list(responses).count("202") == 1 and list(responses).count("400") == 1
+    docs = Client().get("/api/v1/docs").content.decode()
+    assert "/api/v1/openapi.json" in docs
