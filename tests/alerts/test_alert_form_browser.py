@@ -209,9 +209,19 @@ def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
     screenshot(page, "alert-saved")
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "development"])
 def test_form_errors_come_before_a_test_alert_and_nothing_is_sent(
-    page: Page, live_server, org: Organization, connected_service: PagerDutyService, screenshot
+    page: Page,
+    live_server,
+    org: Organization,
+    connected_service: PagerDutyService,
+    screenshot,
+    settings,
+    debug: bool,
 ) -> None:
+    # In development (DEBUG) django-htmx swaps a 400's body over the whole document: the
+    # errors must still come back in place, in the styled page.
+    settings.DEBUG = debug
     base = live_server.url
     sign_in(page, base, "owner@acme.example")
     page.goto(f"{base}/o/{org.slug}/alerts/new/")
@@ -223,7 +233,8 @@ def test_form_errors_come_before_a_test_alert_and_nothing_is_sent(
     assert sent.value.status < 500
     assert not Delivery.objects.exists()  # nothing queued, whatever the page shows
     expect(page.locator("#test-sending")).not_to_have_class(re.compile(r"htmx-request"))
-    screenshot(page, "send-test-alert-without-a-name")
+    expect(page.locator("#test-sending")).to_be_hidden()  # no stuck "Sending…"
+    screenshot(page, f"send-test-alert-without-a-name-{'debug' if debug else 'production'}")
     expect(page.get_by_text("Fix the errors below before sending a test alert.")).to_be_visible(
         timeout=5_000
     )
@@ -233,5 +244,9 @@ def test_form_errors_come_before_a_test_alert_and_nothing_is_sent(
     expect(page.locator("main .errorlist")).to_have_count(1)  # only the name
     expect(page.locator("#test-results article.delivery")).to_have_count(0)
     expect(_target(page, connected_service.name)).to_be_checked()  # the rest as it was
+    # Still the whole styled page around the form, not the form body alone.
+    expect(page.get_by_role("heading", name="New alert")).to_be_visible()
+    assert page.evaluate("document.styleSheets.length") > 0
+    expect(page.locator("#alert-form-body")).to_have_count(1)
     assert not Delivery.objects.exists()
     assert not Alert.objects.exists()

@@ -60,7 +60,9 @@ def send_test_alert(request: TenantRequest) -> HttpResponse:
                     for service in form.cleaned_data["targets"]
                 ]
             )
-    status = 200 if deliveries else 400
     context = form_context(request, form, details, alert, test_deliveries=deliveries, tested=True)
-    template = "alerts/_form_body.html" if request.htmx else "alerts/form.html"
-    return render(request, template, context, status=status)
+    if request.htmx:
+        # The form body, errors and all, swapped in place: a 200, since in development
+        # django-htmx replaces the whole document with any 400 (its debug error pages).
+        return render(request, "alerts/_form_body.html", context)
+    return render(request, "alerts/form.html", context, status=200 if deliveries else 400)
