@@ -1,29 +1,55 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
+from django.utils.html import escape
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role
 from alerts_saas.accounts.services import RESERVED_SLUGS
 
+SLUG_RULE = "Lowercase letters, digits and hyphens"
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SLUG_CHAR = re.compile(r"[a-z0-9-]")
+
 
 class OrganizationForm(forms.ModelForm):
+    slug = forms.CharField(
+        label="URL name",
+        max_length=50,
+        required=False,
+        error_messages={"max_length": "Keep it to 50 characters or fewer (it has %(show_value)d)."},
+    )
+
     class Meta:
         model = Organization
         fields = ["name", "slug"]
-        labels = {"slug": "URL name"}
-        help_texts = {
-            "name": "Usually your company or team name.",
-            "slug": "Lowercase letters, digits and hyphens. Your pages live under /o/<URL name>/.",
-        }
+        help_texts = {"name": "Usually your company or team name."}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["slug"].required = False
+        # Escaped here: Django's form templates print help texts as HTML.
+        if self.instance.pk:
+            where = f"Your pages live under /o/{self.instance.slug}/."
+        else:
+            where = "Leave it empty to make one from the name."
+        self.fields["slug"].help_text = escape(f"{SLUG_RULE}, e.g. acme-ops. {where}")
 
     def clean_slug(self) -> str:
-        slug: str = self.cleaned_data.get("slug") or ""
+        slug: str = (self.cleaned_data.get("slug") or "").strip().lower()
+        if slug and not SLUG.fullmatch(slug):
+            others = dict.fromkeys(c for c in slug if not SLUG_CHAR.fullmatch(c))
+            if others:
+                shown = ", ".join("a space" if c.isspace() else f"“{c}”" for c in others)
+                raise forms.ValidationError(
+                    f"Use only lowercase letters, digits and hyphens (e.g. acme-ops); "
+                    f"this has {shown}."
+                )
+            raise forms.ValidationError(
+                "Start and end with a letter or digit, with single hyphens between words "
+                "(e.g. acme-ops)."
+            )
         if slug in RESERVED_SLUGS:
             raise forms.ValidationError(f"“{slug}” is reserved. Choose another URL name.")
         if slug and Organization.objects.filter(slug=slug).exclude(pk=self.instance.pk).exists():
