@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "alerts_saas.accounts",
     "alerts_saas.health",
     "integrations.pagerduty",
+    "integrations.pagerduty.incidents",
     "alerts_saas.alerts",
     "alerts_saas.notices",
     "alerts_saas.ingest",
@@ -188,6 +189,10 @@ CELERY_BEAT_SCHEDULE = {
     # History retention: deliveries first, so firings go once nothing points at them.
     "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
     "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
+    "incidents-apply-pending": _every("integrations.pagerduty.incidents.tasks.apply_pending", 30),
+    "incidents-check-subscriptions": _every(
+        "integrations.pagerduty.incidents.tasks.check_subscriptions", 3600
+    ),
     # Paging problems: reminders, fixes no signal announces, and a backstop for the rest.
     "notices-check-paging-problems": _every(
         "alerts_saas.notices.tasks.check_paging_problems", env_int("PROBLEM_CHECK_INTERVAL", 60)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("alerts_saas.accounts.urls")),
     path("", include("integrations.pagerduty.urls")),
+    path("", include("integrations.pagerduty.incidents.urls")),
     path("", include("alerts_saas.alerts.urls")),
     path("", include("alerts_saas.ingest.urls")),
     path("", include("alerts_saas.dashboard.urls")),

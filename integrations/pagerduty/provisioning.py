@@ -14,6 +14,7 @@ from alerts_saas.accounts.models import Organization, User
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.oauth import Grant
 from integrations.pagerduty.rest import INTEGRATION_TYPE, AccountApi, PagerDutyApiError
+from integrations.pagerduty.signals import services_connected
 
 
 def integration_name(organization: Organization) -> str:
@@ -113,4 +114,6 @@ def provision_services(
             },
         )
         result.connected.append(row)
+    if result.connected:
+        services_connected.send(sender=PagerDutyService, services=result.connected)
     return result

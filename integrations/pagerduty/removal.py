@@ -46,6 +46,7 @@ from integrations.pagerduty.models import (
     Reason,
 )
 from integrations.pagerduty.provisioning import integration_name
+from integrations.pagerduty.signals import services_removing
 
 log = logging.getLogger(__name__)
 INLINE_RESOLVES = 3  # tried during the request (bounded time); the rest go to the workers
@@ -310,6 +311,7 @@ def _resolve(plan: Plan, actor: Any) -> list[Delivery]:
 
 
 def _delete(plan: Plan) -> None:
+    services_removing.send(sender=PagerDutyService, services=list(plan.services))
     if plan.account is not None:
         plan.account.delete()  # its services go with it
     else:

@@ -108,3 +108,44 @@ class AccountApi:
 
     def get_integration(self, service_id: str, integration_id: str) -> dict[str, Any]:
         return self._call(lambda c: c.rget(f"/services/{service_id}/integrations/{integration_id}"))
+
+    # Webhooks v3: PagerDuty tells us of the incidents on a service.
+    def create_webhook_subscription(
+        self, service_id: str, url: str, events: list[str], description: str
+    ) -> dict[str, Any]:
+        body = {
+            "webhook_subscription": {
+                "type": "webhook_subscription",
+                "delivery_method": {"type": "http_delivery_method", "url": url},
+                "description": description,
+                "events": events,
+                "filter": {"type": "service_reference", "id": service_id},
+            }
+        }
+        return self._call(lambda c: c.rpost("/webhook_subscriptions", json=body))
+
+    def get_webhook_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self._call(lambda c: c.rget(f"/webhook_subscriptions/{subscription_id}"))
+
+    def enable_webhook_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self._call(lambda c: c.rpost(f"/webhook_subscriptions/{subscription_id}/enable"))
+
+    def delete_webhook_subscription(self, subscription_id: str) -> None:
+        self._call(lambda c: c.rdelete(f"/webhook_subscriptions/{subscription_id}"))
+
+    # Incidents, as the user who connected the account.
+    def get_incident(self, incident_id: str) -> dict[str, Any]:
+        return self._call(lambda c: c.rget(f"/incidents/{incident_id}"))
+
+    def set_incident_status(self, incident_id: str, status: str) -> dict[str, Any]:
+        body = {"incident": {"type": "incident_reference", "status": status}}
+        return self._call(lambda c: c.rput(f"/incidents/{incident_id}", json=body))
+
+    def add_incident_note(self, incident_id: str, content: str) -> dict[str, Any]:
+        body = {"note": {"content": content}}
+        return self._call(lambda c: c.rpost(f"/incidents/{incident_id}/notes", json=body))
+
+    def oncalls(self, escalation_policy_ids: list[str]) -> list[dict[str, Any]]:
+        """Who is on call now for these escalation policies (every level), with users."""
+        params = {"escalation_policy_ids[]": escalation_policy_ids, "include[]": ["users"]}
+        return self._call(lambda c: list(c.iter_all("/oncalls", params=params, page_size=100)))

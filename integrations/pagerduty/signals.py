@@ -14,6 +14,10 @@ from collections.abc import Iterable
 from django.dispatch import Signal
 
 paging_changed = Signal()
+# Services connected through OAuth (`services`: a list), sent once they are saved.
+services_connected = Signal()
+# Services about to be removed (`services`: a list), sent inside the removal's transaction.
+services_removing = Signal()
 
 
 def announce(sender: type, organization_ids: Iterable[int]) -> None:

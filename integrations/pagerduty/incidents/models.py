@@ -1,0 +1,142 @@
+"""Incidents in PagerDuty that our events opened, and the webhooks that tell us of them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.crypto import EncryptedTextField
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+
+
+class WebhookSubscription(models.Model):
+    """Our webhooks v3 subscription on one connected service (filtered to that service, for
+    incident events only). `token` names it in the receiver's URL; `secret` signs what
+    PagerDuty sends. PagerDuty shows the secret once, when the subscription is created."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        PagerDutyAccount, on_delete=models.CASCADE, related_name="webhook_subscriptions"
+    )
+    service = models.OneToOneField(
+        PagerDutyService, on_delete=models.CASCADE, related_name="webhook_subscription"
+    )
+    pd_subscription_id = models.CharField("PagerDuty subscription id", max_length=32)
+    token = models.CharField(max_length=64, unique=True)
+    secret = EncryptedTextField()
+    url = models.URLField("delivery URL", max_length=500)
+    active = models.BooleanField(default=True, help_text="As PagerDuty last reported it.")
+    problem = models.CharField(
+        max_length=500, blank=True, help_text="Why incident updates may not arrive, in words."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    last_received_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.pd_subscription_id} on {self.service_id}"
+
+
+class IncidentStatus(models.TextChoices):
+    TRIGGERED = "triggered", "Triggered"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Incident(models.Model):
+    """PagerDuty's incident for one of our dedup keys on one service. Written only from
+    what PagerDuty said (webhooks, or its answer to our own REST call)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(
+        PagerDutyService, on_delete=models.CASCADE, related_name="incidents"
+    )
+    pd_incident_id = models.CharField("PagerDuty incident id", max_length=32)
+    dedup_key = models.CharField(max_length=255, help_text="PagerDuty's incident_key.")
+    number = models.PositiveIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=1024, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    urgency = models.CharField(max_length=10, blank=True)
+    status = models.CharField(max_length=12, choices=IncidentStatus.choices)
+    status_changed_at = models.DateTimeField(
+        help_text="When PagerDuty says the status last changed: older news never overrides it."
+    )
+    status_changed_by = models.CharField(max_length=255, blank=True)
+    acknowledged_by = models.CharField(max_length=255, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=255, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    assignees = models.JSONField(default=list, blank=True, help_text="Names of the assignees.")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pd_incident_id"], name="incident_once_per_org"
+            )
+        ]
+        indexes = [models.Index(fields=["service", "dedup_key"], name="incident_by_key")]
+
+    def __str__(self) -> str:
+        return f"#{self.number or self.pd_incident_id} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != IncidentStatus.RESOLVED
+
+
+class IncidentActivity(models.Model):
+    """One event about an incident: received by webhook (`webhook_id` set, unique per
+    organization, so a redelivery is dropped), or done from Tripwire. Kept as the
+    incident's timeline; `data` holds the webhook's event until it has been applied."""
+
+    class Kind(models.TextChoices):
+        TRIGGERED = "incident.triggered", "Triggered"
+        ACKNOWLEDGED = "incident.acknowledged", "Acknowledged"
+        UNACKNOWLEDGED = "incident.unacknowledged", "Unacknowledged"
+        REASSIGNED = "incident.reassigned", "Reassigned"
+        ESCALATED = "incident.escalated", "Escalated"
+        DELEGATED = "incident.delegated", "Moved to another escalation policy"
+        RESOLVED = "incident.resolved", "Resolved"
+        REOPENED = "incident.reopened", "Reopened"
+        ANNOTATED = "incident.annotated", "Note added"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="activity"
+    )
+    webhook_id = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    pd_incident_id = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField()
+    agent = models.CharField(max_length=255, blank=True, help_text="Who did it, as named there.")
+    text = models.CharField(max_length=2000, blank=True, help_text="A note, or new assignees.")
+    data = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "webhook_id"],
+                condition=~models.Q(webhook_id=""),
+                name="webhook_once_per_org",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["incident", "occurred_at"], name="activity_timeline"),
+            models.Index(
+                fields=["received_at"],
+                name="activity_to_apply",
+                condition=models.Q(applied_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pd_incident_id}"

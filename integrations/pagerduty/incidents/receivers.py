@@ -1,0 +1,27 @@
+"""What this app does when the PagerDuty integration connects or removes services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from integrations.pagerduty.incidents import subscriptions
+from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.signals import services_connected, services_removing
+
+
+@receiver(services_connected, sender=PagerDutyService)
+def subscribe_connected(services: list[PagerDutyService], **_: Any) -> None:
+    """Subscribe in the background: connecting does not wait on more calls to PagerDuty."""
+    from integrations.pagerduty.incidents.tasks import subscribe_services
+
+    ids = [s.pk for s in services if s.account_id is not None]
+    if ids:
+        transaction.on_commit(lambda: subscribe_services.delay(ids))
+
+
+@receiver(services_removing, sender=PagerDutyService)
+def unsubscribe_removed(services: list[PagerDutyService], **_: Any) -> None:
+    subscriptions.unsubscribe_on_commit(services)

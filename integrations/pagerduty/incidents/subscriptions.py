@@ -1,0 +1,144 @@
+"""Our webhooks v3 subscription on each service connected through OAuth.
+
+One subscription a service, filtered to that service (the narrowest filter PagerDuty
+offers) and to the incident events we show. Connecting makes it (or finds ours again),
+removing the service deletes it, and beat checks them: one PagerDuty disabled after failed
+deliveries is enabled again, one that is gone is made anew, and what cannot be done is
+kept in `problem`, in words, for the integrations page.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.pagerduty.incidents.models import WebhookSubscription
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
+
+log = logging.getLogger(__name__)
+
+EVENTS = [
+    "incident.triggered",
+    "incident.acknowledged",
+    "incident.unacknowledged",
+    "incident.reassigned",
+    "incident.escalated",
+    "incident.delegated",
+    "incident.resolved",
+    "incident.reopened",
+    "incident.annotated",
+]
+
+
+def _description(service: PagerDutyService) -> str:
+    return f"{settings.PRODUCT_NAME}: incident updates for {service.organization.name}"
+
+
+def subscribe(service: PagerDutyService) -> WebhookSubscription | None:
+    """Make sure `service` (connected through OAuth) has our working subscription. Never
+    raises for PagerDuty's sake: a failure is kept on the row and tried again by beat."""
+    if service.account_id is None:
+        return None  # a pasted key: no token to subscribe with
+    row, _ = WebhookSubscription.objects.get_or_create(
+        service=service,
+        defaults={
+            "organization_id": service.organization_id,
+            "account_id": service.account_id,
+            "token": secrets.token_urlsafe(32),
+            "url": "",
+        },
+    )
+    _ensure(row, service)
+    return row
+
+
+def _ensure(row: WebhookSubscription, service: PagerDutyService) -> None:
+    api = AccountApi(service.account)  # type: ignore[arg-type]  # OAuth services have one
+    try:
+        if row.pd_subscription_id:
+            found = _existing(api, row)
+            if found is not None:
+                if not found.get("active", True):
+                    api.enable_webhook_subscription(row.pd_subscription_id)
+                _mark(row, active=True, problem="")
+                return
+        url = settings.SITE_URL + reverse("pagerduty_incidents:receive", args=[row.token])
+        created = api.create_webhook_subscription(
+            service.pd_service_id, url, EVENTS, _description(service)
+        )
+    except PagerDutyApiError as exc:
+        log.warning("Webhook subscription for service %s failed: %s", service.pk, exc.message)
+        _mark(row, active=False, problem=f"PagerDuty did not take our subscription: {exc.message}")
+        return
+    row.pd_subscription_id = str(created["id"])
+    row.secret = str((created.get("delivery_method") or {}).get("secret") or "")
+    row.url = url
+    row.save(update_fields=["pd_subscription_id", "secret", "url"])
+    _mark(row, active=True, problem="")
+
+
+def _existing(api: AccountApi, row: WebhookSubscription) -> dict[str, object] | None:
+    """Our subscription as PagerDuty has it, or None if it is gone (made again then)."""
+    try:
+        return api.get_webhook_subscription(row.pd_subscription_id)
+    except PagerDutyApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _mark(row: WebhookSubscription, *, active: bool, problem: str) -> None:
+    row.active, row.problem, row.checked_at = active, problem[:500], timezone.now()
+    row.save(update_fields=["active", "problem", "checked_at"])
+
+
+def check_all() -> int:
+    """Beat: every subscription checked (and mended); returns how many have a problem."""
+    rows = WebhookSubscription.objects.select_related(
+        "service__account", "service__organization"
+    ).filter(service__account__status=PagerDutyAccount.Status.ACTIVE)
+    for row in rows:
+        _ensure(row, row.service)
+    return WebhookSubscription.objects.exclude(problem="").count()
+
+
+@dataclass(frozen=True)
+class _Doomed:
+    subscription_id: str
+    account: PagerDutyAccount
+
+
+def unsubscribe_on_commit(services: Iterable[PagerDutyService]) -> None:
+    """The subscriptions of services about to be removed, deleted in PagerDuty once the
+    removal commits (with the account's token as it is now: the account may be going too).
+    A subscription that cannot be deleted only sends webhooks we refuse; PagerDuty then
+    disables it by itself."""
+    doomed = [
+        _Doomed(row.pd_subscription_id, row.account)
+        for row in WebhookSubscription.objects.select_related("account")
+        .filter(service__in=list(services))
+        .exclude(pd_subscription_id="")
+    ]
+    if doomed:
+        transaction.on_commit(lambda: _delete(doomed))
+
+
+def _delete(doomed: list[_Doomed]) -> None:
+    for item in doomed:
+        try:
+            AccountApi(item.account).delete_webhook_subscription(item.subscription_id)
+        except PagerDutyApiError as exc:
+            if exc.status != 404:
+                log.warning(
+                    "Webhook subscription %s not deleted: %s", item.subscription_id, exc.message
+                )
+        except PagerDutyAccount.DoesNotExist:  # its token needed a refresh, and it is gone
+            log.warning("Webhook subscription %s not deleted: no token", item.subscription_id)

@@ -1,0 +1,32 @@
+"""Incident sync's Celery tasks."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integrations.pagerduty.incidents import activity, subscriptions
+from integrations.pagerduty.models import PagerDutyService
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def apply_activity(activity_id: int) -> None:
+    activity.apply(activity_id)
+
+
+@shared_task(ignore_result=True)
+def apply_pending() -> int:
+    """Beat: webhooks kept but not applied (a worker died, the broker was down)."""
+    return activity.apply_pending()
+
+
+@shared_task(ignore_result=True)
+def subscribe_services(service_ids: list[int]) -> None:
+    for service in PagerDutyService.objects.select_related("account", "organization").filter(
+        pk__in=service_ids, account__isnull=False
+    ):
+        subscriptions.subscribe(service)
+
+
+@shared_task(ignore_result=True)
+def check_subscriptions() -> int:
+    return subscriptions.check_all()

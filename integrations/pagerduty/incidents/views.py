@@ -1,0 +1,92 @@
+"""The webhook receiver: PagerDuty's POST for one of our subscriptions."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations.pagerduty.incidents import signatures
+from integrations.pagerduty.incidents.models import IncidentActivity, WebhookSubscription
+from integrations.pagerduty.incidents.tasks import apply_activity
+
+log = logging.getLogger(__name__)
+MAX_BODY = 256 * 1024  # PagerDuty sends at most 256 KB (webhooks' "Size Limit")
+
+
+def _answer(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"message": message}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, token: str) -> HttpResponse:
+    """Check the signature on the raw body before reading anything; keep the event once
+    (by X-Webhook-Id) and apply it in a task; answer at once."""
+    rows = WebhookSubscription.objects.only("pk", "organization_id", "secret")
+    subscription = rows.filter(token=token).first()
+    body = request.body if len(request.body) <= MAX_BODY else b""
+    header = request.headers.get("X-PagerDuty-Signature", "")
+    if subscription is None or not body or not signatures.verify(subscription.secret, body, header):
+        log.info("PagerDuty webhook refused: unknown subscription or bad signature")
+        return _answer(401, "The signature does not match this subscription.")
+    try:
+        event = json.loads(body)["event"]
+        kind = str(event["event_type"])
+        occurred_at = parse_datetime(str(event["occurred_at"]))
+        incident_id = _incident_id(event["data"])
+    except (ValueError, KeyError, TypeError):
+        return _answer(400, "The body is not a webhooks v3 event.")
+    if occurred_at is None or not incident_id or kind not in IncidentActivity.Kind.values:
+        # Signed by PagerDuty but nothing we follow (e.g. a ping): accepted, ignored.
+        return _answer(202, "Accepted; nothing to do for this event.")
+    webhook_id = request.headers.get("X-Webhook-Id") or str(event.get("id") or "")
+    if not _keep(subscription, webhook_id, kind, incident_id, occurred_at, event):
+        return _answer(202, "Already received.")
+    return _answer(202, "Accepted.")
+
+
+def _incident_id(data: object) -> str:
+    """The incident an event is about: `data` is the incident, or names it (a note)."""
+    if not isinstance(data, dict):
+        return ""
+    if data.get("type") == "incident":
+        return str(data.get("id") or "")
+    incident = data.get("incident")
+    return str(incident.get("id") or "") if isinstance(incident, dict) else ""
+
+
+def _keep(
+    subscription: WebhookSubscription,
+    webhook_id: str,
+    kind: str,
+    incident_id: str,
+    occurred_at: datetime,
+    event: dict[str, object],
+) -> bool:
+    """Store the event once; False when this webhook id was already stored."""
+    try:
+        with transaction.atomic():
+            activity = IncidentActivity.objects.create(
+                organization_id=subscription.organization_id,
+                subscription=subscription,
+                webhook_id=webhook_id[:100],
+                kind=kind,
+                pd_incident_id=incident_id[:32],
+                occurred_at=occurred_at,
+                data=event,
+            )
+            WebhookSubscription.objects.filter(pk=subscription.pk).update(
+                last_received_at=timezone.now()
+            )
+            transaction.on_commit(lambda: apply_activity.delay(activity.pk))
+    except IntegrityError:
+        return False
+    return True
