@@ -18,16 +18,22 @@ from integrations.pagerduty.signals import services_connected
 
 
 def integration_name(organization: Organization) -> str:
-    """The name of the Events API v2 integration we create on each chosen service.
+    """The name of the Events API v2 integration we create on each chosen service, as
+    people read it in PagerDuty: the product and the organization, no internal ids."""
+    return f"{settings.PRODUCT_NAME} ({organization.name})"
 
-    It ends with the organization's id, which never changes and no other tenant shares:
-    that suffix is how we recognise our own integration later.
+
+def our_integration_ids(organization: Organization) -> frozenset[str]:
+    """The ids of the integrations we created for the organization's connected services.
+
+    Names are for people (two organizations may share one), so our integrations are
+    recognised by the ids we stored. One query, for a whole list of services.
     """
-    return f"{settings.PRODUCT_NAME} ({organization.name}){_suffix(organization)}"
-
-
-def _suffix(organization: Organization) -> str:
-    return f" · org-{organization.pk}"
+    return frozenset(
+        PagerDutyService.objects.filter(organization=organization, created_integration=True)
+        .exclude(integration_id="")
+        .values_list("integration_id", flat=True)
+    )
 
 
 def save_account(organization: Organization, user: User, grant: Grant) -> PagerDutyAccount:
@@ -57,12 +63,11 @@ def save_account(organization: Organization, user: User, grant: Grant) -> PagerD
     return account
 
 
-def our_integration(service: dict[str, Any], organization: Organization) -> dict[str, Any] | None:
-    """Our Events API v2 integration on a service listed with include[]=integrations."""
-    suffix = _suffix(organization)
+def our_integration(service: dict[str, Any], ours: frozenset[str]) -> dict[str, Any] | None:
+    """Our Events API v2 integration on a service listed with include[]=integrations;
+    `ours` is `our_integration_ids(organization)`."""
     for integration in service.get("integrations") or []:
-        name = str(integration.get("name") or "")
-        if integration.get("type") == INTEGRATION_TYPE and name.endswith(suffix):
+        if integration.get("type") == INTEGRATION_TYPE and integration.get("id") in ours:
             return integration
     return None
 
@@ -83,8 +88,9 @@ def provision_services(
     api = AccountApi(account)
     organization = account.organization
     result = ProvisionResult()
+    ours = our_integration_ids(organization)
     for service in services:
-        existing = our_integration(service, organization)
+        existing = our_integration(service, ours)
         try:
             if existing:
                 integration = api.get_integration(service["id"], existing["id"])
@@ -93,7 +99,7 @@ def provision_services(
         except PagerDutyApiError as exc:
             result.failed.append((service.get("summary") or service.get("name", "?"), exc.message))
             continue
-        # Only integrations carrying our name are used, so each is ours to delete later.
+        # Only integrations we created are reused: a person's own are never taken over.
         row, _ = PagerDutyService.objects.update_or_create(
             account=account,
             pd_service_id=service["id"],

@@ -75,6 +75,11 @@ class LeftInPagerDuty:
     def pasted(self) -> bool:
         return not self.integration_name
 
+    @property
+    def integrations_url(self) -> str:
+        """The service's Integrations tab in PagerDuty, where its integrations are removed."""
+        return f"{self.service_url.rstrip('/')}/integrations" if self.service_url else ""
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -67,7 +67,7 @@ def test_connecting_two_services_creates_our_integrations(admin_client, org, con
             for i in on_pagerduty[row.pd_service_id]["integrations"]
             if i["id"] == row.integration_id
         )
-        assert integration["name"] == f"Tripwire (Acme Ops) · org-{org.pk}"
+        assert integration["name"] == "Tripwire (Acme Ops)"  # no internal ids
         assert integration["integration_key"] == row.integration_key
         assert row.created_integration
         assert row.html_url.startswith("https://acme-us.pagerduty.com/")
@@ -190,20 +190,46 @@ def test_members_cannot_connect_delete_or_disconnect(
 def test_same_named_organizations_never_share_an_integration(
     admin_client, org, connect, pagerduty, make_org, make_user
 ):
-    """Our integration is recognised by the organization's id, not its name."""
+    """Our integration is recognised by the id we stored for the organization, not by its
+    name, which another tenant may share: each gets its own integration and key."""
+    from integrations.pagerduty.provisioning import (
+        our_integration,
+        our_integration_ids,
+        provision_services,
+    )
+
     account = connect(admin_client)
     ids = {s["name"]: s["id"] for s in pagerduty.account("us")["services"]}
     url = f"/o/{org.slug}/settings/integrations/pagerduty/accounts/{account.pk}/services/"
     admin_client.post(url, {"service": [ids["Checkout API 009"]]})
+    ours = PagerDutyService.objects.get(organization=org)
     twin_owner = make_user("twin@acme.example")
     twin = make_org("Acme Ops", owner=twin_owner)  # same name, another tenant
-    from integrations.pagerduty.provisioning import our_integration
-
-    service = next(
-        s for s in pagerduty.account("us")["services"] if s["id"] == ids["Checkout API 009"]
+    twin_account = PagerDutyAccount.objects.create(
+        organization=twin,
+        pd_account_id=account.pd_account_id,
+        subdomain=account.subdomain,
+        name=account.name,
+        region=account.region,
+        access_token=account.access_token,
+        refresh_token=account.refresh_token,
+        expires_at=account.expires_at,
+        scope=account.scope,
+        connected_by=twin_owner,
     )
-    assert our_integration(service, org) is not None
-    assert our_integration(service, twin) is None
+
+    def listed() -> dict:
+        return next(
+            s for s in pagerduty.account("us")["services"] if s["id"] == ids["Checkout API 009"]
+        )
+
+    assert our_integration(listed(), our_integration_ids(org))["id"] == ours.integration_id
+    assert our_integration(listed(), our_integration_ids(twin)) is None
+    result = provision_services(twin_account, [listed()], twin_owner)
+    theirs = result.connected[0]
+    assert theirs.integration_id != ours.integration_id
+    assert theirs.integration_key != ours.integration_key
+    assert [i["name"] for i in listed()["integrations"]] == ["Tripwire (Acme Ops)"] * 2
 
 
 def test_deny_from_the_alert_form_brings_the_draft_back(admin_client, org, authorize):

@@ -258,11 +258,11 @@ def test_moving_pages_the_new_service_and_resolves_the_old_one_with_why(
         "1 alert moved to Postgres Primary: “Edge heartbeat missing”; it is firing, so "
         "Postgres Primary is paged now."
     )
-    assert (
-        f"Remove the integration “{integration_name(org)}” on "
-        f'<a href="{edge.html_url}" target="_blank" rel="noopener">Edge Gateway</a>\'s '
-        "Integrations tab in PagerDuty."
-    ) in message
+    assert message.endswith(
+        "In PagerDuty, remove the integration “Tripwire (Acme Ops)” on "
+        f'<a href="{edge.html_url}/integrations" target="_blank" rel="noopener">'
+        "Edge Gateway&#x27;s Integrations tab</a>."
+    )
     assert edge.html_url.startswith("https://") and "/service-directory/" in edge.html_url
 
 
@@ -309,8 +309,11 @@ def test_disconnecting_moves_resolves_and_says_it_all_in_one_message(
         "“Postgres replication lag”; 2 of them are firing, so Checkout API 001 is paged now."
     )
     assert (
-        f"Remove the integration “{integration_name(org)}” on the Integrations tab of each of "
-        'these services in PagerDuty: <a href="https://'
+        "In PagerDuty, remove the integration “Tripwire (Acme Ops)” on the Integrations tab of "
+        f'each of these services: <a href="{edge.html_url}/integrations" target="_blank" '
+        'rel="noopener">Edge Gateway</a> and '
+        f'<a href="{postgres.html_url}/integrations" target="_blank" rel="noopener">'
+        "Postgres Primary</a>."
     ) in message
     deliver_queued()
     for firing in firings_:
@@ -428,6 +431,34 @@ def test_removing_what_is_already_gone_says_so(admin_client, org, edge_and_postg
     with pytest.raises(removal.PlanChanged) as raised:
         removal.carry_out(plan, seen=frozenset(), move_to=None, actor=None)
     assert raised.value.why == "This service was already removed." and raised.value.plan is None
+
+
+def test_disconnecting_promises_only_what_happens_and_says_it_once(
+    admin_client, org, edge_and_postgres
+):
+    """The confirmation never promises to delete our integrations (PagerDuty's API has no
+    such call): it links each service's Integrations tab; the page after it shows one
+    message, whatever the number of services."""
+    edge, postgres = edge_and_postgres
+    admin_client.get(f"/o/{org.slug}/settings/integrations/")  # shows the connect's message
+    page = admin_client.get(disconnect_url(org, edge.account)).content.decode()
+    text = re.sub(r"<[^>]+>", " ", page)
+    for sentence in re.split(r"(?<=[.:])\s", text):
+        if "delete" in sentence.lower():
+            assert "integration" not in sentence.lower(), sentence
+    left = section(page, "left-in-pagerduty")
+    for service in (edge, postgres):
+        assert f'<a href="{service.html_url}/integrations" target="_blank"' in left
+        assert f"{service.name}'s Integrations tab</a>" in left
+    assert "“Tripwire (Acme Ops)”" in left
+
+    response = admin_client.post(disconnect_url(org, edge.account), {"seen": ""}, follow=True)
+    landing = response.content.decode()
+    assert response.redirect_chain[-1][0] == f"/o/{org.slug}/settings/integrations/"
+    flashes = re.findall(r'<div class="flash flash-[a-z]+"[^>]*>(.*?)</div>', landing, re.S)
+    assert len(flashes) == 1, flashes
+    assert flashes[0].startswith("PagerDuty account ")
+    assert flashes[0].count("In PagerDuty, remove the integration") == 1
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -23,7 +23,12 @@ from alerts_saas.accounts.models import Role
 from integrations.pagerduty import conf, oauth
 from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_form
 from integrations.pagerduty.models import PagerDutyAccount
-from integrations.pagerduty.provisioning import our_integration, provision_services, save_account
+from integrations.pagerduty.provisioning import (
+    our_integration,
+    our_integration_ids,
+    provision_services,
+    save_account,
+)
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
@@ -142,12 +147,13 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
         account.services.filter(refused_at__isnull=False).values_list("pd_service_id", flat=True)
     )
     connected = set(account.services.values_list("pd_service_id", flat=True)) - refused
+    ours = our_integration_ids(organization)
     rows = [
         {
             "service": s,
             "connected": s["id"] in connected,
             "refused": s["id"] in refused,
-            "has_integration": our_integration(s, organization) is not None,
+            "has_integration": our_integration(s, ours) is not None,
         }
         for s in services
     ]

@@ -186,18 +186,18 @@ def _left_in_pagerduty(items: Sequence[LeftInPagerDuty]) -> SafeString:
     if len(ours) == 1:
         words.append(
             format_html(
-                "Remove the integration “{}” on {}'s Integrations tab in PagerDuty.",
+                "In PagerDuty, remove the integration “{}” on {}.",
                 ours[0].integration_name,
-                service_link(ours[0]),
+                service_link(ours[0], f"{ours[0].service_name}'s Integrations tab"),
             )
         )
     elif ours:
         words.append(
             format_html(
-                "Remove the integration “{}” on the Integrations tab of each of these services in "
-                "PagerDuty: {}.",
+                "In PagerDuty, remove the integration “{}” on the Integrations tab of each of "
+                "these services: {}.",
                 ours[0].integration_name,
-                names([service_link(item) for item in ours]),
+                names([service_link(item, item.service_name) for item in ours]),
             )
         )
     if pasted:
@@ -214,12 +214,12 @@ def _left_in_pagerduty(items: Sequence[LeftInPagerDuty]) -> SafeString:
     return format_html_join(" ", "{}", ((w,) for w in words))
 
 
-def service_link(item: LeftInPagerDuty) -> SafeString:
-    """The service's name, linked to its page in PagerDuty when we know it."""
-    if not item.service_url:
-        return format_html("{}", item.service_name)
+def service_link(item: LeftInPagerDuty, label: str) -> SafeString:
+    """`label`, linked to the service's Integrations tab in PagerDuty when we know it."""
+    if not item.integrations_url:
+        return format_html("{}", label)
     return format_html(
-        '<a href="{}" target="_blank" rel="noopener">{}</a>', item.service_url, item.service_name
+        '<a href="{}" target="_blank" rel="noopener">{}</a>', item.integrations_url, label
     )
 
 
