@@ -7,6 +7,7 @@ Everything below the title is one section that the page refreshes by itself
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,8 @@ from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label, state_of
 from alerts_saas.alerts.views.rows import FiringRow
 from integrations.pagerduty.history import FILTERS, filtered
-from integrations.pagerduty.models import Delivery
+from integrations.pagerduty.incidents.lookup import incidents_of
+from integrations.pagerduty.models import Delivery, PagerDutyService
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ FIRINGS_SHOWN = 20
 FIRINGS_PAGE = "firings_page"
 RECENT_SHOWN = 10
 REFRESH_SECONDS = 15
+# The open firing's incidents refresh faster: "acknowledged by" should show within seconds.
+INCIDENT_REFRESH_SECONDS = 3
 
 
 def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -100,6 +104,29 @@ def _open_firing(
     return _firing_row(firing, now) if firing else None
 
 
+def _with_incidents(
+    alert: Alert, rows: list[FiringRow], open_firing: FiringRow | None
+) -> tuple[list[FiringRow], FiringRow | None]:
+    """The rows with PagerDuty's incidents for their triggers, and which of their services
+    tell us of incidents (connected through OAuth): two queries for the whole page."""
+    everything = [*rows, open_firing] if open_firing is not None else rows
+    deliveries = [d for row in everything for d in row.deliveries]
+    service_ids = {d.service_id for d in deliveries if d.service_id is not None}
+    if not service_ids:
+        return rows, open_firing
+    incidents = incidents_of(alert.organization_id, deliveries)
+    syncing = frozenset(
+        PagerDutyService.objects.filter(pk__in=service_ids, account__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+
+    def enrich(row: FiringRow) -> FiringRow:
+        return replace(row, incidents=incidents, syncing=syncing)
+
+    return [enrich(r) for r in rows], enrich(open_firing) if open_firing else None
+
+
 def _firings_page_url(request: TenantRequest, alert: Alert, number: int) -> str:
     """The alert page with another page of firings, the other parameters kept."""
     query = request.GET.copy()
@@ -126,6 +153,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     firings_page = _firings_page(alert, _page_number(request.GET.get(FIRINGS_PAGE)))
     shown = [_firing_row(firing, now) for firing in firings_page.object_list]
     open_firing = _open_firing(alert, firings_page, shown, now)
+    shown, open_firing = _with_incidents(alert, shown, open_firing)
     deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
@@ -151,6 +179,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "rules": describe(alert),
         "health": alert_health(alert, list(alert.targets.all()), request.tenant.organization.slug),
         "refresh_seconds": REFRESH_SECONDS,
+        "incident_refresh_seconds": INCIDENT_REFRESH_SECONDS,
         "now": now,
         "counts_unavailable": False,
         "chart": None,
@@ -205,3 +234,16 @@ def alert_live(request: TenantRequest, alert_id: int) -> HttpResponse:
     """The page's self-refreshing section alone."""
     alert = _alert(request, alert_id)
     return render(request, "alerts/_live.html", {"alert": alert, **live_context(request, alert)})
+
+
+@tenant_view()
+def alert_firing_targets(request: TenantRequest, alert_id: int) -> HttpResponse:
+    """The open firing's targets and incidents alone (the page polls it every few seconds);
+    nothing (204) when the alert is not firing: the section's own refresh shows that."""
+    alert = _alert(request, alert_id)
+    firing = _with_deliveries(alert.firings.filter(cleared_at__isnull=True)).first()
+    if firing is None:
+        return HttpResponse(status=204)
+    _, row = _with_incidents(alert, [], _firing_row(firing, timezone.now()))
+    context = {"alert": alert, "firing": row, "incident_refresh_seconds": INCIDENT_REFRESH_SECONDS}
+    return render(request, "alerts/_firing_targets.html", context)

@@ -6,13 +6,19 @@ deliveries in order). Templates read the instance's own fields straight through 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.utils import timezone
+
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
-from alerts_saas.alerts.state import AlertState, State
+from alerts_saas.alerts.state import AlertState, State, duration_label
+from integrations.pagerduty.incidents.lookup import Key
+from integrations.pagerduty.incidents.models import Incident, IncidentStatus
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 
@@ -36,6 +42,8 @@ class TargetPath:
     service_id: int | None
     trigger: Delivery
     resolve: Delivery | None = None
+    incident: Incident | None = None
+    syncs: bool = False  # the service is connected through OAuth: PagerDuty tells us back
 
     @property
     def is_fallback(self) -> bool:
@@ -72,6 +80,34 @@ class TargetPath:
             self.resolve is not None and self.resolve.status == Delivery.Status.DELIVERED
         )
 
+    @property
+    def incident_words(self) -> str:
+        """E.g. "Acknowledged by Alice Oncall 4 min ago", "Resolved in PagerDuty by Bob 1 min
+        ago", "Triggered: assigned to Alice Oncall"; empty when PagerDuty has not told."""
+        incident = self.incident
+        if incident is None:
+            return ""
+        if incident.status == IncidentStatus.ACKNOWLEDGED:
+            return (
+                f"Acknowledged by {_who(incident.acknowledged_by)} {_ago(incident.acknowledged_at)}"
+            )
+        if incident.status == IncidentStatus.RESOLVED:
+            by = _who(incident.resolved_by)
+            return f"Resolved in PagerDuty by {by} {_ago(incident.resolved_at)}"
+        assigned = ", ".join(incident.assignees)
+        return f"Triggered: assigned to {assigned}" if assigned else "Triggered: nobody assigned"
+
+
+def _who(name: str) -> str:
+    return name or "someone"
+
+
+def _ago(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    seconds = (timezone.now() - when).total_seconds()
+    return "just now" if seconds < 60 else f"{duration_label(seconds)} ago"
+
 
 def _delivery_words(delivery: Delivery, action: str) -> str:
     """E.g. "Trigger delivered at 03:12:09", "Resolve retrying (attempt 3): PagerDuty
@@ -91,21 +127,33 @@ def _delivery_words(delivery: Delivery, action: str) -> str:
     return f"{action} queued"
 
 
-def target_paths(deliveries: list[Delivery]) -> list[TargetPath]:
+def target_paths(
+    deliveries: list[Delivery],
+    incidents: Mapping[Key, Incident] | None = None,
+    syncing: frozenset[int] = frozenset(),
+) -> list[TargetPath]:
     """A firing's deliveries (oldest first) as one entry per incident: each trigger with
-    the latest resolve sent under its dedup key."""
+    the latest resolve sent under its dedup key, and PagerDuty's incident for it (from
+    `incidents`, by service and dedup key) where the service is one of `syncing`."""
     paths: dict[str, TargetPath] = {}
     for delivery in deliveries:
         if delivery.event_action == EventAction.TRIGGER:
+            service = delivery.service_id
             paths.setdefault(
                 delivery.dedup_key,
-                TargetPath(delivery.service_name, delivery.service_id, delivery),
+                TargetPath(
+                    delivery.service_name,
+                    service,
+                    delivery,
+                    incident=(incidents or {}).get((service, delivery.dedup_key))
+                    if service is not None
+                    else None,
+                    syncs=service in syncing,
+                ),
             )
         elif delivery.event_action == EventAction.RESOLVE and delivery.dedup_key in paths:
             path = paths[delivery.dedup_key]
-            paths[delivery.dedup_key] = TargetPath(
-                path.service_name, path.service_id, path.trigger, delivery
-            )
+            paths[delivery.dedup_key] = replace(path, resolve=delivery)
     return sorted(paths.values(), key=lambda p: (p.is_fallback, p.service_name.lower()))
 
 
@@ -116,6 +164,8 @@ class FiringRow(_Row):
     subject: Firing
     duration: str
     deliveries: list[Delivery]
+    incidents: Mapping[Key, Incident] = field(default_factory=dict)
+    syncing: frozenset[int] = frozenset()
 
     @property
     def firing(self) -> Firing:
@@ -123,7 +173,7 @@ class FiringRow(_Row):
 
     @cached_property
     def targets(self) -> list[TargetPath]:
-        return target_paths(self.deliveries)
+        return target_paths(self.deliveries, self.incidents, self.syncing)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,100 @@
+"""Acting on an incident from Tripwire: acknowledge, resolve, add a note, through PagerDuty's
+REST API as the user who connected the account. A person's own name goes with each act as
+a note, since PagerDuty records the connecting user as the one who acted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
+from integrations.pagerduty.incidents.models import Incident, IncidentStatus
+from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
+
+log = logging.getLogger(__name__)
+NOTE_LIMIT = 1000  # characters a note may have from here (PagerDuty trims longer ones)
+STATUS_OF = {"acknowledge": IncidentStatus.ACKNOWLEDGED, "resolve": IncidentStatus.RESOLVED}
+DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "note": "noted"}
+
+
+def _back(request: TenantRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = f"/o/{request.tenant.organization.slug}/"
+    return redirect(target, permanent=False)
+
+
+@tenant_view()
+@require_POST
+def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
+    incident = tenant_get(
+        request, Incident.objects.select_related("service__account"), pk=incident_id
+    )
+    label = f"Incident #{incident.number}" if incident.number else "The incident"
+    account = incident.service.account
+    if account is None:
+        messages.error(
+            request,
+            f"{label} can only be changed in PagerDuty: its service was connected "
+            "with a pasted key.",
+        )
+        return _back(request)
+    note = " ".join(request.POST.get("note", "").split())
+    if action == "note" and not note:
+        messages.error(request, "Write the note first: it was empty.")
+        return _back(request)
+    if len(note) > NOTE_LIMIT:
+        messages.error(request, f"The note is {len(note)} characters long; {NOTE_LIMIT} at most.")
+        return _back(request)
+    who = request.user.get_username()
+    api = AccountApi(account)
+    try:
+        if action in STATUS_OF:
+            _record(incident, api.set_incident_status(incident.pd_incident_id, STATUS_OF[action]))
+        else:
+            api.add_incident_note(incident.pd_incident_id, f"{note}\n— {who}, in Tripwire")
+    except PagerDutyApiError as exc:
+        messages.error(
+            request, f"PagerDuty did not take it: {exc.message} {label} was not {DONE[action]}."
+        )
+        return _back(request)
+    if action in STATUS_OF:
+        try:  # who pressed the button, in PagerDuty's timeline too: nice to have, not needed
+            api.add_incident_note(
+                incident.pd_incident_id, f"{DONE[action].capitalize()} in Tripwire by {who}."
+            )
+        except PagerDutyApiError as exc:
+            log.info("Note on incident %s not added: %s", incident.pk, exc.message)
+    if action == "note":
+        messages.success(request, f"Note added in PagerDuty to {label[0].lower()}{label[1:]}.")
+    else:
+        messages.success(request, f"{label} {DONE[action]} in PagerDuty.")
+    return _back(request)
+
+
+def _record(incident: Incident, answer: dict[str, Any]) -> None:
+    """PagerDuty's answer is the incident as it now is: keep its status at once (its webhook
+    confirms it, and names who, moments later)."""
+    status = answer.get("status")
+    changed = parse_datetime(str(answer.get("last_status_change_at") or ""))
+    by = (answer.get("last_status_change_by") or {}).get("summary") or ""
+    if status not in IncidentStatus.values or changed is None:
+        return
+    with transaction.atomic():
+        current = Incident.objects.select_for_update().get(pk=incident.pk)
+        if changed < current.status_changed_at:
+            return
+        current.status, current.status_changed_at, current.status_changed_by = status, changed, by
+        if status == IncidentStatus.ACKNOWLEDGED:
+            current.acknowledged_by, current.acknowledged_at = by, changed
+        elif status == IncidentStatus.RESOLVED:
+            current.resolved_by, current.resolved_at = by, changed
+        current.save()

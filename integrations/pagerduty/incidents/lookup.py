@@ -1,0 +1,28 @@
+"""Finding the incidents of deliveries, for the pages that show them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from integrations.pagerduty.incidents.models import Incident
+from integrations.pagerduty.models import Delivery, EventAction
+
+Key = tuple[int, str]  # (service id, dedup key)
+
+
+def incidents_of(organization_id: int, deliveries: Iterable[Delivery]) -> dict[Key, Incident]:
+    """The incidents PagerDuty opened for these deliveries' triggers, by (service, dedup
+    key): one query, whatever the number of deliveries."""
+    keys = {
+        (d.service_id, d.dedup_key)
+        for d in deliveries
+        if d.event_action == EventAction.TRIGGER and d.service_id is not None
+    }
+    if not keys:
+        return {}
+    rows = Incident.objects.filter(
+        organization_id=organization_id,
+        service_id__in={service for service, _ in keys},
+        dedup_key__in={key for _, key in keys},
+    )
+    return {(i.service_id, i.dedup_key): i for i in rows if (i.service_id, i.dedup_key) in keys}
