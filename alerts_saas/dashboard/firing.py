@@ -4,7 +4,8 @@ latest delivery of the firing did.
 
 Three queries whatever the history (the open firings by the partial index of open firings,
 with whether any target can page and how many fire in all; the shown alerts' targets; the
-shown firings' deliveries) and one read of the count store.
+shown firings' deliveries), two for their incidents in PagerDuty, and one read of the
+count store.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.urls import reverse
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
+from alerts_saas.alerts.incident_notes import incident_notes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label
 from integrations.pagerduty.models import Delivery
@@ -70,6 +72,7 @@ class FiringAlert:
     health: AlertHealth
     latest: LatestDelivery | None
     url: str
+    incident_note: str = ""  # PagerDuty's word on the firing's incident
 
     @property
     def pages_nobody(self) -> bool:
@@ -172,6 +175,7 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
     healths = health_of(alerts, slug)
     latest = _latest_deliveries([f.pk for f in firings], now) if firings else {}
     now_counts = _counts_now(alerts, now)
+    notes = incident_notes(organization.pk, [a.pk for a in alerts]) if alerts else {}
     shown = [
         FiringAlert(
             alert=firing.alert,
@@ -181,6 +185,7 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
             health=healths[firing.alert_id],
             latest=latest.get(firing.pk),
             url=reverse("alerts:detail", args=[slug, firing.alert_id]),
+            incident_note=notes.get(firing.alert_id, ""),
         )
         for firing in firings
     ]

@@ -11,7 +11,7 @@ their health needs (health.py: whether each alert can page anyone).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -35,6 +35,7 @@ from django.urls import reverse
 
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.health import alert_health
+from alerts_saas.alerts.incident_notes import incident_notes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
@@ -375,13 +376,21 @@ def condition_text(alert: Alert) -> str:
 
 
 def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -> list[AlertRow]:
-    """The page's alerts as the list shows them (two queries, whatever their history)."""
+    """The page's alerts as the list shows them (two queries, whatever their history, and
+    two more for the incidents of those firing)."""
     ids = [alert.pk for alert in page]
     facts = _row_facts(alerts, ids)
     targets = _targets(ids) if ids else {}
+    firing = [pk for pk, fact in facts.items() if fact.firing_since is not None]
+    notes = incident_notes(page[0].organization_id, firing) if firing else {}
     links = _links(slug)
     return [
-        _row(alert, facts.get(alert.pk, RowFacts()), targets.get(alert.pk, []), now, links, slug)
+        replace(
+            _row(
+                alert, facts.get(alert.pk, RowFacts()), targets.get(alert.pk, []), now, links, slug
+            ),
+            incident_note=notes.get(alert.pk, ""),
+        )
         for alert in page
     ]
 

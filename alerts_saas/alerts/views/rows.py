@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from django.utils import timezone
-
 from alerts_saas.alerts.health import AlertHealth
+from alerts_saas.alerts.incident_notes import incident_words
 from alerts_saas.alerts.models import Alert, Firing, Severity
-from alerts_saas.alerts.state import AlertState, State, duration_label
+from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
-from integrations.pagerduty.incidents.models import Incident, IncidentStatus
+from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 
@@ -82,31 +80,7 @@ class TargetPath:
 
     @property
     def incident_words(self) -> str:
-        """E.g. "Acknowledged by Alice Oncall 4 min ago", "Resolved in PagerDuty by Bob 1 min
-        ago", "Triggered: assigned to Alice Oncall"; empty when PagerDuty has not told."""
-        incident = self.incident
-        if incident is None:
-            return ""
-        if incident.status == IncidentStatus.ACKNOWLEDGED:
-            return (
-                f"Acknowledged by {_who(incident.acknowledged_by)} {_ago(incident.acknowledged_at)}"
-            )
-        if incident.status == IncidentStatus.RESOLVED:
-            by = _who(incident.resolved_by)
-            return f"Resolved in PagerDuty by {by} {_ago(incident.resolved_at)}"
-        assigned = ", ".join(incident.assignees)
-        return f"Triggered: assigned to {assigned}" if assigned else "Triggered: nobody assigned"
-
-
-def _who(name: str) -> str:
-    return name or "someone"
-
-
-def _ago(when: datetime | None) -> str:
-    if when is None:
-        return ""
-    seconds = (timezone.now() - when).total_seconds()
-    return "just now" if seconds < 60 else f"{duration_label(seconds)} ago"
+        return incident_words(self.incident) if self.incident else ""
 
 
 def _delivery_words(delivery: Delivery, action: str) -> str:
@@ -232,6 +206,7 @@ class AlertRow(_Row):
     last_delivery: LastDelivery | None
     links: AlertLinks
     health: AlertHealth
+    incident_note: str = ""  # what PagerDuty says of the open firing's incident
 
     @property
     def health_badge(self) -> str:
