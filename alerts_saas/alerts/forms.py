@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from alerts_saas.accounts.models import Organization
@@ -13,6 +14,7 @@ from alerts_saas.alerts.models import (
     ConditionKind,
     CustomDetail,
     Level,
+    window_label,
 )
 from alerts_saas.alerts.payload import template_problems
 from integrations.pagerduty.models import PagerDutyService
@@ -26,11 +28,25 @@ class TargetChoice(forms.ModelMultipleChoiceField):
 
 
 WINDOW_UNITS = {"minutes": 1, "hours": 60}
+MAX_DESCRIPTION = 2000
+MAX_THRESHOLD = 2**31 - 1  # the column's range
 
 
 class AlertForm(forms.ModelForm):
     """The alert definition. The window is typed as a number and a unit (minutes or hours)
     and stored in minutes: the `window_minutes` input holds the number in that unit."""
+
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=MAX_DESCRIPTION,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown on the alert's page, for whoever is on call.",
+        error_messages={
+            "max_length": "A description is read on the alert's page: keep it to "
+            "%(limit_value)s characters or fewer (it has %(show_value)s)."
+        },
+    )
 
     targets = TargetChoice(
         queryset=PagerDutyService.objects.none(),
@@ -63,7 +79,6 @@ class AlertForm(forms.ModelForm):
             "event_class",
             "targets",
         ]
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {
             "kind": "Fire when",
             "threshold": "Number of events",
@@ -175,6 +190,7 @@ class AlertForm(forms.ModelForm):
                 )
             else:
                 data["window_minutes"] = minutes
+                self._check_reachable(data.get("threshold"), minutes)
         key = (data.get("match_attribute") or "").strip()
         value = data.get("match_attribute_value") or ""
         if value and not key and "match_attribute" not in self.errors:
@@ -185,6 +201,19 @@ class AlertForm(forms.ModelForm):
                 f"Give the value “{key}” must equal, or clear the attribute.",
             )
         return data
+
+    def _check_reachable(self, threshold: int | None, minutes: int) -> None:
+        """No more events can arrive in a window than the ingest limit lets in: a number
+        above that would make the alert never fire ("at least") or always ("fewer than")."""
+        per_minute: int = settings.INGEST_EVENTS_PER_MINUTE
+        most = min(per_minute * minutes, MAX_THRESHOLD)
+        if threshold is not None and threshold > most:
+            self.add_error(
+                "threshold",
+                f"Use {most:,} or fewer: at most {most:,} events can arrive in "
+                f"{window_label(minutes)} ({per_minute:,} a minute is the most "
+                f"{settings.PRODUCT_NAME} accepts), so a higher number could never be reached.",
+            )
 
     def save(self, commit: bool = True) -> Alert:
         self.instance.organization = self.organization

@@ -6,7 +6,8 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from integrations.pagerduty.models import PagerDutyService, Region
+from alerts_saas.accounts.models import Organization
+from integrations.pagerduty.models import PagerDutyService, Region, integration_key_digest
 from integrations.pagerduty.removal import Plan
 
 # Integration keys are 32 characters of lowercase letters and digits (PagerDuty's
@@ -16,6 +17,8 @@ RULESET_KEY = re.compile(r"^R[A-Za-z0-9]{31}$")
 
 
 class PastedKeyForm(forms.Form):
+    """A service added by its integration key, once per organization."""
+
     name = forms.CharField(
         label="Service name",
         max_length=255,
@@ -35,6 +38,10 @@ class PastedKeyForm(forms.Form):
         initial=Region.US,
         help_text="EU if your PagerDuty address ends in .eu.pagerduty.com.",
     )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
 
     def clean_integration_key(self) -> str:
         key: str = self.cleaned_data["integration_key"].replace(" ", "")
@@ -57,6 +64,23 @@ class PastedKeyForm(forms.Form):
             raise forms.ValidationError(
                 "An integration key has only lowercase letters and digits. Check that you "
                 "copied all of the Integration Key and nothing else."
+            )
+        same = (
+            PagerDutyService.objects.filter(organization=self.organization)
+            .filter(key_digest=integration_key_digest(key))
+            .select_related("account")
+            .first()
+        )
+        if same is not None:
+            how = (
+                f"connected through PagerDuty account {same.account.name}"
+                if same.account is not None
+                else "added by its integration key"
+            )
+            raise forms.ValidationError(
+                f"This key is already in use by “{same.name}” ({how}). Events sent with it "
+                f"reach the same PagerDuty service, so choose “{same.name}” in your alerts "
+                "instead of adding it again."
             )
         return key
 

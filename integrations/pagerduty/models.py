@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.crypto import EncryptedTextField, mask
@@ -67,6 +69,15 @@ class PagerDutyAccount(models.Model):
         return self.expires_at <= timezone.now() + margin
 
 
+def integration_key_digest(integration_key: str) -> str:
+    """An integration key's HMAC (keyed by SECRET_KEY): equal keys have equal digests, and
+    the digest alone does not give the key away. After SECRET_KEY changes, old rows no longer
+    match until they are saved again."""
+    if not integration_key:
+        return ""
+    return salted_hmac("pagerduty.integration_key", integration_key, algorithm="sha256").hexdigest()
+
+
 class PagerDutyService(models.Model):
     """A PagerDuty service alerts can target, through an Events API v2 integration key.
 
@@ -90,6 +101,13 @@ class PagerDutyService(models.Model):
     html_url = models.URLField(max_length=500, blank=True)
     integration_id = models.CharField(max_length=32, blank=True)
     integration_key = EncryptedTextField()
+    key_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="A keyed hash of the integration key (integration_key_digest()), to find a key "
+        "already added without decrypting every row.",
+    )
     created_integration = models.BooleanField(
         default=False,
         help_text="We created the integration on PagerDuty (it bears our name there); "
@@ -129,10 +147,21 @@ class PagerDutyService(models.Model):
                 name="one_fallback_service_per_org",
             ),
         ]
+        indexes = [
+            models.Index(fields=["organization", "key_digest"], name="pd_service_key_digest")
+        ]
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, keeping `key_digest` in step with the key however the row is written."""
+        self.key_digest = integration_key_digest(self.integration_key)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "integration_key" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "key_digest"}
+        super().save(*args, **kwargs)
 
     @property
     def masked_key(self) -> str:

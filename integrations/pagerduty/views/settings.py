@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_view
-from alerts_saas.accounts.models import Role
+from alerts_saas.accounts.models import Organization, Role
 from integrations.pagerduty import conf
 from integrations.pagerduty.forms import PastedKeyForm
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
@@ -48,7 +49,7 @@ def _page(
         "accounts": accounts,
         "pasted": services.filter(account__isnull=True),
         "fallback": for_tenant(request, PagerDutyService).filter(is_fallback=True).first(),
-        "paste_form": paste_form or PastedKeyForm(),
+        "paste_form": paste_form or PastedKeyForm(organization=request.tenant.organization),
         "oauth_configured": conf.oauth_configured(),
         "settings_tab": "integrations",
     }
@@ -64,16 +65,24 @@ def integrations(request: TenantRequest) -> HttpResponse:
 @require_POST
 def add_pasted_key(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
-    form = PastedKeyForm(request.POST)
-    if not form.is_valid():
+    with transaction.atomic():
+        # One paste at a time per organization, so the same key pasted twice at once is
+        # still found by the second.
+        Organization.objects.select_for_update().get(pk=tenant.organization.pk)
+        form = PastedKeyForm(request.POST, organization=tenant.organization)
+        service = (
+            PagerDutyService.objects.create(
+                organization=tenant.organization,
+                name=form.cleaned_data["name"],
+                region=form.cleaned_data["region"],
+                integration_key=form.cleaned_data["integration_key"],
+                created_by=request.user,
+            )
+            if form.is_valid()
+            else None
+        )
+    if service is None:
         return _page(request, paste_form=form, status=400)
-    service = PagerDutyService.objects.create(
-        organization=tenant.organization,
-        name=form.cleaned_data["name"],
-        region=form.cleaned_data["region"],
-        integration_key=form.cleaned_data["integration_key"],
-        created_by=request.user,
-    )
     messages.success(
         request, f"{service.name} was added. Send a test event to check the key works."
     )
