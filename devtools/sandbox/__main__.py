@@ -10,6 +10,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import SandboxConfig
+from .context import EXTENSION_KEY
 
 READY_MARKER = "PAGERDUTY SANDBOX READY"
 
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(SandboxConfig.from_env())
     server = make_server(args.host, args.port, app, threaded=True, request_handler=KeepAliveHandler)
     url = f"http://{args.host}:{server.server_port}"
+    # Incident links (html_url) point at the inbox: a wildcard address is not browsable.
+    browsable = "127.0.0.1" if args.host in {"0.0.0.0", "::", ""} else args.host  # noqa: S104
+    app.extensions[EXTENSION_KEY].store.public_url = f"http://{browsable}:{server.server_port}"
     print(f"{READY_MARKER} {url}", flush=True)
     try:
         server.serve_forever()

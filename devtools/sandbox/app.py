@@ -18,9 +18,21 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import control, events, identity, inbox, rest
+# Their routes join rest.bp and control.bp when imported.
+from . import (  # noqa: F401
+    control,
+    control_incidents,
+    events,
+    identity,
+    inbox,
+    incidents,
+    oncalls,
+    rest,
+    webhooks,
+)
 from .config import SandboxConfig
 from .context import EXTENSION_KEY, Sandbox
+from .delivery import WebhookSender
 from .faults import Fault, drop_connection
 from .idtoken import IdTokenSigner
 from .security import csrf_token
@@ -51,7 +63,10 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION_KEY] = Sandbox(store=Store(config), signer=IdTokenSigner())
+    st = Store(config)
+    sender = WebhookSender(st)
+    st.add_incident_observer(sender)
+    app.extensions[EXTENSION_KEY] = Sandbox(store=st, signer=IdTokenSigner(), webhooks=sender)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.filters["pretty"] = inbox.pretty
     for blueprint in (identity.bp, rest.bp, events.bp, control.bp, inbox.bp):

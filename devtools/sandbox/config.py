@@ -22,6 +22,7 @@ SCOPED_SCOPES = frozenset(
         "teams.read",
         "incidents.read",
         "incidents.write",
+        "oncalls.read",
         "webhook_subscriptions.read",
         "webhook_subscriptions.write",
     }
@@ -37,6 +38,10 @@ RUNTIME_KEYS = (
     "rest_rate_window",
     "events_rate_limit",
     "events_rate_window",
+    "webhook_timeout",
+    "webhook_retry_delay",
+    "webhook_retry_max_delay",
+    "webhook_retry_window",
 )
 
 
@@ -59,6 +64,12 @@ class SandboxConfig:
     rest_rate_window: float = 60.0
     events_rate_limit: int = 120
     events_rate_window: float = 60.0
+    # Webhooks v3 delivery (webhooks--02-Behavior.md): a 2xx is expected within 5 s; failures
+    # are retried with growing delays for up to 48 hours. Tests shorten these.
+    webhook_timeout: float = 5.0
+    webhook_retry_delay: float = 30.0
+    webhook_retry_max_delay: float = 3600.0
+    webhook_retry_window: float = 48 * 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:

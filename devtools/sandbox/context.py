@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from .delivery import WebhookSender
 from .idtoken import IdTokenSigner
 from .state import Store
 
@@ -14,10 +15,11 @@ EXTENSION_KEY = "pagerduty_sandbox"
 
 @dataclass
 class Sandbox:
-    """What every blueprint needs: the state and the ID token signer."""
+    """What every blueprint needs: the state, the ID token signer, the webhook sender."""
 
     store: Store
     signer: IdTokenSigner
+    webhooks: WebhookSender
 
 
 def sandbox() -> Sandbox:

@@ -29,6 +29,10 @@ class IdFactory:
         """A PagerDuty object ID: ``P`` followed by six uppercase alphanumerics."""
         return self._unique(lambda: "P" + "".join(self._rng.choices(_ID_ALPHABET, k=6)))
 
+    def log_entry_id(self) -> str:
+        """A log entry ID: ``Q`` followed by thirteen uppercase alphanumerics."""
+        return self._unique(lambda: "Q" + "".join(self._rng.choices(_ID_ALPHABET, k=13)))
+
     def integration_key(self) -> str:
         """A 32 character Events API v2 integration (routing) key."""
         return self._unique(lambda: "".join(self._rng.choices(_KEY_ALPHABET, k=32)))

@@ -9,8 +9,10 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from .context import store
+from .incident_model import Agent, Incident
+from .notify import AlertChange, AlertStatus
 from .security import check_csrf
-from .state import Account, ReceivedEvent, iso_precise
+from .state import Account, ReceivedEvent, Store, iso_precise, utcnow
 
 bp = Blueprint("inbox", __name__)
 
@@ -152,3 +154,81 @@ def change_alert(alert_id: str, action: str) -> Any:
     status = "acknowledged" if action == "acknowledge" else "resolved"
     st.set_alert_status(alert_id, status, owner.id if owner else None)
     return redirect(url_for("inbox.service_detail", service_id=alert.service_id), code=303)
+
+
+# ---------------------------------------------------------------------------- incidents
+def _incident_or_404(subdomain: str, incident_id: str) -> Incident:
+    st = store()
+    incident = st.incidents.get(incident_id)
+    if incident is None or st.accounts[incident.account_id].subdomain != subdomain:
+        abort(404)
+    return incident
+
+
+def _agent_name(st: Store, agent: Agent | None) -> str:
+    if agent is None:
+        return "PagerDuty"
+    kind, id_ = agent
+    return st.users[id_].name if kind == "user" else f"{st.services[id_].name} (through the API)"
+
+
+@bp.get("/web/<subdomain>/incidents/<incident_id>")
+def incident_detail(subdomain: str, incident_id: str) -> str:
+    """The page an incident's html_url opens: state, people, notes, log and actions."""
+    st = store()
+    incident = _incident_or_404(subdomain, incident_id)
+    with st.lock:
+        account = st.accounts[incident.account_id]
+        acks = [
+            (iso_precise(at), _agent_name(st, agent)) for at, agent in incident.acknowledgements
+        ]
+        view = {
+            "incident": incident,
+            "account": account,
+            "service": st.services[incident.service_id],
+            "policy": st.policies[incident.escalation_policy_id],
+            "assignees": [st.users[uid].name for _, uid in incident.assignments],
+            "acknowledged": acks,
+            "changed_by": _agent_name(st, incident.last_status_change_by),
+            "changed_at": iso_precise(incident.last_status_change_at),
+            "notes": [
+                (
+                    iso_precise(n.created_at),
+                    st.users[n.user_id].name if n.user_id else "",
+                    n.content,
+                )
+                for n in incident.notes
+            ],
+            "log": [
+                (iso_precise(e.at), e.summary, _agent_name(st, e.agent), e.via)
+                for e in reversed(incident.log)
+            ],
+            "users": [u for u in st.users.values() if u.account_id == account.id],
+        }
+    return render_template("inbox_incident.html", **view)
+
+
+@bp.post("/web/<subdomain>/incidents/<incident_id>/<any(acknowledge, resolve, note):action>")
+def change_incident(subdomain: str, incident_id: str, action: str) -> Any:
+    """The incident page's buttons and note form, acting as the chosen user."""
+    check_csrf()
+    st = store()
+    incident = _incident_or_404(subdomain, incident_id)
+    user = st.users.get(request.form.get("user_id", ""))
+    if user is None or user.account_id != incident.account_id:
+        abort(400, description="Choose a user of this account.")
+    with st.lock:
+        if action == "note":
+            content = request.form.get("content", "").strip()
+            if not content:
+                abort(400, description="A note needs some text.")
+            changes: list[AlertChange] = []
+            _, events = st.desk.annotate(incident, user.id, content, "inbox", utcnow())
+        else:
+            status: AlertStatus = "acknowledged" if action == "acknowledge" else "resolved"
+            changes, events = st.desk.set_status(
+                incident, status, ("user", user.id), "inbox", utcnow()
+            )
+    st.dispatch(changes, events)
+    target = url_for("inbox.incident_detail", subdomain=subdomain, incident_id=incident.id)
+    return redirect(target, code=303)

@@ -1,21 +1,23 @@
-"""Seam for reacting to alert status changes (future home of webhooks v3 delivery).
+"""Seams for reacting to changes: alert status changes and incident (webhook) events.
 
 The store calls every registered observer, outside its lock, after an alert is
-triggered, acknowledged or resolved, whether the change came from the Events API
-or from the inbox buttons. A webhook sender only has to implement
-``AlertObserver`` and be added with ``Store.add_observer``.
+triggered, acknowledged or resolved, whatever caused it (Events API, inbox buttons,
+REST, control API). Incident changes are announced as ``IncidentEvent``s, each already
+carrying the webhooks v3 payload as it was when the change happened; the webhook
+sender (``delivery.WebhookSender``) is one such observer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from .state import Alert
 
 AlertStatus = Literal["triggered", "acknowledged", "resolved"]
+ChangeSource = Literal["events", "inbox", "rest", "control"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,9 @@ class AlertChange:
     alert: Alert
     previous_status: AlertStatus | None  # None when the alert was just created
     new_status: AlertStatus
-    via: Literal["events", "inbox"]
+    via: ChangeSource
     occurred_at: datetime
-    agent_user_id: str | None = None  # the inbox user, when a person made the change
+    agent_user_id: str | None = None  # the user, when a person made the change
 
     @property
     def webhook_event_type(self) -> str:
@@ -35,8 +37,29 @@ class AlertChange:
         return f"incident.{self.new_status}"
 
 
+@dataclass(frozen=True)
+class IncidentEvent:
+    """One outbound event (``incident.acknowledged``...) with its webhook payload."""
+
+    id: str
+    event_type: str
+    account_id: str
+    incident_id: str
+    service_id: str
+    team_ids: tuple[str, ...]
+    occurred_at: datetime
+    payload: dict[str, Any]  # {"event": {...}}, exactly what webhooks carry
+
+
 class AlertObserver(Protocol):
     """Anything that wants to hear about alert status changes."""
 
     def alert_changed(self, change: AlertChange) -> None:
         """Handle one change; must not raise (exceptions are logged and swallowed)."""
+
+
+class IncidentObserver(Protocol):
+    """Anything that wants the incident events webhooks v3 subscriptions may receive."""
+
+    def incident_event(self, event: IncidentEvent) -> None:
+        """Handle one event; must not block (exceptions are logged and swallowed)."""

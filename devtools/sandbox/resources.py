@@ -225,7 +225,7 @@ def webhook_subscription_json(sub: WebhookSubscription, *, created: bool = False
         "delivery_method": {
             "id": sub.delivery_method_id,
             "secret": sub.secret if created else None,
-            "temporarily_disabled": False,
+            "temporarily_disabled": sub.temporarily_disabled,
             "type": "http_delivery_method",
             "url": sub.url,
             "custom_headers": [

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.http import parse_options_header
 
 from .context import store
 from .ratelimit import RateDecision
-from .resources import (
-    WEBHOOK_EVENT_TYPES,
-    integration_json,
-    service_json,
-    user_json,
-    webhook_subscription_json,
-)
-from .state import (
-    EVENTS_INTEGRATION_TYPES,
-    Account,
-    Integration,
-    Service,
-    User,
-    WebhookSubscription,
-    utcnow,
-)
+from .resources import integration_json, service_json, user_json
+from .state import EVENTS_INTEGRATION_TYPES, Account, Integration, Service, User
 
 bp = Blueprint("rest", __name__, url_prefix="/rest/<any(us, eu):region>")
 
@@ -65,6 +49,16 @@ REQUIRED_SCOPES: dict[str, str | None] = {
     "rest.create_webhook_subscription": "webhook_subscriptions.write",
     "rest.get_webhook_subscription": "webhook_subscriptions.read",
     "rest.delete_webhook_subscription": "webhook_subscriptions.write",
+    "rest.update_webhook_subscription": "webhook_subscriptions.write",
+    "rest.enable_webhook_subscription": "webhook_subscriptions.write",
+    "rest.ping_webhook_subscription": "webhook_subscriptions.write",
+    "rest.list_incidents": "incidents.read",
+    "rest.get_incident": "incidents.read",
+    "rest.update_incident": "incidents.write",
+    "rest.update_incidents": "incidents.write",
+    "rest.list_incident_notes": "incidents.read",
+    "rest.create_incident_note": "incidents.write",
+    "rest.list_oncalls": "oncalls.read",
 }
 
 
@@ -394,147 +388,3 @@ def update_integration(service_id: str, integration_id: str) -> Response:
             integration.name = spec["name"].strip()
     with st.lock:
         return _json({"integration": integration_json(st, integration)})
-
-
-# ---------------------------------------------------------------------------- webhook subscriptions
-def _validate_subscription(spec: Any, account: Account) -> dict[str, Any]:
-    if not isinstance(spec, dict):
-        raise invalid("'webhook_subscription' is required and must be an object.")
-    errors: list[str] = []
-    if spec.get("type") != "webhook_subscription":
-        errors.append("'type' must be 'webhook_subscription'.")
-    delivery = spec.get("delivery_method")
-    url = ""
-    headers: list[dict[str, str]] = []
-    if not isinstance(delivery, dict):
-        errors.append("'delivery_method' is required.")
-    else:
-        if delivery.get("type") != "http_delivery_method":
-            errors.append("'delivery_method.type' must be 'http_delivery_method'.")
-        url = delivery.get("url") if isinstance(delivery.get("url"), str) else ""
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            errors.append("'delivery_method.url' must be an absolute http(s) URL.")
-        raw_headers = delivery.get("custom_headers") or []
-        if not isinstance(raw_headers, list) or not all(
-            isinstance(h, dict)
-            and isinstance(h.get("name"), str)
-            and isinstance(h.get("value"), str)
-            for h in raw_headers
-        ):
-            errors.append("'delivery_method.custom_headers' must be a list of {name, value}.")
-        else:
-            headers = [{"name": h["name"], "value": h["value"]} for h in raw_headers]
-            if len({h["name"].lower() for h in headers}) != len(headers):
-                errors.append("Custom header names must be unique.")
-    events = spec.get("events")
-    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
-        errors.append("'events' must be a non-empty list of event types.")
-        events = []
-    else:
-        if len(set(events)) != len(events):
-            errors.append("'events' must not contain duplicates.")
-        unknown = sorted(set(events) - WEBHOOK_EVENT_TYPES)
-        if unknown:
-            errors.append(f"Unknown event types: {', '.join(unknown)}.")
-    filter_ = spec.get("filter")
-    if not isinstance(filter_, dict) or filter_.get("type") not in {
-        "account_reference",
-        "service_reference",
-        "team_reference",
-    }:
-        errors.append(
-            "'filter.type' must be account_reference, service_reference or team_reference."
-        )
-        filter_ = {}
-    elif filter_["type"] != "account_reference":
-        st = store()
-        target = (st.services if filter_["type"] == "service_reference" else st.teams).get(
-            filter_.get("id") or ""
-        )
-        if target is None or target.account_id != account.id:
-            errors.append(
-                f"'filter.id' must be the id of a {filter_['type'][:-10]} on this account."
-            )
-    description = spec.get("description", "")
-    if not isinstance(description, str):
-        errors.append("'description' must be a string.")
-    active = spec.get("active", True)
-    if not isinstance(active, bool):
-        errors.append("'active' must be a boolean.")
-    if errors:
-        raise invalid(*errors)
-    clean_filter = {"type": filter_["type"]}
-    if filter_.get("id") or filter_["type"] != "account_reference":
-        clean_filter["id"] = filter_.get("id") or account.id
-    return {
-        "url": url,
-        "custom_headers": headers,
-        "events": list(events),
-        "filter": clean_filter,
-        "description": description,
-        "active": active,
-    }
-
-
-@bp.post("/webhook_subscriptions", endpoint="create_webhook_subscription")
-def create_webhook_subscription() -> Response:
-    st = store()
-    account = _principal().account
-    clean = _validate_subscription(_json_body().get("webhook_subscription"), account)
-    with st.lock:
-        sub = WebhookSubscription(
-            id=st.ids.object_id(),
-            account_id=account.id,
-            delivery_method_id=st.ids.object_id(),
-            secret=secrets.token_urlsafe(48),
-            created_at=utcnow(),
-            **clean,
-        )
-        st.webhook_subscriptions[sub.id] = sub
-    # REST.openapi.json documents 200 (not 201) for this operation.
-    return _json({"webhook_subscription": webhook_subscription_json(sub, created=True)})
-
-
-@bp.get("/webhook_subscriptions", endpoint="list_webhook_subscriptions")
-def list_webhook_subscriptions() -> Response:
-    st = store()
-    account = _principal().account
-    with st.lock:
-        subs = [s for s in st.webhook_subscriptions.values() if s.account_id == account.id]
-    filter_type = request.args.get("filter_type")
-    if filter_type is not None:
-        if filter_type not in {"account", "service", "team"}:
-            raise invalid("'filter_type' must be account, service or team.")
-        subs = [s for s in subs if s.filter["type"] == f"{filter_type}_reference"]
-        filter_id = request.args.get("filter_id")
-        if filter_type in {"service", "team"} and not filter_id:
-            raise invalid("'filter_id' is required when filter_type is service or team.")
-        if filter_id:
-            subs = [s for s in subs if s.filter.get("id") == filter_id]
-    subs.sort(key=lambda s: s.created_at)
-    page, meta = _paginate(subs)
-    return _json({"webhook_subscriptions": [webhook_subscription_json(s) for s in page], **meta})
-
-
-def _subscription(subscription_id: str) -> WebhookSubscription:
-    sub = store().webhook_subscriptions.get(subscription_id)
-    if sub is None or sub.account_id != _principal().account.id:
-        raise not_found()
-    return sub
-
-
-@bp.get("/webhook_subscriptions/<subscription_id>", endpoint="get_webhook_subscription")
-def get_webhook_subscription(subscription_id: str) -> Response:
-    return _json(
-        {"webhook_subscription": webhook_subscription_json(_subscription(subscription_id))}
-    )
-
-
-@bp.delete("/webhook_subscriptions/<subscription_id>", endpoint="delete_webhook_subscription")
-def delete_webhook_subscription(subscription_id: str) -> Response:
-    st = store()
-    sub = _subscription(subscription_id)
-    with st.lock:
-        st.webhook_subscriptions.pop(sub.id, None)
-    return Response(status=204)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from .schedules import Schedule
 from .state import Account, EscalationPolicy, Region, Service, Team, User
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ EU_TEAMS: dict[str, list[str]] = {
         "Notifications EU",
     ],
 }
+# On call (see schedules.py): weekly shifts from _BASE_TIME. Each account's "Default" policy
+# has its first user on call at level 1 ("Primary"); the US one has its second user at level
+# 2 ("Secondary"). "General Ledger" uses the "Finance" policy, whose only schedule is empty:
+# nobody is on call for it, ever.
+NOBODY_ON_CALL_SERVICES = {"General Ledger"}
 # Services that already carry an integration when the sandbox starts.
 PREEXISTING_INTEGRATIONS: dict[str, tuple[str, str]] = {
     "Edge Gateway": ("events_api_v2_inbound_integration", "Datadog"),
@@ -50,7 +56,7 @@ def seed(store: Store) -> None:
         name="Acme Corp",
         subdomain="acme-us",
         region="us",
-        user=("Olivia Oncall", "oncall@acme.example"),
+        users=[("Olivia Oncall", "oncall@acme.example"), ("Sam Second", "sam@acme.example")],
         teams=US_TEAMS,
     )
     _seed_account(
@@ -59,7 +65,7 @@ def seed(store: Store) -> None:
         name="Acme GmbH",
         subdomain="acme-eu",
         region="eu",
-        user=("Emil Bereitschaft", "oncall@acme-eu.example"),
+        users=[("Emil Bereitschaft", "oncall@acme-eu.example")],
         teams=EU_TEAMS,
     )
 
@@ -71,24 +77,31 @@ def _seed_account(
     name: str,
     subdomain: str,
     region: Region,
-    user: tuple[str, str],
+    users: list[tuple[str, str]],
     teams: dict[str, list[str]],
 ) -> None:
     ids = store.ids
     account = Account(ids.object_id(), name, subdomain, region, ids.api_key())
     store.accounts[account.id] = account
-    # A responder ("user" role): may change the services of the teams they are on.
-    owner = User(ids.object_id(), account.id, user[0], user[1], SANDBOX_PASSWORD, role="user")
-    owner.contact_method_id = ids.object_id()
-    owner.notification_rule_id = ids.object_id()
-    store.users[owner.id] = owner
-    policy = EscalationPolicy(ids.object_id(), account.id, "Default")
-    store.policies[policy.id] = policy
+    people = []
+    for user_name, email in users:
+        # Responders ("user" role): may change the services of the teams they are on.
+        person = User(ids.object_id(), account.id, user_name, email, SANDBOX_PASSWORD, role="user")
+        person.contact_method_id = ids.object_id()
+        person.notification_rule_id = ids.object_id()
+        store.users[person.id] = person
+        people.append(person)
+    policy = _policy(store, account, "Default", [[p.id] for p in people[:2]])
+    names = {n for service_names in teams.values() for n in service_names}
+    finance = (
+        _policy(store, account, "Finance", [[]]) if names & NOBODY_ON_CALL_SERVICES else policy
+    )
     for team_name, service_names in teams.items():
         team = Team(ids.object_id(), account.id, team_name, f"The {team_name} team")
         store.teams[team.id] = team
         if team_name not in RESTRICTED_TEAMS:
-            owner.team_ids.append(team.id)
+            for person in people:
+                person.team_ids.append(team.id)
         for service_name in service_names:
             service = Service(
                 id=ids.object_id(),
@@ -96,7 +109,9 @@ def _seed_account(
                 name=service_name,
                 description=f"{service_name} ({team_name})",
                 team_ids=[team.id],
-                escalation_policy_id=policy.id,
+                escalation_policy_id=(
+                    finance if service_name in NOBODY_ON_CALL_SERVICES else policy
+                ).id,
                 created_at=next(clock),
             )
             store.services[service.id] = service
@@ -108,3 +123,23 @@ def _seed_account(
                     else None
                 )
                 store.add_integration(service, type_, label, email, next(clock))
+
+
+LEVEL_NAMES = ("Primary", "Secondary")
+
+
+def _policy(store: Store, account: Account, name: str, levels: list[list[str]]) -> EscalationPolicy:
+    """A policy whose level N notifies one schedule with the given users (weekly shifts)."""
+    policy = EscalationPolicy(store.ids.object_id(), account.id, name)
+    for level, user_ids in enumerate(levels):
+        schedule = Schedule(
+            store.ids.object_id(),
+            account.id,
+            f"{name} {LEVEL_NAMES[level]}" if user_ids else f"{name} (nobody on call)",
+            user_ids,
+            _BASE_TIME,
+        )
+        store.schedules[schedule.id] = schedule
+        policy.levels.append([schedule.id])
+    store.policies[policy.id] = policy
+    return policy

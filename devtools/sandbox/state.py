@@ -12,13 +12,25 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .config import SandboxConfig
 from .faults import FaultRegistry
 from .ids import IdFactory
-from .notify import AlertChange, AlertObserver, AlertStatus
+from .notify import (
+    AlertChange,
+    AlertObserver,
+    AlertStatus,
+    ChangeSource,
+    IncidentEvent,
+    IncidentObserver,
+)
 from .ratelimit import SlidingWindowLimiter
+
+if TYPE_CHECKING:
+    from .delivery import Delivery
+    from .incident_model import Agent, Incident
+    from .schedules import Schedule
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +104,7 @@ class EscalationPolicy:
     id: str
     account_id: str
     name: str
+    levels: list[list[str]] = field(default_factory=list)  # schedule ids per level
 
 
 @dataclass
@@ -134,6 +147,7 @@ class Alert:
     resolved_at: datetime | None = None
     event_ids: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    incident_id: str = ""
 
 
 @dataclass
@@ -196,6 +210,14 @@ class WebhookSubscription:
     active: bool
     secret: str
     created_at: datetime
+    previous_secrets: list[str] = field(default_factory=list)  # still signing (rotation)
+    temporarily_disabled: bool = False
+    disabled_until: datetime | None = None
+    consecutive_failures: int = 0
+
+    @property
+    def signing_secrets(self) -> list[str]:
+        return [self.secret, *self.previous_secrets]
 
 
 @dataclass
@@ -269,6 +291,21 @@ class RequestLogEntry:
         }
 
 
+def _event_client(body: Any) -> dict[str, Any] | None:
+    """The ``client``/``client_url`` an Events API event named, for webhooks' ``event.client``."""
+    if not isinstance(body, dict) or not isinstance(body.get("client"), str):
+        return None
+    client: dict[str, Any] = {"name": body["client"]}
+    if isinstance(body.get("client_url"), str):
+        client["url"] = body["client_url"]
+    return client
+
+
+def _with_client(event: IncidentEvent, client: dict[str, Any] | None) -> IncidentEvent:
+    event.payload["event"]["client"] = client
+    return event
+
+
 class Store:
     """All sandbox state. Public methods take the lock; callers never mutate directly."""
 
@@ -278,14 +315,20 @@ class Store:
         self.faults = FaultRegistry()
         self.limiter = SlidingWindowLimiter()
         self._observers: list[AlertObserver] = []
+        self._incident_observers: list[IncidentObserver] = []
+        self.public_url = "http://127.0.0.1:8100"  # set by __main__ to where it listens
+        self.generation = 0
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self) -> None:
         """Forget everything that happened and go back to the seed data."""
-        from .seed import seed  # local import: seed depends on this module
+        from .incident_model import IncidentDesk  # local imports: both depend on this module
+        from .seed import seed
 
         with self.lock:
+            self.generation += 1  # background work of an older generation is dropped
+            self.desk = IncidentDesk(self)
             self.config = self.initial_config
             self.ids = IdFactory("pagerduty-sandbox")
             self.accounts: dict[str, Account] = {}
@@ -296,6 +339,10 @@ class Store:
             self.integrations: dict[str, Integration] = {}
             self.integrations_by_key: dict[str, Integration] = {}
             self.alerts: dict[str, Alert] = {}
+            self.incidents: dict[str, Incident] = {}
+            self.incident_numbers: dict[str, int] = {}
+            self.schedules: dict[str, Schedule] = {}
+            self.deliveries: list[Delivery] = []
             self.open_alerts: dict[tuple[str, str], str] = {}
             self.events: list[ReceivedEvent] = []
             self.webhook_subscriptions: dict[str, WebhookSubscription] = {}
@@ -317,13 +364,25 @@ class Store:
     def add_observer(self, observer: AlertObserver) -> None:
         self._observers.append(observer)
 
-    def _dispatch(self, changes: Iterable[AlertChange]) -> None:
+    def add_incident_observer(self, observer: IncidentObserver) -> None:
+        self._incident_observers.append(observer)
+
+    def dispatch(
+        self, changes: Iterable[AlertChange], events: Iterable[IncidentEvent] = ()
+    ) -> None:
+        """Tell observers, in order; call without holding the lock."""
         for change in changes:
             for observer in list(self._observers):
                 try:
                     observer.alert_changed(change)
                 except Exception:
                     log.exception("alert observer %r failed", observer)
+        for event in events:
+            for incident_observer in list(self._incident_observers):
+                try:
+                    incident_observer.incident_event(event)
+                except Exception:
+                    log.exception("incident observer %r failed", incident_observer)
 
     # ------------------------------------------------------------------ lookups
     def account_for_user(self, user: User) -> Account:
@@ -417,6 +476,7 @@ class Store:
     ) -> str:
         """Apply a valid trigger/acknowledge/resolve event; returns its outcome."""
         changes: list[AlertChange] = []
+        events: list[IncidentEvent] = []
         action, dedup_key = event.event_action, event.dedup_key
         if action is None or dedup_key is None:
             raise ValueError("a validated event has an event_action and a dedup_key")
@@ -440,51 +500,56 @@ class Store:
                     )
                     self.alerts[alert.id] = alert
                     self.open_alerts[key] = alert.id
-                    changes.append(self._transition(alert, "triggered", "events", now, None, True))
+                    changes.append(
+                        self.transition_alert(alert, "triggered", "events", now, None, True)
+                    )
+                    events += self.desk.open(alert, now, _event_client(event.body))
                     outcome = "alert created"
                 else:
                     outcome = "deduplicated into open alert"
             elif alert is None:
                 outcome = f"dropped: no open alert for dedup_key ({action})"
-            elif action == "acknowledge":
-                if alert.status == "acknowledged":
-                    outcome = "alert already acknowledged"
-                else:
-                    changes.append(self._transition(alert, "acknowledged", "events", now))
-                    outcome = "alert acknowledged"
+            elif action == "acknowledge" and alert.status == "acknowledged":
+                outcome = "alert already acknowledged"
             else:
-                changes.append(self._transition(alert, "resolved", "events", now))
-                outcome = "alert resolved"
+                status: AlertStatus = "acknowledged" if action == "acknowledge" else "resolved"
+                incident = self.incidents[alert.incident_id]
+                agent: Agent = ("service", alert.service_id)
+                client = _event_client(event.body)
+                changes, events = self.desk.set_status(incident, status, agent, "events", now)
+                events = [_with_client(e, client) for e in events]
+                outcome = f"alert {status}"
             if alert is not None:
                 alert.event_ids.append(event.id)
                 event.alert_id = alert.id
             event.outcome = outcome
-        self._dispatch(changes)
+        self.dispatch(changes, events)
         return outcome
 
     def set_alert_status(
         self, alert_id: str, status: AlertStatus, user_id: str | None = None
     ) -> Alert | None:
         """Change an alert's status from the inbox (acknowledge/resolve buttons)."""
-        changes: list[AlertChange] = []
         with self.lock:
             alert = self.alerts.get(alert_id)
             if alert is None:
                 return None
-            if alert.status != status and alert.status != "resolved":
-                changes.append(self._transition(alert, status, "inbox", utcnow(), user_id))
-        self._dispatch(changes)
+            incident = self.incidents[alert.incident_id]
+            agent: Agent | None = ("user", user_id) if user_id else None
+            changes, events = self.desk.set_status(incident, status, agent, "inbox", utcnow())
+        self.dispatch(changes, events)
         return alert
 
-    def _transition(
+    def transition_alert(
         self,
         alert: Alert,
         status: AlertStatus,
-        via: Literal["events", "inbox"],
+        via: ChangeSource,
         at: datetime,
         user_id: str | None = None,
         created: bool = False,
     ) -> AlertChange:
+        """Move an alert to ``status`` (lock held); resolving frees its dedup key."""
         previous = None if created else alert.status
         alert.status = status
         if status == "acknowledged":

@@ -138,6 +138,56 @@ class SandboxClient:
     def revoke_tokens(self, **which: Any) -> int:
         return int(self._control("POST", "/tokens/revoke", json=which)["revoked_grants"])
 
+    # -------------------------------------------------------------- incidents & webhooks
+    def incidents(self, **filters: Any) -> list[dict[str, Any]]:
+        """Incidents with notes and log (filters: account_id, service_id, status, ...)."""
+        return self._control("GET", "/incidents", params=filters)["incidents"]
+
+    def set_incident_status(
+        self, incident_id: str, status: str, email: str | None = None
+    ) -> dict[str, Any]:
+        """Change an incident as ``email`` (default: the account's first user) would."""
+        body = {"status": status, **({"email": email} if email else {})}
+        return self._control("POST", f"/incidents/{incident_id}/status", json=body)
+
+    def webhook_subscriptions(self) -> list[dict[str, Any]]:
+        """Every subscription with its signing ``secrets`` (newest first)."""
+        return self._control("GET", "/webhook_subscriptions")["webhook_subscriptions"]
+
+    def rotate_webhook_secret(self, subscription_id: str) -> dict[str, Any]:
+        """A new secret; the old one keeps signing too until ``drop_old_webhook_secrets``."""
+        return self._control("POST", f"/webhook_subscriptions/{subscription_id}/rotate_secret")
+
+    def drop_old_webhook_secrets(self, subscription_id: str) -> dict[str, Any]:
+        return self._control("POST", f"/webhook_subscriptions/{subscription_id}/drop_old_secrets")
+
+    def disable_webhook_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Disable it as PagerDuty does after repeated failures."""
+        return self._control("POST", f"/webhook_subscriptions/{subscription_id}/disable")
+
+    def webhook_deliveries(self, **filters: Any) -> list[dict[str, Any]]:
+        """Webhooks sent or tried (filters: subscription_id, event_type, incident_id, status,
+        webhook_id, account_id), each with ``body``, ``headers`` and ``attempts``."""
+        return self._control("GET", "/webhook_deliveries", params=filters)["webhook_deliveries"]
+
+    def wait_for_deliveries(
+        self, count: int, timeout: float = 10.0, done: bool = True, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """Poll until ``count`` matching deliveries exist (and, with ``done``, are finished)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.webhook_deliveries(**filters)
+            finished = [d for d in found if d["status"] not in {"queued", "retrying"}]
+            if len(finished if done else found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(found)} deliveries matching {filters}: {found}")
+            time.sleep(0.05)
+
+    def redeliver(self, delivery_id: str) -> dict[str, Any]:
+        """Send a past webhook again now, once, with the same X-Webhook-Id (a new record)."""
+        return self._control("POST", f"/webhook_deliveries/{delivery_id}/redeliver")
+
     # -------------------------------------------------------------- browser flow
     def authorize(
         self,
