@@ -6,9 +6,13 @@ app_name = "pagerduty_incidents"
 
 urlpatterns = [
     path("integrations/pagerduty/webhooks/<str:token>", views.receive, name="receive"),
-    path(
-        "o/<slug:slug>/incidents/<int:incident_id>/<any(acknowledge,resolve,note):action>",
-        actions.act,
-        name="act",
+    *(
+        path(
+            f"o/<slug:slug>/incidents/<int:incident_id>/{action}/",
+            actions.act,
+            {"action": action},
+            name=action,
+        )
+        for action in ("acknowledge", "resolve", "note")
     ),
 ]
