@@ -32,6 +32,7 @@ def services_with_stats(request: TenantRequest) -> QuerySet[PagerDutyService]:
             last_delivery_at=Subquery(last.values("created_at")[:1]),
             alert_count=Count("alerts", distinct=True),
         )
+        .select_related("webhook_subscription")  # incident updates: on, or why not
         .order_by("name")
     )
 
