@@ -6,8 +6,9 @@ from typing import Any
 from django import forms
 from django.utils.html import escape
 
-from alerts_saas.accounts.models import Invitation, Membership, Organization, Role
+from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from alerts_saas.accounts.services import RESERVED_SLUGS
+from alerts_saas.accounts.times import zones
 
 SLUG_RULE = "Lowercase letters, digits and hyphens"
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -92,3 +93,22 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Times on every page are shown in this zone; hover over one to see it in UTC.",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
+
+    class Meta:
+        model = User
+        fields = ["time_zone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(name, name.replace("_", " ")) for name in zones()]
+        self.initial["time_zone"] = self.instance.time_zone or "UTC"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from alerts_saas.accounts.views import invitations, members, orgs
+from alerts_saas.accounts.views import invitations, members, orgs, profile
 
 app_name = "accounts"
 
@@ -25,6 +25,7 @@ tenant_urlpatterns = [
 ]
 
 urlpatterns = [
+    path("profile/", profile.profile, name="profile"),
     path("orgs/new/", orgs.org_create, name="org_create"),
     path("invitations/<str:token>/", invitations.invitation, name="invitation"),
     path("o/<slug:slug>/", include(tenant_urlpatterns)),

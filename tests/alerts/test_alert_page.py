@@ -160,7 +160,10 @@ def test_an_absence_alert_is_watching_through_its_first_window(
     page = _page(admin_client, alert)
     can_fire = alert.counting_since + timedelta(minutes=10)
     assert 'data-state="waiting"' in page and "Watching" in page
-    assert f"An absence alert can fire from <strong>{can_fire:%-d %b %H:%M:%S} UTC" in page
+    assert (
+        f'An absence alert can fire from <strong><time datetime="{can_fire:%Y-%m-%dT%H:%M:%SZ}"'
+    ) in page
+    assert f">{can_fire:%-d %b %H:%M:%S}</time></strong>" in page
     assert "Fewer than 1 matching event in 10 minutes" in page
     listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
     assert ">Waiting</span>" in listing and f"can fire from {can_fire:%H:%M} UTC" in listing
@@ -176,7 +179,9 @@ def test_a_restarted_count_says_since_when(admin_client, org, connected_service,
     alert.save()
     page = _page(admin_client, alert)
     assert 'data-state="counting"' in page
-    assert f"Counting since {alert.counting_since:%-d %b %H:%M:%S} UTC" in page
+    since = alert.counting_since
+    assert f'Counting since <time datetime="{since:%Y-%m-%dT%H:%M:%SZ}"' in page
+    assert f">{since:%-d %b %H:%M:%S}</time>" in page
     assert "events before it don't count" in page
 
 

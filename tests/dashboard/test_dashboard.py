@@ -392,7 +392,7 @@ def test_events_a_quiet_hour_after_earlier_ones(dashboard, org):
     key, _ = IngestKey.issue(org, "web servers")
     IngestKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(hours=3))
     events = part(dashboard(), "events")
-    assert "No events in the last hour. The last batch came 3 h ago" in events
+    assert "No events in the last hour. The last batch came 3 hours ago" in events
 
 
 def test_without_redis_the_events_and_counts_come_from_the_database(

@@ -148,7 +148,9 @@ def test_revoking_asks_first_then_records_who_and_when(owner_client, org, owner)
     assert "The key “web servers” was revoked." in body
     key.refresh_from_db()
     assert key.is_revoked and key.revoked_by == owner
-    assert f"Revoked on {key.revoked_at:%-d %b %Y} by {owner.display_name}" in body
+    revoked_at = f'<time datetime="{key.revoked_at:%Y-%m-%dT%H:%M:%SZ}"'
+    assert f"Revoked on {revoked_at}" in body
+    assert f">{key.revoked_at:%-d %b %Y}</time> by {owner.display_name}" in body
     assert "Every key is revoked" in body
 
 

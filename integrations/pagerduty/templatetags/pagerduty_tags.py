@@ -15,6 +15,13 @@ def pprint_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
 
 
+@register.filter
+def sentence(value: str) -> str:
+    """The text ending in one full stop: PagerDuty's and our errors may bring their own."""
+    text = str(value).rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else f"{text}."
+
+
 @register.simple_tag
 def incident_of(delivery: Delivery) -> autoresolve.Incident | None:
     """The test incident a test trigger opened (`{% incident_of d as incident %}`)."""

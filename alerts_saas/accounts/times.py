@@ -1,0 +1,94 @@
+"""Each person's time zone, and one way to show a moment: in their zone, UTC on hover.
+
+`TimeZoneMiddleware` activates the signed-in person's zone for the request;
+`time_html` renders a moment as `<time datetime="...Z" title="... UTC">local</time>` (the
+`{% timestamp %}` tag of the `times` library, and Python that builds HTML, both use it).
+Relative words never say "0 minutes": "just now", "in under a minute".
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from functools import cache
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
+
+DEFAULT_FORMAT = "j M Y, H:i"
+HOVER_FORMAT = "j M Y, H:i:s"
+# Relative forms of `time_html`: "5 minutes ago" and "in 5 minutes".
+AGO, UNTIL = "ago", "until"
+
+
+@cache
+def zones() -> tuple[str, ...]:
+    """The IANA zone names a person can choose, UTC first, then by name."""
+    names = zoneinfo.available_timezones() - {"UTC", "localtime"}
+    return ("UTC", *sorted(name for name in names if "/" in name))
+
+
+def zone_of(name: str) -> tzinfo:
+    """The zone called `name`; UTC for an empty or unknown name."""
+    if name and name in zones():
+        return zoneinfo.ZoneInfo(name)
+    return UTC
+
+
+class TimeZoneMiddleware:
+    """Times in each page are in the signed-in person's zone (UTC until they choose)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        name = getattr(user, "time_zone", "") if user is not None else ""
+        timezone.activate(zone_of(name))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    """'just now' under a minute, else '5 minutes ago', '2 hours, 3 minutes ago'."""
+    now = now or timezone.now()
+    if (now - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, now)} ago"
+
+
+def until(moment: datetime, now: datetime | None = None) -> str:
+    """'in under a minute' (also when it is due already), else 'in 5 minutes'."""
+    now = now or timezone.now()
+    if (moment - now).total_seconds() < 60:
+        return "in under a minute"
+    return f"in {timeuntil(moment, now)}"
+
+
+def time_html(moment: datetime | None, form: str = DEFAULT_FORMAT) -> SafeString:
+    """`moment` as `<time>`: shown in the active zone (`form` is a date format, or AGO or
+    UNTIL for words), its UTC time in `datetime` and on hover. '' for None."""
+    if moment is None:
+        return SafeString("")
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    utc = moment.astimezone(UTC)
+    if form == AGO:
+        shown = ago(moment)
+    elif form == UNTIL:
+        shown = until(moment)
+    else:
+        shown = date_format(timezone.localtime(moment), form)
+    return format_html(
+        '<time datetime="{}" title="{} UTC">{}</time>',
+        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        date_format(utc, HOVER_FORMAT),
+        shown,
+    )
