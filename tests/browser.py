@@ -11,17 +11,12 @@ from tests.pagerduty_fixtures import US_USER
 
 SANDBOX_PASSWORD = "correct-horse-sandbox"  # shown on the sandbox's sign-in page
 PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 900}
 
 
 def phone(browser: Browser, scheme: str) -> BrowserContext:
-    """A 390 px phone in the light or dark colour scheme. The pages name their theme
-    (light); Pico's dark one is the same page under another."""
-    context = browser.new_context(viewport=PHONE, color_scheme=scheme)  # type: ignore[arg-type]
-    context.add_init_script(
-        "document.addEventListener('DOMContentLoaded',"
-        f" () => {{ document.documentElement.dataset.theme = '{scheme}'; }})"
-    )
-    return context
+    """A 390 px phone whose system colour scheme is light or dark (the pages follow it)."""
+    return browser.new_context(viewport=PHONE, color_scheme=scheme)  # type: ignore[arg-type]
 
 
 def overflow(page: Page) -> int:
@@ -40,7 +35,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.locator("main").get_by_role("button", name="Sign In").click()
+    page.locator("main").get_by_role("button", name=re.compile("^sign in$", re.I)).click()
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
 

@@ -2,8 +2,11 @@
  *
  * Each element with data-alert-chart="<id>" is drawn with uPlot from the JSON in the
  * <script id="<id>"> beside it (Django's json_script): {times (epoch seconds), values,
- * threshold, absence, window}. The page's live section is swapped every 15 s by htmx, so
- * charts are drawn on htmx's load event and destroyed before their section is swapped out.
+ * threshold, absence, window, since, until}. The x axis always spans since..until (the last
+ * hour at least), however recently counting started, so its labels are minutes apart. The
+ * legend shows the latest point until the pointer picks another. The page's live section is
+ * swapped every 15 s by htmx, so charts are drawn on htmx's load event and destroyed before
+ * their section is swapped out.
  */
 (function () {
   "use strict";
@@ -13,16 +16,40 @@
   var COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000,
     10000, 20000, 25000, 50000, 100000, 250000, 500000, 1000000];
   var drawn = new Set();
-  var hhmm = null;
+  var formats = {};
 
   function utc(ts) {
     return window.uPlot.tzDate(new Date(ts * 1e3), "UTC");
   }
 
-  function clock(ts) {
-    // 24-hour UTC times on the x axis, as the rest of the page shows them.
-    hhmm = hhmm || window.uPlot.fmtDate("{HH}:{mm}");
-    return hhmm(utc(ts));
+  function format(pattern, ts) {
+    formats[pattern] = formats[pattern] || window.uPlot.fmtDate(pattern);
+    return formats[pattern](utc(ts));
+  }
+
+  function tick(step, ts) {
+    // 24-hour UTC times, as the rest of the page shows them: seconds only when ticks are
+    // less than a minute apart, the day where one begins.
+    if (step < 60) return format("{HH}:{mm}:{ss}", ts);
+    if (ts % 86400 === 0) return format("{D} {MMM}", ts);
+    return format("{HH}:{mm}", ts);
+  }
+
+  function ticks(u, splits, axis, space, step) {
+    return splits.map(function (ts) { return tick(step, ts); });
+  }
+
+  function faint(hex) {
+    // The area under the count: its line's colour (#rrggbb), nearly transparent.
+    var n = parseInt(hex.slice(1), 16);
+    if (hex.length !== 7 || isNaN(n)) return "rgba(9, 105, 218, 0.08)";
+    return "rgba(" + (n >> 16) + ", " + ((n >> 8) & 255) + ", " + (n & 255) + ", 0.12)";
+  }
+
+  function showLatest(u) {
+    // Off the chart, the legend reads the latest point instead of "--".
+    var last = u.data[0].length - 1;
+    if (u.legend.idx == null && last >= 0) u.setLegend({ idx: last });
   }
 
   function destroy(el) {
@@ -39,35 +66,53 @@
     var data = JSON.parse(source.textContent);
     destroy(el);
     el.textContent = "";
-    var threshold = data.times.map(function () { return data.threshold; });
     var top = Math.max(data.threshold, Math.max.apply(null, data.values.concat([0])));
+    var times = data.times.slice();
+    var values = data.values.slice();
+    if (!times.length || times[0] > data.since) {
+      // A point where the chart starts, before counting did: no count, but the threshold
+      // line runs across the whole chart.
+      times.unshift(data.since);
+      values.unshift(null);
+    }
+    var threshold = times.map(function () { return data.threshold; });
+    var style = getComputedStyle(el);
+    var ink = style.color;
+    var grid = style.getPropertyValue("--pico-muted-border-color").trim() || "rgba(128,128,128,0.3)";
+    var count = style.getPropertyValue("--tw-admin").trim() || "#0969da";
+    var bad = style.getPropertyValue("--tw-bad").trim() || "#cf222e";
+    var axis = { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid } };
     var opts = {
       width: Math.max(el.clientWidth, 280),
       height: HEIGHT,
       tzDate: utc,
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: { time: true },
+        x: { time: true, range: function () { return [data.since, data.until]; } },
         y: { range: function () { return [0, Math.ceil(top * 1.2) || 1]; } },
       },
       axes: [
-        { values: function (u, splits) { return splits.map(clock); } },
-        { label: "events in " + data.window, size: 60, incrs: COUNT_STEPS },
+        Object.assign({ values: ticks }, axis),
+        Object.assign({ label: "events in " + data.window, size: 60, incrs: COUNT_STEPS }, axis),
       ],
       series: [
-        { label: "Time (UTC)" },
+        { label: "Time (UTC)", value: function (u, ts) { return ts == null ? "" : format("{D} {MMM} {HH}:{mm}:{ss}", ts); } },
         {
           label: "Matching events in " + data.window,
-          stroke: "#0969da", fill: "rgba(9, 105, 218, 0.08)", width: 2,
+          stroke: count, fill: faint(count), width: 2,
           points: { show: false },
+          value: function (u, v) { return v == null ? "not counted yet" : String(v); },
         },
         {
           label: (data.absence ? "Fires below " : "Fires at ") + data.threshold,
-          stroke: "#cf222e", dash: [6, 4], width: 1.5, points: { show: false },
+          stroke: bad, dash: [6, 4], width: 1.5, points: { show: false },
+          value: function () { return ""; },
+          class: "threshold",
         },
       ],
+      hooks: { ready: [showLatest], setLegend: [showLatest] },
     };
-    el._alertChart = new window.uPlot(opts, [data.times, data.values, threshold], el);
+    el._alertChart = new window.uPlot(opts, [times, values, threshold], el);
     drawn.add(el);
   }
 

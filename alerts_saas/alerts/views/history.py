@@ -207,6 +207,9 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
             "threshold": series.threshold,
             "absence": alert.is_absence,
             "window": alert.window_label,
+            # The x axis spans the whole chart, however recently counting started.
+            "since": now.timestamp() - chart_span(alert.window_minutes),
+            "until": now.timestamp(),
         }
     return context
 
