@@ -151,7 +151,7 @@ def change_alert(alert_id: str, action: str) -> Any:
     if alert is None:
         abort(404)
     owner = next((u for u in st.users.values() if u.account_id == alert.account_id), None)
-    status = "acknowledged" if action == "acknowledge" else "resolved"
+    status: AlertStatus = "acknowledged" if action == "acknowledge" else "resolved"
     st.set_alert_status(alert_id, status, owner.id if owner else None)
     return redirect(url_for("inbox.service_detail", service_id=alert.service_id), code=303)
 

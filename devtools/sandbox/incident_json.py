@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from .clock import iso
 from .resources import reference, service_json, service_ref, user_json
-from .state import Account, iso
+from .state import Account
 
 if TYPE_CHECKING:
     from .incident_model import Agent, Incident, Note

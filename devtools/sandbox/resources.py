@@ -6,15 +6,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from .state import (
-    Account,
-    Integration,
-    Service,
-    Store,
-    User,
-    WebhookSubscription,
-    iso,
-)
+from .clock import iso
+from .state import Account, Integration, Service, Store, User, WebhookSubscription
 
 WEBHOOK_EVENT_TYPES = frozenset(
     {

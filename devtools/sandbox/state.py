@@ -6,30 +6,29 @@ import itertools
 import logging
 import secrets
 import threading
-import time
-import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from .alerting import Alert, AlertingStore
+from .clock import iso_precise, utcnow
 from .config import SandboxConfig
 from .faults import FaultRegistry
 from .ids import IdFactory
 from .notify import (
     AlertChange,
     AlertObserver,
-    AlertStatus,
-    ChangeSource,
     IncidentEvent,
     IncidentObserver,
 )
+from .oauth_state import AuthCode, Delegation, OAuthStore, PendingAuthorization, Token
 from .ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:
     from .delivery import Delivery
-    from .incident_model import Agent, Incident
+    from .incident_model import Incident
     from .schedules import Schedule
 
 log = logging.getLogger(__name__)
@@ -38,20 +37,6 @@ Region = Literal["us", "eu"]
 EVENTS_INTEGRATION_TYPES = frozenset(
     {"events_api_v2_inbound_integration", "generic_events_api_inbound_integration"}
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(dt: datetime | None) -> str | None:
-    """PagerDuty-style timestamp, e.g. ``2024-01-15T10:00:00Z``."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
-
-
-def iso_precise(dt: datetime) -> str:
-    """Timestamp with microseconds, for receipt times."""
-    return dt.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -132,25 +117,6 @@ class Integration:
 
 
 @dataclass
-class Alert:
-    id: str
-    account_id: str
-    service_id: str
-    integration_id: str
-    dedup_key: str
-    status: AlertStatus
-    summary: str
-    severity: str
-    source: str
-    created_at: datetime
-    acknowledged_at: datetime | None = None
-    resolved_at: datetime | None = None
-    event_ids: list[str] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    incident_id: str = ""
-
-
-@dataclass
 class ReceivedEvent:
     """One request received by an Events API host (accepted or not)."""
 
@@ -221,59 +187,6 @@ class WebhookSubscription:
 
 
 @dataclass
-class PendingAuthorization:
-    """A validated /oauth/authorize request waiting for sign-in and consent."""
-
-    id: str
-    client_id: str
-    redirect_uri: str
-    scope: str  # what will be granted
-    scope_requested: str
-    state: str | None
-    code_challenge: str | None
-    created_at: float
-
-
-@dataclass
-class AuthCode:
-    code: str
-    client_id: str
-    user_id: str
-    redirect_uri: str
-    scope: str
-    code_challenge: str | None
-    expires_at: float
-    auth_time: int
-    used: bool = False
-    delegation_id: str | None = None
-
-
-@dataclass
-class Delegation:
-    """A user's grant to the OAuth client; all its tokens live and die together."""
-
-    id: str
-    client_id: str
-    user_id: str
-    account_id: str
-    scope: str
-    auth_time: int
-    revoked: bool = False
-
-
-@dataclass
-class Token:
-    value: str
-    kind: Literal["access", "refresh"]
-    delegation_id: str
-    expires_at: float
-    revoked: bool = False
-
-    def usable(self, now: float | None = None) -> bool:
-        return not self.revoked and (time.time() if now is None else now) < self.expires_at
-
-
-@dataclass
 class RequestLogEntry:
     host: str
     method: str
@@ -291,22 +204,7 @@ class RequestLogEntry:
         }
 
 
-def _event_client(body: Any) -> dict[str, Any] | None:
-    """The ``client``/``client_url`` an Events API event named, for webhooks' ``event.client``."""
-    if not isinstance(body, dict) or not isinstance(body.get("client"), str):
-        return None
-    client: dict[str, Any] = {"name": body["client"]}
-    if isinstance(body.get("client_url"), str):
-        client["url"] = body["client_url"]
-    return client
-
-
-def _with_client(event: IncidentEvent, client: dict[str, Any] | None) -> IncidentEvent:
-    event.payload["event"]["client"] = client
-    return event
-
-
-class Store:
+class Store(AlertingStore, OAuthStore):
     """All sandbox state. Public methods take the lock; callers never mutate directly."""
 
     def __init__(self, config: SandboxConfig) -> None:
@@ -471,182 +369,6 @@ class Store:
             self.events.append(event)
             return event
 
-    def apply_alert_event(
-        self, integration: Integration, event: ReceivedEvent, payload: dict[str, Any]
-    ) -> str:
-        """Apply a valid trigger/acknowledge/resolve event; returns its outcome."""
-        changes: list[AlertChange] = []
-        events: list[IncidentEvent] = []
-        action, dedup_key = event.event_action, event.dedup_key
-        if action is None or dedup_key is None:
-            raise ValueError("a validated event has an event_action and a dedup_key")
-        now = event.received_at
-        with self.lock:
-            key = (integration.id, dedup_key)
-            alert = self.alerts.get(self.open_alerts.get(key, ""))
-            if action == "trigger":
-                if alert is None:
-                    alert = Alert(
-                        id=self.ids.object_id(),
-                        account_id=integration.account_id,
-                        service_id=integration.service_id,
-                        integration_id=integration.id,
-                        dedup_key=dedup_key,
-                        status="triggered",
-                        summary=str(payload.get("summary", "")),
-                        severity=str(payload.get("severity", "")),
-                        source=str(payload.get("source", "")),
-                        created_at=now,
-                    )
-                    self.alerts[alert.id] = alert
-                    self.open_alerts[key] = alert.id
-                    changes.append(
-                        self.transition_alert(alert, "triggered", "events", now, None, True)
-                    )
-                    events += self.desk.open(alert, now, _event_client(event.body))
-                    outcome = "alert created"
-                else:
-                    outcome = "deduplicated into open alert"
-            elif alert is None:
-                outcome = f"dropped: no open alert for dedup_key ({action})"
-            elif action == "acknowledge" and alert.status == "acknowledged":
-                outcome = "alert already acknowledged"
-            else:
-                status: AlertStatus = "acknowledged" if action == "acknowledge" else "resolved"
-                incident = self.incidents[alert.incident_id]
-                agent: Agent = ("service", alert.service_id)
-                client = _event_client(event.body)
-                changes, events = self.desk.set_status(incident, status, agent, "events", now)
-                events = [_with_client(e, client) for e in events]
-                outcome = f"alert {status}"
-            if alert is not None:
-                alert.event_ids.append(event.id)
-                event.alert_id = alert.id
-            event.outcome = outcome
-        self.dispatch(changes, events)
-        return outcome
-
-    def set_alert_status(
-        self, alert_id: str, status: AlertStatus, user_id: str | None = None
-    ) -> Alert | None:
-        """Change an alert's status from the inbox (acknowledge/resolve buttons)."""
-        with self.lock:
-            alert = self.alerts.get(alert_id)
-            if alert is None:
-                return None
-            incident = self.incidents[alert.incident_id]
-            agent: Agent | None = ("user", user_id) if user_id else None
-            changes, events = self.desk.set_status(incident, status, agent, "inbox", utcnow())
-        self.dispatch(changes, events)
-        return alert
-
-    def transition_alert(
-        self,
-        alert: Alert,
-        status: AlertStatus,
-        via: ChangeSource,
-        at: datetime,
-        user_id: str | None = None,
-        created: bool = False,
-    ) -> AlertChange:
-        """Move an alert to ``status`` (lock held); resolving frees its dedup key."""
-        previous = None if created else alert.status
-        alert.status = status
-        if status == "acknowledged":
-            alert.acknowledged_at = at
-        elif status == "resolved":
-            alert.resolved_at = at
-            self.open_alerts.pop((alert.integration_id, alert.dedup_key), None)
-        alert.history.append({"at": iso_precise(at), "status": status, "via": via})
-        return AlertChange(alert, previous, status, via, at, user_id)
-
     def log_request(self, entry: RequestLogEntry) -> None:
         with self.lock:
             self.request_log.append(entry)
-
-    # ------------------------------------------------------------------ OAuth
-    def add_pending(self, **fields: Any) -> PendingAuthorization:
-        with self.lock:
-            pending = PendingAuthorization(
-                id=secrets.token_urlsafe(16), created_at=time.time(), **fields
-            )
-            self.pending[pending.id] = pending
-            return pending
-
-    def get_pending(self, pending_id: str, max_age: float = 1800) -> PendingAuthorization | None:
-        with self.lock:
-            pending = self.pending.get(pending_id)
-            if pending and time.time() - pending.created_at > max_age:
-                self.pending.pop(pending_id, None)
-                return None
-            return pending
-
-    def pop_pending(self, pending_id: str) -> PendingAuthorization | None:
-        with self.lock:
-            return self.pending.pop(pending_id, None)
-
-    def issue_code(self, pending: PendingAuthorization, user: User, auth_time: int) -> AuthCode:
-        with self.lock:
-            code = AuthCode(
-                code=secrets.token_urlsafe(24),
-                client_id=pending.client_id,
-                user_id=user.id,
-                redirect_uri=pending.redirect_uri,
-                scope=pending.scope,
-                code_challenge=pending.code_challenge,
-                expires_at=time.time() + self.config.code_lifetime,
-                auth_time=auth_time,
-            )
-            self.codes[code.code] = code
-            return code
-
-    def create_delegation(
-        self, client_id: str, user: User, scope: str, auth_time: int
-    ) -> Delegation:
-        with self.lock:
-            delegation = Delegation(
-                id=str(uuid.uuid4()),
-                client_id=client_id,
-                user_id=user.id,
-                account_id=user.account_id,
-                scope=scope,
-                auth_time=auth_time,
-            )
-            self.delegations[delegation.id] = delegation
-            return delegation
-
-    def issue_tokens(self, delegation: Delegation) -> tuple[Token, Token]:
-        """New access + refresh token pair for a delegation."""
-        with self.lock:
-            region = self.accounts[delegation.account_id].region
-            marker = secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") + secrets.token_hex(3).upper()
-            now = time.time()
-            access = Token(
-                value=f"pd{region}+_0X{marker}_{uuid.uuid4()}",
-                kind="access",
-                delegation_id=delegation.id,
-                expires_at=now + self.config.token_lifetime,
-            )
-            refresh = Token(
-                value=f"pd{region}+_1X{marker}_{uuid.uuid4()}",
-                kind="refresh",
-                delegation_id=delegation.id,
-                expires_at=now + self.config.refresh_token_lifetime,
-            )
-            self.tokens[access.value] = access
-            self.tokens[refresh.value] = refresh
-            return access, refresh
-
-    def revoke_delegation(self, delegation_id: str) -> None:
-        with self.lock:
-            delegation = self.delegations.get(delegation_id)
-            if delegation:
-                delegation.revoked = True
-            for token in self.tokens.values():
-                if token.delegation_id == delegation_id:
-                    token.revoked = True
-
-    def token(self, value: str, kind: Literal["access", "refresh"]) -> Token | None:
-        with self.lock:
-            token = self.tokens.get(value)
-            return token if token is not None and token.kind == kind else None

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from jsonschema import Draft7Validator
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_schema_validator import OAS30Validator
@@ -24,6 +25,74 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO_ROOT / "devtools" / "contracts" / "pagerduty"
 US_EMAIL = "oncall@acme.example"
 EU_EMAIL = "oncall@acme-eu.example"
+# Webhooks v3 bodies have no published schema; these follow webhooks--01-Overview.md (the
+# payload table and the ``incident`` / ``incident_note`` data), and references inside them
+# are checked against REST.openapi.json.
+_REF = {"type": "object", "required": ["id", "type", "summary", "self", "html_url"]}
+_WEBHOOK = {
+    "type": "object",
+    "required": ["event"],
+    "additionalProperties": False,
+    "properties": {
+        "event": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "id",
+                "event_type",
+                "resource_type",
+                "occurred_at",
+                "agent",
+                "client",
+                "data",
+            ],
+            "properties": {
+                "id": {"type": "string", "minLength": 1},
+                "event_type": {"type": "string", "pattern": "^incident\\."},
+                "resource_type": {"const": "incident"},
+                "occurred_at": {"type": "string", "pattern": "^[0-9T:-]{19}\\.[0-9]{3}Z$"},
+                "agent": {"oneOf": [{"type": "null"}, _REF]},
+                "client": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["name"]}]},
+                "data": {"type": "object", "required": ["type"]},
+            },
+        }
+    },
+}
+_INCIDENT_DATA = {
+    "type": "object",
+    "required": [
+        "id",
+        "type",
+        "self",
+        "html_url",
+        "number",
+        "status",
+        "incident_key",
+        "created_at",
+        "title",
+        "service",
+        "assignees",
+        "escalation_policy",
+        "teams",
+        "priority",
+        "urgency",
+        "conference_bridge",
+        "resolve_reason",
+    ],
+    "properties": {
+        "type": {"const": "incident"},
+        "number": {"type": "integer"},
+        "status": {"enum": ["triggered", "acknowledged", "resolved"]},
+        "urgency": {"enum": ["high", "low"]},
+        "assignees": {"type": "array"},
+        "teams": {"type": "array"},
+    },
+}
+_NOTE_DATA = {
+    "type": "object",
+    "required": ["incident", "id", "content", "trimmed", "type"],
+    "properties": {"type": {"const": "incident_note"}, "content": {"type": "string"}},
+}
 
 
 @pytest.fixture(scope="session")
@@ -174,6 +243,28 @@ class Contract:
         assert isinstance(body["error"]["message"], str)
         assert body["error"]["code"] == code, body
         return body["error"]  # type: ignore[no-any-return]
+
+    def webhook(self, raw: bytes) -> dict[str, Any]:
+        """A delivered webhook body against the documented shape; return it parsed."""
+        body = json.loads(raw)
+        assert list(Draft7Validator(_WEBHOOK).iter_errors(body)) == [], body
+        event = body["event"]
+        data = event["data"]
+        if event["event_type"] == "incident.annotated":
+            assert list(Draft7Validator(_NOTE_DATA).iter_errors(data)) == [], data
+            refs = [("IncidentReference", data["incident"])]
+        else:
+            assert list(Draft7Validator(_INCIDENT_DATA).iter_errors(data)) == [], data
+            refs = [("ServiceReference", data["service"])]
+            refs += [("EscalationPolicyReference", data["escalation_policy"])]
+            refs += [("UserReference", a) for a in data["assignees"]]
+            refs += [("TeamReference", t) for t in data["teams"]]
+        if event["agent"] is not None:
+            refs.append(("AgentReference", event["agent"]))
+        for name, ref in refs:
+            assert Draft7Validator(_REF).is_valid(ref), ref
+            assert self.schema_errors(f"urn:rest#/components/schemas/{name}", ref) == [], ref
+        return body  # type: ignore[no-any-return]
 
     def events(self, response: requests.Response) -> dict[str, Any]:
         """Validate a 202's request and response, or any other response's error body."""

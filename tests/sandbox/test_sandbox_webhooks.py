@@ -10,109 +10,9 @@ import time
 from typing import Any
 
 import pytest
-from jsonschema import Draft7Validator
 
 SAM_EMAIL = "sam@acme.example"
 FAST_RETRIES = {"webhook_retry_delay": 0.05, "webhook_retry_max_delay": 0.2}
-REF = {
-    "type": "object",
-    "required": ["id", "type", "summary", "self", "html_url"],
-    "properties": {"type": {"type": "string", "pattern": "_reference$"}},
-}
-# webhooks--01-Overview.md: the payload's fields and the ``incident`` / ``incident_note`` data.
-ENVELOPE = {
-    "type": "object",
-    "required": ["event"],
-    "additionalProperties": False,
-    "properties": {
-        "event": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": [
-                "id",
-                "event_type",
-                "resource_type",
-                "occurred_at",
-                "agent",
-                "client",
-                "data",
-            ],
-            "properties": {
-                "id": {"type": "string", "minLength": 1},
-                "event_type": {"type": "string", "pattern": "^incident\\."},
-                "resource_type": {"const": "incident"},
-                "occurred_at": {
-                    "type": "string",
-                    "pattern": "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$",
-                },
-                "agent": {"oneOf": [{"type": "null"}, REF]},
-                "client": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["name"]}]},
-                "data": {"type": "object", "required": ["type"]},
-            },
-        }
-    },
-}
-INCIDENT_DATA = {
-    "type": "object",
-    "required": [
-        "id",
-        "type",
-        "self",
-        "html_url",
-        "number",
-        "status",
-        "incident_key",
-        "created_at",
-        "title",
-        "service",
-        "assignees",
-        "escalation_policy",
-        "teams",
-        "priority",
-        "urgency",
-        "conference_bridge",
-        "resolve_reason",
-    ],
-    "properties": {
-        "type": {"const": "incident"},
-        "number": {"type": "integer"},
-        "status": {"enum": ["triggered", "acknowledged", "resolved"]},
-        "service": REF,
-        "escalation_policy": REF,
-        "assignees": {"type": "array", "items": REF},
-        "teams": {"type": "array", "items": REF},
-        "urgency": {"enum": ["high", "low"]},
-    },
-}
-NOTE_DATA = {
-    "type": "object",
-    "required": ["incident", "id", "content", "trimmed", "type"],
-    "properties": {"type": {"const": "incident_note"}, "incident": REF},
-}
-
-
-def check_body(contract, raw: bytes) -> dict[str, Any]:
-    """A delivered body against the documented shape; its references against the REST schema."""
-    body = json.loads(raw)
-    assert list(Draft7Validator(ENVELOPE).iter_errors(body)) == []
-    event = body["event"]
-    data = event["data"]
-    if event["event_type"] == "incident.annotated":
-        assert list(Draft7Validator(NOTE_DATA).iter_errors(data)) == []
-        refs = [("IncidentReference", data["incident"])]
-    else:
-        assert list(Draft7Validator(INCIDENT_DATA).iter_errors(data)) == []
-        refs = [
-            ("ServiceReference", data["service"]),
-            ("EscalationPolicyReference", data["escalation_policy"]),
-        ]
-        refs += [("UserReference", a) for a in data["assignees"]]
-        refs += [("TeamReference", t) for t in data["teams"]]
-    if event["agent"] is not None:
-        refs.append(("AgentReference", event["agent"]))
-    for name, ref in refs:
-        assert contract.schema_errors(f"urn:rest#/components/schemas/{name}", ref) == [], ref
-    return body
 
 
 def signed_by(request: dict[str, Any], secret: str) -> bool:
@@ -166,7 +66,7 @@ def test_every_change_is_delivered_signed_in_order(
     rest_us.put(path, json={"incident": {"type": "incident", "assignments": assignment}})
     events_post({"routing_key": us_key, "event_action": "resolve", "dedup_key": "life"})
     received = receiver.wait(6)
-    bodies = [check_body(contract, r["raw"]) for r in received]
+    bodies = [contract.webhook(r["raw"]) for r in received]
     assert [b["event"]["event_type"] for b in bodies] == [
         "incident.triggered",
         "incident.acknowledged",
