@@ -149,3 +149,6 @@ class AccountApi:
         """Who is on call now for these escalation policies (every level), with users."""
         params = {"escalation_policy_ids[]": escalation_policy_ids, "include[]": ["users"]}
         return self._call(lambda c: list(c.iter_all("/oncalls", params=params, page_size=100)))
+
+    def get_service(self, service_id: str) -> dict[str, Any]:
+        return self._call(lambda c: c.rget(f"/services/{service_id}"))

@@ -68,11 +68,18 @@ def test_an_incident_round_trip(subscribed, admin_client, org, pagerduty) -> Non
     [remote] = pagerduty.incidents(incident_key=trigger.dedup_key)
     assert incident.pd_incident_id == remote["id"] and incident.html_url == remote["html_url"]
 
+    # Who it pages now, asked of PagerDuty in the background.
+    targets = f"/o/{org.slug}/alerts/{alert.pk}/live/targets/"
+    wait_for(
+        lambda: "On call now: Olivia Oncall" in admin_client.get(targets).content.decode(),
+        message="who is on call",
+    )
+
     # Someone acknowledges it in PagerDuty.
     pagerduty.set_incident_status(remote["id"], "acknowledged")
     incident = _incident(pk=incident.pk, status="acknowledged")
     assert incident.acknowledged_by and incident.acknowledged_at is not None
-    page = admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/live/targets/").content.decode()
+    page = admin_client.get(targets).content.decode()
     assert f"Acknowledged by {incident.acknowledged_by}" in page
 
     # A note and the resolve, from Tripwire, reach PagerDuty and come back.

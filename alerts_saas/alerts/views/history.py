@@ -29,6 +29,7 @@ from alerts_saas.alerts.state import duration_label, state_of
 from alerts_saas.alerts.views.rows import FiringRow
 from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
+from integrations.pagerduty.incidents.oncall import on_call
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
 log = logging.getLogger(__name__)
@@ -107,24 +108,30 @@ def _open_firing(
 def _with_incidents(
     alert: Alert, rows: list[FiringRow], open_firing: FiringRow | None
 ) -> tuple[list[FiringRow], FiringRow | None]:
-    """The rows with PagerDuty's incidents for their triggers, and which of their services
-    tell us of incidents (connected through OAuth): two queries for the whole page."""
+    """The rows with PagerDuty's incidents for their triggers, which of their services tell
+    us of incidents (connected through OAuth), and who the open firing's services page now:
+    three queries for the whole page."""
     everything = [*rows, open_firing] if open_firing is not None else rows
     deliveries = [d for row in everything for d in row.deliveries]
     service_ids = {d.service_id for d in deliveries if d.service_id is not None}
     if not service_ids:
         return rows, open_firing
     incidents = incidents_of(alert.organization_id, deliveries)
-    syncing = frozenset(
-        PagerDutyService.objects.filter(pk__in=service_ids, account__isnull=False).values_list(
-            "pk", flat=True
+    services = list(
+        PagerDutyService.objects.filter(pk__in=service_ids).only(
+            "pk", "account_id", "organization_id", "pd_service_id"
         )
     )
+    syncing = frozenset(s.pk for s in services if s.account_id is not None)
 
     def enrich(row: FiringRow) -> FiringRow:
         return replace(row, incidents=incidents, syncing=syncing)
 
-    return [enrich(r) for r in rows], enrich(open_firing) if open_firing else None
+    if open_firing is not None:
+        paged = {d.service_id for d in open_firing.deliveries}
+        now_on_call = on_call(s for s in services if s.pk in paged)
+        open_firing = replace(enrich(open_firing), on_call=now_on_call)
+    return [enrich(r) for r in rows], open_firing
 
 
 def _firings_page_url(request: TenantRequest, alert: Alert, number: int) -> str:

@@ -16,7 +16,7 @@ from alerts_saas.alerts.incident_notes import incident_words
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
-from integrations.pagerduty.incidents.models import Incident
+from integrations.pagerduty.incidents.models import Incident, OnCallNow
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 
@@ -42,6 +42,7 @@ class TargetPath:
     resolve: Delivery | None = None
     incident: Incident | None = None
     syncs: bool = False  # the service is connected through OAuth: PagerDuty tells us back
+    on_call: OnCallNow | None = None  # who the service pages now (the open firing only)
 
     @property
     def is_fallback(self) -> bool:
@@ -105,6 +106,7 @@ def target_paths(
     deliveries: list[Delivery],
     incidents: Mapping[Key, Incident] | None = None,
     syncing: frozenset[int] = frozenset(),
+    on_call: Mapping[int, OnCallNow] | None = None,
 ) -> list[TargetPath]:
     """A firing's deliveries (oldest first) as one entry per incident: each trigger with
     the latest resolve sent under its dedup key, and PagerDuty's incident for it (from
@@ -123,6 +125,7 @@ def target_paths(
                     if service is not None
                     else None,
                     syncs=service in syncing,
+                    on_call=(on_call or {}).get(service) if service is not None else None,
                 ),
             )
         elif delivery.event_action == EventAction.RESOLVE and delivery.dedup_key in paths:
@@ -140,6 +143,7 @@ class FiringRow(_Row):
     deliveries: list[Delivery]
     incidents: Mapping[Key, Incident] = field(default_factory=dict)
     syncing: frozenset[int] = frozenset()
+    on_call: Mapping[int, OnCallNow] = field(default_factory=dict)
 
     @property
     def firing(self) -> Firing:
@@ -147,7 +151,7 @@ class FiringRow(_Row):
 
     @cached_property
     def targets(self) -> list[TargetPath]:
-        return target_paths(self.deliveries, self.incidents, self.syncing)
+        return target_paths(self.deliveries, self.incidents, self.syncing, self.on_call)
 
 
 @dataclass(frozen=True)

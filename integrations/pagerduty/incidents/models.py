@@ -140,3 +140,21 @@ class IncidentActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pd_incident_id}"
+
+
+class OnCallNow(models.Model):
+    """Who a service's escalation policy pages first, as PagerDuty last said. Pages read it
+    and ask for a refresh in the background when it is older than a couple of minutes."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    service = models.OneToOneField(
+        PagerDutyService, on_delete=models.CASCADE, related_name="on_call_now"
+    )
+    escalation_policy = models.CharField(max_length=255, blank=True)
+    names = models.JSONField(default=list, blank=True, help_text="Level one, on call now.")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=500, blank=True, help_text="Why it is unknown.")
+
+    def __str__(self) -> str:
+        return ", ".join(self.names) or "nobody"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.pagerduty.incidents import activity, subscriptions
+from integrations.pagerduty.incidents import activity, oncall, subscriptions
 from integrations.pagerduty.models import PagerDutyService
 
 
@@ -30,3 +30,8 @@ def subscribe_services(service_ids: list[int]) -> None:
 @shared_task(ignore_result=True)
 def check_subscriptions() -> int:
     return subscriptions.check_all()
+
+
+@shared_task(ignore_result=True)
+def refresh_on_call(service_ids: list[int]) -> None:
+    oncall.refresh(service_ids)

@@ -1,0 +1,50 @@
+"""Who a service pages now, from the sandbox's seeded schedules: a name, nobody, or
+unknown with PagerDuty's reason; a page asks for a refresh once, in the background."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.pagerduty.incidents import oncall
+from integrations.pagerduty.incidents.models import OnCallNow
+from integrations.pagerduty.models import PagerDutyService
+
+pytestmark = pytest.mark.django_db
+
+
+def _refreshed(service: PagerDutyService) -> OnCallNow:
+    OnCallNow.objects.get_or_create(organization_id=service.organization_id, service=service)
+    oncall.refresh([service.pk])
+    return OnCallNow.objects.get(service=service)
+
+
+def test_the_first_level_of_the_services_policy_is_on_call(connected_service) -> None:
+    now = _refreshed(connected_service)
+    assert now.names == ["Olivia Oncall"]  # level 2 (Sam Second) is not paged first
+    assert now.escalation_policy == "Default" and now.problem == ""
+
+
+def test_a_policy_with_nobody_on_call_says_nobody(connected_service, pagerduty) -> None:
+    ledger = next(s for s in pagerduty.account("us")["services"] if s["name"] == "General Ledger")
+    connected_service.pd_service_id = ledger["id"]
+    connected_service.save(update_fields=["pd_service_id"])
+    now = _refreshed(connected_service)
+    assert now.names == [] and now.problem == "" and now.escalation_policy == "Finance"
+
+
+def test_when_pagerduty_will_not_say_it_is_unknown_in_words(connected_service, pagerduty):
+    pagerduty.fault("rest-us", "500", count=10)
+    now = _refreshed(connected_service)
+    pagerduty.clear_faults()
+    assert now.names == [] and now.problem.startswith("PagerDuty did not say who is on call:")
+
+
+def test_a_page_asks_once_and_then_reads(connected_service) -> None:
+    first = oncall.on_call([connected_service])
+    assert first == {}  # nothing known yet: the page says it is checking
+    row = OnCallNow.objects.get(service=connected_service)
+    asked = row.requested_at
+    assert asked is not None and row.checked_at is None
+    oncall.on_call([connected_service])  # asked moments ago: not asked again
+    row.refresh_from_db()
+    assert row.requested_at == asked
