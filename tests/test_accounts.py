@@ -50,3 +50,87 @@ def test_password_reset_sends_a_link(client, make_user, mailoutbox) -> None:
     client.post("/accounts/password/reset/", {"email": "forgetful@example.com"})
     assert len(mailoutbox) == 1
     assert "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+# --- In the product's words and style --------------------------------------------------------
+
+ALLOWED_CAPITALS = {"Tripwire", "PagerDuty", "UTC", "I"}
+
+
+def _title_case_words(page: str) -> list[str]:
+    """Headings, labels, legends and buttons written In Title Case (allauth's style)."""
+    import html
+    import re
+
+    found = []
+    for tag in ("h1", "h2", "label", "legend", "button"):
+        for inner in re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", page, re.S):
+            inner = re.sub(r'<span class="badge[^"]*">.*?</span>', "", inner)  # names of states
+            words = html.unescape(re.sub(r"<[^>]+>", " ", inner)).split()
+            capitals = [
+                w for w in words[1:] if w[:1].isupper() and w.strip(".,?") not in ALLOWED_CAPITALS
+            ]
+            if capitals:
+                found.append(" ".join(words))
+    return found
+
+
+def test_the_verification_email_speaks_as_the_product(client, mailoutbox) -> None:
+    client.post(
+        "/accounts/signup/",
+        {"email": "new@example.com", "password1": "A-long-pass-99", "password2": "A-long-pass-99"},
+    )
+    (mail,) = mailoutbox
+    assert mail.subject == "[Tripwire] Confirm your email address to finish signing up"
+    assert mail.body.startswith("Hello,\n\nThanks for signing up for Tripwire. To confirm")
+    assert "http://testserver/accounts/confirm-email/" in mail.body
+    assert mail.body.rstrip().endswith("— Tripwire")
+    assert "testserver!" not in mail.body and "Hello from" not in mail.body
+
+
+def test_the_password_reset_email_speaks_as_the_product(client, make_user, mailoutbox) -> None:
+    make_user("forgetful@example.com")
+    client.post("/accounts/password/reset/", {"email": "forgetful@example.com"})
+    (mail,) = mailoutbox
+    assert mail.subject == "[Tripwire] Reset your password"
+    assert "your Tripwire account (forgetful@example.com)" in mail.body
+    assert "Hello from" not in mail.body and "testserver" not in mail.body.split("http")[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "signed_in"),
+    [
+        ("/accounts/login/", "Sign in to Tripwire", False),
+        ("/accounts/signup/", "Create your Tripwire account", False),
+        ("/accounts/password/reset/", "Reset your password", False),
+        ("/accounts/email/", "Email addresses", True),
+        ("/accounts/password/change/", "Change your password", True),
+        ("/accounts/logout/", "Sign out?", True),
+    ],
+)
+def test_account_pages_are_the_products_pages_in_sentence_case(
+    client, make_user, path, heading, signed_in
+) -> None:
+    if signed_in:
+        client.force_login(make_user("someone@example.com"))
+    page = client.get(path).content.decode()
+    assert 'class="container-fluid site-header"' in page  # the product's layout
+    assert f"<h1>{heading}</h1>" in page
+    assert _title_case_words(page) == []
+
+
+def test_removing_an_email_address_is_a_danger_button_beside_the_others(client, make_user):
+    client.force_login(make_user("someone@example.com"))
+    page = client.get("/accounts/email/").content.decode()
+    actions = page.split('<div class="actions">', 1)[1].split("</div>", 1)[0]
+    assert '<button type="submit" name="action_primary" class="secondary">Make primary' in actions
+    assert 'name="action_remove" class="danger"' in actions
+
+
+def test_a_wrong_password_is_said_at_the_top_in_words(client, make_user) -> None:
+    make_user("someone@example.com")
+    response = client.post("/accounts/login/", {"login": "someone@example.com", "password": "x"})
+    page = response.content.decode()
+    assert '<div class="flash flash-error" role="alert" id="form-errors">' in page
+    assert "The email address and/or password you specified are not correct." in page
+    assert 'value="someone@example.com"' in page  # what was typed stays

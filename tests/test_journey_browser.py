@@ -26,7 +26,7 @@ def _sign_up(page: Page, base: str, email: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
-    page.locator("main").get_by_role("button", name="Sign Up").click()
+    page.locator("main").get_by_role("button", name="Create account").click()
 
 
 def test_signup_verify_create_invite_accept_and_member_limits(
@@ -37,7 +37,7 @@ def test_signup_verify_create_invite_accept_and_member_limits(
     # Ana signs up and must verify her email before anything else.
     ana = browser.new_context().new_page()
     _sign_up(ana, base, "ana@acme.example")
-    expect(ana.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    expect(ana.get_by_role("heading", name="Check your email")).to_be_visible()
     screenshot(ana, "verification-sent")
     assert len(mailoutbox) == 1
     confirm = _link_in(mailoutbox[0].body, r"http://[^\s]+/accounts/confirm-email/[^\s]+/")
@@ -77,7 +77,7 @@ def test_signup_verify_create_invite_accept_and_member_limits(
     ben.fill("input[name=email]", "ben@acme.example")
     ben.fill("input[name=password1]", PASSWORD)
     ben.fill("input[name=password2]", PASSWORD)
-    ben.locator("main").get_by_role("button", name="Sign Up").click()
+    ben.locator("main").get_by_role("button", name="Create account").click()
     # The invited address counts as verified: no second email round-trip.
     ben.get_by_role("button", name="Accept invitation").click()
     expect(ben.get_by_text("Welcome to Acme Ops.")).to_be_visible()
