@@ -59,7 +59,7 @@ def test_an_acknowledged_incident_shows_who_and_when_everywhere(admin_client, or
         acknowledged_by="Alice Oncall",
         acknowledged_at=four_min_ago,
     )
-    words = "Acknowledged by Alice Oncall 4 min ago"
+    words = "Acknowledged by Alice Oncall 4\xa0minutes ago"
     page = _get(admin_client, f"/o/{org.slug}/alerts/{alert.pk}/")
     assert words in page
     assert 'href="https://acme.pagerduty.com/incidents/PINC42"' in page
@@ -143,3 +143,16 @@ def test_the_incidents_of_a_page_cost_no_query_per_alert(admin_client, org, conn
     assert [_queries(admin_client, url) for url in urls] == one
     page = admin_client.get(urls[0]).content.decode()
     assert page.count("Triggered: nobody assigned") == 10
+
+
+def test_a_test_alerts_panel_shows_its_incident(admin_client, org, connected_service) -> None:
+    url = f"/o/{org.slug}/settings/integrations/pagerduty/services/{connected_service.pk}/test/"
+    assert admin_client.post(url, HTTP_HX_REQUEST="true").status_code == 200
+    trigger = Delivery.objects.get(event_action="trigger", is_test=True)
+    trigger.status = Delivery.Status.DELIVERED
+    trigger.save(update_fields=["status"])
+    now = timezone.now()
+    _incident(trigger, status="acknowledged", acknowledged_by="Olivia Oncall", acknowledged_at=now)
+    panel = _get(admin_client, f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/")
+    assert "Acknowledged by Olivia Oncall just now." in panel
+    assert "Incident #42 in PagerDuty" in panel

@@ -12,11 +12,11 @@ from functools import cached_property
 from typing import Any
 
 from alerts_saas.alerts.health import AlertHealth
-from alerts_saas.alerts.incident_notes import incident_words
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
+from integrations.pagerduty.incidents.words import incident_words
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 

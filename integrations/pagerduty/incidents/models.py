@@ -87,6 +87,11 @@ class Incident(models.Model):
     def is_open(self) -> bool:
         return self.status != IncidentStatus.RESOLVED
 
+    @property
+    def badge(self) -> str:
+        """Its status's colour: red until someone has it, amber while they work, green after."""
+        return {"resolved": "badge-ok", "acknowledged": "badge-warn"}.get(self.status, "badge-bad")
+
 
 class IncidentActivity(models.Model):
     """One event about an incident: received by webhook (`webhook_id` set, unique per
