@@ -10,6 +10,9 @@ import time
 from typing import Any
 
 import pytest
+import requests
+
+from devtools.sandbox.testing import form_field
 
 SAM_EMAIL = "sam@acme.example"
 FAST_RETRIES = {"webhook_retry_delay": 0.05, "webhook_retry_max_delay": 0.2}
@@ -330,3 +333,26 @@ def test_subscription_changes_need_the_webhook_scope(
     assert reader.get(f"/webhook_subscriptions/{sub['id']}").status_code == 200
     contract.rest_error(reader.post(f"/webhook_subscriptions/{sub['id']}/enable"), 403, 2010)
     contract.rest_error(reader.post(f"/webhook_subscriptions/{sub['id']}/ping"), 403, 2010)
+
+
+def test_the_inbox_buttons_send_webhooks_as_the_chosen_user(
+    sandbox, rest_us, contract, receiver, events_post, trigger, us_key, accounts
+) -> None:
+    subscribe(rest_us, contract, receiver.url)
+    fire(events_post, trigger, us_key, "inbox")
+    (incident,) = sandbox.incidents(incident_key="inbox")
+    sam = next(u["id"] for u in accounts["us"]["users"] if u["email"] == SAM_EMAIL)
+    http = requests.Session()
+    token = form_field(http.get(incident["html_url"], timeout=10).text, "csrf_token")
+    form = {"csrf_token": token, "user_id": sam}
+    http.post(f"{incident['html_url']}/acknowledge", data=form, timeout=10)
+    http.post(f"{incident['html_url']}/note", data={**form, "content": "Checking db-1"}, timeout=10)
+    events = [contract.webhook(r["raw"])["event"] for r in receiver.wait(3)]
+    assert [e["event_type"] for e in events] == [
+        "incident.triggered",
+        "incident.acknowledged",
+        "incident.annotated",
+    ]
+    for event in events[1:]:
+        assert event["agent"]["id"] == sam and event["client"] == {"name": "PagerDuty"}
+    assert events[2]["data"]["content"] == "Checking db-1"
