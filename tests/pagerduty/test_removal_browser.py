@@ -104,8 +104,9 @@ def test_disconnecting_offers_the_move_and_the_alert_page_shows_both_sides(
     expect(orphaned).to_contain_text("Edge heartbeat missing")
     expect(orphaned).to_contain_text("Firing now")
     todo = page.locator("#left-in-pagerduty")
-    expect(todo).to_contain_text("Remove the integration “")
-    expect(todo.get_by_role("link", name="Edge Gateway")).to_have_attribute("href", edge.html_url)
+    expect(todo).to_contain_text("In PagerDuty, remove the integration “Tripwire (Acme Ops)”")
+    tab = todo.get_by_role("link", name="Edge Gateway's Integrations tab")
+    expect(tab).to_have_attribute("href", f"{edge.html_url}/integrations")
     screenshot(page, "disconnect-confirmation")
 
     # Confirming without a choice is refused, in words.
