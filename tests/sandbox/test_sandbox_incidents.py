@@ -84,6 +84,12 @@ def test_acknowledge_and_resolve_with_an_oauth_token(
     assert [a["acknowledger"]["summary"] for a in acked["acknowledgements"]] == ["Olivia Oncall"]
     assert acked["last_status_change_by"]["summary"] == "Olivia Oncall"
     assert sandbox.alerts(dedup_key="ack-me")[0]["status"] == "acknowledged"
+    wanted = {"include[]": ["assignees", "acknowledgers", "agents", "services"]}
+    full = contract.rest(rest_us.get(path, params=wanted))["incident"]
+    assert full["assignments"][0]["assignee"]["email"] == US_EMAIL
+    assert full["acknowledgements"][0]["acknowledger"]["type"] == "user"
+    assert full["last_status_change_by"]["email"] == US_EMAIL
+    assert full["service"]["type"] == "service"
     resolved = contract.rest(
         rest_us.put(
             path,
