@@ -7,8 +7,9 @@ all kept under one session key by `ConnectFlow`:
 
 1. authorizing: from "Connect PagerDuty" to PagerDuty's callback (keyed by OAuth state;
    the state works once, for a few minutes);
-2. choosing services: from the callback to "Connect" or "Cancel" on the service picker
-   (keyed by the connected account);
+2. choosing services: from the callback (or, for an account already connected, straight
+   from "Connect PagerDuty") to "Connect" or "Cancel" on the service picker (keyed by the
+   connected account);
 3. returning: the unsaved form waits to be restored once, with the new services ticked.
 """
 
@@ -134,6 +135,29 @@ class ConnectFlow:
                 "This PagerDuty authorization took too long and has expired. Start again."
             )
         return trip
+
+    def choose_more(
+        self,
+        account_id: int,
+        *,
+        user_id: int,
+        organization_id: int,
+        return_to: str,
+        form: FormFields,
+    ) -> None:
+        """A trip that skips PagerDuty: the account is connected already, so it goes
+        straight to choosing services, and returns with the form like any other."""
+        trip = Trip(
+            state="",
+            code_verifier="",
+            redirect_uri="",
+            user_id=user_id,
+            organization_id=organization_id,
+            started=time.time(),
+            return_to=return_to,
+            form=form,
+        )
+        self.choose_services(trip, account_id)
 
     def choose_services(self, trip: Trip, account_id: int) -> None:
         """The account is stored; the trip waits on the service picker."""

@@ -14,6 +14,11 @@ tenant_urlpatterns = [
         name="select_services",
     ),
     path(
+        "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/more/",
+        connect.choose_more,
+        name="choose_more",
+    ),
+    path(
         "settings/integrations/pagerduty/accounts/<int:pagerduty_account_id>/services/cancel/",
         connect.cancel_selection,
         name="cancel_selection",

@@ -55,15 +55,15 @@ def _connect_two_services_from_the_form(page: Page, sandbox_url: str) -> None:
 
     expect(page.get_by_role("heading", name="Choose the services to connect")).to_be_visible()
     rows = page.locator("#service-rows")
-    expect(rows).to_contain_text("139 services.")
-    page.get_by_placeholder("Search services by name").fill("Checkout API 12")
-    expect(rows).to_contain_text("10 services matching “Checkout API 12”.")
+    expect(rows).to_contain_text("139 services · page 1 of 6.")
+    page.get_by_placeholder("Service or team name").fill("Checkout API 12")
+    expect(rows).to_contain_text("10 of 139 services match “Checkout API 12” by name or team.")
     for name in CHOSEN:
-        box = page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(name)}(?!\d)"))
-        rows.locator("label").filter(has=box).click()
-        expect(box).to_be_checked()
+        named = re.compile(rf"^{re.escape(name)}(?!\d)")
+        rows.locator("label").filter(has=page.get_by_role("checkbox", name=named)).click()
+        expect(rows.get_by_role("checkbox", name=named)).to_be_checked()
     expect(rows.locator("input[name=service]:checked")).to_have_count(2)
-    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect 2 services").click()
 
 
 def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(

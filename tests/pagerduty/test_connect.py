@@ -42,12 +42,15 @@ def test_approve_saves_the_account_with_encrypted_tokens(admin_client, org, conn
 def test_select_page_lists_every_service_and_searches(admin_client, org, authorize):
     response = admin_client.get(authorize(admin_client), follow=True)
     body = response.content.decode()
-    assert "139 services." in body  # two pages of 100 from the REST API
-    assert "Checkout API 130" in body and "Android Sync" in body
+    assert "139 services · page 1 of 6." in body  # two pages of 100 from the REST API
+    assert "Android Sync" in body and "Checkout API 024" in body  # by name, 25 a page
+    assert "Checkout API 025" not in body
     account = PagerDutyAccount.objects.get()
     url = f"/o/{org.slug}/settings/integrations/pagerduty/accounts/{account.pk}/services/"
+    last = admin_client.get(url, {"page": "6"}).content.decode()
+    assert "Warehouse Loader" in last and "page 6 of 6" in last
     found = admin_client.get(url, {"q": "checkout api 12"}).content.decode()
-    assert "10 services matching" in found  # 120-129
+    assert "10 of 139 services match “checkout api 12” by name or team." in found  # 120-129
     assert "Android Sync" not in found
 
 

@@ -41,23 +41,22 @@ def test_connect_choose_two_services_and_send_a_test_event(
     select_url = page.url
     assert select_url.startswith(f"{base}/o/{org.slug}/settings/integrations/pagerduty/accounts/")
     rows = page.locator("#service-rows")
-    expect(rows).to_contain_text("139 services.")
-    expect(rows.locator("input[name=service]")).to_have_count(139)
+    expect(rows).to_contain_text("139 services · page 1 of 6.")
+    expect(rows.locator("input[name=service]")).to_have_count(25)
     expect(rows).to_contain_text("Android Sync")
-    page.get_by_placeholder("Search services by name").fill("Checkout API 12")
-    expect(rows).to_contain_text("10 services matching “Checkout API 12”.")
+    page.get_by_placeholder("Service or team name").fill("Checkout API 12")
+    expect(rows).to_contain_text("10 of 139 services match “Checkout API 12” by name or team.")
     expect(rows.locator("input[name=service]")).to_have_count(10)
     expect(rows).not_to_contain_text("Android Sync")
     expect(page).to_have_url(select_url)  # htmx swapped the rows; no page load
     for name in CHOSEN:
-        # Click the row's label, as a person would: the label is the name, then the
-        # service's description (which Pico CSS pulls up over the checkbox itself).
-        box = page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(name)}(?!\d)"))
-        rows.locator("label").filter(has=box).click()
-        expect(box).to_be_checked()
+        # Click the row's label, as a person would: the name, then the service's team.
+        named = re.compile(rf"^{re.escape(name)}(?!\d)")
+        rows.locator("label").filter(has=page.get_by_role("checkbox", name=named)).click()
+        expect(rows.get_by_role("checkbox", name=named)).to_be_checked()
     expect(rows.locator("input[name=service]:checked")).to_have_count(2)
     screenshot(page, "services-searched-and-chosen")
-    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect 2 services").click()
 
     # Back on Settings / Integrations with both services, their keys masked.
     expect(page).to_have_url(integrations_url)

@@ -19,7 +19,7 @@ from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.views import listing
 from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty.flow import ConnectFlow
-from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,10 @@ def form_context(
         "alert": alert,
         "nav_section": "alerts",
         "has_services": for_tenant(request, PagerDutyService).exists(),
+        # "Connect PagerDuty" opens these accounts' service pickers without a new consent.
+        "pagerduty_accounts": list(
+            for_tenant(request, PagerDutyAccount).filter(status=PagerDutyAccount.Status.ACTIVE)
+        ),
         "carried_tests": list(dict.fromkeys(carried)),
         "test_deliveries": test_deliveries or [],
         **extra,

@@ -20,15 +20,10 @@ from alerts_saas.accounts.access import (
     tenant_view,
 )
 from alerts_saas.accounts.models import Role
-from integrations.pagerduty import conf, oauth
+from integrations.pagerduty import conf, oauth, picker
 from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_form
 from integrations.pagerduty.models import PagerDutyAccount
-from integrations.pagerduty.provisioning import (
-    our_integration,
-    our_integration_ids,
-    provision_services,
-    save_account,
-)
+from integrations.pagerduty.provisioning import provision_services, save_account
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
@@ -42,6 +37,10 @@ def _integrations_url(slug: str) -> str:
 @require_POST
 def authorize(request: TenantRequest) -> HttpResponse:
     """Send the user to PagerDuty to authorize; the form that sent them is kept unsaved."""
+    return _authorize(request)
+
+
+def _authorize(request: TenantRequest) -> HttpResponse:
     organization = request.tenant.organization
     default = _integrations_url(organization.slug)
     return_to = safe_return_to(request, request.POST.get("next"), organization.slug, default)
@@ -63,6 +62,29 @@ def authorize(request: TenantRequest) -> HttpResponse:
         form=unsaved_form(request.POST),
     )
     return redirect(authorization.url)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def choose_more(request: TenantRequest, pagerduty_account_id: int) -> HttpResponse:
+    """ "Connect PagerDuty" for an account already connected: its service picker, without
+    asking PagerDuty's consent again; the form that sent them is kept unsaved."""
+    organization = request.tenant.organization
+    account = tenant_get(request, PagerDutyAccount, pk=pagerduty_account_id)
+    default = _integrations_url(organization.slug)
+    return_to = safe_return_to(request, request.POST.get("next"), organization.slug, default)
+    if account.needs_reconnect:
+        return _authorize(request)  # its tokens no longer work: consent is needed again
+    ConnectFlow(request.session).choose_more(
+        account.pk,
+        user_id=request.user.pk,
+        organization_id=organization.pk,
+        return_to=return_to,
+        form=unsaved_form(request.POST),
+    )
+    return redirect(
+        "pagerduty:select_services", slug=organization.slug, pagerduty_account_id=account.pk
+    )
 
 
 def _flow_error(
@@ -122,13 +144,13 @@ def callback(request: SignedInRequest) -> HttpResponse:
 @tenant_view(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpResponse:
-    """The service picker: the account's services, to add our integration to."""
-    organization = request.tenant.organization
+    """The service picker: the account's services, to add our integration to. Found by name
+    or team a page at a time; the ticks (`service`) travel with every search and page."""
     account = tenant_get(request, PagerDutyAccount, pk=pagerduty_account_id)
-    query = request.GET.get("q", "").strip()
+    params = request.POST if request.method == "POST" else request.GET
+    query = " ".join(params.get("q", "").split())[:100]
     try:
-        # Adding looks the chosen ids up among all services, whatever was searched.
-        services = AccountApi(account).services("" if request.method == "POST" else query)
+        services = AccountApi(account).services()
     except PagerDutyApiError as exc:
         return render(
             request,
@@ -136,30 +158,16 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
             {"account": account, "error": exc.message, "query": query},
             status=502,
         )
+    chosen_ids = set(params.getlist("service"))
     if request.method == "POST":
-        chosen_ids = set(request.POST.getlist("service"))
         chosen = [s for s in services if s["id"] in chosen_ids]
         if chosen:
             return _add_chosen(request, account, chosen)
         messages.error(request, "Choose at least one service to connect.")
-    # A service PagerDuty refuses can be chosen again: that makes it a new integration.
-    refused = set(
-        account.services.filter(refused_at__isnull=False).values_list("pd_service_id", flat=True)
-    )
-    connected = set(account.services.values_list("pd_service_id", flat=True)) - refused
-    ours = our_integration_ids(organization)
-    rows = [
-        {
-            "service": s,
-            "connected": s["id"] in connected,
-            "refused": s["id"] in refused,
-            "has_integration": our_integration(s, ours) is not None,
-        }
-        for s in services
-    ]
+    rows = picker.rows_of(account, services, chosen_ids)
     context = {
         "account": account,
-        "rows": rows,
+        "listing": picker.listing(request.path, rows, query, params.get("page")),
         "query": query,
         "return_to": ConnectFlow(request.session).choosing_return_to(account.pk),
     }
