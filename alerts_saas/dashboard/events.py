@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from alerts_saas.alerts.state import duration_label
 from alerts_saas.ingest import activity
 from alerts_saas.ingest.activity import Activity, Stretch
 
@@ -28,8 +27,7 @@ class Bar:
 @dataclass(frozen=True, slots=True)
 class EventsPanel:
     activity: Activity | None  # None: the store can't be read just now
-    last_at: datetime | None
-    last_ago: str
+    last_at: datetime | None  # shown with {% timestamp %}, in words and as a time
 
     @property
     def total(self) -> int:
@@ -75,5 +73,4 @@ def events_panel(
     last = found.last_at if found is not None else None
     if last is None or (key_last_used is not None and key_last_used > last):
         last = key_last_used
-    ago = duration_label((now - last).total_seconds()) if last is not None else ""
-    return EventsPanel(found, last, ago)
+    return EventsPanel(found, last)

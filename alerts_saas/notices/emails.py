@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.timesince import timesince
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.accounts.times import ago
 from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.notices.models import KIND_ORDER, PagingProblem
 
@@ -42,11 +43,6 @@ def names(items: list[str]) -> str:
     if len(shown) > 1:
         return f"{', '.join(shown[:-1])} and {shown[-1]}"
     return shown[0] if shown else ""
-
-
-def ago(then: datetime, now: datetime) -> str:
-    """ "just now", "5 minutes ago", "2 days, 3 hours ago"."""
-    return "just now" if (now - then).total_seconds() < 60 else f"{timesince(then, now)} ago"
 
 
 def lasted(start: datetime, end: datetime) -> str:

@@ -8,12 +8,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from alerts_saas.accounts.access import SignedInRequest, TenantRequest, for_tenant, tenant_view
 from alerts_saas.accounts.models import Membership, Role
-from alerts_saas.notices.emails import ago, alert_lines
+from alerts_saas.notices.emails import alert_lines
 from alerts_saas.notices.models import PagingProblem
 
 RECENTLY_FIXED = 10
@@ -68,12 +67,11 @@ def notification_settings(request: SignedInRequest) -> HttpResponse:
 @tenant_view()
 def problems(request: TenantRequest) -> HttpResponse:
     """What is broken in the organization's paging now, and what was fixed lately."""
-    now = timezone.now()
     open_rows = for_tenant(request, PagingProblem.objects.open().worst_first())
     shown = list(open_rows[:SHOWN_OPEN])
     fixed = for_tenant(request, PagingProblem.objects.filter(resolved_at__isnull=False))
     context = {
-        "open_problems": [(p, alert_lines(p), ago(p.began, now)) for p in shown],
+        "open_problems": [(p, alert_lines(p)) for p in shown],
         "not_shown": open_rows.count() - len(shown) if len(shown) == SHOWN_OPEN else 0,
         "fixed": fixed.order_by("-resolved_at")[:RECENTLY_FIXED],
     }
