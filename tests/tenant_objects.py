@@ -16,6 +16,7 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from alerts_saas.alerts.models import Alert
 from alerts_saas.ingest.models import IngestKey
+from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 Maker = Callable[[Organization, User], models.Model]
@@ -75,6 +76,19 @@ def _delivery(org: Organization, owner: User) -> models.Model:
     )
 
 
+def _incident(org: Organization, owner: User) -> models.Model:
+    trigger = Delivery.objects.filter(organization=org).first() or _delivery(org, owner)
+    assert isinstance(trigger, Delivery)
+    return Incident.objects.create(
+        organization=org,
+        service_id=trigger.service_id,
+        pd_incident_id=f"PINC{org.pk}",
+        dedup_key=trigger.dedup_key,
+        status="triggered",
+        status_changed_at=timezone.now(),
+    )
+
+
 def _alert(org: Organization, owner: User) -> models.Model:
     alert = Alert.objects.create(organization=org, name=f"Alert of {org.slug}")
     service = PagerDutyService.objects.filter(organization=org).first() or _pd_service(org, owner)
@@ -93,6 +107,7 @@ MAKERS: dict[str, Maker] = {
     "pagerduty.pagerdutyaccount": _pd_account,
     "pagerduty.pagerdutyservice": _pd_service,
     "pagerduty.delivery": _delivery,
+    "pagerduty_incidents.incident": _incident,
     "alerts.alert": _alert,
     "ingest.ingestkey": _ingest_key,
 }
