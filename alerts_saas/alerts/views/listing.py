@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
@@ -32,7 +32,10 @@ from django.db.models import (
     When,
 )
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.incident_notes import incident_notes
@@ -395,19 +398,16 @@ def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -
     ]
 
 
-def _utc(moment: datetime, pattern: str) -> str:
-    return f"{moment.astimezone(UTC):{pattern}} UTC"
-
-
-def state_note(state: AlertState, now: datetime) -> str:
-    """What the list says under a state: since when it fires, or when it can fire."""
+def state_note(state: AlertState, now: datetime) -> SafeString:
+    """What the list says under a state: since when it fires, or when it can fire (in the
+    person's time zone, UTC on hover)."""
     if state.state == State.FIRING and state.firing is not None:
         since = state.firing.opened_at
         duration = duration_label((now - since).total_seconds())
-        return f"since {since.day} {_utc(since, '%b %H:%M')}, for {duration}"
+        return format_html("since {}, for {}", time_html(since, "j M H:i"), duration)
     if state.state == State.WAITING and state.full_window_at is not None:
-        return f"can fire from {_utc(state.full_window_at, '%H:%M')}"
-    return ""
+        return format_html("can fire from {}", time_html(state.full_window_at, "H:i"))
+    return SafeString("")
 
 
 def _row(
