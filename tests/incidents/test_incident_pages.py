@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from alerts_saas.alerts import firings
 from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, EventAction
 from tests.alerts.test_alert_page import _alert, _events
@@ -156,3 +157,19 @@ def test_a_test_alerts_panel_shows_its_incident(admin_client, org, connected_ser
     panel = _get(admin_client, f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/")
     assert "Acknowledged by Olivia Oncall just now." in panel
     assert "Incident #42 in PagerDuty" in panel
+
+
+def test_resolved_in_pagerduty_pages_again_only_when_it_fires_anew(org, firing) -> None:
+    """More events while the condition holds send nothing; after it clears, the next
+    firing pages with a new dedup key (a new incident)."""
+    alert, trigger = firing
+    now = timezone.now()
+    _incident(trigger, status="resolved", status_changed_at=now, resolved_at=now)
+    _events(org, 5)
+    triggers = Delivery.objects.filter(event_action=EventAction.TRIGGER)
+    assert list(triggers) == [trigger]
+    firings.clear_firing(trigger.firing, "cleared", timezone.now())
+    [again] = _events(org, 3)
+    assert again.alert_id == alert.pk and again.pk != trigger.firing_id
+    new = triggers.exclude(pk=trigger.pk).get()
+    assert new.dedup_key != trigger.dedup_key

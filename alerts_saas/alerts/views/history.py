@@ -116,7 +116,7 @@ def _with_incidents(
     service_ids = {d.service_id for d in deliveries if d.service_id is not None}
     if not service_ids:
         return rows, open_firing
-    incidents = incidents_of(alert.organization_id, deliveries)
+    incidents = incidents_of(alert.organization_id, deliveries, timeline=True)
     services = list(
         PagerDutyService.objects.filter(pk__in=service_ids).only(
             "pk", "account_id", "organization_id", "pd_service_id"

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from integrations.pagerduty.incidents.models import Incident
+from django.db.models import Prefetch
+
+from integrations.pagerduty.incidents.models import Incident, IncidentActivity
 from integrations.pagerduty.models import Delivery, EventAction
 
 Key = tuple[int, str]  # (service id, dedup key)
 
 
-def incidents_of(organization_id: int, deliveries: Iterable[Delivery]) -> dict[Key, Incident]:
+def incidents_of(
+    organization_id: int, deliveries: Iterable[Delivery], *, timeline: bool = False
+) -> dict[Key, Incident]:
     """The incidents PagerDuty opened for these deliveries' triggers, by (service, dedup
-    key): one query, whatever the number of deliveries."""
+    key): one query, whatever the number of deliveries (and one more for each incident's
+    `timeline`, oldest first, when asked)."""
     keys = {
         (d.service_id, d.dedup_key)
         for d in deliveries
@@ -25,4 +30,7 @@ def incidents_of(organization_id: int, deliveries: Iterable[Delivery]) -> dict[K
         service_id__in={service for service, _ in keys},
         dedup_key__in={key for _, key in keys},
     )
+    if timeline:
+        applied = IncidentActivity.objects.exclude(applied_at=None).order_by("occurred_at", "pk")
+        rows = rows.prefetch_related(Prefetch("activity", queryset=applied, to_attr="timeline"))
     return {(i.service_id, i.dedup_key): i for i in rows if (i.service_id, i.dedup_key) in keys}
