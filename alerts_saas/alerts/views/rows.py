@@ -11,6 +11,10 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.state import AlertState, State
@@ -64,7 +68,7 @@ class TargetPath:
             return ""
         why = self.resolve.get_reason_display() if self.resolve.reason else ""
         words = _delivery_words(self.resolve, "Resolve")
-        return f"{words} ({why})" if why else words
+        return format_html("{} ({})", words, why) if why else words
 
     @property
     def badge(self) -> str:
@@ -84,22 +88,25 @@ class TargetPath:
         return incident_words(self.incident) if self.incident else ""
 
 
-def _delivery_words(delivery: Delivery, action: str) -> str:
+def _delivery_words(delivery: Delivery, action: str) -> SafeString:
     """E.g. "Trigger delivered at 03:12:09", "Resolve retrying (attempt 3): PagerDuty
-    answered 503", "Trigger failed: Invalid routing key"."""
+    answered 503", "Trigger failed: Invalid routing key"; times in the person's zone."""
     if delivery.status == Delivery.Status.DELIVERED:
         when = delivery.delivered_at or delivery.created_at
-        return f"{action} delivered at {when:%H:%M:%S} UTC"
+        return format_html("{} delivered at {}", action, time_html(when, "H:i:s"))
     if delivery.status == Delivery.Status.FAILED:
-        return f"{action} failed: {delivery.last_error or 'refused by PagerDuty'}"
+        return format_html("{} failed: {}", action, delivery.last_error or "refused by PagerDuty")
     if delivery.attempts and delivery.last_error:
-        return (
-            f"{action} retrying (attempt {delivery.attempts + 1} at "
-            f"{delivery.next_attempt_at:%H:%M:%S} UTC): {delivery.last_error}"
+        return format_html(
+            "{} retrying (attempt {} at {}): {}",
+            action,
+            delivery.attempts + 1,
+            time_html(delivery.next_attempt_at, "H:i:s"),
+            delivery.last_error,
         )
     if delivery.status == Delivery.Status.SENDING:
-        return f"{action} sending"
-    return f"{action} queued"
+        return format_html("{} sending", action)
+    return format_html("{} queued", action)
 
 
 def target_paths(
