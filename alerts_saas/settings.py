@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
     "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
     "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
     "incidents-apply-pending": _every("integrations.pagerduty.incidents.tasks.apply_pending", 30),
+    "incidents-prune": _every("integrations.pagerduty.incidents.tasks.prune_incidents", 600),
     "incidents-check-subscriptions": _every(
         "integrations.pagerduty.incidents.tasks.check_subscriptions", 3600
     ),

@@ -176,3 +176,18 @@ def test_a_ping_or_an_event_we_do_not_follow_is_accepted_and_ignored(
     event = _event(tenant, "incident.priority_updated", "triggered", now)
     assert post_webhook(subscription, event).status_code == 202
     assert not IncidentActivity.objects.exists()
+
+
+def test_incident_history_is_kept_as_long_as_delivery_history(
+    tenant, post_webhook, now, settings
+) -> None:
+    from integrations.pagerduty.incidents.retention import prune_incidents
+
+    _, subscription, _ = tenant
+    post_webhook(subscription, _event(tenant, "incident.acknowledged", "acknowledged", now))
+    _apply_all()
+    settings.DELIVERY_RETENTION_DAYS = 30
+    assert prune_incidents().deleted == 0
+    Incident.objects.update(updated_at=now - timedelta(days=31))
+    assert prune_incidents().deleted == 1
+    assert not Incident.objects.exists() and not IncidentActivity.objects.exists()

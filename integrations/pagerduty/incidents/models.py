@@ -78,7 +78,10 @@ class Incident(models.Model):
                 fields=["organization", "pd_incident_id"], name="incident_once_per_org"
             )
         ]
-        indexes = [models.Index(fields=["service", "dedup_key"], name="incident_by_key")]
+        indexes = [
+            models.Index(fields=["service", "dedup_key"], name="incident_by_key"),
+            models.Index(fields=["updated_at"], name="incident_by_age"),  # retention
+        ]
 
     def __str__(self) -> str:
         return f"#{self.number or self.pd_incident_id} {self.status}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.pagerduty.incidents import activity, oncall, subscriptions
+from integrations.pagerduty.incidents import activity, oncall, retention, subscriptions
 from integrations.pagerduty.models import PagerDutyService
 
 
@@ -35,3 +35,8 @@ def check_subscriptions() -> int:
 @shared_task(ignore_result=True)
 def refresh_on_call(service_ids: list[int]) -> None:
     oncall.refresh(service_ids)
+
+
+@shared_task(ignore_result=True)
+def prune_incidents() -> int:
+    return retention.prune_incidents().deleted
