@@ -150,6 +150,22 @@ class AlertForm(forms.ModelForm):
             self.initial["window_minutes"] = minutes // 60
             self.initial["window_unit"] = "hours"
 
+    def threshold_words(self) -> str:
+        """The number as it stands in the form, in words ("3 matching events")."""
+        amount = str(self["threshold"].value() or "").strip()
+        if not amount.isdigit():
+            return "the number of matching events"
+        return f"{int(amount):,} matching event{'' if int(amount) == 1 else 's'}"
+
+    def window_words(self) -> str:
+        """The window as it stands in the form, in words ("5 minutes", "1 hour"); the
+        page's script says the same as it is typed (static/js/alert-form.js)."""
+        amount = str(self["window_minutes"].value() or "").strip()
+        unit = str(self["window_unit"].value() or "minutes")
+        if not amount.isdigit() or unit not in WINDOW_UNITS:
+            return "the window"
+        return f"{int(amount)} {unit[:-1] if int(amount) == 1 else unit}"
+
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()
         clash = Alert.objects.filter(organization=self.organization, name__iexact=name)
@@ -269,7 +285,7 @@ def _detail_formset() -> type[BaseDetailFormSet]:
         CustomDetail,
         form=DetailForm,
         formset=BaseDetailFormSet,
-        extra=2,
+        extra=1,  # more are added in place (static/js/alert-form.js)
         can_delete=True,
         max_num=50,
         validate_max=True,

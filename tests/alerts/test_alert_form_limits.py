@@ -62,3 +62,16 @@ def test_a_huge_description_is_refused_with_its_length(
     assert not Alert.objects.exists()
     ok = form_data([connected_service.pk], description="Checkout is failing. " * 90)
     assert _new(admin_client, org, ok).status_code == 302
+
+
+def test_the_fewer_than_help_quotes_the_alerts_own_window(
+    admin_client, org, connected_service, form_data
+) -> None:
+    data = form_data([connected_service.pk], kind="absence", threshold="1", window_minutes="15")
+    assert _new(admin_client, org, data).status_code == 302
+    alert = Alert.objects.get()
+    page = admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/edit/").content.decode()
+    assert (
+        'fewer than <span data-says="threshold">1 matching event</span> in '
+        '<span data-says="window">15 minutes</span>'
+    ) in page

@@ -79,7 +79,10 @@ def test_the_form_reads_the_condition_as_a_sentence(admin_client, org, connected
         "An event matches when it meets every rule you set (leave all empty to count "
         "every event):" in page
     )
-    assert "a heartbeat: fires when fewer than 1 event in 5 minutes" in page
+    assert (
+        'a heartbeat: fires when there are fewer than <span data-says="threshold">1 matching '
+        'event</span> in <span data-says="window">5 minutes</span>'
+    ) in page
     assert "waits one full window after saving before it can fire" in page
     assert "Regular expression" in page
 
