@@ -29,6 +29,60 @@ def overflow(page: Page) -> int:
     )
 
 
+_CONTRAST = """() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/) || c.match(/color\\(srgb ([^)]+)\\)/);
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    const scale = c.startsWith('color(') ? 255 : 1;
+    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3]));
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) { layers.push(c); if (c[3] === 1) break; }
+    }
+    let rgb = [255, 255, 255];
+    for (const layer of layers.reverse()) rgb = over(layer, rgb);
+    return rgb;
+  };
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const found = [];
+  const check = (el, prop, need) => {
+    const bg = background(el.parentElement || el);
+    const ink = over(parse(getComputedStyle(el)[prop]), background(el));
+    const r = ratio(ink, prop === 'color' ? background(el) : bg);
+    const what = `${el.className || el.tagName} "${el.textContent.trim().slice(0, 30)}"`;
+    if (r < need) found.push(`${what} ${prop} ${r.toFixed(2)}:1`);
+  };
+  const texts = '.badge, .flash, .text-bad, .muted, .state-banner h2, header a, main a, main p';
+  document.querySelectorAll(texts).forEach((el) => {
+    if (el.offsetParent && el.textContent.trim()) check(el, 'color', 4.5);
+  });
+  document.querySelectorAll('.flash, .state-banner').forEach((el) => {
+    check(el, 'borderLeftColor', 3);
+  });
+  return found;
+}"""
+
+
+def low_contrast(page: Page) -> list[str]:
+    """The visible text (the app's states, badges, flashes, links, muted words) under 4.5:1
+    against what is behind it, and state borders under 3:1, in the page's theme."""
+    return list(page.evaluate(_CONTRAST))
+
+
 def sign_in(page: Page, base: str, email: str) -> None:
     """Through our own login page."""
     page.set_default_timeout(10_000)

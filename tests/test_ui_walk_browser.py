@@ -1,6 +1,7 @@
 """Every main page, walked in headless Chromium at 1280 and 390 px, light and dark (the
 system's colour scheme), with the longest names people can give: nothing sticks out
-sideways, the browser logs no error, and each page is saved to test-artifacts/ to look at.
+sideways, the browser logs no error, the app's colours are readable, and each page is saved
+to test-artifacts/ to look at.
 
 One browser and one context per screen and scheme; the whole walk stays under a minute."""
 
@@ -21,7 +22,7 @@ from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Level
 from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty.models import PagerDutyAccount
-from tests.browser import LAPTOP, PHONE, sign_in
+from tests.browser import LAPTOP, PHONE, low_contrast, sign_in
 from tests.dashboard.conftest import alert, delivery, service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,6 +99,7 @@ def _check(page: Page, name: str, errors: list[str], shoot: Callable[..., Path])
     if scroll > inner:
         problems.append(f"{name}: {scroll} px wide on a {inner} px screen")
     problems.extend(f"{name}: {e}" for e in errors)
+    problems.extend(f"{name}: hard to read: {c}" for c in low_contrast(page))
     shoot(page, name)
     return problems
 
