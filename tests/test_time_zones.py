@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
@@ -98,5 +99,30 @@ def test_a_first_visit_suggests_the_browsers_zone(live_server, browser: Browser,
         page.get_by_role("button", name="Save").click()
         expect(page.locator(".flash")).to_have_text("Saved. Times are now shown in Asia/Tokyo.")
         expect(page.locator("#time-zone-guess")).to_be_hidden()
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_alert_chart_reads_in_the_persons_zone(live_server, browser: Browser, org):
+    from tests.alerts.test_alert_chart_browser import _new_alert_with_events
+
+    owner = Membership.objects.get(organization=org).user
+    owner.time_zone = "Asia/Kolkata"  # UTC+05:30: none of its times is a UTC time
+    owner.save(update_fields=["time_zone"])
+    alert = _new_alert_with_events(org)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url, "owner@acme.example")
+        page.goto(f"{live_server.url}/o/{org.slug}/alerts/{alert.pk}/")
+        chart = page.locator("#alert-chart")
+        expect(chart.locator("canvas")).to_have_count(1)
+        expect(page.locator("main")).to_contain_text("Times in Asia/Kolkata.")
+        legend = chart.locator(".u-legend .u-series").first
+        expect(legend.locator(".u-label")).to_have_text("Time (Asia/Kolkata)")
+        shown = legend.locator(".u-value").inner_text()
+        local = timezone.localtime(timezone.now(), ZoneInfo("Asia/Kolkata"))
+        assert re.fullmatch(rf"{local.day} \w+ {local:%H}:\d\d:\d\d", shown), shown
     finally:
         context.close()

@@ -17,21 +17,24 @@
     10000, 20000, 25000, 50000, 100000, 250000, 500000, 1000000];
   var drawn = new Set();
   var formats = {};
+  // The person's time zone (the chart's data-time-zone), as the rest of the page uses.
+  var zone = "UTC";
 
-  function utc(ts) {
-    return window.uPlot.tzDate(new Date(ts * 1e3), "UTC");
+  function zoned(ts) {
+    return window.uPlot.tzDate(new Date(ts * 1e3), zone);
   }
 
   function format(pattern, ts) {
     formats[pattern] = formats[pattern] || window.uPlot.fmtDate(pattern);
-    return formats[pattern](utc(ts));
+    return formats[pattern](zoned(ts));
   }
 
   function tick(step, ts) {
-    // 24-hour UTC times, as the rest of the page shows them: seconds only when ticks are
-    // less than a minute apart, the day where one begins.
+    // 24-hour times in the person's zone, as the rest of the page shows them: seconds only
+    // when ticks are less than a minute apart, the day where one begins.
     if (step < 60) return format("{HH}:{mm}:{ss}", ts);
-    if (ts % 86400 === 0) return format("{D} {MMM}", ts);
+    var at = zoned(ts);
+    if (at.getHours() === 0 && at.getMinutes() === 0) return format("{D} {MMM}", ts);
     return format("{HH}:{mm}", ts);
   }
 
@@ -64,6 +67,7 @@
     var source = document.getElementById(el.dataset.alertChart);
     if (!source || typeof window.uPlot === "undefined") return;
     var data = JSON.parse(source.textContent);
+    zone = el.dataset.timeZone || "UTC";
     destroy(el);
     el.textContent = "";
     var top = Math.max(data.threshold, Math.max.apply(null, data.values.concat([0])));
@@ -85,7 +89,7 @@
     var opts = {
       width: Math.max(el.clientWidth, 280),
       height: HEIGHT,
-      tzDate: utc,
+      tzDate: zoned,
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: true, range: function () { return [data.since, data.until]; } },
@@ -96,7 +100,7 @@
         Object.assign({ label: "events in " + data.window, size: 60, incrs: COUNT_STEPS }, axis),
       ],
       series: [
-        { label: "Time (UTC)", value: function (u, ts) { return ts == null ? "" : format("{D} {MMM} {HH}:{mm}:{ss}", ts); } },
+        { label: "Time (" + zone + ")", value: function (u, ts) { return ts == null ? "" : format("{D} {MMM} {HH}:{mm}:{ss}", ts); } },
         {
           label: "Matching events in " + data.window,
           stroke: count, fill: faint(count), width: 2,
