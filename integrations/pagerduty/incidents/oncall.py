@@ -14,8 +14,10 @@ from django.utils import timezone
 from integrations.pagerduty.incidents.models import OnCallNow
 from integrations.pagerduty.models import PagerDutyService
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
+from integrations.pagerduty.task_names import task
 
 log = logging.getLogger(__name__)
+REFRESH_ON_CALL = "integrations.pagerduty.incidents.tasks.refresh_on_call"  # tasks.py's
 FRESH = timedelta(minutes=2)
 ASKED = timedelta(seconds=30)  # a refresh asked for this recently is not asked again
 
@@ -41,8 +43,6 @@ def on_call(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
 
 
 def _ask(services: list[PagerDutyService], stale: list[int], known: dict[int, OnCallNow]) -> None:
-    from integrations.pagerduty.incidents.tasks import refresh_on_call
-
     now = timezone.now()
     OnCallNow.objects.bulk_create(
         [
@@ -59,7 +59,7 @@ def _ask(services: list[PagerDutyService], stale: list[int], known: dict[int, On
         if OnCallNow.objects.filter(not_asked, service_id=pk).update(requested_at=now)
     ]
     if ids:
-        refresh_on_call.delay(ids)
+        task(REFRESH_ON_CALL).delay(ids)
 
 
 def refresh(service_ids: list[int]) -> None:
