@@ -74,22 +74,23 @@ def _realistic(org: Organization, add_member: Callable[..., object]) -> dict[str
         "alert": f"/o/{slug}/alerts/{firing.pk}/",
         "quiet-alert": f"/o/{slug}/alerts/{quiet.pk}/",
         "alert-form": f"/o/{slug}/alerts/{firing.pk}/edit/",
-        "new-alert": f"/o/{slug}/alerts/new/",
         "integrations": f"/o/{slug}/settings/integrations/",
         "ingest-keys": f"/o/{slug}/settings/ingest-keys/",
         "members": f"/o/{slug}/settings/members/",
         "org-settings": f"/o/{slug}/settings/",
         "problems": f"/o/{slug}/problems/",
+        "profile": "/profile/",
         "emails": "/accounts/email/",
         "notifications": "/notifications/",
-        "password": "/accounts/password/change/",
     }
+
+
+ANONYMOUS = (("landing", "/"), ("sign-in", "/accounts/login/"), ("sign-up", "/accounts/signup/"))
 
 
 def _visit(page: Page, url: str, errors: list[str]) -> None:
     errors.clear()
     page.goto(url)
-    page.wait_for_load_state("load")
 
 
 def _check(page: Page, name: str, errors: list[str], shoot: Callable[..., Path]) -> list[str]:
@@ -108,7 +109,12 @@ def _watch(context: BrowserContext) -> tuple[Page, list[str]]:
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(f"{m.text} {m.location.get('url', '')}") if m.type == "error" else None
+        ),
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
     return page, errors
 
@@ -154,7 +160,7 @@ def test_every_main_page_fits_every_screen_in_both_themes(
 
             anonymous = browser.new_context(viewport=viewport, color_scheme=scheme)  # type: ignore[arg-type]
             page, errors = _watch(anonymous)
-            for name, path in (("sign-in", "/accounts/login/"), ("sign-up", "/accounts/signup/")):
+            for name, path in ANONYMOUS:
                 _visit(page, f"{base}{path}", errors)
                 problems += _check(page, f"{shown}-{name}", errors, screenshot)
             anonymous.close()
