@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -30,7 +30,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from alerts_saas.accounts.times import time_html
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
@@ -149,23 +152,26 @@ class Incident:
 
     @property
     def note(self) -> str:
-        """What the panel says about the incident resolving itself ('' for nothing)."""
+        """What the panel says about the incident resolving itself ('' for nothing); its
+        times are `<time>` elements (so the words are HTML, escaped where they quote)."""
         state, resolve = self.state, self.automatic
         if state is None or resolve is None:
             return ""
         due = clock(resolve.next_attempt_at, self.now)
         if state == Automatic.SCHEDULED:
-            when = f"at {due} ({in_words(resolve.next_attempt_at - self.now)})"
+            when = format_html("at {} ({})", due, in_words(resolve.next_attempt_at - self.now))
             if self.trigger.status == DELIVERED:
-                return f"The test incident resolves itself {when}."
-            return (
-                f"The test incident resolves itself {when}, or as soon as PagerDuty takes "
-                "this trigger if that is later."
+                return format_html("The test incident resolves itself {}.", when)
+            return format_html(
+                "The test incident resolves itself {}, or as soon as PagerDuty takes "
+                "this trigger if that is later.",
+                when,
             )
         if state == Automatic.WAITING:
-            return (
+            return format_html(
                 "The test incident resolves itself as soon as PagerDuty takes this trigger "
-                f"(it was due at {due})."
+                "(it was due at {}).",
+                due,
             )
         if state == Automatic.RESOLVING:
             if resolve.is_retrying:
@@ -176,7 +182,7 @@ class Incident:
             return "Resolving the test incident automatically…"
         if state == Automatic.RESOLVED:
             at = clock(resolve.delivered_at or self.now, self.now)
-            return f"The test incident was resolved automatically at {at}."
+            return format_html("The test incident was resolved automatically at {}.", at)
         error = resolve.last_error.rstrip(".")
         return f"The test incident could not be resolved automatically: {error}."
 
@@ -218,11 +224,12 @@ def panel_key(delivery: Delivery, incident: Incident | None) -> str:
 
 
 def scheduled_words(delivery: Delivery, now: datetime | None = None) -> str:
-    """'at 14:32 UTC (in 10 minutes)' for a queued delivery that waits for its time, else ''."""
+    """'at 14:32 (in 10 minutes)' for a queued delivery that waits for its time, else ''."""
     now = now or timezone.now()
     if not waits_for_its_time(delivery, now):
         return ""
-    return f"at {clock(delivery.next_attempt_at, now)} ({in_words(delivery.next_attempt_at - now)})"
+    due = delivery.next_attempt_at
+    return format_html("at {} ({})", clock(due, now), in_words(due - now))
 
 
 def waits_for_its_time(delivery: Delivery, now: datetime) -> bool:
@@ -230,12 +237,11 @@ def waits_for_its_time(delivery: Delivery, now: datetime) -> bool:
     return delivery.status == QUEUED and delivery.attempts == 0 and delivery.next_attempt_at > now
 
 
-def clock(moment: datetime, now: datetime) -> str:
-    """'14:32 UTC', with the date when it is not today's."""
-    moment, today = moment.astimezone(UTC), now.astimezone(UTC).date()
-    if moment.date() == today:
-        return f"{moment:%H:%M} UTC"
-    return f"{moment:%H:%M} UTC on {moment.day} {moment:%b}"
+def clock(moment: datetime, now: datetime) -> SafeString:
+    """'14:32', with the date when it is not today's: in the person's time zone, as a
+    `<time>` with UTC on hover (accounts.times)."""
+    today = timezone.localtime(moment).date() == timezone.localtime(now).date()
+    return time_html(moment, "H:i" if today else r"H:i \o\n j M")
 
 
 def in_words(delta: timedelta) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -51,11 +52,14 @@ def _panel(client, org, delivery: Delivery, shown: str | None = None):
 
 
 def _text(html: str) -> str:
+    """The words, tags dropped: a time's <time> within its sentence, others as spaces."""
+    html = re.sub(r"</?time[^>]*>", "", html)
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def _at(moment) -> str:
-    return f"{moment.astimezone(UTC):%H:%M} UTC"
+    """A time as the panel says it, tags stripped (_text): in the person's zone (UTC here)."""
+    return f"{moment.astimezone(UTC):%H:%M}"
 
 
 def _set(delivery: Delivery, **fields: object) -> None:
@@ -88,7 +92,7 @@ def test_a_test_trigger_is_queued_with_its_resolve_due_later(
     # Queued: said with its time, in the panel and in the history.
     assert "Queued for delivery…" in page
     history = admin_client.get(f"{_base(org)}/services/{service.pk}/deliveries/")
-    assert f"to be sent at {_at(resolve.next_attempt_at)} (in 10 minutes)" in (
+    assert f"to be sent at {_at(resolve.next_attempt_at)} (in 10 minutes)" in _text(
         history.content.decode()
     )
 
@@ -205,7 +209,7 @@ def test_the_panel_once_resolved_automatically(admin_client, org, service):
     _set(resolve, status=Delivery.Status.DELIVERED, attempts=1, delivered_at=delivered_at)
     response = _panel(admin_client, org, trigger, shown="delivered/scheduled")
     page = response.content.decode()
-    assert f"The test incident was resolved automatically at {_at(delivered_at)}." in page
+    assert f"The test incident was resolved automatically at {_at(delivered_at)}." in _text(page)
     assert "Resolve test incident" not in page and "hx-trigger" not in page  # settled
     assert response["HX-Trigger"] == "deliveryFinished"  # the services' last delivery moved
     # The resolve's own page says what it is.
@@ -346,8 +350,12 @@ def test_times_in_words(seconds, words):
 def test_a_time_on_another_day_says_which():
     now = timezone.now().replace(hour=23, minute=55)
     later = now + timedelta(minutes=10)
-    assert autoresolve.clock(later, now) == f"00:05 UTC on {later.day} {later:%b}"
-    assert autoresolve.clock(now, now) == "23:55 UTC"
+    assert _text(autoresolve.clock(later, now)) == f"00:05 on {later.day} {later:%b}"
+    assert _text(autoresolve.clock(now, now)) == "23:55"
+    with timezone.override("America/New_York"):  # the person's zone, UTC on hover
+        shown = autoresolve.clock(now, now)
+    assert shown.endswith(f">{timezone.localtime(now, ZoneInfo('America/New_York')):%H:%M}</time>")
+    assert f'title="{now:%-d %b %Y, %H:%M:%S} UTC"' in shown
 
 
 @pytest.mark.parametrize(
