@@ -111,6 +111,8 @@ def test_a_pasted_key_service_says_incident_updates_need_oauth(admin_client, org
     trigger.save(update_fields=["status"])
     page = _get(admin_client, f"/o/{org.slug}/alerts/{alert.pk}/")
     assert "only for services connected through OAuth" in page
+    connect = f'action="/o/{org.slug}/settings/integrations/pagerduty/connect/"'
+    assert connect in page and ">Connect PagerDuty</button>" in page
 
 
 def test_the_targets_refresh_is_empty_when_nothing_fires(admin_client, org, connected_service):
