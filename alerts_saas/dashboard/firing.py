@@ -45,8 +45,7 @@ class LatestDelivery:
     status: str
     retrying: bool
     error: str
-    at: datetime
-    ago: str
+    at: datetime  # shown with {% timestamp ... "ago" %}
 
     @property
     def state(self) -> str:
@@ -126,7 +125,7 @@ def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _R
     )
 
 
-def _latest_deliveries(firing_ids: list[int], now: datetime) -> dict[int, LatestDelivery]:
+def _latest_deliveries(firing_ids: list[int]) -> dict[int, LatestDelivery]:
     """The newest delivery of each firing (one query on the deliveries' firing index; a
     firing has a trigger and perhaps a resolve per target)."""
     found: dict[int, LatestDelivery] = {}
@@ -148,8 +147,7 @@ def _latest_deliveries(firing_ids: list[int], now: datetime) -> dict[int, Latest
         if firing_id in found:
             continue
         retrying = status == Delivery.Status.QUEUED and attempts > 0
-        ago = duration_label((now - at).total_seconds())
-        found[firing_id] = LatestDelivery(pk, action, service, status, retrying, error, at, ago)
+        found[firing_id] = LatestDelivery(pk, action, service, status, retrying, error, at)
     return found
 
 
@@ -173,7 +171,7 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
     alerts = [firing.alert for firing in firings]
     prefetch_related_objects(alerts, targets_with_accounts())
     healths = health_of(alerts, slug)
-    latest = _latest_deliveries([f.pk for f in firings], now) if firings else {}
+    latest = _latest_deliveries([f.pk for f in firings]) if firings else {}
     now_counts = _counts_now(alerts, now)
     notes = incident_notes(organization.pk, [a.pk for a in alerts]) if alerts else {}
     shown = [

@@ -231,7 +231,7 @@ def test_a_row_shows_state_services_and_last_delivery(admin_client, org):
     row = rows[str(burning.pk)]
     assert ">Firing</span>" in row and "for 1 h 5 min" in row
     assert "Alpha on-call, Zeta on-call" in row
-    assert ">Queued</span>" in row and "30 min ago" in row  # the latest delivery
+    assert ">Queued</span>" in row and "30\xa0minutes ago" in row  # the latest delivery
     assert "is firing. Disabling it resolves its incident in PagerDuty." in row
     assert ">OK</span>" in rows[str(quiet.pk)] and "Never" in rows[str(quiet.pk)]
     assert ">No service</span>" in rows[str(lonely.pk)]
@@ -248,7 +248,7 @@ def test_a_test_incidents_waiting_automatic_resolve_is_not_the_last_delivery(adm
         reason=Reason.TEST_EXPIRED, next_attempt_at=now + timedelta(minutes=8)
     )
     row = dict(re.findall(r'<tr id="alert-(\d+)">(.*?)</tr>', _get(admin_client, org), re.S))
-    assert ">Delivered</span>" in row[str(alert.pk)] and "2 min ago" in row[str(alert.pk)]
+    assert ">Delivered</span>" in row[str(alert.pk)] and "2\xa0minutes ago" in row[str(alert.pk)]
     # Once its time has come, it is the latest delivery like any other.
     Delivery.objects.filter(pk=waiting.pk).update(next_attempt_at=now - timedelta(seconds=1))
     row = dict(re.findall(r'<tr id="alert-(\d+)">(.*?)</tr>', _get(admin_client, org), re.S))

@@ -423,8 +423,7 @@ def _row(
     state = state_of(alert, Firing(opened_at=since) if since else None, now)
     last = None
     if facts.last_delivery_at is not None:
-        ago = duration_label((now - facts.last_delivery_at).total_seconds())
-        last = LastDelivery(facts.last_delivery_status, ago)
+        last = LastDelivery(facts.last_delivery_status, facts.last_delivery_at)
     return AlertRow(
         subject=alert,
         state=state,

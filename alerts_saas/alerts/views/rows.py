@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -188,10 +189,10 @@ STATUS_BADGES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class LastDelivery:
-    """An alert's latest delivery as the list shows it: its status, and how long ago."""
+    """An alert's latest delivery as the list shows it: its status, and when (how long ago)."""
 
     status: str
-    ago: str
+    at: datetime
 
     @property
     def label(self) -> str:
