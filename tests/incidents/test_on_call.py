@@ -48,3 +48,19 @@ def test_a_page_asks_once_and_then_reads(connected_service) -> None:
     oncall.on_call([connected_service])  # asked moments ago: not asked again
     row.refresh_from_db()
     assert row.requested_at == asked
+
+
+def test_the_alert_form_says_who_the_chosen_services_page_now(
+    admin_client, org, connected_service
+) -> None:
+    from tests.alerts.test_alert_page import _alert
+
+    alert = _alert(org, connected_service)
+    edit = f"/o/{org.slug}/alerts/{alert.pk}/edit/"
+    page = admin_client.get(edit).content.decode()
+    assert "Who the chosen services page now" in page and "Checking who is on call" in page
+    oncall.refresh([connected_service.pk])
+    page = admin_client.get(edit).content.decode()
+    assert "On call now: Olivia Oncall" in page
+    new = admin_client.get(f"/o/{org.slug}/alerts/new/").content.decode()
+    assert "Who the chosen services page now" not in new  # nothing chosen yet

@@ -19,6 +19,8 @@ from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.views import listing
 from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty.flow import ConnectFlow
+from integrations.pagerduty.incidents.models import OnCallNow
+from integrations.pagerduty.incidents.oncall import on_call
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 log = logging.getLogger(__name__)
@@ -78,10 +80,34 @@ def form_context(
         "pagerduty_accounts": list(
             for_tenant(request, PagerDutyAccount).filter(status=PagerDutyAccount.Status.ACTIVE)
         ),
+        "target_on_call": _on_call(request, form, alert),
         "carried_tests": list(dict.fromkeys(carried)),
         "test_deliveries": test_deliveries or [],
         **extra,
     }
+
+
+def _on_call(
+    request: TenantRequest, form: AlertForm, alert: Alert | None
+) -> list[tuple[PagerDutyService, OnCallNow | None]]:
+    """Who each chosen service pages now (the chosen ones only: asking PagerDuty costs two
+    calls a service, refreshed in the background)."""
+    data = form.data
+    chosen = (
+        (data.getlist("targets") if isinstance(data, QueryDict) else None)
+        if form.is_bound
+        else None
+    )
+    services = for_tenant(request, PagerDutyService).order_by("name")
+    if chosen is not None:
+        services = services.filter(pk__in=[pk for pk in chosen if pk.isdigit()])
+    elif alert is not None:
+        services = services.filter(alerts=alert)
+    else:
+        return []
+    shown = list(services.only("pk", "name", "account_id", "organization_id", "pd_service_id"))
+    known = on_call(shown)
+    return [(service, known.get(service.pk)) for service in shown]
 
 
 def _adopt_test_deliveries(request: TenantRequest, alert: Alert) -> None:
