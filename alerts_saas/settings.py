@@ -337,6 +337,8 @@ INGEST_MAX_FUTURE = timedelta(seconds=env_int("INGEST_MAX_FUTURE_SECONDS", 300))
 INGEST_MAX_AGE = timedelta(seconds=env_int("INGEST_MAX_AGE_SECONDS", 24 * 3600))
 # Events each organization may send per minute (sliding window) before getting 429.
 INGEST_EVENTS_PER_MINUTE = env_int("INGEST_EVENTS_PER_MINUTE", 600_000)
+# Requests each management API token may make per minute (sliding window) before 429.
+API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 600)
 # Ingestion learns that an organization's alerts changed from a token in Redis, on every
 # batch; it also compares the database this often (seconds), in case a token was lost.
 ALERTS_RECHECK_SECONDS = env_int("ALERTS_RECHECK_SECONDS", 30)

@@ -14,8 +14,8 @@ from django.db import models
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
-from alerts_saas.alerts.models import Alert
-from alerts_saas.ingest.models import IngestKey
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.ingest.models import ApiToken, IngestKey, Scope
 from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
@@ -101,6 +101,19 @@ def _ingest_key(org: Organization, owner: User) -> models.Model:
     return key
 
 
+def _api_token(org: Organization, owner: User) -> models.Model:
+    token, _secret = ApiToken.issue(org, f"Token of {org.slug}", owner, scope=Scope.WRITE)
+    return token
+
+
+def _firing(org: Organization, owner: User) -> models.Model:
+    alert = Alert.objects.filter(organization=org).first() or _alert(org, owner)
+    assert isinstance(alert, Alert)
+    return Firing.objects.create(
+        organization=org, alert=alert, count_at_open=3, cleared_at=timezone.now()
+    )
+
+
 MAKERS: dict[str, Maker] = {
     "accounts.membership": _membership,
     "accounts.invitation": _invitation,
@@ -110,6 +123,8 @@ MAKERS: dict[str, Maker] = {
     "pagerduty_incidents.incident": _incident,
     "alerts.alert": _alert,
     "ingest.ingestkey": _ingest_key,
+    "ingest.apitoken": _api_token,
+    "alerts.firing": _firing,
 }
 
 

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from alerts_saas.ingest.models import ApiToken, Scope
 from tests.tenant_objects import populate
 
 TENANT_PREFIX = "o/<slug:slug>/"
@@ -160,3 +161,44 @@ def test_anonymous_visitors_are_sent_to_sign_in(two_tenants, client) -> None:
     response = client.get(f"/o/{org_a.slug}/settings/members/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+# --- The management API (/api/v1/) -------------------------------------------------------
+
+# A body each changing operation takes as well formed, so that what answers is the lookup
+# of the other organization's id, not the body's check.
+WALK_BODIES = {
+    "put": {"name": "x", "condition": {"threshold": 1, "window_minutes": 5}, "targets": []},
+    "patch": {"description": "x"},
+}
+
+
+@pytest.mark.django_db
+def test_every_api_operation_is_404_for_another_organizations_ids(two_tenants) -> None:
+    """Each operation of the served document that names an object answers 404 to another
+    organization's read-and-write token, changing nothing; each list shows it nothing."""
+    from tests.api_client import Api
+
+    _org_a, objects_a, org_b, _outsider = two_tenants
+    api = Api(ApiToken.issue(org_b, "walker", scope=Scope.WRITE)[1])
+    paths = Client().get("/api/v1/openapi.json").json()["paths"]
+    before = _row_counts()
+    checked = []
+    for path, item in paths.items():
+        route = path.removeprefix("/api/v1").replace("{", "<").replace("}", ">")
+        for method, operation in item.items():
+            if "ApiToken" not in str(operation.get("security")):
+                continue  # the ingest API: its key names the organization, no ids
+            if "<" not in route:
+                if method == "get":
+                    listed = api.get(route.replace("<", "{"), status=200).json()
+                    assert listed["count"] == 0 and listed["items"] == [], path
+                    checked.append((method, path))
+                continue
+            url = _url(route.lstrip("/"), org_b.slug, objects_a)
+            response = api.call(method, url, WALK_BODIES.get(method))
+            assert response.status_code == 404, f"{method.upper()} {url}: {response.content}"
+            checked.append((method, path))
+    assert _row_counts() == before, "a refused request changed data"
+    assert {m for m, _ in checked} >= {"get", "post", "put", "patch", "delete"}
+    assert len(checked) >= 12

@@ -14,11 +14,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import NinjaAPI, Status
+from ninja import NinjaAPI, Router, Status
 from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 
 from alerts_saas.alerts import evaluation
+from alerts_saas.api import register
 from alerts_saas.ingest import limits
 from alerts_saas.ingest.batch import Refused, judge, parse
 from alerts_saas.ingest.body import in_words, read_body
@@ -67,6 +68,16 @@ event refused alone; {settings.INGEST_EVENTS_PER_MINUTE:,} events per minute per
 organization.
 
 Every answer, errors included, is JSON: a bad request gets a 4xx with a `message` in words.
+
+**Managing alerts** (alerts, services, firings, deliveries, ingest keys): authenticate
+with an API token (Settings → API tokens, owners and admins): `Authorization: Bearer
+<token>`. A read token reads; a read-and-write token also changes (403 otherwise). Each
+token may make {settings.API_REQUESTS_PER_MINUTE:,} requests a minute (429 with
+Retry-After). Changes do what the same change on the pages does, under the same rules.
+An alert's answer carries its version (`ETag`); send it back as `If-Match` with PUT, PATCH,
+DELETE, enable or disable, and the change is made only if nobody changed the alert since
+(412 otherwise). Lists come a page at a time (`page`, `per_page`), with `next` and
+`previous` links. Another organization's ids are 404.
 """
 
 
@@ -140,7 +151,7 @@ def _document(operation: dict[str, Any], batch: list[dict[str, Any]]) -> None:
 
 
 api = IngestApi(
-    title=f"{settings.PRODUCT_NAME} ingest API",
+    title=f"{settings.PRODUCT_NAME} API",
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
@@ -270,12 +281,16 @@ def events_other_methods(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@api.api_operation(ALL_METHODS, "/", include_in_schema=False)
+# Any other path: mounted after the management API's routes, so it shadows none of them.
+fallback = Router()
+
+
+@fallback.api_operation(ALL_METHODS, "/", include_in_schema=False)
 def root(request: HttpRequest) -> HttpResponse:
     return _nothing_here(request)
 
 
-@api.api_operation(ALL_METHODS, "/{path:rest}", include_in_schema=False)
+@fallback.api_operation(ALL_METHODS, "/{path:rest}", include_in_schema=False)
 def not_found(request: HttpRequest, rest: str) -> HttpResponse:
     return _nothing_here(request)
 
@@ -290,3 +305,7 @@ def _nothing_here(request: HttpRequest) -> HttpResponse:
         },
         status=404,
     )
+
+
+register(api)
+api.add_router("", fallback)

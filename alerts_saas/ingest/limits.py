@@ -1,4 +1,5 @@
-"""Each organization's ingest allowance: events per minute, over a sliding window.
+"""Each organization's ingest allowance, events per minute, over a sliding window; and
+each API token's, requests per minute, the same way (`Meter`).
 
 The window is two fixed minutes, the previous one weighted by how much of it still falls
 within the last 60 seconds (an estimate good to a few percent, in O(1) space). With Redis
@@ -14,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,26 +62,57 @@ def _retry_after(n: int, limit: int, current: int, previous: int, gone: float) -
     return max(1, math.ceil((needed_gone - gone) * WINDOW))
 
 
+@dataclass(frozen=True)
+class Meter:
+    """What a window counts, and where: an organization's events (which are also its
+    ingest activity) or an API token's requests."""
+
+    name: str
+    minute_key: Callable[[int, int], str]
+    last_key: Callable[[int], str]
+    keep_seconds: int  # how long a minute's count is kept
+    last_keep_seconds: int
+    # Without Redis: where a taken count is also recorded (the ingest activity).
+    record: Callable[[int, int, float], None] | None = None
+
+
+EVENTS = Meter(
+    "events",
+    activity.minute_key,
+    activity.last_key,
+    activity.KEEP_SECONDS,
+    activity.LAST_KEEP_SECONDS,
+    activity.add_to_database,
+)
+API_REQUESTS = Meter(
+    "api",
+    lambda token_id, minute: f"tw:api:{token_id}:{minute}",
+    lambda token_id: f"tw:api:{token_id}:last",
+    2 * WINDOW,
+    2 * WINDOW,
+)
+
+
 class RedisAllowance:
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_TAKE)
 
-    def take(self, organization_id: int, n: int, limit: int) -> Verdict:
+    def take(self, subject: int, n: int, limit: int, meter: Meter = EVENTS) -> Verdict:
         now = time.time()
         minute, gone = divmod(now, WINDOW)
         keys = [
-            activity.minute_key(organization_id, int(minute)),
-            activity.minute_key(organization_id, int(minute) - 1),
-            activity.last_key(organization_id),
+            meter.minute_key(subject, int(minute)),
+            meter.minute_key(subject, int(minute) - 1),
+            meter.last_key(subject),
         ]
         args: list[str | int | float] = [
             n,
             limit,
             gone / WINDOW,
-            activity.KEEP_SECONDS,
+            meter.keep_seconds,
             f"{now:.3f}",
-            activity.LAST_KEEP_SECONDS,
+            meter.last_keep_seconds,
         ]
         taken, current, previous = self.script(keys=keys, args=args)
         if taken:
@@ -90,21 +123,22 @@ class RedisAllowance:
 class LocalAllowance:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.minutes: dict[tuple[int, int], int] = {}
+        self.minutes: dict[tuple[str, int, int], int] = {}
 
-    def take(self, organization_id: int, n: int, limit: int) -> Verdict:
+    def take(self, subject: int, n: int, limit: int, meter: Meter = EVENTS) -> Verdict:
         now = time.time()
         minute, gone = divmod(now, WINDOW)
         minute = int(minute)
         with self.lock:
-            for key in [k for k in self.minutes if k[1] < minute - 1]:
+            for key in [k for k in self.minutes if k[2] < minute - 1]:
                 del self.minutes[key]
-            current = self.minutes.get((organization_id, minute), 0)
-            previous = self.minutes.get((organization_id, minute - 1), 0)
+            current = self.minutes.get((meter.name, subject, minute), 0)
+            previous = self.minutes.get((meter.name, subject, minute - 1), 0)
             if previous * (1 - gone / WINDOW) + current + n > limit:
                 return Verdict(False, _retry_after(n, limit, current, previous, gone / WINDOW))
-            self.minutes[(organization_id, minute)] = current + n
-        activity.add_to_database(organization_id, n, now)
+            self.minutes[(meter.name, subject, minute)] = current + n
+        if meter.record is not None:
+            meter.record(subject, n, now)
         return Verdict(True)
 
 
@@ -116,3 +150,8 @@ def allowance() -> RedisAllowance | LocalAllowance:
 
 def take(organization_id: int, n: int) -> Verdict:
     return allowance().take(organization_id, n, settings.INGEST_EVENTS_PER_MINUTE)
+
+
+def take_request(token_id: int) -> Verdict:
+    """One request of an API token, against its API_REQUESTS_PER_MINUTE."""
+    return allowance().take(token_id, 1, settings.API_REQUESTS_PER_MINUTE, API_REQUESTS)

@@ -1,10 +1,12 @@
-"""Ingest keys: the bearer secrets a team's systems send events with."""
+"""Ingest keys, the bearer secrets a team's systems send events with; API tokens, those its
+tools manage it with."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +15,7 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Organization, User
 
 KEY_PREFIX = "twk_"
+TOKEN_PREFIX = "twa_"  # noqa: S105 (a prefix, not a secret)
 
 
 def hash_key(secret: str) -> str:
@@ -20,13 +23,13 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class IngestKey(models.Model):
-    """A key to post events to one organization. Only its hash is kept; the secret is
-    shown once, when the key is made."""
+class Secret(models.Model):
+    """A bearer secret of one organization: only its hash is kept, and its first characters
+    (`hint`) to tell secrets apart; the secret itself is shown once, when it is made.
+    Ingest keys and API tokens are both made, revoked and marked used this one way."""
 
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="ingest_keys"
-    )
+    PREFIX = ""
+
     name = models.CharField(max_length=100, help_text="What sends with it, e.g. “web servers”.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(
@@ -45,7 +48,8 @@ class IngestKey(models.Model):
     )
 
     class Meta:
-        # Active keys first, newest first; then revoked ones, the latest revoked first.
+        abstract = True
+        # Active ones first, newest first; then revoked ones, the latest revoked first.
         ordering = [models.F("revoked_at").desc(nulls_first=True), "-created_at"]
 
     def __str__(self) -> str:
@@ -57,41 +61,103 @@ class IngestKey(models.Model):
 
     @classmethod
     def issue(
-        cls,
-        organization: Organization,
-        name: str,
-        created_by: User | None = None,
-    ) -> tuple[IngestKey, str]:
-        """A new saved key and its secret, which is never stored and can't be shown again."""
-        secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = cls.objects.create(
+        cls, organization: Organization, name: str, created_by: User | None = None, **fields: Any
+    ) -> tuple[Self, str]:
+        """A new saved secret and its text, which is never stored and can't be shown again."""
+        secret = cls.PREFIX + secrets.token_urlsafe(32)
+        made = cls._default_manager.create(
             organization=organization,
             name=name,
             key_hash=hash_key(secret),
-            hint=secret[: len(KEY_PREFIX) + 6],
+            hint=secret[: len(cls.PREFIX) + 6],
             created_by=created_by,
+            **fields,
         )
-        return key, secret
+        return made, secret
 
-    def revoke(self, by: User | None) -> bool:
-        """Revoke the key (compare-and-set: a second revoke changes nothing)."""
+    def revoke(self, by: User | None, **fields: Any) -> bool:
+        """Revoke it (compare-and-set: a second revoke changes nothing)."""
         now = timezone.now()
-        done = IngestKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_by=by
+        done = (
+            type(self)
+            ._default_manager.filter(pk=self.pk, revoked_at__isnull=True)
+            .update(revoked_at=now, revoked_by=by, **fields)
         )
         if done:
             self.revoked_at, self.revoked_by = now, by
+            for name, value in fields.items():
+                setattr(self, name, value)
         return bool(done)
 
     def touch(self) -> None:
-        """Record use, at most once a minute per key, so busy keys don't write on every post."""
+        """Record use, at most once a minute each (compare-and-set), so that a busy secret
+        doesn't write on every request."""
         now = timezone.now()
         cutoff = now - timedelta(seconds=60)
         if self.last_used_at is not None and self.last_used_at >= cutoff:
             return
         stale = models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=cutoff)
-        IngestKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        type(self)._default_manager.filter(stale, pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class IngestKey(Secret):
+    """A key to post events to one organization."""
+
+    PREFIX = KEY_PREFIX
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ingest_keys"
+    )
+    # Made or revoked through the management API: by this token, not by a person.
+    created_by_token = models.ForeignKey(
+        "ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_by_token = models.ForeignKey(
+        "ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(Secret.Meta):
+        pass
+
+    @property
+    def made_by(self) -> str:
+        """Who made it, in words."""
+        return _who(self.created_by, self.created_by_token)
+
+    @property
+    def revoked_by_whom(self) -> str:
+        return _who(self.revoked_by, self.revoked_by_token)
+
+
+def _who(user: User | None, token: ApiToken | None) -> str:
+    if token is not None:
+        return f"API token “{token.name}”"
+    return user.display_name if user is not None else "a former member"
+
+
+class Scope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+class ApiToken(Secret):
+    """A token for the management API (/api/v1/): reads, or reads and changes, one
+    organization's alerts, services, history and ingest keys."""
+
+    PREFIX = TOKEN_PREFIX
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
+
+    class Meta(Secret.Meta):
+        pass
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == Scope.WRITE
 
 
 class IngestMinute(models.Model):

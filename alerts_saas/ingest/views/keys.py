@@ -42,7 +42,9 @@ def _page(
     secret: str = "",
 ) -> HttpResponse:
     tenant = request.tenant
-    keys = for_tenant(request, IngestKey).select_related("created_by", "revoked_by")
+    keys = for_tenant(request, IngestKey).select_related(
+        "created_by", "revoked_by", "created_by_token", "revoked_by_token"
+    )
     if form is None and tenant.is_admin:
         form = IngestKeyForm(organization=tenant.organization)
     context = {
@@ -88,7 +90,11 @@ def create(request: TenantRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def revoke(request: TenantRequest, ingest_key_id: int) -> HttpResponse:
     organization = request.tenant.organization
-    key = tenant_get(request, IngestKey.objects.select_related("revoked_by"), pk=ingest_key_id)
+    key = tenant_get(
+        request,
+        IngestKey.objects.select_related("revoked_by", "revoked_by_token"),
+        pk=ingest_key_id,
+    )
     if request.method == "GET":
         return render(request, "ingest/key_revoke.html", {"key": key})
     if key.revoke(request.user):

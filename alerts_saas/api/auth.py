@@ -1,0 +1,103 @@
+"""Who calls the management API: an organization's API token, its scope, its allowance.
+
+A request that gets through carries the token as `request.auth` and `request.api_token`
+(the audit log reads the latter to say which token made a change). Every query of the API
+starts from the token's organization: another organization's id is 404, as on the pages.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.ingest import limits
+from alerts_saas.ingest.batch import Refused
+from alerts_saas.ingest.models import ApiToken, hash_key
+
+log = logging.getLogger(__name__)
+
+WHERE = "Create one under Settings → API tokens."
+
+
+class TokenRequest(HttpRequest):
+    """A request that `ApiTokenAuth` let through."""
+
+    auth: ApiToken
+    api_token: ApiToken
+
+
+def organization(request: TokenRequest) -> Organization:
+    return request.auth.organization
+
+
+class ApiTokenAuth(HttpBearer):
+    """A bearer API token: missing or unknown is 401, revoked 403, over its requests per
+    minute 429; a read token on an operation that changes something is 403."""
+
+    def __init__(self, write: bool = False) -> None:
+        super().__init__()
+        self.write = write
+
+    def __call__(self, request: HttpRequest) -> ApiToken:
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Refused(
+                401,
+                f"Send your API token as “Authorization: Bearer <token>”. {WHERE}",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return self.authenticate(request, secret.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
+        found = (
+            ApiToken.objects.select_related("organization").filter(key_hash=hash_key(token)).first()
+        )
+        if found is None:
+            raise Refused(
+                401,
+                f"This API token is not valid. Check that it was copied whole. {WHERE}",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if found.is_revoked:
+            raise Refused(
+                403,
+                f"This API token (“{found.name}”) was revoked on "
+                f"{found.revoked_at:%Y-%m-%d %H:%M} UTC. {WHERE}",
+            )
+        _take_one(found)
+        if self.write and not found.can_write:
+            raise Refused(
+                403,
+                f"This API token (“{found.name}”) can only read. To make changes, use a "
+                "token with read and write access (Settings → API tokens).",
+            )
+        found.touch()
+        request.api_token = found  # type: ignore[attr-defined]  # the audit log's seam
+        return found
+
+
+def _take_one(token: ApiToken) -> None:
+    """Count the request against the token's allowance. If the count can't be kept (Redis
+    is down), the request goes through: nobody should be kept from disabling an alert
+    because a rate counter is unavailable."""
+    try:
+        verdict = limits.take_request(token.pk)
+    except Exception:
+        log.warning("Counting API token %s's requests failed; let through", token.pk)
+        return
+    if not verdict.allowed:
+        raise Refused(
+            429,
+            f"This API token made more than {settings.API_REQUESTS_PER_MINUTE:,} requests "
+            f"in the last minute. Nothing was done; send this request again in "
+            f"{verdict.retry_after} s (Retry-After).",
+            {"Retry-After": str(verdict.retry_after)},
+        )
+
+
+READ = ApiTokenAuth()
+WRITE = ApiTokenAuth(write=True)

@@ -1,0 +1,176 @@
+"""/services, /firings, /deliveries: what the organization pages and what it sent, read
+only, a page at a time, newest first."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.db.models import QuerySet
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from alerts_saas.alerts.models import Firing
+from alerts_saas.api.auth import READ, TokenRequest
+from alerts_saas.api.paging import Paging, page_of
+from alerts_saas.api.schemas import (
+    DeliveryOut,
+    DeliveryPage,
+    FiringOut,
+    FiringPage,
+    InvalidOut,
+    ServiceHealthOut,
+    ServiceOut,
+    ServicePage,
+)
+from alerts_saas.ingest.batch import Refused
+from alerts_saas.ingest.schema import ErrorOut
+from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty.paths import service_health
+
+router = Router()
+
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+LISTED: dict[int, Any] = {**ERRORS, 400: InvalidOut}
+
+
+def _services(request: TokenRequest) -> QuerySet[PagerDutyService]:
+    return PagerDutyService.objects.filter(organization=request.auth.organization).select_related(
+        "account"
+    )
+
+
+def _service(service: PagerDutyService) -> ServiceOut:
+    health = service_health(service)
+    return ServiceOut(
+        id=service.pk,
+        name=service.name,
+        region=service.region,
+        pagerduty_service_id=service.pd_service_id,
+        account=service.account.name if service.account else None,
+        html_url=service.html_url,
+        is_fallback=service.is_fallback,
+        masked_key=service.masked_key,
+        health=ServiceHealthOut(
+            code=health.state.value, label=health.label, words=health.words, since=health.since
+        ),
+        created_at=service.created_at,
+    )
+
+
+@router.get("/services", auth=READ, response={200: ServicePage, **LISTED}, tags=["Services"])
+def list_services(request: TokenRequest, paging: Query[Paging]) -> dict[str, Any]:
+    """The PagerDuty services alerts can page (their ids go in an alert's `targets`), by
+    name, with whether each can page: PagerDuty refusing its key, its account needing
+    reconnecting, its deliveries failing."""
+    services, facts = page_of(request, _services(request).order_by("name", "pk"), paging)
+    return {**facts, "items": [_service(s) for s in services]}
+
+
+@router.get(
+    "/services/{pagerduty_service_id}",
+    auth=READ,
+    response={200: ServiceOut, **ERRORS},
+    tags=["Services"],
+)
+def get_service(request: TokenRequest, pagerduty_service_id: int) -> ServiceOut:
+    service = _services(request).filter(pk=pagerduty_service_id).first()
+    if service is None:
+        raise Refused(404, f"There is no service {pagerduty_service_id} in this organization.")
+    return _service(service)
+
+
+class FiringFilters(Schema):
+    alert_id: int | None = None
+    open: bool | None = Field(
+        default=None, description="true: only the open one(s); false: cleared."
+    )
+
+
+def _firings(request: TokenRequest) -> QuerySet[Firing]:
+    return Firing.objects.filter(organization=request.auth.organization).select_related("alert")
+
+
+def _firing(firing: Firing) -> FiringOut:
+    return FiringOut(
+        id=firing.pk,
+        alert_id=firing.alert_id,
+        alert_name=firing.alert.name,
+        opened_at=firing.opened_at,
+        count_at_open=firing.count_at_open,
+        is_open=firing.is_open,
+        cleared_at=firing.cleared_at,
+        clear_reason=firing.clear_reason,
+        count_at_clear=firing.count_at_clear,
+    )
+
+
+@router.get("/firings", auth=READ, response={200: FiringPage, **LISTED}, tags=["History"])
+def list_firings(
+    request: TokenRequest, filters: Query[FiringFilters], paging: Query[Paging]
+) -> dict[str, Any]:
+    """When alerts fired and cleared, the latest first."""
+    rows = _firings(request)
+    if filters.alert_id is not None:
+        rows = rows.filter(alert_id=filters.alert_id)
+    if filters.open is not None:
+        rows = rows.filter(cleared_at__isnull=filters.open)
+    firings, facts = page_of(request, rows.order_by("-opened_at", "-pk"), paging)
+    return {**facts, "items": [_firing(f) for f in firings]}
+
+
+@router.get(
+    "/firings/{firing_id}", auth=READ, response={200: FiringOut, **ERRORS}, tags=["History"]
+)
+def get_firing(request: TokenRequest, firing_id: int) -> FiringOut:
+    firing = _firings(request).filter(pk=firing_id).first()
+    if firing is None:
+        raise Refused(404, f"There is no firing {firing_id} in this organization.")
+    return _firing(firing)
+
+
+class DeliveryFilters(Schema):
+    alert_id: int | None = None
+    firing_id: int | None = None
+    service_id: int | None = None
+    status: Literal["queued", "sending", "delivered", "failed"] | None = None
+
+
+# What the list reads: not the encrypted routing key.
+DELIVERY_FIELDS = [name for name in DeliveryOut.model_fields if name != "next_attempt_at"]
+
+
+def _deliveries(request: TokenRequest) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(organization=request.auth.organization).only(
+        *DELIVERY_FIELDS, "next_attempt_at"
+    )
+
+
+def _delivery(delivery: Delivery) -> DeliveryOut:
+    fields = {name: getattr(delivery, name) for name in DELIVERY_FIELDS}
+    waiting = delivery.status == Delivery.Status.QUEUED
+    return DeliveryOut(**fields, next_attempt_at=delivery.next_attempt_at if waiting else None)
+
+
+@router.get("/deliveries", auth=READ, response={200: DeliveryPage, **LISTED}, tags=["History"])
+def list_deliveries(
+    request: TokenRequest, filters: Query[DeliveryFilters], paging: Query[Paging]
+) -> dict[str, Any]:
+    """Every event sent to PagerDuty (triggers, resolves, tests) and what became of it:
+    queued, sending, delivered, or failed and why. The latest first."""
+    rows = _deliveries(request)
+    for name in ("alert_id", "firing_id", "service_id", "status"):
+        value = getattr(filters, name)
+        if value is not None:
+            rows = rows.filter(**{name: value})
+    deliveries, facts = page_of(request, rows.order_by("-created_at", "-pk"), paging)
+    return {**facts, "items": [_delivery(d) for d in deliveries]}
+
+
+@router.get(
+    "/deliveries/{delivery_id}", auth=READ, response={200: DeliveryOut, **ERRORS}, tags=["History"]
+)
+def get_delivery(request: TokenRequest, delivery_id: int) -> DeliveryOut:
+    delivery = _deliveries(request).filter(pk=delivery_id).first()
+    if delivery is None:
+        raise Refused(404, f"There is no delivery {delivery_id} in this organization.")
+    return _delivery(delivery)

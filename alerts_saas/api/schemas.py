@@ -1,0 +1,278 @@
+"""The management API's shapes, as published in the OpenAPI document.
+
+Types only: the rules (lengths, bounds, a service of yours, a name not taken) are the alert
+form's, checked by the form itself (`definitions.py`), so that they read the same here as
+on the page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts_saas.alerts.models import DEFAULT_SUMMARY, MAX_WINDOW_MINUTES, Level
+
+LevelName = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+LEVELS: dict[str, int] = {label: value for value, label in Level.choices}
+Severity = Literal["critical", "error", "warning", "info"]
+Kind = Literal["presence", "absence"]
+
+
+class Closed(BaseModel):
+    """A body with a field we don't know is refused, naming it: a misspelt field is never
+    silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Condition(Closed):
+    kind: Kind = Field(
+        default="presence",
+        description="presence: fire when at least `threshold` matching events arrive in the "
+        "window. absence: fire when fewer than `threshold` do (a heartbeat).",
+    )
+    threshold: int = Field(
+        description="The number of matching events, 1 or more (and no more than can arrive "
+        "in the window at the ingest limit)."
+    )
+    window_minutes: int = Field(description=f"The window, 1 to {MAX_WINDOW_MINUTES} minutes.")
+
+
+class Match(Closed):
+    """Rules an event must meet, all of them, to count. Empty ones are not checked."""
+
+    app: str = Field(default="", description="The event's app, exactly as sent.")
+    source: str = Field(default="", description="The event's source (or host), exactly as sent.")
+    level: LevelName | None = Field(
+        default=None, description="At or above this level; null for any."
+    )
+    message: str = Field(
+        default="",
+        description="Text found anywhere in the message, ignoring case; or, with "
+        "`message_is_regex`, an RE2 regular expression (case-sensitive: start it with (?i) "
+        "to ignore case).",
+    )
+    message_is_regex: bool = False
+    attribute: str = Field(default="", description="An attribute's name, e.g. region.")
+    attribute_equals: str = Field(default="", description="What it must equal, compared as text.")
+
+
+class PagerDutyEvent(Closed):
+    """How the alert reads in PagerDuty."""
+
+    summary: str = Field(
+        default=DEFAULT_SUMMARY,
+        description="Placeholders: {alert}, {count}, {threshold}, {window}, {org}.",
+    )
+    source: str = Field(default="tripwire", description="Where the problem is: a host or service.")
+    component: str = ""
+    group: str = ""
+    event_class: str = Field(default="", description="PagerDuty's `class`.")
+    custom_details: dict[str, str] = Field(
+        default_factory=dict, description="Sent in the event's custom_details (at most 50)."
+    )
+
+
+class AlertIn(Closed):
+    """An alert's whole definition: what POST and PUT take."""
+
+    name: str
+    description: str = ""
+    severity: Severity = "error"
+    enabled: bool = Field(
+        default=True,
+        description="A disabled alert counts nothing and pages nobody; disabling resolves "
+        "its open incident.",
+    )
+    condition: Condition
+    match: Match = Match()
+    pagerduty: PagerDutyEvent = PagerDutyEvent()
+    targets: list[int] = Field(
+        description="The ids of the PagerDuty services it pages (GET /services): at least one."
+    )
+
+
+class ConditionPatch(Closed):
+    kind: Kind | None = None
+    threshold: int | None = None
+    window_minutes: int | None = None
+
+
+class MatchPatch(Closed):
+    app: str | None = None
+    source: str | None = None
+    level: LevelName | None = None
+    message: str | None = None
+    message_is_regex: bool | None = None
+    attribute: str | None = None
+    attribute_equals: str | None = None
+
+
+class PagerDutyEventPatch(Closed):
+    summary: str | None = None
+    source: str | None = None
+    component: str | None = None
+    group: str | None = None
+    event_class: str | None = None
+    custom_details: dict[str, str] | None = Field(
+        default=None, description="Replaces the whole set of custom details."
+    )
+
+
+class AlertPatch(Closed):
+    """The fields to change; the others stay. `custom_details` and `targets` are replaced
+    whole. The result must be a valid alert, as with PUT."""
+
+    name: str | None = None
+    description: str | None = None
+    severity: Severity | None = None
+    enabled: bool | None = None
+    condition: ConditionPatch | None = None
+    match: MatchPatch | None = None
+    pagerduty: PagerDutyEventPatch | None = None
+    targets: list[int] | None = None
+
+
+class StateOut(BaseModel):
+    code: Literal["firing", "ok", "disabled", "waiting", "counting"] = Field(
+        description="waiting: an absence alert in its first window, which cannot fire yet; "
+        "counting: counting restarted (an edit or enable) less than a window ago."
+    )
+    label: str
+    firing_id: int | None = Field(default=None, description="The open firing, when firing.")
+    since: datetime | None = Field(default=None, description="When the open firing opened.")
+    can_fire_from: datetime | None = None
+
+
+class HealthOut(BaseModel):
+    code: str = Field(description="ok, off, nobody, refused, reconnect or failing.")
+    label: str
+    words: str = Field(description="What is wrong, in words; empty when nothing is.")
+    fix_url: str | None = Field(default=None, description="The page that mends it.")
+
+
+class AlertOut(AlertIn):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int
+    state: StateOut
+    health: HealthOut
+    counting_since: datetime = Field(
+        description="Events are counted from here: a change to the match rules or the "
+        "window, or enabling, starts counting afresh."
+    )
+    created_at: datetime
+    updated_at: datetime
+    etag: str = Field(description="The version: send it as If-Match to change or delete.")
+    url: str = Field(description="The alert's page.")
+
+
+class PageOut(BaseModel):
+    count: int = Field(description="How many there are in all, with these filters.")
+    page: int
+    per_page: int
+    next: str | None = Field(description="The next page's URL; null on the last page.")
+    previous: str | None
+
+
+class AlertPage(PageOut):
+    items: list[AlertOut]
+
+
+class ServiceHealthOut(BaseModel):
+    code: Literal["ok", "failing", "reconnect", "refused"]
+    label: str
+    words: str
+    since: datetime | None
+
+
+class ServiceOut(BaseModel):
+    id: int
+    name: str
+    region: str
+    pagerduty_service_id: str = Field(description="Empty for a service added by its key.")
+    account: str | None = Field(description="Its PagerDuty account; null when added by key.")
+    html_url: str
+    is_fallback: bool
+    masked_key: str = Field(description="The integration key, masked.")
+    health: ServiceHealthOut
+    created_at: datetime
+
+
+class ServicePage(PageOut):
+    items: list[ServiceOut]
+
+
+class FiringOut(BaseModel):
+    id: int
+    alert_id: int
+    alert_name: str
+    opened_at: datetime
+    count_at_open: int
+    is_open: bool
+    cleared_at: datetime | None
+    clear_reason: str = Field(description="cleared, disabled, edited or deleted; empty if open.")
+    count_at_clear: int | None
+
+
+class FiringPage(PageOut):
+    items: list[FiringOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    alert_id: int | None
+    firing_id: int | None
+    service_id: int | None = Field(description="Null once the service is removed.")
+    service_name: str
+    event_action: str
+    dedup_key: str
+    reason: str
+    is_test: bool
+    status: Literal["queued", "sending", "delivered", "failed"]
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="When queued: the next attempt.")
+    response_status: int | None
+    response_message: str
+    last_error: str
+    body: dict[str, Any] = Field(description="The event as sent, without its routing key.")
+
+
+class DeliveryPage(PageOut):
+    items: list[DeliveryOut]
+
+
+class IngestKeyIn(Closed):
+    name: str
+
+
+class IngestKeyOut(BaseModel):
+    id: int
+    name: str
+    hint: str = Field(description="The key's first characters.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    is_revoked: bool
+
+
+class NewIngestKeyOut(IngestKeyOut):
+    key: str = Field(description="The secret: shown this once, never again.")
+
+
+class IngestKeyPage(PageOut):
+    items: list[IngestKeyOut]
+
+
+class FieldProblem(BaseModel):
+    field: str | None = Field(description="Where in the body, e.g. condition.threshold.")
+    message: str
+
+
+class InvalidOut(BaseModel):
+    message: str = Field(description="What went wrong, and what to do about it.")
+    errors: list[FieldProblem] = Field(description="Each field at fault and why.")

@@ -1,0 +1,81 @@
+"""Settings / API tokens: what a team's tools (Terraform, CI) manage the organization with,
+through the management API. Owners and admins only: a token can change what pages whom.
+
+As with ingest keys (keys.py), the secret exists only in the response to the POST that
+made it; the database keeps its hash.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
+from alerts_saas.accounts.models import Role
+from alerts_saas.accounts.services import lock_organization
+from alerts_saas.ingest.forms import ApiTokenForm
+from alerts_saas.ingest.models import ApiToken
+
+
+def _page(
+    request: TenantRequest,
+    form: ApiTokenForm | None = None,
+    status: int = 200,
+    new_token: ApiToken | None = None,
+    secret: str = "",
+) -> HttpResponse:
+    tokens = for_tenant(request, ApiToken).select_related("created_by", "revoked_by")
+    context = {
+        "tokens": tokens,
+        "form": form or ApiTokenForm(organization=request.tenant.organization),
+        "new_token": new_token,
+        "secret": secret,
+        "api_docs_url": reverse("api:openapi-view"),
+        "alerts_url": request.build_absolute_uri(reverse("api:list_alerts")),
+        "settings_tab": "api_tokens",
+    }
+    return render(request, "ingest/tokens.html", context, status=status)
+
+
+@tenant_view(Role.ADMIN)
+def tokens(request: TenantRequest) -> HttpResponse:
+    return _page(request)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+@never_cache
+@sensitive_variables("secret")
+def create(request: TenantRequest) -> HttpResponse:
+    organization = request.tenant.organization
+    with transaction.atomic():
+        lock_organization(organization)  # one at a time: the name check holds
+        form = ApiTokenForm(request.POST, organization=organization)
+        if not form.is_valid():
+            return _page(request, form=form, status=400)
+        token, secret = ApiToken.issue(
+            organization, form.cleaned_data["name"], request.user, scope=form.cleaned_data["scope"]
+        )
+    return _page(request, new_token=token, secret=secret)
+
+
+@tenant_view(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def revoke(request: TenantRequest, api_token_id: int) -> HttpResponse:
+    token = tenant_get(request, ApiToken.objects.select_related("revoked_by"), pk=api_token_id)
+    if request.method == "GET":
+        return render(request, "ingest/token_revoke.html", {"token": token})
+    if token.revoke(request.user):
+        messages.success(
+            request,
+            f"The token “{token.name}” was revoked. Requests made with it now get 403 Forbidden.",
+        )
+    else:
+        messages.info(request, f"The token “{token.name}” was already revoked.")
+    return redirect("ingest:tokens", slug=request.tenant.organization.slug)
