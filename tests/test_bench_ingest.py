@@ -239,3 +239,31 @@ def test_everyday_alerts_are_out_of_the_throughput_phases_reach(
     assert not alerts.filter(kind=ConditionKind.ABSENCE, threshold__gt=1).exists()
     canary = Alert.objects.get(organization=org, name="canary 500")
     assert (canary.threshold, canary.match_attribute_value) == (1, "500")
+
+
+# -- CPU per event, in process (`python -m devtools.bench ingest-cpu`) -----------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingest_cpu_posts_through_the_whole_path_and_prints_cpu_per_event() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from alerts_saas.alerts.counting import CounterSet, counts
+    from devtools.bench.ingest_cpu import Command
+
+    out = StringIO()
+    args = ["--alerts", "30,11", "--batch", "20", "--batches", "2", "--passes", "2"]
+    call_command(Command(), *args, stdout=out)
+    lines = out.getvalue().splitlines()
+
+    for count in (11, 30):
+        [line] = [line for line in lines if line.lstrip().startswith(f"{count} alerts:")]
+        cpu = float(line.split(":", 1)[1].split("µs")[0])
+        assert 0 < cpu < 100_000
+    org = Organization.objects.get(slug="bench-ingest-cpu")
+    assert Alert.objects.filter(organization=org).count() == 30  # the last count stays
+    every = Alert.objects.get(organization=org, name="every event")
+    # Each count: a warm-up pass and two measured ones, of two batches of 20 events.
+    assert counts().totals([CounterSet.of(every)], time.time())[CounterSet.of(every)] == 2 * 6 * 20

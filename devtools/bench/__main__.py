@@ -17,6 +17,7 @@ BENCHES = {
     "delivery": "devtools.bench.delivery",
     "faults": "devtools.bench.faults",
     "alert-list": "devtools.bench.alert_list",
+    "ingest-cpu": "devtools.bench.ingest_cpu",
 }
 
 
