@@ -119,5 +119,8 @@ def test_organization_form_errors_are_shown_and_nothing_is_saved(make_user, clie
     body = response.content.decode()
     assert response.status_code == 200
     assert "This field is required." in body
-    assert "Enter a valid “slug”" in body
+    assert (
+        "Use only lowercase letters, digits and hyphens (e.g. acme-ops); this has a space, “!”."
+        in body
+    )
     assert not Membership.objects.exists()
