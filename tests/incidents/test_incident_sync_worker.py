@@ -7,6 +7,7 @@ and come back."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from integrations.pagerduty.incidents.models import (
     Incident,
@@ -122,3 +123,32 @@ def test_a_redelivered_webhook_is_applied_once(subscribed, org, pagerduty) -> No
     assert {d["webhook_id"] for d in again} == {sent["webhook_id"]}
     assert all(d["status"] == "delivered" for d in again)
     assert IncidentActivity.objects.filter(incident=incident).count() == before == 1
+
+
+def test_over_http_a_rotated_secret_is_accepted_and_a_forged_body_refused(
+    subscribed, org, pagerduty, live_server
+) -> None:
+    """While PagerDuty rotates the secret it signs with both: ours still matches. A body
+    signed with anything else gets 401 and changes nothing."""
+    service, row = subscribed
+    pagerduty.rotate_webhook_secret(row.pd_subscription_id)
+    _alert(org, service)
+    [firing] = _events(org, 3)
+    trigger = Delivery.objects.get(firing=firing, event_action=EventAction.TRIGGER)
+    [sent] = pagerduty.wait_for_deliveries(1, event_type="incident.triggered")
+    assert sent["headers"]["X-PagerDuty-Signature"].count("v1=") == 2
+    assert sent["status"] == "delivered" and sent["response_code"] == 202
+    incident = _incident(dedup_key=trigger.dedup_key)
+
+    forged = sent["body"].replace('"triggered"', '"resolved"')
+    answer = requests.post(
+        row.url,
+        data=forged.encode(),
+        headers={**sent["headers"], "X-Webhook-Id": "forged-1"},
+        timeout=10,
+    )
+    assert answer.status_code == 401
+    assert "signature" in answer.json()["message"]
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+    assert not IncidentActivity.objects.filter(webhook_id="forged-1").exists()
