@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from integrations.pagerduty.incidents.models import Incident, WebhookSubscription
 from integrations.pagerduty.models import Delivery, EventAction
 from tests.alerts.test_alert_page import _alert, _events
-from tests.browser import sign_in
+from tests.browser import overflow, phone, sign_in
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -60,6 +60,15 @@ def test_acknowledged_in_pagerduty_shows_live_and_resolves_from_tripwire(
     expect(targets).to_contain_text("Acknowledged by Olivia Oncall", timeout=5_000)
     expect(targets.get_by_role("button", name="Acknowledge")).to_have_count(0)
     screenshot(page, "tripwire-acknowledged")
+
+    # On a phone, in the dark, the same words and buttons fit the screen.
+    dark_phone = phone(page.context.browser, "dark").new_page()  # type: ignore[arg-type]
+    sign_in(dark_phone, base, "owner@acme.example")
+    dark_phone.goto(f"{base}/o/{org.slug}/alerts/{alert.pk}/")
+    expect(dark_phone.locator("#firing-targets")).to_contain_text("Acknowledged by Olivia")
+    assert overflow(dark_phone) == 0
+    screenshot(dark_phone, "phone-dark-acknowledged")
+    dark_phone.context.close()
 
     # Resolved from Tripwire: PagerDuty has it resolved, and Tripwire says so.
     targets.get_by_role("button", name="Resolve in PagerDuty").click()
