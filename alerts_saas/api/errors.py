@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
 from alerts_saas.api.schemas import FieldProblem
 from alerts_saas.ingest.batch import Refused
@@ -46,6 +46,17 @@ def install(api: NinjaAPI) -> None:
         words = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
         message = f"The request was not understood, and nothing was done. {words}".strip()
         return JsonResponse({"message": message, "errors": errors}, status=400)
+
+    @api.exception_handler(HttpError)
+    def unreadable(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        """The framework's refusal of a body it can't parse, in words."""
+        message = (
+            "The body is not JSON we can read, and nothing was done. Send a JSON object "
+            "with Content-Type: application/json."
+            if exc.status_code == 400
+            else str(exc)
+        )
+        return JsonResponse({"message": message, "errors": []}, status=exc.status_code)
 
     @api.exception_handler(Http404)
     def missing(request: HttpRequest, exc: Http404) -> HttpResponse:

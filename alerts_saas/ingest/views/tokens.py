@@ -37,7 +37,7 @@ def _page(
         "new_token": new_token,
         "secret": secret,
         "api_docs_url": reverse("api:openapi-view"),
-        "alerts_url": request.build_absolute_uri(reverse("api:list_alerts")),
+        "api_alerts_url": request.build_absolute_uri(reverse("api:list_alerts")),
         "settings_tab": "api_tokens",
     }
     return render(request, "ingest/tokens.html", context, status=status)
