@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
+from pydantic import ValidationError as PydanticError
 
 from alerts_saas.alerts import evaluation
 from alerts_saas.alerts.health import targets_with_accounts
@@ -21,8 +22,16 @@ from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.views.listing import Show, annotated, search_term
 from alerts_saas.api import definitions
 from alerts_saas.api.auth import READ, WRITE, TokenRequest
+from alerts_saas.api.errors import Problems
 from alerts_saas.api.paging import Paging, page_of
-from alerts_saas.api.schemas import AlertIn, AlertOut, AlertPage, AlertPatch, InvalidOut
+from alerts_saas.api.schemas import (
+    AlertIn,
+    AlertOut,
+    AlertPage,
+    AlertPatch,
+    FieldProblem,
+    InvalidOut,
+)
 from alerts_saas.ingest.batch import Refused
 from alerts_saas.ingest.schema import ErrorOut
 
@@ -152,7 +161,17 @@ def update_alert(
     with transaction.atomic():
         alert = _locked(request, alert_id)
         merged = _merge(definitions.definition(alert), body.model_dump(exclude_unset=True))
-        definitions.save(request.auth.organization, alert, AlertIn.model_validate(merged))
+        try:
+            whole = AlertIn.model_validate(merged)
+        except PydanticError as error:  # a field that can't be empty was set to null
+            raise Problems(
+                "The alert was not saved.",
+                [
+                    FieldProblem(field=".".join(map(str, e["loc"])), message=e["msg"])
+                    for e in error.errors()
+                ],
+            ) from None
+        definitions.save(request.auth.organization, alert, whole)
     return _one(request, alert_id, response)
 
 

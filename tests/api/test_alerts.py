@@ -114,6 +114,8 @@ def test_put_replaces_and_patch_changes_only_what_it_names(api, service, other_s
     assert patched["match"]["attribute"] == "region"
     refused = api.patch(f"/alerts/{alert_id}", {"match": {"attribute": ""}}, status=400).json()
     assert refused["errors"][0]["field"] == "match.attribute"
+    nameless = api.patch(f"/alerts/{alert_id}", {"name": None}, status=400).json()
+    assert nameless["errors"][0]["field"] == "name"
     alert = Alert.objects.get()
     assert alert.threshold == 2 and alert.match_attribute == "region"
     assert {d.key: d.value for d in alert.details.all()} == {"team": "payments"}
