@@ -1,8 +1,13 @@
 """From a request body to accepted events, with a reason in words for each refused one.
 
-One bad event never costs the batch: each is judged alone, by its index. The common case,
-a clean batch, is validated in one pass. Nothing here recurses on the input's nesting: an
-event nested deeper than MAX_DEPTH is refused alone, whatever its depth.
+One bad event never costs the batch: each is judged alone, by its index. Nothing here
+recurses on the input's nesting: an event nested deeper than MAX_DEPTH is refused alone,
+whatever its depth.
+
+The common event, from a clean body, with fields of the expected types and a timestamp in
+the usual ISO 8601 form, is judged by hand (`_plain`), without building a model; any other
+is judged by the schema's model (`EventIn`), whose words the answer gives. Both keep the
+same (a property test compares them).
 """
 
 from __future__ import annotations
@@ -16,15 +21,22 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from alerts_saas.alerts.conditions import LEVEL_NAMES, AttributeValue, Event
 from alerts_saas.alerts.models import Level
+from alerts_saas.ingest.repair import (
+    INT64,
+    as_text,
+    clean_attributes,
+    problems,
+    repaired_attributes,
+    shown,
+    storable,
+)
 from alerts_saas.ingest.schema import MAX_DEPTH, EventIn, ItemProblem
 
-_BATCH = TypeAdapter(list[EventIn])
 LEVELS_IN_WORDS = ", ".join(label for _, label in Level.choices)
-MAX_EXTRA_CHARS = 1000
 # Before a body too deep for the parsers is parsed, what opens deeper than this (counting
 # the batch's own brackets) is cut out: each event it was in is still deeper than
 # MAX_DEPTH, so it is refused, and the parsers never go deeper than this.
@@ -34,7 +46,6 @@ _STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]+|[\]}]+', re.DOTALL)
 _OPENING = frozenset(b"[{")
 _QUOTE = ord('"')
 _NESTED = (dict, list)
-UNPAIRED = "it holds an unpaired surrogate (\\ud800 to \\udfff)"
 
 
 class Refused(Exception):
@@ -160,50 +171,6 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _problems(index: int, error: ValidationError, item: dict[Any, Any]) -> list[ItemProblem]:
-    problems = []
-    for detail in error.errors(include_url=False, include_input=False):
-        if detail["type"] == "string_unicode" and not detail["loc"]:
-            continue  # a field name: said below, by name
-        where = ".".join(shown(str(part)) for part in detail["loc"]) or None
-        message = detail["msg"]
-        if detail["type"] == "string_unicode":
-            message = f"This value is not valid Unicode: {UNPAIRED}."
-        problems.append(ItemProblem(index=index, field=where, message=message))
-    for name in item:
-        if isinstance(name, str) and not _encodable(name):
-            problems.append(
-                ItemProblem(
-                    index=index,
-                    field=shown(name),
-                    message=f"This field name is not valid Unicode: {UNPAIRED}.",
-                )
-            )
-    return problems
-
-
-def _encodable(text: str) -> bool:
-    """Whether `text` has no unpaired surrogate (only the standard parser lets one in)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def shown(text: str) -> str:
-    """`text` fit to be shown in an answer: NUL and unpaired surrogates written as the
-    JSON escapes that sent them."""
-    if "\x00" not in text and _encodable(text):
-        return text
-    return "".join(
-        f"\\u{ord(char):04x}" if char == "\x00" or "\ud800" <= char <= "\udfff" else char
-        for char in text
-    )
-
-
 def too_deep(event: dict[Any, Any]) -> str | None:
     """The field of `event` that nests objects or arrays more than MAX_DEPTH levels deep
     (the event being the first), if one does. Iterative: any depth is safe."""
@@ -254,45 +221,176 @@ def judge(raw: Raw, now: datetime) -> Judged:
     """Validate and normalise each raw event."""
     judged = Judged()
     rules = _Rules.at(now, raw.clean)
-    for model_index, model in _validated(raw.items, judged):
-        event = _normalise(model_index, model, rules, judged)
+    events = judged.events
+    for index, item in enumerate(raw.items):
+        fields = _plain(item) if rules.clean else None
+        if fields is not None:
+            event = _normalise(index, *fields, rules, judged, [])
+        else:
+            event = _modelled(index, item, rules, judged)
         if event is not None:
-            judged.events.append(event)
+            events.append(event)
     judged.errors.sort(key=lambda problem: problem.index)
     return judged
 
 
-def _validated(raw: list[Any], judged: Judged) -> list[tuple[int, EventIn]]:
-    """The events that fit the schema, by index; the others' reasons go to `judged`."""
-    deep = {}
-    for index, item in enumerate(raw):
-        if isinstance(item, dict) and (name := too_deep(item)) is not None:
-            deep[index] = name
-    if not deep:
+# A timestamp in the form senders use (RFC 3339), which the model and the standard library
+# read alike; any other form is left to the model.
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?")
+_KNOWN = frozenset(EventIn.model_fields)
+_SCALARS = frozenset({str, float, bool, type(None)})
+
+
+def _max_length(name: str) -> int:
+    return next(rule.max_length for rule in EventIn.model_fields[name].metadata)
+
+
+_MAX_SOURCE, _MAX_HOST, _MAX_APP = (_max_length(name) for name in ("source", "host", "app"))
+_NO_ATTRIBUTES: dict[str, Any] = {}
+
+Fields = tuple[str | None, datetime | None, str, str, str, dict[str, AttributeValue]]
+
+
+def _plain(item: Any) -> Fields | None:
+    """An event's level, time, message, source, app and attributes (its unknown fields
+    among them), when it is plain: an object of a clean body whose fields have the types
+    the schema takes, whose timestamp (if any) is RFC 3339, and that nests nothing too deep.
+    None for anything else: the model judges it, in its words."""
+    if type(item) is not dict:
+        return None
+    get = item.get
+    message = get("message", "")
+    level, source, host, app = get("level"), get("source"), get("host"), get("app")
+    if (
+        type(message) is not str
+        or (level is not None and type(level) is not str)
+        or (source is not None and (type(source) is not str or len(source) > _MAX_SOURCE))
+        or (host is not None and (type(host) is not str or len(host) > _MAX_HOST))
+        or (app is not None and (type(app) is not str or len(app) > _MAX_APP))
+    ):
+        return None
+    stamp = get("timestamp")
+    if stamp is not None:
+        if type(stamp) is not str or _ISO_TIME.fullmatch(stamp) is None:
+            return None
         try:
-            return list(enumerate(_BATCH.validate_python(raw)))
-        except ValidationError:
-            pass
-    valid = []
-    for index, item in enumerate(raw):
-        if index in deep:
-            judged.errors.append(_too_deep_problem(index, deep[index]))
-        elif not isinstance(item, dict):
+            stamp = datetime.fromisoformat(stamp)
+        except ValueError:
+            return None
+    given = get("attributes", _NO_ATTRIBUTES)
+    if type(given) is not dict:
+        return None
+    attributes: dict[str, AttributeValue] = {}
+    for key, value in given.items():
+        if type(value) is int:
+            if value not in INT64:
+                value = str(value)
+        elif type(value) not in _SCALARS:
+            return None
+        attributes[key] = value
+    extra = item.keys() - _KNOWN
+    if extra:
+        for key, value in item.items():
+            # Unknown fields are kept as attributes; explicit attributes win a clash.
+            if key in _KNOWN or key in attributes:
+                continue
+            if type(value) is int:
+                if value not in INT64:
+                    value = str(value)
+            elif type(value) in _NESTED:
+                if too_deep({key: value}) is not None:
+                    return None
+                value = as_text(value)
+            attributes[key] = value
+    return level, stamp, message, source or host or "", app or "", attributes
+
+
+def _modelled(index: int, item: Any, rules: _Rules, judged: Judged) -> Event | None:
+    """An event judged by the schema's model: refused with its words, or normalised."""
+    if not isinstance(item, dict):
+        judged.errors.append(ItemProblem(index=index, message="An event must be a JSON object."))
+        return None
+    name = too_deep(item)
+    if name is not None:
+        judged.errors.append(_too_deep_problem(index, name))
+        return None
+    try:
+        model = EventIn.model_validate(item)
+    except ValidationError as exc:
+        judged.errors.extend(problems(index, exc, item))
+        return None
+    repaired: list[str] = []
+    if rules.clean:
+        message = model.message
+        attributes = clean_attributes(model)
+        source, app = model.source or model.host or "", model.app or ""
+    else:
+        message = storable(model.message, repaired, "message")
+        attributes = repaired_attributes(model, repaired)
+        source = storable(
+            model.source or model.host or "", repaired, "source" if model.source else "host"
+        )
+        app = storable(model.app or "", repaired, "app")
+    fields = (model.level, model.timestamp, message, source, app, attributes)
+    return _normalise(index, *fields, rules, judged, repaired)
+
+
+def _normalise(
+    index: int,
+    level_name: str | None,
+    stamp: datetime | None,
+    message: str,
+    source: str,
+    app: str,
+    attributes: dict[str, AttributeValue],
+    rules: _Rules,
+    judged: Judged,
+    repaired: list[str],
+) -> Event | None:
+    """The event, or None with the reason in `judged`: a level by rank, a time within
+    bounds, a message cut to size. `repaired` names the fields whose strings were made
+    storable, each said in a note if the event is accepted."""
+    level: int = Level.INFO
+    if level_name is not None:
+        named = LEVEL_NAMES.get(level_name) or LEVEL_NAMES.get(level_name.strip().lower())
+        if named is None:
             judged.errors.append(
-                ItemProblem(index=index, message="An event must be a JSON object.")
+                ItemProblem(
+                    index=index,
+                    field="level",
+                    message=f"“{shown(level_name[:50])}” is not a level we know. Use one of "
+                    f"{LEVELS_IN_WORDS}.",
+                )
             )
-        else:
-            try:
-                valid.append((index, EventIn.model_validate(item)))
-            except ValidationError as exc:
-                judged.errors.extend(_problems(index, exc, item))
-    return valid
+            return None
+        level = named
+    timestamp = rules.now_ts if stamp is None else _when(index, stamp, rules, judged)
+    if timestamp is None:
+        return None
+    limit = rules.message_chars
+    if len(message) > limit:
+        judged.notes.append(
+            ItemProblem(
+                index=index,
+                field="message",
+                message=f"The message had {len(message):,} characters; the first {limit:,} "
+                "were kept.",
+            )
+        )
+        message = message[:limit]
+    for where in dict.fromkeys(repaired):
+        judged.notes.append(
+            ItemProblem(
+                index=index,
+                field=where,
+                message="NUL characters and unpaired surrogates can't be stored; "
+                "each was replaced with �.",
+            )
+        )
+    return Event(timestamp, message, source, app, level, attributes)
 
 
-def _when(index: int, model: EventIn, rules: _Rules, judged: Judged) -> float | None:
-    stamp = model.timestamp
-    if stamp is None:
-        return rules.now_ts
+def _when(index: int, stamp: datetime, rules: _Rules, judged: Judged) -> float | None:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
     when = stamp.timestamp()
@@ -327,135 +425,3 @@ def _span(seconds: float) -> str:
             return f"{n} {unit}{'s' if n != 1 else ''}"
     n = int(seconds)
     return f"{n} second{'s' if n != 1 else ''}"
-
-
-def _normalise(index: int, model: EventIn, rules: _Rules, judged: Judged) -> Event | None:
-    level: int = Level.INFO
-    if model.level is not None:
-        named = LEVEL_NAMES.get(model.level) or LEVEL_NAMES.get(model.level.strip().lower())
-        if named is None:
-            judged.errors.append(
-                ItemProblem(
-                    index=index,
-                    field="level",
-                    message=f"“{shown(model.level[:50])}” is not a level we know. Use one of "
-                    f"{LEVELS_IN_WORDS}.",
-                )
-            )
-            return None
-        level = named
-    timestamp = _when(index, model, rules, judged)
-    if timestamp is None:
-        return None
-    repaired: list[str] = []
-    message = model.message
-    if not rules.clean:
-        message = _storable(message, repaired, "message")
-    limit = rules.message_chars
-    if len(message) > limit:
-        judged.notes.append(
-            ItemProblem(
-                index=index,
-                field="message",
-                message=f"The message had {len(message):,} characters; the first {limit:,} "
-                "were kept.",
-            )
-        )
-        message = message[:limit]
-    if rules.clean:
-        attributes = _clean_attributes(model)
-        source, app = model.source or model.host or "", model.app or ""
-    else:
-        attributes = _repaired_attributes(model, repaired)
-        source = _storable(
-            model.source or model.host or "", repaired, "source" if model.source else "host"
-        )
-        app = _storable(model.app or "", repaired, "app")
-    event = Event(
-        timestamp=timestamp,
-        message=message,
-        source=source,
-        app=app,
-        level=level,
-        attributes=attributes,
-    )
-    for where in dict.fromkeys(repaired):
-        judged.notes.append(
-            ItemProblem(
-                index=index,
-                field=where,
-                message="NUL characters and unpaired surrogates can't be stored; "
-                "each was replaced with �.",
-            )
-        )
-    return event
-
-
-def _clean_attributes(model: EventIn) -> dict[str, AttributeValue]:
-    """The event's attributes and unknown fields, from a clean body: no string needs
-    repair, so only integers beyond 64 bits and nested values are looked at."""
-    attributes: dict[str, AttributeValue] = dict(model.attributes)
-    for key, value in attributes.items():
-        if type(value) is int and not -(2**63) <= value < 2**63:
-            attributes[key] = str(value)
-    extra = model.model_extra
-    if extra:
-        for key, value in extra.items():
-            # Unknown fields are kept as attributes; explicit attributes win a clash.
-            if key not in attributes:
-                if type(value) is int and not -(2**63) <= value < 2**63:
-                    value = str(value)
-                elif not _is_scalar(value):
-                    value = _as_text(value)
-                attributes[key] = value
-    return attributes
-
-
-def _repaired_attributes(model: EventIn, repaired: list[str]) -> dict[str, AttributeValue]:
-    """The event's attributes and unknown fields, each string made storable."""
-    attributes: dict[str, AttributeValue] = {}
-    for key, value in model.attributes.items():
-        where = f"attributes.{shown(key)}"
-        attributes[_storable(key, repaired, where)] = _fit(value, repaired, where)
-    for key, value in (model.model_extra or {}).items():
-        # Unknown fields are kept as attributes; explicit attributes win a clash.
-        where = shown(key)
-        key = _storable(key, repaired, where)
-        if key not in attributes:
-            attributes[key] = (
-                _fit(value, repaired, where)
-                if _is_scalar(value)
-                else _storable(_as_text(value), repaired, where)
-            )
-    return attributes
-
-
-def _storable(text: str, repaired: list[str], where: str) -> str:
-    """`text` without what PostgreSQL and UTF-8 refuse: NUL, and lone surrogates (which
-    only the standard parser lets through). Appends `where` to `repaired` when it changed
-    anything."""
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-        repaired.append(where)
-    if not _encodable(text):
-        text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
-        repaired.append(where)
-    return text
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def _fit(value: AttributeValue, repaired: list[str], where: str) -> AttributeValue:
-    """Integers beyond 64 bits are kept as text: stores and PagerDuty take no bigger."""
-    if isinstance(value, str):
-        return _storable(value, repaired, where)
-    if isinstance(value, int) and not isinstance(value, bool) and not (-(2**63) <= value < 2**63):
-        return str(value)
-    return value
-
-
-def _as_text(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= MAX_EXTRA_CHARS else text[:MAX_EXTRA_CHARS] + "…"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -154,27 +155,78 @@ clean_values = st.recursive(
     ),
     max_leaves=8,
 )
+# Times near now in the forms senders use, and the edges: other offsets, too old or ahead,
+# impossible dates, numbers, other shapes of text.
+recent_times = st.integers(-2 * 86400 * 10**6, 3600 * 10**6).map(
+    lambda us: datetime.now(UTC) + timedelta(microseconds=us)
+)
+clean_timestamps = (
+    st.builds(
+        lambda moment, form: form(moment),
+        recent_times,
+        st.sampled_from(
+            [
+                lambda m: m.isoformat(),
+                lambda m: m.isoformat().replace("+00:00", "Z"),
+                lambda m: m.replace(tzinfo=None).isoformat(timespec="seconds"),
+                lambda m: m.isoformat(timespec="milliseconds").replace("+00:00", "-03:30"),
+                lambda m: m.isoformat(sep=" "),
+                lambda m: str(int(m.timestamp())),
+            ]
+        ),
+    )
+    | st.sampled_from(
+        [
+            "2026-02-30T10:00:00Z",
+            "2026-11-29T24:00:00Z",
+            "2026-11-29T10:00:00+24:00",
+            "2026-11-29T10:00:00.1234567Z",
+            "2026-11-29",
+            "soon",
+            "",
+        ]
+    )
+    | st.integers(0, 2 * 10**12)
+    | finite
+    | st.none()
+)
+limited_text = st.text(storable, max_size=20) | st.text("ab", min_size=199, max_size=257)
 clean_events = st.fixed_dictionaries(
     {},
     optional={
-        "message": st.text(storable, max_size=60),
-        "source": st.text(storable, max_size=20),
-        "app": st.text(storable, max_size=20),
-        "level": st.sampled_from(["info", "ERROR", " warn ", "bogus"]),
-        "attributes": st.dictionaries(st.text(storable, max_size=8), clean_scalars, max_size=4),
+        "timestamp": clean_timestamps,
+        "message": st.text(storable, max_size=60) | clean_scalars,
+        "source": limited_text | clean_scalars,
+        "host": limited_text,
+        "app": limited_text | clean_scalars,
+        "level": st.sampled_from(["info", "ERROR", " warn ", "bogus"]) | clean_scalars,
+        "attributes": st.dictionaries(st.text(storable, max_size=8), clean_values, max_size=4)
+        | clean_values,
         "extra": clean_values,
         "region": clean_scalars,
+        "context": st.integers(MAX_DEPTH - 3, MAX_DEPTH + 3).map(lambda depth: nested_value(depth)),
     },
 )
+
+
+def nested_value(depth: int) -> object:
+    value: object = 0
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
 
 
 @FUZZ
 @given(st.lists(clean_events, min_size=1, max_size=5))
 @example([{"attributes": {"big": 2**64 - 1, "n": 2**63 - 1}, "huge": 2**63, "x": [1]}])
 @example([{"level": "Error", "message": "é\u2028", "timestamp": "2000-01-01T00:00:00"}])
+@example([{"timestamp": "2026-11-29T10:00:00.5+05:30", "app": "a" * 201, "context": [[[]]]}])
+@example([{"message": "deep", "context": nested_value(MAX_DEPTH)}])
+@example([{"source": "s" * 256}, {"host": "h" * 256}, {"app": "a" * 201}, {"app": "a" * 200}])
 def test_a_clean_body_is_judged_as_the_careful_path_judges_it(events):
-    """A body orjson parses with no escaped NUL skips repairing each string: what it keeps
-    must be exactly what the careful path keeps."""
+    """A body orjson parses with no escaped NUL skips repairing each string, and its plain
+    events skip the model: what it keeps and refuses, and the words, must be exactly the
+    careful path's (the model's, repairing every string)."""
     from alerts_saas.ingest.batch import Raw, judge, parse
 
     raw = parse(json.dumps(events).encode())
