@@ -19,7 +19,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 
 from alerts_saas.alerts import evaluation
-from alerts_saas.api import register
+from alerts_saas.api.routes import register
 from alerts_saas.ingest import limits
 from alerts_saas.ingest.batch import Refused, judge, parse
 from alerts_saas.ingest.body import in_words, read_body
