@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "alerts_saas.notices",
     "alerts_saas.ingest",
     "alerts_saas.dashboard",
+    "alerts_saas.audit",
     "ninja",  # its docs page then serves Swagger UI from our static files, not a CDN
 ]
 
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "alerts_saas.audit.context.AuditContextMiddleware",  # who acts, for the audit log
 ]
 
 ROOT_URLCONF = "alerts_saas.urls"
@@ -199,6 +201,7 @@ CELERY_BEAT_SCHEDULE = {
     "notices-check-paging-problems": _every(
         "alerts_saas.notices.tasks.check_paging_problems", env_int("PROBLEM_CHECK_INTERVAL", 60)
     ),
+    "audit-prune-entries": _every("alerts_saas.audit.tasks.prune_entries", 3600),
     "purge-stale-invitations": {
         "task": "alerts_saas.accounts.tasks.purge_stale_invitations",
         "schedule": timedelta(hours=6),
@@ -315,6 +318,10 @@ DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 if DELIVERY_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DELIVERY_RETENTION_DAYS must be at least 1.")
+# Audit entries (Settings → Activity) older than this many days are deleted by beat.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1.")
 # A test trigger is queued with its resolve, due this long after it, so that test incidents
 # do not stay open in PagerDuty (integrations/pagerduty/autoresolve.py). Minutes, fractions
 # allowed; 0 turns it off (test incidents then stay open until resolved by hand).

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("alerts_saas.ingest.urls")),
     path("", include("alerts_saas.dashboard.urls")),
     path("", include("alerts_saas.notices.urls")),
+    path("", include("alerts_saas.audit.urls")),
 ]
 
 handler400 = "alerts_saas.errors.bad_request"

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
+from alerts_saas.audit import recorder as audit
+from alerts_saas.audit.models import Action
 
 RESERVED_SLUGS = {"new", "admin", "api", "settings", "static", "healthz", "accounts"}
 
@@ -132,6 +134,7 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
         ).update(accepted_at=timezone.now(), accepted_by=user)
         if not claimed:
             raise InvitationError("This invitation has already been used.")
+        audit.record(invitation, Action.ACCEPTED)
         membership, _ = Membership.objects.get_or_create(
             organization=invitation.organization,
             user=user,
@@ -140,9 +143,11 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
     return membership
 
 
+@transaction.atomic
 def revoke_invitation(invitation: Invitation) -> bool:
-    return bool(
-        Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+    revoked = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
     )
+    if revoked:
+        audit.record(invitation, Action.REVOKED)
+    return bool(revoked)

@@ -9,10 +9,12 @@ from datetime import timedelta
 from typing import Any, Self
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization, User
+from alerts_saas.audit import recorder as audit
+from alerts_saas.audit.models import Action
 
 KEY_PREFIX = "twk_"
 TOKEN_PREFIX = "twa_"  # noqa: S105 (a prefix, not a secret)
@@ -78,15 +80,17 @@ class Secret(models.Model):
     def revoke(self, by: User | None, **fields: Any) -> bool:
         """Revoke it (compare-and-set: a second revoke changes nothing)."""
         now = timezone.now()
-        done = (
-            type(self)
-            ._default_manager.filter(pk=self.pk, revoked_at__isnull=True)
-            .update(revoked_at=now, revoked_by=by, **fields)
-        )
-        if done:
-            self.revoked_at, self.revoked_by = now, by
-            for name, value in fields.items():
-                setattr(self, name, value)
+        with transaction.atomic():
+            done = (
+                type(self)
+                ._default_manager.filter(pk=self.pk, revoked_at__isnull=True)
+                .update(revoked_at=now, revoked_by=by, **fields)
+            )
+            if done:
+                self.revoked_at, self.revoked_by = now, by
+                for name, value in fields.items():
+                    setattr(self, name, value)
+                audit.record(self, Action.REVOKED)  # an update: no signal tells the audit log
         return bool(done)
 
     def touch(self) -> None:

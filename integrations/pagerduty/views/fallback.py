@@ -20,11 +20,14 @@ def set_fallback(request: TenantRequest, pagerduty_service_id: int) -> HttpRespo
     service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
     use = request.POST.get("use") == "1"
     with transaction.atomic():
-        # One statement each, in this order, so the one-fallback constraint always holds.
-        for_tenant(request, PagerDutyService).filter(is_fallback=True).exclude(
-            pk=service.pk
-        ).update(is_fallback=False)
-        for_tenant(request, PagerDutyService).filter(pk=service.pk).update(is_fallback=use)
+        # In this order, so the one-fallback constraint always holds; saved one by one, so
+        # the audit log's signals see each change.
+        others = for_tenant(request, PagerDutyService).filter(is_fallback=True)
+        for other in others.exclude(pk=service.pk).select_for_update():
+            other.is_fallback = False
+            other.save(update_fields=["is_fallback"])
+        service.is_fallback = use
+        service.save(update_fields=["is_fallback"])
     if use:
         messages.success(
             request,

@@ -1,0 +1,112 @@
+"""The models whose changes the audit log records: one `track` line each (`registry`).
+
+Models are named by label, so this app imports none of them; a line for a model that does
+not exist yet does nothing.
+"""
+
+from __future__ import annotations
+
+from alerts_saas.audit.models import Action
+from alerts_saas.audit.registry import track
+
+ALERT_TOGGLE = {"enabled": (Action.ENABLED, Action.DISABLED)}
+
+
+def register_all() -> None:
+    track(
+        "alerts.Alert",
+        kind="alert",
+        words="alert",
+        name="name",
+        m2m=("targets",),
+        labels={"window_minutes": "window", "enabled": "enabled"},
+        units={"window_minutes": "min"},
+        toggles=ALERT_TOGGLE,
+    )
+    track(
+        "alerts.CustomDetail",
+        kind="custom_detail",
+        words="custom detail",
+        organization="alert.organization_id",
+        parent="alert",
+        child_key="key",
+        child_value="value",
+    )
+    track(
+        "pagerduty.PagerDutyService",
+        kind="pagerduty_service",
+        words="PagerDuty service",
+        name="name",
+        fields=("name", "region", "integration_key", "is_fallback"),
+        phrases={
+            Action.CREATED: "connected PagerDuty service “{name}”",
+            Action.DELETED: "removed PagerDuty service “{name}”",
+        },
+    )
+    track(
+        "pagerduty.PagerDutyAccount",
+        kind="pagerduty_account",
+        words="PagerDuty account",
+        name="name",
+        fields=("name", "subdomain", "region", "status", "access_token", "refresh_token"),
+        phrases={
+            Action.CREATED: "connected PagerDuty account “{name}”",
+            Action.DELETED: "disconnected PagerDuty account “{name}”",
+        },
+    )
+    track(
+        "ingest.IngestKey",
+        kind="ingest_key",
+        words="ingest key",
+        name="name",
+        fields=("name",),
+    )
+    track(
+        "ingest.ApiToken",
+        kind="api_token",
+        words="API token",
+        name="name",
+        fields=("name", "scope"),
+        on_create=("scope",),
+    )
+    track(
+        "accounts.Membership",
+        kind="member",
+        words="member",
+        name="user.email",
+        fields=("role",),
+        on_create=("role",),
+        phrases={
+            Action.CREATED: "added member “{name}”",
+            Action.CHANGED: "changed member “{name}”",
+            Action.DELETED: "removed member “{name}”",
+        },
+        self_phrases={
+            Action.CREATED: "joined the organization",
+            Action.DELETED: "left the organization",
+        },
+    )
+    track(
+        "accounts.Invitation",
+        kind="invitation",
+        words="invitation",
+        name="email",
+        fields=("email", "role"),
+        on_create=("role",),
+        phrases={
+            Action.CREATED: "invited “{name}”",
+            Action.CHANGED: "changed the invitation of “{name}”",
+            Action.REVOKED: "withdrew the invitation of “{name}”",
+            Action.ACCEPTED: "accepted the invitation sent to “{name}”",
+            Action.DELETED: "deleted the invitation of “{name}”",
+        },
+    )
+    track(
+        "accounts.Organization",
+        kind="organization",
+        words="organization",
+        name="name",
+        organization="pk",
+        fields=("name", "slug"),
+        labels={"slug": "URL name"},
+    )
