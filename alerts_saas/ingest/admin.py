@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from alerts_saas.ingest.models import IngestKey, IngestMinute
+from alerts_saas.ingest.models import ApiToken, IngestKey, IngestMinute
 
 
 @admin.register(IngestKey)
@@ -19,6 +19,13 @@ class IngestKeyAdmin(admin.ModelAdmin):
         "created_by",
     ]
     raw_id_fields = ["organization"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(IngestKeyAdmin):
+    """Tokens too: a hash and a hint, never the secret."""
+
+    list_display = [*IngestKeyAdmin.list_display[:3], "scope", *IngestKeyAdmin.list_display[3:]]
 
 
 @admin.register(IngestMinute)
