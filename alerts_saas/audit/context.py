@@ -2,10 +2,10 @@
 a context variable so that model signals can read it without the request in hand.
 
 The middleware opens a context for every request and reads nothing until an entry is
-written: the user is resolved then (a request that changes nothing costs no query). The
-management API's authentication names its token with `act_as_token`, the one call an
-authentication class needs. Outside any context (beat, a worker, a shell), the actor is
-"system".
+written: the user is resolved then (a request that changes nothing costs no query). A
+request of the management API acts as the API token its authentication found (django-ninja
+puts it on `request.auth`), or as one named with `act_as_token`. Outside any context (beat,
+a worker, a shell), the actor is "system".
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
+from alerts_saas.audit import registry
 from alerts_saas.audit.models import ActorKind
 
 USER_AGENT_CHARS = 200
@@ -57,9 +58,10 @@ class Context:
 
     def actor(self) -> Actor:
         ip, agent = _origin(self.request) if self.request is not None else (None, "")
-        if self.token is not None:
-            name = getattr(self.token, "name", "") or str(self.token.pk)
-            return Actor(ActorKind.TOKEN, f"API token “{name}”", None, self.token.pk, ip, agent)
+        token = self.token or _request_token(self.request)
+        if token is not None:
+            name = getattr(token, "name", "") or str(token.pk)
+            return Actor(ActorKind.TOKEN, f"API token “{name}”", None, token.pk, ip, agent)
         user = self.user
         if user is None and self.request is not None:
             user = getattr(self.request, "user", None)
@@ -68,6 +70,13 @@ class Context:
         if self.request is not None:
             return Actor(ActorKind.SYSTEM, "system", None, None, ip, agent)
         return SYSTEM
+
+
+def _request_token(request: HttpRequest | None) -> Model | None:
+    """The API token django-ninja's authentication put on the request (`request.auth`)."""
+    auth = getattr(request, "auth", None)
+    tokens = registry.tracked_model("api_token")
+    return auth if tokens is not None and isinstance(auth, tokens) else None
 
 
 _current: ContextVar[Context | None] = ContextVar("audit_context", default=None)
