@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Router
 
 from alerts_saas.api import alerts, errors, history, keys
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def register(api: NinjaAPI) -> None:
     errors.install(api)
     for router in (alerts.router, history.router, keys.router):
+        _refuse_other_methods(router)
         api.add_router("", router)
+
+
+def _refuse_other_methods(router: Router) -> None:
+    """A method a path doesn't take is 405 in JSON, in words, with Allow (the framework's
+    own answer is plain text)."""
+    for path, view in list(router.path_operations.items()):
+        taken = sorted({method for operation in view.operations for method in operation.methods})
+        others = [method for method in METHODS if method not in taken]
+        if others:
+            with warnings.catch_warnings():  # the path's ids are not read: it refuses them all
+                warnings.simplefilter("ignore", UserWarning)
+                router.add_api_operation(path, others, _not_allowed(taken), include_in_schema=False)
+
+
+def _not_allowed(taken: list[str]) -> Callable[..., HttpResponse]:
+    def refuse(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        response = JsonResponse(
+            {"message": f"{request.path} takes {', '.join(taken)}, not {request.method}."},
+            status=405,
+        )
+        response["Allow"] = ", ".join(taken)
+        return response
+
+    return refuse

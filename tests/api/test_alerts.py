@@ -222,3 +222,14 @@ def test_the_list_costs_the_same_queries_however_many_alerts(api, service, other
     for n in range(8):
         api.post("/alerts", alert_body(other_service, name=f"More {n}"), status=201)
     assert queries() == one <= 12
+
+
+def test_a_method_a_path_does_not_take_is_405_in_words(api):
+    for method, path, allowed in (
+        ("PUT", "/alerts", "GET, POST"),
+        ("DELETE", "/services", "GET"),
+        ("GET", "/alerts/1/enable", "POST"),
+    ):
+        response = api.client.generic(method, f"/api/v1{path}")
+        assert response.status_code == 405 and response["Allow"] == allowed
+        assert response.json() == {"message": f"/api/v1{path} takes {allowed}, not {method}."}
