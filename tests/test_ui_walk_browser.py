@@ -78,6 +78,7 @@ def _realistic(org: Organization, add_member: Callable[..., object]) -> dict[str
         "ingest-keys": f"/o/{slug}/settings/ingest-keys/",
         "members": f"/o/{slug}/settings/members/",
         "org-settings": f"/o/{slug}/settings/",
+        "activity": f"/o/{slug}/settings/activity/",
         "problems": f"/o/{slug}/problems/",
         "profile": "/profile/",
         "emails": "/accounts/email/",
