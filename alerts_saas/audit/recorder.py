@@ -343,7 +343,7 @@ def connect() -> None:
         uid = f"audit-{model._meta.label_lower}"
         pre_save.connect(before_save, sender=model, dispatch_uid=f"{uid}-pre-save")
         post_save.connect(after_save, sender=model, dispatch_uid=f"{uid}-post-save")
-        if model is not Organization:
+        if model is not Organization and tracked.deletions:
             pre_delete.connect(before_delete, sender=model, dispatch_uid=f"{uid}-pre-delete")
             post_delete.connect(after_delete, sender=model, dispatch_uid=f"{uid}-post-delete")
         for name in tracked.m2m:

@@ -43,6 +43,7 @@ class Tracked:
     child_key: str = ""  # the child's name within its parent (e.g. a detail's key)
     child_value: str = ""  # its value
     secret: frozenset[str] = field(default_factory=frozenset)
+    deletions: bool = True  # False: deleting is housekeeping (beat purging old rows)
 
     def field_label(self, name: str) -> str:
         if name in self.labels:
@@ -104,6 +105,7 @@ def track(
     child_key: str = "",
     child_value: str = "",
     secret: tuple[str, ...] = (),
+    deletions: bool = True,
 ) -> Tracked | None:
     """Record the changes of the model `label` ("app_label.Model"). Without `fields`, its
     editable fields that are not relations are compared. Nothing happens for a model that
@@ -136,6 +138,7 @@ def track(
         child_key=child_key,
         child_value=child_value,
         secret=frozenset(secrets),
+        deletions=deletions,
     )
     _registry[model] = tracked
     _by_kind[kind] = tracked

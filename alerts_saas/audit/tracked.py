@@ -98,8 +98,8 @@ def register_all() -> None:
             Action.CHANGED: "changed the invitation of “{name}”",
             Action.REVOKED: "withdrew the invitation of “{name}”",
             Action.ACCEPTED: "accepted the invitation sent to “{name}”",
-            Action.DELETED: "deleted the invitation of “{name}”",
         },
+        deletions=False,  # only beat deletes invitations, long after they ended
     )
     track(
         "accounts.Organization",

@@ -4,11 +4,14 @@ secret's value. The changes are made through the product's own pages, as people 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership
+from alerts_saas.accounts.tasks import purge_stale_invitations
 from alerts_saas.alerts.models import Alert
 from alerts_saas.audit.models import Action, Entry
 from alerts_saas.audit.words import describe
@@ -278,3 +281,13 @@ def test_no_secret_value_in_any_entry(owner_client, org):
     assert describe(entry).changes == ("integration key changed",)
     assert entry.changes == [{"field": "integration key", "secret": True}]
     assert_no_secrets(org, [PASTED_KEY, "a" * 32])
+
+
+def test_beat_purging_ended_invitations_is_not_activity(org):
+    invitation, _token = Invitation.issue(org, "late@acme.example", "member", None)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(days=31)
+    )
+    Entry.objects.all().delete()
+    assert purge_stale_invitations() == 1
+    assert not Entry.objects.exists()
