@@ -90,3 +90,15 @@ def test_disconnecting_deletes_its_subscriptions(
         response = admin_client.post(disconnect_url(org, connected_service.account), {"seen": ""})
     assert response.status_code == 302
     assert pagerduty.webhook_subscriptions() == []
+
+
+def test_the_admin_never_shows_the_signing_secret(row, client, make_user) -> None:
+    staff = make_user("staff@tripwire.example")
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    base = "/admin/pagerduty_incidents/webhooksubscription/"
+    for url in (base, f"{base}{row.pk}/change/"):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert row.secret not in page.content.decode()
