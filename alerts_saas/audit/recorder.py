@@ -67,16 +67,6 @@ def record(
     return entry
 
 
-def record_update(instance: Model, **before: Any) -> Entry | None:
-    """Record an update the signals did not see (`QuerySet.update`): `instance` holds the
-    new values, `before` the old ones, by field name."""
-    tracked = registry.tracked_for(instance._meta.concrete_model)
-    if tracked is None:
-        return None
-    after = {name: getattr(instance, name) for name in before}
-    return record(instance, Action.CHANGED, diff(tracked, before, after))
-
-
 def change(tracked: Tracked, name: str, before: Any, after: Any) -> Change:
     """One field's change in words; a secret's values are never kept."""
     label = tracked.field_label(name)
