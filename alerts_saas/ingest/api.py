@@ -20,7 +20,7 @@ from ninja.security import HttpBearer
 
 from alerts_saas.alerts import evaluation
 from alerts_saas.api.routes import register
-from alerts_saas.ingest import limits
+from alerts_saas.ingest import changes, limits
 from alerts_saas.ingest.batch import Refused, judge, parse
 from alerts_saas.ingest.body import in_words, read_body
 from alerts_saas.ingest.models import IngestKey, hash_key
@@ -308,4 +308,5 @@ def _nothing_here(request: HttpRequest) -> HttpResponse:
 
 
 register(api)
+api.add_router("", changes.router, auth=IngestKeyAuth())
 api.add_router("", fallback)

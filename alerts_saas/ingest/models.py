@@ -186,3 +186,30 @@ class IngestMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.events} events in minute {self.minute}"
+
+
+class ChangeEvent(models.Model):
+    """A deploy or configuration change an organization reported (POST /api/v1/changes):
+    forwarded to PagerDuty as a change event (one Delivery per service) and drawn on the
+    alert charts."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    ingest_key = models.ForeignKey(
+        IngestKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.CharField(max_length=1024)
+    source = models.CharField(max_length=255, blank=True)
+    timestamp = models.DateTimeField(help_text="When the change happened (as sent).")
+    links = models.JSONField(default=list, blank=True)
+    custom_details = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-timestamp", "-pk"]
+        # The charts read an organization's changes within a span of time.
+        indexes = [models.Index(fields=["organization", "timestamp"], name="ingest_change_time")]
+
+    def __str__(self) -> str:
+        return self.summary[:80]

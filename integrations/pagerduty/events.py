@@ -135,13 +135,21 @@ def send_many(
     sends: list[tuple[str, str, dict[str, Any]]],
 ) -> tuple[Future[list[sender.Answer]], list[bool]]:
     """POST each (region, routing key, event) to its region's Events API, concurrently (at
-    most DELIVERY_SEND_CONCURRENCY per process). Returns the future answers, in order
-    (`result` reads one), and flags that turn true as each answer arrives."""
+    most DELIVERY_SEND_CONCURRENCY per process): alert events to /v2/enqueue, change events
+    (PagerDuty's shape has no event_action) to /v2/change/enqueue. Returns the future
+    answers, in order (`result` reads one), and flags that turn true as each answer arrives."""
     posts = [
-        (f"{conf.region(region).events_url}/v2/enqueue", encode({**event, "routing_key": key}))
+        (
+            f"{conf.region(region).events_url}{_path(event)}",
+            encode({**event, "routing_key": key}),
+        )
         for region, key, event in sends
     ]
     return sender.sender(_options()).post_all(posts)
+
+
+def _path(event: dict[str, Any]) -> str:
+    return "/v2/enqueue" if "event_action" in event else "/v2/change/enqueue"
 
 
 def result(answer: sender.Answer) -> EventResult:

@@ -176,6 +176,9 @@ class EventAction(models.TextChoices):
     TRIGGER = "trigger", "Trigger"
     ACKNOWLEDGE = "acknowledge", "Acknowledge"
     RESOLVE = "resolve", "Resolve"
+    # A change event (a deploy, a configuration change): PagerDuty's /v2/change/enqueue,
+    # which pages nobody. Its body has no event_action (PagerDuty's shape).
+    CHANGE = "change", "Change"
 
 
 class Reason(models.TextChoices):
