@@ -59,14 +59,27 @@ class CounterSet:
     alert_id: int
     generation: int
     window_minutes: int
+    # Made once, not per batch: the Redis keys (buckets, window sum, recent events) and how
+    # long they are kept.
+    keys: tuple[str, str, str] = field(init=False, compare=False, repr=False)
+    retention: int = field(init=False, compare=False, repr=False)
+    size: int = field(init=False, compare=False, repr=False)  # a bucket's seconds
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        base = f"tw:alert:{self.alert_id}:{self.generation}"
+        keys = (base + ":buckets", base + ":window", base + ":recent")
+        object.__setattr__(self, "keys", keys)
+        object.__setattr__(self, "retention", retention_seconds(self.window_minutes))
+        object.__setattr__(self, "size", bucket_seconds(self.window_minutes))
+        object.__setattr__(self, "_hash", hash((self.alert_id, self.generation)))
+
+    def __hash__(self) -> int:  # a counter set is a key of every batch's dicts: hashed once
+        return self._hash
 
     @classmethod
     def of(cls, alert: Alert) -> CounterSet:
         return cls(alert.pk, alert.generation, alert.window_minutes)
-
-    @property
-    def size(self) -> int:
-        return bucket_seconds(self.window_minutes)
 
     def window_buckets(self, now: float) -> range:
         """The buckets whose sum is the count in the window ending at `now`."""
@@ -111,19 +124,20 @@ class Counts(Protocol):
     def prune(self, sets: Iterable[CounterSet], now: float) -> None: ...
 
 
-# KEYS: the epoch (set to Redis's own clock when missing); then each tally's buckets hash,
-# recent list and window sum; then each wanted counter's buckets hash and window sum.
-# ARGV: the number of tallies, the recent events kept; per tally its retention, its bucket
-# count, (bucket, count) pairs, its recent count and the events; per wanted counter its
-# retention and its first and last bucket. Returns the epoch, then each wanted counter's
-# window sum.
+# KEYS: the epoch (set to Redis's own clock when missing); then, per counter, its buckets
+# hash, window sum and recent list. ARGV[1]: a JSON array of numbers, packed so that a batch
+# is a few arguments, not one per bucket and event: the recent events kept, then per
+# counter its retention, its bucket count and (bucket, count) pairs, its recent count and
+# the events' positions in ARGV (each event sent once however many counters keep it), and
+# whether its window sum is wanted, with the window's first and last bucket if it is.
+# ARGV[2...]: the events, as JSON. Returns the epoch, then each wanted window sum in order.
 #
 # A window sum is kept beside the buckets (fields s, a, b: the sum of buckets a..b), so
 # that reading it costs the buckets that entered or left the window since the last read,
-# usually one or two, not the window's 60. A count added inside the kept span is added to
-# it; a span that moved back or jumped far is summed afresh. Keys live for the retention
-# from the start of their newest bucket: their expiry is renewed when a bucket starts (or
-# the span moves), not on every batch.
+# usually one or two, not the window's 60; a counter's new counts inside the kept span are
+# added to it. A span that moved back or jumped far is summed afresh. Keys live for the
+# retention from the start of their newest bucket: their expiry is renewed when a bucket
+# starts (or the span moves), not on every batch.
 _ADD = """
 local since = redis.call('GET', KEYS[1])
 if not since then
@@ -132,69 +146,85 @@ if not since then
   redis.call('SET', KEYS[1], since)
 end
 local out = {since}
-local k, a = 2, 3
-local kept = tonumber(ARGV[2])
-for t = 1, tonumber(ARGV[1]) do
-  local buckets, recent, window = KEYS[k], KEYS[k + 1], KEYS[k + 2]
-  local keep, n = ARGV[a], tonumber(ARGV[a + 1])
-  k, a = k + 3, a + 2
-  local span = redis.call('HMGET', window, 'a', 'b')
-  local first, last = tonumber(span[1]), tonumber(span[2])
-  local fresh = false
+local v = cjson.decode(ARGV[1])
+local kept, i = v[1], 2
+for k = 2, #KEYS, 3 do
+  local buckets, window, recent = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local keep, n = v[i], v[i + 1]
+  i = i + 2
+  local held = redis.call('HMGET', window, 's', 'a', 'b')
+  local sum, from, to = tonumber(held[1]), tonumber(held[2]), tonumber(held[3])
+  local added, fresh = 0, false
   for j = 1, n do
-    local bucket, count = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    local bucket, count = v[i], v[i + 1]
+    i = i + 2
     if redis.call('HINCRBY', buckets, bucket, count) == count then
       fresh = true
     end
-    if first and bucket >= first and bucket <= last then
-      redis.call('HINCRBY', window, 's', count)
+    if sum and bucket >= from and bucket <= to then
+      added = added + count
     end
-    a = a + 2
   end
-  local m = tonumber(ARGV[a])
-  a = a + 1
+  local m = v[i]
+  i = i + 1
   if m > 0 then
-    redis.call('LPUSH', recent, unpack(ARGV, a, a + m - 1))
+    local events = {}
+    for j = 1, m do
+      events[j] = ARGV[v[i] + 1]
+      i = i + 1
+    end
+    redis.call('LPUSH', recent, unpack(events))
     redis.call('LTRIM', recent, 0, kept - 1)
-    a = a + m
   end
   if fresh then
     redis.call('EXPIRE', buckets, keep)
     redis.call('EXPIRE', window, keep)
     redis.call('EXPIRE', recent, keep)
   end
-end
-while k <= #KEYS do
-  local buckets, window = KEYS[k], KEYS[k + 1]
-  local keep, first, last = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  k, a = k + 2, a + 3
-  local held = redis.call('HMGET', window, 's', 'a', 'b')
-  local sum, from, to = tonumber(held[1]), tonumber(held[2]), tonumber(held[3])
-  if not sum or first < from or last < to or first - from > 60 or last - to > 60 then
-    local fields = {}
-    for b = first, last do
-      fields[#fields + 1] = b
+  local wanted = v[i]
+  i = i + 1
+  if wanted == 1 then
+    local first, last = v[i], v[i + 1]
+    i = i + 2
+    if not sum or first < from or last < to or first - from > 60 or last - to > 60 then
+      local fields = {}
+      for b = first, last do
+        fields[#fields + 1] = b
+      end
+      local values = redis.call('HMGET', buckets, unpack(fields))
+      sum = 0
+      for j = 1, #values do
+        if values[j] then sum = sum + tonumber(values[j]) end
+      end
+    else
+      sum = sum + added
+      local fields, gone = {}, math.min(first - 1, to) - from + 1
+      for b = from, math.min(first - 1, to) do
+        fields[#fields + 1] = b
+      end
+      for b = math.max(to + 1, first), last do
+        fields[#fields + 1] = b
+      end
+      if #fields > 0 then
+        local values = redis.call('HMGET', buckets, unpack(fields))
+        for j = 1, #fields do
+          if values[j] then
+            if j <= gone then sum = sum - tonumber(values[j])
+            else sum = sum + tonumber(values[j]) end
+          end
+        end
+      end
     end
-    local values = redis.call('HMGET', buckets, unpack(fields))
-    sum = 0
-    for j = 1, #values do
-      if values[j] then sum = sum + tonumber(values[j]) end
+    if first ~= from or last ~= to then
+      redis.call('HSET', window, 's', sum, 'a', first, 'b', last)
+      redis.call('EXPIRE', window, keep)
+    elseif added > 0 then
+      redis.call('HSET', window, 's', sum)
     end
-  else
-    for b = from, math.min(first - 1, to) do
-      local v = redis.call('HGET', buckets, b)
-      if v then sum = sum - tonumber(v) end
-    end
-    for b = math.max(to + 1, first), last do
-      local v = redis.call('HGET', buckets, b)
-      if v then sum = sum + tonumber(v) end
-    end
+    out[#out + 1] = sum
+  elseif added > 0 then
+    redis.call('HINCRBY', window, 's', added)
   end
-  if first ~= from or last ~= to then
-    redis.call('HSET', window, 's', sum, 'a', first, 'b', last)
-    redis.call('EXPIRE', window, keep)
-  end
-  out[#out + 1] = sum
 end
 return out
 """
@@ -206,35 +236,33 @@ class RedisCounts:
         self.client = redis.Redis.from_url(url)
         self._add = self.client.register_script(_ADD)
 
-    @staticmethod
-    def _keys(counter: CounterSet) -> tuple[str, str]:
-        base = f"tw:alert:{counter.alert_id}:{counter.generation}"
-        return base + ":buckets", base + ":recent"
-
-    @staticmethod
-    def _window_key(counter: CounterSet) -> str:
-        return f"tw:alert:{counter.alert_id}:{counter.generation}:window"
-
     def add(
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
     ) -> Totals:
-        wanted = list(totals_for)
+        wanted = dict.fromkeys(totals_for)
         keys: list[str] = [EPOCH_KEY]
-        args: list[Any] = [len(tallies), RECENT_KEPT]
-        for counter, tally in tallies.items():
-            keys += [*self._keys(counter), self._window_key(counter)]
-            args += [retention_seconds(counter.window_minutes), len(tally.buckets)]
-            for bucket, count in tally.buckets.items():
-                args += [bucket, count]
+        numbers: list[int] = [RECENT_KEPT]
+        events: dict[bytes, int] = {}  # each event once, by its position in ARGV
+        empty = Tally()
+        order = []  # the wanted counters, in the order the script returns their sums
+        for counter in [*tallies, *(c for c in wanted if c not in tallies)]:
+            tally = tallies.get(counter, empty)
+            keys += counter.keys
+            numbers += (counter.retention, len(tally.buckets))
+            for pair in tally.buckets.items():
+                numbers += pair
             latest = tally.recent[-RECENT_KEPT:]
-            args.append(len(latest))
-            args += latest
-        for counter in wanted:
-            keys += [self._keys(counter)[0], self._window_key(counter)]
-            window = counter.window_buckets(now)
-            args += [retention_seconds(counter.window_minutes), window.start, window.stop - 1]
-        since, *sums = self._add(keys=keys, args=args)
-        return Totals({c: int(n) for c, n in zip(wanted, sums, strict=True)}, float(since))
+            numbers.append(len(latest))
+            numbers += [events.setdefault(event, len(events) + 1) for event in latest]
+            if counter in wanted:
+                window = counter.window_buckets(now)
+                numbers += (1, window.start, window.stop - 1)
+                order.append(counter)
+            else:
+                numbers.append(0)
+        since, *sums = self._add(keys=keys, args=[orjson.dumps(numbers), *events])
+        found = dict(zip(order, sums, strict=True))
+        return Totals({c: int(found[c]) for c in wanted}, float(since))
 
     def totals(self, sets: Iterable[CounterSet], now: float) -> Totals:
         return self.add({}, sets, now)
@@ -243,17 +271,15 @@ class RedisCounts:
         return self.add({}, [], now).since
 
     def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
-        stored = self.client.hgetall(self._keys(counter)[0])
+        stored = self.client.hgetall(counter.keys[0])
         return {int(b): int(c) for b, c in stored.items() if first <= int(b) <= last}
 
     def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
-        return [
-            orjson.loads(raw) for raw in self.client.lrange(self._keys(counter)[1], 0, limit - 1)
-        ]
+        return [orjson.loads(raw) for raw in self.client.lrange(counter.keys[2], 0, limit - 1)]
 
     def prune(self, sets: Iterable[CounterSet], now: float) -> None:
         for counter in sets:
-            key = self._keys(counter)[0]
+            key = counter.keys[0]
             oldest = int((now - retention_seconds(counter.window_minutes)) // counter.size)
             stale = [b for b in self.client.hkeys(key) if int(b) < oldest]
             if stale:
