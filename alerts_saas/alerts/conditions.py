@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -71,7 +72,8 @@ class Event:
         if len(message) > SUMMARY_MESSAGE_CHARS:
             message = message[:SUMMARY_MESSAGE_CHARS] + "…"
         shown: dict[str, Any] = {
-            "timestamp": datetime.fromtimestamp(self.timestamp, UTC).isoformat(),
+            # orjson writes it as isoformat() does, in C.
+            "timestamp": datetime.fromtimestamp(self.timestamp, UTC),
             "level": LEVEL_LABELS[self.level],
             "message": message,
         }
@@ -81,8 +83,8 @@ class Event:
             shown["app"] = self.app
         if self.attributes:
             shown["attributes"] = {
-                key[:100]: (value[:100] if isinstance(value, str) else value)
-                for key, value in list(self.attributes.items())[:SUMMARY_ATTRIBUTES]
+                key[:100]: (value[:100] if type(value) is str else value)
+                for key, value in islice(self.attributes.items(), SUMMARY_ATTRIBUTES)
             }
         return shown
 

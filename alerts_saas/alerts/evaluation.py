@@ -75,8 +75,10 @@ def settle(
 # -- As events arrive -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Compiled:
+    """An alert as ingestion counts it; each is its own key (hashed by identity, per event)."""
+
     counter: CounterSet
     presence: bool
     threshold: int

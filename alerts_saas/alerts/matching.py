@@ -34,6 +34,8 @@ ANY = None  # an app or source rule that is not set
 
 # RE2 sets compile every pattern into one automaton; this bounds its memory.
 SET_MAX_MEMORY = 64 << 20
+# Apps and sources whose alerts an index keeps merged (a sender can make up any number).
+PLACES_KEPT = 10_000
 
 
 class RuleSet:
@@ -76,10 +78,9 @@ class MatchIndex(Generic[T]):
         self.contains_rule: list[int | None] = []
         self.regex_rule: list[int | None] = []
         self.by_attribute: dict[tuple[str, str], list[int]] = defaultdict(list)
-        # Each place's alerts in order of the lowest level they take, with those levels: an
-        # event asks only those whose level rule it meets (most events are routine).
+        # Each place's alerts; an event asks only those whose level rule it meets (most
+        # events are routine), through `_placed`.
         self.by_place: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
-        self.place_levels: dict[tuple[str | None, str | None], list[int]] = {}
         self.levels: list[int] = []
         self.by_contains: list[list[int]] = []
         self.by_regex: list[list[int]] = []
@@ -105,9 +106,7 @@ class MatchIndex(Generic[T]):
                 self.by_contains[contains[literal]].append(i)
             else:
                 self.everyone.append(i)
-        for place, filed in self.by_place.items():
-            filed.sort(key=self.levels.__getitem__)
-            self.place_levels[place] = [self.levels[i] for i in filed]
+        self._places: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
         self.attribute_keys = {key for key, _value in self.by_attribute}
         self.contains = RuleSet(list(contains))
         self.regexes = RuleSet(list(regexes))
@@ -135,10 +134,9 @@ class MatchIndex(Generic[T]):
                 if key in attributes and key in keys:
                     found += self.by_attribute.get((key, attribute_text(attributes[key])), ())
         if self.by_place:
-            found += self._at((event.app or ANY, event.source or ANY), event.level)
-            if event.app and event.source:
-                found += self._at((event.app, ANY), event.level)
-                found += self._at((ANY, event.source), event.level)
+            levels, filed = self._placed(event.app, event.source)
+            if filed:
+                found += filed[: bisect_right(levels, event.level)]
         if self.by_contains:
             for rule in messages.contains():
                 found += self.by_contains[rule]
@@ -148,12 +146,24 @@ class MatchIndex(Generic[T]):
         found += self.everyone
         return found
 
-    def _at(self, place: tuple[str | None, str | None], level: int) -> list[int]:
-        """The alerts filed at `place` whose level rule an event of `level` meets."""
-        filed = self.by_place.get(place)
-        if not filed:
-            return []
-        return filed[: bisect_right(self.place_levels[place], level)]
+    def _placed(self, app: str, source: str) -> tuple[list[int], list[int]]:
+        """The alerts filed at an event's app and source, or at either (the other "any"),
+        in order of the lowest level they take, with those levels; made once per app and
+        source (up to PLACES_KEPT of them), not per event."""
+        found = self._places.get((app, source))
+        if found is not None:
+            return found
+        places = [(app or ANY, source or ANY)]
+        if app and source:
+            places += [(app, ANY), (ANY, source)]
+        filed = sorted(
+            (i for place in places for i in self.by_place.get(place, ())),
+            key=self.levels.__getitem__,
+        )
+        found = ([self.levels[i] for i in filed], filed)
+        if len(self._places) < PLACES_KEPT:
+            self._places[(app, source)] = found
+        return found
 
     def matches(self, event: Event) -> list[T]:
         """The values of the alerts `event` matches."""
