@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "alerts_saas.accounts",
     "alerts_saas.health",
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "alerts_saas.accounts.two_factor.TwoFactorMiddleware",  # an organization that asks for it
     "django_htmx.middleware.HtmxMiddleware",
     "alerts_saas.audit.context.AuditContextMiddleware",  # who acts, for the audit log
 ]
@@ -244,6 +246,10 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PRODUCT_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # allauth's default login and signup rate limits stay on (ACCOUNT_RATE_LIMITS unset).
+# Two-factor sign-in: an authenticator app with recovery codes (allauth.mfa).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = PRODUCT_NAME
+MFA_TOTP_TOLERANCE = 1  # the code before or after too: a code that turned as it was typed
 INVITATION_LIFETIME = timedelta(days=env_int("INVITATION_LIFETIME_DAYS", 7))
 
 # --- PagerDuty ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from alerts_saas.accounts.models import Membership, Organization, Role, User
+from alerts_saas.accounts.two_factor import check_two_factor
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -80,7 +81,8 @@ def resolve_tenant(
     organization_id: int | None = None,
 ) -> Tenant:
     """The tenant named by `slug` (or `organization_id`) if the user belongs to it with at
-    least `min_role`; 404 for a non-member, 403 for too low a role."""
+    least `min_role`; 404 for a non-member, 403 for too low a role, `TwoFactorRequired` for
+    a member without two-factor sign-in in an organization that asks for it."""
     if not request.user.is_authenticated:
         raise Http404("No such organization.")
     memberships = Membership.objects.select_related("organization").filter(user=request.user)
@@ -91,6 +93,7 @@ def resolve_tenant(
     membership = memberships.first()
     if membership is None:
         raise Http404("No such organization.")
+    check_two_factor(membership.organization, request.user)
     if not membership.has_role(min_role):
         raise PermissionDenied(
             f"This needs the {Role(min_role).label.lower()} role in {membership.organization}."

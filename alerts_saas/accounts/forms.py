@@ -25,7 +25,7 @@ class OrganizationForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "slug"]
+        fields = ["name", "slug", "require_two_factor"]
         help_texts = {"name": "Usually your company or team name."}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -79,6 +79,15 @@ class Organization(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Checked on every page under /o/<slug>/ (accounts.two_factor); the API's tokens are not
+    # people and are not asked.
+    require_two_factor = models.BooleanField(
+        "members must use two-factor sign-in",
+        default=False,
+        help_text="Everyone in the organization, you too, must sign in with a code from an "
+        "authenticator app. Those who have not set it up are asked to before they see its "
+        "pages.",
+    )
 
     class Meta:
         ordering = ["name"]
