@@ -23,4 +23,5 @@ RUN DJANGO_DEBUG=false SECRET_KEY=collectstatic FIELD_ENCRYPTION_KEYS=Y29sbGVjdH
     && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "alerts_saas.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The access log redacts the secrets of bearer links (invitations, password resets).
+CMD ["gunicorn", "alerts_saas.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "alerts_saas.access_log.RedactingAccessLogger"]

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.accounts.services import create_organization
 from devtools.sandbox.testing import SandboxClient, SandboxProcess, free_port
+from tests.csp_watch import watching
 
 pytest_plugins = ["tests.pagerduty_fixtures"]
 
@@ -281,6 +282,16 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "executable_path": "/usr/bin/chromium",
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every browser context a test opens reports the Content-Security-Policy violations of
+    its pages (tests/csp_watch.py); the test fails if there was any."""
+    found: list[str] = []
+    monkeypatch.setattr(Browser, "new_context", watching(Browser.new_context, found))
+    yield found
+    assert not found, "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -6,6 +6,17 @@
  * Tables are shown as cards on a phone (app.css); each cell is named by its column, copied
  * here from the table's headings into data-label. Tables that name their cells themselves
  * (any cell with data-label) are left as they are.
+ *
+ * No page has inline script (the Content-Security-Policy forbids it); markup asks instead:
+ * data-confirm="question" on a button or form asks before it submits, data-select-on-focus
+ * selects an input's text when it gets focus, data-busy-on-submit marks a form's submit
+ * button busy while the next page loads.
+ *
+ * Polling (htmx trigger filters would need eval, which the policy refuses too): an element
+ * with data-poll is fetched again only while the tab is visible, never while the element
+ * named by its data-poll-pause is on the page, and, with data-poll-idle, never while a
+ * <details> inside it is open or the focus is inside it. "pagevisible" is sent on the
+ * document when the tab is shown again (hx-trigger="pagevisible from:document").
  */
 (function () {
   "use strict";
@@ -74,6 +85,59 @@
       });
     });
   }
+
+  document.addEventListener(
+    "click",
+    function (event) {
+      var button = event.target.closest && event.target.closest("button[data-confirm]");
+      if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+    },
+    true
+  );
+
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      if (form.matches("form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        return;
+      }
+      if (form.matches("form[data-busy-on-submit]")) {
+        var submit = form.querySelector("button[type=submit]");
+        if (submit) submit.setAttribute("aria-busy", "true");
+      }
+    },
+    true
+  );
+
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("input[data-select-on-focus]")) {
+      event.target.select();
+    }
+  });
+
+  function pollPaused(el) {
+    if (document.visibilityState !== "visible") return true;
+    var pause = el.dataset.pollPause;
+    if (pause && document.querySelector(pause)) return true;
+    return (
+      el.hasAttribute("data-poll-idle") &&
+      (el.querySelector("details[open]") !== null || el.contains(document.activeElement))
+    );
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var el = event.detail.elt;
+    if (el && el.hasAttribute("data-poll") && pollPaused(el)) event.preventDefault();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      document.dispatchEvent(new CustomEvent("pagevisible"));
+    }
+  });
 
   // A cell swapped in later (htmx) is labelled too.
   function start() {
