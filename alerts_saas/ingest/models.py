@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from django.conf import settings
@@ -213,3 +213,23 @@ class ChangeEvent(models.Model):
 
     def __str__(self) -> str:
         return self.summary[:80]
+
+    @classmethod
+    def on_chart(
+        cls, organization_id: int, since: float, until: float, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The latest `limit` changes between two epoch times, oldest first, as the alert
+        chart draws them (one query)."""
+        rows = (
+            cls.objects.filter(
+                organization_id=organization_id,
+                timestamp__gte=datetime.fromtimestamp(since, UTC),
+                timestamp__lte=datetime.fromtimestamp(until, UTC),
+            )
+            .order_by("-timestamp", "-pk")
+            .values_list("timestamp", "summary", "source")[:limit]
+        )
+        return [
+            {"at": at.timestamp(), "summary": summary, "source": source}
+            for at, summary, source in reversed(rows)
+        ]

@@ -4,7 +4,9 @@
  * <script id="<id>"> beside it (Django's json_script): {times (epoch seconds), values,
  * threshold, absence, window, since, until}. The x axis always spans since..until (the last
  * hour at least), however recently counting started, so its labels are minutes apart. The
- * legend shows the latest point until the pointer picks another. The page's live section is
+ * legend shows the latest point until the pointer picks another. The organization's changes
+ * (deploys, configuration changes: `changes`, [{at, summary, source}]) are marked with a
+ * vertical line each, their summary shown while the pointer is on one. The page's live section is
  * swapped every 15 s by htmx, so charts are drawn on htmx's load event and destroyed before
  * their section is swapped out.
  */
@@ -63,6 +65,40 @@
     drawn.delete(el);
   }
 
+  function changeMarkers(changes) {
+    // One element per change over the plot (so the pointer can rest on it), placed at its
+    // time on every redraw; its words show on hover, beside the line, kept inside the chart.
+    var layer = document.createElement("div");
+    layer.className = "chart-changes";
+    changes.forEach(function (change) {
+      var words = "Change at " + format("{HH}:{mm}", change.at) + ": " + change.summary +
+        (change.source ? " (from " + change.source + ")" : "");
+      var mark = document.createElement("span");
+      mark.className = "chart-change";
+      mark.dataset.at = String(change.at);
+      var tip = document.createElement("span");
+      tip.className = "chart-change-tip";
+      tip.textContent = words;
+      mark.appendChild(tip);
+      layer.appendChild(mark);
+    });
+    function place(u) {
+      var width = u.over.clientWidth;
+      Array.prototype.forEach.call(layer.children, function (mark) {
+        var x = u.valToPos(Number(mark.dataset.at), "x");
+        mark.style.left = x + "px";
+        mark.classList.toggle("chart-change-late", x > width / 2);
+      });
+    }
+    return {
+      ready: function (u) {
+        u.over.appendChild(layer);
+        place(u);
+      },
+      draw: place,
+    };
+  }
+
   function draw(el) {
     var source = document.getElementById(el.dataset.alertChart);
     if (!source || typeof window.uPlot === "undefined") return;
@@ -116,6 +152,11 @@
       ],
       hooks: { ready: [showLatest], setLegend: [showLatest] },
     };
+    if (data.changes && data.changes.length) {
+      var markers = changeMarkers(data.changes);
+      opts.hooks.ready.push(markers.ready);
+      opts.hooks.draw = [markers.draw];
+    }
     el._alertChart = new window.uPlot(opts, [times, values, threshold], el);
     drawn.add(el);
   }

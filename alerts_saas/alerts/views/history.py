@@ -27,6 +27,7 @@ from alerts_saas.alerts.health import alert_health, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label, state_of
 from alerts_saas.alerts.views.rows import FiringRow
+from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.oncall import on_call
@@ -218,6 +219,10 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
             "since": now.timestamp() - chart_span(alert.window_minutes),
             "until": now.timestamp(),
         }
+        # Deploys and configuration changes the organization reported, as markers.
+        context["chart"]["changes"] = ChangeEvent.on_chart(
+            alert.organization_id, context["chart"]["since"], context["chart"]["until"]
+        )
     return context
 
 
