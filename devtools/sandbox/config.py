@@ -42,6 +42,7 @@ RUNTIME_KEYS = (
     "webhook_retry_delay",
     "webhook_retry_max_delay",
     "webhook_retry_window",
+    "id_token_issuer",
 )
 
 
@@ -70,6 +71,9 @@ class SandboxConfig:
     webhook_retry_delay: float = 30.0
     webhook_retry_max_delay: float = 3600.0
     webhook_retry_window: float = 48 * 3600.0
+    # The id_token's `iss`; empty: this host's identity base + PagerDuty's issuer path. Tests
+    # set another to play a token from someone else.
+    id_token_issuer: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:
@@ -99,6 +103,11 @@ class SandboxConfig:
         types = {f.name: f.type for f in fields(self)}
         clean: dict[str, Any] = {}
         for key, value in changes.items():
+            if types[key] == "str":
+                if not isinstance(value, str):
+                    raise ValueError(f"{key} must be a string")
+                clean[key] = value
+                continue
             if types[key] == "bool":
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be a boolean")

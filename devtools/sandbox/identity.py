@@ -40,7 +40,10 @@ _AUTHORIZE_PARAMS = (
 
 
 def issuer_url() -> str:
-    """The ``iss`` of ID tokens: this host's identity base + PagerDuty's issuer path."""
+    """The ``iss`` of ID tokens: this host's identity base + PagerDuty's issuer path (unless
+    the config names another)."""
+    if store().config.id_token_issuer:
+        return store().config.id_token_issuer
     return request.host_url.rstrip("/") + url_for("identity.jwks").removesuffix("/jwks")
 
 

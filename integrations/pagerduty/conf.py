@@ -36,5 +36,10 @@ def token_url() -> str:
     return f"{settings.PAGERDUTY_IDENTITY_URL}/oauth/token"
 
 
+def id_token_issuer() -> str:
+    """The `iss` of PagerDuty's id_tokens: one identity host for every region."""
+    return f"{settings.PAGERDUTY_IDENTITY_URL}/global/oauth/anonymous"
+
+
 def oauth_configured() -> bool:
     return bool(settings.PAGERDUTY_CLIENT_ID and settings.PAGERDUTY_CLIENT_SECRET)

@@ -113,7 +113,7 @@ def id_token_claims(id_token: str) -> dict[str, Any]:
     """The claims of the id_token.
 
     The token comes straight from the token endpoint over TLS, so (as OpenID Connect Core
-    3.1.3.7 allows) its signature is not checked; its audience and expiry are.
+    3.1.3.7 allows) its signature is not checked; its issuer, audience and expiry are.
     """
     try:
         payload = id_token.split(".")[1]
@@ -122,6 +122,11 @@ def id_token_claims(id_token: str) -> dict[str, Any]:
         raise OAuthFlowError("PagerDuty's id_token could not be read.") from exc
     if not isinstance(claims, dict):
         raise OAuthFlowError("PagerDuty's id_token could not be read.")
+    if claims.get("iss") != conf.id_token_issuer():
+        raise OAuthFlowError(
+            "PagerDuty's answer came from an identity host this site does not trust, so "
+            "nothing was connected. Try connecting again."
+        )
     if claims.get("exp", 0) < time.time() - 60:
         raise OAuthFlowError("PagerDuty's id_token has expired. Try connecting again.")
     return claims

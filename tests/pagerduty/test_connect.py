@@ -117,6 +117,17 @@ def test_a_tampered_state_is_refused_in_words(admin_client, org, authorize):
     assert not PagerDutyAccount.objects.exists()
 
 
+def test_an_id_token_from_another_issuer_is_refused_in_words(
+    admin_client, org, authorize, pagerduty
+):
+    pagerduty.configure(id_token_issuer="https://identity.example.net/global/oauth/anonymous")
+    response = admin_client.get(authorize(admin_client))
+    assert response.status_code == 400
+    assert "an identity host this site does not trust" in response.content.decode()
+    assert "nothing was connected" in response.content.decode()
+    assert not PagerDutyAccount.objects.exists()
+
+
 def test_a_state_works_once_and_a_reused_code_fails(admin_client, org, authorize):
     callback = authorize(admin_client)
     assert admin_client.get(callback).status_code == 302
