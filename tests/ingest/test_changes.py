@@ -178,3 +178,15 @@ def test_other_methods_are_405_in_words():
     response = Client().get(PATH)
     assert response.status_code == 405 and response["Allow"] == "POST"
     assert response.json()["message"] == "Send changes with POST; see /api/v1/docs."
+
+
+def test_the_keys_page_says_which_services_changes_go_to(admin_client, org, services):
+    page = admin_client.get(f"/o/{org.slug}/settings/ingest-keys/").content.decode()
+    assert "POST /api/v1/changes" in page
+    assert (
+        "every PagerDuty service one of your enabled alerts pages:\n  <strong>Checkout</strong>."
+        in page
+    )
+    Alert.objects.filter(organization=org).update(enabled=False)
+    page = admin_client.get(f"/o/{org.slug}/settings/ingest-keys/").content.decode()
+    assert "<strong>none at the moment</strong> (no enabled alert pages a service)" in page

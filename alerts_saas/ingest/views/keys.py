@@ -21,6 +21,7 @@ from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
+from integrations.pagerduty import changes as pagerduty_changes
 
 SAMPLE_EVENTS = '[{"app":"checkout","level":"error","message":"Payment failed","source":"web-1"}]'
 
@@ -55,6 +56,7 @@ def _page(
         "secret": secret,
         "api_docs_url": reverse("api:openapi-view"),
         "settings_tab": "ingest_keys",
+        "change_services": pagerduty_changes.services_for(tenant.organization.pk),
     }
     if secret:
         base = request.build_absolute_uri("/").removesuffix("/")
