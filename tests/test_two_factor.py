@@ -10,6 +10,7 @@ from allauth.mfa.models import Authenticator
 from django.test import Client
 
 from alerts_saas.accounts.models import Organization, Role, User
+from alerts_saas.audit.models import Entry
 from alerts_saas.ingest.models import ApiToken, Scope
 from tests.api_client import Api
 from tests.two_factor import open_set_up, set_up_totp, sign_in_with_password, totp_code
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.django_db
 
 AUTHENTICATE = "/accounts/2fa/authenticate/"
 SET_UP = "/accounts/2fa/totp/activate/"
+DEACTIVATE = "/accounts/2fa/totp/deactivate/"
+REAUTH_BY_APP = "/accounts/2fa/reauthenticate/"
 
 
 def test_setting_up_an_app_then_signing_in_asks_for_its_code(
@@ -112,6 +115,17 @@ def test_a_member_without_it_is_sent_to_set_it_up_then_let_through(
     assert f'href="{alerts}"' in codes_page and "Continue where you were going" in codes_page
     assert client.get(alerts).status_code == 200
     assert client.get(f"/o/{strict_org.slug}/settings/").status_code == 200
+    # Once there, the set-up's pages no longer offer to continue to it.
+    assert "Continue where you were going" not in (
+        client.get("/accounts/2fa/recovery-codes/").content.decode()
+    )
+
+    # Turning it off (the password was confirmed minutes ago) means set-up again first.
+    warned = client.get(DEACTIVATE).content.decode()
+    assert "An organization that requires two-factor sign-in will ask you" in warned
+    assert client.post(DEACTIVATE)["Location"] == "/accounts/2fa/"
+    assert not Authenticator.objects.filter(type=Authenticator.Type.TOTP).exists()
+    assert client.get(alerts)["Location"] == SET_UP
 
 
 def test_other_organizations_and_strangers_are_unaffected(
@@ -155,8 +169,36 @@ def test_owners_and_admins_turn_it_on_and_the_api_keeps_working(
     )
     assert saved.status_code == 302
     assert Organization.objects.get(pk=strict_org.pk).require_two_factor
+    recorded = Entry.objects.get(organization=strict_org, actor_label="admin@acme.example")
+    assert recorded.object_type == "organization" and recorded.changes == [
+        {"field": "members must use two-factor sign-in", "before": "off", "after": "on"}
+    ]
     # The admin has none either: the next page of the organization asks for it.
     assert client.get(saved["Location"])["Location"] == SET_UP
 
     _token, secret = ApiToken.issue(strict_org, "terraform", scope=Scope.READ)
     assert Api(secret).get("/alerts", status=200).json()["items"] == []
+
+
+def test_changing_recovery_codes_asks_for_the_apps_code_or_the_password_first(
+    client: Client, make_user: Callable[..., User]
+) -> None:
+    user = make_user("pat@example.com")
+    sign_in_with_password(client, user.email)
+    secret, codes = set_up_totp(client)
+    client.post("/accounts/logout/")
+    sign_in_with_password(client, user.email)
+    client.post(AUTHENTICATE, {"code": codes[0]})
+
+    generate = "/accounts/2fa/recovery-codes/generate/"
+    asked = client.get(generate, follow=True)
+    page = asked.content.decode()
+    assert "Before changing how you sign in, type your password again." in page
+    by_app = asked.redirect_chain[-1][0].replace("/accounts/reauthenticate/", REAUTH_BY_APP)
+    assert by_app.replace("&amp;", "&") in page.replace("&amp;", "&")
+    app_page = client.get(by_app).content.decode()
+    assert "type the code your authenticator app shows now" in app_page
+    assert client.post(by_app, {"code": totp_code(secret)})["Location"] == generate
+    assert "the 9 unused codes you have now stop working" in client.get(generate).content.decode()
+    client.post(generate)
+    assert "10 of 10 codes left." in client.get("/accounts/2fa/").content.decode()

@@ -43,12 +43,23 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        # Arrived where set-up interrupted them: its pages stop offering the way back.
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and response.status_code == 200
+            and not response.has_header("HX-Redirect")
+            and session.get(NEXT_SESSION_KEY) == request.get_full_path()
+        ):
+            del session[NEXT_SESSION_KEY]
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, TwoFactorRequired):
             return None
-        if request.method == "GET":
+        htmx = bool(getattr(request, "htmx", False))
+        if request.method == "GET" and not htmx:  # a whole page, to come back to
             request.session[NEXT_SESSION_KEY] = request.get_full_path()
         messages.warning(
             request,
@@ -56,6 +67,6 @@ class TwoFactorMiddleware:
             f"an authenticator app to open its pages.",
         )
         url = reverse("mfa_activate_totp")
-        if getattr(request, "htmx", False):
+        if htmx:
             return HttpResponseClientRedirect(url)
         return HttpResponseRedirect(url)

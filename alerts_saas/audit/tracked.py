@@ -107,6 +107,6 @@ def register_all() -> None:
         words="organization",
         name="name",
         organization="pk",
-        fields=("name", "slug"),
+        fields=("name", "slug", "require_two_factor"),
         labels={"slug": "URL name"},
     )
