@@ -196,6 +196,7 @@ CELERY_BEAT_SCHEDULE = {
     # History retention: deliveries first, so firings go once nothing points at them.
     "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
     "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
+    "ingest-prune-changes": _every("alerts_saas.ingest.tasks.prune_changes", 3600),
     "incidents-apply-pending": _every("integrations.pagerduty.incidents.tasks.apply_pending", 30),
     "incidents-prune": _every("integrations.pagerduty.incidents.tasks.prune_incidents", 600),
     "incidents-check-subscriptions": _every(

@@ -208,8 +208,12 @@ class ChangeEvent(models.Model):
 
     class Meta:
         ordering = ["-timestamp", "-pk"]
-        # The charts read an organization's changes within a span of time.
-        indexes = [models.Index(fields=["organization", "timestamp"], name="ingest_change_time")]
+        indexes = [
+            # The charts read an organization's changes within a span of time.
+            models.Index(fields=["organization", "timestamp"], name="ingest_change_time"),
+            # Retention prunes the oldest, whatever the organization.
+            models.Index(fields=["timestamp"], name="ingest_change_age"),
+        ]
 
     def __str__(self) -> str:
         return self.summary[:80]

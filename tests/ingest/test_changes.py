@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 from django.test import Client
+from django.utils import timezone
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_spec_validator import validate
 
 from alerts_saas.alerts.models import Alert
 from alerts_saas.ingest.models import ChangeEvent, IngestKey
+from alerts_saas.ingest.retention import prune_changes
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +192,15 @@ def test_the_keys_page_says_which_services_changes_go_to(admin_client, org, serv
     Alert.objects.filter(organization=org).update(enabled=False)
     page = admin_client.get(f"/o/{org.slug}/settings/ingest-keys/").content.decode()
     assert "<strong>none at the moment</strong> (no enabled alert pages a service)" in page
+
+
+def test_changes_past_retention_are_pruned(org, settings):
+    now = timezone.now()
+    days = settings.DELIVERY_RETENTION_DAYS
+    for age in (days + 1, days + 2, days - 1):
+        ChangeEvent.objects.create(
+            organization=org, summary=f"{age} days ago", timestamp=now - timedelta(days=age)
+        )
+    result = prune_changes(now=now, batch_size=1)
+    assert result.deleted == 2 and not result.capped
+    assert list(ChangeEvent.objects.values_list("summary", flat=True)) == [f"{days - 1} days ago"]
