@@ -118,7 +118,7 @@ def test_the_live_section_is_served_alone_for_the_refresh(admin_client, firing_a
     assert section.lstrip().startswith("<section")
     assert "<html" not in section
     assert 'id="alert-live"' in section and 'data-state="firing"' in section
-    assert 'hx-trigger="every 15s' in section and "visibilityState" in section
+    assert 'hx-trigger="every 15s' in section and "data-poll" in section
     assert f'hx-get="/o/{firing_alert.organization.slug}/alerts/{firing_alert.pk}/live/"' in section
     assert _chart(section)["values"][-1] == 3
 
