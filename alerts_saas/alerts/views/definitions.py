@@ -16,7 +16,7 @@ from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, t
 from alerts_saas.alerts import evaluation, firings
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert
-from alerts_saas.alerts.views import listing
+from alerts_saas.alerts.views import list_rows, listing
 from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty.flow import ConnectFlow
 from integrations.pagerduty.incidents.models import OnCallNow
@@ -41,7 +41,7 @@ def alert_list(request: TenantRequest) -> HttpResponse:
         request,
         "alerts/list.html",
         {
-            "alerts": listing.rows(alerts, list(page.object_list), slug, timezone.now()),
+            "alerts": list_rows.rows(alerts, list(page.object_list), slug, timezone.now()),
             "page": page,
             "counts": counts,
             "firing_count": counts.firing,

@@ -1,0 +1,179 @@
+"""The alert list's rows: what only the rows shown read beside each alert's own fields (the
+open firing's start, the last delivery, the services it pages, PagerDuty's word on its
+incident), put in words before the template renders them.
+
+Two queries for a page of rows, whatever their history, and one more for the incidents of
+those firing (none on a page with nothing firing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from alerts_saas.accounts.times import time_html
+from alerts_saas.alerts.conditions import describe
+from alerts_saas.alerts.health import alert_health
+from alerts_saas.alerts.incident_notes import incident_notes
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
+from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
+from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+
+
+@dataclass(frozen=True)
+class RowFacts:
+    """What only the rows shown read, beside the alert's own fields."""
+
+    firing_since: datetime | None = None
+    last_delivery_status: str = ""
+    last_delivery_at: datetime | None = None
+
+
+def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
+    """Per alert of `ids`: its open firing's start and its last delivery (one query; each an
+    index probe, the last delivery by the deliveries' (alert, created_at) index)."""
+    if not ids:
+        return {}
+    last = (
+        Delivery.objects.filter(alert=OuterRef("pk"))
+        .exclude(WAITING_AUTOMATIC_RESOLVE)
+        .order_by("-created_at", "-pk")
+    )
+    open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
+    found = (
+        alerts.filter(pk__in=ids)
+        .order_by()
+        .annotate(
+            firing_since=Subquery(open_firing.values("opened_at")[:1]),
+            last_status=Subquery(last.values("status")[:1]),
+            last_at=Subquery(last.values("created_at")[:1]),
+        )
+        .values_list("pk", "firing_since", "last_status", "last_at")
+    )
+    return {
+        pk: RowFacts(firing_since=since, last_delivery_status=status or "", last_delivery_at=at)
+        for pk, since, status, at in found
+    }
+
+
+def _targets(ids: list[int]) -> dict[int, list[PagerDutyService]]:
+    """The services each alert of `ids` pages, by name, with what their health needs (one
+    query on the targets' index; the integration keys are not read, so none is decrypted)."""
+    found: dict[int, list[PagerDutyService]] = {}
+    targets = Alert.targets.through.objects.filter(alert_id__in=ids)
+    service = "pagerdutyservice__"
+    rows = targets.order_by(f"{service}name").values_list(
+        "alert_id",
+        *(f"{service}{name}" for name in SERVICE_FIELDS),
+        *(f"{service}account__{name}" for name in ACCOUNT_FIELDS),
+    )
+    for alert_id, *values in rows:
+        fields = dict(zip(SERVICE_FIELDS, values[: len(SERVICE_FIELDS)], strict=True))
+        account = dict(zip(ACCOUNT_FIELDS, values[len(SERVICE_FIELDS) :], strict=True))
+        target = PagerDutyService(**fields)
+        target.account = PagerDutyAccount(**account) if account["pk"] is not None else None
+        found.setdefault(alert_id, []).append(target)
+    return found
+
+
+# What the list reads of each target for its name and health.
+SERVICE_FIELDS = (
+    "pk",
+    "name",
+    "refused_at",
+    "refused_detail",
+    "failing_since",
+    "failing_detail",
+)
+ACCOUNT_FIELDS = ("pk", "name", "status", "status_detail")
+
+
+# An alert id no database reaches: where the id goes in a reversed URL.
+_ID_MARK = 2**62 + 1
+
+
+def _link(name: str, slug: str) -> Callable[[int], str]:
+    """`reverse(name)` for any of the organization's alerts, reversing once."""
+    head, _, tail = reverse(name, args=[slug, _ID_MARK]).rpartition(str(_ID_MARK))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _links(slug: str) -> Callable[[int], AlertLinks]:
+    detail, edit = _link("alerts:detail", slug), _link("alerts:edit", slug)
+    toggle, delete = _link("alerts:toggle", slug), _link("alerts:delete", slug)
+    return lambda pk: AlertLinks(detail(pk), edit(pk), toggle(pk), delete(pk))
+
+
+def condition_text(alert: Alert) -> str:
+    """The firing rule as the list words it: "5 or more matching events in 10 minutes"."""
+    events = "event" if alert.threshold == 1 else "events"
+    if alert.is_absence:
+        return f"Fewer than {alert.threshold} matching {events} in {alert.window_label}"
+    return f"{alert.threshold} or more matching {events} in {alert.window_label}"
+
+
+def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -> list[AlertRow]:
+    """The page's alerts as the list shows them (two queries, whatever their history, and
+    two more for the incidents of those firing)."""
+    ids = [alert.pk for alert in page]
+    facts = _row_facts(alerts, ids)
+    targets = _targets(ids) if ids else {}
+    firing = [pk for pk, fact in facts.items() if fact.firing_since is not None]
+    notes = incident_notes(page[0].organization_id, firing) if firing else {}
+    links = _links(slug)
+    return [
+        replace(
+            _row(
+                alert, facts.get(alert.pk, RowFacts()), targets.get(alert.pk, []), now, links, slug
+            ),
+            incident_note=notes.get(alert.pk, ""),
+        )
+        for alert in page
+    ]
+
+
+def state_note(state: AlertState, now: datetime) -> SafeString:
+    """What the list says under a state: since when it fires, or when it can fire (in the
+    person's time zone, UTC on hover)."""
+    if state.state == State.FIRING and state.firing is not None:
+        since = state.firing.opened_at
+        duration = duration_label((now - since).total_seconds())
+        return format_html("since {}, for {}", time_html(since, "j M H:i"), duration)
+    if state.state == State.WAITING and state.full_window_at is not None:
+        return format_html("can fire from {}", time_html(state.full_window_at, "H:i"))
+    return SafeString("")
+
+
+def _row(
+    alert: Alert,
+    facts: RowFacts,
+    targets: list[PagerDutyService],
+    now: datetime,
+    links: Callable[[int], AlertLinks],
+    slug: str,
+) -> AlertRow:
+    # The open firing's start is all the list shows of it.
+    since = facts.firing_since
+    state = state_of(alert, Firing(opened_at=since) if since else None, now)
+    last = None
+    if facts.last_delivery_at is not None:
+        last = LastDelivery(facts.last_delivery_status, facts.last_delivery_at)
+    return AlertRow(
+        subject=alert,
+        state=state,
+        state_note=state_note(state, now),
+        condition=condition_text(alert),
+        rules=describe(alert),
+        services=tuple(target.name for target in targets),
+        last_delivery=last,
+        links=links(alert.pk),
+        health=alert_health(alert, targets, slug),
+    )
