@@ -91,6 +91,8 @@ class Event:
 
 def attribute_text(value: AttributeValue) -> str:
     """An attribute as text, the way a person types it in the alert form."""
+    if type(value) is str:  # the common case, asked per event and rule
+        return value
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -101,6 +103,7 @@ def attribute_text(value: AttributeValue) -> str:
 
 
 Matcher = Callable[[Event], bool]
+_ABSENT: Any = object()
 
 
 def compile_matcher(alert: Alert) -> Matcher:
@@ -123,7 +126,12 @@ def compile_matcher(alert: Alert) -> Matcher:
         checks.append(lambda e: needle in e.folded_message)
     if alert.match_attribute:
         key, wanted = alert.match_attribute, alert.match_attribute_value
-        checks.append(lambda e: key in e.attributes and attribute_text(e.attributes[key]) == wanted)
+        checks.append(
+            lambda e: (
+                (value := e.attributes.get(key, _ABSENT)) is not _ABSENT
+                and attribute_text(value) == wanted
+            )
+        )
     # Cheap equality checks were added first, so a regex runs only when they pass.
     if not checks:
         return lambda e: True

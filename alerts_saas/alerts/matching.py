@@ -5,7 +5,9 @@ Each alert is filed once, under its most selective rule:
 
 - an app or source rule: under (app, source), either of them possibly "any" (a team's
   alerts spread over its apps and hosts; an attribute value such as a region is shared by
-  many alerts of different apps, so it comes second);
+  many alerts of different apps, so it comes second); there, by the lowest level it takes,
+  and, if it has a message rule, by that rule, so that an event asks it only when its
+  level and message meet them;
 - an attribute rule: under (attribute, value), looked up with the event's own attributes;
 - a message rule alone: under the rule, found through two RE2 sets that test every such rule
   of the organization in one pass over the message (one for "contains", on the case-folded
@@ -14,7 +16,7 @@ Each alert is filed once, under its most selective rule:
 
 An event's candidates are then checked against the rules their filing did not already
 settle (an alert found under its app and source, at its level, is checked for its attribute
-and message rules only), so the index only decides who is asked, never who matches.
+rule only), so the index only decides who is asked, never who matches.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class MatchIndex(Generic[T]):
                 self.by_contains[contains[literal]].append(i)
             else:
                 self.everyone.append(i)
-        self._places: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        self._places: dict[tuple[str, str], _Place] = {}
         self.attribute_keys = {key for key, _value in self.by_attribute}
         self.contains = RuleSet(list(contains))
         self.regexes = RuleSet(list(regexes))
@@ -134,9 +136,16 @@ class MatchIndex(Generic[T]):
                 if key in attributes and key in keys:
                     found += self.by_attribute.get((key, attribute_text(attributes[key])), ())
         if self.by_place:
-            levels, filed = self._placed(event.app, event.source)
-            if filed:
-                found += filed[: bisect_right(levels, event.level)]
+            place, level = self._placed(event.app, event.source), event.level
+            found += place.plain.at(level)
+            if place.contains:
+                for rule in messages.contains():
+                    if rule in place.contains:
+                        found += place.contains[rule].at(level)
+            if place.regexes:
+                for rule in messages.regexes():
+                    if rule in place.regexes:
+                        found += place.regexes[rule].at(level)
         if self.by_contains:
             for rule in messages.contains():
                 found += self.by_contains[rule]
@@ -146,21 +155,16 @@ class MatchIndex(Generic[T]):
         found += self.everyone
         return found
 
-    def _placed(self, app: str, source: str) -> tuple[list[int], list[int]]:
+    def _placed(self, app: str, source: str) -> _Place:
         """The alerts filed at an event's app and source, or at either (the other "any"),
-        in order of the lowest level they take, with those levels; made once per app and
-        source (up to PLACES_KEPT of them), not per event."""
+        made once per app and source (up to PLACES_KEPT of them), not per event."""
         found = self._places.get((app, source))
         if found is not None:
             return found
         places = [(app or ANY, source or ANY)]
         if app and source:
             places += [(app, ANY), (ANY, source)]
-        filed = sorted(
-            (i for place in places for i in self.by_place.get(place, ())),
-            key=self.levels.__getitem__,
-        )
-        found = ([self.levels[i] for i in filed], filed)
+        found = _Place(self, [i for place in places for i in self.by_place.get(place, ())])
         if len(self._places) < PLACES_KEPT:
             self._places[(app, source)] = found
         return found
@@ -181,6 +185,43 @@ class MatchIndex(Generic[T]):
                 continue
             found.append(self.values[i])
         return found
+
+
+class _Leveled:
+    """Alerts in order of the lowest level they take, with those levels."""
+
+    __slots__ = ("alerts", "levels")
+
+    def __init__(self, index: MatchIndex[Any], alerts: list[int]) -> None:
+        self.alerts = sorted(alerts, key=index.levels.__getitem__)
+        self.levels = [index.levels[i] for i in self.alerts]
+
+    def at(self, level: int) -> list[int]:
+        """Those whose level rule an event of `level` meets."""
+        return self.alerts[: bisect_right(self.levels, level)]
+
+
+class _Place:
+    """The alerts filed at an event's place: those without a message rule, and those with
+    one by their rule's number in each RE2 set, so that an event asks only those whose
+    message rule it meets."""
+
+    __slots__ = ("contains", "plain", "regexes")
+
+    def __init__(self, index: MatchIndex[Any], alerts: list[int]) -> None:
+        plain: list[int] = []
+        contains: dict[int, list[int]] = defaultdict(list)
+        regexes: dict[int, list[int]] = defaultdict(list)
+        for i in alerts:
+            if (rule := index.contains_rule[i]) is not None:
+                contains[rule].append(i)
+            elif (rule := index.regex_rule[i]) is not None:
+                regexes[rule].append(i)
+            else:
+                plain.append(i)
+        self.plain = _Leveled(index, plain)
+        self.contains = {rule: _Leveled(index, filed) for rule, filed in contains.items()}
+        self.regexes = {rule: _Leveled(index, filed) for rule, filed in regexes.items()}
 
 
 class _Messages:
