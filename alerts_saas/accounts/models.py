@@ -84,9 +84,8 @@ class Organization(models.Model):
     require_two_factor = models.BooleanField(
         "members must use two-factor sign-in",
         default=False,
-        help_text="Everyone in the organization, you too, must sign in with a code from an "
-        "authenticator app. Those who have not set it up are asked to before they see its "
-        "pages.",
+        help_text="Everyone here, you too, signs in with a code from an authenticator app. "
+        "Whoever has not set one up is asked to before seeing this organization's pages.",
     )
 
     class Meta:

@@ -14,7 +14,8 @@ class Migration(migrations.Migration):
             name="require_two_factor",
             field=models.BooleanField(
                 default=False,
-                help_text="Everyone in the organization, you too, must sign in with a code from an authenticator app. Those who have not set it up are asked to before they see its pages.",
+                help_text="Everyone here, you too, signs in with a code from an authenticator app. "
+                "Whoever has not set one up is asked to before seeing this organization's pages.",
                 verbose_name="members must use two-factor sign-in",
             ),
         ),
