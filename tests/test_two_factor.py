@@ -202,3 +202,19 @@ def test_changing_recovery_codes_asks_for_the_apps_code_or_the_password_first(
     assert "the 9 unused codes you have now stop working" in client.get(generate).content.decode()
     client.post(generate)
     assert "10 of 10 codes left." in client.get("/accounts/2fa/").content.decode()
+
+
+def test_guessing_codes_is_stopped_after_a_few_tries(
+    client: Client, make_user: Callable[..., User]
+) -> None:
+    user = make_user("pat@example.com")
+    sign_in_with_password(client, user.email)
+    secret, _codes = set_up_totp(client)
+    client.post("/accounts/logout/")
+    sign_in_with_password(client, user.email)
+    for guess in ("111111", "222222", "333333", "444444", "555555"):
+        assert "Incorrect code." in client.post(AUTHENTICATE, {"code": guess}).content.decode()
+    # Even the right code waits now: a guesser cannot try the million.
+    stopped = client.post(AUTHENTICATE, {"code": totp_code(secret)})
+    assert "Too many failed login attempts. Try again later." in stopped.content.decode()
+    assert client.get("/profile/").status_code == 302
