@@ -46,7 +46,9 @@ def test_set_up_on_a_phone_then_sign_in_with_the_apps_code(
     # The user menu offers it to anyone; the organization's pages insist on it.
     user_menu = page.locator(".site-header details.dropdown", has_text=EMAIL)
     user_menu.locator("summary").click()
-    expect(user_menu.get_by_role("link", name="Two-factor sign-in")).to_be_visible()
+    user_menu.get_by_role("link", name="Two-factor sign-in").click()
+    expect(page.get_by_text("You sign in with your password alone.")).to_be_visible()
+    _fits(page)
     page.goto(f"{base}/o/{org.slug}/alerts/")
     expect(page.get_by_role("status")).to_have_text(
         "Acme Ops asks every member to use two-factor sign-in: set up an authenticator app "
@@ -90,4 +92,10 @@ def test_set_up_on_a_phone_then_sign_in_with_the_apps_code(
     expect(page).not_to_have_url(re.compile(r"/accounts/"))
     page.goto(f"{base}/o/{org.slug}/alerts/")
     expect(page).to_have_url(f"{base}/o/{org.slug}/alerts/")
+    page.goto(f"{base}/profile/")
+    page.locator("main").get_by_role("link", name="Two-factor sign-in").click()
+    expect(page.get_by_text("You sign in with a code from your authenticator app.")).to_be_visible()
+    expect(page.get_by_text("10 of 10 codes left.")).to_be_visible()
+    _fits(page)
+    screenshot(page, f"two-factor-on-{scheme}")
     context.close()
