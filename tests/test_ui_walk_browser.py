@@ -82,6 +82,7 @@ def _realistic(org: Organization, add_member: Callable[..., object]) -> dict[str
         "problems": f"/o/{slug}/problems/",
         "profile": "/profile/",
         "emails": "/accounts/email/",
+        "two-factor": "/accounts/2fa/",
         "notifications": "/notifications/",
     }
 
