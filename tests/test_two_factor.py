@@ -163,6 +163,8 @@ def test_owners_and_admins_turn_it_on_and_the_api_keeps_working(
     sign_in_with_password(client, "admin@acme.example")
     form = client.get(settings_url).content.decode()
     assert "Members must use two-factor sign-in" in form
+    # Not offered when making an organization: create_organization would not keep it.
+    assert 'name="require_two_factor"' not in client.get("/orgs/new/").content.decode()
     saved = client.post(
         settings_url,
         {"name": "Acme Ops", "slug": strict_org.slug, "require_two_factor": "on"},

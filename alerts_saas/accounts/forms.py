@@ -35,6 +35,7 @@ class OrganizationForm(forms.ModelForm):
             where = f"Your pages live under /o/{self.instance.slug}/."
         else:
             where = "Leave it empty to make one from the name."
+            del self.fields["require_two_factor"]  # set later, under Settings, once there
         self.fields["slug"].help_text = escape(f"{SLUG_RULE}, e.g. acme-ops. {where}")
 
     def clean_slug(self) -> str:
