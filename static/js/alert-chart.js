@@ -6,7 +6,8 @@
  * hour at least), however recently counting started, so its labels are minutes apart. The
  * legend shows the latest point until the pointer picks another. The organization's changes
  * (deploys, configuration changes: `changes`, [{at, summary, source}]) are marked with a
- * vertical line each, their summary shown while the pointer is on one. The page's live section is
+ * vertical line each, their summary shown while the pointer is on one (or it has focus: a
+ * tap on a phone). The page's live section is
  * swapped every 15 s by htmx, so charts are drawn on htmx's load event and destroyed before
  * their section is swapped out.
  */
@@ -75,6 +76,7 @@
         (change.source ? " (from " + change.source + ")" : "");
       var mark = document.createElement("span");
       mark.className = "chart-change";
+      mark.tabIndex = 0;  // a tap (phones have no hover) or the keyboard shows its words too
       mark.dataset.at = String(change.at);
       var tip = document.createElement("span");
       tip.className = "chart-change-tip";

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 from alerts_saas.accounts.models import Organization
 from alerts_saas.ingest.models import ChangeEvent
 from tests.alerts.test_alert_chart_browser import _new_alert_with_events
-from tests.browser import LAPTOP, sign_in
+from tests.browser import LAPTOP, PHONE, overflow, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,4 +67,30 @@ def test_a_change_is_a_marker_with_its_summary_on_hover(
     )
     assert colours[0] != colours[1]
     screenshot(page, f"chart-change-{scheme}")
+    context.close()
+
+
+def test_on_a_phone_a_tap_shows_the_change_within_the_screen(
+    browser: Browser, live_server, org: Organization, screenshot
+) -> None:
+    alert = _new_alert_with_events(org)
+    ChangeEvent.objects.create(
+        organization=org,
+        summary="Raised the checkout pool size from 20 to 50 connections on every web node",
+        timestamp=timezone.now() - timedelta(seconds=20),
+    )
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    sign_in(page, live_server.url, "owner@acme.example")
+    page.goto(f"{live_server.url}/o/{org.slug}/alerts/{alert.pk}/")
+    marker = page.locator("#alert-chart .chart-change")
+    marker.tap()
+    tip = marker.locator(".chart-change-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("Raised the checkout pool size")
+    shown = tip.bounding_box()
+    assert shown is not None
+    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= PHONE["width"], shown
+    assert overflow(page) == 0
+    screenshot(page, "chart-change-phone")
     context.close()
