@@ -18,13 +18,16 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 
 from alerts_saas.alerts import changes, firings
 from alerts_saas.alerts.conditions import Event
@@ -84,12 +87,19 @@ class Compiled:
     threshold: int
 
 
+# How long the change token read for a batch is trusted, in seconds: an alert changed by
+# another process reaches this one's ingestion within it (this process's own changes, at
+# once: `_forget`). Reading it for every batch cost a Redis round trip each.
+TOKEN_TRUSTED_SECONDS = 1.0
+
+
 @dataclass(slots=True)
 class _Cached:
     token: str | None  # the change token it was compiled under (changes.py)
     stamp: tuple[object, ...]  # the alerts' latest change and count in the database
     index: MatchIndex[Compiled]
     checked: float  # time.monotonic() of the last comparison with the database
+    read: float  # time.monotonic() the token was last read
 
 
 _compiled: dict[int, _Cached] = {}
@@ -97,10 +107,18 @@ _compiled: dict[int, _Cached] = {}
 
 def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
     """The organization's enabled alerts, indexed for matching; recompiled when any alert
-    changes, which one Redis GET tells (`changes`), with the database compared every
-    ALERTS_RECHECK_SECONDS as a backstop (and every time without Redis)."""
+    changes, which one Redis GET tells (`changes`; read at most every
+    TOKEN_TRUSTED_SECONDS), with the database compared every ALERTS_RECHECK_SECONDS as a
+    backstop (and every time without Redis)."""
     cached = _compiled.get(organization_id)
     moment = time.monotonic()
+    if (
+        cached is not None
+        and cached.token is not None
+        and moment - cached.read < TOKEN_TRUSTED_SECONDS
+        and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS
+    ):
+        return cached.index
     token = changes.token(organization_id)
     if (
         cached is not None
@@ -108,10 +126,11 @@ def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
         and token == cached.token
         and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS
     ):
+        cached.read = moment
         return cached.index
     stamp = changes.database_stamp(organization_id)
     if cached is not None and cached.stamp == stamp and token in (None, cached.token):
-        cached.checked = moment
+        cached.checked = cached.read = moment
         return cached.index
     index = MatchIndex(
         (
@@ -120,8 +139,27 @@ def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
         )
         for alert in Alert.objects.filter(organization_id=organization_id, enabled=True)
     )
-    _compiled[organization_id] = _Cached(token, stamp, index, moment)
+    _compiled[organization_id] = _Cached(token, stamp, index, moment, moment)
     return index
+
+
+def _forget(sender: object, instance: Alert, **kwargs: object) -> None:
+    """post_save and post_delete of Alert: this process's next batch of the organization
+    reads the change token again (now, and once the change is committed), so that its own
+    changes reach its ingestion at once."""
+    organization_id = instance.organization_id
+
+    def forget() -> None:
+        cached = _compiled.get(organization_id)
+        if cached is not None:
+            cached.read = -math.inf
+
+    forget()
+    transaction.on_commit(forget)
+
+
+post_save.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-saved")
+post_delete.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-deleted")
 
 
 def record(organization_id: int, events: list[Event], now: float | None = None) -> list[Firing]:

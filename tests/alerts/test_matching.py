@@ -105,6 +105,20 @@ def test_an_edit_reaches_matching_at_once(org):
 
 
 @pytest.mark.django_db
+def test_a_change_made_by_another_process_reaches_matching_within_a_second(org):
+    """Another process's save sets the change token; this process reads it at most every
+    TOKEN_TRUSTED_SECONDS (its own saves, at once: the test above)."""
+    from alerts_saas.alerts import changes
+
+    alert = Alert.objects.create(organization=org, name="Errors", threshold=100)
+    assert len(evaluation.compiled_alerts(org.pk)) == 1
+    Alert.objects.filter(pk=alert.pk).update(enabled=False)  # no signal here, as elsewhere
+    changes._set_token(org.pk)  # what the other process's save does
+    time.sleep(evaluation.TOKEN_TRUSTED_SECONDS + 0.05)
+    assert len(evaluation.compiled_alerts(org.pk)) == 0
+
+
+@pytest.mark.django_db
 def test_a_change_that_left_no_token_is_caught_by_the_database_check(org, settings):
     """A bulk update sends no signal: the database check catches it within its interval."""
     settings.ALERTS_RECHECK_SECONDS = 1
