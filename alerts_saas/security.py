@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import asdict
 from typing import Any
 
-from csp.constants import NONE, SELF
+from csp.constants import HEADER, NONE, SELF, UNSAFE_INLINE
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 REDACTED = "[redacted]"
 
@@ -60,3 +66,29 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
         "frame-ancestors": [NONE],
     },
 }
+
+
+class ContentSecurityPolicy(CSPMiddleware):
+    """django-csp's middleware, with a policy on every response in development too.
+
+    django-csp sends none on a 404 or 500 in DEBUG, for the sake of Django's own error pages
+    (a traceback, the list of URLs), which carry inline style and script. Here those pages
+    alone get a policy that lets their inline code run; every other response, our own error
+    pages included, keeps the strict one.
+    """
+
+    # Django's technical 404 and 500 templates say this; no page of ours does.
+    DJANGO_ERROR_PAGE = b'<meta name="robots" content="NONE,NOARCHIVE">'
+    ALLOW_INLINE = {"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE]}
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not (settings.DEBUG and response.status_code in (404, 500)):
+            return super().process_response(request, response)
+        if isinstance(response, HttpResponse) and self.DJANGO_ERROR_PAGE in response.content:
+            response._csp_update = self.ALLOW_INLINE  # type: ignore[attr-defined]
+        policy = build_policy(**asdict(self.get_policy_parts(request=request, response=response)))
+        if policy and HEADER not in response and not getattr(response, "_csp_exempt", False):
+            response[HEADER] = policy
+        return response

@@ -8,6 +8,7 @@ import importlib
 
 import pytest
 from django.http import HttpRequest, HttpResponse
+from django.template import RequestContext, Template
 from django.test import Client
 from django.urls import include, path
 from playwright.sync_api import Browser, expect
@@ -19,9 +20,20 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug")
 
 
+def htmx_page(request: HttpRequest) -> HttpResponse:
+    """A page of the site with two htmx requests that fail on the server."""
+    page = Template(
+        '{% extends "base.html" %}{% block content %}'
+        '<button hx-get="/boom/">Load</button> <button hx-post="/boom/">Save</button>'
+        "{% endblock %}"
+    )
+    return HttpResponse(page.render(RequestContext(request)))
+
+
 urlpatterns = [
     path("boom/", boom),
     path("api/v1/boom/", boom),
+    path("htmx-page/", htmx_page),
     path("", include("alerts_saas.urls")),
 ]
 handler500 = "alerts_saas.errors.server_error"
@@ -77,7 +89,7 @@ def test_production_mode_has_the_same_policy(monkeypatch: pytest.MonkeyPatch) ->
     try:
         production = importlib.reload(settings_module)
         assert production.DEBUG is False
-        assert "csp.middleware.CSPMiddleware" in production.MIDDLEWARE
+        assert "alerts_saas.security.ContentSecurityPolicy" in production.MIDDLEWARE
         directives = production.CONTENT_SECURITY_POLICY["DIRECTIVES"]
         assert directives["script-src"] == ["'self'"]
         assert directives["style-src"] == ["'self'"]
@@ -118,4 +130,44 @@ def test_the_api_docs_page_works_under_the_policy(browser: Browser, live_server)
     page.goto(f"{live_server.url}/api/v1/docs")
     expect(page.locator(".swagger-ui .title")).to_contain_text("API")
     expect(page.locator(".opblock").first).to_be_visible()
+    context.close()
+
+
+@pytest.mark.urls(__name__)
+def test_in_development_only_djangos_error_pages_may_run_inline_code(
+    client: Client, settings
+) -> None:
+    settings.DEBUG = True
+    quiet = Client(raise_request_exception=False)
+    page = client.get("/accounts/login/")
+    _strict(page)
+    assert "js/htmx-debug.js" in page.content.decode()
+    assert "django-htmx.js" not in page.content.decode()  # its eval is refused
+    for response in (client.get("/no-such-page/"), quiet.get("/boom/")):
+        assert response.status_code in (404, 500)
+        policy = _policy(response)
+        assert policy["script-src"] == "'self' 'unsafe-inline'"
+        assert policy["style-src"] == "'self' 'unsafe-inline'"
+    settings.DEBUG = False
+    assert "htmx-debug.js" not in client.get("/accounts/login/").content.decode()
+    _strict(quiet.get("/boom/"))
+
+
+@pytest.mark.browser
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db(transaction=True)
+def test_in_development_a_failed_htmx_request_shows_djangos_error(
+    browser: Browser, live_server, settings
+) -> None:
+    settings.DEBUG = True
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/htmx-page/")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("pre.htmx-debug-error")).to_contain_text("Exception Value: a bug")
+    expect(page.locator("h1")).to_contain_text("RuntimeError")
+    page.goto(f"{live_server.url}/htmx-page/")
+    page.get_by_role("button", name="Load").click()
+    expect(page).to_have_url(f"{live_server.url}/boom/")
+    expect(page.locator("#summary h1")).to_contain_text("RuntimeError")
     context.close()
