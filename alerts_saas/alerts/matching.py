@@ -60,6 +60,10 @@ class RuleSet:
         except re2.error:  # too large for one automaton: one search per rule instead
             self._each = [re2.compile(pattern) for pattern in patterns]
 
+    @property
+    def in_one_pass(self) -> bool:
+        return self._set is not None
+
     def matching(self, text: str) -> list[int]:
         if self._set is not None:
             return self._set.Match(text) or []
@@ -112,6 +116,14 @@ class MatchIndex(Generic[T]):
         self.attribute_keys = {key for key, _value in self.by_attribute}
         self.contains = RuleSet(list(contains))
         self.regexes = RuleSet(list(regexes))
+        # Both sets in one pass for an ASCII message (almost every one): there, a folded
+        # "contains" is RE2's case-insensitive match of the folded text (no other letter
+        # folds to an ASCII one but the Kelvin sign and the long s, which casefold() turns
+        # into k and s). Only when each set has rules and the two fit in one automaton.
+        self.both: RuleSet | None = None
+        if contains and regexes:
+            both = RuleSet([f"(?i){literal}" for literal in contains] + list(regexes))
+            self.both = both if both.in_one_pass else None
 
     @staticmethod
     def _number(numbers: dict[str, int], filed: list[list[int]], pattern: str) -> int | None:
@@ -235,14 +247,33 @@ class _Messages:
         self._regexes: set[int] | None = None
 
     def contains(self) -> set[int]:
-        if self._contains is None:
-            self._contains = set(self._index.contains.matching(self._event.folded_message))
-        return self._contains
+        found = self._contains
+        if found is None:
+            both = self._both()
+            folded = self._event.folded_message
+            found = both[0] if both else set(self._index.contains.matching(folded))
+            self._contains = found
+        return found
 
     def regexes(self) -> set[int]:
-        if self._regexes is None:
-            self._regexes = set(self._index.regexes.matching(self._event.message))
-        return self._regexes
+        found = self._regexes
+        if found is None:
+            both = self._both()
+            found = both[1] if both else set(self._index.regexes.matching(self._event.message))
+            self._regexes = found
+        return found
+
+    def _both(self) -> tuple[set[int], set[int]] | None:
+        """Both sets' answers from the index's one-pass set, if it has one and the message
+        is ASCII (then folding it is lowering it)."""
+        both, message = self._index.both, self._event.message
+        if both is None or not message.isascii():
+            return None
+        split = self._index.contains.size
+        found = both.matching(message)
+        self._contains = {rule for rule in found if rule < split}
+        self._regexes = {rule - split for rule in found if rule >= split}
+        return self._contains, self._regexes
 
 
 def _residual(alert: Alert) -> Matcher | None:

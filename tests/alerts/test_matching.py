@@ -17,7 +17,20 @@ from alerts_saas.alerts.models import Alert, Level
 
 APPS = ["", "checkout", "search", "billing"]
 SOURCES = ["", "web-1", "web-2", "db-1"]
-WORDS = ["timeout", "Timeout", "disk full", "ß", "SS", "payment declined", "ok", "[a]"]
+WORDS = [
+    "timeout",
+    "Timeout",
+    "disk full",
+    "ß",
+    "SS",
+    "payment declined",
+    "ok",
+    "[a]",
+    "\u212a",
+    "K",
+    "\u017ftop",
+    "Stop",
+]
 REGEXES = [r"time(out|d out)", r"^disk", r"\d{3}", r"declined$", r"(?i)ERROR", r"a+b"]
 LEVELS = [None, *Level.values]
 
