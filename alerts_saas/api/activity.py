@@ -1,0 +1,85 @@
+"""/activity: the organization's audit log, as Settings → Activity shows it, newest first,
+a page at a time (read scope)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from ninja import Query, Router, Schema
+from pydantic import BaseModel, Field
+
+from alerts_saas.api.auth import READ, TokenRequest
+from alerts_saas.api.paging import Paging, page_of
+from alerts_saas.api.schemas import InvalidOut, PageOut
+from alerts_saas.audit.models import Entry
+from alerts_saas.audit.query import Filters, entries
+from alerts_saas.audit.words import describe
+from alerts_saas.ingest.schema import ErrorOut
+
+router = Router()
+
+
+class ActivityFilters(Schema):
+    who: str = Field(default="", description='"user:<id>", "token:<id>" or "system".')
+    kind: str = Field(default="", description="What was changed, e.g. alert, service, member.")
+    action: str = Field(default="", description="created, changed, enabled, disabled, ...")
+    since: date | None = Field(default=None, description="First day, included.")
+    until: date | None = Field(default=None, description="Last day, included.")
+
+
+class ActorOut(BaseModel):
+    kind: Literal["user", "token", "system"]
+    label: str = Field(description="Who, as named at the time: an email, or the token.")
+
+
+class ObjectOut(BaseModel):
+    type: str
+    id: str
+    name: str = Field(description="Its name at the time.")
+
+
+class EntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: ActorOut
+    ip: str | None
+    action: str
+    object: ObjectOut
+    changes: list[dict[str, Any]] = Field(
+        description="Before → after per field; a secret's values are never given."
+    )
+    words: str = Field(description="The entry in words, as Settings → Activity says it.")
+
+
+class EntryPage(PageOut):
+    items: list[EntryOut]
+
+
+def _entry(entry: Entry) -> EntryOut:
+    return EntryOut(
+        id=entry.pk,
+        at=entry.created_at,
+        actor=ActorOut(kind=entry.actor_kind, label=entry.actor_label),  # type: ignore[arg-type]
+        ip=entry.ip,
+        action=entry.action,
+        object=ObjectOut(type=entry.object_type, id=entry.object_id, name=entry.object_name),
+        changes=entry.changes if isinstance(entry.changes, list) else [],
+        words=str(describe(entry)),
+    )
+
+
+@router.get(
+    "/activity",
+    auth=READ,
+    response={200: EntryPage, 400: InvalidOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut},
+    tags=["Activity"],
+)
+def list_activity(
+    request: TokenRequest, paging: Query[Paging], filters: Query[ActivityFilters]
+) -> dict[str, Any]:
+    """Who changed what, when and from where, newest first: every change by a person or a
+    token (alerts, services, accounts, keys, tokens, members, settings)."""
+    wanted = Filters(**filters.dict())
+    rows, facts = page_of(request, entries(request.auth.organization, wanted), paging)
+    return {**facts, "items": [_entry(e) for e in rows]}
