@@ -220,3 +220,10 @@ def test_product_never_imports_dev_tools() -> None:
                 if name.split(".")[0] in DEV_ONLY:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_test_modules_have_unique_basenames() -> None:
+    """pytest imports test modules by basename (the folders have no __init__.py): two files
+    of one name stop the whole run on a clean clone."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
