@@ -1,6 +1,6 @@
 """The Content-Security-Policy: on every response (pages, the API, errors), in both modes,
-with no inline script or style allowed; and the browser watch (tests/csp_watch.py) that
-fails any journey whose pages break it does catch a violation."""
+with no inline script or style allowed; the API's docs page and, in development, the display
+of a failed htmx request work under it."""
 
 from __future__ import annotations
 
@@ -96,30 +96,6 @@ def test_production_mode_has_the_same_policy(monkeypatch: pytest.MonkeyPatch) ->
     finally:
         monkeypatch.undo()
         importlib.reload(settings_module)
-
-
-@pytest.mark.browser
-def test_the_watch_reports_an_inline_script_the_policy_refused(
-    browser: Browser, no_csp_violations: list[str]
-) -> None:
-    context = browser.new_context()
-    page = context.new_page()
-    page.route(
-        "http://tripwire.test/",
-        lambda route: route.fulfill(
-            body="<p>hi</p><script>document.title = 'ran'</script><p style='color:red'>x</p>",
-            content_type="text/html",
-            headers={"Content-Security-Policy": "script-src 'self'; style-src 'self'"},
-        ),
-    )
-    page.goto("http://tripwire.test/")
-    page.wait_for_timeout(300)
-    assert page.title() != "ran"
-    context.close()
-    found = list(no_csp_violations)
-    no_csp_violations.clear()  # seen here on purpose: the fixture must not fail this test
-    assert any("script-src" in v for v in found), found
-    assert any("style-src" in v for v in found), found
 
 
 @pytest.mark.browser
