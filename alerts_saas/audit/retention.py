@@ -4,7 +4,6 @@ oldest first by the index on `created_at`, every organization alike."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,24 +15,13 @@ from integrations.pagerduty.retention import (
     MAX_BATCHES,
     MAX_SECONDS,
     PruneResult,
+    delete_oldest,
     run_batches,
 )
 
 
 def cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=settings.AUDIT_RETENTION_DAYS)
-
-
-def _delete_entries(before: datetime) -> Callable[[int], int]:
-    def delete_batch(size: int) -> int:
-        oldest = (
-            Entry.objects.filter(created_at__lt=before).order_by("created_at").values("pk")[:size]
-        )
-        # Nothing points at an entry: one DELETE ... WHERE id IN (SELECT ...).
-        deleted, _ = Entry.objects.filter(pk__in=oldest).delete()
-        return deleted
-
-    return delete_batch
 
 
 def prune_entries(
@@ -45,7 +33,7 @@ def prune_entries(
 ) -> PruneResult:
     """Delete the entries made before the retention cutoff."""
     return run_batches(
-        _delete_entries(cutoff(now)),
+        delete_oldest(Entry.objects.filter(created_at__lt=cutoff(now)), "created_at"),
         what="audit entries",
         batch_size=batch_size,
         max_batches=max_batches,

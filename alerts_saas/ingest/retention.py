@@ -4,7 +4,6 @@ small, capped batches (`integrations.pagerduty.retention.run_batches`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from alerts_saas.ingest.models import ChangeEvent
@@ -13,23 +12,10 @@ from integrations.pagerduty.retention import (
     MAX_BATCHES,
     MAX_SECONDS,
     PruneResult,
+    delete_oldest,
     retention_cutoff,
     run_batches,
 )
-
-
-def _delete_changes(cutoff: datetime) -> Callable[[int], int]:
-    def delete_batch(size: int) -> int:
-        oldest = (
-            ChangeEvent.objects.filter(timestamp__lt=cutoff)
-            .order_by("timestamp")
-            .values("pk")[:size]
-        )
-        # Nothing points at a change: one DELETE ... WHERE id IN (SELECT ...).
-        deleted, _ = ChangeEvent.objects.filter(pk__in=oldest).delete()
-        return deleted
-
-    return delete_batch
 
 
 def prune_changes(
@@ -41,7 +27,7 @@ def prune_changes(
 ) -> PruneResult:
     """Delete change events that happened before the retention cutoff."""
     return run_batches(
-        _delete_changes(retention_cutoff(now)),
+        delete_oldest(ChangeEvent.objects.filter(timestamp__lt=retention_cutoff(now)), "timestamp"),
         what="change events",
         batch_size=batch_size,
         max_batches=max_batches,

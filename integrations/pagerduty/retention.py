@@ -23,9 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.db.utils import OperationalError
 from django.utils import timezone
 
@@ -96,18 +98,15 @@ def run_batches(
     return PruneResult(deleted=deleted, batches=batches, capped=capped)
 
 
-def _delete_deliveries(cutoff: datetime) -> Callable[[int], int]:
+def delete_oldest(rows: QuerySet[Any], by: str) -> Callable[[int], int]:
+    """A batch for `run_batches`: delete up to n of `rows`, the oldest by `by` first, in one
+    DELETE ... WHERE id IN (SELECT ... ORDER BY by LIMIT n). With an index on `by`, the
+    range scan serves the filter and the order and stops after n rows."""
+
     def delete_batch(size: int) -> int:
-        # Ordered by created_at, not id: the range scan on the created_at index then serves
-        # both the filter and the order, and stops after `size` final rows.
-        oldest = (
-            Delivery.objects.filter(created_at__lt=cutoff, status__in=FINAL)
-            .order_by("created_at")
-            .values("pk")[:size]
-        )
-        # Nothing points at a delivery, so this is one DELETE ... WHERE id IN (SELECT ...).
-        deleted, _ = Delivery.objects.filter(pk__in=oldest).delete()
-        return deleted
+        oldest = rows.order_by(by).values("pk")[:size]
+        _, deleted = rows.model._default_manager.filter(pk__in=oldest).delete()
+        return deleted.get(rows.model._meta.label, 0)  # rows of its own, not what cascaded
 
     return delete_batch
 
@@ -121,7 +120,11 @@ def prune_deliveries(
 ) -> PruneResult:
     """Delete delivered and failed deliveries created before the retention cutoff."""
     return run_batches(
-        _delete_deliveries(retention_cutoff(now)),
+        # Nothing points at a delivery: the DELETE touches no other table.
+        delete_oldest(
+            Delivery.objects.filter(created_at__lt=retention_cutoff(now), status__in=FINAL),
+            "created_at",
+        ),
         what="deliveries",
         batch_size=batch_size,
         max_batches=max_batches,
