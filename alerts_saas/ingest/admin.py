@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from alerts_saas.ingest.models import ApiToken, IngestKey, IngestMinute
+from alerts_saas.ingest.models import ApiToken, ChangeEvent, IngestKey, IngestMinute
 
 
 @admin.register(IngestKey)
@@ -34,3 +34,18 @@ class IngestMinuteAdmin(admin.ModelAdmin):
 
     list_display = ["organization", "minute", "events", "last_at"]
     raw_id_fields = ["organization"]
+
+
+@admin.register(ChangeEvent)
+class ChangeEventAdmin(admin.ModelAdmin):
+    """Deploys and config changes sent to the organization's services, read only."""
+
+    list_display = ["timestamp", "organization", "summary", "source"]
+    search_fields = ["summary", "source", "organization__name"]
+    raw_id_fields = ["organization"]
+
+    def get_readonly_fields(self, request: object, obj: object = None) -> list[str]:
+        return [f.name for f in ChangeEvent._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
