@@ -32,7 +32,7 @@ from alerts_saas.api.schemas import (
     FieldProblem,
     InvalidOut,
 )
-from alerts_saas.ingest.batch import Refused
+from alerts_saas.ingest.parsing import Refused
 from alerts_saas.ingest.schema import ErrorOut
 
 router = Router(tags=["Alerts"])

@@ -15,8 +15,8 @@ from ninja.security import HttpBearer
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.ingest import limits
-from alerts_saas.ingest.batch import Refused
 from alerts_saas.ingest.models import ApiToken, hash_key
+from alerts_saas.ingest.parsing import Refused
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from alerts_saas.alerts.models import Alert, Firing, Level
 from alerts_saas.alerts.state import state_of
 from alerts_saas.api.errors import Problems
 from alerts_saas.api.schemas import LEVELS, AlertIn, AlertOut, FieldProblem
-from alerts_saas.ingest.batch import Refused
+from alerts_saas.ingest.parsing import Refused
 
 # The form's field: where it is in the API's body.
 FIELDS = {

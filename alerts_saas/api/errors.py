@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from alerts_saas.api.schemas import FieldProblem
-from alerts_saas.ingest.batch import Refused
+from alerts_saas.ingest.parsing import Refused
 
 
 class Problems(Refused):

@@ -22,7 +22,7 @@ from alerts_saas.api.schemas import (
     ServiceOut,
     ServicePage,
 )
-from alerts_saas.ingest.batch import Refused
+from alerts_saas.ingest.parsing import Refused
 from alerts_saas.ingest.schema import ErrorOut
 from integrations.pagerduty.models import Delivery, PagerDutyService
 from integrations.pagerduty.paths import service_health

@@ -21,9 +21,9 @@ from alerts_saas.api.schemas import (
     InvalidOut,
     NewIngestKeyOut,
 )
-from alerts_saas.ingest.batch import Refused
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
+from alerts_saas.ingest.parsing import Refused
 from alerts_saas.ingest.schema import ErrorOut
 
 router = Router(tags=["Ingest keys"])

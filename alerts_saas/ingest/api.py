@@ -21,9 +21,10 @@ from ninja.security import HttpBearer
 from alerts_saas.alerts import evaluation
 from alerts_saas.api.routes import register
 from alerts_saas.ingest import changes, limits
-from alerts_saas.ingest.batch import Refused, judge, parse
+from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.body import in_words, read_body
 from alerts_saas.ingest.models import IngestKey, hash_key
+from alerts_saas.ingest.parsing import Refused, parse
 from alerts_saas.ingest.schema import (
     BATCH_LIMIT,
     MAX_DEPTH,

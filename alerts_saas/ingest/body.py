@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest
 
-from alerts_saas.ingest.batch import Refused
+from alerts_saas.ingest.parsing import Refused
 
 BLOCK = 64 * 1024
 MAX_LINE = 4096  # a chunk-size line or a trailer

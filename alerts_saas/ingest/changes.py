@@ -20,9 +20,9 @@ from django.utils import timezone
 from ninja import Router, Status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alerts_saas.ingest.batch import Refused
 from alerts_saas.ingest.body import read_body
 from alerts_saas.ingest.models import ChangeEvent, IngestKey
+from alerts_saas.ingest.parsing import Refused
 from alerts_saas.ingest.schema import ErrorOut, ItemProblem
 from integrations.pagerduty import changes as pagerduty_changes
 

@@ -227,7 +227,8 @@ def test_a_clean_body_is_judged_as_the_careful_path_judges_it(events):
     """A body orjson parses with no escaped NUL skips repairing each string, and its plain
     events skip the model: what it keeps and refuses, and the words, must be exactly the
     careful path's (the model's, repairing every string)."""
-    from alerts_saas.ingest.batch import Raw, judge, parse
+    from alerts_saas.ingest.batch import judge
+    from alerts_saas.ingest.parsing import Raw, parse
 
     raw = parse(json.dumps(events).encode())
     assert raw.clean
@@ -238,7 +239,7 @@ def test_a_clean_body_is_judged_as_the_careful_path_judges_it(events):
 
 
 def test_an_escaped_nul_or_a_lone_surrogate_takes_the_careful_path():
-    from alerts_saas.ingest.batch import parse
+    from alerts_saas.ingest.parsing import parse
 
     assert not parse(b'[{"message": "a\\u0000b"}]').clean
     assert not parse(b'[{"message": "a\\ud800b"}]').clean
