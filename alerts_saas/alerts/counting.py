@@ -19,10 +19,8 @@ before it as unknown (see `evaluation.holds`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -371,43 +369,3 @@ class DatabaseCounts:
 def counts() -> Counts:
     url = settings.REDIS_URL
     return RedisCounts(url) if url else DatabaseCounts()
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """Matching events in the window, sampled over the chart's span."""
-
-    times: list[float]  # epoch seconds
-    values: list[int]
-    threshold: int
-
-
-def window_series(alert: Alert, now: datetime, points: int = 240) -> Series:
-    """The count in the window at `points` moments over the chart span ending at `now`.
-
-    Rolling sums of the buckets, so each point reads as the alert's evaluation would have
-    seen it at that moment (counting started at `Alert.counting_since`).
-    """
-    counter = CounterSet.of(alert)
-    end = now.timestamp()
-    start = max(end - chart_span(alert.window_minutes), alert.counting_since.timestamp())
-    size = counter.size
-    first = int(start // size) - BUCKETS_PER_WINDOW + 1
-    last = int(end // size)
-    stored = counts().buckets(counter, first, last)
-    prefix = [0]
-    for bucket in range(first, last + 1):
-        prefix.append(prefix[-1] + stored.get(bucket, 0))
-    step = max(size, math.ceil((end - start) / points)) if end > start else size
-    times: list[float] = []
-    values: list[int] = []
-    moment = end
-    while moment >= start and len(times) < points + 1:
-        newest = int(moment // size) - first
-        oldest = max(0, newest - BUCKETS_PER_WINDOW + 1)
-        times.append(moment)
-        values.append(prefix[newest + 1] - prefix[oldest])
-        moment -= step
-    times.reverse()
-    values.reverse()
-    return Series(times, values, alert.threshold)

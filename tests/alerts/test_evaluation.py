@@ -13,7 +13,7 @@ from django.db import OperationalError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts_saas.alerts import counting, evaluation, firings
+from alerts_saas.alerts import chart, counting, evaluation, firings
 from alerts_saas.alerts.conditions import Event, compile_matcher, describe, regex_problem
 from alerts_saas.alerts.counting import CounterSet, DatabaseCounts, RedisCounts, Tally
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
@@ -425,7 +425,7 @@ def test_the_chart_series_reads_like_the_evaluation(org):
         [event(timestamp=now - 30), event(timestamp=now - 20), event(timestamp=now - 200)],
         now=now,
     )
-    series = counting.window_series(alert, datetime.fromtimestamp(now, UTC))
+    series = chart.window_series(alert, datetime.fromtimestamp(now, UTC))
     assert series.threshold == 2
     assert series.values[-1] == 2  # the last point is the count now
     assert max(series.values) == 2 and min(series.values) == 0

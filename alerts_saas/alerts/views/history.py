@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
+from alerts_saas.alerts.chart import window_series
 from alerts_saas.alerts.conditions import describe
-from alerts_saas.alerts.counting import CounterSet, chart_span, counts, window_series
+from alerts_saas.alerts.counting import CounterSet, chart_span, counts
 from alerts_saas.alerts.health import alert_health, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label, state_of
