@@ -47,6 +47,15 @@ class ConditionKind(models.TextChoices):
     ABSENCE = "absence", "Fewer than"
 
 
+class GroupBy(models.TextChoices):
+    """What an alert may count each value of on its own (`Alert.group_by`)."""
+
+    NOTHING = "", "Nothing: count all matching events together"
+    SOURCE = "source", "Source or host"
+    APP = "app", "App"
+    ATTRIBUTE = "attribute", "An attribute"
+
+
 class Alert(models.Model):
     """An alert definition: which events count, how many make it fire, how it pages.
 
@@ -93,6 +102,29 @@ class Alert(models.Model):
         "window (minutes)",
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_WINDOW_MINUTES)],
+    )
+    group_by = models.CharField(
+        "count separately for each",
+        max_length=10,
+        choices=GroupBy.choices,
+        blank=True,
+        default=GroupBy.NOTHING,
+    )
+    group_attribute = models.CharField(
+        "attribute name",
+        max_length=100,
+        blank=True,
+        help_text="With “an attribute”: its name, e.g. host or region.",
+    )
+    severity_from_events = models.BooleanField(
+        "severity follows the events",
+        default=False,
+        help_text="Page with the highest level among the window's matching events.",
+    )
+    auto_resolve = models.BooleanField(
+        "resolve when the condition clears",
+        default=True,
+        help_text="Off: the incident stays open until a person resolves it.",
     )
     targets = models.ManyToManyField(
         PagerDutyService, related_name="alerts", blank=True, verbose_name="PagerDuty services"
@@ -199,7 +231,7 @@ MATCH_FIELDS = (
     "match_attribute_value",
 )
 # What is counted: changing any of these restarts counting.
-COUNTED_FIELDS = (*MATCH_FIELDS, "window_minutes")
+COUNTED_FIELDS = (*MATCH_FIELDS, "window_minutes", "group_by", "group_attribute")
 """Fields that change which events count: editing one restarts counting."""
 
 
@@ -231,8 +263,8 @@ class Firing(models.Model):
     """One stretch of time an alert's condition held: it opens with triggers to every
     target, and clears with resolves under the same dedup keys.
 
-    At most one firing per alert is open; the database enforces it, so two processes that
-    see the threshold crossed at once open one firing between them.
+    At most one firing per alert and group is open; the database enforces it, so two
+    processes that see the threshold crossed at once open one firing between them.
     """
 
     class ClearReason(models.TextChoices):
@@ -240,24 +272,52 @@ class Firing(models.Model):
         DISABLED = "disabled", "Alert disabled"
         EDITED = "edited", "Condition edited"
         DELETED = "deleted", "Alert deleted"
+        RESOLVED = "resolved", "Resolved in Tripwire"
+        INCIDENT_RESOLVED = "incident", "Resolved in PagerDuty"
+        FORGOTTEN = "forgotten", "No longer seen"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="firings")
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="firings")
     opened_at = models.DateTimeField(default=timezone.now)
+    group = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The value this firing counts, for an alert that groups (e.g. a host).",
+    )
     count_at_open = models.PositiveIntegerField(
         help_text="Matching events in the window when it opened."
     )
+    severity = models.CharField(
+        max_length=10, choices=Severity.choices, blank=True, help_text="The severity paged."
+    )
+    held = models.BooleanField(
+        default=False, help_text="Opened in a mute window: recorded, not paged yet."
+    )
+    condition_cleared_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="For an alert that does not resolve by itself: when its condition cleared.",
+    )
     cleared_at = models.DateTimeField(null=True, blank=True)
     clear_reason = models.CharField(max_length=10, choices=ClearReason.choices, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who resolved it in Tripwire.",
+    )
     count_at_clear = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["alert"],
+                fields=["alert", "group"],
                 condition=Q(cleared_at__isnull=True),
-                name="one_open_firing_per_alert",
+                name="one_open_firing_per_alert_group",
             ),
         ]
         indexes = [
@@ -271,7 +331,8 @@ class Firing(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.alert} firing #{self.pk}"
+        group = f" ({self.group})" if self.group else ""
+        return f"{self.alert}{group} firing #{self.pk}"
 
     @property
     def is_open(self) -> bool:
