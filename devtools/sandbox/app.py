@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 from . import (  # noqa: F401
     control,
     control_incidents,
+    control_orchestrations,
     events,
     identity,
     inbox,

@@ -122,7 +122,9 @@ def alert_public(st: Store, alert: Alert) -> dict[str, Any]:
         "source": alert.source,
         "service_id": alert.service_id,
         "integration_id": alert.integration_id,
-        "routing_key": integration.integration_key if integration else None,
+        "routing_key": (
+            integration.integration_key if integration else st.routing_key_of(alert.integration_id)
+        ),
         "account_id": alert.account_id,
         "created_at": iso_precise(alert.created_at),
         "acknowledged_at": iso_precise(alert.acknowledged_at) if alert.acknowledged_at else None,
@@ -141,7 +143,11 @@ def list_alerts() -> Response:
         alerts = [a for a in st.alerts.values() if _matches(a, filters)]
         if routing_key is not None:
             integration = st.integrations_by_key.get(routing_key)
-            alerts = [a for a in alerts if integration and a.integration_id == integration.id]
+            ids = {integration.id} if integration else set()
+            ids |= {
+                o.integration_id for o in st.orchestrations.values() if o.routing_key == routing_key
+            }
+            alerts = [a for a in alerts if a.integration_id in ids]
         body = [alert_public(st, a) for a in sorted(alerts, key=lambda a: a.created_at)]
     return jsonify(alerts=body)
 
@@ -182,6 +188,9 @@ def list_accounts() -> Response:
                             ],
                         }
                         for s in services
+                    ],
+                    "orchestrations": [
+                        o.public() for o in st.orchestrations.values() if o.account_id == account.id
                     ],
                 }
             )

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from .context import store
+from .orchestrations import ROUTING_KEY, Orchestration
 from .state import Integration, ReceivedEvent, utcnow
 
 bp = Blueprint("events", __name__, url_prefix="/events/<any(us, eu):region>")
@@ -21,6 +22,13 @@ MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
+NO_SUCH_KEY = "Invalid routing key: no integration with this key in this region."
+# "Currently, change events cannot be sent to ruleset integration keys (these keys begin
+# with the character R)" (Events API v2 overview).
+NO_CHANGES_ON_R_KEYS = (
+    "Change events cannot be sent to an Event Orchestration or ruleset routing key "
+    "(keys that begin with R); send them with a service's integration key."
+)
 
 
 @bp.url_value_preprocessor
@@ -206,12 +214,9 @@ def _receive(kind: str) -> Response:
     event.dedup_key = body.get("dedup_key") if isinstance(body.get("dedup_key"), str) else None
     if not isinstance(routing_key, str) or not routing_key:
         return _invalid(event, ["'routing_key' is missing or blank."])
-    integration = st.integration_for_key(routing_key, g.region)
-    if integration is None:
-        return _invalid(
-            event, ["Invalid routing key: no integration with this key in this region."]
-        )
-    _attach(event, integration)
+    found = _find(event, kind, routing_key)
+    if isinstance(found, Response):
+        return found
     cfg = st.config
     decision = st.limiter.hit(
         f"events:{routing_key}", cfg.events_rate_limit, cfg.events_rate_window
@@ -235,12 +240,39 @@ def _receive(kind: str) -> Response:
         return _reply(event, 202, {"status": "success", "message": "Change event processed"})
     if event.event_action == "trigger" and not event.dedup_key:
         event.dedup_key = uuid.uuid4().hex
-    st.apply_alert_event(integration, event, body.get("payload") or {})
+    integration = found if isinstance(found, Integration) else st.routed_integration(found)
+    if integration is None:
+        event.outcome = "unrouted: the orchestration's router sends it to no service"
+    else:
+        _attach(event, integration)
+        st.apply_alert_event(integration, event, body.get("payload") or {})
     return _reply(
         event,
         202,
         {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key},
     )
+
+
+def _find(
+    event: ReceivedEvent, kind: str, routing_key: str
+) -> Integration | Orchestration | Response:
+    """What the key belongs to: a service's integration, or an Event Orchestration (keys
+    that begin with R), which takes alert events only; a 400 answer when neither."""
+    st = store()
+    if ROUTING_KEY.match(routing_key):
+        orchestration = st.orchestration_for_key(routing_key, g.region)
+        if orchestration is None:
+            return _invalid(event, [NO_SUCH_KEY])
+        event.account_id = orchestration.account_id
+        event.integration_id = orchestration.integration_id
+        if kind == "change":
+            return _invalid(event, [NO_CHANGES_ON_R_KEYS])
+        return orchestration
+    integration = st.integration_for_key(routing_key, g.region)
+    if integration is None:
+        return _invalid(event, [NO_SUCH_KEY])
+    _attach(event, integration)
+    return integration
 
 
 def _attach(event: ReceivedEvent, integration: Integration) -> None:

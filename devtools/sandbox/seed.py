@@ -46,6 +46,12 @@ PREEXISTING_INTEGRATIONS: dict[str, tuple[str, str]] = {
     "Billing EU": ("events_api_v2_inbound_integration", "Prometheus Alertmanager"),
 }
 
+# Global Event Orchestrations (orchestrations.py) and the service their router sends to.
+SEEDED_ORCHESTRATIONS: dict[str, str] = {
+    "Acme Event Routing": "Edge Gateway",
+    "Acme EU Event Routing": "Billing EU",
+}
+
 
 def seed(store: Store) -> None:
     """Populate an empty store. Called with the store lock held."""
@@ -68,6 +74,15 @@ def seed(store: Store) -> None:
         users=[("Emil Bereitschaft", "oncall@acme-eu.example")],
         teams=EU_TEAMS,
     )
+    _seed_orchestrations(store, clock)
+
+
+def _seed_orchestrations(store: Store, clock: Iterator[datetime]) -> None:
+    """One global Event Orchestration per account, routing every event to one service."""
+    for orchestration_name, service_name in SEEDED_ORCHESTRATIONS.items():
+        service = next(s for s in store.services.values() if s.name == service_name)
+        account = store.accounts[service.account_id]
+        store.add_orchestration(account, orchestration_name, service, next(clock))
 
 
 def _seed_account(

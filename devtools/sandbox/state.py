@@ -24,6 +24,7 @@ from .notify import (
     IncidentObserver,
 )
 from .oauth_state import AuthCode, Delegation, OAuthStore, PendingAuthorization, Token
+from .orchestrations import KeyFactory, Orchestration, OrchestrationStore
 from .ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ class RequestLogEntry:
         }
 
 
-class Store(AlertingStore, OAuthStore):
+class Store(AlertingStore, OAuthStore, OrchestrationStore):
     """All sandbox state. Public methods take the lock; callers never mutate directly."""
 
     def __init__(self, config: SandboxConfig) -> None:
@@ -236,6 +237,8 @@ class Store(AlertingStore, OAuthStore):
             self.services: dict[str, Service] = {}
             self.integrations: dict[str, Integration] = {}
             self.integrations_by_key: dict[str, Integration] = {}
+            self.orchestrations: dict[str, Orchestration] = {}
+            self.orchestration_keys = KeyFactory("pagerduty-sandbox-orchestrations")
             self.alerts: dict[str, Alert] = {}
             self.incidents: dict[str, Incident] = {}
             self.incident_numbers: dict[str, int] = {}

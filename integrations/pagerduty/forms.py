@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
 
 from alerts_saas.accounts.models import Organization
+from integrations.pagerduty.keys import INTEGRATION_KEY, KEY_LENGTH, ORCHESTRATION_KEY
 from integrations.pagerduty.models import PagerDutyService, Region, integration_key_digest
 from integrations.pagerduty.removal import Plan
-
-# Integration keys are 32 characters of lowercase letters and digits (PagerDuty's
-# generated routing keys); a ruleset's key starts with "R" and takes alerts, not changes.
-INTEGRATION_KEY = re.compile(r"^[a-z0-9]{32}$")
-RULESET_KEY = re.compile(r"^R[A-Za-z0-9]{31}$")
 
 
 class PastedKeyForm(forms.Form):
@@ -30,7 +25,9 @@ class PastedKeyForm(forms.Form):
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="From the service's Integrations tab in PagerDuty: an Events API v2 "
-        "integration key (32 characters).",
+        "integration key (32 characters). Or an Event Orchestration's routing key (32 "
+        "characters starting with R): PagerDuty then routes each alert by the orchestration's "
+        "rules, and takes no change events on it.",
     )
     region = forms.ChoiceField(
         label="PagerDuty service region",
@@ -50,21 +47,10 @@ class PastedKeyForm(forms.Form):
                 "This is a URL. Paste the Integration Key shown next to it in PagerDuty "
                 "(32 letters and digits)."
             )
-        if RULESET_KEY.match(key):
-            raise forms.ValidationError(
-                "This looks like an Event Orchestration or ruleset key (it starts with R). "
-                "Those route alerts but cannot take change events; paste a service's "
-                "Events API v2 integration key instead."
-            )
-        if len(key) != 32:
-            raise forms.ValidationError(
-                f"An integration key is 32 characters long; this one has {len(key)}."
-            )
-        if not INTEGRATION_KEY.match(key):
-            raise forms.ValidationError(
-                "An integration key has only lowercase letters and digits. Check that you "
-                "copied all of the Integration Key and nothing else."
-            )
+        if key.startswith("R"):
+            _check_orchestration_key(key)
+        else:
+            _check_integration_key(key)
         same = (
             PagerDutyService.objects.filter(organization=self.organization)
             .filter(key_digest=integration_key_digest(key))
@@ -83,6 +69,33 @@ class PastedKeyForm(forms.Form):
                 "instead of adding it again."
             )
         return key
+
+
+def _check_integration_key(key: str) -> None:
+    if len(key) != KEY_LENGTH:
+        raise forms.ValidationError(
+            f"An integration key is 32 characters long; this one has {len(key)}."
+        )
+    if not INTEGRATION_KEY.match(key):
+        raise forms.ValidationError(
+            "An integration key has only lowercase letters and digits. Check that you "
+            "copied all of the Integration Key and nothing else."
+        )
+
+
+def _check_orchestration_key(key: str) -> None:
+    """A key that starts with R is taken as an Event Orchestration routing key."""
+    if len(key) != KEY_LENGTH:
+        raise forms.ValidationError(
+            "An Event Orchestration routing key (it starts with R) is 32 characters long; "
+            f"this one has {len(key)}. Copy it again from the orchestration's Integrations "
+            "tab in PagerDuty."
+        )
+    if not ORCHESTRATION_KEY.match(key):
+        raise forms.ValidationError(
+            "An Event Orchestration routing key is R followed by capital letters and digits "
+            "only. Check that you copied all of the key and nothing else."
+        )
 
 
 class RemovalForm(forms.Form):
