@@ -1,0 +1,64 @@
+"""Paging what a mute held, once the mute is over (the beat, and "End now").
+
+A held firing (`Firing.held`) is open and has not paged some of its targets because a
+window muted them. Once a window no longer mutes a target, the target is paged if the
+firing is still open, that is, if the condition still holds; a firing that cleared while
+muted sent nothing and sends nothing; so does one whose condition cleared while muted and
+that waits for a person to resolve it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from django.utils import timezone
+
+from alerts_saas.alerts import firings
+from alerts_saas.alerts.counting import counts
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.mutes import Mutes
+
+log = logging.getLogger(__name__)
+
+
+def _total(alert: Alert, firing: Firing) -> int:
+    """The matching events in the window now, for the trigger's details; the count when
+    it opened if the count store can't be read (a page without it beats no page)."""
+    counter = firings.counter_of(alert, firing)
+    try:
+        return counts().totals([counter], time.time())[counter]
+    except redis.RedisError:
+        log.warning("Alert %s's held trigger gets its count at opening (no counts)", alert.pk)
+        return firing.count_at_open
+
+
+def release_due(organization_id: int | None = None) -> dict[str, int]:
+    """Page the held targets no window mutes any more, for every held open firing (of one
+    organization, if given). One firing that fails is logged and retried next time."""
+    now = timezone.now()
+    # A firing whose condition cleared but waits for a person to resolve it (the alert does
+    # not resolve by itself) no longer holds: it pages nobody at the mute's end either.
+    held = Firing.objects.filter(
+        held=True, cleared_at__isnull=True, condition_cleared_at__isnull=True
+    ).select_related("alert__organization")
+    if organization_id is not None:
+        held = held.filter(organization_id=organization_id)
+    found = list(held.prefetch_related("alert__targets"))
+    if not found:
+        return {"held": 0, "released": 0, "failed": 0}
+    windows = Mutes.load({f.organization_id for f in found}, now)
+    released = failed = 0
+    for firing in found:
+        alert = firing.alert
+        targets = [t.pk for t in alert.targets.all()]
+        muted = windows.muted_targets(alert.pk, targets)
+        if targets and len(muted) == len(targets):
+            continue  # all still muted: nothing to page yet
+        try:
+            released += firings.release_held(firing, alert, _total(alert, firing))
+        except Exception:
+            log.exception("Releasing held firing %s failed; retrying on the next beat", firing.pk)
+            failed += 1
+    return {"held": len(found), "released": released, "failed": failed}

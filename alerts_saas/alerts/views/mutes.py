@@ -1,0 +1,279 @@
+"""Muting an alert or a service (now, or weekly), ending a mute, and what the pages show of
+mutes: the alert page's windows, the list's mark, the dashboard's and the services' lines.
+
+Ending a mute pages at once what it held, if the firing is still open (`mute_release`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
+
+from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
+from alerts_saas.alerts import mute_release, mutes
+from alerts_saas.alerts.models import Alert, Firing, MuteWindow
+from alerts_saas.alerts.mute_forms import MuteNowForm, ScheduleForm
+from integrations.pagerduty.models import PagerDutyService
+
+RETURN_TO = {"list": "alerts:list", "dashboard": "dashboard:home"}
+END_CONFIRM = "End this mute now? Tripwire pages again from now on; a firing still open pages now."
+
+
+@dataclass(frozen=True)
+class MuteLine:
+    """A window as the pages show it: its current or next stretch."""
+
+    window: MuteWindow
+    start: datetime
+    end: datetime
+    active: bool
+
+    @property
+    def schedule(self) -> str:
+        return mutes.schedule_words(self.window) if self.window.is_weekly else ""
+
+    @property
+    def end_label(self) -> str:
+        if self.window.is_weekly:
+            return "Remove schedule"
+        return "End now" if self.active else "Cancel"
+
+    @property
+    def confirm(self) -> str:
+        if self.window.is_weekly:
+            return (
+                "Remove this weekly mute? If it is muting now, Tripwire pages again from now "
+                "on, and a firing still open pages now."
+            )
+        if self.active:
+            return END_CONFIRM
+        return "Cancel this mute? It has not started; nothing changes now."
+
+
+def mute_lines(windows: list[MuteWindow], now: datetime) -> list[MuteLine]:
+    """The windows not over yet, muting ones first, then by start."""
+    lines = []
+    for window in windows:
+        span = mutes.next_span(window, now)
+        if span is not None:
+            lines.append(MuteLine(window, span[0], span[1], span[0] <= now))
+    return sorted(lines, key=lambda line: (not line.active, line.start))
+
+
+def _open_windows(organization_id: int, now: datetime) -> list[MuteWindow]:
+    """The organization's windows not over yet (weekly ones never are), in one query."""
+    windows = MuteWindow.objects.filter(organization_id=organization_id)
+    return list(
+        (windows.filter(ends_at__gt=now) | windows.filter(ends_at__isnull=True)).select_related(
+            "alert", "service", "created_by"
+        )
+    )
+
+
+def alert_mutes_context(alert: Alert, request: TenantRequest) -> dict[str, Any]:
+    """The alert page's mute section: its windows, its services' mutes, the two forms."""
+    now = timezone.now()
+    windows = _open_windows(alert.organization_id, now)
+    targets = {t.pk for t in alert.targets.all()}
+    zone = getattr(request.user, "time_zone", "") or "UTC"
+    return {
+        "mute_lines": mute_lines([w for w in windows if w.alert_id == alert.pk], now),
+        "service_mute_lines": mute_lines([w for w in windows if w.service_id in targets], now),
+        "mute_form": MuteNowForm(prefix="mute"),
+        "schedule_form": ScheduleForm(
+            prefix="weekly", initial={"time_zone": zone, "weekdays": ["6"]}
+        ),
+    }
+
+
+def held_until(alert: Alert, firing: Firing | None, now: datetime) -> datetime | None:
+    """For a held open firing: when its last muted target is paged (if still firing)."""
+    if firing is None or not firing.held:
+        return None
+    loaded = mutes.Mutes.load([alert.organization_id], now)
+    return loaded.held_until(alert.pk, [t.pk for t in alert.targets.all()])
+
+
+@dataclass(frozen=True)
+class Muted:
+    """A muted alert or service for the dashboard and the list."""
+
+    name: str
+    url: str
+    until: datetime
+    reason: str
+    is_service: bool
+
+
+def muted_now(organization_id: int, slug: str, now: datetime) -> list[Muted]:
+    """What is muted now, soonest to end first (one query)."""
+    loaded = mutes.Mutes(now, tuple(_open_windows(organization_id, now)))
+    found: dict[tuple[str, int], Muted] = {}
+    for window in loaded.windows:
+        if window.alert is not None:
+            until = loaded.alert_until(window.alert.pk)
+            url = reverse("alerts:detail", args=[slug, window.alert.pk])
+            key, name = ("alert", window.alert.pk), window.alert.name
+        else:
+            assert window.service is not None
+            until = loaded.service_until(window.service.pk)
+            url = reverse("pagerduty:integrations", args=[slug]) + f"#service-{window.service.pk}"
+            key, name = ("service", window.service.pk), window.service.name
+        if until is not None and mutes.span_at(window, now) is not None:
+            found[key] = Muted(name, url, until, window.reason, window.alert is None)
+    return sorted(found.values(), key=lambda m: m.until)
+
+
+def mute_notes(
+    organization_id: int,
+    ids: list[int],
+    targets: dict[int, list[PagerDutyService]],
+    now: datetime,
+) -> dict[int, SafeString]:
+    """The alert list's mark, per alert of `ids` (one query for the page): the alert's
+    mute, or the muted services among those it pages (`targets`)."""
+    loaded = mutes.Mutes(now, tuple(_open_windows(organization_id, now)))
+    if not loaded.windows:
+        return {}
+    notes = {}
+    for alert_id in ids:
+        services = targets.get(alert_id, [])
+        until = loaded.alert_until(alert_id)
+        if until is not None:
+            reason = next((w.reason for w in loaded.of_alert(alert_id) if w.reason), "")
+            notes[alert_id] = mutes.mute_words(until, now, reason)
+            continue
+        muted = [(s, loaded.service_until(s.pk)) for s in services]
+        if found := [(s, end) for s, end in muted if end is not None]:
+            notes[alert_id] = format_html_join(
+                "; ",
+                "{} muted until {}",
+                ((s.name, mutes.until_html(end, now)) for s, end in found),
+            )
+    return notes
+
+
+def service_mute_lines(organization_id: int, now: datetime) -> dict[int, MuteLine]:
+    """Per service: its muting (else next) window, for Settings → Integrations (one query)."""
+    windows = [w for w in _open_windows(organization_id, now) if w.service_id is not None]
+    lines: dict[int, MuteLine] = {}
+    for line in mute_lines(windows, now):
+        lines.setdefault(line.window.service_id or 0, line)
+    return lines
+
+
+# -- Changes ----------------------------------------------------------------------------
+
+
+def _create(
+    request: TenantRequest, subject: dict[str, Any], name: str, back: HttpResponse
+) -> HttpResponse:
+    """A window from the posted form ("kind" = once or weekly), or the form's errors."""
+    weekly = request.POST.get("kind") == "weekly"
+    form: forms.Form = (
+        ScheduleForm(request.POST, prefix="weekly")
+        if weekly
+        else MuteNowForm(request.POST, prefix="mute")
+    )
+    if not form.is_valid():
+        problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, f"Not muted: {problems}")
+        return back
+    data = form.cleaned_data
+    fields = ("weekdays", "duration_minutes", "time_zone") if weekly else ("starts_at", "ends_at")
+    window = MuteWindow.objects.create(
+        organization=request.tenant.organization,
+        reason=data.get("reason", ""),
+        created_by=request.user,
+        start_time=data["start"] if weekly else None,
+        **{field: data[field] for field in fields},
+        **subject,
+    )
+    if weekly:
+        messages.success(
+            request,
+            f"{name} is muted {mutes.schedule_words(window)} every week. While muted, "
+            "firings are shown here but page nobody; one still open at the end pages then.",
+        )
+    else:
+        until = mutes.until_html(data["ends_at"], timezone.now())
+        messages.success(
+            request,
+            format_html(
+                "{} is muted until {}. Firings that open until then are shown but page "
+                "nobody; one still open at the end pages then. An incident already open in "
+                "PagerDuty stays open.",
+                name,
+                until,
+            ),
+        )
+    return back
+
+
+@tenant_view()
+@require_POST
+def alert_mute(request: TenantRequest, alert_id: int) -> HttpResponse:
+    alert = tenant_get(request, Alert, pk=alert_id)
+    return _create(request, {"alert": alert}, f"“{alert.name}”", redirect(alert))
+
+
+@tenant_view()
+@require_POST
+def service_mute(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
+    service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
+    back = redirect(
+        reverse("pagerduty:integrations", args=[request.tenant.organization.slug])
+        + f"#service-{service.pk}"
+    )
+    return _create(request, {"service": service}, f"Paging {service.name}", back)
+
+
+@tenant_view()
+@require_POST
+def mute_end(request: TenantRequest, mute_window_id: int) -> HttpResponse:
+    """End a mute now (a one-off that started), or remove it (weekly, or not started):
+    what it held pages at once if still firing."""
+    now = timezone.now()
+    slug = request.tenant.organization.slug
+    with transaction.atomic():
+        window = tenant_get(
+            request,
+            for_tenant(request, MuteWindow)
+            .select_for_update(of=("self",))
+            .select_related("alert", "service"),
+            pk=mute_window_id,
+        )
+        back = _back(request, window, slug)
+        if not window.is_weekly and window.starts_at and window.starts_at < now:
+            window.ends_at = now  # kept, ended: the log and the page say when
+            window.save(update_fields=["ends_at"])
+        else:
+            window.delete()
+    released = mute_release.release_due(request.tenant.organization.pk)["released"]
+    paged = " A held firing is paging now." if released else ""
+    messages.success(request, f"Mute of {window.subject_name} ended: Tripwire pages again.{paged}")
+    return back
+
+
+def _back(request: TenantRequest, window: MuteWindow, slug: str) -> HttpResponse:
+    where = request.POST.get("from", "")
+    if where in RETURN_TO:
+        return redirect(RETURN_TO[where], slug=slug)
+    if window.alert is not None and where != "integrations":
+        return redirect(window.alert)
+    return redirect(
+        reverse("pagerduty:integrations", args=[slug])
+        + (f"#service-{window.service_id}" if window.service_id else "")
+    )
