@@ -38,7 +38,8 @@ def test_mute_an_alert_see_it_held_everywhere_and_end_the_mute(
     page.goto(f"{base}/o/{org.slug}/alerts/{alert.pk}/")
     expect(page.locator("#no-mutes")).to_contain_text("Not muted")
 
-    page.get_by_text("Mute now…").click()
+    page.locator("#mute-jump").click()  # opens the form below, the focus in it
+    expect(page.get_by_label("For")).to_be_focused()
     page.get_by_label("For").select_option("120")
     page.get_by_label("Why").first.fill("deploy v2.14")
     page.get_by_role("button", name="Mute “Checkout errors”").click()
