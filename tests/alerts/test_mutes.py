@@ -309,3 +309,31 @@ def test_a_service_mute_from_settings_and_another_organizations_windows_are_out_
     )
     assert admin_client.post(f"/o/{org.slug}/alerts/mutes/{window.pk}/end/").status_code == 404
     assert admin_client.post(f"/o/{org.slug}/alerts/{other.pk}/mute/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_firing_after_or_before_a_window_pages_normally_and_a_weekly_window_holds(alert):
+    now = timezone.now()
+    for starts, ends in ((-60, -1), (5, 60)):  # ended, and not started yet
+        MuteWindow.objects.create(
+            organization_id=alert.organization_id,
+            alert=alert,
+            starts_at=now + timedelta(minutes=starts),
+            ends_at=now + timedelta(minutes=ends),
+        )
+    firing = fire(alert)
+    assert not firing.held and len(triggers(firing)) == 2
+    firings.clear_firing(firing, Firing.ClearReason.CLEARED, timezone.now(), 0)
+
+    started = (now - timedelta(minutes=30)).astimezone(UTC)
+    MuteWindow.objects.create(
+        organization_id=alert.organization_id,
+        alert=alert,
+        weekdays=str(started.weekday()),
+        start_time=started.time().replace(microsecond=0),
+        duration_minutes=60,
+        time_zone="UTC",
+    )
+    evaluation.record(alert.organization_id, [Event(timestamp=time.time())])
+    held = Firing.objects.get(alert=alert, cleared_at__isnull=True)
+    assert held.held and triggers(held) == []
