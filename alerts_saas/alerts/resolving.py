@@ -1,0 +1,114 @@
+"""Firings that wait for a person: alerts that do not auto-resolve (`Alert.auto_resolve`).
+
+- When the condition clears, the beat notes when (`note_condition`, from
+  `evaluation.settle`) and sends nothing; when it holds again, the note goes.
+- A person resolves the firing in Tripwire (`resolve_by_hand`), any open firing, of any
+  alert: it clears as "Resolved in Tripwire" and the resolves go out.
+- Or in PagerDuty: once every incident the firing opened is resolved there, it clears as
+  "Resolved in PagerDuty" and sends nothing (`incident_saved`). The incidents app knows
+  nothing of alerts (alerts imports it, not the other way), so this listens to its
+  Incident's post_save, which both ways of learning a status (a webhook, PagerDuty's answer
+  to our own REST call) end with.
+
+A firing resolved while its condition still holds fires again at the next check, with a
+new incident: what a person resolved was the old one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from alerts_saas.accounts.models import User
+from alerts_saas.alerts import firings
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.audit import recorder as audit
+from alerts_saas.audit.models import Action
+from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.incidents.lookup import incidents_of
+from integrations.pagerduty.incidents.models import Incident, IncidentStatus
+from integrations.pagerduty.models import Delivery, EventAction
+
+log = logging.getLogger(__name__)
+
+
+def note_condition(firing: Firing, holds: bool | None, now: datetime) -> None:
+    """Note on the open firing when its condition cleared (`holds` False), or that it holds
+    again (True); None (can't tell yet) changes nothing. Compare-and-set: the first
+    clearing's time stays until the condition holds again."""
+    if holds is False and firing.condition_cleared_at is None:
+        noted = Firing.objects.filter(
+            pk=firing.pk, cleared_at__isnull=True, condition_cleared_at__isnull=True
+        ).update(condition_cleared_at=now)
+        if noted:
+            firing.condition_cleared_at = now
+    elif holds and firing.condition_cleared_at is not None:
+        Firing.objects.filter(pk=firing.pk, condition_cleared_at__isnull=False).update(
+            condition_cleared_at=None
+        )
+        firing.condition_cleared_at = None
+
+
+def resolve_by_hand(alert: Alert, firing_id: int | None, user: User) -> bool:
+    """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user` and send
+    its resolves, with an entry in the audit log; False if it was not open (resolved
+    meanwhile, or not this alert's). Call in a transaction holding the alert's row."""
+    firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
+    if firing is None:
+        return False
+    now = timezone.now()
+    if not firings.clear_firing(firing, Firing.ClearReason.RESOLVED, now, by=user):
+        return False
+    opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
+    change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
+    audit.record(alert, Action.CHANGED, [change], force_new=True)
+    return True
+
+
+def incident_saved(sender: type[Incident], instance: Incident, **kwargs: Any) -> None:
+    """post_save of Incident: a resolved incident may be the last open one of a firing that
+    waits for a person. Failing here never stops the incident's own update (logged)."""
+    if instance.status != IncidentStatus.RESOLVED:
+        return
+    try:
+        with transaction.atomic():
+            clear_if_resolved_in_pagerduty(instance)
+    except Exception:
+        log.exception("Clearing the firing of resolved incident %s failed", instance.pk)
+
+
+def clear_if_resolved_in_pagerduty(incident: Incident) -> Firing | None:
+    """Clear the open firing whose trigger opened `incident`, if its alert does not
+    auto-resolve and PagerDuty has resolved every incident it still has open; the firing
+    cleared, or None. An incident we can't hear of (a pasted key's service) keeps it open."""
+    firing_id = (
+        Delivery.objects.filter(
+            organization_id=incident.organization_id,
+            dedup_key=incident.dedup_key,
+            service_id=incident.service_id,
+            event_action=EventAction.TRIGGER,
+            firing__cleared_at__isnull=True,
+            firing__alert__auto_resolve=False,
+        )
+        .values_list("firing_id", flat=True)
+        .first()
+    )
+    firing = Firing.objects.filter(pk=firing_id or 0, cleared_at__isnull=True).first()
+    if firing is None:
+        return None
+    triggers = engine.open_triggers(firing.deliveries.all())
+    found = incidents_of(incident.organization_id, triggers)
+    if not all(
+        t.service_id is not None
+        and (known := found.get((t.service_id, t.dedup_key))) is not None
+        and not known.is_open
+        for t in triggers
+    ):
+        return None
+    if not firings.clear_firing(firing, Firing.ClearReason.INCIDENT_RESOLVED, timezone.now()):
+        return None
+    return firing

@@ -1,0 +1,38 @@
+"""Resolving an alert's open firing from Tripwire (`resolving.resolve_by_hand`)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
+from alerts_saas.accounts.models import User
+from alerts_saas.alerts import resolving
+from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.views.params import as_id
+
+
+@tenant_view()
+@require_POST
+def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
+    """Resolve the firing the page showed (posted as `firing`), not whichever is open now:
+    one that opened since is news the person has not seen."""
+    with transaction.atomic():
+        alert = tenant_get(
+            request, Alert.objects.select_for_update().select_related("organization"), pk=alert_id
+        )
+        user = request.user
+        assert isinstance(user, User)  # tenant_view lets only signed-in members in
+        resolved = resolving.resolve_by_hand(alert, as_id(request.POST.get("firing", "")), user)
+    if resolved:
+        messages.success(
+            request,
+            f"“{alert.name}” resolved. Its incidents are being resolved in PagerDuty; "
+            "if its condition still holds, it fires again at the next check.",
+        )
+    else:
+        messages.info(request, f"“{alert.name}” was already resolved: nothing was sent.")
+    return redirect(alert)
