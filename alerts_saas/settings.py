@@ -189,6 +189,10 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-evaluate": _every(
         "alerts_saas.alerts.tasks.evaluate_alerts", env_int("ALERT_EVALUATION_INTERVAL", 10)
     ),
+    # Mute windows: what they held pages within this many seconds of their end.
+    "alerts-release-held": _every(
+        "alerts_saas.alerts.tasks.release_held_firings", env_int("MUTE_RELEASE_INTERVAL", 15)
+    ),
     "alerts-prune-counts": {
         "task": "alerts_saas.alerts.tasks.prune_counts",
         "schedule": timedelta(minutes=10),
@@ -358,6 +362,10 @@ API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 600)
 # Ingestion learns that an organization's alerts changed from a token in Redis, on every
 # batch; it also compares the database this often (seconds), in case a token was lost.
 ALERTS_RECHECK_SECONDS = env_int("ALERTS_RECHECK_SECONDS", 30)
+# An alert that groups (one firing per host, region...): how many values it counts at most,
+# and after how many of its windows without an event a value is forgotten.
+ALERT_GROUP_LIMIT = env_int("ALERT_GROUP_LIMIT", 1000)
+ALERT_GROUP_FORGET_WINDOWS = env_int("ALERT_GROUP_FORGET_WINDOWS", 12)
 
 # --- Email --------------------------------------------------------------------------------
 # Owners and admins are emailed when paging breaks, then reminded this often while it lasts.

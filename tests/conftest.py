@@ -40,7 +40,8 @@ def _fresh_cache() -> Iterator[None]:
     from django.conf import settings
     from django.core.cache import cache
 
-    from alerts_saas.alerts.counting import EPOCH_KEY, RedisCounts, counts
+    from alerts_saas.alerts.counting import counts
+    from alerts_saas.alerts.counting_redis import EPOCH_KEY, RedisCounts
 
     cache.clear()
     store = counts()

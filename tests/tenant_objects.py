@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
-from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from alerts_saas.ingest.models import ApiToken, IngestKey, Scope
 from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
@@ -114,6 +114,14 @@ def _firing(org: Organization, owner: User) -> models.Model:
     )
 
 
+def _mute_window(org: Organization, owner: User) -> models.Model:
+    alert = Alert.objects.filter(organization=org).first() or _alert(org, owner)
+    now = timezone.now()
+    return MuteWindow.objects.create(
+        organization=org, alert=alert, starts_at=now, ends_at=now + timedelta(hours=1)
+    )
+
+
 MAKERS: dict[str, Maker] = {
     "accounts.membership": _membership,
     "accounts.invitation": _invitation,
@@ -125,6 +133,7 @@ MAKERS: dict[str, Maker] = {
     "ingest.ingestkey": _ingest_key,
     "ingest.apitoken": _api_token,
     "alerts.firing": _firing,
+    "alerts.mutewindow": _mute_window,
 }
 
 

@@ -12,7 +12,9 @@ from alerts_saas.alerts.models import (
     CustomDetail,
     Firing,
     MatchBucket,
+    MuteWindow,
     RecentMatch,
+    SeenGroup,
 )
 
 
@@ -102,11 +104,23 @@ class FiringAdmin(admin.ModelAdmin):
 
 @admin.register(MatchBucket)
 class MatchBucketAdmin(admin.ModelAdmin):
-    list_display = ["alert", "generation", "bucket", "count"]
+    list_display = ["alert", "generation", "group", "bucket", "count", "top_level"]
     raw_id_fields = ["alert"]
 
 
 @admin.register(RecentMatch)
 class RecentMatchAdmin(admin.ModelAdmin):
-    list_display = ["alert", "generation", "received_at"]
+    list_display = ["alert", "generation", "group", "received_at"]
     raw_id_fields = ["alert"]
+
+
+@admin.register(SeenGroup)
+class SeenGroupAdmin(admin.ModelAdmin):
+    list_display = ["alert", "generation", "value", "first_seen", "last_seen"]
+    raw_id_fields = ["alert"]
+
+
+@admin.register(MuteWindow)
+class MuteWindowAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "organization", "starts_at", "ends_at", "weekdays", "reason"]
+    raw_id_fields = ["organization", "alert", "service", "created_by"]

@@ -8,8 +8,9 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from alerts_saas.alerts import changes, target_changes
+        from alerts_saas.alerts import changes, resolving, target_changes
         from alerts_saas.alerts.models import Alert
+        from integrations.pagerduty.incidents.models import Incident
 
         post_save.connect(changes.alert_changed, sender=Alert, dispatch_uid="alert-changed")
         post_delete.connect(changes.alert_changed, sender=Alert, dispatch_uid="alert-deleted")
@@ -17,4 +18,8 @@ class AlertsConfig(AppConfig):
             target_changes.sync_open_firings_on_service_side_change,
             sender=Alert.targets.through,
             dispatch_uid="alert-targets-sync-open-firing",
+        )
+        # A firing that waits for a person clears when PagerDuty resolves its incidents.
+        post_save.connect(
+            resolving.incident_saved, sender=Incident, dispatch_uid="firing-incident-resolved"
         )

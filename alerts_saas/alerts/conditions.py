@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import re2
 
-from alerts_saas.alerts.models import Alert, Level
+from alerts_saas.alerts.models import Alert, GroupBy, Level
 from alerts_saas.alerts.patterns import regex_problem as regex_problem  # re-exported
 
 AttributeValue = str | int | float | bool | None
@@ -102,8 +102,29 @@ def attribute_text(value: AttributeValue) -> str:
     return str(value)
 
 
-Matcher = Callable[[Event], bool]
+GROUP_VALUE_CHARS = 255  # as Firing.group holds it
 _ABSENT: Any = object()
+
+
+def group_reader(alert: Alert) -> Callable[[Event], str] | None:
+    """A function giving an event's value of the alert's group field ("" if it has none),
+    or None for an alert that counts all its events together."""
+    if alert.group_by == GroupBy.SOURCE:
+        return lambda e: e.source[:GROUP_VALUE_CHARS]
+    if alert.group_by == GroupBy.APP:
+        return lambda e: e.app[:GROUP_VALUE_CHARS]
+    if alert.group_by == GroupBy.ATTRIBUTE and alert.group_attribute:
+        name = alert.group_attribute
+
+        def attribute(e: Event) -> str:
+            value = e.attributes.get(name, _ABSENT)
+            return "" if value is _ABSENT else attribute_text(value)[:GROUP_VALUE_CHARS]
+
+        return attribute
+    return None
+
+
+Matcher = Callable[[Event], bool]
 
 
 def compile_matcher(alert: Alert) -> Matcher:

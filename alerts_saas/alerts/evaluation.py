@@ -9,6 +9,10 @@
   database was busy, or the beat cleared it a moment before they were counted) opens late
   rather than never.
 - An edit, enable or disable is checked at once, by `reevaluate`.
+- An alert that groups (one firing per host...) is decided per value of its group field:
+  a value seen and gone quiet fires an absence alert; a value not seen for
+  ALERT_GROUP_FORGET_WINDOWS windows is forgotten, and its firing clears as "No longer
+  seen".
 - When the count store lost its counts (`Totals.since`), a window that began before then is
   a lower bound: enough events still decide (a presence alert fires, an absence alert
   clears), too few decide nothing until a whole window has been counted again. So a
@@ -18,35 +22,34 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
-from django.db.models.signals import post_delete, post_save
 
-from alerts_saas.alerts import changes, firings
-from alerts_saas.alerts.conditions import Event
-from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Tally, counts
-from alerts_saas.alerts.matching import MatchIndex
+from alerts_saas.alerts import firings, resolving
+from alerts_saas.alerts.counting import CounterSet, counts, forget_after
+from alerts_saas.alerts.counting import SeenGroup as Seen
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing
+from alerts_saas.alerts.recording import compiled_alerts, record  # noqa: F401 (entry points)
 
 log = logging.getLogger(__name__)
 
 
-def holds(alert: Alert, total: int, now: float, since: float = 0.0) -> bool | None:
+def holds(
+    alert: Alert, total: int, now: float, since: float = 0.0, first_seen: float = 0.0
+) -> bool | None:
     """Whether the alert's condition holds with `total` matching events in the window at
     `now`; None while that cannot be told: an absence alert that has not yet counted for a
-    whole window, or any alert whose window began before the count store started counting
-    (`since`), with fewer events than its threshold so far."""
+    whole window (since it was created or changed, or for one group value since the value
+    was `first_seen`), or any alert whose window began before the count store started
+    counting (`since`), with fewer events than its threshold so far."""
     presence = alert.kind == ConditionKind.PRESENCE
     if total >= alert.threshold:
         return presence
-    started = alert.counting_since.timestamp()
+    started = max(alert.counting_since.timestamp(), first_seen)
     if now < max(started, since) + alert.window_minutes * 60 and (not presence or since > started):
         return None
     return not presence
@@ -59,210 +62,153 @@ def settle(
     now: float,
     reason: str = Firing.ClearReason.CLEARED,
     since: float = 0.0,
+    group: Seen | None = None,
 ) -> Firing | None:
-    """Open or clear the alert's firing to match its condition; return the open firing."""
+    """Open or clear the alert's firing (of one value of its group field, for an alert that
+    groups) to match its condition; return the open firing.
+    An enabled alert that does not auto-resolve keeps its firing open for a person to
+    resolve (`resolving`), noting when the condition cleared (a restarting edit, disabling
+    and deleting clear it before this, as for any alert)."""
     moment = datetime.fromtimestamp(now, UTC)
     if not alert.enabled:
         verdict: bool | None = False
         reason = Firing.ClearReason.DISABLED
     else:
-        verdict = holds(alert, total, now, since)
+        verdict = holds(alert, total, now, since, group.first_seen if group else 0.0)
     if verdict and firing is None:
-        return firings.open_firing(alert, total, moment)
+        return firings.open_firing(alert, total, moment, group.value if group else None)
+    if firing is not None and alert.enabled and not alert.auto_resolve:
+        # It waits for a person: the condition's changes are only noted.
+        resolving.note_condition(firing, verdict, moment)
+        return firing
     if verdict is False and firing is not None:
         firings.clear_firing(firing, reason, moment, total)
         return None
     return firing
 
 
-# -- As events arrive -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Compiled:
-    """An alert as ingestion counts it; each is its own key (hashed by identity, per event)."""
-
-    counter: CounterSet
-    presence: bool
-    threshold: int
-
-
-# How long the change token read for a batch is trusted, in seconds: an alert changed by
-# another process reaches this one's ingestion within it (this process's own changes, at
-# once: `_forget`). Reading it for every batch cost a Redis round trip each.
-TOKEN_TRUSTED_SECONDS = 1.0
-
-
-@dataclass(slots=True)
-class _Cached:
-    token: str | None  # the change token it was compiled under (changes.py)
-    stamp: tuple[object, ...]  # the alerts' latest change and count in the database
-    index: MatchIndex[Compiled]
-    checked: float  # time.monotonic() of the last comparison with the database
-    read: float  # time.monotonic() the token was last read
-
-
-_compiled: dict[int, _Cached] = {}
-
-
-def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
-    """The organization's enabled alerts, indexed for matching; recompiled when any alert
-    changes, which one Redis GET tells (`changes`; read at most every
-    TOKEN_TRUSTED_SECONDS), with the database compared every ALERTS_RECHECK_SECONDS as a
-    backstop (and every time without Redis)."""
-    cached = _compiled.get(organization_id)
-    moment = time.monotonic()
-    if (
-        cached is not None
-        and cached.token is not None
-        and moment - cached.read < TOKEN_TRUSTED_SECONDS
-        and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS
-    ):
-        return cached.index
-    token = changes.token(organization_id)
-    if (
-        cached is not None
-        and token is not None
-        and token == cached.token
-        and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS
-    ):
-        cached.read = moment
-        return cached.index
-    stamp = changes.database_stamp(organization_id)
-    if cached is not None and cached.stamp == stamp and token in (None, cached.token):
-        cached.checked = cached.read = moment
-        return cached.index
-    index = MatchIndex(
-        (
-            alert,
-            Compiled(CounterSet.of(alert), alert.kind == ConditionKind.PRESENCE, alert.threshold),
-        )
-        for alert in Alert.objects.filter(organization_id=organization_id, enabled=True)
-    )
-    _compiled[organization_id] = _Cached(token, stamp, index, moment, moment)
-    return index
-
-
-def _forget(sender: object, instance: Alert, **kwargs: object) -> None:
-    """post_save and post_delete of Alert: this process's next batch of the organization
-    reads the change token again (now, and once the change is committed), so that its own
-    changes reach its ingestion at once."""
-    organization_id = instance.organization_id
-
-    def forget() -> None:
-        cached = _compiled.get(organization_id)
-        if cached is not None:
-            cached.read = -math.inf
-
-    forget()
-    transaction.on_commit(forget)
-
-
-post_save.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-saved")
-post_delete.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-deleted")
-
-
-def record(organization_id: int, events: list[Event], now: float | None = None) -> list[Firing]:
-    """Count a batch of an organization's events; fire the presence alerts it took over
-    their threshold. Returns the firings opened.
-
-    Each event is matched once against the organization's index: its cost follows the
-    alerts that can match it, not all of them."""
-    now = time.time() if now is None else now
-    index = compiled_alerts(organization_id)
-    if not len(index):
-        return []
-    matched: dict[Compiled, list[Event]] = {}
-    for event in events:
-        for compiled in index.matches(event):
-            matched.setdefault(compiled, []).append(event)
-    if not matched:
-        return []
-    tallies: dict[CounterSet, Tally] = {}
-    crossing_candidates: list[Compiled] = []
-    for compiled, its_events in matched.items():
-        size = compiled.counter.size
-        tally = Tally()
-        for event in its_events:
-            # A clock a little ahead of ours still counts now, not later.
-            bucket = int(min(event.timestamp, now) // size)
-            tally.buckets[bucket] = tally.buckets.get(bucket, 0) + 1
-        tally.recent = [event.summary() for event in its_events[-RECENT_KEPT:]]
-        tallies[compiled.counter] = tally
-        if compiled.presence:
-            crossing_candidates.append(compiled)
-    totals = counts().add(tallies, [a.counter for a in crossing_candidates], now)
-    crossed = {
-        a.counter.alert_id: a for a in crossing_candidates if totals[a.counter] >= a.threshold
-    }
-    if not crossed:
-        return []
-    already = set(
-        Firing.objects.filter(alert_id__in=crossed, cleared_at__isnull=True).values_list(
-            "alert_id", flat=True
-        )
-    )
-    opened = []
-    for alert in Alert.objects.filter(
-        pk__in=set(crossed) - already, enabled=True, organization_id=organization_id
-    ).select_related("organization"):
-        counter = crossed[alert.pk].counter
-        if alert.generation != counter.generation:
-            continue  # edited since it was compiled: these counts are for the old condition
-        try:
-            firing = firings.open_firing(alert, totals[counter], datetime.fromtimestamp(now, UTC))
-        except Exception:
-            # The events are counted; the beat opens the firing on its next run.
-            log.exception("Opening a firing for alert %s failed; the beat will retry", alert.pk)
-            continue
-        if firing is not None:
-            opened.append(firing)
-    return opened
-
-
 # -- On the beat ----------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _Watched:
+    """One thing the beat decides about: an alert, or one value of its group field."""
+
+    alert: Alert
+    counter: CounterSet
+    group: Seen | None
+    firing: Firing | None
+
+
 def evaluate(now: float | None = None) -> dict[str, int]:
-    """Open and clear firings to match every alert's condition, across all organizations.
-    One alert that fails is logged and retried next time; it never holds up the others."""
+    """Open and clear firings to match every alert's condition (per value of the group
+    field, for an alert that groups), across all organizations. One that fails is logged
+    and retried next time; it never holds up the others."""
     now = time.time() if now is None else now
-    open_firings = {f.alert_id: f for f in Firing.objects.filter(cleared_at__isnull=True)}
+    open_firings = {
+        (f.alert_id, f.group): f for f in Firing.objects.filter(cleared_at__isnull=True)
+    }
     alerts = list(
-        Alert.objects.filter(Q(enabled=True) | Q(pk__in=list(open_firings))).select_related(
-            "organization"
-        )
+        Alert.objects.filter(
+            Q(enabled=True) | Q(pk__in={alert_id for alert_id, _ in open_firings})
+        ).select_related("organization")
     )
-    totals = counts().totals([CounterSet.of(a) for a in alerts], now)
+    watched, forgotten = _watched(alerts, open_firings, now)
+    totals = counts().totals([w.counter for w in watched], now)
     opened = cleared = failed = 0
-    for alert in alerts:
-        before = open_firings.get(alert.pk)
-        counter = CounterSet.of(alert)
-        total = totals[counter]
+    for w in watched:
+        before, total = w.firing, totals[w.counter]
         try:
             if (
                 before is not None
-                and alert.enabled
-                and holds(alert, total, now, totals.since) is False
+                and w.alert.enabled
+                and holds(w.alert, total, now, totals.since, _first_seen(w)) is False
             ):
                 # Read again just before clearing: a batch counted since the read above
                 # found this firing open and so did not open one of its own.
-                again = counts().totals([counter], now)
-                total, totals.since = again[counter], again.since
-            after = settle(alert, total, before, now, since=totals.since)
+                again = counts().totals([w.counter], now)
+                total, totals.since = again[w.counter], again.since
+            after = settle(w.alert, total, before, now, since=totals.since, group=w.group)
         except Exception:
-            log.exception("Evaluating alert %s failed; retrying on the next beat", alert.pk)
+            log.exception("Evaluating alert %s failed; retrying on the next beat", w.alert.pk)
             failed += 1
             continue
         opened += before is None and after is not None
         cleared += before is not None and after is None
-    return {"evaluated": len(alerts), "opened": opened, "cleared": cleared, "failed": failed}
+    return {
+        "evaluated": len(alerts),
+        "opened": opened,
+        "cleared": cleared + forgotten,
+        "failed": failed,
+    }
+
+
+def _first_seen(w: _Watched) -> float:
+    return w.group.first_seen if w.group is not None else 0.0
+
+
+def _watched(
+    alerts: list[Alert], open_firings: dict[tuple[int, str], Firing], now: float
+) -> tuple[list[_Watched], int]:
+    """What the beat decides about: each alert that counts all its events together, and
+    each value an alert that groups has seen (or has a firing open for). Values not seen
+    for ALERT_GROUP_FORGET_WINDOWS windows are forgotten first, and their firings clear
+    as "No longer seen". Returns them and the firings so cleared."""
+    grouped = [alert for alert in alerts if alert.group_by]
+    seen = counts().groups([CounterSet.of(alert) for alert in grouped]) if grouped else {}
+    watched = [
+        _Watched(alert, CounterSet.of(alert), None, open_firings.get((alert.pk, "")))
+        for alert in alerts
+        if not alert.group_by
+    ]
+    forgotten = 0
+    for alert in grouped:
+        counter = CounterSet.of(alert)
+        values = {group.value: group for group in seen.get(counter, [])}
+        old = [
+            v for v, g in values.items() if now - g.last_seen > forget_after(alert.window_minutes)
+        ]
+        if old:
+            forgotten += _forget_values(alert, counter, old, open_firings, now)
+            for value in old:
+                del values[value]
+        with_firings = {g for alert_id, g in open_firings if alert_id == alert.pk}
+        for value in values.keys() | with_firings:
+            # A value with a firing open that the store lost (a restart): when it was first
+            # seen is unknown, so its window counts from the store's epoch (`holds`).
+            group = values.get(value) or Seen(value, 0.0, now)
+            watched.append(
+                _Watched(alert, counter.in_group(value), group, open_firings.get((alert.pk, value)))
+            )
+    return watched, forgotten
+
+
+def _forget_values(
+    alert: Alert,
+    counter: CounterSet,
+    values: list[str],
+    open_firings: dict[tuple[int, str], Firing],
+    now: float,
+) -> int:
+    """Clear the firings of values no longer seen, then forget the values."""
+    moment = datetime.fromtimestamp(now, UTC)
+    cleared = 0
+    for value in values:
+        firing = open_firings.pop((alert.pk, value), None)
+        if firing is not None:
+            cleared += firings.clear_firing(firing, Firing.ClearReason.FORGOTTEN, moment, 0)
+    counts().forget(counter, values)
+    return cleared
 
 
 def prune(now: float | None = None) -> None:
     """Drop counts older than any chart or window needs."""
     now = time.time() if now is None else now
-    counts().prune([CounterSet.of(a) for a in Alert.objects.all()], now)
+    alerts = list(Alert.objects.all())
+    seen = counts().groups([CounterSet.of(a) for a in alerts if a.group_by])
+    sets = [CounterSet.of(a) for a in alerts]
+    sets += [c.in_group(g.value) for c, groups in seen.items() for g in groups]
+    counts().prune(sets, now)
 
 
 # -- After an edit ----------------------------------------------------------------------
@@ -275,39 +221,43 @@ UNCHECKED = (
 
 def reevaluate(alert: Alert, restarted: bool) -> bool:
     """Check a just-saved alert at once, in the saving transaction. A disabled alert's
-    firing clears, and so does one whose count restarted: it was about a condition that no
-    longer exists. Both happen before the counts are read, so they need nothing but the
+    firings clear, and so do those whose count restarted: they were about a condition that
+    no longer exists. Both happen before the counts are read, so they need nothing but the
     database. An open firing that stays pages new targets and resolves on removed ones.
 
     False (and logged) if the counts could not be read: what was done stands, and the next
     beat catches up; say `UNCHECKED` to the person."""
     now = time.time()
     moment = datetime.fromtimestamp(now, UTC)
-    firing = firings.open_firing_of(alert)
-    if firing is not None and (restarted or not alert.enabled):
+    open_firings = {f.group: f for f in firings.open_firings_of(alert)}
+    if open_firings and (restarted or not alert.enabled):
         reason = Firing.ClearReason.EDITED if alert.enabled else Firing.ClearReason.DISABLED
-        firings.clear_firing(firing, reason, moment)
-        firing = None
+        for firing in open_firings.values():
+            firings.clear_firing(firing, reason, moment)
+        open_firings = {}
     if not alert.enabled:
         return True
     try:
-        totals = counts().totals([CounterSet.of(alert)], now)
+        watched, _ = _watched([alert], {(alert.pk, g): f for g, f in open_firings.items()}, now)
+        totals = counts().totals([w.counter for w in watched], now)
     except redis.RedisError:
         log.exception("Re-evaluating alert %s after a change failed", alert.pk)
         return False
-    total = totals[CounterSet.of(alert)]
-    was_open = firing is not None
-    firing = settle(alert, total, firing, now, Firing.ClearReason.EDITED, totals.since)
-    if firing is not None and was_open:
-        firings.sync_targets(firing, alert, total)
+    for w in watched:
+        total = totals[w.counter]
+        after = settle(
+            alert, total, w.firing, now, Firing.ClearReason.EDITED, totals.since, w.group
+        )
+        if after is not None and w.firing is not None:
+            firings.sync_targets(after, alert, total)
     return True
 
 
 def delete(alert: Alert) -> bool:
-    """Delete the alert (locked by the caller's transaction), resolving its open firing
+    """Delete the alert (locked by the caller's transaction), resolving its open firings
     first: the resolves outlive it, as its delivery history does. True if one was open."""
-    firing = firings.open_firing_of(alert)
-    if firing is not None:
+    open_firings = firings.open_firings_of(alert)
+    for firing in open_firings:
         firings.clear_firing(firing, Firing.ClearReason.DELETED, datetime.now(UTC))
     alert.delete()
-    return firing is not None
+    return bool(open_firings)

@@ -16,11 +16,14 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from alerts_saas.accounts.models import User
+from alerts_saas.alerts import mutes
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.payload import draft_of, render_payload
+from alerts_saas.alerts.payload import draft_of, render_payload, severity_of_level
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty import paths
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
@@ -29,13 +32,20 @@ log = logging.getLogger(__name__)
 RECENT_IN_TRIGGER = 5
 
 
-def trigger_payload(alert: Alert, total: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The trigger's payload and its extra top-level fields (links, client)."""
-    payload = render_payload(draft_of(alert), count=total)
+def trigger_payload(
+    alert: Alert, total: int, firing: Firing | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trigger's payload and its extra top-level fields (links, client): about the
+    firing's value of the group field, at its severity, for an alert that groups or whose
+    severity follows the events."""
+    counter = counter_of(alert, firing)
+    payload = render_payload(draft_of(alert), count=total, group=counter.group)
+    if firing is not None and firing.severity:
+        payload["severity"] = firing.severity
     details = payload["custom_details"]
     details["condition"] = f"{alert.condition_label}; counting {describe(alert)}"
     details["matching_events_in_window"] = total
-    details["recent_matching_events"] = _recent_events(alert)
+    details["recent_matching_events"] = _recent_events(alert, counter)
     url = settings.SITE_URL + alert.get_absolute_url()
     extra = {
         "client": settings.PRODUCT_NAME,
@@ -45,11 +55,31 @@ def trigger_payload(alert: Alert, total: int) -> tuple[dict[str, Any], dict[str,
     return payload, extra
 
 
-def _recent_events(alert: Alert) -> list[dict[str, Any]]:
+def counter_of(alert: Alert, firing: Firing | None) -> CounterSet:
+    """Where a firing's counts live: its value's, for an alert that groups."""
+    if alert.group_by and firing is not None:
+        return CounterSet.of(alert, firing.group)
+    return CounterSet.of(alert)
+
+
+def _severity(alert: Alert, counter: CounterSet, now: datetime) -> str:
+    """The severity to page with: the alert's, or the highest level among the window's
+    matching events (the alert's if the count store can't tell)."""
+    if not alert.severity_from_events:
+        return alert.severity
+    try:
+        level = counts().highest_level(counter, now.timestamp())
+    except redis.RedisError:
+        log.warning("Alert %s pages at its own severity (no counts)", alert.pk)
+        level = None
+    return alert.severity if level is None else severity_of_level(level)
+
+
+def _recent_events(alert: Alert, counter: CounterSet) -> list[dict[str, Any]]:
     """The latest matching events for a trigger's details; none if the count store can't be
     read (a page without them beats no page)."""
     try:
-        return counts().recent(CounterSet.of(alert), RECENT_IN_TRIGGER)
+        return counts().recent(counter, RECENT_IN_TRIGGER)
     except redis.RedisError:
         log.warning("Alert %s's trigger goes without its latest events (no counts)", alert.pk)
         return []
@@ -59,11 +89,17 @@ def _triggers(
     firing: Firing, alert: Alert, services: Iterable[PagerDutyService], total: int
 ) -> list[Delivery]:
     """Queue a trigger to each service; where one can't page (refused by PagerDuty, or its
-    account needs reconnecting), also one to the organization's fallback service."""
+    account needs reconnecting), also one to the organization's fallback service. A muted
+    target gets none: the firing is marked held, and `release_held` pages it later."""
     services = list(services)
+    muted = mutes.muted_targets(alert, [s.pk for s in services], timezone.now()) if services else ()
+    if muted:
+        Firing.objects.filter(pk=firing.pk, held=False).update(held=True)
+        firing.held = True
+        services = [s for s in services if s.pk not in muted]
     if not services:
         return []
-    payload, extra = trigger_payload(alert, total)
+    payload, extra = trigger_payload(alert, total, firing)
     triggers = [
         engine.build_event(
             service,
@@ -99,9 +135,10 @@ def _fallback(
     return [copy] if copy is not None else []
 
 
-def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
-    """Open a firing and page every target. None if one was already open, or if the alert
-    was disabled or its condition changed since `alert` was read: `total` then counts for
+def open_firing(alert: Alert, total: int, now: datetime, group: str | None = None) -> Firing | None:
+    """Open a firing (of one value of the alert's group field, `group`, for an alert that
+    groups) and page every target. None if one was already open, or if the alert was
+    disabled or its condition changed since `alert` was read: `total` then counts for
     something that no longer exists."""
     with transaction.atomic():
         # The row lock orders this against a concurrent edit, toggle or delete.
@@ -116,8 +153,10 @@ def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
                 firing = Firing.objects.create(
                     organization_id=alert.organization_id,
                     alert=alert,
+                    group=group or "",
                     opened_at=now,
                     count_at_open=total,
+                    severity=_severity(alert, CounterSet.of(alert, group), now),
                 )
         except IntegrityError:
             return None
@@ -125,18 +164,26 @@ def open_firing(alert: Alert, total: int, now: datetime) -> Firing | None:
     return firing
 
 
-def clear_firing(firing: Firing, reason: str, now: datetime, total: int | None = None) -> bool:
-    """Clear the firing and resolve its incidents; False if it was cleared already."""
+def clear_firing(
+    firing: Firing, reason: str, now: datetime, total: int | None = None, by: User | None = None
+) -> bool:
+    """Clear the firing and resolve its incidents; False if it was cleared already. `by`:
+    the person who resolved it in Tripwire. Cleared because PagerDuty resolved every
+    incident, it sends nothing: there is nothing left to resolve."""
     with transaction.atomic():
         cleared = Firing.objects.filter(pk=firing.pk, cleared_at__isnull=True).update(
-            cleared_at=now, clear_reason=reason, count_at_clear=total
+            cleared_at=now, clear_reason=reason, count_at_clear=total, cleared_by=by
         )
         if not cleared:
             return False
         firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, total
+        firing.cleared_by = by
+        if reason == Firing.ClearReason.INCIDENT_RESOLVED:
+            return True
+        why = Reason.BY_HAND if reason == Firing.ClearReason.RESOLVED else reason
         engine.queue(
             [
-                engine.follow_up(trigger, EventAction.RESOLVE, reason=reason)
+                engine.follow_up(trigger, EventAction.RESOLVE, created_by=by, reason=why)
                 for trigger in engine.open_triggers(firing.deliveries.all())
             ]
         )
@@ -159,6 +206,7 @@ def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
             if d.reason != Reason.FALLBACK
         }
         targets = {s.pk: s for s in _targets(alert)}
+        # A muted target is still a target: held by `_triggers`, never resolved here.
         _triggers(firing, alert, [s for pk, s in targets.items() if pk not in paged], total)
         engine.queue(
             [
@@ -170,20 +218,20 @@ def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
 
 
 def sync_open_firing(alert: Alert) -> bool:
-    """`sync_targets` for the alert's open firing, if it has one, in the caller's transaction,
-    with the count read now; False if none is open. If the count store can't be read, the
-    firing's count when it opened stands in: the new targets are paged all the same."""
-    firing = open_firing_of(alert)
-    if firing is None:
-        return False
-    counter = CounterSet.of(alert)
+    """`sync_targets` for the alert's open firings, if it has any, in the caller's
+    transaction, with the counts read now; False if none is open. If the count store can't
+    be read, a firing's count when it opened stands in: the new targets are paged all the
+    same."""
+    open_firings = open_firings_of(alert)
+    counters = {firing: counter_of(alert, firing) for firing in open_firings}
     try:
-        total = counts().totals([counter], time.time())[counter]
+        totals: dict[CounterSet, int] = counts().totals(counters.values(), time.time())
     except redis.RedisError:
-        log.warning("Alert %s's new targets get its count at opening (no counts)", alert.pk)
-        total = firing.count_at_open
-    sync_targets(firing, alert, total)
-    return True
+        log.warning("Alert %s's new targets get its counts at opening (no counts)", alert.pk)
+        totals = {}
+    for firing, counter in counters.items():
+        sync_targets(firing, alert, totals.get(counter, firing.count_at_open))
+    return bool(open_firings)
 
 
 def _targets(alert: Alert) -> list[PagerDutyService]:
@@ -191,4 +239,24 @@ def _targets(alert: Alert) -> list[PagerDutyService]:
 
 
 def open_firing_of(alert: Alert) -> Firing | None:
+    """The alert's open firing (the first, for an alert that groups)."""
     return Firing.objects.filter(alert=alert, cleared_at__isnull=True).first()
+
+
+def open_firings_of(alert: Alert) -> list[Firing]:
+    """The alert's open firings: one at most, or one per value for an alert that groups."""
+    return list(Firing.objects.filter(alert=alert, cleared_at__isnull=True).order_by("group"))
+
+
+def release_held(firing: Firing, alert: Alert, total: int) -> bool:
+    """Page the targets a mute held whose mute is over, if the firing is still open (as
+    `sync_targets` pages new ones); the firing stops being held once no target is muted.
+    True if it is no longer held."""
+    sync_targets(firing, alert, total)
+    with transaction.atomic():
+        targets = [s.pk for s in _targets(alert)]
+        if mutes.muted_targets(alert, targets, timezone.now()):
+            return False
+        Firing.objects.filter(pk=firing.pk).update(held=False)
+        firing.held = False
+        return True

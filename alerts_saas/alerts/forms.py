@@ -13,6 +13,7 @@ from alerts_saas.alerts.models import (
     Alert,
     ConditionKind,
     CustomDetail,
+    GroupBy,
     Level,
     window_label,
 )
@@ -78,6 +79,10 @@ class AlertForm(forms.ModelForm):
             "group",
             "event_class",
             "targets",
+            "auto_resolve",
+            "group_by",
+            "group_attribute",
+            "severity_from_events",
         ]
         labels = {
             "kind": "Fire when",
@@ -90,9 +95,19 @@ class AlertForm(forms.ModelForm):
             "match_message_regex": "Regular expression",
             "match_attribute": "Attribute",
             "match_attribute_value": "Equals",
+            "auto_resolve": "Resolve when the condition clears",
+            "group_by": "Count separately for each",
+            "group_attribute": "Attribute name",
+            "severity_from_events": "Severity follows the events",
         }
         help_texts = {
             "threshold": "",
+            "group_by": "One firing, and one PagerDuty incident, per host, app or attribute "
+            "value: e.g. “fewer than 1 heartbeat in 5 minutes” for each host says which host "
+            "went quiet.",
+            "group_attribute": "With “An attribute”: its name, e.g. host or region.",
+            "severity_from_events": "Page as critical, error, warning or info after the highest "
+            "level among the window's matching events, instead of the severity above.",
             "match_app": "The event's app, exactly as sent.",
             "match_source": "The event's source (or host), exactly as sent.",
             "match_message": "Text found anywhere in the message, ignoring case. As a regular "
@@ -100,6 +115,8 @@ class AlertForm(forms.ModelForm):
             "ignore case.",
             "match_attribute": "An attribute's name, e.g. region or status.",
             "match_attribute_value": "Compared as text, e.g. eu-west-1, 503 or true.",
+            "auto_resolve": "Off: when the condition clears, the incident stays open in "
+            "PagerDuty until someone resolves it there or on the alert's page.",
         }
         error_messages = {
             name: {
@@ -207,6 +224,7 @@ class AlertForm(forms.ModelForm):
             else:
                 data["window_minutes"] = minutes
                 self._check_reachable(data.get("threshold"), minutes)
+        self._check_grouping(data)
         key = (data.get("match_attribute") or "").strip()
         value = data.get("match_attribute_value") or ""
         if value and not key and "match_attribute" not in self.errors:
@@ -217,6 +235,23 @@ class AlertForm(forms.ModelForm):
                 f"Give the value “{key}” must equal, or clear the attribute.",
             )
         return data
+
+    def _check_grouping(self, data: dict[str, Any]) -> None:
+        """An attribute to group by needs its name; {group} needs something to group by."""
+        name = (data.get("group_attribute") or "").strip()
+        if data.get("group_by") == GroupBy.ATTRIBUTE:
+            if not name and "group_attribute" not in self.errors:
+                self.add_error("group_attribute", "Name the attribute to count separately by.")
+            data["group_attribute"] = name
+        else:
+            data["group_attribute"] = ""
+        template = data.get("summary_template") or ""
+        if "{group}" in template and not data.get("group_by"):
+            self.add_error(
+                "summary_template",
+                "{group} names the value an alert counts separately for: choose what to "
+                "count separately for, or remove {group}.",
+            )
 
     def _check_reachable(self, threshold: int | None, minutes: int) -> None:
         """No more events can arrive in a window than the ingest limit lets in: a number

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.mute_models import MuteWindow as MuteWindow  # its own module
 from alerts_saas.alerts.patterns import regex_problem
 from integrations.pagerduty.models import PagerDutyService
 
@@ -71,7 +72,8 @@ class Alert(models.Model):
     summary_template = models.CharField(
         max_length=1024,
         default=DEFAULT_SUMMARY,
-        help_text="Placeholders: {alert}, {count}, {threshold}, {window}, {org}.",
+        help_text="Placeholders: {alert}, {count}, {threshold}, {window}, {org}, and {group} "
+        "(the host, app or value, for an alert that counts separately for each).",
     )
     source = models.CharField(
         max_length=255,
@@ -351,13 +353,19 @@ class MatchBucket(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
     generation = models.PositiveIntegerField()
+    group = models.CharField(
+        max_length=256, blank=True, default="", help_text="Empty: all events; =value: a group."
+    )
     bucket = models.BigIntegerField(help_text="Bucket number: epoch seconds // bucket size.")
     count = models.PositiveIntegerField(default=0)
+    top_level = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The highest level among the bucket's events."
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["alert", "generation", "bucket"], name="one_row_per_bucket"
+                fields=["alert", "generation", "group", "bucket"], name="one_row_per_group_bucket"
             ),
         ]
 
@@ -370,11 +378,33 @@ class RecentMatch(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
     generation = models.PositiveIntegerField()
+    group = models.CharField(max_length=256, blank=True, default="")
     received_at = models.DateTimeField(default=timezone.now)
     event = models.JSONField(help_text="The event as shown in a trigger's custom details.")
 
     class Meta:
-        indexes = [models.Index(fields=["alert", "generation", "-received_at"])]
+        indexes = [models.Index(fields=["alert", "generation", "group", "-received_at"])]
 
     def __str__(self) -> str:
         return f"alert {self.alert_id} match at {self.received_at:%H:%M:%S}"
+
+
+class SeenGroup(models.Model):
+    """A value of an alert's group field, and when it was first and last seen, for
+    deployments without Redis."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+    generation = models.PositiveIntegerField()
+    value = models.CharField(max_length=255)
+    first_seen = models.FloatField(help_text="Epoch seconds.")
+    last_seen = models.FloatField(help_text="Epoch seconds.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "generation", "value"], name="one_row_per_seen_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} saw {self.value}"

@@ -9,9 +9,22 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from alerts_saas.alerts.models import Alert, window_label
+from alerts_saas.alerts.models import Alert, GroupBy, Level, Severity, window_label
 
-PLACEHOLDERS = ("alert", "count", "threshold", "window", "org")
+PLACEHOLDERS = ("alert", "count", "threshold", "window", "org", "group")
+# Event levels (by rank) as PagerDuty's severities, for alerts whose severity follows the
+# events: the first whose rank the level reaches.
+SEVERITY_OF_LEVEL = (
+    (Level.CRITICAL, Severity.CRITICAL),
+    (Level.ERROR, Severity.ERROR),
+    (Level.WARNING, Severity.WARNING),
+)
+
+
+def severity_of_level(level: int) -> str:
+    """PagerDuty's severity for an event level: critical and above, error, warning, or
+    info for anything lower."""
+    return next((str(sev) for rank, sev in SEVERITY_OF_LEVEL if level >= rank), Severity.INFO)
 
 
 def template_problems(template: str) -> list[str]:
@@ -54,6 +67,23 @@ class AlertDraft:
     group: str = ""
     event_class: str = ""
     details: dict[str, str] = field(default_factory=dict)
+    group_field: str = ""  # what the alert counts separately for each value of, if anything
+
+
+def group_label(alert: Alert) -> str:
+    """The field an alert counts separately for each value of, in words ("" if none)."""
+    if alert.group_by == GroupBy.ATTRIBUTE:
+        return alert.group_attribute
+    names: dict[str, str] = {GroupBy.SOURCE: "source", GroupBy.APP: "app"}
+    return names.get(alert.group_by, "")
+
+
+def group_words(field: str, value: str | None) -> str:
+    """A value of a group field as a page shows it: "web-3", or "no host" for events that
+    had none."""
+    if value is None:
+        return ""
+    return value if value else f"no {field}"
 
 
 def draft_of(alert: Alert, details: dict[str, str] | None = None) -> AlertDraft:
@@ -72,19 +102,30 @@ def draft_of(alert: Alert, details: dict[str, str] | None = None) -> AlertDraft:
         group=alert.group,
         event_class=alert.event_class,
         details=details,
+        group_field=group_label(alert),
     )
 
 
-def render_payload(draft: AlertDraft, *, count: int, test: bool = False) -> dict[str, Any]:
+def render_payload(
+    draft: AlertDraft, *, count: int, test: bool = False, group: str | None = None
+) -> dict[str, Any]:
+    """The event's payload; for an alert that groups, about one value of its group field
+    (`group`), which the summary names ({group}, or added after it) and the details hold."""
+    shown = group_words(draft.group_field, group)
     values = {
         "alert": draft.name,
         "count": count,
         "threshold": draft.threshold,
         "window": window_label(draft.window_minutes),
         "org": draft.organization_name,
+        "group": shown,
     }
     summary = draft.summary_template.format_map(values)
     details: dict[str, Any] = dict(draft.details)
+    if draft.group_field and group is not None:
+        if "{group}" not in draft.summary_template:
+            summary = f"{summary} [{draft.group_field} {shown}]"
+        details["group"] = {"field": draft.group_field, "value": group}
     if test:
         summary = f"[TEST] {summary}"
         details["test"] = (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from alerts_saas.alerts import evaluation, retention
+from alerts_saas.alerts import evaluation, mute_release, retention
 
 
 @shared_task(ignore_result=True)
@@ -20,3 +20,9 @@ def prune_counts() -> None:
 def prune_firings() -> int:
     """Delete cleared firings past retention, in capped batches: see `retention`."""
     return retention.prune_firings().deleted
+
+
+@shared_task(ignore_result=True)
+def release_held_firings() -> dict[str, int]:
+    """Page what mute windows held, once they are over: see `mute_release`."""
+    return mute_release.release_due()

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from alerts_saas.alerts.views import definitions, history, testing
+from alerts_saas.alerts.views import definitions, history, mutes, resolve, testing
 
 app_name = "alerts"
 
@@ -13,7 +13,11 @@ tenant_urlpatterns = [
     path("<int:alert_id>/live/targets/", history.alert_firing_targets, name="firing_targets"),
     path("<int:alert_id>/edit/", definitions.alert_edit, name="edit"),
     path("<int:alert_id>/toggle/", definitions.alert_toggle, name="toggle"),
+    path("<int:alert_id>/resolve/", resolve.alert_resolve, name="resolve"),
     path("<int:alert_id>/delete/", definitions.alert_delete, name="delete"),
+    path("<int:alert_id>/mute/", mutes.alert_mute, name="mute"),
+    path("services/<int:pagerduty_service_id>/mute/", mutes.service_mute, name="service_mute"),
+    path("mutes/<int:mute_window_id>/end/", mutes.mute_end, name="mute_end"),
 ]
 
 urlpatterns = [path("o/<slug:slug>/alerts/", include(tenant_urlpatterns))]

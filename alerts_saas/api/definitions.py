@@ -61,6 +61,7 @@ def definition(alert: Alert) -> dict[str, Any]:
         "description": alert.description,
         "severity": alert.severity,
         "enabled": alert.enabled,
+        "auto_resolve": alert.auto_resolve,
         "condition": {
             "kind": alert.kind,
             "threshold": alert.threshold,
@@ -169,6 +170,7 @@ def _form_data(body: AlertIn) -> MultiValueDict[str, Any]:
         "group": [event.group],
         "event_class": [event.event_class],
         "targets": [str(pk) for pk in body.targets],
+        "auto_resolve": ["true" if body.auto_resolve else "false"],
     }
     return MultiValueDict(fields)
 

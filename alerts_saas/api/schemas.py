@@ -86,6 +86,11 @@ class AlertIn(Closed):
         description="A disabled alert counts nothing and pages nobody; disabling resolves "
         "its open incident.",
     )
+    auto_resolve: bool = Field(
+        default=True,
+        description="Resolve the incident when the condition clears. False: the firing stays "
+        "open until someone resolves it in PagerDuty or in Tripwire.",
+    )
     condition: Condition
     match: Match = Match()
     pagerduty: PagerDutyEvent = PagerDutyEvent()
@@ -129,6 +134,7 @@ class AlertPatch(Closed):
     description: str | None = None
     severity: Severity | None = None
     enabled: bool | None = None
+    auto_resolve: bool | None = None
     condition: ConditionPatch | None = None
     match: MatchPatch | None = None
     pagerduty: PagerDutyEventPatch | None = None

@@ -33,6 +33,21 @@ def register_all() -> None:
         child_value="value",
     )
     track(
+        "alerts.MuteWindow",
+        kind="mute_window",
+        words="mute",
+        name="subject_name",
+        fields=("starts_at", "ends_at", "weekdays", "start_time", "duration_minutes", "reason"),
+        on_create=("starts_at", "ends_at", "weekdays", "start_time", "duration_minutes", "reason"),
+        labels={"starts_at": "from", "ends_at": "until", "duration_minutes": "for"},
+        units={"duration_minutes": "min"},
+        phrases={
+            Action.CREATED: "muted {name}",
+            Action.CHANGED: "ended the mute of {name}",
+            Action.DELETED: "removed a mute of {name}",
+        },
+    )
+    track(
         "pagerduty.PagerDutyService",
         kind="pagerduty_service",
         words="PagerDuty service",

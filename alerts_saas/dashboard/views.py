@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from alerts_saas.accounts.access import TenantRequest, tenant_view
 from alerts_saas.alerts.health import problems
+from alerts_saas.alerts.views.mutes import muted_now
 from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
 from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures
@@ -30,6 +31,7 @@ def _context(request: TenantRequest) -> dict[str, Any]:
     return {
         "now": now,
         "firing": firing,
+        "muted": muted_now(organization.pk, organization.slug, now),
         "problems": broken[:PROBLEMS_SHOWN],
         "more_problems": max(0, len(broken) - PROBLEMS_SHOWN),
         "failures": recent_failures(organization, now),

@@ -126,6 +126,20 @@ class SandboxClient:
         """Remove an integration as a person would in PagerDuty's web app."""
         self._control("DELETE", f"/integrations/{integration_id}")
 
+    def orchestrations(self, **filters: Any) -> list[dict[str, Any]]:
+        """Global Event Orchestrations with their routing keys (filter: account_id)."""
+        return self._control("GET", "/orchestrations", params=filters)["orchestrations"]
+
+    def add_orchestration(self, service_id: str, name: str = "Sandbox") -> dict[str, Any]:
+        """A new orchestration whose router sends every event to ``service_id``."""
+        body = {"service_id": service_id, "name": name}
+        return self._control("POST", "/orchestrations", json=body)
+
+    def route_orchestration(self, orchestration_id: str, service_id: str | None) -> None:
+        """Point the router's catch-all at another service (None: unrouted)."""
+        body = {"service_id": service_id}
+        self._control("POST", f"/orchestrations/{orchestration_id}/route", json=body)
+
     def issue_token(self, email: str, scope: str = "write") -> dict[str, Any]:
         """Tokens for ``email`` without the browser flow (same shape as /oauth/token)."""
         body = {"email": email, "scope": scope}

@@ -12,18 +12,20 @@ from typing import Any
 
 from integrations.pagerduty import events
 from integrations.pagerduty.delivery import queue
+from integrations.pagerduty.keys import takes_change_events
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 
 WHICH_SERVICES = "every PagerDuty service that one of your enabled alerts pages"
 
 
 def services_for(organization_id: int) -> list[PagerDutyService]:
-    """The services an organization's changes go to (WHICH_SERVICES), in one query."""
-    return list(
-        PagerDutyService.objects.filter(
-            organization_id=organization_id, alerts__enabled=True
-        ).distinct()
-    )
+    """The services an organization's changes go to (WHICH_SERVICES), in one query; not
+    those added by an Event Orchestration routing key, which PagerDuty takes no change
+    events on (`keys.takes_change_events`)."""
+    services = PagerDutyService.objects.filter(
+        organization_id=organization_id, alerts__enabled=True
+    ).distinct()
+    return [service for service in services if takes_change_events(service.integration_key)]
 
 
 def change_dedup_key(organization_id: int, change_id: int, service_id: int) -> str:

@@ -13,6 +13,7 @@ from django.utils.crypto import salted_hmac
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.crypto import EncryptedTextField, mask
+from integrations.pagerduty.keys import KeyKind, kind_of
 
 
 class Region(models.TextChoices):
@@ -170,6 +171,15 @@ class PagerDutyService(models.Model):
     @property
     def is_pasted(self) -> bool:
         return self.account_id is None
+
+    @property
+    def key_kind(self) -> KeyKind:
+        """Told from the key's shape (`keys.kind_of`), so no column to keep in step."""
+        return kind_of(self.integration_key)
+
+    @property
+    def is_orchestration(self) -> bool:
+        return self.key_kind is KeyKind.ORCHESTRATION
 
 
 class EventAction(models.TextChoices):

@@ -20,6 +20,7 @@ def alert_form(targets: list[int], **overrides: object) -> dict[str, object]:
         "threshold": "5",
         "window_minutes": "10",
         "targets": [str(t) for t in targets],
+        "auto_resolve": "on",  # ticked by default
         "details-TOTAL_FORMS": "2",
         "details-INITIAL_FORMS": "0",
         "details-MIN_NUM_FORMS": "0",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from alerts_saas.alerts import counting, evaluation
+from alerts_saas.alerts import counting, counting_redis, evaluation
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing
 from integrations.pagerduty.models import Delivery, EventAction
@@ -29,7 +29,7 @@ def store(tmp_path: Path, settings: object) -> Iterator[RedisServer]:
     server.start()
     settings.REDIS_URL = server.url(0)  # type: ignore[attr-defined]
     counting.counts.cache_clear()
-    redis.Redis.from_url(server.url(0)).set(counting.EPOCH_KEY, "0")  # counting all along
+    redis.Redis.from_url(server.url(0)).set(counting_redis.EPOCH_KEY, "0")  # counting all along
     yield server
     counting.counts.cache_clear()
     server.stop()

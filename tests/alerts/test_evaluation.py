@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from alerts_saas.alerts import chart, counting, evaluation, firings
 from alerts_saas.alerts.conditions import Event, compile_matcher, describe, regex_problem
-from alerts_saas.alerts.counting import CounterSet, DatabaseCounts, RedisCounts, Tally
+from alerts_saas.alerts.counting import CounterSet, Tally
+from alerts_saas.alerts.counting_db import DatabaseCounts
+from alerts_saas.alerts.counting_redis import RedisCounts
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, Level
 from integrations.pagerduty.models import Delivery, EventAction
 
@@ -375,10 +377,10 @@ def test_one_alert_that_fails_never_holds_up_the_others(org, make_service, monke
         alert.targets.add(service)
     real = firings.open_firing
 
-    def fails_for_broken(alert, total, now):
+    def fails_for_broken(alert, total, now, group=None):
         if alert.pk == broken.pk:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(alert, total, now)
+        return real(alert, total, now, group)
 
     monkeypatch.setattr(firings, "open_firing", fails_for_broken)
     later = max(broken.counting_since, fine.counting_since).timestamp() + 61

@@ -10,7 +10,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts_saas.alerts import evaluation
+from alerts_saas.alerts import evaluation, recording
 from alerts_saas.alerts.conditions import Event, compile_matcher
 from alerts_saas.alerts.matching import MatchIndex
 from alerts_saas.alerts.models import Alert, Level
@@ -127,7 +127,7 @@ def test_a_change_made_by_another_process_reaches_matching_within_a_second(org):
     assert len(evaluation.compiled_alerts(org.pk)) == 1
     Alert.objects.filter(pk=alert.pk).update(enabled=False)  # no signal here, as elsewhere
     changes._set_token(org.pk)  # what the other process's save does
-    time.sleep(evaluation.TOKEN_TRUSTED_SECONDS + 0.05)
+    time.sleep(recording.TOKEN_TRUSTED_SECONDS + 0.05)
     assert len(evaluation.compiled_alerts(org.pk)) == 0
 
 

@@ -18,7 +18,7 @@ def _base(org) -> str:
     ("key", "error"),
     [
         ("abc", "An integration key is 32 characters long; this one has 3."),
-        ("R" + "a" * 31, "starts with R"),
+        ("R" + "a" * 31, "R followed by capital letters and digits only"),
         ("ABCDEF0123456789abcdef0123456789", "only lowercase letters and digits"),
         ("https://events.pagerduty.com/v2/enqueue", "This is a URL."),
         ("0123456789abcdef0123456789abcde_", "only lowercase letters and digits"),

@@ -6,70 +6,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_organization_require_two_factor'),
-        ('alerts', '0003_firing_cleared_at_index'),
+        ("accounts", "0004_organization_require_two_factor"),
+        ("alerts", "0003_firing_cleared_at_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='firing',
-            name='one_open_firing_per_alert',
+            model_name="firing",
+            name="one_open_firing_per_alert",
         ),
         migrations.AddField(
-            model_name='alert',
-            name='auto_resolve',
-            field=models.BooleanField(default=True, help_text='Off: the incident stays open until a person resolves it.', verbose_name='resolve when the condition clears'),
+            model_name="alert",
+            name="auto_resolve",
+            field=models.BooleanField(
+                default=True,
+                help_text="Off: the incident stays open until a person resolves it.",
+                verbose_name="resolve when the condition clears",
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='group_attribute',
-            field=models.CharField(blank=True, help_text='With “an attribute”: its name, e.g. host or region.', max_length=100, verbose_name='attribute name'),
+            model_name="alert",
+            name="group_attribute",
+            field=models.CharField(
+                blank=True,
+                help_text="With “an attribute”: its name, e.g. host or region.",
+                max_length=100,
+                verbose_name="attribute name",
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='group_by',
-            field=models.CharField(blank=True, choices=[('', 'Nothing: count all matching events together'), ('source', 'Source or host'), ('app', 'App'), ('attribute', 'An attribute')], default='', max_length=10, verbose_name='count separately for each'),
+            model_name="alert",
+            name="group_by",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Nothing: count all matching events together"),
+                    ("source", "Source or host"),
+                    ("app", "App"),
+                    ("attribute", "An attribute"),
+                ],
+                default="",
+                max_length=10,
+                verbose_name="count separately for each",
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='severity_from_events',
-            field=models.BooleanField(default=False, help_text="Page with the highest level among the window's matching events.", verbose_name='severity follows the events'),
+            model_name="alert",
+            name="severity_from_events",
+            field=models.BooleanField(
+                default=False,
+                help_text="Page with the highest level among the window's matching events.",
+                verbose_name="severity follows the events",
+            ),
         ),
         migrations.AddField(
-            model_name='firing',
-            name='cleared_by',
-            field=models.ForeignKey(blank=True, help_text='Who resolved it in Tripwire.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="firing",
+            name="cleared_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Who resolved it in Tripwire.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='firing',
-            name='condition_cleared_at',
-            field=models.DateTimeField(blank=True, help_text='For an alert that does not resolve by itself: when its condition cleared.', null=True),
+            model_name="firing",
+            name="condition_cleared_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="For an alert that does not resolve by itself: when its condition cleared.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='firing',
-            name='group',
-            field=models.CharField(blank=True, default='', help_text='The value this firing counts, for an alert that groups (e.g. a host).', max_length=255),
+            model_name="firing",
+            name="group",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The value this firing counts, for an alert that groups (e.g. a host).",
+                max_length=255,
+            ),
         ),
         migrations.AddField(
-            model_name='firing',
-            name='held',
-            field=models.BooleanField(default=False, help_text='Opened in a mute window: recorded, not paged yet.'),
+            model_name="firing",
+            name="held",
+            field=models.BooleanField(
+                default=False, help_text="Opened in a mute window: recorded, not paged yet."
+            ),
         ),
         migrations.AddField(
-            model_name='firing',
-            name='severity',
-            field=models.CharField(blank=True, choices=[('critical', 'Critical'), ('error', 'Error'), ('warning', 'Warning'), ('info', 'Info')], help_text='The severity paged.', max_length=10),
+            model_name="firing",
+            name="severity",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("critical", "Critical"),
+                    ("error", "Error"),
+                    ("warning", "Warning"),
+                    ("info", "Info"),
+                ],
+                help_text="The severity paged.",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='firing',
-            name='clear_reason',
-            field=models.CharField(blank=True, choices=[('cleared', 'Condition cleared'), ('disabled', 'Alert disabled'), ('edited', 'Condition edited'), ('deleted', 'Alert deleted'), ('resolved', 'Resolved in Tripwire'), ('incident', 'Resolved in PagerDuty'), ('forgotten', 'No longer seen')], max_length=10),
+            model_name="firing",
+            name="clear_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("cleared", "Condition cleared"),
+                    ("disabled", "Alert disabled"),
+                    ("edited", "Condition edited"),
+                    ("deleted", "Alert deleted"),
+                    ("resolved", "Resolved in Tripwire"),
+                    ("incident", "Resolved in PagerDuty"),
+                    ("forgotten", "No longer seen"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='firing',
-            constraint=models.UniqueConstraint(condition=models.Q(('cleared_at__isnull', True)), fields=('alert', 'group'), name='one_open_firing_per_alert_group'),
+            model_name="firing",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("cleared_at__isnull", True)),
+                fields=("alert", "group"),
+                name="one_open_firing_per_alert_group",
+            ),
         ),
     ]

@@ -6,36 +6,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_organization_require_two_factor'),
-        ('alerts', '0004_groups_severity_auto_resolve'),
-        ('pagerduty', '0011_change_action'),
+        ("accounts", "0004_organization_require_two_factor"),
+        ("alerts", "0004_groups_severity_auto_resolve"),
+        ("pagerduty", "0011_change_action"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MuteWindow',
+            name="MuteWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField(blank=True, null=True)),
-                ('ends_at', models.DateTimeField(blank=True, null=True)),
-                ('weekdays', models.CharField(blank=True, help_text='Days of a weekly window: 0 is Monday, 6 Sunday.', max_length=7)),
-                ('start_time', models.TimeField(blank=True, null=True)),
-                ('duration_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('time_zone', models.CharField(default='UTC', max_length=64)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('alert', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='mute_windows', to='alerts.alert')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='mute_windows', to='pagerduty.pagerdutyservice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(blank=True, null=True)),
+                ("ends_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "weekdays",
+                    models.CharField(
+                        blank=True,
+                        help_text="Days of a weekly window: 0 is Monday, 6 Sunday.",
+                        max_length=7,
+                    ),
+                ),
+                ("start_time", models.TimeField(blank=True, null=True)),
+                ("duration_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("time_zone", models.CharField(default="UTC", max_length=64)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mute_windows",
+                        to="alerts.alert",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mute_windows",
+                        to="pagerduty.pagerdutyservice",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(fields=['organization', 'ends_at'], name='alerts_mute_org_ends_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('alert__isnull', False), ('service__isnull', True)), models.Q(('alert__isnull', True), ('service__isnull', False)), _connector='OR'), name='mute_window_one_subject'), models.CheckConstraint(condition=models.Q(models.Q(('ends_at__gt', models.F('starts_at')), ('ends_at__isnull', False), ('starts_at__isnull', False), ('weekdays', '')), models.Q(('duration_minutes__gt', 0), ('ends_at__isnull', True), ('start_time__isnull', False), ('starts_at__isnull', True), ('weekdays__gt', '')), _connector='OR'), name='mute_window_once_or_weekly')],
+                "ordering": ["created_at", "pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "ends_at"], name="alerts_mute_org_ends_idx"
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("alert__isnull", False), ("service__isnull", True)),
+                            models.Q(("alert__isnull", True), ("service__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="mute_window_one_subject",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("ends_at__gt", models.F("starts_at")),
+                                ("ends_at__isnull", False),
+                                ("starts_at__isnull", False),
+                                ("weekdays", ""),
+                            ),
+                            models.Q(
+                                ("duration_minutes__gt", 0),
+                                ("ends_at__isnull", True),
+                                ("start_time__isnull", False),
+                                ("starts_at__isnull", True),
+                                ("weekdays__gt", ""),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="mute_window_once_or_weekly",
+                    ),
+                ],
             },
         ),
     ]

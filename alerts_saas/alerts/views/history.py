@@ -24,9 +24,11 @@ from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.alerts.chart import window_series
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, chart_span, counts
+from alerts_saas.alerts.groups import groups_of
 from alerts_saas.alerts.health import alert_health, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label, state_of
+from alerts_saas.alerts.views import mutes
 from alerts_saas.alerts.views.rows import FiringRow
 from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, filtered
@@ -65,7 +67,7 @@ def _firing_row(firing: Firing, now: datetime) -> FiringRow:
 
 
 def _with_deliveries(firings: QuerySet[Firing]) -> QuerySet[Firing]:
-    return firings.prefetch_related(
+    return firings.select_related("cleared_by").prefetch_related(
         Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at", "pk"))
     )
 
@@ -172,6 +174,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "hide_alert": True,
         "state": state_of(alert, open_firing.firing if open_firing else None, now),
         "firing": open_firing,
+        "held_until": mutes.held_until(alert, open_firing.firing if open_firing else None, now),
         "firings": shown,
         "firings_page": firings_page,
         "firings_cap": FIRINGS_SHOWN,
@@ -199,6 +202,9 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         series = window_series(alert, now)
         recent = counts().recent(CounterSet.of(alert), RECENT_SHOWN)
         restarted = _counts_restarted_at(alert, now)
+        context["groups"] = groups_of(
+            alert, list(alert.firings.filter(cleared_at__isnull=True)), now.timestamp()
+        )
     except redis.RedisError:
         log.exception("Reading the counts of alert %s failed", alert.pk)
         context["counts_unavailable"] = True
@@ -241,7 +247,12 @@ def alert_detail(request: TenantRequest, alert_id: int) -> HttpResponse:
     return render(
         request,
         "alerts/detail.html",
-        {"alert": alert, "nav_section": "alerts", **live_context(request, alert)},
+        {
+            "alert": alert,
+            "nav_section": "alerts",
+            **live_context(request, alert),
+            **mutes.alert_mutes_context(alert, request),
+        },
     )
 
 

@@ -23,6 +23,7 @@ from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.incident_notes import incident_notes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
+from alerts_saas.alerts.views.mutes import mute_notes
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
@@ -33,6 +34,7 @@ class RowFacts:
     """What only the rows shown read, beside the alert's own fields."""
 
     firing_since: datetime | None = None
+    condition_cleared_at: datetime | None = None  # the open firing waits for a person
     last_delivery_status: str = ""
     last_delivery_at: datetime | None = None
 
@@ -53,14 +55,15 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
         .order_by()
         .annotate(
             firing_since=Subquery(open_firing.values("opened_at")[:1]),
+            condition_cleared_at=Subquery(open_firing.values("condition_cleared_at")[:1]),
             last_status=Subquery(last.values("status")[:1]),
             last_at=Subquery(last.values("created_at")[:1]),
         )
-        .values_list("pk", "firing_since", "last_status", "last_at")
+        .values_list("pk", "firing_since", "condition_cleared_at", "last_status", "last_at")
     )
     return {
-        pk: RowFacts(firing_since=since, last_delivery_status=status or "", last_delivery_at=at)
-        for pk, since, status, at in found
+        pk: RowFacts(since, cleared, last_delivery_status=status or "", last_delivery_at=at)
+        for pk, since, cleared, status, at in found
     }
 
 
@@ -128,6 +131,7 @@ def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -
     targets = _targets(ids) if ids else {}
     firing = [pk for pk, fact in facts.items() if fact.firing_since is not None]
     notes = incident_notes(page[0].organization_id, firing) if firing else {}
+    muted = mute_notes(page[0].organization_id, ids, targets, now) if page else {}
     links = _links(slug)
     return [
         replace(
@@ -135,6 +139,7 @@ def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -
                 alert, facts.get(alert.pk, RowFacts()), targets.get(alert.pk, []), now, links, slug
             ),
             incident_note=notes.get(alert.pk, ""),
+            mute_note=muted.get(alert.pk, ""),
         )
         for alert in page
     ]
@@ -146,7 +151,15 @@ def state_note(state: AlertState, now: datetime) -> SafeString:
     if state.state == State.FIRING and state.firing is not None:
         since = state.firing.opened_at
         duration = duration_label((now - since).total_seconds())
-        return format_html("since {}, for {}", time_html(since, "j M H:i"), duration)
+        note = format_html("since {}, for {}", time_html(since, "j M H:i"), duration)
+        cleared = state.firing.condition_cleared_at
+        if cleared is not None:
+            return format_html(
+                "{}; condition cleared at {}, stays open until resolved in PagerDuty or here",
+                note,
+                time_html(cleared, "H:i"),
+            )
+        return note
     if state.state == State.WAITING and state.full_window_at is not None:
         return format_html("can fire from {}", time_html(state.full_window_at, "H:i"))
     return SafeString("")
@@ -160,9 +173,13 @@ def _row(
     links: Callable[[int], AlertLinks],
     slug: str,
 ) -> AlertRow:
-    # The open firing's start is all the list shows of it.
+    # The open firing's start (and when its condition cleared, if it waits for a person) is
+    # all the list shows of it.
     since = facts.firing_since
-    state = state_of(alert, Firing(opened_at=since) if since else None, now)
+    firing = (
+        Firing(opened_at=since, condition_cleared_at=facts.condition_cleared_at) if since else None
+    )
+    state = state_of(alert, firing, now)
     last = None
     if facts.last_delivery_at is not None:
         last = LastDelivery(facts.last_delivery_status, facts.last_delivery_at)

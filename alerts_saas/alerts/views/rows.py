@@ -219,6 +219,7 @@ class AlertRow(_Row):
     links: AlertLinks
     health: AlertHealth
     incident_note: str = ""  # what PagerDuty says of the open firing's incident
+    mute_note: str = ""  # "Muted until 04:00 — deploy", or which services are muted
 
     @property
     def health_badge(self) -> str:

@@ -7,10 +7,13 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_view
 from alerts_saas.accounts.models import Organization, Role
+from alerts_saas.alerts.mute_forms import DURATIONS
+from alerts_saas.alerts.views.mutes import service_mute_lines
 from integrations.pagerduty import conf
 from integrations.pagerduty.forms import PastedKeyForm
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
@@ -53,6 +56,9 @@ def _page(
         "paste_form": paste_form or PastedKeyForm(organization=request.tenant.organization),
         "oauth_configured": conf.oauth_configured(),
         "settings_tab": "integrations",
+        # Mute windows of the services (one query), for their rows.
+        "service_mutes": service_mute_lines(request.tenant.organization.pk, timezone.now()),
+        "mute_durations": DURATIONS,
     }
     return render(request, "pagerduty/integrations.html", context, status=status)
 

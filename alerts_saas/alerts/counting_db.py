@@ -1,0 +1,187 @@
+"""The count store in the database, for deployments without Redis (the embedded default).
+
+A counter set's rows carry its group as text: "" for all the alert's events, "=" and the
+value for one value of its group field, so that both fit one unique constraint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+from django.db.models import Max, Q, Sum
+
+from alerts_saas.alerts.counters import (
+    RECENT_KEPT,
+    CounterSet,
+    SeenGroup,
+    Tally,
+    Totals,
+    retention_seconds,
+)
+from alerts_saas.alerts.models import MatchBucket, RecentMatch
+from alerts_saas.alerts.models import SeenGroup as SeenGroupRow
+
+
+def _stored(counter: CounterSet) -> str:
+    return "" if counter.group is None else "=" + counter.group
+
+
+class DatabaseCounts:
+    """The same in tables: an upsert adds to a bucket without reading it first."""
+
+    def add(
+        self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
+    ) -> Totals:
+        with transaction.atomic():
+            refused = self._register(tallies, now)
+            counted = {c: t for c, t in tallies.items() if c not in refused}
+            rows = [
+                (c.alert_id, c.generation, _stored(c), bucket, count, t.levels.get(bucket))
+                for c, t in counted.items()
+                for bucket, count in t.buckets.items()
+            ]
+            if rows:
+                with connection.cursor() as cursor:
+                    cursor.executemany(_UPSERT, rows)
+            RecentMatch.objects.bulk_create(
+                RecentMatch(
+                    alert_id=c.alert_id,
+                    generation=c.generation,
+                    group=_stored(c),
+                    event=orjson.loads(summary),
+                )
+                for c, tally in counted.items()
+                for summary in tally.recent[-RECENT_KEPT:]
+            )
+        totals = self.totals(totals_for, now)
+        totals.refused = frozenset(c for c in refused if c in totals)
+        return totals
+
+    @staticmethod
+    def _register(tallies: dict[CounterSet, Tally], now: float) -> set[CounterSet]:
+        """Note the group values seen; return the counter sets refused at their alert's
+        limit of values."""
+        refused = set()
+        for counter, tally in tallies.items():
+            if counter.group is None or not tally.group_limit:
+                continue
+            seen = SeenGroupRow.objects.filter(
+                alert_id=counter.alert_id, generation=counter.generation
+            )
+            if seen.filter(value=counter.group).update(last_seen=now):
+                continue
+            if seen.count() >= tally.group_limit:
+                refused.add(counter)
+                continue
+            SeenGroupRow.objects.get_or_create(
+                alert_id=counter.alert_id,
+                generation=counter.generation,
+                value=counter.group,
+                defaults={"first_seen": tally.first or now, "last_seen": now},
+            )
+        return refused
+
+    def since(self, now: float) -> float:
+        return 0.0  # the database keeps its counts
+
+    def totals(self, sets: Iterable[CounterSet], now: float) -> Totals:
+        sets = list(sets)
+        if not sets:
+            return Totals({}, 0.0, frozenset())
+        where = Q()
+        for c in sets:
+            window = c.window_buckets(now)
+            where |= Q(
+                alert_id=c.alert_id,
+                generation=c.generation,
+                group=_stored(c),
+                bucket__gte=window.start,
+                bucket__lt=window.stop,
+            )
+        found = {
+            (alert_id, group): n
+            for alert_id, group, n in MatchBucket.objects.filter(where)
+            .values("alert_id", "group")
+            .annotate(n=Sum("count"))
+            .values_list("alert_id", "group", "n")
+        }
+        return Totals({c: found.get((c.alert_id, _stored(c)), 0) for c in sets}, 0.0, frozenset())
+
+    def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
+        return dict(
+            self._rows(counter)
+            .filter(bucket__gte=first, bucket__lte=last)
+            .values_list("bucket", "count")
+        )
+
+    def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
+        rows = RecentMatch.objects.filter(
+            alert_id=counter.alert_id, generation=counter.generation, group=_stored(counter)
+        )
+        return list(rows.order_by("-received_at", "-pk").values_list("event", flat=True)[:limit])
+
+    def highest_level(self, counter: CounterSet, now: float) -> int | None:
+        window = counter.window_buckets(now)
+        rows = self._rows(counter).filter(bucket__gte=window.start, bucket__lt=window.stop)
+        return rows.aggregate(top=Max("top_level"))["top"]
+
+    def groups(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, list[SeenGroup]]:
+        alerts = list(alerts)
+        where = Q(pk__in=[])
+        for alert in alerts:
+            where |= Q(alert_id=alert.alert_id, generation=alert.generation)
+        seen: dict[CounterSet, list[SeenGroup]] = {alert: [] for alert in alerts}
+        by_alert = {(a.alert_id, a.generation): a for a in alerts}
+        rows = SeenGroupRow.objects.filter(where).order_by("-last_seen", "value")
+        for row in rows:
+            seen[by_alert[row.alert_id, row.generation]].append(
+                SeenGroup(row.value, row.first_seen, row.last_seen)
+            )
+        return seen
+
+    def forget(self, alert: CounterSet, values: Iterable[str]) -> None:
+        values = list(values)
+        stored = ["=" + value for value in values]
+        with transaction.atomic():
+            SeenGroupRow.objects.filter(
+                alert_id=alert.alert_id, generation=alert.generation, value__in=values
+            ).delete()
+            MatchBucket.objects.filter(alert_id=alert.alert_id, group__in=stored).delete()
+            RecentMatch.objects.filter(alert_id=alert.alert_id, group__in=stored).delete()
+
+    def prune(self, sets: Iterable[CounterSet], now: float) -> None:
+        for c in sets:
+            oldest = int((now - retention_seconds(c.window_minutes)) // c.size)
+            MatchBucket.objects.filter(alert_id=c.alert_id).filter(
+                Q(generation__lt=c.generation) | Q(bucket__lt=oldest)
+            ).delete()
+            SeenGroupRow.objects.filter(alert_id=c.alert_id, generation__lt=c.generation).delete()
+            keep = RecentMatch.objects.filter(alert_id=c.alert_id, generation=c.generation)
+            keep_ids = [
+                pk
+                for group in keep.values_list("group", flat=True).distinct()
+                for pk in keep.filter(group=group)
+                .order_by("-received_at", "-pk")
+                .values_list("pk", flat=True)[:RECENT_KEPT]
+            ]
+            RecentMatch.objects.filter(alert_id=c.alert_id).exclude(pk__in=keep_ids).delete()
+
+    @staticmethod
+    def _rows(counter: CounterSet) -> Any:
+        return MatchBucket.objects.filter(
+            alert_id=counter.alert_id, generation=counter.generation, group=_stored(counter)
+        )
+
+
+_TABLE = MatchBucket._meta.db_table  # a constant: no user input in this statement
+_UPSERT = (
+    f'INSERT INTO {_TABLE} (alert_id, generation, "group", bucket, count, top_level) '  # noqa: S608
+    "VALUES (%s, %s, %s, %s, %s, %s) "
+    'ON CONFLICT (alert_id, generation, "group", bucket) '
+    f"DO UPDATE SET count = {_TABLE}.count + excluded.count, top_level = CASE "
+    f"WHEN {_TABLE}.top_level IS NULL OR excluded.top_level > {_TABLE}.top_level "
+    f"THEN excluded.top_level ELSE {_TABLE}.top_level END"
+)

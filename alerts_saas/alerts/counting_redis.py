@@ -1,0 +1,301 @@
+"""The count store in Redis: a counter set is one hash, a batch one Lua script.
+
+A counter set's hash holds its buckets (fields named by bucket number), the window sum kept
+beside them (s, a, b: the sum of buckets a..b), its latest events as a ring (r0..r9, and p:
+how many were ever written), and, for alerts whose severity follows the events, the highest
+level per bucket (l<bucket>). One hash and one HSET per counter set and batch keeps the
+work per matched alert small: at 2,000 alerts a batch of 500 events touches ~300 of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+import redis
+
+from alerts_saas.alerts.counters import (
+    RECENT_KEPT,
+    CounterSet,
+    SeenGroup,
+    Tally,
+    Totals,
+    retention_seconds,
+)
+
+# KEYS: the epoch (set to Redis's own clock when missing); then per counter set its hash,
+# and for a group's counter set also its alert's values seen (a sorted set by last seen)
+# and their first sightings (a hash). ARGV[1]: a JSON array of numbers, packed so that a
+# batch is a few arguments, not one per bucket and event: the recent events kept and the
+# time now; then per counter set: whether it registers a group value (and if so the
+# value's position in ARGV, the alert's limit of values, how long they are kept and when
+# its earliest event in the batch happened: the value's first sighting, if new), its
+# retention, its (bucket, count) pairs, its (bucket, highest level) pairs, its recent
+# events' positions in ARGV (each event sent once however many counter sets keep it), and
+# whether its window sum is wanted, with the window's first and last bucket if it is.
+# ARGV[2...]: the events and group values. Returns the epoch, then each wanted window sum
+# in order (-1 for a group value refused at its alert's limit).
+#
+# Reading the window sum costs the buckets that entered or left the window since the last
+# read, usually one or two, not the window's 60. A span that moved back or jumped far is
+# summed afresh. Keys live for the retention from the start of their newest bucket: their
+# expiry is renewed when a bucket starts, not on every batch.
+_ADD = """
+local since = redis.call('GET', KEYS[1])
+if not since then
+  local t = redis.call('TIME')
+  since = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', KEYS[1], since)
+end
+local out = {since}
+local v = cjson.decode(ARGV[1])
+local kept, now, i, k = v[1], v[2], 3, 2
+while k <= #KEYS do
+  local key = KEYS[k]
+  k = k + 1
+  local counted, zset, firsts, gkeep = true, nil, nil, 0
+  if v[i] == 1 then
+    zset, firsts = KEYS[k], KEYS[k + 1]
+    k = k + 2
+    local member, limit, first = ARGV[v[i + 1] + 1], v[i + 2], v[i + 4]
+    gkeep = v[i + 3]
+    i = i + 5
+    if redis.call('ZSCORE', zset, member) then
+      redis.call('ZADD', zset, now, member)
+    elseif redis.call('ZCARD', zset) < limit then
+      redis.call('ZADD', zset, now, member)
+      redis.call('HSET', firsts, member, first)
+      redis.call('EXPIRE', zset, gkeep)
+      redis.call('EXPIRE', firsts, gkeep)
+    else
+      counted = false
+    end
+  else
+    i = i + 1
+  end
+  local keep, n = v[i], v[i + 1]
+  i = i + 2
+  local held = redis.call('HMGET', key, 's', 'a', 'b', 'p')
+  local sum, from, to = tonumber(held[1]), tonumber(held[2]), tonumber(held[3])
+  local pos = tonumber(held[4]) or 0
+  local added, fresh, sets = 0, false, {}
+  for j = 1, n do
+    local bucket, count = v[i], v[i + 1]
+    i = i + 2
+    if counted then
+      if redis.call('HINCRBY', key, bucket, count) == count then
+        fresh = true
+      end
+      if sum and bucket >= from and bucket <= to then
+        added = added + count
+      end
+    end
+  end
+  local levels = v[i]
+  i = i + 1
+  for j = 1, levels do
+    local field, level = 'l' .. v[i], v[i + 1]
+    i = i + 2
+    if counted then
+      local top = tonumber(redis.call('HGET', key, field))
+      if not top or level > top then
+        sets[#sets + 1] = field
+        sets[#sets + 1] = level
+      end
+    end
+  end
+  local m = v[i]
+  i = i + 1
+  if counted and m > 0 then
+    for j = 1, m do
+      sets[#sets + 1] = 'r' .. ((pos + j - 1) % kept)
+      sets[#sets + 1] = ARGV[v[i + j - 1] + 1]
+    end
+    sets[#sets + 1] = 'p'
+    sets[#sets + 1] = (pos + m) % (kept * 1000000)
+  end
+  i = i + m
+  if fresh then
+    redis.call('EXPIRE', key, keep)
+    if zset then
+      redis.call('EXPIRE', zset, gkeep)
+      redis.call('EXPIRE', firsts, gkeep)
+    end
+  end
+  local wanted = v[i]
+  i = i + 1
+  if wanted == 1 then
+    local first, last = v[i], v[i + 1]
+    i = i + 2
+    if not counted then
+      out[#out + 1] = -1
+    else
+      if not sum or first < from or last < to or first - from > 60 or last - to > 60 then
+        local fields = {}
+        for b = first, last do
+          fields[#fields + 1] = b
+        end
+        local values = redis.call('HMGET', key, unpack(fields))
+        sum = 0
+        for j = 1, #values do
+          if values[j] then sum = sum + tonumber(values[j]) end
+        end
+      else
+        sum = sum + added
+        local fields, gone = {}, math.min(first - 1, to) - from + 1
+        for b = from, math.min(first - 1, to) do
+          fields[#fields + 1] = b
+        end
+        for b = math.max(to + 1, first), last do
+          fields[#fields + 1] = b
+        end
+        if #fields > 0 then
+          local values = redis.call('HMGET', key, unpack(fields))
+          for j = 1, #fields do
+            if values[j] then
+              if j <= gone then sum = sum - tonumber(values[j])
+              else sum = sum + tonumber(values[j]) end
+            end
+          end
+        end
+      end
+      if first ~= from or last ~= to or added > 0 then
+        sets[#sets + 1] = 's'
+        sets[#sets + 1] = sum
+        sets[#sets + 1] = 'a'
+        sets[#sets + 1] = first
+        sets[#sets + 1] = 'b'
+        sets[#sets + 1] = last
+      end
+      out[#out + 1] = sum
+    end
+  elseif added > 0 then
+    sets[#sets + 1] = 's'
+    sets[#sets + 1] = sum + added
+  end
+  if #sets > 0 then
+    redis.call('HSET', key, unpack(sets))
+  end
+end
+return out
+"""
+# The counts' epoch; a new name when the layout changed, so an upgrade reads as a restart.
+EPOCH_KEY = "tw:counts:epoch:2"
+_RING = [f"r{n}" for n in range(RECENT_KEPT)]
+
+
+class RedisCounts:
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+        self._add = self.client.register_script(_ADD)
+
+    def add(
+        self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
+    ) -> Totals:
+        wanted = dict.fromkeys(totals_for)
+        keys: list[str] = [EPOCH_KEY]
+        numbers: list[int | float] = [RECENT_KEPT, now]
+        strings: dict[bytes, int] = {}  # each event or value once, by its position in ARGV
+        empty = Tally()
+        order = []  # the wanted counters, in the order the script returns their sums
+        for counter in [*tallies, *(c for c in wanted if c not in tallies)]:
+            tally = tallies.get(counter, empty)
+            keys.append(counter.key)
+            if tally.group_limit and counter.group is not None:
+                keys += (counter.groups_key, counter.firsts_key)
+                value = strings.setdefault(counter.group.encode(), len(strings) + 1)
+                numbers += (1, value, tally.group_limit, counter.group_retention, tally.first)
+            else:
+                numbers.append(0)
+            numbers += (counter.retention, len(tally.buckets))
+            for pair in tally.buckets.items():
+                numbers += pair
+            numbers.append(len(tally.levels))
+            for pair in tally.levels.items():
+                numbers += pair
+            latest = tally.recent[-RECENT_KEPT:]
+            numbers.append(len(latest))
+            numbers += [strings.setdefault(event, len(strings) + 1) for event in latest]
+            if counter in wanted:
+                window = counter.window_buckets(now)
+                numbers += (1, window.start, window.stop - 1)
+                order.append(counter)
+            else:
+                numbers.append(0)
+        since, *sums = self._add(keys=keys, args=[orjson.dumps(numbers), *strings])
+        found = dict(zip(order, sums, strict=True))
+        refused = frozenset(c for c, n in found.items() if int(n) < 0)
+        return Totals({c: max(0, int(found[c])) for c in wanted}, float(since), refused)
+
+    def totals(self, sets: Iterable[CounterSet], now: float) -> Totals:
+        return self.add({}, sets, now)
+
+    def since(self, now: float) -> float:
+        return self.add({}, [], now).since
+
+    def buckets(self, counter: CounterSet, first: int, last: int) -> dict[int, int]:
+        wanted = range(first, last + 1)
+        stored = self.client.hmget(counter.key, list(wanted))
+        return {b: int(c) for b, c in zip(wanted, stored, strict=True) if c is not None}
+
+    def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
+        written, *ring = self.client.hmget(counter.key, ["p", *_RING])
+        if written is None:
+            return []
+        newest = int(written)
+        shown = []
+        for back in range(1, min(limit, RECENT_KEPT, newest) + 1):
+            event = ring[(newest - back) % RECENT_KEPT]
+            if event is not None:
+                shown.append(orjson.loads(event))
+        return shown
+
+    def highest_level(self, counter: CounterSet, now: float) -> int | None:
+        window = counter.window_buckets(now)
+        found = [int(n) for n in self.client.hmget(counter.key, [f"l{b}" for b in window]) if n]
+        return max(found, default=None)
+
+    def groups(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, list[SeenGroup]]:
+        alerts = list(alerts)
+        pipe = self.client.pipeline(transaction=False)
+        for alert in alerts:
+            pipe.zrevrange(alert.groups_key, 0, -1, withscores=True)
+            pipe.hgetall(alert.firsts_key)
+        replies = pipe.execute()
+        seen = {}
+        for n, alert in enumerate(alerts):
+            lasts, firsts = replies[2 * n], replies[2 * n + 1]
+            seen[alert] = [
+                SeenGroup(value.decode(), float(firsts.get(value, last)), float(last))
+                for value, last in lasts
+            ]
+        return seen
+
+    def forget(self, alert: CounterSet, values: Iterable[str]) -> None:
+        values = list(values)
+        if not values:
+            return
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zrem(alert.groups_key, *values)
+        pipe.hdel(alert.firsts_key, *values)
+        pipe.delete(*(alert.in_group(value).key for value in values))
+        pipe.execute()
+
+    def prune(self, sets: Iterable[CounterSet], now: float) -> None:
+        for counter in sets:
+            oldest = int((now - retention_seconds(counter.window_minutes)) // counter.size)
+            stale = [
+                name
+                for name in self.client.hkeys(counter.key)
+                if (bucket := _bucket_of(name)) is not None and bucket < oldest
+            ]
+            if stale:
+                self.client.hdel(counter.key, *stale)
+
+
+def _bucket_of(name: bytes | str) -> int | None:
+    """The bucket a field of a counter set's hash is about: its count or its level."""
+    text = name.decode() if isinstance(name, bytes) else name
+    text = text.removeprefix("l")
+    return int(text) if text.lstrip("-").isdigit() else None

@@ -1,0 +1,221 @@
+"""Counting events as they arrive, and firing the presence alerts a batch takes over their
+threshold (absence and clearing are the beat's: evaluation.py).
+
+Each event is matched once against the organization's index of alerts (matching.py): the
+cost follows the alerts that can match it, not all of them. An alert that groups counts
+each value of its group field on its own as well as all its events together (the chart's
+count), and fires per value.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from alerts_saas.alerts import changes, firings
+from alerts_saas.alerts.conditions import Event, group_reader
+from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Tally, counts
+from alerts_saas.alerts.matching import MatchIndex
+from alerts_saas.alerts.models import Alert, ConditionKind, Firing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Compiled:
+    """An alert as ingestion counts it; each is its own key (hashed by identity, per event)."""
+
+    counter: CounterSet  # all its matching events
+    presence: bool
+    threshold: int
+    group_of: Callable[[Event], str] | None  # an event's group value, if the alert groups
+    levels: bool  # whether the highest level per bucket is kept (severity from the events)
+    _groups: dict[str, CounterSet] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, alert: Alert) -> Compiled:
+        return cls(
+            CounterSet.of(alert),
+            alert.kind == ConditionKind.PRESENCE,
+            alert.threshold,
+            group_reader(alert),
+            alert.severity_from_events,
+        )
+
+    def in_group(self, value: str) -> CounterSet:
+        """The counter set of one value (made once per value while the alert is compiled)."""
+        counter = self._groups.get(value)
+        if counter is None:
+            if len(self._groups) > 2 * settings.ALERT_GROUP_LIMIT:
+                self._groups.clear()  # values a sender made up: not kept without bound
+            counter = self._groups[value] = self.counter.in_group(value)
+        return counter
+
+
+# How long the change token read for a batch is trusted, in seconds: an alert changed by
+# another process reaches this one's ingestion within it (this process's own changes, at
+# once: `_forget`). Reading it for every batch cost a Redis round trip each.
+TOKEN_TRUSTED_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class _Cached:
+    token: str | None  # the change token it was compiled under (changes.py)
+    stamp: tuple[object, ...]  # the alerts' latest change and count in the database
+    index: MatchIndex[Compiled]
+    checked: float  # time.monotonic() of the last comparison with the database
+    read: float  # time.monotonic() the token was last read
+
+
+_compiled: dict[int, _Cached] = {}
+
+
+def compiled_alerts(organization_id: int) -> MatchIndex[Compiled]:
+    """The organization's enabled alerts, indexed for matching; recompiled when any alert
+    changes, which one Redis GET tells (`changes`; read at most every
+    TOKEN_TRUSTED_SECONDS), with the database compared every ALERTS_RECHECK_SECONDS as a
+    backstop (and every time without Redis)."""
+    cached = _compiled.get(organization_id)
+    moment = time.monotonic()
+    if (
+        cached is not None
+        and cached.token is not None
+        and moment - cached.read < TOKEN_TRUSTED_SECONDS
+        and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS
+    ):
+        return cached.index
+    token = changes.token(organization_id)
+    if (
+        cached is not None
+        and token is not None
+        and token == cached.token
+        and moment - cached.checked < settings.ALERTS_RECHECK_SECONDS
+    ):
+        cached.read = moment
+        return cached.index
+    stamp = changes.database_stamp(organization_id)
+    if cached is not None and cached.stamp == stamp and token in (None, cached.token):
+        cached.checked = cached.read = moment
+        return cached.index
+    index = MatchIndex(
+        (alert, Compiled.of(alert))
+        for alert in Alert.objects.filter(organization_id=organization_id, enabled=True)
+    )
+    _compiled[organization_id] = _Cached(token, stamp, index, moment, moment)
+    return index
+
+
+def _forget(sender: object, instance: Alert, **kwargs: object) -> None:
+    """post_save and post_delete of Alert: this process's next batch of the organization
+    reads the change token again (now, and once the change is committed), so that its own
+    changes reach its ingestion at once."""
+    organization_id = instance.organization_id
+
+    def forget() -> None:
+        cached = _compiled.get(organization_id)
+        if cached is not None:
+            cached.read = -math.inf
+
+    forget()
+    transaction.on_commit(forget)
+
+
+post_save.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-saved")
+post_delete.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-deleted")
+
+
+def _tally(events: list[Event], size: int, now: float, levels: bool) -> Tally:
+    tally = Tally()
+    buckets = tally.buckets
+    for event in events:
+        # A clock a little ahead of ours still counts now, not later.
+        bucket = int(min(event.timestamp, now) // size)
+        buckets[bucket] = buckets.get(bucket, 0) + 1
+        if levels and event.level > tally.levels.get(bucket, 0):
+            tally.levels[bucket] = event.level
+    tally.recent = [event.summary() for event in events[-RECENT_KEPT:]]
+    return tally
+
+
+def record(organization_id: int, events: list[Event], now: float | None = None) -> list[Firing]:
+    """Count a batch of an organization's events; fire the presence alerts (or values of
+    their group field) it took over their threshold. Returns the firings opened."""
+    now = time.time() if now is None else now
+    index = compiled_alerts(organization_id)
+    if not len(index):
+        return []
+    matched: dict[Compiled, list[Event]] = {}
+    for event in events:
+        for compiled in index.matches(event):
+            matched.setdefault(compiled, []).append(event)
+    if not matched:
+        return []
+    tallies: dict[CounterSet, Tally] = {}
+    candidates: list[tuple[Compiled, CounterSet]] = []  # what may have crossed
+    for compiled, its_events in matched.items():
+        counter = compiled.counter
+        tallies[counter] = _tally(its_events, counter.size, now, compiled.levels)
+        if compiled.group_of is None:
+            if compiled.presence:
+                candidates.append((compiled, counter))
+            continue
+        by_value: dict[str, list[Event]] = {}
+        for event in its_events:
+            by_value.setdefault(compiled.group_of(event), []).append(event)
+        for value, its_own in by_value.items():
+            group = compiled.in_group(value)
+            tally = _tally(its_own, counter.size, now, compiled.levels)
+            tally.group_limit = settings.ALERT_GROUP_LIMIT
+            tally.first = min(min(event.timestamp for event in its_own), now)
+            tallies[group] = tally
+            if compiled.presence:
+                candidates.append((compiled, group))
+    totals = counts().add(tallies, [counter for _, counter in candidates], now)
+    crossed = [
+        (compiled, counter)
+        for compiled, counter in candidates
+        if totals[counter] >= compiled.threshold and counter not in totals.refused
+    ]
+    return _open(organization_id, crossed, totals, now) if crossed else []
+
+
+def _open(
+    organization_id: int,
+    crossed: list[tuple[Compiled, CounterSet]],
+    totals: dict[CounterSet, int],
+    now: float,
+) -> list[Firing]:
+    ids = {counter.alert_id for _, counter in crossed}
+    already = set(
+        Firing.objects.filter(alert_id__in=ids, cleared_at__isnull=True).values_list(
+            "alert_id", "group"
+        )
+    )
+    alerts = Alert.objects.filter(pk__in=ids, enabled=True, organization_id=organization_id)
+    by_id = {alert.pk: alert for alert in alerts.select_related("organization")}
+    opened = []
+    for _, counter in crossed:
+        alert = by_id.get(counter.alert_id)
+        if (counter.alert_id, counter.group or "") in already or alert is None:
+            continue
+        if alert.generation != counter.generation:
+            continue  # edited since it was compiled: these counts are for the old condition
+        try:
+            firing = firings.open_firing(
+                alert, totals[counter], datetime.fromtimestamp(now, UTC), counter.group
+            )
+        except Exception:
+            # The events are counted; the beat opens the firing on its next run.
+            log.exception("Opening a firing for alert %s failed; the beat will retry", alert.pk)
+            continue
+        if firing is not None:
+            opened.append(firing)
+    return opened
