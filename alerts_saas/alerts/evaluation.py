@@ -253,11 +253,12 @@ def reevaluate(alert: Alert, restarted: bool) -> bool:
     return True
 
 
-def delete(alert: Alert) -> bool:
+def delete(alert: Alert) -> int:
     """Delete the alert (locked by the caller's transaction), resolving its open firings
-    first: the resolves outlive it, as its delivery history does. True if one was open."""
+    first: the resolves outlive it, as its delivery history does. Returns how many were
+    open."""
     open_firings = firings.open_firings_of(alert)
     for firing in open_firings:
         firings.clear_firing(firing, Firing.ClearReason.DELETED, datetime.now(UTC))
     alert.delete()
-    return bool(open_firings)
+    return len(open_firings)

@@ -15,6 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.count_models import MatchBucket as MatchBucket  # the count tables
+from alerts_saas.alerts.count_models import RecentMatch as RecentMatch
+from alerts_saas.alerts.count_models import SeenGroup as SeenGroup
 from alerts_saas.alerts.mute_models import MuteWindow as MuteWindow  # its own module
 from alerts_saas.alerts.patterns import regex_problem
 from integrations.pagerduty.models import PagerDutyService
@@ -346,65 +349,3 @@ class Firing(models.Model):
             f"tripwire-{self.organization_id}-alert-{self.alert_id}-firing-{self.pk}"
             f"-service-{service_id}"
         )
-
-
-class MatchBucket(models.Model):
-    """Matching events per alert and time bucket, for deployments without Redis."""
-
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
-    generation = models.PositiveIntegerField()
-    group = models.CharField(
-        max_length=256, blank=True, default="", help_text="Empty: all events; =value: a group."
-    )
-    bucket = models.BigIntegerField(help_text="Bucket number: epoch seconds // bucket size.")
-    count = models.PositiveIntegerField(default=0)
-    top_level = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The highest level among the bucket's events."
-    )
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["alert", "generation", "group", "bucket"], name="one_row_per_group_bucket"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"alert {self.alert_id} bucket {self.bucket}: {self.count}"
-
-
-class RecentMatch(models.Model):
-    """One of an alert's latest matching events, for deployments without Redis."""
-
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
-    generation = models.PositiveIntegerField()
-    group = models.CharField(max_length=256, blank=True, default="")
-    received_at = models.DateTimeField(default=timezone.now)
-    event = models.JSONField(help_text="The event as shown in a trigger's custom details.")
-
-    class Meta:
-        indexes = [models.Index(fields=["alert", "generation", "group", "-received_at"])]
-
-    def __str__(self) -> str:
-        return f"alert {self.alert_id} match at {self.received_at:%H:%M:%S}"
-
-
-class SeenGroup(models.Model):
-    """A value of an alert's group field, and when it was first and last seen, for
-    deployments without Redis."""
-
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
-    generation = models.PositiveIntegerField()
-    value = models.CharField(max_length=255)
-    first_seen = models.FloatField(help_text="Epoch seconds.")
-    last_seen = models.FloatField(help_text="Epoch seconds.")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["alert", "generation", "value"], name="one_row_per_seen_group"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"alert {self.alert_id} saw {self.value}"

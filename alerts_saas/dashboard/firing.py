@@ -11,6 +11,7 @@ count store.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
@@ -20,7 +21,8 @@ from django.db.models import Count, Exists, OuterRef, Q, Window, prefetch_relate
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.counting import CounterSet, counts
+from alerts_saas.alerts.counting import counts
+from alerts_saas.alerts.firings import counter_of
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
 from alerts_saas.alerts.incident_notes import incident_notes
 from alerts_saas.alerts.models import Alert, Firing
@@ -151,18 +153,19 @@ def _latest_deliveries(firing_ids: list[int]) -> dict[int, LatestDelivery]:
     return found
 
 
-def _counts_now(alerts: list[Alert], now: datetime) -> dict[int, int]:
-    """Each alert's count in its window now (one read of the count store); empty when the
-    store can't be read: the page says so rather than failing."""
-    sets = [CounterSet.of(alert) for alert in alerts]
+def _counts_now(open_firings: Sequence[Firing], now: datetime) -> dict[int, int]:
+    """Each firing's count in its window now (its value's, for an alert that groups), by
+    firing: one read of the count store; empty when the store can't be read: the page says
+    so rather than failing."""
+    sets = {firing.pk: counter_of(firing.alert, firing) for firing in open_firings}
     if not sets:
         return {}
     try:
-        totals = counts().totals(sets, now.timestamp())
+        totals = counts().totals(sets.values(), now.timestamp())
     except redis.RedisError:
         log.warning("Reading the counts of %d firing alerts failed", len(sets), exc_info=True)
         return {}
-    return {counter.alert_id: total for counter, total in totals.items()}
+    return {pk: totals[counter] for pk, counter in sets.items()}
 
 
 def firing_section(organization: Organization, now: datetime) -> FiringSection:
@@ -172,14 +175,14 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
     prefetch_related_objects(alerts, targets_with_accounts())
     healths = health_of(alerts, slug)
     latest = _latest_deliveries([f.pk for f in firings]) if firings else {}
-    now_counts = _counts_now(alerts, now)
+    now_counts = _counts_now(firings, now)
     notes = incident_notes(organization.pk, [a.pk for a in alerts]) if alerts else {}
     shown = [
         FiringAlert(
             alert=firing.alert,
             firing=firing,
             duration=duration_label((now - firing.opened_at).total_seconds()),
-            count_now=now_counts.get(firing.alert_id),
+            count_now=now_counts.get(firing.pk),
             health=healths[firing.alert_id],
             latest=latest.get(firing.pk),
             url=reverse("alerts:detail", args=[slug, firing.alert_id]),

@@ -28,7 +28,7 @@ import orjson
 import re2
 
 from alerts_saas.alerts.conditions import attribute_text
-from alerts_saas.alerts.models import ConditionKind, Level
+from alerts_saas.alerts.models import ConditionKind, GroupBy, Level
 
 Spec = dict[str, Any]  # Alert field values, as Alert(**spec) takes them
 Event = dict[str, Any]  # one event as POST /api/v1/events takes it
@@ -205,6 +205,11 @@ def global_specs() -> list[Spec]:
         },
         {"name": "staging criticals", "match_attribute": "env", "match_attribute_value": "staging",
          "match_level": CRITICAL},
+        # Alerts that count each host on its own: one firing (and incident) per host.
+        {"name": "errors per host", "match_level": ERROR, "group_by": GroupBy.SOURCE},
+        {"name": "job heartbeat missing per host", "match_message": "heartbeat from",
+         "kind": ConditionKind.ABSENCE, "threshold": 1, "window_minutes": 10,
+         "group_by": GroupBy.SOURCE},
     ]  # fmt: skip
 
 

@@ -216,7 +216,7 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
             messages.info(request, f"Alert “{alert.name}” was already {state}.")
             return _back(request, alert)
         alert.enabled = enable
-        firing = None if enable else firings.open_firing_of(alert)  # for the message
+        still_open = [] if enable else firings.open_firings_of(alert)  # for the message
         # A save, not an update: updated_at tells the ingest path to recompile its alerts,
         # and enabling restarts counting (nothing was counted while it was disabled).
         alert.save(update_fields=["enabled", "updated_at"])
@@ -228,10 +228,9 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
             else "It counts matching events from now."
         )
         messages.success(request, f"Alert “{alert.name}” enabled. {how}")
-    elif firing is not None:
+    elif still_open:
         messages.success(
-            request,
-            f"Alert “{alert.name}” disabled. Its open incident is being resolved in PagerDuty.",
+            request, f"Alert “{alert.name}” disabled. {_resolving_words(len(still_open))}"
         )
     else:
         messages.success(
@@ -248,12 +247,25 @@ def alert_delete(request: TenantRequest, alert_id: int) -> HttpResponse:
         return render(
             request,
             "alerts/delete.html",
-            {"alert": alert, "firing": firings.open_firing_of(alert), "nav_section": "alerts"},
+            {
+                "alert": alert,
+                "open_firings": firings.open_firings_of(alert),
+                "nav_section": "alerts",
+            },
         )
     with transaction.atomic():
         alert = tenant_get(request, Alert.objects.select_for_update(), pk=alert_id)
         name = alert.name
-        was_firing = evaluation.delete(alert)
-    resolved = " Its open incident is being resolved in PagerDuty." if was_firing else ""
+        resolving = evaluation.delete(alert)
+    resolved = f" {_resolving_words(resolving)}" if resolving else ""
     messages.success(request, f"Alert “{name}” deleted.{resolved} Its delivery history stays.")
     return _back(request)
+
+
+def _resolving_words(open_firings: int) -> str:
+    if open_firings == 1:
+        return "Its open incident is being resolved in PagerDuty."
+    return (
+        f"Its {open_firings} open incidents (one per value it counts) are being resolved "
+        "in PagerDuty."
+    )
