@@ -31,7 +31,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from alerts_saas.celery import app
-from devtools.bench import history
+from devtools.bench import delivery_cpu, history
 from devtools.bench.alertmanager import Alertmanager, find_or_install
 from devtools.bench.common import Children, CpuMeter, percentile, production_env, start_worker
 from devtools.bench.loops import post_all, sample_bodies
@@ -110,6 +110,7 @@ class Command(BaseCommand):
                 shutil.rmtree(am.home, ignore_errors=True)
         results["setup"]["logs"] = str(children.logs)
         report(self.stdout, self.style, results)
+        self.stdout.write("\n".join(delivery_cpu.table(results)))
 
     def _alertmanager(
         self, children: Children, sink: Sink, opts: dict[str, Any]
@@ -201,6 +202,7 @@ class Run:
             "per_s": round(got / seconds, 1),
             "duplicates": dups,
             "cpu_cores_used": cpu,
+            "cpu_seconds": delivery_cpu.cpu_seconds(cpu, elapsed),
         }
         flag = "" if done else f"  INCOMPLETE: {got}/{count} after {timeout:.0f} s"
         others = cpu["other processes"]
@@ -256,6 +258,13 @@ class Run:
         if self.am is not None:
             self.am.post_alerts("warm", 200)
         post_all(self.url, sample_bodies(200, "warm-plain", ["warm-key"]), *self.plain)
+        # The plain loop's start (spawn, imports, connections) with nothing to send.
+        before, started = self.meter.sample(), time.monotonic()
+        post_all(self.url, [], *self.plain)
+        took = time.monotonic() - started
+        self.plain_start = delivery_cpu.cpu_seconds(
+            CpuMeter.spent(before, self.meter.sample(), took), took
+        )
         self.client.wait_for(lambda: all(k in self.client.times for k in keys), 120)
 
     def _tripwire(self, r: int) -> dict[str, Any]:
@@ -380,6 +389,12 @@ class Run:
             "sink_per_s": sink["per_s"],
             "sink_headroom": round(sink["per_s"] / fastest, 1),
             "spread": {"tripwire": tw, "alertmanager": am, "plain": plain},
+            "cpu_us_per_notification": {
+                "tripwire": delivery_cpu.per_notification(rounds, "Tripwire"),
+                "alertmanager": delivery_cpu.per_notification(rounds, "Alertmanager"),
+                "plain": delivery_cpu.per_notification(rounds, "plain loop", self.plain_start),
+                "plain_loop_start_cpu_seconds": self.plain_start,
+            },
             "rounds": rounds,
             "latency_empty": empty,
             "latency_history": loaded,

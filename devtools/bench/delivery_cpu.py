@@ -1,0 +1,82 @@
+"""Where the CPU goes in `make bench-delivery`: microseconds of CPU per notification, by
+process role, the median over a system's rounds.
+
+On the bench's 2-core machine Tripwire and the plain loop are both bound by CPU, so the ratio
+of their rates follows the inverse ratio of these totals. The table shows what the plain loop
+does not do (write, claim and settle a row in PostgreSQL, a Celery task per chunk, a rate-limit
+reservation in Redis) and what each of those costs. "Other processes" (anything else running
+on the machine) is left out of the totals: it is not the systems' own work.
+
+The plain loop's processes are started (spawned, imported, connected) inside its phase; that
+start is measured once with an empty loop and taken off each round, since it is not sending.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+# Roles charged to a system, and their short names in the printed table.
+ROLES = {
+    "worker": "worker",
+    "PostgreSQL (this database)": "PostgreSQL",
+    "PostgreSQL background and ended backends (shared)": "PostgreSQL background",
+    "Redis (shared)": "Redis",
+    "load generator (this process)": "load generator",
+    "alertmanager": "alertmanager",
+    "sink": "sink",
+    "kernel interrupts (network)": "interrupts",
+}
+
+
+def cpu_seconds(cores: dict[str, float], seconds: float) -> dict[str, float]:
+    """CPU seconds per role over a phase of `seconds`, from the cores each used."""
+    return {role: round(used * seconds, 4) for role, used in cores.items()}
+
+
+def _one_round(phase: dict[str, Any], start: dict[str, float]) -> dict[str, float]:
+    received = max(1, phase["received"])
+    spent = phase["cpu_seconds"]
+    return {
+        role: max(0.0, spent.get(role, 0.0) - start.get(role, 0.0)) / received * 1e6
+        for role in ROLES
+    }
+
+
+def per_notification(
+    rounds: list[dict[str, Any]], system: str, start: dict[str, float] | None = None
+) -> dict[str, float] | None:
+    """Median µs of CPU per notification by role over `system`'s rounds (None if it did not
+    run), with `start` (CPU seconds by role) taken off each round; "total" sums the roles."""
+    mine = [_one_round(r, start or {}) for r in rounds if r["system"] == system]
+    if not mine:
+        return None
+    medians = {role: round(statistics.median(m[role] for m in mine), 1) for role in ROLES}
+    shown = {role: value for role, value in medians.items() if value >= 0.5}
+    return {**shown, "total": round(sum(shown.values()), 1)}
+
+
+def table(r: dict[str, Any]) -> list[str]:
+    """The printed lines: each system's µs per notification by role, and the rate ratio that
+    these totals predict when both systems are bound by CPU."""
+    cpu = r["cpu_us_per_notification"]
+    lines = ["", "  CPU per notification (µs, median of rounds; other processes left out):"]
+    for name, key in (
+        ("Tripwire", "tripwire"),
+        ("Alertmanager", "alertmanager"),
+        ("plain loop", "plain"),
+    ):
+        figures = cpu.get(key)
+        if figures is None:
+            continue
+        parts = ", ".join(
+            f"{ROLES[role]} {value:.0f}" for role, value in figures.items() if role != "total"
+        )
+        lines.append(f"    {name:<13} total {figures['total']:5.0f}: {parts}")
+    tw, plain = cpu.get("tripwire"), cpu.get("plain")
+    if tw and plain and tw["total"]:
+        lines.append(
+            f"    plain / Tripwire CPU per notification: {plain['total'] / tw['total']:.2f} "
+            f"(the rate ratio when both are bound by CPU; measured {r['ratio_plain']:.2f})"
+        )
+    return lines
