@@ -10,7 +10,9 @@ PagerDuty's Events API v2 (devtools/bench/sink.py), it measures in one run:
   each, to a PagerDuty receiver pointing at the sink) and the fair limit, a plain pooled HTTP
   loop posting the same events with the worker's concurrency;
 - latency from commit to the sink's receipt at a steady 20/s, on an empty delivery table and
-  again with a history of 1,000,000 finished deliveries (history.py) in it.
+  again with a history of 1,000,000 finished deliveries (history.py) in it;
+- where the CPU goes: microseconds per notification by process, for each system
+  (delivery_cpu.py): on 2 cores the rate ratio follows the ratio of these totals.
 
 The rounds run on the table with its history. Every process it starts is stopped on exit.
 """
