@@ -30,7 +30,7 @@ import redis
 from django.db.models import Q
 
 from alerts_saas.alerts import firings, resolving
-from alerts_saas.alerts.counting import CounterSet, counts, forget_after
+from alerts_saas.alerts.counting import CounterSet, Totals, counts, forget_after
 from alerts_saas.alerts.counting import SeenGroup as Seen
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing
 from alerts_saas.alerts.recording import compiled_alerts, record  # noqa: F401 (entry points)
@@ -114,7 +114,7 @@ def evaluate(now: float | None = None) -> dict[str, int]:
         ).select_related("organization")
     )
     watched, forgotten = _watched(alerts, open_firings, now)
-    totals = counts().totals([w.counter for w in watched], now)
+    totals = _totals([w.counter for w in watched], now)
     opened = cleared = failed = 0
     for w in watched:
         before, total = w.firing, totals[w.counter]
@@ -143,6 +143,25 @@ def evaluate(now: float | None = None) -> dict[str, int]:
     }
 
 
+# Counter sets read by one call of the count store: a beat over many alerts that group (a
+# thousand hosts each) reads in steps, so no single script holds Redis for long.
+TOTALS_PER_READ = 2000
+
+
+def _totals(counters: list[CounterSet], now: float) -> Totals:
+    """The window counts of `counters`, read TOTALS_PER_READ at a time; `since` the latest
+    epoch any step saw (a store reset between steps leaves every count a lower bound)."""
+    if len(counters) <= TOTALS_PER_READ:
+        return counts().totals(counters, now)
+    found: dict[CounterSet, int] = {}
+    since = 0.0
+    for start in range(0, len(counters), TOTALS_PER_READ):
+        step = counts().totals(counters[start : start + TOTALS_PER_READ], now)
+        found.update(step)
+        since = max(since, step.since)
+    return Totals(found, since, frozenset())
+
+
 def _first_seen(w: _Watched) -> float:
     return w.group.first_seen if w.group is not None else 0.0
 
@@ -162,18 +181,26 @@ def _watched(
         if not alert.group_by
     ]
     forgotten = 0
+    with_firings: dict[int, set[str]] = {}
+    for alert_id, value in open_firings:
+        with_firings.setdefault(alert_id, set()).add(value)
     for alert in grouped:
         counter = CounterSet.of(alert)
         values = {group.value: group for group in seen.get(counter, [])}
+        firing_values = with_firings.get(alert.pk, set())
         old = [
-            v for v, g in values.items() if now - g.last_seen > forget_after(alert.window_minutes)
+            v
+            for v, g in values.items()
+            if now - g.last_seen > forget_after(alert.window_minutes)
+            # An open firing that waits for a person stays, and so does its value.
+            and (alert.auto_resolve or v not in firing_values)
         ]
         if old:
             forgotten += _forget_values(alert, counter, old, open_firings, now)
             for value in old:
                 del values[value]
-        with_firings = {g for alert_id, g in open_firings if alert_id == alert.pk}
-        for value in values.keys() | with_firings:
+                firing_values.discard(value)
+        for value in values.keys() | firing_values:
             # A value with a firing open that the store lost (a restart): when it was first
             # seen is unknown, so its window counts from the store's epoch (`holds`).
             group = values.get(value) or Seen(value, 0.0, now)

@@ -86,16 +86,21 @@ def _recent_events(alert: Alert, counter: CounterSet) -> list[dict[str, Any]]:
 
 
 def _triggers(
-    firing: Firing, alert: Alert, services: Iterable[PagerDutyService], total: int
+    firing: Firing,
+    alert: Alert,
+    services: Iterable[PagerDutyService],
+    total: int,
+    now: datetime | None = None,
 ) -> list[Delivery]:
     """Queue a trigger to each service; where one can't page (refused by PagerDuty, or its
     account needs reconnecting), also one to the organization's fallback service. A muted
-    target gets none: the firing is marked held, and `release_held` pages it later."""
+    target (at `now`) gets none: the firing is marked held, and `release_held` pages it
+    later."""
+    now = now or timezone.now()
     services = list(services)
-    muted = mutes.muted_targets(alert, [s.pk for s in services], timezone.now()) if services else ()
+    muted = mutes.muted_targets(alert, [s.pk for s in services], now) if services else ()
     if muted:
-        Firing.objects.filter(pk=firing.pk, held=False).update(held=True)
-        firing.held = True
+        _hold(firing)
         services = [s for s in services if s.pk not in muted]
     if not services:
         return []
@@ -112,13 +117,23 @@ def _triggers(
         )
         for service in services
     ]
-    return engine.queue(triggers + _fallback(firing, services, triggers))
+    return engine.queue(triggers + _fallback(firing, alert, services, triggers, now))
+
+
+def _hold(firing: Firing) -> None:
+    Firing.objects.filter(pk=firing.pk, held=False).update(held=True)
+    firing.held = True
 
 
 def _fallback(
-    firing: Firing, services: list[PagerDutyService], triggers: list[Delivery]
+    firing: Firing,
+    alert: Alert,
+    services: list[PagerDutyService],
+    triggers: list[Delivery],
+    now: datetime,
 ) -> list[Delivery]:
-    """The fallback trigger for this firing, if a target can't page and none went yet."""
+    """The fallback trigger for this firing, if a target can't page and none went yet. A
+    muted fallback service is held like a target: `release_held` tries again."""
     broken = [
         (service, trigger, health)
         for service, trigger in zip(services, triggers, strict=True)
@@ -130,8 +145,12 @@ def _fallback(
     if firing.deliveries.filter(dedup_key=key).exists():
         return []
     service, trigger, health = broken[0]
+    fallback = paths.fallback_service(firing.organization_id)
+    if fallback is not None and mutes.muted_targets(alert, [fallback.pk], now):
+        _hold(firing)
+        return []
     why = f"{service.name} can't page: {health.words}"
-    copy = engine.fallback_for(trigger, paths.fallback_service(firing.organization_id), why)
+    copy = engine.fallback_for(trigger, fallback, why)
     return [copy] if copy is not None else []
 
 
@@ -249,14 +268,29 @@ def open_firings_of(alert: Alert) -> list[Firing]:
 
 
 def release_held(firing: Firing, alert: Alert, total: int) -> bool:
-    """Page the targets a mute held whose mute is over, if the firing is still open (as
-    `sync_targets` pages new ones); the firing stops being held once no target is muted.
-    True if it is no longer held."""
-    sync_targets(firing, alert, total)
+    """Page what a mute held and no window mutes any more, if the firing is still open:
+    its targets never tried (a target whose trigger went, even if refused, is not paged
+    again) and the fallback if a target can't page. True once nothing is held any more.
+    One moment and one lock on the firing for the whole decision, so a window that ends
+    meanwhile can't leave a target unpaged and the firing marked released."""
+    now = timezone.now()
     with transaction.atomic():
-        targets = [s.pk for s in _targets(alert)]
-        if mutes.muted_targets(alert, targets, timezone.now()):
+        if (
+            not Firing.objects.select_for_update()
+            .filter(pk=firing.pk, cleared_at__isnull=True, held=True)
+            .exists()
+        ):
             return False
         Firing.objects.filter(pk=firing.pk).update(held=False)
         firing.held = False
-        return True
+        sent = list(
+            firing.deliveries.filter(event_action=EventAction.TRIGGER)
+            .exclude(reason=Reason.FALLBACK)
+            .select_related("service__account")
+        )
+        tried = {d.service_id for d in sent}
+        _triggers(firing, alert, [s for s in _targets(alert) if s.pk not in tried], total, now)
+        paged = [(d.service, d) for d in sent if d.service is not None]
+        engine.queue(_fallback(firing, alert, [s for s, _ in paged], [d for _, d in paged], now))
+        # `_triggers` and `_fallback` mark it held again if a window still mutes something.
+        return not firing.held

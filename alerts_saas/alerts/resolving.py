@@ -97,7 +97,14 @@ def clear_if_resolved_in_pagerduty(incident: Incident) -> Firing | None:
         .values_list("firing_id", flat=True)
         .first()
     )
-    firing = Firing.objects.filter(pk=firing_id or 0, cleared_at__isnull=True).first()
+    # Locked before the incidents are read: two incidents of one firing resolved at the same
+    # moment are saved in two transactions, each blind to the other's until it commits; the
+    # second to take the lock reads the first's resolve (read committed) and clears it.
+    firing = (
+        Firing.objects.select_for_update()
+        .filter(pk=firing_id or 0, cleared_at__isnull=True)
+        .first()
+    )
     if firing is None:
         return None
     triggers = engine.open_triggers(firing.deliveries.all())

@@ -101,11 +101,13 @@ def _firings_page(alert: Alert, number: int) -> Page[Firing]:
 def _open_firing(
     alert: Alert, page: Page[Firing], shown: list[FiringRow], now: datetime
 ) -> FiringRow | None:
-    """The alert's open firing, for the banner: first on the first page (newest first);
-    on another page, looked up (with its deliveries)."""
-    if page.number == 1:
+    """The alert's open firing, for the banner: first on the first page (newest first),
+    unless the alert groups (another value's firing may be newer, and cleared); otherwise
+    looked up (with its deliveries): the first to fire of those still open."""
+    if page.number == 1 and not alert.group_by:
         return shown[0] if shown and shown[0].is_open else None
-    firing = _with_deliveries(alert.firings.filter(cleared_at__isnull=True)).first()
+    still_open = alert.firings.filter(cleared_at__isnull=True).order_by("opened_at", "pk")
+    firing = _with_deliveries(still_open).first()
     return _firing_row(firing, now) if firing else None
 
 
