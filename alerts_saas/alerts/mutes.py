@@ -44,13 +44,31 @@ def weekly_span(window: MuteWindow, day: date) -> Span | None:
     if str(day.weekday()) not in window.weekdays:
         return None
     local = zone(window.time_zone)
-    # Through UTC and back: a start the clocks skip becomes the time after the jump.
-    start = datetime.combine(day, window.start_time, tzinfo=local).astimezone(UTC)
-    start = start.astimezone(local)
-    # Aware + timedelta is wall-clock arithmetic in the same zone: 02:00 + 2 h is 04:00.
-    end = start + timedelta(minutes=window.duration_minutes)
-    # In UTC: moments in one zone compare by wall clock, wrong in the hour the clocks repeat.
-    return start.astimezone(UTC), end.astimezone(UTC)
+    # Wall-clock times as typed: 02:00 + 2 h ends at 04:00 whatever the clocks do between,
+    # and a window never covers a time it was not typed for: on the night the clocks skip
+    # 02:00-03:00, "02:30 to 03:30" mutes 03:00-03:30 and "02:30 to 03:00" nothing.
+    typed = datetime.combine(day, window.start_time)
+    start = _moment(typed, local)
+    end = _moment(typed + timedelta(minutes=window.duration_minutes), local)
+    return (start, end) if start < end else None
+
+
+def _moment(wall: datetime, local: tzinfo) -> datetime:
+    """A wall-clock time in the zone as a moment in UTC (in UTC: moments in one zone
+    compare by wall clock, wrong when the clocks repeat an hour): a repeated time is its
+    first occurrence, and one the clocks skip is the jump itself."""
+    later = wall.replace(tzinfo=local).astimezone(UTC)
+    if later.astimezone(local).replace(tzinfo=None) == wall:
+        return later
+    # In a gap: `fold` 1 reads the time with the offset after the jump, an earlier moment.
+    lo, hi = wall.replace(tzinfo=local, fold=1).astimezone(UTC), later
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(local).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0) if hi.microsecond else hi
 
 
 def spans(window: MuteWindow, around: datetime, days_after: int = 0) -> Iterator[Span]:

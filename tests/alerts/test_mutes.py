@@ -66,11 +66,17 @@ def test_wall_clock_hours_across_dst():
     assert mutes.span_at(window, datetime(2026, 10, 25, 1, 30, tzinfo=UTC)) is not None
 
 
-def test_a_start_the_clocks_skip_begins_after_the_jump():
-    window = weekly(SUNDAY, clock(2, 30), 60)
+def test_a_start_the_clocks_skip_begins_at_the_jump_and_ends_as_typed():
+    window = weekly(SUNDAY, clock(2, 30), 60)  # 02:30 to 03:30, Europe/Berlin
     start, end = mutes.next_span(window, datetime(2026, 3, 28, 12, tzinfo=UTC))
-    assert start.astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 CEST
-    assert end.astimezone(UTC) == datetime(2026, 3, 29, 2, 30, tzinfo=UTC)
+    assert start.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # 03:00 CEST
+    assert end.astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 CEST
+
+
+def test_a_window_the_clocks_skip_entirely_mutes_nothing_that_night():
+    window = weekly(SUNDAY, clock(2, 30), 30)  # 02:30 to 03:00: skipped on 29 March
+    start, _ = mutes.next_span(window, datetime(2026, 3, 28, 12, tzinfo=UTC))
+    assert start.astimezone(UTC) == datetime(2026, 4, 5, 0, 30, tzinfo=UTC)  # a week later
 
 
 def test_next_span_is_the_current_one_or_the_next_to_start():

@@ -262,9 +262,23 @@ def mute_end(request: TenantRequest, mute_window_id: int) -> HttpResponse:
         else:
             window.delete()
     released = mute_release.release_due(request.tenant.organization.pk)["released"]
-    paged = " A held firing is paging now." if released else ""
-    messages.success(request, f"Mute of {window.subject_name} ended: Tripwire pages again.{paged}")
+    paged = " Held firings whose mute is over are paging now." if released else ""
+    still = _still_muted_until(window, now)
+    after = (
+        f"another window still mutes it until {still:%d %b %H:%M} UTC"
+        if still is not None
+        else "Tripwire pages again"
+    )
+    messages.success(request, f"Mute of {window.subject_name} ended: {after}.{paged}")
     return back
+
+
+def _still_muted_until(window: MuteWindow, now: datetime) -> datetime | None:
+    """When another window muting the same alert or service ends, if one does now."""
+    found = mutes.Mutes.load([window.organization_id], now)
+    if window.alert_id is not None:
+        return found.alert_until(window.alert_id)
+    return found.service_until(window.service_id) if window.service_id else None
 
 
 def _back(request: TenantRequest, window: MuteWindow, slug: str) -> HttpResponse:
