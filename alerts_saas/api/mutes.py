@@ -64,7 +64,9 @@ class MuteWindowIn(Closed):
     service_id: int | None = None
     minutes: Literal[30, 60, 120, 240] | None = Field(default=None, description="From now.")
     until: datetime | None = Field(
-        default=None, description="From now until this time, at most 31 days ahead."
+        default=None,
+        description="From now until this time (ISO 8601; UTC without an offset), at most 31 "
+        "days ahead.",
     )
     weekly: WeeklyIn | None = None
     reason: str = Field(default="", description="Why, shown beside the mute (200 characters).")
