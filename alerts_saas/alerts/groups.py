@@ -39,6 +39,24 @@ class Groups:
     forgotten_after: str  # "12 windows (1 hour)"
 
     @property
+    def firing_words(self) -> str:
+        return values_words(self.field, self.firing)
+
+    @property
+    def seen_words(self) -> str:
+        return values_words(self.field, self.seen)
+
+    @property
+    def firing_shown(self) -> list[str]:
+        """The values firing, as the page shows them."""
+        return [row.shown for row in self.rows if row.is_firing]
+
+    @property
+    def first_since(self) -> datetime | None:
+        """When the first of the values firing now began to fire."""
+        return min((r.firing.opened_at for r in self.rows if r.firing is not None), default=None)
+
+    @property
     def limit_reached(self) -> bool:
         return self.seen >= self.limit
 
@@ -82,6 +100,13 @@ def groups_of(alert: Alert, open_firings: list[Firing], now: float) -> Groups | 
             f"({window_label(forget_after(alert.window_minutes) // 60)})"
         ),
     )
+
+
+def values_words(field: str, count: int) -> str:
+    """So many values of a group field: "1 host", "2 sources", "3 status values"."""
+    if count == 1:
+        return f"1 {field}"
+    return f"{count:,} {field} values" if field.endswith("s") else f"{count:,} {field}s"
 
 
 def _moment(epoch: float) -> datetime | None:

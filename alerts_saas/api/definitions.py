@@ -50,6 +50,10 @@ FIELDS = {
     "group": "pagerduty.group",
     "event_class": "pagerduty.event_class",
     "targets": "targets",
+    "auto_resolve": "auto_resolve",
+    "severity_from_events": "severity_from_events",
+    "group_by": "group_by",
+    "group_attribute": "group_attribute",
 }
 
 
@@ -62,6 +66,9 @@ def definition(alert: Alert) -> dict[str, Any]:
         "severity": alert.severity,
         "enabled": alert.enabled,
         "auto_resolve": alert.auto_resolve,
+        "severity_from_events": alert.severity_from_events,
+        "group_by": alert.group_by or None,
+        "group_attribute": alert.group_attribute,
         "condition": {
             "kind": alert.kind,
             "threshold": alert.threshold,
@@ -109,11 +116,14 @@ def show(
     """The alerts as the API shows them: their targets (with accounts) and details
     prefetched, and their open firings."""
     now = timezone.now()
-    by_alert = {f.alert_id: f for f in open_firings}
+    by_alert: dict[int, list[Firing]] = {}
+    for firing in sorted(open_firings, key=lambda f: (f.opened_at, f.pk)):
+        by_alert.setdefault(firing.alert_id, []).append(firing)
     shown = []
     for alert in alerts:
         slug = alert.organization.slug
-        state = state_of(alert, by_alert.get(alert.pk), now)
+        firing_now = by_alert.get(alert.pk, [])
+        state = state_of(alert, firing_now[0] if firing_now else None, now)
         health = alert_health(alert, list(alert.targets.all()), slug)
         url = reverse("alerts:detail", args=[slug, alert.pk])
         shown.append(
@@ -127,6 +137,9 @@ def show(
                         "firing_id": state.firing.pk if state.firing else None,
                         "since": state.firing.opened_at if state.firing else None,
                         "can_fire_from": state.full_window_at,
+                        "firing_groups": sorted(f.group for f in firing_now)
+                        if alert.group_by and state.firing
+                        else [],
                     },
                     "health": {
                         "code": health.code,
@@ -171,6 +184,9 @@ def _form_data(body: AlertIn) -> MultiValueDict[str, Any]:
         "event_class": [event.event_class],
         "targets": [str(pk) for pk in body.targets],
         "auto_resolve": ["true" if body.auto_resolve else "false"],
+        "severity_from_events": ["true" if body.severity_from_events else "false"],
+        "group_by": [body.group_by or ""],
+        "group_attribute": [body.group_attribute],
     }
     return MultiValueDict(fields)
 

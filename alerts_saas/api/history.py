@@ -84,10 +84,18 @@ class FiringFilters(Schema):
     open: bool | None = Field(
         default=None, description="true: only the open one(s); false: cleared."
     )
+    group: str | None = Field(
+        default=None, description="Only the firings of this value (a host, say), exactly."
+    )
+    held: bool | None = Field(
+        default=None, description="true: only those a mute window holds from paging."
+    )
 
 
 def _firings(request: TokenRequest) -> QuerySet[Firing]:
-    return Firing.objects.filter(organization=request.auth.organization).select_related("alert")
+    return Firing.objects.filter(organization=request.auth.organization).select_related(
+        "alert", "cleared_by"
+    )
 
 
 def _firing(firing: Firing) -> FiringOut:
@@ -95,11 +103,16 @@ def _firing(firing: Firing) -> FiringOut:
         id=firing.pk,
         alert_id=firing.alert_id,
         alert_name=firing.alert.name,
+        group=firing.group,
+        severity=firing.severity,  # type: ignore[arg-type]  # the model's choices
         opened_at=firing.opened_at,
         count_at_open=firing.count_at_open,
         is_open=firing.is_open,
+        held=firing.held,
+        condition_cleared_at=firing.condition_cleared_at,
         cleared_at=firing.cleared_at,
         clear_reason=firing.clear_reason,
+        cleared_by=firing.cleared_by.email if firing.cleared_by else None,
         count_at_clear=firing.count_at_clear,
     )
 
@@ -114,6 +127,10 @@ def list_firings(
         rows = rows.filter(alert_id=filters.alert_id)
     if filters.open is not None:
         rows = rows.filter(cleared_at__isnull=filters.open)
+    if filters.group is not None:
+        rows = rows.filter(group=filters.group)
+    if filters.held is not None:
+        rows = rows.filter(held=filters.held)
     firings, facts = page_of(request, rows.order_by("-opened_at", "-pk"), paging)
     return {**facts, "items": [_firing(f) for f in firings]}
 

@@ -9,14 +9,14 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Router
 
-from alerts_saas.api import activity, alerts, errors, history, keys
+from alerts_saas.api import activity, alerts, errors, history, keys, mutes
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def register(api: NinjaAPI) -> None:
     errors.install(api)
-    for router in (alerts.router, history.router, keys.router, activity.router):
+    for router in (alerts.router, history.router, mutes.router, keys.router, activity.router):
         _refuse_other_methods(router)
         api.add_router("", router)
 

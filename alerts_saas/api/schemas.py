@@ -18,6 +18,11 @@ LevelName = Literal["debug", "info", "notice", "warning", "error", "critical", "
 LEVELS: dict[str, int] = {label: value for value, label in Level.choices}
 Severity = Literal["critical", "error", "warning", "info"]
 Kind = Literal["presence", "absence"]
+GroupByName = Literal["source", "app", "attribute"]
+GROUPING_HELP = (
+    "Count separately for each value of this field: one firing, and one PagerDuty incident, "
+    "per source (or host), app or attribute value; null counts all matching events together."
+)
 
 
 class Closed(BaseModel):
@@ -64,7 +69,8 @@ class PagerDutyEvent(Closed):
 
     summary: str = Field(
         default=DEFAULT_SUMMARY,
-        description="Placeholders: {alert}, {count}, {threshold}, {window}, {org}.",
+        description="Placeholders: {alert}, {count}, {threshold}, {window}, {org}, and {group} "
+        "(the value, for an alert with `group_by`).",
     )
     source: str = Field(default="tripwire", description="Where the problem is: a host or service.")
     component: str = ""
@@ -90,6 +96,15 @@ class AlertIn(Closed):
         default=True,
         description="Resolve the incident when the condition clears. False: the firing stays "
         "open until someone resolves it in PagerDuty or in Tripwire.",
+    )
+    severity_from_events: bool = Field(
+        default=False,
+        description="Page as critical, error, warning or info after the highest level among "
+        "the window's matching events, instead of `severity`.",
+    )
+    group_by: GroupByName | None = Field(default=None, description=GROUPING_HELP)
+    group_attribute: str = Field(
+        default="", description='With group_by "attribute": its name, e.g. host or region.'
     )
     condition: Condition
     match: Match = Match()
@@ -135,6 +150,9 @@ class AlertPatch(Closed):
     severity: Severity | None = None
     enabled: bool | None = None
     auto_resolve: bool | None = None
+    severity_from_events: bool | None = None
+    group_by: GroupByName | None = Field(default=None, description="null: count all together.")
+    group_attribute: str | None = None
     condition: ConditionPatch | None = None
     match: MatchPatch | None = None
     pagerduty: PagerDutyEventPatch | None = None
@@ -150,6 +168,11 @@ class StateOut(BaseModel):
     firing_id: int | None = Field(default=None, description="The open firing, when firing.")
     since: datetime | None = Field(default=None, description="When the open firing opened.")
     can_fire_from: datetime | None = None
+    firing_groups: list[str] = Field(
+        default_factory=list,
+        description='For an alert with `group_by`: the values firing now ("" stands for '
+        "events without the field). `firing_id` and `since` are then the oldest firing's.",
+    )
 
 
 class HealthOut(BaseModel):
@@ -215,11 +238,31 @@ class FiringOut(BaseModel):
     id: int
     alert_id: int
     alert_name: str
+    group: str = Field(
+        description="The value this firing counts, for an alert with `group_by` (e.g. a "
+        "host); empty otherwise."
+    )
+    severity: Severity | Literal[""] = Field(description="The severity it paged with.")
     opened_at: datetime
     count_at_open: int
     is_open: bool
+    held: bool = Field(
+        description="Opened while a mute window held it: recorded, its muted services not "
+        "paged yet (they are paged when the mute ends, if it is still open)."
+    )
+    condition_cleared_at: datetime | None = Field(
+        description="For an alert with `auto_resolve` false: when its condition cleared; "
+        "the firing stays open until a person resolves it."
+    )
     cleared_at: datetime | None
-    clear_reason: str = Field(description="cleared, disabled, edited or deleted; empty if open.")
+    clear_reason: str = Field(
+        description="cleared, disabled, edited, deleted, resolved (in Tripwire, by hand), "
+        "incident (resolved in PagerDuty) or forgotten (the value was no longer seen); "
+        "empty if open."
+    )
+    cleared_by: str | None = Field(
+        description="Who resolved it in Tripwire (their email); null otherwise."
+    )
     count_at_clear: int | None
 
 

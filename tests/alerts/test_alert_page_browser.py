@@ -133,7 +133,7 @@ def test_the_condition_form_explains_both_kinds_and_refuses_a_bad_expression(
     page.get_by_label("App is").fill("billing")
     page.get_by_label("Message contains").fill("finished (")
     page.get_by_label("Regular expression").check()
-    page.get_by_label("Attribute").fill("job")
+    page.locator("input[name=match_attribute]").fill("job")
     page.locator("#targets input[name=targets]").first.check()
     screenshot(page, "condition-filled")
 

@@ -93,7 +93,7 @@ def check_the_page(page: Page, alert: Alert) -> None:
     expect(page.locator("#firing-groups")).to_contain_text("2 sources firing")
     expect(page.locator("#alert-severity")).to_contain_text("Follows the events")
     expect(page.locator("#alert-live")).to_contain_text("each source fires on its own at 3")
-    # The banner's firing (the latest to fire) is the one its button resolves, by name.
+    # The banner's firing (the first still firing) is the one its button resolves, by name.
     latest = page.locator(".firing-group-now code").inner_text()
     assert latest in ("web-2", "web-3")
     expect(page.locator("#resolve-firing button")).to_have_text(f"Resolve {latest}")

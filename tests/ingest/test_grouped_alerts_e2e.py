@@ -76,7 +76,7 @@ def test_the_host_that_goes_quiet_fires_alone_and_resolves_when_it_returns(
     page = owner_client.get(alert.get_absolute_url())
     assert page.status_code == 200
     html = page.content.decode()
-    assert "1 source value firing" in html
+    assert "1 source firing" in html
     assert html.index('data-group="web-3" data-state="firing"') < html.index(
         'data-group="web-1" data-state="ok"'
     )

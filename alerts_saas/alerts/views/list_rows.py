@@ -12,16 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.conditions import describe
+from alerts_saas.alerts.groups import values_words
 from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.incident_notes import incident_notes
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.payload import group_label
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
 from alerts_saas.alerts.views.mutes import mute_notes
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
@@ -33,7 +35,8 @@ from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyS
 class RowFacts:
     """What only the rows shown read, beside the alert's own fields."""
 
-    firing_since: datetime | None = None
+    firing_since: datetime | None = None  # the oldest open firing's (an alert may group)
+    firing_count: int = 0  # open firings: more than one for an alert that groups
     condition_cleared_at: datetime | None = None  # the open firing waits for a person
     last_delivery_status: str = ""
     last_delivery_at: datetime | None = None
@@ -49,22 +52,34 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
         .exclude(WAITING_AUTOMATIC_RESOLVE)
         .order_by("-created_at", "-pk")
     )
-    open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
+    open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True).order_by(
+        "opened_at", "pk"
+    )
+    open_count = open_firing.order_by().values("alert").annotate(n=Count("pk")).values("n")
     found = (
         alerts.filter(pk__in=ids)
         .order_by()
         .annotate(
             firing_since=Subquery(open_firing.values("opened_at")[:1]),
             condition_cleared_at=Subquery(open_firing.values("condition_cleared_at")[:1]),
+            firing_count=Subquery(open_count[:1]),
             last_status=Subquery(last.values("status")[:1]),
             last_at=Subquery(last.values("created_at")[:1]),
         )
-        .values_list("pk", "firing_since", "condition_cleared_at", "last_status", "last_at")
+        .values_list(
+            "pk", "firing_since", "firing_count", "condition_cleared_at", "last_status", "last_at"
+        )
     )
     return {
-        pk: RowFacts(since, cleared, last_delivery_status=status or "", last_delivery_at=at)
-        for pk, since, cleared, status, at in found
+        pk: RowFacts(since, count or 0, cleared, status or "", at)
+        for pk, since, count, cleared, status, at in found
     }
+
+
+def firing_values(alert: Alert, count: int) -> str:
+    """How many values of an alert that groups fire ("2 sources"); "" if it does not group."""
+    field = group_label(alert)
+    return values_words(field, count) if field and count else ""
 
 
 def _targets(ids: list[int]) -> dict[int, list[PagerDutyService]]:
@@ -118,9 +133,11 @@ def _links(slug: str) -> Callable[[int], AlertLinks]:
 def condition_text(alert: Alert) -> str:
     """The firing rule as the list words it: "5 or more matching events in 10 minutes"."""
     events = "event" if alert.threshold == 1 else "events"
+    field = group_label(alert)
+    each = f", for each {field}" if field else ""
     if alert.is_absence:
-        return f"Fewer than {alert.threshold} matching {events} in {alert.window_label}"
-    return f"{alert.threshold} or more matching {events} in {alert.window_label}"
+        return f"Fewer than {alert.threshold} matching {events} in {alert.window_label}{each}"
+    return f"{alert.threshold} or more matching {events} in {alert.window_label}{each}"
 
 
 def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -> list[AlertRow]:
@@ -140,6 +157,7 @@ def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -
             ),
             incident_note=notes.get(alert.pk, ""),
             mute_note=muted.get(alert.pk, ""),
+            firing_values=firing_values(alert, facts.get(alert.pk, RowFacts()).firing_count),
         )
         for alert in page
     ]

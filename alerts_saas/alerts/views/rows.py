@@ -220,6 +220,7 @@ class AlertRow(_Row):
     health: AlertHealth
     incident_note: str = ""  # what PagerDuty says of the open firing's incident
     mute_note: str = ""  # "Muted until 04:00 — deploy", or which services are muted
+    firing_values: str = ""  # for an alert that groups and fires: "2 sources"
 
     @property
     def health_badge(self) -> str:
@@ -242,4 +243,6 @@ class AlertRow(_Row):
 
     @property
     def severity_label(self) -> str:
+        if self.subject.severity_from_events:
+            return "Severity from the events"
         return Severity(self.subject.severity).label
