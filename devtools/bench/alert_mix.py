@@ -3,11 +3,10 @@
 The events come from 120 apps (40 domains, each with an api, a worker and a cron job; some
 far noisier than others), each app from its own 3 to 7 hosts, at the usual levels, with
 messages and attributes that depend on the app and the level. The alerts are what such a
-team sets up: a few organization-wide ones, then alerts on one app or one host each
-(errors, "message contains", regular expressions, attribute rules, combinations, some
-absence alerts), spread evenly over the apps. So, as in life, most alerts watch other apps
-than the one an event comes from, and only a handful can match any one event, however
-many alerts there are.
+team sets up: a few organization-wide ones (two count each host on its own), then alerts
+on one app or host each (errors, "message contains", regular expressions, attribute rules,
+combinations, absence), spread evenly over the apps. So most alerts watch other apps than
+an event's, and only a handful can match any one event, however many alerts there are.
 
 The alert set grows by appending: the first n specs are the same for any larger count, so
 the bench switches from one count to the next by adding or deleting the tail.
@@ -205,7 +204,6 @@ def global_specs() -> list[Spec]:
         },
         {"name": "staging criticals", "match_attribute": "env", "match_attribute_value": "staging",
          "match_level": CRITICAL},
-        # Alerts that count each host on its own: one firing (and incident) per host.
         {"name": "errors per host", "match_level": ERROR, "group_by": GroupBy.SOURCE},
         {"name": "job heartbeat missing per host", "match_message": "heartbeat from",
          "kind": ConditionKind.ABSENCE, "threshold": 1, "window_minutes": 10,
