@@ -264,9 +264,8 @@ class Run:
         before, started = self.meter.sample(), time.monotonic()
         post_all(self.url, [], *self.plain)
         took = time.monotonic() - started
-        self.plain_start = delivery_cpu.cpu_seconds(
-            CpuMeter.spent(before, self.meter.sample(), took), took
-        )
+        spent = delivery_cpu.cpu_seconds(CpuMeter.spent(before, self.meter.sample(), took), took)
+        self.plain_start = spent[delivery_cpu.LOAD_GENERATOR]
         self.client.wait_for(lambda: all(k in self.client.times for k in keys), 120)
 
     def _tripwire(self, r: int) -> dict[str, Any]:

@@ -8,7 +8,8 @@ reservation in Redis) and what each of those costs. "Other processes" (anything 
 on the machine) is left out of the totals: it is not the systems' own work.
 
 The plain loop's processes are started (spawned, imported, connected) inside its phase; that
-start is measured once with an empty loop and taken off each round, since it is not sending.
+start is measured once with an empty loop and taken off the load generator's CPU (its
+processes are the load generator's children) in each round, since it is not sending.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ROLES = {
 }
 
 
+LOAD_GENERATOR = "load generator (this process)"
 # The server's WAL writer, checkpointer and autovacuum, and every ended backend: shown, but
 # left out of the totals, since another database's work (a test run's) lands there too.
 SHARED_BACKGROUND = "PostgreSQL background and ended backends (shared)"
@@ -39,21 +41,20 @@ def cpu_seconds(cores: dict[str, float], seconds: float) -> dict[str, float]:
     return {role: round(used * seconds, 4) for role, used in cores.items()}
 
 
-def _one_round(phase: dict[str, Any], start: dict[str, float]) -> dict[str, float]:
+def _one_round(phase: dict[str, Any], start: float) -> dict[str, float]:
     received = max(1, phase["received"])
-    spent = phase["cpu_seconds"]
-    return {
-        role: max(0.0, spent.get(role, 0.0) - start.get(role, 0.0)) / received * 1e6
-        for role in ROLES
-    }
+    spent = dict(phase["cpu_seconds"])
+    spent[LOAD_GENERATOR] = max(0.0, spent.get(LOAD_GENERATOR, 0.0) - start)
+    return {role: spent.get(role, 0.0) / received * 1e6 for role in ROLES}
 
 
 def per_notification(
-    rounds: list[dict[str, Any]], system: str, start: dict[str, float] | None = None
+    rounds: list[dict[str, Any]], system: str, start: float = 0.0
 ) -> dict[str, float] | None:
     """Median µs of CPU per notification by role over `system`'s rounds (None if it did not
-    run), with `start` (CPU seconds by role) taken off each round; "total" sums the roles."""
-    mine = [_one_round(r, start or {}) for r in rounds if r["system"] == system]
+    run), with `start` CPU seconds taken off the load generator's in each round; "total"
+    sums the roles but PostgreSQL's shared background."""
+    mine = [_one_round(r, start) for r in rounds if r["system"] == system]
     if not mine:
         return None
     medians = {role: round(statistics.median(m[role] for m in mine), 1) for role in ROLES}
