@@ -84,6 +84,9 @@ def table(r: dict[str, Any]) -> list[str]:
             f"{ROLES[role]} {value:.0f}" for role, value in figures.items() if role != "total"
         )
         lines.append(f"    {name:<13} total {figures['total']:5.0f}: {parts}")
+    if r.get("setup", {}).get("quick"):
+        # /proc counts CPU in 10 ms ticks: a quick round's few ms per process are noise.
+        lines.append("    (--quick: rounds too short for these figures; use a full run)")
     tw, plain = cpu.get("tripwire"), cpu.get("plain")
     if tw and plain and tw["total"]:
         lines.append(
