@@ -40,12 +40,18 @@ def test_the_plain_loops_process_start_is_taken_off_each_round() -> None:
     assert figures == {"load generator (this process)": 100.0, "sink": 10.0, "total": 110.0}
 
 
-def test_the_servers_shared_background_is_shown_but_not_in_the_total() -> None:
-    rounds = [_phase("Tripwire", 1000, {"worker": 0.2, SHARED_BACKGROUND: 0.05})]
+def test_the_shared_servers_are_shown_but_not_in_the_total() -> None:
+    spent = {"worker": 0.2, SHARED_BACKGROUND: 0.05, "Redis (shared)": 0.01}
+    rounds = [_phase("Tripwire", 1000, spent)]
 
     figures = per_notification(rounds, "Tripwire")
 
-    assert figures == {"worker": 200.0, SHARED_BACKGROUND: 50.0, "total": 200.0}
+    assert figures == {
+        "worker": 200.0,
+        SHARED_BACKGROUND: 50.0,
+        "Redis (shared)": 10.0,
+        "total": 200.0,
+    }
 
 
 def test_the_printed_table_gives_the_ratio_the_totals_predict() -> None:
