@@ -199,6 +199,7 @@ class RedisCounts:
         strings: dict[bytes, int] = {}  # each event or value once, by its position in ARGV
         empty = Tally()
         order = []  # the wanted counters, in the order the script returns their sums
+        windows: dict[int, tuple[int, int, int]] = {}  # by bucket seconds: (1, first, last)
         for counter in [*tallies, *(c for c in wanted if c not in tallies)]:
             tally = tallies.get(counter, empty)
             keys.append(counter.key)
@@ -218,8 +219,11 @@ class RedisCounts:
             numbers.append(len(latest))
             numbers += [strings.setdefault(event, len(strings) + 1) for event in latest]
             if counter in wanted:
-                window = counter.window_buckets(now)
-                numbers += (1, window.start, window.stop - 1)
+                window = windows.get(counter.size)
+                if window is None:
+                    span = counter.window_buckets(now)
+                    window = windows[counter.size] = (1, span.start, span.stop - 1)
+                numbers += window
                 order.append(counter)
             else:
                 numbers.append(0)

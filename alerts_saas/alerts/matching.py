@@ -6,8 +6,8 @@ Each alert is filed once, under its most selective rule:
 - an app or source rule: under (app, source), either of them possibly "any" (a team's
   alerts spread over its apps and hosts; an attribute value such as a region is shared by
   many alerts of different apps, so it comes second); there, by the lowest level it takes,
-  and, if it has a message rule, by that rule, so that an event asks it only when its
-  level and message meet them;
+  and by its message rule if it has one, else by its attribute rule if it has one, so
+  that an event asks it only when its level and message (or attribute) meet them;
 - an attribute rule: under (attribute, value), looked up with the event's own attributes;
 - a message rule alone: under the rule, found through two RE2 sets that test every such rule
   of the organization in one pass over the message (one for "contains", on the case-folded
@@ -15,8 +15,8 @@ Each alert is filed once, under its most selective rule:
 - nothing else (a level, or no rule at all): it is a candidate for every event.
 
 An event's candidates are then checked against the rules their filing did not already
-settle (an alert found under its app and source, at its level, is checked for its attribute
-rule only), so the index only decides who is asked, never who matches.
+settle (an alert found under its app and source, at its level and message, is checked for
+its attribute rule only), so the index only decides who is asked, never who matches.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from alerts_saas.alerts.models import Alert
 
 T = TypeVar("T")
 ANY = None  # an app or source rule that is not set
+_ABSENT: Any = object()  # an attribute the event does not have
 
 # RE2 sets compile every pattern into one automaton; this bounds its memory.
 SET_MAX_MEMORY = 64 << 20
@@ -83,6 +84,11 @@ class MatchIndex(Generic[T]):
         self.checks: list[Matcher | None] = []
         self.contains_rule: list[int | None] = []
         self.regex_rule: list[int | None] = []
+        # Whether its message rule is left to check when it is found (filed by attribute):
+        # otherwise the filing settled it, or it has none.
+        self.message_left: list[bool] = []
+        # The attribute rule it is filed by at its place (with no message rule there).
+        self.place_attribute: list[tuple[str, str] | None] = []
         self.by_attribute: dict[tuple[str, str], list[int]] = defaultdict(list)
         # Each place's alerts; an event asks only those whose level rule it meets (most
         # events are routine), through `_placed`.
@@ -102,7 +108,15 @@ class MatchIndex(Generic[T]):
             literal = "" if regex else re2.escape(alert.match_message.casefold())
             self.regex_rule.append(self._number(regexes, self.by_regex, regex))
             self.contains_rule.append(self._number(contains, self.by_contains, literal))
-            if alert.match_app or alert.match_source:
+            placed = bool(alert.match_app or alert.match_source)
+            attributed = placed and alert.match_attribute and not alert.match_message
+            self.place_attribute.append(
+                (alert.match_attribute, alert.match_attribute_value) if attributed else None
+            )
+            self.message_left.append(
+                not placed and bool(alert.match_attribute) and bool(alert.match_message)
+            )
+            if placed:
                 self.by_place[(alert.match_app or ANY, alert.match_source or ANY)].append(i)
             elif alert.match_attribute:
                 self.by_attribute[(alert.match_attribute, alert.match_attribute_value)].append(i)
@@ -150,6 +164,13 @@ class MatchIndex(Generic[T]):
         if self.by_place:
             place, level = self._placed(event.app, event.source), event.level
             found += place.plain.at(level)
+            if place.attributes and attributes:
+                for key in place.attribute_keys:
+                    value = attributes.get(key, _ABSENT)
+                    if value is not _ABSENT:
+                        filed = place.attributes.get((key, attribute_text(value)))
+                        if filed is not None:
+                            found += filed.at(level)
             if place.contains:
                 for rule in messages.contains():
                     if rule in place.contains:
@@ -185,17 +206,19 @@ class MatchIndex(Generic[T]):
         """The values of the alerts `event` matches."""
         messages = _Messages(self, event)
         found = []
+        checks, message_left, values = self.checks, self.message_left, self.values
         for i in self.candidates(event, messages):
-            check = self.checks[i]
+            check = checks[i]
             if check is not None and not check(event):
                 continue
-            rule = self.contains_rule[i]
-            if rule is not None and rule not in messages.contains():
-                continue
-            rule = self.regex_rule[i]
-            if rule is not None and rule not in messages.regexes():
-                continue
-            found.append(self.values[i])
+            if message_left[i]:
+                rule = self.contains_rule[i]
+                if rule is not None and rule not in messages.contains():
+                    continue
+                rule = self.regex_rule[i]
+                if rule is not None and rule not in messages.regexes():
+                    continue
+            found.append(values[i])
         return found
 
 
@@ -218,20 +241,25 @@ class _Place:
     one by their rule's number in each RE2 set, so that an event asks only those whose
     message rule it meets."""
 
-    __slots__ = ("contains", "plain", "regexes")
+    __slots__ = ("attribute_keys", "attributes", "contains", "plain", "regexes")
 
     def __init__(self, index: MatchIndex[Any], alerts: list[int]) -> None:
         plain: list[int] = []
         contains: dict[int, list[int]] = defaultdict(list)
         regexes: dict[int, list[int]] = defaultdict(list)
+        attributes: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i in alerts:
             if (rule := index.contains_rule[i]) is not None:
                 contains[rule].append(i)
             elif (rule := index.regex_rule[i]) is not None:
                 regexes[rule].append(i)
+            elif (pair := index.place_attribute[i]) is not None:
+                attributes[pair].append(i)
             else:
                 plain.append(i)
         self.plain = _Leveled(index, plain)
+        self.attributes = {pair: _Leveled(index, filed) for pair, filed in attributes.items()}
+        self.attribute_keys = list(dict.fromkeys(key for key, _value in attributes))
         self.contains = {rule: _Leveled(index, filed) for rule, filed in contains.items()}
         self.regexes = {rule: _Leveled(index, filed) for rule, filed in regexes.items()}
 
@@ -279,11 +307,14 @@ class _Messages:
 def _residual(alert: Alert) -> Matcher | None:
     """What is left to check of the alert's rules once the index found it for an event
     (`MatchIndex.candidates`): filed by app or source, the event has that app and source
-    and a level the alert takes (the lookup is by place and level), so only an attribute
-    rule is left; filed by attribute, the event has that value, so only a level rule is
+    and a level the alert takes (the lookup is by place and level), and the attribute
+    value it is filed by if it has no message rule, so only the attribute rule of one with
+    a message rule is left; filed by attribute, the event has that value, so only a level rule is
     left; filed by message rule, only a level rule. Message rules are tested through the
     RE2 sets, not here."""
     rules = Alert(match_level=alert.match_level)
+    if (alert.match_app or alert.match_source) and not alert.match_message:
+        return None
     if alert.match_app or alert.match_source:
         rules = Alert(
             match_attribute=alert.match_attribute,

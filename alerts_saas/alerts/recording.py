@@ -133,16 +133,18 @@ post_delete.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-delet
 
 
 def _tally(events: list[Event], size: int, now: float, levels: bool) -> Tally:
-    tally = Tally()
-    buckets = tally.buckets
+    """What `events` add to one counter set (run per matched alert and batch: kept lean)."""
+    buckets: dict[int, int] = {}
+    highest: dict[int, int] = {}
     for event in events:
+        stamp = event.timestamp
         # A clock a little ahead of ours still counts now, not later.
-        bucket = int(min(event.timestamp, now) // size)
+        bucket = int((stamp if stamp < now else now) // size)
         buckets[bucket] = buckets.get(bucket, 0) + 1
-        if levels and event.level > tally.levels.get(bucket, 0):
-            tally.levels[bucket] = event.level
-    tally.recent = [event.summary() for event in events[-RECENT_KEPT:]]
-    return tally
+        if levels and event.level > highest.get(bucket, 0):
+            highest[bucket] = event.level
+    recent = [event.summary() for event in events[-RECENT_KEPT:]]
+    return Tally(buckets, recent, highest)
 
 
 def record(organization_id: int, events: list[Event], now: float | None = None) -> list[Firing]:

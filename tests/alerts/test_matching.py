@@ -43,15 +43,15 @@ def alerts(draw: st.DrawFn) -> Alert:
         message = draw(st.sampled_from(WORDS))
     elif message_kind == "regex":
         message = draw(st.sampled_from(REGEXES))
-    with_attribute = draw(st.booleans())
+    attribute = draw(st.sampled_from(["", "region", "zone"]))
     return Alert(
         match_app=draw(st.sampled_from(APPS)),
         match_source=draw(st.sampled_from(SOURCES)),
         match_level=draw(st.sampled_from(LEVELS)),
         match_message=message,
         match_message_regex=message_kind == "regex",
-        match_attribute="region" if with_attribute else "",
-        match_attribute_value=draw(st.sampled_from(["eu", "us", "1", "true"])),
+        match_attribute=attribute,
+        match_attribute_value=draw(st.sampled_from(["eu", "us", "1", "true", "null", ""])),
     )
 
 
@@ -61,7 +61,7 @@ def events(draw: st.DrawFn) -> Event:
     attributes = draw(
         st.dictionaries(
             st.sampled_from(["region", "host", "zone"]),
-            st.sampled_from(["eu", "us", 1, 1.0, True, None]),
+            st.sampled_from(["eu", "us", "", 1, 1.0, True, None]),
             max_size=3,
         )
     )
@@ -101,6 +101,22 @@ def test_an_event_asks_only_the_alerts_that_can_match_it():
     hit = Event(timestamp=time.time(), app="other", message="needle-3 and code-12345")
     # needle-3 (1,800 + 3); code-1\d+ and code-12\d+ (1,950 + 1 and + 12)
     assert sorted(index.matches(hit)) == [1_803, 1_951, 1_962]
+
+
+def test_an_apps_alerts_on_an_attribute_are_asked_only_with_that_value():
+    """120 alerts of one app, each on its own status code: an event of that app asks the
+    one for its status, whatever type the sender gave the value."""
+    rules = [
+        Alert(match_app="api", match_attribute="status", match_attribute_value=str(500 + i))
+        for i in range(120)
+    ]
+    rules.append(Alert(match_app="api", match_attribute="status", match_attribute_value="true"))
+    index = MatchIndex((alert, i) for i, alert in enumerate(rules))
+    for value, expected in [(503, [3]), ("503", [3]), (503.0, [3]), (True, [120]), (404, [])]:
+        event = Event(timestamp=time.time(), app="api", attributes={"status": value})
+        assert index.candidates(event) == expected
+        assert index.matches(event) == expected
+    assert index.matches(Event(timestamp=time.time(), app="api")) == []
 
 
 @pytest.mark.django_db
