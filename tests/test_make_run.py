@@ -122,6 +122,7 @@ def _events_fire_and_clear_on_the_embedded_defaults(session: requests.Session) -
             "window_unit": "minutes",
             "match_app": "gateway",
             "match_level": "40",
+            "auto_resolve": "on",  # checked on the form, as a browser sends it
             "targets": [service_id],
             "details-TOTAL_FORMS": "0",
             "details-INITIAL_FORMS": "0",

@@ -125,7 +125,14 @@ def test_disconnecting_offers_the_move_and_the_alert_page_shows_both_sides(
     flash = page.locator(".flash")
     expect(flash).to_have_count(1)
     expect(flash).to_contain_text(f"PagerDuty account {account.name} was disconnected")
-    expect(flash).to_contain_text("1 open incident was resolved in PagerDuty.")
+    # Resolved while the page waited, or queued when PagerDuty was slow to answer (a loaded
+    # machine): either way the message says which.
+    expect(flash).to_contain_text(
+        re.compile(
+            r"1 open incident was resolved in PagerDuty\.|1 resolve is queued: retried until "
+            r"PagerDuty takes it\."
+        )
+    )
     expect(flash).to_contain_text(
         "1 alert moved to Checkout API 001: “Edge heartbeat missing”; it is firing, so "
         "Checkout API 001 is paged now."
