@@ -165,12 +165,13 @@ class MatchIndex(Generic[T]):
             place, level = self._placed(event.app, event.source), event.level
             found += place.plain.at(level)
             if place.attributes and attributes:
-                for key in place.attribute_keys:
+                for key, by_value in place.attributes:
                     value = attributes.get(key, _ABSENT)
-                    if value is not _ABSENT:
-                        filed = place.attributes.get((key, attribute_text(value)))
-                        if filed is not None:
-                            found += filed.at(level)
+                    if value is _ABSENT:
+                        continue
+                    filed = by_value.get(value if type(value) is str else attribute_text(value))
+                    if filed is not None:
+                        found += filed.at(level)
             if place.contains:
                 for rule in messages.contains():
                     if rule in place.contains:
@@ -241,25 +242,28 @@ class _Place:
     one by their rule's number in each RE2 set, so that an event asks only those whose
     message rule it meets."""
 
-    __slots__ = ("attribute_keys", "attributes", "contains", "plain", "regexes")
+    __slots__ = ("attributes", "contains", "plain", "regexes")
 
     def __init__(self, index: MatchIndex[Any], alerts: list[int]) -> None:
         plain: list[int] = []
         contains: dict[int, list[int]] = defaultdict(list)
         regexes: dict[int, list[int]] = defaultdict(list)
-        attributes: dict[tuple[str, str], list[int]] = defaultdict(list)
+        attributes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for i in alerts:
             if (rule := index.contains_rule[i]) is not None:
                 contains[rule].append(i)
             elif (rule := index.regex_rule[i]) is not None:
                 regexes[rule].append(i)
             elif (pair := index.place_attribute[i]) is not None:
-                attributes[pair].append(i)
+                attributes[pair[0]][pair[1]].append(i)
             else:
                 plain.append(i)
         self.plain = _Leveled(index, plain)
-        self.attributes = {pair: _Leveled(index, filed) for pair, filed in attributes.items()}
-        self.attribute_keys = list(dict.fromkeys(key for key, _value in attributes))
+        # (attribute, {value as text: its alerts}) for each attribute ruled on here.
+        self.attributes = [
+            (key, {text: _Leveled(index, filed) for text, filed in by_value.items()})
+            for key, by_value in attributes.items()
+        ]
         self.contains = {rule: _Leveled(index, filed) for rule, filed in contains.items()}
         self.regexes = {rule: _Leveled(index, filed) for rule, filed in regexes.items()}
 
