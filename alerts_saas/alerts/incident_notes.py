@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from django.db.models import QuerySet
+
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.incidents.words import incident_words
@@ -12,16 +14,30 @@ from integrations.pagerduty.models import Delivery, EventAction
 
 
 def incident_notes(organization_id: int, alert_ids: Collection[int]) -> dict[int, str]:
-    """Per firing alert of `alert_ids`, its open firing's incident in words: the one that
-    changed last where it paged several services. Two queries, on indexes."""
+    """Per firing alert of `alert_ids`, its open firings' incident in words: the one that
+    changed last where it paged several services (or, for an alert that groups, several
+    values). Two queries, on indexes."""
     if not alert_ids:
         return {}
+    triggers = Delivery.objects.filter(
+        firing__alert_id__in=list(alert_ids), firing__cleared_at__isnull=True
+    )
+    return _latest_words(organization_id, triggers, "alert_id")
+
+
+def firing_notes(organization_id: int, firing_ids: Collection[int]) -> dict[int, str]:
+    """The same per open firing: each value of an alert that groups has its own incident."""
+    if not firing_ids:
+        return {}
+    triggers = Delivery.objects.filter(firing_id__in=list(firing_ids))
+    return _latest_words(organization_id, triggers, "firing_id")
+
+
+def _latest_words(organization_id: int, deliveries: QuerySet[Delivery], by: str) -> dict[int, str]:
     triggers = list(
-        Delivery.objects.filter(
-            firing__alert_id__in=list(alert_ids),
-            firing__cleared_at__isnull=True,
-            event_action=EventAction.TRIGGER,
-        ).only("alert_id", "service_id", "dedup_key", "event_action")
+        deliveries.filter(event_action=EventAction.TRIGGER).only(
+            "alert_id", "firing_id", "service_id", "dedup_key", "event_action"
+        )
     )
     incidents = incidents_of(organization_id, triggers)
     latest: dict[int, Incident] = {}
@@ -29,9 +45,10 @@ def incident_notes(organization_id: int, alert_ids: Collection[int]) -> dict[int
         incident = (
             incidents.get((trigger.service_id, trigger.dedup_key)) if trigger.service_id else None
         )
-        if incident is None or trigger.alert_id is None:
+        key = getattr(trigger, by)
+        if incident is None or key is None:
             continue
-        seen = latest.get(trigger.alert_id)
+        seen = latest.get(key)
         if seen is None or incident.status_changed_at > seen.status_changed_at:
-            latest[trigger.alert_id] = incident
-    return {alert_id: incident_words(incident) for alert_id, incident in latest.items()}
+            latest[key] = incident
+    return {key: incident_words(incident) for key, incident in latest.items()}

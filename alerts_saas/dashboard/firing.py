@@ -24,7 +24,7 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.counting import counts
 from alerts_saas.alerts.firings import counter_of
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
-from alerts_saas.alerts.incident_notes import incident_notes
+from alerts_saas.alerts.incident_notes import firing_notes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import duration_label
 from integrations.pagerduty.models import Delivery
@@ -176,7 +176,7 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
     healths = health_of(alerts, slug)
     latest = _latest_deliveries([f.pk for f in firings]) if firings else {}
     now_counts = _counts_now(firings, now)
-    notes = incident_notes(organization.pk, [a.pk for a in alerts]) if alerts else {}
+    notes = firing_notes(organization.pk, [f.pk for f in firings])
     shown = [
         FiringAlert(
             alert=firing.alert,
@@ -186,7 +186,7 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
             health=healths[firing.alert_id],
             latest=latest.get(firing.pk),
             url=reverse("alerts:detail", args=[slug, firing.alert_id]),
-            incident_note=notes.get(firing.alert_id, ""),
+            incident_note=notes.get(firing.pk, ""),
         )
         for firing in firings
     ]
