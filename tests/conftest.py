@@ -9,14 +9,18 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from allauth.account.models import EmailAddress
 from django.db import connection
+from django.test import Client
 from playwright.sync_api import Browser, Page
 
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.accounts.services import create_organization
+from alerts_saas.ingest.models import IngestKey
 from devtools.sandbox.testing import SandboxClient, SandboxProcess, free_port
 from tests.csp_watch import watching
 
@@ -318,3 +322,33 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
         return path
 
     return shoot
+
+
+# --- The ingest API, as a sender calls it ---------------------------------------------------
+
+
+@pytest.fixture
+def ingest_secret(org: Organization) -> str:
+    return IngestKey.issue(org, "web servers")[1]
+
+
+Poster = Callable[..., Any]
+
+
+@pytest.fixture
+def post_events(ingest_secret: str) -> Poster:
+    """POST a batch to the ingest API: a list or dict (as JSON) or raw bytes."""
+
+    def post(
+        body: Any, secret: str | None = None, client: Client | None = None, **headers: str
+    ) -> Any:
+        data = body if isinstance(body, bytes | str) else orjson.dumps(body)
+        return (client or Client()).post(
+            "/api/v1/events",
+            data=data,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret or ingest_secret}",
+            **headers,
+        )
+
+    return post

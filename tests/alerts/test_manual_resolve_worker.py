@@ -5,14 +5,9 @@ nothing more)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 import pytest
-from django.test import Client
 
 from alerts_saas.alerts.models import Alert, Firing, Level
-from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty.incidents.models import Incident, WebhookSubscription
 from integrations.pagerduty.models import Delivery, EventAction
 from tests.conftest import wait_for
@@ -27,18 +22,7 @@ def worker_settings(live_server) -> dict[str, str]:
     return {"SITE_URL": live_server.url}
 
 
-def _post(org, events: list[dict[str, Any]]) -> None:
-    secret = IngestKey.issue(org, f"key {len(events)}")[1]
-    response = Client().post(
-        "/api/v1/events",
-        data=orjson.dumps(events),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {secret}",
-    )
-    assert response.status_code == 202, response.content
-
-
-def _fire(org, service, seconds_ago: float = 45) -> Firing:
+def _fire(org, service, post_events, seconds_ago: float = 45) -> Firing:
     """An alert that does not auto-resolve, fired by three errors sent `seconds_ago`."""
     alert = Alert.objects.create(
         organization=org,
@@ -51,7 +35,8 @@ def _fire(org, service, seconds_ago: float = 45) -> Firing:
     )
     alert.targets.add(service)
     error = {"app": "checkout", "level": "error", "source": "web-1", "timestamp": ago(seconds_ago)}
-    _post(org, [{**error, "message": f"card declined #{i}"} for i in range(3)])
+    response = post_events([{**error, "message": f"card declined #{i}"} for i in range(3)])
+    assert response.status_code == 202, response.content
     return Firing.objects.get(alert=alert)
 
 
@@ -60,10 +45,10 @@ def _actions(pagerduty, key: str) -> list[str]:
 
 
 def test_the_condition_clears_nothing_resolves_and_resolving_here_does(
-    celery_worker, org, make_service, pagerduty, admin_client
+    celery_worker, org, make_service, pagerduty, admin_client, post_events
 ) -> None:
     service = make_service()
-    firing = _fire(org, service)
+    firing = _fire(org, service, post_events)
     key = firing.dedup_key(service.pk)
     delivered(pagerduty, key, "trigger")
 
@@ -102,9 +87,9 @@ def subscribed(celery_worker, connected_service, settings, live_server, pagerdut
 
 
 def test_resolving_the_incident_in_pagerduty_clears_the_firing(
-    subscribed, org, pagerduty, admin_client
+    subscribed, org, pagerduty, admin_client, post_events
 ) -> None:
-    firing = _fire(org, subscribed, seconds_ago=5)
+    firing = _fire(org, subscribed, post_events, seconds_ago=5)
     key = firing.dedup_key(subscribed.pk)
     delivered(pagerduty, key, "trigger")
     ours = wait_for(

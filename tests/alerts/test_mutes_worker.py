@@ -7,14 +7,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from alerts_saas.alerts.models import Alert, Firing, Level, MuteWindow
 from alerts_saas.alerts.tasks import evaluate_alerts, release_held_firings
-from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty.models import Delivery
 from tests.conftest import wait_for
 
@@ -22,16 +19,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def send(org):
-    secret = IngestKey.issue(org, "web servers")[1]
-
+def send(post_events):
     def post(events: list[dict[str, Any]]) -> None:
-        response = Client().post(
-            "/api/v1/events",
-            data=orjson.dumps(events),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {secret}",
-        )
+        response = post_events(events)
         assert response.status_code == 202, response.content
 
     return post
