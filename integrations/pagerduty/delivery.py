@@ -22,7 +22,6 @@ import random
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -30,7 +29,22 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
 from integrations.pagerduty import events, paths, statements
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
+from integrations.pagerduty.models import Delivery, EventAction, Reason
+from integrations.pagerduty.outgoing import (  # the rows the engine sends, for its callers
+    build_event as build_event,
+)
+from integrations.pagerduty.outgoing import (
+    fallback_dedup_key as fallback_dedup_key,
+)
+from integrations.pagerduty.outgoing import (
+    fallback_for as fallback_for,
+)
+from integrations.pagerduty.outgoing import (
+    fallbacks,
+)
+from integrations.pagerduty.outgoing import (
+    follow_up as follow_up,
+)
 from integrations.pagerduty.ratelimit import limiter
 from integrations.pagerduty.statements import Attempt
 from integrations.pagerduty.task_names import SEND_DELIVERIES, task
@@ -43,61 +57,6 @@ RATE_MARGIN = 1.0
 # A test incident's automatic resolve that was not tried yet (autoresolve.py): a person's
 # resolve, or a removal's, takes it over; its trigger failing for good drops it.
 UNTRIED_AUTOMATIC_RESOLVE = Q(reason=Reason.TEST_EXPIRED, status=Delivery.Status.QUEUED, attempts=0)
-
-
-def build_event(
-    service: PagerDutyService,
-    action: str,
-    dedup_key: str,
-    payload: dict[str, Any] | None = None,
-    *,
-    is_test: bool = False,
-    extra: dict[str, Any] | None = None,
-    created_by: Any = None,
-    alert: Any = None,
-    firing: Any = None,
-) -> Delivery:
-    """An unsaved Delivery of one event to `service`, cut to PagerDuty's limits."""
-    event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key}
-    if action == EventAction.TRIGGER:
-        event["payload"] = payload or {}
-        event.update(extra or {})
-    event, note = events.fit_event(event, len(service.integration_key))
-    return Delivery(
-        organization_id=service.organization_id,
-        service=service,
-        service_name=service.name,
-        alert=alert,
-        firing=firing,
-        region=service.region,
-        routing_key=service.integration_key,
-        event_action=action,
-        dedup_key=event["dedup_key"],
-        body=event,
-        is_test=is_test,
-        trim_note=note,
-        created_by=created_by,
-    )
-
-
-def follow_up(trigger: Delivery, action: str, created_by: Any = None, reason: str = "") -> Delivery:
-    """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key;
-    `reason` says why (a `Reason`)."""
-    return Delivery(
-        organization_id=trigger.organization_id,
-        service_id=trigger.service_id,
-        service_name=trigger.service_name,
-        alert_id=trigger.alert_id,
-        firing_id=trigger.firing_id,
-        region=trigger.region,
-        routing_key=trigger.routing_key,
-        event_action=action,
-        dedup_key=trigger.dedup_key,
-        body={"event_action": action, "dedup_key": trigger.dedup_key},
-        is_test=trigger.is_test,
-        reason=reason,
-        created_by=created_by,
-    )
 
 
 def queue(deliveries: list[Delivery]) -> list[Delivery]:
@@ -198,7 +157,7 @@ def _settle(token: uuid.UUID, claimed: list[Attempt]) -> None:
     with transaction.atomic():
         statements.settle(token, claimed)
         paths.record(failed)
-        queue(_fallbacks(Delivery.objects.filter(pk__in=refused_triggers)))
+        queue(fallbacks(Delivery.objects.filter(pk__in=refused_triggers)))
         _drop_automatic_resolves(failed_triggers)
 
 
@@ -224,67 +183,6 @@ def _drop_automatic_resolves(failed_triggers: set[tuple[int, str]]) -> None:
     )
     if dropped:
         log.info("Dropped %d automatic test resolve(s): their trigger failed", dropped)
-
-
-def fallback_dedup_key(organization_id: int, firing_id: int) -> str:
-    """One incident on the fallback service per firing, however many targets fell back."""
-    return f"tripwire-{organization_id}-firing-{firing_id}-fallback"
-
-
-def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str) -> Delivery | None:
-    """An unsaved copy of a firing's trigger to the organization's fallback service, saying
-    why in its custom details; None if there is no fallback to use (none set, the trigger's
-    own service, a test, or no firing)."""
-    if fallback is None or trigger.firing_id is None or trigger.is_test:
-        return None
-    if fallback.pk == trigger.service_id or trigger.event_action != EventAction.TRIGGER:
-        return None
-    event = dict(trigger.body)
-    payload = dict(event.pop("payload", {}) or {})
-    details = payload.get("custom_details")
-    payload["custom_details"] = {
-        **(details if isinstance(details, dict) else {}),
-        "fallback_reason": why,
-    }
-    extra = {k: v for k, v in event.items() if k not in ("event_action", "dedup_key")}
-    copy = build_event(
-        fallback,
-        EventAction.TRIGGER,
-        fallback_dedup_key(trigger.organization_id, trigger.firing_id),
-        payload,
-        extra=extra,
-    )
-    copy.alert_id, copy.firing_id = trigger.alert_id, trigger.firing_id
-    copy.reason = Reason.FALLBACK
-    return copy
-
-
-def _fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
-    """Fallback triggers for firings' triggers PagerDuty just refused, one per firing, none
-    where the firing already fell back."""
-    copies: dict[str, Delivery] = {}
-    fallbacks: dict[int, PagerDutyService | None] = {}
-    for trigger in refused.filter(firing__isnull=False, is_test=False):
-        org = trigger.organization_id
-        if org not in fallbacks:
-            fallbacks[org] = paths.fallback_service(org)
-        why = (
-            f"{trigger.service_name} could not be paged: PagerDuty refused its integration key "
-            f"({trigger.last_error or 'HTTP 400'})."
-        )
-        copy = fallback_for(trigger, fallbacks[org], why)
-        if copy is not None:
-            copies.setdefault(copy.dedup_key, copy)
-    if not copies:
-        return []
-    sent = set(
-        Delivery.objects.filter(
-            organization_id__in={c.organization_id for c in copies.values()},
-            dedup_key__in=list(copies),
-            event_action=EventAction.TRIGGER,
-        ).values_list("organization_id", "dedup_key")
-    )
-    return [c for key, c in copies.items() if (c.organization_id, key) not in sent]
 
 
 def _within_budget(claimed: list[Attempt]) -> list[Attempt]:
