@@ -16,6 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from alerts_saas import security
+from alerts_saas.beat import beat_schedule
 from alerts_saas.env import (
     development_secrets,
     env_bool,
@@ -24,6 +25,7 @@ from alerts_saas.env import (
     env_list,
     env_str,
 )
+from alerts_saas.log_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -171,51 +173,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 15)
 
 
-def _every(task: str, seconds: int) -> dict[str, object]:
-    """A beat entry that runs `task` every `seconds`; a run still queued when the next is
-    due is dropped, so a stalled worker does not come back to a pile of them."""
-    return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
-
-
-CELERY_BEAT_SCHEDULE = {
-    "heartbeat": _every("alerts_saas.health.tasks.heartbeat", HEARTBEAT_INTERVAL),
-    "pagerduty-sweep-deliveries": _every(
-        "integrations.pagerduty.tasks.sweep_deliveries", env_int("DELIVERY_SWEEP_INTERVAL", 10)
-    ),
-    "pagerduty-refresh-tokens": {
-        "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",
-        "schedule": timedelta(minutes=5),
-    },
-    "alerts-evaluate": _every(
-        "alerts_saas.alerts.tasks.evaluate_alerts", env_int("ALERT_EVALUATION_INTERVAL", 10)
-    ),
-    # Mute windows: what they held pages within this many seconds of their end.
-    "alerts-release-held": _every(
-        "alerts_saas.alerts.tasks.release_held_firings", env_int("MUTE_RELEASE_INTERVAL", 15)
-    ),
-    "alerts-prune-counts": {
-        "task": "alerts_saas.alerts.tasks.prune_counts",
-        "schedule": timedelta(minutes=10),
-    },
-    # History retention: deliveries first, so firings go once nothing points at them.
-    "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
-    "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
-    "ingest-prune-changes": _every("alerts_saas.ingest.tasks.prune_changes", 3600),
-    "incidents-apply-pending": _every("integrations.pagerduty.incidents.tasks.apply_pending", 30),
-    "incidents-prune": _every("integrations.pagerduty.incidents.tasks.prune_incidents", 600),
-    "incidents-check-subscriptions": _every(
-        "integrations.pagerduty.incidents.tasks.check_subscriptions", 3600
-    ),
-    # Paging problems: reminders, fixes no signal announces, and a backstop for the rest.
-    "notices-check-paging-problems": _every(
-        "alerts_saas.notices.tasks.check_paging_problems", env_int("PROBLEM_CHECK_INTERVAL", 60)
-    ),
-    "audit-prune-entries": _every("alerts_saas.audit.tasks.prune_entries", 3600),
-    "purge-stale-invitations": {
-        "task": "alerts_saas.accounts.tasks.purge_stale_invitations",
-        "schedule": timedelta(hours=6),
-    },
-}
+# What beat runs, and how often (alerts_saas/beat.py; intervals from the environment).
+CELERY_BEAT_SCHEDULE = beat_schedule(HEARTBEAT_INTERVAL)
 
 # --- Accounts (django-allauth) ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -428,38 +387,5 @@ if not DEBUG:
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-    },
-    # Bearer links' secrets never reach a log line (alerts_saas.security).
-    "filters": {"redact_secrets": {"()": "alerts_saas.security.RedactSecrets"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.request": {"filters": ["redact_secrets"]},
-        "django.security.csrf": {"filters": ["redact_secrets"]},
-        # runserver's access lines (Django's own handler for them is replaced here).
-        "django.server": {
-            "handlers": ["console"],
-            "propagate": False,
-            "filters": ["redact_secrets"],
-        },
-        "django.db.backends": {"level": "INFO"},
-        # These log request bodies and tokens at DEBUG: never let that through.
-        "requests_oauthlib": {"level": "WARNING"},
-        "oauthlib": {"level": "WARNING"},
-        "pagerduty": {"level": "WARNING"},
-        "httpx2": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-        "aiohttp": {"level": "WARNING"},
-    },
-}
+# Plain lines on the console; secrets in links never reach one (alerts_saas/log_config.py).
+LOGGING = logging_config(LOG_LEVEL)
