@@ -17,10 +17,12 @@ fi
 
 child=0
 stopping=""
+forwarded=""
 
 forward() {
     stopping=$1
     if [ "$child" -ne 0 ]; then
+        forwarded=1
         kill "-$1" "$child" 2>/dev/null
     fi
 }
@@ -28,12 +30,19 @@ trap 'forward TERM' TERM
 trap 'forward INT' INT
 
 while :; do
-    # In the background, bash would start the command with SIGINT ignored: restore it.
+    # In the background, bash would start the command with SIGINT ignored: restore it. The
+    # subshell must not inherit `forward` for TERM either: a signal forwarded before the
+    # exec would be taken by that trap and never reach the command.
     (
-        trap - INT QUIT
+        trap - INT QUIT TERM
         exec "$@"
     ) &
     child=$!
+    # A signal that came between the fork and the line above found no child to forward to.
+    if [ -n "$stopping" ] && [ -z "$forwarded" ]; then
+        forwarded=1
+        kill "-$stopping" "$child" 2>/dev/null
+    fi
     # `wait` returns early when a trapped signal arrives: wait again until the command is gone.
     wait "$child"
     status=$?

@@ -93,3 +93,18 @@ def test_a_command_that_exits_0_is_not_started_again(tmp_path: Path) -> None:
         assert len(_runs(runs)) == 1
     finally:
         _stop(proc)
+
+
+def test_a_sigterm_at_any_moment_of_the_start_stops_the_command() -> None:
+    """Also in the instant between starting the command and knowing its pid, which a loaded
+    machine stretches: the stop must still reach the command, not wait for it to end."""
+    for n in range(40):
+        proc = _start("sleep", "60")
+        try:
+            time.sleep(n % 20 * 0.002)
+            proc.send_signal(signal.SIGTERM)
+            # Before its traps are set, the script itself is stopped (-SIGTERM): no command yet.
+            stopped = (0, 128 + signal.SIGTERM, -signal.SIGTERM)
+            assert proc.wait(timeout=5) in stopped, f"after {n % 20 * 2} ms"
+        finally:
+            _stop(proc)
