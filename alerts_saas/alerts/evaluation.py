@@ -12,7 +12,7 @@
 - An alert that groups (one firing per host...) is decided per value of its group field:
   a value seen and gone quiet fires an absence alert; a value not seen for
   ALERT_GROUP_FORGET_WINDOWS windows is forgotten, and its firing clears as "No longer
-  seen".
+  seen" (one whose sightings the count store lost: that long after its firing opened).
 - When the count store lost its counts (`Totals.since`), a window that began before then is
   a lower bound: enough events still decide (a presence alert fires, an absence alert
   clears), too few decide nothing until a whole window has been counted again. So a
@@ -181,6 +181,7 @@ def _watched(
         if not alert.group_by
     ]
     forgotten = 0
+    since: float | None = None  # the store's epoch, read only if a value was lost
     with_firings: dict[int, set[str]] = {}
     for alert_id, value in open_firings:
         with_firings.setdefault(alert_id, set()).add(value)
@@ -200,6 +201,15 @@ def _watched(
             for value in old:
                 del values[value]
                 firing_values.discard(value)
+        lost = firing_values - values.keys()
+        if lost and alert.auto_resolve:
+            if since is None:
+                since = counts().since(now)
+            gone = [
+                v for v in lost if now > _lost_forget_at(alert, open_firings[alert.pk, v], since)
+            ]
+            forgotten += _clear_forgotten(alert, gone, open_firings, now)
+            firing_values.difference_update(gone)
         for value in values.keys() | firing_values:
             # A value with a firing open that the store lost (a restart): when it was first
             # seen is unknown, so its window counts from the store's epoch (`holds`).
@@ -218,14 +228,32 @@ def _forget_values(
     now: float,
 ) -> int:
     """Clear the firings of values no longer seen, then forget the values."""
+    cleared = _clear_forgotten(alert, values, open_firings, now)
+    counts().forget(counter, values)
+    return cleared
+
+
+def _clear_forgotten(
+    alert: Alert, values: list[str], open_firings: dict[tuple[int, str], Firing], now: float
+) -> int:
+    """Clear the open firings of `values` as "No longer seen"; return how many cleared."""
     moment = datetime.fromtimestamp(now, UTC)
     cleared = 0
     for value in values:
         firing = open_firings.pop((alert.pk, value), None)
         if firing is not None:
             cleared += firings.clear_firing(firing, Firing.ClearReason.FORGOTTEN, moment, 0)
-    counts().forget(counter, values)
     return cleared
+
+
+def _lost_forget_at(alert: Alert, firing: Firing, since: float) -> float:
+    """When the value of an open firing that the store no longer knows (its counts and
+    sightings were lost: a restart, or expiry while the beat was down) is forgotten: its
+    last sighting is unknown, so forget_after from the firing's opening, and not before a
+    whole window has been counted since the store's epoch (`since`) without it, so that a
+    restart alone never resolves a firing (the loss rules in `holds`)."""
+    window = alert.window_minutes * 60
+    return max(firing.opened_at.timestamp() + forget_after(alert.window_minutes), since + window)
 
 
 def prune(now: float | None = None) -> None:

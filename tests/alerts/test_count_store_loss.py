@@ -16,7 +16,7 @@ import redis
 
 from alerts_saas.alerts import counting, counting_redis, evaluation
 from alerts_saas.alerts.conditions import Event
-from alerts_saas.alerts.models import Alert, ConditionKind, Firing
+from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy
 from integrations.pagerduty.models import Delivery, EventAction
 from tests.redis_server import RedisServer
 
@@ -115,3 +115,94 @@ def test_the_alert_page_says_counting_restarted(org, make_service, store, admin_
     page = admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/").content.decode()
     assert "Counting restarted at" in page and "the count store was reset" in page
     assert "can fire from" in page
+
+
+def _per_host_absence_alert(org, service) -> Alert:
+    """ "Host went quiet": fewer than 1 event in 1 minute, per source, armed long ago."""
+    alert = Alert.objects.create(
+        organization=org,
+        name="Host went quiet",
+        kind=ConditionKind.ABSENCE,
+        threshold=1,
+        window_minutes=1,
+        group_by=GroupBy.SOURCE,
+    )
+    alert.targets.add(service)
+    Alert.objects.filter(pk=alert.pk).update(counting_since=datetime.now(UTC) - timedelta(hours=1))
+    return Alert.objects.get(pk=alert.pk)
+
+
+def _quiet_host_firing(org, make_service, seconds_ago: float) -> tuple[Alert, Firing, float]:
+    """edge-1 beat once `seconds_ago`, then went quiet: its firing opens 65 s later."""
+    alert = _per_host_absence_alert(org, make_service())
+    start = time.time() - seconds_ago
+    evaluation.record(org.pk, [Event(timestamp=start, source="edge-1")], now=start)
+    assert evaluation.evaluate(now=start + 65)["opened"] == 1
+    firing = Firing.objects.get(alert=alert, cleared_at__isnull=True)
+    assert firing.group == "edge-1" and _pages(EventAction.TRIGGER) == 1
+    return alert, firing, start
+
+
+def test_a_quiet_host_whose_sightings_a_restart_lost_is_still_forgotten_in_time(
+    org, make_service, store, settings
+):
+    """Its firing clears as "No longer seen" once forgotten (forget_after from its opening),
+    rather than staying open until the host reports again."""
+    settings.ALERT_GROUP_FORGET_WINDOWS = 3  # forgotten after 3 minutes
+    alert, firing, start = _quiet_host_firing(org, make_service, seconds_ago=100)
+    store.restart_empty()
+    forget_at = start + 65 + 3 * 60
+    assert evaluation.evaluate(now=forget_at - 5)["cleared"] == 0
+    firing.refresh_from_db()
+    assert firing.cleared_at is None and _pages(EventAction.RESOLVE) == 0
+    assert evaluation.evaluate(now=forget_at + 1)["cleared"] == 1
+    firing.refresh_from_db()
+    assert firing.clear_reason == Firing.ClearReason.FORGOTTEN
+    assert _pages(EventAction.RESOLVE) == 1
+    assert evaluation.evaluate(now=forget_at + 120)["opened"] == 0  # nothing left to miss
+    assert not Firing.objects.filter(alert=alert, cleared_at__isnull=True).exists()
+
+
+def test_a_restart_after_the_forget_time_forgets_only_a_window_later(
+    org, make_service, store, settings
+):
+    """The beat missed the forget time; the restart then must not resolve anything before a
+    whole window has been counted without the host (the loss rules)."""
+    settings.ALERT_GROUP_FORGET_WINDOWS = 3
+    _, firing, _ = _quiet_host_firing(org, make_service, seconds_ago=1000)
+    store.restart_empty()
+    restarted = time.time()
+    assert evaluation.evaluate(now=restarted + 30)["cleared"] == 0
+    firing.refresh_from_db()
+    assert firing.cleared_at is None and _pages(EventAction.RESOLVE) == 0
+    assert evaluation.evaluate(now=time.time() + 61)["cleared"] == 1
+    firing.refresh_from_db()
+    assert firing.clear_reason == Firing.ClearReason.FORGOTTEN
+    assert _pages(EventAction.RESOLVE) == 1
+
+
+def test_a_lost_host_that_reports_again_is_forgotten_from_its_new_sighting(
+    org, make_service, store, settings
+):
+    settings.ALERT_GROUP_FORGET_WINDOWS = 3
+    _, firing, start = _quiet_host_firing(org, make_service, seconds_ago=100)
+    store.restart_empty()
+    now = time.time()
+    evaluation.record(firing.organization_id, [Event(timestamp=now, source="edge-1")], now=now)
+    # Known again: past the lost value's forget time it is judged as any value, and it has
+    # been quiet for a window since (open), not for three (forgotten).
+    assert evaluation.evaluate(now=start + 65 + 3 * 60 + 1)["cleared"] == 0
+    firing.refresh_from_db()
+    assert firing.cleared_at is None and _pages(EventAction.RESOLVE) == 0
+
+
+def test_a_lost_hosts_firing_that_waits_for_a_person_is_not_forgotten(
+    org, make_service, store, settings
+):
+    settings.ALERT_GROUP_FORGET_WINDOWS = 3
+    alert, firing, start = _quiet_host_firing(org, make_service, seconds_ago=100)
+    Alert.objects.filter(pk=alert.pk).update(auto_resolve=False)
+    store.restart_empty()
+    evaluation.evaluate(now=start + 65 + 3 * 60 + 120)
+    firing.refresh_from_db()
+    assert firing.cleared_at is None and _pages(EventAction.RESOLVE) == 0
