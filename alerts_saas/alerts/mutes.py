@@ -13,6 +13,7 @@ firing is still open.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -22,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from alerts_saas.accounts.times import time_html, zone_of
-from alerts_saas.alerts.models import Alert, MuteWindow
+from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 
 MAX_WEEKLY_MINUTES = 7 * 24 * 60
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -156,6 +157,49 @@ class Mutes:
             return self.alert_until(alert_id)
         known = [end for end in ends if end is not None]
         return max(known) if known else None
+
+    def hold(self, firing: Firing, service_ids: Iterable[int]) -> Hold | None:
+        """What holds a held open firing's trigger now (None if it is not held): when its
+        muted targets (of `service_ids`, the alert's) are paged, and the windows muting the
+        alert or one of them now. `until` is None once no window mutes them: the beat pages
+        them within seconds."""
+        if not firing.held or firing.cleared_at is not None:
+            return None
+        service_ids = set(service_ids)
+        holding = [
+            w.pk
+            for w in self.windows
+            if (w.alert_id == firing.alert_id or w.service_id in service_ids)
+            and span_at(w, self.at) is not None
+        ]
+        return Hold(self.held_until(firing.alert_id, service_ids), tuple(sorted(holding)))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why a held firing has not paged yet: until when, and which windows (ids)."""
+
+    until: datetime | None
+    window_ids: tuple[int, ...]
+
+
+def holds(firings: Iterable[Firing], at: datetime) -> dict[int, Hold]:
+    """`Mutes.hold` for each held open firing of `firings`, by firing id: two queries for any
+    number of firings (their alerts' targets, their organizations' windows), none if no
+    firing is held."""
+    held = [f for f in firings if f.held and f.cleared_at is None]
+    if not held:
+        return {}
+    organizations = {f.organization_id for f in held}
+    targets: dict[int, list[int]] = defaultdict(list)
+    links = Alert.targets.through.objects.filter(
+        alert_id__in={f.alert_id for f in held}, alert__organization_id__in=organizations
+    )
+    for alert_id, service_id in links.values_list("alert_id", "pagerdutyservice_id"):
+        targets[alert_id].append(service_id)
+    loaded = Mutes.load(organizations, at)
+    found = {f.pk: loaded.hold(f, targets[f.alert_id]) for f in held}
+    return {pk: hold for pk, hold in found.items() if hold is not None}
 
 
 def muted_targets(alert: Alert, service_ids: Iterable[int], at: datetime) -> set[int]:

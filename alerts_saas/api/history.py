@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from alerts_saas.alerts.models import Firing
+from alerts_saas.alerts.mutes import Hold, holds
 from alerts_saas.api.auth import READ, TokenRequest
 from alerts_saas.api.paging import Paging, page_of
 from alerts_saas.api.schemas import (
@@ -98,7 +100,7 @@ def _firings(request: TokenRequest) -> QuerySet[Firing]:
     )
 
 
-def _firing(firing: Firing) -> FiringOut:
+def _firing(firing: Firing, hold: Hold | None) -> FiringOut:
     return FiringOut(
         id=firing.pk,
         alert_id=firing.alert_id,
@@ -109,6 +111,8 @@ def _firing(firing: Firing) -> FiringOut:
         count_at_open=firing.count_at_open,
         is_open=firing.is_open,
         held=firing.held,
+        held_until=hold.until if hold is not None else None,
+        held_by=list(hold.window_ids) if hold is not None else [],
         condition_cleared_at=firing.condition_cleared_at,
         cleared_at=firing.cleared_at,
         clear_reason=firing.clear_reason,
@@ -121,7 +125,8 @@ def _firing(firing: Firing) -> FiringOut:
 def list_firings(
     request: TokenRequest, filters: Query[FiringFilters], paging: Query[Paging]
 ) -> dict[str, Any]:
-    """When alerts fired and cleared, the latest first."""
+    """When alerts fired and cleared, the latest first; a held one says until when a mute
+    holds it and which windows (`held_until`, `held_by`)."""
     rows = _firings(request)
     if filters.alert_id is not None:
         rows = rows.filter(alert_id=filters.alert_id)
@@ -132,7 +137,8 @@ def list_firings(
     if filters.held is not None:
         rows = rows.filter(held=filters.held)
     firings, facts = page_of(request, rows.order_by("-opened_at", "-pk"), paging)
-    return {**facts, "items": [_firing(f) for f in firings]}
+    held = holds(firings, timezone.now())  # the page's held ones, in two queries
+    return {**facts, "items": [_firing(f, held.get(f.pk)) for f in firings]}
 
 
 @router.get(
@@ -142,7 +148,7 @@ def get_firing(request: TokenRequest, firing_id: int) -> FiringOut:
     firing = _firings(request).filter(pk=firing_id).first()
     if firing is None:
         raise Refused(404, f"There is no firing {firing_id} in this organization.")
-    return _firing(firing)
+    return _firing(firing, holds([firing], timezone.now()).get(firing.pk))
 
 
 class DeliveryFilters(Schema):

@@ -250,6 +250,17 @@ class FiringOut(BaseModel):
         description="Opened while a mute window held it: recorded, its muted services not "
         "paged yet (they are paged when the mute ends, if it is still open)."
     )
+    held_until: datetime | None = Field(
+        description="For a held open firing: when its held services are paged if it is still "
+        "open, the end of the mute holding it now (windows that meet or overlap count as one "
+        "mute). Null if it is not held, cleared, or once no window holds it any more (it then "
+        "pages within seconds). One whose condition cleared (`condition_cleared_at`) pages "
+        "nobody then: it waits to be resolved."
+    )
+    held_by: list[int] = Field(
+        description="For a held open firing: the ids of the mute windows holding it now (of "
+        "its alert, or of a service it pages; see /mute-windows/{id}); empty otherwise."
+    )
     condition_cleared_at: datetime | None = Field(
         description="For an alert with `auto_resolve` false: when its condition cleared; "
         "the firing stays open until a person resolves it."

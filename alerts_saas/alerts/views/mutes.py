@@ -99,11 +99,13 @@ def alert_mutes_context(alert: Alert, request: TenantRequest) -> dict[str, Any]:
 
 
 def held_until(alert: Alert, firing: Firing | None, now: datetime) -> datetime | None:
-    """For a held open firing: when its last muted target is paged (if still firing)."""
+    """For a held open firing: when its last muted target is paged (if still firing); the
+    API's firings say the same (`mutes.holds`)."""
     if firing is None or not firing.held:
         return None
     loaded = mutes.Mutes.load([alert.organization_id], now)
-    return loaded.held_until(alert.pk, [t.pk for t in alert.targets.all()])
+    hold = loaded.hold(firing, [t.pk for t in alert.targets.all()])
+    return hold.until if hold is not None else None
 
 
 @dataclass(frozen=True)
