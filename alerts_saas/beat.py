@@ -40,6 +40,7 @@ def beat_schedule(heartbeat_interval: int) -> dict[str, dict[str, object]]:
         "pagerduty-prune-deliveries": _every("integrations.pagerduty.tasks.prune_deliveries", 600),
         "alerts-prune-firings": _every("alerts_saas.alerts.tasks.prune_firings", 600),
         "ingest-prune-changes": _every("alerts_saas.ingest.tasks.prune_changes", 3600),
+        "alerts-prune-mute-windows": _every("alerts_saas.alerts.tasks.prune_mute_windows", 3600),
         "incidents-apply-pending": _every(
             "integrations.pagerduty.incidents.tasks.apply_pending", 30
         ),

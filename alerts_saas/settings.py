@@ -294,6 +294,11 @@ if DELIVERY_RETENTION_DAYS < 1:
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 if AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1.")
+# One-off mute windows that ended more than this many days ago are deleted by beat
+# (alerts_saas/alerts/retention.py); weekly ones stay until removed.
+MUTE_RETENTION_DAYS = env_int("MUTE_RETENTION_DAYS", 90)
+if MUTE_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("MUTE_RETENTION_DAYS must be at least 1.")
 # A test trigger is queued with its resolve, due this long after it, so that test incidents
 # do not stay open in PagerDuty (integrations/pagerduty/autoresolve.py). Minutes, fractions
 # allowed; 0 turns it off (test incidents then stay open until resolved by hand).

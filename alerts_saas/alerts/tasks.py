@@ -23,6 +23,12 @@ def prune_firings() -> int:
 
 
 @shared_task(ignore_result=True)
+def prune_mute_windows() -> int:
+    """Delete one-off mute windows ended past retention: see `retention`."""
+    return retention.prune_mute_windows().deleted
+
+
+@shared_task(ignore_result=True)
 def release_held_firings() -> dict[str, int]:
     """Page what mute windows held, once they are over: see `mute_release`."""
     return mute_release.release_due()

@@ -167,7 +167,8 @@ def list_mute_windows(
 
 @router.get("/mute-windows/{mute_window_id}", auth=READ, response={200: MuteWindowOut, **ERRORS})
 def get_mute_window(request: TokenRequest, mute_window_id: int) -> MuteWindowOut:
-    """One window, over or not (an ended one-off window is kept, with its end)."""
+    """One window, over or not (an ended one-off window is kept, with its end, for
+    `MUTE_RETENTION_DAYS`, 90 days by default)."""
     window = _rows(request).filter(pk=mute_window_id).first()
     if window is None:
         raise _missing(mute_window_id)
