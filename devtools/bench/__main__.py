@@ -18,6 +18,7 @@ BENCHES = {
     "faults": "devtools.bench.faults",
     "alert-list": "devtools.bench.alert_list",
     "ingest-cpu": "devtools.bench.ingest_cpu",
+    "count-replay": "devtools.bench.count_replay",
 }
 
 
