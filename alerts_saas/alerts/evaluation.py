@@ -287,8 +287,7 @@ def reevaluate(alert: Alert, restarted: bool) -> bool:
     open_firings = {f.group: f for f in firings.open_firings_of(alert)}
     if open_firings and (restarted or not alert.enabled):
         reason = Firing.ClearReason.EDITED if alert.enabled else Firing.ClearReason.DISABLED
-        for firing in open_firings.values():
-            firings.clear_firing(firing, reason, moment)
+        firings.clear_firings(list(open_firings.values()), reason, moment)
         open_firings = {}
     if not alert.enabled:
         return True
@@ -298,13 +297,15 @@ def reevaluate(alert: Alert, restarted: bool) -> bool:
     except redis.RedisError:
         log.exception("Re-evaluating alert %s after a change failed", alert.pk)
         return False
+    staying = []
     for w in watched:
         total = totals[w.counter]
         after = settle(
             alert, total, w.firing, now, Firing.ClearReason.EDITED, totals.since, w.group
         )
         if after is not None and w.firing is not None:
-            firings.sync_targets(after, alert, total)
+            staying.append((after, total))
+    firings.sync_targets_of(alert, staying)
     return True
 
 
@@ -313,7 +314,6 @@ def delete(alert: Alert) -> int:
     first: the resolves outlive it, as its delivery history does. Returns how many were
     open."""
     open_firings = firings.open_firings_of(alert)
-    for firing in open_firings:
-        firings.clear_firing(firing, Firing.ClearReason.DELETED, datetime.now(UTC))
+    firings.clear_firings(open_firings, Firing.ClearReason.DELETED, datetime.now(UTC))
     alert.delete()
     return len(open_firings)

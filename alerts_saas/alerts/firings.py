@@ -9,57 +9,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import redis
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alerts_saas.accounts.models import User
-from alerts_saas.alerts import mutes
-from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.payload import draft_of, render_payload, severity_of_level
+from alerts_saas.alerts.paging import Pager, targets_of, targets_of_alerts
+from alerts_saas.alerts.paging import counter_of as counter_of  # for its callers
+from alerts_saas.alerts.paging import trigger_payload as trigger_payload
+from alerts_saas.alerts.payload import severity_of_level
 from integrations.pagerduty import delivery as engine
-from integrations.pagerduty import paths
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
+from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 log = logging.getLogger(__name__)
-RECENT_IN_TRIGGER = 5
-
-
-def trigger_payload(
-    alert: Alert, total: int, firing: Firing | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The trigger's payload and its extra top-level fields (links, client): about the
-    firing's value of the group field, at its severity, for an alert that groups or whose
-    severity follows the events."""
-    counter = counter_of(alert, firing)
-    payload = render_payload(draft_of(alert), count=total, group=counter.group)
-    if firing is not None and firing.severity:
-        payload["severity"] = firing.severity
-    details = payload["custom_details"]
-    details["condition"] = f"{alert.condition_label}; counting {describe(alert)}"
-    details["matching_events_in_window"] = total
-    details["recent_matching_events"] = _recent_events(alert, counter)
-    url = settings.SITE_URL + alert.get_absolute_url()
-    extra = {
-        "client": settings.PRODUCT_NAME,
-        "client_url": url,
-        "links": [{"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"}],
-    }
-    return payload, extra
-
-
-def counter_of(alert: Alert, firing: Firing | None) -> CounterSet:
-    """Where a firing's counts live: its value's, for an alert that groups."""
-    if alert.group_by and firing is not None:
-        return CounterSet.of(alert, firing.group)
-    return CounterSet.of(alert)
 
 
 def _severity(alert: Alert, counter: CounterSet, now: datetime) -> str:
@@ -73,85 +41,6 @@ def _severity(alert: Alert, counter: CounterSet, now: datetime) -> str:
         log.warning("Alert %s pages at its own severity (no counts)", alert.pk)
         level = None
     return alert.severity if level is None else severity_of_level(level)
-
-
-def _recent_events(alert: Alert, counter: CounterSet) -> list[dict[str, Any]]:
-    """The latest matching events for a trigger's details; none if the count store can't be
-    read (a page without them beats no page)."""
-    try:
-        return counts().recent(counter, RECENT_IN_TRIGGER)
-    except redis.RedisError:
-        log.warning("Alert %s's trigger goes without its latest events (no counts)", alert.pk)
-        return []
-
-
-def _triggers(
-    firing: Firing,
-    alert: Alert,
-    services: Iterable[PagerDutyService],
-    total: int,
-    now: datetime | None = None,
-) -> list[Delivery]:
-    """Queue a trigger to each service; where one can't page (refused by PagerDuty, or its
-    account needs reconnecting), also one to the organization's fallback service. A muted
-    target (at `now`) gets none: the firing is marked held, and `release_held` pages it
-    later."""
-    now = now or timezone.now()
-    services = list(services)
-    muted = mutes.muted_targets(alert, [s.pk for s in services], now) if services else ()
-    if muted:
-        _hold(firing)
-        services = [s for s in services if s.pk not in muted]
-    if not services:
-        return []
-    payload, extra = trigger_payload(alert, total, firing)
-    triggers = [
-        engine.build_event(
-            service,
-            EventAction.TRIGGER,
-            firing.dedup_key(service.pk),
-            payload,
-            extra=extra,
-            alert=alert,
-            firing=firing,
-        )
-        for service in services
-    ]
-    return engine.queue(triggers + _fallback(firing, alert, services, triggers, now))
-
-
-def _hold(firing: Firing) -> None:
-    Firing.objects.filter(pk=firing.pk, held=False).update(held=True)
-    firing.held = True
-
-
-def _fallback(
-    firing: Firing,
-    alert: Alert,
-    services: list[PagerDutyService],
-    triggers: list[Delivery],
-    now: datetime,
-) -> list[Delivery]:
-    """The fallback trigger for this firing, if a target can't page and none went yet. A
-    muted fallback service is held like a target: `release_held` tries again."""
-    broken = [
-        (service, trigger, health)
-        for service, trigger in zip(services, triggers, strict=True)
-        if (health := paths.service_health(service)).needs_fallback
-    ]
-    if not broken:
-        return []
-    key = engine.fallback_dedup_key(firing.organization_id, firing.pk)
-    if firing.deliveries.filter(dedup_key=key).exists():
-        return []
-    service, trigger, health = broken[0]
-    fallback = paths.fallback_service(firing.organization_id)
-    if fallback is not None and mutes.muted_targets(alert, [fallback.pk], now):
-        _hold(firing)
-        return []
-    why = f"{service.name} can't page: {health.words}"
-    copy = engine.fallback_for(trigger, fallback, why)
-    return [copy] if copy is not None else []
 
 
 def open_firing(alert: Alert, total: int, now: datetime, group: str | None = None) -> Firing | None:
@@ -179,7 +68,9 @@ def open_firing(alert: Alert, total: int, now: datetime, group: str | None = Non
                 )
         except IntegrityError:
             return None
-        _triggers(firing, alert, _targets(alert), total)
+        pager = Pager([firing], timezone.now())
+        engine.queue(pager.triggers(alert, firing, targets_of(alert), total))
+        pager.save_holds()
     return firing
 
 
@@ -209,31 +100,95 @@ def clear_firing(
     return True
 
 
+def clear_firings(firings: Sequence[Firing], reason: str, now: datetime) -> int:
+    """`clear_firing` for many firings (all of an alert that groups, disabled, deleted or
+    restarted), in a fixed number of queries: one lock, one update, one read of their
+    open incidents, one insert of the resolves. Returns how many were still open."""
+    with transaction.atomic():
+        cleared = _lock_open(firings)
+        if not cleared:
+            return 0
+        Firing.objects.filter(pk__in=[f.pk for f in cleared]).update(
+            cleared_at=now, clear_reason=reason, count_at_clear=None, cleared_by=None
+        )
+        for firing in cleared:
+            firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, None
+        if reason != Firing.ClearReason.INCIDENT_RESOLVED:
+            why = Reason.BY_HAND if reason == Firing.ClearReason.RESOLVED else reason
+            engine.queue(
+                [
+                    engine.follow_up(trigger, EventAction.RESOLVE, reason=why)
+                    for triggers in _open_triggers(cleared).values()
+                    for trigger in triggers
+                ]
+            )
+    return len(cleared)
+
+
+def _lock_open(firings: Sequence[Firing], **also: object) -> list[Firing]:
+    """Those of `firings` still open (and matching `also`), locked, in their order."""
+    if not firings:
+        return []
+    locked = set(
+        Firing.objects.select_for_update()
+        .filter(
+            organization_id__in={f.organization_id for f in firings},
+            pk__in=[f.pk for f in firings],
+            cleared_at__isnull=True,
+            **also,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return [f for f in firings if f.pk in locked]
+
+
+def _open_triggers(firings: Sequence[Firing]) -> dict[int, list[Delivery]]:
+    """The open incidents' triggers of each firing (`engine.open_triggers`), read at once."""
+    deliveries = Delivery.objects.filter(
+        organization_id__in={f.organization_id for f in firings},
+        firing_id__in=[f.pk for f in firings],
+    )
+    found: dict[int, list[Delivery]] = defaultdict(list)
+    for trigger in engine.open_triggers(deliveries):
+        assert trigger.firing_id is not None  # read by its firing
+        found[trigger.firing_id].append(trigger)
+    return found
+
+
 def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
     """After an edit: page the targets the open firing has not paged, resolve the removed."""
+    sync_targets_of(alert, [(firing, total)])
+
+
+def sync_targets_of(alert: Alert, firings: Sequence[tuple[Firing, int]]) -> None:
+    """`sync_targets` for open firings of the alert, each with its count: the same
+    queries for 300 firing hosts as for one."""
     with transaction.atomic():
-        if (
-            not Firing.objects.select_for_update()
-            .filter(pk=firing.pk, cleared_at__isnull=True)
-            .exists()
-        ):
+        still_open = _lock_open([firing for firing, _ in firings])
+        if not still_open:
             return
-        # The fallback's incident is the firing's, not a target's: it stays until it clears.
-        paged = {
-            d.service_id: d
-            for d in engine.open_triggers(firing.deliveries.all())
-            if d.reason != Reason.FALLBACK
-        }
-        targets = {s.pk: s for s in _targets(alert)}
-        # A muted target is still a target: held by `_triggers`, never resolved here.
-        _triggers(firing, alert, [s for pk, s in targets.items() if pk not in paged], total)
-        engine.queue(
-            [
+        totals = {firing.pk: total for firing, total in firings}
+        triggers = _open_triggers(still_open)
+        targets = {s.pk: s for s in targets_of(alert)}
+        pager = Pager(still_open, timezone.now())
+        pages, resolves = [], []
+        for firing in still_open:
+            # The fallback's incident is the firing's, not a target's: it stays until it
+            # clears.
+            paged = {
+                d.service_id: d for d in triggers.get(firing.pk, []) if d.reason != Reason.FALLBACK
+            }
+            # A muted target is still a target: held by the pager, never resolved here.
+            new = [s for pk, s in targets.items() if pk not in paged]
+            pages += pager.triggers(alert, firing, new, totals[firing.pk])
+            resolves += [
                 engine.follow_up(trigger, EventAction.RESOLVE, reason=Reason.TARGET_REMOVED)
                 for pk, trigger in paged.items()
                 if pk not in targets
             ]
-        )
+        pager.save_holds()
+        engine.queue(pages + resolves)
 
 
 def sync_open_firing(alert: Alert) -> bool:
@@ -242,19 +197,18 @@ def sync_open_firing(alert: Alert) -> bool:
     be read, a firing's count when it opened stands in: the new targets are paged all the
     same."""
     open_firings = open_firings_of(alert)
+    if not open_firings:
+        return False
     counters = {firing: counter_of(alert, firing) for firing in open_firings}
     try:
         totals: dict[CounterSet, int] = counts().totals(counters.values(), time.time())
     except redis.RedisError:
         log.warning("Alert %s's new targets get its counts at opening (no counts)", alert.pk)
         totals = {}
-    for firing, counter in counters.items():
-        sync_targets(firing, alert, totals.get(counter, firing.count_at_open))
-    return bool(open_firings)
-
-
-def _targets(alert: Alert) -> list[PagerDutyService]:
-    return list(alert.targets.select_related("account"))
+    sync_targets_of(
+        alert, [(f, totals.get(counter, f.count_at_open)) for f, counter in counters.items()]
+    )
+    return True
 
 
 def open_firing_of(alert: Alert) -> Firing | None:
@@ -268,29 +222,50 @@ def open_firings_of(alert: Alert) -> list[Firing]:
 
 
 def release_held(firing: Firing, alert: Alert, total: int) -> bool:
-    """Page what a mute held and no window mutes any more, if the firing is still open:
-    its targets never tried (a target whose trigger went, even if refused, is not paged
-    again) and the fallback if a target can't page. True once nothing is held any more.
-    One moment and one lock on the firing for the whole decision, so a window that ends
-    meanwhile can't leave a target unpaged and the firing marked released."""
+    """Page what a mute held and no window mutes any more, if the firing is still open;
+    True once nothing is held any more (`release_held_of`)."""
+    firing.alert = alert
+    return bool(release_held_of([firing], {firing.pk: total}))
+
+
+def release_held_of(held: Sequence[Firing], totals: dict[int, int]) -> list[Firing]:
+    """Page what a mute held and no window mutes any more, for each firing still open and
+    held (its `alert` read with it): its targets never tried (a target whose trigger went,
+    even if refused, is not paged again) and the fallback if a target can't page. Returns
+    those that hold nothing any more. One moment and one lock on the firings for the whole
+    decision, so a window that ends meanwhile can't leave a target unpaged and a firing
+    marked released; the same queries for 300 held hosts as for one."""
     now = timezone.now()
     with transaction.atomic():
-        if (
-            not Firing.objects.select_for_update()
-            .filter(pk=firing.pk, cleared_at__isnull=True, held=True)
-            .exists()
-        ):
-            return False
-        Firing.objects.filter(pk=firing.pk).update(held=False)
-        firing.held = False
-        sent = list(
-            firing.deliveries.filter(event_action=EventAction.TRIGGER)
+        found = _lock_open(held, held=True)
+        if not found:
+            return []
+        Firing.objects.filter(pk__in=[f.pk for f in found]).update(held=False)
+        sent: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in (
+            Delivery.objects.filter(
+                organization_id__in={f.organization_id for f in found},
+                firing_id__in=[f.pk for f in found],
+                event_action=EventAction.TRIGGER,
+            )
             .exclude(reason=Reason.FALLBACK)
             .select_related("service__account")
-        )
-        tried = {d.service_id for d in sent}
-        _triggers(firing, alert, [s for s in _targets(alert) if s.pk not in tried], total, now)
-        paged = [(d.service, d) for d in sent if d.service is not None]
-        engine.queue(_fallback(firing, alert, [s for s, _ in paged], [d for _, d in paged], now))
-        # `_triggers` and `_fallback` mark it held again if a window still mutes something.
-        return not firing.held
+        ):
+            assert delivery.firing_id is not None  # read by its firing
+            sent[delivery.firing_id].append(delivery)
+        targets = targets_of_alerts(f.alert for f in found)
+        pager = Pager(found, now)
+        pages = []
+        for firing in found:
+            firing.held = False
+            tried = {d.service_id for d in sent[firing.pk]}
+            untried = [s for s in targets[firing.alert_id] if s.pk not in tried]
+            pages += pager.triggers(firing.alert, firing, untried, totals[firing.pk])
+            paged = [(d.service, d) for d in sent[firing.pk] if d.service is not None]
+            pages += pager.fallback(
+                firing.alert, firing, [s for s, _ in paged], [d for _, d in paged]
+            )
+        # The pager marks held again what a window still mutes.
+        pager.save_holds()
+        engine.queue(pages)
+        return [f for f in found if not f.held]

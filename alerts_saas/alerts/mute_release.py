@@ -17,21 +17,23 @@ from django.utils import timezone
 
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.counting import counts
-from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Mutes
 
 log = logging.getLogger(__name__)
 
 
-def _total(alert: Alert, firing: Firing) -> int:
-    """The matching events in the window now, for the trigger's details; the count when
-    it opened if the count store can't be read (a page without it beats no page)."""
-    counter = firings.counter_of(alert, firing)
+def _totals(found: list[Firing]) -> dict[int, int]:
+    """The matching events in the window now of each firing, for the triggers' details, in
+    one read; the counts when they opened if the count store can't be read (a page without
+    them beats no page)."""
+    counters = {f.pk: firings.counter_of(f.alert, f) for f in found}
     try:
-        return counts().totals([counter], time.time())[counter]
+        now = counts().totals(counters.values(), time.time())
     except redis.RedisError:
-        log.warning("Alert %s's held trigger gets its count at opening (no counts)", alert.pk)
-        return firing.count_at_open
+        log.warning("Held triggers get their counts at opening (no counts)")
+        return {f.pk: f.count_at_open for f in found}
+    return {pk: now[counter] for pk, counter in counters.items()}
 
 
 def release_due(organization_id: int | None = None) -> dict[str, int]:
@@ -49,16 +51,19 @@ def release_due(organization_id: int | None = None) -> dict[str, int]:
     if not found:
         return {"held": 0, "released": 0, "failed": 0}
     windows = Mutes.load({f.organization_id for f in found}, now)
-    released = failed = 0
+    due: dict[int, list[Firing]] = {}  # by alert: one alert's firings are released at once
     for firing in found:
         alert = firing.alert
         targets = [t.pk for t in alert.targets.all()]
         muted = windows.muted_targets(alert.pk, targets)
         if targets and len(muted) == len(targets):
             continue  # all still muted: nothing to page yet
+        due.setdefault(alert.pk, []).append(firing)
+    released = failed = 0
+    for alert_id, its in due.items():
         try:
-            released += firings.release_held(firing, alert, _total(alert, firing))
+            released += len(firings.release_held_of(its, _totals(its)))
         except Exception:
-            log.exception("Releasing held firing %s failed; retrying on the next beat", firing.pk)
-            failed += 1
+            log.exception("Releasing alert %s's held firings failed; retrying next beat", alert_id)
+            failed += len(its)
     return {"held": len(found), "released": released, "failed": failed}

@@ -1,0 +1,207 @@
+"""The triggers firings send to their targets: for one firing as it opens, or for every open
+firing of an alert that groups (one per host) when its targets change or a mute ends.
+
+A `Pager` reads what it needs once for all its firings (the mute windows; the fallback
+service and the fallbacks already sent, only if a target can't page), so paging a new
+target for 300 firing hosts costs the queries of one. A muted target gets no trigger: its
+firing is marked held (`Firing.held`), and `mute_release` pages it later. A target that
+can't page (refused by PagerDuty, or its account needs reconnecting) also sends the
+firing's trigger to the organization's fallback service, once per firing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db.models import Q
+
+from alerts_saas.alerts.conditions import describe
+from alerts_saas.alerts.counting import CounterSet, counts
+from alerts_saas.alerts.models import Alert, Firing, MuteWindow
+from alerts_saas.alerts.mutes import Mutes
+from alerts_saas.alerts.payload import AlertDraft, draft_of, render_payload
+from integrations.pagerduty import delivery as engine
+from integrations.pagerduty import paths
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+
+log = logging.getLogger(__name__)
+RECENT_IN_TRIGGER = 5
+
+
+def counter_of(alert: Alert, firing: Firing | None) -> CounterSet:
+    """Where a firing's counts live: its value's, for an alert that groups."""
+    if alert.group_by and firing is not None:
+        return CounterSet.of(alert, firing.group)
+    return CounterSet.of(alert)
+
+
+def trigger_payload(
+    alert: Alert, total: int, firing: Firing | None = None, draft: AlertDraft | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trigger's payload and its extra top-level fields (links, client): about the
+    firing's value of the group field, at its severity, for an alert that groups or whose
+    severity follows the events. `draft`: the alert's, read once for many firings."""
+    counter = counter_of(alert, firing)
+    payload = render_payload(draft or draft_of(alert), count=total, group=counter.group)
+    if firing is not None and firing.severity:
+        payload["severity"] = firing.severity
+    details = payload["custom_details"]
+    details["condition"] = f"{alert.condition_label}; counting {describe(alert)}"
+    details["matching_events_in_window"] = total
+    details["recent_matching_events"] = _recent_events(alert, counter)
+    url = settings.SITE_URL + alert.get_absolute_url()
+    extra = {
+        "client": settings.PRODUCT_NAME,
+        "client_url": url,
+        "links": [{"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"}],
+    }
+    return payload, extra
+
+
+def _recent_events(alert: Alert, counter: CounterSet) -> list[dict[str, Any]]:
+    """The latest matching events for a trigger's details; none if the count store can't be
+    read (a page without them beats no page)."""
+    try:
+        return counts().recent(counter, RECENT_IN_TRIGGER)
+    except redis.RedisError:
+        log.warning("Alert %s's trigger goes without its latest events (no counts)", alert.pk)
+        return []
+
+
+def targets_of(alert: Alert) -> list[PagerDutyService]:
+    return list(alert.targets.select_related("account"))
+
+
+def targets_of_alerts(alerts: Iterable[Alert]) -> dict[int, list[PagerDutyService]]:
+    """Each alert's targets (with their accounts), in one query."""
+    through = Alert.targets.through.objects.filter(
+        alert_id__in={alert.pk for alert in alerts}
+    ).select_related("pagerdutyservice__account")
+    found: dict[int, list[PagerDutyService]] = defaultdict(list)
+    for row in through.order_by("pagerdutyservice__name", "pagerdutyservice_id"):
+        found[row.alert_id].append(row.pagerdutyservice)
+    return found
+
+
+class Pager:
+    """Builds the triggers of `firings` (unsaved, for `engine.queue`) at one moment, `now`.
+    Call `save_holds` before the transaction ends: it marks held, in one update, the
+    firings a mute kept from a target."""
+
+    def __init__(self, firings: Sequence[Firing], now: datetime) -> None:
+        self.now = now
+        self.firings = list(firings)
+        self.held: set[int] = set()
+        self._organizations = {f.organization_id for f in self.firings}
+        self._mutes: Mutes | None = None
+        self._fallbacks: dict[int, PagerDutyService] | None = None
+        self._fallen_back: set[tuple[int, str]] | None = None
+        self._drafts: dict[int, AlertDraft] = {}
+
+    def triggers(
+        self, alert: Alert, firing: Firing, services: Iterable[PagerDutyService], total: int
+    ) -> list[Delivery]:
+        """A trigger from `firing` to each of `services` that no window mutes (the firing
+        is held if one does), and the fallback's copy if one of them can't page."""
+        services = list(services)
+        if not services:
+            return []
+        muted = self._muted(alert, [s.pk for s in services])
+        if muted:
+            self._hold(firing)
+            services = [s for s in services if s.pk not in muted]
+        if not services:
+            return []
+        if alert.pk not in self._drafts:
+            self._drafts[alert.pk] = draft_of(alert)
+        payload, extra = trigger_payload(alert, total, firing, self._drafts[alert.pk])
+        triggers = [
+            engine.build_event(
+                service,
+                EventAction.TRIGGER,
+                firing.dedup_key(service.pk),
+                payload,
+                extra=extra,
+                alert=alert,
+                firing=firing,
+            )
+            for service in services
+        ]
+        return triggers + self.fallback(alert, firing, services, triggers)
+
+    def fallback(
+        self,
+        alert: Alert,
+        firing: Firing,
+        services: list[PagerDutyService],
+        triggers: list[Delivery],
+    ) -> list[Delivery]:
+        """The fallback trigger for this firing, if a target can't page and none went yet. A
+        muted fallback service is held like a target: `release_held` tries again."""
+        broken = [
+            (service, trigger, health)
+            for service, trigger in zip(services, triggers, strict=True)
+            if (health := paths.service_health(service)).needs_fallback
+        ]
+        if not broken:
+            return []
+        key = (firing.organization_id, engine.fallback_dedup_key(firing.organization_id, firing.pk))
+        if key in self._sent_fallbacks():
+            return []
+        service, trigger, health = broken[0]
+        fallback = self._fallback_services().get(firing.organization_id)
+        if fallback is not None and self._muted(alert, [fallback.pk]):
+            self._hold(firing)
+            return []
+        copy = engine.fallback_for(trigger, fallback, f"{service.name} can't page: {health.words}")
+        if copy is None:
+            return []
+        self._sent_fallbacks().add(key)
+        return [copy]
+
+    def save_holds(self) -> None:
+        """Mark held the firings a mute kept from a target or the fallback (one update)."""
+        if self.held:
+            Firing.objects.filter(
+                organization_id__in=self._organizations, pk__in=self.held, held=False
+            ).update(held=True)
+
+    def _hold(self, firing: Firing) -> None:
+        firing.held = True
+        self.held.add(firing.pk)
+
+    def _muted(self, alert: Alert, service_ids: list[int]) -> set[int]:
+        if self._mutes is None:
+            # The windows of these firings' alerts and of any service, not over at `now`.
+            alert_ids = {f.alert_id for f in self.firings}
+            windows = MuteWindow.objects.filter(
+                Q(alert_id__in=alert_ids) | Q(service__isnull=False),
+                organization_id__in=self._organizations,
+            ).filter(Q(ends_at__isnull=True) | Q(starts_at__lte=self.now, ends_at__gt=self.now))
+            self._mutes = Mutes(self.now, tuple(windows))
+        return self._mutes.muted_targets(alert.pk, service_ids)
+
+    def _fallback_services(self) -> dict[int, PagerDutyService]:
+        if self._fallbacks is None:
+            services = PagerDutyService.objects.select_related("account").filter(
+                organization_id__in=self._organizations, is_fallback=True
+            )
+            self._fallbacks = {s.organization_id: s for s in services}
+        return self._fallbacks
+
+    def _sent_fallbacks(self) -> set[tuple[int, str]]:
+        """The firings' fallback keys that some delivery already has."""
+        if self._fallen_back is None:
+            keys = [engine.fallback_dedup_key(f.organization_id, f.pk) for f in self.firings]
+            self._fallen_back = set(
+                Delivery.objects.filter(
+                    organization_id__in=self._organizations, dedup_key__in=keys
+                ).values_list("organization_id", "dedup_key")
+            )
+        return self._fallen_back
