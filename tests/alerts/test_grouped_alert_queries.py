@@ -1,7 +1,8 @@
 """An alert that groups (one firing per host) with many values firing costs the same number
 of queries as one with a few, on every path that touches all its open firings at once: the
 form's save that changes its targets, the service-side change, disabling, deleting, and
-ending the mute that held them. Each path also still does what a person expects of it."""
+ending the mute that held them; and resolving one host by hand. Each path also still does
+what a person expects of it."""
 
 from __future__ import annotations
 
@@ -177,3 +178,23 @@ def test_ending_the_mute_that_held_every_host(admin_client, org, make_service, f
     for n, alert in _measure(setup, act).items():
         assert len(_sent(alert, EventAction.TRIGGER)) == n
         assert not alert.firings.filter(held=True).exists()
+
+
+def test_resolving_one_host_by_hand(admin_client, org, make_service, form_data):
+    edge = make_service("Edge Gateway")
+    resolved: dict[int, Firing] = {}
+
+    def setup(n: int) -> Alert:
+        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
+        resolved[alert.pk] = _fire(org, alert, n)[0]
+        return alert
+
+    def act(alert: Alert) -> None:
+        url = reverse("alerts:resolve", args=[org.slug, alert.pk])
+        assert admin_client.post(url, {"firing": resolved[alert.pk].pk}).status_code == 302
+
+    for n, alert in _measure(setup, act).items():
+        # The host resolved, and only it: the others still fire.
+        assert list(alert.firings.filter(cleared_at__isnull=False)) == [resolved[alert.pk]]
+        assert alert.firings.filter(cleared_at__isnull=True).count() == n - 1
+        assert len(_sent(alert, EventAction.RESOLVE)) == 1
