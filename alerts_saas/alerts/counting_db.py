@@ -6,6 +6,7 @@ value for one value of its group field, so that both fit one unique constraint.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +28,25 @@ from alerts_saas.alerts.models import SeenGroup as SeenGroupRow
 
 def _stored(counter: CounterSet) -> str:
     return "" if counter.group is None else "=" + counter.group
+
+
+def _admit(new: list[CounterSet], tallies: dict[CounterSet, Tally], now: float) -> list[CounterSet]:
+    """Register new values of one alert while it has room; return those refused. The check
+    and the insert hold the alert's lock until the batch commits (PostgreSQL: an advisory
+    lock; SQLite has one writer at a time), so two batches never both take its last place.
+    A value another batch registered meanwhile is known, not refused."""
+    refused = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_LOCK, [_LOCK_SPACE, new[0].alert_id & 0x7FFFFFFF])
+        for c in new:
+            tally = tallies[c]
+            its = (c.alert_id, c.generation)
+            row = (*its, c.group, tally.first or now, now)
+            cursor.execute(_ADMIT, [*row, *its, tally.group_limit, *its, c.group])
+            if cursor.fetchone() is None:
+                refused.append(c)
+    return refused
 
 
 class DatabaseCounts:
@@ -63,25 +83,24 @@ class DatabaseCounts:
     @staticmethod
     def _register(tallies: dict[CounterSet, Tally], now: float) -> set[CounterSet]:
         """Note the group values seen; return the counter sets refused at their alert's
-        limit of values."""
-        refused = set()
-        for counter, tally in tallies.items():
-            if counter.group is None or not tally.group_limit:
-                continue
-            seen = SeenGroupRow.objects.filter(
-                alert_id=counter.alert_id, generation=counter.generation
-            )
-            if seen.filter(value=counter.group).update(last_seen=now):
-                continue
-            if seen.count() >= tally.group_limit:
-                refused.add(counter)
-                continue
-            SeenGroupRow.objects.get_or_create(
-                alert_id=counter.alert_id,
-                generation=counter.generation,
-                value=counter.group,
-                defaults={"first_seen": tally.first or now, "last_seen": now},
-            )
+        limit of values. A known value costs one UPDATE; an alert's new values are admitted
+        under its lock (`_admit`). In (alert, value) order, so that two batches take their
+        locks in the same order and never wait for each other in a circle."""
+        groups = sorted(
+            (c for c, t in tallies.items() if c.group is not None and t.group_limit),
+            key=lambda c: (c.alert_id, c.group),
+        )
+        refused: set[CounterSet] = set()
+        for _, of_alert in itertools.groupby(groups, key=lambda c: c.alert_id):
+            new = [
+                counter
+                for counter in of_alert
+                if not SeenGroupRow.objects.filter(
+                    alert_id=counter.alert_id, generation=counter.generation, value=counter.group
+                ).update(last_seen=now)
+            ]
+            if new:
+                refused.update(_admit(new, tallies, now))
         return refused
 
     def since(self, now: float) -> float:
@@ -184,4 +203,18 @@ _UPSERT = (
     f"DO UPDATE SET count = {_TABLE}.count + excluded.count, top_level = CASE "
     f"WHEN {_TABLE}.top_level IS NULL OR excluded.top_level > {_TABLE}.top_level "
     f"THEN excluded.top_level ELSE {_TABLE}.top_level END"
+)
+
+# An alert's values seen: one lock per alert (its id, in a space of this module's own)
+# around counting them and adding one, and the insert that adds one while there is room.
+_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+_LOCK_SPACE = 0x5EE9  # "seen"
+_SEEN = SeenGroupRow._meta.db_table  # a constant, as above
+_ADMIT = (
+    f"INSERT INTO {_SEEN} (alert_id, generation, value, first_seen, last_seen) "  # noqa: S608
+    "SELECT %s, %s, %s, %s, %s "
+    f"WHERE (SELECT count(*) FROM {_SEEN} WHERE alert_id = %s AND generation = %s) < %s "
+    f"OR EXISTS (SELECT 1 FROM {_SEEN} WHERE alert_id = %s AND generation = %s AND value = %s) "
+    "ON CONFLICT (alert_id, generation, value) DO UPDATE SET last_seen = excluded.last_seen "
+    "RETURNING 1"
 )
