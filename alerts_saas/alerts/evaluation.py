@@ -172,7 +172,8 @@ def _watched(
     """What the beat decides about: each alert that counts all its events together, and
     each value an alert that groups has seen (or has a firing open for). Values not seen
     for ALERT_GROUP_FORGET_WINDOWS windows are forgotten first, and their firings clear
-    as "No longer seen". Returns them and the firings so cleared."""
+    as "No longer seen", as do the firings of values the store lost, in time
+    (`_lost_forget_at`). Returns them and the firings so cleared."""
     grouped = [alert for alert in alerts if alert.group_by]
     seen = counts().groups([CounterSet.of(alert) for alert in grouped]) if grouped else {}
     watched = [
