@@ -15,6 +15,7 @@ from datetime import datetime
 
 import redis
 from django.db import IntegrityError, transaction
+from django.db.models import Case, PositiveIntegerField, Value, When
 from django.utils import timezone
 
 from alerts_saas.accounts.models import User
@@ -74,6 +75,53 @@ def open_firing(alert: Alert, total: int, now: datetime, group: str | None = Non
     return firing
 
 
+def open_firings(
+    alert: Alert, values: Sequence[tuple[str | None, int]], now: datetime
+) -> list[Firing]:
+    """`open_firing` for many values of an alert that groups at once (an edit lowered its
+    threshold, say), each with its count (a value None: the alert counts all its events
+    together, as `open_firing`'s `group`): one lock on the alert, one read of the values
+    already open, one insert of the firings and one of their triggers. Returns those
+    opened (none if the alert was disabled or its condition changed since it was read)."""
+    if not values:
+        return []
+    with transaction.atomic():
+        # Every opening takes this lock first: no other can open one of these meanwhile.
+        if (
+            not Alert.objects.select_for_update()
+            .filter(pk=alert.pk, enabled=True, generation=alert.generation)
+            .exists()
+        ):
+            return []
+        taken = set(
+            Firing.objects.filter(
+                organization_id=alert.organization_id,
+                alert=alert,
+                cleared_at__isnull=True,
+                group__in=[value or "" for value, _ in values],
+            ).values_list("group", flat=True)
+        )
+        opened = Firing.objects.bulk_create(
+            Firing(
+                organization_id=alert.organization_id,
+                alert=alert,
+                group=value or "",
+                opened_at=now,
+                count_at_open=total,
+                severity=_severity(alert, CounterSet.of(alert, value), now),
+            )
+            for value, total in dict(values).items()
+            if (value or "") not in taken
+        )
+        pager = Pager(opened, timezone.now())
+        targets = targets_of(alert)
+        engine.queue(
+            [d for f in opened for d in pager.triggers(alert, f, targets, f.count_at_open)]
+        )
+        pager.save_holds()
+    return opened
+
+
 def clear_firing(
     firing: Firing, reason: str, now: datetime, total: int | None = None, by: User | None = None
 ) -> bool:
@@ -100,19 +148,29 @@ def clear_firing(
     return True
 
 
-def clear_firings(firings: Sequence[Firing], reason: str, now: datetime) -> int:
+def clear_firings(
+    firings: Sequence[Firing], reason: str, now: datetime, totals: dict[int, int] | None = None
+) -> int:
     """`clear_firing` for many firings (all of an alert that groups, disabled, deleted or
-    restarted), in a fixed number of queries: one lock, one update, one read of their
-    open incidents, one insert of the resolves. Returns how many were still open."""
+    edited), with their counts by id (`totals`) if known, in a fixed number of queries:
+    one lock, one update, one read of their open incidents, one insert of the resolves.
+    Returns how many were still open."""
+    totals = totals or {}
     with transaction.atomic():
         cleared = _lock_open(firings)
         if not cleared:
             return 0
+        counted = Case(
+            *(When(pk=f.pk, then=Value(totals[f.pk])) for f in cleared if f.pk in totals),
+            default=Value(None),
+            output_field=PositiveIntegerField(null=True),
+        )
         Firing.objects.filter(pk__in=[f.pk for f in cleared]).update(
-            cleared_at=now, clear_reason=reason, count_at_clear=None, cleared_by=None
+            cleared_at=now, clear_reason=reason, count_at_clear=counted, cleared_by=None
         )
         for firing in cleared:
-            firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, None
+            firing.cleared_at, firing.clear_reason = now, reason
+            firing.count_at_clear = totals.get(firing.pk)
         if reason != Firing.ClearReason.INCIDENT_RESOLVED:
             why = Reason.BY_HAND if reason == Firing.ClearReason.RESOLVED else reason
             engine.queue(

@@ -24,27 +24,37 @@ from integrations.pagerduty.models import Delivery, EventAction, Reason
 pytestmark = pytest.mark.django_db
 
 FEW, MANY = 3, 30
+# An edit keeps the alert's runbook detail as it is: the formset shows no saved details here.
+BLANK_DETAIL = {"details-0-key": "", "details-0-value": ""}
 
 
 def _form(form_data, name: str, targets: list[int], **more: object) -> dict[str, object]:
     """The form of an alert counting each source of its own app's events on its own."""
-    return form_data(targets, name=name, threshold="1", match_app=name, group_by="source", **more)
+    fields: dict[str, object] = {"threshold": "1", **more}
+    return form_data(targets, name=name, match_app=name, group_by="source", **fields)
 
 
-def _grouped(admin_client, org, form_data, name: str, targets: list[int]) -> Alert:
-    data = _form(form_data, name, targets)
+def _grouped(
+    admin_client, org, form_data, name: str, targets: list[int], threshold: str = "1"
+) -> Alert:
+    data = _form(form_data, name, targets, threshold=threshold)
     response = admin_client.post(reverse("alerts:create", args=[org.slug]), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     return Alert.objects.get(organization=org, name=name)
 
 
-def _fire(org, alert: Alert, values: int) -> list[Firing]:
+def _count(org, alert: Alert, values: int) -> None:
+    """One error from each of `values` hosts."""
     now = time.time()
     events = [
         Event(timestamp=now, app=alert.name, source=f"web-{i}", level=Level.ERROR)
         for i in range(values)
     ]
     evaluation.record(org.pk, events)
+
+
+def _fire(org, alert: Alert, values: int) -> list[Firing]:
+    _count(org, alert, values)
     open_firings = list(alert.firings.filter(cleared_at__isnull=True))
     assert len(open_firings) == values
     return open_firings
@@ -77,7 +87,6 @@ def test_saving_the_form_with_new_targets(admin_client, org, make_service, form_
         return alert
 
     def act(alert: Alert) -> None:
-        # Its runbook detail is kept as it is: the formset shows no saved details here.
         data = _form(
             form_data, alert.name, [postgres.pk], **{"details-0-key": "", "details-0-value": ""}
         )
@@ -92,6 +101,50 @@ def test_saving_the_form_with_new_targets(admin_client, org, make_service, form_
         triggers = {d.dedup_key: d.pk for d in _sent(alert, EventAction.TRIGGER, service=edge)}
         assert all(triggers[r.dedup_key] < r.pk for r in resolves)  # never before its trigger
         assert alert.firings.filter(cleared_at__isnull=True).count() == n
+
+
+def test_saving_a_higher_threshold_clears_every_host(admin_client, org, make_service, form_data):
+    edge = make_service("Edge Gateway")
+
+    def setup(n: int) -> Alert:
+        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
+        _fire(org, alert, n)
+        return alert
+
+    def act(alert: Alert) -> None:
+        data = _form(form_data, alert.name, [edge.pk], threshold="5", **BLANK_DETAIL)
+        response = admin_client.post(reverse("alerts:edit", args=[org.slug, alert.pk]), data)
+        assert response.status_code == 302
+
+    for n, alert in _measure(setup, act).items():
+        cleared = alert.firings.all()
+        assert {(f.clear_reason, f.count_at_clear) for f in cleared} == {
+            (Firing.ClearReason.EDITED, 1)
+        }
+        assert len(_sent(alert, EventAction.RESOLVE)) == n
+
+
+def test_saving_a_lower_threshold_fires_every_host(admin_client, org, make_service, form_data):
+    edge = make_service("Edge Gateway")
+
+    def setup(n: int) -> Alert:
+        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk], "2")
+        _count(org, alert, n)
+        assert not alert.firings.exists()
+        return alert
+
+    def act(alert: Alert) -> None:
+        data = _form(form_data, alert.name, [edge.pk], threshold="1", **BLANK_DETAIL)
+        response = admin_client.post(reverse("alerts:edit", args=[org.slug, alert.pk]), data)
+        assert response.status_code == 302
+
+    for n, alert in _measure(setup, act).items():
+        opened = alert.firings.filter(cleared_at__isnull=True)
+        assert sorted(opened.values_list("group", flat=True)) == sorted(
+            f"web-{i}" for i in range(n)
+        )
+        triggers = _sent(alert, EventAction.TRIGGER, service=edge)
+        assert {t.dedup_key for t in triggers} == {f.dedup_key(edge.pk) for f in opened}
 
 
 def test_a_service_given_the_alert_from_its_side(admin_client, org, make_service, form_data):
