@@ -298,24 +298,24 @@ def reevaluate(alert: Alert, restarted: bool) -> bool:
     except redis.RedisError:
         log.exception("Re-evaluating alert %s after a change failed", alert.pk)
         return False
-    # As `settle` decides, but the values that open or clear do so together (one alert
-    # may count hundreds of hosts): the work is a fixed number of queries.
-    opening, clearing, staying = [], {}, []
+    # As `settle` decides, but the values that open, clear or note their condition do so
+    # together (one alert may count hundreds of hosts): a fixed number of queries.
+    opening, clearing, noting, staying = [], {}, [], []
     for w in watched:
         total = totals[w.counter]
         verdict = holds(alert, total, now, totals.since, _first_seen(w))
-        if w.firing is None and verdict:
-            opening.append((w.group.value if w.group else None, total))
-        elif w.firing is not None and alert.auto_resolve and verdict is False:
+        if w.firing is None:
+            if verdict:
+                opening.append((w.group.value if w.group else None, total))
+        elif alert.auto_resolve and verdict is False:
             clearing[w.firing.pk] = total
         else:
-            after = settle(
-                alert, total, w.firing, now, Firing.ClearReason.EDITED, totals.since, w.group
-            )
-            if after is not None and w.firing is not None:
-                staying.append((after, total))
+            if not alert.auto_resolve:  # it waits for a person: the change is only noted
+                noting.append((w.firing, verdict))
+            staying.append((w.firing, total))
     edited = [w.firing for w in watched if w.firing is not None and w.firing.pk in clearing]
     firings.clear_firings(edited, Firing.ClearReason.EDITED, moment, clearing)
+    resolving.note_conditions(noting, moment)
     firings.open_firings(alert, opening, moment)
     firings.sync_targets_of(alert, staying)
     return True

@@ -17,6 +17,7 @@ new incident: what a person resolved was the old one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +51,31 @@ def note_condition(firing: Firing, holds: bool | None, now: datetime) -> None:
         Firing.objects.filter(pk=firing.pk, condition_cleared_at__isnull=False).update(
             condition_cleared_at=None
         )
+        firing.condition_cleared_at = None
+
+
+def note_conditions(firings: Sequence[tuple[Firing, bool | None]], now: datetime) -> None:
+    """`note_condition` for many open firings of an alert that groups, each with whether
+    its condition holds: one update for those whose condition cleared, one for those where
+    it holds again, however many hosts."""
+    cleared = [f for f, holds in firings if holds is False and f.condition_cleared_at is None]
+    again = [f for f, holds in firings if holds and f.condition_cleared_at is not None]
+    if cleared:
+        Firing.objects.filter(
+            organization_id__in={f.organization_id for f in cleared},
+            pk__in=[f.pk for f in cleared],
+            cleared_at__isnull=True,
+            condition_cleared_at__isnull=True,
+        ).update(condition_cleared_at=now)
+    if again:
+        Firing.objects.filter(
+            organization_id__in={f.organization_id for f in again},
+            pk__in=[f.pk for f in again],
+            condition_cleared_at__isnull=False,
+        ).update(condition_cleared_at=None)
+    for firing in cleared:
+        firing.condition_cleared_at = now
+    for firing in again:
         firing.condition_cleared_at = None
 
 

@@ -124,6 +124,34 @@ def test_saving_a_higher_threshold_clears_every_host(admin_client, org, make_ser
         assert len(_sent(alert, EventAction.RESOLVE)) == n
 
 
+def test_saving_a_higher_threshold_notes_the_hosts_that_wait_for_a_person(
+    admin_client, org, make_service, form_data
+):
+    edge = make_service("Edge Gateway")
+
+    def waits(data: dict[str, object]) -> dict[str, object]:
+        del data["auto_resolve"]  # unticked: a person resolves each host's firing
+        return data
+
+    def setup(n: int) -> Alert:
+        data = waits(_form(form_data, f"Per host {n}", [edge.pk]))
+        assert admin_client.post(reverse("alerts:create", args=[org.slug]), data).status_code == 302
+        alert = Alert.objects.get(organization=org, name=f"Per host {n}")
+        _fire(org, alert, n)
+        return alert
+
+    def act(alert: Alert) -> None:
+        data = waits(_form(form_data, alert.name, [edge.pk], threshold="5", **BLANK_DETAIL))
+        response = admin_client.post(reverse("alerts:edit", args=[org.slug, alert.pk]), data)
+        assert response.status_code == 302
+
+    for n, alert in _measure(setup, act).items():
+        # Still open, each noted as no longer holding; nothing resolved in PagerDuty.
+        waiting = alert.firings.filter(cleared_at__isnull=True, condition_cleared_at__isnull=False)
+        assert waiting.count() == n
+        assert not _sent(alert, EventAction.RESOLVE)
+
+
 def test_saving_a_lower_threshold_fires_every_host(admin_client, org, make_service, form_data):
     edge = make_service("Edge Gateway")
 
