@@ -120,9 +120,10 @@ class Mutes:
 
     @classmethod
     def load(cls, organization_ids: Iterable[int], at: datetime) -> Mutes:
-        """One query: the windows not over yet of these organizations."""
+        """One query: the windows not over yet of these organizations, also those not
+        started (one that starts before the current mute ends extends it)."""
         found = MuteWindow.objects.filter(
-            organization_id__in=list(organization_ids), starts_at__lte=at, ends_at__gt=at
+            organization_id__in=list(organization_ids), ends_at__gt=at
         ) | MuteWindow.objects.filter(
             organization_id__in=list(organization_ids), ends_at__isnull=True
         )
