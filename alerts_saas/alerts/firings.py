@@ -69,8 +69,9 @@ def open_firing(alert: Alert, total: int, now: datetime, group: str | None = Non
                 )
         except IntegrityError:
             return None
-        pager = Pager([firing], timezone.now())
-        engine.queue(pager.triggers(alert, firing, targets_of(alert), total))
+        targets = targets_of(alert)
+        pager = Pager([firing], timezone.now(), targets)
+        engine.queue(pager.triggers(alert, firing, targets, total))
         pager.save_holds()
     return firing
 
@@ -113,8 +114,8 @@ def open_firings(
             for value, total in dict(values).items()
             if (value or "") not in taken
         )
-        pager = Pager(opened, timezone.now())
         targets = targets_of(alert)
+        pager = Pager(opened, timezone.now(), targets)
         engine.queue(
             [d for f in opened for d in pager.triggers(alert, f, targets, f.count_at_open)]
         )
@@ -229,7 +230,7 @@ def sync_targets_of(alert: Alert, firings: Sequence[tuple[Firing, int]]) -> None
         totals = {firing.pk: total for firing, total in firings}
         triggers = _open_triggers(still_open)
         targets = {s.pk: s for s in targets_of(alert)}
-        pager = Pager(still_open, timezone.now())
+        pager = Pager(still_open, timezone.now(), targets.values())
         pages, resolves = [], []
         for firing in still_open:
             # The fallback's incident is the firing's, not a target's: it stays until it
@@ -312,7 +313,7 @@ def release_held_of(held: Sequence[Firing], totals: dict[int, int]) -> list[Firi
             assert delivery.firing_id is not None  # read by its firing
             sent[delivery.firing_id].append(delivery)
         targets = targets_of_alerts(f.alert for f in found)
-        pager = Pager(found, now)
+        pager = Pager(found, now, (s for its in targets.values() for s in its))
         pages = []
         for firing in found:
             firing.held = False

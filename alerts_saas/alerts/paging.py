@@ -90,15 +90,19 @@ def targets_of_alerts(alerts: Iterable[Alert]) -> dict[int, list[PagerDutyServic
 
 
 class Pager:
-    """Builds the triggers of `firings` (unsaved, for `engine.queue`) at one moment, `now`.
-    Call `save_holds` before the transaction ends: it marks held, in one update, the
-    firings a mute kept from a target."""
+    """Builds the triggers of `firings` (unsaved, for `engine.queue`) at one moment, `now`,
+    to `services` (the targets it may page: their mute windows are read with the alerts'
+    in one query). Call `save_holds` before the transaction ends: it marks held, in one
+    update, the firings a mute kept from a target."""
 
-    def __init__(self, firings: Sequence[Firing], now: datetime) -> None:
+    def __init__(
+        self, firings: Sequence[Firing], now: datetime, services: Iterable[PagerDutyService]
+    ) -> None:
         self.now = now
         self.firings = list(firings)
         self.held: set[int] = set()
         self._organizations = {f.organization_id for f in self.firings}
+        self._services = {s.pk for s in services}
         self._mutes: Mutes | None = None
         self._fallbacks: dict[int, PagerDutyService] | None = None
         self._fallen_back: set[tuple[int, str]] | None = None
@@ -177,14 +181,23 @@ class Pager:
         self.held.add(firing.pk)
 
     def _muted(self, alert: Alert, service_ids: list[int]) -> set[int]:
-        if self._mutes is None:
-            # The windows of these firings' alerts and of any service, not over at `now`.
-            alert_ids = {f.alert_id for f in self.firings}
-            windows = MuteWindow.objects.filter(
-                Q(alert_id__in=alert_ids) | Q(service__isnull=False),
-                organization_id__in=self._organizations,
-            ).filter(Q(ends_at__isnull=True) | Q(starts_at__lte=self.now, ends_at__gt=self.now))
-            self._mutes = Mutes(self.now, tuple(windows))
+        """The services a window mutes for `alert` at `now`. The windows not over yet of
+        the firings' alerts and of `services` are read once; those of another service (the
+        fallback) when it is first asked about."""
+        missing = set(service_ids) - self._services
+        if self._mutes is None or missing:
+            self._services |= missing
+            if self._mutes is None:
+                alert_ids = {f.alert_id for f in self.firings}
+                found = Q(alert_id__in=alert_ids) | Q(service_id__in=self._services)
+            else:
+                found = Q(service_id__in=missing)
+            windows = MuteWindow.objects.filter(found, organization_id__in=self._organizations)
+            windows = windows.filter(
+                Q(ends_at__isnull=True) | Q(starts_at__lte=self.now, ends_at__gt=self.now)
+            )
+            known = self._mutes.windows if self._mutes is not None else ()
+            self._mutes = Mutes(self.now, (*known, *windows))
         return self._mutes.muted_targets(alert.pk, service_ids)
 
     def _fallback_services(self) -> dict[int, PagerDutyService]:
