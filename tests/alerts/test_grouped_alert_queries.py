@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts_saas.alerts import evaluation
+from alerts_saas.alerts import evaluation, firings
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Alert, Firing, Level, MuteWindow
-from integrations.pagerduty.models import Delivery, EventAction, Reason
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +279,55 @@ def test_resolving_one_host_by_hand(admin_client, org, make_service, form_data):
         assert list(alert.firings.filter(cleared_at__isnull=False)) == [resolved[alert.pk]]
         assert alert.firings.filter(cleared_at__isnull=True).count() == n - 1
         assert len(_sent(alert, EventAction.RESOLVE)) == 1
+
+
+def test_a_new_target_that_is_muted_holds_every_host(admin_client, org, make_service, form_data):
+    edge, postgres = make_service("Edge Gateway"), make_service("Postgres Primary")
+    MuteWindow.objects.create(
+        organization=org,
+        service=postgres,
+        starts_at=timezone.now() - timedelta(minutes=1),
+        ends_at=timezone.now() + timedelta(minutes=30),
+    )
+
+    def setup(n: int) -> Alert:
+        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
+        _fire(org, alert, n)
+        return alert
+
+    def act(alert: Alert) -> None:
+        with transaction.atomic():
+            postgres.alerts.add(alert)
+
+    for n, alert in _measure(setup, act).items():
+        assert not _sent(alert, EventAction.TRIGGER, service=postgres)
+        assert alert.firings.filter(cleared_at__isnull=True, held=True).count() == n
+
+
+def test_a_new_target_that_cant_page_falls_back_once_per_host(
+    admin_client, org, make_service, form_data
+):
+    edge, refused = make_service("Edge Gateway"), make_service("Postgres Primary")
+    backup = make_service("Checkout API 001")
+    PagerDutyService.objects.filter(pk=refused.pk).update(refused_at=timezone.now())
+    PagerDutyService.objects.filter(pk=backup.pk).update(is_fallback=True)
+    refused.refresh_from_db()
+
+    def setup(n: int) -> Alert:
+        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
+        _fire(org, alert, n)
+        return alert
+
+    def act(alert: Alert) -> None:
+        with transaction.atomic():
+            refused.alerts.add(alert)
+
+    for n, alert in _measure(setup, act).items():
+        assert len(_sent(alert, EventAction.TRIGGER, service=refused)) == n
+        fallbacks = _sent(alert, EventAction.TRIGGER, service=backup)
+        assert {d.reason for d in fallbacks} == {Reason.FALLBACK}
+        assert len({d.dedup_key for d in fallbacks}) == len(fallbacks) == n
+        # Synced again, nothing more goes: each host fell back already.
+        with transaction.atomic():
+            firings.sync_open_firing(alert)
+        assert len(_sent(alert, EventAction.TRIGGER)) == 3 * n
