@@ -31,14 +31,11 @@ def _stored(counter: CounterSet) -> str:
 
 
 def _admit(new: list[CounterSet], tallies: dict[CounterSet, Tally], now: float) -> list[CounterSet]:
-    """Register new values of one alert while it has room; return those refused. The check
-    and the insert hold the alert's lock until the batch commits (PostgreSQL: an advisory
-    lock; SQLite has one writer at a time), so two batches never both take its last place.
-    A value another batch registered meanwhile is known, not refused."""
+    """Register new values of one alert while it has room; return those refused. The caller
+    holds the alert's lock until the batch commits (`_lock`), so two batches never both take
+    its last place. A value another batch registered meanwhile is known, not refused."""
     refused = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_LOCK, [_LOCK_SPACE, new[0].alert_id & 0x7FFFFFFF])
         for c in new:
             tally = tallies[c]
             its = (c.alert_id, c.generation)
@@ -47,6 +44,16 @@ def _admit(new: list[CounterSet], tallies: dict[CounterSet, Tally], now: float) 
             if cursor.fetchone() is None:
                 refused.append(c)
     return refused
+
+
+def _lock(alert_id: int) -> None:
+    """Take the alert's lock of its values seen until the batch commits (PostgreSQL: an
+    advisory lock; SQLite has one writer at a time). Before its values' rows are touched:
+    a batch that updated a known value and then waited for the lock, while the lock's
+    holder inserted that value (registered meanwhile by a third batch), was a deadlock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK, [_LOCK_SPACE, alert_id & 0x7FFFFFFF])
 
 
 class DatabaseCounts:
@@ -83,15 +90,16 @@ class DatabaseCounts:
     @staticmethod
     def _register(tallies: dict[CounterSet, Tally], now: float) -> set[CounterSet]:
         """Note the group values seen; return the counter sets refused at their alert's
-        limit of values. A known value costs one UPDATE; an alert's new values are admitted
-        under its lock (`_admit`). In (alert, value) order, so that two batches take their
-        locks in the same order and never wait for each other in a circle."""
+        limit of values. Under each alert's lock (`_lock`), a known value costs one UPDATE
+        and new values are admitted (`_admit`). In (alert, value) order, so that two batches
+        take their locks in the same order and never wait for each other in a circle."""
         groups = sorted(
             (c for c, t in tallies.items() if c.group is not None and t.group_limit),
             key=lambda c: (c.alert_id, c.group),
         )
         refused: set[CounterSet] = set()
-        for _, of_alert in itertools.groupby(groups, key=lambda c: c.alert_id):
+        for alert_id, of_alert in itertools.groupby(groups, key=lambda c: c.alert_id):
+            _lock(alert_id)
             new = [
                 counter
                 for counter in of_alert
