@@ -71,6 +71,9 @@ class DatabaseCounts:
                 for bucket, count in t.buckets.items()
             ]
             if rows:
+                # In one order for every batch (a batch lists its alerts as its events came):
+                # two batches locking the same buckets in other orders deadlocked.
+                rows.sort(key=lambda row: row[:4])
                 with connection.cursor() as cursor:
                     cursor.executemany(_UPSERT, rows)
             RecentMatch.objects.bulk_create(

@@ -1,9 +1,12 @@
-"""Three batches of one alert's values at once in the database count store (deployments
-without Redis): one registers a value between the other two's looks at it. Neither fails
-(PostgreSQL's deadlock detector aborting one would lose its batch)."""
+"""Batches counted at once in the database count store (deployments without Redis) never
+wait for each other in a circle: PostgreSQL's deadlock detector would abort one, and the
+ingest API would refuse its events. Three batches of one alert's values, one registering a
+value between the other two's looks at it; batches matching the same alerts, their events
+in other orders."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
@@ -82,3 +85,32 @@ def test_a_value_registered_between_two_batches_looks_fails_neither(store, org, 
     assert errors == []
     seen = SeenGroupRow.objects.filter(alert_id=alert.pk).values_list("value", flat=True)
     assert set(seen) == {"web-1", "web-2"}
+
+
+def test_batches_of_the_same_alerts_in_other_orders_all_count(store, org):
+    sets = [
+        CounterSet.of(Alert.objects.create(organization=org, name=f"A{i}", window_minutes=1))
+        for i in range(20)
+    ]
+    errors: list[BaseException] = []
+
+    def sender(t: int) -> None:
+        order = random.Random(t)
+        try:
+            for _ in range(25):
+                now = time.time()
+                shuffled = order.sample(sets, len(sets))
+                store.add({c: Tally(buckets={int(now // c.size): 1}) for c in shuffled}, [], now)
+        except BaseException as error:  # the test reports it
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=sender, args=(t,)) for t in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    total = sum(store.totals(sets, time.time()).values())
+    assert total == 5 * 25 * len(sets)  # every batch counted, each once
