@@ -11,6 +11,10 @@ os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "
 
 from alerts_saas.settings import *  # noqa: F403
 
+# A lane of scripts/test-suite.sh runs beside the other on a test database of its own.
+if _lane := os.environ.get("TEST_LANE"):
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_lane}"}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The test process reads mail from locmem's outbox; a worker process, which has none, is
 # given a file backend and a folder through its environment.

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole suite (`make test`), in two lanes at once: the tests that start whole processes
+# (`-m slow`: Celery workers, make run, redis-server restarts) spend most of their time
+# waiting on those processes, so they run beside the rest instead of after them. Each lane
+# has its own test database, Redis databases and VAR_DIR (tests/settings.py, TEST_LANE),
+# so neither sees the other's rows, counts, cache or broker.
+#
+#   scripts/test-suite.sh                 both lanes; fails if either fails
+#   scripts/test-suite.sh -k invitation   with pytest arguments: one lane, as given
+set -u
+cd "$(dirname "$0")/.."
+PYTEST=.venv/bin/pytest
+
+if [ "$#" -gt 0 ]; then
+    exec "$PYTEST" "$@"
+fi
+
+mkdir -p var
+log=var/test-processes.log
+started=$(date +%s)
+# In the background bash would start it with SIGINT ignored, and every process it starts
+# would inherit that (the tests stop some with SIGINT): restore it.
+(
+    trap - INT QUIT
+    TEST_LANE=processes \
+        REDIS_URL="${TEST_PROCESSES_REDIS_URL:-redis://127.0.0.1:6379/11}" \
+        CELERY_BROKER_URL="${TEST_PROCESSES_BROKER_URL:-redis://127.0.0.1:6379/12}" \
+        VAR_DIR="$PWD/var/test-processes" \
+        exec "$PYTEST" -m slow -p no:cacheprovider
+) >"$log" 2>&1 &
+processes=$!
+# Stop the other lane too if this script is interrupted.
+trap 'kill "$processes" 2>/dev/null; exit 130' INT TERM
+
+"$PYTEST" -m "not slow"
+rest=$?
+wait "$processes"
+slow=$?
+
+echo
+echo "=== Tests that start processes (-m slow; full log in $log) ==="
+if [ "$slow" -eq 0 ]; then
+    tail -n 3 "$log"
+else
+    cat "$log"
+fi
+echo "=== Both lanes done in $(($(date +%s) - started)) s: the rest exited $rest, -m slow $slow ==="
+[ "$rest" -eq 0 ] && [ "$slow" -eq 0 ]
