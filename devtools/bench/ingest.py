@@ -27,6 +27,10 @@ and the bench checks through the API that the product took the new set (its cana
 fires) before it measures. It uses the database and Redis of the settings it runs with (the
 Makefile points it at the scratch `tripwire_bench` database and Redis databases of its
 own). Every process it starts is stopped on the way out.
+
+This module is the command and its phases; the clients that post the load and the latency
+samples are in ingest_clients.py, what it sets up (the organization, the processes'
+environment, gunicorn) in ingest_setup.py, and the figures and report in ingest_report.py.
 """
 
 from __future__ import annotations
@@ -35,12 +39,8 @@ import os
 import random
 import shutil
 import signal
-import statistics
 import subprocess
-import sys
-import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -52,27 +52,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from alerts_saas.accounts.models import Organization, User
-from alerts_saas.accounts.services import create_organization
-from alerts_saas.alerts import firings
-from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.ingest.models import IngestKey
-from devtools.bench import alert_mix, alert_set, ingest_report
-from devtools.bench.common import (
-    BUSY_MACHINE,
-    Children,
-    CpuMeter,
-    percentile,
-    production_env,
-    sandbox_services,
-    start_worker,
-)
-from devtools.sandbox.testing import SandboxClient, SandboxProcess, free_port
-from integrations.pagerduty.models import PagerDutyService
+from alerts_saas.alerts.models import Firing
+from devtools.bench import alert_mix, alert_set, ingest_report, ingest_setup
+from devtools.bench.common import BUSY_MACHINE, Children, CpuMeter, start_worker
+from devtools.bench.ingest_clients import Load, Sampler
+from devtools.bench.ingest_setup import PROBES, BenchOrg
+from devtools.sandbox.testing import SandboxProcess
 
 REPO = Path(settings.BASE_DIR)
-ORG_SLUG = "bench-ingest"
-PROBES = 10  # probe alerts, each on its own PagerDuty service (integration key)
 DEFAULT_ALERTS = "50,500,2000"
 MIX_SAMPLE = 3000  # events of the mix checked for how many alerts each one meets
 
@@ -86,69 +73,6 @@ def alert_counts(text: str) -> list[int]:
     if not counts or counts[0] < PROBES + 1:
         raise CommandError(f"--alerts: each count must be at least {PROBES + 1}")
     return counts
-
-
-# -- Load -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Load:
-    """Client threads posting pre-serialised batches until told to stop."""
-
-    url: str
-    secret: str
-    batches: list[bytes]
-    threads: int
-    accepted: int = 0
-    requests: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    started: float = 0.0
-    finished: float = 0.0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _workers: list[threading.Thread] = field(default_factory=list)
-
-    def start(self) -> None:
-        self.started = time.monotonic()
-        for n in range(self.threads):
-            thread = threading.Thread(target=self._run, args=(n,), daemon=True)
-            thread.start()
-            self._workers.append(thread)
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._workers:
-            thread.join(timeout=60)
-        self.finished = time.monotonic()
-
-    @property
-    def seconds(self) -> float:
-        return self.finished - self.started
-
-    def _run(self, n: int) -> None:
-        session = requests.Session()
-        headers = {"Authorization": f"Bearer {self.secret}", "Content-Type": "application/json"}
-        i = n * 7
-        while not self._stop.is_set():
-            body = self.batches[i % len(self.batches)]
-            i += 1
-            try:
-                response = session.post(self.url, data=body, headers=headers, timeout=60)
-            except requests.RequestException as exc:
-                self._count(0, f"{exc.__class__.__name__}")
-                continue
-            if response.status_code == 202:
-                self._count(int(response.json()["accepted"]), None)
-            else:
-                self._count(0, f"HTTP {response.status_code}: {response.text[:200]}")
-        session.close()
-
-    def _count(self, accepted: int, failure: str | None) -> None:
-        with self._lock:
-            self.requests += 1
-            self.accepted += accepted
-            if failure:
-                self.failures[failure] = self.failures.get(failure, 0) + 1
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -211,13 +135,13 @@ class Command(BaseCommand):
         try:
             with SandboxProcess(log_path=children.logs / "sandbox.log") as sandbox:
                 sandbox.configure(events_rate_limit=100_000)
-                org = self._setup(sandbox)
-                env = self._child_env(sandbox)
+                org = ingest_setup.bench_org(sandbox, self.stdout.write)
+                env = ingest_setup.child_env(sandbox)
                 self.stdout.write(
                     f"Starting the Celery worker (concurrency {opts['concurrency']})..."
                 )
                 start_worker(children, env, opts["concurrency"], "bench-ingest")
-                base = self._start_web(children, env, opts)
+                base = ingest_setup.start_web(children, env, opts, self.stdout.write)
                 meter = CpuMeter(
                     children, {"sandbox": sandbox.process.pid if sandbox.process else None}
                 )
@@ -238,72 +162,6 @@ class Command(BaseCommand):
         report = ingest_report.lines(result, self.style.WARNING)
         report += ["", f"Saved to {saved} (process logs in {children.logs})"]
         self.stdout.write("\n".join(report))
-
-    # -- setup ------------------------------------------------------------------------------
-    def _setup(self, sandbox: SandboxProcess) -> BenchOrg:
-        self.stdout.write(f"Setting up: organization, ingest key, {PROBES} services and probes...")
-        Organization.objects.filter(slug=ORG_SLUG).delete()
-        user, _ = User.objects.get_or_create(email="bench-ingest@tripwire.localhost")
-        org = create_organization(user, "Bench ingest", ORG_SLUG)
-        _, secret = IngestKey.issue(org, "bench")
-        services = sandbox_services(sandbox, org, PROBES)
-        if len(services) < PROBES:
-            raise CommandError(f"the sandbox has {len(services)} US services; {PROBES} needed")
-        probes = alert_set.create_probes(org, user, services)
-        return BenchOrg(org, user, secret, services, probes)
-
-    def _child_env(self, sandbox: SandboxProcess) -> dict[str, str]:
-        """Production settings over plain http, on this run's database, Redis and secrets."""
-        env = production_env(
-            INGEST_EVENTS_PER_MINUTE=str(10**12), PAGERDUTY_IDENTITY_URL=sandbox.identity_url
-        )
-        for region in ("us", "eu"):
-            env[f"PAGERDUTY_REST_URL_{region.upper()}"] = sandbox.rest_url(region)
-            env[f"PAGERDUTY_EVENTS_URL_{region.upper()}"] = sandbox.events_url(region)
-        return env
-
-    def _start_web(self, children: Children, env: dict[str, str], opts: dict[str, Any]) -> str:
-        port = free_port()
-        self.stdout.write(
-            f"Starting gunicorn ({opts['web_workers']} {opts['web_class']} "
-            f"workers) on port {port}..."
-        )
-        proc = children.start(
-            "gunicorn",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "alerts_saas.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(opts["web_workers"]),
-                "--worker-class",
-                opts["web_class"],
-                "--threads",
-                str(opts["web_threads"]),
-                "--log-level",
-                "warning",
-                "--timeout",
-                "60",
-            ],
-            env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            try:
-                response = requests.get(f"{base}/healthz", timeout=2)
-            except requests.RequestException:
-                time.sleep(0.2)
-                continue
-            if response.status_code in (200, 503):
-                return base
-            break
-        raise CommandError(f"gunicorn did not start:\n{children.log('gunicorn')}")
 
     # -- measurements -----------------------------------------------------------------------
     def _idle(self, meter: CpuMeter) -> float:
@@ -484,114 +342,6 @@ class Command(BaseCommand):
             "git_commit": _git_commit(),
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "run_seconds": round(seconds, 1),
-        }
-
-
-@dataclass(frozen=True)
-class BenchOrg:
-    """The bench's organization and what it keeps across alert counts."""
-
-    organization: Organization
-    user: User
-    secret: str
-    services: list[PagerDutyService]
-    probes: list[Alert]
-
-
-class Sampler:
-    """Crossings of the probe alerts, one at a time at a steady pace, per named phase."""
-
-    def __init__(
-        self,
-        url: str,
-        secret: str,
-        probes: list[Alert],
-        services: list[PagerDutyService],
-        sandbox: SandboxClient,
-    ) -> None:
-        self.url = url
-        self.sandbox = sandbox
-        self.session = requests.Session()
-        self.session.headers.update(
-            {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-        )
-        self.probes = probes
-        self.services = services
-        self.sent: dict[str, tuple[str, float]] = {}  # dedup key -> (phase, epoch at POST)
-        self.n = 0
-        self.rng = random.Random(11)
-
-    def run(self, phase: str, samples: int, rate: float) -> dict[str, Any]:
-        posts: list[float] = []
-        interval = 1 / rate
-        start = time.monotonic()
-        for i in range(samples):
-            k = self.n % len(self.probes)
-            self.n += 1
-            probe = self.probes[k]
-            # The probe's previous firing is cleared first (a resolve goes out): the next
-            # matching event crosses the threshold again.
-            for firing in Firing.objects.filter(alert=probe, cleared_at__isnull=True):
-                firings.clear_firing(firing, Firing.ClearReason.CLEARED, datetime.now(UTC), 0)
-            delay = start + i * interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            event = alert_mix.make_event(self.rng, datetime.now(UTC))
-            event["attributes"]["probe"] = f"p{k}"
-            body = orjson.dumps([event])
-            posted = time.time()
-            response = self.session.post(self.url, data=body, timeout=60)
-            posts.append((time.time() - posted) * 1000)
-            if response.status_code != 202:
-                raise CommandError(f"a probe POST got {response.status_code}: {response.text}")
-            firing = self._opened(probe)
-            self.sent[firing.dedup_key(self.services[k].pk)] = (phase, posted)
-        return {
-            "count": samples,
-            "rate": rate,
-            "post_p50_ms": round(statistics.median(posts), 1),
-            "post_max_ms": round(max(posts), 1),
-        }
-
-    def _opened(self, probe: Alert, timeout: float = 30) -> Firing:
-        """The probe's open firing (the POST opens it, or soon after)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            firing = Firing.objects.filter(alert=probe, cleared_at__isnull=True).first()
-            if firing is not None:
-                return firing
-            if time.monotonic() > deadline:
-                raise CommandError(f"{probe.name} did not fire")
-            time.sleep(0.01)
-
-    def collect(self, timeout: float = 60) -> dict[str, dict[str, Any]]:
-        """Latency per phase since the last collect, from the sandbox's receipt of each
-        trigger."""
-        received: dict[str, float] = {}
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event in self.sandbox.events(kind="alert", event_action="trigger"):
-                if event["dedup_key"] in self.sent:
-                    received.setdefault(event["dedup_key"], event["received_at_epoch"])
-            if len(received) == len(self.sent):
-                break
-            time.sleep(0.5)
-        missing = set(self.sent) - set(received)
-        if missing:
-            raise CommandError(f"{len(missing)} triggers never reached the sandbox")
-        by_phase: dict[str, list[float]] = {}
-        for key, (phase, posted) in self.sent.items():
-            by_phase.setdefault(phase, []).append((received[key] - posted) * 1000)
-        self.sent.clear()
-        return {
-            phase: {
-                "p50_ms": round(statistics.median(values), 1),
-                "p99_ms": round(percentile(values, 99), 1),
-                "max_ms": round(max(values), 1),
-                "min_ms": round(min(values), 1),
-                "samples_ms": [round(v, 1) for v in values],
-            }
-            for phase, values in by_phase.items()
         }
 
 
