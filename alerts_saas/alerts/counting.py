@@ -78,8 +78,18 @@ class Counts(Protocol):
     def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
         """The latest matching events, newest first."""
 
+    def recent_of(
+        self, counters: Iterable[CounterSet], limit: int = RECENT_KEPT
+    ) -> dict[CounterSet, list[dict[str, Any]]]:
+        """`recent` of many counter sets in one read."""
+
     def highest_level(self, counter: CounterSet, now: float) -> int | None:
         """The highest level among the window's matching events (None: none counted)."""
+
+    def highest_levels(
+        self, counters: Iterable[CounterSet], now: float
+    ) -> dict[CounterSet, int | None]:
+        """`highest_level` of many counter sets in one read."""
 
     def groups(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, list[SeenGroup]]:
         """The values each alert (its counter set for all events) has seen, newest first."""

@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import F, Max, Q, Sum, Window
+from django.db.models.functions import RowNumber
 
 from alerts_saas.alerts.counters import (
     RECENT_KEPT,
@@ -28,6 +29,14 @@ from alerts_saas.alerts.models import SeenGroup as SeenGroupRow
 
 def _stored(counter: CounterSet) -> str:
     return "" if counter.group is None else "=" + counter.group
+
+
+def _any_of(counters: Iterable[CounterSet]) -> Q:
+    """The rows of any of these counter sets."""
+    where = Q(pk__in=[])
+    for c in counters:
+        where |= Q(alert_id=c.alert_id, generation=c.generation, group=_stored(c))
+    return where
 
 
 def _admit(new: list[CounterSet], tallies: dict[CounterSet, Tally], now: float) -> list[CounterSet]:
@@ -148,15 +157,55 @@ class DatabaseCounts:
         )
 
     def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
-        rows = RecentMatch.objects.filter(
-            alert_id=counter.alert_id, generation=counter.generation, group=_stored(counter)
+        return self.recent_of([counter], limit)[counter]
+
+    def recent_of(
+        self, counters: Iterable[CounterSet], limit: int = RECENT_KEPT
+    ) -> dict[CounterSet, list[dict[str, Any]]]:
+        """One query: each counter set's `limit` latest (a row number per counter set)."""
+        counters = list(counters)
+        found: dict[CounterSet, list[dict[str, Any]]] = {c: [] for c in counters}
+        by_key = {(c.alert_id, c.generation, _stored(c)): c for c in counters}
+        rows = (
+            RecentMatch.objects.filter(_any_of(counters))
+            .annotate(
+                n=Window(
+                    RowNumber(),
+                    partition_by=[F("alert_id"), F("generation"), F("group")],
+                    order_by=[F("received_at").desc(), F("pk").desc()],
+                )
+            )
+            .filter(n__lte=limit)
+            .order_by("n")
+            .values_list("alert_id", "generation", "group", "event")
         )
-        return list(rows.order_by("-received_at", "-pk").values_list("event", flat=True)[:limit])
+        for alert_id, generation, group, event in rows:
+            found[by_key[alert_id, generation, group]].append(event)
+        return found
 
     def highest_level(self, counter: CounterSet, now: float) -> int | None:
-        window = counter.window_buckets(now)
-        rows = self._rows(counter).filter(bucket__gte=window.start, bucket__lt=window.stop)
-        return rows.aggregate(top=Max("top_level"))["top"]
+        return self.highest_levels([counter], now)[counter]
+
+    def highest_levels(
+        self, counters: Iterable[CounterSet], now: float
+    ) -> dict[CounterSet, int | None]:
+        """One query: the highest level in each counter set's window."""
+        counters = list(counters)
+        found: dict[CounterSet, int | None] = dict.fromkeys(counters)
+        by_key = {(c.alert_id, c.generation, _stored(c)): c for c in counters}
+        where = Q(pk__in=[])
+        for c in counters:
+            window = c.window_buckets(now)
+            where |= _any_of([c]) & Q(bucket__gte=window.start, bucket__lt=window.stop)
+        rows = (
+            MatchBucket.objects.filter(where)
+            .values("alert_id", "generation", "group")
+            .annotate(top=Max("top_level"))
+            .values_list("alert_id", "generation", "group", "top")
+        )
+        for alert_id, generation, group, top in rows:
+            found[by_key[alert_id, generation, group]] = top
+        return found
 
     def groups(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, list[SeenGroup]]:
         alerts = list(alerts)

@@ -244,21 +244,34 @@ class RedisCounts:
         return {b: int(c) for b, c in zip(wanted, stored, strict=True) if c is not None}
 
     def recent(self, counter: CounterSet, limit: int = RECENT_KEPT) -> list[dict[str, Any]]:
-        written, *ring = self.client.hmget(counter.key, ["p", *_RING])
-        if written is None:
-            return []
-        newest = int(written)
-        shown = []
-        for back in range(1, min(limit, RECENT_KEPT, newest) + 1):
-            event = ring[(newest - back) % RECENT_KEPT]
-            if event is not None:
-                shown.append(orjson.loads(event))
-        return shown
+        return self.recent_of([counter], limit)[counter]
+
+    def recent_of(
+        self, counters: Iterable[CounterSet], limit: int = RECENT_KEPT
+    ) -> dict[CounterSet, list[dict[str, Any]]]:
+        counters = list(dict.fromkeys(counters))
+        pipe = self.client.pipeline(transaction=False)
+        for counter in counters:
+            pipe.hmget(counter.key, ["p", *_RING])
+        return {
+            counter: _latest(reply, limit)
+            for counter, reply in zip(counters, pipe.execute(), strict=True)
+        }
 
     def highest_level(self, counter: CounterSet, now: float) -> int | None:
-        window = counter.window_buckets(now)
-        found = [int(n) for n in self.client.hmget(counter.key, [f"l{b}" for b in window]) if n]
-        return max(found, default=None)
+        return self.highest_levels([counter], now)[counter]
+
+    def highest_levels(
+        self, counters: Iterable[CounterSet], now: float
+    ) -> dict[CounterSet, int | None]:
+        counters = list(dict.fromkeys(counters))
+        pipe = self.client.pipeline(transaction=False)
+        for counter in counters:
+            pipe.hmget(counter.key, [f"l{b}" for b in counter.window_buckets(now)])
+        return {
+            counter: max((int(n) for n in levels if n), default=None)
+            for counter, levels in zip(counters, pipe.execute(), strict=True)
+        }
 
     def groups(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, list[SeenGroup]]:
         alerts = list(alerts)
@@ -296,6 +309,20 @@ class RedisCounts:
             ]
             if stale:
                 self.client.hdel(counter.key, *stale)
+
+
+def _latest(reply: list[bytes | None], limit: int) -> list[dict[str, Any]]:
+    """A counter set's latest events, newest first, from its HMGET of p and the ring."""
+    written, *ring = reply
+    if written is None:
+        return []
+    newest = int(written)
+    shown = []
+    for back in range(1, min(limit, RECENT_KEPT, newest) + 1):
+        event = ring[(newest - back) % RECENT_KEPT]
+        if event is not None:
+            shown.append(orjson.loads(event))
+    return shown
 
 
 def _bucket_of(name: bytes | str) -> int | None:

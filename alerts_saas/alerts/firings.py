@@ -32,16 +32,24 @@ log = logging.getLogger(__name__)
 
 
 def _severity(alert: Alert, counter: CounterSet, now: datetime) -> str:
-    """The severity to page with: the alert's, or the highest level among the window's
-    matching events (the alert's if the count store can't tell)."""
+    return _severities(alert, [counter], now)[counter]
+
+
+def _severities(alert: Alert, counters: list[CounterSet], now: datetime) -> dict[CounterSet, str]:
+    """The severity each counter set's firing pages with: the alert's, or the highest level
+    among the window's matching events (the alert's if the count store can't tell); one
+    read for all of them."""
     if not alert.severity_from_events:
-        return alert.severity
+        return dict.fromkeys(counters, alert.severity)
     try:
-        level = counts().highest_level(counter, now.timestamp())
+        levels = counts().highest_levels(counters, now.timestamp())
     except redis.RedisError:
         log.warning("Alert %s pages at its own severity (no counts)", alert.pk)
-        level = None
-    return alert.severity if level is None else severity_of_level(level)
+        levels = {}
+    return {
+        c: alert.severity if (level := levels.get(c)) is None else severity_of_level(level)
+        for c in counters
+    }
 
 
 def open_firing(alert: Alert, total: int, now: datetime, group: str | None = None) -> Firing | None:
@@ -102,6 +110,8 @@ def open_firings(
                 group__in=[value or "" for value, _ in values],
             ).values_list("group", flat=True)
         )
+        new = {value: total for value, total in values if (value or "") not in taken}
+        severities = _severities(alert, [CounterSet.of(alert, value) for value in new], now)
         opened = Firing.objects.bulk_create(
             Firing(
                 organization_id=alert.organization_id,
@@ -109,10 +119,9 @@ def open_firings(
                 group=value or "",
                 opened_at=now,
                 count_at_open=total,
-                severity=_severity(alert, CounterSet.of(alert, value), now),
+                severity=severities[CounterSet.of(alert, value)],
             )
-            for value, total in dict(values).items()
-            if (value or "") not in taken
+            for value, total in new.items()
         )
         targets = targets_of(alert)
         pager = Pager(opened, timezone.now(), targets)

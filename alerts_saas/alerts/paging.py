@@ -42,11 +42,16 @@ def counter_of(alert: Alert, firing: Firing | None) -> CounterSet:
 
 
 def trigger_payload(
-    alert: Alert, total: int, firing: Firing | None = None, draft: AlertDraft | None = None
+    alert: Alert,
+    total: int,
+    firing: Firing | None = None,
+    draft: AlertDraft | None = None,
+    recent: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The trigger's payload and its extra top-level fields (links, client): about the
     firing's value of the group field, at its severity, for an alert that groups or whose
-    severity follows the events. `draft`: the alert's, read once for many firings."""
+    severity follows the events. `draft` and `recent` (its latest events): read once for
+    many firings."""
     counter = counter_of(alert, firing)
     payload = render_payload(draft or draft_of(alert), count=total, group=counter.group)
     if firing is not None and firing.severity:
@@ -54,7 +59,9 @@ def trigger_payload(
     details = payload["custom_details"]
     details["condition"] = f"{alert.condition_label}; counting {describe(alert)}"
     details["matching_events_in_window"] = total
-    details["recent_matching_events"] = _recent_events(alert, counter)
+    details["recent_matching_events"] = (
+        _recent_events(alert, [counter])[counter] if recent is None else recent
+    )
     url = settings.SITE_URL + alert.get_absolute_url()
     extra = {
         "client": settings.PRODUCT_NAME,
@@ -64,14 +71,16 @@ def trigger_payload(
     return payload, extra
 
 
-def _recent_events(alert: Alert, counter: CounterSet) -> list[dict[str, Any]]:
-    """The latest matching events for a trigger's details; none if the count store can't be
-    read (a page without them beats no page)."""
+def _recent_events(
+    alert: Alert, counters: list[CounterSet]
+) -> dict[CounterSet, list[dict[str, Any]]]:
+    """The latest matching events of each counter set for triggers' details, in one read;
+    none if the count store can't be read (a page without them beats no page)."""
     try:
-        return counts().recent(counter, RECENT_IN_TRIGGER)
+        return counts().recent_of(counters, RECENT_IN_TRIGGER)
     except redis.RedisError:
-        log.warning("Alert %s's trigger goes without its latest events (no counts)", alert.pk)
-        return []
+        log.warning("Alert %s's triggers go without their latest events (no counts)", alert.pk)
+        return {counter: [] for counter in counters}
 
 
 def targets_of(alert: Alert) -> list[PagerDutyService]:
@@ -107,6 +116,7 @@ class Pager:
         self._fallbacks: dict[int, PagerDutyService] | None = None
         self._fallen_back: set[tuple[int, str]] | None = None
         self._drafts: dict[int, AlertDraft] = {}
+        self._recent: dict[CounterSet, list[dict[str, Any]]] = {}
 
     def triggers(
         self, alert: Alert, firing: Firing, services: Iterable[PagerDutyService], total: int
@@ -124,7 +134,13 @@ class Pager:
             return []
         if alert.pk not in self._drafts:
             self._drafts[alert.pk] = draft_of(alert)
-        payload, extra = trigger_payload(alert, total, firing, self._drafts[alert.pk])
+            # The latest events of all of the alert's firings here, in one read.
+            mine = [counter_of(alert, f) for f in self.firings if f.alert_id == alert.pk]
+            self._recent.update(_recent_events(alert, mine))
+        counter = counter_of(alert, firing)
+        payload, extra = trigger_payload(
+            alert, total, firing, self._drafts[alert.pk], self._recent.get(counter)
+        )
         triggers = [
             engine.build_event(
                 service,

@@ -356,7 +356,7 @@ def test_the_beat_opens_a_presence_firing_that_could_not_open_as_events_arrived(
         raise OperationalError("could not obtain lock")
 
     with monkeypatch.context() as patch:
-        patch.setattr(firings, "open_firing", database_busy)
+        patch.setattr(firings, "open_firings", database_busy)  # ingest opens in batches
         assert evaluation.record(org.pk, [event(), event()]) == []  # counted, not lost
     assert not Firing.objects.exists()
     assert evaluation.evaluate()["opened"] == 1
