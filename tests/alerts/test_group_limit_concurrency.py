@@ -14,6 +14,7 @@ from alerts_saas.alerts import counting
 from alerts_saas.alerts.counting import CounterSet, Tally
 from alerts_saas.alerts.models import Alert, GroupBy
 from alerts_saas.alerts.models import SeenGroup as SeenGroupRow
+from tests.at_once import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,29 +89,18 @@ def test_concurrent_batches_over_two_alerts_never_pass_the_limit(store, whole, o
     )
     for alert in (whole, other):
         assert _add(store, alert, "known")
-    errors: list[BaseException] = []
 
     def sender(t: int) -> None:
-        try:
-            for n in range(6):
-                now = time.time()
-                values = [(whole, f"host{t}-{n}"), (other, f"app{t}-{n}"), (whole, "known")]
-                tallies = {
-                    alert.in_group(value): Tally(
-                        buckets={int(now // alert.size): 1}, group_limit=LIMIT, first=now
-                    )
-                    for alert, value in (values if t % 2 else values[::-1])
-                }
-                store.add(tallies, [], now)
-        except BaseException as error:  # the test reports it
-            errors.append(error)
-        finally:
-            close_old_connections()
+        for n in range(6):
+            now = time.time()
+            values = [(whole, f"host{t}-{n}"), (other, f"app{t}-{n}"), (whole, "known")]
+            tallies = {
+                alert.in_group(value): Tally(
+                    buckets={int(now // alert.size): 1}, group_limit=LIMIT, first=now
+                )
+                for alert, value in (values if t % 2 else values[::-1])
+            }
+            store.add(tallies, [], now)
 
-    threads = [threading.Thread(target=sender, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    assert run_at_once(sender, 4, 30) == []
     assert len(_seen(whole)) == len(_seen(other)) == LIMIT  # full, and not one more

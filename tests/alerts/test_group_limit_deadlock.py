@@ -17,6 +17,7 @@ from alerts_saas.alerts import counting, counting_db
 from alerts_saas.alerts.counting import CounterSet, Tally
 from alerts_saas.alerts.models import Alert, GroupBy
 from alerts_saas.alerts.models import SeenGroup as SeenGroupRow
+from tests.at_once import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,25 +93,14 @@ def test_batches_of_the_same_alerts_in_other_orders_all_count(store, org):
         CounterSet.of(Alert.objects.create(organization=org, name=f"A{i}", window_minutes=1))
         for i in range(20)
     ]
-    errors: list[BaseException] = []
 
     def sender(t: int) -> None:
         order = random.Random(t)
-        try:
-            for _ in range(25):
-                now = time.time()
-                shuffled = order.sample(sets, len(sets))
-                store.add({c: Tally(buckets={int(now // c.size): 1}) for c in shuffled}, [], now)
-        except BaseException as error:  # the test reports it
-            errors.append(error)
-        finally:
-            close_old_connections()
+        for _ in range(25):
+            now = time.time()
+            shuffled = order.sample(sets, len(sets))
+            store.add({c: Tally(buckets={int(now // c.size): 1}) for c in shuffled}, [], now)
 
-    threads = [threading.Thread(target=sender, args=(t,)) for t in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    assert run_at_once(sender, 5, 60) == []
     total = sum(store.totals(sets, time.time()).values())
     assert total == 5 * 25 * len(sets)  # every batch counted, each once

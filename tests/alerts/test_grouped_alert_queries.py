@@ -60,6 +60,17 @@ def _fire(org, alert: Alert, values: int) -> list[Firing]:
     return open_firings
 
 
+def _firing(admin_client, org, form_data, targets: list[int]) -> Callable[[int], Alert]:
+    """Makes an alert paging `targets` with `n` hosts firing (for `_measure`)."""
+
+    def setup(n: int) -> Alert:
+        alert = _grouped(admin_client, org, form_data, f"Per host {n}", targets)
+        _fire(org, alert, n)
+        return alert
+
+    return setup
+
+
 def _queries(action: Callable[[], object]) -> int:
     with CaptureQueriesContext(connection) as captured:
         action()
@@ -81,10 +92,7 @@ def _measure(setup: Callable[[int], Alert], act: Callable[[Alert], object]) -> d
 def test_saving_the_form_with_new_targets(admin_client, org, make_service, form_data):
     edge, postgres = make_service("Edge Gateway"), make_service("Postgres Primary")
 
-    def setup(n: int) -> Alert:
-        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
-        _fire(org, alert, n)
-        return alert
+    setup = _firing(admin_client, org, form_data, [edge.pk])
 
     def act(alert: Alert) -> None:
         data = _form(
@@ -106,10 +114,7 @@ def test_saving_the_form_with_new_targets(admin_client, org, make_service, form_
 def test_saving_a_higher_threshold_clears_every_host(admin_client, org, make_service, form_data):
     edge = make_service("Edge Gateway")
 
-    def setup(n: int) -> Alert:
-        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
-        _fire(org, alert, n)
-        return alert
+    setup = _firing(admin_client, org, form_data, [edge.pk])
 
     def act(alert: Alert) -> None:
         data = _form(form_data, alert.name, [edge.pk], threshold="5", **BLANK_DETAIL)
@@ -178,10 +183,7 @@ def test_saving_a_lower_threshold_fires_every_host(admin_client, org, make_servi
 def test_a_service_given_the_alert_from_its_side(admin_client, org, make_service, form_data):
     edge, postgres = make_service("Edge Gateway"), make_service("Postgres Primary")
 
-    def setup(n: int) -> Alert:
-        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
-        _fire(org, alert, n)
-        return alert
+    setup = _firing(admin_client, org, form_data, [edge.pk])
 
     def act(alert: Alert) -> None:
         with transaction.atomic():
@@ -199,10 +201,7 @@ def test_a_service_given_the_alert_from_its_side(admin_client, org, make_service
 def test_disabling(admin_client, org, make_service, form_data):
     edge = make_service("Edge Gateway")
 
-    def setup(n: int) -> Alert:
-        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
-        _fire(org, alert, n)
-        return alert
+    setup = _firing(admin_client, org, form_data, [edge.pk])
 
     def act(alert: Alert) -> None:
         url = reverse("alerts:toggle", args=[org.slug, alert.pk])
@@ -290,10 +289,7 @@ def test_a_new_target_that_is_muted_holds_every_host(admin_client, org, make_ser
         ends_at=timezone.now() + timedelta(minutes=30),
     )
 
-    def setup(n: int) -> Alert:
-        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
-        _fire(org, alert, n)
-        return alert
+    setup = _firing(admin_client, org, form_data, [edge.pk])
 
     def act(alert: Alert) -> None:
         with transaction.atomic():
@@ -313,10 +309,7 @@ def test_a_new_target_that_cant_page_falls_back_once_per_host(
     PagerDutyService.objects.filter(pk=backup.pk).update(is_fallback=True)
     refused.refresh_from_db()
 
-    def setup(n: int) -> Alert:
-        alert = _grouped(admin_client, org, form_data, f"Per host {n}", [edge.pk])
-        _fire(org, alert, n)
-        return alert
+    setup = _firing(admin_client, org, form_data, [edge.pk])
 
     def act(alert: Alert) -> None:
         with transaction.atomic():
