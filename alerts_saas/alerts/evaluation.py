@@ -55,38 +55,6 @@ def holds(
     return not presence
 
 
-def settle(
-    alert: Alert,
-    total: int,
-    firing: Firing | None,
-    now: float,
-    reason: str = Firing.ClearReason.CLEARED,
-    since: float = 0.0,
-    group: Seen | None = None,
-) -> Firing | None:
-    """Open or clear the alert's firing (of one value of its group field, for an alert that
-    groups) to match its condition; return the open firing.
-    An enabled alert that does not auto-resolve keeps its firing open for a person to
-    resolve (`resolving`), noting when the condition cleared (a restarting edit, disabling
-    and deleting clear it before this, as for any alert)."""
-    moment = datetime.fromtimestamp(now, UTC)
-    if not alert.enabled:
-        verdict: bool | None = False
-        reason = Firing.ClearReason.DISABLED
-    else:
-        verdict = holds(alert, total, now, since, group.first_seen if group else 0.0)
-    if verdict and firing is None:
-        return firings.open_firing(alert, total, moment, group.value if group else None)
-    if firing is not None and alert.enabled and not alert.auto_resolve:
-        # It waits for a person: the condition's changes are only noted.
-        resolving.note_condition(firing, verdict, moment)
-        return firing
-    if verdict is False and firing is not None:
-        firings.clear_firing(firing, reason, moment, total)
-        return None
-    return firing
-
-
 # -- On the beat ----------------------------------------------------------------------
 
 
@@ -115,32 +83,69 @@ def evaluate(now: float | None = None) -> dict[str, int]:
     )
     watched, forgotten = _watched(alerts, open_firings, now)
     totals = _totals([w.counter for w in watched], now)
-    opened = cleared = failed = 0
+    by_alert: dict[int, list[_Watched]] = {}
     for w in watched:
-        before, total = w.firing, totals[w.counter]
+        by_alert.setdefault(w.alert.pk, []).append(w)
+    opened = cleared = failed = 0
+    for its in by_alert.values():
         try:
-            if (
-                before is not None
-                and w.alert.enabled
-                and holds(w.alert, total, now, totals.since, _first_seen(w)) is False
-            ):
-                # Read again just before clearing: a batch counted since the read above
-                # found this firing open and so did not open one of its own.
-                again = counts().totals([w.counter], now)
-                total, totals.since = again[w.counter], again.since
-            after = settle(w.alert, total, before, now, since=totals.since, group=w.group)
+            its_opened, its_cleared = _settle(its, totals, now)
         except Exception:
-            log.exception("Evaluating alert %s failed; retrying on the next beat", w.alert.pk)
+            log.exception("Evaluating alert %s failed; retrying on the next beat", its[0].alert.pk)
             failed += 1
             continue
-        opened += before is None and after is not None
-        cleared += before is not None and after is None
+        opened += its_opened
+        cleared += its_cleared
     return {
         "evaluated": len(alerts),
         "opened": opened,
         "cleared": cleared + forgotten,
         "failed": failed,
     }
+
+
+def _settle(its: list[_Watched], totals: Totals, now: float) -> tuple[int, int]:
+    """Open and clear one alert's firings (one per value of its group field, for an alert
+    that groups) to match its condition, all its values together: a fixed number of
+    queries however many hosts change at once. Returns how many opened and cleared.
+    An enabled alert that does not auto-resolve keeps its firings open for a person to
+    resolve (`resolving`), noting when the condition cleared (a restarting edit, disabling
+    and deleting clear it before this, as for any alert)."""
+    alert, moment = its[0].alert, datetime.fromtimestamp(now, UTC)
+    if not alert.enabled:
+        gone = {w.firing.pk: totals[w.counter] for w in its if w.firing is not None}
+        stale = [w.firing for w in its if w.firing is not None]
+        return 0, firings.clear_firings(stale, Firing.ClearReason.DISABLED, moment, gone)
+    counted, since = {w.counter: totals[w.counter] for w in its}, totals.since
+    ending = [
+        w.counter
+        for w in its
+        if w.firing is not None
+        and holds(alert, counted[w.counter], now, since, _first_seen(w)) is False
+    ]
+    if ending:
+        # Read again just before clearing: a batch counted since the read above found
+        # these firings open and so did not open its own.
+        again = counts().totals(ending, now)
+        counted.update(again)
+        since = max(since, again.since)
+    opening: list[tuple[str | None, int]] = []
+    clearing: dict[int, int] = {}
+    noting: list[tuple[Firing, bool | None]] = []
+    for w in its:
+        total = counted[w.counter]
+        verdict = holds(alert, total, now, since, _first_seen(w))
+        if w.firing is None:
+            if verdict:
+                opening.append((w.group.value if w.group else None, total))
+        elif not alert.auto_resolve:  # it waits for a person: the change is only noted
+            noting.append((w.firing, verdict))
+        elif verdict is False:
+            clearing[w.firing.pk] = total
+    ended = [w.firing for w in its if w.firing is not None and w.firing.pk in clearing]
+    cleared = firings.clear_firings(ended, Firing.ClearReason.CLEARED, moment, clearing)
+    resolving.note_conditions(noting, moment)
+    return len(firings.open_firings(alert, opening, moment)), cleared
 
 
 # Counter sets read by one call of the count store: a beat over many alerts that group (a
@@ -238,13 +243,11 @@ def _clear_forgotten(
     alert: Alert, values: list[str], open_firings: dict[tuple[int, str], Firing], now: float
 ) -> int:
     """Clear the open firings of `values` as "No longer seen"; return how many cleared."""
+    gone = [f for v in values if (f := open_firings.pop((alert.pk, v), None)) is not None]
     moment = datetime.fromtimestamp(now, UTC)
-    cleared = 0
-    for value in values:
-        firing = open_firings.pop((alert.pk, value), None)
-        if firing is not None:
-            cleared += firings.clear_firing(firing, Firing.ClearReason.FORGOTTEN, moment, 0)
-    return cleared
+    return firings.clear_firings(
+        gone, Firing.ClearReason.FORGOTTEN, moment, {f.pk: 0 for f in gone}
+    )
 
 
 def _lost_forget_at(alert: Alert, firing: Firing, since: float) -> float:

@@ -1,7 +1,7 @@
 """Firings that wait for a person: alerts that do not auto-resolve (`Alert.auto_resolve`).
 
 - When the condition clears, the beat notes when (`note_condition`, from
-  `evaluation.settle`) and sends nothing; when it holds again, the note goes.
+  the beat, `evaluation.evaluate`) and sends nothing; when it holds again, the note goes.
 - A person resolves the firing in Tripwire (`resolve_by_hand`), any open firing, of any
   alert: it clears as "Resolved in Tripwire" and the resolves go out.
 - Or in PagerDuty: once every incident the firing opened is resolved there, it clears as

@@ -375,14 +375,14 @@ def test_one_alert_that_fails_never_holds_up_the_others(org, make_service, monke
     )
     for alert in (broken, fine):
         alert.targets.add(service)
-    real = firings.open_firing
+    real = firings.open_firings
 
-    def fails_for_broken(alert, total, now, group=None):
+    def fails_for_broken(alert, values, now):
         if alert.pk == broken.pk:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(alert, total, now, group)
+        return real(alert, values, now)
 
-    monkeypatch.setattr(firings, "open_firing", fails_for_broken)
+    monkeypatch.setattr(firings, "open_firings", fails_for_broken)
     later = max(broken.counting_since, fine.counting_since).timestamp() + 61
     assert evaluation.evaluate(now=later) == {
         "evaluated": 2,
@@ -391,7 +391,7 @@ def test_one_alert_that_fails_never_holds_up_the_others(org, make_service, monke
         "failed": 1,
     }
     assert Firing.objects.get().alert == fine
-    monkeypatch.setattr(firings, "open_firing", real)
+    monkeypatch.setattr(firings, "open_firings", real)
     assert evaluation.evaluate(now=later + 10)["opened"] == 1  # retried on the next beat
 
 
