@@ -301,7 +301,7 @@ def reevaluate(alert: Alert, restarted: bool) -> bool:
     except redis.RedisError:
         log.exception("Re-evaluating alert %s after a change failed", alert.pk)
         return False
-    # As `settle` decides, but the values that open, clear or note their condition do so
+    # As the beat decides (`_settle`), but the values that open, clear or note their condition do so
     # together (one alert may count hundreds of hosts): a fixed number of queries.
     opening, clearing, noting, staying = [], {}, [], []
     for w in watched:
