@@ -29,8 +29,12 @@ started=$(date +%s)
         exec "$PYTEST" -m slow -p no:cacheprovider
 ) >"$log" 2>&1 &
 processes=$!
-# Stop the other lane too if this script is interrupted.
-trap 'kill "$processes" 2>/dev/null; exit 130' INT TERM
+# Stop the other lane too if this script is interrupted, and let it tear down (stop its
+# workers and `make run`): a SIGTERM would kill pytest in the midst of that, leaving them
+# running on its broker. Ctrl-C reached it already (the terminal's whole foreground
+# group); a SIGTERM is passed on as the SIGINT pytest stops cleanly on.
+trap 'wait "$processes"; exit 130' INT
+trap 'kill -INT "$processes" 2>/dev/null; wait "$processes"; exit 130' TERM
 
 "$PYTEST" -m "not slow"
 rest=$?
