@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from alerts_saas.alerts import evaluation
+from alerts_saas.alerts import counting, evaluation
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy
 from integrations.pagerduty.models import Delivery, EventAction
@@ -76,3 +76,38 @@ def test_many_hosts_going_quiet_and_coming_back_cost_the_beat_what_a_few_do(org,
     service = make_service()
     few, many = _storm(org, service, FEW), _storm(org, service, MANY)
     assert many == few, {FEW: few, MANY: many}
+
+
+def test_a_host_counted_between_the_beats_read_and_its_clear_stays_firing(org, make_service):
+    """The beat reads the counts again for the hosts it is about to clear: a batch counted
+    meanwhile keeps its host's firing open, while the other host clears."""
+    alert = Alert.objects.create(
+        organization=org,
+        name="Errors per host",
+        match_app="shop",
+        threshold=1,
+        window_minutes=1,
+        group_by=GroupBy.SOURCE,
+    )
+    alert.targets.add(make_service())
+    now = time.time()
+    events = [Event(timestamp=now, app="shop", source=host) for host in ("web-a", "web-b")]
+    assert len(evaluation.record(org.pk, events, now=now)) == 2
+    store = counting.counts()
+    first_read = store.totals
+
+    def read_then_web_a_reports(sets, at):
+        totals = first_read(sets, at)
+        store.totals = first_read  # type: ignore[method-assign]
+        evaluation.record(org.pk, [Event(timestamp=at, app="shop", source="web-a")], now=at)
+        return totals
+
+    store.totals = read_then_web_a_reports  # type: ignore[method-assign]
+    try:
+        assert evaluation.evaluate(now=now + 61)["cleared"] == 1
+    finally:
+        store.totals = first_read  # type: ignore[method-assign]
+    still = Firing.objects.filter(alert=alert, cleared_at__isnull=True)
+    assert list(still.values_list("group", flat=True)) == ["web-a"]
+    resolved = Delivery.objects.filter(alert=alert, event_action=EventAction.RESOLVE)
+    assert [d.firing.group for d in resolved] == ["web-b"]
