@@ -11,22 +11,14 @@ from itertools import pairwise
 from pathlib import Path
 
 from tests.conftest import REPO, wait_for
+from tests.signals import with_sigint
 
 SCRIPT = REPO / "scripts" / "run-forever.sh"
 
 
-# A shell started in the background (`pytest ... &`) ignores SIGINT, and a signal ignored on
-# entry can't be trapped: its children would inherit that. The script starts as honcho
-# starts it, with SIGINT at its default.
-_WITH_SIGINT = (
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "os.execv(sys.argv[1], sys.argv[1:])"
-)
-
-
 def _start(*command: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", _WITH_SIGINT, str(SCRIPT), *command],
+        with_sigint(str(SCRIPT), *command),  # as honcho starts it
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import REPO, wait_for
+from tests.signals import with_sigint
 
 # A stand-in for pytest: each lane (TEST_LANE; none for the rest) notes that it started,
 # exits with the status its environment names, and on SIGINT takes a moment to tear down
@@ -69,7 +70,7 @@ def test_ctrl_c_lets_both_lanes_tear_down(tmp_path):
     (its Celery workers and `make run` would be left running, on the lane's broker)."""
     bin_dir = _checkout(tmp_path)
     proc = subprocess.Popen(
-        [str(tmp_path / "scripts" / "test-suite.sh")],
+        with_sigint(str(tmp_path / "scripts" / "test-suite.sh")),  # as from a terminal
         env={**os.environ, "FAKE_RUN_SECONDS": "30"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
