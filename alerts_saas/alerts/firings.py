@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import redis
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Case, PositiveIntegerField, Value, When
 from django.utils import timezone
 
@@ -29,10 +29,6 @@ from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 log = logging.getLogger(__name__)
-
-
-def _severity(alert: Alert, counter: CounterSet, now: datetime) -> str:
-    return _severities(alert, [counter], now)[counter]
 
 
 def _severities(alert: Alert, counters: list[CounterSet], now: datetime) -> dict[CounterSet, str]:
@@ -57,31 +53,8 @@ def open_firing(alert: Alert, total: int, now: datetime, group: str | None = Non
     groups) and page every target. None if one was already open, or if the alert was
     disabled or its condition changed since `alert` was read: `total` then counts for
     something that no longer exists."""
-    with transaction.atomic():
-        # The row lock orders this against a concurrent edit, toggle or delete.
-        if (
-            not Alert.objects.select_for_update()
-            .filter(pk=alert.pk, enabled=True, generation=alert.generation)
-            .exists()
-        ):
-            return None
-        try:
-            with transaction.atomic():
-                firing = Firing.objects.create(
-                    organization_id=alert.organization_id,
-                    alert=alert,
-                    group=group or "",
-                    opened_at=now,
-                    count_at_open=total,
-                    severity=_severity(alert, CounterSet.of(alert, group), now),
-                )
-        except IntegrityError:
-            return None
-        targets = targets_of(alert)
-        pager = Pager([firing], timezone.now(), targets)
-        engine.queue(pager.triggers(alert, firing, targets, total))
-        pager.save_holds()
-    return firing
+    opened = open_firings(alert, [(group, total)], now)
+    return opened[0] if opened else None
 
 
 def open_firings(
@@ -138,28 +111,16 @@ def clear_firing(
     """Clear the firing and resolve its incidents; False if it was cleared already. `by`:
     the person who resolved it in Tripwire. Cleared because PagerDuty resolved every
     incident, it sends nothing: there is nothing left to resolve."""
-    with transaction.atomic():
-        cleared = Firing.objects.filter(pk=firing.pk, cleared_at__isnull=True).update(
-            cleared_at=now, clear_reason=reason, count_at_clear=total, cleared_by=by
-        )
-        if not cleared:
-            return False
-        firing.cleared_at, firing.clear_reason, firing.count_at_clear = now, reason, total
-        firing.cleared_by = by
-        if reason == Firing.ClearReason.INCIDENT_RESOLVED:
-            return True
-        why = Reason.BY_HAND if reason == Firing.ClearReason.RESOLVED else reason
-        engine.queue(
-            [
-                engine.follow_up(trigger, EventAction.RESOLVE, created_by=by, reason=why)
-                for trigger in engine.open_triggers(firing.deliveries.all())
-            ]
-        )
-    return True
+    totals = None if total is None else {firing.pk: total}
+    return bool(clear_firings([firing], reason, now, totals, by=by))
 
 
 def clear_firings(
-    firings: Sequence[Firing], reason: str, now: datetime, totals: dict[int, int] | None = None
+    firings: Sequence[Firing],
+    reason: str,
+    now: datetime,
+    totals: dict[int, int] | None = None,
+    by: User | None = None,
 ) -> int:
     """`clear_firing` for many firings (all of an alert that groups, disabled, deleted or
     edited), with their counts by id (`totals`) if known, in a fixed number of queries:
@@ -176,16 +137,16 @@ def clear_firings(
             output_field=PositiveIntegerField(null=True),
         )
         Firing.objects.filter(pk__in=[f.pk for f in cleared]).update(
-            cleared_at=now, clear_reason=reason, count_at_clear=counted, cleared_by=None
+            cleared_at=now, clear_reason=reason, count_at_clear=counted, cleared_by=by
         )
         for firing in cleared:
             firing.cleared_at, firing.clear_reason = now, reason
-            firing.count_at_clear = totals.get(firing.pk)
+            firing.count_at_clear, firing.cleared_by = totals.get(firing.pk), by
         if reason != Firing.ClearReason.INCIDENT_RESOLVED:
             why = Reason.BY_HAND if reason == Firing.ClearReason.RESOLVED else reason
             engine.queue(
                 [
-                    engine.follow_up(trigger, EventAction.RESOLVE, reason=why)
+                    engine.follow_up(trigger, EventAction.RESOLVE, created_by=by, reason=why)
                     for triggers in _open_triggers(cleared).values()
                     for trigger in triggers
                 ]

@@ -38,7 +38,7 @@ def _totals(found: list[Firing]) -> dict[int, int]:
 
 def release_due(organization_id: int | None = None) -> dict[str, int]:
     """Page the held targets no window mutes any more, for every held open firing (of one
-    organization, if given). One firing that fails is logged and retried next time."""
+    organization, if given). An alert whose release fails is logged and retried next time."""
     now = timezone.now()
     # A firing whose condition cleared but waits for a person to resolve it (the alert does
     # not resolve by itself) no longer holds: it pages nobody at the mute's end either.
