@@ -56,6 +56,9 @@ def _connect_two_services_from_the_form(page: Page, sandbox_url: str) -> None:
     expect(page.get_by_role("heading", name="Choose the services to connect")).to_be_visible()
     rows = page.locator("#service-rows")
     expect(rows).to_contain_text("139 services · page 1 of 6.")
+    # The list is the server's; the search is htmx's once the page's scripts ran (on a
+    # loaded machine, typing before then searched nothing).
+    page.wait_for_load_state("load")
     page.get_by_placeholder("Service or team name").fill("Checkout API 12")
     expect(rows).to_contain_text("10 of 139 services match “Checkout API 12” by name or team.")
     for name in CHOSEN:
