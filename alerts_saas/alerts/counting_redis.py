@@ -9,6 +9,7 @@ work per matched alert small: at 2,000 alerts a batch of 500 events touches ~300
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,8 +27,9 @@ from alerts_saas.alerts.counters import (
 
 # KEYS: the epoch (set to Redis's own clock when missing); then per counter set its hash,
 # and for a group's counter set also its alert's values seen (a sorted set by last seen)
-# and their first sightings (a hash). ARGV[1]: a JSON array of numbers, packed so that a
-# batch is a few arguments, not one per bucket and event: the recent events kept and the
+# and their first sightings (a hash). ARGV[1]: numbers as little-endian doubles (`_pack`:
+# struct.unpack reads them for a fraction of what parsing JSON text costs), packed so that
+# a batch is a few arguments, not one per bucket and event: the recent events kept and the
 # time now; then per counter set: whether it registers a group value (and if so the
 # value's position in ARGV, the alert's limit of values, how long they are kept and when
 # its earliest event in the batch happened: the value's first sighting, if new), its
@@ -40,7 +42,15 @@ from alerts_saas.alerts.counters import (
 # Reading the window sum costs the buckets that entered or left the window since the last
 # read, usually one or two, not the window's 60. A span that moved back or jumped far is
 # summed afresh. Keys live for the retention from the start of their newest bucket: their
-# expiry is renewed when a bucket starts, not on every batch.
+# expiry is renewed when a bucket starts, not on every batch (an alert's values seen, once
+# per batch however many of its values start a bucket).
+#
+# What a batch costs Redis here is mostly the script's own work, not the commands: each
+# number passed to redis.call is printed by Redis as '%.17g' (about as dear as the HINCRBY
+# itself), and each tonumber() parses text. So numbers are passed as text made once per
+# distinct value (`text`, `digits`), the window's ends read are parsed once per distinct
+# value (`number`), the ring's field names are made once, and the tables that carry a
+# command's arguments are reused from one counter set to the next.
 _ADD = """
 local since = redis.call('GET', KEYS[1])
 if not since then
@@ -48,10 +58,47 @@ if not since then
   since = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
   redis.call('SET', KEYS[1], since)
 end
-local out = {since}
-local v = cjson.decode(ARGV[1])
-local kept, now, i, k = v[1], v[2], 3, 2
-while k <= #KEYS do
+local out, o = {since}, 1
+local v
+do
+  local data = ARGV[1]
+  local count = #data / 8
+  if count <= 7000 then  -- unpack's results must fit Lua's stack (8,000)
+    v = {struct.unpack('<' .. string.rep('d', count), data)}
+  else
+    v = {}
+    for at = 0, count - 1, 4000 do
+      local take = math.min(count - at, 4000)
+      local part = {struct.unpack('<' .. string.rep('d', take), data, 8 * at + 1)}
+      for j = 1, take do
+        v[at + j] = part[j]
+      end
+    end
+  end
+end
+local kept, now, i, k, keys = v[1], v[2], 3, 2, #KEYS
+local format = string.format
+-- Redis prints a number argument as '%.17g'; for the whole numbers passed here that is
+-- their digits, which '%d' prints for much less. Each distinct one is printed once.
+local text = {}
+local function digits(n)
+  local s = format('%d', n)
+  text[n] = s
+  return s
+end
+local number = {}
+local function parse(s)
+  local n = tonumber(s)
+  number[s] = n
+  return n
+end
+local stamp = format('%.17g', now)  -- the time now, as Redis would print it
+local ring = {}
+for j = 0, kept - 1 do
+  ring[j] = 'r' .. j
+end
+local sets, fields, renewed = {}, {}, {}
+while k <= keys do
   local key = KEYS[k]
   k = k + 1
   local counted, zset, firsts, gkeep = true, nil, nil, 0
@@ -59,15 +106,19 @@ while k <= #KEYS do
     zset, firsts = KEYS[k], KEYS[k + 1]
     k = k + 2
     local member, limit, first = ARGV[v[i + 1] + 1], v[i + 2], v[i + 4]
-    gkeep = v[i + 3]
+    gkeep = text[v[i + 3]] or digits(v[i + 3])
     i = i + 5
-    if redis.call('ZSCORE', zset, member) then
-      redis.call('ZADD', zset, now, member)
+    -- A value seen before: its last sighting is now (a ZADD that changed nothing is a
+    -- value not seen before, or one last seen at this very moment).
+    if redis.call('ZADD', zset, 'XX', 'CH', stamp, member) == 1
+        or redis.call('ZSCORE', zset, member) then
+      counted = true
     elseif redis.call('ZCARD', zset) < limit then
-      redis.call('ZADD', zset, now, member)
+      redis.call('ZADD', zset, stamp, member)
       redis.call('HSET', firsts, member, first)
       redis.call('EXPIRE', zset, gkeep)
       redis.call('EXPIRE', firsts, gkeep)
+      renewed[zset] = gkeep
     else
       counted = false
     end
@@ -77,14 +128,16 @@ while k <= #KEYS do
   local keep, n = v[i], v[i + 1]
   i = i + 2
   local held = redis.call('HMGET', key, 's', 'a', 'b', 'p')
-  local sum, from, to = tonumber(held[1]), tonumber(held[2]), tonumber(held[3])
+  local sum = tonumber(held[1])
+  local from, to = number[held[2]] or parse(held[2]), number[held[3]] or parse(held[3])
   local pos = tonumber(held[4]) or 0
-  local added, fresh, sets = 0, false, {}
+  local added, fresh, w = 0, false, 0
   for j = 1, n do
     local bucket, count = v[i], v[i + 1]
     i = i + 2
     if counted then
-      if redis.call('HINCRBY', key, bucket, count) == count then
+      local field = text[bucket] or digits(bucket)
+      if redis.call('HINCRBY', key, field, text[count] or digits(count)) == count then
         fresh = true
       end
       if sum and bucket >= from and bucket <= to then
@@ -95,13 +148,15 @@ while k <= #KEYS do
   local levels = v[i]
   i = i + 1
   for j = 1, levels do
-    local field, level = 'l' .. v[i], v[i + 1]
+    local bucket, level = v[i], v[i + 1]
     i = i + 2
     if counted then
+      local field = 'l' .. (text[bucket] or digits(bucket))
       local top = tonumber(redis.call('HGET', key, field))
       if not top or level > top then
-        sets[#sets + 1] = field
-        sets[#sets + 1] = level
+        sets[w + 1] = field
+        sets[w + 2] = text[level] or digits(level)
+        w = w + 2
       end
     end
   end
@@ -109,18 +164,21 @@ while k <= #KEYS do
   i = i + 1
   if counted and m > 0 then
     for j = 1, m do
-      sets[#sets + 1] = 'r' .. ((pos + j - 1) % kept)
-      sets[#sets + 1] = ARGV[v[i + j - 1] + 1]
+      sets[w + 1] = ring[(pos + j - 1) % kept]
+      sets[w + 2] = ARGV[v[i + j - 1] + 1]
+      w = w + 2
     end
-    sets[#sets + 1] = 'p'
-    sets[#sets + 1] = (pos + m) % (kept * 1000000)
+    sets[w + 1] = 'p'
+    sets[w + 2] = format('%d', (pos + m) % (kept * 1000000))
+    w = w + 2
   end
   i = i + m
   if fresh then
-    redis.call('EXPIRE', key, keep)
-    if zset then
+    redis.call('EXPIRE', key, text[keep] or digits(keep))
+    if zset and renewed[zset] ~= gkeep then
       redis.call('EXPIRE', zset, gkeep)
       redis.call('EXPIRE', firsts, gkeep)
+      renewed[zset] = gkeep
     end
   end
   local wanted = v[i]
@@ -129,30 +187,35 @@ while k <= #KEYS do
     local first, last = v[i], v[i + 1]
     i = i + 2
     if not counted then
-      out[#out + 1] = -1
+      o = o + 1
+      out[o] = -1
     else
       if not sum or first < from or last < to or first - from > 60 or last - to > 60 then
-        local fields = {}
+        local f = 0
         for b = first, last do
-          fields[#fields + 1] = b
+          f = f + 1
+          fields[f] = text[b] or digits(b)
         end
-        local values = redis.call('HMGET', key, unpack(fields))
+        local values = redis.call('HMGET', key, unpack(fields, 1, f))
         sum = 0
-        for j = 1, #values do
+        for j = 1, f do
           if values[j] then sum = sum + tonumber(values[j]) end
         end
       else
         sum = sum + added
-        local fields, gone = {}, math.min(first - 1, to) - from + 1
+        local f = 0
         for b = from, math.min(first - 1, to) do
-          fields[#fields + 1] = b
+          f = f + 1
+          fields[f] = text[b] or digits(b)
         end
+        local gone = f
         for b = math.max(to + 1, first), last do
-          fields[#fields + 1] = b
+          f = f + 1
+          fields[f] = text[b] or digits(b)
         end
-        if #fields > 0 then
-          local values = redis.call('HMGET', key, unpack(fields))
-          for j = 1, #fields do
+        if f > 0 then
+          local values = redis.call('HMGET', key, unpack(fields, 1, f))
+          for j = 1, f do
             if values[j] then
               if j <= gone then sum = sum - tonumber(values[j])
               else sum = sum + tonumber(values[j]) end
@@ -161,21 +224,24 @@ while k <= #KEYS do
         end
       end
       if first ~= from or last ~= to or added > 0 then
-        sets[#sets + 1] = 's'
-        sets[#sets + 1] = sum
-        sets[#sets + 1] = 'a'
-        sets[#sets + 1] = first
-        sets[#sets + 1] = 'b'
-        sets[#sets + 1] = last
+        sets[w + 1] = 's'
+        sets[w + 2] = format('%d', sum)
+        sets[w + 3] = 'a'
+        sets[w + 4] = text[first] or digits(first)
+        sets[w + 5] = 'b'
+        sets[w + 6] = text[last] or digits(last)
+        w = w + 6
       end
-      out[#out + 1] = sum
+      o = o + 1
+      out[o] = sum
     end
   elseif added > 0 then
-    sets[#sets + 1] = 's'
-    sets[#sets + 1] = sum + added
+    sets[w + 1] = 's'
+    sets[w + 2] = format('%d', sum + added)
+    w = w + 2
   end
-  if #sets > 0 then
-    redis.call('HSET', key, unpack(sets))
+  if w > 0 then
+    redis.call('HSET', key, unpack(sets, 1, w))
   end
 end
 return out
@@ -227,7 +293,7 @@ class RedisCounts:
                 order.append(counter)
             else:
                 numbers.append(0)
-        since, *sums = self._add(keys=keys, args=[orjson.dumps(numbers), *strings])
+        since, *sums = self._add(keys=keys, args=[_pack(numbers), *strings])
         found = dict(zip(order, sums, strict=True))
         refused = frozenset(c for c, n in found.items() if int(n) < 0)
         return Totals({c: max(0, int(found[c])) for c in wanted}, float(since), refused)
@@ -309,6 +375,12 @@ class RedisCounts:
             ]
             if stale:
                 self.client.hdel(counter.key, *stale)
+
+
+def _pack(numbers: list[int | float]) -> bytes:
+    """The script's numbers (ARGV[1]), as it reads them: little-endian doubles (whole
+    numbers, as the counts, buckets and retentions are, are exact up to 2**53)."""
+    return struct.pack(f"<{len(numbers)}d", *numbers)
 
 
 def _latest(reply: list[bytes | None], limit: int) -> list[dict[str, Any]]:
