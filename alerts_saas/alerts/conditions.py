@@ -38,6 +38,7 @@ LEVEL_NAMES.update(
 )
 SUMMARY_MESSAGE_CHARS = 300  # an event in a trigger's custom details: kept small
 SUMMARY_ATTRIBUTES = 10
+SUMMARY_TEXT_CHARS = 100  # an attribute's name or text, as shown there
 
 
 @dataclass(slots=True)
@@ -82,11 +83,26 @@ class Event:
         if self.app:
             shown["app"] = self.app
         if self.attributes:
-            shown["attributes"] = {
-                key[:100]: (value[:100] if type(value) is str else value)
-                for key, value in islice(self.attributes.items(), SUMMARY_ATTRIBUTES)
-            }
+            shown["attributes"] = _shown_attributes(self.attributes)
         return shown
+
+
+def _shown_attributes(attributes: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+    """The first SUMMARY_ATTRIBUTES attributes, names and texts cut to SUMMARY_TEXT_CHARS;
+    the attributes themselves when nothing needs cutting (almost always: checked in one
+    pass, without building a copy)."""
+    if len(attributes) <= SUMMARY_ATTRIBUTES:
+        for key, value in attributes.items():
+            if len(key) > SUMMARY_TEXT_CHARS or (
+                type(value) is str and len(value) > SUMMARY_TEXT_CHARS
+            ):
+                break
+        else:
+            return attributes
+    return {
+        key[:SUMMARY_TEXT_CHARS]: (value[:SUMMARY_TEXT_CHARS] if type(value) is str else value)
+        for key, value in islice(attributes.items(), SUMMARY_ATTRIBUTES)
+    }
 
 
 def attribute_text(value: AttributeValue) -> str:
