@@ -48,8 +48,8 @@ from alerts_saas.alerts.counters import (
 # What a batch costs Redis here is mostly the script's own work, not the commands: each
 # number passed to redis.call is printed by Redis as '%.17g' (about as dear as the HINCRBY
 # itself), and each tonumber() parses text. So numbers are passed as text made once per
-# distinct value (`text`, `digits`), the window's ends read are parsed once per distinct
-# value (`number`), the ring's field names are made once, and the tables that carry a
+# distinct value (`text`, `digits`), the sums and window ends read are parsed once per
+# distinct text (`number`), the ring's field names are made once, and the tables that carry a
 # command's arguments are reused from one counter set to the next.
 _ADD = """
 local since = redis.call('GET', KEYS[1])
@@ -64,7 +64,9 @@ do
   local data = ARGV[1]
   local count = #data / 8
   if count <= 7000 then  -- unpack's results must fit Lua's stack (8,000)
-    v = {struct.unpack('<' .. string.rep('d', count), data)}
+    local sixteens = (count - count % 16) / 16  -- string.rep's copies, 16 at a time
+    local doubles = string.rep('dddddddddddddddd', sixteens) .. string.rep('d', count % 16)
+    v = {struct.unpack('<' .. doubles, data)}
   else
     v = {}
     for at = 0, count - 1, 4000 do
@@ -128,7 +130,7 @@ while k <= keys do
   local keep, n = v[i], v[i + 1]
   i = i + 2
   local held = redis.call('HMGET', key, 's', 'a', 'b', 'p')
-  local sum = tonumber(held[1])
+  local sum = held[1] and (number[held[1]] or parse(held[1]))
   local from, to = number[held[2]] or parse(held[2]), number[held[3]] or parse(held[3])
   local pos = tonumber(held[4]) or 0
   local added, fresh, w = 0, false, 0
@@ -199,7 +201,8 @@ while k <= keys do
         local values = redis.call('HMGET', key, unpack(fields, 1, f))
         sum = 0
         for j = 1, f do
-          if values[j] then sum = sum + tonumber(values[j]) end
+          local c = values[j]
+          if c then sum = sum + (number[c] or parse(c)) end
         end
       else
         sum = sum + added
@@ -216,16 +219,17 @@ while k <= keys do
         if f > 0 then
           local values = redis.call('HMGET', key, unpack(fields, 1, f))
           for j = 1, f do
-            if values[j] then
-              if j <= gone then sum = sum - tonumber(values[j])
-              else sum = sum + tonumber(values[j]) end
+            local c = values[j]
+            if c then
+              c = number[c] or parse(c)
+              if j <= gone then sum = sum - c else sum = sum + c end
             end
           end
         end
       end
       if first ~= from or last ~= to or added > 0 then
         sets[w + 1] = 's'
-        sets[w + 2] = format('%d', sum)
+        sets[w + 2] = text[sum] or digits(sum)
         sets[w + 3] = 'a'
         sets[w + 4] = text[first] or digits(first)
         sets[w + 5] = 'b'
@@ -237,7 +241,7 @@ while k <= keys do
     end
   elseif added > 0 then
     sets[w + 1] = 's'
-    sets[w + 2] = format('%d', sum + added)
+    sets[w + 2] = text[sum + added] or digits(sum + added)
     w = w + 2
   end
   if w > 0 then
