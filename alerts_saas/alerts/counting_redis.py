@@ -49,9 +49,11 @@ from alerts_saas.alerts.counters import (
 # number passed to redis.call is printed by Redis as '%.17g' (about as dear as the HINCRBY
 # itself), and each tonumber() parses text. So numbers are passed as text made once per
 # distinct value (`text`, `digits`), the sums and window ends read are parsed once per
-# distinct text (`number`), the ring's field names are made once, and the tables that carry a
-# command's arguments are reused from one counter set to the next.
+# distinct text (`number`), the ring's field names are made once, the tables that carry a
+# command's arguments are reused from one counter set to the next, and the functions called
+# per counter set are locals (not looked up by name at each call).
 _ADD = """
+local call, tonumber, unpack, min, max = redis.call, tonumber, unpack, math.min, math.max
 local since = redis.call('GET', KEYS[1])
 if not since then
   local t = redis.call('TIME')
@@ -112,14 +114,14 @@ while k <= keys do
     i = i + 5
     -- A value seen before: its last sighting is now (a ZADD that changed nothing is a
     -- value not seen before, or one last seen at this very moment).
-    if redis.call('ZADD', zset, 'XX', 'CH', stamp, member) == 1
-        or redis.call('ZSCORE', zset, member) then
+    if call('ZADD', zset, 'XX', 'CH', stamp, member) == 1
+        or call('ZSCORE', zset, member) then
       counted = true
-    elseif redis.call('ZCARD', zset) < limit then
-      redis.call('ZADD', zset, stamp, member)
-      redis.call('HSET', firsts, member, first)
-      redis.call('EXPIRE', zset, gkeep)
-      redis.call('EXPIRE', firsts, gkeep)
+    elseif call('ZCARD', zset) < limit then
+      call('ZADD', zset, stamp, member)
+      call('HSET', firsts, member, first)
+      call('EXPIRE', zset, gkeep)
+      call('EXPIRE', firsts, gkeep)
       renewed[zset] = gkeep
     else
       counted = false
@@ -129,7 +131,7 @@ while k <= keys do
   end
   local keep, n = v[i], v[i + 1]
   i = i + 2
-  local held = redis.call('HMGET', key, 's', 'a', 'b', 'p')
+  local held = call('HMGET', key, 's', 'a', 'b', 'p')
   local sum = held[1] and (number[held[1]] or parse(held[1]))
   local from, to = number[held[2]] or parse(held[2]), number[held[3]] or parse(held[3])
   local pos = tonumber(held[4]) or 0
@@ -139,7 +141,7 @@ while k <= keys do
     i = i + 2
     if counted then
       local field = text[bucket] or digits(bucket)
-      if redis.call('HINCRBY', key, field, text[count] or digits(count)) == count then
+      if call('HINCRBY', key, field, text[count] or digits(count)) == count then
         fresh = true
       end
       if sum and bucket >= from and bucket <= to then
@@ -154,7 +156,7 @@ while k <= keys do
     i = i + 2
     if counted then
       local field = 'l' .. (text[bucket] or digits(bucket))
-      local top = tonumber(redis.call('HGET', key, field))
+      local top = tonumber(call('HGET', key, field))
       if not top or level > top then
         sets[w + 1] = field
         sets[w + 2] = text[level] or digits(level)
@@ -176,10 +178,10 @@ while k <= keys do
   end
   i = i + m
   if fresh then
-    redis.call('EXPIRE', key, text[keep] or digits(keep))
+    call('EXPIRE', key, text[keep] or digits(keep))
     if zset and renewed[zset] ~= gkeep then
-      redis.call('EXPIRE', zset, gkeep)
-      redis.call('EXPIRE', firsts, gkeep)
+      call('EXPIRE', zset, gkeep)
+      call('EXPIRE', firsts, gkeep)
       renewed[zset] = gkeep
     end
   end
@@ -198,7 +200,7 @@ while k <= keys do
           f = f + 1
           fields[f] = text[b] or digits(b)
         end
-        local values = redis.call('HMGET', key, unpack(fields, 1, f))
+        local values = call('HMGET', key, unpack(fields, 1, f))
         sum = 0
         for j = 1, f do
           local c = values[j]
@@ -207,17 +209,17 @@ while k <= keys do
       else
         sum = sum + added
         local f = 0
-        for b = from, math.min(first - 1, to) do
+        for b = from, min(first - 1, to) do
           f = f + 1
           fields[f] = text[b] or digits(b)
         end
         local gone = f
-        for b = math.max(to + 1, first), last do
+        for b = max(to + 1, first), last do
           f = f + 1
           fields[f] = text[b] or digits(b)
         end
         if f > 0 then
-          local values = redis.call('HMGET', key, unpack(fields, 1, f))
+          local values = call('HMGET', key, unpack(fields, 1, f))
           for j = 1, f do
             local c = values[j]
             if c then
@@ -245,7 +247,7 @@ while k <= keys do
     w = w + 2
   end
   if w > 0 then
-    redis.call('HSET', key, unpack(sets, 1, w))
+    call('HSET', key, unpack(sets, 1, w))
   end
 end
 return out
