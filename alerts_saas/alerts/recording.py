@@ -134,6 +134,13 @@ post_delete.connect(_forget, sender=Alert, dispatch_uid="evaluation-forget-delet
 
 def _tally(events: list[Event], size: int, now: float, levels: bool) -> Tally:
     """What `events` add to one counter set (run per matched alert and batch: kept lean)."""
+    if len(events) == 1:  # the usual case for most of a large organization's alerts
+        event = events[0]
+        stamp = event.timestamp
+        bucket = int((stamp if stamp < now else now) // size)
+        return Tally(
+            {bucket: 1}, [event.summary()], {bucket: event.level} if levels and event.level else {}
+        )
     buckets: dict[int, int] = {}
     highest: dict[int, int] = {}
     for event in events:
@@ -162,6 +169,7 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
         return []
     tallies: dict[CounterSet, Tally] = {}
     candidates: list[tuple[Compiled, CounterSet]] = []  # what may have crossed
+    group_limit = settings.ALERT_GROUP_LIMIT
     for compiled, its_events in matched.items():
         counter = compiled.counter
         tallies[counter] = _tally(its_events, counter.size, now, compiled.levels)
@@ -175,8 +183,8 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
         for value, its_own in by_value.items():
             group = compiled.in_group(value)
             tally = _tally(its_own, counter.size, now, compiled.levels)
-            tally.group_limit = settings.ALERT_GROUP_LIMIT
-            tally.first = min(min(event.timestamp for event in its_own), now)
+            tally.group_limit = group_limit
+            tally.first = min(min([event.timestamp for event in its_own]), now)
             tallies[group] = tally
             if compiled.presence:
                 candidates.append((compiled, group))
