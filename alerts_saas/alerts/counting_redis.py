@@ -25,19 +25,21 @@ from alerts_saas.alerts.counters import (
     retention_seconds,
 )
 
-# KEYS: the epoch (set to Redis's own clock when missing); then per counter set its hash,
-# and for a group's counter set also its alert's values seen (a sorted set by last seen)
+# KEYS: the epoch (set to Redis's own clock when missing); then per counter set its hash;
+# then per alert that registers group values its values seen (a sorted set by last seen)
 # and their first sightings (a hash). ARGV[1]: numbers as little-endian doubles (`_pack`:
 # struct.unpack reads them for a fraction of what parsing JSON text costs), packed so that
-# a batch is a few arguments, not one per bucket and event: the recent events kept and the
-# time now; then per counter set: whether it registers a group value (and if so the
-# value's position in ARGV, the alert's limit of values, how long they are kept and when
-# its earliest event in the batch happened: the value's first sighting, if new), its
-# retention, its (bucket, count) pairs, its (bucket, highest level) pairs, its recent
-# events' positions in ARGV (each event sent once however many counter sets keep it), and
-# whether its window sum is wanted, with the window's first and last bucket if it is.
-# ARGV[2...]: the events and group values. Returns the epoch, then each wanted window sum
-# in order (-1 for a group value refused at its alert's limit).
+# a batch is a few arguments, not one per bucket and event: the recent events kept, the
+# time now, how many counter sets and how many alerts registering values; then per such
+# alert: where its two keys are in KEYS, how long its values are kept, and per value, in
+# the order of their counter sets: its counter set's place in KEYS, the value's position
+# in ARGV, the alert's limit of values and when the value's earliest event in the batch
+# happened (its first sighting, if new); then per counter set: its retention, its
+# (bucket, count) pairs, its (bucket, highest level) pairs, its recent events' positions
+# in ARGV (each event sent once however many counter sets keep it), and whether its window
+# sum is wanted, with the window's first and last bucket if it is. ARGV[2...]: the events
+# and group values. Returns the epoch, then each wanted window sum in order (-1 for a
+# group value refused at its alert's limit).
 #
 # Reading the window sum costs the buckets that entered or left the window since the last
 # read, usually one or two, not the window's 60. A span that moved back or jumped far is
@@ -80,7 +82,7 @@ do
     end
   end
 end
-local kept, now, i, k, keys = v[1], v[2], 3, 2, #KEYS
+local kept, now, sets_n, groups, i = v[1], v[2], v[3], v[4], 5
 local format = string.format
 -- Redis prints a number argument as '%.17g'; for the whole numbers passed here that is
 -- their digits, which '%d' prints for much less. Each distinct one is printed once.
@@ -101,34 +103,49 @@ local ring = {}
 for j = 0, kept - 1 do
   ring[j] = 'r' .. j
 end
-local sets, fields, renewed = {}, {}, {}
-while k <= keys do
-  local key = KEYS[k]
-  k = k + 1
-  local counted, zset, firsts, gkeep = true, nil, nil, 0
-  if v[i] == 1 then
-    zset, firsts = KEYS[k], KEYS[k + 1]
-    k = k + 2
-    local member, limit, first = ARGV[v[i + 1] + 1], v[i + 2], v[i + 4]
-    gkeep = text[v[i + 3]] or digits(v[i + 3])
-    i = i + 5
-    -- A value seen before: its last sighting is now (a ZADD that changed nothing is a
-    -- value not seen before, or one last seen at this very moment).
-    if call('ZADD', zset, 'XX', 'CH', stamp, member) == 1
-        or call('ZSCORE', zset, member) then
-      counted = true
-    elseif call('ZCARD', zset) < limit then
-      call('ZADD', zset, stamp, member)
-      call('HSET', firsts, member, first)
-      call('EXPIRE', zset, gkeep)
-      call('EXPIRE', firsts, gkeep)
-      renewed[zset] = gkeep
-    else
-      counted = false
-    end
-  else
-    i = i + 1
+-- The values seen of each alert that groups, in the order of its counter sets: one ZADD
+-- makes now the last sighting of those seen before. If fewer changed than were sent, each
+-- is asked whether it is registered (one last seen at this very moment changes nothing);
+-- one that is not is registered while its alert is under its limit, or else refused.
+-- (Only these keys are written here, and only counter sets' hashes below: registering all
+-- values first leaves what the batch writes as registering them one counter set at a time.)
+local refused, alert_of, alerts, renewed, seen = {}, {}, {}, {}, {}
+for g = 1, groups do
+  local at, gkeep, c = v[i], text[v[i + 1]] or digits(v[i + 1]), v[i + 2]
+  local zset, firsts = KEYS[at], KEYS[at + 1]
+  i = i + 3
+  alerts[g] = {zset, firsts, gkeep}
+  for j = 0, c - 1 do
+    alert_of[v[i + 4 * j]] = g
+    seen[2 * j + 1] = stamp
+    seen[2 * j + 2] = ARGV[v[i + 4 * j + 1] + 1]
   end
+  local changed = 0
+  for s = 1, 2 * c, 4000 do  -- unpack's results must fit Lua's stack
+    changed = changed + call('ZADD', zset, 'XX', 'CH', unpack(seen, s, min(2 * c, s + 3999)))
+  end
+  if changed < c then
+    for j = 0, c - 1 do
+      local x = i + 4 * j
+      local member = ARGV[v[x + 1] + 1]
+      if call('ZSCORE', zset, member) then
+        -- registered before: its last sighting is now
+      elseif call('ZCARD', zset) < v[x + 2] then
+        call('ZADD', zset, stamp, member)
+        call('HSET', firsts, member, v[x + 3])
+        call('EXPIRE', zset, gkeep)
+        call('EXPIRE', firsts, gkeep)
+        renewed[g] = true
+      else
+        refused[v[x]] = true
+      end
+    end
+  end
+  i = i + 4 * c
+end
+local sets, fields = {}, {}
+for k = 2, sets_n + 1 do
+  local key, counted = KEYS[k], not refused[k]
   local keep, n = v[i], v[i + 1]
   i = i + 2
   local held = call('HMGET', key, 's', 'a', 'b', 'p')
@@ -179,10 +196,12 @@ while k <= keys do
   i = i + m
   if fresh then
     call('EXPIRE', key, text[keep] or digits(keep))
-    if zset and renewed[zset] ~= gkeep then
-      call('EXPIRE', zset, gkeep)
-      call('EXPIRE', firsts, gkeep)
-      renewed[zset] = gkeep
+    local g = alert_of[k]
+    if g and not renewed[g] then
+      local alert = alerts[g]
+      call('EXPIRE', alert[1], alert[3])
+      call('EXPIRE', alert[2], alert[3])
+      renewed[g] = true
     end
   end
   local wanted = v[i]
@@ -266,21 +285,22 @@ class RedisCounts:
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
     ) -> Totals:
         wanted = dict.fromkeys(totals_for)
-        keys: list[str] = [EPOCH_KEY]
-        numbers: list[int | float] = [RECENT_KEPT, now]
+        counters = [*tallies, *(c for c in wanted if c not in tallies)]
+        keys = [EPOCH_KEY, *(counter.key for counter in counters)]
+        numbers: list[int | float] = []  # per counter set; the alerts' values go first
         strings: dict[bytes, int] = {}  # each event or value once, by its position in ARGV
+        groups: dict[str, tuple[CounterSet, list[int | float]]] = {}  # by the values' key
         empty = Tally()
         order = []  # the wanted counters, in the order the script returns their sums
         windows: dict[int, tuple[int, int, int]] = {}  # by bucket seconds: (1, first, last)
-        for counter in [*tallies, *(c for c in wanted if c not in tallies)]:
+        for at, counter in enumerate(counters, 2):  # at: the counter set's place in KEYS
             tally = tallies.get(counter, empty)
-            keys.append(counter.key)
             if tally.group_limit and counter.group is not None:
-                keys += (counter.groups_key, counter.firsts_key)
                 value = strings.setdefault(counter.group.encode(), len(strings) + 1)
-                numbers += (1, value, tally.group_limit, counter.group_retention, tally.first)
-            else:
-                numbers.append(0)
+                alert = groups.get(counter.groups_key)
+                if alert is None:
+                    alert = groups[counter.groups_key] = (counter, [])
+                alert[1].extend((at, value, tally.group_limit, tally.first))
             numbers += (counter.retention, len(tally.buckets))
             for pair in tally.buckets.items():
                 numbers += pair
@@ -299,7 +319,11 @@ class RedisCounts:
                 order.append(counter)
             else:
                 numbers.append(0)
-        since, *sums = self._add(keys=keys, args=[_pack(numbers), *strings])
+        head: list[int | float] = [RECENT_KEPT, now, len(counters), len(groups)]
+        for counter, values in groups.values():
+            head += (len(keys) + 1, counter.group_retention, len(values) // 4, *values)
+            keys += (counter.groups_key, counter.firsts_key)
+        since, *sums = self._add(keys=keys, args=[_pack(head + numbers), *strings])
         found = dict(zip(order, sums, strict=True))
         refused = frozenset(c for c, n in found.items() if int(n) < 0)
         return Totals({c: max(0, int(found[c])) for c in wanted}, float(since), refused)
