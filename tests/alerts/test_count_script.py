@@ -153,3 +153,25 @@ def test_a_batch_of_more_numbers_than_one_unpack_takes(store):
     totals = store.add(tallies, counters, NOW)  # about 12,000 numbers
     assert [totals[c] for c in counters] == [n % 5 + 1 + 3 for n in range(1_200)]
     assert store.buckets(counters[-1], last - 2, last) == {last - 2: 2, last - 1: 1, last: 5}
+
+
+def test_each_alert_registers_its_values_in_order_up_to_its_own_limit(store):
+    one, two = CounterSet(990_060, 1, 1), CounterSet(990_061, 1, 5)
+    limits = {one.alert_id: 2, two.alert_id: 3}
+
+    def batch(values: list[CounterSet], now: float):
+        tallies = {
+            c: Tally(buckets={int(now // c.size): 1}, group_limit=limits[c.alert_id], first=now)
+            for c in values
+        }
+        return store.add(tallies, values, now)
+
+    interleaved = [alert.in_group(v) for v in "abc" for alert in (one, two)]
+    assert batch(interleaved, NOW).refused == {one.in_group("c")}
+    assert sorted(s.value for s in store.groups([one])[one]) == ["a", "b"]
+    assert sorted(s.value for s in store.groups([two])[two]) == ["a", "b", "c"]
+    # A new value before and after ones seen again: the ones seen again count, it does not.
+    later = batch([one.in_group("d"), one.in_group("a"), one.in_group("c")], NOW + 2)
+    assert later.refused == {one.in_group("d"), one.in_group("c")}
+    assert later[one.in_group("a")] == 2
+    assert {s.value: s.last_seen for s in store.groups([one])[one]} == {"a": NOW + 2, "b": NOW}
