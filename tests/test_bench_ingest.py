@@ -170,6 +170,41 @@ def test_the_report_says_which_targets_are_missed() -> None:
     assert "20,000" in text and "450 ms" in text
 
 
+def test_rounds_combine_into_one_phase_and_each_rounds_ratio_is_kept() -> None:
+    """The counts take turns: each count's rounds add up to its figures (cores weighted by
+    each round's time), and the ratio is also given round by round."""
+
+    def round_of(events: int, seconds: float, web: float) -> dict[str, Any]:
+        return {
+            "accepted_events": events,
+            "requests": events // 500,
+            "seconds": seconds,
+            "failures": [],
+            "cpu_cores_used": {"gunicorn": web, "Redis (shared)": 0.2},
+            "everyday_alerts_fired": 0,
+        }
+
+    small = ingest_report.combined([round_of(200_000, 5.0, 1.5), round_of(100_000, 5.0, 1.3)])
+    assert small["accepted_events"] == 300_000 and small["seconds"] == 10.0
+    assert small["events_per_s_by_round"] == [40_000, 20_000]
+    assert small["cpu_cores_used"]["gunicorn"] == 1.4
+    large = ingest_report.combined([round_of(150_000, 5.0, 1.4), round_of(90_000, 4.0, 1.4)])
+    assert large["events_per_s_by_round"] == [30_000, 22_500]
+    quiet = {"p50_ms": 20.0, "p99_ms": 40.0}
+    runs = [
+        ingest_report.count_figures(50, small, quiet, None),
+        ingest_report.count_figures(2000, large, quiet, None),
+    ]
+    result = ingest_report.summarise(runs, {"cpus": 2, "rounds": 2})
+
+    assert result["by_alerts"]["50"]["events_per_s"] == 30_000
+    assert result["ratio_2000_to_50"] == round((240_000 / 9) / 30_000, 3)
+    assert result["ratio_2000_to_50_by_round"] == [0.75, 1.125]
+    text = "\n".join(ingest_report.lines(result))
+    assert "Events/s at 2000 / at 50 alerts, round by round: 0.75, 1.12" in text
+    assert "(in 2 rounds, the counts taking turns)" in text
+
+
 def test_no_load_phase_means_no_verdict_on_it() -> None:
     figures = _fabricated(50, 20_000, 0.0, 1.0)
     figures["p99_ms_under_load"] = None

@@ -95,7 +95,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seconds", type=float, default=15.0, help="length of each throughput phase"
         )
-        parser.add_argument("--warmup", type=float, default=3.0, help="warm-up per count")
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=3,
+            help="throughput rounds: each count's phase is cut into this many, the counts "
+            "taking turns, so that a shared machine's slow minutes fall on every count alike",
+        )
+        parser.add_argument("--warmup", type=float, default=3.0, help="warm-up per round")
         parser.add_argument("--batch", type=int, default=500, help="events per POST")
         parser.add_argument("--threads", type=int, default=4, help="client threads")
         parser.add_argument(
@@ -128,6 +135,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if connection.vendor != "postgresql" or not settings.REDIS_URL:
             raise CommandError("Run it on PostgreSQL and Redis: `make bench`.")
+        if opts["rounds"] < 1:
+            raise CommandError("--rounds must be at least 1")
         counts = alert_counts(opts["alerts"])
         started = time.monotonic()
         previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -149,7 +158,13 @@ class Command(BaseCommand):
                 sampler = Sampler(
                     f"{base}/api/v1/events", org.secret, org.probes, org.services, sandbox
                 )
-                runs = [self._measure(n, base, org, meter, sampler, opts) for n in counts]
+                rounds: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+                for turn in range(opts["rounds"]):
+                    for n in counts:
+                        rounds[n].append(self._throughput(n, turn, base, org, meter, opts))
+                runs = [
+                    self._measure(n, rounds[n], base, org, meter, sampler, opts) for n in counts
+                ]
         except KeyboardInterrupt:
             raise CommandError("Interrupted; the processes it started are stopped.") from None
         finally:
@@ -177,13 +192,13 @@ class Command(BaseCommand):
             )
         return idle
 
-    def _switch(self, count: int, base: str, org: BenchOrg) -> dict[str, Any]:
+    def _switch(self, count: int, base: str, org: BenchOrg, phase: str) -> dict[str, Any]:
         """Put `count` alerts in place and check, through the API, that the product took
         them: one event meeting the new canary must fire it."""
         switched = alert_set.switch(org.organization, org.user, org.services, count, PROBES)
         self.stdout.write(
-            f"\n{count} alerts: {switched.added} added, {switched.deleted} deleted in "
-            f"{switched.seconds:.2f} s..."
+            f"\n{count} alerts, {phase}: {switched.added} added, {switched.deleted} deleted "
+            f"in {switched.seconds:.2f} s..."
         )
         rng = random.Random(count)
         event = alert_mix.make_event(rng, datetime.now(UTC))
@@ -228,46 +243,67 @@ class Command(BaseCommand):
             "canary_fired_after_ms": round((time.monotonic() - posted) * 1000, 1),
         }
 
-    def _measure(
+    def _throughput(
         self,
         count: int,
+        turn: int,
         base: str,
         org: BenchOrg,
         meter: CpuMeter,
-        sampler: Sampler,
         opts: dict[str, Any],
     ) -> dict[str, Any]:
-        started = time.monotonic()
-        switched = self._switch(count, base, org)
+        """One round of `count`'s throughput phase: its share of `--seconds`, after a
+        warm-up, on batches stamped now."""
+        self._switch(count, base, org, f"round {turn + 1} of {opts['rounds']}")
         url, secret = f"{base}/api/v1/events", org.secret
-        batches = alert_mix.make_batches(24, opts["batch"])  # stamped now, for this count
-
-        self.stdout.write(f"  warm-up {opts['warmup']:g} s...")
+        batches = alert_mix.make_batches(24, opts["batch"])
         warm = Load(url, secret, batches, opts["threads"])
         warm.start()
         time.sleep(opts["warmup"])
         warm.stop()
         if warm.failures:
             raise CommandError(f"the warm-up failed: {warm.failures}")
-
-        self.stdout.write(
-            f"  throughput: {opts['threads']} threads posting batches of "
-            f"{opts['batch']} for {opts['seconds']:g} s..."
-        )
+        seconds = opts["seconds"] / opts["rounds"]
         load = Load(url, secret, batches, opts["threads"])
         before = meter.sample()
         load.start()
-        time.sleep(opts["seconds"])
+        time.sleep(seconds)
         load.stop()
         throughput = {
             "accepted_events": load.accepted,
             "requests": load.requests,
             "seconds": round(load.seconds, 2),
             "failures": load.failures,
-            "requests_per_second": round(load.requests / load.seconds, 1),
             "cpu_cores_used": CpuMeter.spent(before, meter.sample(), load.seconds),
+            "everyday_alerts_fired": (
+                Firing.objects.filter(organization=org.organization)
+                .exclude(alert__name__startswith=alert_set.PROBE_PREFIX)
+                .exclude(alert__name__startswith=alert_set.CANARY_PREFIX)
+                .count()
+            ),
         }
+        self.stdout.write(
+            f"  {opts['warmup']:g} s warm-up, then {opts['threads']} threads posting batches of "
+            f"{opts['batch']} for {seconds:g} s: "
+            f"{load.accepted / load.seconds:,.0f} events/s"
+        )
+        return throughput
 
+    def _measure(
+        self,
+        count: int,
+        rounds: list[dict[str, Any]],
+        base: str,
+        org: BenchOrg,
+        meter: CpuMeter,
+        sampler: Sampler,
+        opts: dict[str, Any],
+    ) -> dict[str, Any]:
+        """`count`'s figures: its throughput rounds together, and its latency phases."""
+        started = time.monotonic()
+        switched = self._switch(count, base, org, "latency")
+        url, secret = f"{base}/api/v1/events", org.secret
+        batches = alert_mix.make_batches(24, opts["batch"])
         self.stdout.write(f"  latency, quiet: {opts['samples']} crossings at {opts['rate']:g}/s...")
         quiet = self._latency(sampler, f"{count}/quiet", meter, opts)
         loaded: dict[str, Any] | None = None
@@ -284,16 +320,10 @@ class Command(BaseCommand):
         quiet.update(latencies[f"{count}/quiet"])
         if loaded is not None:
             loaded.update(latencies[f"{count}/loaded"])
-        throughput["everyday_alerts_fired"] = (
-            Firing.objects.filter(organization=org.organization)
-            .exclude(alert__name__startswith=alert_set.PROBE_PREFIX)
-            .exclude(alert__name__startswith=alert_set.CANARY_PREFIX)
-            .count()
-        )
         specs = alert_mix.alert_specs(switched["everyday"])
         figures = ingest_report.count_figures(
             count,
-            throughput,
+            ingest_report.combined(rounds),
             quiet,
             loaded,
             alert_set=switched,
@@ -302,7 +332,7 @@ class Command(BaseCommand):
         )
         loaded_p99 = figures["p99_ms_under_load"]
         self.stdout.write(
-            f"  {figures['events_per_s']:,.0f} events/s, gunicorn "
+            f"  {figures['events_per_s']:,.0f} events/s over its rounds, gunicorn "
             f"{figures['gunicorn_cores'] or 0:.2f} cores; p99 quiet "
             f"{figures['p99_ms_quiet']:.0f} ms, under load "
             f"{'-' if loaded_p99 is None else f'{loaded_p99:.0f}'} ms"
@@ -326,6 +356,7 @@ class Command(BaseCommand):
             "probe_alerts": PROBES,
             "batch": opts["batch"],
             "seconds": opts["seconds"],
+            "rounds": opts["rounds"],
             "warmup_seconds": opts["warmup"],
             "samples": opts["samples"],
             "rate": opts["rate"],
