@@ -174,12 +174,12 @@ def test_rounds_combine_into_one_phase_and_each_rounds_ratio_is_kept() -> None:
     """The counts take turns: each count's rounds add up to its figures (cores weighted by
     each round's time), and the ratio is also given round by round."""
 
-    def round_of(events: int, seconds: float, web: float) -> dict[str, Any]:
+    def round_of(events: int, seconds: float, web: float, failed: int = 0) -> dict[str, Any]:
         return {
             "accepted_events": events,
             "requests": events // 500,
             "seconds": seconds,
-            "failures": [],
+            "failures": {"503": failed} if failed else {},
             "cpu_cores_used": {"gunicorn": web, "Redis (shared)": 0.2},
             "everyday_alerts_fired": 0,
         }
@@ -188,8 +188,11 @@ def test_rounds_combine_into_one_phase_and_each_rounds_ratio_is_kept() -> None:
     assert small["accepted_events"] == 300_000 and small["seconds"] == 10.0
     assert small["events_per_s_by_round"] == [40_000, 20_000]
     assert small["cpu_cores_used"]["gunicorn"] == 1.4
-    large = ingest_report.combined([round_of(150_000, 5.0, 1.4), round_of(90_000, 4.0, 1.4)])
+    large = ingest_report.combined(
+        [round_of(150_000, 5.0, 1.4, failed=2), round_of(90_000, 4.0, 1.4, failed=1)]
+    )
     assert large["events_per_s_by_round"] == [30_000, 22_500]
+    assert large["failures"] == {"503": 3}
     quiet = {"p50_ms": 20.0, "p99_ms": 40.0}
     runs = [
         ingest_report.count_figures(50, small, quiet, None),

@@ -257,12 +257,7 @@ class Command(BaseCommand):
         self._switch(count, base, org, f"round {turn + 1} of {opts['rounds']}")
         url, secret = f"{base}/api/v1/events", org.secret
         batches = alert_mix.make_batches(24, opts["batch"])
-        warm = Load(url, secret, batches, opts["threads"])
-        warm.start()
-        time.sleep(opts["warmup"])
-        warm.stop()
-        if warm.failures:
-            raise CommandError(f"the warm-up failed: {warm.failures}")
+        self._warm_up(url, secret, batches, opts)
         seconds = opts["seconds"] / opts["rounds"]
         load = Load(url, secret, batches, opts["threads"])
         before = meter.sample()
@@ -289,6 +284,14 @@ class Command(BaseCommand):
         )
         return throughput
 
+    def _warm_up(self, url: str, secret: str, batches: list[bytes], opts: dict[str, Any]) -> None:
+        warm = Load(url, secret, batches, opts["threads"])
+        warm.start()
+        time.sleep(opts["warmup"])
+        warm.stop()
+        if warm.failures:
+            raise CommandError(f"the warm-up failed: {warm.failures}")
+
     def _measure(
         self,
         count: int,
@@ -304,6 +307,7 @@ class Command(BaseCommand):
         switched = self._switch(count, base, org, "latency")
         url, secret = f"{base}/api/v1/events", org.secret
         batches = alert_mix.make_batches(24, opts["batch"])
+        self._warm_up(url, secret, batches, opts)  # every worker has compiled the new set
         self.stdout.write(f"  latency, quiet: {opts['samples']} crossings at {opts['rate']:g}/s...")
         quiet = self._latency(sampler, f"{count}/quiet", meter, opts)
         loaded: dict[str, Any] | None = None

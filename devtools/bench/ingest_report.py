@@ -34,11 +34,15 @@ def combined(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         for role, used in r["cpu_cores_used"].items():
             cores[role] = cores.get(role, 0.0) + used * r["seconds"] / seconds
     requests = sum(r["requests"] for r in rounds)
+    failures: dict[str, int] = {}
+    for r in rounds:
+        for why, times in r["failures"].items():
+            failures[why] = failures.get(why, 0) + times
     return {
         "accepted_events": sum(r["accepted_events"] for r in rounds),
         "requests": requests,
         "seconds": round(seconds, 2),
-        "failures": [failure for r in rounds for failure in r["failures"]],
+        "failures": failures,
         "requests_per_second": round(requests / seconds, 1),
         "cpu_cores_used": {role: round(used, 2) for role, used in cores.items()},
         "everyday_alerts_fired": max(r.get("everyday_alerts_fired", 0) for r in rounds),
