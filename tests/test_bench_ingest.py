@@ -193,6 +193,20 @@ def test_rounds_combine_into_one_phase_and_each_rounds_ratio_is_kept() -> None:
     )
     assert large["events_per_s_by_round"] == [30_000, 22_500]
     assert large["failures"] == {"503": 3}
+    busy = round_of(100_000, 5.0, 1.3)
+    busy["cpu_cores_used"]["other processes"] = 0.6
+    quiet_rounds = [round_of(100_000, 5.0, 1.3), round_of(100_000, 5.0, 1.3)]
+    one_busy = ingest_report.combined([busy, *quiet_rounds])
+    assert one_busy["cpu_cores_used"]["other processes"] == 0.2  # the average hides it...
+    busy_run = ingest_report.summarise(
+        [
+            ingest_report.count_figures(50, one_busy, {"p50_ms": 1.0, "p99_ms": 2.0}, None),
+            ingest_report.count_figures(2000, large, {"p50_ms": 1.0, "p99_ms": 2.0}, None),
+        ],
+        {"cpus": 2, "rounds": 3},
+    )
+    # ...the warning does not: one busy round is a slow stretch the figures carry.
+    assert "took up to 0.60 cores" in "\n".join(ingest_report.lines(busy_run))
     quiet = {"p50_ms": 20.0, "p99_ms": 40.0}
     runs = [
         ingest_report.count_figures(50, small, quiet, None),
