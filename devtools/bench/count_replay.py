@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from alerts_saas.alerts import counting_redis
+from alerts_saas.alerts import count_script, counting_redis
 from alerts_saas.alerts.counting import counts
 from devtools.bench import alert_mix, alert_set, ingest_cpu
 
@@ -97,7 +97,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["replay_redis"].rstrip("/") == (settings.REDIS_URL or "").rstrip("/"):
             raise CommandError("--replay-redis must not be the settings' Redis: it is emptied.")
-        scripts = {"product": counting_redis._ADD}
+        scripts = {"product": count_script.ADD}
         for named in opts["script"]:
             name, _, path = named.partition("=")
             if not name or not path:

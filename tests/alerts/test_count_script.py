@@ -1,4 +1,4 @@
-"""The counting script in Redis (counting_redis._ADD), at its edges: the window sum kept
+"""The counting script in Redis (count_script.ADD), at its edges: the window sum kept
 beside the buckets through moves, jumps and moves back; expiry renewed when a bucket
 starts; levels; the ring; the group limit; what it writes, as text; and a batch too large
 for one unpack."""
