@@ -112,6 +112,10 @@ class SeenGroup:
     last_seen: float
 
 
+# What a batch adds to one counter set, and whether its window sum is wanted back.
+Row = tuple[CounterSet, Tally, bool]
+
+
 class Totals(dict[CounterSet, int]):
     """Window counts, and `since`: when the store started counting (epoch seconds; 0 for a
     store that never loses its counts). A count whose window began before `since` is only

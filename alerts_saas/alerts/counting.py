@@ -24,7 +24,7 @@ before it as unknown (see `evaluation.holds`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from alerts_saas.alerts.counters import (
     CHART_MIN_SPAN,
     RECENT_KEPT,
     CounterSet,
+    Row,
     SeenGroup,
     Tally,
     Totals,
@@ -51,6 +52,7 @@ __all__ = [  # the types, for the stores' callers: one place to import counting 
     "CHART_MIN_SPAN",
     "RECENT_KEPT",
     "CounterSet",
+    "Row",
     "SeenGroup",
     "Tally",
     "Totals",
@@ -67,6 +69,11 @@ class Counts(Protocol):
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
     ) -> Totals:
         """Add the tallies; return the window count of each of `totals_for`, at `now`."""
+
+    def count(self, rows: Sequence[Row], now: float) -> tuple[float, list[int]]:
+        """`add` for ingestion, without building dicts of counter sets: each row's tally
+        added; the epoch (`Totals.since`) and the window count of each row that wants it,
+        in order, -1 for a group's counter set refused at its alert's limit."""
 
     def totals(self, sets: Iterable[CounterSet], now: float) -> Totals: ...
 

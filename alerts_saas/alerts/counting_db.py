@@ -7,7 +7,7 @@ value for one value of its group field, so that both fit one unique constraint.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ from django.db.models.functions import RowNumber
 from alerts_saas.alerts.counters import (
     RECENT_KEPT,
     CounterSet,
+    Row,
     SeenGroup,
     Tally,
     Totals,
@@ -125,6 +126,11 @@ class DatabaseCounts:
 
     def since(self, now: float) -> float:
         return 0.0  # the database keeps its counts
+
+    def count(self, rows: Sequence[Row], now: float) -> tuple[float, list[int]]:
+        wanted = [counter for counter, _, want in rows if want]
+        totals = self.add({counter: tally for counter, tally, _ in rows}, wanted, now)
+        return totals.since, [-1 if c in totals.refused else totals[c] for c in wanted]
 
     def totals(self, sets: Iterable[CounterSet], now: float) -> Totals:
         sets = list(sets)

@@ -10,7 +10,7 @@ The script and its arguments' form are in count_script.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from alerts_saas.alerts.count_script import ADD, pack
 from alerts_saas.alerts.counters import (
     RECENT_KEPT,
     CounterSet,
+    Row,
     SeenGroup,
     Tally,
     Totals,
@@ -29,6 +30,7 @@ from alerts_saas.alerts.counters import (
 # The counts' epoch; a new name when the layout changed, so an upgrade reads as a restart.
 EPOCH_KEY = "tw:counts:epoch:2"
 _RING = [f"r{n}" for n in range(RECENT_KEPT)]
+_EMPTY = Tally()  # a counter set whose window sum alone is wanted
 
 
 class RedisCounts:
@@ -40,48 +42,55 @@ class RedisCounts:
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
     ) -> Totals:
         wanted = dict.fromkeys(totals_for)
-        counters = [*tallies, *(c for c in wanted if c not in tallies)]
-        keys = [EPOCH_KEY, *(counter.key for counter in counters)]
+        rows = [(counter, tally, counter in wanted) for counter, tally in tallies.items()]
+        rows += [(counter, _EMPTY, True) for counter in wanted if counter not in tallies]
+        since, sums = self.count(rows, now)
+        found = dict(zip((counter for counter, _, want in rows if want), sums, strict=True))
+        refused = frozenset(c for c, n in found.items() if n < 0)
+        return Totals({c: max(0, found[c]) for c in wanted}, since, refused)
+
+    def count(self, rows: Sequence[Row], now: float) -> tuple[float, list[int]]:
+        """`Counts.count`: one script call for the whole batch."""
+        keys = [EPOCH_KEY, *(counter.key for counter, _, _ in rows)]
         numbers: list[int | float] = []  # per counter set; the alerts' values go first
         strings: dict[bytes, int] = {}  # each event or value once, by its position in ARGV
         groups: dict[str, tuple[CounterSet, list[int | float]]] = {}  # by the values' key
-        empty = Tally()
-        order = []  # the wanted counters, in the order the script returns their sums
         windows: dict[int, tuple[int, int, int]] = {}  # by bucket seconds: (1, first, last)
-        for at, counter in enumerate(counters, 2):  # at: the counter set's place in KEYS
-            tally = tallies.get(counter, empty)
+        for at, (counter, tally, wanted) in enumerate(rows, 2):  # at: its place in KEYS
             if tally.group_limit and counter.group is not None:
                 value = strings.setdefault(counter.group.encode(), len(strings) + 1)
                 alert = groups.get(counter.groups_key)
                 if alert is None:
                     alert = groups[counter.groups_key] = (counter, [])
                 alert[1].extend((at, value, tally.group_limit, tally.first))
-            numbers += (counter.retention, len(tally.buckets))
-            for pair in tally.buckets.items():
+            buckets = tally.buckets
+            numbers += (counter.retention, len(buckets))
+            for pair in buckets.items():
                 numbers += pair
-            numbers.append(len(tally.levels))
-            for pair in tally.levels.items():
+            levels = tally.levels
+            numbers.append(len(levels))
+            for pair in levels.items():
                 numbers += pair
-            latest = tally.recent[-RECENT_KEPT:]
+            latest = tally.recent
+            if len(latest) > RECENT_KEPT:
+                latest = latest[-RECENT_KEPT:]
             numbers.append(len(latest))
-            numbers += [strings.setdefault(event, len(strings) + 1) for event in latest]
-            if counter in wanted:
+            for event in latest:
+                numbers.append(strings.setdefault(event, len(strings) + 1))
+            if wanted:
                 window = windows.get(counter.size)
                 if window is None:
                     span = counter.window_buckets(now)
                     window = windows[counter.size] = (1, span.start, span.stop - 1)
                 numbers += window
-                order.append(counter)
             else:
                 numbers.append(0)
-        head: list[int | float] = [RECENT_KEPT, now, len(counters), len(groups)]
+        head: list[int | float] = [RECENT_KEPT, now, len(rows), len(groups)]
         for counter, values in groups.values():
             head += (len(keys) + 1, counter.group_retention, len(values) // 4, *values)
             keys += (counter.groups_key, counter.firsts_key)
         since, *sums = self._add(keys=keys, args=[pack(head + numbers), *strings])
-        found = dict(zip(order, sums, strict=True))
-        refused = frozenset(c for c, n in found.items() if int(n) < 0)
-        return Totals({c: max(0, int(found[c])) for c in wanted}, float(since), refused)
+        return float(since), [int(n) for n in sums]
 
     def totals(self, sets: Iterable[CounterSet], now: float) -> Totals:
         return self.add({}, sets, now)

@@ -22,7 +22,7 @@ from django.db.models.signals import post_delete, post_save
 
 from alerts_saas.alerts import changes, firings
 from alerts_saas.alerts.conditions import Event, group_reader
-from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Tally, counts
+from alerts_saas.alerts.counting import RECENT_KEPT, CounterSet, Row, Tally, counts
 from alerts_saas.alerts.matching import MatchIndex
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing
 
@@ -167,45 +167,44 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
             matched.setdefault(compiled, []).append(event)
     if not matched:
         return []
-    tallies: dict[CounterSet, Tally] = {}
-    candidates: list[tuple[Compiled, CounterSet]] = []  # what may have crossed
+    rows: list[Row] = []
+    crossing: list[Compiled] = []  # the presence alerts of the rows whose sums are wanted
     group_limit = settings.ALERT_GROUP_LIMIT
     for compiled, its_events in matched.items():
-        counter = compiled.counter
-        tallies[counter] = _tally(its_events, counter.size, now, compiled.levels)
+        counter, presence = compiled.counter, compiled.presence
+        tally = _tally(its_events, counter.size, now, compiled.levels)
         if compiled.group_of is None:
-            if compiled.presence:
-                candidates.append((compiled, counter))
+            rows.append((counter, tally, presence))
+            if presence:
+                crossing.append(compiled)
             continue
+        rows.append((counter, tally, False))  # the chart's: an alert that groups fires per value
         by_value: dict[str, list[Event]] = {}
         for event in its_events:
             by_value.setdefault(compiled.group_of(event), []).append(event)
         for value, its_own in by_value.items():
-            group = compiled.in_group(value)
             tally = _tally(its_own, counter.size, now, compiled.levels)
             tally.group_limit = group_limit
             tally.first = min(min([event.timestamp for event in its_own]), now)
-            tallies[group] = tally
-            if compiled.presence:
-                candidates.append((compiled, group))
-    totals = counts().add(tallies, [counter for _, counter in candidates], now)
-    crossed = [
-        (compiled, counter)
-        for compiled, counter in candidates
-        if totals[counter] >= compiled.threshold and counter not in totals.refused
-    ]
-    return _open(organization_id, crossed, totals, now) if crossed else []
+            rows.append((compiled.in_group(value), tally, presence))
+            if presence:
+                crossing.append(compiled)
+    _, sums = counts().count(rows, now)
+    wanted = [counter for counter, _, want in rows if want]
+    crossed = {
+        counter: (compiled, total)
+        for compiled, counter, total in zip(crossing, wanted, sums, strict=True)
+        if total >= compiled.threshold and total >= 0  # -1: refused at the group limit
+    }
+    return _open(organization_id, crossed, now) if crossed else []
 
 
 def _open(
-    organization_id: int,
-    crossed: list[tuple[Compiled, CounterSet]],
-    totals: dict[CounterSet, int],
-    now: float,
+    organization_id: int, crossed: dict[CounterSet, tuple[Compiled, int]], now: float
 ) -> list[Firing]:
     """Open the firings of the counter sets that crossed: per alert, all its values at once
     (a storm that takes 300 hosts over the threshold costs the queries of one)."""
-    ids = {counter.alert_id for _, counter in crossed}
+    ids = {counter.alert_id for counter in crossed}
     already = set(
         Firing.objects.filter(alert_id__in=ids, cleared_at__isnull=True).values_list(
             "alert_id", "group"
@@ -214,13 +213,13 @@ def _open(
     alerts = Alert.objects.filter(pk__in=ids, enabled=True, organization_id=organization_id)
     by_id = {alert.pk: alert for alert in alerts.select_related("organization")}
     values: dict[int, list[tuple[str | None, int]]] = {}
-    for _, counter in crossed:
+    for counter, (_, total) in crossed.items():
         alert = by_id.get(counter.alert_id)
         if (counter.alert_id, counter.group or "") in already or alert is None:
             continue
         if alert.generation != counter.generation:
             continue  # edited since it was compiled: these counts are for the old condition
-        values.setdefault(alert.pk, []).append((counter.group, totals[counter]))
+        values.setdefault(alert.pk, []).append((counter.group, total))
     opened = []
     moment = datetime.fromtimestamp(now, UTC)
     for alert_id, its_values in values.items():
