@@ -79,6 +79,26 @@ def test_a_new_value_past_the_limit_is_refused_and_known_ones_still_count(store,
     assert store.totals([whole.in_group("a")], now)[whole.in_group("a")] == 0
 
 
+def test_a_batch_of_rows_gets_the_sums_it_wants_in_order(store, org):
+    """What ingestion calls (`Counts.count`): every row counted, a sum back for each row
+    that wants one, in the rows' order, and -1 for a value refused at its alert's limit."""
+    alert = grouped(org)
+    whole = CounterSet.of(alert)
+    now = time.time()
+    bucket = int(now // whole.size)
+    rows = [
+        (whole, Tally(buckets={bucket: 4}), False),
+        (whole.in_group("a"), Tally(buckets={bucket: 3}, group_limit=1, first=now), True),
+        (whole.in_group("b"), Tally(buckets={bucket: 1}, group_limit=1, first=now), True),
+    ]
+    since, sums = store.count(rows, now)
+    assert sums == [3, -1]
+    assert since <= now
+    assert store.totals([whole], now)[whole] == 4  # counted though no sum was wanted
+    again = [(whole, Tally(buckets={bucket: 1}), True), (whole.in_group("a"), Tally(), True)]
+    assert store.count(again, now)[1] == [5, 3]
+
+
 def test_the_highest_level_of_the_window_is_kept_per_bucket(store, org):
     alert = grouped(org, group_by=GroupBy.NOTHING, severity_from_events=True)
     counter = CounterSet.of(alert)
