@@ -192,16 +192,14 @@ def record(organization_id: int, events: list[Event], now: float | None = None) 
     _, sums = counts().count(rows, now)
     wanted = [counter for counter, _, want in rows if want]
     crossed = {
-        counter: (compiled, total)
+        counter: total
         for compiled, counter, total in zip(crossing, wanted, sums, strict=True)
         if total >= compiled.threshold and total >= 0  # -1: refused at the group limit
     }
     return _open(organization_id, crossed, now) if crossed else []
 
 
-def _open(
-    organization_id: int, crossed: dict[CounterSet, tuple[Compiled, int]], now: float
-) -> list[Firing]:
+def _open(organization_id: int, crossed: dict[CounterSet, int], now: float) -> list[Firing]:
     """Open the firings of the counter sets that crossed: per alert, all its values at once
     (a storm that takes 300 hosts over the threshold costs the queries of one)."""
     ids = {counter.alert_id for counter in crossed}
@@ -213,7 +211,7 @@ def _open(
     alerts = Alert.objects.filter(pk__in=ids, enabled=True, organization_id=organization_id)
     by_id = {alert.pk: alert for alert in alerts.select_related("organization")}
     values: dict[int, list[tuple[str | None, int]]] = {}
-    for counter, (_, total) in crossed.items():
+    for counter, total in crossed.items():
         alert = by_id.get(counter.alert_id)
         if (counter.alert_id, counter.group or "") in already or alert is None:
             continue
