@@ -15,7 +15,7 @@ from datetime import datetime
 
 import redis
 from django.db import transaction
-from django.db.models import Case, PositiveIntegerField, Value, When
+from django.db.models import Case, PositiveIntegerField, Value, When, prefetch_related_objects
 from django.utils import timezone
 
 from alerts_saas.accounts.models import User
@@ -193,14 +193,22 @@ def sync_targets(firing: Firing, alert: Alert, total: int) -> None:
 def sync_targets_of(alert: Alert, firings: Sequence[tuple[Firing, int]]) -> None:
     """`sync_targets` for open firings of the alert, each with its count: the same
     queries for 300 firing hosts as for one."""
+    for firing, _ in firings:
+        firing.alert = alert
+    _sync_targets(firings)
+
+
+def _sync_targets(firings: Sequence[tuple[Firing, int]]) -> None:
+    """`sync_targets_of` for open firings of any alerts, each with its `alert` and count:
+    one lock, one read of their triggers and one of their targets, one insert."""
     with transaction.atomic():
         still_open = _lock_open([firing for firing, _ in firings])
         if not still_open:
             return
         totals = {firing.pk: total for firing, total in firings}
         triggers = _open_triggers(still_open)
-        targets = {s.pk: s for s in targets_of(alert)}
-        pager = Pager(still_open, timezone.now(), targets.values())
+        targets = targets_of_alerts(f.alert for f in still_open)
+        pager = Pager(still_open, timezone.now(), (s for its in targets.values() for s in its))
         pages, resolves = [], []
         for firing in still_open:
             # The fallback's incident is the firing's, not a target's: it stays until it
@@ -208,13 +216,14 @@ def sync_targets_of(alert: Alert, firings: Sequence[tuple[Firing, int]]) -> None
             paged = {
                 d.service_id: d for d in triggers.get(firing.pk, []) if d.reason != Reason.FALLBACK
             }
+            theirs = {s.pk for s in targets[firing.alert_id]}
             # A muted target is still a target: held by the pager, never resolved here.
-            new = [s for pk, s in targets.items() if pk not in paged]
-            pages += pager.triggers(alert, firing, new, totals[firing.pk])
+            new = [s for s in targets[firing.alert_id] if s.pk not in paged]
+            pages += pager.triggers(firing.alert, firing, new, totals[firing.pk])
             resolves += [
                 engine.follow_up(trigger, EventAction.RESOLVE, reason=Reason.TARGET_REMOVED)
                 for pk, trigger in paged.items()
-                if pk not in targets
+                if pk not in theirs
             ]
         pager.save_holds()
         engine.queue(pages + resolves)
@@ -222,22 +231,47 @@ def sync_targets_of(alert: Alert, firings: Sequence[tuple[Firing, int]]) -> None
 
 def sync_open_firing(alert: Alert) -> bool:
     """`sync_targets` for the alert's open firings, if it has any, in the caller's
-    transaction, with the counts read now; False if none is open. If the count store can't
-    be read, a firing's count when it opened stands in: the new targets are paged all the
-    same."""
-    open_firings = open_firings_of(alert)
-    if not open_firings:
-        return False
-    counters = {firing: counter_of(alert, firing) for firing in open_firings}
-    try:
-        totals: dict[CounterSet, int] = counts().totals(counters.values(), time.time())
-    except redis.RedisError:
-        log.warning("Alert %s's new targets get its counts at opening (no counts)", alert.pk)
-        totals = {}
-    sync_targets_of(
-        alert, [(f, totals.get(counter, f.count_at_open)) for f, counter in counters.items()]
+    transaction, with the counts read now; False if none is open (`sync_open_firings_of`)."""
+    return bool(sync_open_firings_of([alert]))
+
+
+def sync_open_firings_of(alerts: Sequence[Alert]) -> int:
+    """`sync_open_firing` for many alerts at once (a service removed moves them all to
+    another): one read of their open firings, one of their counts and of their details,
+    and `sync_targets_of`'s queries once for all of them, however many alerts move. If
+    the count store can't be read, a firing's count when it opened stands in: the new
+    targets are paged all the same. Returns how many firings were open."""
+    by_pk = {alert.pk: alert for alert in alerts}
+    open_firings = list(
+        Firing.objects.filter(
+            organization_id__in={alert.organization_id for alert in alerts},
+            alert_id__in=by_pk,
+            cleared_at__isnull=True,
+        ).order_by("alert_id", "group")
     )
-    return True
+    if not open_firings:
+        return 0
+    for firing in open_firings:
+        firing.alert = by_pk[firing.alert_id]
+    # Their triggers' payloads name each alert's details: read for all of them at once.
+    prefetch_related_objects(list({f.alert_id: f.alert for f in open_firings}.values()), "details")
+    totals = totals_now(open_firings)
+    _sync_targets([(firing, totals[firing.pk]) for firing in open_firings])
+    return len(open_firings)
+
+
+def totals_now(found: Sequence[Firing]) -> dict[int, int]:
+    """The matching events in the window now of each firing (its `alert` read with it), by
+    id, in one read; their counts when they opened if the count store can't be read (a
+    page without them beats no page)."""
+    counters = {f.pk: counter_of(f.alert, f) for f in found}
+    try:
+        now = counts().totals(counters.values(), time.time())
+    except redis.RedisError:
+        alerts = sorted({f.alert_id for f in found})
+        log.warning("Alerts %s page with their counts at opening (no counts)", alerts)
+        return {f.pk: f.count_at_open for f in found}
+    return {pk: now[counter] for pk, counter in counters.items()}
 
 
 def open_firing_of(alert: Alert) -> Firing | None:

@@ -10,30 +10,14 @@ that waits for a person to resolve it.
 from __future__ import annotations
 
 import logging
-import time
 
-import redis
 from django.utils import timezone
 
 from alerts_saas.alerts import firings
-from alerts_saas.alerts.counting import counts
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Mutes
 
 log = logging.getLogger(__name__)
-
-
-def _totals(found: list[Firing]) -> dict[int, int]:
-    """The matching events in the window now of each firing, for the triggers' details, in
-    one read; the counts when they opened if the count store can't be read (a page without
-    them beats no page)."""
-    counters = {f.pk: firings.counter_of(f.alert, f) for f in found}
-    try:
-        now = counts().totals(counters.values(), time.time())
-    except redis.RedisError:
-        log.warning("Held triggers get their counts at opening (no counts)")
-        return {f.pk: f.count_at_open for f in found}
-    return {pk: now[counter] for pk, counter in counters.items()}
 
 
 def release_due(organization_id: int | None = None) -> dict[str, int]:
@@ -62,7 +46,7 @@ def release_due(organization_id: int | None = None) -> dict[str, int]:
     released = failed = 0
     for alert_id, its in due.items():
         try:
-            released += len(firings.release_held_of(its, _totals(its)))
+            released += len(firings.release_held_of(its, firings.totals_now(its)))
         except Exception:
             log.exception("Releasing alert %s's held firings failed; retrying next beat", alert_id)
             failed += len(its)

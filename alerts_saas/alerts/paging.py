@@ -60,7 +60,7 @@ def trigger_payload(
     details["condition"] = f"{alert.condition_label}; counting {describe(alert)}"
     details["matching_events_in_window"] = total
     details["recent_matching_events"] = (
-        _recent_events(alert, [counter])[counter] if recent is None else recent
+        _recent_events([alert.pk], [counter])[counter] if recent is None else recent
     )
     url = settings.SITE_URL + alert.get_absolute_url()
     extra = {
@@ -72,14 +72,16 @@ def trigger_payload(
 
 
 def _recent_events(
-    alert: Alert, counters: list[CounterSet]
+    alert_ids: Iterable[int], counters: list[CounterSet]
 ) -> dict[CounterSet, list[dict[str, Any]]]:
-    """The latest matching events of each counter set for triggers' details, in one read;
-    none if the count store can't be read (a page without them beats no page)."""
+    """The latest matching events of each counter set (of the alerts `alert_ids`) for
+    triggers' details, in one read; none if the count store can't be read (a page without
+    them beats no page)."""
     try:
         return counts().recent_of(counters, RECENT_IN_TRIGGER)
     except redis.RedisError:
-        log.warning("Alert %s's triggers go without their latest events (no counts)", alert.pk)
+        alerts = sorted(alert_ids)
+        log.warning("Alerts %s' triggers go without their latest events (no counts)", alerts)
         return {counter: [] for counter in counters}
 
 
@@ -117,6 +119,7 @@ class Pager:
         self._fallen_back: set[tuple[int, str]] | None = None
         self._drafts: dict[int, AlertDraft] = {}
         self._recent: dict[CounterSet, list[dict[str, Any]]] = {}
+        self._recent_read: set[int] = set()  # the alerts whose firings' events were read
 
     def triggers(
         self, alert: Alert, firing: Firing, services: Iterable[PagerDutyService], total: int
@@ -134,9 +137,7 @@ class Pager:
             return []
         if alert.pk not in self._drafts:
             self._drafts[alert.pk] = draft_of(alert)
-            # The latest events of all of the alert's firings here, in one read.
-            mine = [counter_of(alert, f) for f in self.firings if f.alert_id == alert.pk]
-            self._recent.update(_recent_events(alert, mine))
+            self._read_recent(alert)
         counter = counter_of(alert, firing)
         payload, extra = trigger_payload(
             alert, total, firing, self._drafts[alert.pk], self._recent.get(counter)
@@ -184,6 +185,21 @@ class Pager:
             return []
         self._sent_fallbacks().add(key)
         return [copy]
+
+    def _read_recent(self, alert: Alert) -> None:
+        """The latest events of the alert's firings here, and of every other alert's whose
+        firings carry it (a removal's many alerts), in one read."""
+        if alert.pk in self._recent_read:
+            return
+        alerts = {
+            f.alert_id: f.alert
+            for f in self.firings
+            if f.alert_id not in self._recent_read and Firing.alert.is_cached(f)
+        }
+        alerts[alert.pk] = alert
+        counters = [counter_of(alerts[f.alert_id], f) for f in self.firings if f.alert_id in alerts]
+        self._recent.update(_recent_events(alerts.keys(), counters))
+        self._recent_read |= alerts.keys()
 
     def save_holds(self) -> None:
         """Mark held the firings a mute kept from a target or the fallback (one update)."""

@@ -3,10 +3,11 @@
 `integrations.pagerduty` never imports this app (docs/DESIGN.md, "Layout"). When it moves
 alerts to another service, before removing theirs (`integrations.pagerduty.removal`), it
 adds them from the service's side: `service.alerts.add(...)`. This receiver of
-`m2m_changed` on `Alert.targets` (connected in apps.py) then syncs each touched alert's
-open firing in the same transaction (`firings.sync_open_firing`): the new service is
-triggered at once, and nothing is if the transaction rolls back. A service taken off
-alerts from its side (`service.alerts.remove(...)`) resolves its incidents the same way.
+`m2m_changed` on `Alert.targets` (connected in apps.py) then syncs the touched alerts'
+open firings in the same transaction, all at once (`firings.sync_open_firings_of`): the
+new service is triggered at once, and nothing is if the transaction rolls back. A service
+taken off alerts from its side (`service.alerts.remove(...)`) resolves its incidents the
+same way.
 
 Changes from the alert's side are left to whoever makes them: the alert form re-evaluates
 the saved alert as a whole (`evaluation.reevaluate`), which knows whether the firing
@@ -33,9 +34,9 @@ def sync_open_firings_on_service_side_change(
     **kwargs: Any,
 ) -> None:
     """m2m_changed on `Alert.targets`: when a service's alerts changed (`reverse`), sync
-    the open firing of each enabled alert it added or removed."""
+    the open firings of every enabled alert it added or removed, all at once (a removal
+    moves many): the same queries for 30 alerts as for 3."""
     if not reverse or action not in SYNCED_ACTIONS or not pk_set:
         return
     alerts = Alert.objects.filter(pk__in=pk_set, enabled=True).select_related("organization")
-    for alert in alerts.order_by("pk"):
-        firings.sync_open_firing(alert)
+    firings.sync_open_firings_of(list(alerts.order_by("pk")))

@@ -67,6 +67,43 @@ def record(
     return entry
 
 
+def record_each(instances: Iterable[Model], changes: list[Change]) -> None:
+    """`record` of the same change on many tracked objects of one kind (a service given 30
+    alerts at once, by a removal): one insert for all of them, however many; an object
+    changed earlier in the request gets the change in its entry, as `record` does."""
+    instances = list(instances)
+    tracked = registry.tracked_for(instances[0]._meta.concrete_model) if instances else None
+    if tracked is None:
+        return
+    ctx = context.in_context()
+    new: list[tuple[Model, int]] = []
+    for instance in instances:
+        organization_id = tracked.organization_of(instance)
+        if organization_id is None or organization_id in _deleting_organizations():
+            continue
+        if ctx is not None and (tracked.kind, str(instance.pk)) in ctx.written:
+            record(instance, Action.CHANGED, changes)
+        else:
+            new.append((instance, organization_id))
+    if not new:
+        return
+    actor = context.describe(ctx or context.current())
+    entries = Entry.objects.bulk_create(
+        Entry(
+            organization_id=organization_id,
+            object_type=tracked.kind,
+            object_id=str(instance.pk),
+            object_name=tracked.name_of(instance),
+            action=decide(tracked, Action.CHANGED, changes),
+            changes=[dict(c) for c in changes],
+            **actor,
+        )
+        for instance, organization_id in new
+    )
+    if ctx is not None:
+        ctx.written.update({(tracked.kind, entry.object_id): entry.pk for entry in entries})
+
+
 def change(tracked: Tracked, name: str, before: Any, after: Any) -> Change:
     """One field's change in words; a secret's values are never kept."""
     label = tracked.field_label(name)
@@ -233,8 +270,7 @@ def related_changed(
         return
     label = tracked.field_label(_m2m_field(tracked, sender))
     owners = model._base_manager.filter(pk__in=pk_set) if pk_set else getattr(instance, CLEARED, [])
-    for owner in owners:
-        record(owner, Action.CHANGED, [{"field": label, which: [str(instance)], **_other(which)}])
+    record_each(owners, [{"field": label, which: [str(instance)], **_other(which)}])
 
 
 def _other(which: str) -> dict[str, list[str]]:

@@ -8,9 +8,9 @@ orphaned ones can move to, and what only a person can do in PagerDuty. `carry_ou
 in one transaction:
 
 1. the orphaned alerts get the service the person chose, added from the service's side
-   (`service.alerts.add`); the alerts app syncs each one's open firing in the same
-   transaction, which triggers the new service (`alerts_saas.alerts.target_changes`: this
-   module never imports the alerts app);
+   (`service.alerts.add`); the alerts app syncs their open firings in the same
+   transaction, all at once, which triggers the new service
+   (`alerts_saas.alerts.target_changes`: this module never imports the alerts app);
 2. the incidents still open on the removed services get resolves carrying their alert and
    firing, for `Reason.SERVICE_DELETED` or `Reason.DISCONNECTED` (a test incident's
    automatic resolve that was not tried yet becomes that resolve);

@@ -376,7 +376,7 @@ def test_no_call_to_delete_integrations_reaches_pagerduty(
 @pytest.mark.parametrize(
     "step",
     [
-        "alerts_saas.alerts.firings.sync_targets_of",  # the move's trigger to the new service
+        "alerts_saas.alerts.firings.sync_open_firings_of",  # the move's trigger to the new service
         "integrations.pagerduty.removal._resolve",
         "integrations.pagerduty.removal._delete",
     ],
