@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import redis
@@ -155,13 +155,16 @@ def clear_firings(
 
 
 def _lock_open(firings: Sequence[Firing], **also: object) -> list[Firing]:
-    """Those of `firings` still open (and matching `also`), locked, in their order."""
+    """Those of `firings` still open (and matching `also`), locked, in their order; their
+    alerts' rows locked first (`lock_alerts`)."""
     if not firings:
         return []
+    organizations = {f.organization_id for f in firings}
+    lock_alerts(organizations, {f.alert_id for f in firings})
     locked = set(
         Firing.objects.select_for_update()
         .filter(
-            organization_id__in={f.organization_id for f in firings},
+            organization_id__in=organizations,
             pk__in=[f.pk for f in firings],
             cleared_at__isnull=True,
             **also,
@@ -170,6 +173,21 @@ def _lock_open(firings: Sequence[Firing], **also: object) -> list[Firing]:
         .values_list("pk", flat=True)
     )
     return [f for f in firings if f.pk in locked]
+
+
+def lock_alerts(organization_ids: Collection[int], alert_ids: Collection[int]) -> None:
+    """Lock the alerts' rows (in pk order) before any of their firings. Every writer takes
+    an alert's row before its firings: the alert form's save, the views under the alert's
+    lock, `open_firings`, and, through this, whatever locks firings. Locking the firings
+    first, the beat's release of held firings waited at its commit for the alert's row (its
+    deliveries' foreign key) while a save that held the row waited for the firings: a
+    deadlock. No key: other rows may still refer to the alert meanwhile."""
+    list(
+        Alert.objects.select_for_update(no_key=True)
+        .filter(organization_id__in=organization_ids, pk__in=alert_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _open_triggers(firings: Sequence[Firing]) -> dict[int, list[Delivery]]:

@@ -111,7 +111,7 @@ def clear_if_resolved_in_pagerduty(incident: Incident) -> Firing | None:
     """Clear the open firing whose trigger opened `incident`, if its alert does not
     auto-resolve and PagerDuty has resolved every incident it still has open; the firing
     cleared, or None. An incident we can't hear of (a pasted key's service) keeps it open."""
-    firing_id = (
+    found_firing = (
         Delivery.objects.filter(
             organization_id=incident.organization_id,
             dedup_key=incident.dedup_key,
@@ -120,16 +120,19 @@ def clear_if_resolved_in_pagerduty(incident: Incident) -> Firing | None:
             firing__cleared_at__isnull=True,
             firing__alert__auto_resolve=False,
         )
-        .values_list("firing_id", flat=True)
+        .values_list("firing_id", "firing__alert_id")
         .first()
     )
+    if found_firing is None:
+        return None
+    firing_id, alert_id = found_firing
+    # The alert's row before its firing, as every writer takes them (`firings.lock_alerts`).
+    firings.lock_alerts([incident.organization_id], [alert_id])
     # Locked before the incidents are read: two incidents of one firing resolved at the same
     # moment are saved in two transactions, each blind to the other's until it commits; the
     # second to take the lock reads the first's resolve (read committed) and clears it.
     firing = (
-        Firing.objects.select_for_update()
-        .filter(pk=firing_id or 0, cleared_at__isnull=True)
-        .first()
+        Firing.objects.select_for_update().filter(pk=firing_id, cleared_at__isnull=True).first()
     )
     if firing is None:
         return None

@@ -1,0 +1,137 @@
+"""The beat's release of held firings (a mute over) and a person's change to the same alert
+at the same moment never wait for each other in a circle: both take the alert's row before
+its firings. Before, the release locked the firings first and needed the alert's row (its
+new deliveries' foreign key) at commit, while a save that renamed the alert held that row
+and waited for the firings: PostgreSQL aborted one of them as a deadlock, and a page waited
+15 s for the next beat, or the person's save failed. Real PostgreSQL, one connection each."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.db import close_old_connections, connection
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts_saas.alerts import evaluation, firings, mute_release
+from alerts_saas.alerts.conditions import Event
+from alerts_saas.alerts.models import Alert, Firing, MuteWindow
+from integrations.pagerduty.models import EventAction, PagerDutyService
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEAT = "beat"
+PATIENCE = 10.0  # seconds a side waits for the other before the test gives up
+
+
+def _held(admin_client, org, form_data, edge: PagerDutyService) -> tuple[Alert, Firing]:
+    """An alert paging `edge` (one event of the app "checkout" fires it) whose firing
+    opened in a mute window that has just ended."""
+    data = form_data([edge.pk], threshold="1", match_app="checkout")
+    assert admin_client.post(reverse("alerts:create", args=[org.slug]), data).status_code == 302
+    alert = Alert.objects.get(organization=org)
+    window = MuteWindow.objects.create(
+        organization=org,
+        alert=alert,
+        starts_at=timezone.now() - timedelta(minutes=5),
+        ends_at=timezone.now() + timedelta(minutes=5),
+    )
+    [firing] = evaluation.record(org.pk, [Event(timestamp=time.time(), app="checkout")])
+    assert firing.held and not firing.deliveries.exists()
+    MuteWindow.objects.filter(pk=window.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    return alert, firing
+
+
+def _blocking_another() -> bool:
+    """Whether another connection waits for a lock this one holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def _release_while(monkeypatch, act: Callable[[], object]) -> dict[str, int]:
+    """Run the beat's release; once it has taken its locks, `act` in this thread, and let
+    the release go on (to its commit) only when `act` waits for it. Returns the release's
+    result; `act`'s errors are raised."""
+    locked, outcome, blocked = threading.Event(), {}, []
+    reads = firings.targets_of_alerts
+
+    def gated(alerts):
+        if threading.current_thread().name == BEAT:  # the release, its locks taken
+            locked.set()
+            deadline = time.monotonic() + PATIENCE
+            while not _blocking_another() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            blocked.append(_blocking_another())
+        return reads(alerts)
+
+    monkeypatch.setattr(firings, "targets_of_alerts", gated)
+
+    def beat() -> None:
+        try:
+            outcome.update(mute_release.release_due())
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=beat, name=BEAT)
+    thread.start()
+    assert locked.wait(PATIENCE)
+    try:
+        act()
+    finally:
+        thread.join(PATIENCE * 2)
+    assert blocked == [True]  # the person's change did wait for the release
+    return outcome
+
+
+def test_a_save_renaming_the_alert_as_its_mute_ends(
+    admin_client, org, make_service, form_data, monkeypatch
+):
+    edge, postgres = make_service("Edge Gateway"), make_service("Postgres Primary")
+    alert, firing = _held(admin_client, org, form_data, edge)
+    # The saved runbook detail stays as it is: the formset shows no saved details here.
+    unchanged = {"details-0-key": "", "details-0-value": ""}
+    edit = form_data(
+        [edge.pk, postgres.pk],
+        threshold="1",
+        match_app="checkout",
+        name="Checkout errors (EU)",
+        **unchanged,
+    )
+
+    def save() -> None:
+        response = admin_client.post(reverse("alerts:edit", args=[org.slug, alert.pk]), edit)
+        assert response.status_code == 302
+
+    assert _release_while(monkeypatch, save) == {"held": 1, "released": 1, "failed": 0}
+    # The release paged the target the mute held; the save paged the target it added.
+    triggers = firing.deliveries.filter(event_action=EventAction.TRIGGER).order_by("pk")
+    assert [d.service_id for d in triggers] == [edge.pk, postgres.pk]
+    firing.refresh_from_db()
+    assert firing.is_open and not firing.held
+    assert Alert.objects.get(pk=alert.pk).name == "Checkout errors (EU)"
+
+
+def test_resolving_by_hand_as_its_mute_ends(
+    admin_client, org, make_service, form_data, monkeypatch
+):
+    edge = make_service("Edge Gateway")
+    alert, firing = _held(admin_client, org, form_data, edge)
+
+    def resolve() -> None:
+        url = reverse("alerts:resolve", args=[org.slug, alert.pk])
+        assert admin_client.post(url, {"firing": firing.pk}).status_code == 302
+
+    assert _release_while(monkeypatch, resolve) == {"held": 1, "released": 1, "failed": 0}
+    # Paged as the mute ended, then resolved by the person.
+    sent = firing.deliveries.order_by("pk").values_list("event_action", "service_id")
+    assert list(sent) == [(EventAction.TRIGGER, edge.pk), (EventAction.RESOLVE, edge.pk)]
+    firing.refresh_from_db()
+    assert firing.clear_reason == Firing.ClearReason.RESOLVED
