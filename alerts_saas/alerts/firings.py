@@ -70,7 +70,7 @@ def open_firings(
     with transaction.atomic():
         # Every opening takes this lock first: no other can open one of these meanwhile.
         if (
-            not Alert.objects.select_for_update()
+            not Alert.objects.select_for_update(no_key=True)
             .filter(pk=alert.pk, enabled=True, generation=alert.generation)
             .exists()
         ):
@@ -161,8 +161,10 @@ def _lock_open(firings: Sequence[Firing], **also: object) -> list[Firing]:
         return []
     organizations = {f.organization_id for f in firings}
     lock_alerts(organizations, {f.alert_id for f in firings})
+    # Without their key (nothing here changes it): a delivery written meanwhile about one of
+    # them (a removal's resolve) checks its foreign key without waiting for this lock.
     locked = set(
-        Firing.objects.select_for_update()
+        Firing.objects.select_for_update(no_key=True)
         .filter(
             organization_id__in=organizations,
             pk__in=[f.pk for f in firings],

@@ -132,7 +132,9 @@ def clear_if_resolved_in_pagerduty(incident: Incident) -> Firing | None:
     # moment are saved in two transactions, each blind to the other's until it commits; the
     # second to take the lock reads the first's resolve (read committed) and clears it.
     firing = (
-        Firing.objects.select_for_update().filter(pk=firing_id, cleared_at__isnull=True).first()
+        Firing.objects.select_for_update(no_key=True)
+        .filter(pk=firing_id, cleared_at__isnull=True)
+        .first()
     )
     if firing is None:
         return None

@@ -3,7 +3,9 @@ at the same moment never wait for each other in a circle: both take the alert's 
 its firings. Before, the release locked the firings first and needed the alert's row (its
 new deliveries' foreign key) at commit, while a save that renamed the alert held that row
 and waited for the firings: PostgreSQL aborted one of them as a deadlock, and a page waited
-15 s for the next beat, or the person's save failed. Real PostgreSQL, one connection each."""
+15 s for the next beat, or the person's save failed. Firings are locked without their key
+(FOR NO KEY UPDATE), so a delivery another transaction writes about a locked firing is not
+held up by its foreign key either. Real PostgreSQL, one connection each."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from django.utils import timezone
 from alerts_saas.alerts import evaluation, firings, mute_release
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
+from integrations.pagerduty import removal
 from integrations.pagerduty.models import EventAction, PagerDutyService
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,3 +138,52 @@ def test_resolving_by_hand_as_its_mute_ends(
     assert list(sent) == [(EventAction.TRIGGER, edge.pk), (EventAction.RESOLVE, edge.pk)]
     firing.refresh_from_db()
     assert firing.clear_reason == Firing.ClearReason.RESOLVED
+
+
+def test_the_beat_clearing_a_firing_and_the_removal_of_a_service_it_pages(
+    org, make_service, monkeypatch
+):
+    """The beat clears a firing (resolves to both its services) while one of them is removed
+    (which resolves the firing's incident there). The removal's resolve refers to the
+    firing the beat holds; the beat's refers to the service the removal holds. With the
+    firing locked FOR UPDATE, each waited for the other at its commit: a deadlock, and the
+    person removing the service got an error."""
+    edge, postgres = make_service("Edge Gateway"), make_service("Postgres Primary")
+    alert = Alert.objects.create(organization=org, name="Y", match_app="y")
+    alert.targets.add(edge, postgres)
+    firing = firings.open_firing(alert, 4, timezone.now())
+    locked, removed, errors = threading.Event(), threading.Event(), []
+    real = firings._open_triggers
+
+    def gated(found):  # the beat, its firing locked: on once the removal waits or is done
+        if threading.current_thread().name == BEAT:
+            locked.set()
+            deadline = time.monotonic() + PATIENCE
+            while not (_blocking_another() or removed.is_set()) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return real(found)
+
+    monkeypatch.setattr(firings, "_open_triggers", gated)
+
+    def beat() -> None:
+        try:
+            firings.clear_firings([firing], Firing.ClearReason.CLEARED, timezone.now())
+        except Exception as exc:
+            errors.append(f"beat: {exc!r}")
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=beat, name=BEAT)
+    thread.start()
+    assert locked.wait(PATIENCE)
+    try:
+        plan = removal.plan_service_removal(edge)
+        removal.carry_out(plan, seen=plan.orphan_ids, move_to=None, actor=None)
+    except Exception as exc:
+        errors.append(f"removal: {exc!r}")
+    removed.set()
+    thread.join(PATIENCE * 2)
+    assert errors == []
+    firing.refresh_from_db()
+    assert firing.cleared_at is not None
+    assert not PagerDutyService.objects.filter(pk=edge.pk).exists()
