@@ -38,6 +38,7 @@ from django.db import transaction
 from alerts_saas.accounts.models import Organization
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.incidents.models import Incident, IncidentStatus
 from integrations.pagerduty.models import (
     Delivery,
     EventAction,
@@ -189,8 +190,32 @@ def _plan(
         services=services,
         alerts=affected_alerts(organization, ids),
         destinations=tuple(others.order_by("name", "pk")),
-        open_triggers=tuple(engine.open_triggers(history)),
+        open_triggers=still_open(engine.open_triggers(history)),
     )
+
+
+def still_open(triggers: list[Delivery]) -> tuple[Delivery, ...]:
+    """The triggers whose incident PagerDuty has not told us it resolved: the newest
+    incident it reported for the trigger's service and dedup key, resolved at or after the
+    trigger was sent, closed it (by hand there, say). One query."""
+    if not triggers:
+        return ()
+    known = Incident.objects.filter(
+        organization_id=triggers[0].organization_id,
+        service_id__in={t.service_id for t in triggers},
+        dedup_key__in={t.dedup_key for t in triggers},
+    ).order_by("created_at", "pk")
+    newest: dict[tuple[int | None, str], Incident] = {(i.service_id, i.dedup_key): i for i in known}
+
+    def resolved(trigger: Delivery) -> bool:
+        incident = newest.get((trigger.service_id, trigger.dedup_key))
+        return (
+            incident is not None
+            and incident.status == IncidentStatus.RESOLVED
+            and incident.status_changed_at >= trigger.created_at
+        )
+
+    return tuple(t for t in triggers if not resolved(t))
 
 
 def affected_alerts(
@@ -208,8 +233,12 @@ def affected_alerts(
         "alert_id", "pagerdutyservice__name"
     ):
         keeps[alert_id].append(name)
+    # Both conditions on one join: `cleared_at__isnull` alone, across the reverse relation,
+    # also matches an alert that never fired (its LEFT JOIN row has no firing).
     firing = set(
-        hit.filter(alert__firings__cleared_at__isnull=True).values_list("alert_id", flat=True)
+        hit.filter(
+            alert__firings__isnull=False, alert__firings__cleared_at__isnull=True
+        ).values_list("alert_id", flat=True)
     )
     rows = (
         hit.values_list("alert_id", "alert__name", "alert__enabled")
