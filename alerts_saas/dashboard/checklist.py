@@ -52,6 +52,18 @@ class Checklist:
     def complete(self) -> bool:
         return self.done == len(self.steps)
 
+    def _is_done(self, key: str) -> bool:
+        return any(step.done for step in self.steps if step.key == key)
+
+    @property
+    def pagerduty_connected(self) -> bool:
+        """Whether a service can be paged at all: until then nothing is "working"."""
+        return self._is_done("pagerduty")
+
+    @property
+    def has_alert(self) -> bool:
+        return self._is_done("first-alert")
+
 
 def _exists(rows: QuerySet[Any]) -> Exists:
     return Exists(rows.filter(organization=OuterRef("pk")))

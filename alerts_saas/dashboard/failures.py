@@ -85,10 +85,17 @@ class RecentFailures:
     failures: list[Failure]
     total: int  # failed within RECENT_SPAN
     more_url: str
+    sent_any: bool = True  # whether anything was ever sent: "no failure" means little before
 
     @property
     def more(self) -> int:
         return self.total - len(self.failures)
+
+
+def sent_any(organization: Organization) -> bool:
+    """Whether any event was ever sent to PagerDuty (one EXISTS on the deliveries'
+    organization index), so that "nothing failed" is not said of nothing sent."""
+    return Delivery.objects.filter(organization=organization).exists()
 
 
 def recent_failures(organization: Organization, now: datetime) -> RecentFailures:
@@ -103,6 +110,7 @@ def recent_failures(organization: Organization, now: datetime) -> RecentFailures
         [_failure(row, slug) for row in rows],
         rows[0].total if rows else 0,
         reverse("dashboard:failed_deliveries", args=[slug]),
+        bool(rows) or sent_any(organization),
     )
 
 

@@ -3,9 +3,9 @@ matching events the window holds now, whether their path pages someone, and what
 latest delivery of the firing did.
 
 Three queries whatever the history (the open firings by the partial index of open firings,
-with whether any target can page and how many fire in all; the shown alerts' targets; the
-shown firings' deliveries), two for their incidents in PagerDuty, and one read of the
-count store.
+with whether any target can page and how many alerts, and firings, are open in all; the
+shown alerts' targets; the shown firings' deliveries), two for their incidents in
+PagerDuty, and one read of the count store.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
 import redis
-from django.db.models import Count, Exists, OuterRef, Q, Window, prefetch_related_objects
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Window,
+    prefetch_related_objects,
+)
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
@@ -88,14 +96,16 @@ class FiringAlert:
 
 @dataclass(frozen=True, slots=True)
 class FiringSection:
-    alerts: list[FiringAlert]
-    total: int  # firing in all; more than shown when over SHOWN
-    nobody: int  # of them, those that can page nobody (all shown first)
+    alerts: list[FiringAlert]  # one per firing: an alert that groups fires once per value
+    total: int  # alerts firing in all, as the alert list counts them
+    nobody: int  # of them, the alerts that can page nobody (all shown first)
     list_url: str  # the alert list, firing ones only
+    firings: int = 0  # open firings in all: more than `total` when an alert fires per value
 
     @property
     def more(self) -> int:
-        return self.total - len(self.alerts)
+        """Firings not shown here."""
+        return self.firings - len(self.alerts)
 
 
 def _usable_targets() -> Exists:
@@ -108,21 +118,34 @@ def _usable_targets() -> Exists:
 
 class _Ranked(TypedDict):
     can_page: bool
+    firings: int
     total: int
     nobody: int
 
 
+def _firing_alerts(rows: QuerySet[Firing], **only: bool) -> Subquery:
+    """How many alerts (not firings: one alert fires per value it groups by) `rows` hold,
+    as an uncorrelated subquery PostgreSQL runs once."""
+    over = rows.annotate(can_page=Exists(_usable_targets())).filter(**only).order_by()
+    counted = over.values("organization").annotate(n=Count("alert_id", distinct=True))
+    return Subquery(counted.values("n")[:1])
+
+
 def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _Ranked]]:
     """The SHOWN firings to list, of enabled alerts: those whose alert can page nobody
-    first, then the newest; each carries `total`, the number firing, and `nobody`, the
-    number of those that can page nobody."""
+    first, then the newest; each carries `firings`, the number of open firings, `total`,
+    the number of alerts firing, and `nobody`, the number of those that can page nobody."""
+    rows = Firing.objects.filter(
+        organization=organization, cleared_at__isnull=True, alert__enabled=True
+    )
     return list(
-        Firing.objects.filter(
-            organization=organization, cleared_at__isnull=True, alert__enabled=True
-        )
-        .select_related("alert")
+        rows.select_related("alert")
         .annotate(can_page=Exists(_usable_targets()))
-        .annotate(total=Window(Count("pk")), nobody=Window(Count("pk", filter=Q(can_page=False))))
+        .annotate(
+            firings=Window(Count("pk")),
+            total=_firing_alerts(rows),
+            nobody=_firing_alerts(rows, can_page=False),
+        )
         .order_by("can_page", "-opened_at", "-pk")[:SHOWN]
     )
 
@@ -191,6 +214,8 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
         for firing in firings
     ]
     shown.sort(key=lambda a: (a.health.can_page, RANK.index(a.health.health)))
-    total, nobody = (firings[0].total, firings[0].nobody) if firings else (0, 0)
+    first = firings[0] if firings else None
     list_url = reverse("alerts:list", args=[slug]) + "?state=firing"
-    return FiringSection(shown, total, nobody, list_url)
+    if first is None:
+        return FiringSection(shown, 0, 0, list_url)
+    return FiringSection(shown, first.total, first.nobody or 0, list_url, first.firings)

@@ -15,7 +15,7 @@ from alerts_saas.alerts.health import problems
 from alerts_saas.alerts.views.mutes import muted_now
 from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
-from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures
+from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures, sent_any
 from alerts_saas.dashboard.firing import firing_section
 
 REFRESH_SECONDS = 15
@@ -65,5 +65,9 @@ def failed_deliveries(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/failed_deliveries.html",
-        {"page": page, "from_start": after is None},
+        {
+            "page": page,
+            "from_start": after is None,
+            "sent_any": bool(page.failures) or sent_any(organization),
+        },
     )
