@@ -178,7 +178,10 @@ def _watched(
     each value an alert that groups has seen (or has a firing open for). Values not seen
     for ALERT_GROUP_FORGET_WINDOWS windows are forgotten first, and their firings clear
     as "No longer seen", as do the firings of values the store lost, in time
-    (`_lost_forget_at`). Returns them and the firings so cleared."""
+    (`_lost_forget_at`), except the open firings of an absence alert (a host that went
+    quiet: the silence it pages for has not ended; it clears when the host sends again,
+    or when a person stops watching it, `resolving.stop_watching`) and of an alert that
+    waits for a person. Returns them and the firings so cleared."""
     grouped = [alert for alert in alerts if alert.group_by]
     seen = counts().groups([CounterSet.of(alert) for alert in grouped]) if grouped else {}
     watched = [
@@ -195,20 +198,20 @@ def _watched(
         counter = CounterSet.of(alert)
         values = {group.value: group for group in seen.get(counter, [])}
         firing_values = with_firings.get(alert.pk, set())
+        # Open firings that time never clears, and their values with them.
+        kept = set(firing_values) if alert.is_absence or not alert.auto_resolve else set()
         old = [
             v
             for v, g in values.items()
-            if now - g.last_seen > forget_after(alert.window_minutes)
-            # An open firing that waits for a person stays, and so does its value.
-            and (alert.auto_resolve or v not in firing_values)
+            if now - g.last_seen > forget_after(alert.window_minutes) and v not in kept
         ]
         if old:
             forgotten += _forget_values(alert, counter, old, open_firings, now)
             for value in old:
                 del values[value]
                 firing_values.discard(value)
-        lost = firing_values - values.keys()
-        if lost and alert.auto_resolve:
+        lost = firing_values - values.keys() - kept
+        if lost:
             if since is None:
                 since = counts().since(now)
             gone = [

@@ -3,7 +3,9 @@
 - When the condition clears, the beat notes when (`note_condition`, from
   the beat, `evaluation.evaluate`) and sends nothing; when it holds again, the note goes.
 - A person resolves the firing in Tripwire (`resolve_by_hand`), any open firing, of any
-  alert: it clears as "Resolved in Tripwire" and the resolves go out.
+  alert: it clears as "Resolved in Tripwire" and the resolves go out. For a host that an
+  absence alert pages about and that was taken down for good, a person stops watching it
+  (`stop_watching`): an absence alert's firing never clears by time alone.
 - Or in PagerDuty: once every incident the firing opened is resolved there, it clears as
   "Resolved in PagerDuty" and sends nothing (`incident_saved`). The incidents app knows
   nothing of alerts (alerts imports it, not the other way), so this listens to its
@@ -26,7 +28,9 @@ from django.utils import timezone
 
 from alerts_saas.accounts.models import User
 from alerts_saas.alerts import firings
+from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.payload import group_label
 from alerts_saas.audit import recorder as audit
 from alerts_saas.audit.models import Action
 from integrations.pagerduty import delivery as engine
@@ -91,6 +95,28 @@ def resolve_by_hand(alert: Alert, firing_id: int | None, user: User) -> bool:
         return False
     opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
     change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
+    audit.record(alert, Action.CHANGED, [change], force_new=True)
+    return True
+
+
+def stop_watching(alert: Alert, value: str, user: User) -> bool:
+    """Stop watching one value of the alert's group field (a host taken down for good): its
+    open firing, if any, is resolved in Tripwire by `user` (its resolves go out), and the
+    value is forgotten, its counts with it, until a matching event has it again; with an
+    entry in the audit log. False if the value was neither seen nor firing. Call in a
+    transaction holding the alert's row."""
+    counter = CounterSet.of(alert)
+    seen = any(g.value == value for g in counts().groups([counter]).get(counter, []))
+    firing = Firing.objects.filter(
+        organization_id=alert.organization_id, alert=alert, group=value, cleared_at__isnull=True
+    ).first()
+    if firing is None and not seen:
+        return False
+    if firing is not None:
+        firings.clear_firing(firing, Firing.ClearReason.RESOLVED, timezone.now(), by=user)
+    counts().forget(counter, [value])
+    field = group_label(alert)
+    change = {"field": field, "before": f"{value} watched", "after": "no longer watched"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
     return True
 

@@ -14,6 +14,7 @@ tenant_urlpatterns = [
     path("<int:alert_id>/edit/", definitions.alert_edit, name="edit"),
     path("<int:alert_id>/toggle/", definitions.alert_toggle, name="toggle"),
     path("<int:alert_id>/resolve/", resolve.alert_resolve, name="resolve"),
+    path("<int:alert_id>/stop-watching/", resolve.alert_stop_watching, name="stop_watching"),
     path("<int:alert_id>/delete/", definitions.alert_delete, name="delete"),
     path("<int:alert_id>/mute/", mutes.alert_mute, name="mute"),
     path("services/<int:pagerduty_service_id>/mute/", mutes.service_mute, name="service_mute"),

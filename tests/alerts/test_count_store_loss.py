@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.db import transaction
 
-from alerts_saas.alerts import counting, counting_redis, evaluation
+from alerts_saas.alerts import counting, counting_redis, evaluation, resolving
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy
 from integrations.pagerduty.models import Delivery, EventAction
@@ -143,42 +144,43 @@ def _quiet_host_firing(org, make_service, seconds_ago: float) -> tuple[Alert, Fi
     return alert, firing, start
 
 
-def test_a_quiet_host_whose_sightings_a_restart_lost_is_still_forgotten_in_time(
+def test_a_quiet_host_whose_sightings_a_restart_lost_stays_firing_until_it_sends_again(
     org, make_service, store, settings
 ):
-    """Its firing clears as "No longer seen" once forgotten (forget_after from its opening),
-    rather than staying open until the host reports again."""
-    settings.ALERT_GROUP_FORGET_WINDOWS = 3  # forgotten after 3 minutes
-    alert, firing, start = _quiet_host_firing(org, make_service, seconds_ago=100)
+    """An absence alert's firing never clears by time alone: the restart lost when the
+    host was last seen, not the fact that nothing was heard from it since. It clears when
+    the host sends again."""
+    settings.ALERT_GROUP_FORGET_WINDOWS = 3  # values not firing are forgotten after 3 minutes
+    _, firing, start = _quiet_host_firing(org, make_service, seconds_ago=100)
     store.restart_empty()
-    forget_at = start + 65 + 3 * 60
-    assert evaluation.evaluate(now=forget_at - 5)["cleared"] == 0
+    for later in (3 * 60 + 1, 30 * 60):
+        assert evaluation.evaluate(now=start + 65 + later)["cleared"] == 0
     firing.refresh_from_db()
     assert firing.cleared_at is None and _pages(EventAction.RESOLVE) == 0
-    assert evaluation.evaluate(now=forget_at + 1)["cleared"] == 1
+    now = time.time()
+    evaluation.record(org.pk, [Event(timestamp=now, source="edge-1")], now=now)
+    assert evaluation.evaluate(now=now + 1)["cleared"] == 1
     firing.refresh_from_db()
-    assert firing.clear_reason == Firing.ClearReason.FORGOTTEN
+    assert firing.clear_reason == Firing.ClearReason.CLEARED
     assert _pages(EventAction.RESOLVE) == 1
-    assert evaluation.evaluate(now=forget_at + 120)["opened"] == 0  # nothing left to miss
-    assert not Firing.objects.filter(alert=alert, cleared_at__isnull=True).exists()
 
 
-def test_a_restart_after_the_forget_time_forgets_only_a_window_later(
-    org, make_service, store, settings
+def test_a_host_taken_down_for_good_is_resolved_when_a_person_stops_watching_it(
+    org, make_service, store, settings, admin_user
 ):
-    """The beat missed the forget time; the restart then must not resolve anything before a
-    whole window has been counted without the host (the loss rules)."""
     settings.ALERT_GROUP_FORGET_WINDOWS = 3
-    _, firing, _ = _quiet_host_firing(org, make_service, seconds_ago=1000)
+    alert, firing, _ = _quiet_host_firing(org, make_service, seconds_ago=1000)
     store.restart_empty()
-    restarted = time.time()
-    assert evaluation.evaluate(now=restarted + 30)["cleared"] == 0
+    assert evaluation.evaluate(now=time.time() + 61)["cleared"] == 0
+    with transaction.atomic():
+        assert resolving.stop_watching(alert, "edge-1", admin_user)
     firing.refresh_from_db()
-    assert firing.cleared_at is None and _pages(EventAction.RESOLVE) == 0
-    assert evaluation.evaluate(now=time.time() + 61)["cleared"] == 1
-    firing.refresh_from_db()
-    assert firing.clear_reason == Firing.ClearReason.FORGOTTEN
+    assert firing.clear_reason == Firing.ClearReason.RESOLVED
+    assert firing.cleared_by == admin_user
     assert _pages(EventAction.RESOLVE) == 1
+    assert evaluation.evaluate(now=time.time() + 5 * 60)["opened"] == 0  # not watched now
+    with transaction.atomic():
+        assert not resolving.stop_watching(alert, "edge-1", admin_user)  # nothing left
 
 
 def test_a_lost_host_that_reports_again_is_forgotten_from_its_new_sighting(

@@ -173,7 +173,7 @@ def test_the_summary_names_the_value():
     assert payload["custom_details"]["group"] == {"field": "source", "value": "db-1"}
 
 
-def test_a_quiet_value_fires_and_a_forgotten_one_clears_as_no_longer_seen(store, org, settings):
+def test_a_quiet_value_fires_and_stays_firing_past_the_forget_windows(store, org, settings):
     settings.ALERT_GROUP_FORGET_WINDOWS = 3
     alert = grouped(org, kind=ConditionKind.ABSENCE, threshold=1)
     Alert.objects.filter(pk=alert.pk).update(counting_since=timezone.now() - timedelta(hours=1))
@@ -199,9 +199,26 @@ def test_a_quiet_value_fires_and_a_forgotten_one_clears_as_no_longer_seen(store,
         "web-1"
     ]
     assert evaluation.evaluate(now=start + 95)["opened"] == 1  # and web-2, a minute after its
-    # Three windows without news: both are forgotten, their firings clear and say so.
-    assert evaluation.evaluate(now=start + 300)["cleared"] == 2
-    reasons = set(Firing.objects.values_list("group", "clear_reason"))
-    assert reasons == {("web-1", "forgotten"), ("web-2", "forgotten")}
+    # Three windows without news, and many more: a quiet host is what the alert pages for,
+    # so its firing stays open and its value watched, until it sends again or a person
+    # stops watching it.
+    for later in (300, 3_000):
+        assert evaluation.evaluate(now=start + later)["cleared"] == 0
+    assert Firing.objects.filter(cleared_at__isnull=True).count() == 2
+    assert {g.value for g in store.groups([whole])[whole]} == {"web-1", "web-2"}
+
+
+def test_a_presence_alerts_quiet_values_are_forgotten(store, org, settings):
+    """A host that stopped erroring has nothing open: forgotten after the forget windows."""
+    settings.ALERT_GROUP_FORGET_WINDOWS = 3
+    alert = grouped(org, threshold=5)
+    whole = CounterSet.of(alert)
+    start = time.time() - 600
+    counter = whole.in_group("web-1")
+    tally = Tally(buckets={int(start // whole.size): 1}, group_limit=10, first=start)
+    store.add({counter: tally}, [], start)
+    assert evaluation.evaluate(now=start + 100)["cleared"] == 0
+    assert [g.value for g in store.groups([whole])[whole]] == ["web-1"]
+    evaluation.evaluate(now=start + 190)
     assert store.groups([whole])[whole] == []
-    assert evaluation.evaluate(now=start + 400)["opened"] == 0  # nothing left to miss
+    assert not Firing.objects.exists()

@@ -1,4 +1,5 @@
-"""Resolving an alert's open firing from Tripwire (`resolving.resolve_by_hand`)."""
+"""Resolving an alert's open firing from Tripwire (`resolving.resolve_by_hand`), and no
+longer watching one value of its group field (`resolving.stop_watching`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from django.views.decorators.http import require_POST
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import User
 from alerts_saas.alerts import resolving
+from alerts_saas.alerts.conditions import GROUP_VALUE_CHARS
 from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.payload import group_label, group_words
 from alerts_saas.alerts.views.params import as_id
 
 
@@ -36,3 +39,27 @@ def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
     else:
         messages.info(request, f"“{alert.name}” was already resolved: nothing was sent.")
     return redirect(alert)
+
+
+@tenant_view()
+@require_POST
+def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
+    """Stop watching the value posted as `value` (a host taken down for good)."""
+    value = request.POST.get("value", "")[:GROUP_VALUE_CHARS]
+    with transaction.atomic():
+        alert = tenant_get(
+            request, Alert.objects.select_for_update().select_related("organization"), pk=alert_id
+        )
+        user = request.user
+        assert isinstance(user, User)  # tenant_view lets only signed-in members in
+        stopped = resolving.stop_watching(alert, value, user)
+    shown = group_words(group_label(alert), value)
+    if stopped:
+        messages.success(
+            request,
+            f"{shown} is no longer watched by “{alert.name}”; its incident, if it had one, is "
+            "being resolved in PagerDuty. It is watched again from its next matching event.",
+        )
+    else:
+        messages.info(request, f"{shown} was not watched by “{alert.name}”: nothing changed.")
+    return redirect(f"{alert.get_absolute_url()}#alert-groups")

@@ -1,0 +1,106 @@
+"""A host an absence alert pages about stays firing until it sends again (time alone never
+resolves the page for a silence), and a person stops watching one taken down for good from
+the alert page: its incident resolves, and it is not paged for again until it sends."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from alerts_saas.alerts import evaluation
+from alerts_saas.alerts.conditions import Event
+from alerts_saas.alerts.counting import CounterSet, counts
+from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy
+from alerts_saas.audit.models import Entry
+from integrations.pagerduty.models import Delivery, EventAction
+
+pytestmark = pytest.mark.django_db
+
+
+def _per_host(org, service, kind: str = ConditionKind.ABSENCE) -> Alert:
+    alert = Alert.objects.create(
+        organization=org,
+        name="Host went quiet" if kind == ConditionKind.ABSENCE else "Errors per host",
+        kind=kind,
+        threshold=1,
+        window_minutes=1,
+        group_by=GroupBy.SOURCE,
+    )
+    alert.targets.add(service)
+    Alert.objects.filter(pk=alert.pk).update(counting_since=datetime.now(UTC) - timedelta(hours=1))
+    return Alert.objects.get(pk=alert.pk)
+
+
+def _quiet(org, alert: Alert, *hosts: str) -> float:
+    """Each host beat once 100 s ago and then went quiet: their firings are open."""
+    start = time.time() - 100
+    evaluation.record(org.pk, [Event(timestamp=start, source=h) for h in hosts], now=start)
+    assert evaluation.evaluate(now=start + 65)["opened"] == len(hosts)
+    return start
+
+
+def test_stop_watching_a_quiet_host_resolves_its_incident_and_forgets_it(
+    org, make_service, admin_client
+):
+    alert = _per_host(org, make_service())
+    start = _quiet(org, alert, "web-1", "web-2")
+    page = admin_client.get(alert.get_absolute_url()).content.decode()
+    assert page.count("Stop watching</button>") == 2
+    assert "stays firing until it sends a matching event again" in page
+
+    url = reverse("alerts:stop_watching", args=[org.slug, alert.pk])
+    answer = admin_client.post(url, {"value": "web-1"}, follow=True)
+    text = answer.content.decode()
+    assert "web-1 is no longer watched by “Host went quiet”" in text
+    gone = Firing.objects.get(alert=alert, group="web-1")
+    assert gone.clear_reason == Firing.ClearReason.RESOLVED and gone.cleared_by is not None
+    resolve = Delivery.objects.get(firing=gone, event_action=EventAction.RESOLVE)
+    assert resolve.reason == "by_hand"
+    assert Firing.objects.get(alert=alert, group="web-2").cleared_at is None
+    counter = CounterSet.of(alert)
+    assert [g.value for g in counts().groups([counter])[counter]] == ["web-2"]
+    entry = Entry.objects.filter(organization=org).latest("pk")
+    assert "no longer watched" in str(entry.changes)
+
+    # Not paged for again while it stays quiet; watched again once it sends.
+    assert evaluation.evaluate(now=start + 600)["opened"] == 0
+    assert not Firing.objects.filter(alert=alert, group="web-1", cleared_at__isnull=True).exists()
+    now = time.time()
+    evaluation.record(org.pk, [Event(timestamp=now, source="web-1")], now=now)
+    assert [g.value for g in counts().groups([counter])[counter]].count("web-1") == 1
+
+
+def test_stop_watching_is_post_only_and_scoped_to_the_organization(
+    org, make_service, admin_client, make_org, make_user
+):
+    alert = _per_host(org, make_service())
+    _quiet(org, alert, "web-1")
+    url = reverse("alerts:stop_watching", args=[org.slug, alert.pk])
+    assert admin_client.get(url).status_code == 405
+    other = make_org("Other Co", owner=make_user("owner@other.example"))
+    stranger_url = reverse("alerts:stop_watching", args=[other.slug, alert.pk])
+    admin_client.force_login(other.memberships.get().user)
+    assert admin_client.post(stranger_url, {"value": "web-1"}).status_code == 404
+    assert Firing.objects.get(alert=alert).cleared_at is None
+
+
+def test_an_unknown_value_changes_nothing(org, make_service, admin_client):
+    alert = _per_host(org, make_service())
+    url = reverse("alerts:stop_watching", args=[org.slug, alert.pk])
+    text = admin_client.post(url, {"value": "web-9"}, follow=True).content.decode()
+    assert "web-9 was not watched by “Host went quiet”: nothing changed." in text
+
+
+def test_a_per_host_absence_alert_that_watches_nothing_says_so(org, make_service, admin_client):
+    """No host ever sent a matching event: the alert can't fire, and the page says so rather
+    than "OK"."""
+    service = make_service()
+    alert = _per_host(org, service)
+    page = admin_client.get(alert.get_absolute_url()).content.decode()
+    assert "Nothing is watched yet:" in page and "so this alert can't fire" in page
+    presence = _per_host(org, service, kind=ConditionKind.PRESENCE)
+    page = admin_client.get(presence.get_absolute_url()).content.decode()
+    assert "Nothing is watched yet" not in page and "Stop watching" not in page
