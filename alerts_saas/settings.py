@@ -132,6 +132,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     "DATABASE_PREPARED_STATEMENTS", True
 ):
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# The embedded default (`make run`): the web server, the worker and the beat write one file
+# at once. A transaction takes the write lock as it begins (IMMEDIATE), waiting up to 20 s
+# for it: begun as reads, two that then write failed at once with "database is locked" (an
+# incident's update from PagerDuty was lost until the next retry). WAL lets reads go on
+# meanwhile.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
