@@ -39,6 +39,8 @@ class PastedKeyForm(forms.Form):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
+        # The pasted service whose region this paste corrects (same key, other region).
+        self.region_change: PagerDutyService | None = None
 
     def clean_integration_key(self) -> str:
         key: str = self.cleaned_data["integration_key"].replace(" ", "")
@@ -51,24 +53,39 @@ class PastedKeyForm(forms.Form):
             _check_orchestration_key(key)
         else:
             _check_integration_key(key)
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        """The same key twice in an organization is refused, except a pasted key pasted
+        again with the other region: that corrects the region of the entry already there
+        (`region_change`), since PagerDuty knows a key in one region only."""
+        cleaned = super().clean() or {}
+        key, region = cleaned.get("integration_key"), cleaned.get("region")
+        if not key or not region:
+            return cleaned
         same = (
             PagerDutyService.objects.filter(organization=self.organization)
             .filter(key_digest=integration_key_digest(key))
             .select_related("account")
             .first()
         )
-        if same is not None:
-            how = (
-                f"connected through PagerDuty account {same.account.name}"
-                if same.account is not None
-                else "added by its integration key"
-            )
-            raise forms.ValidationError(
-                f"This key is already in use by “{same.name}” ({how}). Events sent with it "
-                f"reach the same PagerDuty service, so choose “{same.name}” in your alerts "
-                "instead of adding it again."
-            )
-        return key
+        if same is None:
+            return cleaned
+        if same.account is None and same.region != region:
+            self.region_change = same
+            return cleaned
+        how = (
+            f"connected through PagerDuty account {same.account.name}"
+            if same.account is not None
+            else "added by its integration key"
+        )
+        self.add_error(
+            "integration_key",
+            f"This key is already in use by “{same.name}” ({how}). Events sent with it "
+            f"reach the same PagerDuty service, so choose “{same.name}” in your alerts "
+            "instead of adding it again.",
+        )
+        return cleaned
 
 
 def _check_integration_key(key: str) -> None:

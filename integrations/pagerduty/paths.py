@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.pagerduty.events import EventResult
-from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.models import PagerDutyService, Region
 from integrations.pagerduty.signals import announce
 
 DETAIL_LENGTH = 500
@@ -105,11 +105,27 @@ LABELS = {
 
 @dataclass(frozen=True, slots=True)
 class ServiceHealth:
-    """A service's path state in words, and since when."""
+    """A service's path state in words, and since when. `cause` says what is wrong, `mend`
+    what an owner or admin does about it, and `ask` the same for a member to ask of one
+    (members can't delete, re-paste or reconnect services)."""
 
     state: PathState
-    words: str = ""
+    cause: str = ""
     since: datetime | None = None
+    mend: str = ""
+    ask: str = ""  # "<verb> ...", after "Ask an owner or admin of <org> to "
+
+    @property
+    def words(self) -> str:
+        """Cause and mend, for pages and emails that do not know who reads them."""
+        return f"{self.cause} {self.mend}".strip()
+
+    def advice(self, is_admin: bool, organization: str) -> str:
+        """The words for this reader: the action for an owner or admin, whom to ask for a
+        member."""
+        if is_admin or not self.ask:
+            return self.words
+        return f"{self.cause} Ask an owner or admin of {organization} to {self.ask}."
 
     @property
     def ok(self) -> bool:
@@ -136,17 +152,7 @@ class ServiceHealth:
 def service_health(service: PagerDutyService) -> ServiceHealth:
     """The service's path state. Reads `service.account` (select it with the service)."""
     if service.refused_at is not None:
-        mend = (
-            "Delete it here and paste the key of a new Events API v2 integration."
-            if service.is_pasted
-            else "Choose it again under “Add services” to give it a new integration."
-        )
-        return ServiceHealth(
-            PathState.REFUSED,
-            f"PagerDuty refuses its integration key ({service.refused_detail or 'HTTP 400'}): "
-            f"the integration was probably removed in PagerDuty. {mend}",
-            service.refused_at,
-        )
+        return _refused(service)
     account = service.account
     if account is not None and account.needs_reconnect:
         return ServiceHealth(
@@ -155,6 +161,7 @@ def service_health(service: PagerDutyService) -> ServiceHealth:
             f"{': ' + account.status_detail if account.status_detail else ''}. Pages still go "
             "out through its integration key, but Tripwire can no longer check or manage "
             "the service.",
+            ask=f"reconnect {account.name} in Integrations",
         )
     if service.failing_since is not None:
         return ServiceHealth(
@@ -163,6 +170,42 @@ def service_health(service: PagerDutyService) -> ServiceHealth:
             service.failing_since,
         )
     return ServiceHealth(PathState.OK)
+
+
+def _refused(service: PagerDutyService) -> ServiceHealth:
+    """PagerDuty refuses the key. A pasted key's region is the person's guess: PagerDuty
+    knows a key in one region only, so a wrong region looks the same as a removed
+    integration, and is checked first. A connected service's region is its account's."""
+    detail = service.refused_detail or "HTTP 400"
+    if not service.is_pasted:
+        return ServiceHealth(
+            PathState.REFUSED,
+            f"PagerDuty refuses its integration key ({detail}): the integration was "
+            "probably removed in PagerDuty.",
+            service.refused_at,
+            "Choose it again under “Add services” to give it a new integration.",
+            "choose it again under “Add services” in Integrations, to give it a new integration",
+        )
+    here, other = _regions(service.region)
+    return ServiceHealth(
+        PathState.REFUSED,
+        f"PagerDuty refuses its integration key ({detail}). Check the region: this key is "
+        f"not known to PagerDuty in the {here}.",
+        service.refused_at,
+        f"If the integration is in the {other}, paste the same key again under “Paste an "
+        f"integration key” with region “{other}”: this service is switched to it. If not, "
+        "the integration was probably removed in PagerDuty: delete this service and paste "
+        "the key of a new Events API v2 integration.",
+        f"paste the same key again with region “{other}” if the integration is in the "
+        f"{other}, or else replace the integration (it was probably removed in PagerDuty)",
+    )
+
+
+def _regions(region: str) -> tuple[str, str]:
+    """The region's name, and the other one's."""
+    names = dict(Region.choices)
+    other = next(code for code in names if code != region)
+    return str(names.get(region, region)), str(names[other])
 
 
 def fallback_service(organization_id: int) -> PagerDutyService | None:

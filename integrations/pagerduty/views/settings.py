@@ -77,20 +77,44 @@ def add_pasted_key(request: TenantRequest) -> HttpResponse:
         # still found by the second.
         Organization.objects.select_for_update().get(pk=tenant.organization.pk)
         form = PastedKeyForm(request.POST, organization=tenant.organization)
-        service = (
-            PagerDutyService.objects.create(
-                organization=tenant.organization,
-                name=form.cleaned_data["name"],
-                region=form.cleaned_data["region"],
-                integration_key=form.cleaned_data["integration_key"],
-                created_by=request.user,
-            )
-            if form.is_valid()
-            else None
-        )
-    if service is None:
+        done = _save_paste(request, form) if form.is_valid() else ""
+    if not done:
         return _page(request, paste_form=form, status=400)
-    messages.success(
-        request, f"{service.name} was added. Send a test event to check the key works."
-    )
+    messages.success(request, done)
     return redirect("pagerduty:integrations", slug=tenant.organization.slug)
+
+
+def _save_paste(request: TenantRequest, form: PastedKeyForm) -> str:
+    """Add the pasted service, or correct the region of the one with this key; say which."""
+    if form.region_change is not None:
+        service = _switch_region(form.region_change, form.cleaned_data["region"])
+        return (
+            f"{service.name} now sends to PagerDuty in the {service.get_region_display()}. "
+            "Send a test event to check the key works there."
+        )
+    service = PagerDutyService.objects.create(
+        organization=request.tenant.organization,
+        name=form.cleaned_data["name"],
+        region=form.cleaned_data["region"],
+        integration_key=form.cleaned_data["integration_key"],
+        created_by=request.user,
+    )
+    return f"{service.name} was added. Send a test event to check the key works."
+
+
+def _switch_region(service: PagerDutyService, region: str) -> PagerDutyService:
+    """A pasted key's region corrected. What PagerDuty said in the other region no longer
+    holds: the refusal and failure marks go, until a delivery in this region tells."""
+    service.region = region
+    service.refused_at, service.refused_detail = None, ""
+    service.failing_since, service.failing_detail = None, ""
+    service.save(
+        update_fields=[
+            "region",
+            "refused_at",
+            "refused_detail",
+            "failing_since",
+            "failing_detail",
+        ]
+    )
+    return service
