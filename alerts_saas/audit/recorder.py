@@ -30,11 +30,16 @@ FOLDS_INTO = {Action.CREATED, Action.CHANGED, Action.ENABLED, Action.DISABLED}
 
 
 def record(
-    instance: Model, action: str, changes: Iterable[Change] = (), *, force_new: bool = False
+    instance: Model,
+    action: str,
+    changes: Iterable[Change] = (),
+    *,
+    force_new: bool = False,
+    name: str | None = None,
 ) -> Entry | None:
     """Record `action` on a tracked object, with `changes` (see `Entry`); a change made
     earlier in the same request to the same object gets these changes too, unless
-    `force_new`."""
+    `force_new`. `name` says the object's name when its attributes alone can't."""
     tracked = registry.tracked_for(instance._meta.concrete_model)
     if tracked is None:
         return None
@@ -57,7 +62,7 @@ def record(
         organization_id=organization_id,
         object_type=tracked.kind,
         object_id=str(instance.pk),
-        object_name=tracked.name_of(instance),
+        object_name=(tracked.name_of(instance) if name is None else name)[:200],
         action=decide(tracked, action, changes),
         changes=changes,
         **context.describe(ctx or context.current()),
@@ -365,6 +370,8 @@ def connect() -> None:
     pre_delete.connect(before_delete, sender=Organization, dispatch_uid="audit-org-deleting")
     post_delete.connect(after_delete, sender=Organization, dispatch_uid="audit-org-deleted")
     for tracked in registry.all_tracked():
+        if not tracked.signals:
+            continue
         model = tracked.model
         uid = f"audit-{model._meta.label_lower}"
         pre_save.connect(before_save, sender=model, dispatch_uid=f"{uid}-pre-save")

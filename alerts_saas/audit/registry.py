@@ -44,6 +44,7 @@ class Tracked:
     child_value: str = ""  # its value
     secret: frozenset[str] = field(default_factory=frozenset)
     deletions: bool = True  # False: deleting is housekeeping (beat purging old rows)
+    signals: bool = True  # False: only what `recorder.record` is called for (no saves)
 
     def field_label(self, name: str) -> str:
         if name in self.labels:
@@ -106,6 +107,7 @@ def track(
     child_value: str = "",
     secret: tuple[str, ...] = (),
     deletions: bool = True,
+    signals: bool = True,
 ) -> Tracked | None:
     """Record the changes of the model `label` ("app_label.Model"). Without `fields`, its
     editable fields that are not relations are compared. Nothing happens for a model that
@@ -139,6 +141,7 @@ def track(
         child_value=child_value,
         secret=frozenset(secrets),
         deletions=deletions,
+        signals=signals,
     )
     _registry[model] = tracked
     _by_kind[kind] = tracked

@@ -70,6 +70,16 @@ def register_all() -> None:
         },
     )
     track(
+        "pagerduty_incidents.Incident",
+        kind="pagerduty_incident",
+        words="PagerDuty incident",
+        name="title",
+        fields=("status",),
+        phrases={Action.CHANGED: "acted from Tripwire on PagerDuty incident {name}"},
+        deletions=False,
+        signals=False,  # PagerDuty's own changes are its log's; ours are recorded by the act
+    )
+    track(
         "ingest.IngestKey",
         kind="ingest_key",
         words="ingest key",

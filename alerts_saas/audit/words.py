@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+from alerts_saas.accounts.times import DEFAULT_FORMAT
 from alerts_saas.audit import registry
 from alerts_saas.audit.models import Action, Entry
 
@@ -48,7 +53,7 @@ def change_words(change: dict[str, Any], *, created: bool = False) -> str:
         return f"{field}: {'; '.join(parts)}"
     text = bool(change.get("text"))
     before, after = _quoted(change.get("before"), text), _quoted(change.get("after"), text)
-    if created:
+    if created or "before" not in change:  # made, or added (a note): no before to show
         return f"{field}: {after}"
     if before is None:
         return f"{field} set to {after}"
@@ -58,12 +63,30 @@ def change_words(change: dict[str, Any], *, created: bool = False) -> str:
 
 
 PLAIN = re.compile(r"[^\s]+")
+# A moment as an entry keeps it (str() of an aware datetime: "2026-11-30 10:17:26.4893+00:00").
+MOMENT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
 
 
 def _quoted(value: object, text: bool) -> str | None:
     """A value as it reads in a sentence: text a person wrote is in quotes when it has
-    spaces (“Checkout errors”), anything else bare ("Read and write", "10 min")."""
+    spaces (“Checkout errors”), a moment in the reader's zone as the log shows times
+    ("30 Nov 2026, 05:17"), anything else bare ("Read and write", "10 min")."""
     if value is None:
         return None
     shown = str(value)
-    return f"“{shown}”" if text and not PLAIN.fullmatch(shown) else shown
+    if text:
+        return shown if PLAIN.fullmatch(shown) else f"“{shown}”"
+    return _moment(shown) or shown
+
+
+def _moment(shown: str) -> str | None:
+    """A kept moment in the active zone (the reader's, `times.TimeZoneMiddleware`)."""
+    if not MOMENT.fullmatch(shown):
+        return None
+    try:
+        moment = datetime.fromisoformat(shown)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return date_format(timezone.localtime(moment), DEFAULT_FORMAT)

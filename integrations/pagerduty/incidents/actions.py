@@ -16,6 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
+from alerts_saas.audit.models import Action
+from alerts_saas.audit.recorder import record
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
@@ -66,6 +68,7 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
             request, f"PagerDuty did not take it: {exc.message} {label} was not {DONE[action]}."
         )
         return _back(request)
+    _audit(incident, action, note)
     if action in STATUS_OF:
         try:  # who pressed the button, in PagerDuty's timeline too: nice to have, not needed
             api.add_incident_note(
@@ -78,6 +81,18 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
     else:
         messages.success(request, f"{label} {DONE[action]} in PagerDuty.")
     return _back(request)
+
+
+def _audit(incident: Incident, action: str, note: str) -> None:
+    """The act in the audit log, as the person who pressed the button: which incident (its
+    number and title, which names the alert) and what they did."""
+    name = f"#{incident.number or incident.pd_incident_id}"
+    name += f" “{incident.title}”" if incident.title else ""
+    changes: list[dict[str, Any]] = [{"field": "note added", "after": note, "text": True}]
+    if action in STATUS_OF:
+        after = STATUS_OF[action].label.lower()
+        changes = [{"field": "status", "before": incident.status, "after": after}]
+    record(incident, Action.CHANGED, changes, force_new=True, name=name)
 
 
 def _record(incident: Incident, answer: dict[str, Any]) -> None:
