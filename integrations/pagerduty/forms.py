@@ -42,6 +42,14 @@ class PastedKeyForm(forms.Form):
         # The pasted service whose region this paste corrects (same key, other region).
         self.region_change: PagerDutyService | None = None
 
+    def focus_first_error(self) -> None:
+        """Put the cursor on the first field with an error: the page opens there (the
+        errors are far below the top of a long page)."""
+        for name in self.fields:
+            if name in self.errors:
+                self.fields[name].widget.attrs["autofocus"] = True
+                return
+
     def clean_integration_key(self) -> str:
         key: str = self.cleaned_data["integration_key"].replace(" ", "")
         if "://" in key or "/" in key:

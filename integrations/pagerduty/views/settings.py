@@ -79,6 +79,7 @@ def add_pasted_key(request: TenantRequest) -> HttpResponse:
         form = PastedKeyForm(request.POST, organization=tenant.organization)
         done = _save_paste(request, form) if form.is_valid() else ""
     if not done:
+        form.focus_first_error()
         return _page(request, paste_form=form, status=400)
     messages.success(request, done)
     return redirect("pagerduty:integrations", slug=tenant.organization.slug)
