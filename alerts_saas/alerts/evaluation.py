@@ -181,7 +181,7 @@ def _watched(
     (`_lost_forget_at`), except the open firings of an absence alert (a host that went
     quiet: the silence it pages for has not ended; it clears when the host sends again,
     or when a person stops watching it, `resolving.stop_watching`) and of an alert that
-    waits for a person. Returns them and the firings so cleared."""
+    waits for a person (`_never_forgotten`). Returns them and the firings so cleared."""
     grouped = [alert for alert in alerts if alert.group_by]
     seen = counts().groups([CounterSet.of(alert) for alert in grouped]) if grouped else {}
     watched = [
@@ -199,7 +199,7 @@ def _watched(
         values = {group.value: group for group in seen.get(counter, [])}
         firing_values = with_firings.get(alert.pk, set())
         # Open firings that time never clears, and their values with them.
-        kept = set(firing_values) if alert.is_absence or not alert.auto_resolve else set()
+        kept = set(firing_values) if _never_forgotten(alert) else set()
         old = [
             v
             for v, g in values.items()
@@ -227,6 +227,14 @@ def _watched(
                 _Watched(alert, counter.in_group(value), group, open_firings.get((alert.pk, value)))
             )
     return watched, forgotten
+
+
+def _never_forgotten(alert: Alert) -> bool:
+    """Whether the alert's open firings stay open, and their values watched, however long
+    the values stay quiet: those of an alert that waits for a person, and of an absence
+    alert (the silence it pages for has not ended), unless it resolves quiet values by
+    itself (`Alert.resolve_quiet_values`: hosts that come and go)."""
+    return not alert.auto_resolve or (alert.is_absence and not alert.resolve_quiet_values)
 
 
 def _forget_values(

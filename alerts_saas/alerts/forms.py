@@ -82,6 +82,7 @@ class AlertForm(forms.ModelForm):
             "auto_resolve",
             "group_by",
             "group_attribute",
+            "resolve_quiet_values",
             "severity_from_events",
         ]
         labels = {
@@ -98,6 +99,7 @@ class AlertForm(forms.ModelForm):
             "auto_resolve": "Resolve when the condition clears",
             "group_by": "Count separately for each",
             "group_attribute": "Attribute name",
+            "resolve_quiet_values": "Resolve a quiet value by itself (hosts that come and go)",
             "severity_from_events": "Severity follows the events",
         }
         help_texts = {
@@ -106,6 +108,11 @@ class AlertForm(forms.ModelForm):
             "value: e.g. “fewer than 1 heartbeat in 5 minutes” for each host says which host "
             "went quiet.",
             "group_attribute": "With “An attribute”: its name, e.g. host or region.",
+            "resolve_quiet_values": "Off: a host that goes quiet stays firing until it sends "
+            "again, or until you stop watching it on the alert's page. On: its firing "
+            "resolves once it has sent nothing for "
+            f"{settings.ALERT_GROUP_FORGET_WINDOWS} windows, for fleets whose hosts are "
+            "replaced.",
             "severity_from_events": "Page as critical, error, warning or info after the highest "
             "level among the window's matching events, instead of the severity above.",
             "match_app": "The event's app, exactly as sent.",
@@ -245,6 +252,8 @@ class AlertForm(forms.ModelForm):
             data["group_attribute"] = name
         else:
             data["group_attribute"] = ""
+        if not data.get("group_by") or data.get("kind") != ConditionKind.ABSENCE:
+            data["resolve_quiet_values"] = False  # only a quiet value of an absence alert
         template = data.get("summary_template") or ""
         if "{group}" in template and not data.get("group_by"):
             self.add_error(

@@ -131,6 +131,14 @@ class Alert(models.Model):
         default=True,
         help_text="Off: the incident stays open until a person resolves it.",
     )
+    resolve_quiet_values = models.BooleanField(
+        "resolve a value gone quiet by itself",
+        default=False,
+        help_text="An absence alert counted per value (hosts that come and go): a value "
+        "that sends nothing for ALERT_GROUP_FORGET_WINDOWS windows is forgotten and its "
+        "firing resolves. Off: it stays firing until it sends again or a person stops "
+        "watching it.",
+    )
     targets = models.ManyToManyField(
         PagerDutyService, related_name="alerts", blank=True, verbose_name="PagerDuty services"
     )

@@ -54,6 +54,7 @@ FIELDS = {
     "severity_from_events": "severity_from_events",
     "group_by": "group_by",
     "group_attribute": "group_attribute",
+    "resolve_quiet_values": "resolve_quiet_values",
 }
 
 
@@ -69,6 +70,7 @@ def definition(alert: Alert) -> dict[str, Any]:
         "severity_from_events": alert.severity_from_events,
         "group_by": alert.group_by or None,
         "group_attribute": alert.group_attribute,
+        "resolve_quiet_values": alert.resolve_quiet_values,
         "condition": {
             "kind": alert.kind,
             "threshold": alert.threshold,
@@ -187,6 +189,7 @@ def _form_data(body: AlertIn) -> MultiValueDict[str, Any]:
         "severity_from_events": ["true" if body.severity_from_events else "false"],
         "group_by": [body.group_by or ""],
         "group_attribute": [body.group_attribute],
+        "resolve_quiet_values": ["true" if body.resolve_quiet_values else "false"],
     }
     return MultiValueDict(fields)
 

@@ -106,6 +106,13 @@ class AlertIn(Closed):
     group_attribute: str = Field(
         default="", description='With group_by "attribute": its name, e.g. host or region.'
     )
+    resolve_quiet_values: bool = Field(
+        default=False,
+        description="For an absence alert with `group_by` (hosts that come and go): a value "
+        "that sends nothing for ALERT_GROUP_FORGET_WINDOWS windows is forgotten and its "
+        "firing resolves. False: it stays firing until it sends again or is no longer "
+        "watched (the alert's page). Always false for other alerts.",
+    )
     condition: Condition
     match: Match = Match()
     pagerduty: PagerDutyEvent = PagerDutyEvent()
@@ -153,6 +160,7 @@ class AlertPatch(Closed):
     severity_from_events: bool | None = None
     group_by: GroupByName | None = Field(default=None, description="null: count all together.")
     group_attribute: str | None = None
+    resolve_quiet_values: bool | None = None
     condition: ConditionPatch | None = None
     match: MatchPatch | None = None
     pagerduty: PagerDutyEventPatch | None = None

@@ -75,3 +75,19 @@ def test_the_fewer_than_help_quotes_the_alerts_own_window(
         'fewer than <span data-says="threshold">1 matching event</span> in '
         '<span data-says="window">15 minutes</span>'
     ) in page
+
+
+def test_resolving_quiet_values_is_kept_only_for_an_absence_alert_per_value(
+    admin_client, org, connected_service, form_data
+) -> None:
+    """The form offers it beside "Count separately for each"; saved on any other alert, it
+    is off, as the page shows it only for "fewer than" counted per value."""
+    page = admin_client.get(f"/o/{org.slug}/alerts/new/").content.decode()
+    assert 'name="resolve_quiet_values"' in page and "hosts that come and go" in page
+    wanted = {"kind": "absence", "group_by": "source", "resolve_quiet_values": "on"}
+    data = {**form_data([connected_service.pk], threshold="1"), **wanted}
+    assert _new(admin_client, org, data).status_code == 302
+    data = {**data, "name": "Errors per host", "kind": "presence"}
+    assert _new(admin_client, org, data).status_code == 302
+    kept = dict(Alert.objects.values_list("kind", "resolve_quiet_values"))
+    assert kept == {"absence": True, "presence": False}

@@ -208,6 +208,24 @@ def test_a_quiet_value_fires_and_stays_firing_past_the_forget_windows(store, org
     assert {g.value for g in store.groups([whole])[whole]} == {"web-1", "web-2"}
 
 
+def test_an_alert_that_resolves_quiet_values_forgets_them_and_says_so(store, org, settings):
+    """Hosts that come and go (`resolve_quiet_values`): a value quiet for the forget
+    windows is forgotten, and its firing clears as "No longer seen"."""
+    settings.ALERT_GROUP_FORGET_WINDOWS = 3
+    alert = grouped(org, kind=ConditionKind.ABSENCE, threshold=1, resolve_quiet_values=True)
+    Alert.objects.filter(pk=alert.pk).update(counting_since=timezone.now() - timedelta(hours=1))
+    whole = CounterSet.of(alert)
+    start = time.time() - 600
+    counter = whole.in_group("web-1")
+    tally = Tally(buckets={int(start // whole.size): 1}, group_limit=10, first=start)
+    store.add({counter: tally}, [], start)
+    assert evaluation.evaluate(now=start + 65)["opened"] == 1
+    assert evaluation.evaluate(now=start + 300)["cleared"] == 1
+    assert Firing.objects.get().clear_reason == Firing.ClearReason.FORGOTTEN
+    assert store.groups([whole])[whole] == []
+    assert evaluation.evaluate(now=start + 400)["opened"] == 0  # nothing left to miss
+
+
 def test_a_presence_alerts_quiet_values_are_forgotten(store, org, settings):
     """A host that stopped erroring has nothing open: forgotten after the forget windows."""
     settings.ALERT_GROUP_FORGET_WINDOWS = 3

@@ -251,3 +251,22 @@ def test_ending_a_mute_pages_the_firing_it_held(api, org, service):
     [trigger] = Delivery.objects.filter(firing=firing, event_action=EventAction.TRIGGER)
     assert trigger.service_id == service.pk
     assert alert.firings.get().pk == firing.pk
+
+
+def test_resolving_quiet_values_is_an_absence_alerts_choice(api, service):
+    """Off by default: a host that goes quiet stays firing. On only for an absence alert
+    counted per value; asked of another alert, it stays off, as on the form."""
+    absence = {"kind": "absence", "threshold": 1, "window_minutes": 5}
+    body = grouped_body(service, condition=absence, auto_resolve=True)
+    created = api.post("/alerts", body, status=201).json()
+    assert created["resolve_quiet_values"] is False
+    patched = api.patch(
+        f"/alerts/{created['id']}",
+        {"resolve_quiet_values": True},
+        status=200,
+        If_Match=created["etag"],
+    ).json()
+    assert patched["resolve_quiet_values"] is True
+    assert Alert.objects.get(pk=created["id"]).resolve_quiet_values
+    presence = grouped_body(service, name="Errors", resolve_quiet_values=True)
+    assert api.post("/alerts", presence, status=201).json()["resolve_quiet_values"] is False
