@@ -13,7 +13,6 @@ from typing import Any
 
 import redis
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,14 +26,20 @@ from alerts_saas.alerts.counting import CounterSet, chart_span, counts
 from alerts_saas.alerts.groups import groups_of
 from alerts_saas.alerts.health import alert_health, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.state import duration_label, state_of
+from alerts_saas.alerts.state import state_of
 from alerts_saas.alerts.views import mutes
+from alerts_saas.alerts.views.firing_values import (
+    firing_row,
+    firing_values,
+    page_number,
+    with_deliveries,
+)
 from alerts_saas.alerts.views.rows import FiringRow
 from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.oncall import on_call
-from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty.models import PagerDutyService
 
 log = logging.getLogger(__name__)
 
@@ -58,29 +63,6 @@ def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _firing_row(firing: Firing, now: datetime) -> FiringRow:
-    return FiringRow(
-        subject=firing,
-        duration=duration_label(((firing.cleared_at or now) - firing.opened_at).total_seconds()),
-        deliveries=list(firing.deliveries.all()),
-    )
-
-
-def _with_deliveries(firings: QuerySet[Firing]) -> QuerySet[Firing]:
-    return firings.select_related("cleared_by").prefetch_related(
-        Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at", "pk"))
-    )
-
-
-def _page_number(raw: str | None) -> int:
-    """The page asked for; anything but a whole number above 0 is the first."""
-    try:
-        number = int(raw or 1)
-    except ValueError:
-        return 1
-    return max(number, 1)
-
-
 def _firings_page(alert: Alert, number: int) -> Page[Firing]:
     """One page of the alert's firings, newest first, each with its deliveries in order
     (one query for the page, one for their deliveries).
@@ -88,7 +70,7 @@ def _firings_page(alert: Alert, number: int) -> Page[Firing]:
     The paginator counts the firings only when the page needs the total: the first page,
     when it is not full, is all there is. A page past the end shows the last one.
     """
-    firings = _with_deliveries(alert.firings.all())
+    firings = with_deliveries(alert.firings.all())
     paginator = Paginator(firings, FIRINGS_SHOWN)
     if number == 1:
         first = list(firings[:FIRINGS_SHOWN])
@@ -107,21 +89,20 @@ def _open_firing(
     if page.number == 1 and not alert.group_by:
         return shown[0] if shown and shown[0].is_open else None
     still_open = alert.firings.filter(cleared_at__isnull=True).order_by("opened_at", "pk")
-    firing = _with_deliveries(still_open).first()
-    return _firing_row(firing, now) if firing else None
+    firing = with_deliveries(still_open).first()
+    return firing_row(firing, now) if firing else None
 
 
 def _with_incidents(
-    alert: Alert, rows: list[FiringRow], open_firing: FiringRow | None
-) -> tuple[list[FiringRow], FiringRow | None]:
+    alert: Alert, rows: list[FiringRow], open_rows: list[FiringRow]
+) -> tuple[list[FiringRow], list[FiringRow]]:
     """The rows with PagerDuty's incidents for their triggers, which of their services tell
-    us of incidents (connected through OAuth), and who the open firing's services page now:
-    three queries for the whole page."""
-    everything = [*rows, open_firing] if open_firing is not None else rows
-    deliveries = [d for row in everything for d in row.deliveries]
+    us of incidents (connected through OAuth), and, for the `open_rows` (open firings),
+    who their services page now: three queries for the whole page."""
+    deliveries = [d for row in [*rows, *open_rows] for d in row.deliveries]
     service_ids = {d.service_id for d in deliveries if d.service_id is not None}
     if not service_ids:
-        return rows, open_firing
+        return rows, open_rows
     incidents = incidents_of(alert.organization_id, deliveries, timeline=True)
     services = list(
         PagerDutyService.objects.filter(pk__in=service_ids).only(
@@ -133,11 +114,11 @@ def _with_incidents(
     def enrich(row: FiringRow) -> FiringRow:
         return replace(row, incidents=incidents, syncing=syncing)
 
-    if open_firing is not None:
-        paged = {d.service_id for d in open_firing.deliveries}
+    if open_rows:
+        paged = {d.service_id for row in open_rows for d in row.deliveries}
         now_on_call = on_call(s for s in services if s.pk in paged)
-        open_firing = replace(enrich(open_firing), on_call=now_on_call)
-    return [enrich(r) for r in rows], open_firing
+        open_rows = [replace(enrich(row), on_call=now_on_call) for row in open_rows]
+    return [enrich(r) for r in rows], open_rows
 
 
 def _firings_page_url(request: TenantRequest, alert: Alert, number: int) -> str:
@@ -163,10 +144,16 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     """What the self-refreshing section shows: state, chart, latest events, firings, and
     the deliveries (filtered and paged as the request asks)."""
     now = timezone.now()
-    firings_page = _firings_page(alert, _page_number(request.GET.get(FIRINGS_PAGE)))
-    shown = [_firing_row(firing, now) for firing in firings_page.object_list]
+    firings_page = _firings_page(alert, page_number(request.GET.get(FIRINGS_PAGE)))
+    shown = [firing_row(firing, now) for firing in firings_page.object_list]
     open_firing = _open_firing(alert, firings_page, shown, now)
-    shown, open_firing = _with_incidents(alert, shown, open_firing)
+    values = firing_values(alert, request.GET, request.tenant.organization.slug, now)
+    open_rows = [open_firing] if open_firing is not None else []
+    shown, open_rows = _with_incidents(alert, shown, [*open_rows, *(values.rows if values else [])])
+    if open_firing is not None:
+        open_firing, open_rows = open_rows[0], open_rows[1:]
+    if values is not None:
+        values = replace(values, rows=open_rows)
     deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
@@ -176,6 +163,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "hide_alert": True,
         "state": state_of(alert, open_firing.firing if open_firing else None, now),
         "firing": open_firing,
+        "firing_values": values,
         "held_until": mutes.held_until(alert, open_firing.firing if open_firing else None, now),
         "firings": shown,
         "firings_page": firings_page,
@@ -267,12 +255,21 @@ def alert_live(request: TenantRequest, alert_id: int) -> HttpResponse:
 
 @tenant_view()
 def alert_firing_targets(request: TenantRequest, alert_id: int) -> HttpResponse:
-    """The open firing's targets and incidents alone (the page polls it every few seconds);
-    nothing (204) when the alert is not firing: the section's own refresh shows that."""
+    """The open firing's targets and incidents alone (the page polls it every few seconds),
+    or, for an alert that groups, the page of its firing values; nothing (204) when the
+    alert is not firing: the section's own refresh shows that."""
     alert = _alert(request, alert_id)
-    firing = _with_deliveries(alert.firings.filter(cleared_at__isnull=True)).first()
+    now = timezone.now()
+    context: dict[str, Any] = {"alert": alert, "incident_refresh_seconds": INCIDENT_REFRESH_SECONDS}
+    if alert.group_by:
+        values = firing_values(alert, request.GET, request.tenant.organization.slug, now)
+        if values is None:
+            return HttpResponse(status=204)
+        _, rows = _with_incidents(alert, [], values.rows)
+        context["firing_values"] = replace(values, rows=rows)
+        return render(request, "alerts/_firing_values.html", context)
+    firing = with_deliveries(alert.firings.filter(cleared_at__isnull=True)).first()
     if firing is None:
         return HttpResponse(status=204)
-    _, row = _with_incidents(alert, [], _firing_row(firing, timezone.now()))
-    context = {"alert": alert, "firing": row, "incident_refresh_seconds": INCIDENT_REFRESH_SECONDS}
+    _, [context["firing"]] = _with_incidents(alert, [], [firing_row(firing, now)])
     return render(request, "alerts/_firing_targets.html", context)
