@@ -103,7 +103,7 @@ def test_an_incident_round_trip(subscribed, admin_client, org, pagerduty) -> Non
         message="the resolve's webhook",
     )
     page = admin_client.get(back, follow=True).content.decode()
-    assert "Resolved in PagerDuty by" in page
+    assert "Resolved by owner@acme.example from Tripwire (through PagerDuty as " in page
     # The incident's story, as PagerDuty told it: triggered, acknowledged, the notes, resolved.
     assert "What happened in PagerDuty" in page
     assert "Note added by" in page and "Rolling back" in page

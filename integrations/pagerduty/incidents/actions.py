@@ -19,6 +19,7 @@ from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.audit.models import Action
 from alerts_saas.audit.recorder import record
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
+from integrations.pagerduty.incidents.words import same_change
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
     api = AccountApi(account)
     try:
         if action in STATUS_OF:
-            _record(incident, api.set_incident_status(incident.pd_incident_id, STATUS_OF[action]))
+            answer = api.set_incident_status(incident.pd_incident_id, STATUS_OF[action])
+            _record(incident, answer, who)
         else:
             api.add_incident_note(incident.pd_incident_id, f"{note}\n— {who}, in Tripwire")
     except PagerDutyApiError as exc:
@@ -95,21 +97,31 @@ def _audit(incident: Incident, action: str, note: str) -> None:
     record(incident, Action.CHANGED, changes, force_new=True, name=name)
 
 
-def _record(incident: Incident, answer: dict[str, Any]) -> None:
+def _record(incident: Incident, answer: dict[str, Any], who: str) -> None:
     """PagerDuty's answer is the incident as it now is: keep its status at once (its webhook
-    confirms it, and names who, moments later)."""
+    confirms it moments later, or came first), and that `who` did it from Tripwire: PagerDuty
+    names the user whose login connected the account."""
     status = answer.get("status")
     changed = parse_datetime(str(answer.get("last_status_change_at") or ""))
-    by = (answer.get("last_status_change_by") or {}).get("summary") or ""
+    agent = answer.get("last_status_change_by") or {}
+    by, kind = str(agent.get("summary") or ""), str(agent.get("type") or "")
     if status not in IncidentStatus.values or changed is None:
         return
     with transaction.atomic():
         current = Incident.objects.select_for_update().get(pk=incident.pk)
-        if changed < current.status_changed_at:
-            return
-        current.status, current.status_changed_at, current.status_changed_by = status, changed, by
+        told = current.resolved_at if status == IncidentStatus.RESOLVED else current.acknowledged_at
+        if changed < current.status_changed_at and not same_change(told, changed):
+            return  # PagerDuty has newer news of it already
+        if changed >= current.status_changed_at:
+            current.status, current.status_changed_at, current.status_changed_by = (
+                status,
+                changed,
+                by,
+            )
         if status == IncidentStatus.ACKNOWLEDGED:
             current.acknowledged_by, current.acknowledged_at = by, changed
+            current.acknowledged_in_tripwire_by = who
         elif status == IncidentStatus.RESOLVED:
-            current.resolved_by, current.resolved_at = by, changed
+            current.resolved_by, current.resolved_at, current.resolved_by_type = by, changed, kind
+            current.resolved_in_tripwire_by, current.resolved_for = who, ""
         current.save()

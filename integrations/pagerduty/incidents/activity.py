@@ -23,7 +23,8 @@ from integrations.pagerduty.incidents.models import (
     IncidentStatus,
     WebhookSubscription,
 )
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty.incidents.words import USER, same_change
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
@@ -150,10 +151,47 @@ def _update(
     if row.kind == Kind.ACKNOWLEDGED and (
         incident.acknowledged_at is None or when >= incident.acknowledged_at
     ):
+        if not same_change(incident.acknowledged_at, when):  # not ours from Tripwire, told again
+            incident.acknowledged_in_tripwire_by = ""
         incident.acknowledged_by, incident.acknowledged_at = agent, when
     if row.kind == Kind.RESOLVED and (incident.resolved_at is None or when >= incident.resolved_at):
-        incident.resolved_by, incident.resolved_at = agent, when
+        _resolved(incident, event, when)
     incident.save()
+
+
+def _resolved(incident: Incident, event: dict[str, Any], when: datetime) -> None:
+    """Who resolved it, as PagerDuty names them, and as Tripwire knows: the person who
+    pressed a button here (recorded by `actions`, maybe before this webhook came), or the
+    reason our own event, which PagerDuty attributes to the service, was sent."""
+    if not same_change(incident.resolved_at, when):
+        incident.resolved_in_tripwire_by, incident.resolved_for = "", ""
+    incident.resolved_by, incident.resolved_at = _agent(event), when
+    incident.resolved_by_type = _agent_type(event)
+    if incident.resolved_by_type != USER and not incident.resolved_in_tripwire_by:
+        reason, by = _our_resolve(incident)
+        incident.resolved_for, incident.resolved_in_tripwire_by = reason, by
+
+
+def _our_resolve(incident: Incident) -> tuple[str, str]:
+    """Why we sent the latest resolve for the incident's key, and who pressed Resolve here
+    if a person did (a resolve by hand); nothing if we sent none."""
+    found = (
+        Delivery.objects.filter(
+            organization_id=incident.organization_id,
+            service_id=incident.service_id,
+            dedup_key=incident.dedup_key,
+            event_action=EventAction.RESOLVE,
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("reason", "created_by__email")
+        .first()
+    )
+    if found is None:
+        return "", ""
+    reason, email = found
+    if reason == Reason.BY_HAND:
+        return reason, email or ""
+    return reason or "", ""
 
 
 def _agent(event: dict[str, Any]) -> str:
@@ -162,6 +200,12 @@ def _agent(event: dict[str, Any]) -> str:
     if isinstance(agent, dict) and agent.get("summary"):
         return str(agent["summary"])[:255]
     return "PagerDuty"
+
+
+def _agent_type(event: dict[str, Any]) -> str:
+    """What kind of agent PagerDuty names: "user_reference", "service_reference", ..."""
+    agent = event.get("agent")
+    return str(agent.get("type") or "")[:40] if isinstance(agent, dict) else ""
 
 
 def _names(references: Any) -> list[str]:

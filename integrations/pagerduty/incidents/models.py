@@ -67,6 +67,21 @@ class Incident(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=255, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # PagerDuty names as the agent the user whose login connected the account when we act
+    # through its REST API, and the service when our event resolves it: who really did it,
+    # as Tripwire knows it, beside what PagerDuty said (`words.incident_words`).
+    resolved_by_type = models.CharField(
+        max_length=40, blank=True, help_text="PagerDuty's agent type, e.g. user_reference."
+    )
+    acknowledged_in_tripwire_by = models.CharField(
+        max_length=255, blank=True, help_text="Who pressed Acknowledge in Tripwire."
+    )
+    resolved_in_tripwire_by = models.CharField(
+        max_length=255, blank=True, help_text="Who resolved it from Tripwire."
+    )
+    resolved_for = models.CharField(
+        max_length=20, blank=True, help_text="Why our event resolved it (a Delivery reason)."
+    )
     assignees = models.JSONField(default=list, blank=True, help_text="Names of the assignees.")
     assigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import template
 
 from integrations.pagerduty.incidents.lookup import incidents_of
-from integrations.pagerduty.incidents.models import Incident
+from integrations.pagerduty.incidents.models import Incident, IncidentActivity
+from integrations.pagerduty.incidents.words import activity_agent
 from integrations.pagerduty.incidents.words import incident_words as words
 from integrations.pagerduty.models import Delivery
 
@@ -22,3 +23,11 @@ def pagerduty_incident(delivery: Delivery) -> Incident | None:
 @register.filter
 def incident_words(incident: Incident) -> str:
     return words(incident)
+
+
+@register.simple_tag
+def agent_of(activity: IncidentActivity, incident: Incident) -> str:
+    """Who did one change of an incident's timeline: " by Olivia Oncall", or, for the change
+    Tripwire made, "by alice@example.com from Tripwire (through PagerDuty as ...)"."""
+    who = activity_agent(activity, incident)
+    return f" {who}" if who else ""
