@@ -15,7 +15,7 @@ from datetime import datetime
 
 import redis
 from django.db import transaction
-from django.db.models import Case, PositiveIntegerField, Value, When, prefetch_related_objects
+from django.db.models import Case, PositiveIntegerField, Q, Value, When, prefetch_related_objects
 from django.utils import timezone
 
 from alerts_saas.accounts.models import User
@@ -64,7 +64,10 @@ def open_firings(
     threshold, say), each with its count (a value None: the alert counts all its events
     together, as `open_firing`'s `group`): one lock on the alert, one read of the values
     already open, one insert of the firings and one of their triggers. Returns those
-    opened (none if the alert was disabled or its condition changed since it was read)."""
+    opened (none if the alert was disabled or its condition changed since it was read).
+    A value whose firing was cleared after `now` is not opened: the decision was made on
+    counts read before that (a beat that read a host just before a person stopped
+    watching it), and the next check decides again."""
     if not values:
         return []
     with transaction.atomic():
@@ -77,9 +80,9 @@ def open_firings(
             return []
         taken = set(
             Firing.objects.filter(
+                Q(cleared_at__isnull=True) | Q(cleared_at__gt=now),
                 organization_id=alert.organization_id,
                 alert=alert,
-                cleared_at__isnull=True,
                 group__in=[value or "" for value, _ in values],
             ).values_list("group", flat=True)
         )

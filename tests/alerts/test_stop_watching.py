@@ -8,9 +8,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
-from alerts_saas.alerts import evaluation
+from alerts_saas.alerts import evaluation, firings, resolving
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy
@@ -104,3 +106,17 @@ def test_a_per_host_absence_alert_that_watches_nothing_says_so(org, make_service
     presence = _per_host(org, service, kind=ConditionKind.PRESENCE)
     page = admin_client.get(presence.get_absolute_url()).content.decode()
     assert "Nothing is watched yet" not in page and "Stop watching" not in page
+
+
+def test_a_beat_that_read_a_host_before_it_was_stopped_does_not_page_it_again(
+    org, make_service, admin_user
+):
+    """The beat's decision to open was made on counts read before the person stopped
+    watching the host: it is not acted on, and the next beat no longer watches it."""
+    alert = _per_host(org, make_service())
+    _quiet(org, alert, "web-1")
+    decided = timezone.now() - timedelta(seconds=1)  # the beat read its counts then
+    with transaction.atomic():
+        assert resolving.stop_watching(Alert.objects.get(pk=alert.pk), "web-1", admin_user)
+    assert firings.open_firings(alert, [("web-1", 0)], decided) == []
+    assert firings.open_firings(alert, [("web-1", 0)], timezone.now())  # a fresh decision
