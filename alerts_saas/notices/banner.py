@@ -23,6 +23,13 @@ class Banner:
     fix_url: str
     more: int
     problems_url: str
+    kind: str = ""
+
+    @property
+    def admin_only(self) -> bool:
+        """Only an owner or admin can mend it (a service's key, an account's access):
+        members are told whom to ask, not to fix it."""
+        return self.kind in ("refused", "reconnect")
 
 
 def banner(organization: Organization) -> Banner | None:
@@ -32,7 +39,7 @@ def banner(organization: Organization) -> Banner | None:
         .filter(organization=organization)
         .worst_first()
         .annotate(total=Window(Count("pk")))
-        .values("title", "fix_label", "fix_url", "total")
+        .values("title", "fix_label", "fix_url", "total", "kind")
         .first()
     )
     if top is None:
@@ -43,6 +50,7 @@ def banner(organization: Organization) -> Banner | None:
         top["fix_url"],
         top["total"] - 1,
         reverse("notices:problems", args=[organization.slug]),
+        top["kind"],
     )
 
 

@@ -55,13 +55,21 @@ class Outcome:
 def reconcile(organization: Organization, now: datetime | None = None) -> Outcome:
     """Bring the organization's rows in line with its problems now, and send what is due."""
     now = now or timezone.now()
+    outcome = update_rows(organization, now)
+    outcome.claimed, outcome.emails_sent = _notify(organization, now)
+    return outcome
+
+
+def update_rows(organization: Organization, now: datetime | None = None) -> Outcome:
+    """Steps 1 to 3 without the emails: for a page shown right after a change that mended
+    (or broke) paging, whose banner reads the rows; the queued run sends what is due."""
+    now = now or timezone.now()
     current = {p.key: p for p in problems(organization)}
     rows = {row.key: row for row in PagingProblem.objects.open().filter(organization=organization)}
     outcome = Outcome()
     outcome.opened = _open(organization, [p for k, p in current.items() if k not in rows], now)
     _refresh([(row, current[key]) for key, row in rows.items() if key in current])
     outcome.closed = _close([row for key, row in rows.items() if key not in current], current, now)
-    outcome.claimed, outcome.emails_sent = _notify(organization, now)
     return outcome
 
 

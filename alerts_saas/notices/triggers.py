@@ -2,7 +2,9 @@
 problems once committed (`tasks.reconcile_soon`): an alert saved, deleted or given other
 services; a PagerDuty service or account saved or deleted; and what the PagerDuty
 integration announces that no model signal shows (`integrations.pagerduty.signals`: a
-service refused or failing, an account to reconnect)."""
+service refused or failing, an account to reconnect). A change made on the integration's
+settings pages (`signals.changed_in_request`) also brings the rows up to date at once, for
+the banner of the page shown next."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
+from alerts_saas.notices.reconcile import update_rows
 from alerts_saas.notices.tasks import reconcile_soon
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from integrations.pagerduty.signals import paging_changed
+from integrations.pagerduty.signals import changed_in_request, paging_changed
 
 TARGET_CHANGES = {"post_add", "post_remove", "post_clear"}
 
@@ -42,6 +46,11 @@ def _paging_changed(sender: type, organization_ids: frozenset[int], **kwargs: An
         check_after_commit(organization_id)
 
 
+def _changed_in_request(sender: type, organization: Organization, **kwargs: Any) -> None:
+    # The next page's banner reads the rows: up to date now, the emails left to the run.
+    update_rows(organization)
+
+
 def connect() -> None:
     for model in (Alert, PagerDutyService, PagerDutyAccount):
         label = model._meta.label_lower
@@ -51,3 +60,4 @@ def connect() -> None:
         _targets_changed, sender=Alert.targets.through, dispatch_uid="notices-alert-targets"
     )
     paging_changed.connect(_paging_changed, dispatch_uid="notices-paging-changed")
+    changed_in_request.connect(_changed_in_request, dispatch_uid="notices-changed-in-request")

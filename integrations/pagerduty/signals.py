@@ -18,6 +18,10 @@ paging_changed = Signal()
 services_connected = Signal()
 # Services about to be removed (`services`: a list), sent inside the removal's transaction.
 services_removing = Signal()
+# A change made on the settings pages is committed and the person is about to see the next
+# page (`organization`): receivers bring what that page shows up to date now (the paging
+# banner), rather than in a queued run that may come after the page.
+changed_in_request = Signal()
 
 
 def announce(sender: type, organization_ids: Iterable[int]) -> None:

@@ -25,6 +25,7 @@ from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_for
 from integrations.pagerduty.models import PagerDutyAccount
 from integrations.pagerduty.provisioning import provision_services, save_account
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
+from integrations.pagerduty.views.banner import problems_now
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def callback(request: SignedInRequest) -> HttpResponse:
         flow.keep_form(trip.form)
         return _flow_error(request, str(exc), back=trip.return_to)
     account = save_account(tenant.organization, user, grant)
+    problems_now(tenant.organization)  # an account reconnected mends
     flow.choose_services(trip, account.pk)
     log.info(
         "PagerDuty account %s connected to organization %s", account.pk, tenant.organization.pk
@@ -194,6 +196,7 @@ def _add_chosen(
     return_to = ConnectFlow(request.session).finish(account.pk, [s.pk for s in result.connected])
     integrations_url = _integrations_url(request.tenant.organization.slug)
     if result.connected:
+        problems_now(request.tenant.organization)  # a refused service chosen again mends
         names = ", ".join(s.name for s in result.connected)
         if return_to and return_to != integrations_url:
             messages.success(request, f"Connected {names}. Remember to save the alert.")

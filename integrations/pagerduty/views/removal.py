@@ -25,6 +25,7 @@ from integrations.pagerduty import removal
 from integrations.pagerduty.forms import RemovalForm
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.removal import AffectedAlert, LeftInPagerDuty, Outcome, Plan
+from integrations.pagerduty.views.banner import problems_now
 
 log = logging.getLogger(__name__)
 NAMES_SHOWN = 20  # in the result message; the confirmation lists them all
@@ -69,6 +70,7 @@ def _confirm_or_remove(request: TenantRequest, plan: Plan) -> HttpResponse:
     except Exception:  # rolled back whole: say so rather than show an error page
         log.exception("Removing PagerDuty service(s) %s failed", plan.service_ids)
         return _confirmation(request, plan, form, status=500, error=FAILED)
+    problems_now(request.tenant.organization)
     messages.success(request, summary(outcome))
     return redirect("pagerduty:integrations", slug=request.tenant.organization.slug)
 

@@ -18,6 +18,7 @@ from integrations.pagerduty import conf
 from integrations.pagerduty.forms import PastedKeyForm
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.views.banner import problems_now
 
 
 def services_with_stats(request: TenantRequest) -> QuerySet[PagerDutyService]:
@@ -81,6 +82,7 @@ def add_pasted_key(request: TenantRequest) -> HttpResponse:
     if not done:
         form.focus_first_error()
         return _page(request, paste_form=form, status=400)
+    problems_now(tenant.organization)
     messages.success(request, done)
     return redirect("pagerduty:integrations", slug=tenant.organization.slug)
 
