@@ -12,7 +12,8 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Role
 from alerts_saas.notices.models import PagingProblem
 from alerts_saas.notices.reconcile import reconcile
-from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from tests.dashboard.conftest import account
 from tests.pagerduty.test_removal import alert_on, delete_url
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,14 @@ def test_an_alert_left_paging_nobody_is_the_problem_shown_after(admin_client, or
     page = response.content.decode()
     assert "PagerDuty refuses Billing EU" not in page
     assert "Paging problem:</strong> Checkout errors pages nobody" in page
+
+
+def test_a_member_is_asked_to_get_an_account_reconnected(org, add_member):
+    account(org, name="acme-us", status=PagerDutyAccount.Status.NEEDS_RECONNECT)
+    member = add_member(org, "member@acme.example", Role.MEMBER)
+    client = Client()
+    client.force_login(member.user)
+    page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    assert "PagerDuty account acme-us needs to be reconnected." in page
+    assert "Ask an owner or admin of Acme Ops to reconnect it." in page
+    assert "until you reconnect" not in page and "Reconnect acme-us</button>" not in page
