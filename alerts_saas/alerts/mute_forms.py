@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import zoneinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django import forms
@@ -21,17 +22,39 @@ DURATIONS = [
 ]
 
 
+def typing_zone(profile_zone: str, browser_zone: str, otherwise: tzinfo) -> tzinfo:
+    """The zone a typed time is read in: the profile's, else the browser's (sent by
+    static/js/mute-zone.js with the form), else `otherwise` (the page's: UTC)."""
+    for name in (profile_zone, browser_zone):
+        if name and name in zones():
+            return zoneinfo.ZoneInfo(name)
+    return otherwise
+
+
 class MuteNowForm(forms.Form):
-    """Muted from now: for one of the durations, or until a time in the person's zone."""
+    """Muted from now: for one of the durations, or until a time in the person's zone (the
+    profile's; the browser's while the profile has none)."""
 
     length = forms.ChoiceField(label="For", choices=DURATIONS, initial="60")
     until = forms.DateTimeField(
         label="Until",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In your time zone.",
     )
     reason = forms.CharField(label="Why", max_length=200, required=False)
+    browser_zone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-browser-zone": ""})
+    )
+
+    def __init__(self, *args: Any, profile_zone: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        browser = str(self.data.get(self.add_prefix("browser_zone"), "")) if self.data else ""
+        self.zone = typing_zone(profile_zone, browser, timezone.get_current_timezone())
+
+    def full_clean(self) -> None:
+        """A time typed without an offset is read in `zone`; one with an offset as sent."""
+        with timezone.override(self.zone):
+            super().full_clean()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -19,3 +19,9 @@ register = template.Library()
 @register.simple_tag
 def timestamp(value: datetime | None, form: str = DEFAULT_FORMAT) -> SafeString:
     return time_html(value, form)
+
+
+@register.filter
+def zone_label(name: str) -> str:
+    """A profile's zone as people read it: "America/New York"; UTC when none is chosen."""
+    return (name or "UTC").replace("_", " ")

@@ -91,11 +91,15 @@ def alert_mutes_context(alert: Alert, request: TenantRequest) -> dict[str, Any]:
     return {
         "mute_lines": mute_lines([w for w in windows if w.alert_id == alert.pk], now),
         "service_mute_lines": mute_lines([w for w in windows if w.service_id in targets], now),
-        "mute_form": MuteNowForm(prefix="mute"),
+        "mute_form": MuteNowForm(prefix="mute", profile_zone=_profile_zone(request)),
         "schedule_form": ScheduleForm(
             prefix="weekly", initial={"time_zone": zone, "weekdays": ["6"]}
         ),
     }
+
+
+def _profile_zone(request: TenantRequest) -> str:
+    return str(getattr(request.user, "time_zone", "") or "")
 
 
 def held_until(alert: Alert, firing: Firing | None, now: datetime) -> datetime | None:
@@ -187,7 +191,7 @@ def _create(
     form: forms.Form = (
         ScheduleForm(request.POST, prefix="weekly")
         if weekly
-        else MuteNowForm(request.POST, prefix="mute")
+        else MuteNowForm(request.POST, prefix="mute", profile_zone=_profile_zone(request))
     )
     if not form.is_valid():
         problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
@@ -210,7 +214,9 @@ def _create(
             "firings are shown here but page nobody; one still open at the end pages then.",
         )
     else:
-        until = mutes.until_html(data["ends_at"], timezone.now())
+        assert isinstance(form, MuteNowForm)
+        with timezone.override(form.zone):  # the zone the time was typed in
+            until = mutes.until_html(data["ends_at"], timezone.now())
         messages.success(
             request,
             format_html(
