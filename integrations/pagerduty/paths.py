@@ -192,20 +192,24 @@ def _refused(service: PagerDutyService) -> ServiceHealth:
         f"PagerDuty refuses its integration key ({detail}). Check the region: this key is "
         f"not known to PagerDuty in the {here}.",
         service.refused_at,
-        f"If the integration is in the {other}, paste the same key again under “Paste an "
-        f"integration key” with region “{other}”: this service is switched to it. If not, "
-        "the integration was probably removed in PagerDuty: delete this service and paste "
-        "the key of a new Events API v2 integration.",
-        f"paste the same key again with region “{other}” if the integration is in the "
-        f"{other}, or else replace the integration (it was probably removed in PagerDuty)",
+        f"If the integration is in the {other}, switch this service to it: “Switch to "
+        f"{other}” in Integrations, or paste the same key again with region “{other}”. If "
+        "not, the integration was probably removed in PagerDuty: delete this service and "
+        "paste the key of a new Events API v2 integration.",
+        f"switch it to the {other} if the integration is there, or else replace the "
+        "integration (it was probably removed in PagerDuty)",
     )
+
+
+def other_region(region: str) -> tuple[str, str]:
+    """The region a pasted key may belong to instead: its code and its name."""
+    code = next(value for value in Region.values if value != region)
+    return code, str(Region(code).label)
 
 
 def _regions(region: str) -> tuple[str, str]:
     """The region's name, and the other one's."""
-    names = dict(Region.choices)
-    other = next(code for code in names if code != region)
-    return str(names.get(region, region)), str(names[other])
+    return str(dict(Region.choices).get(region, region)), other_region(region)[1]
 
 
 def fallback_service(organization_id: int) -> PagerDutyService | None:

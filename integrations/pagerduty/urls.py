@@ -39,6 +39,11 @@ tenant_urlpatterns = [
         name="test_event",
     ),
     path(
+        "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/region/",
+        settings.change_region,
+        name="change_region",
+    ),
+    path(
         "settings/integrations/pagerduty/services/<int:pagerduty_service_id>/fallback/",
         fallback.set_fallback,
         name="set_fallback",

@@ -60,6 +60,18 @@ def test_correcting_the_region_shows_no_banner_for_it(admin_client, org):
     assert "Paging problem" not in page
 
 
+def test_switch_to_the_other_region_shows_no_banner_for_it(admin_client, org):
+    service = _refused(org)
+    response = admin_client.post(
+        f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/region/",
+        {"region": "eu"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Billing EU now sends to PagerDuty in the European Union." in page
+    assert "Paging problem" not in page
+
+
 def test_a_member_is_told_whom_to_ask_in_the_banner(org, add_member):
     _refused(org)
     member = add_member(org, "member@acme.example", Role.MEMBER)

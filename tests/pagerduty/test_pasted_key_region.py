@@ -48,8 +48,9 @@ def test_an_eu_key_pasted_as_us_is_advised_by_region_and_corrected_by_pasting_ag
     row = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert (
         "Check the region: this key is not known to PagerDuty in the United States. If the "
-        "integration is in the European Union, paste the same key again under “Paste an "
-        "integration key” with region “European Union”: this service is switched to it."
+        "integration is in the European Union, switch this service to it: “Switch to "
+        "European Union” in Integrations, or paste the same key again with region "
+        "“European Union”."
     ) in row
     assert row.index("Check the region") < row.index("probably removed in PagerDuty")
 
@@ -102,6 +103,37 @@ def test_a_member_is_told_whom_to_ask(org, pagerduty, add_member, admin_client):
     row = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert (
         "Check the region: this key is not known to PagerDuty in the United States. Ask an "
-        "owner or admin of Acme Ops to paste the same key again with region “European Union”"
+        "owner or admin of Acme Ops to switch it to the European Union if the integration "
+        "is there, or else replace the integration"
     ) in row
     assert "delete this service" not in row and "Delete…" not in row
+    assert "Switch to European Union</button>" not in row
+    response = client.post(f"{_base(org)}/services/{service.pk}/region/", {"region": "eu"})
+    assert response.status_code == 403
+    service.refresh_from_db()
+    assert service.region == "us"
+
+
+def test_switch_to_the_other_region_in_one_click(admin_client, org, pagerduty, connected_service):
+    key = _eu_key(pagerduty)
+    _paste(admin_client, org, key, "us")
+    service = PagerDutyService.objects.get(name="Billing EU")
+    assert _test_event(admin_client, org, service) == Delivery.Status.FAILED
+    page = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    assert page.count("Switch to European Union</button>") == 1  # not on the connected one
+    response = admin_client.post(
+        f"{_base(org)}/services/{service.pk}/region/", {"region": "eu"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Billing EU now sends to PagerDuty in the European Union." in page
+    assert "Refused by PagerDuty" not in page and "Switch to" not in page
+    service.refresh_from_db()
+    assert service.region == "eu" and service.refused_at is None
+    assert _test_event(admin_client, org, service) == Delivery.Status.DELIVERED
+    # A connected service's region is its account's: not switched from here.
+    response = admin_client.post(
+        f"{_base(org)}/services/{connected_service.pk}/region/", {"region": "eu"}
+    )
+    assert response.status_code == 404
+    connected_service.refresh_from_db()
+    assert connected_service.region == "us"

@@ -5,19 +5,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_view
+from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Organization, Role
 from alerts_saas.alerts.mute_forms import DURATIONS
 from alerts_saas.alerts.views.mutes import service_mute_lines
 from integrations.pagerduty import conf
 from integrations.pagerduty.forms import PastedKeyForm
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
-from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService, Region
 from integrations.pagerduty.views.banner import problems_now
 
 
@@ -85,6 +86,36 @@ def add_pasted_key(request: TenantRequest) -> HttpResponse:
     problems_now(tenant.organization)
     messages.success(request, done)
     return redirect("pagerduty:integrations", slug=tenant.organization.slug)
+
+
+@tenant_view(Role.ADMIN)
+@require_POST
+def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
+    """Correct a pasted key's region ("Switch to <region>" on a row PagerDuty refuses): a
+    key is known to PagerDuty in one region only. A connected service's region is its
+    account's, so only pasted ones."""
+    organization = request.tenant.organization
+    region = request.POST.get("region", "")
+    if region not in Region.values:
+        return HttpResponseBadRequest("Unknown region.")
+    with transaction.atomic():
+        service = tenant_get(
+            request,
+            PagerDutyService.objects.select_for_update(),
+            pk=pagerduty_service_id,
+            account__isnull=True,
+        )
+        if service.region != region:
+            _switch_region(service, region)
+    problems_now(organization)
+    messages.success(
+        request,
+        f"{service.name} now sends to PagerDuty in the {service.get_region_display()}. "
+        "Send a test event to check the key works there.",
+    )
+    return redirect(
+        reverse("pagerduty:integrations", args=[organization.slug]) + f"#service-{service.pk}"
+    )
 
 
 def _save_paste(request: TenantRequest, form: PastedKeyForm) -> str:
