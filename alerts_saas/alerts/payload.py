@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,18 @@ def draft_of(alert: Alert, details: dict[str, str] | None = None) -> AlertDraft:
     )
 
 
+# "{count} matching events" and "{threshold} events": said "1 matching event" for one.
+COUNTED = re.compile(r"\{(count|threshold)\}((?: matching)? event)s\b")
+
+
+def _counted(template: str, values: dict[str, Any]) -> str:
+    """The template with "events" after a count of one said "event"."""
+    return COUNTED.sub(
+        lambda m: f"{{{m.group(1)}}}{m.group(2)}" + ("" if values[m.group(1)] == 1 else "s"),
+        template,
+    )
+
+
 def render_payload(
     draft: AlertDraft, *, count: int, test: bool = False, group: str | None = None
 ) -> dict[str, Any]:
@@ -120,7 +133,7 @@ def render_payload(
         "org": draft.organization_name,
         "group": shown,
     }
-    summary = draft.summary_template.format_map(values)
+    summary = _counted(draft.summary_template, values).format_map(values)
     details: dict[str, Any] = dict(draft.details)
     if draft.group_field and group is not None:
         if "{group}" not in draft.summary_template:

@@ -153,8 +153,8 @@ def checklist(organization: Organization) -> Checklist:
         ),
         Step(
             "test-alert",
-            "Send a test alert",
-            "Test alert sent",
+            "Send a test event",
+            "Test event sent",
             "Check that a page really reaches PagerDuty: “Send test event” beside a service.",
             "Integrations",
             integrations_url + "#integrations",

@@ -75,7 +75,7 @@ def test_a_new_organization_sees_its_checklist_first_and_every_section_empty(das
         "Create an ingest key",
         "Connect PagerDuty",
         "Define your first alert",
-        "Send a test alert",
+        "Send a test event",
         "Send your first event",
     ):
         assert todo in checklist

@@ -102,7 +102,7 @@ def test_the_dashboard_on_a_laptop_updates_itself_and_folds_its_checklist(
     expect(checklist.locator(".steps")).to_be_hidden()
     checklist.locator("summary").click()
     expect(checklist.locator(".steps")).to_be_visible()
-    expect(checklist.locator("[data-step=test-alert]")).to_contain_text("Test alert sent")
+    expect(checklist.locator("[data-step=test-alert]")).to_contain_text("Test event sent")
     # It stays open across the next refresh.
     with page.expect_response(f"**/o/{org.slug}/dashboard/live/"):
         page.clock.run_for(16_000)

@@ -137,7 +137,8 @@ def condition_text(alert: Alert) -> str:
     each = f", for each {field}" if field else ""
     if alert.is_absence:
         return f"Fewer than {alert.threshold} matching {events} in {alert.window_label}{each}"
-    return f"{alert.threshold} or more matching {events} in {alert.window_label}{each}"
+    # "1 or more matching events": "or more" makes it plural whatever the number.
+    return f"{alert.threshold} or more matching events in {alert.window_label}{each}"
 
 
 def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -> list[AlertRow]:
