@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 
-from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
+from alerts_saas.accounts.models import FormerSlug, Invitation, Membership, Organization, Role, User
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from alerts_saas.ingest.models import ApiToken, IngestKey, Scope
 from integrations.pagerduty.incidents.models import Incident
@@ -114,6 +114,10 @@ def _firing(org: Organization, owner: User) -> models.Model:
     )
 
 
+def _former_slug(org: Organization, owner: User) -> models.Model:
+    return FormerSlug.objects.create(organization=org, slug=f"{org.slug}-before")
+
+
 def _mute_window(org: Organization, owner: User) -> models.Model:
     alert = Alert.objects.filter(organization=org).first() or _alert(org, owner)
     now = timezone.now()
@@ -134,6 +138,7 @@ MAKERS: dict[str, Maker] = {
     "ingest.apitoken": _api_token,
     "alerts.firing": _firing,
     "alerts.mutewindow": _mute_window,
+    "accounts.formerslug": _former_slug,
 }
 
 

@@ -20,6 +20,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from alerts_saas.accounts.former_slugs import moved_to
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.accounts.two_factor import check_two_factor
 
@@ -114,7 +115,13 @@ def tenant_view(
         def wrapper(
             request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs
         ) -> HttpResponse:
-            tenant = resolve_tenant(request, min_role, slug=slug)
+            try:
+                tenant = resolve_tenant(request, min_role, slug=slug)
+            except Http404:
+                moved = moved_to(request, slug)  # a link sent before the organization's rename
+                if moved is None:
+                    raise
+                return moved
             tenant_request = cast(TenantRequest, request)
             tenant_request.tenant = tenant
             request.session[CURRENT_ORG_SESSION_KEY] = tenant.organization.slug

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from alerts_saas.accounts.models import Invitation, Membership, Organization, User
+from alerts_saas.accounts.models import FormerSlug, Invitation, Membership, Organization, User
 
 
 @admin.register(User)
@@ -27,11 +27,18 @@ class MembershipInline(admin.TabularInline):
     raw_id_fields = ["user"]
 
 
+class FormerSlugInline(admin.TabularInline):
+    """URL names the organization had: old links lead its members here (accounts.former_slugs)."""
+
+    model = FormerSlug
+    extra = 0
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
-    search_fields = ["name", "slug"]
-    inlines = [MembershipInline]
+    search_fields = ["name", "slug", "former_slugs__slug"]
+    inlines = [MembershipInline, FormerSlugInline]
 
 
 @admin.register(Membership)

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.html import escape
 
+from alerts_saas.accounts.former_slugs import slug_taken
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from alerts_saas.accounts.services import RESERVED_SLUGS
 from alerts_saas.accounts.times import zones
@@ -32,7 +33,11 @@ class OrganizationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Escaped here: Django's form templates print help texts as HTML.
         if self.instance.pk:
-            where = f"Your pages live under /o/{self.instance.slug}/."
+            where = (
+                f"Your pages live under /o/{self.instance.slug}/. If you change it, links "
+                "already sent (in PagerDuty incidents, emails) keep working: they lead your "
+                "members to the new name."
+            )
         else:
             where = "Leave it empty to make one from the name."
             del self.fields["require_two_factor"]  # set later, under Settings, once there
@@ -54,7 +59,7 @@ class OrganizationForm(forms.ModelForm):
             )
         if slug in RESERVED_SLUGS:
             raise forms.ValidationError(f"“{slug}” is reserved. Choose another URL name.")
-        if slug and Organization.objects.filter(slug=slug).exclude(pk=self.instance.pk).exists():
+        if slug and slug_taken(slug, self.instance):
             raise forms.ValidationError("That URL name is taken. Choose another one.")
         return slug
 

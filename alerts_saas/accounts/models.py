@@ -98,6 +98,25 @@ class Organization(models.Model):
         return reverse("dashboard:home", kwargs={"slug": self.slug})
 
 
+class FormerSlug(models.Model):
+    """A URL name an organization had before it was renamed. Links already sent with it (in
+    PagerDuty incidents, emails) keep working: they lead its members to the new name
+    (`former_slugs.moved_to`). No other organization takes it while it is remembered; an
+    admin can release it (Settings -> General)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="former_slugs"
+    )
+    slug = models.SlugField(max_length=50, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 class Membership(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="memberships"

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from alerts_saas.accounts.former_slugs import slug_taken
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from alerts_saas.audit import recorder as audit
 from alerts_saas.audit.models import Action
@@ -26,7 +27,7 @@ def suggest_slug(name: str) -> str:
     if base in RESERVED_SLUGS:
         base = f"{base}-team"
     slug, n = base, 2
-    while Organization.objects.filter(slug=slug).exists():
+    while slug_taken(slug):
         slug, n = f"{base}-{n}", n + 1
     return slug
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from alerts_saas.accounts import former_slugs
 from alerts_saas.accounts.access import (
     CURRENT_ORG_SESSION_KEY,
     SignedInRequest,
@@ -56,14 +58,17 @@ def org_create(request: SignedInRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def org_settings(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
+    before = tenant.organization.slug  # the form's validation writes the new one on it
     form = OrganizationForm(request.POST or None, instance=tenant.organization)
     if request.method == "POST":
         if not tenant.is_admin:
             raise PermissionDenied("Only owners and admins can change organization settings.")
         if form.is_valid():
             organization = form.save(commit=False)
-            organization.slug = form.cleaned_data["slug"] or organization.slug
-            organization.save()
+            organization.slug = form.cleaned_data["slug"] or before
+            with transaction.atomic():
+                organization.save()
+                former_slugs.remember(organization, before)
             messages.success(request, "Organization settings saved.")
             return redirect("accounts:org_settings", slug=organization.slug)
     return render(request, "accounts/org_settings.html", {"form": form})
