@@ -65,7 +65,18 @@ def test_set_up_on_a_phone_then_sign_in_with_the_apps_code(
     assert qr.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
     _fits(page)
     screenshot(page, f"set-up-{scheme}")
-    secret = page.get_by_label("Key to type instead").input_value()
+    key = page.get_by_label("Key to type instead")
+    secret = (key.text_content() or "").strip()
+    assert len(secret) == 32
+    # The whole key shows on a phone (it wraps), with a button to copy it.
+    fits = "e => e.scrollWidth <= e.clientWidth"
+    assert key.evaluate(fits) and key.locator("xpath=..").evaluate(fits)
+    box = key.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    expect(page.get_by_role("button", name="Copy")).to_be_visible()
+    for field in (page.get_by_label("Authenticator code"),):
+        expect(field).to_have_attribute("inputmode", "numeric")
+        expect(field).to_have_attribute("autocomplete", "one-time-code")
     page.get_by_label("Authenticator code").fill("000000")
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
     expect(page.get_by_text("Incorrect code.")).to_be_visible()
@@ -87,6 +98,7 @@ def test_set_up_on_a_phone_then_sign_in_with_the_apps_code(
     expect(page.get_by_role("heading", name="Enter your sign-in code")).to_be_visible()
     _fits(page)
     screenshot(page, f"sign-in-code-{scheme}")
+    expect(page.get_by_label("Code")).to_have_attribute("inputmode", "numeric")
     page.get_by_label("Code").fill(totp_code(secret))
     page.locator("main").get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/accounts/"))
