@@ -77,6 +77,17 @@ def test_our_event_after_the_condition_cleared_is_tripwire_not_the_service(
     assert "Checkout API 001" not in words
 
 
+def test_pagerdutys_own_auto_resolve_is_not_credited_to_a_later_resolve_of_ours(
+    tenant, post_webhook, now
+) -> None:
+    """PagerDuty resolved it by itself (say, its service's auto-resolve timeout) a minute
+    before our resolve went out, and its webhook comes after: not ours."""
+    late = _our_resolve(tenant[2], Reason.CLEARED)
+    Delivery.objects.filter(pk=late.pk).update(created_at=now + timedelta(minutes=1))
+    incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", now, **SERVICE_AGENT)
+    assert incident_words(incident) == "Resolved in PagerDuty by Checkout API 001 just now"
+
+
 def test_resolve_by_hand_here_names_the_person(tenant, post_webhook, now) -> None:
     org_owner = tenant[2].organization.memberships.get().user
     _our_resolve(tenant[2], Reason.BY_HAND, by=org_owner)

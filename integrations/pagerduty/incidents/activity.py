@@ -23,7 +23,7 @@ from integrations.pagerduty.incidents.models import (
     IncidentStatus,
     WebhookSubscription,
 )
-from integrations.pagerduty.incidents.words import USER, same_change
+from integrations.pagerduty.incidents.words import SAME_CHANGE, USER, same_change
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
@@ -168,19 +168,21 @@ def _resolved(incident: Incident, event: dict[str, Any], when: datetime) -> None
     incident.resolved_by, incident.resolved_at = _agent(event), when
     incident.resolved_by_type = _agent_type(event)
     if incident.resolved_by_type != USER and not incident.resolved_in_tripwire_by:
-        reason, by = _our_resolve(incident)
+        reason, by = _our_resolve(incident, when)
         incident.resolved_for, incident.resolved_in_tripwire_by = reason, by
 
 
-def _our_resolve(incident: Incident) -> tuple[str, str]:
-    """Why we sent the latest resolve for the incident's key, and who pressed Resolve here
-    if a person did (a resolve by hand); nothing if we sent none."""
+def _our_resolve(incident: Incident, when: datetime) -> tuple[str, str]:
+    """Why we sent the latest resolve for the incident's key before PagerDuty resolved it
+    `when`, and who pressed Resolve here if a person did (a resolve by hand); nothing if we
+    sent none (PagerDuty's own auto-resolve names the service too)."""
     found = (
         Delivery.objects.filter(
             organization_id=incident.organization_id,
             service_id=incident.service_id,
             dedup_key=incident.dedup_key,
             event_action=EventAction.RESOLVE,
+            created_at__lte=when + SAME_CHANGE,
         )
         .order_by("-created_at", "-pk")
         .values_list("reason", "created_by__email")
