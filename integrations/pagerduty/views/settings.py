@@ -96,15 +96,16 @@ def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResp
     account's, so only pasted ones."""
     organization = request.tenant.organization
     region = request.POST.get("region", "")
-    if region not in Region.values:
-        return HttpResponseBadRequest("Unknown region.")
     with transaction.atomic():
+        # Found first: another organization's service is no such page (404), whatever posted.
         service = tenant_get(
             request,
             PagerDutyService.objects.select_for_update(),
             pk=pagerduty_service_id,
             account__isnull=True,
         )
+        if region not in Region.values:
+            return HttpResponseBadRequest("Unknown region.")
         if service.region != region:
             _switch_region(service, region)
     problems_now(organization)
