@@ -60,12 +60,16 @@ class Fix:
 
 @dataclass(frozen=True, slots=True)
 class TargetTrouble:
-    """One target of an alert that can't page, in words."""
+    """One target of an alert that can't page, in words: `words` for an owner or admin
+    (cause and what to do), `cause` and `ask` for a member, who asks one of them to do
+    what only they can (`ask` empty: anyone can, `words` for all; `_advice.html`)."""
 
     service: PagerDutyService
     health: Health
     words: str
     fix: Fix
+    cause: str = ""
+    ask: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,8 @@ class AlertHealth:
     fix: Fix | None = None
     can_page: bool = True  # some target can still be expected to page someone
     others_fine: bool = False  # some of its targets have nothing wrong
+    cause: str = ""  # `words` for a member, with `ask` (see TargetTrouble)
+    ask: str = ""
 
     @property
     def label(self) -> str:
@@ -128,9 +134,8 @@ def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -
         if path.ok:
             continue
         health = _FROM_PATH[path.state]
-        troubles.append(
-            TargetTrouble(service, health, path.words, service_fix(service, health, slug))
-        )
+        fix = service_fix(service, health, slug)
+        troubles.append(TargetTrouble(service, health, path.words, fix, path.cause, path.ask))
     if not troubles:
         return AlertHealth(Health.OK)
     troubles.sort(key=lambda t: RANK.index(t.health))
@@ -138,13 +143,22 @@ def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -
     # Pages still go out through the key of a service whose deliveries failed or whose
     # account needs reconnecting; a refused key pages nobody.
     can_page = len(troubles) < len(targets) or any(t.health != Health.REFUSED for t in troubles)
-    words = f"{worst.service.name}: {worst.words}"
+    more = ""
     if len(troubles) > 1:
-        words += f" ({len(troubles) - 1} more service{'s' if len(troubles) > 2 else ''} too.)"
+        more += f" ({len(troubles) - 1} more service{'s' if len(troubles) > 2 else ''} too.)"
     if len(troubles) < len(targets):
-        words += " Its other services still page."
+        more += " Its other services still page."
     others_fine = len(troubles) < len(targets)
-    return AlertHealth(worst.health, tuple(troubles), words, worst.fix, can_page, others_fine)
+    return AlertHealth(
+        worst.health,
+        tuple(troubles),
+        f"{worst.service.name}: {worst.words}{more}",
+        worst.fix,
+        can_page,
+        others_fine,
+        f"{worst.service.name}: {worst.cause}{more}",
+        worst.ask,
+    )
 
 
 def targets_with_accounts() -> Prefetch[str]:
@@ -181,6 +195,8 @@ class Problem:
     # reconnect silences nobody: deliveries use the services' integration keys, not its
     # tokens.
     silenced: tuple[str, ...] = field(default=())
+    cause: str = ""  # `words` for a member, with `ask` (see TargetTrouble)
+    ask: str = ""
 
 
 def problems(organization: Organization) -> list[Problem]:
@@ -222,7 +238,8 @@ def problems(organization: Organization) -> list[Problem]:
                 Health.REFUSED,
                 f"PagerDuty refuses {service.name}",
             )
-            since, words = service.refused_at, service_health(service).words
+            path = service_health(service)
+            since, words, cause, ask = service.refused_at, path.words, path.cause, path.ask
             mute = silenced(using[service.pk])
         else:
             kind, health, title = (
@@ -231,6 +248,7 @@ def problems(organization: Organization) -> list[Problem]:
                 f"Deliveries to {service.name} are failing",
             )
             since, words = service.failing_since, service.failing_detail
+            cause, ask = words, ""
             mute = ()  # a failing service is still tried: it may page again
         found.append(
             Problem(
@@ -242,22 +260,27 @@ def problems(organization: Organization) -> list[Problem]:
                 since,
                 names(using[service.pk]),
                 mute,
+                cause,
+                ask,
             )
         )
     for account in accounts:
         affected = [a for s in account.services.all() for a in using[s.pk]]
+        detail = account.status_detail or "Tripwire can no longer use its access to PagerDuty."
         found.append(
             Problem(
                 ProblemKind.RECONNECT,
                 f"reconnect:account:{account.pk}",
                 f"PagerDuty account {account.name} needs reconnecting",
-                account.status_detail or "Tripwire can no longer use its access to PagerDuty.",
+                detail,
                 Fix(
                     "Reconnect it in Integrations",
                     reverse("pagerduty:integrations", args=[slug]) + f"#account-{account.pk}",
                 ),
                 None,
                 names(affected),
+                cause=detail,
+                ask=f"reconnect {account.name} in Integrations",
             )
         )
     orphans = Alert.objects.filter(
