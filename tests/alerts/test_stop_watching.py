@@ -103,6 +103,7 @@ def test_a_per_host_absence_alert_that_watches_nothing_says_so(org, make_service
     alert = _per_host(org, service)
     page = admin_client.get(alert.get_absolute_url()).content.decode()
     assert "Nothing is watched yet:" in page and "so this alert can't fire" in page
+    assert "No source is watched yet" in page and "it fires below" not in page
     presence = _per_host(org, service, kind=ConditionKind.PRESENCE)
     page = admin_client.get(presence.get_absolute_url()).content.decode()
     assert "Nothing is watched yet" not in page and "Stop watching" not in page
