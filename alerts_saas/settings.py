@@ -17,14 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from alerts_saas import security
 from alerts_saas.beat import beat_schedule
-from alerts_saas.env import (
-    development_secrets,
-    env_bool,
-    env_float,
-    env_int,
-    env_list,
-    env_str,
-)
+from alerts_saas.env import development_secrets, env_bool, env_float, env_int, env_list, env_str
 from alerts_saas.log_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -132,18 +125,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     "DATABASE_PREPARED_STATEMENTS", True
 ):
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
-# The embedded default (`make run`): the web server, the worker and the beat write one file
-# at once. A transaction takes the write lock as it begins (IMMEDIATE), waiting up to 20 s
-# for it: begun as reads, two that then write failed at once with "database is locked" (an
-# incident's update from PagerDuty was lost until the next retry). WAL lets reads go on
-# meanwhile.
-SQLITE_OPTIONS = {
-    "transaction_mode": "IMMEDIATE",
-    "timeout": 20,
-    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-}
+# SQLite (`make run`: web, worker and beat write one file): a transaction takes the write
+# lock as it begins, waiting up to 20 s; two begun as reads that then wrote failed at once
+# with "database is locked". WAL lets reads go on meanwhile.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=20, init_command="PRAGMA journal_mode=WAL"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
