@@ -71,6 +71,9 @@ def org_settings(request: TenantRequest) -> HttpResponse:
                 former_slugs.remember(organization, before)
             messages.success(request, "Organization settings saved.")
             return redirect("accounts:org_settings", slug=organization.slug)
+        # Refused: validation wrote the typed values on the organization; the page (its
+        # Release forms, its header) must show it as saved.
+        tenant.organization.refresh_from_db(fields=list(form.fields))
     return render(request, "accounts/org_settings.html", {"form": form})
 
 
