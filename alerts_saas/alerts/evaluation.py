@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -181,7 +182,7 @@ def _watched(
     (`_lost_forget_at`), except the open firings of an absence alert (a host that went
     quiet: the silence it pages for has not ended; it clears when the host sends again,
     or when a person stops watching it, `resolving.stop_watching`) and of an alert that
-    waits for a person (`_never_forgotten`). Returns them and the firings so cleared."""
+    waits for a person (`_kept`). Returns them and the firings so cleared."""
     grouped = [alert for alert in alerts if alert.group_by]
     seen = counts().groups([CounterSet.of(alert) for alert in grouped]) if grouped else {}
     watched = [
@@ -198,8 +199,7 @@ def _watched(
         counter = CounterSet.of(alert)
         values = {group.value: group for group in seen.get(counter, [])}
         firing_values = with_firings.get(alert.pk, set())
-        # Open firings that time never clears, and their values with them.
-        kept = set(firing_values) if _never_forgotten(alert) else set()
+        kept = _kept(alert, values.keys(), firing_values)
         old = [
             v
             for v, g in values.items()
@@ -229,12 +229,15 @@ def _watched(
     return watched, forgotten
 
 
-def _never_forgotten(alert: Alert) -> bool:
-    """Whether the alert's open firings stay open, and their values watched, however long
-    the values stay quiet: those of an alert that waits for a person, and of an absence
-    alert (the silence it pages for has not ended), unless it resolves quiet values by
-    itself (`Alert.resolve_quiet_values`: hosts that come and go)."""
-    return not alert.auto_resolve or (alert.is_absence and not alert.resolve_quiet_values)
+def _kept(alert: Alert, seen: Iterable[str], firing: set[str]) -> set[str]:
+    """The values time never forgets, nor a store's loss: every value of an absence alert
+    (a quiet host is what it pages for, whether its firing is open or a person resolved it,
+    and it fires again while quiet) unless it resolves quiet values by itself
+    (`Alert.resolve_quiet_values`: hosts that come and go); the firing ones of an alert
+    that waits for a person."""
+    if alert.is_absence and not (alert.resolve_quiet_values and alert.auto_resolve):
+        return set(seen) | firing
+    return set(firing) if not alert.auto_resolve else set()
 
 
 def _forget_values(

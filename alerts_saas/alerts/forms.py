@@ -252,8 +252,12 @@ class AlertForm(forms.ModelForm):
             data["group_attribute"] = name
         else:
             data["group_attribute"] = ""
-        if not data.get("group_by") or data.get("kind") != ConditionKind.ABSENCE:
-            data["resolve_quiet_values"] = False  # only a quiet value of an absence alert
+        if (
+            not data.get("group_by")
+            or data.get("kind") != ConditionKind.ABSENCE
+            or not data.get("auto_resolve")
+        ):  # only a quiet value of an absence alert that resolves by itself
+            data["resolve_quiet_values"] = False
         template = data.get("summary_template") or ""
         if "{group}" in template and not data.get("group_by"):
             self.add_error(

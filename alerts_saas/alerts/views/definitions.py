@@ -207,7 +207,9 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
     not undo itself; without it, the state flips."""
     with transaction.atomic():
         alert = tenant_get(
-            request, Alert.objects.select_for_update().select_related("organization"), pk=alert_id
+            request,
+            Alert.objects.select_for_update(no_key=True).select_related("organization"),
+            pk=alert_id,
         )
         wanted = request.POST.get("enabled")
         enable = (wanted == "1") if wanted in ("0", "1") else not alert.enabled

@@ -3,9 +3,10 @@ longer watching one value of its group field (`resolving.stop_watching`)."""
 
 from __future__ import annotations
 
+import redis
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -25,7 +26,9 @@ def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
     one that opened since is news the person has not seen."""
     with transaction.atomic():
         alert = tenant_get(
-            request, Alert.objects.select_for_update().select_related("organization"), pk=alert_id
+            request,
+            Alert.objects.select_for_update(no_key=True).select_related("organization"),
+            pk=alert_id,
         )
         user = request.user
         assert isinstance(user, User)  # tenant_view lets only signed-in members in
@@ -46,14 +49,30 @@ def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
 def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
     """Stop watching the value posted as `value` (a host taken down for good)."""
     value = request.POST.get("value", "")[:GROUP_VALUE_CHARS]
-    with transaction.atomic():
-        alert = tenant_get(
-            request, Alert.objects.select_for_update().select_related("organization"), pk=alert_id
-        )
-        user = request.user
-        assert isinstance(user, User)  # tenant_view lets only signed-in members in
-        stopped = resolving.stop_watching(alert, value, user)
+    user = request.user
+    assert isinstance(user, User)  # tenant_view lets only signed-in members in
+    alert = tenant_get(request, Alert.objects.select_related("organization"), pk=alert_id)
+    if not alert.group_by:
+        raise Http404("This alert does not count values separately.")
+    stopped: bool | None
+    try:
+        with transaction.atomic():
+            alert = tenant_get(
+                request,
+                Alert.objects.select_for_update(no_key=True).select_related("organization"),
+                pk=alert_id,
+            )
+            stopped = resolving.stop_watching(alert, value, user)
+    except redis.RedisError:
+        stopped = None  # rolled back: nothing changed
     shown = group_words(group_label(alert), value)
+    if stopped is None:
+        messages.error(
+            request,
+            f"{shown} is still watched: Tripwire could not reach its count store just now, "
+            "so nothing changed. Try again in a minute.",
+        )
+        return redirect(f"{alert.get_absolute_url()}#alert-groups")
     if stopped:
         messages.success(
             request,
