@@ -114,7 +114,7 @@ def test_buttons_here_name_who_pressed_them_and_whom_pagerduty_recorded(
         at = now + timedelta(minutes=minutes)
         if webhook_first:
             _tell(tenant, post_webhook, kind, status, at, **olivia)
-        actions._record(incident, _answer(status, at), "alice@acme.example")
+        actions._record(incident, _answer(status, at), "alice@acme.example", at)
         if not webhook_first:
             _tell(tenant, post_webhook, kind, status, at + timedelta(milliseconds=300), **olivia)
         incident.refresh_from_db()
@@ -138,7 +138,7 @@ def test_buttons_here_name_who_pressed_them_and_whom_pagerduty_recorded(
 
 def test_a_later_resolve_in_pagerduty_is_not_credited_to_tripwire(tenant, post_webhook, now):
     incident = _tell(tenant, post_webhook, "incident.triggered", "triggered", now)
-    actions._record(incident, _answer("resolved", now), "alice@acme.example")
+    actions._record(incident, _answer("resolved", now), "alice@acme.example", now)
     _tell(tenant, post_webhook, "incident.reopened", "triggered", now + timedelta(minutes=1))
     bob = {"id": "PUSER2", "type": "user_reference", "summary": "Bob Lead"}
     later = now + timedelta(minutes=2)

@@ -5,12 +5,14 @@ a note, since PagerDuty records the connecting user as the one who acted."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -19,7 +21,7 @@ from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.audit.models import Action
 from alerts_saas.audit.recorder import record
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
-from integrations.pagerduty.incidents.words import same_change
+from integrations.pagerduty.incidents.words import SAME_CHANGE, same_change
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
@@ -59,10 +61,14 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
         return _back(request)
     who = request.user.get_username()
     api = AccountApi(account)
+    pressed = timezone.now()  # before the call: a change PagerDuty made before it is not ours
     try:
         if action in STATUS_OF:
             answer = api.set_incident_status(incident.pd_incident_id, STATUS_OF[action])
-            _record(incident, answer, who)
+            if not _record(incident, answer, who, pressed):
+                now = answer.get("status") or DONE[action]
+                messages.info(request, f"{label} was already {now} in PagerDuty: nothing changed.")
+                return _back(request)
         else:
             api.add_incident_note(incident.pd_incident_id, f"{note}\n— {who}, in Tripwire")
     except PagerDutyApiError as exc:
@@ -97,21 +103,26 @@ def _audit(incident: Incident, action: str, note: str) -> None:
     record(incident, Action.CHANGED, changes, force_new=True, name=name)
 
 
-def _record(incident: Incident, answer: dict[str, Any], who: str) -> None:
+def _record(incident: Incident, answer: dict[str, Any], who: str, pressed: datetime) -> bool:
     """PagerDuty's answer is the incident as it now is: keep its status at once (its webhook
     confirms it moments later, or came first), and that `who` did it from Tripwire: PagerDuty
-    names the user whose login connected the account."""
+    names the user whose login connected the account. A change older than the press (a page
+    not yet refreshed: PagerDuty answers the incident unchanged) is someone else's: False."""
     status = answer.get("status")
     changed = parse_datetime(str(answer.get("last_status_change_at") or ""))
     agent = answer.get("last_status_change_by") or {}
     by, kind = str(agent.get("summary") or ""), str(agent.get("type") or "")
     if status not in IncidentStatus.values or changed is None:
-        return
+        return True  # an answer we cannot read: the call itself went through
+    ours = changed >= pressed - SAME_CHANGE
     with transaction.atomic():
         current = Incident.objects.select_for_update().get(pk=incident.pk)
         told = current.resolved_at if status == IncidentStatus.RESOLVED else current.acknowledged_at
         if changed < current.status_changed_at and not same_change(told, changed):
-            return  # PagerDuty has newer news of it already
+            return ours  # PagerDuty has newer news of it already
+        if not ours and same_change(told, changed):
+            return False  # known as it is, with whoever did it
+        who = who if ours else ""
         if changed >= current.status_changed_at:
             current.status, current.status_changed_at, current.status_changed_by = (
                 status,
@@ -125,3 +136,4 @@ def _record(incident: Incident, answer: dict[str, Any], who: str) -> None:
             current.resolved_by, current.resolved_at, current.resolved_by_type = by, changed, kind
             current.resolved_in_tripwire_by, current.resolved_for = who, ""
         current.save()
+    return ours

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -173,21 +175,28 @@ def _resolved(incident: Incident, event: dict[str, Any], when: datetime) -> None
 
 
 def _our_resolve(incident: Incident, when: datetime) -> tuple[str, str]:
-    """Why we sent the latest resolve for the incident's key before PagerDuty resolved it
-    `when`, and who pressed Resolve here if a person did (a resolve by hand); nothing if we
-    sent none (PagerDuty's own auto-resolve names the service too)."""
-    found = (
-        Delivery.objects.filter(
-            organization_id=incident.organization_id,
-            service_id=incident.service_id,
-            dedup_key=incident.dedup_key,
-            event_action=EventAction.RESOLVE,
-            created_at__lte=when + SAME_CHANGE,
-        )
-        .order_by("-created_at", "-pk")
-        .values_list("reason", "created_by__email")
-        .first()
+    """Why we sent the latest resolve for the incident's key that PagerDuty took before it
+    resolved it `when`, in this trigger cycle (a resolve before a reopen closed the earlier
+    one), and who pressed Resolve here if a person did (a resolve by hand); nothing if none
+    went out (PagerDuty's own auto-resolve names the service too)."""
+    cycle = IncidentActivity.objects.filter(
+        organization_id=incident.organization_id,
+        incident=incident,
+        kind__in=[Kind.TRIGGERED, Kind.REOPENED],
+        occurred_at__lte=when,
+    ).aggregate(start=Max("occurred_at"))["start"]
+    delivered = Coalesce("delivered_at", "created_at")  # a row without the time: its creation
+    sent = Delivery.objects.annotate(sent=delivered).filter(
+        organization_id=incident.organization_id,
+        service_id=incident.service_id,
+        dedup_key=incident.dedup_key,
+        event_action=EventAction.RESOLVE,
+        status=Delivery.Status.DELIVERED,
+        sent__lte=when + SAME_CHANGE,
     )
+    if cycle is not None:
+        sent = sent.filter(created_at__gt=cycle)
+    found = sent.order_by("-created_at", "-pk").values_list("reason", "created_by__email").first()
     if found is None:
         return "", ""
     reason, email = found
