@@ -64,9 +64,10 @@ class PastedKeyForm(forms.Form):
         return key
 
     def clean(self) -> dict[str, Any]:
-        """The same key twice in an organization is refused, except a pasted key pasted
-        again with the other region: that corrects the region of the entry already there
-        (`region_change`), since PagerDuty knows a key in one region only."""
+        """The same key twice in an organization is refused, except a pasted key that
+        PagerDuty refuses, pasted again with the other region: that corrects the region of
+        the entry already there (`region_change`), since PagerDuty knows a key in one region
+        only. A key PagerDuty takes is in its right region: not moved."""
         cleaned = super().clean() or {}
         key, region = cleaned.get("integration_key"), cleaned.get("region")
         if not key or not region:
@@ -79,7 +80,7 @@ class PastedKeyForm(forms.Form):
         )
         if same is None:
             return cleaned
-        if same.account is None and same.region != region:
+        if same.account is None and same.region != region and same.refused_at is not None:
             self.region_change = same
             return cleaned
         how = (

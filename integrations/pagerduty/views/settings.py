@@ -93,7 +93,8 @@ def add_pasted_key(request: TenantRequest) -> HttpResponse:
 def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
     """Correct a pasted key's region ("Switch to <region>" on a row PagerDuty refuses): a
     key is known to PagerDuty in one region only. A connected service's region is its
-    account's, so only pasted ones."""
+    account's, so only pasted ones; a key PagerDuty takes (no longer refused, a page not
+    yet refreshed) is in its right region, so it stays."""
     organization = request.tenant.organization
     region = request.POST.get("region", "")
     with transaction.atomic():
@@ -106,14 +107,22 @@ def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResp
         )
         if region not in Region.values:
             return HttpResponseBadRequest("Unknown region.")
-        if service.region != region:
+        taken = service.region != region and service.refused_at is None
+        if service.region != region and not taken:
             _switch_region(service, region)
     problems_now(organization)
-    messages.success(
-        request,
-        f"{service.name} now sends to PagerDuty in the {service.get_region_display()}. "
-        "Send a test event to check the key works there.",
-    )
+    if taken:
+        messages.error(
+            request,
+            f"{service.name} was not switched: PagerDuty has not refused its key in the "
+            f"{service.get_region_display()}, so it stays there.",
+        )
+    else:
+        messages.success(
+            request,
+            f"{service.name} now sends to PagerDuty in the {service.get_region_display()}. "
+            "Send a test event to check the key works there.",
+        )
     return redirect(
         reverse("pagerduty:integrations", args=[organization.slug]) + f"#service-{service.pk}"
     )
