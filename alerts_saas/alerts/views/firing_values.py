@@ -86,18 +86,18 @@ def firing_values(alert: Alert, query: QueryDict, slug: str, now: datetime) -> F
     page = paginator.get_page(page_number(query.get(VALUES_PAGE)))
 
     def url(name: str, number: int) -> str:
+        """The page `number` of values, keeping the page's other choices (the deliveries'
+        filter, the firings' page): a refresh or a button's return must not drop them."""
         kept = query.copy()
         kept[VALUES_PAGE] = str(number)
         return f"{reverse(name, args=[slug, alert.pk])}?{kept.urlencode()}"
 
-    detail = reverse("alerts:detail", args=[slug, alert.pk])
     return FiringValues(
         field=group_label(alert),
         rows=[firing_row(firing, now) for firing in page.object_list],
         page=page,
-        poll_url=f"{reverse('alerts:firing_targets', args=[slug, alert.pk])}"
-        f"?{VALUES_PAGE}={page.number}",
-        back_url=detail if page.number == 1 else f"{detail}?{VALUES_PAGE}={page.number}",
+        poll_url=url("alerts:firing_targets", page.number),
+        back_url=url("alerts:detail", page.number),
         earlier_url=url("alerts:detail", page.previous_page_number())
         if page.has_previous()
         else None,

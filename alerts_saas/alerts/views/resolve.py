@@ -3,18 +3,21 @@ longer watching one value of its group field (`resolving.stop_watching`)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import redis
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import User
 from alerts_saas.alerts import resolving
 from alerts_saas.alerts.conditions import GROUP_VALUE_CHARS
-from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label, group_words
 from alerts_saas.alerts.views.params import as_id
 
@@ -33,15 +36,42 @@ def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
         user = request.user
         assert isinstance(user, User)  # tenant_view lets only signed-in members in
         resolved = resolving.resolve_by_hand(alert, as_id(request.POST.get("firing", "")), user)
+    value = _value_of(alert, request.POST.get("firing", ""))
+    what = f"“{alert.name}”" if value is None else f"{value} of “{alert.name}”"
     if resolved:
+        its = "Its incidents are" if value is None else "Its incident is"
         messages.success(
             request,
-            f"“{alert.name}” resolved. Its incidents are being resolved in PagerDuty; "
-            "if its condition still holds, it fires again at the next check.",
+            f"{what} resolved. {its} being resolved in PagerDuty; if its condition still "
+            "holds, it fires again at the next check.",
         )
     else:
-        messages.info(request, f"“{alert.name}” was already resolved: nothing was sent.")
-    return redirect(alert)
+        messages.info(request, f"{what} was already resolved: nothing was sent.")
+    return redirect(_back_to(request, alert))
+
+
+def _value_of(alert: Alert, firing: str) -> str | None:
+    """The value a Resolve button resolved ("web-22"), for an alert that fires per value:
+    the alert's name alone reads as all of it. None for the alert as a whole."""
+    if not alert.group_by:
+        return None
+    value = (
+        Firing.objects.filter(
+            organization_id=alert.organization_id, alert=alert, pk=as_id(firing) or 0
+        )
+        .values_list("group", flat=True)
+        .first()
+    )
+    return None if value is None else value or f"Events with no {group_label(alert)}"
+
+
+def _back_to(request: TenantRequest, alert: Alert) -> str:
+    """The page the person pressed the button on (posted as `next`: its page of values,
+    its filters), if it is this alert's page on this site; else the alert's page."""
+    page, target = alert.get_absolute_url(), request.POST.get("next", "")
+    here = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    parts = urlsplit(target)
+    return target if here and not parts.netloc and parts.path == page else page
 
 
 @tenant_view()
