@@ -4,9 +4,13 @@ resolve of ours that failed or belongs to an earlier trigger cycle."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.contrib.messages import get_messages
+from django.utils import timezone
 
+from alerts_saas.audit.models import Entry
 from integrations.pagerduty.incidents import actions
 from integrations.pagerduty.models import Delivery, Reason
 from tests.incidents.conftest import make_tenant
@@ -91,3 +95,44 @@ def test_an_auto_resolve_after_a_reopen_is_not_credited_to_the_first_resolve(
     _tell(tenant, post_webhook, "incident.reopened", "triggered", now - timedelta(minutes=10))
     incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", now, **SERVICE_AGENT)
     assert incident_words(incident) == "Resolved in PagerDuty by Checkout API 001 just now"
+
+
+class _StaleApi:
+    """PagerDuty's answer to a press on a page not yet refreshed: the incident unchanged,
+    resolved by Bob two minutes ago; the notes the act would add are kept."""
+
+    notes: list[str] = []
+
+    def __init__(self, account: Any) -> None:
+        self.account = account
+
+    def set_incident_status(self, incident_id: str, status: str) -> dict[str, Any]:
+        at = timezone.now() - timedelta(minutes=2)
+        return {
+            "status": "resolved",
+            "last_status_change_at": at.isoformat(),
+            "last_status_change_by": BOB,
+        }
+
+    def add_incident_note(self, incident_id: str, content: str) -> dict[str, Any]:
+        _StaleApi.notes.append(content)
+        return {}
+
+
+def test_pressing_resolve_on_a_stale_page_says_so_and_is_not_audited(
+    admin_client, org, post_webhook, now, monkeypatch
+) -> None:
+    monkeypatch.setattr(actions, "AccountApi", _StaleApi)
+    _StaleApi.notes = []
+    at = now - timedelta(minutes=5)
+    incident = _tell(make_tenant(org), post_webhook, "incident.triggered", "triggered", at)
+    Entry.objects.all().delete()
+    response = admin_client.post(f"/o/{org.slug}/incidents/{incident.pk}/resolve/")
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said == [
+        f"Incident #{incident.number} was already resolved in PagerDuty: nothing changed."
+    ]
+    assert not Entry.objects.filter(organization=org).exists()
+    assert _StaleApi.notes == []  # no "Resolved in Tripwire by ..." in PagerDuty's timeline
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and not incident.resolved_in_tripwire_by
