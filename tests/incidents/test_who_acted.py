@@ -144,3 +144,21 @@ def test_a_later_resolve_in_pagerduty_is_not_credited_to_tripwire(tenant, post_w
     later = now + timedelta(minutes=2)
     incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", later, **bob)
     assert incident_words(incident).startswith("Resolved in PagerDuty by Bob Lead")
+
+
+def test_an_answer_dated_to_the_second_still_credits_the_press(tenant, post_webhook, now):
+    """PagerDuty's REST answer dates the change to the second (11:12:59Z); a note's webhook,
+    to the millisecond, had moved the incident's time to 11:12:59.617 just before: the
+    resolve at 11:12:59.677 was still alice's, not "Resolved in PagerDuty by Olivia"."""
+    second = now.replace(microsecond=0)
+    _tell(tenant, post_webhook, "incident.triggered", "triggered", second)
+    noted = second + timedelta(milliseconds=617)
+    _tell(tenant, post_webhook, "incident.annotated", "triggered", noted)
+    incident = Incident.objects.get(pd_incident_id="PINC1")
+    actions._record(incident, _answer("resolved", second), "alice@acme.example", noted)
+    olivia = {"id": "PUSER9", "type": "user_reference", "summary": "Olivia Oncall"}
+    resolved = second + timedelta(milliseconds=677)
+    incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", resolved, **olivia)
+    assert incident_words(incident).startswith(
+        "Resolved by alice@acme.example from Tripwire (through PagerDuty as Olivia Oncall) "
+    )

@@ -21,7 +21,7 @@ from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.audit.models import Action
 from alerts_saas.audit.recorder import record
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
-from integrations.pagerduty.incidents.words import SAME_CHANGE, same_change
+from integrations.pagerduty.incidents.words import REST_PRECISION, SAME_CHANGE, same_change
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
@@ -115,15 +115,17 @@ def _record(incident: Incident, answer: dict[str, Any], who: str, pressed: datet
     if status not in IncidentStatus.values or changed is None:
         return True  # an answer we cannot read: the call itself went through
     ours = changed >= pressed - SAME_CHANGE
+    latest = changed + REST_PRECISION  # when it happened, at the latest
     with transaction.atomic():
         current = Incident.objects.select_for_update().get(pk=incident.pk)
         told = current.resolved_at if status == IncidentStatus.RESOLVED else current.acknowledged_at
-        if changed < current.status_changed_at and not same_change(told, changed):
-            return ours  # PagerDuty has newer news of it already
+        newer = current.status != status and latest < current.status_changed_at
+        if newer and not same_change(told, changed):
+            return ours  # PagerDuty has told of a later change already (its webhook)
         if not ours and same_change(told, changed):
             return False  # known as it is, with whoever did it
         who = who if ours else ""
-        if changed >= current.status_changed_at:
+        if latest >= current.status_changed_at and current.status != status:
             current.status, current.status_changed_at, current.status_changed_by = (
                 status,
                 changed,

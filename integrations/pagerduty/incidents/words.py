@@ -19,6 +19,9 @@ from integrations.pagerduty.models import Reason
 USER = "user_reference"  # PagerDuty's agent type for a person
 # One change, as our REST call's answer and its webhook both tell it, may differ this much.
 SAME_CHANGE = timedelta(seconds=5)
+# PagerDuty's REST answers give times to the second ("2026-11-30T11:12:59Z"); its webhooks,
+# to the millisecond: a change the REST answer dates 11:12:59 happened before 11:13:00.
+REST_PRECISION = timedelta(seconds=1)
 # Why Tripwire's own event resolved an incident (by its Delivery's reason).
 BECAUSE = {
     Reason.CLEARED: "the condition cleared",
