@@ -9,13 +9,11 @@ held up by its foreign key either. Real PostgreSQL, one connection each."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,11 +22,9 @@ from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from integrations.pagerduty import removal
 from integrations.pagerduty.models import EventAction, PagerDutyService
+from tests.lock_race import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-BEAT = "beat"
-PATIENCE = 10.0  # seconds a side waits for the other before the test gives up
 
 
 def _held(admin_client, org, form_data, edge: PagerDutyService) -> tuple[Alert, Firing]:
@@ -49,49 +45,21 @@ def _held(admin_client, org, form_data, edge: PagerDutyService) -> tuple[Alert, 
     return alert, firing
 
 
-def _blocking_another() -> bool:
-    """Whether another connection waits for a lock this one holds."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-        )
-        return bool(cursor.fetchone()[0])
-
-
 def _release_while(monkeypatch, act: Callable[[], object]) -> dict[str, int]:
     """Run the beat's release; once it has taken its locks, `act` in this thread, and let
     the release go on (to its commit) only when `act` waits for it. Returns the release's
-    result; `act`'s errors are raised."""
-    locked, outcome, blocked = threading.Event(), {}, []
-    reads = firings.targets_of_alerts
-
-    def gated(alerts):
-        if threading.current_thread().name == BEAT:  # the release, its locks taken
-            locked.set()
-            deadline = time.monotonic() + PATIENCE
-            while not _blocking_another() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            blocked.append(_blocking_another())
-        return reads(alerts)
-
-    monkeypatch.setattr(firings, "targets_of_alerts", gated)
-
-    def beat() -> None:
-        try:
-            outcome.update(mute_release.release_due())
-        finally:
-            close_old_connections()
-
-    thread = threading.Thread(target=beat, name=BEAT)
-    thread.start()
-    assert locked.wait(PATIENCE)
-    try:
-        act()
-    finally:
-        thread.join(PATIENCE * 2)
-    assert blocked == [True]  # the person's change did wait for the release
-    return outcome
+    result."""
+    result: dict[str, int] = {}
+    outcome = race(
+        monkeypatch,
+        firings,
+        "targets_of_alerts",
+        lambda: result.update(mute_release.release_due()),
+        act,
+    )
+    assert outcome.errors == []
+    assert outcome.blocked  # the person's change did wait for the release
+    return result
 
 
 def test_a_save_renaming_the_alert_as_its_mute_ends(
@@ -152,38 +120,15 @@ def test_the_beat_clearing_a_firing_and_the_removal_of_a_service_it_pages(
     alert = Alert.objects.create(organization=org, name="Y", match_app="y")
     alert.targets.add(edge, postgres)
     firing = firings.open_firing(alert, 4, timezone.now())
-    locked, removed, errors = threading.Event(), threading.Event(), []
-    real = firings._open_triggers
 
-    def gated(found):  # the beat, its firing locked: on once the removal waits or is done
-        if threading.current_thread().name == BEAT:
-            locked.set()
-            deadline = time.monotonic() + PATIENCE
-            while not (_blocking_another() or removed.is_set()) and time.monotonic() < deadline:
-                time.sleep(0.02)
-        return real(found)
+    def clear() -> None:
+        firings.clear_firings([firing], Firing.ClearReason.CLEARED, timezone.now())
 
-    monkeypatch.setattr(firings, "_open_triggers", gated)
-
-    def beat() -> None:
-        try:
-            firings.clear_firings([firing], Firing.ClearReason.CLEARED, timezone.now())
-        except Exception as exc:
-            errors.append(f"beat: {exc!r}")
-        finally:
-            close_old_connections()
-
-    thread = threading.Thread(target=beat, name=BEAT)
-    thread.start()
-    assert locked.wait(PATIENCE)
-    try:
+    def remove() -> None:
         plan = removal.plan_service_removal(edge)
         removal.carry_out(plan, seen=plan.orphan_ids, move_to=None, actor=None)
-    except Exception as exc:
-        errors.append(f"removal: {exc!r}")
-    removed.set()
-    thread.join(PATIENCE * 2)
-    assert errors == []
+
+    assert race(monkeypatch, firings, "_open_triggers", clear, remove).errors == []
     firing.refresh_from_db()
     assert firing.cleared_at is not None
     assert not PagerDutyService.objects.filter(pk=edge.pk).exists()

@@ -6,11 +6,7 @@ Real PostgreSQL, one connection each."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
@@ -18,11 +14,10 @@ from alerts_saas.accounts.models import Role
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Firing
 from integrations.pagerduty import removal
-from tests.alerts.test_mute_release_deadlock import PATIENCE, _blocking_another
 from tests.alerts.test_stop_watching import _per_host, _quiet
+from tests.lock_race import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PERSON = "person"
 
 
 @pytest.mark.parametrize("action", ["stop_watching", "resolve"])
@@ -33,39 +28,17 @@ def test_a_person_and_the_removal_of_a_service_never_wait_for_each_other(
     alert = _per_host(org, edge)
     _quiet(org, alert, "web-1")
     firing = Firing.objects.get(alert=alert)
-    locked, removed, errors = threading.Event(), threading.Event(), []
-    real = firings._open_triggers
 
-    def gated(found):  # the person's request, the alert's row held: on once removal waits
-        if threading.current_thread().name == PERSON:
-            locked.set()
-            deadline = time.monotonic() + PATIENCE
-            while not (_blocking_another() or removed.is_set()) and time.monotonic() < deadline:
-                time.sleep(0.02)
-        return real(found)
-
-    monkeypatch.setattr(firings, "_open_triggers", gated)
-
-    def person() -> None:
+    def person() -> None:  # the view holds the alert's row as it resolves the firing
         client = Client(raise_request_exception=False)
         client.force_login(org.memberships.get(role=Role.OWNER).user)
         url = reverse(f"alerts:{action}", args=[org.slug, alert.pk])
-        try:
-            answer = client.post(url, {"value": "web-1", "firing": firing.pk})
-            if answer.status_code != 302:
-                errors.append(f"{action}: {answer.status_code}")
-        finally:
-            close_old_connections()
+        answer = client.post(url, {"value": "web-1", "firing": firing.pk})
+        assert answer.status_code == 302, answer.status_code
 
-    thread = threading.Thread(target=person, name=PERSON)
-    thread.start()
-    assert locked.wait(PATIENCE)
-    try:
+    def remove() -> None:
         plan = removal.plan_service_removal(edge)
         removal.carry_out(plan, seen=plan.orphan_ids, move_to=None, actor=None)
-    except Exception as exc:
-        errors.append(f"removal: {exc!r}")
-    removed.set()
-    thread.join(PATIENCE * 2)
-    assert errors == []
+
+    assert race(monkeypatch, firings, "_open_triggers", person, remove).errors == []
     assert Firing.objects.get(pk=firing.pk).cleared_at is not None
