@@ -179,10 +179,11 @@ def _watched(
     each value an alert that groups has seen (or has a firing open for). Values not seen
     for ALERT_GROUP_FORGET_WINDOWS windows are forgotten first, and their firings clear
     as "No longer seen", as do the firings of values the store lost, in time
-    (`_lost_forget_at`), except the open firings of an absence alert (a host that went
-    quiet: the silence it pages for has not ended; it clears when the host sends again,
-    or when a person stops watching it, `resolving.stop_watching`) and of an alert that
-    waits for a person (`_kept`). Returns them and the firings so cleared."""
+    (`_lost_forget_at`), except the values of an absence alert (a host that went quiet:
+    the silence it pages for has not ended; its firing clears when the host sends again,
+    and the value is dropped when a person stops watching it, `resolving.stop_watching`)
+    and the open firings of an alert that waits for a person (`_kept`). Returns them and
+    the firings so cleared."""
     grouped = [alert for alert in alerts if alert.group_by]
     seen = counts().groups([CounterSet.of(alert) for alert in grouped]) if grouped else {}
     watched = [
