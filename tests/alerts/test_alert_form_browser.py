@@ -59,7 +59,7 @@ def _connect_two_services_from_the_form(page: Page, sandbox_url: str) -> None:
     # The list is the server's; the search is htmx's once the page's scripts ran (on a
     # loaded machine, typing before then searched nothing).
     page.wait_for_load_state("load")
-    page.get_by_placeholder("Service or team name").fill("Checkout API 12")
+    page.get_by_placeholder("Service or team").fill("Checkout API 12")
     expect(rows).to_contain_text("10 of 139 services match “Checkout API 12” by name or team.")
     for name in CHOSEN:
         named = re.compile(rf"^{re.escape(name)}(?!\d)")

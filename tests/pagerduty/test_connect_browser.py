@@ -44,7 +44,7 @@ def test_connect_choose_two_services_and_send_a_test_event(
     expect(rows).to_contain_text("139 services · page 1 of 6.")
     expect(rows.locator("input[name=service]")).to_have_count(25)
     expect(rows).to_contain_text("Android Sync")
-    page.get_by_placeholder("Service or team name").fill("Checkout API 12")
+    page.get_by_placeholder("Service or team").fill("Checkout API 12")
     expect(rows).to_contain_text("10 of 139 services match “Checkout API 12” by name or team.")
     expect(rows.locator("input[name=service]")).to_have_count(10)
     expect(rows).not_to_contain_text("Android Sync")
