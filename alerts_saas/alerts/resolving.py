@@ -83,20 +83,21 @@ def note_conditions(firings: Sequence[tuple[Firing, bool | None]], now: datetime
         firing.condition_cleared_at = None
 
 
-def resolve_by_hand(alert: Alert, firing_id: int | None, user: User) -> bool:
+def resolve_by_hand(alert: Alert, firing_id: int | None, user: User) -> Firing | None:
     """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user` and send
-    its resolves, with an entry in the audit log; False if it was not open (resolved
-    meanwhile, or not this alert's). Call in a transaction holding the alert's row."""
+    its resolves, with an entry in the audit log; the firing, or None if it was not open
+    (resolved meanwhile, or not this alert's). Call in a transaction holding the alert's
+    row."""
     firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
     if firing is None:
-        return False
+        return None
     now = timezone.now()
     if not firings.clear_firing(firing, Firing.ClearReason.RESOLVED, now, by=user):
-        return False
+        return None
     opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
     change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
-    return True
+    return firing
 
 
 def stop_watching(alert: Alert, value: str, user: User) -> bool:

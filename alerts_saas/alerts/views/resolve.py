@@ -35,8 +35,10 @@ def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
         )
         user = request.user
         assert isinstance(user, User)  # tenant_view lets only signed-in members in
-        resolved = resolving.resolve_by_hand(alert, as_id(request.POST.get("firing", "")), user)
-    value = _value_of(alert, request.POST.get("firing", ""))
+        posted = request.POST.get("firing", "")
+        resolved = resolving.resolve_by_hand(alert, as_id(posted), user)
+    # The value it resolved, or (resolved meanwhile) the one the page showed.
+    value = _named(alert, resolved.group) if resolved else _value_of(alert, posted)
     what = f"“{alert.name}”" if value is None else f"{value} of “{alert.name}”"
     if resolved:
         its = "Its incidents are" if value is None else "Its incident is"
@@ -62,7 +64,14 @@ def _value_of(alert: Alert, firing: str) -> str | None:
         .values_list("group", flat=True)
         .first()
     )
-    return None if value is None else value or f"Events with no {group_label(alert)}"
+    return None if value is None else _named(alert, value)
+
+
+def _named(alert: Alert, group: str) -> str | None:
+    """A firing's value as its Resolve's message names it; None for an alert as a whole."""
+    if not alert.group_by:
+        return None
+    return group or f"Events with no {group_label(alert)}"
 
 
 def _back_to(request: TenantRequest, alert: Alert) -> str:
@@ -81,9 +90,6 @@ def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
     value = request.POST.get("value", "")[:GROUP_VALUE_CHARS]
     user = request.user
     assert isinstance(user, User)  # tenant_view lets only signed-in members in
-    alert = tenant_get(request, Alert.objects.select_related("organization"), pk=alert_id)
-    if not alert.group_by:
-        raise Http404("This alert does not count values separately.")
     stopped: bool | None
     try:
         with transaction.atomic():
@@ -92,6 +98,8 @@ def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
                 Alert.objects.select_for_update(no_key=True).select_related("organization"),
                 pk=alert_id,
             )
+            if not alert.group_by:
+                raise Http404("This alert does not count values separately.")
             stopped = resolving.stop_watching(alert, value, user)
     except redis.RedisError:
         stopped = None  # rolled back: nothing changed
