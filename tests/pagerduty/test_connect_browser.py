@@ -44,6 +44,9 @@ def test_connect_choose_two_services_and_send_a_test_event(
     expect(rows).to_contain_text("139 services · page 1 of 6.")
     expect(rows.locator("input[name=service]")).to_have_count(25)
     expect(rows).to_contain_text("Android Sync")
+    # The list is the server's; the search is htmx's once the page's scripts ran (on a
+    # loaded machine, typing before then searched nothing).
+    page.wait_for_load_state("load")
     page.get_by_placeholder("Service or team").fill("Checkout API 12")
     expect(rows).to_contain_text("10 of 139 services match “Checkout API 12” by name or team.")
     expect(rows.locator("input[name=service]")).to_have_count(10)
