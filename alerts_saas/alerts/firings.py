@@ -297,11 +297,6 @@ def totals_now(found: Sequence[Firing]) -> dict[int, int]:
     return {pk: now[counter] for pk, counter in counters.items()}
 
 
-def open_firing_of(alert: Alert) -> Firing | None:
-    """The alert's open firing (the first, for an alert that groups)."""
-    return Firing.objects.filter(alert=alert, cleared_at__isnull=True).first()
-
-
 def open_firings_of(alert: Alert) -> list[Firing]:
     """The alert's open firings: one at most, or one per value for an alert that groups."""
     return list(Firing.objects.filter(alert=alert, cleared_at__isnull=True).order_by("group"))
