@@ -36,9 +36,14 @@ LEVEL_NAMES.update(
         "panic": Level.EMERGENCY,
     }
 )
-SUMMARY_MESSAGE_CHARS = 300  # an event in a trigger's custom details: kept small
+# An event among an alert's latest (a trigger's custom details, the alert page) is kept
+# whole up to SUMMARY_WHOLE_BYTES of JSON; a larger one is cut: its message to
+# SUMMARY_MESSAGE_CHARS, its first SUMMARY_ATTRIBUTES attributes, their names and texts to
+# SUMMARY_TEXT_CHARS.
+SUMMARY_WHOLE_BYTES = 1024
+SUMMARY_MESSAGE_CHARS = 300
 SUMMARY_ATTRIBUTES = 10
-SUMMARY_TEXT_CHARS = 100  # an attribute's name or text, as shown there
+SUMMARY_TEXT_CHARS = 100
 
 
 @dataclass(slots=True)
@@ -62,29 +67,50 @@ class Event:
         return self._folded
 
     def summary(self) -> bytes:
-        """The event as shown in a trigger's custom details, as JSON: small and bounded.
-        Made once per event, however many alerts keep it among their latest."""
+        """The event as the latest events keep it (`shown` turns it into what a trigger's
+        custom details and the alert page show): JSON, small and bounded. Made once per
+        event, however many alerts keep it among their latest.
+
+        It is an array (time, level, message, source, app, attributes), not the object
+        shown: at thousands of alerts nearly every event is kept by some alert, and
+        building the object for each cost more than all the rest of its counting. An event
+        whose array is at most SUMMARY_WHOLE_BYTES is kept whole; a larger one is cut
+        (`_cut`)."""
         if self._summary is None:
-            self._summary = orjson.dumps(self._summarise())
+            kept = orjson.dumps(
+                (self.timestamp, self.level, self.message, self.source, self.app, self.attributes)
+            )
+            self._summary = kept if len(kept) <= SUMMARY_WHOLE_BYTES else self._cut()
         return self._summary
 
-    def _summarise(self) -> dict[str, Any]:
+    def _cut(self) -> bytes:
         message = self.message
         if len(message) > SUMMARY_MESSAGE_CHARS:
             message = message[:SUMMARY_MESSAGE_CHARS] + "…"
-        shown: dict[str, Any] = {
-            # orjson writes it as isoformat() does, in C.
-            "timestamp": datetime.fromtimestamp(self.timestamp, UTC),
-            "level": LEVEL_LABELS[self.level],
-            "message": message,
-        }
-        if self.source:
-            shown["source"] = self.source
-        if self.app:
-            shown["app"] = self.app
-        if self.attributes:
-            shown["attributes"] = _shown_attributes(self.attributes)
-        return shown
+        attributes = _shown_attributes(self.attributes)
+        return orjson.dumps(
+            (self.timestamp, self.level, message, self.source, self.app, attributes)
+        )
+
+
+def shown(kept: Any) -> dict[str, Any]:
+    """A kept event (`Event.summary`, as parsed from its JSON) as triggers and pages show
+    it. An object is shown as it is: kept before the array form, or written by a test."""
+    if not isinstance(kept, list):
+        return dict(kept)
+    timestamp, level, message, source, app, attributes = kept
+    event: dict[str, Any] = {
+        "timestamp": datetime.fromtimestamp(timestamp, UTC).isoformat(),
+        "level": LEVEL_LABELS.get(level, str(level)),
+        "message": message,
+    }
+    if source:
+        event["source"] = source
+    if app:
+        event["app"] = app
+    if attributes:
+        event["attributes"] = attributes
+    return event
 
 
 def _shown_attributes(attributes: dict[str, AttributeValue]) -> dict[str, AttributeValue]:

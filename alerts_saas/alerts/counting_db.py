@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Q, Sum, Window
 from django.db.models.functions import RowNumber
 
+from alerts_saas.alerts.conditions import shown
 from alerts_saas.alerts.counters import (
     RECENT_KEPT,
     CounterSet,
@@ -186,7 +187,7 @@ class DatabaseCounts:
             .values_list("alert_id", "generation", "group", "event")
         )
         for alert_id, generation, group, event in rows:
-            found[by_key[alert_id, generation, group]].append(event)
+            found[by_key[alert_id, generation, group]].append(shown(event))
         return found
 
     def highest_level(self, counter: CounterSet, now: float) -> int | None:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import redis
 
+from alerts_saas.alerts.conditions import shown
 from alerts_saas.alerts.count_script import ADD, pack
 from alerts_saas.alerts.counters import (
     RECENT_KEPT,
@@ -177,12 +178,12 @@ def _latest(reply: list[bytes | None], limit: int) -> list[dict[str, Any]]:
     if written is None:
         return []
     newest = int(written)
-    shown = []
+    latest = []
     for back in range(1, min(limit, RECENT_KEPT, newest) + 1):
         event = ring[(newest - back) % RECENT_KEPT]
         if event is not None:
-            shown.append(orjson.loads(event))
-    return shown
+            latest.append(shown(orjson.loads(event)))
+    return latest
 
 
 def _bucket_of(name: bytes | str) -> int | None:
