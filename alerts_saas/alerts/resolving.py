@@ -83,11 +83,11 @@ def note_conditions(firings: Sequence[tuple[Firing, bool | None]], now: datetime
         firing.condition_cleared_at = None
 
 
-def resolve_by_hand(alert: Alert, firing_id: int | None, user: User) -> Firing | None:
-    """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user` and send
-    its resolves, with an entry in the audit log; the firing, or None if it was not open
-    (resolved meanwhile, or not this alert's). Call in a transaction holding the alert's
-    row."""
+def resolve_by_hand(alert: Alert, firing_id: int | None, user: User | None) -> Firing | None:
+    """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user` (None: an
+    API token, which the audit entry names) and send its resolves, with an entry in the
+    audit log; the firing, or None if it was not open (resolved meanwhile, or not this
+    alert's). Call in a transaction holding the alert's row."""
     firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
     if firing is None:
         return None
@@ -100,12 +100,12 @@ def resolve_by_hand(alert: Alert, firing_id: int | None, user: User) -> Firing |
     return firing
 
 
-def stop_watching(alert: Alert, value: str, user: User) -> bool:
+def stop_watching(alert: Alert, value: str, user: User | None) -> bool:
     """Stop watching one value of the alert's group field (a host taken down for good): its
     open firing, if any, is resolved in Tripwire by `user` (its resolves go out), and the
     value is forgotten, its counts with it, until a matching event has it again; with an
-    entry in the audit log. False if the value was neither seen nor firing. Call in a
-    transaction holding the alert's row."""
+    entry in the audit log (`user` None: an API token's, which the entry names). False if
+    the value was neither seen nor firing. Call in a transaction holding the alert's row."""
     counter = CounterSet.of(alert)
     seen = any(g.value == value for g in counts().groups([counter]).get(counter, []))
     firing = Firing.objects.filter(

@@ -9,14 +9,22 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Router
 
-from alerts_saas.api import activity, alerts, errors, history, keys, mutes
+from alerts_saas.api import activity, alerts, errors, firing_actions, history, keys, mutes
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def register(api: NinjaAPI) -> None:
     errors.install(api)
-    for router in (alerts.router, history.router, mutes.router, keys.router, activity.router):
+    routers = (
+        alerts.router,
+        firing_actions.router,
+        history.router,
+        mutes.router,
+        keys.router,
+        activity.router,
+    )
+    for router in routers:
         _refuse_other_methods(router)
         api.add_router("", router)
 

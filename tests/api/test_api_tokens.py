@@ -185,7 +185,7 @@ def test_the_docs_describe_tokens_and_every_operation(org):
         for method in item
         if "ApiTokenAuth" in str(item[method].get("security"))
     }
-    assert len(operations) == 22
+    assert len(operations) == 24
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if (method, path) in operations:
