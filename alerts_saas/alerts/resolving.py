@@ -58,25 +58,34 @@ def note_condition(firing: Firing, holds: bool | None, now: datetime) -> None:
         firing.condition_cleared_at = None
 
 
-def note_conditions(firings: Sequence[tuple[Firing, bool | None]], now: datetime) -> None:
+def note_conditions(noting: Sequence[tuple[Firing, bool | None]], now: datetime) -> None:
     """`note_condition` for many open firings of an alert that groups, each with whether
     its condition holds: one update for those whose condition cleared, one for those where
-    it holds again, however many hosts."""
-    cleared = [f for f, holds in firings if holds is False and f.condition_cleared_at is None]
-    again = [f for f, holds in firings if holds and f.condition_cleared_at is not None]
-    if cleared:
-        Firing.objects.filter(
-            organization_id__in={f.organization_id for f in cleared},
-            pk__in=[f.pk for f in cleared],
-            cleared_at__isnull=True,
-            condition_cleared_at__isnull=True,
-        ).update(condition_cleared_at=now)
-    if again:
-        Firing.objects.filter(
-            organization_id__in={f.organization_id for f in again},
-            pk__in=[f.pk for f in again],
-            condition_cleared_at__isnull=False,
-        ).update(condition_cleared_at=None)
+    it holds again, however many hosts. Their alerts' rows are locked first, in one query
+    (`firings.lock_alerts`), as every writer of firings does: the beat's update, locking
+    firings without the alert, waited for a firing a save held (its own note, under the
+    alert's row) while the save waited for a firing the update held (its `sync_targets_of`
+    takes them all): PostgreSQL aborted one as a deadlock."""
+    cleared = [f for f, holds in noting if holds is False and f.condition_cleared_at is None]
+    again = [f for f, holds in noting if holds and f.condition_cleared_at is not None]
+    if not cleared and not again:
+        return
+    changing = cleared + again
+    with transaction.atomic():
+        firings.lock_alerts({f.organization_id for f in changing}, {f.alert_id for f in changing})
+        if cleared:
+            Firing.objects.filter(
+                organization_id__in={f.organization_id for f in cleared},
+                pk__in=[f.pk for f in cleared],
+                cleared_at__isnull=True,
+                condition_cleared_at__isnull=True,
+            ).update(condition_cleared_at=now)
+        if again:
+            Firing.objects.filter(
+                organization_id__in={f.organization_id for f in again},
+                pk__in=[f.pk for f in again],
+                condition_cleared_at__isnull=False,
+            ).update(condition_cleared_at=None)
     for firing in cleared:
         firing.condition_cleared_at = now
     for firing in again:
