@@ -193,12 +193,14 @@ class EventAction(models.TextChoices):
 
 class Reason(models.TextChoices):
     """Why an event was sent, beside the firing's own trigger: what a resolve or an extra
-    trigger answers to. The first four are the firing's clear reasons."""
+    trigger answers to. The first five are the firing's clear reasons of the same code
+    (`Firing.ClearReason`; one resolved in Tripwire sends `BY_HAND`)."""
 
     CLEARED = "cleared", "condition cleared"
     DISABLED = "disabled", "alert disabled"
     EDITED = "edited", "condition edited"
     DELETED = "deleted", "alert deleted"
+    FORGOTTEN = "forgotten", "value no longer seen"
     TARGET_REMOVED = "target_removed", "service removed from the alert"
     SERVICE_DELETED = "service_deleted", "service removed from Tripwire"
     DISCONNECTED = "disconnected", "PagerDuty account disconnected"
