@@ -1,7 +1,8 @@
 """Firings that wait for a person: alerts that do not auto-resolve (`Alert.auto_resolve`).
 
-- When the condition clears, the beat notes when (`note_condition`, from
-  the beat, `evaluation.evaluate`) and sends nothing; when it holds again, the note goes.
+- When the condition clears, the beat notes when (`note_conditions`, from the beat,
+  `evaluation.evaluate`, and a save's check, `evaluation.reevaluate`) and sends nothing;
+  when it holds again, the note goes.
 - A person resolves the firing in Tripwire (`resolve_by_hand`), any open firing, of any
   alert: it clears as "Resolved in Tripwire" and the resolves go out. For a host that an
   absence alert pages about and that was taken down for good, a person stops watching it
@@ -41,27 +42,12 @@ from integrations.pagerduty.models import Delivery, EventAction
 log = logging.getLogger(__name__)
 
 
-def note_condition(firing: Firing, holds: bool | None, now: datetime) -> None:
-    """Note on the open firing when its condition cleared (`holds` False), or that it holds
-    again (True); None (can't tell yet) changes nothing. Compare-and-set: the first
-    clearing's time stays until the condition holds again."""
-    if holds is False and firing.condition_cleared_at is None:
-        noted = Firing.objects.filter(
-            pk=firing.pk, cleared_at__isnull=True, condition_cleared_at__isnull=True
-        ).update(condition_cleared_at=now)
-        if noted:
-            firing.condition_cleared_at = now
-    elif holds and firing.condition_cleared_at is not None:
-        Firing.objects.filter(pk=firing.pk, condition_cleared_at__isnull=False).update(
-            condition_cleared_at=None
-        )
-        firing.condition_cleared_at = None
-
-
 def note_conditions(noting: Sequence[tuple[Firing, bool | None]], now: datetime) -> None:
-    """`note_condition` for many open firings of an alert that groups, each with whether
-    its condition holds: one update for those whose condition cleared, one for those where
-    it holds again, however many hosts. Their alerts' rows are locked first, in one query
+    """Note on open firings (one per value, for an alert that groups) when their condition
+    cleared (`holds` False), or that it holds again (True); None (can't tell yet) changes
+    nothing. Compare-and-set: the first clearing's time stays until the condition holds
+    again. One update for those whose condition cleared, one for those where it holds
+    again, however many hosts. Their alerts' rows are locked first, in one query
     (`firings.lock_alerts`), as every writer of firings does: the beat's update, locking
     firings without the alert, waited for a firing a save held (its own note, under the
     alert's row) while the save waited for a firing the update held (its `sync_targets_of`
