@@ -208,7 +208,9 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
     with transaction.atomic():
         alert = tenant_get(
             request,
-            Alert.objects.select_for_update(no_key=True).select_related("organization"),
+            Alert.objects.select_for_update(no_key=True, of=("self",)).select_related(
+                "organization"
+            ),
             pk=alert_id,
         )
         wanted = request.POST.get("enabled")

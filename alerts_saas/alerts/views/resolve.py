@@ -30,7 +30,9 @@ def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
     with transaction.atomic():
         alert = tenant_get(
             request,
-            Alert.objects.select_for_update(no_key=True).select_related("organization"),
+            Alert.objects.select_for_update(no_key=True, of=("self",)).select_related(
+                "organization"
+            ),
             pk=alert_id,
         )
         user = request.user
@@ -95,7 +97,9 @@ def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
         with transaction.atomic():
             alert = tenant_get(
                 request,
-                Alert.objects.select_for_update(no_key=True).select_related("organization"),
+                Alert.objects.select_for_update(no_key=True, of=("self",)).select_related(
+                    "organization"
+                ),
                 pk=alert_id,
             )
             if not alert.group_by:
