@@ -280,7 +280,8 @@ class FiringOut(BaseModel):
         "empty if open."
     )
     cleared_by: str | None = Field(
-        description="Who resolved it in Tripwire (their email); null otherwise."
+        description="Who resolved it in Tripwire (their email); null otherwise, and when an "
+        "API token resolved it (the Activity log, /activity, names the token)."
     )
     count_at_clear: int | None
 

@@ -74,11 +74,14 @@ Every answer, errors included, is JSON: a bad request gets a 4xx with a `message
 with an API token (Settings → API tokens, owners and admins): `Authorization: Bearer
 <token>`. A read token reads; a read-and-write token also changes (403 otherwise). Each
 token may make {settings.API_REQUESTS_PER_MINUTE:,} requests a minute (429 with
-Retry-After). Changes do what the same change on the pages does, under the same rules.
-An alert's answer carries its version (`ETag`); send it back as `If-Match` with PUT, PATCH,
-DELETE, enable or disable, and the change is made only if nobody changed the alert since
-(412 otherwise). Lists come a page at a time (`page`, `per_page`), with `next` and
-`previous` links. Another organization's ids are 404.
+Retry-After). Changes do what the same change on the pages does, under the same rules, the
+alert page's buttons included: `POST /firings/{{id}}/resolve` resolves an open firing (409
+if it already was), `POST /alerts/{{id}}/stop-watching` stops watching one value of an
+alert that counts per value (a host taken down for good). An alert's answer carries its
+version (`ETag`); send it back as `If-Match` with PUT, PATCH, DELETE, enable or disable,
+and the change is made only if nobody changed the alert since (412 otherwise). Lists come
+a page at a time (`page`, `per_page`), with `next` and `previous` links. Another
+organization's ids are 404.
 """
 
 
