@@ -42,8 +42,10 @@ def create_organization(owner: User, name: str, slug: str | None = None) -> Orga
 
 def lock_organization(organization: Organization) -> None:
     """Lock the organization's row until the transaction ends: changes that check a rule
-    across its rows (the last owner, a name not yet taken) then run one at a time."""
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    across its rows (the last owner, a name not yet taken) then run one at a time. Without
+    its key (nothing here changes it): rows written meanwhile that refer to the
+    organization (an audit entry, a resolve) check it FOR KEY SHARE, and would wait."""
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).first()
 
 
 def _other_owners(target: Membership) -> int:

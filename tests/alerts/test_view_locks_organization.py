@@ -67,14 +67,7 @@ def _holder(org: Organization, other: Alert, kind: str) -> tuple[object, str, Ca
     [
         "another alert's Resolve",
         "the settings' save",
-        pytest.param(
-            "an ingest key's creation",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="lock_organization locks the row FOR UPDATE: the press's inserts "
-                "(audit entry, resolves) check their organization FOR KEY SHARE, and wait",
-            ),
-        ),
+        "an ingest key's creation",
     ],
 )
 @pytest.mark.parametrize("action", ["resolve", "stop_watching", "toggle"])
