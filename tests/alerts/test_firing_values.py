@@ -75,7 +75,8 @@ def test_each_host_firing_has_its_own_incident_and_buttons(admin_client, org, pe
             item = _item(shown, firing)
             incident = incidents[firing.pk]
             assert f"<code>{firing.group}</code>" in item
-            assert "Triggered: assigned to Olivia Oncall" in item
+            assert "Triggered</span>" in item  # its badge, then the rest
+            assert '<span class="incident-words">assigned to Olivia Oncall.</span>' in item
             for action in ("acknowledge", "resolve", "note"):
                 assert f'action="{base}/incidents/{incident.pk}/{action}/"' in item
             assert f'name="firing" value="{firing.pk}"' in item

@@ -64,7 +64,8 @@ def test_each_host_is_acknowledged_from_its_own_buttons(
         items.and_(dark_phone.locator(f'[data-group="{h}"]')) for h in ("web-5", "web-6")
     )
     for item in (host5, host6):
-        expect(item).to_contain_text("Triggered: assigned to Olivia Oncall")
+        expect(item.locator(".incident .badge")).to_have_text("Triggered")
+        expect(item.locator(".incident-words")).to_have_text("assigned to Olivia Oncall.")
         expect(item.get_by_role("button", name="Acknowledge")).to_be_visible()
     expect(host6.get_by_role("button", name="Resolve web-6")).to_be_visible()
     assert overflow(dark_phone) == 0
@@ -72,10 +73,11 @@ def test_each_host_is_acknowledged_from_its_own_buttons(
 
     host6.get_by_role("button", name="Acknowledge").click()
     expect(dark_phone.locator(".flash-success")).to_contain_text("acknowledged in PagerDuty")
-    expect(host6).to_contain_text(
-        "Acknowledged by owner@acme.example from Tripwire (through PagerDuty as Olivia Oncall)"
+    expect(host6.locator(".incident .badge")).to_have_text("Acknowledged")
+    expect(host6.locator(".incident-words")).to_contain_text(
+        "by owner@acme.example from Tripwire (through PagerDuty as Olivia Oncall)"
     )
-    expect(host5).to_contain_text("Triggered: assigned to Olivia Oncall")
+    expect(host5.locator(".incident-words")).to_have_text("assigned to Olivia Oncall.")
     expect(host5.get_by_role("button", name="Acknowledge")).to_be_visible()
     statuses = {i["id"]: i["status"] for i in pagerduty.incidents()}
     assert (statuses[web5.pd_incident_id], statuses[web6.pd_incident_id]) == (

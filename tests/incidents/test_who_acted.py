@@ -127,7 +127,7 @@ def test_buttons_here_name_who_pressed_them_and_whom_pagerduty_recorded(
     story = render_to_string(
         "pagerduty_incidents/_incident.html",
         {
-            "t": SimpleNamespace(incident=incident, incident_words=incident_words(incident)),
+            "t": SimpleNamespace(incident=incident),
             "tenant": SimpleNamespace(is_admin=True, organization=SimpleNamespace(slug="acme")),
             "firing_open": False,
         },

@@ -23,7 +23,7 @@ SAME_CHANGE = timedelta(seconds=5)
 # to the millisecond: a change the REST answer dates 11:12:59 happened before 11:13:00.
 REST_PRECISION = timedelta(seconds=1)
 # Why Tripwire's own event resolved an incident (by its Delivery's reason).
-BECAUSE = {
+BECAUSE: dict[str, str] = {
     Reason.CLEARED: "the condition cleared",
     Reason.DISABLED: "the alert was disabled",
     Reason.EDITED: "the condition was edited",
@@ -32,21 +32,26 @@ BECAUSE = {
     Reason.SERVICE_DELETED: "the service was removed from Tripwire",
     Reason.DISCONNECTED: "the PagerDuty account was disconnected",
     Reason.TEST_EXPIRED: "the test incident ended",
-    "forgotten": "the value was no longer seen",
+    Reason.FORGOTTEN: "the value was no longer seen",
 }
 
 
-def incident_words(incident: Incident) -> str:
+def incident_words(incident: Incident, *, beside_badge: bool = False) -> str:
     """Where PagerDuty's incident stands, e.g. "Acknowledged by Alice Oncall 4 min ago",
     "Resolved by alice@example.com from Tripwire (through PagerDuty as Olivia Oncall) just
     now", "Resolved by Tripwire: the condition cleared 2 min ago", "Resolved in PagerDuty
-    by Bob 1 min ago", "Triggered: assigned to Alice Oncall"."""
+    by Bob 1 min ago", "Triggered: assigned to Alice Oncall". `beside_badge`: without the
+    state, which a badge before the words already says ("by Alice Oncall 4 min ago",
+    "assigned to Alice Oncall", "nobody assigned")."""
     if incident.status == IncidentStatus.ACKNOWLEDGED:
-        return f"Acknowledged {_acknowledger(incident)} {_ago(incident.acknowledged_at)}"
-    if incident.status == IncidentStatus.RESOLVED:
-        return f"Resolved {_resolver(incident)} {_ago(incident.resolved_at)}"
-    assigned = ", ".join(incident.assignees)
-    return f"Triggered: assigned to {assigned}" if assigned else "Triggered: nobody assigned"
+        state = "Acknowledged"
+        rest = f"{_acknowledger(incident)} {_ago(incident.acknowledged_at)}"
+    elif incident.status == IncidentStatus.RESOLVED:
+        state, rest = "Resolved", f"{_resolver(incident)} {_ago(incident.resolved_at)}"
+    else:
+        assigned = ", ".join(incident.assignees)
+        state, rest = "Triggered:", f"assigned to {assigned}" if assigned else "nobody assigned"
+    return rest.rstrip() if beside_badge else f"{state} {rest}".rstrip()
 
 
 def _acknowledger(incident: Incident) -> str:

@@ -7,8 +7,7 @@ from django import template
 
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.models import Incident, IncidentActivity
-from integrations.pagerduty.incidents.words import activity_agent
-from integrations.pagerduty.incidents.words import incident_words as words
+from integrations.pagerduty.incidents.words import activity_agent, incident_words
 from integrations.pagerduty.models import Delivery
 
 register = template.Library()
@@ -21,8 +20,9 @@ def pagerduty_incident(delivery: Delivery) -> Incident | None:
 
 
 @register.filter
-def incident_words(incident: Incident) -> str:
-    return words(incident)
+def incident_beside_badge(incident: Incident) -> str:
+    """The words after a badge that already says the state: "assigned to Alice Oncall"."""
+    return incident_words(incident, beside_badge=True)
 
 
 @register.simple_tag
