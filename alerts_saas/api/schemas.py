@@ -13,12 +13,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts_saas.alerts.models import DEFAULT_SUMMARY, MAX_WINDOW_MINUTES, Level
+from integrations.pagerduty.models import Reason
 
 LevelName = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 LEVELS: dict[str, int] = {label: value for value, label in Level.choices}
 Severity = Literal["critical", "error", "warning", "info"]
 Kind = Literal["presence", "absence"]
 GroupByName = Literal["source", "app", "attribute"]
+# From the choices, so that a reason added there is documented here.
+DELIVERY_REASONS = (
+    "Why it was sent: empty for a firing's own trigger; otherwise "
+    + ", ".join(f"{code} ({words.removeprefix(f'{code}: ')})" for code, words in Reason.choices)
+    + ". fallback marks a trigger (to the fallback service), the others a resolve: one sent as "
+    "its firing cleared has the firing's clear_reason (by_hand for resolved)."
+)
 GROUPING_HELP = (
     "Count separately for each value of this field: one firing, and one PagerDuty incident, "
     "per source (or host), app or attribute value; null counts all matching events together."
@@ -298,7 +306,7 @@ class DeliveryOut(BaseModel):
     service_name: str
     event_action: str
     dedup_key: str
-    reason: str
+    reason: str = Field(description=DELIVERY_REASONS)
     is_test: bool
     status: Literal["queued", "sending", "delivered", "failed"]
     attempts: int
