@@ -40,7 +40,11 @@ class RecentMatch(models.Model):
     generation = models.PositiveIntegerField()
     group = models.CharField(max_length=256, blank=True, default="")
     received_at = models.DateTimeField(default=timezone.now)
-    event = models.JSONField(help_text="The event as shown in a trigger's custom details.")
+    event = models.JSONField(
+        help_text="The event as kept (`Event.summary`: time, level, message, source, app and "
+        "attributes, an array); `conditions.shown` makes the object a trigger's custom details "
+        "and the alert page show."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["alert", "generation", "group", "-received_at"])]

@@ -58,7 +58,9 @@ def test_a_large_event_is_cut_names_texts_and_message_and_only_its_first_attribu
 
     many = {f"attribute-{n:03}": "x" * 20 for n in range(SUMMARY_ATTRIBUTES + 40)}
     summary = shown(Event(timestamp=1_796_000_000.0, attributes=many))
-    assert summary["attributes"] == {f"attribute-{n:03}": "x" * 20 for n in range(SUMMARY_ATTRIBUTES)}
+    assert summary["attributes"] == {
+        f"attribute-{n:03}": "x" * 20 for n in range(SUMMARY_ATTRIBUTES)
+    }
 
 
 def test_a_small_event_is_kept_whole_even_with_a_long_text():
