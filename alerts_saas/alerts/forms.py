@@ -8,6 +8,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import (
+    DEFAULT_SOURCE,
     MATCH_FIELDS,
     MAX_WINDOW_MINUTES,
     Alert,
@@ -108,6 +109,9 @@ class AlertForm(forms.ModelForm):
             "value: e.g. “fewer than 1 heartbeat in 5 minutes” for each host says which host "
             "went quiet.",
             "group_attribute": "With “An attribute”: its name, e.g. host or region.",
+            "source": "Where the problem is, e.g. a host or service name (PagerDuty's "
+            "source). Counting each source or host on its own, the host is sent unless you "
+            f"set one here (anything but “{DEFAULT_SOURCE}”).",
             "resolve_quiet_values": "Off: a host that goes quiet stays firing until it sends "
             "again, or until you stop watching it on the alert's page. On: its firing "
             "resolves once it has sent nothing for "

@@ -51,6 +51,11 @@ class ConditionKind(models.TextChoices):
     ABSENCE = "absence", "Fewer than"
 
 
+# PagerDuty's `source` when none is set; an alert that counts each source (host) on its own
+# sends the host instead (`payload.render_payload`).
+DEFAULT_SOURCE = "tripwire"
+
+
 class GroupBy(models.TextChoices):
     """What an alert may count each value of on its own (`Alert.group_by`)."""
 
@@ -80,7 +85,7 @@ class Alert(models.Model):
     )
     source = models.CharField(
         max_length=255,
-        default="tripwire",
+        default=DEFAULT_SOURCE,
         help_text="Where the problem is, e.g. a host or service name (PagerDuty's source).",
     )
     component = models.CharField(max_length=255, blank=True)

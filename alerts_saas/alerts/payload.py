@@ -10,7 +10,14 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from alerts_saas.alerts.models import Alert, GroupBy, Level, Severity, window_label
+from alerts_saas.alerts.models import (
+    DEFAULT_SOURCE,
+    Alert,
+    GroupBy,
+    Level,
+    Severity,
+    window_label,
+)
 
 PLACEHOLDERS = ("alert", "count", "threshold", "window", "org", "group")
 # Event levels (by rank) as PagerDuty's severities, for alerts whose severity follows the
@@ -69,6 +76,7 @@ class AlertDraft:
     event_class: str = ""
     details: dict[str, str] = field(default_factory=dict)
     group_field: str = ""  # what the alert counts separately for each value of, if anything
+    per_source: bool = False  # whether it counts each source (host) on its own
 
 
 def group_label(alert: Alert) -> str:
@@ -104,6 +112,7 @@ def draft_of(alert: Alert, details: dict[str, str] | None = None) -> AlertDraft:
         event_class=alert.event_class,
         details=details,
         group_field=group_label(alert),
+        per_source=alert.group_by == GroupBy.SOURCE,
     )
 
 
@@ -147,7 +156,7 @@ def render_payload(
         )
     payload: dict[str, Any] = {
         "summary": summary,
-        "source": draft.source,
+        "source": _source(draft, group),
         "severity": draft.severity,
         "timestamp": timezone.now().isoformat(),
         "custom_details": details,
@@ -160,3 +169,12 @@ def render_payload(
         if value:
             payload[key] = value
     return payload
+
+
+def _source(draft: AlertDraft, group: str | None) -> str:
+    """PagerDuty's `source`, "the unique location of the affected system, preferably a
+    hostname": for an alert that counts each source on its own, the host it fires about,
+    unless a source was set on the alert (or the events had none)."""
+    if draft.per_source and group and draft.source == DEFAULT_SOURCE:
+        return group
+    return draft.source

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts_saas.alerts.models import DEFAULT_SUMMARY, MAX_WINDOW_MINUTES, Level
+from alerts_saas.alerts.models import DEFAULT_SOURCE, DEFAULT_SUMMARY, MAX_WINDOW_MINUTES, Level
 from integrations.pagerduty.models import Reason
 
 LevelName = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
@@ -80,7 +80,11 @@ class PagerDutyEvent(Closed):
         description="Placeholders: {alert}, {count}, {threshold}, {window}, {org}, and {group} "
         "(the value, for an alert with `group_by`).",
     )
-    source: str = Field(default="tripwire", description="Where the problem is: a host or service.")
+    source: str = Field(
+        default=DEFAULT_SOURCE,
+        description="Where the problem is: a host or service. An alert that counts each source "
+        "on its own sends the host it fires about while this is the default.",
+    )
     component: str = ""
     group: str = ""
     event_class: str = Field(default="", description="PagerDuty's `class`.")

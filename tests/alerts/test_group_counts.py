@@ -11,11 +11,19 @@ import orjson
 import pytest
 from django.utils import timezone
 
+from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts import counting, evaluation
 from alerts_saas.alerts.conditions import Event, group_reader
 from alerts_saas.alerts.counting import CounterSet, Tally
-from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy, Level
-from alerts_saas.alerts.payload import AlertDraft, render_payload, severity_of_level
+from alerts_saas.alerts.models import (
+    DEFAULT_SOURCE,
+    Alert,
+    ConditionKind,
+    Firing,
+    GroupBy,
+    Level,
+)
+from alerts_saas.alerts.payload import AlertDraft, draft_of, render_payload, severity_of_level
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +179,28 @@ def test_the_summary_names_the_value():
     payload = render_payload(draft, count=3, group="db-1")
     assert payload["summary"] == "Disk: 3 [source db-1]"
     assert payload["custom_details"]["group"] == {"field": "source", "value": "db-1"}
+
+
+def test_an_alert_counting_each_host_sends_the_host_as_pagerdutys_source():
+    """PagerDuty's source is "the unique location of the affected system, preferably a
+    hostname": the host a per-host firing is about, unless the alert sets its own."""
+    draft = AlertDraft(
+        name="Disk", severity="error", summary_template="{alert}", source=DEFAULT_SOURCE,
+        organization_name="Acme", group_field="source", per_source=True,
+    )  # fmt: skip
+    assert render_payload(draft, count=3, group="db-1")["source"] == "db-1"
+    # Events without a source: the alert's own.
+    assert render_payload(draft, count=3, group="")["source"] == DEFAULT_SOURCE
+    draft.source = "payments-cluster"  # set on the alert: kept
+    assert render_payload(draft, count=3, group="db-1")["source"] == "payments-cluster"
+    # Counting each app (or attribute) value: the source stays the alert's.
+    per_app = AlertDraft(
+        name="Disk", severity="error", summary_template="{alert}", source=DEFAULT_SOURCE,
+        organization_name="Acme", group_field="app",
+    )  # fmt: skip
+    assert render_payload(per_app, count=3, group="checkout")["source"] == DEFAULT_SOURCE
+    saved = Alert(name="Disk", group_by=GroupBy.SOURCE, organization=Organization(name="Acme"))
+    assert draft_of(saved, details={}).per_source
 
 
 def test_a_quiet_value_fires_and_stays_firing_past_the_forget_windows(store, org, settings):

@@ -126,12 +126,17 @@ def test_each_host_over_its_threshold_fires_with_its_own_incident(
     trigger = delivered(pagerduty, firing.dedup_key(service.pk), "trigger")["body"]
     # No {group} in the summary: the value is added after it.
     assert trigger["payload"]["summary"].endswith("[source db-1]")
+    # PagerDuty's source is the host the incident is about, not the alert's default.
+    assert trigger["payload"]["source"] == "db-1"
 
     # db-2 reaches 2 as well: a second firing, with its own dedup key and incident.
     assert post_events([{**disk, "source": "db-2"}]).status_code == 202
     second = Firing.objects.get(alert=alert, group="db-2")
     assert second.dedup_key(service.pk) != firing.dedup_key(service.pk)
-    delivered(pagerduty, second.dedup_key(service.pk), "trigger")
+    assert (
+        delivered(pagerduty, second.dedup_key(service.pk), "trigger")["body"]["payload"]["source"]
+        == "db-2"
+    )
     assert len(pagerduty.alerts(status="triggered")) == 2
 
 
