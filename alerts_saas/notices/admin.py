@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from alerts_saas.notices.models import PagingProblem
+from alerts_saas.notices.models import PagingProblem, QueuedCheck
 
 
 @admin.register(PagingProblem)
@@ -17,3 +17,13 @@ class PagingProblemAdmin(admin.ModelAdmin):
         "resolved_at",
         "all_clear_sent_at",
     ]
+
+
+@admin.register(QueuedCheck)
+class QueuedCheckAdmin(admin.ModelAdmin):
+    """Marks of queued paging checks (without Redis); deleting one lets the next change
+    queue a check at once."""
+
+    list_display = ["organization", "queued_at"]
+    raw_id_fields = ["organization"]
+    readonly_fields = ["queued_at"]

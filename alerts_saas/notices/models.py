@@ -110,3 +110,17 @@ class PagingProblem(models.Model):
         """The affected alerts that still page some other service."""
         silenced = set(self.silenced)
         return [name for name in self.alerts if name not in silenced]
+
+
+class QueuedCheck(models.Model):
+    """An organization's paging check queued and not started yet, when no Redis is there to
+    hold the mark (`tasks.reconcile_soon`): the row is claimed by insert or by a
+    compare-and-set on `queued_at`, so processes sharing the database queue one run."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"check of organization {self.organization_id} queued at {self.queued_at}"

@@ -3,7 +3,10 @@
 `reconcile_soon` queues one run per organization at a time: a run already queued but not
 started reads the organization after it starts, so it sees every change committed before
 then, and a second one would find nothing more. The mark of a queued run lives in Redis (the
-cache) for at most `QUEUED_MARK_SECONDS`; without Redis each change queues its own run.
+cache) or, without Redis (`make run`: each process has a cache of its own), in a database row
+(`QueuedCheck`) that the web processes and the worker share; either way for at most
+`QUEUED_MARK_SECONDS`, so a run lost with its broker message is queued again by the next
+change. (Deliveries share the worker's queue, so a queue of checks would hold them up.)
 Beat's `check_paging_problems` runs it every PROBLEM_CHECK_INTERVAL seconds for every
 organization with a problem now, an open row, or an all-clear owed: it sends reminders,
 and notices what no signal announces (a delivery that succeeds heals a service inside the
@@ -18,12 +21,13 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
-from alerts_saas.notices.models import PagingProblem
+from alerts_saas.notices.models import PagingProblem, QueuedCheck
 from alerts_saas.notices.reconcile import reconcile
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 
@@ -38,12 +42,11 @@ def _mark(organization_id: int) -> str:
 def reconcile_soon(organization_id: int) -> None:
     """Queue a run for the organization unless one is queued and not started yet. Call it
     after the change is committed."""
-    if settings.REDIS_URL:
-        try:
-            if not cache.add(_mark(organization_id), 1, QUEUED_MARK_SECONDS):
-                return
-        except Exception as exc:  # Redis unreachable: queue it anyway
-            log.warning("Could not mark a paging check as queued (%s)", exc.__class__.__name__)
+    try:
+        if not _claim(organization_id):
+            return
+    except Exception as exc:  # the mark's store unreachable: queue it anyway
+        log.warning("Could not mark a paging check as queued (%s)", exc.__class__.__name__)
     try:
         reconcile_organization.apply_async((organization_id,))
     except Exception as exc:  # broker unreachable: beat's check comes within a minute
@@ -55,12 +58,33 @@ def reconcile_soon(organization_id: int) -> None:
         _unmark(organization_id)
 
 
-def _unmark(organization_id: int) -> None:
+def _claim(organization_id: int) -> bool:
+    """Mark a run as queued; False if one already is (marked less than
+    QUEUED_MARK_SECONDS ago)."""
     if settings.REDIS_URL:
-        try:
+        return bool(cache.add(_mark(organization_id), 1, QUEUED_MARK_SECONDS))
+    now = timezone.now()
+    stale = now - timedelta(seconds=QUEUED_MARK_SECONDS)
+    if QueuedCheck.objects.filter(organization_id=organization_id, queued_at__lt=stale).update(
+        queued_at=now
+    ):
+        return True
+    try:
+        with transaction.atomic():
+            QueuedCheck.objects.create(organization_id=organization_id, queued_at=now)
+    except IntegrityError:  # marked already, just now or less than the time ago
+        return False
+    return True
+
+
+def _unmark(organization_id: int) -> None:
+    try:
+        if settings.REDIS_URL:
             cache.delete(_mark(organization_id))
-        except Exception as exc:
-            log.warning("Could not clear a paging check's mark (%s)", exc.__class__.__name__)
+        else:
+            QueuedCheck.objects.filter(organization_id=organization_id).delete()
+    except Exception as exc:
+        log.warning("Could not clear a paging check's mark (%s)", exc.__class__.__name__)
 
 
 @shared_task(ignore_result=True)
