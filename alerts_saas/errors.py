@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
+from alerts_saas.accounts.access import RoleRequired, TenantRequest
+
 API_PREFIX = "/api/"
 
 
-def _error(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, title: str, detail: str, *, ask: bool = False
+) -> HttpResponse:
+    """`ask`: name the organization's owners and admins to a member (a role too low)."""
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"message": f"{title}: {detail}"}, status=status)
-    return render(request, "error.html", {"title": title, "detail": detail}, status=status)
+    context = {"title": title, "detail": detail, "ask": ask}
+    return render(request, "error.html", context, status=status)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """In an organization, the page keeps its navigation, names the owners and admins to ask
+    and leads back to its home (error.html reads `request.tenant`, as its pages do)."""
+    if isinstance(exception, RoleRequired) and getattr(request, "tenant", None) is None:
+        cast(TenantRequest, request).tenant = exception.tenant
+    detail = str(exception or "") or "Your role in this organization does not allow this."
+    return _error(request, 403, "You don't have permission to do this", detail, ask=True)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -22,11 +39,6 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         "Bad request",
         str(exception or "") or "The request could not be understood. Go back and try again.",
     )
-
-
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    detail = str(exception or "") or "Your role in this organization does not allow this."
-    return _error(request, 403, "You don't have permission to do this", detail)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -56,6 +56,15 @@ class Tenant:
         return self.can(Role.OWNER)
 
 
+class RoleRequired(PermissionDenied):
+    """A member's role is too low for this page: the 403 page (`errors.permission_denied`)
+    keeps the organization's navigation and names whom to ask."""
+
+    def __init__(self, tenant: Tenant, role: Role) -> None:
+        super().__init__(f"This needs the {role.label.lower()} role in {tenant.organization}.")
+        self.tenant = tenant
+
+
 class AppRequest(HttpRequest):
     """A request as our middleware leaves it (django-htmx adds `htmx`)."""
 
@@ -95,11 +104,10 @@ def resolve_tenant(
     if membership is None:
         raise Http404("No such organization.")
     check_two_factor(membership.organization, request.user)
+    tenant = Tenant(organization=membership.organization, membership=membership)
     if not membership.has_role(min_role):
-        raise PermissionDenied(
-            f"This needs the {Role(min_role).label.lower()} role in {membership.organization}."
-        )
-    return Tenant(organization=membership.organization, membership=membership)
+        raise RoleRequired(tenant, Role(min_role))
+    return tenant
 
 
 def tenant_view(

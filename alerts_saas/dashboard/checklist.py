@@ -1,6 +1,7 @@
 """Getting started, ticked off from what the organization has really done: an ingest key
 to send with, PagerDuty connected (a service to page), a first alert, a first test alert
-sent, a first event received. And the team: members and pending invitations.
+sent, a first event received. And the team: members and pending invitations. A step only
+an owner or admin can take (`Step.ask`) tells a member whom to ask, by name.
 
 One query, whatever the organization's size: each step is an EXISTS on an index (the test
 alert on the partial index of test deliveries), the team two counts.
@@ -30,6 +31,9 @@ class Step:
     link_label: str
     url: str
     done: bool
+    # Only an owner or admin can do it: what a member asks one of them to do (by name,
+    # accounts/_ask.html), instead of a link to a button they don't have.
+    ask: str = ""
 
     @property
     def words(self) -> str:
@@ -132,6 +136,7 @@ def checklist(organization: Organization) -> Checklist:
             "Ingest keys",
             keys_url,
             facts.has_key,
+            ask="create an ingest key",
         ),
         Step(
             "pagerduty",
@@ -141,6 +146,7 @@ def checklist(organization: Organization) -> Checklist:
             "Integrations",
             integrations_url,
             facts.has_service,
+            ask="connect PagerDuty",
         ),
         Step(
             "first-alert",

@@ -190,7 +190,7 @@ def test_members_see_the_empty_state_without_the_form(client, org, add_member):
     client.force_login(add_member(org, "member@acme.example").user)
     body = client.get(url(org)).content.decode()
     assert "No ingest keys yet." in body
-    assert "Ask an owner or admin to create one." in body
+    assert "Ask an owner or admin of Acme Ops to create one: owner@acme.example (owner)." in body
     assert "Create a key" not in body
 
 
