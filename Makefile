@@ -20,11 +20,23 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.run-deps
 
-## make run: the whole product on http://127.0.0.1:8000 (SQLite, embedded Celery broker).
+## make run: the whole product on http://127.0.0.1:8000 (SQLite, embedded Celery broker);
+## PORT=8300 make run serves it on 8300, links in PagerDuty and the sandbox's callback too.
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap_demo --url http://127.0.0.1:$(PORT)/
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) SITE_URL="$(RUN_SITE_URL)" \
+		SANDBOX_REDIRECT_URIS="$(RUN_REDIRECT_URIS)" $(BIN)/honcho -f Procfile.dev start
+
+# What make run's web process answers on: PagerDuty's links lead there, and the sandbox takes
+# its PagerDuty callback (on 127.0.0.1 or localhost, whichever the browser used).
+RUN_SITE_URL = $(patsubst %/,%,$(or $(SITE_URL),http://127.0.0.1:$(PORT)))
+RUN_CALLBACK = integrations/pagerduty/callback
+comma := ,
+space := $(eval) $(eval)
+RUN_REDIRECT_URIS = $(or $(SANDBOX_REDIRECT_URIS),$(subst $(space),$(comma),$(sort \
+	$(RUN_SITE_URL)/$(RUN_CALLBACK) http://127.0.0.1:$(PORT)/$(RUN_CALLBACK) \
+	http://localhost:$(PORT)/$(RUN_CALLBACK))))
 
 ## make test: lint, format and type checks, compose validation, then the whole suite on
 ## PostgreSQL and Redis (in two lanes at once: scripts/test-suite.sh).
