@@ -15,12 +15,25 @@ from ninja.security import HttpBearer
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.ingest import limits
-from alerts_saas.ingest.models import ApiToken, hash_key
+from alerts_saas.ingest.models import KEY_PREFIX, TOKEN_PREFIX, ApiToken, hash_key
 from alerts_saas.ingest.parsing import Refused
 
 log = logging.getLogger(__name__)
 
 WHERE = "Create one under Settings → API tokens."
+# What each kind of secret is for, said when it is sent where the other kind belongs.
+KIND_WORDS = {
+    KEY_PREFIX: (
+        f"This is an ingest key ({KEY_PREFIX}…): it sends events to /api/v1/events and changes "
+        f"to /api/v1/changes. The management API takes an API token ({TOKEN_PREFIX}…), made "
+        "under Settings → API tokens."
+    ),
+    TOKEN_PREFIX: (
+        f"This is an API token ({TOKEN_PREFIX}…): it is for the management API (/api/v1/alerts, "
+        f"/api/v1/firings and the rest). Events and changes are sent with an ingest key "
+        f"({KEY_PREFIX}…), made under Settings → Ingest keys."
+    ),
+}
 
 
 class TokenRequest(HttpRequest):
@@ -53,6 +66,7 @@ class ApiTokenAuth(HttpBearer):
         return self.authenticate(request, secret.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
+        refuse_other_kind(token, TOKEN_PREFIX)
         found = (
             ApiToken.objects.select_related("organization").filter(key_hash=hash_key(token)).first()
         )
@@ -78,6 +92,14 @@ class ApiTokenAuth(HttpBearer):
         found.touch()
         request.api_token = found  # type: ignore[attr-defined]  # the audit log's seam
         return found
+
+
+def refuse_other_kind(secret: str, takes: str) -> None:
+    """401 naming the kind of a secret of the other kind, and where it belongs: its prefix
+    says which, so nothing is looked up."""
+    for prefix, words in KIND_WORDS.items():
+        if prefix != takes and secret.startswith(prefix):
+            raise Refused(401, words, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 def _take_one(token: ApiToken) -> None:

@@ -19,11 +19,12 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 
 from alerts_saas.alerts import evaluation
+from alerts_saas.api.auth import refuse_other_kind
 from alerts_saas.api.routes import register
 from alerts_saas.ingest import changes, limits
 from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.body import in_words, read_body
-from alerts_saas.ingest.models import IngestKey, hash_key
+from alerts_saas.ingest.models import KEY_PREFIX, IngestKey, hash_key
 from alerts_saas.ingest.parsing import Refused, parse
 from alerts_saas.ingest.schema import (
     BATCH_LIMIT,
@@ -91,7 +92,8 @@ _KEY_BY_HASH = f"SELECT * FROM {IngestKey._meta.db_table} WHERE key_hash = %s"  
 
 
 class IngestKeyAuth(HttpBearer):
-    """A bearer ingest key. A missing or unknown key is 401, a revoked one 403."""
+    """A bearer ingest key. A missing or unknown key is 401 (an API token says so), a
+    revoked one 403."""
 
     def __call__(self, request: HttpRequest) -> IngestKey:
         header = request.headers.get("Authorization", "")
@@ -106,6 +108,7 @@ class IngestKeyAuth(HttpBearer):
         return self.authenticate(request, secret.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> IngestKey:
+        refuse_other_kind(token, KEY_PREFIX)
         key = next(iter(IngestKey.objects.raw(_KEY_BY_HASH, [hash_key(token)])), None)
         if key is None:
             raise Refused(
