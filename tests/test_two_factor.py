@@ -59,7 +59,7 @@ def test_setting_up_an_app_then_signing_in_asks_for_its_code(
     client.post("/accounts/logout/")
     sign_in_with_password(client, user.email)
     replayed = client.post(AUTHENTICATE, {"code": code})
-    assert replayed.status_code == 200 and "Incorrect code." in replayed.content.decode()
+    assert replayed.status_code == 200 and "This code was just used" in replayed.content.decode()
 
 
 def test_a_recovery_code_signs_in_once(client: Client, make_user: Callable[..., User]) -> None:
