@@ -55,6 +55,8 @@ def test_a_member_is_told_whom_to_ask_for_the_owners_steps(org, member, add_memb
     assert f'href="/o/{org.slug}/alerts/new/"' in _step(page, "first-alert")
     team = part(page, "team-line")
     assert f"Ask an owner or admin of Acme Ops to invite your team: {named}" in team
+    nothing = part(page, "no-broken-paths")
+    assert f"Ask an owner or admin of Acme Ops to connect PagerDuty: {named}" in nothing
     assert "Invite your team." not in team
 
 
@@ -63,6 +65,8 @@ def test_an_owner_gets_the_links_and_no_names(org, admin_client):
     assert f'href="/o/{org.slug}/settings/ingest-keys/"' in _step(page, "ingest-key")
     assert f'href="/o/{org.slug}/settings/integrations/"' in _step(page, "pagerduty")
     assert "Ask an owner or admin" not in part(page, "getting-started")
+    assert "Ask an owner or admin" not in part(page, "no-broken-paths")
+    assert f'href="/o/{org.slug}/settings/integrations/">Connect PagerDuty</a>' in page
     assert "Invite your team." in part(page, "team-line")
 
 
