@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Router
 
 from alerts_saas.api import activity, alerts, errors, firing_actions, history, keys, mutes
+from alerts_saas.api.schemas import FieldProblem
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -25,8 +27,46 @@ def register(api: NinjaAPI) -> None:
         activity.router,
     )
     for router in routers:
+        _refuse_unknown_parameters(router)
         _refuse_other_methods(router)
         api.add_router("", router)
+
+
+def _refuse_unknown_parameters(router: Router) -> None:
+    """An operation that reads query parameters (the lists' filters and paging) answers 400
+    to one it doesn't know, naming those it takes: ignored, a misspelt filter would list
+    everything as if it had matched. (A Query schema's extra="forbid" can't do it: the
+    framework hands each schema only the names it declares.)"""
+    for view in router.path_operations.values():
+        for operation in view.operations:
+            known = [
+                name
+                for model in operation.models
+                if model.__ninja_param_source__ == "query"
+                for name in getattr(model, "__ninja_flatten_map__", {})
+            ]
+            if known:
+                operation.view_func = _knowing(operation.view_func, known)
+
+
+def _knowing(view: Callable[..., Any], known: list[str]) -> Callable[..., Any]:
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        unknown = [name for name in request.GET if name not in known]
+        if unknown:
+            raise errors.Problems(
+                f"The request was not understood, and nothing was done. {request.path} takes "
+                f"the query parameters {', '.join(known)}.",
+                [
+                    FieldProblem(
+                        field=name, message="is not a query parameter it takes (check its spelling)"
+                    )
+                    for name in unknown
+                ],
+            )
+        return view(request, *args, **kwargs)
+
+    return checked
 
 
 def _refuse_other_methods(router: Router) -> None:
