@@ -48,8 +48,9 @@ def organization(request: TokenRequest) -> Organization:
 
 
 class ApiTokenAuth(HttpBearer):
-    """A bearer API token: missing or unknown is 401, revoked 403, over its requests per
-    minute 429; a read token on an operation that changes something is 403."""
+    """A bearer API token: missing or unknown is 401 (an ingest key is told it is one),
+    revoked 403, over its requests per minute 429; a read token on an operation that
+    changes something is 403."""
 
     def __init__(self, write: bool = False) -> None:
         super().__init__()
