@@ -34,10 +34,11 @@ from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label
 from alerts_saas.audit import recorder as audit
 from alerts_saas.audit.models import Action
+from alerts_saas.ingest.models import ApiToken
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
-from integrations.pagerduty.models import Delivery, EventAction
+from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 log = logging.getLogger(__name__)
 
@@ -78,29 +79,37 @@ def note_conditions(noting: Sequence[tuple[Firing, bool | None]], now: datetime)
         firing.condition_cleared_at = None
 
 
-def resolve_by_hand(alert: Alert, firing_id: int | None, user: User | None) -> Firing | None:
-    """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user` (None: an
-    API token, which the audit entry names) and send its resolves, with an entry in the
-    audit log; the firing, or None if it was not open (resolved meanwhile, or not this
-    alert's). Call in a transaction holding the alert's row."""
+def resolve_by_hand(
+    alert: Alert, firing_id: int | None, user: User | None, token: ApiToken | None = None
+) -> Firing | None:
+    """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user`, or by
+    the API `token` (which its resolves and the audit entry name) and send its resolves,
+    with an entry in the audit log; the firing, or None if it was not open (resolved
+    meanwhile, or not this alert's). Call in a transaction holding the alert's row."""
     firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
     if firing is None:
         return None
     now = timezone.now()
     if not firings.clear_firing(firing, Firing.ClearReason.RESOLVED, now, by=user):
         return None
+    _name_token(firing, token)
     opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
     change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
     return firing
 
 
-def stop_watching(alert: Alert, value: str, user: User | None) -> bool:
+def stop_watching(
+    alert: Alert, value: str, user: User | None, token: ApiToken | None = None
+) -> bool:
     """Stop watching one value of the alert's group field (a host taken down for good): its
-    open firing, if any, is resolved in Tripwire by `user` (its resolves go out), and the
-    value is forgotten, its counts with it, until a matching event has it again; with an
-    entry in the audit log (`user` None: an API token's, which the entry names). False if
-    the value was neither seen nor firing. Call in a transaction holding the alert's row."""
+    open firing, if any, is resolved in Tripwire by `user` or the API `token` (its resolves
+    go out, naming the token), and the value is forgotten, its counts with it, until a
+    matching event has it again; with an entry in the audit log (`user` None: an API
+    token's, which the entry names). False if the value was neither seen nor firing. Call
+    in a transaction holding the alert's row."""
+    if "\x00" in value:  # kept by none (ingest keeps a NUL as U+FFFD); PostgreSQL can't ask
+        return False
     counter = CounterSet.of(alert)
     seen = any(g.value == value for g in counts().groups([counter]).get(counter, []))
     firing = Firing.objects.filter(
@@ -108,13 +117,31 @@ def stop_watching(alert: Alert, value: str, user: User | None) -> bool:
     ).first()
     if firing is None and not seen:
         return False
-    if firing is not None:
-        firings.clear_firing(firing, Firing.ClearReason.RESOLVED, timezone.now(), by=user)
+    if firing is not None and firings.clear_firing(
+        firing, Firing.ClearReason.RESOLVED, timezone.now(), by=user
+    ):
+        _name_token(firing, token)
     counts().forget(counter, [value])
     field = group_label(alert)
     change = {"field": field, "before": f"{value} watched", "after": "no longer watched"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
     return True
+
+
+def _name_token(firing: Firing, token: ApiToken | None) -> None:
+    """Name the API token on the resolves `clear_firing` just queued for the firing (its
+    only resolves by hand: a firing is cleared once), in the same transaction, so before
+    the engine sends them and before PagerDuty's webhook asks who resolved the incident
+    (`incidents.activity`)."""
+    if token is None:
+        return
+    Delivery.objects.filter(
+        organization_id=firing.organization_id,
+        firing_id=firing.pk,
+        event_action=EventAction.RESOLVE,
+        reason=Reason.BY_HAND,
+        created_by_token__isnull=True,
+    ).update(created_by_token=token)
 
 
 def incident_saved(sender: type[Incident], instance: Incident, **kwargs: Any) -> None:

@@ -5,7 +5,8 @@ counts per value (`resolving.stop_watching`: a host taken down for good).
 Each takes the locks the page's views take, in their order: the alert's row (FOR NO KEY
 UPDATE), then its firings (`firings.clear_firing`). The audit entry the page writes is the
 token's (the audit context reads `request.auth`); a token is no person, so the firing's
-`cleared_by` and its resolves' `created_by` stay empty.
+`cleared_by` and its resolves' `created_by` stay empty, and the resolves name the token
+(`Delivery.created_by_token`): the incident's words say which token resolved it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 import redis
 from django.db import transaction
 from ninja import Router
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from alerts_saas.alerts import resolving
 from alerts_saas.alerts.conditions import GROUP_VALUE_CHARS
@@ -40,6 +42,20 @@ class StopWatchingIn(Closed):
         "empty for the events that had none.",
         examples=["web-3"],
     )
+
+    @field_validator("value")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        """400 in words, not PostgreSQL's refusal of a NUL in text (a 500): no value
+        Tripwire keeps has one, so none could be watched (ingest keeps a NUL as U+FFFD)."""
+        if "\x00" in value:
+            raise PydanticCustomError(
+                "nul_character",
+                "can't contain a NUL character (\\u0000): Tripwire keeps an event's NUL as "
+                "U+FFFD (�), so send the value with U+FFFD in its place, as the alert page "
+                "shows it",
+            )
+        return value
 
 
 class StoppedWatchingOut(BaseModel):
@@ -88,7 +104,7 @@ def resolve_firing(request: TokenRequest, firing_id: int) -> FiringOut:
         alert = None if alert_id is None else _locked_alert(request, alert_id)
         if alert is None:
             raise _no_firing(firing_id)
-        resolved = resolving.resolve_by_hand(alert, firing_id, None)
+        resolved = resolving.resolve_by_hand(alert, firing_id, None, request.auth)
     if resolved is None:
         raise _already_cleared(request, alert, firing_id)
     return history.get_firing(request, firing_id)
@@ -143,7 +159,7 @@ def stop_watching_value(
                 .values_list("pk", flat=True)
                 .first()
             )
-            stopped = resolving.stop_watching(alert, value, None)
+            stopped = resolving.stop_watching(alert, value, None, request.auth)
     except redis.RedisError:  # rolled back: nothing changed
         raise Refused(
             503,

@@ -284,6 +284,18 @@ class Delivery(models.Model):
         related_name="+",
         db_index=False,
     )
+    # A resolve an API token made (the API's Resolve, Stop watching): a token is no person,
+    # so `created_by` stays empty and this says which token. A reference by name, as
+    # "alerts.Alert" above: no import of the app.
+    created_by_token = models.ForeignKey(
+        "ingest.ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="The API token that resolved the firing by hand, if a token did.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
@@ -301,6 +313,11 @@ class Delivery(models.Model):
                 fields=["created_by"],
                 name="pagerduty_delivery_by_person",
                 condition=Q(created_by__isnull=False),
+            ),
+            models.Index(
+                fields=["created_by_token"],
+                name="pagerduty_delivery_by_token",
+                condition=Q(created_by_token__isnull=False),
             ),
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["service", "-created_at"]),

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from django.template.loader import render_to_string
 
+from alerts_saas.ingest.models import ApiToken, Scope
 from integrations.pagerduty.incidents import actions, activity
 from integrations.pagerduty.incidents.models import Incident, IncidentActivity
-from integrations.pagerduty.incidents.words import incident_words
+from integrations.pagerduty.incidents.words import BECAUSE, activity_agent, incident_words
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 from tests.incidents.conftest import incident_event, make_tenant
 
@@ -42,7 +43,7 @@ def _tell(tenant, post_webhook, kind: str, status: str, at: datetime, **agent: A
     return Incident.objects.get(pd_incident_id="PINC1")
 
 
-def _our_resolve(trigger: Delivery, reason: str, by=None) -> Delivery:
+def _our_resolve(trigger: Delivery, reason: str, by=None, token=None) -> Delivery:
     return Delivery.objects.create(
         organization_id=trigger.organization_id,
         service=trigger.service,
@@ -54,6 +55,7 @@ def _our_resolve(trigger: Delivery, reason: str, by=None) -> Delivery:
         body={"event_action": "resolve"},
         reason=reason,
         created_by=by,
+        created_by_token=token,
         status=Delivery.Status.DELIVERED,
     )
 
@@ -93,6 +95,49 @@ def test_resolve_by_hand_here_names_the_person(tenant, post_webhook, now) -> Non
     _our_resolve(tenant[2], Reason.BY_HAND, by=org_owner)
     incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", now, **SERVICE_AGENT)
     assert incident_words(incident) == f"Resolved by {org_owner.email} from Tripwire just now"
+
+
+def test_resolve_by_hand_through_the_api_names_the_token(tenant, post_webhook, now) -> None:
+    """An API token is no person: the resolve names the token, and so do the words and the
+    timeline (they read "Resolved by Tripwire: by_hand")."""
+    token, _ = ApiToken.issue(tenant[2].organization, "deploy-bot", scope=Scope.WRITE)
+    _our_resolve(tenant[2], Reason.BY_HAND, token=token)
+    incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", now, **SERVICE_AGENT)
+    assert incident_words(incident) == "Resolved by API token “deploy-bot” from Tripwire just now"
+    resolved = incident.activity.get(kind=IncidentActivity.Kind.RESOLVED)  # type: ignore[attr-defined]
+    assert activity_agent(resolved, incident) == "by API token “deploy-bot” from Tripwire"
+
+
+def test_resolve_by_hand_by_no_one_known_says_so_in_words(tenant, post_webhook, now) -> None:
+    """Neither person nor token known (removed since): by hand, never the code by_hand."""
+    _our_resolve(tenant[2], Reason.BY_HAND)
+    incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", now, **SERVICE_AGENT)
+    assert incident_words(incident) == "Resolved by hand from Tripwire just now"
+    assert incident_words(incident, beside_badge=True) == "by hand from Tripwire just now"
+
+
+@pytest.mark.parametrize("reason", Reason.values)
+def test_no_reason_shows_as_its_code(tenant, post_webhook, now, reason) -> None:
+    """Whatever reason our resolve carried, the words say it in words: each has its
+    sentence, a resolve by hand names who (here no one known), and a fallback (a trigger's
+    reason, never a resolve's) says only that Tripwire resolved it."""
+    _our_resolve(tenant[2], reason)
+    incident = _tell(tenant, post_webhook, "incident.resolved", "resolved", now, **SERVICE_AGENT)
+    assert incident.resolved_for == reason
+    words = incident_words(incident)
+    resolved = incident.activity.get(kind=IncidentActivity.Kind.RESOLVED)  # type: ignore[attr-defined]
+    agent = activity_agent(resolved, incident)
+    if reason == Reason.BY_HAND:
+        assert (words, agent) == (
+            "Resolved by hand from Tripwire just now",
+            "by hand from Tripwire",
+        )
+    elif reason == Reason.FALLBACK:
+        assert (words, agent) == ("Resolved by Tripwire just now", "by Tripwire")
+    else:
+        assert words == f"Resolved by Tripwire: {BECAUSE[reason]} just now"
+        assert agent == f"by Tripwire: {BECAUSE[reason]}"
+    assert f"by Tripwire: {reason}" not in words and "_" not in words
 
 
 def test_a_person_in_pagerduty_is_named_as_pagerduty_names_them(tenant, post_webhook, now):

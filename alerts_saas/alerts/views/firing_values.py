@@ -52,7 +52,13 @@ class FiringValues:
 
 def with_deliveries(firings: QuerySet[Firing]) -> QuerySet[Firing]:
     return firings.select_related("cleared_by").prefetch_related(
-        Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at", "pk"))
+        Prefetch(
+            "deliveries",
+            # The token that resolved it by hand, for its row's words (`cleared_by_words`).
+            queryset=Delivery.objects.select_related("created_by_token").order_by(
+                "created_at", "pk"
+            ),
+        )
     )
 
 

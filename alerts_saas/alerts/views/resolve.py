@@ -107,7 +107,9 @@ def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
             stopped = resolving.stop_watching(alert, value, user)
     except redis.RedisError:
         stopped = None  # rolled back: nothing changed
-    shown = group_words(group_label(alert), value)
+    # A NUL (a hand-made request: the page posts values Tripwire kept, which have none) is
+    # not watched (`stop_watching`), and is shown as ingest keeps it.
+    shown = group_words(group_label(alert), value.replace("\x00", "\ufffd"))
     if stopped is None:
         messages.error(
             request,

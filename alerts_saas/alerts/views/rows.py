@@ -161,6 +161,21 @@ class FiringRow(_Row):
     def targets(self) -> list[TargetPath]:
         return target_paths(self.deliveries, self.incidents, self.syncing, self.on_call)
 
+    @property
+    def cleared_by_words(self) -> str:
+        """Who resolved it in Tripwire, after its clear reason ("by alice@example.com", "by
+        API token “deploy-bot”": a token, which is no person, is named on the resolves it
+        queued); "" if no one is known."""
+        firing = self.subject
+        if firing.cleared_by_id is not None and firing.cleared_by is not None:
+            return f"by {firing.cleared_by.get_username()}"
+        if firing.clear_reason != Firing.ClearReason.RESOLVED:
+            return ""
+        tokens = sorted(
+            {d.created_by_token.name for d in self.deliveries if d.created_by_token is not None}
+        )
+        return f"by API token “{tokens[0]}”" if tokens else ""
+
 
 @dataclass(frozen=True)
 class AlertLinks:

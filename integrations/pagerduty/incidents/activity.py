@@ -177,8 +177,9 @@ def _resolved(incident: Incident, event: dict[str, Any], when: datetime) -> None
 def _our_resolve(incident: Incident, when: datetime) -> tuple[str, str]:
     """Why we sent the latest resolve for the incident's key that PagerDuty took before it
     resolved it `when`, in this trigger cycle (a resolve before a reopen closed the earlier
-    one), and who pressed Resolve here if a person did (a resolve by hand); nothing if none
-    went out (PagerDuty's own auto-resolve names the service too)."""
+    one), and who resolved it here if it was by hand: the person who pressed Resolve, or the
+    API token (`Delivery.created_by_token`), "" if neither is known any more; nothing if
+    none went out (PagerDuty's own auto-resolve names the service too)."""
     cycle = IncidentActivity.objects.filter(
         organization_id=incident.organization_id,
         incident=incident,
@@ -196,13 +197,19 @@ def _our_resolve(incident: Incident, when: datetime) -> tuple[str, str]:
     )
     if cycle is not None:
         sent = sent.filter(created_at__gt=cycle)
-    found = sent.order_by("-created_at", "-pk").values_list("reason", "created_by__email").first()
+    found = (
+        sent.order_by("-created_at", "-pk")
+        .values_list("reason", "created_by__email", "created_by_token__name")
+        .first()
+    )
     if found is None:
         return "", ""
-    reason, email = found
-    if reason == Reason.BY_HAND:
-        return reason, email or ""
-    return reason or "", ""
+    reason, email, token = found
+    if reason != Reason.BY_HAND:
+        return reason or "", ""
+    if email:
+        return reason, email
+    return reason, f"API token “{token}”"[:255] if token else ""
 
 
 def _agent(event: dict[str, Any]) -> str:

@@ -2,8 +2,9 @@
 
 PagerDuty names as the agent of a change made through its REST API the user whose login
 connected the account, and the service when an event resolves an incident. So a change
-made from Tripwire names the Tripwire user who made it (and whom PagerDuty recorded), and a
-resolve our own event caused says why Tripwire sent it.
+made from Tripwire names the Tripwire user who made it (and whom PagerDuty recorded), or
+the API token that resolved its firing, and a resolve our own event caused says why
+Tripwire sent it. The words never show a reason's code.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ SAME_CHANGE = timedelta(seconds=5)
 # PagerDuty's REST answers give times to the second ("2026-11-30T11:12:59Z"); its webhooks,
 # to the millisecond: a change the REST answer dates 11:12:59 happened before 11:13:00.
 REST_PRECISION = timedelta(seconds=1)
-# Why Tripwire's own event resolved an incident (by its Delivery's reason).
+# Why Tripwire's own event resolved an incident (by its Delivery's reason). A resolve by
+# hand names who resolved it (`_resolver`); a fallback is a trigger, never a resolve.
 BECAUSE: dict[str, str] = {
     Reason.CLEARED: "the condition cleared",
     Reason.DISABLED: "the alert was disabled",
@@ -39,7 +41,8 @@ BECAUSE: dict[str, str] = {
 def incident_words(incident: Incident, *, beside_badge: bool = False) -> str:
     """Where PagerDuty's incident stands, e.g. "Acknowledged by Alice Oncall 4 min ago",
     "Resolved by alice@example.com from Tripwire (through PagerDuty as Olivia Oncall) just
-    now", "Resolved by Tripwire: the condition cleared 2 min ago", "Resolved in PagerDuty
+    now", "Resolved by API token “deploy-bot” from Tripwire 1 min ago", "Resolved by
+    Tripwire: the condition cleared 2 min ago", "Resolved in PagerDuty
     by Bob 1 min ago", "Triggered: assigned to Alice Oncall". `beside_badge`: without the
     state, which a badge before the words already says ("by Alice Oncall 4 min ago",
     "assigned to Alice Oncall", "nobody assigned")."""
@@ -65,8 +68,12 @@ def _resolver(incident: Incident) -> str:
     if incident.resolved_in_tripwire_by:
         through = incident.resolved_by if incident.resolved_by_type == USER else ""
         return _from_tripwire(incident.resolved_in_tripwire_by, through)
-    if incident.resolved_for:
-        return f"by Tripwire: {BECAUSE.get(incident.resolved_for, incident.resolved_for)}"
+    if incident.resolved_for == Reason.BY_HAND:  # by a member or token since removed
+        return "by hand from Tripwire"
+    if incident.resolved_for in BECAUSE:
+        return f"by Tripwire: {BECAUSE[incident.resolved_for]}"
+    if incident.resolved_for:  # a code these words don't know (yet): never shown
+        return "by Tripwire"
     return f"in PagerDuty by {_who(incident.resolved_by)}"
 
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
-from alerts_saas.accounts.models import Organization, Role
+from alerts_saas.accounts.models import Role
+from alerts_saas.accounts.services import lock_organization
 from alerts_saas.alerts.mute_forms import DURATIONS
 from alerts_saas.alerts.views.mutes import service_mute_lines
 from integrations.pagerduty import conf
@@ -76,8 +77,9 @@ def add_pasted_key(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     with transaction.atomic():
         # One paste at a time per organization, so the same key pasted twice at once is
-        # still found by the second.
-        Organization.objects.select_for_update().get(pk=tenant.organization.pk)
+        # still found by the second. Without its key: a press or an audit entry meanwhile
+        # (FOR KEY SHARE of the organization's row) does not wait for the paste.
+        lock_organization(tenant.organization)
         form = PastedKeyForm(request.POST, organization=tenant.organization)
         done = _save_paste(request, form) if form.is_valid() else ""
     if not done:
