@@ -216,6 +216,18 @@ def muted_targets(alert: Alert, service_ids: Iterable[int], at: datetime) -> set
 
 def schedule_words(window: MuteWindow) -> str:
     """A weekly window in words: "Sun 02:00 to 04:00 (Europe/Berlin)"."""
+    return f"{_days_and_hours(window)} ({window.time_zone})"
+
+
+def schedule_log_words(window: MuteWindow) -> str | None:
+    """A weekly window as the activity log says it: "Mon, Sun 13:00 to 02:00 (+1 day),
+    Europe/Berlin"; None for a one-off window (its from and until say it)."""
+    if not window.is_weekly:
+        return None
+    return f"{_days_and_hours(window)}, {window.time_zone}"
+
+
+def _days_and_hours(window: MuteWindow) -> str:
     days = ", ".join(WEEKDAY_NAMES[int(d)] for d in sorted(window.weekdays))
     if window.weekdays == "0123456":
         days = "Every day"
@@ -225,17 +237,27 @@ def schedule_words(window: MuteWindow) -> str:
     )
     later = (end.date() - date(2000, 1, 3)).days
     next_day = f" (+{later} day{'s' if later > 1 else ''})" if later else ""
-    return f"{days} {start:%H:%M} to {end:%H:%M}{next_day} ({window.time_zone})"
+    return f"{days} {start:%H:%M} to {end:%H:%M}{next_day}"
+
+
+# A mute's start or end as the pages show it: in the viewer's zone, which it names ("CET").
+TIME_FORMAT = "D j M H:i T"
+
+
+def time_words(moment: datetime | None) -> SafeString:
+    """A mute's start or end: "Tue 1 Dec 01:00 CET" in the viewer's zone, UTC on hover."""
+    return time_html(moment, TIME_FORMAT)
 
 
 def until_html(until: datetime, now: datetime) -> SafeString:
-    """When a mute ends, in the person's zone: the time alone within the day, else the date."""
-    form = "H:i T" if until - now < timedelta(hours=20) else "D j M H:i T"
+    """When a mute ends, in the person's zone (named): the time alone within the day, else
+    the date."""
+    form = "H:i T" if until - now < timedelta(hours=20) else TIME_FORMAT
     return time_html(until, form)
 
 
 def mute_words(until: datetime, now: datetime, reason: str = "") -> SafeString:
-    """One line for a muted alert or service: "Muted until 04:00 UTC — deploy"."""
+    """Beside a "Muted" badge, the rest: "until 04:00 UTC — deploy" (the badge says muted)."""
     if reason:
-        return format_html("Muted until {} — {}", until_html(until, now), reason)
-    return format_html("Muted until {}", until_html(until, now))
+        return format_html("until {} — {}", until_html(until, now), reason)
+    return format_html("until {}", until_html(until, now))

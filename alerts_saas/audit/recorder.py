@@ -213,7 +213,9 @@ def after_save(sender: type[Model], instance: Model, created: bool, **kwargs: An
         _child_changed(tracked, instance, before, _values(instance, _snapshot_fields(tracked)))
         return
     if created:
-        initial = [change(tracked, n, None, getattr(instance, n)) for n in tracked.on_create]
+        initial = [
+            change(tracked, n, None, tracked.value_of(instance, n)) for n in tracked.on_create
+        ]
         record(instance, Action.CREATED, [c for c in initial if c.get("after") or c.get("secret")])
         return
     if before is None:  # saved over a row that was gone: nothing to compare

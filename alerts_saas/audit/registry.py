@@ -5,7 +5,8 @@ A tracked model's creation, edits (before → after, for its editable fields or 
 and deletion are recorded by model signals. A child model (`parent=`, e.g. an alert's
 custom details) is recorded as a change of its parent. Secrets are never recorded: a field
 named like one (token, secret, key, hash, password, digest) or stored encrypted is said to
-have "changed", without its values.
+have "changed", without its values. A field may also be derived: said in words made from
+the object by a function (`derived=`, e.g. a weekly mute's days, hours and zone as one line).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models
+from django.utils.module_loading import import_string
 
 from alerts_saas.crypto import EncryptedTextField
 
@@ -45,10 +47,11 @@ class Tracked:
     secret: frozenset[str] = field(default_factory=frozenset)
     deletions: bool = True  # False: deleting is housekeeping (beat purging old rows)
     signals: bool = True  # False: only what `recorder.record` is called for (no saves)
+    derived: Mapping[str, str] = field(default_factory=dict)  # name -> "module.function"
 
     def field_label(self, name: str) -> str:
-        if name in self.labels:
-            return self.labels[name]
+        if name in self.labels or name in self.derived:
+            return self.labels.get(name, name.replace("_", " "))
         found = self.model._meta.get_field(name)
         return str(getattr(found, "verbose_name", name))
 
@@ -59,6 +62,8 @@ class Tracked:
         """A field's value in words: a choice's label, on/off, with its unit, cut short."""
         if value is None or value == "":
             return None
+        if name in self.derived:
+            return str(value)
         found = self.model._meta.get_field(name)
         if isinstance(value, bool):
             return "on" if value else "off"
@@ -72,8 +77,16 @@ class Tracked:
 
     def is_text(self, name: str) -> bool:
         """Text a person wrote (quoted in sentences), not a choice or a number."""
+        if name in self.derived:
+            return False
         found = self.model._meta.get_field(name)
         return isinstance(found, models.CharField | models.TextField) and not found.choices
+
+    def value_of(self, instance: models.Model, name: str) -> Any:
+        """A field's value, or a derived field's words (None: nothing to say)."""
+        if name in self.derived:
+            return import_string(self.derived[name])(instance)
+        return getattr(instance, name)
 
     def name_of(self, instance: models.Model) -> str:
         return str(resolve(instance, self.name) or "")[:200]
@@ -108,6 +121,7 @@ def track(
     secret: tuple[str, ...] = (),
     deletions: bool = True,
     signals: bool = True,
+    derived: Mapping[str, str] | None = None,
 ) -> Tracked | None:
     """Record the changes of the model `label` ("app_label.Model"). Without `fields`, its
     editable fields that are not relations are compared. Nothing happens for a model that
@@ -142,6 +156,7 @@ def track(
         secret=frozenset(secrets),
         deletions=deletions,
         signals=signals,
+        derived=dict(derived or {}),
     )
     _registry[model] = tracked
     _by_kind[kind] = tracked

@@ -38,8 +38,16 @@ def register_all() -> None:
         words="mute",
         name="subject_name",
         fields=("starts_at", "ends_at", "weekdays", "start_time", "duration_minutes", "reason"),
-        on_create=("starts_at", "ends_at", "weekdays", "start_time", "duration_minutes", "reason"),
-        labels={"starts_at": "from", "ends_at": "until", "duration_minutes": "for"},
+        # A weekly window is said as one line: "every week: Mon, Sun 13:00 to 02:00 (+1 day),
+        # Europe/Berlin", not its stored fields.
+        on_create=("starts_at", "ends_at", "schedule", "reason"),
+        derived={"schedule": "alerts_saas.alerts.mutes.schedule_log_words"},
+        labels={
+            "starts_at": "from",
+            "ends_at": "until",
+            "duration_minutes": "for",
+            "schedule": "every week",
+        },
         units={"duration_minutes": "min"},
         phrases={
             Action.CREATED: "muted {name}",

@@ -92,9 +92,8 @@ def alert_mutes_context(alert: Alert, request: TenantRequest) -> dict[str, Any]:
         "mute_lines": mute_lines([w for w in windows if w.alert_id == alert.pk], now),
         "service_mute_lines": mute_lines([w for w in windows if w.service_id in targets], now),
         "mute_form": MuteNowForm(prefix="mute", profile_zone=_profile_zone(request)),
-        "schedule_form": ScheduleForm(
-            prefix="weekly", initial={"time_zone": zone, "weekdays": ["6"]}
-        ),
+        # No day ticked in advance: what is saved is exactly the days ticked.
+        "schedule_form": ScheduleForm(prefix="weekly", initial={"time_zone": zone}),
     }
 
 
@@ -194,8 +193,7 @@ def _create(
         else MuteNowForm(request.POST, prefix="mute", profile_zone=_profile_zone(request))
     )
     if not form.is_valid():
-        problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        messages.error(request, f"Not muted: {problems}")
+        messages.error(request, f"Not muted: {problems_text(form)}")
         return back
     data = form.cleaned_data
     fields = ("weekdays", "duration_minutes", "time_zone") if weekly else ("starts_at", "ends_at")
@@ -273,12 +271,20 @@ def mute_end(request: TenantRequest, mute_window_id: int) -> HttpResponse:
     paged = " Held firings whose mute is over are paging now." if released else ""
     still = _still_muted_until(window, now)
     after = (
-        f"another window still mutes it until {still:%d %b %H:%M} UTC"
+        format_html("another window still mutes it until {}", mutes.until_html(still, now))
         if still is not None
         else "Tripwire pages again"
     )
-    messages.success(request, f"Mute of {window.subject_name} ended: {after}.{paged}")
+    messages.success(
+        request, format_html("Mute of {} ended: {}.{}", window.subject_name, after, paged)
+    )
     return back
+
+
+def problems_text(form: forms.Form) -> str:
+    """A form's errors as sentences: "Choose at least one day. It would end as it starts…"."""
+    sentences = (str(e).strip() for errors in form.errors.values() for e in errors)
+    return " ".join(s if s.endswith((".", "!", "?")) else f"{s}." for s in sentences if s)
 
 
 def _still_muted_until(window: MuteWindow, now: datetime) -> datetime | None:
