@@ -90,4 +90,18 @@ def org_leave(request: TenantRequest) -> HttpResponse:
         request.session.pop(CURRENT_ORG_SESSION_KEY, None)
         messages.success(request, f"You left {tenant.organization}.")
         return redirect("home")
-    return render(request, "accounts/org_leave.html")
+    return render(request, "accounts/org_leave.html", _leave_context(tenant.membership))
+
+
+def _leave_context(membership: Membership) -> dict[str, object]:
+    """Whether this person is the last owner (then the page offers no Leave: the service
+    would refuse it), and whether anyone else is there to make an owner (one query)."""
+    if membership.role != Role.OWNER:
+        return {"last_owner": False}
+    others = (
+        Membership.objects.filter(organization_id=membership.organization_id)
+        .exclude(pk=membership.pk)
+        .values_list("role", flat=True)
+    )
+    roles = list(others)
+    return {"last_owner": Role.OWNER not in roles, "other_members": len(roles)}
