@@ -91,9 +91,13 @@ def _missing(alert_id: int) -> Refused:
     return Refused(404, f"There is no alert {alert_id} in this organization.")
 
 
-def _locked(request: TokenRequest, alert_id: int) -> Alert:
-    """The alert, locked for the caller's transaction, if still the version If-Match names."""
-    alert = _full(_rows(request).select_for_update(of=("self",))).filter(pk=alert_id).first()
+def _locked(request: TokenRequest, alert_id: int, *, deleting: bool = False) -> Alert:
+    """The alert, locked for the caller's transaction, if still the version If-Match names.
+    Its own row only, and without its key unless it is deleted: rows that refer to it (a
+    service's removal writing resolves about it) are written meanwhile, as for the page's
+    views (DESIGN.md "Locks")."""
+    rows = _rows(request).select_for_update(no_key=not deleting, of=("self",))
+    alert = _full(rows).filter(pk=alert_id).first()
     if alert is None:
         raise _missing(alert_id)
     current = definitions.etag(alert)
@@ -192,7 +196,7 @@ def delete_alert(request: TokenRequest, alert_id: int) -> Status:
     """Delete the alert; its open incident is resolved in PagerDuty, its delivery history
     stays."""
     with transaction.atomic():
-        evaluation.delete(_locked(request, alert_id))
+        evaluation.delete(_locked(request, alert_id, deleting=True))
     return Status(204, None)
 
 

@@ -10,12 +10,19 @@ in one transaction:
 1. the orphaned alerts get the service the person chose, added from the service's side
    (`service.alerts.add`); the alerts app syncs their open firings in the same
    transaction, all at once, which triggers the new service
-   (`alerts_saas.alerts.target_changes`: this module never imports the alerts app);
+   (`alerts_saas.alerts.target_changes`, a receiver of that change);
 2. the incidents still open on the removed services get resolves carrying their alert and
    firing, for `Reason.SERVICE_DELETED` or `Reason.DISCONNECTED` (a test incident's
    automatic resolve that was not tried yet becomes that resolve);
 3. the rows go: the services, their alerts' targets with them, and for a disconnect the
    account and its tokens. The delivery history stays.
+
+Before anything else it locks the rows of every alert it writes about (`Plan.alert_ids`),
+then the services: an alert's row before its firings and its services, always (DESIGN.md
+"Locks"). Locking the services first, a person disabling or deleting one of those alerts,
+who held its row while resolving its incidents on the services, and the removal, which
+held the services while resolving those incidents about the alert, each waited for the
+other.
 
 A failure at any step leaves everything as it was. PagerDuty hears of it after the commit:
 a few resolves are tried during the request, the workers send the rest with the triggers.
@@ -36,6 +43,7 @@ from typing import Any
 from django.db import transaction
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.firings import lock_alerts
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
@@ -101,6 +109,14 @@ class Plan:
     @property
     def service_ids(self) -> list[int]:
         return [service.pk for service in self.services]
+
+    @property
+    def alert_ids(self) -> frozenset[int]:
+        """The alerts the removal writes about: those that page its services (moved, or
+        their targets deleted), and those with an incident open on them only through a
+        firing (a trigger to the fallback service, say): their resolves."""
+        through_incidents = {t.alert_id for t in self.open_triggers if t.alert_id is not None}
+        return frozenset(a.pk for a in self.alerts) | through_incidents
 
     @property
     def fallback(self) -> PagerDutyService | None:
@@ -260,7 +276,12 @@ def carry_out(
     will page nobody). Raises `PlanChanged` if either no longer holds; nothing is done then.
     """
     with transaction.atomic(durable=True):
+        lock_alerts([plan.organization.pk], plan.alert_ids)
         current = _locked(plan)
+        if late := current.alert_ids - plan.alert_ids:
+            # Targeted, or paged on the services, since `plan` was read (committed before
+            # the services' lock): rare, and locked as soon as seen.
+            lock_alerts([plan.organization.pk], late)
         if current.orphan_ids != seen:
             raise PlanChanged(
                 "The alerts that would page nobody changed since this page was opened.", current
