@@ -91,6 +91,14 @@ def test_a_recovery_code_says_how_many_are_left(client: Client, user: User) -> N
             )
 
 
+def test_a_recovery_code_confirming_a_change_says_so(client: Client, user: User) -> None:
+    _secret, codes = set_up_totp(client)
+    confirmed = client.post(REAUTHENTICATE, {"code": codes[0]}, follow=True)
+    assert "You confirmed with a recovery code; it won't work again. 9 of 10 left." in (
+        _words(confirmed)
+    )
+
+
 def test_the_apps_code_says_nothing_about_recovery_codes(client: Client, user: User) -> None:
     secret, _codes = set_up_totp(client)
     client.post("/accounts/logout/")

@@ -36,17 +36,20 @@ def _just_used(user_id: object, code: str) -> bool:
     return False
 
 
-def recovery_code_used(request: HttpRequest, authenticator: Authenticator) -> None:
-    """The message after a recovery code signed in: it won't work again, how many are left."""
+def recovery_code_used(
+    request: HttpRequest, authenticator: Authenticator, done: str = "signed in"
+) -> None:
+    """The message after a recovery code signed in (or confirmed a change: `done`): it
+    won't work again, how many are left."""
     fresh = Authenticator.objects.get(pk=authenticator.pk)  # its used codes, as saved now
     left, total = len(RecoveryCodes(fresh).get_unused_codes()), app_settings.RECOVERY_CODE_COUNT
-    said = f"You signed in with a recovery code; it won't work again. {left} of {total} left."
+    said = f"You {done} with a recovery code; it won't work again. {left} of {total} left."
     if left > FEW_LEFT:
         messages.info(request, said)
         return
     where = reverse("mfa_view_recovery_codes")
     if left == 0:
-        said = "You signed in with your last recovery code: none is left."
+        said = f"You {done} with your last recovery code: none is left."
     messages.warning(
         request,
         format_html(
@@ -69,9 +72,11 @@ class _Worded(BaseAuthenticateForm):
                 raise ValidationError(message, code="code_just_used") from refused
             raise
 
+    done = "signed in"
+
     def _said_after(self) -> None:
         if self.authenticator.type == Authenticator.Type.RECOVERY_CODES:
-            recovery_code_used(context.request, self.authenticator)
+            recovery_code_used(context.request, self.authenticator, self.done)
 
 
 class SignInCodeForm(_Worded, AuthenticateForm):
@@ -84,6 +89,8 @@ class SignInCodeForm(_Worded, AuthenticateForm):
 
 class ReauthenticateCodeForm(_Worded, ReauthenticateForm):
     """The code asked again before a change to how one signs in (MFA_FORMS["reauthenticate"])."""
+
+    done = "confirmed"
 
     def save(self) -> None:
         super().save()
