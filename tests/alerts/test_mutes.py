@@ -3,6 +3,7 @@ muted firing pages (nothing, until the window is over) without HTTP or a worker.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
@@ -238,6 +239,11 @@ def test_muting_from_the_alert_page_shows_everywhere_and_ending_it_pages_the_hel
     firing = fire(alert)
     detail = admin_client.get(page).content.decode()
     assert 'id="held-note"' in detail and "it will page then if still firing" in detail
+    # The time it pages names its zone, as every mute time does (the viewer's; UTC here).
+    until = window.ends_at.astimezone(UTC)
+    [note] = re.findall(r'id="held-note">(.*?)</p>', detail)
+    note = re.sub(r"<[^>]+>", "", note)
+    assert f"Muted until {until:%a} {until.day} {until:%b %H:%M} UTC: it will page" in note
     assert "Held by a mute: nothing sent yet." in detail
     assert 'data-active="1"' in detail and "End now" in detail
     listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
