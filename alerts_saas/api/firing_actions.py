@@ -39,7 +39,8 @@ class StopWatchingIn(Closed):
     value: str = Field(
         max_length=GROUP_VALUE_CHARS,
         description='The value to stop watching, exactly as the events send it (e.g. "web-3"); '
-        "empty for the events that had none.",
+        "empty for the events that had none. A NUL character is kept as U+FFFD, so send "
+        "U+FFFD in its place (a NUL is refused, 400).",
         examples=["web-3"],
     )
 
@@ -141,8 +142,9 @@ def stop_watching_value(
     page's Stop watching does: for a host taken down for good, which an absence alert would
     otherwise keep firing for. Its open firing, if any, is resolved (its incident too), and
     the value and its counts are forgotten until a matching event has it again. 404 if the
-    alert does not count per value, or the value was neither seen nor firing; 503 if the
-    count store can't be reached (nothing changed: try again)."""
+    alert does not count per value, or the value was neither seen nor firing; 400 for a value
+    with a NUL character (Tripwire keeps none: send U+FFFD in its place); 503 if the count
+    store can't be reached (nothing changed: try again)."""
     value = body.value
     try:
         with transaction.atomic():
