@@ -80,7 +80,7 @@ def test_a_member_is_told_whom_to_ask_in_the_banner(org, add_member):
     page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert BANNER in page
     assert "Fix it in Integrations" not in page
-    assert "Ask an owner or admin of Acme Ops to fix it." in page
+    assert "Ask an owner or admin of Acme Ops to fix it: owner@acme.example (owner)." in page
 
 
 def test_an_alert_left_paging_nobody_is_the_problem_shown_after(admin_client, org):
