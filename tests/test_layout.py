@@ -205,6 +205,22 @@ def test_cycle_detection_reports_the_path() -> None:
     assert _cycles({"a": {"b": 1}, "b": {}, "c": {"a": 2, "b": 3}}) == []
 
 
+def test_the_integration_never_imports_the_alerts_app() -> None:
+    """Imports run one way (DESIGN.md): alerts imports the delivery engine; the integration
+    reaches alerts only from the service's side (`service.alerts`) and through signals. Its
+    pages alone (views) may show the alerts app's forms (a service's mute windows)."""
+    graph = _import_graph()
+    offenders = [
+        f"{module} (line {line}) imports {target}"
+        for module, targets in graph.items()
+        if module.startswith("integrations.pagerduty")
+        and not module.startswith("integrations.pagerduty.views")
+        for target, line in targets.items()
+        if target.startswith("alerts_saas.alerts")
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
 def test_product_never_imports_dev_tools() -> None:
     offenders = []
     for path in _product_files():

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.firings import lock_alerts
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
@@ -276,12 +275,12 @@ def carry_out(
     will page nobody). Raises `PlanChanged` if either no longer holds; nothing is done then.
     """
     with transaction.atomic(durable=True):
-        lock_alerts([plan.organization.pk], plan.alert_ids)
+        _lock_alerts(plan.organization.pk, plan.alert_ids)
         current = _locked(plan)
         if late := current.alert_ids - plan.alert_ids:
             # Targeted, or paged on the services, since `plan` was read (committed before
             # the services' lock): rare, and locked as soon as seen.
-            lock_alerts([plan.organization.pk], late)
+            _lock_alerts(plan.organization.pk, late)
         if current.orphan_ids != seen:
             raise PlanChanged(
                 "The alerts that would page nobody changed since this page was opened.", current
@@ -384,3 +383,19 @@ def _send_some(resolve_ids: list[int]) -> tuple[int, int, int]:
     resolved = statuses.count(Delivery.Status.DELIVERED)
     refused = statuses.count(Delivery.Status.FAILED)
     return resolved, len(statuses) - resolved - refused, refused
+
+
+def _lock_alerts(organization_id: int, alert_ids: Collection[int]) -> None:
+    """Lock the alerts' rows, in pk order and without their key, as every writer of an
+    alert's firings does first (`alerts.firings.lock_alerts`). The alert model is reached
+    from the services' side (`service.alerts`): the integration never imports the alerts
+    app (DESIGN.md, "Imports run one way")."""
+    if not alert_ids:
+        return
+    alert: type[models.Model] = PagerDutyService._meta.get_field("alerts").related_model
+    list(
+        alert._default_manager.select_for_update(no_key=True)
+        .filter(organization_id=organization_id, pk__in=alert_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
