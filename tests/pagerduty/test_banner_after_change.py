@@ -5,6 +5,8 @@ region. A member is told whom to ask rather than "Fix it in Integrations"."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -104,5 +106,16 @@ def test_a_member_is_asked_to_get_an_account_reconnected(org, add_member):
     client.force_login(member.user)
     page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert "PagerDuty account acme-us needs to be reconnected." in page
-    assert "Ask an owner or admin of Acme Ops to reconnect it." in page
+    # By name (accounts/_ask.html), here and where PagerDuty is not connected yet.
+    assert re.search(r"Ask an owner or admin of Acme Ops to reconnect it: [^<]*\(owner\)\.", page)
     assert "until you reconnect" not in page and "Reconnect acme-us</button>" not in page
+
+
+def test_a_member_is_told_whom_to_ask_to_connect_pagerduty(org, add_member):
+    member = add_member(org, "member@acme.example", Role.MEMBER)
+    client = Client()
+    client.force_login(member.user)
+    page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    assert re.search(
+        r"Ask an owner or admin of Acme Ops to connect PagerDuty: [^<]*\(owner\)\.", page
+    )
