@@ -159,19 +159,28 @@ class DeliveryFilters(Schema):
 
 
 # What the list reads: not the encrypted routing key.
-DELIVERY_FIELDS = [name for name in DeliveryOut.model_fields if name != "next_attempt_at"]
+DELIVERY_FIELDS = [
+    name for name in DeliveryOut.model_fields if name not in ("next_attempt_at", "created_by_token")
+]
 
 
 def _deliveries(request: TokenRequest) -> QuerySet[Delivery]:
-    return Delivery.objects.filter(organization=request.auth.organization).only(
-        *DELIVERY_FIELDS, "next_attempt_at"
+    return (
+        Delivery.objects.filter(organization=request.auth.organization)
+        .select_related("created_by_token")
+        .only(*DELIVERY_FIELDS, "next_attempt_at", "created_by_token__name")
     )
 
 
 def _delivery(delivery: Delivery) -> DeliveryOut:
     fields = {name: getattr(delivery, name) for name in DELIVERY_FIELDS}
     waiting = delivery.status == Delivery.Status.QUEUED
-    return DeliveryOut(**fields, next_attempt_at=delivery.next_attempt_at if waiting else None)
+    token = delivery.created_by_token
+    return DeliveryOut(
+        **fields,
+        next_attempt_at=delivery.next_attempt_at if waiting else None,
+        created_by_token=token.name if token is not None else None,
+    )
 
 
 @router.get("/deliveries", auth=READ, response={200: DeliveryPage, **LISTED}, tags=["History"])

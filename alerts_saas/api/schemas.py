@@ -293,7 +293,8 @@ class FiringOut(BaseModel):
     )
     cleared_by: str | None = Field(
         description="Who resolved it in Tripwire (their email); null otherwise, and when an "
-        "API token resolved it (the Activity log, /activity, names the token)."
+        "API token resolved it: its resolves' `created_by_token` (/deliveries?firing_id=…) "
+        "and the Activity log (/activity) name the token."
     )
     count_at_clear: int | None
 
@@ -321,6 +322,12 @@ class DeliveryOut(BaseModel):
     response_message: str
     last_error: str
     body: dict[str, Any] = Field(description="The event as sent, without its routing key.")
+    created_by_token: str | None = Field(
+        default=None,
+        description="For a resolve asked for through this API (`POST /firings/{id}/resolve`, "
+        "`POST /alerts/{id}/stop-watching`): the name of the API token that asked. Null "
+        "otherwise, or once that token is deleted.",
+    )
 
 
 class DeliveryPage(PageOut):

@@ -58,6 +58,14 @@ def test_resolving_a_firing_sends_its_resolves_as_the_page_does(
     resolves = resolves_of(firing)  # one per trigger, under its dedup key
     assert len(resolves) == 2
     assert {(r.reason, r.created_by_id) for r in resolves} == {(Reason.BY_HAND, None)}
+    # The deliveries name the token that asked (the trigger, nobody's).
+    sent = api.get(f"/deliveries?firing_id={firing.pk}", status=200).json()["items"]
+    assert sorted((d["event_action"], d["created_by_token"]) for d in sent) == [
+        ("resolve", "tool write"),
+        ("resolve", "tool write"),
+        ("trigger", None),
+        ("trigger", None),
+    ]
 
     entry = _latest_entry(org)
     assert (entry.actor_kind, entry.actor_label) == (ActorKind.TOKEN, "API token “tool write”")
