@@ -41,6 +41,13 @@ def _step(page: str, key: str) -> str:
     return found.group(0)
 
 
+def _no_events(page: str) -> str:
+    """The dashboard's "No events yet" paragraph, as HTML."""
+    found = re.search(r'<p [^>]*id="no-events".*?</p>', page, re.S)
+    assert found is not None, "no #no-events"
+    return found.group(0)
+
+
 def test_a_member_is_told_whom_to_ask_for_the_owners_steps(org, member, add_member):
     _admin(org, add_member, "ada@acme.example", "Ada", "Admin")
     page = member.get(f"/o/{org.slug}/").content.decode()
@@ -58,6 +65,9 @@ def test_a_member_is_told_whom_to_ask_for_the_owners_steps(org, member, add_memb
     nothing = part(page, "no-broken-paths")
     assert f"Ask an owner or admin of Acme Ops to connect PagerDuty: {named}" in nothing
     assert "Invite your team." not in team
+    no_events = _no_events(page)  # nothing sent yet: who makes the key
+    assert f"Ask an owner or admin of Acme Ops to create one: {named}" in text(no_events)
+    assert "href=" not in no_events
 
 
 def test_an_owner_gets_the_links_and_no_names(org, admin_client):
@@ -68,6 +78,7 @@ def test_an_owner_gets_the_links_and_no_names(org, admin_client):
     assert "Ask an owner or admin" not in part(page, "no-broken-paths")
     assert f'href="/o/{org.slug}/settings/integrations/">Connect PagerDuty</a>' in page
     assert "Invite your team." in part(page, "team-line")
+    assert f'href="/o/{org.slug}/settings/ingest-keys/"' in _no_events(page)
 
 
 def test_many_owners_and_admins_name_three_and_count_the_rest(org, member, add_member):
