@@ -101,12 +101,12 @@ def _apply_fault(fault: Fault) -> Response | None:
         if st.faults.hang(fault.seconds):
             return None
         # A reset/clear woke us up: never apply a stale request to the fresh state.
-        g.dropped = drop_connection(request.environ)
+        _drop()
         return Response(status=503)
     if fault.host.startswith("events-"):
         _record_faulted_event(fault, data)
     if fault.mode == "drop":
-        g.dropped = drop_connection(request.environ)
+        _drop()
         return Response(status=500)
     status = int(fault.mode)
     if fault.host.startswith("rest-"):
@@ -172,7 +172,15 @@ def _record_faulted_event(fault: Fault, data: bytes) -> None:
     )
 
 
-def _after_request(response: Response) -> Response:
+def _drop() -> None:
+    """Close the client's connection without an answer, logging the request first: the
+    client sees the drop at once and may read the log before this thread would go on."""
+    _log_request(0)
+    g.logged = True
+    drop_connection(request.environ)
+
+
+def _log_request(status_code: int) -> None:
     host = g.get("pd_host")
     if host is not None:
         _store().log_request(
@@ -180,10 +188,15 @@ def _after_request(response: Response) -> Response:
                 host=host,
                 method=request.method,
                 path=request.path,
-                status_code=0 if g.get("dropped") else response.status_code,
+                status_code=status_code,
                 received_at=g.get("received_at") or utcnow(),
             )
         )
+
+
+def _after_request(response: Response) -> Response:
+    if not g.get("logged"):
+        _log_request(response.status_code)
     return response
 
 
