@@ -216,11 +216,9 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = PRODUCT_NAME
 MFA_TOTP_TOLERANCE = 1  # the code before or after too: a code that turned as it was typed
-# A code used twice, and a recovery code used, said in our words (allauth untouched).
-MFA_FORMS = {
-    "authenticate": "alerts_saas.accounts.two_factor_forms.SignInCodeForm",
-    "reauthenticate": "alerts_saas.accounts.two_factor_forms.ReauthenticateCodeForm",
-}
+_CODE_FORMS = "alerts_saas.accounts.two_factor_forms"  # codes in our words, allauth untouched
+MFA_FORMS = {"authenticate": f"{_CODE_FORMS}.SignInCodeForm"}
+MFA_FORMS["reauthenticate"] = f"{_CODE_FORMS}.ReauthenticateCodeForm"
 INVITATION_LIFETIME = timedelta(days=env_int("INVITATION_LIFETIME_DAYS", 7))
 
 # --- PagerDuty ----------------------------------------------------------------------------

@@ -17,12 +17,9 @@ in one transaction:
 3. the rows go: the services, their alerts' targets with them, and for a disconnect the
    account and its tokens. The delivery history stays.
 
-Before anything else it locks the rows of every alert it writes about (`Plan.alert_ids`),
-then the services: an alert's row before its firings and its services, always (DESIGN.md
-"Locks"). Locking the services first, a person disabling or deleting one of those alerts,
-who held its row while resolving its incidents on the services, and the removal, which
-held the services while resolving those incidents about the alert, each waited for the
-other.
+It locks the rows of every alert it writes about (`Plan.alert_ids`) before the services,
+as every writer does (DESIGN.md "Locks"): locking the services first, it deadlocked with a
+person disabling or deleting one of those alerts.
 
 A failure at any step leaves everything as it was. PagerDuty hears of it after the commit:
 a few resolves are tried during the request, the workers send the rest with the triggers.
