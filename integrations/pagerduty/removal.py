@@ -40,6 +40,7 @@ from typing import Any
 from django.db import models, transaction
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.locks import lock_rows_without_key
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
@@ -383,16 +384,8 @@ def _send_some(resolve_ids: list[int]) -> tuple[int, int, int]:
 
 
 def _lock_alerts(organization_id: int, alert_ids: Collection[int]) -> None:
-    """Lock the alerts' rows, in pk order and without their key, as every writer of an
-    alert's firings does first (`alerts.firings.lock_alerts`). The alert model is reached
-    from the services' side (`service.alerts`): the integration never imports the alerts
-    app (DESIGN.md, "Imports run one way")."""
-    if not alert_ids:
-        return
+    """Lock the alerts' rows as every writer of an alert's firings does first (pk order, no
+    key: `alerts.firings.lock_alerts`). The alert model is reached from the services' side:
+    the integration never imports the alerts app (DESIGN.md, "Imports run one way")."""
     alert: type[models.Model] = PagerDutyService._meta.get_field("alerts").related_model
-    list(
-        alert._default_manager.select_for_update(no_key=True)
-        .filter(organization_id=organization_id, pk__in=alert_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    lock_rows_without_key(alert, [organization_id], alert_ids)

@@ -99,6 +99,29 @@ def _resolved_once(dedup_key: str) -> None:
     assert resolves.count() == 1
 
 
+def _changed_while_removed(
+    org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    alert_first: bool,
+    removed: PagerDutyService,
+    make_service: MakeService,
+    disconnect: bool = False,
+) -> None:
+    """An alert firing on `removed` and on a service that stays (not on `removed`'s
+    account) is changed by `action` while `removed` is removed or its account disconnected:
+    both happen, and the incident on `removed` is resolved once."""
+    alert = _per_host(org, removed)
+    alert.targets.add(make_service("Postgres Primary"))
+    _quiet(org, alert, "web-1")
+    [trigger] = Delivery.objects.filter(alert=alert, service=removed)
+
+    _race(monkeypatch, alert_first, _act(org, alert, action), _removing(removed, disconnect))
+    _changed(alert, action)
+    assert not PagerDutyService.objects.filter(pk=removed.pk).exists()
+    _resolved_once(trigger.dedup_key)
+
+
 @pytest.mark.parametrize("alert_first", [True, False], ids=["alert-first", "removal-first"])
 @pytest.mark.parametrize("action", ACTIONS)
 def test_an_alert_changed_while_its_service_is_removed(
@@ -109,15 +132,7 @@ def test_an_alert_changed_while_its_service_is_removed(
     alert_first: bool,
 ) -> None:
     edge = make_service("Edge Gateway")
-    alert = _per_host(org, edge)
-    alert.targets.add(make_service("Postgres Primary"))
-    _quiet(org, alert, "web-1")
-    [trigger] = Delivery.objects.filter(alert=alert, service=edge)
-
-    _race(monkeypatch, alert_first, _act(org, alert, action), _removing(edge))
-    _changed(alert, action)
-    assert not PagerDutyService.objects.filter(pk=edge.pk).exists()
-    _resolved_once(trigger.dedup_key)
+    _changed_while_removed(org, monkeypatch, action, alert_first, edge, make_service)
 
 
 @pytest.mark.parametrize("alert_first", [True, False], ids=["alert-first", "removal-first"])
@@ -130,16 +145,9 @@ def test_an_alert_changed_while_its_account_is_disconnected(
     action: str,
     alert_first: bool,
 ) -> None:
-    alert = _per_host(org, connected_service)
-    alert.targets.add(make_service("Postgres Primary"))  # not on the account
-    _quiet(org, alert, "web-1")
-    [trigger] = Delivery.objects.filter(alert=alert, service=connected_service)
-
-    remove = _removing(connected_service, disconnect=True)
-    _race(monkeypatch, alert_first, _act(org, alert, action), remove)
-    _changed(alert, action)
-    assert not PagerDutyService.objects.filter(pk=connected_service.pk).exists()
-    _resolved_once(trigger.dedup_key)
+    _changed_while_removed(
+        org, monkeypatch, action, alert_first, connected_service, make_service, disconnect=True
+    )
 
 
 @pytest.mark.parametrize("alert_first", [True, False], ids=["alert-first", "removal-first"])
