@@ -21,7 +21,6 @@ its attribute rule only), so the index only decides who is asked, never who matc
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
@@ -162,24 +161,27 @@ class MatchIndex(Generic[T]):
                 if key in attributes and key in keys:
                     found += self.by_attribute.get((key, attribute_text(attributes[key])), ())
         if self.by_place:
-            place, level = self._placed(event.app, event.source), event.level
-            found += place.plain.at(level)
-            if place.attributes and attributes:
-                for key, by_value in place.attributes:
+            place = self._placed(event.app, event.source)
+            view = place.views.get(event.level) or place.view(event.level)
+            found += view.plain
+            if view.attributes and attributes:
+                for key, by_value in view.attributes:
                     value = attributes.get(key, _ABSENT)
                     if value is _ABSENT:
                         continue
                     filed = by_value.get(value if type(value) is str else attribute_text(value))
                     if filed is not None:
-                        found += filed.at(level)
-            if place.contains:
+                        found += filed
+            if view.contains:
+                by_rule = view.contains
                 for rule in messages.contains():
-                    if rule in place.contains:
-                        found += place.contains[rule].at(level)
-            if place.regexes:
+                    if rule in by_rule:
+                        found += by_rule[rule]
+            if view.regexes:
+                by_rule = view.regexes
                 for rule in messages.regexes():
-                    if rule in place.regexes:
-                        found += place.regexes[rule].at(level)
+                    if rule in by_rule:
+                        found += by_rule[rule]
         if self.by_contains:
             for rule in messages.contains():
                 found += self.by_contains[rule]
@@ -223,33 +225,38 @@ class MatchIndex(Generic[T]):
         return found
 
 
-class _Leveled:
-    """Alerts in order of the lowest level they take, with those levels."""
+class _Place:
+    """The alerts filed at an event's place, and their views by event level (`view`)."""
 
-    __slots__ = ("alerts", "levels")
+    __slots__ = ("alerts", "index", "views")
 
     def __init__(self, index: MatchIndex[Any], alerts: list[int]) -> None:
-        self.alerts = sorted(alerts, key=index.levels.__getitem__)
-        self.levels = [index.levels[i] for i in self.alerts]
+        self.index, self.alerts = index, alerts
+        self.views: dict[int, _View] = {}
 
-    def at(self, level: int) -> list[int]:
-        """Those whose level rule an event of `level` meets."""
-        return self.alerts[: bisect_right(self.levels, level)]
+    def view(self, level: int) -> _View:
+        """Those whose level rule an event of `level` meets (made once per level: events
+        come at a few levels)."""
+        made = self.views[level] = _View(self.index, self.alerts, level)
+        return made
 
 
-class _Place:
-    """The alerts filed at an event's place: those without a message rule, and those with
-    one by their rule's number in each RE2 set, so that an event asks only those whose
-    message rule it meets."""
+class _View:
+    """The alerts filed at a place whose level rule an event's level meets: those without
+    a message rule, and those with one by their rule's number in each RE2 set, so that an
+    event asks only those whose message rule it meets. Most events are routine, and most
+    alerts at a place take errors or warnings only: their view leaves those out at once."""
 
     __slots__ = ("attributes", "contains", "plain", "regexes")
 
-    def __init__(self, index: MatchIndex[Any], alerts: list[int]) -> None:
+    def __init__(self, index: MatchIndex[Any], alerts: list[int], level: int) -> None:
         plain: list[int] = []
         contains: dict[int, list[int]] = defaultdict(list)
         regexes: dict[int, list[int]] = defaultdict(list)
         attributes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for i in alerts:
+            if index.levels[i] > level:
+                continue
             if (rule := index.contains_rule[i]) is not None:
                 contains[rule].append(i)
             elif (rule := index.regex_rule[i]) is not None:
@@ -258,14 +265,11 @@ class _Place:
                 attributes[pair[0]][pair[1]].append(i)
             else:
                 plain.append(i)
-        self.plain = _Leveled(index, plain)
+        self.plain = plain
         # (attribute, {value as text: its alerts}) for each attribute ruled on here.
-        self.attributes = [
-            (key, {text: _Leveled(index, filed) for text, filed in by_value.items()})
-            for key, by_value in attributes.items()
-        ]
-        self.contains = {rule: _Leveled(index, filed) for rule, filed in contains.items()}
-        self.regexes = {rule: _Leveled(index, filed) for rule, filed in regexes.items()}
+        self.attributes = [(key, dict(by_value)) for key, by_value in attributes.items()]
+        self.contains = dict(contains)
+        self.regexes = dict(regexes)
 
 
 class _Messages:
