@@ -33,7 +33,10 @@ def page(org, suffix: str = "") -> str:
 def test_a_token_made_on_settings_is_shown_once_kept_hashed_and_works(admin_client, org):
     empty = admin_client.get(page(org)).content.decode()
     assert "No API tokens yet." in empty
-    response = admin_client.post(page(org, "create/"), {"name": "terraform", "scope": "write"})
+    made = admin_client.post(page(org, "create/"), {"name": "terraform", "scope": "write"})
+    token = ApiToken.objects.get()
+    assert made.status_code == 302 and made["Location"] == page(org, f"?created={token.pk}")
+    response = admin_client.get(made["Location"])
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     body = html.unescape(response.content.decode())
     assert "Copy this token now — it won't be shown again" in body
@@ -42,12 +45,12 @@ def test_a_token_made_on_settings_is_shown_once_kept_hashed_and_works(admin_clie
     assert secret.startswith(TOKEN_PREFIX)
     assert f'curl http://testserver/api/v1/alerts -H "Authorization: Bearer {secret}"' in body
 
-    token = ApiToken.objects.get()
     assert token.key_hash == hash_key(secret) and token.scope == Scope.WRITE
     assert token.created_by == org.memberships.get(role=Role.OWNER).user
     with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM ingest_apitoken")
-        assert secret not in repr(cursor.fetchall())
+        for table in ("ingest_apitoken", "django_session"):  # the session kept it encrypted
+            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (our own table names)
+            assert secret not in repr(cursor.fetchall())
     later = admin_client.get(page(org)).content.decode()
     assert secret not in later and "Never used" in later and "Read and write" in later
 
@@ -61,6 +64,46 @@ def test_a_token_made_on_settings_is_shown_once_kept_hashed_and_works(admin_clie
     assert "An active token named “Terraform” already exists." in html.unescape(
         again.content.decode()
     )
+
+
+def test_a_reload_after_making_a_token_shows_the_list_and_a_calm_note(admin_client, org):
+    """The browser reloads the page the secret was shown on (or goes back, then forward):
+    the list again, with a note that the secret was shown once, never an error, a second
+    token or the secret again."""
+    made = admin_client.post(page(org, "create/"), {"name": "terraform", "scope": "read"})
+    assert made.status_code == 302
+    first = html.unescape(admin_client.get(made["Location"]).content.decode())
+    secret = SECRET.search(first).group(1)
+    assert "token-shown-once" not in first
+
+    for _ in range(2):
+        reload = admin_client.get(made["Location"])
+        assert reload.status_code == 200 and "no-store" in reload["Cache-Control"]
+        body = html.unescape(reload.content.decode())
+        assert secret not in body and "Copy this token now" not in body
+        assert (
+            "The token “terraform” was created, and its secret was shown once, when you "
+            "created it. We keep only a fingerprint of it, so it can't be shown again. If you "
+            "didn't copy it, revoke “terraform” below and create another."
+        ) in body
+        assert "was not created" not in body and "already exists" not in body
+    assert ApiToken.objects.count() == 1
+    # The form's own address, opened again (an old tab): the list, not 405.
+    assert admin_client.get(page(org, "create/"))["Location"] == page(org)
+    # The plain list has no note.
+    assert "token-shown-once" not in admin_client.get(page(org)).content.decode()
+
+
+def test_a_token_made_elsewhere_is_neither_shown_nor_named(admin_client, org, make_org):
+    """Another organization's token id in the address names nothing, even for a person who
+    made it there and has its secret waiting in their session."""
+    owner = org.memberships.get(role=Role.OWNER).user
+    other = make_org("Globex", owner=owner)
+    made = admin_client.post(page(other, "create/"), {"name": "globex-ci", "scope": "read"})
+    elsewhere = page(org, made["Location"].rpartition("/")[2])
+    body = html.unescape(admin_client.get(elsewhere).content.decode())
+    assert "globex-ci" not in body and not SECRET.search(body)
+    assert SECRET.search(admin_client.get(made["Location"]).content.decode())
 
 
 def test_members_cannot_see_or_make_tokens(org, add_member, client):

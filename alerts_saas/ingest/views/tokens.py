@@ -1,8 +1,11 @@
 """Settings / API tokens: what a team's tools (Terraform, CI) manage the organization with,
 through the management API. Owners and admins only: a token can change what pages whom.
 
-As with ingest keys (keys.py), the secret exists only in the response to the POST that
-made it; the database keeps its hash.
+The database keeps a token's hash; its secret is shown once. The POST that makes it
+redirects to the list (`?created=<id>`), and the secret waits for that GET in the session,
+encrypted (`crypto.encrypt`), and is popped as it is shown. So a reload (or the browser's
+back and forward) shows the list again with a note that the secret was shown once, instead
+of posting again (a second token, or "already exists") or showing the secret twice.
 """
 
 from __future__ import annotations
@@ -14,28 +17,36 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from alerts_saas import crypto
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
 from alerts_saas.ingest.forms import ApiTokenForm
 from alerts_saas.ingest.models import ApiToken
 
+# The secrets of tokens just made, until their page shows them: "<org id>:<token id>" ->
+# the secret, encrypted.
+WAITING = "ingest.api_token_secrets"
+
 
 def _page(
     request: TenantRequest,
     form: ApiTokenForm | None = None,
     status: int = 200,
-    new_token: ApiToken | None = None,
+    created: int | None = None,
     secret: str = "",
 ) -> HttpResponse:
-    tokens = for_tenant(request, ApiToken).select_related("created_by", "revoked_by")
+    """The list; with `created`, that token's secret (if not shown yet) or the note that it
+    was shown once."""
+    tokens = list(for_tenant(request, ApiToken).select_related("created_by", "revoked_by"))
+    new_token = next((token for token in tokens if token.pk == created), None)
     context = {
         "tokens": tokens,
         "form": form or ApiTokenForm(organization=request.tenant.organization),
         "new_token": new_token,
-        "secret": secret,
+        "secret": secret if new_token is not None else "",
         "api_docs_url": reverse("api:openapi-view"),
         "api_alerts_url": request.build_absolute_uri(reverse("api:list_alerts")),
         "settings_tab": "api_tokens",
@@ -43,17 +54,33 @@ def _page(
     return render(request, "ingest/tokens.html", context, status=status)
 
 
+def _waiting_key(request: TenantRequest, token_id: int) -> str:
+    return f"{request.tenant.organization.pk}:{token_id}"
+
+
 @tenant_view(Role.ADMIN)
+@never_cache
+@sensitive_variables("secret")
 def tokens(request: TenantRequest) -> HttpResponse:
-    return _page(request)
+    created_arg = request.GET.get("created", "")
+    created = int(created_arg) if created_arg.isdigit() else None
+    secret = ""
+    if created is not None:
+        waiting: dict[str, str] = request.session.get(WAITING, {})
+        if (ciphertext := waiting.pop(_waiting_key(request, created), None)) is not None:
+            request.session[WAITING] = waiting  # gone before it is shown: shown once
+            secret = crypto.decrypt(ciphertext)
+    return _page(request, created=created, secret=secret)
 
 
 @tenant_view(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 @never_cache
 @sensitive_variables("secret")
 def create(request: TenantRequest) -> HttpResponse:
     organization = request.tenant.organization
+    if request.method == "GET":  # an old tab or a bookmark: the form is on the list
+        return redirect("ingest:tokens", slug=organization.slug)
     with transaction.atomic():
         lock_organization(organization)  # one at a time: the name check holds
         form = ApiTokenForm(request.POST, organization=organization)
@@ -62,7 +89,10 @@ def create(request: TenantRequest) -> HttpResponse:
         token, secret = ApiToken.issue(
             organization, form.cleaned_data["name"], request.user, scope=form.cleaned_data["scope"]
         )
-    return _page(request, new_token=token, secret=secret)
+    waiting = request.session.get(WAITING, {})
+    waiting[_waiting_key(request, token.pk)] = crypto.encrypt(secret)
+    request.session[WAITING] = waiting
+    return redirect(f"{reverse('ingest:tokens', args=[organization.slug])}?created={token.pk}")
 
 
 @tenant_view(Role.ADMIN)
