@@ -25,6 +25,7 @@ from alerts_saas.alerts.paging import Pager, targets_of, targets_of_alerts
 from alerts_saas.alerts.paging import counter_of as counter_of  # for its callers
 from alerts_saas.alerts.paging import trigger_payload as trigger_payload
 from alerts_saas.alerts.payload import severity_of_level
+from alerts_saas.ingest.models import ApiToken
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
@@ -109,13 +110,19 @@ def open_firings(
 
 
 def clear_firing(
-    firing: Firing, reason: str, now: datetime, total: int | None = None, by: User | None = None
+    firing: Firing,
+    reason: str,
+    now: datetime,
+    total: int | None = None,
+    by: User | None = None,
+    by_token: ApiToken | None = None,
 ) -> bool:
     """Clear the firing and resolve its incidents; False if it was cleared already. `by`:
-    the person who resolved it in Tripwire. Cleared because PagerDuty resolved every
-    incident, it sends nothing: there is nothing left to resolve."""
+    the person who resolved it in Tripwire, or `by_token` the API token (a token is no
+    person): the firing and its resolves name them as they are written. Cleared because
+    PagerDuty resolved every incident, it sends nothing: there is nothing left to resolve."""
     totals = None if total is None else {firing.pk: total}
-    return bool(clear_firings([firing], reason, now, totals, by=by))
+    return bool(clear_firings([firing], reason, now, totals, by=by, by_token=by_token))
 
 
 def clear_firings(
@@ -124,6 +131,7 @@ def clear_firings(
     now: datetime,
     totals: dict[int, int] | None = None,
     by: User | None = None,
+    by_token: ApiToken | None = None,
 ) -> int:
     """`clear_firing` for many firings (all of an alert that groups, disabled, deleted or
     edited), with their counts by id (`totals`) if known, in a fixed number of queries:
@@ -140,16 +148,27 @@ def clear_firings(
             output_field=PositiveIntegerField(null=True),
         )
         Firing.objects.filter(pk__in=[f.pk for f in cleared]).update(
-            cleared_at=now, clear_reason=reason, count_at_clear=counted, cleared_by=by
+            cleared_at=now,
+            clear_reason=reason,
+            count_at_clear=counted,
+            cleared_by=by,
+            cleared_by_token=by_token,
         )
         for firing in cleared:
             firing.cleared_at, firing.clear_reason = now, reason
             firing.count_at_clear, firing.cleared_by = totals.get(firing.pk), by
+            firing.cleared_by_token = by_token
         if reason != Firing.ClearReason.INCIDENT_RESOLVED:
             why = Reason.BY_HAND if reason == Firing.ClearReason.RESOLVED else reason
             engine.queue(
                 [
-                    engine.follow_up(trigger, EventAction.RESOLVE, created_by=by, reason=why)
+                    engine.follow_up(
+                        trigger,
+                        EventAction.RESOLVE,
+                        created_by=by,
+                        reason=why,
+                        created_by_token=by_token,
+                    )
                     for triggers in _open_triggers(cleared).values()
                     for trigger in triggers
                 ]

@@ -38,7 +38,7 @@ from alerts_saas.ingest.models import ApiToken
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
-from integrations.pagerduty.models import Delivery, EventAction, Reason
+from integrations.pagerduty.models import Delivery, EventAction
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +83,17 @@ def resolve_by_hand(
     alert: Alert, firing_id: int | None, user: User | None, token: ApiToken | None = None
 ) -> Firing | None:
     """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user`, or by
-    the API `token` (which its resolves and the audit entry name) and send its resolves,
-    with an entry in the audit log; the firing, or None if it was not open (resolved
-    meanwhile, or not this alert's). Call in a transaction holding the alert's row."""
+    the API `token`, and send its resolves, with an entry in the audit log; the firing, its
+    resolves and the entry name who (the resolves from their INSERT: named before the engine
+    sends them and PagerDuty's webhook asks who resolved the incident, `incidents.activity`).
+    The firing, or None if it was not open (resolved meanwhile, or not this alert's). Call
+    in a transaction holding the alert's row."""
     firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
     if firing is None:
         return None
     now = timezone.now()
-    if not firings.clear_firing(firing, Firing.ClearReason.RESOLVED, now, by=user):
+    if not firings.clear_firing(firing, Firing.ClearReason.RESOLVED, now, by=user, by_token=token):
         return None
-    _name_token(firing, token)
     opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
     change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
@@ -103,8 +104,8 @@ def stop_watching(
     alert: Alert, value: str, user: User | None, token: ApiToken | None = None
 ) -> bool:
     """Stop watching one value of the alert's group field (a host taken down for good): its
-    open firing, if any, is resolved in Tripwire by `user` or the API `token` (its resolves
-    go out, naming the token), and the value is forgotten, its counts with it, until a
+    open firing, if any, is resolved in Tripwire by `user` or the API `token` (the firing
+    and its resolves name them), and the value is forgotten, its counts with it, until a
     matching event has it again; with an entry in the audit log (`user` None: an API
     token's, which the entry names). False if the value was neither seen nor firing. Call
     in a transaction holding the alert's row."""
@@ -117,31 +118,15 @@ def stop_watching(
     ).first()
     if firing is None and not seen:
         return False
-    if firing is not None and firings.clear_firing(
-        firing, Firing.ClearReason.RESOLVED, timezone.now(), by=user
-    ):
-        _name_token(firing, token)
+    if firing is not None:
+        firings.clear_firing(
+            firing, Firing.ClearReason.RESOLVED, timezone.now(), by=user, by_token=token
+        )
     counts().forget(counter, [value])
     field = group_label(alert)
     change = {"field": field, "before": f"{value} watched", "after": "no longer watched"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
     return True
-
-
-def _name_token(firing: Firing, token: ApiToken | None) -> None:
-    """Name the API token on the resolves `clear_firing` just queued for the firing (its
-    only resolves by hand: a firing is cleared once), in the same transaction, so before
-    the engine sends them and before PagerDuty's webhook asks who resolved the incident
-    (`incidents.activity`)."""
-    if token is None:
-        return
-    Delivery.objects.filter(
-        organization_id=firing.organization_id,
-        firing_id=firing.pk,
-        event_action=EventAction.RESOLVE,
-        reason=Reason.BY_HAND,
-        created_by_token__isnull=True,
-    ).update(created_by_token=token)
 
 
 def incident_saved(sender: type[Incident], instance: Incident, **kwargs: Any) -> None:

@@ -5,8 +5,9 @@ counts per value (`resolving.stop_watching`: a host taken down for good).
 Each takes the locks the page's views take, in their order: the alert's row (FOR NO KEY
 UPDATE), then its firings (`firings.clear_firing`). The audit entry the page writes is the
 token's (the audit context reads `request.auth`); a token is no person, so the firing's
-`cleared_by` and its resolves' `created_by` stay empty, and the resolves name the token
-(`Delivery.created_by_token`): the incident's words say which token resolved it.
+`cleared_by` and its resolves' `created_by` stay empty, and both name the token instead
+(`Firing.cleared_by_token`, `Delivery.created_by_token`, written with them): the firing's
+`cleared_by_token` and the incident's words say which token resolved it.
 """
 
 from __future__ import annotations

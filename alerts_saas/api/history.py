@@ -96,7 +96,7 @@ class FiringFilters(Schema):
 
 def _firings(request: TokenRequest) -> QuerySet[Firing]:
     return Firing.objects.filter(organization=request.auth.organization).select_related(
-        "alert", "cleared_by"
+        "alert", "cleared_by", "cleared_by_token"
     )
 
 
@@ -117,6 +117,7 @@ def _firing(firing: Firing, hold: Hold | None) -> FiringOut:
         cleared_at=firing.cleared_at,
         clear_reason=firing.clear_reason,
         cleared_by=firing.cleared_by.email if firing.cleared_by else None,
+        cleared_by_token=firing.cleared_by_token.name if firing.cleared_by_token else None,
         count_at_clear=firing.count_at_clear,
     )
 

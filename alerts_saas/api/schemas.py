@@ -293,8 +293,12 @@ class FiringOut(BaseModel):
     )
     cleared_by: str | None = Field(
         description="Who resolved it in Tripwire (their email); null otherwise, and when an "
-        "API token resolved it: its resolves' `created_by_token` (/deliveries?firing_id=…) "
-        "and the Activity log (/activity) name the token."
+        "API token resolved it (`cleared_by_token` names the token)."
+    )
+    cleared_by_token: str | None = Field(
+        description="For a firing resolved through this API (`POST /firings/{id}/resolve`, "
+        "`POST /alerts/{id}/stop-watching`): the name of the API token that resolved it. "
+        "Null otherwise, or once that token is deleted.",
     )
     count_at_clear: int | None
 

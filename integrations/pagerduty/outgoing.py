@@ -47,9 +47,16 @@ def build_event(
     )
 
 
-def follow_up(trigger: Delivery, action: str, created_by: Any = None, reason: str = "") -> Delivery:
+def follow_up(
+    trigger: Delivery,
+    action: str,
+    created_by: Any = None,
+    reason: str = "",
+    created_by_token: Any = None,
+) -> Delivery:
     """An unsaved acknowledge or resolve for `trigger`: same key, region and dedup key;
-    `reason` says why (a `Reason`)."""
+    `reason` says why (a `Reason`); `created_by` the person who asked, or
+    `created_by_token` the API token (an `ingest.ApiToken`)."""
     return Delivery(
         organization_id=trigger.organization_id,
         service_id=trigger.service_id,
@@ -64,6 +71,7 @@ def follow_up(trigger: Delivery, action: str, created_by: Any = None, reason: st
         is_test=trigger.is_test,
         reason=reason,
         created_by=created_by,
+        created_by_token=created_by_token,
     )
 
 

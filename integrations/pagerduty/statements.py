@@ -71,6 +71,7 @@ INSERTED = [
     ("response_errors", "jsonb"),
     ("latency_ms", "int"),
     ("created_by_id", "bigint"),
+    ("created_by_token_id", "bigint"),
     ("created_at", "timestamptz"),
     ("delivered_at", "timestamptz"),
 ]

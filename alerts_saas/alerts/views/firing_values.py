@@ -51,14 +51,9 @@ class FiringValues:
 
 
 def with_deliveries(firings: QuerySet[Firing]) -> QuerySet[Firing]:
-    return firings.select_related("cleared_by").prefetch_related(
-        Prefetch(
-            "deliveries",
-            # The token that resolved it by hand, for its row's words (`cleared_by_words`).
-            queryset=Delivery.objects.select_related("created_by_token").order_by(
-                "created_at", "pk"
-            ),
-        )
+    # Who resolved it, for its row's words (`FiringRow.cleared_by_words`).
+    return firings.select_related("cleared_by", "cleared_by_token").prefetch_related(
+        Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at", "pk"))
     )
 
 

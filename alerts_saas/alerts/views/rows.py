@@ -164,17 +164,14 @@ class FiringRow(_Row):
     @property
     def cleared_by_words(self) -> str:
         """Who resolved it in Tripwire, after its clear reason ("by alice@example.com", "by
-        API token “deploy-bot”": a token, which is no person, is named on the resolves it
-        queued); "" if no one is known."""
+        API token “deploy-bot”": a token is no person); "" if no one is known (or no longer:
+        deleted)."""
         firing = self.subject
         if firing.cleared_by_id is not None and firing.cleared_by is not None:
             return f"by {firing.cleared_by.get_username()}"
-        if firing.clear_reason != Firing.ClearReason.RESOLVED:
-            return ""
-        tokens = sorted(
-            {d.created_by_token.name for d in self.deliveries if d.created_by_token is not None}
-        )
-        return f"by API token “{tokens[0]}”" if tokens else ""
+        if firing.cleared_by_token_id is not None and firing.cleared_by_token is not None:
+            return f"by API token “{firing.cleared_by_token.name}”"
+        return ""
 
 
 @dataclass(frozen=True)
