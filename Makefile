@@ -22,11 +22,14 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 
 ## make run: the whole product on http://127.0.0.1:8000 (SQLite, embedded Celery broker);
 ## PORT=8300 make run serves it on 8300, links in PagerDuty and the sandbox's callback too.
+## SANDBOX_PORT=8200 make run starts the PagerDuty sandbox on 8200 (not 8100), and the
+## product's PagerDuty hosts point there.
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap_demo --url http://127.0.0.1:$(PORT)/
 	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) SITE_URL="$(RUN_SITE_URL)" \
-		SANDBOX_REDIRECT_URIS="$(RUN_REDIRECT_URIS)" $(BIN)/honcho -f Procfile.dev start
+		SANDBOX_REDIRECT_URIS="$(RUN_REDIRECT_URIS)" SANDBOX_PORT=$(RUN_SANDBOX_PORT) \
+		PAGERDUTY_SANDBOX_URL="$(RUN_SANDBOX_URL)" $(BIN)/honcho -f Procfile.dev start
 
 # What make run's web process answers on: PagerDuty's links lead there, and the sandbox takes
 # its PagerDuty callback (on 127.0.0.1 or localhost, whichever the browser used).
@@ -37,6 +40,10 @@ space := $(eval) $(eval)
 RUN_REDIRECT_URIS = $(or $(SANDBOX_REDIRECT_URIS),$(subst $(space),$(comma),$(sort \
 	$(RUN_SITE_URL)/$(RUN_CALLBACK) http://127.0.0.1:$(PORT)/$(RUN_CALLBACK) \
 	http://localhost:$(PORT)/$(RUN_CALLBACK))))
+# Where make run's sandbox listens (Procfile.dev), and where its processes reach PagerDuty:
+# a PAGERDUTY_SANDBOX_URL of one's own wins.
+RUN_SANDBOX_PORT = $(or $(SANDBOX_PORT),8100)
+RUN_SANDBOX_URL = $(or $(PAGERDUTY_SANDBOX_URL),http://127.0.0.1:$(RUN_SANDBOX_PORT))
 
 ## make test: lint, format and type checks, compose validation, then the whole suite on
 ## PostgreSQL and Redis (in two lanes at once: scripts/test-suite.sh).
