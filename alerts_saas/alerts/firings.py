@@ -26,6 +26,7 @@ from alerts_saas.alerts.paging import counter_of as counter_of  # for its caller
 from alerts_saas.alerts.paging import trigger_payload as trigger_payload
 from alerts_saas.alerts.payload import severity_of_level
 from alerts_saas.ingest.models import ApiToken
+from alerts_saas.locks import lock_rows_without_key
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
@@ -205,13 +206,9 @@ def lock_alerts(organization_ids: Collection[int], alert_ids: Collection[int]) -
     lock, `open_firings`, and, through this, whatever locks firings. Locking the firings
     first, the beat's release of held firings waited at its commit for the alert's row (its
     deliveries' foreign key) while a save that held the row waited for the firings: a
-    deadlock. No key: other rows may still refer to the alert meanwhile."""
-    list(
-        Alert.objects.select_for_update(no_key=True)
-        .filter(organization_id__in=organization_ids, pk__in=alert_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    deadlock. No key: other rows may still refer to the alert meanwhile. The removal of a
+    service takes them the same way (`lock_rows_without_key`)."""
+    lock_rows_without_key(Alert, organization_ids, alert_ids)
 
 
 def _open_triggers(firings: Sequence[Firing]) -> dict[int, list[Delivery]]:
