@@ -14,6 +14,10 @@ from alerts_saas.alerts.models import Alert
 BUCKETS_PER_WINDOW = 60
 RECENT_KEPT = 10
 CHART_MIN_SPAN = 3600  # seconds: charts show at least the last hour
+# The start of every counter set's key (its hash of buckets). A new one when the count
+# store's layout changes (with its epoch, counting_redis.EPOCH_KEY): no two layouts share
+# a count.
+COUNTS_PREFIX = "tw:counts:3:"
 
 
 def bucket_seconds(window_minutes: int) -> int:
@@ -53,7 +57,8 @@ class CounterSet:
 
     def __post_init__(self) -> None:
         base = f"tw:alert:{self.alert_id}:{self.generation}"
-        key = base if self.group is None else f"{base}:g:{_digest(self.group)}"
+        counts = f"{COUNTS_PREFIX}{self.alert_id}:{self.generation}"
+        key = counts if self.group is None else f"{counts}:g:{_digest(self.group)}"
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "groups_key", base + ":groups")
         object.__setattr__(self, "firsts_key", base + ":firsts")

@@ -1,16 +1,23 @@
-"""The count store in Redis: a counter set is one hash, a batch one Lua script.
+"""The count store in Redis: a counter set's buckets are one hash, a batch one Lua script.
 
-A counter set's hash holds its buckets (fields named by bucket number), the window sum kept
-beside them (s, a, b: the sum of buckets a..b), its latest events as a ring (r0..r9, and p:
-how many were ever written), and, for alerts whose severity follows the events, the highest
-level per bucket (l<bucket>). One hash and one HSET per counter set and batch keeps the
-work per matched alert small: at 2,000 alerts a batch of 500 events touches ~300 of them.
-The script and its arguments' form are in count_script.py.
+A counter set's hash holds its buckets (fields named by bucket number) and, for alerts
+whose severity follows the events, the highest level per bucket (l<bucket>); it expires a
+retention after its newest bucket started. What every batch reads and rewrites of each
+counter set lives in one hash for all of them (STATE_KEY): its window sum, kept beside the
+buckets, and how many events its ring was ever written, packed as one field named by the
+counter set's key (`_state`), and the ring itself, its latest events (fields <key>:r0 to
+<key>:r9). So a batch costs Redis one HINCRBY per counter set it counts, plus one HMGET
+and one HSET of the state hash, where the state beside the buckets cost three commands
+per counter set: at 2,000 alerts a batch of 500 events touches ~400 of them. The state of
+a counter set whose buckets expired is dropped by `prune` on the beat. The script and its
+arguments' form are in count_script.py.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -19,6 +26,7 @@ import redis
 from alerts_saas.alerts.conditions import shown
 from alerts_saas.alerts.count_script import ADD, pack
 from alerts_saas.alerts.counters import (
+    COUNTS_PREFIX,
     RECENT_KEPT,
     CounterSet,
     Row,
@@ -28,16 +36,38 @@ from alerts_saas.alerts.counters import (
     retention_seconds,
 )
 
-# The counts' epoch; a new name when the layout changed, so an upgrade reads as a restart.
-EPOCH_KEY = "tw:counts:epoch:2"
-_RING = [f"r{n}" for n in range(RECENT_KEPT)]
+# The counts' epoch; a new name when the layout changed, so an upgrade reads as a restart
+# (and the counter sets' keys too, `CounterSet.key`, so no two layouts share a count).
+EPOCH_KEY = "tw:counts:epoch:3"
+STATE_KEY = "tw:counts:state:3"
+_RING = [f"r{n}:" for n in range(RECENT_KEPT)]  # a ring field: its prefix, then the key
+_STATE = struct.Struct("<4d")  # window sum (-1: none kept), first and last bucket, written
 _EMPTY = Tally()  # a counter set whose window sum alone is wanted
+
+
+# The state hash's fields a sweep reads per step (HSCAN's COUNT, and one script call).
+SWEEP_STEP = 1000
+# KEYS[1]: the state hash; KEYS[2...]: counter sets' keys, each also the name of its state's
+# field. Drops the state and ring of those whose hash of buckets no longer exists.
+DROP = """
+local dropped = 0
+for k = 2, #KEYS do
+  local key = KEYS[k]
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('HDEL', KEYS[1], key, 'r0:' .. key, 'r1:' .. key, 'r2:' .. key, 'r3:' .. key,
+      'r4:' .. key, 'r5:' .. key, 'r6:' .. key, 'r7:' .. key, 'r8:' .. key, 'r9:' .. key)
+    dropped = dropped + 1
+  end
+end
+return dropped
+"""
 
 
 class RedisCounts:
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url)
         self._add = self.client.register_script(ADD)
+        self._drop = self.client.register_script(DROP)
 
     def add(
         self, tallies: dict[CounterSet, Tally], totals_for: Iterable[CounterSet], now: float
@@ -52,12 +82,12 @@ class RedisCounts:
 
     def count(self, rows: Sequence[Row], now: float) -> tuple[float, list[int]]:
         """`Counts.count`: one script call for the whole batch."""
-        keys = [EPOCH_KEY, *(counter.key for counter, _, _ in rows)]
+        keys = [EPOCH_KEY, STATE_KEY, *(counter.key for counter, _, _ in rows)]
         numbers: list[int | float] = []  # per counter set; the alerts' values go first
         strings: dict[bytes, int] = {}  # each event or value once, by its position in ARGV
         groups: dict[str, tuple[CounterSet, list[int | float]]] = {}  # by the values' key
         windows: dict[int, tuple[int, int, int]] = {}  # by bucket seconds: (1, first, last)
-        for at, (counter, tally, wanted) in enumerate(rows, 2):  # at: its place in KEYS
+        for at, (counter, tally, wanted) in enumerate(rows, 3):  # at: its place in KEYS
             if tally.group_limit and counter.group is not None:
                 value = strings.setdefault(counter.group.encode(), len(strings) + 1)
                 alert = groups.get(counter.groups_key)
@@ -111,12 +141,14 @@ class RedisCounts:
         self, counters: Iterable[CounterSet], limit: int = RECENT_KEPT
     ) -> dict[CounterSet, list[dict[str, Any]]]:
         counters = list(dict.fromkeys(counters))
-        pipe = self.client.pipeline(transaction=False)
-        for counter in counters:
-            pipe.hmget(counter.key, ["p", *_RING])
+        if not counters:
+            return {}
+        fields = [name for counter in counters for name in _state_fields(counter.key)]
+        reply = self.client.hmget(STATE_KEY, fields)
+        each = RECENT_KEPT + 1
         return {
-            counter: _latest(reply, limit)
-            for counter, reply in zip(counters, pipe.execute(), strict=True)
+            counter: _latest(reply[n * each : (n + 1) * each], limit)
+            for n, counter in enumerate(counters)
         }
 
     def highest_level(self, counter: CounterSet, now: float) -> int | None:
@@ -154,10 +186,12 @@ class RedisCounts:
         values = list(values)
         if not values:
             return
+        keys = [alert.in_group(value).key for value in values]
         pipe = self.client.pipeline(transaction=True)
         pipe.zrem(alert.groups_key, *values)
         pipe.hdel(alert.firsts_key, *values)
-        pipe.delete(*(alert.in_group(value).key for value in values))
+        pipe.delete(*keys)
+        pipe.hdel(STATE_KEY, *(name for key in keys for name in _state_fields(key)))
         pipe.execute()
 
     def prune(self, sets: Iterable[CounterSet], now: float) -> None:
@@ -170,14 +204,31 @@ class RedisCounts:
             ]
             if stale:
                 self.client.hdel(counter.key, *stale)
+        self._sweep()
+
+    def _sweep(self) -> int:
+        """Drop the state and ring of each counter set whose hash of buckets is gone (it
+        expired, a retention after its newest bucket started): SWEEP_STEP fields at a time,
+        each step atomic with the batches, so a counter set counted again meanwhile keeps
+        its state. Returns how many counter sets' state it dropped."""
+        dropped = 0
+        states = self.client.hscan_iter(STATE_KEY, match=f"{COUNTS_PREFIX}*", count=SWEEP_STEP)
+        while chunk := [name for name, _ in islice(states, SWEEP_STEP)]:
+            dropped += int(self._drop(keys=[STATE_KEY, *chunk]))
+        return dropped
 
 
-def _latest(reply: list[bytes | None], limit: int) -> list[dict[str, Any]]:
-    """A counter set's latest events, newest first, from its HMGET of p and the ring."""
-    written, *ring = reply
-    if written is None:
+def _state_fields(key: str) -> list[str]:
+    """A counter set's fields in the state hash: its state, then its ring."""
+    return [key, *(ring + key for ring in _RING)]
+
+
+def _latest(reply: list[Any], limit: int) -> list[dict[str, Any]]:
+    """A counter set's latest events, newest first, from its state and ring."""
+    state, *ring = reply
+    if state is None:
         return []
-    newest = int(written)
+    newest = int(_STATE.unpack(state)[3])
     latest = []
     for back in range(1, min(limit, RECENT_KEPT, newest) + 1):
         event = ring[(newest - back) % RECENT_KEPT]

@@ -1,7 +1,7 @@
 """The counting script in Redis (count_script.ADD), at its edges: the window sum kept
 beside the buckets through moves, jumps and moves back; expiry renewed when a bucket
-starts; levels; the ring; the group limit; what it writes, as text; and a batch too large
-for one unpack."""
+starts; levels; the ring; the group limit; what it writes, as text; a batch too large
+for one unpack; and the state of counter sets whose buckets expired, swept."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import random
 
 import pytest
 
-from alerts_saas.alerts.counters import RECENT_KEPT, CounterSet, Tally
+from alerts_saas.alerts.counters import COUNTS_PREFIX, RECENT_KEPT, CounterSet, Tally
 from alerts_saas.alerts.counting import counts
-from alerts_saas.alerts.counting_redis import RedisCounts
+from alerts_saas.alerts.counting_redis import _STATE, STATE_KEY, RedisCounts
 
 NOW = 1_764_000_000.123456
 
@@ -20,11 +20,19 @@ NOW = 1_764_000_000.123456
 def store() -> RedisCounts:
     found = counts()
     assert isinstance(found, RedisCounts), "the suite counts in Redis (tests/settings.py)"
-    for prefix in ("tw:alert:990*", "tw:alert:991*"):  # this module's alerts, from a rerun
+    for prefix in ("tw:alert:990*", "tw:alert:991*", f"{COUNTS_PREFIX}99*"):  # from a rerun
         stale = list(found.client.scan_iter(prefix, count=1000))
         if stale:
             found.client.delete(*stale)
+    found.client.delete(STATE_KEY)
     return found
+
+
+def _state(store: RedisCounts, counter: CounterSet) -> tuple[float, float, float, float]:
+    """A counter set's kept state: window sum, its first and last bucket, events written."""
+    packed = store.client.hget(STATE_KEY, counter.key)
+    assert packed is not None, counter
+    return _STATE.unpack(packed)
 
 
 def _window_sum(store: RedisCounts, counter: CounterSet, now: float) -> int:
@@ -100,7 +108,8 @@ def test_the_ring_keeps_the_latest_events_across_its_wrap(store):
     for start in range(0, 27, 4):
         store.add({counter: Tally(buckets={bucket: 1}, recent=sent[start : start + 4])}, [], NOW)
     assert [e["n"] for e in store.recent(counter)] == list(range(26, 26 - RECENT_KEPT, -1))
-    assert store.client.hget(counter.key, "p") == b"27"
+    assert _state(store, counter)[3] == 27
+    assert not any(name.startswith(b"r") for name in store.client.hkeys(counter.key))
 
 
 def test_a_value_past_the_limit_is_refused_and_one_seen_again_is_counted(store):
@@ -136,8 +145,8 @@ def test_what_it_writes_is_the_digits_and_the_time_as_redis_prints_it(store):
     stored = store.client.hgetall(value.key)
     assert stored[str(bucket).encode()] == b"7"
     assert stored[str(bucket - 1).encode()] == b"1000003"
-    assert stored[b"s"] == b"1000010"
-    assert (stored[b"a"], stored[b"b"]) == (str(bucket - 59).encode(), str(bucket).encode())
+    assert set(stored) == {str(bucket).encode(), str(bucket - 1).encode()}  # its buckets alone
+    assert _state(store, value)[:3] == (1_000_010, bucket - 59, bucket)
     assert store.client.zscore(alert.groups_key, "db-1") == NOW  # every digit of the time
     assert store.client.zrange(alert.groups_key, 0, -1, withscores=True) == [(b"db-1", NOW)]
 
@@ -174,3 +183,33 @@ def test_each_alert_registers_its_values_in_order_up_to_its_own_limit(store):
     assert later.refused == {one.in_group("d"), one.in_group("c")}
     assert later[one.in_group("a")] == 2
     assert {s.value: s.last_seen for s in store.groups([one])[one]} == {"a": NOW + 2, "b": NOW}
+
+
+def test_the_state_of_a_counter_set_whose_buckets_expired_is_swept_and_no_other(store):
+    gone, kept = CounterSet(990_070, 1, 1), CounterSet(990_071, 1, 1)
+    bucket = int(NOW // gone.size)
+    event = [b'[1764000000.0,40,"disk full","db-1","",{}]']
+    both = {c: Tally(buckets={bucket: 2}, recent=event) for c in (gone, kept)}
+    store.add(both, [gone, kept], NOW)
+    assert store.recent(gone) and store.recent(kept)
+    store.client.delete(gone.key)  # as its expiry does, a retention after its newest bucket
+
+    assert store._sweep() == 1
+    assert store.client.hget(STATE_KEY, gone.key) is None and store.recent(gone) == []
+    assert _state(store, kept)[0] == 2 and store.recent(kept)[0]["message"] == "disk full"
+    # Counted again, it starts afresh: its window sum read from its buckets.
+    assert store.add({gone: Tally(buckets={bucket: 1})}, [gone], NOW + 0.5)[gone] == 1
+
+
+def test_forgetting_a_value_drops_its_state_and_ring(store):
+    alert = CounterSet(990_080, 1, 1)
+    value = alert.in_group("web-9")
+    bucket = int(NOW // alert.size)
+    event = [b'[1764000000.0,40,"down","web-9","",{}]']
+    tally = Tally(buckets={bucket: 1}, recent=event, group_limit=5, first=NOW)
+    store.add({value: tally}, [value], NOW)
+    assert store.recent(value)
+
+    store.forget(alert, ["web-9"])
+    assert store.recent(value) == [] and store.client.hget(STATE_KEY, value.key) is None
+    assert not store.client.exists(value.key)

@@ -152,8 +152,9 @@ def test_the_window_sum_is_always_the_sum_of_its_buckets(store, org, steps):
 
 
 def test_counts_in_redis_expire_after_their_retention(org):
-    """Nothing is kept forever: an alert's buckets, latest events and window sum expire a
-    retention after their newest bucket started (renewed as buckets start, not per batch)."""
+    """Nothing is kept forever: an alert's buckets expire a retention after their newest
+    bucket started (renewed as buckets start, not per batch), and its latest events and
+    window sum go with them on the beat's next sweep (test_count_script)."""
     counting.counts.cache_clear()
     store = counting.counts()
     assert isinstance(store, RedisCounts)
