@@ -101,6 +101,10 @@ class Counts(Protocol):
     def groups(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, list[SeenGroup]]:
         """The values each alert (its counter set for all events) has seen, newest first."""
 
+    def registered(self, alert: CounterSet, values: Iterable[str]) -> set[str]:
+        """Those of `values` the alert (its counter set for all events) has seen and not
+        forgotten."""
+
     def forget(self, alert: CounterSet, values: Iterable[str]) -> None:
         """Forget values of an alert's group field, and their counts."""
 

@@ -228,6 +228,13 @@ class DatabaseCounts:
             )
         return seen
 
+    def registered(self, alert: CounterSet, values: Iterable[str]) -> set[str]:
+        return set(
+            SeenGroupRow.objects.filter(
+                alert_id=alert.alert_id, generation=alert.generation, value__in=list(values)
+            ).values_list("value", flat=True)
+        )
+
     def forget(self, alert: CounterSet, values: Iterable[str]) -> None:
         values = list(values)
         stored = ["=" + value for value in values]

@@ -182,6 +182,13 @@ class RedisCounts:
             ]
         return seen
 
+    def registered(self, alert: CounterSet, values: Iterable[str]) -> set[str]:
+        values = list(values)
+        if not values:
+            return set()
+        seen = self.client.zmscore(alert.groups_key, values)
+        return {value for value, last in zip(values, seen, strict=True) if last is not None}
+
     def forget(self, alert: CounterSet, values: Iterable[str]) -> None:
         values = list(values)
         if not values:

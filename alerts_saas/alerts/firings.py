@@ -67,9 +67,10 @@ def open_firings(
     together, as `open_firing`'s `group`): one lock on the alert, one read of the values
     already open, one insert of the firings and one of their triggers. Returns those
     opened (none if the alert was disabled or its condition changed since it was read).
-    A value whose firing was cleared after `now` is not opened: the decision was made on
-    counts read before that (a beat that read a host just before a person stopped
-    watching it), and the next check decides again."""
+    A value whose firing was cleared after `now` is not opened, nor one the alert no longer
+    has registered: the decision was made on counts read before that (a beat that read a
+    host just before a person stopped watching it, whether it had fired or not), and the
+    next check decides again."""
     if not values:
         return []
     with transaction.atomic():
@@ -89,6 +90,10 @@ def open_firings(
             ).values_list("group", flat=True)
         )
         new = {value: total for value, total in values if (value or "") not in taken}
+        if alert.group_by and new:
+            # Read under the alert's lock, which stopping watching a value holds to forget it.
+            kept = counts().registered(CounterSet.of(alert), [v for v in new if v is not None])
+            new = {value: total for value, total in new.items() if value is None or value in kept}
         severities = _severities(alert, [CounterSet.of(alert, value) for value in new], now)
         opened = Firing.objects.bulk_create(
             Firing(

@@ -120,4 +120,36 @@ def test_a_beat_that_read_a_host_before_it_was_stopped_does_not_page_it_again(
     with transaction.atomic():
         assert resolving.stop_watching(Alert.objects.get(pk=alert.pk), "web-1", admin_user)
     assert firings.open_firings(alert, [("web-1", 0)], decided) == []
-    assert firings.open_firings(alert, [("web-1", 0)], timezone.now())  # a fresh decision
+    assert firings.open_firings(alert, [("web-1", 0)], timezone.now()) == []  # forgotten
+    # It sends again, and is watched again: a fresh decision pages it.
+    evaluation.record(org.pk, [Event(timestamp=time.time(), source="web-1")])
+    assert firings.open_firings(alert, [("web-1", 0)], timezone.now())
+
+
+@pytest.fixture(params=["redis", "database"])
+def each_store(request, settings):
+    """Each count store in turn: Redis, and the database's (`make run` without Redis)."""
+    if request.param == "database":
+        settings.REDIS_URL = ""
+    counts.cache_clear()
+    yield request.param
+    counts.cache_clear()
+
+
+def test_a_beat_that_read_a_host_before_it_was_stopped_does_not_page_it_if_it_never_fired(
+    org, make_service, admin_user, each_store
+):
+    """A host that went quiet but had not fired yet when the person stopped watching it
+    (a machine taken down on purpose): the beat that read it just before opens nothing,
+    and the other hosts it decided about still open. In either count store."""
+    alert = _per_host(org, make_service())
+    start = time.time() - 30  # quiet for 30 s of its 60 s window: not firing yet
+    hosts = [Event(timestamp=start, source=host) for host in ("web-1", "web-2")]
+    evaluation.record(org.pk, hosts, now=start)
+    assert not Firing.objects.filter(alert=alert).exists()
+    decided = timezone.now()  # the beat read both hosts quiet long enough, then:
+    with transaction.atomic():
+        assert resolving.stop_watching(Alert.objects.get(pk=alert.pk), "web-1", admin_user)
+    opened = firings.open_firings(alert, [("web-1", 0), ("web-2", 0)], decided)
+    assert [f.group for f in opened] == ["web-2"]
+    assert not Firing.objects.filter(alert=alert, group="web-1").exists()
