@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_ingest_keys_created_and_revoked(owner_client, org):
-    response = owner_client.post(f"/o/{org.slug}/settings/ingest-keys/create/", {"name": "web"})
-    assert response.status_code == 200
+    made = owner_client.post(f"/o/{org.slug}/settings/ingest-keys/create/", {"name": "web"})
+    assert made.status_code == 302
+    response = owner_client.get(made["Location"])
     secret = re.search(r"twk_[\w-]+", response.content.decode()).group(0)
     key = IngestKey.objects.get(organization=org)
     assert words(only(org, action=Action.CREATED)) == "owner@acme.example created ingest key “web”"

@@ -6,6 +6,7 @@ import html
 import re
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 
 from alerts_saas.accounts.models import Role
@@ -35,6 +36,13 @@ def create(client, org, name: str = "web servers"):
     return client.post(url(org, "create/"), {"name": name})
 
 
+def create_and_show(client, org, name: str = "web servers"):
+    """Create a key and follow the redirect to the page that shows its secret."""
+    made = create(client, org, name)
+    assert made.status_code == 302, made.status_code
+    return client.get(made["Location"])
+
+
 def test_the_empty_page_says_what_a_key_is_for_and_offers_the_form(owner_client, org):
     response = owner_client.get(url(org))
     body = response.content.decode()
@@ -46,7 +54,10 @@ def test_the_empty_page_says_what_a_key_is_for_and_offers_the_form(owner_client,
 
 
 def test_a_new_key_is_shown_once_with_a_curl_example(owner_client, org, owner):
-    response = create(owner_client, org)
+    made = create(owner_client, org)
+    key = IngestKey.objects.get()
+    assert made.status_code == 302 and made["Location"] == url(org, f"?created={key.pk}")
+    response = owner_client.get(made["Location"])
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     body = response.content.decode()
@@ -54,7 +65,6 @@ def test_a_new_key_is_shown_once_with_a_curl_example(owner_client, org, owner):
     secret = SECRET.search(body).group(1)
     assert secret.startswith(KEY_PREFIX)
 
-    key = IngestKey.objects.get()
     assert key.organization == org
     assert key.name == "web servers"
     assert key.created_by == owner
@@ -71,10 +81,12 @@ def test_a_new_key_is_shown_once_with_a_curl_example(owner_client, org, owner):
     assert curl in html.unescape(body)
     assert 'href="/api/v1/docs"' in body
 
-    # Nowhere else: not in the database, not in the session, not on the list afterwards.
+    # Nowhere else: not in the database (the session kept it encrypted until shown, then
+    # dropped it), not in the session, not on the list afterwards.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM ingest_ingestkey")
-        assert secret not in repr(cursor.fetchall())
+        for table in ("ingest_ingestkey", "django_session"):
+            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (our own table names)
+            assert secret not in repr(cursor.fetchall())
     assert secret not in repr(dict(owner_client.session))
     later = owner_client.get(url(org)).content.decode()
     assert secret not in later
@@ -82,6 +94,55 @@ def test_a_new_key_is_shown_once_with_a_curl_example(owner_client, org, owner):
     assert f"{key.hint}…" in later
     assert "Never used" in later
     assert "Active" in later
+
+
+def test_a_reload_after_making_a_key_shows_the_list_and_a_calm_note(
+    owner_client, org, client, add_member
+):
+    """The browser reloads the page the secret was shown on (or goes back, then forward):
+    the list again, with a note that the secret was shown once; never an error, a second key
+    or the secret again."""
+    made = create(owner_client, org)
+    first = html.unescape(owner_client.get(made["Location"]).content.decode())
+    secret = SECRET.search(first).group(1)
+    assert "key-shown-once" not in first
+
+    for _ in range(2):
+        reload = owner_client.get(made["Location"])
+        assert reload.status_code == 200 and "no-store" in reload["Cache-Control"]
+        body = html.unescape(reload.content.decode())
+        assert secret not in body and "Copy this key now" not in body
+        assert (
+            "The key “web servers” was created, and its secret was shown once, when you "
+            "created it. We keep only a fingerprint of it, so it can't be shown again. If you "
+            "didn't copy it, revoke “web servers” below and create another."
+        ) in body
+        assert "was not created" not in body and "already exists" not in body
+    assert IngestKey.objects.count() == 1
+    assert "key-shown-once" not in owner_client.get(url(org)).content.decode()
+    # A member sent the address: the list, without a note that tells them to revoke.
+    client.force_login(add_member(org, "member@acme.example").user)
+    assert "key-shown-once" not in client.get(made["Location"]).content.decode()
+
+
+def test_a_key_made_elsewhere_is_neither_shown_nor_named(owner_client, org, owner, make_org):
+    """Another organization's key id in the address names nothing, even for a person who
+    made it there and has its secret waiting in their session."""
+    other = make_org("Globex", owner=owner)
+    made = create(owner_client, other, "globex edge")
+    elsewhere = url(org, made["Location"].rpartition("/")[2])
+    body = html.unescape(owner_client.get(elsewhere).content.decode())
+    assert "globex edge" not in body and not SECRET.search(body)
+    assert SECRET.search(owner_client.get(made["Location"]).content.decode())
+
+
+def test_a_secret_kept_under_a_retired_encryption_key_reads_as_shown(owner_client, org, settings):
+    """The encryption keys rotated between the POST and its page: the calm note, not a 500."""
+    made = create(owner_client, org)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    response = owner_client.get(made["Location"])
+    assert response.status_code == 200 and not SECRET.search(response.content.decode())
+    assert "its secret was shown once" in html.unescape(response.content.decode())
 
 
 def test_posting_the_same_form_again_is_refused_not_a_second_key(owner_client, org):
@@ -98,7 +159,7 @@ def test_posting_the_same_form_again_is_refused_not_a_second_key(owner_client, o
 def test_a_revoked_keys_name_can_be_used_again(owner_client, org, owner):
     old, _ = IngestKey.issue(org, "web servers", owner)
     old.revoke(owner)
-    assert create(owner_client, org).status_code == 200
+    assert create(owner_client, org).status_code == 302
     assert IngestKey.objects.filter(name="web servers").count() == 2
 
 
@@ -197,7 +258,7 @@ def test_members_see_the_empty_state_without_the_form(client, org, add_member):
 def test_admins_may_create_and_revoke(client, org, add_member):
     admin = add_member(org, "admin@acme.example", Role.ADMIN).user
     client.force_login(admin)
-    assert create(client, org).status_code == 200
+    assert create(client, org).status_code == 302
     key = IngestKey.objects.get()
     client.post(url(org, f"{key.pk}/revoke/"))
     key.refresh_from_db()
@@ -217,8 +278,11 @@ def test_another_organizations_key_is_not_found(owner_client, org, make_org, mak
     assert "their key" not in owner_client.get(url(org)).content.decode()
 
 
-def test_create_is_post_only(owner_client, org):
-    assert owner_client.get(url(org, "create/")).status_code == 405
+def test_the_forms_address_opened_again_leads_to_the_list(owner_client, org):
+    """An old tab or a bookmark of the create address: the list (where the form is), not 405."""
+    response = owner_client.get(url(org, "create/"))
+    assert response.status_code == 302 and response["Location"] == url(org)
+    assert not IngestKey.objects.exists()
 
 
 def test_the_settings_menu_links_to_ingest_keys(owner_client, org):
@@ -229,7 +293,7 @@ def test_the_settings_menu_links_to_ingest_keys(owner_client, org):
 
 def test_the_secret_is_never_logged(owner_client, org, caplog):
     caplog.set_level("DEBUG")
-    response = create(owner_client, org)
+    response = create_and_show(owner_client, org)
     secret = SECRET.search(response.content.decode()).group(1)
     assert secret not in caplog.text
 

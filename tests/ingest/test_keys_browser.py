@@ -1,4 +1,5 @@
-"""Ingest keys in headless Chromium: create a key, copy it with the Copy button, revoke it."""
+"""Ingest keys in headless Chromium: create a key, copy it with the Copy button,
+reload (the secret is not shown again, nor the form posted again), revoke it."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def test_create_copy_and_revoke_a_key(browser: Browser, live_server, org, screen
     page.locator("[data-copy=new-key-secret]").click()
     expect(page.locator("[data-copy=new-key-secret]")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == secret
+
+    # A reload asks nothing again and shows the secret no more: a calm note instead.
+    page.reload()
+    expect(page.locator("#key-shown-once")).to_contain_text("its secret was shown once")
+    assert secret not in page.content() and IngestKey.objects.count() == 1
 
     # The list no longer has it, only its first characters.
     page.goto(f"{base}/o/{org.slug}/settings/ingest-keys/")

@@ -1,8 +1,12 @@
 """Settings / Ingest keys: the keys a team's systems post events with.
 
-A key's secret exists in one place only: the response to the POST that made it. That page
-is rendered straight from the POST (no redirect carrying it in a URL or the session) and
-is never cached; the database keeps its hash, and the list shows its first characters.
+The database keeps a key's hash, and the list shows its first characters. Its secret is
+shown once, on the list the POST that makes it redirects to (`?created=<id>`; never cached).
+Until that GET it waits in the session, which is safe: encrypted (`crypto.encrypt`), so the
+session row never holds it in clear; under the organization's id and the key's, so another
+organization's page finds nothing; and popped before it is shown, so it is shown once.
+A reload shows the list with a note that the secret was shown once, instead of posting the
+form again (refused: "already exists") or showing the secret twice. See shown_once.py.
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
+from alerts_saas.ingest import shown_once
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty import changes as pagerduty_changes
+
+# The session key the secrets of keys just made wait under (shown_once.py).
+WAITING = "ingest.ingest_key_secrets"
 
 SAMPLE_EVENTS = '[{"app":"checkout","level":"error","message":"Payment failed","source":"web-1"}]'
 
@@ -39,13 +47,19 @@ def _page(
     request: TenantRequest,
     form: IngestKeyForm | None = None,
     status: int = 200,
-    new_key: IngestKey | None = None,
+    created: int | None = None,
     secret: str = "",
 ) -> HttpResponse:
+    """The list; with `created`, that key's secret (if not shown yet) or the note that it
+    was shown once."""
     tenant = request.tenant
-    keys = for_tenant(request, IngestKey).select_related(
-        "created_by", "revoked_by", "created_by_token", "revoked_by_token"
+    keys = list(
+        for_tenant(request, IngestKey).select_related(
+            "created_by", "revoked_by", "created_by_token", "revoked_by_token"
+        )
     )
+    new_key = next((key for key in keys if key.pk == created), None)
+    secret = secret if new_key is not None else ""
     if form is None and tenant.is_admin:
         form = IngestKeyForm(organization=tenant.organization)
     context = {
@@ -65,16 +79,21 @@ def _page(
 
 
 @tenant_view()
+@never_cache
+@sensitive_variables("secret")
 def keys(request: TenantRequest) -> HttpResponse:
-    return _page(request)
+    created, secret = shown_once.take(request, WAITING)
+    return _page(request, created=created, secret=secret)
 
 
 @tenant_view(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 @never_cache
 @sensitive_variables("secret")
 def create(request: TenantRequest) -> HttpResponse:
     organization = request.tenant.organization
+    if request.method == "GET":  # an old tab or a bookmark: the form is on the list
+        return redirect("ingest:keys", slug=organization.slug)
     with transaction.atomic():
         # One key creation at a time per organization, so two requests can't both pass
         # the duplicate-name check.
@@ -83,9 +102,7 @@ def create(request: TenantRequest) -> HttpResponse:
         if not form.is_valid():
             return _page(request, form=form, status=400)
         key, secret = IngestKey.issue(organization, form.cleaned_data["name"], request.user)
-    # Shown once, in this response only. A reload re-posts the form, which is refused: the
-    # name is now taken.
-    return _page(request, new_key=key, secret=secret)
+    return shown_once.show_on_list(request, WAITING, "ingest:keys", key.pk, secret)
 
 
 @tenant_view(Role.ADMIN)

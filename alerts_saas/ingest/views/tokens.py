@@ -1,11 +1,9 @@
 """Settings / API tokens: what a team's tools (Terraform, CI) manage the organization with,
 through the management API. Owners and admins only: a token can change what pages whom.
 
-The database keeps a token's hash; its secret is shown once. The POST that makes it
-redirects to the list (`?created=<id>`), and the secret waits for that GET in the session,
-encrypted (`crypto.encrypt`), and is popped as it is shown. So a reload (or the browser's
-back and forward) shows the list again with a note that the secret was shown once, instead
-of posting again (a second token, or "already exists") or showing the secret twice.
+The database keeps a token's hash; its secret is shown once, on the list the POST that
+makes it redirects to (shown_once.py: kept encrypted in the session until then). A reload
+shows the list again with a note that the secret was shown once.
 """
 
 from __future__ import annotations
@@ -19,15 +17,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from alerts_saas import crypto
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
+from alerts_saas.ingest import shown_once
 from alerts_saas.ingest.forms import ApiTokenForm
 from alerts_saas.ingest.models import ApiToken
 
-# The secrets of tokens just made, until their page shows them: "<org id>:<token id>" ->
-# the secret, encrypted.
+# The session key the secrets of tokens just made wait under (shown_once.py).
 WAITING = "ingest.api_token_secrets"
 
 
@@ -54,22 +51,11 @@ def _page(
     return render(request, "ingest/tokens.html", context, status=status)
 
 
-def _waiting_key(request: TenantRequest, token_id: int) -> str:
-    return f"{request.tenant.organization.pk}:{token_id}"
-
-
 @tenant_view(Role.ADMIN)
 @never_cache
 @sensitive_variables("secret")
 def tokens(request: TenantRequest) -> HttpResponse:
-    created_arg = request.GET.get("created", "")
-    created = int(created_arg) if created_arg.isdigit() else None
-    secret = ""
-    if created is not None:
-        waiting: dict[str, str] = request.session.get(WAITING, {})
-        if (ciphertext := waiting.pop(_waiting_key(request, created), None)) is not None:
-            request.session[WAITING] = waiting  # gone before it is shown: shown once
-            secret = crypto.decrypt(ciphertext)
+    created, secret = shown_once.take(request, WAITING)
     return _page(request, created=created, secret=secret)
 
 
@@ -89,10 +75,7 @@ def create(request: TenantRequest) -> HttpResponse:
         token, secret = ApiToken.issue(
             organization, form.cleaned_data["name"], request.user, scope=form.cleaned_data["scope"]
         )
-    waiting = request.session.get(WAITING, {})
-    waiting[_waiting_key(request, token.pk)] = crypto.encrypt(secret)
-    request.session[WAITING] = waiting
-    return redirect(f"{reverse('ingest:tokens', args=[organization.slug])}?created={token.pk}")
+    return shown_once.show_on_list(request, WAITING, "ingest:tokens", token.pk, secret)
 
 
 @tenant_view(Role.ADMIN)
