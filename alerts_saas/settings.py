@@ -222,10 +222,10 @@ MFA_FORMS["reauthenticate"] = f"{_CODE_FORMS}.ReauthenticateCodeForm"
 INVITATION_LIFETIME = timedelta(days=env_int("INVITATION_LIFETIME_DAYS", 7))
 
 # --- PagerDuty ----------------------------------------------------------------------------
-# Every PagerDuty host is a setting. In development they default to the local sandbox
-# (devtools/sandbox, started by `make run`); production defaults are
-# PagerDuty's own hosts and nothing there points at the sandbox.
-_SANDBOX = env_str("PAGERDUTY_SANDBOX_URL", "http://127.0.0.1:8100") if DEBUG else ""
+# Every PagerDuty host is a setting: PagerDuty's own in production; in development the local
+# sandbox (devtools/sandbox), on SANDBOX_PORT (8100 unless set) as Procfile.dev starts it.
+_SANDBOX_PORT = env_int("SANDBOX_PORT", 8100)
+_SANDBOX = env_str("PAGERDUTY_SANDBOX_URL", f"http://127.0.0.1:{_SANDBOX_PORT}") if DEBUG else ""
 
 
 def _pd_host(name: str, real: str, sandbox_path: str) -> str:

@@ -84,3 +84,37 @@ def test_a_malformed_boolean_is_an_error_in_words(monkeypatch) -> None:
     monkeypatch.setenv("SOME_FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured, match="SOME_FLAG must be true or false"):
         env_bool("SOME_FLAG", True)
+
+
+@pytest.mark.parametrize(
+    ("own", "sandbox"),
+    [
+        ({}, "http://127.0.0.1:8100"),
+        ({"SANDBOX_PORT": "8234"}, "http://127.0.0.1:8234"),
+        (
+            {"SANDBOX_PORT": "8234", "PAGERDUTY_SANDBOX_URL": "http://127.0.0.1:9100"},
+            "http://127.0.0.1:9100",
+        ),
+    ],
+)
+def test_development_reaches_the_sandbox_where_the_procfile_starts_it(
+    own: dict[str, str], sandbox: str, tmp_path
+) -> None:
+    """`honcho start` or `manage.py runserver` without `make run`: the site and its workers
+    reach PagerDuty on SANDBOX_PORT (8100 unless set), where Procfile.dev starts the
+    sandbox; a PAGERDUTY_SANDBOX_URL of one's own still wins."""
+    assert "--port ${SANDBOX_PORT:-8100}" in (REPO / "Procfile.dev").read_text()
+    code = (
+        "from django.conf import settings as s\n"
+        "print(s.PAGERDUTY_IDENTITY_URL)\n"
+        "for region in s.PAGERDUTY_REGIONS.values():\n"
+        "    print(region['rest_url']); print(region['events_url'])\n"
+    )
+    env = {"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), **own}
+    env["DJANGO_SETTINGS_MODULE"] = "alerts_saas.settings"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    hosts = shown.stdout.split()
+    assert len(hosts) >= 3 and all(host.startswith(f"{sandbox}/") for host in hosts), hosts
