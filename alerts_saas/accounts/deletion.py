@@ -1,0 +1,200 @@
+"""Deleting an organization (Settings → General → Delete this organization, owners only).
+
+The confirmation page counts what goes (`contents`: one query per model, whatever the
+organization's size) and what still pages (`paging_now`). Paging still under way stops the
+deletion: an open firing, or an event to PagerDuty queued or being sent, would leave an
+incident in PagerDuty that nobody could resolve from Tripwire any more. `delete_organization`
+checks that again under the rows' locks, in the transaction that deletes, so a firing opened
+after the page was shown stops it too.
+
+Nothing is sent to PagerDuty: neither its published API nor the sandbox has a way for an app
+to give up its own access, so the page tells the owner to remove the app in PagerDuty.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import OperationalError, transaction
+from django.db.models import Count, Q
+
+from alerts_saas.accounts.models import Invitation, Membership, Organization, User
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.audit.models import Entry
+from alerts_saas.ingest.models import ApiToken, IngestKey
+from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
+FIRING_ALERTS_NAMED = 10  # the page links these; the alert list has the rest
+DEADLOCK = "40P01"
+
+
+class DeletionRefused(Exception):
+    """Why the organization was not deleted, in words for the owner; nothing was deleted."""
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What is deleted with the organization, counted."""
+
+    alerts: int
+    firings: int
+    deliveries: int
+    ingest_keys: int
+    api_tokens: int
+    members: int
+    pending_invitations: int
+    pagerduty_accounts: int
+    connected_services: int
+    pasted_services: int
+    activity_entries: int
+
+    @property
+    def pagerduty_services(self) -> int:
+        return self.connected_services + self.pasted_services
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Paging still under way in the organization: while any, it cannot be deleted."""
+
+    open_firings: int = 0
+    held_firings: int = 0  # of the open ones: opened in a mute window, not paged yet
+    in_flight_deliveries: int = 0
+    retrying_deliveries: int = 0  # of those: queued again after a failed attempt
+    firing_alerts: list[Alert] = field(default_factory=list)  # up to FIRING_ALERTS_NAMED
+    more_firing_alerts: bool = False
+
+    @property
+    def blocks(self) -> bool:
+        return bool(self.open_firings or self.in_flight_deliveries)
+
+
+def contents(organization: Organization) -> Contents:
+    """What goes with `organization`: one count per model (firings and deliveries, as the
+    services, in one query each)."""
+    org = organization.pk
+    firings = Firing.objects.filter(organization_id=org).count()
+    services = PagerDutyService.objects.filter(organization_id=org).aggregate(
+        connected=Count("pk", filter=Q(account__isnull=False)),
+        pasted=Count("pk", filter=Q(account__isnull=True)),
+    )
+    return Contents(
+        alerts=Alert.objects.filter(organization_id=org).count(),
+        firings=firings,
+        deliveries=Delivery.objects.filter(organization_id=org).count(),
+        ingest_keys=IngestKey.objects.filter(organization_id=org).count(),
+        api_tokens=ApiToken.objects.filter(organization_id=org).count(),
+        members=Membership.objects.filter(organization_id=org).count(),
+        pending_invitations=Invitation.objects.pending().filter(organization_id=org).count(),
+        pagerduty_accounts=PagerDutyAccount.objects.filter(organization_id=org).count(),
+        connected_services=services["connected"],
+        pasted_services=services["pasted"],
+        activity_entries=Entry.objects.filter(organization_id=org).count(),
+    )
+
+
+def paging_now(organization: Organization) -> Paging:
+    """Open firings and unfinished deliveries (two queries; a third names the firing
+    alerts when there are some)."""
+    org = organization.pk
+    firings = Firing.objects.filter(organization_id=org, cleared_at__isnull=True).aggregate(
+        open=Count("pk"), held=Count("pk", filter=Q(held=True))
+    )
+    deliveries = Delivery.objects.filter(organization_id=org, status__in=IN_FLIGHT).aggregate(
+        in_flight=Count("pk"),
+        retrying=Count("pk", filter=Q(status=Delivery.Status.QUEUED, attempts__gt=0)),
+    )
+    alerts: list[Alert] = []
+    if firings["open"]:
+        alerts = list(
+            Alert.objects.filter(organization_id=org, firings__cleared_at__isnull=True)
+            .distinct()
+            .order_by("name", "pk")
+            .only("pk", "name", "organization_id")[: FIRING_ALERTS_NAMED + 1]
+        )
+    return Paging(
+        open_firings=firings["open"],
+        held_firings=firings["held"],
+        in_flight_deliveries=deliveries["in_flight"],
+        retrying_deliveries=deliveries["retrying"],
+        firing_alerts=alerts[:FIRING_ALERTS_NAMED],
+        more_firing_alerts=len(alerts) > FIRING_ALERTS_NAMED,
+    )
+
+
+def name_matches(organization: Organization, typed: str) -> bool:
+    """The typed confirmation: the name exactly, but for spaces around it."""
+    return typed.strip() == organization.name.strip()
+
+
+def delete_organization(organization: Organization, by: User, typed_name: str) -> None:
+    """Delete `organization` and everything in it, in one transaction, if `typed_name` is
+    its name and no paging is under way; else raise `DeletionRefused` and delete nothing.
+
+    Locks: the organization's alerts' rows first (pk order), then the organization's row,
+    FOR UPDATE (the delete needs its key). An alert's row comes first everywhere (DESIGN.md,
+    "Locks"): a firing being opened holds its alert's row and takes the organization's
+    (FOR KEY SHARE, at its commit) last, so taking the organization's row first would
+    deadlock with it; this way the deletion waits for it, and then sees the firing.
+    Anything written meanwhile that refers to the organization waits for the row and then
+    fails, the organization being gone.
+
+    Every model that refers to an organization cascades (none protects), so the delete
+    takes the rest with it, its activity log too (the audit recorder records nothing of an
+    organization being deleted). Its alerts' event counts in Redis are not scanned for:
+    they expire with their windows.
+    """
+    name = organization.name
+    try:
+        with transaction.atomic():
+            list(
+                Alert.objects.select_for_update()
+                .filter(organization_id=organization.pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            locked = Organization.objects.select_for_update().filter(pk=organization.pk).first()
+            if locked is None:
+                return  # deleted meanwhile, by another owner: what was asked is done
+            if not name_matches(locked, typed_name):
+                raise DeletionRefused(
+                    f"The name you typed is not “{locked.name}”. Type it exactly as shown "
+                    "to delete the organization. Nothing was deleted."
+                )
+            paging = paging_now(locked)
+            if paging.blocks:
+                raise DeletionRefused(refusal(paging))
+            locked.delete()
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:  # psycopg 3
+            raise
+        raise DeletionRefused(
+            "Something changed in the organization while it was being deleted. "
+            "Nothing was deleted: try again."
+        ) from exc
+    log.info("Organization %s (%r) deleted by user %s", organization.pk, name, by.pk)
+
+
+def refusal(paging: Paging) -> str:
+    """Why paging under way stops the deletion, in one message."""
+    parts = []
+    if paging.open_firings:
+        parts.append(_count(paging.open_firings, "firing is", "firings are") + " still open")
+    if paging.in_flight_deliveries:
+        parts.append(
+            _count(paging.in_flight_deliveries, "event to PagerDuty is", "events to PagerDuty are")
+            + " still queued or being sent"
+        )
+    return (
+        f"Nothing was deleted: {' and '.join(parts)}. Deleted now, their PagerDuty incidents "
+        "would stay open with nobody able to resolve them from Tripwire. Resolve the firing "
+        "alerts and let the events be sent, then delete the organization."
+    )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"1 {one}" if n == 1 else f"{n} {many}"
