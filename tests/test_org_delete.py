@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -165,6 +166,11 @@ def test_an_event_still_queued_for_pagerduty_stops_the_deletion(make_org, client
     client.force_login(owner)
     page = _text(client.get(_url(org)))
     assert "1 event to PagerDuty is still queued or being sent (1 being retried" in page
+    assert "Events to PagerDuty are sent when they are due, and retried" in page
+    # A test incident's automatic resolve waits its 10 minutes: the page says so.
+    soon = timezone.now() + timedelta(minutes=10, seconds=30)
+    Delivery.objects.filter(organization=org).update(attempts=0, next_attempt_at=soon)
+    assert "sent when they are due (the last in 10 minutes)" in _text(client.get(_url(org)))
     before = _rows_of(org)
     refused = _text(client.post(_url(org), {"name": "Sending Co"}))
     assert "1 event to PagerDuty is still queued or being sent." in refused

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import OperationalError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
+from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, User
 from alerts_saas.alerts.models import Alert, Firing
@@ -65,6 +67,9 @@ class Paging:
     held_firings: int = 0  # of the open ones: opened in a mute window, not paged yet
     in_flight_deliveries: int = 0
     retrying_deliveries: int = 0  # of those: queued again after a failed attempt
+    # When the last of them is due, if later than now (a test incident's automatic resolve
+    # waits 10 minutes; a retry, its backoff).
+    last_due: datetime | None = None
     firing_alerts: list[Alert] = field(default_factory=list)  # up to FIRING_ALERTS_NAMED
     more_firing_alerts: bool = False
 
@@ -107,7 +112,9 @@ def paging_now(organization: Organization) -> Paging:
     deliveries = Delivery.objects.filter(organization_id=org, status__in=IN_FLIGHT).aggregate(
         in_flight=Count("pk"),
         retrying=Count("pk", filter=Q(status=Delivery.Status.QUEUED, attempts__gt=0)),
+        last_due=Max("next_attempt_at", filter=Q(status=Delivery.Status.QUEUED)),
     )
+    last_due = deliveries["last_due"]
     alerts: list[Alert] = []
     if firings["open"]:
         alerts = list(
@@ -121,6 +128,7 @@ def paging_now(organization: Organization) -> Paging:
         held_firings=firings["held"],
         in_flight_deliveries=deliveries["in_flight"],
         retrying_deliveries=deliveries["retrying"],
+        last_due=last_due if last_due and last_due > timezone.now() else None,
         firing_alerts=alerts[:FIRING_ALERTS_NAMED],
         more_firing_alerts=len(alerts) > FIRING_ALERTS_NAMED,
     )
