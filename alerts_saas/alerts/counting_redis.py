@@ -5,8 +5,8 @@ whose severity follows the events, the highest level per bucket (l<bucket>); it 
 retention after its newest bucket started. What every batch reads and rewrites of each
 counter set lives in one hash for all of them (STATE_KEY): its window sum, kept beside the
 buckets, and how many events its ring was ever written, packed as one field named by the
-counter set's key (`_state`), and the ring itself, its latest events (fields <key>:r0 to
-<key>:r9). So a batch costs Redis one HINCRBY per counter set it counts, plus one HMGET
+counter set's key (`_STATE`), and the ring itself, its latest events (fields r0:<key> to
+r9:<key>). So a batch costs Redis one HINCRBY per counter set it counts, plus one HMGET
 and one HSET of the state hash, where the state beside the buckets cost three commands
 per counter set: at 2,000 alerts a batch of 500 events touches ~400 of them. The state of
 a counter set whose buckets expired is dropped by `prune` on the beat. The script and its
