@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("alerts_saas.dashboard.urls")),
     path("", include("alerts_saas.notices.urls")),
     path("", include("alerts_saas.audit.urls")),
+    path("", include("alerts_saas.org_deletion.urls")),
 ]
 
 handler400 = "alerts_saas.errors.bad_request"

@@ -14,12 +14,12 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from alerts_saas.accounts import deletion
 from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY
 from alerts_saas.accounts.models import Organization, Role
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.audit.models import Entry
+from alerts_saas.org_deletion import deletion
 from integrations.pagerduty.models import Delivery, PagerDutyService
 from tests.lock_race import race
 from tests.tenant_objects import populate
@@ -86,7 +86,7 @@ def test_the_owner_deletes_an_empty_organization(make_org, client, caplog) -> No
     assert "1 member, you included, loses access at once" in page
     assert "remove the Tripwire app there" in page
 
-    with caplog.at_level(logging.INFO, logger="alerts_saas.accounts.deletion"):
+    with caplog.at_level(logging.INFO, logger="alerts_saas.org_deletion.deletion"):
         response = client.post(_url(org), {"name": "  Quiet Co "}, follow=True)
     assert not Organization.objects.filter(pk=org.pk).exists()
     assert response.redirect_chain[0] == ("/", 302)

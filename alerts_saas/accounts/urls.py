@@ -1,13 +1,12 @@
 from django.urls import include, path
 
-from alerts_saas.accounts.views import delete, former, invitations, members, orgs, profile
+from alerts_saas.accounts.views import former, invitations, members, orgs, profile
 
 app_name = "accounts"
 
 tenant_urlpatterns = [
     path("settings/", orgs.org_settings, name="org_settings"),
     path("settings/leave/", orgs.org_leave, name="org_leave"),
-    path("settings/delete/", delete.org_delete, name="org_delete"),
     path(
         "settings/former-names/<int:former_slug_id>/release/", former.release, name="release_slug"
     ),

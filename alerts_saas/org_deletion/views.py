@@ -1,5 +1,5 @@
 """Deleting the organization: the confirmation page (GET) and the deletion (POST), owners
-only. The rules and the counting are in `accounts.deletion`."""
+only. The rules and the counting are in `org_deletion.deletion`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from alerts_saas.accounts import deletion
 from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY, TenantRequest, tenant_view
 from alerts_saas.accounts.models import Role
+from alerts_saas.org_deletion import deletion
 
 
 @tenant_view(Role.OWNER)

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from alerts_saas.org_deletion import views
+
+app_name = "org_deletion"
+
+tenant_urlpatterns = [
+    path("settings/delete/", views.org_delete, name="delete"),
+]
+
+urlpatterns = [
+    path("o/<slug:slug>/", include(tenant_urlpatterns)),
+]
