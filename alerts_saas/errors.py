@@ -9,27 +9,44 @@ from django.shortcuts import render
 from django.template import loader
 
 from alerts_saas.accounts.access import RoleRequired, TenantRequest
+from alerts_saas.accounts.models import Role
 
 API_PREFIX = "/api/"
 
 
 def _error(
-    request: HttpRequest, status: int, title: str, detail: str, *, ask: bool = False
+    request: HttpRequest,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    ask: bool = False,
+    owners_only: bool = False,
 ) -> HttpResponse:
-    """`ask`: name the organization's owners and admins to a member (a role too low)."""
+    """`ask`: name the organization's owners and admins to a member (a role too low);
+    `owners_only`: its owners alone, to admins and members (a page for owners)."""
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"message": f"{title}: {detail}"}, status=status)
-    context = {"title": title, "detail": detail, "ask": ask}
+    context = {"title": title, "detail": detail, "ask": ask, "owners_only": owners_only}
     return render(request, "error.html", context, status=status)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """In an organization, the page keeps its navigation, names the owners and admins to ask
-    and leads back to its home (error.html reads `request.tenant`, as its pages do)."""
+    """In an organization, the page keeps its navigation, names whom to ask (the owners for
+    an owner's page, else the owners and admins) and leads back to its home (error.html
+    reads `request.tenant`, as its pages do)."""
+    owners_only = isinstance(exception, RoleRequired) and exception.role == Role.OWNER
     if isinstance(exception, RoleRequired) and getattr(request, "tenant", None) is None:
         cast(TenantRequest, request).tenant = exception.tenant
     detail = str(exception or "") or "Your role in this organization does not allow this."
-    return _error(request, 403, "You don't have permission to do this", detail, ask=True)
+    return _error(
+        request,
+        403,
+        "You don't have permission to do this",
+        detail,
+        ask=True,
+        owners_only=owners_only,
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

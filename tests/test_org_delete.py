@@ -193,10 +193,14 @@ def test_a_wrong_name_deletes_nothing(make_org, client) -> None:
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.MEMBER])
-def test_admins_and_members_are_refused_and_members_told_whom_to_ask(
+def test_admins_and_members_are_refused_and_told_to_ask_an_owner_by_name(
     make_org, add_member, client, role
 ) -> None:
     org = make_org("Guarded Co")
+    second = add_member(org, "olga@guarded.example", Role.OWNER).user
+    second.first_name, second.last_name = "Olga", "Owen"
+    second.save()
+    add_member(org, "ada@guarded.example", Role.ADMIN)
     someone = add_member(org, f"{role}@guarded.example", role)
     client.force_login(someone.user)
     settings_page = _text(client.get(f"/o/{org.slug}/settings/"))
@@ -205,9 +209,12 @@ def test_admins_and_members_are_refused_and_members_told_whom_to_ask(
         response = method(_url(org), {"name": "Guarded Co"})
         assert response.status_code == 403
         words = _text(response)
-        assert "This needs the owner role in Guarded Co." in words
-        # The 403 page (errors.py) names the owners and admins to members only.
-        assert ("owner@guarded-co.example (owner)" in words) == (role == Role.MEMBER)
+        # The 403 page (errors.py) names the owners, and only them, to admins as to
+        # members: an admin can't do it either, and the admin role would not let them.
+        assert "Only an owner of Guarded Co can do this. " in words
+        assert "Ask Olga Owen or owner@guarded-co.example. " in words
+        assert "ada@guarded.example" not in words and "admin role" not in words
+        assert "Back to Guarded Co" in words
     assert Organization.objects.filter(pk=org.pk).exists()
 
 

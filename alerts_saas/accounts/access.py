@@ -57,12 +57,18 @@ class Tenant:
 
 
 class RoleRequired(PermissionDenied):
-    """A member's role is too low for this page: the 403 page (`errors.permission_denied`)
-    keeps the organization's navigation and names whom to ask."""
+    """A member's role is too low for this page (it needs `role`): the 403 page
+    (`errors.permission_denied`) keeps the organization's navigation and names whom to ask:
+    for an owner's page, its owners (to admins too); else its owners and admins."""
 
     def __init__(self, tenant: Tenant, role: Role) -> None:
-        super().__init__(f"This needs the {role.label.lower()} role in {tenant.organization}.")
+        if role == Role.OWNER:
+            words = f"Only an owner of {tenant.organization} can do this."
+        else:
+            words = f"This needs the {role.label.lower()} role in {tenant.organization}."
+        super().__init__(words)
         self.tenant = tenant
+        self.role = role
 
 
 class AppRequest(HttpRequest):

@@ -1,7 +1,8 @@
 """A member is told whom to ask, by name, for what only an owner or admin can do: the
 getting-started steps (an ingest key, PagerDuty, the team), the Ingest keys page, and the
-403 page of an admin's page (API tokens, Activity), which keeps the organization's
-navigation and leads back to its home. The names are read in one query a page."""
+403 page of an admin's page (API tokens, Activity, making an ingest key), which keeps the
+organization's navigation and leads back to its home. The names are read in one query a
+page."""
 
 from __future__ import annotations
 
@@ -128,7 +129,9 @@ def test_the_ingest_keys_page_names_them(org, member, add_member):
     )
 
 
-@pytest.mark.parametrize("path", ["settings/api-tokens/", "settings/activity/"])
+@pytest.mark.parametrize(
+    "path", ["settings/api-tokens/", "settings/activity/", "settings/ingest-keys/create/"]
+)
 def test_a_members_403_keeps_the_organization_and_names_whom_to_ask(org, member, path):
     response = member.get(f"/o/{org.slug}/{path}")
     assert response.status_code == 403
