@@ -20,7 +20,9 @@ from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.audit.models import Entry
 from alerts_saas.org_deletion import deletion
+from integrations.pagerduty.incidents import subscriptions
 from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty.rest import AccountApi
 from tests.lock_race import race
 from tests.tenant_objects import populate
 
@@ -216,6 +218,40 @@ def test_admins_and_members_are_refused_and_told_to_ask_an_owner_by_name(
         assert "ada@guarded.example" not in words and "admin role" not in words
         assert "Back to Guarded Co" in words
     assert Organization.objects.filter(pk=org.pk).exists()
+
+
+def test_our_webhook_subscriptions_are_deleted_in_pagerduty(
+    org, connected_service, pagerduty, admin_client, settings, django_capture_on_commit_callbacks
+) -> None:
+    """Against the sandbox: the organization's subscription is deleted there once the
+    deletion commits (with the token read before its account went); another's stays."""
+    settings.SITE_URL = "http://tripwire.example"
+    ours = subscriptions.subscribe(connected_service)
+    assert ours is not None and ours.pd_subscription_id
+    theirs = AccountApi(connected_service.account).create_webhook_subscription(
+        connected_service.pd_service_id,
+        "http://elsewhere.example/hook",
+        ["incident.triggered"],
+        "Someone else's",
+    )
+    page = _text(admin_client.get(_url(org)))
+    assert (
+        "In PagerDuty, Tripwire's webhook subscription on the connected service is removed, "
+        "so PagerDuty stops sending its incident updates to Tripwire. The rest stays in "
+        "PagerDuty: the services, their integrations and past incidents. To remove "
+        "Tripwire's access to your PagerDuty account, remove the Tripwire app there." in page
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(_url(org), {"name": org.name})
+    assert response.status_code == 302
+    deleted = [
+        r["path"].rpartition("/webhook_subscriptions/")[2]
+        for r in pagerduty.requests_log()
+        if r["method"] == "DELETE" and "/webhook_subscriptions/" in r["path"]
+    ]
+    assert deleted == [ours.pd_subscription_id]
+    assert [s["id"] for s in pagerduty.webhook_subscriptions()] == [theirs["id"]]
 
 
 def test_other_members_next_request_after_the_deletion(make_org, add_member, client) -> None:

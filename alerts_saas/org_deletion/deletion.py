@@ -7,8 +7,10 @@ incident in PagerDuty that nobody could resolve from Tripwire any more. `delete_
 checks that again under the rows' locks, in the transaction that deletes, so a firing opened
 after the page was shown stops it too.
 
-Nothing is sent to PagerDuty: neither its published API nor the sandbox has a way for an app
-to give up its own access, so the page tells the owner to remove the app in PagerDuty.
+In PagerDuty, our webhook subscriptions on the organization's services are deleted once the
+deletion commits (as removing a service does), so PagerDuty stops sending webhooks we would
+refuse. Nothing else changes there: neither its published API nor the sandbox has a way for
+an app to give up its own access, so the page tells the owner to remove the app in PagerDuty.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from alerts_saas.accounts.models import Invitation, Membership, Organization, Us
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.audit.models import Entry
 from alerts_saas.ingest.models import ApiToken, IngestKey
+from integrations.pagerduty.incidents import subscriptions
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 log = logging.getLogger(__name__)
@@ -153,8 +156,10 @@ def delete_organization(organization: Organization, by: User, typed_name: str) -
 
     Every model that refers to an organization cascades (none protects), so the delete
     takes the rest with it, its activity log too (the audit recorder records nothing of an
-    organization being deleted). Its alerts' event counts in Redis are not scanned for:
-    they expire with their windows.
+    organization being deleted). Our webhook subscriptions are deleted in PagerDuty once
+    this commits (`subscriptions.unsubscribe_on_commit`); a rolled-back deletion keeps
+    them. Its alerts' event counts in Redis are not scanned for: they expire with their
+    windows.
     """
     name = organization.name
     try:
@@ -176,6 +181,10 @@ def delete_organization(organization: Organization, by: User, typed_name: str) -
             paging = paging_now(locked)
             if paging.blocks:
                 raise DeletionRefused(refusal(paging))
+            # Their account's token is read now: the account goes with the organization.
+            subscriptions.unsubscribe_on_commit(
+                PagerDutyService.objects.filter(organization_id=locked.pk)
+            )
             locked.delete()
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:  # psycopg 3
