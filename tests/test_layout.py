@@ -224,14 +224,9 @@ def test_the_integration_never_imports_the_alerts_app() -> None:
 def test_accounts_never_imports_the_apps_on_top_of_it() -> None:
     """Imports run one way (DESIGN.md): every app imports `accounts`, the base app, which
     imports none of them. What needs them all, deleting an organization, is its own package
-    on top (`alerts_saas.org_deletion`). One older exception, named so that no other joins
-    it: accounts.services records an invitation's acceptance and revocation itself."""
+    on top (`alerts_saas.org_deletion`); what they hear of accounts' changes that no model
+    signal says, it tells through its own signals (`accounts.signals`: an invitation used)."""
     on_top = ("alerts_saas.alerts", "alerts_saas.audit", "alerts_saas.ingest", "integrations")
-    known = {
-        ("alerts_saas.accounts.services", "alerts_saas.audit"),
-        ("alerts_saas.accounts.services", "alerts_saas.audit.recorder"),
-        ("alerts_saas.accounts.services", "alerts_saas.audit.models"),
-    }
     graph = _import_graph()
     offenders = [
         f"{module} (line {line}) imports {target}"
@@ -239,7 +234,6 @@ def test_accounts_never_imports_the_apps_on_top_of_it() -> None:
         if module == "alerts_saas.accounts" or module.startswith("alerts_saas.accounts.")
         for target, line in targets.items()
         if any(target == top or target.startswith(f"{top}.") for top in on_top)
-        and (module, target) not in known
     ]
     assert not offenders, "\n".join(offenders)
 

@@ -10,10 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from alerts_saas.accounts import signals
 from alerts_saas.accounts.former_slugs import slug_taken
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
-from alerts_saas.audit import recorder as audit
-from alerts_saas.audit.models import Action
 
 RESERVED_SLUGS = {"new", "admin", "api", "settings", "static", "healthz", "accounts"}
 
@@ -137,7 +136,7 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
         ).update(accepted_at=timezone.now(), accepted_by=user)
         if not claimed:
             raise InvitationError("This invitation has already been used.")
-        audit.record(invitation, Action.ACCEPTED)
+        signals.invitation_accepted.send(sender=Invitation, invitation=invitation)
         membership, _ = Membership.objects.get_or_create(
             organization=invitation.organization,
             user=user,
@@ -152,5 +151,5 @@ def revoke_invitation(invitation: Invitation) -> bool:
         revoked_at=timezone.now()
     )
     if revoked:
-        audit.record(invitation, Action.REVOKED)
+        signals.invitation_revoked.send(sender=Invitation, invitation=invitation)
     return bool(revoked)

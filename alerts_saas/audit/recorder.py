@@ -18,6 +18,7 @@ from django.db.models import ManyToManyField, Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.accounts.signals import invitation_accepted, invitation_revoked
 from alerts_saas.audit import context, registry
 from alerts_saas.audit.models import Action, Entry
 from alerts_saas.audit.registry import Tracked
@@ -367,8 +368,19 @@ def _deleting_organizations() -> set[int]:
     return _deleting_org_marks.get()
 
 
+def _invitation_accepted(sender: type[Model], invitation: Model, **kwargs: object) -> None:
+    record(invitation, Action.ACCEPTED)
+
+
+def _invitation_revoked(sender: type[Model], invitation: Model, **kwargs: object) -> None:
+    record(invitation, Action.REVOKED)
+
+
 def connect() -> None:
-    """Connect the signals of every tracked model (after `tracked.register_all`)."""
+    """Connect the signals of every tracked model (after `tracked.register_all`), and
+    those accounts sends of an invitation's use (`accounts.signals`)."""
+    invitation_accepted.connect(_invitation_accepted, dispatch_uid="audit-invitation-accepted")
+    invitation_revoked.connect(_invitation_revoked, dispatch_uid="audit-invitation-revoked")
     pre_delete.connect(before_delete, sender=Organization, dispatch_uid="audit-org-deleting")
     post_delete.connect(after_delete, sender=Organization, dispatch_uid="audit-org-deleted")
     for tracked in registry.all_tracked():
