@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +47,16 @@ class PagerDutyAccount(models.Model):
     )
     connected_at = models.DateTimeField(auto_now_add=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # What PagerDuty last said of our access, shown as it is known (`confirmed`): never
+    # more than these, and nothing asked of PagerDuty to show it.
+    granted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When PagerDuty last granted access (connect or reconnect).",
+    )
+    refused_at = models.DateTimeField(
+        null=True, blank=True, help_text="When PagerDuty refused to refresh access."
+    )
     # Bumped on every token change: refreshes compare-and-set on it instead of locking.
     token_version = models.PositiveIntegerField(default=0)
 
@@ -64,6 +74,17 @@ class PagerDutyAccount(models.Model):
     @property
     def needs_reconnect(self) -> bool:
         return self.status == self.Status.NEEDS_RECONNECT
+
+    @property
+    def confirmed(self) -> tuple[datetime | None, str]:
+        """When PagerDuty last confirmed our access, and how: a grant (connect or
+        reconnect) or a refresh. Nothing later is known without asking PagerDuty."""
+        granted, refreshed = self.granted_at, self.refreshed_at
+        if refreshed is not None and (granted is None or refreshed >= granted):
+            return refreshed, "token refreshed"
+        if granted is not None:
+            return granted, "connected"
+        return self.connected_at, "connected"
 
     def expires_soon(self, margin: timedelta | None = None) -> bool:
         margin = settings.PAGERDUTY_REFRESH_MARGIN if margin is None else margin

@@ -24,6 +24,12 @@ from integrations.pagerduty.signals import announce
 DETAIL_LENGTH = 500
 
 
+def clause(text: str) -> str:
+    """`text` without its closing full stop, to be joined into a sentence of ours: reasons
+    (PagerDuty's, or an account's detail) often end with one, and a join must not double it."""
+    return text.strip().rstrip(".").rstrip()
+
+
 class PathState(StrEnum):
     """A service's state as a path to someone's phone, worst last."""
 
@@ -114,15 +120,19 @@ class ServiceHealth:
     since: datetime | None = None
     mend: str = ""
     ask: str = ""  # "<verb> ...", after "Ask an owner or admin of <org> to "
+    # The mend as said on Integrations, beside the button it names (`advice(here=True)`).
+    mend_here: str = ""
 
     @property
     def words(self) -> str:
         """Cause and mend, for pages and emails that do not know who reads them."""
         return f"{self.cause} {self.mend}".strip()
 
-    def advice(self, is_admin: bool, organization: str) -> str:
+    def advice(self, is_admin: bool, organization: str, here: bool = False) -> str:
         """The words for this reader: the action for an owner or admin, whom to ask for a
-        member."""
+        member. `here`: read on Integrations, where the buttons the mend names are."""
+        if is_admin and here and self.mend_here:
+            return f"{self.cause} {self.mend_here}"
         if is_admin or not self.ask:
             return self.words
         return f"{self.cause} Ask an owner or admin of {organization} to {self.ask}."
@@ -158,7 +168,8 @@ def service_health(service: PagerDutyService) -> ServiceHealth:
         return ServiceHealth(
             PathState.RECONNECT,
             f"Its PagerDuty account {account.name} needs reconnecting"
-            f"{': ' + account.status_detail if account.status_detail else ''}. Pages still go "
+            f"{': ' + clause(account.status_detail) if account.status_detail else ''}. Pages "
+            "still go "
             "out through its integration key, but Tripwire can no longer check or manage "
             "the service.",
             ask=f"reconnect {account.name} in Integrations",
@@ -176,7 +187,7 @@ def _refused(service: PagerDutyService) -> ServiceHealth:
     """PagerDuty refuses the key. A pasted key's region is the person's guess: PagerDuty
     knows a key in one region only, so a wrong region looks the same as a removed
     integration, and is checked first. A connected service's region is its account's."""
-    detail = service.refused_detail or "HTTP 400"
+    detail = clause(service.refused_detail) or "HTTP 400"
     if not service.is_pasted:
         return ServiceHealth(
             PathState.REFUSED,
@@ -187,17 +198,22 @@ def _refused(service: PagerDutyService) -> ServiceHealth:
             "choose it again under “Add services” in Integrations, to give it a new integration",
         )
     here, other = _regions(service.region)
+    otherwise = (
+        "If not, the integration was probably removed in PagerDuty: delete this service and "
+        "paste the key of a new Events API v2 integration."
+    )
     return ServiceHealth(
         PathState.REFUSED,
         f"PagerDuty refuses its integration key ({detail}). Check the region: this key is "
         f"not known to PagerDuty in the {here}.",
         service.refused_at,
         f"If the integration is in the {other}, switch this service to it: “Switch to "
-        f"{other}” in Integrations, or paste the same key again with region “{other}”. If "
-        "not, the integration was probably removed in PagerDuty: delete this service and "
-        "paste the key of a new Events API v2 integration.",
+        f"{other}” in Integrations, or paste the same key again with region “{other}”. "
+        + otherwise,
         f"switch it to the {other} if the integration is there, or else replace the "
         "integration (it was probably removed in PagerDuty)",
+        f"If the integration is in the {other}, switch this service to it with the button "
+        f"below, or paste the same key again with region “{other}”. " + otherwise,
     )
 
 

@@ -57,6 +57,8 @@ def save_account(organization: Organization, user: User, grant: Grant) -> PagerD
             "scope": grant.scope,
             "status": PagerDutyAccount.Status.ACTIVE,
             "status_detail": "",
+            "granted_at": timezone.now(),
+            "refused_at": None,
             "connected_by": user,
         },
     )

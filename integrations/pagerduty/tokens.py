@@ -47,7 +47,9 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
             "Reconnect the account to keep managing its services."
         )
         if PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(
-            status=PagerDutyAccount.Status.NEEDS_RECONNECT, status_detail=detail
+            status=PagerDutyAccount.Status.NEEDS_RECONNECT,
+            status_detail=detail,
+            refused_at=timezone.now(),
         ):
             announce(PagerDutyAccount, [account.organization_id])
         log.warning("PagerDuty token refresh refused for account %s: %s", account.pk, exc.error)
@@ -68,6 +70,7 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
         "refreshed_at": now,
         "status": PagerDutyAccount.Status.ACTIVE,
         "status_detail": "",
+        "refused_at": None,
         "token_version": seen_version + 1,
     }
     updated = PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(

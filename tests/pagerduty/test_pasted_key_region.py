@@ -48,10 +48,11 @@ def test_an_eu_key_pasted_as_us_is_advised_by_region_and_corrected_by_pasting_ag
     row = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     assert (
         "Check the region: this key is not known to PagerDuty in the United States. If the "
-        "integration is in the European Union, switch this service to it: “Switch to "
-        "European Union” in Integrations, or paste the same key again with region "
-        "“European Union”."
+        "integration is in the European Union, switch this service to it with the button "
+        "below, or paste the same key again with region “European Union”."
     ) in row
+    # On Integrations, with the button just below: not sent to the page it is read on.
+    assert "” in Integrations" not in row
     assert row.index("Check the region") < row.index("probably removed in PagerDuty")
 
     # Pasting it again with the other region corrects this entry; no second one.

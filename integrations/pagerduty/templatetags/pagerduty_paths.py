@@ -21,8 +21,9 @@ def path_health(service: PagerDutyService) -> ServiceHealth:
 @register.filter
 def advice(health: ServiceHealth, tenant: Any) -> str:
     """The health's words for the reader: the action for an owner or admin, and for a
-    member whom to ask (`tenant` is the request's tenant)."""
-    return health.advice(bool(tenant.is_admin), tenant.organization.name)
+    member whom to ask (`tenant` is the request's tenant). Said on Integrations, beside
+    the buttons the mend names."""
+    return health.advice(bool(tenant.is_admin), tenant.organization.name, here=True)
 
 
 @register.filter

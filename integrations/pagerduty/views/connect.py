@@ -154,6 +154,7 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
     try:
         services = AccountApi(account).services()
     except PagerDutyApiError as exc:
+        account = _seen_refused(request, account)
         return render(
             request,
             "pagerduty/select_services.html",
@@ -187,12 +188,24 @@ def cancel_selection(request: TenantRequest, pagerduty_account_id: int) -> HttpR
     return redirect(return_to or _integrations_url(request.tenant.organization.slug))
 
 
+def _seen_refused(request: TenantRequest, account: PagerDutyAccount) -> PagerDutyAccount:
+    """The account as a failed call left it. When PagerDuty refused to refresh access
+    (`tokens.refresh_tokens` recorded it), the banner of the page shown next says so now,
+    not after the queued check."""
+    account.refresh_from_db(fields=["status", "status_detail", "refused_at"])
+    if account.needs_reconnect:
+        problems_now(request.tenant.organization)
+    return account
+
+
 def _add_chosen(
     request: TenantRequest, account: PagerDutyAccount, chosen: list[dict[str, Any]]
 ) -> HttpResponse:
     result = provision_services(account, chosen, request.user)
     for name, why in result.failed:
         messages.error(request, f"{name} was not connected: {why}")
+    if result.failed and not result.connected:
+        _seen_refused(request, account)
     return_to = ConnectFlow(request.session).finish(account.pk, [s.pk for s in result.connected])
     integrations_url = _integrations_url(request.tenant.organization.slug)
     if result.connected:
