@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.core.paginator import Page, Paginator
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,6 +28,7 @@ from alerts_saas.alerts.counting import CounterSet, chart_span, counts
 from alerts_saas.alerts.groups import groups_of
 from alerts_saas.alerts.health import alert_health, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.payload import group_label
 from alerts_saas.alerts.state import state_of
 from alerts_saas.alerts.views import mutes
 from alerts_saas.alerts.views.firing_values import (
@@ -40,6 +43,7 @@ from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.oncall import on_call
 from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.retention import retention_cutoff
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +158,21 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         open_firing, open_rows = open_rows[0], open_rows[1:]
     if values is not None:
         values = replace(values, rows=open_rows)
-    deliveries, status = filtered(alert.deliveries.all(), request.GET.get("status"))
+    # Each delivery's value (host, source) where the alert groups, or two hosts' rows read
+    # the same: its firing's, joined in the same query (none once the firing is pruned).
+    of_alert = alert.deliveries.all()
+    if alert.group_by:
+        of_alert = of_alert.annotate(group_value=F("firing__group"))
+    deliveries, status = filtered(of_alert, request.GET.get("status"))
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
         "page": page,
         "status": status,
         "status_filters": FILTERS,
         "hide_alert": True,
+        "group_field": group_label(alert),
+        "history_days": settings.DELIVERY_RETENTION_DAYS,
+        "history_cutoff": retention_cutoff(now),
         "state": state_of(alert, open_firing.firing if open_firing else None, now),
         "firing": open_firing,
         "firing_values": values,
