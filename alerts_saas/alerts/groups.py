@@ -11,6 +11,7 @@ from django.conf import settings
 from alerts_saas.alerts.counting import CounterSet, counts, forget_after
 from alerts_saas.alerts.models import Alert, Firing, window_label
 from alerts_saas.alerts.payload import group_label, group_words
+from alerts_saas.alerts.watching import watches_nothing
 
 GROUPS_SHOWN = 200  # rows on the page; the firing ones always come first
 
@@ -37,6 +38,7 @@ class Groups:
     firing: int  # of them, firing
     limit: int
     forgotten_after: str  # "12 windows (1 hour)"
+    watches_nothing: bool = False  # an absence alert with no value: it can't fire
 
     @property
     def firing_words(self) -> str:
@@ -99,6 +101,7 @@ def groups_of(alert: Alert, open_firings: list[Firing], now: float) -> Groups | 
             f"{windows} window{'s' if windows != 1 else ''} "
             f"({window_label(forget_after(alert.window_minutes) // 60)})"
         ),
+        watches_nothing=watches_nothing(alert, len(values)),
     )
 
 

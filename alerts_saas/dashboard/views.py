@@ -17,6 +17,7 @@ from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
 from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures, sent_any
 from alerts_saas.dashboard.firing import firing_section
+from alerts_saas.dashboard.unwatched import unwatched
 
 REFRESH_SECONDS = 15
 PROBLEMS_SHOWN = 8
@@ -32,6 +33,7 @@ def _context(request: TenantRequest) -> dict[str, Any]:
         "now": now,
         "firing": firing,
         "muted": muted_now(organization.pk, organization.slug, now),
+        "unwatched": unwatched(organization),
         "problems": broken[:PROBLEMS_SHOWN],
         "more_problems": max(0, len(broken) - PROBLEMS_SHOWN),
         "failures": recent_failures(organization, now),

@@ -18,6 +18,7 @@ from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.views import list_rows, listing
 from alerts_saas.alerts.views.params import as_id
+from alerts_saas.alerts.watching import watching_nothing
 from integrations.pagerduty.flow import ConnectFlow
 from integrations.pagerduty.incidents.models import OnCallNow
 from integrations.pagerduty.incidents.oncall import on_call
@@ -32,8 +33,13 @@ def alert_list(request: TenantRequest) -> HttpResponse:
     by name (`q`) and filtered by state (`state`), the page links keeping both."""
     search = listing.search_term(request.GET.get("q"))
     show = listing.Show.parse(request.GET.get("state"))
-    alerts = listing.annotated(for_tenant(request, Alert))
-    counts = listing.counts(alerts, search)
+    counts = listing.counts(listing.annotated(for_tenant(request, Alert)), search)
+    found: list[Alert] = []
+    if counts.may_watch_nothing:  # else no read of the count store, nor query for it
+        found = watching_nothing(listing.with_search(for_tenant(request, Alert), search)) or []
+        counts = counts.watching(found)
+    nothing = {alert.pk for alert in found}
+    alerts = listing.annotated(for_tenant(request, Alert), nothing)
     page = listing.page_of(alerts, search, show, counts.shown[show], request.GET.get("page"))
     slug = request.tenant.organization.slug
     links = listing.Links(request.path, search, show)
@@ -41,7 +47,7 @@ def alert_list(request: TenantRequest) -> HttpResponse:
         request,
         "alerts/list.html",
         {
-            "alerts": list_rows.rows(alerts, list(page.object_list), slug, timezone.now()),
+            "alerts": list_rows.rows(alerts, list(page.object_list), slug, timezone.now(), nothing),
             "page": page,
             "counts": counts,
             "firing_count": counts.firing,
@@ -49,6 +55,7 @@ def alert_list(request: TenantRequest) -> HttpResponse:
             "show": show,
             "found": show.found(counts.shown[show], search) if search else "",
             "filters": links.filters(counts),
+            "watching_nothing_url": links.to("", listing.Show.NOTHING),
             "links": links,
             "previous_url": links.page(page.previous_page_number()) if page.has_previous() else "",
             "next_url": links.page(page.next_page_number()) if page.has_next() else "",

@@ -8,7 +8,7 @@ those firing (none on a page with nothing firing).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -141,9 +141,15 @@ def condition_text(alert: Alert) -> str:
     return f"{alert.threshold} or more matching events in {alert.window_label}{each}"
 
 
-def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -> list[AlertRow]:
+def rows(
+    alerts: QuerySet[Alert],
+    page: list[Alert],
+    slug: str,
+    now: datetime,
+    nothing: Collection[int] = (),
+) -> list[AlertRow]:
     """The page's alerts as the list shows them (two queries, whatever their history, and
-    two more for the incidents of those firing)."""
+    two more for the incidents of those firing); those of `nothing` watch nothing."""
     ids = [alert.pk for alert in page]
     facts = _row_facts(alerts, ids)
     targets = _targets(ids) if ids else {}
@@ -154,7 +160,13 @@ def rows(alerts: QuerySet[Alert], page: list[Alert], slug: str, now: datetime) -
     return [
         replace(
             _row(
-                alert, facts.get(alert.pk, RowFacts()), targets.get(alert.pk, []), now, links, slug
+                alert,
+                facts.get(alert.pk, RowFacts()),
+                targets.get(alert.pk, []),
+                now,
+                links,
+                slug,
+                watches_nothing=alert.pk in nothing,
             ),
             incident_note=notes.get(alert.pk, ""),
             mute_note=muted.get(alert.pk, ""),
@@ -184,6 +196,15 @@ def state_note(state: AlertState, now: datetime) -> SafeString:
     return SafeString("")
 
 
+def nothing_note(alert: Alert) -> str:
+    """What the list says under "Watching nothing" (see watching.py)."""
+    field = group_label(alert)
+    return (
+        f"Can't fire: no {field} has sent a matching event, and each {field} is watched "
+        "from its first one"
+    )
+
+
 def _row(
     alert: Alert,
     facts: RowFacts,
@@ -191,6 +212,7 @@ def _row(
     now: datetime,
     links: Callable[[int], AlertLinks],
     slug: str,
+    watches_nothing: bool = False,
 ) -> AlertRow:
     # The open firing's start (and when its condition cleared, if it waits for a person) is
     # all the list shows of it.
@@ -205,11 +227,12 @@ def _row(
     return AlertRow(
         subject=alert,
         state=state,
-        state_note=state_note(state, now),
+        state_note=nothing_note(alert) if watches_nothing else state_note(state, now),
         condition=condition_text(alert),
         rules=describe(alert),
         services=tuple(target.name for target in targets),
         last_delivery=last,
         links=links(alert.pk),
         health=alert_health(alert, targets, slug),
+        watches_nothing=watches_nothing,
     )

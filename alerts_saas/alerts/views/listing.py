@@ -1,17 +1,19 @@
 """The alert list: one page of alerts, found by name and filtered by state, firing ones
 first; each row is put in words before the template renders it (list_rows.py).
 
-The page costs the same four queries whatever the number of alerts and however long their
-history: one for the counts (the total, the firing ones, each filter's), one for the page's
-alerts in order, one for what only the page's rows show (the open firing's start, the last
-delivery: index probes per alert shown) and one for the services they page, with what
-their health needs (health.py: whether each alert can page anyone).
+The page costs the same five queries whatever the number of alerts and however long their
+history: one for the absence alerts counted per value that may watch nothing (and one read
+of the count store for all of them: watching.py), one for the counts (the total, the firing
+ones, each filter's), one for the page's alerts in order, one for what only the page's rows
+show (the open firing's start, the last delivery: index probes per alert shown) and one for
+the services they page, with what their health needs (health.py: whether each alert can
+page anyone).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +33,7 @@ from django.db.models import (
 )
 
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.watching import MAY_WATCH_NOTHING
 
 PAGE_SIZE = 50
 MAX_SEARCH = 200  # an alert's name is at most this long
@@ -44,6 +47,7 @@ class Show(StrEnum):
     ENABLED = "enabled"
     DISABLED = "disabled"
     NOBODY = "nobody"
+    NOTHING = "watching-nothing"
 
     @property
     def label(self) -> str:
@@ -81,6 +85,7 @@ SHOW_LABELS = {
     Show.ENABLED: "Enabled",
     Show.DISABLED: "Disabled",
     Show.NOBODY: "Pages nobody",
+    Show.NOTHING: "Watching nothing",
 }
 SHOW_NOUNS = {
     Show.ALL: ("alert", "alerts"),
@@ -88,6 +93,7 @@ SHOW_NOUNS = {
     Show.ENABLED: ("enabled alert", "enabled alerts"),
     Show.DISABLED: ("disabled alert", "disabled alerts"),
     Show.NOBODY: ("alert that pages nobody", "alerts that page nobody"),
+    Show.NOTHING: ("alert that watches nothing", "alerts that watch nothing"),
 }
 SHOW_NONE = {
     Show.ALL: "No alerts yet.",
@@ -95,6 +101,7 @@ SHOW_NONE = {
     Show.ENABLED: "No alert is enabled: none of them can page.",
     Show.DISABLED: "No alert is disabled.",
     Show.NOBODY: "Every alert pages at least one PagerDuty service.",
+    Show.NOTHING: "Every enabled absence alert counted per value watches at least one value.",
 }
 SHOW_CONDITIONS = {
     Show.ALL: Q(),
@@ -102,6 +109,7 @@ SHOW_CONDITIONS = {
     Show.ENABLED: Q(enabled=True),
     Show.DISABLED: Q(enabled=False),
     Show.NOBODY: Q(pages_someone=False),
+    Show.NOTHING: Q(watches_nothing=True),
 }
 
 
@@ -130,26 +138,48 @@ def search_term(raw: str | None) -> str:
     return (raw or "").strip()[:MAX_SEARCH]
 
 
-def annotated(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+def annotated(alerts: QuerySet[Alert], nothing: Collection[int] = ()) -> QuerySet[Alert]:
     """`alerts` with what the filters and the order read, per alert: whether it is firing
-    (enabled, with an open firing: read from the partial index of open firings) and whether
-    it pages any service (the targets' index). Neither reads any history."""
+    (enabled, with an open firing: read from the partial index of open firings), whether
+    it pages any service (the targets' index) and whether it watches nothing (its id among
+    `nothing`, as the count store says: watching.py). None reads any history."""
     open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
     targets = Alert.targets.through.objects.filter(alert=OuterRef("pk"))
+    watching: Case | Value = Value(False)
+    if nothing:
+        watching = Case(When(pk__in=list(nothing), then=Value(True)), default=Value(False))
     return alerts.alias(
         has_open_firing=Exists(open_firing),
         pages_someone=Exists(targets),
+        watches_nothing=watching,
     ).alias(
         is_firing=Case(
             When(enabled=True, has_open_firing=True, then=Value(True)),
             default=Value(False),
             output_field=BooleanField(),
-        )
+        ),
+        may_watch_nothing=Case(
+            When(MAY_WATCH_NOTHING, has_open_firing=False, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
     )
 
 
 def _matching(search: str) -> Q:
     return Q(name__icontains=search) if search else Q()
+
+
+def _matches(search: str) -> Case | Value:
+    """Whether the search finds an alert, per alert."""
+    if not search:
+        return Value(True)
+    return Case(When(_matching(search), then=Value(True)), default=Value(False))
+
+
+def with_search(alerts: QuerySet[Alert], search: str) -> QuerySet[Alert]:
+    """`alerts`, each with whether the search finds it (`search_matches`)."""
+    return alerts.annotate(search_matches=_matches(search))
 
 
 @dataclass(frozen=True)
@@ -159,6 +189,7 @@ class Group:
     enabled: bool
     firing: bool
     pages_someone: bool
+    may_watch_nothing: bool  # watching.MAY_WATCH_NOTHING, without an open firing
     matches: bool  # the search (if any) finds them
     count: int
 
@@ -170,6 +201,7 @@ SHOW_KEEPS: dict[Show, Callable[[Group], bool]] = {
     Show.ENABLED: lambda g: g.enabled,
     Show.DISABLED: lambda g: not g.enabled,
     Show.NOBODY: lambda g: not g.pages_someone,
+    Show.NOTHING: lambda g: False,  # the count store says which: `Counts.watching`
 }
 
 
@@ -181,17 +213,26 @@ class Counts:
     total: int
     firing: int
     shown: dict[Show, int]
+    may_watch_nothing: int = 0  # the count store must be read to know (watching.py)
+    watching_nothing: int = 0  # whatever the search
 
     @property
     def matching(self) -> int:
         """Alerts the search finds, whatever their state."""
         return self.shown[Show.ALL]
 
+    def watching(self, nothing: list[Alert]) -> Counts:
+        """These counts with the alerts that watch nothing (from `with_search` alerts)."""
+        found = sum(1 for alert in nothing if getattr(alert, "search_matches", True))
+        shown = {**self.shown, Show.NOTHING: found}
+        return replace(self, shown=shown, watching_nothing=len(nothing))
+
     @classmethod
     def of(cls, groups: list[Group]) -> Counts:
         return cls(
             total=sum(g.count for g in groups),
             firing=sum(g.count for g in groups if g.firing),
+            may_watch_nothing=sum(g.count for g in groups if g.may_watch_nothing),
             shown={
                 show: sum(g.count for g in groups if g.matches and SHOW_KEEPS[show](g))
                 for show in Show
@@ -202,13 +243,16 @@ class Counts:
 def counts(alerts: QuerySet[Alert], search: str) -> Counts:
     """All of the list's counts, from one query that counts the alerts (`alerts` from
     `annotated`) by what the filters and the search read: a handful of groups."""
-    matches: Case | Value = Value(True)
-    if search:
-        matches = Case(When(_matching(search), then=Value(True)), default=Value(False))
+    matches = _matches(search)
     groups = (
-        alerts.annotate(g_firing=F("is_firing"), g_pages=F("pages_someone"), g_matches=matches)
+        alerts.annotate(
+            g_firing=F("is_firing"),
+            g_pages=F("pages_someone"),
+            g_maybe=F("may_watch_nothing"),
+            g_matches=matches,
+        )
         .order_by()
-        .values_list("enabled", "g_firing", "g_pages", "g_matches")
+        .values_list("enabled", "g_firing", "g_pages", "g_maybe", "g_matches")
         .annotate(n=Count("pk"))
     )
     return Counts.of([Group(*group) for group in groups])
@@ -259,9 +303,11 @@ class Links:
         return self.to(self.search, self.show, number)
 
     def filters(self, counts: Counts) -> list[Filter]:
+        """The state filters; "Watching nothing" only while some alert does (or chosen)."""
         return [
             Filter(show, counts.shown[show], self.to(self.search, show), show is self.show)
             for show in Show
+            if show is not Show.NOTHING or counts.watching_nothing or show is self.show
         ]
 
     @property

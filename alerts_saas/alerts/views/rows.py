@@ -233,6 +233,7 @@ class AlertRow(_Row):
     incident_note: str = ""  # what PagerDuty says of the open firing's incident
     mute_note: str = ""  # "Muted until 04:00 — deploy", or which services are muted
     firing_values: str = ""  # for an alert that groups and fires: "2 sources"
+    watches_nothing: bool = False  # an absence alert with no value to watch (watching.py)
 
     @property
     def health_badge(self) -> str:
@@ -251,7 +252,16 @@ class AlertRow(_Row):
 
     @property
     def state_badge(self) -> str:
-        return STATE_BADGES[self.state.state]
+        return "badge-warn" if self.watches_nothing else STATE_BADGES[self.state.state]
+
+    @property
+    def state_label(self) -> str:
+        """The state in words: "Watching nothing" over "OK" or "Waiting" (it can't fire)."""
+        return "Watching nothing" if self.watches_nothing else self.state.label
+
+    @property
+    def state_code(self) -> str:
+        return "watching-nothing" if self.watches_nothing else self.state.code
 
     @property
     def severity_label(self) -> str:
