@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
@@ -53,6 +54,7 @@ class Failure:
     delivery: Delivery
     error: str
     url: str
+    fixed_at: datetime | None = None  # a later delivery to its service got through then
 
     @property
     def what(self) -> str:
@@ -77,7 +79,19 @@ def _failed(organization: Organization) -> QuerySet[Delivery]:
 
 def _failure(delivery: Delivery, slug: str) -> Failure:
     url = reverse("pagerduty:delivery", args=[slug, delivery.pk])
-    return Failure(delivery, error_words(delivery), url)
+    return Failure(delivery, error_words(delivery), url, getattr(delivery, "fixed_at", None))
+
+
+def _fixed_at() -> Subquery:
+    """Per failure, when the first later delivery to its service got through (None: none
+    did, or the service is gone): an index probe on the deliveries' (service, created_at)."""
+    later = Delivery.objects.filter(
+        organization_id=OuterRef("organization_id"),
+        service_id=OuterRef("service_id"),
+        status=Delivery.Status.DELIVERED,
+        created_at__gt=OuterRef("created_at"),
+    ).order_by("created_at", "pk")
+    return Subquery(later.values(at=Coalesce("delivered_at", "created_at"))[:1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +99,7 @@ class RecentFailures:
     failures: list[Failure]
     total: int  # failed within RECENT_SPAN
     more_url: str
+    unfixed: int = 0  # of them, with no later delivery to their service that got through
     sent_any: bool = True  # whether anything was ever sent: "no failure" means little before
 
     @property
@@ -99,17 +114,24 @@ def sent_any(organization: Organization) -> bool:
 
 
 def recent_failures(organization: Organization, now: datetime) -> RecentFailures:
-    """The newest RECENT_SHOWN failures of the last RECENT_SPAN, and how many there were."""
+    """The newest RECENT_SHOWN failures of the last RECENT_SPAN, each with when a later
+    delivery to its service got through (if one did), and how many there were, and were not
+    fixed so: one query."""
     rows = list(
         _failed(organization)
         .filter(created_at__gte=now - RECENT_SPAN)
-        .annotate(total=Window(Count("pk")))[:RECENT_SHOWN]
+        .annotate(fixed_at=_fixed_at())
+        .annotate(
+            total=Window(Count("pk")),
+            unfixed=Window(Count("pk", filter=Q(fixed_at__isnull=True))),
+        )[:RECENT_SHOWN]
     )
     slug = organization.slug
     return RecentFailures(
         [_failure(row, slug) for row in rows],
         rows[0].total if rows else 0,
         reverse("dashboard:failed_deliveries", args=[slug]),
+        rows[0].unfixed if rows else 0,
         bool(rows) or sent_any(organization),
     )
 
