@@ -9,7 +9,8 @@
  * vertical line each, their summary shown while the pointer is on one (or it has focus: a
  * tap on a phone). The page's live section is
  * swapped every 15 s by htmx, so charts are drawn on htmx's load event and destroyed before
- * their section is swapped out.
+ * their section is swapped out. Its colours are the page's (light or dark, as the system
+ * says): it is drawn again when the system's colour scheme changes while the page is open.
  */
 (function () {
   "use strict";
@@ -182,6 +183,16 @@
     clearTimeout(pending);
     pending = setTimeout(resize, 150);
   });
+
+  // uPlot paints its canvas with the colours read when drawn: draw again in the new ones.
+  var dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)");
+  if (dark) {
+    dark.addEventListener("change", function () {
+      Array.from(drawn).forEach(function (el) {
+        if (el.isConnected) draw(el); else destroy(el);
+      });
+    });
+  }
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail && event.detail.target;

@@ -3,7 +3,9 @@
  * Content-Security-Policy refuses. A GET is opened as a page of its own (Django's error pages
  * are served with a policy that lets their inline code run); after any other method, the
  * error's words and traceback are shown as plain text. A 400 is a form with its errors, which
- * htmx swaps in as usual.
+ * htmx swaps in as usual. A part that refreshes itself (data-poll) fails in the background:
+ * the page stays, with a banner at its top linking to the error (refresh-status.js says, in
+ * place, that the part is out of date).
  */
 (function () {
   "use strict";
@@ -29,9 +31,34 @@
     document.body.replaceChildren(title, pre);
   }
 
+  function showBanner(xhr) {
+    var banner = document.getElementById("htmx-debug-banner");
+    if (!banner) {
+      banner = document.createElement("p");
+      banner.id = "htmx-debug-banner";
+      banner.className = "flash flash-error";
+      banner.setAttribute("role", "alert");
+      var main = document.querySelector("main") || document.body;
+      main.prepend(banner);
+    }
+    var open = document.createElement("a");
+    open.href = xhr.responseURL;
+    open.textContent = "open it to see the error";
+    banner.replaceChildren(
+      "Development: a background refresh failed (" + xhr.status + " " + xhr.statusText + "); ",
+      open,
+      "."
+    );
+  }
+
   document.addEventListener("htmx:beforeOnLoad", function (event) {
     var xhr = event.detail.xhr;
     if (xhr.status !== 500 && xhr.status !== 404) return;
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest("[data-poll]")) {
+      showBanner(xhr);
+      return;
+    }
     event.stopPropagation();
     if (event.detail.requestConfig && event.detail.requestConfig.verb === "get") {
       window.location.assign(xhr.responseURL);

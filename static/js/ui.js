@@ -10,7 +10,9 @@
  * No page has inline script (the Content-Security-Policy forbids it); markup asks instead:
  * data-confirm="question" on a button or form asks before it submits, data-select-on-focus
  * selects an input's text when it gets focus, data-busy-on-submit marks a form's submit
- * button busy while the next page loads.
+ * button busy while the next page loads. An htmx form with data-fail-message writes it into
+ * its hx-target when its request gets no answer (network down, server stopped), and
+ * data-error-message ("{status}" in it is the error's code) when the answer is an error.
  *
  * Polling (htmx trigger filters would need eval, which the policy refuses too): an element
  * with data-poll is fetched again only while the tab is visible, never while the element
@@ -111,6 +113,23 @@
     },
     true
   );
+
+  function failed(event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("[data-fail-message]");
+    var target = form && (event.detail.target || document.querySelector(form.getAttribute("hx-target")));
+    if (!target) return;
+    var xhr = event.detail.xhr;
+    var answered = event.type === "htmx:responseError" && form.dataset.errorMessage;
+    var note = document.createElement("p");
+    note.className = "flash flash-error";
+    note.setAttribute("role", "alert");
+    note.textContent = answered
+      ? form.dataset.errorMessage.replace("{status}", String(xhr.status))
+      : form.dataset.failMessage;
+    target.replaceChildren(note);
+  }
+  document.addEventListener("htmx:sendError", failed);
+  document.addEventListener("htmx:responseError", failed);
 
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("input[data-select-on-focus]")) {
