@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Router, Status
+from ninja.openapi.docs import Swagger
 from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 
@@ -162,11 +163,19 @@ def _document(operation: dict[str, Any], batch: list[dict[str, Any]]) -> None:
     operation["requestBody"]["content"]["application/json"]["example"] = batch
 
 
+class Docs(Swagger):
+    """Swagger UI as django-ninja serves it from our static files, in the site's page
+    (templates/api/docs.html): a way back to the site, and dark when the system is."""
+
+    template = "api/docs.html"
+
+
 api = IngestApi(
     title=f"{settings.PRODUCT_NAME} API",
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
+    docs=Docs(),
 )
 
 
@@ -192,6 +201,10 @@ def fault(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
+# The docs page's group for sending events and changes (untagged, they sat under "default").
+INGEST = "Ingest"
+
+
 def _schema_ref(model: type) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
@@ -199,6 +212,7 @@ def _schema_ref(model: type) -> dict[str, Any]:
 @api.post(
     "/events",
     auth=IngestKeyAuth(),
+    tags=[INGEST],
     response={
         202: IngestResult,
         400: IngestResult | ErrorOut,
@@ -320,5 +334,5 @@ def _nothing_here(request: HttpRequest) -> HttpResponse:
 
 
 register(api)
-api.add_router("", changes.router, auth=IngestKeyAuth())
+api.add_router("", changes.router, auth=IngestKeyAuth(), tags=[INGEST])
 api.add_router("", fallback)
