@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import redis
 from django.db import transaction
@@ -25,10 +26,12 @@ from alerts_saas.alerts.paging import Pager, targets_of, targets_of_alerts
 from alerts_saas.alerts.paging import counter_of as counter_of  # for its callers
 from alerts_saas.alerts.paging import trigger_payload as trigger_payload
 from alerts_saas.alerts.payload import severity_of_level
-from alerts_saas.ingest.models import ApiToken
 from alerts_saas.locks import lock_rows_without_key
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, Reason
+
+if TYPE_CHECKING:
+    from alerts_saas.ingest.models import ApiToken
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +94,7 @@ def open_firings(
         )
         new = {value: total for value, total in values if (value or "") not in taken}
         if alert.group_by and new:
-            # Read under the alert's lock, which stopping watching a value holds to forget it.
-            kept = counts().registered(CounterSet.of(alert), [v for v in new if v is not None])
-            new = {value: total for value, total in new.items() if value is None or value in kept}
+            new = _still_registered(alert, new)
         severities = _severities(alert, [CounterSet.of(alert, value) for value in new], now)
         opened = Firing.objects.bulk_create(
             Firing(
@@ -113,6 +114,18 @@ def open_firings(
         )
         pager.save_holds()
     return opened
+
+
+def _still_registered(alert: Alert, new: dict[str | None, int]) -> dict[str | None, int]:
+    """Those of `new` the alert still has registered, read under the alert's lock, which
+    stopping watching a value holds to forget it. If the count store can't tell, all of
+    them: a page that a race might have made needless beats one left unsent."""
+    try:
+        kept = counts().registered(CounterSet.of(alert), [v for v in new if v is not None])
+    except redis.RedisError:
+        log.warning("Alert %s opens without checking its values (no counts)", alert.pk)
+        return new
+    return {value: total for value, total in new.items() if value is None or value in kept}
 
 
 def clear_firing(

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -153,3 +154,20 @@ def test_a_beat_that_read_a_host_before_it_was_stopped_does_not_page_it_if_it_ne
     opened = firings.open_firings(alert, [("web-1", 0), ("web-2", 0)], decided)
     assert [f.group for f in opened] == ["web-2"]
     assert not Firing.objects.filter(alert=alert, group="web-1").exists()
+
+
+def test_a_count_store_that_cannot_tell_which_hosts_are_watched_does_not_stop_a_page(
+    org, make_service, monkeypatch
+):
+    """The check against a stop made a moment ago needs the count store; without it the
+    firing opens (and pages) rather than an alert's save failing or a page going unsent."""
+    alert = _per_host(org, make_service())
+    start = time.time() - 30
+    evaluation.record(org.pk, [Event(timestamp=start, source="web-1")], now=start)
+
+    def unreachable(self, alert, values):
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(type(counts()), "registered", unreachable)
+    opened = firings.open_firings(alert, [("web-1", 0)], timezone.now())
+    assert [f.group for f in opened] == ["web-1"]
