@@ -48,14 +48,18 @@ _EMPTY = Tally()  # a counter set whose window sum alone is wanted
 # The state hash's fields a sweep reads per step (HSCAN's COUNT, and one script call).
 SWEEP_STEP = 1000
 # KEYS[1]: the state hash; KEYS[2...]: counter sets' keys, each also the name of its state's
-# field. Drops the state and ring of those whose hash of buckets no longer exists.
+# field; ARGV: the ring's field prefixes. Drops the state and ring of those whose hash of
+# buckets no longer exists.
 DROP = """
-local dropped = 0
+local dropped, fields = 0, {}
 for k = 2, #KEYS do
   local key = KEYS[k]
   if redis.call('EXISTS', key) == 0 then
-    redis.call('HDEL', KEYS[1], key, 'r0:' .. key, 'r1:' .. key, 'r2:' .. key, 'r3:' .. key,
-      'r4:' .. key, 'r5:' .. key, 'r6:' .. key, 'r7:' .. key, 'r8:' .. key, 'r9:' .. key)
+    fields[1] = key
+    for j = 1, #ARGV do
+      fields[j + 1] = ARGV[j] .. key
+    end
+    redis.call('HDEL', KEYS[1], unpack(fields, 1, #ARGV + 1))
     dropped = dropped + 1
   end
 end
@@ -221,7 +225,7 @@ class RedisCounts:
         dropped = 0
         states = self.client.hscan_iter(STATE_KEY, match=f"{COUNTS_PREFIX}*", count=SWEEP_STEP)
         while chunk := [name for name, _ in islice(states, SWEEP_STEP)]:
-            dropped += int(self._drop(keys=[STATE_KEY, *chunk]))
+            dropped += int(self._drop(keys=[STATE_KEY, *chunk], args=_RING))
         return dropped
 
 

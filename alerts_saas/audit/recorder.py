@@ -368,19 +368,15 @@ def _deleting_organizations() -> set[int]:
     return _deleting_org_marks.get()
 
 
-def _invitation_accepted(sender: type[Model], invitation: Model, **kwargs: object) -> None:
-    record(invitation, Action.ACCEPTED)
-
-
-def _invitation_revoked(sender: type[Model], invitation: Model, **kwargs: object) -> None:
-    record(invitation, Action.REVOKED)
+def _invitation_used(sender: type[Model], invitation: Model, signal: object, **_: object) -> None:
+    record(invitation, Action.ACCEPTED if signal is invitation_accepted else Action.REVOKED)
 
 
 def connect() -> None:
     """Connect the signals of every tracked model (after `tracked.register_all`), and
     those accounts sends of an invitation's use (`accounts.signals`)."""
-    invitation_accepted.connect(_invitation_accepted, dispatch_uid="audit-invitation-accepted")
-    invitation_revoked.connect(_invitation_revoked, dispatch_uid="audit-invitation-revoked")
+    invitation_accepted.connect(_invitation_used, dispatch_uid="audit-invitation-accepted")
+    invitation_revoked.connect(_invitation_used, dispatch_uid="audit-invitation-revoked")
     pre_delete.connect(before_delete, sender=Organization, dispatch_uid="audit-org-deleting")
     post_delete.connect(after_delete, sender=Organization, dispatch_uid="audit-org-deleted")
     for tracked in registry.all_tracked():
