@@ -1,6 +1,6 @@
-"""Events received: the last hour in a sparkline of minutes and in numbers per five
-minutes, and when the last batch came. One read of the ingest activity (`ingest.activity`:
-one MGET with Redis), none per event.
+"""Events received: the last hour's accepted events in a sparkline of minutes and in
+numbers per five minutes, beside them how many were refused, and when the last batch came.
+One read of the ingest activity (`ingest.activity`: one MGET with Redis), none per event.
 """
 
 from __future__ import annotations
@@ -31,7 +31,16 @@ class EventsPanel:
 
     @property
     def total(self) -> int:
+        """Every event received, refused ones included."""
         return self.activity.total if self.activity is not None else 0
+
+    @property
+    def accepted(self) -> int:
+        return self.activity.accepted if self.activity is not None else 0
+
+    @property
+    def refused(self) -> int:
+        return self.activity.refused if self.activity is not None else 0
 
     @property
     def width(self) -> int:
@@ -43,13 +52,13 @@ class EventsPanel:
 
     @property
     def bars(self) -> list[Bar]:
-        """A bar per minute, scaled to the busiest minute; a minute with events is never
-        drawn flat."""
+        """A bar per minute of its accepted events, scaled to the busiest minute; a minute
+        with events is never drawn flat."""
         if self.activity is None:
             return []
         busiest = self.activity.busiest_minute or 1
         bars = []
-        for i, events in enumerate(self.activity.per_minute):
+        for i, events in enumerate(self.activity.accepted_per_minute):
             height = max(1, round(events * CHART_HEIGHT / busiest)) if events else 0
             start = self.activity.minute_start(i)
             bars.append(Bar(i * (BAR_WIDTH + 1), CHART_HEIGHT - height, height, events, start))

@@ -1,5 +1,6 @@
 """An organization's ingest activity: how many events it sent in each of the last 60
-minutes, and when the last batch came. The dashboard shows it.
+minutes, how many of those were refused one by one, and when the last batch came. The
+dashboard and an alert page without matching events show it.
 
 It is written by the step that takes a batch into the organization's allowance
 (`limits.take`), in the same round trip, so a batch pays nothing more for it. With Redis,
@@ -8,9 +9,12 @@ counts are kept for an hour (KEEP_SECONDS) instead of the two minutes the limit 
 the script also stamps the last batch's time. Without Redis (the embedded default), a row
 per organization and minute in the database (`IngestMinute`), one upsert per batch.
 
-The events counted are those of every batch taken, before each is judged: events refused
-one by one (a bad level, a timestamp too old) are counted too; batches refused whole (429,
-413, 401) are not. Reading costs one MGET (or one query), however many events came.
+The events counted are those of every batch taken, before each is judged; batches refused
+whole (429, 413, 401) are not. Events refused one by one (a bad level, a timestamp too old)
+are known only once the batch is judged, so the API counts them apart (`add_refused`), one
+more round trip only for a batch that has some: a key per minute beside the minute's count
+(REFUSED_SUFFIX) with Redis, the minute row's `refused` without. Reading costs one MGET
+(or one query), however many events came.
 """
 
 from __future__ import annotations
@@ -44,6 +48,14 @@ def minute_key(organization_id: int, minute: int) -> str:
     return f"tw:ingest:{organization_id}:{minute}"
 
 
+REFUSED_SUFFIX = ":refused"
+
+
+def refused_key(organization_id: int, minute: int) -> str:
+    """The organization's events refused one by one in one minute."""
+    return minute_key(organization_id, minute) + REFUSED_SUFFIX
+
+
 def last_key(organization_id: int) -> str:
     """When the organization's last batch was taken (epoch seconds)."""
     return f"tw:ingest:{organization_id}:last"
@@ -60,29 +72,55 @@ class Stretch:
 @dataclass(frozen=True, slots=True)
 class Activity:
     """Events received in each of the last MINUTES minutes, oldest first (the last is the
-    minute under way), and when the last batch came (None when not known here: older than
-    what the store keeps)."""
+    minute under way), of which those refused one by one (no entries: none), and when the
+    last batch came (None when not known here: older than what the store keeps)."""
 
     first_minute: int
     per_minute: tuple[int, ...]
     last_at: datetime | None
+    refused_per_minute: tuple[int, ...] = ()
 
     @property
     def total(self) -> int:
+        """Every event of the batches taken, refused ones included (the rate limit's)."""
         return sum(self.per_minute)
 
     @property
+    def refused(self) -> int:
+        return sum(self.refused_per_minute)
+
+    @property
+    def accepted_per_minute(self) -> tuple[int, ...]:
+        """Each minute's events less its refused ones. A batch taken at a minute's end may
+        have its refusals counted in the next minute: those beyond a minute's events come
+        off the minute before."""
+        accepted = list(self.per_minute)
+        carry = 0
+        for i in reversed(range(len(accepted))):
+            refused = carry + (self.refused_per_minute[i] if self.refused_per_minute else 0)
+            taken = min(refused, accepted[i])
+            accepted[i] -= taken
+            carry = refused - taken
+        return tuple(accepted)
+
+    @property
+    def accepted(self) -> int:
+        """The events kept and counted against the alerts."""
+        return max(0, self.total - self.refused)
+
+    @property
     def busiest_minute(self) -> int:
-        return max(self.per_minute, default=0)
+        return max(self.accepted_per_minute, default=0)
 
     def minute_start(self, index: int) -> datetime:
         return datetime.fromtimestamp((self.first_minute + index) * MINUTE, UTC)
 
     def stretches(self, minutes: int = 5) -> list[Stretch]:
-        """The hour in stretches of `minutes`, oldest first."""
+        """The hour's accepted events in stretches of `minutes`, oldest first."""
+        accepted = self.accepted_per_minute
         return [
-            Stretch(self.minute_start(i), sum(self.per_minute[i : i + minutes]))
-            for i in range(0, len(self.per_minute), minutes)
+            Stretch(self.minute_start(i), sum(accepted[i : i + minutes]))
+            for i in range(0, len(accepted), minutes)
         ]
 
 
@@ -98,12 +136,15 @@ def _client(url: str) -> redis.Redis:
 
 def _read_redis(organization_id: int, now: float) -> Activity:
     minutes = _window(now)
-    keys = [minute_key(organization_id, m) for m in minutes] + [last_key(organization_id)]
-    *counts, last = _client(settings.REDIS_URL).mget(keys)
+    keys = [minute_key(organization_id, m) for m in minutes]
+    keys += [refused_key(organization_id, m) for m in minutes]
+    *counts, last = _client(settings.REDIS_URL).mget([*keys, last_key(organization_id)])
+    found = tuple(int(c) if c is not None else 0 for c in counts)
     return Activity(
         minutes.start,
-        tuple(int(c) if c is not None else 0 for c in counts),
+        found[: len(minutes)],
         datetime.fromtimestamp(float(last), UTC) if last is not None else None,
+        found[len(minutes) :],
     )
 
 
@@ -112,11 +153,16 @@ def _read_database(organization_id: int, now: float) -> Activity:
     rows = list(
         IngestMinute.objects.filter(
             organization_id=organization_id, minute__gte=minutes.start, minute__lt=minutes.stop
-        ).values_list("minute", "events", "last_at")
+        ).values_list("minute", "events", "refused", "last_at")
     )
-    found = {minute: events for minute, events, _ in rows}
-    last = max((at for _, _, at in rows), default=None)
-    return Activity(minutes.start, tuple(found.get(m, 0) for m in minutes), last)
+    found = {minute: (events, refused) for minute, events, refused, _ in rows}
+    last = max((at for *_, at in rows), default=None)
+    return Activity(
+        minutes.start,
+        tuple(found.get(m, (0, 0))[0] for m in minutes),
+        last,
+        tuple(found.get(m, (0, 0))[1] for m in minutes),
+    )
 
 
 def read(organization_id: int, now: float) -> Activity | None:
@@ -129,6 +175,24 @@ def read(organization_id: int, now: float) -> Activity | None:
     except redis.RedisError:
         log.warning("Reading the ingest activity of organization %s failed", organization_id)
         return None
+
+
+def add_refused(organization_id: int, refused: int, now: float) -> None:
+    """Count the events of a taken batch that were refused one by one (the batch itself
+    was counted when taken). A failure is logged, never the batch's: its events are kept."""
+    if refused <= 0:
+        return
+    if not settings.REDIS_URL:
+        _add_refused_to_database(organization_id, refused, now)
+        return
+    key = refused_key(organization_id, minute_of(now))
+    try:
+        pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
+        pipe.incrby(key, refused)
+        pipe.expire(key, KEEP_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("Counting refused events of organization %s failed", organization_id)
 
 
 # -- Without Redis ----------------------------------------------------------------------
@@ -156,3 +220,16 @@ def add_to_database(organization_id: int, events: int, now: float) -> None:
         IngestMinute.objects.filter(
             organization_id=organization_id, minute__lt=minute - KEEP_SECONDS // MINUTE
         ).delete()
+
+
+def _add_refused_to_database(organization_id: int, refused: int, now: float) -> None:
+    """One upsert: the minute's row was most likely made when the batch was taken."""
+    table = IngestMinute._meta.db_table  # a constant: no user input in this statement
+    at = connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(now, UTC))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organization_id, minute, events, refused, last_at) "  # noqa: S608
+            "VALUES (%s, %s, 0, %s, %s) ON CONFLICT (organization_id, minute) "
+            f"DO UPDATE SET refused = {table}.refused + excluded.refused",
+            [organization_id, minute_of(now), refused, at],
+        )

@@ -8,6 +8,7 @@ is held in memory, and so that one bad event is refused alone rather than the ba
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from ninja.security import HttpBearer
 from alerts_saas.alerts import evaluation
 from alerts_saas.api.auth import refuse_other_kind
 from alerts_saas.api.routes import register
-from alerts_saas.ingest import changes, limits
+from alerts_saas.ingest import activity, changes, limits
 from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.body import in_words, read_body
 from alerts_saas.ingest.models import KEY_PREFIX, IngestKey, hash_key
@@ -289,9 +290,11 @@ def post_events(request: KeyRequest) -> Status:
                 {"Retry-After": "5"},
             ) from None
     key.touch()
+    rejected = len(raw.items) - len(judged.events)
+    activity.add_refused(key.organization_id, rejected, time.time())
     result = IngestResult(
         accepted=len(judged.events),
-        rejected=len(raw.items) - len(judged.events),
+        rejected=rejected,
         errors=judged.errors,
         notes=judged.notes,
     )

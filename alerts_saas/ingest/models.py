@@ -175,6 +175,8 @@ class IngestMinute(models.Model):
     )
     minute = models.BigIntegerField(help_text="Minutes since the Unix epoch.")
     events = models.BigIntegerField(default=0)
+    # Of those, refused one by one (counted once the batch is judged: `activity.add_refused`).
+    refused = models.BigIntegerField(default=0, db_default=0)
     last_at = models.DateTimeField()
 
     class Meta:

@@ -38,7 +38,8 @@ def test_each_batch_taken_is_counted_in_its_minute_with_its_time(post_events, or
     assert sum(hour.per_minute[-2:]) == 5  # this minute (or the one before, at its edge)
     assert hour.last_at is not None
     assert before - 1 <= hour.last_at.timestamp() <= time.time()
-    assert sum(s.events for s in hour.stretches()) == 5 and len(hour.stretches()) == 12
+    assert hour.refused == 1 and hour.accepted == 4  # the bad level, counted apart
+    assert sum(s.events for s in hour.stretches()) == 4 and len(hour.stretches()) == 12
     # Another organization's events are its own.
     other = make_org("Globex")
     assert post_events([ERROR] * 7, secret=IngestKey.issue(other, "k")[1]).status_code == 202
@@ -157,3 +158,10 @@ def test_without_redis_minutes_fall_in_place_and_old_ones_go(org, without_redis)
     assert hour.per_minute[-1] == 4 and hour.per_minute[-11] == 2 and hour.total == 6
     assert hour.last_at is not None and abs(hour.last_at.timestamp() - now) < 0.01
     assert not IngestMinute.objects.filter(organization=org, minute=old).exists()
+
+
+def test_refusals_counted_in_the_next_minute_come_off_the_one_before() -> None:
+    """A batch taken at a minute's end, its refusals counted just after: no minute shows
+    fewer than none, and the hour's accepted events stay right."""
+    hour = activity.Activity(0, (0, 5, 0), None, (0, 0, 2))
+    assert hour.accepted_per_minute == (0, 3, 0) and hour.accepted == 3
