@@ -31,6 +31,7 @@ from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label
 from alerts_saas.alerts.state import state_of
 from alerts_saas.alerts.views import mutes
+from alerts_saas.alerts.views.arrivals import arrivals
 from alerts_saas.alerts.views.firing_values import (
     firing_row,
     firing_values,
@@ -199,6 +200,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "chart": None,
         "current": None,
         "recent": [],
+        "arrivals": None,
     }
     try:
         series = window_series(alert, now)
@@ -217,7 +219,12 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         context["counts_restarted_at"] = restarted
         firing = open_firing.firing if open_firing else None
         context["state"] = state_of(alert, firing, now, counts_since=restarted)
-    if recent or any(series.values):
+    quiet = not recent and not any(series.values)
+    if quiet:  # why nothing matched: no events, or events the rules don't count
+        context["arrivals"] = arrivals(alert.organization_id, now)
+    # A firing alert is charted even at zero (an absence alert's usual case): the line
+    # under its threshold shows why it fires.
+    if not quiet or open_firing is not None:
         context["chart"] = {
             "times": series.times,
             "values": series.values,
