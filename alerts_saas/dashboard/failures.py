@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When, Window
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
@@ -30,6 +30,7 @@ SHOWN_FIELDS = (
     "is_test",
     "service_name",
     "service_id",
+    "firing_id",
     "alert_id",
     "alert__name",
     "attempts",
@@ -54,7 +55,7 @@ class Failure:
     delivery: Delivery
     error: str
     url: str
-    fixed_at: datetime | None = None  # a later delivery to its service got through then
+    fixed_at: datetime | None = None  # when what it failed to do got through (`_fixed_at`)
 
     @property
     def what(self) -> str:
@@ -82,16 +83,25 @@ def _failure(delivery: Delivery, slug: str) -> Failure:
     return Failure(delivery, error_words(delivery), url, getattr(delivery, "fixed_at", None))
 
 
-def _fixed_at() -> Subquery:
-    """Per failure, when the first later delivery to its service got through (None: none
-    did, or the service is gone): an index probe on the deliveries' (service, created_at)."""
+def _fixed_at() -> Case:
+    """Per failure, when what it failed to do got done after all (None: not yet). A
+    firing's trigger or resolve: when one of the same firing, action and service got
+    through later (sent again), not merely any event to that service, which says nothing
+    of whether that firing paged anyone. An event of no firing (a test): when any later
+    delivery to its service got through, as the service then accepts events again. Index
+    probes on the deliveries' firing and (service, created_at)."""
     later = Delivery.objects.filter(
         organization_id=OuterRef("organization_id"),
         service_id=OuterRef("service_id"),
         status=Delivery.Status.DELIVERED,
         created_at__gt=OuterRef("created_at"),
     ).order_by("created_at", "pk")
-    return Subquery(later.values(at=Coalesce("delivered_at", "created_at"))[:1])
+    again = later.filter(firing_id=OuterRef("firing_id"), event_action=OuterRef("event_action"))
+    at = Coalesce("delivered_at", "created_at")
+    return Case(
+        When(firing__isnull=True, then=Subquery(later.values(at=at)[:1])),
+        default=Subquery(again.values(at=at)[:1]),
+    )
 
 
 @dataclass(frozen=True, slots=True)

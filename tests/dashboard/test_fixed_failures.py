@@ -1,6 +1,7 @@
-"""The dashboard's failed deliveries: a failure whose service took a later delivery is
-marked as since fixed, with when, and only the failures not fixed so are counted; in one
-query however many failures it shows."""
+"""The dashboard's failed deliveries: a failure whose event got through after all is marked
+as since fixed, with when, and only the failures not fixed so are counted; in one query
+however many failures it shows. A firing's trigger is fixed only by one of that firing
+sent again, never by another event to its service (a test), which pages nobody for it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.dashboard.conftest import alert, delivery, refused, service
+from tests.dashboard.conftest import alert, delivery, fire, refused, service
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,9 @@ def test_a_failure_fixed_by_a_later_delivery_is_marked_and_not_counted(dashboard
     assert 'title="Not fixed since">1</span>' in section  # the headline counts only broken
     fixed_item = _text(section[section.index(f'id="failure-{fixed.pk}"') :].split("</li>")[0])
     at = timezone.localtime(ok.created_at).strftime("%H:%M")
-    assert f"Since fixed a later delivery to this service got through at {at}." in fixed_item
+    assert f"Since fixed this service accepts events again: a later one got through at {at}." in (
+        fixed_item
+    )
     broken_item = section[section.index(f'id="failure-{broken.pk}"') :]
     assert "Since fixed" not in _text(broken_item.split("</li>")[0])
 
@@ -52,7 +55,7 @@ def test_every_failure_fixed_says_so(dashboard, org):
     refused(org, svc, made, now - timedelta(hours=2))
     delivery(org, svc, status="delivered", at=now - timedelta(hours=1))
     text = _text(_section(dashboard()))
-    assert "Every delivery that failed in the last 24 hours was fixed since" in text
+    assert "Nothing that failed in the last 24 hours still fails" in text
     assert "Not fixed since" not in _section(dashboard())
 
 
@@ -70,3 +73,27 @@ def test_the_same_queries_for_one_or_many_failures(dashboard, org):
     with CaptureQueriesContext(connection) as many:
         dashboard()
     assert len(many) == len(one)
+
+
+def test_a_firings_trigger_is_fixed_only_when_that_firing_gets_through(dashboard, org):
+    """A test event to the service getting through says nothing of the firing whose page
+    failed: it stays counted until a trigger of that firing is delivered."""
+    now = timezone.localtime(timezone.now())
+    svc = service(org, "Checkout API")
+    made = alert(org, "Errors", svc)
+    firing = fire(made, minutes_ago=180)
+    failed = delivery(
+        org, svc, made=made, firing=firing, status="failed", at=now - timedelta(hours=2)
+    )
+    delivery(org, svc, status="delivered", at=now - timedelta(hours=1), is_test=True)
+    section = _section(dashboard())
+    assert 'title="Not fixed since">1</span>' in section
+    item = _text(section[section.index(f'id="failure-{failed.pk}"') :].split("</li>")[0])
+    assert "Since fixed" not in item
+
+    again = delivery(org, svc, made=made, firing=firing, at=now - timedelta(minutes=30))
+    section = _section(dashboard())
+    assert "Not fixed since" not in section
+    item = _text(section[section.index(f'id="failure-{failed.pk}"') :].split("</li>")[0])
+    at = timezone.localtime(again.created_at).strftime("%H:%M")
+    assert f"Since fixed sent again and delivered at {at}." in item
