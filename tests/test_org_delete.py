@@ -236,9 +236,11 @@ def test_our_webhook_subscriptions_are_deleted_in_pagerduty(
     )
     page = _text(admin_client.get(_url(org)))
     assert (
-        "In PagerDuty, Tripwire's webhook subscription on the connected service is removed, "
-        "so PagerDuty stops sending its incident updates to Tripwire. The rest stays in "
-        "PagerDuty: the services, their integrations and past incidents. To remove "
+        "In PagerDuty, Tripwire then asks to remove its webhook subscription on the connected "
+        "service, so that PagerDuty stops sending its incident updates to Tripwire; one "
+        "PagerDuty can't remove just then stops by itself once Tripwire refuses its updates. "
+        "The rest stays in PagerDuty: the services, their integrations and past incidents. "
+        "To remove "
         "Tripwire's access to your PagerDuty account, remove the Tripwire app there." in page
     )
 

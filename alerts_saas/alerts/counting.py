@@ -101,6 +101,10 @@ class Counts(Protocol):
     def groups(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, list[SeenGroup]]:
         """The values each alert (its counter set for all events) has seen, newest first."""
 
+    def seen_counts(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, int]:
+        """How many values each alert (its counter set for all events) has seen and not
+        forgotten, without reading them."""
+
     def registered(self, alert: CounterSet, values: Iterable[str]) -> set[str]:
         """Those of `values` the alert (its counter set for all events) has seen and not
         forgotten."""

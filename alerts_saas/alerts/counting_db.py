@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import F, Max, Q, Sum, Window
+from django.db.models import Count, F, Max, Q, Sum, Window
 from django.db.models.functions import RowNumber
 
 from alerts_saas.alerts.conditions import shown
@@ -227,6 +227,19 @@ class DatabaseCounts:
                 SeenGroup(row.value, row.first_seen, row.last_seen)
             )
         return seen
+
+    def seen_counts(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, int]:
+        alerts = list(alerts)
+        where = Q(pk__in=[])
+        for alert in alerts:
+            where |= Q(alert_id=alert.alert_id, generation=alert.generation)
+        counted = {
+            (row["alert_id"], row["generation"]): row["n"]
+            for row in SeenGroupRow.objects.filter(where)
+            .values("alert_id", "generation")
+            .annotate(n=Count("pk"))
+        }
+        return {a: counted.get((a.alert_id, a.generation), 0) for a in alerts}
 
     def registered(self, alert: CounterSet, values: Iterable[str]) -> set[str]:
         return set(

@@ -186,6 +186,13 @@ class RedisCounts:
             ]
         return seen
 
+    def seen_counts(self, alerts: Iterable[CounterSet]) -> dict[CounterSet, int]:
+        alerts = list(alerts)
+        pipe = self.client.pipeline(transaction=False)
+        for alert in alerts:
+            pipe.zcard(alert.groups_key)
+        return dict(zip(alerts, pipe.execute(), strict=True))
+
     def registered(self, alert: CounterSet, values: Iterable[str]) -> set[str]:
         values = list(values)
         if not values:

@@ -58,11 +58,11 @@ def watching_nothing(alerts: QuerySet[Alert]) -> list[Alert] | None:
         return []
     sets = {alert.pk: CounterSet.of(alert) for alert in found}
     try:
-        seen = counts().groups(sets.values())
+        seen = counts().seen_counts(sets.values())
     except redis.RedisError:
         log.warning("Reading the values seen by %d alerts failed", len(found))
         return None
-    return [alert for alert in found if watches_nothing(alert, len(seen[sets[alert.pk]]))]
+    return [alert for alert in found if watches_nothing(alert, seen[sets[alert.pk]])]
 
 
 def field_words(alerts: list[Alert]) -> str:

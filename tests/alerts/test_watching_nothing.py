@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from alerts_saas.alerts import evaluation
 from alerts_saas.alerts.conditions import Event
+from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, ConditionKind, GroupBy
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,7 @@ def test_the_list_says_watching_nothing_not_ok_nor_waiting(admin_client, org):
         row = _row(page, alert)
         assert 'data-state="watching-nothing"' in row
         assert ">Watching nothing<" in row
-        assert "Can't fire: no host has sent a matching event" in row
+        assert "Can't fire: no host is watched now" in row
         assert ">OK<" not in row and "Waiting" not in row and "can fire from" not in row
     assert "2 alerts can't fire</a>: they watch no value yet." in page
 
@@ -109,3 +110,30 @@ def test_the_same_queries_for_one_or_ten_alerts_that_watch_nothing(admin_client,
     page = _get(admin_client, url)
     assert page.count("Watching nothing") >= (10 if path.startswith("alerts") else 1)
     assert _queries(admin_client, url) == one
+
+
+@pytest.mark.parametrize("store_kind", ["redis", "database"])
+def test_each_count_store_counts_the_values_seen_without_reading_them(org, settings, store_kind):
+    """`seen_counts`: how many values each alert has seen, as `groups` would list them."""
+    if store_kind == "database":
+        settings.REDIS_URL = ""
+    counts.cache_clear()
+    try:
+        made = [
+            Alert.objects.create(
+                organization=org, name=f"a{n}", group_by=GroupBy.SOURCE, match_app=f"app{n}"
+            )
+            for n in range(3)
+        ]
+        now = time.time()
+        sources = {made[0]: ["web-1", "web-2"], made[1]: ["db-1"], made[2]: []}
+        for alert, values in sources.items():
+            if values:
+                app = alert.match_app
+                evaluation.record(org.pk, [Event(timestamp=now, source=v, app=app) for v in values])
+        sets = [CounterSet.of(alert) for alert in made]
+        found = counts().seen_counts(sets)
+        assert [found[s] for s in sets] == [len(sources[a]) for a in made]
+        assert found == {s: len(g) for s, g in counts().groups(sets).items()}
+    finally:
+        counts.cache_clear()

@@ -200,8 +200,8 @@ def nothing_note(alert: Alert) -> str:
     """What the list says under "Watching nothing" (see watching.py)."""
     field = group_label(alert)
     return (
-        f"Can't fire: no {field} has sent a matching event, and each {field} is watched "
-        "from its first one"
+        f"Can't fire: no {field} is watched now, and each {field} is watched from its next "
+        "matching event"
     )
 
 
