@@ -72,7 +72,9 @@ def test_a_new_alerts_chart_has_distinct_minutes_and_a_legend_with_the_latest_co
     expect(threshold).to_have_text("Fires at 10")
     screenshot(page, f"chart-{scheme}")
 
-    # Pointing at the start of the hour, before counting began: no count there.
+    # Pointing at the start of the hour, before counting began: no count there. (Scrolled
+    # to first, as a person would: the page's "As of" line puts it past a laptop's fold.)
+    page.locator("#alert-chart .u-over").scroll_into_view_if_needed()
     box = page.locator("#alert-chart .u-over").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
