@@ -21,7 +21,7 @@ from alerts_saas.alerts import evaluation
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.models import Alert, Level
 from tests.browser import LAPTOP, sign_in
-from tests.dashboard.conftest import alert, fire, service
+from tests.dashboard.conftest import alert, delivery, fire, service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -194,3 +194,24 @@ def test_the_chart_takes_the_new_colours_when_the_scheme_changes(
     dark = [int(v) for v in re.findall(r"\d+", drawn)[:3]]
     assert sum(dark) > 450, dark  # light ink for the dark page
     context.close()
+
+
+def test_a_delivery_still_being_sent_says_when_it_could_not_update(
+    page: Page, live_server, org: Organization
+) -> None:
+    """A test event's panel (Integrations, the alert form, its own page) is refreshed every
+    second while it is queued: if that fails, it says since when rather than staying
+    "Queued" as if Tripwire knew."""
+    target = service(org, "Checkout API")
+    queued = delivery(org, target, status="queued", is_test=True)
+    sign_in(page, live_server.url, "owner@acme.example")
+    url = f"{live_server.url}/o/{org.slug}/pagerduty/deliveries/{queued.pk}/"
+    page.goto(url)
+    panel = page.locator(f"#delivery-{queued.pk}")
+    expect(panel).to_be_visible()
+    drawn_at = panel.get_attribute("data-refreshed-at")
+    page.route(url + "*", lambda route: route.abort("connectionrefused"))
+    notice = page.get_by_role("status").filter(has_text="Couldn't update")
+    expect(notice).to_be_visible(timeout=5000)
+    found = STALE.search(notice.inner_text())
+    assert found and found.group(1) == drawn_at, notice.inner_text()
