@@ -20,6 +20,10 @@ from alerts_saas.alerts.payload import group_label
 log = logging.getLogger(__name__)
 
 # What the decision and the words about it read of an alert: nothing else is loaded.
+# The alert list's filter of those that watch nothing (its `state` parameter), which the
+# dashboard links to.
+LIST_STATE = "watching-nothing"
+
 READ_FIELDS = (
     "pk",
     "organization_id",

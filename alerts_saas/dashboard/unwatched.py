@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
-from alerts_saas.alerts.views.listing import Show
-from alerts_saas.alerts.watching import field_words, watching_nothing
+from alerts_saas.alerts.watching import LIST_STATE, field_words, watching_nothing
 
 NAMED = 3  # alerts named in the summary; the list's filter shows the rest
 
@@ -53,5 +52,5 @@ def unwatched(organization: Organization) -> Unwatched | None:
         Named(alert.name, reverse("alerts:detail", args=[slug, alert.pk]))
         for alert in found[:NAMED]
     ]
-    list_url = f"{reverse('alerts:list', args=[slug])}?state={Show.NOTHING.value}"
+    list_url = f"{reverse('alerts:list', args=[slug])}?state={LIST_STATE}"
     return Unwatched(named, len(found), field_words(found), list_url)

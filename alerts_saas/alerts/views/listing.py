@@ -33,7 +33,7 @@ from django.db.models import (
 )
 
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.watching import MAY_WATCH_NOTHING
+from alerts_saas.alerts.watching import LIST_STATE, MAY_WATCH_NOTHING
 
 PAGE_SIZE = 50
 MAX_SEARCH = 200  # an alert's name is at most this long
@@ -47,7 +47,7 @@ class Show(StrEnum):
     ENABLED = "enabled"
     DISABLED = "disabled"
     NOBODY = "nobody"
-    NOTHING = "watching-nothing"
+    NOTHING = LIST_STATE
 
     @property
     def label(self) -> str:
