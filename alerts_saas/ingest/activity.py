@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from alerts_saas.ingest.models import IngestMinute
 
@@ -183,7 +183,11 @@ def add_refused(organization_id: int, refused: int, now: float) -> None:
     if refused <= 0:
         return
     if not settings.REDIS_URL:
-        _add_refused_to_database(organization_id, refused, now)
+        try:
+            with transaction.atomic():  # a savepoint: a failure here leaves the request's own
+                _add_refused_to_database(organization_id, refused, now)
+        except DatabaseError:
+            log.warning("Counting refused events of organization %s failed", organization_id)
         return
     key = refused_key(organization_id, minute_of(now))
     try:

@@ -165,3 +165,21 @@ def test_refusals_counted_in_the_next_minute_come_off_the_one_before() -> None:
     fewer than none, and the hour's accepted events stay right."""
     hour = activity.Activity(0, (0, 5, 0), None, (0, 0, 2))
     assert hour.accepted_per_minute == (0, 3, 0) and hour.accepted == 3
+
+
+@pytest.mark.django_db
+def test_counting_refused_events_that_fails_without_redis_keeps_the_batch(
+    settings, monkeypatch, caplog
+):
+    """The refused count is the dashboard's; a database error writing it is logged, never
+    the batch's (whose events are already counted and kept)."""
+    from django.db import DatabaseError
+
+    settings.REDIS_URL = ""
+
+    def broken(*args: object) -> None:
+        raise DatabaseError("could not extend file")
+
+    monkeypatch.setattr(activity, "_add_refused_to_database", broken)
+    activity.add_refused(1, 2, time.time())  # no exception: the request goes on
+    assert "Counting refused events of organization 1 failed" in caplog.text
