@@ -27,6 +27,7 @@ from alerts_saas.accounts.models import Invitation, Membership, Organization, Us
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.audit.models import Entry
 from alerts_saas.ingest.models import ApiToken, IngestKey
+from alerts_saas.locks import lock_all_rows_to_delete
 from integrations.pagerduty.incidents import subscriptions
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
@@ -146,11 +147,12 @@ def delete_organization(organization: Organization, by: User, typed_name: str) -
     """Delete `organization` and everything in it, in one transaction, if `typed_name` is
     its name and no paging is under way; else raise `DeletionRefused` and delete nothing.
 
-    Locks: the organization's alerts' rows first (pk order), then the organization's row,
-    FOR UPDATE (the delete needs its key). An alert's row comes first everywhere (DESIGN.md,
-    "Locks"): a firing being opened holds its alert's row and takes the organization's
-    (FOR KEY SHARE, at its commit) last, so taking the organization's row first would
-    deadlock with it; this way the deletion waits for it, and then sees the firing.
+    Locks: the organization's alerts' rows first (pk order, `lock_all_rows_to_delete`), then
+    the organization's row, FOR UPDATE (the delete needs their key). An alert's row comes
+    first everywhere (DESIGN.md, "Locks"): a firing being opened holds its alert's row and
+    takes the organization's (FOR KEY SHARE, at its commit) last, so taking the
+    organization's row first would deadlock with it; this way the deletion waits for it,
+    and then sees the firing.
     Anything written meanwhile that refers to the organization waits for the row and then
     fails, the organization being gone.
 
@@ -164,12 +166,7 @@ def delete_organization(organization: Organization, by: User, typed_name: str) -
     name = organization.name
     try:
         with transaction.atomic():
-            list(
-                Alert.objects.select_for_update()
-                .filter(organization_id=organization.pk)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+            lock_all_rows_to_delete(Alert, organization.pk)
             locked = Organization.objects.select_for_update().filter(pk=organization.pk).first()
             if locked is None:
                 return  # deleted meanwhile, by another owner: what was asked is done
