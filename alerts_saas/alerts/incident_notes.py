@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
@@ -17,6 +18,9 @@ from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.incidents.words import incident_words
 from integrations.pagerduty.models import Delivery, EventAction
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # The values the list names per alert firing for several; the rest are counted.
 VALUES_SHOWN = 3
@@ -68,6 +72,15 @@ def incident_notes(organization_id: int, alert_ids: Collection[int]) -> dict[int
     return notes
 
 
+class _Read(TypedDict):
+    """The annotations `incident_notes`' query puts on each trigger."""
+
+    of_alert: int
+    opened_at: datetime
+    group: str
+    open_count: int
+
+
 @dataclass(frozen=True)
 class _Told:
     """What `incident_notes`' query read beside a trigger: its firing's alert, start and
@@ -79,10 +92,9 @@ class _Told:
     open_count: int
 
     @classmethod
-    def of(cls, trigger: Delivery) -> _Told:
-        read = trigger.__dict__  # the query's annotations
+    def of(cls, trigger: WithAnnotations[Delivery, _Read]) -> _Told:
         return cls(
-            read["of_alert"], (read["opened_at"], trigger.pk), read["group"], read["open_count"]
+            trigger.of_alert, (trigger.opened_at, trigger.pk), trigger.group, trigger.open_count
         )
 
 
@@ -95,9 +107,12 @@ def firing_notes(organization_id: int, firing_ids: Collection[int]) -> dict[int,
     return {key: incident_words(incident) for key, (_, incident) in found.items()}
 
 
+_D = TypeVar("_D", bound=Delivery)  # a trigger, with what its query annotated
+
+
 def _latest(
-    organization_id: int, deliveries: QuerySet[Delivery], by: str
-) -> dict[int, tuple[Delivery, Incident]]:
+    organization_id: int, deliveries: QuerySet[_D], by: str
+) -> dict[int, tuple[_D, Incident]]:
     """Per `by` (a firing), the incident of its triggers that changed last, and its trigger."""
     triggers = list(
         deliveries.filter(event_action=EventAction.TRIGGER).only(
@@ -105,7 +120,7 @@ def _latest(
         )
     )
     incidents = incidents_of(organization_id, triggers)
-    latest: dict[int, tuple[Delivery, Incident]] = {}
+    latest: dict[int, tuple[_D, Incident]] = {}
     for trigger in triggers:
         incident = (
             incidents.get((trigger.service_id, trigger.dedup_key)) if trigger.service_id else None
