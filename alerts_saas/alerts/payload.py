@@ -132,7 +132,9 @@ def render_payload(
     draft: AlertDraft, *, count: int, test: bool = False, group: str | None = None
 ) -> dict[str, Any]:
     """The event's payload; for an alert that groups, about one value of its group field
-    (`group`), which the summary names ({group}, or added after it) and the details hold."""
+    (`group`), which the summary names ({group}, or put before it) and the details hold.
+    Before, not after: PagerDuty's pushes and SMS cut a long summary at its end, and the
+    host is what the person paged needs to read first."""
     shown = group_words(draft.group_field, group)
     values = {
         "alert": draft.name,
@@ -146,7 +148,7 @@ def render_payload(
     details: dict[str, Any] = dict(draft.details)
     if draft.group_field and group is not None:
         if "{group}" not in draft.summary_template:
-            summary = f"{summary} [{draft.group_field} {shown}]"
+            summary = f"[{draft.group_field} {shown}] {summary}"
         details["group"] = {"field": draft.group_field, "value": group}
     if test:
         summary = f"[TEST] {summary}"

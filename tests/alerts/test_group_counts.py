@@ -177,7 +177,7 @@ def test_the_summary_names_the_value():
     assert render_payload(draft, count=3, group="")["summary"] == "Disk on no source"
     draft.summary_template = "{alert}: {count}"
     payload = render_payload(draft, count=3, group="db-1")
-    assert payload["summary"] == "Disk: 3 [source db-1]"
+    assert payload["summary"] == "[source db-1] Disk: 3"
     assert payload["custom_details"]["group"] == {"field": "source", "value": "db-1"}
 
 

@@ -125,7 +125,7 @@ def test_each_host_over_its_threshold_fires_with_its_own_incident(
     assert (firing.group, firing.count_at_open) == ("db-1", 2)
     trigger = delivered(pagerduty, firing.dedup_key(service.pk), "trigger")["body"]
     # No {group} in the summary: the value is added after it.
-    assert trigger["payload"]["summary"].endswith("[source db-1]")
+    assert trigger["payload"]["summary"].startswith("[source db-1] ")
     # PagerDuty's source is the host the incident is about, not the alert's default.
     assert trigger["payload"]["source"] == "db-1"
 
