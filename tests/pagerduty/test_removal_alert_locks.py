@@ -31,6 +31,7 @@ from tests.lock_race import race
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MakeService = Callable[..., PagerDutyService]
+Racing = Callable[[Callable[[], None], Callable[[], None]], None]
 
 ACTIONS = ["api-disable", "api-delete", "page-delete"]
 
@@ -69,20 +70,23 @@ def _removing(service: PagerDutyService, disconnect: bool = False) -> Callable[[
     return remove
 
 
-def _race(
-    monkeypatch: pytest.MonkeyPatch,
-    alert_first: bool,
-    change: Callable[[], None],
-    remove: Callable[[], None],
-) -> None:
-    """The alert's side stops after taking its locks (at its firings' open incidents) or the
-    removal does (at its resolves); the other then has to wait, and neither may fail."""
-    if alert_first:
-        outcome = race(monkeypatch, firings, "_open_triggers", change, remove)
-    else:
-        outcome = race(monkeypatch, removal, "_resolve", remove, change)
-    assert outcome.errors == []
-    assert outcome.blocked, "the second side never waited for the first: no race was run"
+@pytest.fixture(params=[True, False], ids=["alert-first", "removal-first"])
+def racing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Racing:
+    """Runs the alert's change and the removal against each other, each test once in each
+    order: the alert's side stops after taking its locks (at its firings' open incidents)
+    or the removal does (at its resolves); the other then has to wait, and neither may
+    fail."""
+    alert_first: bool = request.param
+
+    def run(change: Callable[[], None], remove: Callable[[], None]) -> None:
+        if alert_first:
+            outcome = race(monkeypatch, firings, "_open_triggers", change, remove)
+        else:
+            outcome = race(monkeypatch, removal, "_resolve", remove, change)
+        assert outcome.errors == []
+        assert outcome.blocked, "the second side never waited for the first: no race was run"
+
+    return run
 
 
 def _changed(alert: Alert, action: str) -> None:
@@ -101,9 +105,8 @@ def _resolved_once(dedup_key: str) -> None:
 
 def _changed_while_removed(
     org: Organization,
-    monkeypatch: pytest.MonkeyPatch,
+    racing: Racing,
     action: str,
-    alert_first: bool,
     removed: PagerDutyService,
     make_service: MakeService,
     disconnect: bool = False,
@@ -116,48 +119,34 @@ def _changed_while_removed(
     _quiet(org, alert, "web-1")
     [trigger] = Delivery.objects.filter(alert=alert, service=removed)
 
-    _race(monkeypatch, alert_first, _act(org, alert, action), _removing(removed, disconnect))
+    racing(_act(org, alert, action), _removing(removed, disconnect))
     _changed(alert, action)
     assert not PagerDutyService.objects.filter(pk=removed.pk).exists()
     _resolved_once(trigger.dedup_key)
 
 
-@pytest.mark.parametrize("alert_first", [True, False], ids=["alert-first", "removal-first"])
 @pytest.mark.parametrize("action", ACTIONS)
 def test_an_alert_changed_while_its_service_is_removed(
-    org: Organization,
-    make_service: MakeService,
-    monkeypatch: pytest.MonkeyPatch,
-    action: str,
-    alert_first: bool,
+    org: Organization, make_service: MakeService, racing: Racing, action: str
 ) -> None:
     edge = make_service("Edge Gateway")
-    _changed_while_removed(org, monkeypatch, action, alert_first, edge, make_service)
+    _changed_while_removed(org, racing, action, edge, make_service)
 
 
-@pytest.mark.parametrize("alert_first", [True, False], ids=["alert-first", "removal-first"])
 @pytest.mark.parametrize("action", ["api-disable", "page-delete"])
 def test_an_alert_changed_while_its_account_is_disconnected(
     org: Organization,
     connected_service: PagerDutyService,
     make_service: MakeService,
-    monkeypatch: pytest.MonkeyPatch,
+    racing: Racing,
     action: str,
-    alert_first: bool,
 ) -> None:
-    _changed_while_removed(
-        org, monkeypatch, action, alert_first, connected_service, make_service, disconnect=True
-    )
+    _changed_while_removed(org, racing, action, connected_service, make_service, disconnect=True)
 
 
-@pytest.mark.parametrize("alert_first", [True, False], ids=["alert-first", "removal-first"])
 @pytest.mark.parametrize("action", ["api-delete", "page-delete"])
 def test_an_alert_deleted_while_its_fallback_service_is_removed(
-    org: Organization,
-    make_service: MakeService,
-    monkeypatch: pytest.MonkeyPatch,
-    action: str,
-    alert_first: bool,
+    org: Organization, make_service: MakeService, racing: Racing, action: str
 ) -> None:
     """The alert does not page the fallback service, yet its firing's incident is open
     there: the removal resolves it, so it locks that alert's row first too."""
@@ -169,7 +158,7 @@ def test_an_alert_deleted_while_its_fallback_service_is_removed(
     [fallback] = Delivery.objects.filter(alert=alert, service=backup)
     assert not alert.targets.filter(pk=backup.pk).exists()
 
-    _race(monkeypatch, alert_first, _act(org, alert, action), _removing(backup))
+    racing(_act(org, alert, action), _removing(backup))
     _changed(alert, action)
     assert not PagerDutyService.objects.filter(pk=backup.pk).exists()
     _resolved_once(fallback.dedup_key)
