@@ -91,6 +91,26 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
     return newly_refused
 
 
+# The refusal the service picker records when PagerDuty's list of services shows one without
+# the integration Tripwire saved for it: Tripwire's finding, not words PagerDuty sent.
+INTEGRATION_REMOVED = "Tripwire's integration is no longer on the service in PagerDuty"
+
+
+def mark_removed(organization_id: int, service_ids: Iterable[int]) -> int:
+    """PagerDuty lists these services without our integration: mark them refused, as a
+    refused page would (compare-and-set: an earlier refusal's time and words are kept), in
+    one statement. Returns how many were newly marked; their organization is announced."""
+    ids = set(service_ids)
+    if not ids:
+        return 0
+    marked = PagerDutyService.objects.filter(
+        organization_id=organization_id, pk__in=ids, refused_at__isnull=True
+    ).update(refused_at=timezone.now(), refused_detail=INTEGRATION_REMOVED)
+    if marked:
+        announce(PagerDutyService, [organization_id])
+    return marked
+
+
 def heal(service_ids: Iterable[int]) -> int:
     """A delivery to each of these services succeeded: they page again. (The embedded
     database's way; on PostgreSQL the settle statement does this.)"""
@@ -188,6 +208,15 @@ def _refused(service: PagerDutyService) -> ServiceHealth:
     knows a key in one region only, so a wrong region looks the same as a removed
     integration, and is checked first. A connected service's region is its account's."""
     detail = clause(service.refused_detail) or "HTTP 400"
+    if not service.is_pasted and service.refused_detail == INTEGRATION_REMOVED:
+        return ServiceHealth(
+            PathState.REFUSED,
+            "Tripwire's integration was removed from it in PagerDuty, so pages to it can't "
+            "get through.",
+            service.refused_at,
+            "Choose it again under “Add services” to give it a new integration.",
+            "choose it again under “Add services” in Integrations, to give it a new integration",
+        )
     if not service.is_pasted:
         return ServiceHealth(
             PathState.REFUSED,

@@ -3,6 +3,9 @@ with what is already connected and what the person has ticked so far.
 
 PagerDuty's own `query` matches service names only, so the whole list is fetched (100 a
 call) and searched here; the ticks travel with each search and page (`service` ids).
+The list comes with each service's integrations (`include[]=integrations`), so a connected
+service whose integration was removed in PagerDuty is seen in the same calls, and marked
+refused (`paths.mark_removed`) as a refused page would mark it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 
+from integrations.pagerduty import paths
 from integrations.pagerduty.models import PagerDutyAccount
 from integrations.pagerduty.provisioning import our_integration, our_integration_ids
 
@@ -29,6 +33,7 @@ class Row:
     teams: str
     connected: bool = False
     refused: bool = False
+    removed: bool = False  # the list shows it without the integration Tripwire saved
     has_integration: bool = False
     selected: bool = False
 
@@ -72,28 +77,59 @@ class Listing:
         return self.page_url(self.page.number + 1) if self.page.has_next() else ""
 
 
+def integration_removed(service: dict[str, Any] | None, integration_id: str) -> bool:
+    """Whether PagerDuty lists the service without the integration `integration_id`. Only a
+    service listed with its integrations can say so: one missing from the list says nothing."""
+    if service is None or not integration_id or "integrations" not in service:
+        return False
+    return all(i.get("id") != integration_id for i in service["integrations"] or [])
+
+
+def mark_removed(account: PagerDutyAccount, services: Iterable[dict[str, Any]]) -> int:
+    """Mark refused the account's connected services that PagerDuty now lists without their
+    integration; returns how many were newly marked (one query, one update when any)."""
+    listed = {str(s["id"]): s for s in services}
+    saved = account.services.filter(refused_at__isnull=True).exclude(integration_id="")
+    gone = [
+        pk
+        for pk, pd_id, integration_id in saved.values_list("pk", "pd_service_id", "integration_id")
+        if integration_removed(listed.get(pd_id), integration_id)
+    ]
+    return paths.mark_removed(account.organization_id, gone)
+
+
 def rows_of(
     account: PagerDutyAccount, services: Iterable[dict[str, Any]], selected: set[str]
 ) -> list[Row]:
-    """Every service as a row, by name (three queries, whatever the number of services)."""
-    refused = set(
-        account.services.filter(refused_at__isnull=False).values_list("pd_service_id", flat=True)
-    )
-    # A service PagerDuty refuses can be chosen again: that makes it a new integration.
-    connected = set(account.services.values_list("pd_service_id", flat=True)) - refused
-    ours = our_integration_ids(account.organization)
-    rows = [
-        Row(
-            id=str(s["id"]),
-            name=str(s.get("name") or s.get("summary") or s["id"]),
-            teams=teams_of(s),
-            connected=s["id"] in connected,
-            refused=s["id"] in refused,
-            has_integration=our_integration(s, ours) is not None,
-            selected=s["id"] in selected and s["id"] not in connected,
+    """Every service as a row, by name (two queries, whatever the number of services)."""
+    saved = {
+        pd_id: (integration_id, refused_at is not None)
+        for pd_id, integration_id, refused_at in account.services.values_list(
+            "pd_service_id", "integration_id", "refused_at"
         )
-        for s in services
-    ]
+    }
+    # A service PagerDuty refuses can be chosen again: that makes it a new integration.
+    connected = {pd_id for pd_id, (_, refused) in saved.items() if not refused}
+    ours = our_integration_ids(account.organization)
+    rows = []
+    for s in services:
+        pd_id = str(s["id"])
+        integration_id, refused = saved.get(pd_id, ("", False))
+        removed = integration_removed(s, integration_id)
+        # Gone from PagerDuty: it can be chosen again, whatever was last recorded.
+        is_connected = pd_id in connected and not removed
+        rows.append(
+            Row(
+                id=pd_id,
+                name=str(s.get("name") or s.get("summary") or pd_id),
+                teams=teams_of(s),
+                connected=is_connected,
+                refused=refused or removed,
+                removed=removed,
+                has_integration=our_integration(s, ours) is not None,
+                selected=pd_id in selected and not is_connected,
+            )
+        )
     return sorted(rows, key=lambda row: (row.name.casefold(), row.id))
 
 

@@ -269,7 +269,7 @@ def test_a_refused_service_chosen_again_gets_a_new_integration_that_pages(
     page = admin_client.get(picker).content.decode()
     row = page[page.index(f'value="{connected_service.pd_service_id}"') - 60 :]
     row = row[: row.index("</label>")]
-    assert "disabled" not in row and "Refused by PagerDuty" in row
+    assert "disabled" not in row and "Integration removed in PagerDuty" in row
 
     admin_client.post(picker, {"service": [connected_service.pd_service_id]})
     service = PagerDutyService.objects.select_related("account").get(pk=connected_service.pk)

@@ -167,6 +167,8 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
         if chosen:
             return _add_chosen(request, account, chosen)
         messages.error(request, "Choose at least one service to connect.")
+    if picker.mark_removed(account, services):
+        problems_now(request.tenant.organization)  # the banner says so on this very page
     rows = picker.rows_of(account, services, chosen_ids)
     context = {
         "account": account,
