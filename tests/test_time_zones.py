@@ -93,7 +93,7 @@ def test_a_first_visit_suggests_the_browsers_zone(live_server, browser: Browser,
         expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
         expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
         expect(page.locator("#time-zone-guess")).to_have_text(
-            "Your browser says Asia/Tokyo: save to show times there."
+            "Your browser says Asia/Tokyo: save to keep times there, whichever browser you use."
         )
         screenshot(page, "profile-time-zone-guess")
         page.get_by_role("button", name="Save").click()

@@ -1,6 +1,9 @@
 """Each person's time zone, and one way to show a moment: in their zone, UTC on hover.
 
-`TimeZoneMiddleware` activates the signed-in person's zone for the request;
+One rule says which zone a person's times are shown and read in (`page_zone`): the one
+chosen in their profile; while none is, their browser's (which `static/js/browser-zone.js`
+remembers in the `ZONE_COOKIE` cookie on every page); else UTC. `TimeZoneMiddleware`
+activates it for the request and keeps it as `request.page_zone` (pages name it);
 `time_html` renders a moment as `<time datetime="...Z" title="... UTC">local</time>` (the
 `{% timestamp %}` tag of the `times` library, and Python that builds HTML, both use it).
 Relative words never say "0 minutes": "just now", "in under a minute".
@@ -10,8 +13,10 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import cache
+from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -24,6 +29,8 @@ DEFAULT_FORMAT = "j M Y, H:i"
 HOVER_FORMAT = "j M Y, H:i:s"
 # Relative forms of `time_html`: "5 minutes ago" and "in 5 minutes".
 AGO, UNTIL = "ago", "until"
+# The browser's IANA zone, set by static/js/browser-zone.js (read while no zone is chosen).
+ZONE_COOKIE = "tripwire_zone"
 
 
 @cache
@@ -40,16 +47,58 @@ def zone_of(name: str) -> tzinfo:
     return UTC
 
 
+@dataclass(frozen=True)
+class PageZone:
+    """The zone a person's times are in, and where it came from (pages say so)."""
+
+    name: str  # an IANA name from `zones()`; "UTC" when nothing else is known
+    source: Literal["profile", "browser", "none"]
+
+    @property
+    def label(self) -> str:
+        """As people read it: "America/New York"."""
+        return self.name.replace("_", " ")
+
+    @property
+    def chosen(self) -> bool:
+        return self.source == "profile"
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone_of(self.name)
+
+
+def page_zone(profile_zone: str, browser_zone: str) -> PageZone:
+    """The one rule for "which zone": the profile's; while none is chosen, the browser's;
+    else UTC. A name not in `zones()` counts as none."""
+    if profile_zone and profile_zone in zones():
+        return PageZone(profile_zone, "profile")
+    if browser_zone and browser_zone in zones():
+        return PageZone(browser_zone, "browser")
+    return PageZone("UTC", "none")
+
+
+def request_zone(request: HttpRequest) -> PageZone:
+    """`page_zone` for this request: a signed-in person's profile, else their browser's (its
+    cookie). Nobody signed in (an API token, a sign-in page) is UTC."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return PageZone("UTC", "none")
+    profile = str(getattr(user, "time_zone", "") or "")
+    return page_zone(profile, request.COOKIES.get(ZONE_COOKIE, ""))
+
+
 class TimeZoneMiddleware:
-    """Times in each page are in the signed-in person's zone (UTC until they choose)."""
+    """Times in each page are in the person's zone (`request_zone`), kept as
+    `request.page_zone` for the pages that name it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        name = getattr(user, "time_zone", "") if user is not None else ""
-        timezone.activate(zone_of(name))
+        shown = request_zone(request)
+        request.page_zone = shown  # type: ignore[attr-defined]
+        timezone.activate(shown.zone)
         try:
             return self.get_response(request)
         finally:

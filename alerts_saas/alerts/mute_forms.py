@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import zoneinfo
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
-from alerts_saas.accounts.times import zones
+from alerts_saas.accounts.times import zone_of, zones
 from alerts_saas.alerts.mutes import MAX_WEEKLY_MINUTES, WEEKDAY_NAMES
 
 MAX_ONCE = timedelta(days=31)
@@ -22,18 +21,9 @@ DURATIONS = [
 ]
 
 
-def typing_zone(profile_zone: str, browser_zone: str, otherwise: tzinfo) -> tzinfo:
-    """The zone a typed time is read in: the profile's, else the browser's (sent by
-    static/js/mute-zone.js with the form), else `otherwise` (the page's: UTC)."""
-    for name in (profile_zone, browser_zone):
-        if name and name in zones():
-            return zoneinfo.ZoneInfo(name)
-    return otherwise
-
-
 class MuteNowForm(forms.Form):
-    """Muted from now: for one of the durations, or until a time in the person's zone (the
-    profile's; the browser's while the profile has none)."""
+    """Muted from now: for one of the durations, or until a time in the zone the form named
+    (`page_zone`, sent with it: the page's, `times.page_zone`), else the active one."""
 
     length = forms.ChoiceField(label="For", choices=DURATIONS, initial="60")
     until = forms.DateTimeField(
@@ -42,14 +32,12 @@ class MuteNowForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     reason = forms.CharField(label="Why", max_length=200, required=False)
-    browser_zone = forms.CharField(
-        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-browser-zone": ""})
-    )
+    page_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, profile_zone: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        browser = str(self.data.get(self.add_prefix("browser_zone"), "")) if self.data else ""
-        self.zone = typing_zone(profile_zone, browser, timezone.get_current_timezone())
+        named = str(self.data.get(self.add_prefix("page_zone"), "")) if self.data else ""
+        self.zone = zone_of(named) if named in zones() else timezone.get_current_timezone()
 
     def full_clean(self) -> None:
         """A time typed without an offset is read in `zone`; one with an offset as sent."""

@@ -10,6 +10,6 @@
   if (!known || zone === "UTC") return;
   select.value = zone;
   var note = document.getElementById("time-zone-guess");
-  note.textContent = "Your browser says " + zone.replace(/_/g, " ") + ": save to show times there.";
+  note.textContent = "Your browser says " + zone.replace(/_/g, " ") + ": save to keep times there, whichever browser you use.";
   note.hidden = false;
 })();

@@ -2,16 +2,18 @@
 
 `{% timestamp d.created_at "j M H:i:s" %}` takes a date format; "ago" and "until" give
 words ("5 minutes ago", "just now"; "in 5 minutes", "in under a minute").
+`{% page_zone as zone %}`: the zone the page's times are in (`times.PageZone`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString
 
-from alerts_saas.accounts.times import DEFAULT_FORMAT, time_html
+from alerts_saas.accounts.times import DEFAULT_FORMAT, PageZone, request_zone, time_html
 
 register = template.Library()
 
@@ -25,3 +27,13 @@ def timestamp(value: datetime | None, form: str = DEFAULT_FORMAT) -> SafeString:
 def zone_label(name: str) -> str:
     """A profile's zone as people read it: "America/New York"; UTC when none is chosen."""
     return (name or "UTC").replace("_", " ")
+
+
+@register.simple_tag(takes_context=True)
+def page_zone(context: Any) -> PageZone:
+    """The zone this page's times are in (the middleware's, else worked out again)."""
+    request = context.get("request")
+    if request is None:
+        return PageZone("UTC", "none")
+    shown = getattr(request, "page_zone", None)
+    return shown if isinstance(shown, PageZone) else request_zone(request)

@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
+from alerts_saas.accounts.times import request_zone
 from alerts_saas.alerts import mute_release, mutes
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from alerts_saas.alerts.mute_forms import MuteNowForm, ScheduleForm
@@ -87,18 +88,14 @@ def alert_mutes_context(alert: Alert, request: TenantRequest) -> dict[str, Any]:
     now = timezone.now()
     windows = _open_windows(alert.organization_id, now)
     targets = {t.pk for t in alert.targets.all()}
-    zone = getattr(request.user, "time_zone", "") or "UTC"
+    zone = request_zone(request).name
     return {
         "mute_lines": mute_lines([w for w in windows if w.alert_id == alert.pk], now),
         "service_mute_lines": mute_lines([w for w in windows if w.service_id in targets], now),
-        "mute_form": MuteNowForm(prefix="mute", profile_zone=_profile_zone(request)),
+        "mute_form": MuteNowForm(prefix="mute"),
         # No day ticked in advance: what is saved is exactly the days ticked.
         "schedule_form": ScheduleForm(prefix="weekly", initial={"time_zone": zone}),
     }
-
-
-def _profile_zone(request: TenantRequest) -> str:
-    return str(getattr(request.user, "time_zone", "") or "")
 
 
 def held_until(alert: Alert, firing: Firing | None, now: datetime) -> datetime | None:
@@ -190,7 +187,7 @@ def _create(
     form: forms.Form = (
         ScheduleForm(request.POST, prefix="weekly")
         if weekly
-        else MuteNowForm(request.POST, prefix="mute", profile_zone=_profile_zone(request))
+        else MuteNowForm(request.POST, prefix="mute")
     )
     if not form.is_valid():
         messages.error(request, f"Not muted: {problems_text(form)}")
