@@ -29,6 +29,8 @@ DEFAULT_FORMAT = "j M Y, H:i"
 HOVER_FORMAT = "j M Y, H:i:s"
 # Relative forms of `time_html`: "5 minutes ago" and "in 5 minutes".
 AGO, UNTIL = "ago", "until"
+# `time_html`'s form for "since 03:12" (today) or "since 28 Nov 03:12": `clock`.
+CLOCK = "clock"
 # The browser's IANA zone, set by static/js/browser-zone.js (read while no zone is chosen).
 ZONE_COOKIE = "tripwire_zone"
 
@@ -121,9 +123,18 @@ def until(moment: datetime, now: datetime | None = None) -> str:
     return f"in {timeuntil(moment, now)}"
 
 
+def clock(moment: datetime, now: datetime | None = None) -> str:
+    """'03:12' when `moment` is today in the active zone, else '28 Nov 03:12' (with the
+    year when not this year's)."""
+    local, today = timezone.localtime(moment), timezone.localtime(now or timezone.now())
+    if local.date() == today.date():
+        return date_format(local, "H:i")
+    return date_format(local, "j M H:i" if local.year == today.year else "j M Y H:i")
+
+
 def time_html(moment: datetime | None, form: str = DEFAULT_FORMAT) -> SafeString:
     """`moment` as `<time>`: shown in the active zone (`form` is a date format, or AGO or
-    UNTIL for words), its UTC time in `datetime` and on hover. '' for None."""
+    UNTIL for words, or CLOCK), its UTC time in `datetime` and on hover. '' for None."""
     if moment is None:
         return SafeString("")
     if timezone.is_naive(moment):
@@ -133,6 +144,8 @@ def time_html(moment: datetime | None, form: str = DEFAULT_FORMAT) -> SafeString
         shown = ago(moment)
     elif form == UNTIL:
         shown = until(moment)
+    elif form == CLOCK:
+        shown = clock(moment)
     else:
         shown = date_format(timezone.localtime(moment), form)
     return format_html(

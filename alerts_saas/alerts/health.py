@@ -277,7 +277,7 @@ def problems(organization: Organization) -> list[Problem]:
                     "Reconnect it in Integrations",
                     reverse("pagerduty:integrations", args=[slug]) + f"#account-{account.pk}",
                 ),
-                None,
+                account.refused_at,  # None for an account refused before it was recorded
                 names(affected),
                 cause=detail,
                 ask=f"reconnect {account.name} in Integrations",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Window
@@ -24,6 +25,7 @@ class Banner:
     more: int
     problems_url: str
     kind: str = ""
+    since: datetime | None = None  # when it began, if known (said for an account to reconnect)
 
     @property
     def admin_only(self) -> bool:
@@ -39,7 +41,7 @@ def banner(organization: Organization) -> Banner | None:
         .filter(organization=organization)
         .worst_first()
         .annotate(total=Window(Count("pk")))
-        .values("title", "fix_label", "fix_url", "total", "kind")
+        .values("title", "fix_label", "fix_url", "total", "kind", "since")
         .first()
     )
     if top is None:
@@ -51,6 +53,7 @@ def banner(organization: Organization) -> Banner | None:
         top["total"] - 1,
         reverse("notices:problems", args=[organization.slug]),
         top["kind"],
+        top["since"],
     )
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts_saas.accounts.times import clock
 from integrations.pagerduty.events import EventResult
 from integrations.pagerduty.models import PagerDutyService, Region
 from integrations.pagerduty.signals import announce
@@ -185,13 +186,15 @@ def service_health(service: PagerDutyService) -> ServiceHealth:
         return _refused(service)
     account = service.account
     if account is not None and account.needs_reconnect:
+        since = f" since {clock(account.refused_at)}" if account.refused_at else ""
         return ServiceHealth(
             PathState.RECONNECT,
-            f"Its PagerDuty account {account.name} needs reconnecting"
+            f"Its PagerDuty account {account.name} needs reconnecting{since}"
             f"{': ' + clause(account.status_detail) if account.status_detail else ''}. Pages "
             "still go "
             "out through its integration key, but Tripwire can no longer check or manage "
             "the service.",
+            account.refused_at,
             ask=f"reconnect {account.name} in Integrations",
         )
     if service.failing_since is not None:

@@ -1,7 +1,8 @@
 """`{% timestamp value %}`: a moment in the person's time zone, UTC on hover.
 
 `{% timestamp d.created_at "j M H:i:s" %}` takes a date format; "ago" and "until" give
-words ("5 minutes ago", "just now"; "in 5 minutes", "in under a minute").
+words ("5 minutes ago", "just now"; "in 5 minutes", "in under a minute"); "clock" gives
+"03:12" today, else "28 Nov 03:12".
 `{% page_zone as zone %}`: the zone the page's times are in (`times.PageZone`).
 """
 
