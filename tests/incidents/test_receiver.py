@@ -191,3 +191,15 @@ def test_incident_history_is_kept_as_long_as_delivery_history(
     Incident.objects.update(updated_at=now - timedelta(days=31))
     assert prune_incidents().deleted == 1
     assert not Incident.objects.exists() and not IncidentActivity.objects.exists()
+
+
+def test_a_subscription_without_a_secret_refuses_what_is_signed_with_none(
+    tenant, post_webhook, now
+) -> None:
+    """An empty key is one anyone can sign with."""
+    _, subscription, _ = tenant
+    subscription.secret = ""
+    subscription.save(update_fields=["secret"])
+    event = _event(tenant, "incident.resolved", "resolved", now)
+    assert post_webhook(subscription, event, secrets=("",)).status_code == 401
+    assert not IncidentActivity.objects.exists()

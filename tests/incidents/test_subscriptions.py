@@ -102,3 +102,36 @@ def test_the_admin_never_shows_the_signing_secret(row, client, make_user) -> Non
         page = client.get(url)
         assert page.status_code == 200
         assert row.secret not in page.content.decode()
+
+
+def test_a_subscription_made_without_its_secret_is_not_kept(
+    connected_service, pagerduty, monkeypatch
+):
+    """A webhook checked against an empty secret is one anyone can sign: a subscription
+    PagerDuty made without sending its secret is deleted again and said, and beat makes
+    one with a secret."""
+    made = AccountApi.create_webhook_subscription
+
+    def without_secret(api, *args, **kwargs):
+        answer = made(api, *args, **kwargs)
+        answer.get("delivery_method", {}).pop("secret", None)
+        return answer
+
+    monkeypatch.setattr(AccountApi, "create_webhook_subscription", without_secret)
+    row = subscriptions.subscribe(connected_service)
+    assert row is not None and not row.active and row.problem == subscriptions.UNSIGNED_PROBLEM
+    assert (row.pd_subscription_id, row.secret) == ("", "")
+    assert pagerduty.webhook_subscriptions() == []
+    monkeypatch.undo()
+    assert subscriptions.check_all() == 0
+    row.refresh_from_db()
+    assert row.active and row.secret and row.secret in _remote(pagerduty, row)["secrets"]
+
+
+def test_beat_replaces_a_subscription_kept_without_its_secret(row, pagerduty):
+    old = row.pd_subscription_id
+    WebhookSubscription.objects.filter(pk=row.pk).update(secret="")
+    assert subscriptions.check_all() == 0
+    row.refresh_from_db()
+    assert row.secret and row.pd_subscription_id != old
+    assert [s["id"] for s in pagerduty.webhook_subscriptions()] == [row.pd_subscription_id]

@@ -63,26 +63,51 @@ def subscribe(service: PagerDutyService) -> WebhookSubscription | None:
 def _ensure(row: WebhookSubscription, service: PagerDutyService) -> None:
     api = AccountApi(service.account)  # type: ignore[arg-type]  # OAuth services have one
     try:
-        if row.pd_subscription_id:
+        if row.pd_subscription_id and row.secret:
             found = _existing(api, row)
             if found is not None:
                 if not found.get("active", True):
                     api.enable_webhook_subscription(row.pd_subscription_id)
                 _mark(row, active=True, problem="")
                 return
+        elif row.pd_subscription_id:  # kept without its secret: what it sends can't be checked
+            _delete_remote(api, row.pd_subscription_id)
         url = settings.SITE_URL + reverse("pagerduty_incidents:receive", args=[row.token])
         created = api.create_webhook_subscription(
             service.pd_service_id, url, EVENTS, _description(service)
         )
+        secret = str((created.get("delivery_method") or {}).get("secret") or "")
+        if not secret:
+            _delete_remote(api, str(created["id"]))
     except PagerDutyApiError as exc:
         log.warning("Webhook subscription for service %s failed: %s", service.pk, exc.message)
         _mark(row, active=False, problem=f"PagerDuty did not take our subscription: {exc.message}")
         return
-    row.pd_subscription_id = str(created["id"])
-    row.secret = str((created.get("delivery_method") or {}).get("secret") or "")
-    row.url = url
+    row.pd_subscription_id = str(created["id"]) if secret else ""
+    row.secret, row.url = secret, url
     row.save(update_fields=["pd_subscription_id", "secret", "url"])
+    if not secret:
+        log.warning("Webhook subscription for service %s came without a secret", service.pk)
+        _mark(row, active=False, problem=UNSIGNED_PROBLEM)
+        return
     _mark(row, active=True, problem="")
+
+
+# A subscription whose signing secret PagerDuty did not send is deleted again: webhooks
+# that can't be checked are refused, and beat tries anew.
+UNSIGNED_PROBLEM = (
+    "PagerDuty did not send our subscription's signing secret, so incident updates "
+    "could not be trusted. It is tried again within the hour."
+)
+
+
+def _delete_remote(api: AccountApi, subscription_id: str) -> None:
+    """Delete a subscription of ours in PagerDuty; one already gone is fine."""
+    try:
+        api.delete_webhook_subscription(subscription_id)
+    except PagerDutyApiError as exc:
+        if exc.status != 404:
+            raise
 
 
 def _existing(api: AccountApi, row: WebhookSubscription) -> dict[str, object] | None:
