@@ -391,6 +391,10 @@ if not DEBUG:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     if env_bool("SECURE_PROXY_SSL_HEADER", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        # The client is the address our proxies added to X-Forwarded-For (the last one for
+        # one proxy), not the proxy: else allauth's per-address limits on sign-in, codes
+        # and resets would count every person as one, and ten bad tries lock all out.
+        ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Logging ------------------------------------------------------------------------------

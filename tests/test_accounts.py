@@ -134,3 +134,29 @@ def test_a_wrong_password_is_said_at_the_top_in_words(client, make_user) -> None
     assert '<div class="flash flash-error" role="alert" id="form-errors">' in page
     assert "The email address and/or password you specified are not correct." in page
     assert 'value="someone@example.com"' in page  # what was typed stays
+
+
+def _login(client, email: str, password: str, client_address: str):
+    """A sign-in through our proxy (10.0.0.1), which adds the client to X-Forwarded-For."""
+    return client.post(
+        "/accounts/login/",
+        {"login": email, "password": password},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR=f"192.0.2.66, {client_address}",  # the first is the client's claim
+    )
+
+
+def test_behind_the_proxy_one_clients_failed_logins_lock_out_no_one_else(
+    client, make_user, settings
+) -> None:
+    """allauth limits failed sign-ins per address too: behind the production proxy every
+    person would share the proxy's address, so ten bad tries would lock everyone out (at
+    3 a.m., the person paged included). The address is the one the proxy added."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    make_user("oncall@example.com", password="right-password-123")
+    for n in range(12):
+        _login(client, f"nobody{n}@example.com", "wrong", "203.0.113.9")
+    blocked = _login(client, "nobody@example.com", "wrong", "203.0.113.9").content.decode()
+    assert "Too many failed login attempts" in blocked
+    oncall = _login(client, "oncall@example.com", "right-password-123", "198.51.100.7")
+    assert oncall.status_code == 302

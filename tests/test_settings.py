@@ -118,3 +118,22 @@ def test_development_reaches_the_sandbox_where_the_procfile_starts_it(
     assert shown.returncode == 0, shown.stderr
     hosts = shown.stdout.split()
     assert len(hosts) >= 3 and all(host.startswith(f"{sandbox}/") for host in hosts), hosts
+
+
+def test_production_counts_sign_in_attempts_per_client_behind_its_proxy(tmp_path) -> None:
+    """Production sits behind a proxy (SECURE_PROXY_SSL_HEADER): allauth's per-address limits
+    and the activity log read the client from the hop the proxy added to X-Forwarded-For."""
+    code = "from django.conf import settings as s\nprint(s.ALLAUTH_TRUSTED_PROXY_COUNT)\n"
+
+    def proxies(**own: str) -> str:
+        env = {"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), **PRODUCTION, **own}
+        env.update(SECRET_KEY="x" * 60, FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+        env["DJANGO_SETTINGS_MODULE"] = "alerts_saas.settings"
+        shown = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        assert shown.returncode == 0, shown.stderr
+        return shown.stdout.strip()
+
+    assert proxies() == "1"
+    assert proxies(TRUSTED_PROXY_COUNT="2") == "2"

@@ -131,13 +131,15 @@ class Marks(Generic[T]):
 
 
 def _origin(request: HttpRequest) -> tuple[str | None, str]:
-    """The client's address and user agent (cut to 200 characters). Behind our proxy
-    (SECURE_PROXY_SSL_HEADER set) the address is the last one the proxy added to
-    X-Forwarded-For: the ones before it are whatever the client claimed."""
+    """The client's address and user agent (cut to 200 characters). Behind our proxies
+    (ALLAUTH_TRUSTED_PROXY_COUNT of them, as allauth's limits read it) the address is the
+    one they added to X-Forwarded-For: the ones before it are whatever the client claimed."""
     address = request.META.get("REMOTE_ADDR") or None
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        address = forwarded.split(",")[-1].strip() or address
+    proxies = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+    hops = forwarded.split(",") if forwarded else []
+    if proxies and len(hops) >= proxies:
+        address = hops[-proxies].strip() or address
     agent = str(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_CHARS]
     return _valid_ip(address), agent
 

@@ -291,3 +291,19 @@ def test_beat_purging_ended_invitations_is_not_activity(org):
     Entry.objects.all().delete()
     assert purge_stale_invitations() == 1
     assert not Entry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("proxies", "seen"), [(0, "10.0.0.1"), (1, "198.51.100.20"), (2, "192.0.2.66")]
+)
+def test_the_address_is_the_one_our_proxies_added(owner_client, org, settings, proxies, seen):
+    """Behind ALLAUTH_TRUSTED_PROXY_COUNT proxies the client is the hop they added to
+    X-Forwarded-For, as allauth's sign-in limits read it; without any, the peer."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = proxies
+    owner_client.post(
+        f"/o/{org.slug}/settings/",
+        {"name": "Acme SRE", "slug": org.slug},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="192.0.2.66, 198.51.100.20",
+    )
+    assert only(org, object_type="organization", action=Action.CHANGED).ip == seen
