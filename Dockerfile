@@ -6,6 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=alerts_saas.settings \
+    DJANGO_DEBUG=false \
     VAR_DIR=/app/var
 
 WORKDIR /app
@@ -18,7 +19,7 @@ COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
 # collectstatic needs settings to load; these throwaway values never reach a running container.
-RUN DJANGO_DEBUG=false SECRET_KEY=collectstatic FIELD_ENCRYPTION_KEYS=Y29sbGVjdHN0YXRpYy1vbmx5LWR1bW15LWtleS0wMDA= \
+RUN SECRET_KEY=collectstatic FIELD_ENCRYPTION_KEYS=Y29sbGVjdHN0YXRpYy1vbmx5LWR1bW15LWtleS0wMDA= \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown -R app /app/var
 USER app

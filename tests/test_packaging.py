@@ -114,3 +114,11 @@ def test_nothing_reads_outside_the_repository() -> None:
         if re.search(r'\.\./shared|"\.\."\s*/\s*"shared"', text):
             offenders.append(name)
     assert offenders == []
+
+
+def test_the_docker_image_runs_on_production_settings_unless_told_otherwise() -> None:
+    """`docker run` with DJANGO_DEBUG forgotten must not serve debug pages, make up its own
+    secrets and send cookies over plain HTTP: the image says production itself."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    env = dockerfile.split("\nENV ", 1)[1].split("\n\n", 1)[0]
+    assert "DJANGO_DEBUG=false" in env.split()
