@@ -214,6 +214,7 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # allauth's default login and signup rate limits stay on (ACCOUNT_RATE_LIMITS unset).
 # Two-factor sign-in: an authenticator app with recovery codes (allauth.mfa).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "alerts_saas.accounts.mfa_adapter.MFAAdapter"  # secrets encrypted at rest
 MFA_TOTP_ISSUER = PRODUCT_NAME
 MFA_TOTP_TOLERANCE = 1  # the code before or after too: a code that turned as it was typed
 _CODE_FORMS = "alerts_saas.accounts.two_factor_forms"  # codes in our words, allauth untouched

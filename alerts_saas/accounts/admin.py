@@ -1,5 +1,8 @@
+import allauth.mfa.admin  # noqa: F401  registers allauth's AuthenticatorAdmin, replaced below
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from alerts_saas.accounts.models import FormerSlug, Invitation, Membership, Organization, User
 
@@ -55,3 +58,21 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "organization__name"]
     raw_id_fields = ["organization", "invited_by", "accepted_by"]
     readonly_fields = ["token_hash"]
+
+
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """A person's two-factor methods, without their secrets: allauth's own admin shows and
+    edits `data` (the app's key, the recovery codes' seed). Staff can see which methods a
+    person has, and delete one (a lost phone); nothing else."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type", "created_at", "last_used_at"]
+    search_fields = ["user__email"]
+    fields = readonly_fields = ("user", "type", "created_at", "last_used_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one is made by its person, on the set-up page
