@@ -21,6 +21,8 @@ NAME = "Checkout API 001"
 
 def _search(page: Page, text: str) -> None:
     page.get_by_role("searchbox", name="Find services by service or team name").fill(text)
+    # The button, not typing: it searches whether or not the page's scripts have started.
+    page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("#service-rows")).to_contain_text(f"match “{text}”")
 
 
