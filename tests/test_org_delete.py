@@ -139,6 +139,12 @@ def test_a_populated_organization_goes_entirely_and_another_is_untouched(
 def test_an_open_firing_stops_the_deletion(make_org, client) -> None:
     org = make_org("Busy Co")
     alert = Alert.objects.create(organization=org, name="Checkout errors")
+    # Never fired, and first by name: the page must not call it firing.
+    Alert.objects.create(organization=org, name="Always quiet")
+    cleared = Alert.objects.create(organization=org, name="Already cleared")
+    Firing.objects.create(
+        organization=org, alert=cleared, count_at_open=1, cleared_at=timezone.now()
+    )
     client.force_login(_owner(org))
     assert "Delete Busy Co?" in _text(client.get(_url(org)))  # nothing open yet
 
