@@ -124,3 +124,26 @@ def test_organization_form_errors_are_shown_and_nothing_is_saved(make_user, clie
         in body
     )
     assert not Membership.objects.exists()
+
+
+def test_pages_of_the_same_organization_leave_the_session_alone(make_org, make_user, client):
+    """The organization a person is in is saved when it changes, not on every page and poll
+    (each save was an UPDATE of the session in a transaction of its own)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = make_user("both@example.com")
+    first = make_org("First", owner=user)
+    second = make_org("Second", owner=user)
+    client.force_login(user)
+    client.get(f"/o/{first.slug}/")
+
+    def session_writes(path: str) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get(path).status_code == 200
+        return sum('UPDATE "django_session"' in q["sql"] for q in seen.captured_queries)
+
+    assert session_writes(f"/o/{first.slug}/") == 0
+    assert session_writes(f"/o/{first.slug}/alerts/") == 0
+    assert session_writes(f"/o/{second.slug}/") == 1  # switching is remembered
+    assert client.get("/")["Location"] == f"/o/{second.slug}/"

@@ -138,7 +138,10 @@ def tenant_view(
                 return moved
             tenant_request = cast(TenantRequest, request)
             tenant_request.tenant = tenant
-            request.session[CURRENT_ORG_SESSION_KEY] = tenant.organization.slug
+            if request.session.get(CURRENT_ORG_SESSION_KEY) != tenant.organization.slug:
+                # Only on a change: setting it unchanged saved the session on every page
+                # and poll (an UPDATE and its transaction each).
+                request.session[CURRENT_ORG_SESSION_KEY] = tenant.organization.slug
             return view(tenant_request, *args, **kwargs)
 
         protected = login_required(wrapper)
