@@ -70,10 +70,11 @@ SIGNALS = ["5xx errors", "slow requests", "heartbeat", "queue backlog", "disk fu
 # apart to one of the alert's services; one delivery in 47 refused for good (400).
 _FIRINGS = """
 INSERT INTO alerts_firing (
-    organization_id, alert_id, opened_at, count_at_open, cleared_at, clear_reason, count_at_clear
+    organization_id, alert_id, opened_at, count_at_open, cleared_at, clear_reason, count_at_clear,
+    "group", held, severity
 )
 SELECT %(org)s, (%(alerts)s::bigint[])[1 + g %% cardinality(%(alerts)s::bigint[])],
-       t.at, 5 + g %% 40, t.at + interval '5 minutes', 'cleared', 0
+       t.at, 5 + g %% 40, t.at + interval '5 minutes', 'cleared', 0, '', false, 'error'
 FROM generate_series(0, %(rows)s - 1) AS g
 CROSS JOIN LATERAL (
     SELECT now() - interval '90 days' * (1 - g::float8 / %(rows)s) AS at
