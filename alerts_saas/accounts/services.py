@@ -6,6 +6,8 @@ together remove or demote the last owner.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -77,6 +79,8 @@ def change_role(actor: Membership, target: Membership, new_role: str) -> Members
             f"{target.user} is the last owner of {target.organization}. "
             "Make someone else an owner first."
         )
+    if target.role_enum.at_least(Role.ADMIN) and not Role(new_role).at_least(Role.ADMIN):
+        _departing(actor, target, signals.DEPARTURE_DEMOTED)
     target.role = new_role
     target.save(update_fields=["role"])
     return target
@@ -93,7 +97,27 @@ def remove_member(actor: Membership, target: Membership) -> None:
         raise MembershipError(
             f"{who} the last owner of {target.organization}. Make someone else an owner first."
         )
+    leaving = signals.DEPARTURE_LEFT if actor.pk == target.pk else signals.DEPARTURE_REMOVED
+    _departing(actor, target, leaving)
     target.delete()
+
+
+def _departing(actor: Membership, target: Membership, reason: str) -> None:
+    """Tell the apps above (in this transaction) that `target` loses the right to manage
+    the organization: what they made with it that acts on its own (API tokens) stops."""
+    signals.member_departing.send(
+        sender=Membership, membership=target, reason=reason, by=actor.user
+    )
+
+
+def holdings() -> dict[str, Any]:
+    """What to annotate a list of memberships with: what removing or demoting each takes
+    away, as the apps above say (`signals.member_holdings`)."""
+    found: dict[str, Any] = {}
+    for _receiver, answer in signals.member_holdings.send(sender=Membership):
+        if isinstance(answer, dict):
+            found.update(answer)
+    return found
 
 
 class InvitationError(Exception):

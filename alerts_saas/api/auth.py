@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
@@ -48,8 +49,9 @@ def organization(request: TokenRequest) -> Organization:
 
 
 class ApiTokenAuth(HttpBearer):
-    """A bearer API token: missing or unknown is 401 (an ingest key is told it is one),
-    revoked 403, over its requests per minute 429; a read token on an operation that
+    """A bearer API token: missing or unknown is 401 (an ingest key is told it is one), so
+    is one that outlived its creator's right to make it (`refuse_outlived`); revoked by a
+    person 403, over its requests per minute 429; a read token on an operation that
     changes something is 403."""
 
     def __init__(self, write: bool = False) -> None:
@@ -69,7 +71,10 @@ class ApiTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
         refuse_other_kind(token, TOKEN_PREFIX)
         found = (
-            ApiToken.objects.select_related("organization").filter(key_hash=hash_key(token)).first()
+            ApiToken.objects.select_related("organization")
+            .annotate(creator_may=ExpressionWrapper(ApiToken.creator_may_hold(), BooleanField()))
+            .filter(key_hash=hash_key(token))
+            .first()
         )
         if found is None:
             raise Refused(
@@ -77,6 +82,7 @@ class ApiTokenAuth(HttpBearer):
                 f"This API token is not valid. Check that it was copied whole. {WHERE}",
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        refuse_outlived(found)
         if found.is_revoked:
             raise Refused(
                 403,
@@ -93,6 +99,26 @@ class ApiTokenAuth(HttpBearer):
         found.touch()
         request.api_token = found  # type: ignore[attr-defined]  # the audit log's seam
         return found
+
+
+def refuse_outlived(token: ApiToken) -> None:
+    """401 for a token that outlived its creator's right to make it: revoked when they left
+    or were made a member, or (a path that did not revoke it) its creator is no longer an
+    owner or admin. A token acts for the person who made it."""
+    if token.is_revoked and token.revoked_reason:
+        when = f"{token.revoked_at:%Y-%m-%d %H:%M} UTC"
+        why = f"was revoked on {when}: {token.revoked_reason}"
+    elif not token.is_revoked and not getattr(token, "creator_may", True):
+        why = "no longer works: its creator is no longer an owner or admin of the organization"
+    else:
+        return
+    raise Refused(
+        401,
+        f"This API token (“{token.name}”) {why}. A token works only while the person who "
+        f"made it is an owner or admin of {token.organization.name}. Ask one of them to "
+        "create a new token under Settings → API tokens.",
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 def refuse_other_kind(secret: str, takes: str) -> None:

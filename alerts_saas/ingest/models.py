@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from alerts_saas.accounts.models import Organization, User
+from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.audit import recorder as audit
 from alerts_saas.audit.models import Action
 
@@ -77,8 +77,9 @@ class Secret(models.Model):
         )
         return made, secret
 
-    def revoke(self, by: User | None, **fields: Any) -> bool:
-        """Revoke it (compare-and-set: a second revoke changes nothing)."""
+    def revoke(self, by: User | None, *, why: str = "", **fields: Any) -> bool:
+        """Revoke it (compare-and-set: a second revoke changes nothing); `why`, when it
+        was not a person's choice, is said in the audit log."""
         now = timezone.now()
         with transaction.atomic():
             done = (
@@ -90,7 +91,9 @@ class Secret(models.Model):
                 self.revoked_at, self.revoked_by = now, by
                 for name, value in fields.items():
                     setattr(self, name, value)
-                audit.record(self, Action.REVOKED)  # an update: no signal tells the audit log
+                # An update: no signal tells the audit log.
+                reason = [{"field": "reason", "after": why}] if why else []
+                audit.record(self, Action.REVOKED, reason)
         return bool(done)
 
     def touch(self) -> None:
@@ -155,6 +158,8 @@ class ApiToken(Secret):
         Organization, on_delete=models.CASCADE, related_name="api_tokens"
     )
     scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
+    # Why it was revoked when no one chose to (its creator left: `departures.py`).
+    revoked_reason = models.CharField(max_length=200, blank=True, default="")
 
     class Meta(Secret.Meta):
         pass
@@ -162,6 +167,18 @@ class ApiToken(Secret):
     @property
     def can_write(self) -> bool:
         return self.scope == Scope.WRITE
+
+    @staticmethod
+    def creator_may_hold() -> models.Q:
+        """Whether a token's creator is still an owner or admin of its organization, as a
+        filter: a token acts for the person who made it, and never outlives their right to
+        make one. A token whose creator was deleted was revoked then (`departures.py`)."""
+        admins = Membership.objects.filter(
+            organization=models.OuterRef("organization"),
+            user=models.OuterRef("created_by"),
+            role__in=(Role.OWNER, Role.ADMIN),
+        )
+        return models.Q(created_by__isnull=True) | models.Q(models.Exists(admins))
 
 
 class IngestMinute(models.Model):

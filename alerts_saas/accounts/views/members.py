@@ -15,6 +15,7 @@ from alerts_saas.accounts.models import Invitation, Membership, Role
 from alerts_saas.accounts.services import (
     MembershipError,
     change_role,
+    holdings,
     remove_member,
     revoke_invitation,
 )
@@ -28,7 +29,9 @@ def _members_page(
     if invite_form is None and tenant.is_admin:
         invite_form = InviteForm(organization=organization, can_invite_owner=tenant.is_owner)
     context = {
-        "memberships": organization.memberships.select_related("user").order_by("user__email"),
+        "memberships": organization.memberships.select_related("user")
+        .annotate(**holdings())
+        .order_by("user__email"),
         "invitations": organization.invitations.pending().select_related("invited_by"),
         "invite_form": invite_form,
         "roles": Role.choices,
@@ -81,7 +84,10 @@ def change_member_role(request: TenantRequest, membership_id: int) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def remove_member_view(request: TenantRequest, membership_id: int) -> HttpResponse:
     tenant = request.tenant
-    target = tenant_get(request, Membership.objects.select_related("user"), pk=membership_id)
+    members = Membership.objects.select_related("user")
+    if request.method == "GET":
+        members = members.annotate(**holdings())  # what the removal takes: their API tokens
+    target = tenant_get(request, members, pk=membership_id)
     if request.method == "GET":
         return render(request, "accounts/member_remove.html", {"target": target})
     try:

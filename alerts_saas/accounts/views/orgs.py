@@ -20,7 +20,12 @@ from alerts_saas.accounts.access import (
 from alerts_saas.accounts.forms import OrganizationForm
 from alerts_saas.accounts.invitation_flow import pending_invitation_url
 from alerts_saas.accounts.models import Membership, Role
-from alerts_saas.accounts.services import MembershipError, create_organization, remove_member
+from alerts_saas.accounts.services import (
+    MembershipError,
+    create_organization,
+    holdings,
+    remove_member,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -90,7 +95,11 @@ def org_leave(request: TenantRequest) -> HttpResponse:
         request.session.pop(CURRENT_ORG_SESSION_KEY, None)
         messages.success(request, f"You left {tenant.organization}.")
         return redirect("home")
-    return render(request, "accounts/org_leave.html", _leave_context(tenant.membership))
+    context = _leave_context(tenant.membership)
+    if tenant.membership.role_enum.at_least(Role.ADMIN):  # what leaving takes: their API tokens
+        held = Membership.objects.filter(pk=tenant.membership.pk).annotate(**holdings())
+        context["held"] = held.first()
+    return render(request, "accounts/org_leave.html", context)
 
 
 def _leave_context(membership: Membership) -> dict[str, object]:

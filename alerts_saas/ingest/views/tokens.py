@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,7 +38,11 @@ def _page(
 ) -> HttpResponse:
     """The list; with `created`, that token's secret (if not shown yet) or the note that it
     was shown once."""
-    tokens = list(for_tenant(request, ApiToken).select_related("created_by", "revoked_by"))
+    tokens = list(
+        for_tenant(request, ApiToken)
+        .select_related("created_by", "revoked_by")
+        .annotate(creator_may=ExpressionWrapper(ApiToken.creator_may_hold(), BooleanField()))
+    )
     new_token = next((token for token in tokens if token.pk == created), None)
     context = {
         "tokens": tokens,
