@@ -211,3 +211,31 @@ def test_a_plain_client_sees_the_same(org, admin, admin_token):
     response = Client().get("/api/v1/alerts", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 401
     assert "no longer works" in response.json()["message"]
+
+
+def test_tokens_that_already_outlived_their_creator_are_revoked_by_the_migration(
+    org, admin, admin_token, add_member
+):
+    """Made before tokens followed their creator: the creator was since made a member, or
+    their account deleted. The migration revokes those, with why, and leaves an admin's."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("alerts_saas.ingest.migrations.0008_api_token_revoked_reason")
+    token, _secret = admin_token
+    demoted = add_member(org, "was-admin@acme.example", Role.MEMBER)
+    stale, _ = ApiToken.issue(org, "stale", demoted.user, scope=Scope.WRITE)
+    orphan, _ = ApiToken.issue(org, "orphan", None, scope=Scope.WRITE)
+
+    migration.revoke_orphans(apps, None)
+
+    for made in (stale, orphan, token):
+        made.refresh_from_db()
+    assert stale.revoked_reason == "its creator is no longer an admin of the organization"
+    assert orphan.revoked_reason == "its creator's account was deleted"
+    assert not token.is_revoked
+    assert revoked_entry(stale) == (
+        "system revoked API token “stale”: "
+        "reason: its creator is no longer an admin of the organization"
+    )
