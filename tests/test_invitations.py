@@ -135,3 +135,20 @@ def test_purge_removes_long_ended_invitations_only(invite) -> None:
     Invitation.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=31))
     assert purge_stale_invitations() == 1
     assert list(Invitation.objects.values_list("email", flat=True)) == ["fresh@acme.example"]
+
+
+def test_only_an_owner_withdraws_an_invitation_to_be_an_owner(invite, org, add_member, client):
+    """Only owners grant the owner role, so only they take such an invitation back."""
+    to_own, _ = invite("co-owner@acme.example", Role.OWNER)
+    to_join, _ = invite("member@acme.example", Role.MEMBER)
+    client.force_login(add_member(org, "admin@acme.example", Role.ADMIN).user)
+    page = client.get(f"/o/{org.slug}/settings/members/").content.decode()
+    assert f"/settings/invitations/{to_own.pk}/revoke/" not in page
+    assert "Only an owner can withdraw it" in page
+    refused = client.post(f"/o/{org.slug}/settings/invitations/{to_own.pk}/revoke/")
+    assert refused.status_code == 403 and "owner@acme.example" in refused.content.decode()
+    to_own.refresh_from_db()
+    assert to_own.revoked_at is None
+    client.post(f"/o/{org.slug}/settings/invitations/{to_join.pk}/revoke/")  # a member's: yes
+    to_join.refresh_from_db()
+    assert to_join.revoked_at is not None

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
+from alerts_saas.accounts.access import RoleRequired, TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.emails import send_invitation_email
 from alerts_saas.accounts.forms import InviteForm, RoleForm
 from alerts_saas.accounts.models import Invitation, Membership, Role
@@ -104,6 +104,8 @@ def remove_member_view(request: TenantRequest, membership_id: int) -> HttpRespon
 def invitation_revoke(request: TenantRequest, invitation_id: int) -> HttpResponse:
     tenant = request.tenant
     invitation = tenant_get(request, Invitation, pk=invitation_id)
+    if invitation.role == Role.OWNER and not tenant.is_owner:
+        raise RoleRequired(tenant, Role.OWNER)  # only owners grant the role, or take it back
     if revoke_invitation(invitation):
         messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
     else:
