@@ -13,7 +13,7 @@ from pydantic import Field
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Hold, holds
 from alerts_saas.api.auth import READ, TokenRequest
-from alerts_saas.api.paging import Paging, page_of
+from alerts_saas.api.paging import HistoryPaging, Paging, history_page_of, page_of
 from alerts_saas.api.schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -124,10 +124,11 @@ def _firing(firing: Firing, hold: Hold | None) -> FiringOut:
 
 @router.get("/firings", auth=READ, response={200: FiringPage, **LISTED}, tags=["History"])
 def list_firings(
-    request: TokenRequest, filters: Query[FiringFilters], paging: Query[Paging]
+    request: TokenRequest, filters: Query[FiringFilters], paging: Query[HistoryPaging]
 ) -> dict[str, Any]:
     """When alerts fired and cleared, the latest first; a held one says until when a mute
-    holds it and which windows (`held_until`, `held_by`)."""
+    holds it and which windows (`held_until`, `held_by`). Counted up to 10,000; walk
+    further back with `before`."""
     rows = _firings(request)
     if filters.alert_id is not None:
         rows = rows.filter(alert_id=filters.alert_id)
@@ -137,7 +138,7 @@ def list_firings(
         rows = rows.filter(group=filters.group)
     if filters.held is not None:
         rows = rows.filter(held=filters.held)
-    firings, facts = page_of(request, rows.order_by("-opened_at", "-pk"), paging)
+    firings, facts = history_page_of(request, rows, paging, "opened_at", "firings")
     held = holds(firings, timezone.now())  # the page's held ones, in two queries
     return {**facts, "items": [_firing(f, held.get(f.pk)) for f in firings]}
 
@@ -186,16 +187,17 @@ def _delivery(delivery: Delivery) -> DeliveryOut:
 
 @router.get("/deliveries", auth=READ, response={200: DeliveryPage, **LISTED}, tags=["History"])
 def list_deliveries(
-    request: TokenRequest, filters: Query[DeliveryFilters], paging: Query[Paging]
+    request: TokenRequest, filters: Query[DeliveryFilters], paging: Query[HistoryPaging]
 ) -> dict[str, Any]:
     """Every event sent to PagerDuty (triggers, resolves, tests) and what became of it:
-    queued, sending, delivered, or failed and why. The latest first."""
+    queued, sending, delivered, or failed and why. The latest first. Counted up to
+    10,000; walk further back with `before`."""
     rows = _deliveries(request)
     for name in ("alert_id", "firing_id", "service_id", "status"):
         value = getattr(filters, name)
         if value is not None:
             rows = rows.filter(**{name: value})
-    deliveries, facts = page_of(request, rows.order_by("-created_at", "-pk"), paging)
+    deliveries, facts = history_page_of(request, rows, paging, "created_at", "deliveries")
     return {**facts, "items": [_delivery(d) for d in deliveries]}
 
 

@@ -226,6 +226,28 @@ class PageOut(BaseModel):
     previous: str | None
 
 
+COUNT_CAP = 10_000  # history's lists count this far, no further (`paging.history_page_of`)
+
+
+class HistoryPageOut(PageOut):
+    count: int = Field(
+        description=f"How many there are with these filters, counted up to {COUNT_CAP}: "
+        f"{COUNT_CAP} with `count_capped` true means {COUNT_CAP}+ (more, not counted)."
+    )
+    count_capped: bool = Field(
+        description=f"true: there are more than {COUNT_CAP}, and `count` says {COUNT_CAP}+."
+    )
+    next: str | None = Field(
+        description="The next (older) page's URL; null on the last page. Past the first "
+        f"{COUNT_CAP} rows, and once walking with `before`, it uses `before`."
+    )
+    next_before: str | None = Field(
+        description="Pass as `before` for the page after this one (older); null on the last "
+        "page. Opaque: send it back as it came."
+    )
+    previous: str | None = Field(description="Null on page 1 and when walking with `before`.")
+
+
 class AlertPage(PageOut):
     items: list[AlertOut]
 
@@ -303,7 +325,7 @@ class FiringOut(BaseModel):
     count_at_clear: int | None
 
 
-class FiringPage(PageOut):
+class FiringPage(HistoryPageOut):
     items: list[FiringOut]
 
 
@@ -334,7 +356,7 @@ class DeliveryOut(BaseModel):
     )
 
 
-class DeliveryPage(PageOut):
+class DeliveryPage(HistoryPageOut):
     items: list[DeliveryOut]
 
 

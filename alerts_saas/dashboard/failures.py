@@ -9,20 +9,19 @@ loaded (it would be decrypted), nor the event's body.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When, Window
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.cursors import Cursor, walk
 from integrations.pagerduty.models import Delivery
 
 RECENT_SHOWN = 5
 RECENT_SPAN = timedelta(hours=24)
 PAGE_SIZE = 50
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 SHOWN_FIELDS = (
     "pk",
     "created_at",
@@ -147,29 +146,6 @@ def recent_failures(organization: Organization, now: datetime) -> RecentFailures
 
 
 @dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a page of failures ends: the last one's time and id (newest first)."""
-
-    at: datetime
-    pk: int
-
-    def __str__(self) -> str:
-        return f"{(self.at - EPOCH) // MICROSECOND}-{self.pk}"
-
-    @classmethod
-    def parse(cls, raw: str | None) -> Cursor | None:
-        """A cursor as sent back; anything malformed is the first page."""
-        micros, _, pk = (raw or "").partition("-")
-        if not all(part.isascii() and part.isdigit() and len(part) < 19 for part in (micros, pk)):
-            return None
-        try:
-            at = EPOCH + int(micros) * MICROSECOND
-        except OverflowError:
-            return None
-        return cls(at, int(pk))
-
-
-@dataclass(frozen=True, slots=True)
 class FailurePage:
     failures: list[Failure]
     older: Cursor | None  # where the next page starts, when there is one
@@ -177,10 +153,5 @@ class FailurePage:
 
 def failure_page(organization: Organization, after: Cursor | None) -> FailurePage:
     """PAGE_SIZE failures, newest first, older than `after` (from the newest when None)."""
-    rows = _failed(organization)
-    if after is not None:
-        rows = rows.filter(Q(created_at__lt=after.at) | Q(created_at=after.at, pk__lt=after.pk))
-    found = list(rows[: PAGE_SIZE + 1])
-    shown = found[:PAGE_SIZE]
-    older = Cursor(shown[-1].created_at, shown[-1].pk) if len(found) > PAGE_SIZE else None
+    shown, older = walk(_failed(organization), after, PAGE_SIZE)
     return FailurePage([_failure(row, organization.slug) for row in shown], older)

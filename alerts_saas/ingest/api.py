@@ -23,6 +23,7 @@ from ninja.security import HttpBearer
 from alerts_saas.alerts import evaluation
 from alerts_saas.api.auth import refuse_other_kind
 from alerts_saas.api.routes import register
+from alerts_saas.api.schemas import COUNT_CAP
 from alerts_saas.ingest import activity, changes, limits
 from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.body import in_words, read_body
@@ -83,7 +84,10 @@ if it already was), `POST /alerts/{{id}}/stop-watching` stops watching one value
 alert that counts per value (a host taken down for good). An alert's answer carries its
 version (`ETag`); send it back as `If-Match` with PUT, PATCH, DELETE, enable or disable,
 and the change is made only if nobody changed the alert since (412 otherwise). Lists come
-a page at a time (`page`, `per_page`), with `next` and `previous` links. Another
+a page at a time (`page`, `per_page`), with `next` and `previous` links. History
+(`/firings`, `/deliveries`) is counted up to {COUNT_CAP:,} (`count` {COUNT_CAP} with
+`count_capped` true reads "{COUNT_CAP}+"), `page` reaches that far, and `before` (a page's
+`next_before`, which `next` follows) walks older history at any depth. Another
 organization's ids are 404.
 """
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Now
 
-from integrations.pagerduty.models import Delivery, Reason
+from alerts_saas.cursors import Cursor, walk
+from integrations.pagerduty.models import Delivery, PagerDutyService, Reason
 
 RETRYING = "retrying"
+PAGE_SIZE = 50
 # A test incident's automatic resolve waiting for its time: not yet anyone's "last delivery".
 WAITING_AUTOMATIC_RESOLVE = Q(
     reason=Reason.TEST_EXPIRED,
@@ -37,3 +41,27 @@ def filtered(deliveries: QuerySet[Delivery], status: str | None) -> tuple[QueryS
     if status:
         return deliveries.filter(status=status), status
     return deliveries, status
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """A page of a service's deliveries, walked by cursor (`alerts_saas.cursors`): no
+    total, which would count the service's whole history on every page."""
+
+    object_list: list[Delivery]
+    older: Cursor | None  # where the next page starts, when there is one
+    from_start: bool  # the newest page (no cursor given)
+    cursor_paged: bool = True  # `_delivery_table.html`: "Newest" and "Older", no numbers
+
+
+def service_page(
+    service: PagerDutyService, status: str | None, before: str | None
+) -> tuple[HistoryPage, str]:
+    """PAGE_SIZE of the service's deliveries with `status`, older than the cursor `before`
+    (the newest for none or a malformed one): one query on the (service, organization,
+    created_at) index, at any depth."""
+    of_service = Delivery.objects.filter(organization_id=service.organization_id, service=service)
+    rows, status = filtered(of_service, status)
+    after = Cursor.parse(before)
+    shown, older = walk(rows, after, PAGE_SIZE)
+    return HistoryPage(shown, older, after is None), status

@@ -18,8 +18,8 @@ def test_an_unknown_filter_on_the_firings_is_refused_naming_what_it_takes(api, o
     refused = api.get("/firings", query={"state": "open"}, status=400).json()
     assert refused["message"] == (
         "The request was not understood, and nothing was done. /api/v1/firings takes the "
-        "query parameters alert_id, open, group, held, page, per_page. state: is not a query "
-        "parameter it takes (check its spelling)"
+        "query parameters alert_id, open, group, held, page, per_page, before. state: is not a "
+        "query parameter it takes (check its spelling)"
     )
     assert refused["errors"] == [
         {"field": "state", "message": "is not a query parameter it takes (check its spelling)"}

@@ -95,6 +95,8 @@ class Incident(models.Model):
         ]
         indexes = [
             models.Index(fields=["service", "dedup_key"], name="incident_by_key"),
+            # The incidents of a page's deliveries, by their dedup keys (`lookup.incidents_of`).
+            models.Index(fields=["organization", "dedup_key"], name="incident_by_org_key"),
             models.Index(fields=["updated_at"], name="incident_by_age"),  # retention
         ]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +13,7 @@ from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
-from integrations.pagerduty.history import FILTERS, filtered
+from integrations.pagerduty.history import FILTERS, service_page
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from integrations.pagerduty.samples import test_dedup_key, test_event_payload
 
@@ -94,8 +93,7 @@ def resolve_test_incident(request: TenantRequest, delivery_id: int) -> HttpRespo
 @tenant_view(Role.MEMBER)
 def service_deliveries(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
     service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
-    deliveries, status = filtered(service.deliveries.all(), request.GET.get("status"))
-    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
+    page, status = service_page(service, request.GET.get("status"), request.GET.get("before"))
     return render(
         request,
         "pagerduty/service_deliveries.html",

@@ -27,7 +27,7 @@ def services_with_stats(request: TenantRequest) -> QuerySet[PagerDutyService]:
     """Services with their last delivery's status, for the tables on this page. A test
     incident's automatic resolve counts once its time has come, not while it waits."""
     last = (
-        Delivery.objects.filter(service=OuterRef("pk"))
+        Delivery.objects.filter(organization_id=OuterRef("organization_id"), service=OuterRef("pk"))
         .exclude(WAITING_AUTOMATIC_RESOLVE)
         .order_by("-created_at", "-pk")
     )
