@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 from pydantic import BaseModel, Field
 
 from alerts_saas.api.auth import READ, TokenRequest
+from alerts_saas.api.fields import NoNul, Who
 from alerts_saas.api.paging import Paging, page_of
 from alerts_saas.api.schemas import InvalidOut, PageOut
 from alerts_saas.audit.models import Entry
@@ -21,9 +22,11 @@ router = Router()
 
 
 class ActivityFilters(Schema):
-    who: str = Field(default="", description='"user:<id>", "token:<id>" or "system".')
-    kind: str = Field(default="", description="What was changed, e.g. alert, service, member.")
-    action: str = Field(default="", description="created, changed, enabled, disabled, ...")
+    who: Who = Field(
+        default="", description='"user:<id>", "token:<id>" or "system"; anything else is 400.'
+    )
+    kind: NoNul = Field(default="", description="What was changed, e.g. alert, service, member.")
+    action: NoNul = Field(default="", description="created, changed, enabled, disabled, ...")
     since: date | None = Field(default=None, description="First day, included.")
     until: date | None = Field(default=None, description="Last day, included.")
 

@@ -23,6 +23,7 @@ from alerts_saas.alerts.views.listing import Show, annotated, search_term
 from alerts_saas.api import definitions
 from alerts_saas.api.auth import READ, WRITE, TokenRequest
 from alerts_saas.api.errors import Problems
+from alerts_saas.api.fields import NoNul
 from alerts_saas.api.paging import Paging, page_of
 from alerts_saas.api.schemas import (
     AlertIn,
@@ -59,7 +60,7 @@ class AlertFilters(Schema):
         description="firing; enabled; disabled; nobody (enabled alerts with no service); all.",
     )
     enabled: bool | None = None
-    search: str = Field(default="", description="Part of the name, any case.")
+    search: NoNul = Field(default="", description="Part of the name, any case.")
 
 
 def _rows(request: TokenRequest) -> QuerySet[Alert]:
@@ -151,7 +152,9 @@ def replace_alert(
     counting afresh and resolves an open incident; new targets of an open firing are paged,
     removed ones resolved."""
     with transaction.atomic():
-        definitions.save(request.auth.organization, _locked(request, alert_id), body)
+        alert = _locked(request, alert_id)
+        if not _unchanged(alert, body):
+            definitions.save(request.auth.organization, alert, body)
     return _one(request, alert_id, response)
 
 
@@ -175,8 +178,22 @@ def update_alert(
                     for e in error.errors()
                 ],
             ) from None
-        definitions.save(request.auth.organization, alert, whole)
+        if not _unchanged(alert, whole):
+            definitions.save(request.auth.organization, alert, whole)
     return _one(request, alert_id, response)
+
+
+def _unchanged(alert: Alert, body: AlertIn) -> bool:
+    """Whether `body` is the alert's definition as it stands (an empty PATCH, a PUT of what
+    was read): then nothing is saved, so its version (ETag, `updated_at`) stays and others'
+    If-Match still holds."""
+    wanted = body.model_dump()
+    wanted["targets"] = sorted(set(body.targets))
+    try:
+        current = AlertIn.model_validate(definitions.definition(alert)).model_dump()
+    except PydanticError:  # not one the API could have sent: save it as sent
+        return False
+    return wanted == current
 
 
 def _merge(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:

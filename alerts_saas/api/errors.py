@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
@@ -39,13 +41,22 @@ def install(api: NinjaAPI) -> None:
     def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         """The framework's own checks (types, unknown fields, a query's bounds), as 400 in
         words like every other refusal."""
-        errors = [
-            {"field": _where(tuple(error.get("loc", ()))) or None, "message": _said(error)}
-            for error in exc.errors
-        ]
+        errors = [_problem(request, error) for error in exc.errors]
         words = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors)
         message = f"The request was not understood, and nothing was done. {words}".strip()
         return JsonResponse({"message": message, "errors": errors}, status=400)
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        """Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413, in words."""
+        return JsonResponse(
+            {
+                "message": f"The body is larger than the {body_limit()} this API takes, and "
+                "nothing was done. Send less (an alert's description, for instance, is far "
+                "shorter)."
+            },
+            status=413,
+        )
 
     @api.exception_handler(HttpError)
     def unreadable(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -63,6 +74,36 @@ def install(api: NinjaAPI) -> None:
         return JsonResponse({"message": f"There is nothing at {request.path}."}, status=404)
 
 
+def body_limit() -> str:
+    """The largest body the management API reads, in words ("2.5 MiB (2,621,440 bytes)")."""
+    size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return f"{size / 1_048_576:g} MiB ({size:,} bytes)"
+
+
+CHUNKED = (
+    "is required: send the body with a Content-Length (chunked bodies are taken only by "
+    "/events and /changes)"
+)
+
+
+def _problem(request: HttpRequest, error: dict[str, object]) -> dict[str, str | None]:
+    """One of the framework's errors as a field and words. A bad key of an object (its
+    location ends "[key]") is the object's problem: the key itself may not print."""
+    raw = error.get("loc", ())
+    location: tuple[object, ...] = tuple(raw) if isinstance(raw, (list, tuple)) else ()
+    message = _said(error)
+    if location and location[-1] == "[key]":
+        location, message = location[:-2], f"a key {message}"
+    field = _where(location) or None
+    if (
+        error.get("type") == "missing"
+        and field == "body"
+        and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    ):
+        message = CHUNKED
+    return {"field": field, "message": message}
+
+
 def _said(error: dict[str, object]) -> str:
     kind, message = error.get("type"), str(error.get("msg", "is not valid"))
     if kind == "extra_forbidden":
@@ -71,4 +112,10 @@ def _said(error: dict[str, object]) -> str:
         return "is required"
     if kind == "json_invalid":
         return "the body is not valid JSON"
+    if kind == "string_unicode":
+        return (
+            "is not valid Unicode text: it has half of a surrogate pair (an escape from "
+            "\\ud800 to \\udfff without its other half). Send the character itself, or both "
+            "halves of its pair"
+        )
     return message

@@ -18,8 +18,7 @@ from typing import Any
 import redis
 from django.db import transaction
 from ninja import Router
-from pydantic import BaseModel, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from alerts_saas.alerts import resolving
 from alerts_saas.alerts.conditions import GROUP_VALUE_CHARS
@@ -27,6 +26,7 @@ from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label, group_words
 from alerts_saas.api import history
 from alerts_saas.api.auth import WRITE, TokenRequest
+from alerts_saas.api.fields import NoNul
 from alerts_saas.api.schemas import Closed, FiringOut, InvalidOut
 from alerts_saas.ingest.parsing import Refused
 from alerts_saas.ingest.schema import ErrorOut
@@ -37,27 +37,13 @@ ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: Erro
 
 
 class StopWatchingIn(Closed):
-    value: str = Field(
+    value: NoNul = Field(
         max_length=GROUP_VALUE_CHARS,
         description='The value to stop watching, exactly as the events send it (e.g. "web-3"); '
         "empty for the events that had none. A NUL character is kept as U+FFFD, so send "
         "U+FFFD in its place (a NUL is refused, 400).",
         examples=["web-3"],
     )
-
-    @field_validator("value")
-    @classmethod
-    def _no_nul(cls, value: str) -> str:
-        """400 in words, not PostgreSQL's refusal of a NUL in text (a 500): no value
-        Tripwire keeps has one, so none could be watched (ingest keeps a NUL as U+FFFD)."""
-        if "\x00" in value:
-            raise PydanticCustomError(
-                "nul_character",
-                "can't contain a NUL character (\\u0000): Tripwire keeps an event's NUL as "
-                "U+FFFD (�), so send the value with U+FFFD in its place, as the alert page "
-                "shows it",
-            )
-        return value
 
 
 class StoppedWatchingOut(BaseModel):

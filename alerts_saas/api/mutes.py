@@ -9,7 +9,7 @@ known time zone); their errors come back under the API's field names. Ending one
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.db import transaction
@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from ninja import Query, Router, Schema, Status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from alerts_saas.alerts import mute_release, mutes
 from alerts_saas.alerts.models import Alert, MuteWindow
@@ -48,7 +48,9 @@ WEEKLY_FIELDS = {
 
 
 class WeeklyIn(Closed):
-    days: list[Day] = Field(description='The days it starts on, e.g. ["sun"].')
+    days: list[Day] = Field(
+        description='The days it starts on, e.g. ["sun"]; a day named twice counts once.'
+    )
     start: str = Field(description="From, on the zone's clock: HH:MM.", examples=["02:00"])
     end: str = Field(
         description="To, HH:MM; earlier than `start`: it ends the next day.", examples=["04:00"]
@@ -60,8 +62,8 @@ class MuteWindowIn(Closed):
     """What to mute (an alert, or a service for every alert paging it) and when: from now
     for `minutes` or `until` a time, or `weekly`. Exactly one subject and one way."""
 
-    alert_id: int | None = None
-    service_id: int | None = None
+    alert_id: StrictInt | None = None
+    service_id: StrictInt | None = None
     minutes: Literal[30, 60, 120, 240] | None = Field(default=None, description="From now.")
     until: datetime | None = Field(
         default=None,
@@ -215,7 +217,7 @@ def _judged(body: MuteWindowIn) -> tuple[dict[str, Any], bool]:
     if body.weekly is not None:
         weekly = body.weekly
         data = {
-            "weekly-weekdays": [str(DAYS.index(day)) for day in weekly.days],
+            "weekly-weekdays": [str(DAYS.index(day)) for day in dict.fromkeys(weekly.days)],
             "weekly-start": [weekly.start],
             "weekly-end": [weekly.end],
             "weekly-time_zone": [weekly.time_zone],
@@ -224,7 +226,7 @@ def _judged(body: MuteWindowIn) -> tuple[dict[str, Any], bool]:
         form, fields = ScheduleForm(MultiValueDict(data), prefix="weekly"), WEEKLY_FIELDS
     else:
         length = str(body.minutes) if body.minutes is not None else "until"
-        until = body.until.isoformat() if body.until is not None else ""
+        until = _utc(body.until).isoformat() if body.until is not None else ""
         data = {"mute-length": [length], "mute-until": [until], "mute-reason": [body.reason]}
         form, fields = MuteNowForm(MultiValueDict(data), prefix="mute"), ONCE_FIELDS
     if not form.is_valid():
@@ -237,6 +239,15 @@ def _judged(body: MuteWindowIn) -> tuple[dict[str, Any], bool]:
             ],
         )
     return form.cleaned_data, body.weekly is not None
+
+
+def _utc(moment: datetime) -> datetime:
+    """`until` in UTC (without an offset it is UTC): PostgreSQL holds offsets to ±15:59
+    only, and ISO 8601 allows ±23:59."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999, moved past the calendar's ends
+        raise _refused("until", "is not a time we can mute until: at most 31 days ahead.") from None
 
 
 @router.post("/mute-windows", auth=WRITE, response={201: MuteWindowOut, **ERRORS, 400: InvalidOut})

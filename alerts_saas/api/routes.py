@@ -11,7 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Router
 
 from alerts_saas.api import activity, alerts, errors, firing_actions, history, keys, mutes
-from alerts_saas.api.schemas import FieldProblem
+from alerts_saas.api.schemas import FieldProblem, InvalidOut
+from alerts_saas.ingest.schema import ErrorOut
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -27,9 +28,24 @@ def register(api: NinjaAPI) -> None:
         activity.router,
     )
     for router in routers:
+        _document_refusals(router)
         _refuse_unknown_parameters(router)
         _refuse_other_methods(router)
         api.add_router("", router)
+
+
+def _document_refusals(router: Router) -> None:
+    """The refusals the framework answers before an operation runs, in the document: 413
+    for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (`errors.too_big`), 400 for a path id that
+    is not a whole number (`errors.invalid`)."""
+    for view in router.path_operations.values():
+        for operation in view.operations:
+            sources = {model.__ninja_param_source__ for model in operation.models}
+            answers = operation.response_models
+            if "body" in sources and 413 not in answers:
+                answers[413] = operation._create_response_model(ErrorOut)
+            if "path" in sources and 400 not in answers:
+                answers[400] = operation._create_response_model(InvalidOut)
 
 
 def _refuse_unknown_parameters(router: Router) -> None:

@@ -1,0 +1,42 @@
+"""Field types the management API's bodies and query filters share, so that each is refused
+the same way (400, naming the field) wherever it is taken."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+WHO_PATTERN = r"^(user:[0-9]{1,18}|token:[0-9]{1,18}|system)?$"
+
+
+def _no_nul(value: str) -> str:
+    """400 in words, not PostgreSQL's refusal of a NUL in text (a 500): no text Tripwire
+    keeps has one (ingest keeps an event's NUL as U+FFFD), so none could match."""
+    if "\x00" in value:
+        raise PydanticCustomError(
+            "nul_character",
+            "can't contain a NUL character (\\u0000): Tripwire keeps an event's NUL as "
+            "U+FFFD (�), so send the value with U+FFFD in its place, as the alert page "
+            "shows it",
+        )
+    return value
+
+
+def _who(value: str) -> str:
+    if not re.fullmatch(WHO_PATTERN, value):
+        raise PydanticCustomError(
+            "who_unknown",
+            'is not someone we can look for: send "user:<id>" (a person), "token:<id>" '
+            '(an API token) or "system", or leave it out for everyone',
+        )
+    return value
+
+
+# A string with no NUL character: a query filter compared with what PostgreSQL keeps.
+NoNul = Annotated[str, AfterValidator(_no_nul)]
+
+# Who made a change, as /activity filters it; anything else would list everyone.
+Who = Annotated[str, AfterValidator(_who), Field(json_schema_extra={"pattern": WHO_PATTERN})]
