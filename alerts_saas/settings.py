@@ -325,6 +325,10 @@ INGEST_MAX_FUTURE = timedelta(seconds=env_int("INGEST_MAX_FUTURE_SECONDS", 300))
 INGEST_MAX_AGE = timedelta(seconds=env_int("INGEST_MAX_AGE_SECONDS", 24 * 3600))
 # Events each organization may send per minute (sliding window) before getting 429.
 INGEST_EVENTS_PER_MINUTE = env_int("INGEST_EVENTS_PER_MINUTE", 600_000)
+# Changes (POST /api/v1/changes) each organization may send per minute before 429. Each is
+# sent to every service its alerts page, on the service's key, which PagerDuty takes about
+# PAGERDUTY_EVENTS_PER_MINUTE events on: more would only queue, ahead of pages.
+INGEST_CHANGES_PER_MINUTE = env_int("INGEST_CHANGES_PER_MINUTE", PAGERDUTY_EVENTS_PER_MINUTE)
 # Requests each management API token may make per minute (sliding window) before 429.
 API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 600)
 # Ingestion learns that an organization's alerts changed from a token in Redis, on every

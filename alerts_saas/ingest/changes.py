@@ -9,72 +9,46 @@ the ingest API with its key authentication (api.py).
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import Router, Status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from alerts_saas.ingest import limits
 from alerts_saas.ingest.body import read_body
+from alerts_saas.ingest.change_items import (
+    MAX_LINKS,
+    ChangeIn,
+    ChangePayloadIn,
+    LinkIn,
+    judge,
+)
 from alerts_saas.ingest.models import ChangeEvent, IngestKey
-from alerts_saas.ingest.parsing import Refused
+from alerts_saas.ingest.parsing import Raw, Refused, load
 from alerts_saas.ingest.schema import ErrorOut, ItemProblem
 from integrations.pagerduty import changes as pagerduty_changes
 
 MAX_CHANGES = 100
-MAX_LINKS = 20
-MAX_SUMMARY = 1024
 WHICH = pagerduty_changes.WHICH_SERVICES
 
 router = Router()
-
-
-class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    href: str = Field(max_length=2048, pattern=r"^https?://\S+$", description="An http(s) address.")
-    text: str | None = Field(None, max_length=1024)
-
-
-class ChangePayloadIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    summary: str = Field(
-        min_length=1,
-        max_length=MAX_SUMMARY,
-        description="What changed, in a line.",
-        examples=["Deployed checkout v2.14.0"],
-    )
-    timestamp: datetime | None = Field(
-        None,
-        description="When it changed: ISO 8601 (UTC if no offset is given). Defaults to when "
-        "it arrives; at most 5 minutes ahead of our clock.",
-    )
-    source: str | None = Field(None, max_length=255, examples=["ci-pipeline"])
-    custom_details: dict[str, Any] = Field(
-        default_factory=dict, examples=[{"version": "2.14.0", "commit": "9f1c2ab"}]
-    )
-
-
-class ChangeIn(BaseModel):
-    """One change, as PagerDuty's change events carry it (no routing key: yours is the
-    ingest key; fields we don't use are ignored)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    payload: ChangePayloadIn
-    links: list[LinkIn] = Field(default_factory=list, max_length=MAX_LINKS)
+log = logging.getLogger(__name__)
 
 
 class ChangeResult(BaseModel):
     accepted: int = Field(description="Changes kept and forwarded.")
     rejected: int = Field(description="Changes refused; see `errors`.")
     errors: list[ItemProblem] = Field(description="Why each refused change was refused.")
+    notes: list[ItemProblem] = Field(
+        description="What was changed in kept changes to store them (a NUL character "
+        "replaced, for one)."
+    )
     services: list[str] = Field(description=f"The services they were sent to: {WHICH}.")
     message: str = Field(description="What happened, in words.")
 
@@ -137,29 +111,29 @@ class KeyRequest(HttpRequest):
         401: ErrorOut,
         403: ErrorOut,
         413: ErrorOut,
+        429: ErrorOut,
         500: ErrorOut,
+        503: ErrorOut,
     },
     summary="Report deploys and configuration changes",
     description=f"""One change, or an array of up to {MAX_CHANGES}, in PagerDuty's change
 event shape (`payload.summary`, `payload.timestamp`, `payload.source`,
 `payload.custom_details`, `links`). Each is sent to {WHICH}, as a PagerDuty change event
 (it pages nobody; PagerDuty shows it beside the service's incidents), and drawn on your
-alert charts. The answer is 202 with the number accepted and, by index, why any were
-refused; 400 if none was.""",
+alert charts. Each change is judged alone: the answer is 202 with the number accepted,
+by index why any were refused (`errors`) and what was repaired in kept ones (`notes`);
+400 if none was. An organization may send {settings.INGEST_CHANGES_PER_MINUTE:,} changes a
+minute (PagerDuty takes about {settings.PAGERDUTY_EVENTS_PER_MINUTE:,} events a minute on each
+service's key): over it, 429 with Retry-After, and nothing of the request is kept.""",
     openapi_extra={"requestBody": REQUEST_BODY},
 )
 def post_changes(request: KeyRequest) -> Status:
     key = request.auth
-    items = _items(read_body(request, settings.INGEST_MAX_BODY_BYTES))
+    raw = _items(read_body(request, settings.INGEST_MAX_BODY_BYTES))
+    _take_allowance(key.organization_id, len(raw.items))
     now = timezone.now()
-    accepted: list[ChangeIn] = []
-    errors: list[ItemProblem] = []
-    for index, item in enumerate(items):
-        problem = _judge(index, item, now)
-        if isinstance(problem, ItemProblem):
-            errors.append(problem)
-        else:
-            accepted.append(problem)
+    judged = judge(raw.items, raw.clean, now)
+    accepted = judged.changes
     services = pagerduty_changes.services_for(key.organization_id) if accepted else []
     if accepted:
         with transaction.atomic():
@@ -168,12 +142,45 @@ def post_changes(request: KeyRequest) -> Status:
         key.touch()
     result = ChangeResult(
         accepted=len(accepted),
-        rejected=len(errors),
-        errors=errors,
+        rejected=len(judged.errors),
+        errors=judged.errors,
+        notes=judged.notes,
         services=[s.name for s in services],
-        message=_message(len(accepted), len(errors), services),
+        message=_message(len(accepted), len(judged.errors), services),
     )
     return Status(202 if accepted else 400, result)
+
+
+def _take_allowance(organization_id: int, n: int) -> None:
+    """Count `n` changes against the organization's INGEST_CHANGES_PER_MINUTE, or refuse
+    the request (413 if it could never fit, 429 over the limit, 503 when counting fails),
+    keeping nothing."""
+    limit = settings.INGEST_CHANGES_PER_MINUTE
+    if n > limit:
+        raise Refused(
+            413,
+            f"Your organization may send {limit:,} changes a minute; this body has {n:,}. "
+            f"Send at most {limit:,} at a time.",
+        )
+    try:
+        verdict = limits.take_changes(organization_id, n)
+    except Exception:
+        log.exception("Checking the change rate of organization %s failed", organization_id)
+        raise Refused(
+            503,
+            "We could not take these changes just now, and kept none of them. "
+            "Send them again in a few seconds.",
+            {"Retry-After": "5"},
+        ) from None
+    if not verdict.allowed:
+        raise Refused(
+            429,
+            f"Your organization is over its limit of {limit:,} changes a minute (PagerDuty "
+            f"takes about {settings.PAGERDUTY_EVENTS_PER_MINUTE:,} events a minute on each "
+            f"service's key). None of these {n:,} was kept; send them again in "
+            f"{verdict.retry_after} s.",
+            {"Retry-After": str(verdict.retry_after)},
+        )
 
 
 @router.api_operation(
@@ -188,12 +195,9 @@ def changes_other_methods(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _items(body: bytes) -> list[Any]:
+def _items(body: bytes) -> Raw:
     """The changes in a body: one object, or an array of them."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Refused(400, f"The body is not valid JSON ({exc}).") from None
+    data, clean = load(body)
     items = data if isinstance(data, list) else [data]
     if not items:
         raise Refused(400, "The array is empty: send at least one change.")
@@ -202,43 +206,7 @@ def _items(body: bytes) -> list[Any]:
             413,
             f"Send at most {MAX_CHANGES} changes at a time; this body has {len(items)}.",
         )
-    return items
-
-
-def _judge(index: int, item: Any, now: datetime) -> ChangeIn | ItemProblem:
-    """The change, or why it is refused, in words."""
-    if not isinstance(item, dict):
-        return ItemProblem(
-            index=index, message="A change is an object with a “payload” (and its “summary”)."
-        )
-    try:
-        change = ChangeIn.model_validate(item)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        if first["type"] == "missing":
-            words = f"“{field}” is missing."
-        elif first["type"] == "string_pattern_mismatch":
-            words = f"“{field}” is not an http or https address."
-        else:
-            words = f"“{field}”: {first['msg']}."
-        return ItemProblem(index=index, field=field, message=words)
-    if not change.payload.summary.strip():
-        return ItemProblem(
-            index=index, field="payload.summary", message="“payload.summary” is blank."
-        )
-    stamp = change.payload.timestamp
-    if stamp is not None:
-        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-        if stamp > now + settings.INGEST_MAX_FUTURE:
-            return ItemProblem(
-                index=index,
-                field="payload.timestamp",
-                message="“payload.timestamp” is ahead of our clock by more than "
-                f"{int(settings.INGEST_MAX_FUTURE.total_seconds() // 60)} minutes.",
-            )
-        change.payload.timestamp = stamp
-    return change
+    return Raw(items, clean)
 
 
 def _row(key: IngestKey, change: ChangeIn, now: datetime) -> ChangeEvent:

@@ -1,5 +1,5 @@
-"""Each organization's ingest allowance, events per minute, over a sliding window; and
-each API token's, requests per minute, the same way (`Meter`).
+"""Each organization's ingest allowance, events per minute, over a sliding window; and,
+the same way (`Meter`), its changes per minute and each API token's requests per minute.
 
 The window is two fixed minutes, the previous one weighted by how much of it still falls
 within the last 60 seconds (an estimate good to a few percent, in O(1) space). With Redis
@@ -92,6 +92,14 @@ API_REQUESTS = Meter(
     2 * WINDOW,
 )
 
+CHANGES = Meter(
+    "changes",
+    lambda organization_id, minute: f"tw:changes:{organization_id}:{minute}",
+    lambda organization_id: f"tw:changes:{organization_id}:last",
+    2 * WINDOW,
+    2 * WINDOW,
+)
+
 
 class RedisAllowance:
     def __init__(self, url: str) -> None:
@@ -150,6 +158,11 @@ def allowance() -> RedisAllowance | LocalAllowance:
 
 def take(organization_id: int, n: int) -> Verdict:
     return allowance().take(organization_id, n, settings.INGEST_EVENTS_PER_MINUTE)
+
+
+def take_changes(organization_id: int, n: int) -> Verdict:
+    """`n` changes of an organization, against its INGEST_CHANGES_PER_MINUTE."""
+    return allowance().take(organization_id, n, settings.INGEST_CHANGES_PER_MINUTE, CHANGES)
 
 
 def take_request(token_id: int) -> Verdict:

@@ -50,7 +50,7 @@ class Raw:
 
 def parse(body: bytes) -> Raw:
     """The raw events in a body: a JSON array, or an object with `events`."""
-    data, fast = _load(body)
+    data, clean = load(body)
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         data = data["events"]
     if not isinstance(data, list):
@@ -65,7 +65,13 @@ def parse(body: bytes) -> Raw:
             f"A batch holds at most {settings.INGEST_MAX_BATCH} events; "
             f"this one has {len(data)}. Send it in smaller batches.",
         )
-    return Raw(data, fast and b"\\u0000" not in body)
+    return Raw(data, clean)
+
+
+def load(body: bytes) -> tuple[Any, bool]:
+    """The parsed body, whatever its shape, and whether it is clean (`Raw.clean`)."""
+    data, fast = _load(body)
+    return data, fast and b"\\u0000" not in body
 
 
 def _load(body: bytes) -> tuple[Any, bool]:
