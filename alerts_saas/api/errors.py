@@ -112,6 +112,12 @@ def _said(error: dict[str, object]) -> str:
         return "is required"
     if kind == "json_invalid":
         return "the body is not valid JSON"
+    context = error.get("ctx")
+    bounds = context if isinstance(context, dict) else {}
+    if kind == "less_than_equal":
+        return f"is at most {bounds.get('le')}"
+    if kind == "greater_than_equal":
+        return f"is at least {bounds.get('ge')}"
     if kind == "string_unicode":
         return (
             "is not valid Unicode text: it has half of a surrogate pair (an escape from "

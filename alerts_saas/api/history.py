@@ -13,6 +13,7 @@ from pydantic import Field
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Hold, holds
 from alerts_saas.api.auth import READ, TokenRequest
+from alerts_saas.api.fields import NoNul
 from alerts_saas.api.paging import HistoryPaging, Paging, history_page_of, page_of
 from alerts_saas.api.schemas import (
     DeliveryOut,
@@ -86,7 +87,7 @@ class FiringFilters(Schema):
     open: bool | None = Field(
         default=None, description="true: only the open one(s); false: cleared."
     )
-    group: str | None = Field(
+    group: NoNul | None = Field(
         default=None, description="Only the firings of this value (a host, say), exactly."
     )
     held: bool | None = Field(

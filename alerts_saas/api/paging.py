@@ -19,10 +19,11 @@ from alerts_saas.cursors import Cursor, walk
 
 M = TypeVar("M", bound=Model)
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000  # OFFSET is a bigint: a page past it was a 500
 
 
 class Paging(Schema):
-    page: int = Field(default=1, ge=1, description="From 1.")
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description=f"From 1 to {MAX_PAGE:,}.")
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE, description=f"1 to {MAX_PER_PAGE}.")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from alerts_saas.alerts.models import DEFAULT_SOURCE, DEFAULT_SUMMARY, MAX_WINDOW_MINUTES, Level
 from integrations.pagerduty.models import Reason
@@ -35,9 +35,10 @@ GROUPING_HELP = (
 
 class Closed(BaseModel):
     """A body with a field we don't know is refused, naming it: a misspelt field is never
-    silently ignored."""
+    silently ignored. A string bound makes each string (dict keys too) checked as Unicode:
+    a lone surrogate ("\\ud800") is 400 at its field, not PostgreSQL's 500."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_max_length=1_000_000)
 
 
 class Condition(Closed):
@@ -46,11 +47,11 @@ class Condition(Closed):
         description="presence: fire when at least `threshold` matching events arrive in the "
         "window. absence: fire when fewer than `threshold` do (a heartbeat).",
     )
-    threshold: int = Field(
+    threshold: StrictInt = Field(
         description="The number of matching events, 1 or more (and no more than can arrive "
         "in the window at the ingest limit)."
     )
-    window_minutes: int = Field(description=f"The window, 1 to {MAX_WINDOW_MINUTES} minutes.")
+    window_minutes: StrictInt = Field(description=f"The window, 1 to {MAX_WINDOW_MINUTES} minutes.")
 
 
 class Match(Closed):
@@ -67,7 +68,7 @@ class Match(Closed):
         "`message_is_regex`, an RE2 regular expression (case-sensitive: start it with (?i) "
         "to ignore case).",
     )
-    message_is_regex: bool = False
+    message_is_regex: StrictBool = False
     attribute: str = Field(default="", description="An attribute's name, e.g. region.")
     attribute_equals: str = Field(default="", description="What it must equal, compared as text.")
 
@@ -99,17 +100,17 @@ class AlertIn(Closed):
     name: str
     description: str = ""
     severity: Severity = "error"
-    enabled: bool = Field(
+    enabled: StrictBool = Field(
         default=True,
         description="A disabled alert counts nothing and pages nobody; disabling resolves "
         "its open incident.",
     )
-    auto_resolve: bool = Field(
+    auto_resolve: StrictBool = Field(
         default=True,
         description="Resolve the incident when the condition clears. False: the firing stays "
         "open until someone resolves it in PagerDuty or in Tripwire.",
     )
-    severity_from_events: bool = Field(
+    severity_from_events: StrictBool = Field(
         default=False,
         description="Page as critical, error, warning or info after the highest level among "
         "the window's matching events, instead of `severity`.",
@@ -118,7 +119,7 @@ class AlertIn(Closed):
     group_attribute: str = Field(
         default="", description='With group_by "attribute": its name, e.g. host or region.'
     )
-    resolve_quiet_values: bool = Field(
+    resolve_quiet_values: StrictBool = Field(
         default=False,
         description="For an absence alert with `group_by` (hosts that come and go): a value "
         "that sends nothing for ALERT_GROUP_FORGET_WINDOWS windows is forgotten and its "
@@ -128,15 +129,15 @@ class AlertIn(Closed):
     condition: Condition
     match: Match = Match()
     pagerduty: PagerDutyEvent = PagerDutyEvent()
-    targets: list[int] = Field(
+    targets: list[StrictInt] = Field(
         description="The ids of the PagerDuty services it pages (GET /services): at least one."
     )
 
 
 class ConditionPatch(Closed):
     kind: Kind | None = None
-    threshold: int | None = None
-    window_minutes: int | None = None
+    threshold: StrictInt | None = None
+    window_minutes: StrictInt | None = None
 
 
 class MatchPatch(Closed):
@@ -144,7 +145,7 @@ class MatchPatch(Closed):
     source: str | None = None
     level: LevelName | None = None
     message: str | None = None
-    message_is_regex: bool | None = None
+    message_is_regex: StrictBool | None = None
     attribute: str | None = None
     attribute_equals: str | None = None
 
@@ -167,16 +168,16 @@ class AlertPatch(Closed):
     name: str | None = None
     description: str | None = None
     severity: Severity | None = None
-    enabled: bool | None = None
-    auto_resolve: bool | None = None
-    severity_from_events: bool | None = None
+    enabled: StrictBool | None = None
+    auto_resolve: StrictBool | None = None
+    severity_from_events: StrictBool | None = None
     group_by: GroupByName | None = Field(default=None, description="null: count all together.")
     group_attribute: str | None = None
-    resolve_quiet_values: bool | None = None
+    resolve_quiet_values: StrictBool | None = None
     condition: ConditionPatch | None = None
     match: MatchPatch | None = None
     pagerduty: PagerDutyEventPatch | None = None
-    targets: list[int] | None = None
+    targets: list[StrictInt] | None = None
 
 
 class StateOut(BaseModel):

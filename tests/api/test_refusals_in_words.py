@@ -4,6 +4,7 @@ the served OpenAPI document, so each refusal's status is one the document lists.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -174,3 +175,85 @@ def test_a_change_that_changes_nothing_keeps_the_version(api, service, other_ser
     moved = {"targets": [other_service.pk]}
     changed = api.patch(f"/alerts/{alert_id}", moved, If_Match=version, status=200)
     assert changed["ETag"] != version and changed.json()["targets"] == [other_service.pk]
+
+
+def _json(body: dict) -> bytes:
+    """The body as JSON with \\u escapes: a lone surrogate is sent as a client sends it."""
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"name": "web\ud800"}, "name"),
+        ({"match": {"app": "\udc00"}}, "match.app"),
+        ({"pagerduty": {"custom_details": {"k\udc00": "v"}}}, "pagerduty.custom_details"),
+        ({"pagerduty": {"custom_details": {"k": "v\ud800"}}}, "pagerduty.custom_details.k"),
+    ],
+)
+def test_a_lone_surrogate_in_an_alert_is_400_naming_its_field(api, service, change, field):
+    created = api.post("/alerts", alert_body(service), status=201)
+    alert_id, version = created.json()["id"], created["ETag"]
+    whole = alert_body(service, **change)
+    for method, path, body in (
+        ("POST", "/alerts", whole),
+        ("PUT", f"/alerts/{alert_id}", whole),
+        ("PATCH", f"/alerts/{alert_id}", change),
+    ):
+        said = _refused(api.call(method, path, _json(body), status=400), field)
+        assert "is not valid Unicode text" in said["message"]
+    assert api.get(f"/alerts/{alert_id}", status=200)["ETag"] == version
+    assert Alert.objects.count() == 1
+
+
+def test_a_lone_surrogate_in_a_key_name_or_a_mute_reason_is_400_naming_it(api, service):
+    _refused(api.post("/ingest-keys", _json({"name": "ci\ud800"}), status=400), "name")
+    mute = {"alert_id": _alert(service).pk, "minutes": 30, "reason": "\udc00"}
+    _refused(api.post("/mute-windows", _json(mute), status=400), "reason")
+    assert not MuteWindow.objects.exists()
+
+
+def test_a_nul_in_the_firings_group_filter_is_400_naming_it(api):
+    _refused(api.get("/firings", query={"group": "web\x00"}, status=400), "group")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/alerts",
+        "/ingest-keys",
+        "/mute-windows",
+        "/services",
+        "/activity",
+        "/firings",
+        "/deliveries",
+    ],
+)
+def test_a_page_past_any_list_is_400_naming_page(api, path):
+    answer = api.get(path, query={"page": "99999999999999999999"}, status=400)
+    assert answer.json()["errors"][0]["field"] == "page"
+
+
+def test_a_page_past_the_last_bound_says_how_far_it_goes(api):
+    said = _refused(api.get("/alerts", query={"page": "1000001"}, status=400), "page")
+    assert said["errors"] == [{"field": "page", "message": "is at most 1000000"}]
+    assert api.get("/alerts", query={"page": "1000000"}, status=200).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"condition": {"threshold": True, "window_minutes": 5}}, "condition.threshold"),
+        ({"condition": {"threshold": "5", "window_minutes": 5}}, "condition.threshold"),
+        ({"enabled": "yes"}, "enabled"),
+        ({"auto_resolve": 0}, "auto_resolve"),
+        ({"targets": [True]}, "targets.0"),
+        ({"targets": ["1"]}, "targets.0"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_not_coerced(api, service, change, field):
+    _refused(api.post("/alerts", alert_body(service, **change), status=400), field)
+    created = api.post("/alerts", alert_body(service), status=201).json()
+    patch = change if "condition" not in change else {"condition": {"threshold": True}}
+    _refused(api.patch(f"/alerts/{created['id']}", patch, status=400), field)
+    assert api.get(f"/alerts/{created['id']}", status=200).json()["condition"]["threshold"] == 5
