@@ -47,17 +47,25 @@ def copies(
 
 
 def scans(sql: str, table: str) -> list[tuple[str, str]]:
-    """How PostgreSQL's plan for `sql` reads `table`: each scan's kind and index."""
+    """How PostgreSQL's plan for `sql` reads `table`: each scan's kind and index ("" for
+    none: a sequential scan)."""
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
         [[plan]] = cursor.fetchall()
     if isinstance(plan, str):
         plan = json.loads(plan)
     return [
-        (node["Node Type"], node.get("Index Name", ""))
+        (node["Node Type"], _index(node))
         for node in _nodes(plan[0]["Plan"])
         if node.get("Relation Name") == table
     ]
+
+
+def _index(node: dict[str, Any]) -> str:
+    """The index a scan reads: its own, or a bitmap heap scan's bitmap index scans'."""
+    if "Index Name" in node:
+        return str(node["Index Name"])
+    return " ".join(str(n["Index Name"]) for n in _nodes(node) if "Index Name" in n)
 
 
 def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
