@@ -40,15 +40,14 @@ def test_a_nul_in_a_query_filter_is_400_naming_it(api, path, field):
     assert said.startswith("can't contain a NUL character (\\u0000)")
 
 
-@pytest.mark.parametrize("who", ["usr:1", "user:abc", "user:\u00b2", "token:", "systems"])
-def test_activity_by_someone_unknown_is_400_not_everything(api, who):
-    said = _refused(api.get("/activity", query={"who": who}, status=400), "who")
-    assert (
-        'send "user:<id>" (a person), "token:<id>" (an API token) or "system"' in (said["message"])
-    )
-
-
-def test_activity_by_a_known_who_still_filters(api, service):
+def test_activity_by_someone_unknown_is_400_not_everything(api, service):
+    for who in ("usr:1", "user:abc", "user:\u00b2", "token:", "systems"):
+        said = _refused(api.get("/activity", query={"who": who}, status=400), "who")
+        assert (
+            'send "user:<id>" (a person), "token:<id>" (an API token) or "system"'
+            in (said["message"])
+        )
+    # Those it knows still filter.
     api.post("/alerts", alert_body(service), status=201)
     [token] = {e.actor_token_id for e in Entry.objects.filter(actor_token_id__isnull=False)}
     by_token = Entry.objects.filter(actor_token_id=token).count()
@@ -133,14 +132,11 @@ def test_a_mute_until_with_an_offset_postgresql_cant_hold_is_kept_in_utc(api, se
         "/mute-windows", {"alert_id": alert.pk, "until": f"{local}-23:59"}, status=201
     )
     assert MuteWindow.objects.get(pk=answer.json()["id"]).ends_at == at
-
-
-def test_a_mute_until_past_the_calendar_is_400_naming_until(api, service):
-    alert = _alert(service)
+    # Moved to UTC, a time at the calendar's ends would leave it: 400, not an overflow.
     for until in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"):
         answer = api.post("/mute-windows", {"alert_id": alert.pk, "until": until}, status=400)
         assert answer.json()["errors"][0]["field"] == "until"
-    assert not MuteWindow.objects.exists()
+    assert MuteWindow.objects.count() == 1
 
 
 def test_a_weekly_mute_naming_a_day_twice_keeps_it_once(api, service):
@@ -217,21 +213,11 @@ def test_a_nul_in_the_firings_group_filter_is_400_naming_it(api):
     _refused(api.get("/firings", query={"group": "web\x00"}, status=400), "group")
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/alerts",
-        "/ingest-keys",
-        "/mute-windows",
-        "/services",
-        "/activity",
-        "/firings",
-        "/deliveries",
-    ],
-)
-def test_a_page_past_any_list_is_400_naming_page(api, path):
-    answer = api.get(path, query={"page": "99999999999999999999"}, status=400)
-    assert answer.json()["errors"][0]["field"] == "page"
+def test_a_page_past_any_list_is_400_naming_page(api):
+    lists = ("/alerts", "/ingest-keys", "/mute-windows", "/services", "/activity")
+    for path in (*lists, "/firings", "/deliveries"):
+        answer = api.get(path, query={"page": "99999999999999999999"}, status=400)
+        assert answer.json()["errors"][0]["field"] == "page", path
 
 
 def test_a_page_past_the_last_bound_says_how_far_it_goes(api):
