@@ -9,7 +9,7 @@ from django.utils.html import escape
 from alerts_saas.accounts.former_slugs import slug_taken
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from alerts_saas.accounts.services import RESERVED_SLUGS
-from alerts_saas.accounts.times import zones
+from alerts_saas.accounts.zone_select import ZoneSelect, zone_choices
 
 SLUG_RULE = "Lowercase letters, digits and hyphens"
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -104,6 +104,7 @@ class RoleForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         label="Time zone",
+        widget=ZoneSelect,
         help_text="Times on every page are shown in this zone; hover over one to see it in UTC.",
         error_messages={"invalid_choice": "Choose a time zone from the list."},
     )
@@ -116,5 +117,5 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         field = self.fields["time_zone"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(name, name.replace("_", " ")) for name in zones()]
+        field.choices = zone_choices()
         self.initial["time_zone"] = self.instance.time_zone or "UTC"

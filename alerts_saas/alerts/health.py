@@ -203,15 +203,23 @@ def problems(organization: Organization) -> list[Problem]:
     """The organization's broken paths now, worst first: services PagerDuty refuses,
     accounts to reconnect, services whose deliveries fail, enabled alerts with no service.
     A few queries however many alerts there are."""
+    return _problems(organization, None)[0]
+
+
+def problems_shown(organization: Organization, limit: int) -> tuple[list[Problem], int]:
+    """The first `limit` of `problems` and how many there are in all, for a page that
+    shows a few: the alerts that page nobody (listed last) are read only as far as shown,
+    and counted."""
+    return _problems(organization, limit)
+
+
+def _problems(organization: Organization, limit: int | None) -> tuple[list[Problem], int]:
+    """`problems`, the orphan alerts read only up to `limit` of them all; and the total.
+
+    Alert targets are read only for the broken services and the accounts to reconnect
+    (usually none), not for every enabled alert."""
     slug = organization.slug
     found: list[Problem] = []
-    using: dict[int, list[tuple[int, str]]] = defaultdict(list)  # service: (alert, name)
-    targets: dict[int, set[int]] = defaultdict(set)  # alert: its services
-    for service_id, alert_id, name in Alert.targets.through.objects.filter(
-        alert__organization=organization, alert__enabled=True
-    ).values_list("pagerdutyservice_id", "alert_id", "alert__name"):
-        using[service_id].append((alert_id, name))
-        targets[alert_id].add(service_id)
     broken = list(
         PagerDutyService.objects.filter(organization=organization)
         .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False))
@@ -223,6 +231,24 @@ def problems(organization: Organization) -> list[Problem]:
         ).prefetch_related("services")
     )
     refused = {s.pk for s in broken if s.refused_at is not None}
+    involved = {s.pk for s in broken} | {s.pk for a in accounts for s in a.services.all()}
+    using: dict[int, list[tuple[int, str]]] = defaultdict(list)  # service: (alert, name)
+    targets: dict[int, set[int]] = defaultdict(set)  # alert: its services
+    enabled_targets = Alert.targets.through.objects.filter(
+        alert__organization=organization, alert__enabled=True
+    )
+    if involved:
+        for service_id, alert_id, name in enabled_targets.filter(
+            pagerdutyservice_id__in=involved
+        ).values_list("pagerdutyservice_id", "alert_id", "alert__name"):
+            using[service_id].append((alert_id, name))
+    # Whether an alert that targets a refused service pages nobody: all its services.
+    of_refused = {a for s in refused for a, _name in using[s]}
+    if of_refused:
+        for service_id, alert_id in enabled_targets.filter(alert_id__in=of_refused).values_list(
+            "pagerdutyservice_id", "alert_id"
+        ):
+            targets[alert_id].add(service_id)
 
     def names(alerts: Iterable[tuple[int, str]]) -> tuple[str, ...]:
         return tuple(sorted(name for _pk, name in set(alerts)))
@@ -286,7 +312,11 @@ def problems(organization: Organization) -> list[Problem]:
     orphans = Alert.objects.filter(
         organization=organization, enabled=True, targets__isnull=True
     ).order_by("name")
-    for alert in orphans.only("pk", "name", "updated_at"):
+    listed = orphans.only("pk", "name")
+    wanted = None if limit is None else max(0, limit - len(found))
+    rows = list(listed if wanted is None else listed[:wanted])
+    others = len(found)
+    for alert in rows:
         found.append(
             Problem(
                 ProblemKind.NOBODY,
@@ -300,4 +330,7 @@ def problems(organization: Organization) -> list[Problem]:
             )
         )
     order = list(ProblemKind)
-    return sorted(found, key=lambda p: order.index(p.kind))
+    found.sort(key=lambda p: order.index(p.kind))
+    counted = wanted is None or len(rows) < wanted  # all the orphans were read
+    total = len(found) if counted else others + orphans.count()
+    return (found if limit is None else found[:limit]), total

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from alerts_saas.accounts.times import zone_of, zones
+from alerts_saas.accounts.zone_select import ZoneSelect, zone_choices
 from alerts_saas.alerts.mutes import MAX_WEEKLY_MINUTES, WEEKDAY_NAMES
 
 MAX_ONCE = timedelta(days=31)
@@ -79,14 +80,14 @@ class ScheduleForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}),
         help_text="Earlier than the start: it ends the next day.",
     )
-    time_zone = forms.ChoiceField(label="Time zone")
+    time_zone = forms.ChoiceField(label="Time zone", widget=ZoneSelect)
     reason = forms.CharField(label="Why", max_length=200, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["time_zone"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(name, name.replace("_", " ")) for name in zones()]
+        field.choices = zone_choices()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

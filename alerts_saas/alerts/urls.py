@@ -11,6 +11,11 @@ tenant_urlpatterns = [
     path("<int:alert_id>/", history.alert_detail, name="detail"),
     path("<int:alert_id>/live/", history.alert_live, name="live"),
     path("<int:alert_id>/live/targets/", history.alert_firing_targets, name="firing_targets"),
+    path(
+        "<int:alert_id>/firings/<int:firing_id>/sent/",
+        history.alert_firing_sent,
+        name="firing_sent",
+    ),
     path("<int:alert_id>/edit/", definitions.alert_edit, name="edit"),
     path("<int:alert_id>/toggle/", definitions.alert_toggle, name="toggle"),
     path("<int:alert_id>/resolve/", resolve.alert_resolve, name="resolve"),

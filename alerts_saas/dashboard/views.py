@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from alerts_saas.accounts.access import TenantRequest, tenant_view
-from alerts_saas.alerts.health import problems
+from alerts_saas.alerts.health import problems_shown
 from alerts_saas.alerts.views.mutes import muted_now
 from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
@@ -27,15 +27,15 @@ def _context(request: TenantRequest) -> dict[str, Any]:
     organization = request.tenant.organization
     now = timezone.now()
     firing = firing_section(organization, now)
-    broken = problems(organization)
+    broken, broken_total = problems_shown(organization, PROBLEMS_SHOWN)
     steps = checklist(organization)
     return {
         "now": now,
         "firing": firing,
         "muted": muted_now(organization.pk, organization.slug, now),
         "unwatched": unwatched(organization),
-        "problems": broken[:PROBLEMS_SHOWN],
-        "more_problems": max(0, len(broken) - PROBLEMS_SHOWN),
+        "problems": broken,
+        "more_problems": broken_total - len(broken),
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
         "checklist": steps,

@@ -11,6 +11,10 @@
  *
  * A part inside another that already shows a notice shows none of its own: one notice
  * per stale region.
+ *
+ * A part whose answer carries an ETag is asked next time with If-None-Match; "304 Not
+ * Modified" means what it shows is still current: nothing is swapped, and it counts as a
+ * refresh that succeeded (its notice and marks go).
  */
 (function () {
   "use strict";
@@ -68,6 +72,7 @@
     var badge = document.createElement("span");
     badge.className = "badge badge-warn";
     badge.textContent = "Out of date";
+    badge.dataset.outOfDate = "";
     line.prepend(badge, " ");
   }
 
@@ -90,6 +95,38 @@
     if (!el || !el.hasAttribute("data-poll")) return;
     var every = intervalMs(el);
     if (every && !event.detail.timeout) event.detail.timeout = Math.max(every, MIN_TIMEOUT_MS);
+    var tag = el.id && versions[el.id];
+    if (tag) event.detail.headers["If-None-Match"] = tag;
+  });
+
+  // The version each part (by id) was last drawn from, as its answer's ETag said.
+  var versions = {};
+
+  function current(el) {
+    delete el.dataset.refreshMissed;
+    var notice = noticeFor(el);
+    if (notice) notice.remove();
+    var line = statusLine(el);
+    if (line && line.classList.contains("is-out-of-date")) {
+      line.classList.remove("is-out-of-date");
+      var badge = line.querySelector("[data-out-of-date]");
+      if (badge) badge.remove();
+    }
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var el = event.detail.elt;
+    if (!el || !el.hasAttribute("data-poll") || !el.id) return;
+    var xhr = event.detail.xhr;
+    if (xhr.status === 304) {
+      event.detail.shouldSwap = false;
+      event.detail.isError = false;
+      current(el);
+      return;
+    }
+    var tag = xhr.getResponseHeader("ETag");
+    if (tag) versions[el.id] = tag;
+    else delete versions[el.id];
   });
 
   // After a swap, notices whose part was refreshed (or is gone) go.

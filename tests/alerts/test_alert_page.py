@@ -206,6 +206,10 @@ def test_cleared_firings_show_when_why_and_what_was_sent(admin_client, firing_al
     row = row[: row.index("</tr>")]
     assert "Alert disabled" in row and "Still firing" not in row
     assert "8 min" in row
+    assert "2 sent to PagerDuty" in row  # what was sent shows when the row is opened
+    opened = _page(admin_client, firing_alert, f"?sent={firing.pk}")
+    row = opened[opened.index(f'id="firing-{firing.pk}"') :]
+    row = row[: row.index("</tr>")]
     # One entry for the service: its trigger, and the resolve with the reason it was sent.
     assert row.count("<strong>Checkout API 001</strong>") == 1
     assert row.count(">Trigger queued</a>") == 1

@@ -99,11 +99,15 @@ def test_page_two_shows_the_older_firings(admin_client, org):
     assert _firing_ids(second) == ids[20:40]
     assert "Firings 21 to 40 of 45, newest first." in second
     assert "Page 2 of 3" in second and "← Newer firings" in second
-    # Each row still lists what its firing sent: the trigger and the resolve that followed.
+    # Each row still says what its firing sent (the trigger and the resolve that followed),
+    # listed when it is opened.
     table = second[second.index('id="firings"') :]
-    assert table.count('class="firing-delivery"') == 20
-    assert table.count("Trigger delivered at") == 20
-    assert table.count("Resolve delivered at") == 20
+    assert table.count("2 sent to PagerDuty") == 20
+    opened = _get(admin_client, alert, older.split("/")[-1] + f"&sent={ids[20]}")
+    table = opened[opened.index('id="firings"') :]
+    assert table.count('class="firing-delivery"') == 1
+    assert table.count("Trigger delivered at") == 1
+    assert table.count("Resolve delivered at") == 1
     # The banner still shows the open firing, which is on the first page.
     assert "FIRING since" in second and 'data-state="firing"' in second
 
@@ -169,4 +173,7 @@ def test_queries_do_not_grow_with_the_rows(admin_client, org, page, django_asser
         if "COUNT(" not in q["sql"] and '"cleared_at" IS NULL' not in q["sql"]
     ]
     assert len(page_selects) == 1
-    assert len(delivery_selects) == 1
+    # The past firings' deliveries are counted (one query), the open ones' loaded (one).
+    assert len(delivery_selects) == 2
+    loads = [q["sql"] for q in delivery_selects if "COUNT(" not in q["sql"]]
+    assert len(loads) == 1 and '"alerts_firing"."cleared_at" IS NULL' in loads[0]

@@ -33,6 +33,9 @@ def test_a_forgotten_hosts_resolve_says_why_on_the_alert_page_and_in_the_api(
     row = page[page.index(f'id="firing-{firing.pk}"') :]
     row = row[: row.index("</tr>")]
     assert "No longer seen" in row
+    opened = admin_client.get(f"{alert.get_absolute_url()}?sent={firing.pk}").content.decode()
+    row = opened[opened.index(f'id="firing-{firing.pk}"') :]
+    row = row[: row.index("</tr>")]
     assert "Resolve queued (value no longer seen)" in row
     assert "(forgotten)" not in page
     resolve = Delivery.objects.get(firing=firing, event_action=EventAction.RESOLVE)

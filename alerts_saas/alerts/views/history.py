@@ -14,9 +14,9 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import F
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -38,18 +38,20 @@ from alerts_saas.alerts.views.firing_values import (
     page_number,
     with_deliveries,
 )
+from alerts_saas.alerts.views.fragment_tags import not_modified, targets_etag
 from alerts_saas.alerts.views.rows import FiringRow
 from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.oncall import on_call
-from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.models import Delivery, PagerDutyService
 from integrations.pagerduty.retention import retention_cutoff
 
 log = logging.getLogger(__name__)
 
 FIRINGS_SHOWN = 20
 FIRINGS_PAGE = "firings_page"
+FIRING_SENT = "sent"  # the past firing shown open, with its deliveries (no script needed)
 RECENT_SHOWN = 10
 REFRESH_SECONDS = 15
 # The open firing's incidents refresh faster: "acknowledged by" should show within seconds.
@@ -75,7 +77,7 @@ def _firings_page(alert: Alert, number: int) -> Page[Firing]:
     The paginator counts the firings only when the page needs the total: the first page,
     when it is not full, is all there is. A page past the end shows the last one.
     """
-    firings = with_deliveries(alert.firings.all())
+    firings = _listed(alert.firings.all())
     paginator = Paginator(firings, FIRINGS_SHOWN)
     if number == 1:
         first = list(firings[:FIRINGS_SHOWN])
@@ -83,6 +85,45 @@ def _firings_page(alert: Alert, number: int) -> Page[Firing]:
             paginator.__dict__["count"] = len(first)  # Paginator.count is a cached_property
         return Page(first, 1, paginator)
     return paginator.get_page(number)
+
+
+def _listed(firings: QuerySet[Firing]) -> QuerySet[Firing]:
+    """The firings with the deliveries of the open ones only (in order): a cleared one's
+    are loaded when the person opens it (`alert_firing_sent`)."""
+    of_open = Delivery.objects.filter(firing__cleared_at__isnull=True).order_by("created_at", "pk")
+    return firings.select_related("cleared_by", "cleared_by_token").prefetch_related(
+        Prefetch("deliveries", queryset=of_open)
+    )
+
+
+def _past_rows(alert: Alert, rows: list[FiringRow], asked: str | None) -> list[FiringRow]:
+    """The cleared firings' rows, lazy, with how many deliveries each sent and how many
+    failed (one query); the one `asked` for (?sent=, the no-script way to open one) with
+    its deliveries (one more)."""
+    past = [row.pk for row in rows if not row.is_open]
+    if not past:
+        return rows
+    counts = {
+        firing_id: (sent, failed)
+        for firing_id, sent, failed in Delivery.objects.filter(
+            organization_id=alert.organization_id, firing_id__in=past
+        )
+        .values("firing_id")
+        .annotate(sent=Count("pk"), failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)))
+        .values_list("firing_id", "sent", "failed")
+    }
+    opened = int(asked) if asked and asked.isdigit() and int(asked) in past else None
+    loaded = with_deliveries(alert.firings.filter(pk=opened)).first() if opened else None
+
+    def past_row(row: FiringRow) -> FiringRow:
+        if row.is_open:
+            return row
+        if loaded is not None and row.pk == loaded.pk:
+            return replace(row, deliveries=list(loaded.deliveries.all()))
+        sent, failed = counts.get(row.pk, (0, 0))
+        return replace(row, lazy=True, sent=sent, sent_failed=failed)
+
+    return [past_row(row) for row in rows]
 
 
 def _open_firing(
@@ -151,6 +192,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     now = timezone.now()
     firings_page = _firings_page(alert, page_number(request.GET.get(FIRINGS_PAGE)))
     shown = [firing_row(firing, now) for firing in firings_page.object_list]
+    shown = _past_rows(alert, shown, request.GET.get(FIRING_SENT))
     open_firing = _open_firing(alert, firings_page, shown, now)
     values = firing_values(alert, request.GET, request.tenant.organization.slug, now)
     open_rows = [open_firing] if open_firing is not None else []
@@ -181,6 +223,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "firings": shown,
         "firings_page": firings_page,
         "firings_cap": FIRINGS_SHOWN,
+        "firing_sent": FIRING_SENT,
         "firings_newer_url": (
             _firings_page_url(request, alert, firings_page.previous_page_number())
             if firings_page.has_previous()
@@ -276,9 +319,23 @@ def alert_live(request: TenantRequest, alert_id: int) -> HttpResponse:
 def alert_firing_targets(request: TenantRequest, alert_id: int) -> HttpResponse:
     """The open firing's targets and incidents alone (the page polls it every few seconds),
     or, for an alert that groups, the page of its firing values; nothing (204) when the
-    alert is not firing: the section's own refresh shows that."""
+    alert is not firing: the section's own refresh shows that. 304 when nothing it shows
+    changed since the version the page holds (`fragment_tags`)."""
     alert = _alert(request, alert_id)
     now = timezone.now()
+    etag = targets_etag(request, alert, now)
+    if etag is None:
+        return HttpResponse(status=204)
+    unchanged = not_modified(request, etag)
+    if unchanged is not None:
+        return unchanged
+    response = _firing_targets(request, alert, now)
+    if response.status_code == 200:
+        response["ETag"] = etag
+    return response
+
+
+def _firing_targets(request: TenantRequest, alert: Alert, now: datetime) -> HttpResponse:
     context: dict[str, Any] = {"alert": alert, "incident_refresh_seconds": INCIDENT_REFRESH_SECONDS}
     if alert.group_by:
         values = firing_values(alert, request.GET, request.tenant.organization.slug, now)
@@ -292,3 +349,23 @@ def alert_firing_targets(request: TenantRequest, alert_id: int) -> HttpResponse:
         return HttpResponse(status=204)
     _, [context["firing"]] = _with_incidents(alert, [], [firing_row(firing, now)])
     return render(request, "alerts/_firing_targets.html", context)
+
+
+@tenant_view()
+def alert_firing_sent(request: TenantRequest, alert_id: int, firing_id: int) -> HttpResponse:
+    """What a past firing sent and what PagerDuty made of it, for the page to show when its
+    row is opened (htmx); without htmx, the alert page with that firing open."""
+    alert = _alert(request, alert_id)
+    firing = get_object_or_404(with_deliveries(alert.firings.all()), pk=firing_id)
+    if not request.headers.get("HX-Request"):
+        path = reverse("alerts:detail", args=[request.tenant.organization.slug, alert.pk])
+        return redirect(f"{path}?{FIRING_SENT}={firing.pk}#firing-{firing.pk}")
+    now = timezone.now()
+    [row], _ = _with_incidents(alert, [firing_row(firing, now)], [])
+    context = {
+        "alert": alert,
+        "f": row,
+        "history_days": settings.DELIVERY_RETENTION_DAYS,
+        "history_cutoff": retention_cutoff(now),
+    }
+    return render(request, "alerts/_firing_sent.html", context)

@@ -152,6 +152,11 @@ class FiringRow(_Row):
     incidents: Mapping[Key, Incident] = field(default_factory=dict)
     syncing: frozenset[int] = frozenset()
     on_call: Mapping[int, OnCallNow] = field(default_factory=dict)
+    # A cleared firing listed without its deliveries (`lazy`): how many it sent, how many
+    # failed; the page loads them when the person opens it.
+    lazy: bool = False
+    sent: int = 0
+    sent_failed: int = 0
 
     @property
     def firing(self) -> Firing:
