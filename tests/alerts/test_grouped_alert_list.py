@@ -70,6 +70,7 @@ def test_counting_the_values_firing_costs_no_query_per_row(admin_client, org):
 
     one = grouped(org, "one", group_by=GroupBy.SOURCE)
     fire(one, "web-1", minutes_ago=1)
+    queries()  # the first page of an organization remembers it in the session
     few = queries()
     for n in range(20):
         alert = grouped(org, f"per host {n:02d}", group_by=GroupBy.SOURCE)

@@ -219,9 +219,9 @@ def test_an_account_to_reconnect_is_one_email_and_reconnecting_clears_it(
         f"[Tripwire] Paging broken in Acme Ops: PagerDuty account {account.name} needs reconnecting"
     )
     assert "Reconnect the account" in _body(mail)
-    assert f'needs reconnecting — <a href="/o/{org.slug}/settings/integrations/#account-' in (
-        _banner(admin_client, org)
-    )
+    banner = _banner(admin_client, org)
+    assert "needs reconnecting since <time" in banner
+    assert f'</time> — <a href="/o/{org.slug}/settings/integrations/#account-' in banner
 
     connect(admin_client)  # through OAuth again: the same account, active
     fixed = _wait_for_mail(mailbox, 2)[-1]

@@ -100,6 +100,7 @@ def test_an_account_refused_before_tripwire_recorded_when_says_no_time(org, admi
 def test_saying_since_when_costs_no_query_per_service(org, admin_client):
     account, alert = _refused(org, timezone.now() - timedelta(hours=2))
     path = f"/o/{org.slug}/settings/integrations/"
+    admin_client.get(path)  # the first page of an organization remembers it in the session
     with CaptureQueriesContext(connection) as one:
         admin_client.get(path)
     for n in range(3):
