@@ -33,16 +33,21 @@ from tests.dashboard.conftest import account, alert, delivery, fire, service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENS = (
-    ("laptop-light", LAPTOP, "light"),
-    ("laptop-dark", LAPTOP, "dark"),
-    ("phone-light", PHONE, "light"),
-    ("phone-dark", PHONE, "dark"),
-)
-OPTIONS = {
+EVERY_RULE = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     "resultTypes": ["violations"],
 }
+CONTRAST = {
+    "runOnly": {"type": "rule", "values": ["color-contrast"]},
+    "resultTypes": ["violations"],
+}
+# Every rule at each width (what shows differs), in one scheme each; the colours in all four.
+SCREENS = (
+    ("laptop-light", LAPTOP, "light", EVERY_RULE),
+    ("phone-dark", PHONE, "dark", EVERY_RULE),
+    ("laptop-dark", LAPTOP, "dark", CONTRAST),
+    ("phone-light", PHONE, "light", CONTRAST),
+)
 SEVERE = {"serious", "critical"}
 MEMBER = "member@acme.example"
 
@@ -129,13 +134,17 @@ class Checker:
         self.found: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.other: list[str] = []
 
-    def check(self, page: Page, name: str, opened: str = "main details") -> None:
+    def check(
+        self, page: Page, name: str, opened: str = "main details", within: str = "html"
+    ) -> None:
         page.evaluate(_OPEN, opened)
         page.evaluate(self.axe.axe_script)
-        for screen, viewport, scheme in SCREENS:
+        for screen, viewport, scheme, options in SCREENS:
             page.set_viewport_size(viewport)
             page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-            results = page.evaluate("(options) => axe.run(document, options)", OPTIONS)
+            results = page.evaluate(
+                "([within, options]) => axe.run(within, options)", [within, options]
+            )
             for violation in results["violations"]:
                 if violation["impact"] not in SEVERE:
                     continue
@@ -162,6 +171,29 @@ class Checker:
             for (page, rule, target), seen in sorted(self.found.items())
         ]
         return "\n".join(lines + self.other)
+
+
+# The element the keyboard is on shows it: an outline or a ring (box-shadow) of its own.
+_FOCUS_SHOWN = """() => {
+  const e = document.activeElement;
+  if (e === document.body) return '';  // past the last control
+  const style = getComputedStyle(e);
+  const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0)
+    || style.boxShadow !== 'none';
+  const words = (e.textContent || e.name || '').trim().slice(0, 40);
+  return ring ? '' : `${e.tagName.toLowerCase()} "${words}"`;
+}"""
+
+
+def unfocused(page: Page, name: str, presses: int = 25) -> list[str]:
+    """Tab through the page's first controls: each must show that it has the focus."""
+    page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
+    found = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if hidden := page.evaluate(_FOCUS_SHOWN):
+            found.append(f"{name}: no visible focus on {hidden}")
+    return found
 
 
 def _context(browser: Browser, **kwargs: Any) -> tuple[BrowserContext, Page]:
@@ -205,12 +237,18 @@ def test_every_page_passes_axe_in_both_schemes_on_a_phone_and_a_laptop(
     for name, path in paths.items():
         page.goto(f"{base}{path}")
         checker.check(page, name)
+    # Keyboard focus is visible, in both schemes (pages as the last screen left them: dark).
+    for name in ("dashboard", "alert-firing", "new-alert", "integrations"):
+        page.goto(f"{base}{paths[name]}")
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+            checker.other += unfocused(page, f"{name}-{scheme}")
     # The header's menus (organizations, the user's), each open alone.
     page.goto(f"{base}{paths['dashboard']}")
     menus = page.locator(".site-header details.dropdown")
     for n in range(menus.count()):
         menus.evaluate_all("(all, n) => all.forEach((d, i) => { d.open = i === n; })", n)
-        checker.check(page, f"dashboard-menu-{n + 1}")
+        checker.check(page, f"dashboard-menu-{n + 1}", within=".site-header")
     # The new alert form sent empty shows its errors beside the fields.
     page.goto(f"{base}{paths['new-alert']}")
     page.locator("form [name=name]").fill("")
