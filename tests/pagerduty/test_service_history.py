@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.models import Alert
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from tests.history_rows import copies, scans
 
@@ -164,3 +165,23 @@ def _older_urls(admin_client, url: str, n: int) -> list[str]:
         assert older is not None
         urls.append(f"{url}?{older.group(1)}")
     return urls
+
+
+def test_a_table_of_deliveries_loads_no_key_and_no_body(admin_client, org):
+    """A table of deliveries shows neither the routing key nor the event sent: loading them
+    cost two decryptions a row (the delivery's key and its service's) and each body."""
+    service = _service(org, "Payments", "d")
+    alert = Alert.objects.create(organization=org, name="Checkout errors")
+    alert.targets.add(service)
+    for _ in range(3):
+        _delivery(service, alert=alert, body={"payload": {"summary": "x" * 500}})
+    for url in (_url(org, service), f"/o/{org.slug}/alerts/{alert.pk}/"):
+        with CaptureQueriesContext(connection) as seen:
+            page = admin_client.get(url).content.decode()
+        assert len(ROW.findall(page)) == 3, url
+        rows = [q["sql"] for q in seen.captured_queries if 'FROM "pagerduty_delivery"' in q["sql"]]
+        tables = [sql for sql in rows if '"pagerduty_delivery"."last_error"' in sql]
+        assert tables, url
+        for sql in tables:
+            for unshown in ('"routing_key"', '"pagerduty_delivery"."body"', '"integration_key"'):
+                assert unshown not in sql, (url, unshown)
