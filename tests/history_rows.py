@@ -72,3 +72,22 @@ def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", []):
         yield from _nodes(child)
+
+
+def delivery(service: Any, **fields: object) -> Any:
+    """One delivered trigger to `service` (a PagerDutyService), `fields` changed."""
+    from integrations.pagerduty.models import Delivery, EventAction
+
+    values: dict[str, object] = {
+        "organization_id": service.organization_id,
+        "service": service,
+        "service_name": service.name,
+        "region": "us",
+        "routing_key": service.integration_key,
+        "event_action": EventAction.TRIGGER,
+        "dedup_key": "k",
+        "body": {},
+        "status": Delivery.Status.DELIVERED,
+        **fields,
+    }
+    return Delivery.objects.create(**values)

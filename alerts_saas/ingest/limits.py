@@ -84,21 +84,22 @@ EVENTS = Meter(
     activity.LAST_KEEP_SECONDS,
     activity.add_to_database,
 )
-API_REQUESTS = Meter(
-    "api",
-    lambda token_id, minute: f"tw:api:{token_id}:{minute}",
-    lambda token_id: f"tw:api:{token_id}:last",
-    2 * WINDOW,
-    2 * WINDOW,
-)
 
-CHANGES = Meter(
-    "changes",
-    lambda organization_id, minute: f"tw:changes:{organization_id}:{minute}",
-    lambda organization_id: f"tw:changes:{organization_id}:last",
-    2 * WINDOW,
-    2 * WINDOW,
-)
+
+def _window_only(name: str, prefix: str) -> Meter:
+    """A meter whose counts are kept only as long as the window needs them, under
+    `prefix`:<subject>:<minute>."""
+    return Meter(
+        name,
+        lambda subject, minute: f"{prefix}:{subject}:{minute}",
+        lambda subject: f"{prefix}:{subject}:last",
+        2 * WINDOW,
+        2 * WINDOW,
+    )
+
+
+API_REQUESTS = _window_only("api", "tw:api")  # per API token
+CHANGES = _window_only("changes", "tw:changes")  # per organization
 
 
 class RedisAllowance:

@@ -13,26 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts_saas.alerts.models import Alert, Firing
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty.models import Delivery
 from tests.history_rows import copies, scans
+from tests.history_rows import delivery as _delivery
 
 pytestmark = pytest.mark.django_db
-
-
-def _delivery(service: PagerDutyService, **fields: object) -> Delivery:
-    values: dict[str, object] = {
-        "organization_id": service.organization_id,
-        "service": service,
-        "service_name": service.name,
-        "region": "us",
-        "routing_key": service.integration_key,
-        "event_action": EventAction.TRIGGER,
-        "dedup_key": "k",
-        "body": {},
-        "status": Delivery.Status.DELIVERED,
-        **fields,
-    }
-    return Delivery.objects.create(**values)
 
 
 def _newest_first(rows) -> list[int]:

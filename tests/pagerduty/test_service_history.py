@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
-from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty.models import Delivery, PagerDutyService
 from tests.history_rows import copies, scans
+from tests.history_rows import delivery as _delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -28,22 +29,6 @@ def _service(org: Organization, name: str, key: str) -> PagerDutyService:
     return PagerDutyService.objects.create(
         organization=org, name=name, region="us", integration_key=key * 32
     )
-
-
-def _delivery(service: PagerDutyService, **fields: object) -> Delivery:
-    values: dict[str, object] = {
-        "organization_id": service.organization_id,
-        "service": service,
-        "service_name": service.name,
-        "region": "us",
-        "routing_key": service.integration_key,
-        "event_action": EventAction.TRIGGER,
-        "dedup_key": "k",
-        "body": {},
-        "status": Delivery.Status.DELIVERED,
-        **fields,
-    }
-    return Delivery.objects.create(**values)
 
 
 def _newest_first(service: PagerDutyService, **filters: object) -> list[int]:
