@@ -211,8 +211,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PRODUCT_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
-# allauth's default login and signup rate limits stay on (ACCOUNT_RATE_LIMITS unset).
-# Two-factor sign-in: an authenticator app with recovery codes (allauth.mfa).
+# allauth's default rate limits stay on; two-factor: an app with recovery codes.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "alerts_saas.accounts.mfa_adapter.MFAAdapter"  # secrets encrypted at rest
 MFA_TOTP_ISSUER = PRODUCT_NAME
@@ -266,8 +265,7 @@ PAGERDUTY_CLIENT_ID = env_str("PAGERDUTY_CLIENT_ID", "sandbox-client-id" if _SAN
 PAGERDUTY_CLIENT_SECRET = env_str(
     "PAGERDUTY_CLIENT_SECRET", "sandbox-client-secret" if _SANDBOX else ""
 )
-# Classic user OAuth `write` by default; a scoped app sets e.g.
-# "services.read services.write".
+# Classic user OAuth `write` by default; a scoped app sets "services.read services.write".
 PAGERDUTY_SCOPE = env_str("PAGERDUTY_SCOPE", "write")
 # Access tokens are refreshed this long before they expire.
 PAGERDUTY_REFRESH_MARGIN = timedelta(seconds=env_int("PAGERDUTY_REFRESH_MARGIN", 3600))
@@ -283,23 +281,21 @@ DELIVERY_LEASE = timedelta(seconds=env_int("DELIVERY_LEASE", 20))
 DELIVERY_SWEEP_GRACE = timedelta(seconds=env_int("DELIVERY_SWEEP_GRACE", 15))
 # Events one worker process has in flight at once (from its one event loop: sender.py).
 DELIVERY_SEND_CONCURRENCY = env_int("DELIVERY_SEND_CONCURRENCY", 8)
-# Retries of 429, 5xx, timeouts and network errors back off from 5 s, doubling, up to
-# 30 s (so a page goes out at most 30 s after PagerDuty is back), and give up after 24 h.
-# PagerDuty's per-key limit still holds during a storm of retries.
+# Retries of 429, 5xx, timeouts and network errors back off from 5 s, doubling, up to 30 s
+# (a page goes out at most 30 s after PagerDuty is back; its per-key limit still holds), and
+# give up after 24 h.
 DELIVERY_RETRY_BASE = env_int("DELIVERY_RETRY_BASE", 5)
 DELIVERY_RETRY_CAP = env_int("DELIVERY_RETRY_CAP", 30)
 DELIVERY_GIVE_UP_AFTER = timedelta(seconds=env_int("DELIVERY_GIVE_UP_AFTER", 24 * 3600))
-# Delivered and failed deliveries, and cleared firings, older than this many days are deleted
-# by beat (integrations/pagerduty/retention.py, alerts_saas/alerts/retention.py).
+# Final deliveries and cleared firings older than this many days are deleted by beat.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 if DELIVERY_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DELIVERY_RETENTION_DAYS must be at least 1.")
-# Audit entries (Settings → Activity) older than this many days are deleted by beat.
+# Audit entries older than this many days are deleted by beat.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 if AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1.")
-# One-off mute windows that ended more than this many days ago are deleted by beat
-# (alerts_saas/alerts/retention.py); weekly ones stay until removed.
+# One-off mute windows ended more than this many days ago are deleted by beat.
 MUTE_RETENTION_DAYS = env_int("MUTE_RETENTION_DAYS", 90)
 if MUTE_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("MUTE_RETENTION_DAYS must be at least 1.")
@@ -325,9 +321,7 @@ INGEST_MAX_FUTURE = timedelta(seconds=env_int("INGEST_MAX_FUTURE_SECONDS", 300))
 INGEST_MAX_AGE = timedelta(seconds=env_int("INGEST_MAX_AGE_SECONDS", 24 * 3600))
 # Events each organization may send per minute (sliding window) before getting 429.
 INGEST_EVENTS_PER_MINUTE = env_int("INGEST_EVENTS_PER_MINUTE", 600_000)
-# Changes (POST /api/v1/changes) each organization may send per minute before 429. Each is
-# sent to every service its alerts page, on the service's key, which PagerDuty takes about
-# PAGERDUTY_EVENTS_PER_MINUTE events on: more would only queue, ahead of pages.
+# Changes each organization may send per minute before 429: PagerDuty's rate on a key.
 INGEST_CHANGES_PER_MINUTE = env_int("INGEST_CHANGES_PER_MINUTE", PAGERDUTY_EVENTS_PER_MINUTE)
 # Requests each management API token may make per minute (sliding window) before 429.
 API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 600)
@@ -396,9 +390,7 @@ if not DEBUG:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     if env_bool("SECURE_PROXY_SSL_HEADER", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-        # The client is the address our proxies added to X-Forwarded-For (the last one for
-        # one proxy), not the proxy: else allauth's per-address limits on sign-in, codes
-        # and resets would count every person as one, and ten bad tries lock all out.
+        # allauth's per-address limits count the client the proxy added, not the proxy.
         ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
