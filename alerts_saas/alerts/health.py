@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Window
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
@@ -312,10 +312,13 @@ def _problems(organization: Organization, limit: int | None) -> tuple[list[Probl
     orphans = Alert.objects.filter(
         organization=organization, enabled=True, targets__isnull=True
     ).order_by("name")
-    listed = orphans.only("pk", "name")
+    # How many there are in all, in the same query (a window, counted before the limit):
+    # at least one row is read for it, shown or not.
+    listed = orphans.only("pk", "name").annotate(orphans=Window(Count("pk")))
     wanted = None if limit is None else max(0, limit - len(found))
-    rows = list(listed if wanted is None else listed[:wanted])
-    others = len(found)
+    read = list(listed if wanted is None else listed[: max(1, wanted)])
+    rows = read if wanted is None else read[:wanted]
+    total = len(found) + (read[0].orphans if read else 0)
     for alert in rows:
         found.append(
             Problem(
@@ -331,6 +334,4 @@ def _problems(organization: Organization, limit: int | None) -> tuple[list[Probl
         )
     order = list(ProblemKind)
     found.sort(key=lambda p: order.index(p.kind))
-    counted = wanted is None or len(rows) < wanted  # all the orphans were read
-    total = len(found) if counted else others + orphans.count()
     return (found if limit is None else found[:limit]), total

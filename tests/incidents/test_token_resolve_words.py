@@ -97,7 +97,8 @@ def test_the_apis_resolve_reads_as_the_tokens_in_the_words_and_on_the_page(
     assert "by_hand" not in incident_words(incident)
     resolved = incident.activity.get(kind=IncidentActivity.Kind.RESOLVED)  # type: ignore[attr-defined]
     assert activity_agent(resolved, incident) == "by API token “deploy-bot” from Tripwire"
-    page = _owner_client(org).get(alert.get_absolute_url()).content.decode()
+    opened = f"{alert.get_absolute_url()}?sent={firing.pk}"  # the past firing opened
+    page = _owner_client(org).get(opened).content.decode()
     assert "Resolved in Tripwire by API token “deploy-bot”" in page  # the firing's row
     assert SAID in page  # its incident, in the firings table
     assert "by_hand" not in page
