@@ -40,8 +40,9 @@ from alerts_saas.alerts.views.firing_values import (
 )
 from alerts_saas.alerts.views.fragment_tags import not_modified, targets_etag
 from alerts_saas.alerts.views.rows import FiringRow
+from alerts_saas.cursors import Cursor, walk
 from alerts_saas.ingest.models import ChangeEvent
-from integrations.pagerduty.history import FILTERS, filtered
+from integrations.pagerduty.history import FILTERS, PAGE_SIZE, HistoryPage, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.oncall import on_call
 from integrations.pagerduty.models import Delivery, PagerDutyService
@@ -207,7 +208,10 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     if alert.group_by:
         of_alert = of_alert.annotate(group_value=F("firing__group"))
     deliveries, status = filtered(of_alert, request.GET.get("status"))
-    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
+    # Walked by cursor ("Older →"), as a service's deliveries are: OFFSET cost the rows
+    # before the page, and the count the whole history, on every refresh.
+    after = Cursor.parse(request.GET.get("before"))
+    page = HistoryPage(*walk(deliveries, after, PAGE_SIZE), after is None)
     context: dict[str, Any] = {
         "page": page,
         "status": status,
