@@ -51,6 +51,11 @@ def zone_of(name: str) -> tzinfo:
     return UTC
 
 
+def zone_label(name: str) -> str:
+    """An IANA zone as people read it: "America/New York"; UTC for none."""
+    return (name or "UTC").replace("_", " ")
+
+
 @dataclass(frozen=True)
 class PageZone:
     """The zone a person's times are in, and where it came from (pages say so)."""
@@ -60,8 +65,7 @@ class PageZone:
 
     @property
     def label(self) -> str:
-        """As people read it: "America/New York"."""
-        return self.name.replace("_", " ")
+        return zone_label(self.name)
 
     @property
     def chosen(self) -> bool:

@@ -15,12 +15,12 @@ from django.forms.utils import flatatt
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from alerts_saas.accounts.times import zones
+from alerts_saas.accounts.times import zone_label, zones
 
 
 def zone_choices() -> list[tuple[str, str]]:
     """Each zone as a choice: the IANA name, and it as people read it."""
-    return [(name, name.replace("_", " ")) for name in zones()]
+    return [(name, zone_label(name)) for name in zones()]
 
 
 @cache

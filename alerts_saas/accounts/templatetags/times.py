@@ -14,7 +14,13 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
-from alerts_saas.accounts.times import DEFAULT_FORMAT, PageZone, request_zone, time_html
+from alerts_saas.accounts.times import (
+    DEFAULT_FORMAT,
+    PageZone,
+    request_zone,
+    time_html,
+    zone_label,
+)
 
 register = template.Library()
 
@@ -24,10 +30,7 @@ def timestamp(value: datetime | None, form: str = DEFAULT_FORMAT) -> SafeString:
     return time_html(value, form)
 
 
-@register.filter
-def zone_label(name: str) -> str:
-    """A profile's zone as people read it: "America/New York"; UTC when none is chosen."""
-    return (name or "UTC").replace("_", " ")
+register.filter("zone_label", zone_label)
 
 
 @register.simple_tag(takes_context=True)
