@@ -34,7 +34,7 @@ def _revoke(tokens: models.QuerySet[ApiToken], by: User | None, why: str) -> int
     it revoked once this commits), each with its own audit entry."""
     revoked = 0
     for token in tokens.filter(revoked_at__isnull=True).select_for_update():
-        revoked += token.revoke(by, why=why, revoked_reason=why)
+        revoked += token.revoke(by, why=why)
     return revoked
 
 
