@@ -41,7 +41,7 @@ def index() -> str:
             {
                 "account": account,
                 "users": [u for u in st.users.values() if u.account_id == account.id],
-                "service_count": sum(1 for s in st.services.values() if s.account_id == account.id),
+                "service_count": len(st.account_services(account.id)),
                 "open_alerts": sum(
                     1
                     for a in st.alerts.values()

@@ -130,12 +130,13 @@ class OrchestrationStore:
         from .state import Integration
 
         with self.lock:
-            if orchestration.route_to not in self.services:
+            service = self.services.get(orchestration.route_to or "")
+            if service is None or service.deleted_at is not None:
                 return None
             return Integration(
                 id=orchestration.integration_id,
                 account_id=orchestration.account_id,
-                service_id=orchestration.route_to,
+                service_id=service.id,
                 type=INTEGRATION_TYPE,
                 name=orchestration.name,
                 created_at=orchestration.created_at,

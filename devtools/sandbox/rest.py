@@ -42,6 +42,7 @@ REQUIRED_SCOPES: dict[str, str | None] = {
     "rest.users_me": None,
     "rest.list_services": "services.read",
     "rest.get_service": "services.read",
+    "rest.delete_service": "services.write",
     "rest.create_integration": "services.write",
     "rest.get_integration": "services.read",
     "rest.update_integration": "services.write",
@@ -273,7 +274,7 @@ def _includes(allowed: set[str]) -> list[str]:
 
 def _service(service_id: str) -> Service:
     service = store().services.get(service_id)
-    if service is None or service.account_id != _principal().account.id:
+    if service is None or service.deleted_at or service.account_id != _principal().account.id:
         raise not_found()
     return service
 
@@ -330,6 +331,14 @@ def get_service(service_id: str) -> Response:
     service = _service(service_id)
     with st.lock:
         return _json({"service": service_json(st, service, include)})
+
+
+@bp.delete("/services/<service_id>", endpoint="delete_service")
+def delete_service(service_id: str) -> Response:
+    service = _service(service_id)
+    _require_service_write(service)
+    store().delete_service(service)
+    return Response(status=204)
 
 
 @bp.post("/services/<service_id>/integrations", endpoint="create_integration")

@@ -103,6 +103,7 @@ class Service:
     escalation_policy_id: str
     created_at: datetime
     integration_ids: list[str] = field(default_factory=list)
+    deleted_at: datetime | None = None  # kept for its incidents; listed and found no more
 
 
 @dataclass
@@ -301,7 +302,11 @@ class Store(AlertingStore, OAuthStore, OrchestrationStore):
     def account_services(self, account_id: str) -> list[Service]:
         with self.lock:
             return sorted(
-                (s for s in self.services.values() if s.account_id == account_id),
+                (
+                    s
+                    for s in self.services.values()
+                    if s.account_id == account_id and s.deleted_at is None
+                ),
                 key=lambda s: (s.name.lower(), s.id),
             )
 
@@ -354,6 +359,14 @@ class Store(AlertingStore, OAuthStore, OrchestrationStore):
             if service is not None and integration_id in service.integration_ids:
                 service.integration_ids.remove(integration_id)
             return integration
+
+    def delete_service(self, service: Service) -> None:
+        """REST `DELETE /services/{id}`: the service is no longer listed or found, and its
+        integrations' keys stop working (no new incidents); its incidents keep a name."""
+        with self.lock:
+            for integration_id in list(service.integration_ids):
+                self.remove_integration(integration_id)
+            service.deleted_at = utcnow()
 
     def integration_for_key(self, routing_key: str, region: Region) -> Integration | None:
         """The integration owning ``routing_key``, only if its account is in ``region``."""

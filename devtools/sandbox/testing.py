@@ -126,6 +126,20 @@ class SandboxClient:
         """Remove an integration as a person would in PagerDuty's web app."""
         self._control("DELETE", f"/integrations/{integration_id}")
 
+    def delete_service(self, service_id: str, region: str = "us") -> None:
+        """Delete a service through the REST API (`DELETE /services/{id}`), with the
+        account's API key, as a person or a script would in PagerDuty."""
+        response = self.http.delete(
+            f"{self.rest_url(region)}/services/{service_id}",
+            headers={
+                "Authorization": f"Token token={self.account(region)['api_key']}",
+                "Accept": REST_ACCEPT,
+            },
+            timeout=self.timeout,
+        )
+        if response.status_code != 204:
+            raise RuntimeError(f"sandbox DELETE /services/{service_id}: {response.text}")
+
     def orchestrations(self, **filters: Any) -> list[dict[str, Any]]:
         """Global Event Orchestrations with their routing keys (filter: account_id)."""
         return self._control("GET", "/orchestrations", params=filters)["orchestrations"]
