@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from devtools.bench import durable_loop
 from devtools.bench.loops import post_all, sample_bodies
 from devtools.bench.sink import Sink
 
@@ -31,6 +32,28 @@ def test_counts_every_event_of_the_plain_loop(sink: Sink) -> None:
     assert sink.client.routing["key-a"] == 100
     assert sink.client.routing["key-b"] == 100
     assert sink.client.distinct["key-a"] == {f"t-{i}" for i in range(0, 200, 2)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_durable_loop_sends_each_once_and_settles_its_row(sink: Sink) -> None:
+    from django.db import connection
+
+    bodies = sample_bodies(230, "d", ["key-d"])  # chunks of 50 and a short last one
+    dsn = durable_loop.dsn()
+    durable_loop.prepare(dsn)
+    result = durable_loop.post_all(dsn, f"{sink.url}/v2/enqueue", bodies, 2, 4)
+
+    assert result.statuses == {202: 230}
+    keys = [f"d-{i}" for i in range(230)]
+    assert sink.client.wait_for(lambda: all(k in sink.client.times for k in keys), 10)
+    assert sink.client.duplicates(keys) == 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(claimed_at), count(settled_at), min(status), max(status) "
+            "FROM bench_durable_loop"
+        )
+        assert cursor.fetchone() == (230, 230, 230, 202, 202)
+        cursor.execute("DROP TABLE bench_durable_loop")
 
 
 def test_answers_as_pagerduty(sink: Sink) -> None:

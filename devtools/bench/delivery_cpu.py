@@ -78,6 +78,7 @@ def table(r: dict[str, Any]) -> list[str]:
         ("Tripwire", "tripwire"),
         ("Alertmanager", "alertmanager"),
         ("plain loop", "plain"),
+        ("durable loop", "durable"),
     ):
         figures = cpu.get(key)
         if figures is None:

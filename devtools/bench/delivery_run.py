@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from devtools.bench import delivery_cpu, history
+from devtools.bench import delivery_cpu, durable_loop, history
 from devtools.bench.alertmanager import Alertmanager
 from devtools.bench.common import Children, CpuMeter, percentile
 from devtools.bench.loops import post_all, sample_bodies
@@ -32,6 +32,7 @@ PER_KEY = 30  # events per integration key per phase: a quarter of PagerDuty's 1
 # to its API per batch, Tripwire one transaction of Delivery rows per batch.
 BATCH = 500
 AM_KEY = "alertmanager-bench-routing-key-00"
+DURABLE = "durable loop"  # the plain loop's sends kept in PostgreSQL rows (durable_loop.py)
 SINK_CLIENTS = 2  # processes of raw keep-alive connections (as many as the plain loop's)
 
 
@@ -88,6 +89,7 @@ class Run:
             if self.am is not None:
                 rounds.append(self._alertmanager(r))
             rounds.append(self._plain(r))
+            rounds.append(self._durable(r))
         loaded = self._latency("history")
         return self._results(idle, sink, rounds, empty, loaded)
 
@@ -227,6 +229,21 @@ class Run:
         figures["round"] = r
         return figures
 
+    def _durable(self, r: int) -> dict[str, Any]:
+        """The plain loop's sends kept in PostgreSQL rows (`durable_loop`): inserted,
+        claimed and settled as Tripwire's are, with nothing else."""
+        deliveries = self._deliveries(f"du{r}", self.round_services)
+        bodies = [events.encode({**d.body, "routing_key": d.routing_key}) for d in deliveries]
+        keys = [d.dedup_key for d in deliveries]
+        dsn = durable_loop.dsn()
+        durable_loop.prepare(dsn)
+        self._start()
+        loop = durable_loop.post_all(dsn, self.url, bodies, self.plain[0], self.plain[1])
+        figures = self._timed(DURABLE, keys, len(bodies), loop.seconds)
+        figures["statuses"] = {str(k): v for k, v in loop.statuses.items()}
+        figures["round"] = r
+        return figures
+
     def _latency(self, label: str) -> dict[str, Any]:
         rate, seconds = self.opts["rate"], self.opts["seconds"]
         n = int(rate * seconds)
@@ -292,7 +309,8 @@ class Run:
             }
 
         tw, am, plain = summary("Tripwire"), summary("Alertmanager"), summary("plain loop")
-        assert tw is not None and plain is not None
+        durable = summary(DURABLE)
+        assert tw is not None and plain is not None and durable is not None
         fastest = max(tw["median"], plain["median"], am["median"] if am else 0)
         return {
             "tripwire_per_s": tw["median"],
@@ -300,6 +318,8 @@ class Run:
             "ratio_alertmanager": round(tw["median"] / am["median"], 3) if am else None,
             "plain_per_s": plain["median"],
             "ratio_plain": round(tw["median"] / plain["median"], 3),
+            "durable_per_s": durable["median"],
+            "ratio_durable": round(tw["median"] / durable["median"], 3),
             "p50_ms": empty["p50_ms"],
             "p99_ms": empty["p99_ms"],
             "p50_ms_history": loaded["p50_ms"],
@@ -307,11 +327,12 @@ class Run:
             "history_rows": loaded["table_rows"],
             "sink_per_s": sink["per_s"],
             "sink_headroom": round(sink["per_s"] / fastest, 1),
-            "spread": {"tripwire": tw, "alertmanager": am, "plain": plain},
+            "spread": {"tripwire": tw, "alertmanager": am, "plain": plain, "durable": durable},
             "cpu_us_per_notification": {
                 "tripwire": delivery_cpu.per_notification(rounds, "Tripwire"),
                 "alertmanager": delivery_cpu.per_notification(rounds, "Alertmanager"),
                 "plain": delivery_cpu.per_notification(rounds, "plain loop", self.plain_start),
+                "durable": delivery_cpu.per_notification(rounds, DURABLE, self.plain_start),
                 "plain_loop_start_cpu_seconds": self.plain_start,
             },
             "rounds": rounds,

@@ -35,7 +35,7 @@ def report(out: OutputWrapper, style: Style, r: dict[str, Any]) -> None:
     s, rounds = r["setup"], r["rounds"]
     by = {
         name: [x for x in rounds if x["system"] == name]
-        for name in ("Tripwire", "Alertmanager", "plain loop")
+        for name in ("Tripwire", "Alertmanager", "plain loop", "durable loop")
     }
     lines = [
         "",
@@ -52,6 +52,7 @@ def report(out: OutputWrapper, style: Style, r: dict[str, Any]) -> None:
         _rate("Tripwire", r["spread"]["tripwire"], by["Tripwire"]),
         _rate("Alertmanager", r["spread"]["alertmanager"], by["Alertmanager"]),
         _rate("plain loop", r["spread"]["plain"], by["plain loop"]),
+        _rate("durable loop", r["spread"].get("durable"), by["durable loop"]),
     ]
     if r["ratio_alertmanager"] is None:
         lines.append("    Tripwire / Alertmanager: null (Alertmanager not run)")
@@ -65,6 +66,11 @@ def report(out: OutputWrapper, style: Style, r: dict[str, Any]) -> None:
     lines.append(
         f"    Tripwire / plain loop  : {r['ratio_plain']:.2f}  (target >= {TARGET_RATIO}: {ok})"
     )
+    if r.get("ratio_durable") is not None:
+        lines.append(
+            f"    Tripwire / durable loop: {r['ratio_durable']:.2f}  (no target: the plain loop's "
+            "sends, each kept in a PostgreSQL row inserted, claimed and settled)"
+        )
     incomplete = [x for x in rounds if not x["complete"]]
     dups = sum(x["duplicates"] for x in rounds)
     lines.append(f"    duplicates at the sink: {dups}; incomplete rounds: {len(incomplete)}")
