@@ -20,7 +20,7 @@ from django.urls import reverse
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from integrations.pagerduty.paths import PathState, service_health
+from integrations.pagerduty.paths import PathState, clause, service_health
 
 
 class Health(StrEnum):
@@ -70,6 +70,8 @@ class TargetTrouble:
     fix: Fix
     cause: str = ""
     ask: str = ""
+    since: datetime | None = None  # when it broke, if Tripwire knows
+    reason: str = ""  # `short_reason`
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,8 @@ class AlertHealth:
     others_fine: bool = False  # some of its targets have nothing wrong
     cause: str = ""  # `words` for a member, with `ask` (see TargetTrouble)
     ask: str = ""
+    since: datetime | None = None  # the worst trouble's, shown beside the label
+    reason: str = ""  # the worst trouble's, in a few words (`short_reason`)
 
     @property
     def label(self) -> str:
@@ -135,7 +139,18 @@ def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -
             continue
         health = _FROM_PATH[path.state]
         fix = service_fix(service, health, slug)
-        troubles.append(TargetTrouble(service, health, path.words, fix, path.cause, path.ask))
+        troubles.append(
+            TargetTrouble(
+                service,
+                health,
+                path.words,
+                fix,
+                path.cause,
+                path.ask,
+                path.since,
+                short_reason(service, health),
+            )
+        )
     if not troubles:
         return AlertHealth(Health.OK)
     troubles.sort(key=lambda t: RANK.index(t.health))
@@ -158,7 +173,20 @@ def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -
         others_fine,
         f"{worst.service.name}: {worst.cause}{more}",
         worst.ask,
+        worst.since,
+        worst.reason,
     )
+
+
+def short_reason(service: PagerDutyService, health: Health) -> str:
+    """What broke a service's path, in a few words for a row beside its label: whose it is
+    and what PagerDuty said ("Checkout API: Invalid routing key")."""
+    if health == Health.RECONNECT and service.account is not None:
+        detail = clause(service.account.status_detail)
+        return f"Account {service.account.name}" + (f": {detail}" if detail else "")
+    if health == Health.REFUSED:
+        return f"{service.name}: {clause(service.refused_detail) or 'HTTP 400'}"
+    return f"{service.name}: {clause(service.failing_detail) or 'PagerDuty refused it'}"
 
 
 def targets_with_accounts() -> Prefetch[str]:
@@ -259,12 +287,14 @@ def _problems(organization: Organization, limit: int | None) -> tuple[list[Probl
     for service in broken:
         since: datetime | None
         if service.refused_at is not None:
+            path = service_health(service)
             kind, health, title = (
                 ProblemKind.REFUSED,
                 Health.REFUSED,
-                f"PagerDuty refuses {service.name}",
+                f"{service.name} was deleted in PagerDuty"
+                if path.deleted
+                else f"PagerDuty refuses {service.name}",
             )
-            path = service_health(service)
             since, words, cause, ask = service.refused_at, path.words, path.cause, path.ask
             mute = silenced(using[service.pk])
         else:

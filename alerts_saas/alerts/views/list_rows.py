@@ -111,7 +111,7 @@ SERVICE_FIELDS = (
     "failing_since",
     "failing_detail",
 )
-ACCOUNT_FIELDS = ("pk", "name", "status", "status_detail")
+ACCOUNT_FIELDS = ("pk", "name", "status", "status_detail", "refused_at")
 
 
 # An alert id no database reaches: where the id goes in a reversed URL.
