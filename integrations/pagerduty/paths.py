@@ -9,12 +9,12 @@ statement, so the hot path pays no extra round trip.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from django.db.models import Q
+from django.db.models import Case, CharField, Q, Value, When
 from django.utils import timezone
 
 from alerts_saas.accounts.times import clock
@@ -92,21 +92,30 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
     return newly_refused
 
 
-# The refusal the service picker records when PagerDuty's list of services shows one without
-# the integration Tripwire saved for it: Tripwire's finding, not words PagerDuty sent.
+# The refusals the service picker records from PagerDuty's list of services: Tripwire's
+# findings, not words PagerDuty sent. A service listed without the integration Tripwire saved
+# for it; a service missing from the account's complete list (`rest.ServiceList.complete`).
 INTEGRATION_REMOVED = "Tripwire's integration is no longer on the service in PagerDuty"
+SERVICE_DELETED = "Service deleted in PagerDuty"
 
 
-def mark_removed(organization_id: int, service_ids: Iterable[int]) -> int:
-    """PagerDuty lists these services without our integration: mark them refused, as a
-    refused page would (compare-and-set: an earlier refusal's time and words are kept), in
-    one statement. Returns how many were newly marked; their organization is announced."""
-    ids = set(service_ids)
-    if not ids:
+def mark_removed(organization_id: int, details: Mapping[int, str]) -> int:
+    """PagerDuty's list shows these services gone (service id -> `INTEGRATION_REMOVED` or
+    `SERVICE_DELETED`): mark them refused, as a refused page would (compare-and-set: an
+    earlier refusal's time and words are kept), in one statement. Returns how many were
+    newly marked; their organization is announced."""
+    if not details:
         return 0
+    by_detail: dict[str, list[int]] = {}
+    for service_id, words in details.items():
+        by_detail.setdefault(words, []).append(service_id)
+    detail = Case(
+        *(When(pk__in=ids, then=Value(words)) for words, ids in by_detail.items()),
+        output_field=CharField(),
+    )
     marked = PagerDutyService.objects.filter(
-        organization_id=organization_id, pk__in=ids, refused_at__isnull=True
-    ).update(refused_at=timezone.now(), refused_detail=INTEGRATION_REMOVED)
+        organization_id=organization_id, pk__in=list(details), refused_at__isnull=True
+    ).update(refused_at=timezone.now(), refused_detail=detail)
     if marked:
         announce(PagerDutyService, [organization_id])
     return marked
@@ -143,6 +152,7 @@ class ServiceHealth:
     ask: str = ""  # "<verb> ...", after "Ask an owner or admin of <org> to "
     # The mend as said on Integrations, beside the button it names (`advice(here=True)`).
     mend_here: str = ""
+    deleted: bool = False  # the service itself is gone from PagerDuty (`SERVICE_DELETED`)
 
     @property
     def words(self) -> str:
@@ -164,7 +174,7 @@ class ServiceHealth:
 
     @property
     def label(self) -> str:
-        return LABELS[self.state]
+        return "Deleted in PagerDuty" if self.deleted else LABELS[self.state]
 
     @property
     def can_page(self) -> bool:
@@ -211,6 +221,19 @@ def _refused(service: PagerDutyService) -> ServiceHealth:
     knows a key in one region only, so a wrong region looks the same as a removed
     integration, and is checked first. A connected service's region is its account's."""
     detail = clause(service.refused_detail) or "HTTP 400"
+    if not service.is_pasted and service.refused_detail == SERVICE_DELETED:
+        return ServiceHealth(
+            PathState.REFUSED,
+            "It was deleted in PagerDuty, so pages to it can't get through.",
+            service.refused_at,
+            "Connect another service in Integrations, choose it in the alerts that page this "
+            "one, then delete this one.",
+            "connect another service in Integrations for the alerts that page this one, and "
+            "delete this one",
+            "Connect another service under “Add services”, choose it in the alerts that page "
+            "this one, then delete this one.",
+            deleted=True,
+        )
     if not service.is_pasted and service.refused_detail == INTEGRATION_REMOVED:
         return ServiceHealth(
             PathState.REFUSED,

@@ -5,7 +5,8 @@ PagerDuty's own `query` matches service names only, so the whole list is fetched
 call) and searched here; the ticks travel with each search and page (`service` ids).
 The list comes with each service's integrations (`include[]=integrations`), so a connected
 service whose integration was removed in PagerDuty is seen in the same calls, and marked
-refused (`paths.mark_removed`) as a refused page would mark it.
+refused (`paths.mark_removed`) as a refused page would mark it; so is one the complete list
+leaves out: its service was deleted in PagerDuty.
 """
 
 from __future__ import annotations
@@ -85,17 +86,24 @@ def integration_removed(service: dict[str, Any] | None, integration_id: str) -> 
     return all(i.get("id") != integration_id for i in service["integrations"] or [])
 
 
-def mark_removed(account: PagerDutyAccount, services: Iterable[dict[str, Any]]) -> int:
+def mark_removed(
+    account: PagerDutyAccount, services: Iterable[dict[str, Any]], complete: bool = False
+) -> int:
     """Mark refused the account's connected services that PagerDuty now lists without their
-    integration; returns how many were newly marked (one query, one update when any)."""
+    integration and, when the list is `complete` (`rest.ServiceList`), those it no longer
+    lists at all: deleted in PagerDuty. Returns how many were newly marked (one query, one
+    update when any). A partial list (a search, a truncated paging) says nothing of those
+    it leaves out."""
     listed = {str(s["id"]): s for s in services}
-    saved = account.services.filter(refused_at__isnull=True).exclude(integration_id="")
-    gone = [
-        pk
-        for pk, pd_id, integration_id in saved.values_list("pk", "pd_service_id", "integration_id")
-        if integration_removed(listed.get(pd_id), integration_id)
-    ]
-    return paths.mark_removed(account.organization_id, gone)
+    details: dict[int, str] = {}
+    saved = account.services.filter(refused_at__isnull=True)
+    for pk, pd_id, integration_id in saved.values_list("pk", "pd_service_id", "integration_id"):
+        if pd_id not in listed:
+            if complete:
+                details[pk] = paths.SERVICE_DELETED
+        elif integration_removed(listed[pd_id], integration_id):
+            details[pk] = paths.INTEGRATION_REMOVED
+    return paths.mark_removed(account.organization_id, details)
 
 
 def rows_of(

@@ -8,12 +8,13 @@ refresh and one retry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from pagerduty import ITERATION_LIMIT, HttpError, RestApiV2Client
 from pagerduty import Error as ClientError
-from pagerduty import HttpError, RestApiV2Client
 
 from integrations.pagerduty import conf
 from integrations.pagerduty.models import PagerDutyAccount
@@ -97,10 +98,16 @@ class AccountApi:
 
     def services(self, query: str = "") -> list[dict[str, Any]]:
         """Every service of the account (all pages, 100 at a time), with integrations."""
+        return self.service_list(query).services
+
+    def service_list(self, query: str = "") -> ServiceList:
+        """The account's services with their integrations, and whether that is all of them
+        (`ServiceList.complete`; never with a `query`, which PagerDuty filters)."""
         params: dict[str, Any] = {"include[]": ["integrations"]}
         if query:
             params["query"] = query
-        return self._call(lambda c: list(c.iter_all("/services", params=params, page_size=100)))
+        listed = self._call(lambda c: _all_services(c, params))
+        return ServiceList(listed.services, listed.complete and not query)
 
     def create_integration(self, service_id: str, name: str) -> dict[str, Any]:
         body = {"integration": {"type": INTEGRATION_TYPE, "name": name}}
@@ -152,3 +159,37 @@ class AccountApi:
 
     def get_service(self, service_id: str) -> dict[str, Any]:
         return self._call(lambda c: c.rget(f"/services/{service_id}"))
+
+
+@dataclass(frozen=True)
+class ServiceList:
+    """Services as PagerDuty listed them. `complete`: every page was read, the last said
+    there was no more, and each page's `total` was the number of services read, none twice
+    (a service deleted or added between pages shifts the offsets, and changes the total).
+    Only a complete list can say that a service is gone."""
+
+    services: list[dict[str, Any]]
+    complete: bool
+
+
+PAGE_SIZE = 100
+
+
+def _all_services(client: RestApiV2Client, params: dict[str, Any]) -> ServiceList:
+    """Page through GET /services (classic pagination: PagerDuty serves no offset + limit
+    past 10,000, so a longer list is read that far and is not complete)."""
+    services: list[dict[str, Any]] = []
+    totals: set[object] = set()
+    while len(services) + PAGE_SIZE <= ITERATION_LIMIT:
+        page_params = {**params, "limit": PAGE_SIZE, "offset": len(services), "total": "true"}
+        body = cast(dict[str, Any], client.jget("/services", params=page_params))
+        page = list(body.get("services") or [])
+        services += page
+        totals.add(body.get("total"))
+        if not body.get("more"):
+            ids = {str(s.get("id")) for s in services}
+            counted = totals == {len(ids)} and len(ids) == len(services)
+            return ServiceList(services, "more" in body and counted)
+        if not page:
+            break
+    return ServiceList(services, False)

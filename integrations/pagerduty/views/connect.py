@@ -152,7 +152,7 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
     params = request.POST if request.method == "POST" else request.GET
     query = " ".join(params.get("q", "").split())[:100]
     try:
-        services = AccountApi(account).services()
+        listed = AccountApi(account).service_list()
     except PagerDutyApiError as exc:
         account = _seen_refused(request, account)
         return render(
@@ -161,13 +161,14 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
             {"account": account, "error": exc.message, "query": query},
             status=502,
         )
+    services = listed.services
     chosen_ids = set(params.getlist("service"))
     if request.method == "POST":
         chosen = [s for s in services if s["id"] in chosen_ids]
         if chosen:
             return _add_chosen(request, account, chosen)
         messages.error(request, "Choose at least one service to connect.")
-    if picker.mark_removed(account, services):
+    if picker.mark_removed(account, services, listed.complete):
         problems_now(request.tenant.organization)  # the banner says so on this very page
     rows = picker.rows_of(account, services, chosen_ids)
     context = {
