@@ -45,6 +45,9 @@ def beat_schedule(heartbeat_interval: int) -> dict[str, dict[str, object]]:
             "integrations.pagerduty.incidents.tasks.apply_pending", 30
         ),
         "incidents-prune": _every("integrations.pagerduty.incidents.tasks.prune_incidents", 600),
+        "incidents-sweep-unsubscriptions": _every(
+            "integrations.pagerduty.incidents.tasks.sweep_unsubscriptions", 60
+        ),
         "incidents-check-subscriptions": _every(
             "integrations.pagerduty.incidents.tasks.check_subscriptions", 3600
         ),

@@ -23,6 +23,7 @@ from alerts_saas.org_deletion import deletion
 from integrations.pagerduty.incidents import subscriptions
 from integrations.pagerduty.models import Delivery, PagerDutyService
 from integrations.pagerduty.rest import AccountApi
+from tests.incidents.test_unsubscriptions import run_queued
 from tests.lock_race import race
 from tests.tenant_objects import populate
 
@@ -229,8 +230,9 @@ def test_admins_and_members_are_refused_and_told_to_ask_an_owner_by_name(
 def test_our_webhook_subscriptions_are_deleted_in_pagerduty(
     org, connected_service, pagerduty, admin_client, settings, django_capture_on_commit_callbacks
 ) -> None:
-    """Against the sandbox: the organization's subscription is deleted there once the
-    deletion commits (with the token read before its account went); another's stays."""
+    """Against the sandbox: the organization's subscription is deleted there by a worker
+    once the deletion commits (with the token read before its account went); another's
+    stays."""
     settings.SITE_URL = "http://tripwire.example"
     ours = subscriptions.subscribe(connected_service)
     assert ours is not None and ours.pd_subscription_id
@@ -243,16 +245,23 @@ def test_our_webhook_subscriptions_are_deleted_in_pagerduty(
     page = _text(admin_client.get(_url(org)))
     assert (
         "In PagerDuty, Tripwire then asks to remove its webhook subscription on the connected "
-        "service, so that PagerDuty stops sending its incident updates to Tripwire; one "
-        "PagerDuty can't remove just then stops by itself once Tripwire refuses its updates. "
-        "The rest stays in PagerDuty: the services, their integrations and past incidents. "
-        "To remove "
-        "Tripwire's access to your PagerDuty account, remove the Tripwire app there." in page
+        "service, so that PagerDuty stops sending its incident updates to Tripwire. It asks "
+        "after the deletion, in the background, and asks again for up to a day while "
+        "PagerDuty can't be reached; a subscription still there after that keeps sending "
+        "updates that Tripwire refuses, until PagerDuty turns it off or you delete it in "
+        "PagerDuty (Integrations, Generic Webhooks (v3)). The rest stays in PagerDuty: the "
+        "services, their integrations and past incidents. To remove Tripwire's access to "
+        "your PagerDuty account, remove the Tripwire app there." in page
+    )
+    assert (
+        "(Tripwire's access tokens for it are deleted, once Tripwire's webhook subscriptions "
+        "are removed in PagerDuty or Tripwire gives up trying)" in page
     )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(_url(org), {"name": org.name})
     assert response.status_code == 302
+    assert run_queued() == ["done"]  # a worker's job, not the request's
     deleted = [
         r["path"].rpartition("/webhook_subscriptions/")[2]
         for r in pagerduty.requests_log()

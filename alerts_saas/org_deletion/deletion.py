@@ -7,9 +7,10 @@ incident in PagerDuty that nobody could resolve from Tripwire any more. `delete_
 checks that again under the rows' locks, in the transaction that deletes, so a firing opened
 after the page was shown stops it too.
 
-In PagerDuty, our webhook subscriptions on the organization's services are deleted once the
-deletion commits (as removing a service does), so PagerDuty stops sending webhooks we would
-refuse. Nothing else changes there: neither its published API nor the sandbox has a way for
+In PagerDuty, our webhook subscriptions on the organization's services are deleted by a
+worker once the deletion commits (as removing a service does; retried while PagerDuty can't
+be reached, so the owner's click never waits on it), so PagerDuty stops sending webhooks we
+would refuse. Nothing else changes there: neither its published API nor the sandbox has a way for
 an app to give up its own access, so the page tells the owner to remove the app in PagerDuty.
 """
 
@@ -160,10 +161,10 @@ def delete_organization(organization: Organization, by: User, typed_name: str) -
 
     Every model that refers to an organization cascades (none protects), so the delete
     takes the rest with it, its activity log too (the audit recorder records nothing of an
-    organization being deleted). Our webhook subscriptions are deleted in PagerDuty once
-    this commits (`subscriptions.unsubscribe_on_commit`); a rolled-back deletion keeps
-    them. Its alerts' event counts in Redis are not scanned for: they expire with their
-    windows.
+    organization being deleted). Our webhook subscriptions are deleted in PagerDuty by a
+    worker once this commits (`subscriptions.unsubscribe_on_commit`); a rolled-back
+    deletion keeps them. Its alerts' event counts in Redis are not scanned for: they expire
+    with their windows.
     """
     name = organization.name
     try:
@@ -180,7 +181,8 @@ def delete_organization(organization: Organization, by: User, typed_name: str) -
             paging = paging_now(locked)
             if paging.blocks:
                 raise DeletionRefused(refusal(paging))
-            # Their account's token is read now: the account goes with the organization.
+            # Their ids and accounts' tokens are kept now, in rows that outlive the
+            # organization (`unsubscriptions`): the accounts go with it.
             subscriptions.unsubscribe_on_commit(
                 PagerDutyService.objects.filter(organization_id=locked.pk)
             )

@@ -79,19 +79,26 @@ class AccountApi:
 
     def _call(self, operation: Callable[[RestApiV2Client], T]) -> T:
         try:
-            self.account = fresh(self.account)
+            self._fresh()
             try:
                 return operation(self._client())
             except HttpError as exc:
                 if getattr(exc.response, "status_code", None) != 401:
                     raise
-                self.account = refresh_tokens(self.account)
+                self._refresh()
                 return operation(self._client())
         except TokenRefreshError as exc:
             raise PagerDutyApiError(str(exc), 401) from exc
         except ClientError as exc:
             message, status = _error_message(exc)
             raise PagerDutyApiError(message, status) from exc
+
+    def _fresh(self) -> None:
+        self.account = fresh(self.account)
+
+    def _refresh(self) -> None:
+        """New tokens after a 401 (a subclass may keep its tokens elsewhere)."""
+        self.account = refresh_tokens(self.account)
 
     def me(self) -> dict[str, Any]:
         return self._call(lambda c: c.rget("/users/me"))

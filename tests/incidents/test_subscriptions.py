@@ -9,6 +9,7 @@ import pytest
 from integrations.pagerduty.incidents import subscriptions
 from integrations.pagerduty.incidents.models import WebhookSubscription
 from integrations.pagerduty.rest import AccountApi
+from tests.incidents.test_unsubscriptions import run_queued
 from tests.pagerduty.test_removal import delete_url, disconnect_url
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,7 @@ def test_deleting_the_service_deletes_its_subscription(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(delete_url(org, connected_service), {"seen": ""})
     assert response.status_code == 302
+    assert run_queued() == ["done"]  # a worker deletes it once the removal commits
     assert not WebhookSubscription.objects.exists()
     assert pagerduty.webhook_subscriptions() == []
 
@@ -89,6 +91,7 @@ def test_disconnecting_deletes_its_subscriptions(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(disconnect_url(org, connected_service.account), {"seen": ""})
     assert response.status_code == 302
+    assert run_queued() == ["done"]  # a worker deletes it once the removal commits
     assert pagerduty.webhook_subscriptions() == []
 
 

@@ -1,4 +1,5 @@
-"""Admin views, read-only: what PagerDuty told us. A subscription's secret is never shown."""
+"""Admin views, read-only: what PagerDuty told us. A subscription's secret and an
+unsubscription's tokens are never shown."""
 
 from django.contrib import admin
 from django.db import models
@@ -7,6 +8,7 @@ from integrations.pagerduty.incidents.models import (
     Incident,
     IncidentActivity,
     OnCallNow,
+    Unsubscription,
     WebhookSubscription,
 )
 
@@ -47,3 +49,9 @@ class IncidentActivityAdmin(ReadOnlyAdmin):
 @admin.register(OnCallNow)
 class OnCallNowAdmin(ReadOnlyAdmin):
     list_display = ["service", "organization", "escalation_policy", "checked_at", "problem"]
+
+
+@admin.register(Unsubscription)
+class UnsubscriptionAdmin(ReadOnlyAdmin):
+    secret_fields = ("access_token", "refresh_token")
+    list_display = ["subdomain", "organization_ref", "attempts", "next_attempt_at", "last_error"]

@@ -183,3 +183,32 @@ class OnCallNow(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(self.names) or "nobody"
+
+
+class Unsubscription(models.Model):
+    """Our webhook subscriptions of one account still to delete in PagerDuty, after their
+    services (or their whole organization) were removed. Written in the removal's
+    transaction and deleted once PagerDuty has them gone; a worker does the deleting, with
+    retries (`unsubscriptions.py`). It outlives the organization: no key to it, only its id.
+
+    The account's tokens are copied, encrypted as on the account, because the account's row
+    may go in the same transaction; while the account is still there its own tokens are used.
+    """
+
+    account = models.ForeignKey(
+        PagerDutyAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    organization_ref = models.PositiveBigIntegerField(help_text="The organization's id.")
+    subdomain = models.CharField(max_length=100)
+    region = models.CharField(max_length=2)
+    subscription_ids = models.JSONField(default=list, help_text="Left to delete.")
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{', '.join(self.subscription_ids)} in {self.subdomain}"

@@ -2,9 +2,9 @@
 
 One subscription a service, filtered to that service (the narrowest filter PagerDuty
 offers) and to the incident events we show. Connecting makes it (or finds ours again),
-removing the service deletes it, and beat checks them: one PagerDuty disabled after failed
-deliveries is enabled again, one that is gone is made anew, and what cannot be done is
-kept in `problem`, in words, for the integrations page.
+removing the service deletes it (in a worker: `unsubscriptions`), and beat checks them: one
+PagerDuty disabled after failed deliveries is enabled again, one that is gone is made anew,
+and what cannot be done is kept in `problem`, in words, for the integrations page.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.pagerduty.incidents import unsubscriptions
 from integrations.pagerduty.incidents.models import WebhookSubscription
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
@@ -135,35 +134,8 @@ def check_all() -> int:
     return WebhookSubscription.objects.exclude(problem="").count()
 
 
-@dataclass(frozen=True)
-class _Doomed:
-    subscription_id: str
-    account: PagerDutyAccount
-
-
 def unsubscribe_on_commit(services: Iterable[PagerDutyService]) -> None:
-    """The subscriptions of services about to be removed, deleted in PagerDuty once the
-    removal commits (with the account's token as it is now: the account may be going too).
-    A subscription that cannot be deleted only sends webhooks we refuse; PagerDuty then
-    disables it by itself."""
-    doomed = [
-        _Doomed(row.pd_subscription_id, row.account)
-        for row in WebhookSubscription.objects.select_related("account")
-        .filter(service__in=list(services))
-        .exclude(pd_subscription_id="")
-    ]
-    if doomed:
-        transaction.on_commit(lambda: _delete(doomed))
-
-
-def _delete(doomed: list[_Doomed]) -> None:
-    for item in doomed:
-        try:
-            AccountApi(item.account).delete_webhook_subscription(item.subscription_id)
-        except PagerDutyApiError as exc:
-            if exc.status != 404:
-                log.warning(
-                    "Webhook subscription %s not deleted: %s", item.subscription_id, exc.message
-                )
-        except PagerDutyAccount.DoesNotExist:  # its token needed a refresh, and it is gone
-            log.warning("Webhook subscription %s not deleted: no token", item.subscription_id)
+    """The subscriptions of services about to be removed, deleted in PagerDuty by a worker
+    once the removal commits (`unsubscriptions`: with the account's tokens as they are now,
+    since the account may be going too). Nothing here waits on PagerDuty."""
+    unsubscriptions.queue_on_commit(unsubscriptions.capture(services))

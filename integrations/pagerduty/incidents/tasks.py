@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.pagerduty.incidents import activity, oncall, retention, subscriptions
+from integrations.pagerduty.incidents import (
+    activity,
+    oncall,
+    retention,
+    subscriptions,
+    unsubscriptions,
+)
 from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.task_names import DELETE_SUBSCRIPTIONS
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -30,6 +37,18 @@ def subscribe_services(service_ids: list[int]) -> None:
 @shared_task(ignore_result=True)
 def check_subscriptions() -> int:
     return subscriptions.check_all()
+
+
+@shared_task(name=DELETE_SUBSCRIPTIONS, ignore_result=True)
+def delete_subscriptions(unsubscription_id: int) -> str:
+    """Our subscriptions on removed services, deleted in PagerDuty (retries queue anew)."""
+    return unsubscriptions.attempt(unsubscription_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_unsubscriptions() -> int:
+    """Beat: rows whose deleting task was lost, queued again."""
+    return unsubscriptions.sweep()
 
 
 @shared_task(ignore_result=True)
