@@ -133,6 +133,12 @@ def _failed(row: Unsubscription, left: list[str], exc: PagerDutyApiError) -> str
         row.next_attempt_at = now + timedelta(seconds=delay)
         row.save(update_fields=["subscription_ids", "last_error", "next_attempt_at"])
         queue([row.pk], countdown=delay)
+        log.info(
+            "Deleting webhook subscription(s) %s in PagerDuty is tried again in %.0f s: %s",
+            ", ".join(left),
+            delay,
+            row.last_error,
+        )
         return "retry"
     log.warning(
         "Tripwire gave up deleting its webhook subscription(s) %s in PagerDuty account %s "
