@@ -1,5 +1,6 @@
 """/activity: the organization's audit log, as Settings → Activity shows it, newest first,
-a page at a time (read scope)."""
+a page at a time (read scope). It grows with every change, so it is history: counted up to
+COUNT_CAP and walked further with `before`, as the firings and deliveries are."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from alerts_saas.api.auth import READ, TokenRequest
 from alerts_saas.api.fields import NoNul, Who
-from alerts_saas.api.paging import Paging, page_of
-from alerts_saas.api.schemas import InvalidOut, PageOut
+from alerts_saas.api.paging import HistoryPaging, history_page_of
+from alerts_saas.api.schemas import HistoryPageOut, InvalidOut
 from alerts_saas.audit.models import Entry
 from alerts_saas.audit.query import Filters, entries
 from alerts_saas.audit.words import describe
@@ -55,7 +56,7 @@ class EntryOut(BaseModel):
     words: str = Field(description="The entry in words, as Settings → Activity says it.")
 
 
-class EntryPage(PageOut):
+class EntryPage(HistoryPageOut):
     items: list[EntryOut]
 
 
@@ -79,10 +80,12 @@ def _entry(entry: Entry) -> EntryOut:
     tags=["Activity"],
 )
 def list_activity(
-    request: TokenRequest, paging: Query[Paging], filters: Query[ActivityFilters]
+    request: TokenRequest, paging: Query[HistoryPaging], filters: Query[ActivityFilters]
 ) -> dict[str, Any]:
     """Who changed what, when and from where, newest first: every change by a person or a
-    token (alerts, services, accounts, keys, tokens, members, settings)."""
+    token (alerts, services, accounts, keys, tokens, members, settings). Counted up to
+    10,000; walk further back with `before`."""
     wanted = Filters(**filters.dict())
-    rows, facts = page_of(request, entries(request.auth.organization, wanted), paging)
-    return {**facts, "items": [_entry(e) for e in rows]}
+    rows = entries(request.auth.organization, wanted)
+    shown, facts = history_page_of(request, rows, paging, "created_at", "entries")
+    return {**facts, "items": [_entry(e) for e in shown]}

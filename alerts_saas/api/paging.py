@@ -1,8 +1,13 @@
 """One page of a list: `page` and `per_page` in, the items and where the others are out.
 
-History (firings, deliveries) grows without end, so its lists count at most COUNT_CAP rows
-("10000+" past that), reach that far by `page`, and further by `before`: a cursor on the
-index (`alerts_saas.cursors`) that is as fast at any depth."""
+History (firings, deliveries, the activity log) grows without end, so its lists count at
+most COUNT_CAP rows ("10000+" past that), reach that far by `page`, and further by `before`:
+a cursor on the index (`alerts_saas.cursors`) that is as fast at any depth.
+
+The other lists (alerts, services, ingest keys, mute windows not over yet) stay counted
+exactly, by `page_of`: people make their rows one at a time, retention removes ended
+windows, so they stay small enough to count whole, and an exact count is what they are
+read for."""
 
 from __future__ import annotations
 
