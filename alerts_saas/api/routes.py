@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Router
+from ninja.parser import Parser
 
 from alerts_saas.api import activity, alerts, errors, firing_actions, history, keys, mutes
 from alerts_saas.api.schemas import FieldProblem, InvalidOut
@@ -32,12 +34,15 @@ def register(api: NinjaAPI) -> None:
         _refuse_unknown_parameters(router)
         _refuse_other_methods(router)
         api.add_router("", router)
+    api.parser = OnceEach(routers)
 
 
 def _document_refusals(router: Router) -> None:
     """The refusals the framework answers before an operation runs, in the document: 413
     for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (`errors.too_big`), 400 for a path id that
-    is not a whole number (`errors.invalid`)."""
+    is not a whole number (`errors.invalid`). The framework has no public way to make an
+    answer's model (its own pagination calls this same private method), and writing the
+    answers into `openapi_extra` by hand would skip its model-to-schema step."""
     for view in router.path_operations.values():
         for operation in view.operations:
             sources = {model.__ninja_param_source__ for model in operation.models}
@@ -87,14 +92,35 @@ def _knowing(view: Callable[..., Any], known: list[str]) -> Callable[..., Any]:
 
 def _refuse_other_methods(router: Router) -> None:
     """A method a path doesn't take is 405 in JSON, in words, with Allow (the framework's
-    own answer is plain text)."""
+    own answer is plain text). A path that takes GET takes HEAD too (`_headless`); neither
+    is listed in the document."""
     for path, view in list(router.path_operations.items()):
         taken = sorted({method for operation in view.operations for method in operation.methods})
+        extra = {"HEAD": _headless} if "GET" in taken else {}
+        taken = sorted([*taken, *extra])
         others = [method for method in METHODS if method not in taken]
-        if others:
-            with warnings.catch_warnings():  # the path's ids are not read: it refuses them all
-                warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings():  # the path's ids are not read here
+            warnings.simplefilter("ignore", UserWarning)
+            for method, answer in extra.items():
+                router.add_api_operation(path, [method], answer, include_in_schema=False)
+            if others:
                 router.add_api_operation(path, others, _not_allowed(taken), include_in_schema=False)
+
+
+def _headless(request: HttpRequest) -> HttpResponse:
+    """HEAD: the path's GET answer, run as GET (its token, parameters and status), with the
+    same headers and no body (RFC 9110 9.3.2)."""
+    match = request.resolver_match
+    assert match is not None  # the URL resolver matched this view
+    request.method = "GET"
+    try:
+        response = match.func(request, *match.args, **match.kwargs)
+    finally:
+        request.method = "HEAD"
+    if isinstance(response, HttpResponse):
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
+    return response
 
 
 def _not_allowed(taken: list[str]) -> Callable[..., HttpResponse]:
@@ -107,3 +133,47 @@ def _not_allowed(taken: list[str]) -> Callable[..., HttpResponse]:
         return response
 
     return refuse
+
+
+class OnceEach(Parser):
+    """A query parameter given twice (`?per_page=5&per_page=50`) is 400, naming it: taking
+    the last, as the framework does, answers a question the caller may not have asked.
+    Only the parameters the routes document as one value are refused: one documented as a
+    list repeats, and one no route takes is left to `_knowing` to name as unknown. (The
+    framework parses each Query model alone, with its own `list_fields`; the routes' whole
+    lists keep a list in one model from being refused while parsing another.)"""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        models = [
+            model
+            for router in routers
+            for view in router.path_operations.values()
+            for operation in view.operations
+            for model in operation.models
+            if model.__ninja_param_source__ == "query"
+        ]
+        lists = {
+            name for model in models for name in getattr(model, "__ninja_collection_fields__", [])
+        }
+        names = {name for model in models for name in getattr(model, "__ninja_flatten_map__", {})}
+        self.single = names - lists
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        if data is request.GET:
+            repeated = {
+                name: len(values)
+                for name, values in data.lists()
+                if len(values) > 1 and name in self.single and name not in list_fields
+            }
+            if repeated:
+                raise errors.Problems(
+                    "The request was not understood, and nothing was done. Send each query "
+                    "parameter once, with the one value you mean.",
+                    [
+                        FieldProblem(field=name, message=f"is given {times} times; send it once")
+                        for name, times in repeated.items()
+                    ],
+                )
+        return super().parse_querydict(data, list_fields, request)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Router, Status
 from ninja.openapi.docs import Swagger
@@ -85,10 +85,11 @@ alert that counts per value (a host taken down for good). An alert's answer carr
 version (`ETag`); send it back as `If-Match` with PUT, PATCH, DELETE, enable or disable,
 and the change is made only if nobody changed the alert since (412 otherwise). Lists come
 a page at a time (`page`, `per_page`), with `next` and `previous` links. History
-(`/firings`, `/deliveries`) is counted up to {COUNT_CAP:,} (`count` {COUNT_CAP} with
-`count_capped` true reads "{COUNT_CAP}+"), `page` reaches that far, and `before` (a page's
-`next_before`, which `next` follows) walks older history at any depth. Another
-organization's ids are 404.
+(`/firings`, `/deliveries`, `/activity`) is counted up to {COUNT_CAP:,} (`count`
+{COUNT_CAP} with `count_capped` true reads "{COUNT_CAP}+"), `page` reaches that far, and
+`before` (a page's `next_before`, which `next` follows) walks older history at any depth.
+Another organization's ids are 404. Every GET also answers HEAD (its headers, no body);
+send each query parameter once (twice is 400); paths have no slash at the end.
 """
 
 
@@ -154,6 +155,8 @@ class IngestApi(NinjaAPI):
         for path, item in schema["paths"].items():
             if path.endswith("/events") and "post" in item:
                 _document(item["post"], batch)
+            elif path.endswith("/changes") and "post" in item:
+                _stamp_change(item["post"], batch[0]["timestamp"])
         return schema
 
 
@@ -166,6 +169,13 @@ def _document(operation: dict[str, Any], batch: list[dict[str, Any]]) -> None:
     for status, description in ANSWERS.items():
         operation["responses"][status]["description"] = description
     operation["requestBody"]["content"]["application/json"]["example"] = batch
+
+
+def _stamp_change(operation: dict[str, Any], stamp: str) -> None:
+    """The change example sent `stamp` (now): it shows the form, and is never too old."""
+    content = operation["requestBody"]["content"]["application/json"]
+    example = content["example"]
+    content["example"] = {**example, "payload": {**example["payload"], "timestamp": stamp}}
 
 
 class Docs(Swagger):
@@ -329,7 +339,18 @@ def not_found(request: HttpRequest, rest: str) -> HttpResponse:
 
 
 def _nothing_here(request: HttpRequest) -> HttpResponse:
-    """Any other path under the API: 404 in JSON, in words, even with DEBUG on."""
+    """Any other path under the API: 404 in JSON, in words, even with DEBUG on. A path of
+    ours with a slash at the end (which Django's APPEND_SLASH habit invites) names the path
+    meant."""
+    meant = _without_slash(request.path)
+    if meant is not None:
+        return JsonResponse(
+            {
+                "message": f"No such path: {request.path}. Did you mean {meant}? Paths here "
+                "have no slash at the end."
+            },
+            status=404,
+        )
     return JsonResponse(
         {
             "message": f"There is nothing at {request.path}. Events go to POST "
@@ -338,6 +359,20 @@ def _nothing_here(request: HttpRequest) -> HttpResponse:
         },
         status=404,
     )
+
+
+def _without_slash(path: str) -> str | None:
+    """`path` without its trailing slashes, if that is one of the API's own paths."""
+    bare = path.rstrip("/")
+    if bare == path:
+        return None
+    try:
+        match = resolve(bare)
+    except Resolver404:
+        return None
+    if match.namespace != api.urls_namespace or match.url_name in ("root", "not_found"):
+        return None
+    return bare
 
 
 register(api)

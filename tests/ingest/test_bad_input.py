@@ -238,7 +238,7 @@ def test_other_methods_on_events_are_405_in_json(client, method):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/api/v1/event"), ("POST", "/api/v1/events/"), ("GET", "/api/v1/")],
+    [("POST", "/api/v1/event"), ("POST", "/api/v1/event/"), ("GET", "/api/v1/")],
 )
 def test_unknown_api_paths_are_404_in_json(client, method, path):
     response = client.generic(method, path)
