@@ -51,6 +51,7 @@ from integrations.pagerduty.models import (
     PagerDutyService,
     Reason,
 )
+from integrations.pagerduty.paths import INTEGRATION_REMOVED, SERVICE_DELETED
 from integrations.pagerduty.provisioning import integration_name
 from integrations.pagerduty.signals import services_removing
 
@@ -146,9 +147,13 @@ class Plan:
 
     @property
     def left_in_pagerduty(self) -> tuple[LeftInPagerDuty, ...]:
+        """Our integrations that stay in PagerDuty: not on a service PagerDuty listed
+        without it, or no longer listed at all (`picker.mark_removed`)."""
         name = integration_name(self.organization)
         return tuple(
-            LeftInPagerDuty(s.name, s.html_url, "" if s.is_pasted else name) for s in self.services
+            LeftInPagerDuty(s.name, s.html_url, "" if s.is_pasted else name)
+            for s in self.services
+            if s.is_pasted or s.refused_detail not in (INTEGRATION_REMOVED, SERVICE_DELETED)
         )
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
-from integrations.pagerduty import paths, picker, rest
+from integrations.pagerduty import paths, picker, removal, rest
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.rest import AccountApi
 
@@ -70,6 +70,19 @@ def test_a_service_deleted_in_the_sandbox_reads_deleted(
     admin_client.get(_picker_url(org, connected_service))
     connected_service.refresh_from_db()
     assert connected_service.refused_at == first
+
+    # Deleting it here asks nothing more of PagerDuty: there is no integration left there.
+    delete_url = (
+        f"/o/{org.slug}/settings/integrations/pagerduty/services/{connected_service.pk}/delete/"
+    )
+    confirm = admin_client.get(delete_url).content.decode()
+    assert "What you must do in PagerDuty" not in confirm
+    seen = ",".join(map(str, sorted(removal.plan_service_removal(connected_service).orphan_ids)))
+    response = admin_client.post(delete_url, {"seen": seen, "alerts": "nobody"}, follow=True)
+    done = _words(response.content.decode())
+    assert "Checkout API 001 was removed from Tripwire." in done
+    assert "remove the integration" not in done
+    assert not PagerDutyService.objects.filter(pk=connected_service.pk).exists()
 
 
 def test_a_list_that_may_leave_services_out_marks_nothing(
