@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.db.models import Case, CharField, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts_saas.accounts.times import clock
@@ -101,9 +102,10 @@ SERVICE_DELETED = "Service deleted in PagerDuty"
 
 def mark_removed(organization_id: int, details: Mapping[int, str]) -> int:
     """PagerDuty's list shows these services gone (service id -> `INTEGRATION_REMOVED` or
-    `SERVICE_DELETED`): mark them refused, as a refused page would (compare-and-set: an
-    earlier refusal's time and words are kept), in one statement. Returns how many were
-    newly marked; their organization is announced."""
+    `SERVICE_DELETED`): mark them refused, as a refused page would, in one compare-and-set
+    statement. An earlier refusal's time is kept, and its words, unless the service is
+    deleted: that says more than a refused key, and changes what to do. Returns how many
+    were newly marked; their organization is announced."""
     if not details:
         return 0
     by_detail: dict[str, list[int]] = {}
@@ -113,9 +115,12 @@ def mark_removed(organization_id: int, details: Mapping[int, str]) -> int:
         *(When(pk__in=ids, then=Value(words)) for words, ids in by_detail.items()),
         output_field=CharField(),
     )
-    marked = PagerDutyService.objects.filter(
-        organization_id=organization_id, pk__in=list(details), refused_at__isnull=True
-    ).update(refused_at=timezone.now(), refused_detail=detail)
+    deleted = Q(pk__in=by_detail.get(SERVICE_DELETED, [])) & ~Q(refused_detail=SERVICE_DELETED)
+    marked = (
+        PagerDutyService.objects.filter(organization_id=organization_id, pk__in=list(details))
+        .filter(Q(refused_at__isnull=True) | deleted)
+        .update(refused_at=Coalesce("refused_at", Value(timezone.now())), refused_detail=detail)
+    )
     if marked:
         announce(PagerDutyService, [organization_id])
     return marked

@@ -91,17 +91,18 @@ def mark_removed(
 ) -> int:
     """Mark refused the account's connected services that PagerDuty now lists without their
     integration and, when the list is `complete` (`rest.ServiceList`), those it no longer
-    lists at all: deleted in PagerDuty. Returns how many were newly marked (one query, one
-    update when any). A partial list (a search, a truncated paging) says nothing of those
-    it leaves out."""
+    lists at all: deleted in PagerDuty (even if a refused page marked them first). Returns
+    how many were newly marked (one query, one update when any). A partial list (a search,
+    a truncated paging) says nothing of those it leaves out."""
     listed = {str(s["id"]): s for s in services}
     details: dict[int, str] = {}
-    saved = account.services.filter(refused_at__isnull=True)
-    for pk, pd_id, integration_id in saved.values_list("pk", "pd_service_id", "integration_id"):
+    for pk, pd_id, integration_id, refused_at, refused_detail in account.services.values_list(
+        "pk", "pd_service_id", "integration_id", "refused_at", "refused_detail"
+    ):
         if pd_id not in listed:
-            if complete:
+            if complete and refused_detail != paths.SERVICE_DELETED:
                 details[pk] = paths.SERVICE_DELETED
-        elif integration_removed(listed[pd_id], integration_id):
+        elif refused_at is None and integration_removed(listed[pd_id], integration_id):
             details[pk] = paths.INTEGRATION_REMOVED
     return paths.mark_removed(account.organization_id, details)
 

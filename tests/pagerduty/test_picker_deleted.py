@@ -217,3 +217,24 @@ def test_another_organizations_service_with_the_same_id_is_untouched(
     assert paths.mark_removed(org.pk, {their_service.pk: paths.SERVICE_DELETED}) == 0
     their_service.refresh_from_db()
     assert their_service.refused_at is None
+
+
+def test_a_service_a_page_found_refused_reads_deleted_once_the_list_says_so(
+    org: Organization, connected_service: PagerDutyService, pagerduty: Any, admin_client: Any
+) -> None:
+    # Deleted in PagerDuty, its next page refused for its key: "choose it again" can't work.
+    pagerduty.delete_service(connected_service.pd_service_id)
+    refused_at = timezone.now() - timedelta(minutes=20)
+    PagerDutyService.objects.filter(pk=connected_service.pk).update(
+        refused_at=refused_at, refused_detail="Invalid routing key"
+    )
+
+    admin_client.get(_picker_url(org, connected_service))
+
+    assert _deleted(connected_service)
+    assert connected_service.refused_at == refused_at  # since when it can't page
+    integrations = _words(
+        admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
+    )
+    assert "It was deleted in PagerDuty" in integrations
+    assert "Choose it again" not in integrations
