@@ -26,12 +26,13 @@ from alerts_saas.alerts.models import Level
 from alerts_saas.ingest.parsing import Raw
 from alerts_saas.ingest.repair import (
     INT64,
+    KNOWN,
     as_text,
     clean_attributes,
     problems,
     repaired_attributes,
     shown,
-    storable,
+    storable_event,
 )
 from alerts_saas.ingest.schema import MAX_DEPTH, EventIn, ItemProblem
 
@@ -112,7 +113,6 @@ def judge(raw: Raw, now: datetime) -> Judged:
 # A timestamp in the form senders use (RFC 3339), which the model and the standard library
 # read alike; any other form is left to the model.
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?")
-_KNOWN = frozenset(EventIn.model_fields)
 _SCALARS = frozenset({str, float, bool, type(None)})
 
 
@@ -163,11 +163,11 @@ def _plain(item: Any) -> Fields | None:
         elif type(value) not in _SCALARS:
             return None
         attributes[key] = value
-    extra = item.keys() - _KNOWN
+    extra = item.keys() - KNOWN
     if extra:
         for key, value in item.items():
             # Unknown fields are kept as attributes; explicit attributes win a clash.
-            if key in _KNOWN or key in attributes:
+            if key in KNOWN or key in attributes:
                 continue
             if type(value) is int:
                 if value not in INT64:
@@ -189,24 +189,21 @@ def _modelled(index: int, item: Any, rules: _Rules, judged: Judged) -> Event | N
     if name is not None:
         judged.errors.append(_too_deep_problem(index, name))
         return None
+    repaired: list[str] = []
+    unknown: dict[str, Any] = {}
+    if not rules.clean:  # only such a body can hold what a store refuses
+        item, unknown = storable_event(item, repaired)
     try:
         model = EventIn.model_validate(item)
     except ValidationError as exc:
-        judged.errors.extend(problems(index, exc, item))
+        judged.errors.extend(problems(index, exc))
         return None
-    repaired: list[str] = []
     if rules.clean:
-        message = model.message
         attributes = clean_attributes(model)
-        source, app = model.source or model.host or "", model.app or ""
     else:
-        message = storable(model.message, repaired, "message")
-        attributes = repaired_attributes(model, repaired)
-        source = storable(
-            model.source or model.host or "", repaired, "source" if model.source else "host"
-        )
-        app = storable(model.app or "", repaired, "app")
-    fields = (model.level, model.timestamp, message, source, app, attributes)
+        attributes = repaired_attributes(model, unknown, repaired)
+    source, app = model.source or model.host or "", model.app or ""
+    fields = (model.level, model.timestamp, model.message, source, app, attributes)
     return _normalise(index, *fields, rules, judged, repaired)
 
 
@@ -269,31 +266,27 @@ def _when(index: int, stamp: datetime, rules: _Rules, judged: Judged) -> float |
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
     when = stamp.timestamp()
-    if when - rules.now_ts > rules.max_future:
-        judged.errors.append(
-            ItemProblem(
-                index=index,
-                field="timestamp",
-                message=f"{stamp.isoformat()} is {_span(when - rules.now_ts)} ahead of our "
-                f"clock; at most {_span(rules.max_future)} is accepted. "
-                "Is the sender's clock right?",
-            )
-        )
-        return None
-    if rules.now_ts - when > rules.max_age:
-        judged.errors.append(
-            ItemProblem(
-                index=index,
-                field="timestamp",
-                message=f"{stamp.isoformat()} is {_span(rules.now_ts - when)} old; "
-                f"events older than {_span(rules.max_age)} are refused.",
-            )
-        )
-        return None
-    return when
+    ahead = when - rules.now_ts
+    if -rules.max_age <= ahead <= rules.max_future:
+        return when
+    words = out_of_bounds(stamp.isoformat(), ahead, rules.max_future, rules.max_age, "events")
+    judged.errors.append(ItemProblem(index=index, field="timestamp", message=words))
+    return None
 
 
-def _span(seconds: float) -> str:
+def out_of_bounds(sent: str, ahead: float, max_future: float, max_age: float, things: str) -> str:
+    """Why the time `sent` (ISO 8601, with its offset), `ahead` seconds ahead of our clock
+    (behind it if negative), is refused: the words events and changes share. Called only
+    for a time outside the bounds, so an accepted event's time costs no call."""
+    if ahead > max_future:
+        return (
+            f"{sent} is {span(ahead)} ahead of our clock; at most "
+            f"{span(max_future)} is accepted. Is the sender's clock right?"
+        )
+    return f"{sent} is {span(-ahead)} old; {things} older than {span(max_age)} are refused."
+
+
+def span(seconds: float) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             n = int(seconds // size)

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alerts_saas.ingest.batch import too_deep
+from alerts_saas.ingest.batch import out_of_bounds, span, too_deep
 from alerts_saas.ingest.repair import shown, storable
 from alerts_saas.ingest.schema import MAX_DEPTH, ItemProblem
 
@@ -47,8 +47,10 @@ class ChangePayloadIn(BaseModel):
     timestamp: datetime | None = Field(
         None,
         description="When it changed: ISO 8601 (UTC if no offset is given; offsets from "
-        "-12:00 to +14:00), kept in UTC. Defaults to when it arrives; at most 5 minutes "
-        "ahead of our clock.",
+        "-12:00 to +14:00), kept in UTC. Defaults to when it arrives. At most "
+        f"{span(settings.INGEST_MAX_FUTURE.total_seconds())} ahead of our clock and "
+        f"{span(settings.INGEST_MAX_AGE.total_seconds())} old, as for events (both "
+        "configurable).",
     )
     source: str | None = Field(None, max_length=255, examples=["ci-pipeline"])
     custom_details: dict[str, Any] = Field(
@@ -156,11 +158,12 @@ def _in_utc(stamp: datetime, now: datetime) -> datetime | str:
         stamp = stamp.astimezone(UTC) if offset is not None else stamp.replace(tzinfo=UTC)
     except OverflowError:
         return f"“payload.timestamp” ({sent}) falls outside the years 1 to 9999 in UTC."
-    if stamp > now + settings.INGEST_MAX_FUTURE:
-        return (
-            "“payload.timestamp” is ahead of our clock by more than "
-            f"{int(settings.INGEST_MAX_FUTURE.total_seconds() // 60)} minutes."
-        )
+    ahead = (stamp - now).total_seconds()
+    max_future = settings.INGEST_MAX_FUTURE.total_seconds()
+    max_age = settings.INGEST_MAX_AGE.total_seconds()
+    if not -max_age <= ahead <= max_future:
+        shown_as = sent if offset is not None else stamp.isoformat()  # with its offset
+        return out_of_bounds(shown_as, ahead, max_future, max_age, "changes")
     return stamp
 
 

@@ -2,7 +2,10 @@
 for stores and PagerDuty, and a model's validation errors in the words of the answer.
 
 Only a body that orjson refused (lone surrogates, integers beyond 64 bits) or that holds an
-escaped NUL needs its strings repaired; a clean body skips the repair (`batch.judge`).
+escaped NUL needs its strings repaired; a clean body skips the repair (`batch.judge`). In such
+a body one rule holds for every text of an event (message, source, host, app, attributes,
+the names and values of unknown fields): NUL and unpaired surrogates become U+FFFD, with a
+note naming the field. Only the timestamp, which is not text, is refused for them.
 """
 
 from __future__ import annotations
@@ -18,28 +21,19 @@ from alerts_saas.ingest.schema import EventIn, ItemProblem
 MAX_EXTRA_CHARS = 1000
 UNPAIRED = "it holds an unpaired surrogate (\\ud800 to \\udfff)"
 INT64 = range(-(2**63), 2**63)  # `in` on a range of ints is a comparison, not a scan
+KNOWN = frozenset(EventIn.model_fields)
+TEXT_FIELDS = frozenset({"message", "source", "host", "app"})
 
 
-def problems(index: int, error: ValidationError, item: dict[Any, Any]) -> list[ItemProblem]:
+def problems(index: int, error: ValidationError) -> list[ItemProblem]:
     """A model's validation errors for the event at `index`, in the answer's words."""
     found = []
     for detail in error.errors(include_url=False, include_input=False):
-        if detail["type"] == "string_unicode" and not detail["loc"]:
-            continue  # a field name: said below, by name
         where = ".".join(shown(str(part)) for part in detail["loc"]) or None
         message = detail["msg"]
         if detail["type"] == "string_unicode":
             message = f"This value is not valid Unicode: {UNPAIRED}."
         found.append(ItemProblem(index=index, field=where, message=message))
-    for name in item:
-        if isinstance(name, str) and not encodable(name):
-            found.append(
-                ItemProblem(
-                    index=index,
-                    field=shown(name),
-                    message=f"This field name is not valid Unicode: {UNPAIRED}.",
-                )
-            )
     return found
 
 
@@ -83,13 +77,35 @@ def clean_attributes(model: EventIn) -> dict[str, AttributeValue]:
     return attributes
 
 
-def repaired_attributes(model: EventIn, repaired: list[str]) -> dict[str, AttributeValue]:
-    """The event's attributes and unknown fields, each string made storable."""
+def storable_event(
+    item: dict[str, Any], repaired: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An event of a body that needs repair, split for the model: its known fields, the
+    text ones made storable, and its unknown fields, left for `repaired_attributes`. The
+    model refuses an unpaired surrogate in a string whose length it checks (source, host,
+    app) and in an unknown field's name, so neither may reach it unrepaired."""
+    known: dict[str, Any] = {}
+    unknown: dict[str, Any] = {}
+    for name, value in item.items():
+        if name not in KNOWN:
+            unknown[name] = value
+        elif name in TEXT_FIELDS and type(value) is str:
+            known[name] = storable(value, repaired, name)
+        else:
+            known[name] = value
+    return known, unknown
+
+
+def repaired_attributes(
+    model: EventIn, unknown: dict[str, Any], repaired: list[str]
+) -> dict[str, AttributeValue]:
+    """The event's attributes and its `unknown` fields, each name and string made
+    storable, each repair named in `repaired` by the field as it was sent."""
     attributes: dict[str, AttributeValue] = {}
     for key, value in model.attributes.items():
         where = f"attributes.{shown(key)}"
         attributes[storable(key, repaired, where)] = fit(value, repaired, where)
-    for key, value in (model.model_extra or {}).items():
+    for key, value in unknown.items():
         # Unknown fields are kept as attributes; explicit attributes win a clash.
         where = shown(key)
         key = storable(key, repaired, where)

@@ -17,10 +17,11 @@ MAX_DEPTH = 32
 
 EVENT_DESCRIPTION = f"""One event. Fields we don't know are kept as attributes (objects and
 arrays as their JSON text). Objects and arrays nest at most {MAX_DEPTH} levels deep in an
-event, the event itself being the first: a deeper event is refused, alone. NUL characters,
-and unpaired surrogates (\\ud800 to \\udfff) in the message, attributes and other fields,
-are replaced with U+FFFD, with a note; an unpaired surrogate in `source`, `host`, `app` or
-`timestamp`, or in a field name, refuses the event, naming the field."""
+event, the event itself being the first: a deeper event is refused, alone. NUL characters
+and unpaired surrogates (\\ud800 to \\udfff) in any text (`message`, `source`, `host`,
+`app`, attributes, the names and values of fields we don't know) are replaced with U+FFFD
+and the event kept, with a note naming the field; in `timestamp`, which is then no time,
+they refuse the event."""
 
 
 class EventIn(BaseModel):

@@ -131,7 +131,8 @@ def test_bad_changes_are_refused_in_words_and_the_good_ones_kept(send, org, serv
         (
             2,
             "payload.timestamp",
-            "“payload.timestamp” is ahead of our clock by more than 5 minutes.",
+            f"{ahead} is 59 minutes ahead of our clock; at most 5 minutes is accepted. "
+            "Is the sender's clock right?",
         ),
         (3, "links.0.href", "“links.0.href” is not an http or https address."),
         (4, None, "A change is an object with a “payload” (and its “summary”)."),
