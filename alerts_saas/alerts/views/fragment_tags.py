@@ -2,9 +2,12 @@
 
 The fragment (`history.alert_firing_targets`) costs tens of milliseconds and ~100 KB for an
 alert that groups; most polls find nothing changed. Its tag is a digest of what it shows,
-read in a few small queries: the open firings, their deliveries' states, PagerDuty's
-incidents for them and what they record, who the targets page now, the targets' own
-state; and of who looks (person, role, zone, the page of values asked for). The minute is
+read in a few small queries that read only what the fragment shows, however many values
+fire and however many deliveries they made: the open firings it lists (an alert that
+groups lists a page of them, `firing_values`) and how many are open, those firings'
+deliveries' states and the services they went to (connected or not), PagerDuty's incidents
+for them and their timelines, who those services page now, the alert's targets' own
+state; and who looks (person, role, zone, the page of values asked for). The minute is
 part of it: durations and "as of" times move with the clock, and anything the digest
 missed shows within a minute.
 """
@@ -13,53 +16,92 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Count, Max
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.db.models import Count, Max, Window
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils.http import parse_etags
 
 from alerts_saas.accounts.access import TenantRequest
 from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.views.firing_values import VALUES_PAGE, VALUES_SHOWN, page_number
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
 from integrations.pagerduty.models import Delivery
+
+# What the fragment shows of each open firing and of each of their deliveries.
+FIRING_FIELDS = ("pk", "group", "held", "severity", "opened_at", "condition_cleared_at")
+DELIVERY_FIELDS = (
+    "pk",
+    "firing_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "delivered_at",
+    "last_error",
+    "dedup_key",
+    "service_id",
+    "service__account_id",  # connected through OAuth: PagerDuty reports its incidents
+)
+
+
+def shown_firings(alert: Alert, query: QueryDict) -> tuple[int, list[tuple[Any, ...]]]:
+    """How many firings of the alert are open, and those the fragment lists (FIRING_FIELDS):
+    the page of values `query` asks for (past the end, the last, as `firing_values` does) for
+    an alert that groups, else its open firing. One query; two for a page past the first."""
+    still_open = alert.firings.filter(cleared_at__isnull=True).order_by("opened_at", "pk")
+    if not alert.group_by:
+        found = list(still_open.values_list(*FIRING_FIELDS))
+        return len(found), found
+    number = page_number(query.get(VALUES_PAGE))
+    if number == 1:  # the usual poll: the count rides on the page's rows (a window)
+        rows = list(
+            still_open.annotate(open_count=Window(Count("pk"))).values_list(
+                *FIRING_FIELDS, "open_count"
+            )[:VALUES_SHOWN]
+        )
+        return (rows[0][-1] if rows else 0), [row[:-1] for row in rows]
+    total = still_open.count()
+    last = max(1, -(-total // VALUES_SHOWN))
+    start = (min(number, last) - 1) * VALUES_SHOWN
+    return total, list(still_open.values_list(*FIRING_FIELDS)[start : start + VALUES_SHOWN])
 
 
 def targets_etag(request: TenantRequest, alert: Alert, now: datetime) -> str | None:
     """The fragment's ETag (quoted), or None when the alert is not firing."""
-    open_firings = alert.firings.filter(cleared_at__isnull=True)
-    firings = list(
-        open_firings.order_by("pk").values_list(
-            "pk", "group", "held", "severity", "opened_at", "condition_cleared_at"
-        )
-    )
-    if not firings:
+    total, firings = shown_firings(alert, request.GET)
+    if not total:
         return None
-    deliveries = Delivery.objects.filter(
-        organization_id=alert.organization_id, firing__in=[f[0] for f in firings]
-    )
+    organization = alert.organization_id
     sent = list(
-        deliveries.order_by("pk").values_list(
-            "pk", "status", "attempts", "next_attempt_at", "delivered_at", "last_error"
+        Delivery.objects.filter(organization_id=organization, firing__in=[f[0] for f in firings])
+        .order_by("pk")
+        .values_list(*DELIVERY_FIELDS)
+    )
+    keys = sorted({row[7] for row in sent})
+    services = sorted({row[8] for row in sent if row[8] is not None})
+    incidents = {}
+    if keys:
+        incidents = Incident.objects.filter(
+            organization_id=organization, dedup_key__in=keys
+        ).aggregate(
+            count=Count("pk", distinct=True),
+            updated=Max("updated_at"),
+            noted=Max("activity__pk"),
+            applied=Max("activity__applied_at"),
         )
-    )
-    incidents = Incident.objects.filter(
-        organization_id=alert.organization_id,
-        dedup_key__in=deliveries.values("dedup_key"),
-    ).aggregate(
-        count=Count("pk", distinct=True),
-        updated=Max("updated_at"),
-        activity=Max("activity__applied_at"),
-    )
-    targets = list(alert.targets.all())  # prefetched with their accounts
-    paths = [
+    on_call = []
+    if services:
+        on_call = list(
+            # Never checked reads as no row does ("Checking who is on call…"): the page's
+            # own render asks for a check, and must not change the tag by doing so.
+            OnCallNow.objects.filter(service__in=services, checked_at__isnull=False)
+            .order_by("service_id")
+            .values_list("service_id", "names", "escalation_policy", "checked_at", "problem")
+        )
+    paths = [  # the alert's targets, prefetched with their accounts
         (t.pk, t.name, t.refused_at, t.failing_since, t.account_id, t.account and t.account.status)
-        for t in targets
+        for t in alert.targets.all()
     ]
-    on_call = list(
-        OnCallNow.objects.filter(service__in=[t.pk for t in targets])
-        .order_by("service_id")
-        .values_list("service_id", "names", "checked_at", "problem")
-    )
     seen = (
         request.user.pk,
         request.tenant.role,
@@ -68,6 +110,7 @@ def targets_etag(request: TenantRequest, alert: Alert, now: datetime) -> str | N
         now.strftime("%Y-%m-%dT%H:%M"),
         alert.updated_at,
         alert.enabled,
+        total,
     )
     digest = hashlib.sha256(repr((seen, firings, sent, incidents, paths, on_call)).encode())
     return f'"{digest.hexdigest()[:32]}"'
