@@ -12,8 +12,6 @@ as Tripwire's engine. Its rows live in a table of its own (`TABLE`), emptied per
 
 from __future__ import annotations
 
-import multiprocessing
-import time
 from collections import Counter
 from typing import Any
 
@@ -102,23 +100,7 @@ def post_all(dsn: str, url: str, bodies: list[bytes], processes: int, concurrenc
     """Post `bodies` through the durable loop from `processes` processes of `concurrency`
     sends in flight each; a `loops.LoopResult`, timed from when all are connected to when
     the last row is settled."""
-    from devtools.bench.loops import LoopResult
+    from devtools.bench.loops import run_processes
 
-    ctx = multiprocessing.get_context("spawn")
-    go, out = ctx.Event(), ctx.Queue()
-    procs = [
-        ctx.Process(target=_run, args=(dsn, url, bodies[i::processes], go, out, concurrency))
-        for i in range(processes)
-    ]
-    for p in procs:
-        p.start()
-    time.sleep(0.6 + 0.2 * processes)  # interpreters up and connected
-    started = time.monotonic()
-    go.set()
-    statuses: Counter[int] = Counter()
-    for _ in procs:
-        statuses.update(out.get(timeout=600))
-    seconds = time.monotonic() - started
-    for p in procs:
-        p.join()
-    return LoopResult(seconds, statuses)
+    shares = [(dsn, url, bodies[i::processes], concurrency) for i in range(processes)]
+    return run_processes(_run, shares, before=3)

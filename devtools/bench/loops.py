@@ -137,19 +137,29 @@ def post_all(
     sender, one per process), "urllib3" (one PoolManager per process), "requests" (a
     Session per thread) or "raw" (a socket per thread, the cheapest). Timed from when all are
     connected to when the last answer is in."""
+    if client == "raw":
+        return run_processes(
+            _post_raw, [(url, bodies[i::processes], threads) for i in range(processes)]
+        )
+    return run_processes(
+        _post_pooled,
+        [(url, bodies[i::processes], threads, client) for i in range(processes)],
+    )
+
+
+def run_processes(target: Any, shares: list[tuple[Any, ...]], before: int = 2) -> LoopResult:
+    """Run `target` in a spawned process per share, with the start event and the result
+    queue placed after the share's first `before` arguments; timed from when all are up
+    and connected to when the last has put its statuses."""
     ctx = multiprocessing.get_context("spawn")
     go, out = ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(
-            target=_post_raw if client == "raw" else _post_pooled,
-            args=(url, bodies[i::processes], go, out, threads)
-            + (() if client == "raw" else (client,)),
-        )
-        for i in range(processes)
+        ctx.Process(target=target, args=(*share[:before], go, out, *share[before:]))
+        for share in shares
     ]
     for p in procs:
         p.start()
-    time.sleep(0.6 + 0.2 * processes)  # interpreters up and connected
+    time.sleep(0.6 + 0.2 * len(procs))  # interpreters up and connected
     started = time.monotonic()
     go.set()
     statuses: Counter[int] = Counter()
