@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery.schedules import crontab
+
 from alerts_saas.env import env_int
 
 
@@ -44,6 +46,13 @@ def beat_schedule(heartbeat_interval: int) -> dict[str, dict[str, object]]:
         "incidents-apply-pending": _every(
             "integrations.pagerduty.incidents.tasks.apply_pending", 30
         ),
+        # Services deleted in PagerDuty: each account read once per interval, a slice of the
+        # accounts at the start of every minute (see integrations.pagerduty.service_check).
+        "pagerduty-check-services": {
+            "task": "integrations.pagerduty.tasks.check_services",
+            "schedule": crontab(),
+            "options": {"expires": 55},
+        },
         "incidents-prune": _every("integrations.pagerduty.incidents.tasks.prune_incidents", 600),
         "incidents-sweep-unsubscriptions": _every(
             "integrations.pagerduty.incidents.tasks.sweep_unsubscriptions", 60

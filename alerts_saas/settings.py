@@ -270,6 +270,9 @@ PAGERDUTY_SCOPE = env_str("PAGERDUTY_SCOPE", "write")
 # Access tokens are refreshed this long before they expire.
 PAGERDUTY_REFRESH_MARGIN = timedelta(seconds=env_int("PAGERDUTY_REFRESH_MARGIN", 3600))
 PAGERDUTY_HTTP_TIMEOUT = env_int("PAGERDUTY_HTTP_TIMEOUT", 10)
+# Beat reads each connected account's services once in this many seconds, a slice of the
+# accounts a minute (`integrations.pagerduty.service_check`).
+PAGERDUTY_SERVICE_CHECK_INTERVAL = env_int("PAGERDUTY_SERVICE_CHECK_INTERVAL", 900)
 # PagerDuty's documented Events API limit per integration key, enforced before sending.
 PAGERDUTY_EVENTS_PER_MINUTE = env_int("PAGERDUTY_EVENTS_PER_MINUTE", 120)
 PAGERDUTY_EVENTS_WINDOW = env_int("PAGERDUTY_EVENTS_WINDOW", 60)  # seconds

@@ -16,6 +16,7 @@ SEND_DELIVERIES = "integrations.pagerduty.tasks.send_deliveries"
 SWEEP_DELIVERIES = "integrations.pagerduty.tasks.sweep_deliveries"
 REFRESH_EXPIRING_TOKENS = "integrations.pagerduty.tasks.refresh_expiring_tokens"
 PRUNE_DELIVERIES = "integrations.pagerduty.tasks.prune_deliveries"
+CHECK_SERVICES = "integrations.pagerduty.tasks.check_services"
 DELETE_SUBSCRIPTIONS = "integrations.pagerduty.incidents.tasks.delete_subscriptions"
 
 

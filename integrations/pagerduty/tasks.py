@@ -11,9 +11,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.pagerduty import delivery, retention
+from integrations.pagerduty import delivery, retention, service_check
 from integrations.pagerduty.models import PagerDutyAccount
 from integrations.pagerduty.task_names import (
+    CHECK_SERVICES,
     PRUNE_DELIVERIES,
     REFRESH_EXPIRING_TOKENS,
     SEND_DELIVERIES,
@@ -55,3 +56,10 @@ def refresh_expiring_tokens() -> int:
         except TokenRefreshError as exc:
             log.warning("Token refresh for PagerDuty account %s failed: %s", account.pk, exc)
     return refreshed
+
+
+@shared_task(name=CHECK_SERVICES, ignore_result=True)
+def check_services() -> int:
+    """Beat, every minute: this minute's slice of the connected accounts, each read once per
+    interval for services deleted in PagerDuty or without our integration (`service_check`)."""
+    return service_check.check_due()

@@ -1,0 +1,309 @@
+"""Beat's check of connected services: a service deleted in PagerDuty is found within the
+interval with nobody opening the service picker, and the owner is told once, as for any
+paging path that broke. Accounts are spread over the interval, each read with one listing;
+a list that is not complete marks nothing deleted; an account to reconnect is not read; one
+account failing does not stop the others; another organization's services are untouched."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from celery.schedules import crontab
+from django.core import mail
+from django.utils import timezone
+
+from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.models import Alert
+from alerts_saas.notices import tasks as notices
+from integrations.pagerduty import paths, rest, service_check
+from integrations.pagerduty import tasks as beat
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from tests.pagerduty_fixtures import EU_USER, US_USER
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def every_run(settings: Any) -> None:
+    """Every account due in every run: an interval of one minute, one slice."""
+    settings.PAGERDUTY_SERVICE_CHECK_INTERVAL = 60
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The organizations a paging check was queued for once committed (not queued)."""
+    calls: list[int] = []
+    monkeypatch.setattr(
+        notices.reconcile_organization, "apply_async", lambda args, **kw: calls.append(args[0])
+    )
+    return calls
+
+
+def _run(capture: Any) -> int:
+    """Beat's task as the worker runs it, its commit callbacks run as they would be."""
+    with capture(execute=True):
+        return beat.check_services()
+
+
+def _deleted(service: PagerDutyService) -> bool:
+    service.refresh_from_db()
+    return service.refused_at is not None and service.refused_detail == paths.SERVICE_DELETED
+
+
+def _account(org: Organization, pagerduty: Any, email: str, region: str) -> PagerDutyAccount:
+    """An account connected through OAuth by `org`, with real sandbox tokens."""
+    token = pagerduty.issue_token(email)
+    pd = pagerduty.account(region)
+    return PagerDutyAccount.objects.create(
+        organization=org,
+        pd_account_id=pd["id"],
+        subdomain=pd["subdomain"],
+        name=f"{org.name} {region.upper()}",
+        region=region,
+        access_token=token["access_token"],
+        refresh_token=token["refresh_token"],
+        expires_at=timezone.now() + timedelta(seconds=int(token["expires_in"])),
+        scope="write",
+        connected_by=org.memberships.get().user,
+    )
+
+
+def _connect(account: PagerDutyAccount, pd_service: dict[str, Any], pagerduty: Any) -> Any:
+    """One of the account's PagerDuty services connected, with an integration of its own."""
+    integration = pagerduty.add_integration(pd_service["id"])
+    return PagerDutyService.objects.create(
+        organization=account.organization,
+        account=account,
+        region=account.region,
+        pd_service_id=pd_service["id"],
+        name=pd_service["name"],
+        integration_id=integration["id"],
+        integration_key=integration["integration_key"],
+    )
+
+
+def test_beat_reads_each_account_once_per_interval_a_slice_of_them_a_minute(
+    org: Organization, make_org: Any, settings: Any
+) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["pagerduty-check-services"]
+    assert entry["task"] == "integrations.pagerduty.tasks.check_services"
+    assert entry["schedule"] == crontab()  # at the start of every minute
+    assert entry["options"]["expires"] < 60  # a late run gives way to the next minute's
+    assert settings.PAGERDUTY_SERVICE_CHECK_INTERVAL == 900
+
+    owner = org.memberships.get().user
+    accounts = []
+    for n in range(45):
+        account = PagerDutyAccount.objects.create(
+            organization=org,
+            pd_account_id=f"PACC{n}",
+            subdomain=f"acme-{n}",
+            name=f"Acme {n}",
+            access_token="at",
+            refresh_token="rt",
+            expires_at=timezone.now() + timedelta(days=1),
+            connected_by=owner,
+        )
+        PagerDutyService.objects.create(
+            organization=org, account=account, name=f"S{n}", integration_key=f"{n:032d}"
+        )
+        accounts.append(account.pk)
+    PagerDutyAccount.objects.filter(pk=accounts[0]).update(
+        status=PagerDutyAccount.Status.NEEDS_RECONNECT
+    )
+    PagerDutyService.objects.filter(account_id=accounts[1]).delete()  # nothing to check
+
+    start = datetime(2026, 11, 30, 3, 7, 0, tzinfo=UTC)
+    runs = [
+        list(service_check.due(start + timedelta(minutes=m, seconds=5)).values_list("pk"))
+        for m in range(15)
+    ]
+    read = Counter(pk for run in runs for (pk,) in run)
+    assert read == Counter(accounts[2:])  # each once in 15 minutes, none skipped
+    assert max(len(run) for run in runs) == 3  # 43 accounts over 15 minutes
+
+
+def _rest_calls(pagerduty: Any, host: str = "rest-us") -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in pagerduty.requests_log(host)]
+
+
+def test_a_service_deleted_in_pagerduty_is_found_by_beat_and_the_owner_told_once(
+    org: Organization,
+    connected_service: PagerDutyService,
+    pagerduty: Any,
+    admin_client: Any,
+    every_run: None,
+    queued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
+    alert.targets.add(connected_service)
+    pagerduty.delete_service(connected_service.pd_service_id)
+    before = len(_rest_calls(pagerduty))
+    mail.outbox.clear()
+
+    assert _run(django_capture_on_commit_callbacks) == 1
+
+    assert _deleted(connected_service)
+    # One listing of the account (139 services, 100 a call), nothing asked per service.
+    calls = _rest_calls(pagerduty)[before:]
+    assert len(calls) == 2 and all(
+        c.startswith("GET ") and c.endswith("/services") for c in calls
+    ), calls
+    # Whatever tells people of a paging path that broke is told: once.
+    assert queued == [org.pk]
+    notices.reconcile_organization(org.pk)
+    [email] = mail.outbox
+    assert email.to == ["owner@acme.example"]
+    assert email.subject == (
+        "[Tripwire] Paging broken in Acme Ops: Checkout API 001 was deleted in PagerDuty"
+    )
+    assert "Checkout errors" in email.body
+
+    # The next runs find it marked already: nothing announced, nothing sent again.
+    first = connected_service.refused_at
+    assert _run(django_capture_on_commit_callbacks) == 0
+    notices.check_paging_problems()
+    assert queued == [org.pk] and len(mail.outbox) == 1
+    connected_service.refresh_from_db()
+    assert connected_service.refused_at == first
+    dashboard = admin_client.get(f"/o/{org.slug}/").content.decode()
+    assert "Checkout API 001 was deleted in PagerDuty" in dashboard
+
+
+def _second(connected_service: PagerDutyService, pagerduty: Any) -> PagerDutyService:
+    """Another service of the same account connected, on the list's first page."""
+    assert connected_service.account is not None
+    pd_service = next(
+        s for s in pagerduty.account("us")["services"] if s["name"] == "Checkout API 002"
+    )
+    return _connect(connected_service.account, pd_service, pagerduty)
+
+
+def test_an_integration_removed_in_pagerduty_is_found_by_beat(
+    org: Organization,
+    connected_service: PagerDutyService,
+    pagerduty: Any,
+    every_run: None,
+    queued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    other = _second(connected_service, pagerduty)
+    pagerduty.remove_integration(other.integration_id)  # in PagerDuty's web app
+
+    assert _run(django_capture_on_commit_callbacks) == 1
+
+    other.refresh_from_db()
+    assert other.refused_at is not None and other.refused_detail == paths.INTEGRATION_REMOVED
+    connected_service.refresh_from_db()
+    assert connected_service.refused_at is None
+    assert queued == [org.pk]
+
+
+def test_a_list_that_is_not_complete_marks_nothing_deleted(
+    connected_service: PagerDutyService,
+    pagerduty: Any,
+    every_run: None,
+    queued: list[int],
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pagerduty.delete_service(connected_service.pd_service_id)
+    other = _second(connected_service, pagerduty)
+
+    # PagerDuty failing midway: nothing is judged.
+    pagerduty.fault("rest-us", "500", count=20)
+    assert _run(django_capture_on_commit_callbacks) == 0
+    pagerduty.clear_faults()
+    # Paging cut short (PagerDuty pages no further than offset + limit 10,000): one page.
+    # What it lists still counts (an integration gone from a service it shows); what it
+    # leaves out says nothing.
+    pagerduty.remove_integration(other.integration_id)
+    monkeypatch.setattr(rest, "ITERATION_LIMIT", 100)
+    assert _run(django_capture_on_commit_callbacks) == 1
+    monkeypatch.undo()
+    other.refresh_from_db()
+    assert other.refused_detail == paths.INTEGRATION_REMOVED
+    connected_service.refresh_from_db()
+    assert connected_service.refused_at is None
+
+    # Read to its end, the list says it.
+    assert _run(django_capture_on_commit_callbacks) == 1
+    assert _deleted(connected_service)
+
+
+def test_an_account_to_reconnect_is_not_read_and_a_refused_token_marks_nothing(
+    org: Organization,
+    connected_service: PagerDutyService,
+    make_org: Any,
+    make_user: Any,
+    pagerduty: Any,
+    every_run: None,
+    queued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    account = connected_service.account
+    assert account is not None
+    # Another organization connected the same PagerDuty account and service.
+    other = make_org("Other Ops", owner=make_user("boss@other.example"))
+    theirs = _account(other, pagerduty, US_USER, "us")
+    pd_service = {"id": connected_service.pd_service_id, "name": connected_service.name}
+    their_service = _connect(theirs, pd_service, pagerduty)
+    pagerduty.delete_service(connected_service.pd_service_id)
+
+    # Both to reconnect: neither is read, nothing is recorded.
+    PagerDutyAccount.objects.update(status=PagerDutyAccount.Status.NEEDS_RECONNECT)
+    before = len(_rest_calls(pagerduty))
+    assert _run(django_capture_on_commit_callbacks) == 0
+    assert len(_rest_calls(pagerduty)) == before
+
+    # Connected again, but PagerDuty refuses our tokens: it says nothing of the services.
+    PagerDutyAccount.objects.filter(pk=account.pk).update(status=PagerDutyAccount.Status.ACTIVE)
+    pagerduty.revoke_tokens(access_token=account.access_token)
+    assert _run(django_capture_on_commit_callbacks) == 0
+    for service in (connected_service, their_service):
+        service.refresh_from_db()
+        assert service.refused_at is None and service.refused_detail == ""
+    account.refresh_from_db()
+    assert account.needs_reconnect  # as any call that meets the refusal records it
+    assert queued == [org.pk]  # the account to reconnect, announced by the refusal itself
+
+
+def test_one_account_failing_does_not_stop_the_others_nor_touch_them(
+    org: Organization,
+    connected_service: PagerDutyService,
+    make_org: Any,
+    make_user: Any,
+    pagerduty: Any,
+    every_run: None,
+    queued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # Another organization's EU account: one service deleted there, one still there.
+    other = make_org("Globex Paging", owner=make_user("boss@globex.example"))
+    theirs = _account(other, pagerduty, EU_USER, "eu")
+    gone, kept = pagerduty.account("eu")["services"][:2]
+    their_gone, their_kept = (_connect(theirs, s, pagerduty) for s in (gone, kept))
+    pagerduty.delete_service(gone["id"], region="eu")
+
+    # Our account (read first) fails: theirs is read all the same.
+    pagerduty.fault("rest-us", "500", count=20)
+    assert _run(django_capture_on_commit_callbacks) == 1
+    pagerduty.clear_faults()
+    assert _deleted(their_gone)
+    their_kept.refresh_from_db()
+    assert their_kept.refused_at is None
+    connected_service.refresh_from_db()
+    assert connected_service.refused_at is None
+    assert queued == [other.pk]
+
+    # Ours deleted next: ours is marked, theirs stays as it was.
+    pagerduty.delete_service(connected_service.pd_service_id)
+    assert _run(django_capture_on_commit_callbacks) == 1
+    assert _deleted(connected_service)
+    their_kept.refresh_from_db()
+    assert their_kept.refused_at is None
+    assert queued == [other.pk, org.pk]
