@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from django.db.models import Case, CharField, Q, Value, When
+from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -124,6 +124,32 @@ def mark_removed(organization_id: int, details: Mapping[int, str]) -> int:
     if marked:
         announce(PagerDutyService, [organization_id])
     return marked
+
+
+def unmark_deleted(organization_id: int, relisted: Mapping[int, bool]) -> int:
+    """PagerDuty lists again these services marked `SERVICE_DELETED` (service id -> whether
+    it lists them without Tripwire's integration): they were not deleted after all (a list
+    shows what the token can see). Their mark goes, or, for one listed without our
+    integration, becomes `INTEGRATION_REMOVED` (its time kept). One compare-and-set statement
+    on that mark only: any other refusal stays. Returns how many changed; announced."""
+    if not relisted:
+        return 0
+    removed = [pk for pk, gone in relisted.items() if gone]
+    changed = PagerDutyService.objects.filter(
+        organization_id=organization_id, pk__in=list(relisted), refused_detail=SERVICE_DELETED
+    ).update(
+        refused_at=Case(
+            When(pk__in=removed, then=F("refused_at")), default=None, output_field=DateTimeField()
+        ),
+        refused_detail=Case(
+            When(pk__in=removed, then=Value(INTEGRATION_REMOVED)),
+            default=Value(""),
+            output_field=CharField(),
+        ),
+    )
+    if changed:
+        announce(PagerDutyService, [organization_id])
+    return changed
 
 
 def heal(service_ids: Iterable[int]) -> int:

@@ -6,11 +6,13 @@ call) and searched here; the ticks travel with each search and page (`service` i
 The list comes with each service's integrations (`include[]=integrations`), so a connected
 service whose integration was removed in PagerDuty is seen in the same calls, and marked
 refused (`paths.mark_removed`) as a refused page would mark it; so is one the complete list
-leaves out: its service was deleted in PagerDuty.
+leaves out once PagerDuty answers 404 for it: its service was deleted in PagerDuty. A service
+so marked that a list shows again is unmarked.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,9 @@ from django.core.paginator import Page, Paginator
 from integrations.pagerduty import paths
 from integrations.pagerduty.models import PagerDutyAccount
 from integrations.pagerduty.provisioning import our_integration, our_integration_ids
+from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
+log = logging.getLogger(__name__)
 PER_PAGE = 25
 
 
@@ -89,22 +93,74 @@ def integration_removed(service: dict[str, Any] | None, integration_id: str) -> 
 def mark_removed(
     account: PagerDutyAccount, services: Iterable[dict[str, Any]], complete: bool = False
 ) -> int:
-    """Mark refused the account's connected services that PagerDuty now lists without their
-    integration and, when the list is `complete` (`rest.ServiceList`), those it no longer
-    lists at all: deleted in PagerDuty (even if a refused page marked them first). Returns
-    how many were newly marked (one query, one update when any). A partial list (a search,
-    a truncated paging) says nothing of those it leaves out."""
+    """Judge the account's connected services by PagerDuty's list of them. One listed without
+    its integration is marked refused (`INTEGRATION_REMOVED`). One a `complete` list
+    (`rest.ServiceList`) leaves out is asked about (`confirm_missing`), and marked
+    `SERVICE_DELETED` (even if a refused page marked it first) only when PagerDuty answers
+    404 for it. One marked deleted that a list shows again has that mark cleared
+    (`paths.unmark_deleted`). Returns how many services' marks changed (one query to read,
+    one update for each kind of change). A partial list (a search, a truncated paging)
+    says nothing of those it leaves out."""
     listed = {str(s["id"]): s for s in services}
     details: dict[int, str] = {}
+    missing: list[Saved] = []
+    relisted: dict[int, bool] = {}
     for pk, pd_id, integration_id, refused_at, refused_detail in account.services.values_list(
         "pk", "pd_service_id", "integration_id", "refused_at", "refused_detail"
     ):
-        if pd_id not in listed:
+        service = listed.get(pd_id)
+        if service is None:
             if complete and refused_detail != paths.SERVICE_DELETED:
-                details[pk] = paths.SERVICE_DELETED
-        elif refused_at is None and integration_removed(listed[pd_id], integration_id):
+                missing.append(Saved(pk, pd_id, integration_id, refused_at is not None))
+        elif refused_detail == paths.SERVICE_DELETED:
+            relisted[pk] = integration_removed(service, integration_id)
+        elif refused_at is None and integration_removed(service, integration_id):
             details[pk] = paths.INTEGRATION_REMOVED
-    return paths.mark_removed(account.organization_id, details)
+    details.update(confirm_missing(account, missing))
+    organization_id = account.organization_id
+    return paths.mark_removed(organization_id, details) + paths.unmark_deleted(
+        organization_id, relisted
+    )
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A connected service as Tripwire saved it, for `confirm_missing`."""
+
+    pk: int
+    pd_id: str
+    integration_id: str
+    refused: bool
+
+
+def confirm_missing(account: PagerDutyAccount, missing: list[Saved]) -> dict[int, str]:
+    """What PagerDuty says of each service a complete list left out, one
+    `GET /services/{id}` each (there are almost never any). A list is not proof: it shows
+    what the token can see, and a service deleted and another created between its pages
+    shifts one still there out of reach. Only a 404 says the service was deleted; a service
+    PagerDuty shows is not, though its integration may be gone; any other answer says
+    nothing. Returns service id -> the words to mark it with."""
+    details: dict[int, str] = {}
+    if not missing:
+        return details
+    api = AccountApi(account)
+    for saved in missing:
+        try:
+            service = api.get_service(saved.pd_id, include=("integrations",))
+        except PagerDutyApiError as exc:
+            if exc.status == 404:
+                details[saved.pk] = paths.SERVICE_DELETED
+            else:
+                log.info(
+                    "PagerDuty service %s of account %s, left out of its list, not checked: %s",
+                    saved.pd_id,
+                    account.pk,
+                    exc.message,
+                )
+            continue
+        if not saved.refused and integration_removed(service, saved.integration_id):
+            details[saved.pk] = paths.INTEGRATION_REMOVED
+    return details
 
 
 def rows_of(

@@ -148,7 +148,7 @@ class Plan:
     @property
     def left_in_pagerduty(self) -> tuple[LeftInPagerDuty, ...]:
         """Our integrations that stay in PagerDuty: not on a service PagerDuty listed
-        without it, or no longer listed at all (`picker.mark_removed`)."""
+        without it, or one it answered 404 for: deleted (`picker.mark_removed`)."""
         name = integration_name(self.organization)
         return tuple(
             LeftInPagerDuty(s.name, s.html_url, "" if s.is_pasted else name)

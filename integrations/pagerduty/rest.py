@@ -164,8 +164,10 @@ class AccountApi:
         params = {"escalation_policy_ids[]": escalation_policy_ids, "include[]": ["users"]}
         return self._call(lambda c: list(c.iter_all("/oncalls", params=params, page_size=100)))
 
-    def get_service(self, service_id: str) -> dict[str, Any]:
-        return self._call(lambda c: c.rget(f"/services/{service_id}"))
+    def get_service(self, service_id: str, include: tuple[str, ...] = ()) -> dict[str, Any]:
+        """One service (`include`: e.g. "integrations"); a deleted one is a 404."""
+        kw: dict[str, Any] = {"params": {"include[]": list(include)}} if include else {}
+        return self._call(lambda c: c.rget(f"/services/{service_id}", **kw))
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ minute, and each run reads the accounts of one slice (the account's id modulo th
 in the interval), so accounts are spread over the interval rather than all listed at once.
 An account's read is the picker's own: its complete list of services (`rest.ServiceList`,
 100 a call), judged by `picker.mark_removed` (one compare-and-set update, announced, so the
-banner, the dashboard and the paging-problem emails follow). A list that is not complete
-marks nothing; an account that needs reconnecting is not read; one account failing does not
-stop the others.
+banner, the dashboard and the paging-problem emails follow): a service the list leaves out
+is marked deleted only once PagerDuty answers 404 for it (`GET /services/{id}`), and one
+marked deleted that the list shows again is unmarked. A list that is not complete marks
+nothing deleted; an account that needs reconnecting is not read; one account failing does
+not stop the others.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ def due(now: datetime) -> QuerySet[PagerDutyAccount]:
 
 def check_account(account: PagerDutyAccount) -> int:
     """Read the account's services once and mark what PagerDuty no longer has; returns how
-    many were newly marked. A failed read (PagerDuty down, access refused) marks nothing:
-    a refused refresh marks the account to reconnect, as any call to PagerDuty does."""
+    many services' marks changed (newly marked, or a deletion mark cleared). A failed read
+    (PagerDuty down, access refused) marks nothing: a refused refresh marks the account to
+    reconnect, as any call to PagerDuty does."""
     try:
         listed = AccountApi(account).service_list()
     except PagerDutyApiError as exc:
@@ -67,7 +70,7 @@ def check_account(account: PagerDutyAccount) -> int:
 
 
 def check_due(now: datetime | None = None) -> int:
-    """Beat: read the accounts due now; returns how many services were newly marked."""
+    """Beat: read the accounts due now; returns how many services' marks changed."""
     marked = 0
     for account in due(now or timezone.now()):
         try:
