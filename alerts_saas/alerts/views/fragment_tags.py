@@ -10,13 +10,19 @@ for them and their timelines, who those services page now, the alert's targets' 
 state; and who looks (person, role, zone, the page of values asked for). The minute is
 part of it: durations and "as of" times move with the clock, and anything the digest
 missed shows within a minute.
+
+The page asks again every FAST_SECONDS while a page is on its way to PagerDuty and for a
+minute after anything the fragment shows changed, else every CALM_SECONDS (`Version`): an
+acknowledgement shows within seconds while people are acting, and a tab left open on a
+phone does not ask 20 times a minute for hours. The pace is part of the tag, so the
+fragment is drawn again (with its new interval) when the pace changes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Max, Window
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
@@ -27,6 +33,19 @@ from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.views.firing_values import VALUES_PAGE, VALUES_SHOWN, page_number
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
 from integrations.pagerduty.models import Delivery
+
+FAST_SECONDS = 3
+CALM_SECONDS = 15
+FAST_FOR = timedelta(minutes=1)
+ON_ITS_WAY = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
+
+
+class Version(NamedTuple):
+    """The fragment's ETag (quoted) and how often the page should ask for it again."""
+
+    tag: str
+    refresh_seconds: int
+
 
 # What the fragment shows of each open firing and of each of their deliveries.
 FIRING_FIELDS = ("pk", "group", "held", "severity", "opened_at", "condition_cleared_at")
@@ -66,8 +85,25 @@ def shown_firings(alert: Alert, query: QueryDict) -> tuple[int, list[tuple[Any, 
     return total, list(still_open.values_list(*FIRING_FIELDS)[start : start + VALUES_SHOWN])
 
 
-def targets_etag(request: TenantRequest, alert: Alert, now: datetime) -> str | None:
-    """The fragment's ETag (quoted), or None when the alert is not firing."""
+def refresh_seconds(
+    firings: list[tuple[Any, ...]],
+    sent: list[tuple[Any, ...]],
+    incidents: dict[str, Any],
+    now: datetime,
+) -> int:
+    """FAST_SECONDS while a delivery is sending or due within FAST_FOR, or within FAST_FOR
+    of the latest change (a firing opened or its condition cleared, a delivery delivered,
+    an incident updated or its activity applied); else CALM_SECONDS."""
+    if any(row[2] in ON_ITS_WAY and row[4] <= now + FAST_FOR for row in sent):
+        return FAST_SECONDS
+    times = [*(f[4] for f in firings), *(f[5] for f in firings), *(row[5] for row in sent)]
+    times += [incidents.get("updated"), incidents.get("applied")]
+    latest = max((t for t in times if t is not None), default=None)
+    return FAST_SECONDS if latest is not None and now - latest < FAST_FOR else CALM_SECONDS
+
+
+def targets_version(request: TenantRequest, alert: Alert, now: datetime) -> Version | None:
+    """The fragment's version, or None when the alert is not firing."""
     total, firings = shown_firings(alert, request.GET)
     if not total:
         return None
@@ -79,7 +115,7 @@ def targets_etag(request: TenantRequest, alert: Alert, now: datetime) -> str | N
     )
     keys = sorted({row[7] for row in sent})
     services = sorted({row[8] for row in sent if row[8] is not None})
-    incidents = {}
+    incidents: dict[str, Any] = {}
     if keys:
         incidents = Incident.objects.filter(
             organization_id=organization, dedup_key__in=keys
@@ -112,8 +148,9 @@ def targets_etag(request: TenantRequest, alert: Alert, now: datetime) -> str | N
         alert.enabled,
         total,
     )
-    digest = hashlib.sha256(repr((seen, firings, sent, incidents, paths, on_call)).encode())
-    return f'"{digest.hexdigest()[:32]}"'
+    pace = refresh_seconds(firings, sent, incidents, now)
+    digest = hashlib.sha256(repr((seen, pace, firings, sent, incidents, paths, on_call)).encode())
+    return Version(f'"{digest.hexdigest()[:32]}"', pace)
 
 
 def not_modified(request: HttpRequest, etag: str) -> HttpResponse | None:

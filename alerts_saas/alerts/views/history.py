@@ -38,7 +38,12 @@ from alerts_saas.alerts.views.firing_values import (
     page_number,
     with_deliveries,
 )
-from alerts_saas.alerts.views.fragment_tags import not_modified, targets_etag
+from alerts_saas.alerts.views.fragment_tags import (
+    CALM_SECONDS,
+    FAST_SECONDS,
+    not_modified,
+    targets_version,
+)
 from alerts_saas.alerts.views.rows import FiringRow
 from alerts_saas.cursors import Cursor, walk
 from alerts_saas.ingest.models import ChangeEvent
@@ -55,8 +60,6 @@ FIRINGS_PAGE = "firings_page"
 FIRING_SENT = "sent"  # the past firing shown open, with its deliveries (no script needed)
 RECENT_SHOWN = 10
 REFRESH_SECONDS = 15
-# The open firing's incidents refresh faster: "acknowledged by" should show within seconds.
-INCIDENT_REFRESH_SECONDS = 3
 
 
 def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -241,7 +244,9 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "rules": describe(alert),
         "health": alert_health(alert, list(alert.targets.all()), request.tenant.organization.slug),
         "refresh_seconds": REFRESH_SECONDS,
-        "incident_refresh_seconds": INCIDENT_REFRESH_SECONDS,
+        # The open firing's incidents refresh faster while they change (`fragment_tags`).
+        "incident_refresh_seconds": _targets_pace(request, alert, now, open_firing or values),
+        "incident_fast_seconds": FAST_SECONDS,
         "now": now,
         "counts_unavailable": False,
         "chart": None,
@@ -327,20 +332,26 @@ def alert_firing_targets(request: TenantRequest, alert_id: int) -> HttpResponse:
     changed since the version the page holds (`fragment_tags`)."""
     alert = _alert(request, alert_id)
     now = timezone.now()
-    etag = targets_etag(request, alert, now)
-    if etag is None:
+    version = targets_version(request, alert, now)
+    if version is None:
         return HttpResponse(status=204)
-    unchanged = not_modified(request, etag)
+    unchanged = not_modified(request, version.tag)
     if unchanged is not None:
         return unchanged
-    response = _firing_targets(request, alert, now)
+    response = _firing_targets(request, alert, now, version.refresh_seconds)
     if response.status_code == 200:
-        response["ETag"] = etag
+        response["ETag"] = version.tag
     return response
 
 
-def _firing_targets(request: TenantRequest, alert: Alert, now: datetime) -> HttpResponse:
-    context: dict[str, Any] = {"alert": alert, "incident_refresh_seconds": INCIDENT_REFRESH_SECONDS}
+def _targets_pace(request: TenantRequest, alert: Alert, now: datetime, firing: object) -> int:
+    """How often the open firing's targets refresh (CALM_SECONDS when nothing is firing)."""
+    version = targets_version(request, alert, now) if firing else None
+    return version.refresh_seconds if version else CALM_SECONDS
+
+
+def _firing_targets(request: TenantRequest, alert: Alert, now: datetime, pace: int) -> HttpResponse:
+    context: dict[str, Any] = {"alert": alert, "incident_refresh_seconds": pace}
     if alert.group_by:
         values = firing_values(alert, request.GET, request.tenant.organization.slug, now)
         if values is None:
