@@ -270,6 +270,12 @@ PAGERDUTY_SCOPE = env_str("PAGERDUTY_SCOPE", "write")
 # Access tokens are refreshed this long before they expire.
 PAGERDUTY_REFRESH_MARGIN = timedelta(seconds=env_int("PAGERDUTY_REFRESH_MARGIN", 3600))
 PAGERDUTY_HTTP_TIMEOUT = env_int("PAGERDUTY_HTTP_TIMEOUT", 10)
+# Deleting our webhook subscriptions of removed services (`incidents.unsubscriptions`): one
+# request per call, this many seconds at most; a failed try waits as long as the deleting
+# has gone on, from the first figure to the second (1 min doubling to 1 h), for a day.
+PAGERDUTY_UNSUBSCRIBE_TIMEOUT = env_int("PAGERDUTY_UNSUBSCRIBE_TIMEOUT", 5)
+PAGERDUTY_UNSUBSCRIBE_RETRY_FIRST = env_int("PAGERDUTY_UNSUBSCRIBE_RETRY_FIRST", 60)
+PAGERDUTY_UNSUBSCRIBE_RETRY_CAP = env_int("PAGERDUTY_UNSUBSCRIBE_RETRY_CAP", 3600)
 # Beat reads each connected account's services once in this many seconds, a slice of the
 # accounts a minute (`integrations.pagerduty.service_check`).
 PAGERDUTY_SERVICE_CHECK_INTERVAL = env_int("PAGERDUTY_SERVICE_CHECK_INTERVAL", 900)

@@ -59,10 +59,13 @@ def _client_class() -> type[RestApiV2Client]:
 
 
 class AccountApi:
-    """REST calls as the user who connected `account`."""
+    """REST calls as the user who connected `account`. With `once_within` (seconds), each
+    call is one request bounded by that timeout, with none of the client's retries: for a
+    caller with its own, slower schedule (`incidents.unsubscriptions`)."""
 
-    def __init__(self, account: PagerDutyAccount) -> None:
+    def __init__(self, account: PagerDutyAccount, once_within: int | None = None) -> None:
         self.account = account
+        self.once_within = once_within
 
     def _client(self) -> RestApiV2Client:
         client = _client_class()(
@@ -75,6 +78,13 @@ class AccountApi:
         client.retry = {429: 4, 500: 2, 502: 2, 503: 2, 504: 2}
         client.max_http_attempts = 6
         client.sleep_timer = 0.5
+        if self.once_within is not None:
+            client.timeout = self.once_within
+            # The client stops at a failed answer once its count of them so far (0) exceeds
+            # max_http_attempts, for a status in `retry`: so the first one is returned.
+            client.retry = dict.fromkeys(client.retry, 1)
+            client.max_http_attempts = -1
+            client.max_network_attempts = 0
         return client
 
     def _call(self, operation: Callable[[RestApiV2Client], T]) -> T:
@@ -88,7 +98,9 @@ class AccountApi:
                 self._refresh()
                 return operation(self._client())
         except TokenRefreshError as exc:
-            raise PagerDutyApiError(str(exc), 401) from exc
+            # Only a refused grant is PagerDuty refusing us; a refresh that failed just then
+            # (its sign-in host down) is an outage, with no status of PagerDuty's.
+            raise PagerDutyApiError(str(exc), 401 if exc.permanent else None) from exc
         except ClientError as exc:
             message, status = _error_message(exc)
             raise PagerDutyApiError(message, status) from exc

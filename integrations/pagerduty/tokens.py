@@ -24,7 +24,16 @@ PERMANENT_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client", "a
 
 
 class TokenRefreshError(Exception):
-    """The account's tokens could not be refreshed; the message is for the person."""
+    """The account's tokens could not be refreshed; the message is for the person.
+
+    `permanent`: PagerDuty refused the grant (reconnecting is the only way back); otherwise
+    it failed or could not be reached just then, and a later refresh may work. `what`: what
+    happened, without the advice on what comes next (for a log that says what does)."""
+
+    def __init__(self, message: str, *, what: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.what = what
+        self.permanent = permanent
 
 
 def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
@@ -35,17 +44,15 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
     except OAuth2Error as exc:
         if exc.error not in PERMANENT_ERRORS:
             log.warning("PagerDuty token refresh failed for account %s: %s", account.pk, exc.error)
+            what = f"PagerDuty could not refresh access just now ({exc.error})."
             raise TokenRefreshError(
-                f"PagerDuty could not refresh access just now ({exc.error}). "
-                "It will be tried again in a few minutes."
+                f"{what} It will be tried again in a few minutes.", what=what
             ) from exc
         current = PagerDutyAccount.objects.get(pk=account.pk)
         if current.token_version != seen_version:
             return current  # another process refreshed first; its tokens are good
-        detail = (
-            f"PagerDuty refused to refresh access ({exc.error}). "
-            "Reconnect the account to keep managing its services."
-        )
+        what = f"PagerDuty refused to refresh access ({exc.error})."
+        detail = f"{what} Reconnect the account to keep managing its services."
         if PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(
             status=PagerDutyAccount.Status.NEEDS_RECONNECT,
             status_detail=detail,
@@ -53,15 +60,14 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
         ):
             announce(PagerDutyAccount, [account.organization_id])
         log.warning("PagerDuty token refresh refused for account %s: %s", account.pk, exc.error)
-        raise TokenRefreshError(detail) from exc
+        raise TokenRefreshError(detail, what=what, permanent=True) from exc
     except (RequestException, ValueError) as exc:
         # PagerDuty unreachable: transient, the account stays connected; beat tries again.
         log.warning(
             "PagerDuty token refresh failed for account %s: %s", account.pk, exc.__class__.__name__
         )
-        raise TokenRefreshError(
-            "PagerDuty could not be reached to refresh access. Try again in a minute."
-        ) from exc
+        what = "PagerDuty could not be reached to refresh access."
+        raise TokenRefreshError(f"{what} Try again in a minute.", what=what) from exc
     now = timezone.now()
     changes = {
         "access_token": token["access_token"],

@@ -16,8 +16,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def worker_settings() -> dict[str, str]:
-    """Retries a second or two apart, as deliveries' are under the same settings."""
-    return {"DELIVERY_RETRY_BASE": "2", "DELIVERY_RETRY_CAP": "2"}
+    """Retries two seconds apart (a minute doubling to an hour by default)."""
+    return {"PAGERDUTY_UNSUBSCRIBE_RETRY_FIRST": "2", "PAGERDUTY_UNSUBSCRIBE_RETRY_CAP": "2"}
 
 
 def test_pagerduty_down_the_delete_returns_at_once_and_the_worker_deletes_later(
@@ -26,8 +26,7 @@ def test_pagerduty_down_the_delete_returns_at_once_and_the_worker_deletes_later(
     settings.SITE_URL = "http://tripwire.example"
     ours = subscriptions.subscribe(connected_service)
     assert ours is not None and ours.pd_subscription_id
-    # PagerDuty's REST API failing: the first try of any caller meets it (the client's own
-    # retries included), the next one finds PagerDuty back.
+    # PagerDuty's REST API failing for the first tries (one request each), then back.
     pagerduty.fault("rest-us", "500", count=3)
 
     started = time.monotonic()

@@ -1,6 +1,6 @@
 """Our webhook subscriptions go from PagerDuty in a worker, not in the request that removed
 their services or organization: against the sandbox, the request asks PagerDuty nothing; the
-worker's try deletes them with the tokens kept before the account went (refreshed if they
+worker's try deletes them with the tokens kept as the account went (refreshed if they
 expired meanwhile), counts one already gone as done, tries again what PagerDuty could not
 take, and says in the log, without a token, when it gives up."""
 
@@ -170,7 +170,7 @@ def test_pagerduty_down_is_tried_again_with_what_is_left(
     assert row.subscription_ids == [other["id"]] and row.attempts == 1
     assert row.last_error == "PagerDuty answered 500: Internal Server Error."
     [(ids, countdown)] = queued
-    assert ids == [row.pk] and 0 < countdown <= django_settings.DELIVERY_RETRY_CAP
+    assert ids == [row.pk] and countdown == django_settings.PAGERDUTY_UNSUBSCRIBE_RETRY_FIRST
     assert row.next_attempt_at > timezone.now()
     assert unsubscriptions.attempt(row.pk) == "not ours"  # not due yet
 

@@ -191,22 +191,30 @@ class Unsubscription(models.Model):
     transaction and deleted once PagerDuty has them gone; a worker does the deleting, with
     retries (`unsubscriptions.py`). It outlives the organization: no key to it, only its id.
 
-    The account's tokens are copied, encrypted as on the account, because the account's row
-    may go in the same transaction; while the account is still there its own tokens are used.
+    While the account is there its own tokens are used, and none are kept here (PagerDuty
+    rotates the refresh token on every refresh: a copy would go stale). When the account's
+    row is deleted, its current tokens are copied onto its pending rows, encrypted as on the
+    account, in the deletion's transaction (`unsubscriptions.keep_tokens`).
+    `next_attempt_at` is when the next try is due; `trying_until` is the lease of the try
+    under way, if one is.
     """
 
     account = models.ForeignKey(
         PagerDutyAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     organization_ref = models.PositiveBigIntegerField(help_text="The organization's id.")
+    account_ref = models.PositiveBigIntegerField(
+        null=True, blank=True, db_index=True, help_text="The account's id, kept once it goes."
+    )
     subdomain = models.CharField(max_length=100)
     region = models.CharField(max_length=2)
     subscription_ids = models.JSONField(default=list, help_text="Left to delete.")
-    access_token = EncryptedTextField()
-    refresh_token = EncryptedTextField()
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
     expires_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    trying_until = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from integrations.pagerduty.incidents import subscriptions
-from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.incidents import subscriptions, unsubscriptions
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.signals import services_connected, services_removing
 
 
@@ -25,3 +26,10 @@ def subscribe_connected(services: list[PagerDutyService], **_: Any) -> None:
 @receiver(services_removing, sender=PagerDutyService)
 def unsubscribe_removed(services: list[PagerDutyService], **_: Any) -> None:
     subscriptions.unsubscribe_on_commit(services)
+
+
+@receiver(pre_delete, sender=PagerDutyAccount)
+def keep_tokens_for_unsubscribing(instance: PagerDutyAccount, **_: Any) -> None:
+    """However the account goes (disconnected, or with its organization), the deletions
+    still pending in PagerDuty keep its tokens as they are now."""
+    unsubscriptions.keep_tokens(instance)

@@ -136,6 +136,6 @@ def check_all() -> int:
 
 def unsubscribe_on_commit(services: Iterable[PagerDutyService]) -> None:
     """The subscriptions of services about to be removed, deleted in PagerDuty by a worker
-    once the removal commits (`unsubscriptions`: with the account's tokens as they are now,
-    since the account may be going too). Nothing here waits on PagerDuty."""
+    once the removal commits (`unsubscriptions`: with the account's own tokens, or, if the
+    account goes too, its tokens as they were then). Nothing here waits on PagerDuty."""
     unsubscriptions.queue_on_commit(unsubscriptions.capture(services))

@@ -39,9 +39,15 @@ def check_subscriptions() -> int:
     return subscriptions.check_all()
 
 
-@shared_task(name=DELETE_SUBSCRIPTIONS, ignore_result=True)
+@shared_task(
+    name=DELETE_SUBSCRIPTIONS,
+    ignore_result=True,
+    soft_time_limit=unsubscriptions.SOFT_TIME_LIMIT,
+    time_limit=unsubscriptions.TIME_LIMIT,
+)
 def delete_subscriptions(unsubscription_id: int) -> str:
-    """Our subscriptions on removed services, deleted in PagerDuty (retries queue anew)."""
+    """Our subscriptions on removed services, deleted in PagerDuty (retries queue anew); at
+    most `unsubscriptions.CONCURRENT_TRIES` at once, so pages always find a worker."""
     return unsubscriptions.attempt(unsubscription_id)
 
 

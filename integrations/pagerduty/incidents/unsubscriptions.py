@@ -1,48 +1,61 @@
 """Deleting our webhook subscriptions in PagerDuty once their services are gone, in a worker.
 
 Removing services, disconnecting an account or deleting an organization writes, in its own
-transaction, one `Unsubscription` per account: the subscription ids left to delete and the
-account's tokens as they are then (encrypted, as on the account, since the account's row may
-go in the same transaction). Its task is queued once that commits, so the request never
-waits on PagerDuty; task arguments carry the row's id only, never a token.
+transaction, one `Unsubscription` per account: the subscription ids left to delete. No
+tokens: while the account is there, its own are used (PagerDuty rotates the refresh token
+on every refresh, so a copy would go stale). When the account's row is deleted, its current
+tokens are copied onto all its pending rows in that transaction (`keep_tokens`, encrypted as
+on the account). The task is queued once the removal commits, so the request never waits
+on PagerDuty; task arguments carry the row's id only, never a token.
 
-The task claims its row with a lease (a compare-and-set on `next_attempt_at`), so two tasks
-never work on one row, then deletes what is left:
+Cleanup must never hold up pages, which share the workers: a try claims its row with a
+lease (`trying_until`) only while fewer than `CONCURRENT_TRIES` rows are being tried
+(claims are serialized, so the cap holds), makes one request per call with a short timeout
+and none of the client's retries, starts no delete after `TRY_BUDGET` (the rest is queued
+again at once) and is stopped by the task's time limits. A try that ends hands over to the
+next row due. Then:
 - deleted, or 404 (already gone): done; the row goes, its tokens with it;
-- 429, 5xx, PagerDuty unreachable: tried again with the deliveries' backoff, for as long as
-  deliveries are (`DELIVERY_GIVE_UP_AFTER`, a day);
-- anything else (401: access revoked), or the last try: a warning in words (the ids, the
-  account, the reason; never a token) and the row goes.
-Beat's `sweep` queues again a row whose task was lost (the broker down at the commit, a
-worker killed mid-try, its lease run out).
+- 429, 5xx, PagerDuty (or its sign-in host) unreachable or failing, or anything unexpected:
+  tried again after as long as the deleting has gone on (1 min doubling to 1 h), for a day
+  (`DELIVERY_GIVE_UP_AFTER`);
+- anything else (401 or a refused grant: access revoked), or past the day: a warning in
+  words (the ids, the account, the reason; never a token) and the row goes.
+Beat's `sweep` gives up the rows past their day that no try finished, and queues a row due
+whose task was lost (the broker down at the commit, a worker killed mid-try).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error
 from requests import RequestException
 
 from integrations.pagerduty import oauth
-from integrations.pagerduty.delivery import backoff
 from integrations.pagerduty.incidents.models import Unsubscription, WebhookSubscription
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 from integrations.pagerduty.task_names import DELETE_SUBSCRIPTIONS, task
-from integrations.pagerduty.tokens import PERMANENT_ERRORS
+from integrations.pagerduty.tokens import PERMANENT_ERRORS, TokenRefreshError
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)  # longer than one try: a few calls, each bounded by the client
-SWEEP_GRACE = timedelta(minutes=1)  # a queued task is due within the cap of the backoff
+CONCURRENT_TRIES = 1  # every other worker slot stays free for pages
+TRY_BUDGET = 60.0  # seconds into a try after which no delete starts; the rest is queued
+SOFT_TIME_LIMIT = 120  # the task's limits (seconds): a call is at most two refreshes and
+TIME_LIMIT = 150  # two requests, each bounded by its timeout
+LEASE = timedelta(minutes=10)  # longer than the task's hard time limit
+SWEEP_GRACE = timedelta(minutes=1)  # a queued task is due within this
+QUEUE_AHEAD = timedelta(minutes=15)  # a longer wait is left to the sweep, not the broker
 TRANSIENT = {429, 500, 502, 503, 504}
+_GATE = 7_372_911  # PostgreSQL advisory lock serializing claims (SQLite serializes writes)
 
 
 def capture(services: Iterable[PagerDutyService]) -> list[int]:
@@ -64,14 +77,26 @@ def capture(services: Iterable[PagerDutyService]) -> list[int]:
 def _row(account: PagerDutyAccount, found: list[WebhookSubscription]) -> Unsubscription:
     return Unsubscription(
         account=account,
+        account_ref=account.pk,
         organization_ref=account.organization_id,
         subdomain=account.subdomain,
         region=account.region,
         subscription_ids=[s.pd_subscription_id for s in found],
-        access_token=account.access_token,
-        refresh_token=account.refresh_token,
-        expires_at=account.expires_at,
+        expires_at=timezone.now(),  # no tokens until the account goes (`keep_tokens`)
     )
+
+
+def keep_tokens(account: PagerDutyAccount) -> None:
+    """The account's row is being deleted (in this transaction): its current tokens, read
+    locked, onto each of its pending rows, which use them from now on (two queries)."""
+    current = (
+        PagerDutyAccount.objects.select_for_update()
+        .filter(pk=account.pk)
+        .values("access_token", "refresh_token", "expires_at")
+        .first()
+    )
+    if current is not None:
+        Unsubscription.objects.filter(account_id=account.pk).update(**current)
 
 
 def queue_on_commit(row_ids: list[int]) -> None:
@@ -92,23 +117,55 @@ def queue(row_ids: list[int], countdown: float = 0) -> None:
 
 
 def attempt(row_id: int) -> str:
-    """One try at the row's deletions: "done", "retry", "failed", or "not ours" (another
-    task holds it, or it is done already)."""
-    now = timezone.now()
-    claimed = Unsubscription.objects.filter(pk=row_id, next_attempt_at__lte=now).update(
-        next_attempt_at=now + LEASE, attempts=F("attempts") + 1
-    )
-    if not claimed:
-        return "not ours"
-    row = Unsubscription.objects.select_related("account").get(pk=row_id)
-    api = AccountApi(row.account) if row.account is not None else CapturedApi(row)
-    left = list(row.subscription_ids)
+    """One try at the row's deletions: "done", "retry", "more" (queued again for the rest),
+    "failed", "busy" (other tries hold every slot; a try ending or the sweep queues it) or
+    "not ours" (not due, another task holds it, or it is done already)."""
+    claimed = _claim(row_id, timezone.now())
+    if claimed != "claimed":
+        return claimed
     try:
+        return _try(Unsubscription.objects.select_related("account").get(pk=row_id))
+    finally:
+        _hand_over()
+
+
+def _claim(row_id: int, now: datetime) -> str:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GATE])
+        free = Unsubscription.objects.filter(_idle(now), pk=row_id, next_attempt_at__lte=now)
+        if not free.exists():
+            return "not ours"
+        if Unsubscription.objects.filter(trying_until__gt=now).count() >= CONCURRENT_TRIES:
+            return "busy"
+        free.update(trying_until=now + LEASE, attempts=F("attempts") + 1)
+    return "claimed"
+
+
+def _idle(now: datetime) -> Q:
+    return Q(trying_until__isnull=True) | Q(trying_until__lte=now)
+
+
+def _try(row: Unsubscription) -> str:
+    timeout = settings.PAGERDUTY_UNSUBSCRIBE_TIMEOUT
+    left = list(row.subscription_ids)
+    stop_at = time.monotonic() + TRY_BUDGET
+    try:
+        api = AccountApi(row.account, timeout) if row.account else CapturedApi(row, timeout)
         while left:
             _delete_one(api, left[0])
             left.pop(0)
+            if time.monotonic() >= stop_at:
+                break
     except PagerDutyApiError as exc:
-        return _failed(row, left, exc)
+        return _failed(row, left, _reason(exc), exc.status is None or exc.status in TRANSIENT)
+    except Exception as exc:  # a bug or the soft time limit: this try failed, not the row
+        reason = f"The try stopped on an unexpected error ({exc.__class__.__name__})."
+        return _failed(row, left, reason, True)
+    if left:  # the budget ran out with PagerDuty answering: the rest in a new try, now
+        _save(row, left, row.last_error, timezone.now())
+        return "more"
     row.delete()
     log.info("Webhook subscriptions %s deleted in PagerDuty", ", ".join(row.subscription_ids))
     return "done"
@@ -122,24 +179,41 @@ def _delete_one(api: AccountApi, subscription_id: str) -> None:
             raise
 
 
-def _failed(row: Unsubscription, left: list[str], exc: PagerDutyApiError) -> str:
+def retry_delay(row: Unsubscription, now: datetime) -> timedelta:
+    """As long as the deleting has gone on, from the first wait to the longest: 1 min, 1 min,
+    2, 4, ... 1 h (a few dozen tries in a day, whatever the number of tries so far)."""
+    first = timedelta(seconds=settings.PAGERDUTY_UNSUBSCRIBE_RETRY_FIRST)
+    cap = timedelta(seconds=settings.PAGERDUTY_UNSUBSCRIBE_RETRY_CAP)
+    return min(max(now - row.created_at, first), cap)
+
+
+def _failed(row: Unsubscription, left: list[str], reason: str, retryable: bool) -> str:
     """Try `left` again later, or give up, saying so in the log."""
     now = timezone.now()
-    delay = backoff(row.attempts)
-    if (exc.status is None or exc.status in TRANSIENT) and (
-        now + timedelta(seconds=delay) <= row.created_at + settings.DELIVERY_GIVE_UP_AFTER
-    ):
-        row.subscription_ids, row.last_error = left, _reason(exc)[:500]
-        row.next_attempt_at = now + timedelta(seconds=delay)
-        row.save(update_fields=["subscription_ids", "last_error", "next_attempt_at"])
-        queue([row.pk], countdown=delay)
-        log.info(
-            "Deleting webhook subscription(s) %s in PagerDuty is tried again in %.0f s: %s",
-            ", ".join(left),
-            delay,
-            row.last_error,
-        )
-        return "retry"
+    delay = retry_delay(row, now)
+    if not retryable or now + delay > row.created_at + settings.DELIVERY_GIVE_UP_AFTER:
+        _give_up(row, left, reason)
+        row.delete()
+        return "failed"
+    _save(row, left, reason, now + delay)
+    if delay <= QUEUE_AHEAD:
+        queue([row.pk], countdown=delay.total_seconds())
+    log.info(
+        "Deleting webhook subscription(s) %s in PagerDuty is tried again in %.0f s: %s",
+        ", ".join(left),
+        delay.total_seconds(),
+        row.last_error,
+    )
+    return "retry"
+
+
+def _save(row: Unsubscription, left: list[str], reason: str, due: datetime) -> None:
+    row.subscription_ids, row.last_error = left, reason[:500]
+    row.next_attempt_at, row.trying_until = due, None
+    row.save(update_fields=["subscription_ids", "last_error", "next_attempt_at", "trying_until"])
+
+
+def _give_up(row: Unsubscription, left: list[str], reason: str) -> None:
     log.warning(
         "Tripwire gave up deleting its webhook subscription(s) %s in PagerDuty account %s "
         "(%s, organization %s) after %d attempt(s). Last error: %s PagerDuty keeps sending "
@@ -150,25 +224,48 @@ def _failed(row: Unsubscription, left: list[str], exc: PagerDutyApiError) -> str
         row.region.upper(),
         row.organization_ref,
         row.attempts,
-        _reason(exc),
+        reason,
     )
-    row.delete()
-    return "failed"
 
 
 def _reason(exc: PagerDutyApiError) -> str:
     """What went wrong, in words, ending with a full stop (never a token)."""
+    if isinstance(exc.__cause__, TokenRefreshError):
+        return exc.__cause__.what  # without "will be tried again": the caller says that
     said = exc.message.rstrip(".") + "."
     return f"PagerDuty answered {exc.status}: {said}" if exc.status else said
 
 
-def sweep() -> int:
-    """Queue again the rows whose task was lost; how many."""
-    due = timezone.now() - SWEEP_GRACE
+def _hand_over() -> None:
+    """A try ended: the row due longest, if any, is queued (within the cap, its slot free)."""
+    now = timezone.now()
     ids = list(
-        Unsubscription.objects.filter(next_attempt_at__lte=due)
+        Unsubscription.objects.filter(_idle(now), next_attempt_at__lte=now)
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:500]
+        .values_list("pk", flat=True)[:CONCURRENT_TRIES]
+    )
+    if ids:
+        queue(ids)
+
+
+def sweep() -> int:
+    """Give up the rows past their day that no try finished (every one crashed, say), and
+    queue again the rows whose task was lost; how many were queued."""
+    now = timezone.now()
+    expired = list(
+        Unsubscription.objects.filter(
+            _idle(now), created_at__lte=now - settings.DELIVERY_GIVE_UP_AFTER
+        ).order_by("pk")[:500]
+    )
+    for row in expired:
+        _give_up(row, row.subscription_ids, row.last_error or "No try got an answer.")
+    Unsubscription.objects.filter(pk__in=[row.pk for row in expired]).delete()
+    if Unsubscription.objects.filter(trying_until__gt=now).count() >= CONCURRENT_TRIES:
+        return 0  # the try under way hands over when it ends
+    ids = list(
+        Unsubscription.objects.filter(_idle(now), next_attempt_at__lte=now - SWEEP_GRACE)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:CONCURRENT_TRIES]
     )
     if ids:
         queue(ids)
@@ -180,12 +277,11 @@ class CapturedApi(AccountApi):
     They are refreshed as the account's would be, and the new ones kept on the row (which
     only its lease holder touches)."""
 
-    def __init__(self, row: Unsubscription) -> None:
-        super().__init__(
-            PagerDutyAccount(
-                region=row.region, access_token=row.access_token, expires_at=row.expires_at
-            )
+    def __init__(self, row: Unsubscription, once_within: int | None = None) -> None:
+        account = PagerDutyAccount(
+            region=row.region, access_token=row.access_token, expires_at=row.expires_at
         )
+        super().__init__(account, once_within)
         self.row = row
 
     def _fresh(self) -> None:
@@ -196,15 +292,27 @@ class CapturedApi(AccountApi):
         try:
             token = oauth.refresh(self.row.refresh_token)
         except OAuth2Error as exc:
-            status = 401 if exc.error in PERMANENT_ERRORS else None
-            raise PagerDutyApiError(
-                f"PagerDuty refused to refresh Tripwire's access ({exc.error}).", status
-            ) from exc
+            permanent = exc.error in PERMANENT_ERRORS
+            what = (
+                f"PagerDuty refused to refresh Tripwire's access ({exc.error})."
+                if permanent
+                else f"PagerDuty could not refresh Tripwire's access just now ({exc.error})."
+            )
+            raise TokenRefreshError(what, what=what, permanent=permanent) from exc
         except (RequestException, ValueError) as exc:
-            raise PagerDutyApiError("PagerDuty could not be reached to refresh access.") from exc
+            what = "PagerDuty could not be reached to refresh access."
+            raise TokenRefreshError(what, what=what) from exc
         row = self.row
         row.access_token = self.account.access_token = token["access_token"]
         row.refresh_token = token.get("refresh_token") or row.refresh_token
         row.expires_at = timezone.now() + timedelta(seconds=int(token.get("expires_in") or 0))
         self.account.expires_at = row.expires_at
-        row.save(update_fields=["access_token", "refresh_token", "expires_at"])
+        # Every row of the gone account shares the rotated tokens (tries run one at a time).
+        same = Q(pk=row.pk)
+        if row.account_ref is not None:
+            same |= Q(account__isnull=True, account_ref=row.account_ref)
+        Unsubscription.objects.filter(same).update(
+            access_token=row.access_token,
+            refresh_token=row.refresh_token,
+            expires_at=row.expires_at,
+        )
