@@ -21,6 +21,7 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.paths import PathState, clause, service_health
+from integrations.pagerduty.reconnect import what_stopped
 
 
 class Health(StrEnum):
@@ -34,7 +35,7 @@ class Health(StrEnum):
     FAILING = "failing"
 
 
-RANK = [Health.NOBODY, Health.REFUSED, Health.RECONNECT, Health.FAILING, Health.OK, Health.OFF]
+RANK = [Health.NOBODY, Health.REFUSED, Health.FAILING, Health.RECONNECT, Health.OK, Health.OFF]
 LABELS = {
     Health.OK: "Pages OK",
     Health.OFF: "Off",
@@ -182,8 +183,7 @@ def short_reason(service: PagerDutyService, health: Health) -> str:
     """What broke a service's path, in a few words for a row beside its label: whose it is
     and what PagerDuty said ("Checkout API: Invalid routing key")."""
     if health == Health.RECONNECT and service.account is not None:
-        detail = clause(service.account.status_detail)
-        return f"Account {service.account.name}" + (f": {detail}" if detail else "")
+        return f"Account {service.account.name} to reconnect: pages still go out"
     if health == Health.REFUSED:
         return f"{service.name}: {clause(service.refused_detail) or 'HTTP 400'}"
     return f"{service.name}: {clause(service.failing_detail) or 'PagerDuty refused it'}"
@@ -322,7 +322,7 @@ def _problems(organization: Organization, limit: int | None) -> tuple[list[Probl
         )
     for account in accounts:
         affected = [a for s in account.services.all() for a in using[s.pk]]
-        detail = account.status_detail or "Tripwire can no longer use its access to PagerDuty."
+        detail = what_stopped(account.name)  # not paging broken (`pagerduty.reconnect`)
         found.append(
             Problem(
                 ProblemKind.RECONNECT,
@@ -362,6 +362,7 @@ def _problems(organization: Organization, limit: int | None) -> tuple[list[Probl
                 (alert.name,),
             )
         )
-    order = list(ProblemKind)
+    # An account to reconnect after failing deliveries: its pages still go out.
+    order = [ProblemKind.REFUSED, ProblemKind.FAILING, ProblemKind.RECONNECT, ProblemKind.NOBODY]
     found.sort(key=lambda p: order.index(p.kind))
     return (found if limit is None else found[:limit]), total

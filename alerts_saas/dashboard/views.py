@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from alerts_saas.accounts.access import TenantRequest, tenant_view
-from alerts_saas.alerts.health import problems_shown
+from alerts_saas.alerts.health import ProblemKind, problems_shown
 from alerts_saas.alerts.views.mutes import muted_now
 from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
@@ -29,6 +29,7 @@ def _context(request: TenantRequest) -> dict[str, Any]:
     firing = firing_section(organization, now)
     broken, broken_total = problems_shown(organization, PROBLEMS_SHOWN)
     steps = checklist(organization)
+    reconnect = sum(p.kind == ProblemKind.RECONNECT for p in broken)
     return {
         "now": now,
         "firing": firing,
@@ -36,6 +37,9 @@ def _context(request: TenantRequest) -> dict[str, Any]:
         "unwatched": unwatched(organization),
         "problems": broken,
         "more_problems": broken_total - len(broken),
+        # Accounts to reconnect are not broken paths: their pages still go out.
+        "to_reconnect": reconnect,
+        "broken_paths": broken_total - reconnect,
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
         "checklist": steps,

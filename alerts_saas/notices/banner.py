@@ -13,6 +13,7 @@ from django.utils.functional import SimpleLazyObject
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.notices.models import PagingProblem
+from integrations.pagerduty.reconnect import SHORT
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,11 @@ class Banner:
         """Only an owner or admin can mend it (a service's key, an account's access):
         members are told whom to ask, not to fix it."""
         return self.kind in ("refused", "reconnect")
+
+    @property
+    def reconnect_words(self) -> str:
+        """For an account to reconnect, not a broken path: what still works, what stopped."""
+        return SHORT[0].upper() + SHORT[1:]
 
 
 def banner(organization: Organization) -> Banner | None:

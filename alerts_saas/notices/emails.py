@@ -21,6 +21,7 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.accounts.times import ago
 from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.notices.models import KIND_ORDER, PagingProblem
+from integrations.pagerduty.reconnect import SHORT, STOPPED
 
 NEW = "new"
 REMINDER = "reminder"
@@ -62,14 +63,17 @@ def alert_lines(problem: PagingProblem) -> list[str]:
         if problem.silenced:
             lines.append(f"Alerts that now page nobody: {names(problem.silenced)}.")
         if problem.others:
-            lines.append(f"Alerts that still page their other services: {names(problem.others)}.")
+            lines.append(f"Alerts that still page someone: {names(problem.others)}.")
         return lines
     if kind == ProblemKind.FAILING:
         return [f"Alerts whose pages to it may fail: {names(problem.alerts)}."]
-    return [
-        f"Alerts on its services: {names(problem.alerts)}. They still page (deliveries use the "
-        "services' integration keys), but its services can't be managed until you reconnect."
-    ]
+    return [f"Alerts on its services, which still page: {names(problem.alerts)}."]
+
+
+def only_reconnect(problems: list[PagingProblem]) -> bool:
+    """Whether every one of these is an account to reconnect: pages still go out
+    (`pagerduty.reconnect`), so the email does not say paging is broken."""
+    return bool(problems) and all(p.kind == ProblemKind.RECONNECT for p in problems)
 
 
 @dataclass
@@ -98,14 +102,25 @@ class Digest:
         single = [*self.new, *self.reminders, *self.fixed]
         if len(single) == 1:
             title = single[0].title
+            if only_reconnect(self.new):
+                return f"{prefix}Reconnect PagerDuty in {org}: {SHORT}"
+            if only_reconnect(self.reminders):
+                return f"{prefix}Still to reconnect PagerDuty in {org}: {SHORT}"
             if self.new:
                 return f"{prefix}Paging broken in {org}: {title}"
             if self.reminders:
                 return f"{prefix}Still broken in {org}: {title}"
             return f"{prefix}Fixed in {org}: {title}"
         parts = []
-        if self.new:
-            parts.append(f"{len(self.new)} new paging problem{'s' if len(self.new) > 1 else ''}")
+        broken = [p for p in self.new if p.kind != ProblemKind.RECONNECT]
+        if broken:
+            parts.append(f"{len(broken)} new paging problem{'s' if len(broken) > 1 else ''}")
+        if len(broken) < len(self.new):
+            accounts = len(self.new) - len(broken)
+            parts.append(
+                f"{accounts} PagerDuty account{'s' if accounts > 1 else ''} to reconnect "
+                "(pages still go out)"
+            )
         if self.reminders:
             parts.append(f"{len(self.reminders)} still broken")
         if self.fixed:
@@ -117,6 +132,9 @@ class Digest:
         context = {
             "organization": self.organization,
             "product": settings.PRODUCT_NAME,
+            "new_reconnect_only": only_reconnect(self.new),
+            "reminders_reconnect_only": only_reconnect(self.reminders),
+            "reconnect_stopped": STOPPED,
             **self._section("new", self.new),
             **self._section("reminders", self.reminders),
             **self._section("fixed", self.fixed),
@@ -142,6 +160,7 @@ class Digest:
     def _item(self, problem: PagingProblem) -> dict[str, object]:
         return {
             "title": problem.title,
+            "reconnect": problem.kind == ProblemKind.RECONNECT,
             "words": problem.words,
             "began": problem.began,
             "ago": ago(problem.began, self.now),

@@ -17,7 +17,9 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.health import ProblemKind
 
-KIND_ORDER = list(ProblemKind)  # worst first, as `health.problems` sorts them
+# Worst first, as `health.problems` sorts them, but an account to reconnect last of all: its
+# pages still go out (`pagerduty.reconnect`), so the banner shows any broken path before it.
+KIND_ORDER = [k for k in ProblemKind if k != ProblemKind.RECONNECT] + [ProblemKind.RECONNECT]
 
 
 class PagingProblemQuerySet(models.QuerySet["PagingProblem"]):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from alerts_saas.accounts.access import SignedInRequest, TenantRequest, for_tenant, tenant_view
 from alerts_saas.accounts.models import Membership, Role
-from alerts_saas.notices.emails import alert_lines
+from alerts_saas.notices.emails import alert_lines, only_reconnect
 from alerts_saas.notices.models import PagingProblem
 
 RECENTLY_FIXED = 10
@@ -73,6 +73,8 @@ def problems(request: TenantRequest) -> HttpResponse:
     context = {
         "open_problems": [(p, alert_lines(p)) for p in shown],
         "not_shown": open_rows.count() - len(shown) if len(shown) == SHOWN_OPEN else 0,
+        # Accounts to reconnect alone leave every page going out: said so, not "broken".
+        "reconnect_only": only_reconnect(shown),
         "fixed": fixed.order_by("-resolved_at")[:RECENTLY_FIXED],
     }
     return render(request, "notices/problems.html", context)

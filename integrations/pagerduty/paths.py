@@ -21,6 +21,7 @@ from django.utils import timezone
 from alerts_saas.accounts.times import clock
 from integrations.pagerduty.events import EventResult
 from integrations.pagerduty.models import PagerDutyService, Region
+from integrations.pagerduty.reconnect import STOPPED
 from integrations.pagerduty.signals import announce
 
 DETAIL_LENGTH = 500
@@ -230,11 +231,8 @@ def service_health(service: PagerDutyService) -> ServiceHealth:
         since = f" since {clock(account.refused_at)}" if account.refused_at else ""
         return ServiceHealth(
             PathState.RECONNECT,
-            f"Its PagerDuty account {account.name} needs reconnecting{since}"
-            f"{': ' + clause(account.status_detail) if account.status_detail else ''}. Pages "
-            "still go "
-            "out through its integration key, but Tripwire can no longer check or manage "
-            "the service.",
+            f"Its PagerDuty account {account.name} needs reconnecting{since}. Pages still go "
+            f"out through its integration key; stopped until it is reconnected: {STOPPED}.",
             account.refused_at,
             ask=f"reconnect {account.name} in Integrations",
         )

@@ -301,13 +301,17 @@ def test_broken_paths_each_with_its_fix(dashboard, org):
     section = part(page, "broken-paths")
     assert "PagerDuty refuses Checkout API" in section
     assert "Alerts that page through it: Checkout errors." in section
-    assert "PagerDuty account Acme EU needs reconnecting" in section and "revoked" in section
+    assert "PagerDuty account Acme EU needs reconnecting" in section
+    assert "Pages still go out" in section and "revoked" not in section  # not broken
     assert "Edge heartbeat missing pages nobody" in section
     assert "Disabled and alone" not in section
     assert f'href="/o/{org.slug}/settings/integrations/#service-{gone.pk}"' in page
     assert "Reconnect" in section.split("needs reconnecting", 1)[1]
     assert f'href="/o/{org.slug}/alerts/{orphan.pk}/edit/"' in page
-    assert part(page, "dashboard-summary") == "Nothing is firing. 3 broken paging paths."
+    assert part(page, "dashboard-summary") == (
+        "Nothing is firing. 2 broken paging paths. 1 PagerDuty account needs reconnecting: "
+        "pages still go out; acknowledging and on-call from Tripwire stopped."
+    )
     assert 'class="dash-summary is-broken"' in page
 
 

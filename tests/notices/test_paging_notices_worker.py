@@ -113,7 +113,7 @@ def _check_now() -> None:
 
 def _banner(client, org) -> str:
     page = client.get(f"/o/{org.slug}/alerts/").content.decode()
-    start = page.find('<aside class="paging-banner"')
+    start = page.find('<aside class="paging-banner')
     return page[start : page.find("</aside>", start)] if start >= 0 else ""
 
 
@@ -216,12 +216,14 @@ def test_an_account_to_reconnect_is_one_email_and_reconnecting_clears_it(
         refresh_tokens(account)
     [mail] = _wait_for_mail(mailbox, 1)
     assert mail["Subject"] == (
-        f"[Tripwire] Paging broken in Acme Ops: PagerDuty account {account.name} needs reconnecting"
+        "[Tripwire] Reconnect PagerDuty in Acme Ops: acknowledging and on-call from Tripwire "
+        "stopped; pages still go out"
     )
-    assert "Reconnect the account" in _body(mail)
+    assert "Pages still go out in Acme Ops" in _body(mail)
+    assert "invalid_grant" not in _body(mail)
     banner = _banner(admin_client, org)
     assert "needs reconnecting since <time" in banner
-    assert f'</time> — <a href="/o/{org.slug}/settings/integrations/#account-' in banner
+    assert f'pages still go out — <a href="/o/{org.slug}/settings/integrations/#account-' in banner
 
     connect(admin_client)  # through OAuth again: the same account, active
     fixed = _wait_for_mail(mailbox, 2)[-1]

@@ -226,10 +226,12 @@ def test_an_account_to_reconnect(org):
     reconcile(org)
     email = mail.outbox[-1]
     assert email.subject == (
-        f"[Tripwire] Paging broken in Acme Ops: PagerDuty account {account.name} needs reconnecting"
+        "[Tripwire] Reconnect PagerDuty in Acme Ops: acknowledging and on-call from Tripwire "
+        "stopped; pages still go out"
     )
-    assert "PagerDuty refused (x)." in email.body
-    assert "Alerts on its services: Checkout errors. They still page" in email.body
+    assert f"PagerDuty account {account.name} needs reconnecting" in email.body
+    assert "PagerDuty refused (x)." not in email.body  # its words are on Integrations
+    assert "Alerts on its services, which still page: Checkout errors." in email.body
     assert f"/o/{org.slug}/settings/integrations/#account-{account.pk}" in email.body
     PagerDutyAccount.objects.filter(pk=account.pk).update(status=PagerDutyAccount.Status.ACTIVE)
     reconcile(org)

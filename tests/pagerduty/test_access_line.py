@@ -63,8 +63,11 @@ def test_a_refusal_met_in_the_picker_shows_there_and_on_integrations(
     account.refresh_from_db()
     assert account.needs_reconnect and account.refused_at is not None
     line = _line(_integrations(admin_client, org), account)
-    assert line.startswith("Needs reconnect PagerDuty refused to refresh access at ")
-    assert line.endswith(": reconnect it to manage its services.")
+    assert line.startswith("Needs reconnecting PagerDuty withdrew Tripwire's access at ")
+    assert line.endswith(
+        ". Pages still go out; reconnect it to acknowledge from Tripwire, see who is on call "
+        "and manage its services."
+    )
     assert "Access confirmed" not in line
 
     connect(admin_client)  # reconnecting mends it, and says so
@@ -82,7 +85,7 @@ def test_a_refusal_met_by_the_beat_is_on_the_account(admin_client, org, connect,
     account.refresh_from_db()
     assert account.needs_reconnect and account.refused_at is not None
     line = _line(_integrations(admin_client, org), account)
-    assert "PagerDuty refused to refresh access at " in line
+    assert "PagerDuty withdrew Tripwire's access at " in line
 
 
 def test_a_reason_ending_with_a_full_stop_is_not_given_a_second(admin_client, org, connect):
@@ -100,5 +103,5 @@ def test_a_reason_ending_with_a_full_stop_is_not_given_a_second(admin_client, or
         "account to keep managing its services.",
     )
     page = _text(_integrations(admin_client, org))
-    assert "keep managing its services. Pages still go out" in page
+    assert "What PagerDuty said PagerDuty refused to refresh access (invalid_grant)." in page
     assert ".." not in page

@@ -105,7 +105,7 @@ def test_a_member_is_asked_to_get_an_account_reconnected(org, add_member):
     client = Client()
     client.force_login(member.user)
     page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
-    assert "PagerDuty account acme-us needs to be reconnected." in page
+    assert "PagerDuty account acme-us needs reconnecting." in page
     # By name (accounts/_ask.html), here and where PagerDuty is not connected yet.
     assert re.search(r"Ask an owner or admin of Acme Ops to reconnect it: [^<]*\(owner\)\.", page)
     assert "until you reconnect" not in page and "Reconnect acme-us</button>" not in page

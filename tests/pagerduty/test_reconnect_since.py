@@ -69,8 +69,8 @@ def test_every_needs_reconnecting_says_since_when_in_the_readers_zone(org, admin
     since = f"since {local.day} {local:%b}{year} {local:%H:%M}"  # "since 28 Nov 03:12"
     pages = _pages(admin_client, org, alert)
     named = f"PagerDuty account {account.name} needs reconnecting {since}"
-    assert f"Paging problem: {named} —" in pages["dashboard"]  # the banner
-    assert named in pages["dashboard"].replace(f"Paging problem: {named}", "")  # the list
+    assert f"Reconnect PagerDuty: {named} ." in pages["dashboard"]  # the banner
+    assert named in pages["dashboard"].replace(f"Reconnect PagerDuty: {named}", "")  # the list
     assert f"Its PagerDuty account {account.name} needs reconnecting {since}" in pages["alert"]
     assert f"Needs reconnecting {since}" in pages["integrations"]  # the service's row
     assert (
@@ -84,7 +84,7 @@ def test_today_it_says_the_time_alone(org, admin_client):
     account, alert = _refused(org, refused)
     since = f"since {refused.astimezone(TOKYO):%H:%M}"
     pages = _pages(admin_client, org, alert)
-    assert f"PagerDuty account {account.name} needs reconnecting {since} —" in pages["dashboard"]
+    assert f"PagerDuty account {account.name} needs reconnecting {since} ." in pages["dashboard"]
     assert f"Its PagerDuty account {account.name} needs reconnecting {since}" in pages["alert"]
     assert f"Needs reconnecting {since}" in pages["integrations"]
 

@@ -16,7 +16,7 @@ from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
 from alerts_saas.alerts.mute_forms import DURATIONS
 from alerts_saas.alerts.views.mutes import service_mute_lines
-from integrations.pagerduty import conf
+from integrations.pagerduty import conf, reconnect
 from integrations.pagerduty.forms import PastedKeyForm
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService, Region
@@ -62,6 +62,8 @@ def _page(
         # Mute windows of the services (one query), for their rows.
         "service_mutes": service_mute_lines(request.tenant.organization.pk, timezone.now()),
         "mute_durations": DURATIONS,
+        "reconnect_still": reconnect.STILL,  # an account to reconnect, as said everywhere
+        "reconnect_stopped": reconnect.STOPPED,
     }
     return render(request, "pagerduty/integrations.html", context, status=status)
 
