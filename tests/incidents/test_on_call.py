@@ -41,7 +41,8 @@ def test_when_pagerduty_will_not_say_it_is_unknown_in_words(connected_service, p
 
 def test_a_page_asks_once_and_then_reads(connected_service) -> None:
     first = oncall.on_call([connected_service])
-    assert first == {}  # nothing known yet: the page says it is checking
+    # Nothing known yet: the page says it is checking.
+    assert first[connected_service.pk].checked_at is None
     row = OnCallNow.objects.get(service=connected_service)
     asked = row.requested_at
     assert asked is not None and row.checked_at is None

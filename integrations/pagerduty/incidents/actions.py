@@ -22,12 +22,15 @@ from alerts_saas.audit.models import Action
 from alerts_saas.audit.recorder import record
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
 from integrations.pagerduty.incidents.words import REST_PRECISION, SAME_CHANGE, same_change
+from integrations.pagerduty.models import PagerDutyAccount
+from integrations.pagerduty.reconnect import act_refused
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
 log = logging.getLogger(__name__)
 NOTE_LIMIT = 1000  # characters a note may have from here (PagerDuty trims longer ones)
 STATUS_OF = {"acknowledge": IncidentStatus.ACKNOWLEDGED, "resolve": IncidentStatus.RESOLVED}
 DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "note": "noted"}
+INSTEAD = {"acknowledge": "Acknowledge it", "resolve": "Resolve it", "note": "Add the note"}
 
 
 def _back(request: TenantRequest) -> HttpResponse:
@@ -59,6 +62,8 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
     if len(note) > NOTE_LIMIT:
         messages.error(request, f"The note is {len(note)} characters long; {NOTE_LIMIT} at most.")
         return _back(request)
+    if account.needs_reconnect:  # its access is gone: asking again would only be refused
+        return _reconnect_first(request, label, action, account.name)
     who = request.user.get_username()
     api = AccountApi(account)
     pressed = timezone.now()  # before the call: a change PagerDuty made before it is not ours
@@ -72,6 +77,9 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
         else:
             api.add_incident_note(incident.pd_incident_id, f"{note}\n— {who}, in Tripwire")
     except PagerDutyApiError as exc:
+        if exc.status == 401 and _needs_reconnect(account.pk):  # refused just now
+            log.info("Incident %s not %s: %s", incident.pk, DONE[action], exc.message)
+            return _reconnect_first(request, label, action, account.name)
         messages.error(
             request, f"PagerDuty did not take it: {exc.message} {label} was not {DONE[action]}."
         )
@@ -88,6 +96,21 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
         messages.success(request, f"Note added in PagerDuty to {label[0].lower()}{label[1:]}.")
     else:
         messages.success(request, f"{label} {DONE[action]} in PagerDuty.")
+    return _back(request)
+
+
+def _needs_reconnect(account_id: int) -> bool:
+    return PagerDutyAccount.objects.filter(
+        pk=account_id, status=PagerDutyAccount.Status.NEEDS_RECONNECT
+    ).exists()
+
+
+def _reconnect_first(
+    request: TenantRequest, label: str, action: str, account_name: str
+) -> HttpResponse:
+    """Why nothing changed, in plain words (`reconnect.act_refused`; PagerDuty's own words
+    are in the log and on Integrations), and what to do meanwhile."""
+    messages.error(request, act_refused(label, DONE[action], INSTEAD[action], account_name))
     return _back(request)
 
 

@@ -8,11 +8,11 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from integrations.pagerduty.incidents.models import OnCallNow
-from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 from integrations.pagerduty.task_names import task
 
@@ -20,38 +20,55 @@ log = logging.getLogger(__name__)
 REFRESH_ON_CALL = "integrations.pagerduty.incidents.tasks.refresh_on_call"  # tasks.py's
 FRESH = timedelta(minutes=2)
 ASKED = timedelta(seconds=30)  # a refresh asked for this recently is not asked again
+AS_OF = FRESH * 2  # a check older than this missed a refresh: the page says when it was
 
 
 def on_call(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
     """What is known now of who the OAuth-connected `services` page (one query), asking
-    for a refresh of what is missing or stale."""
+    for a refresh of what is missing or stale. Each row carries, for the page, `as_of`
+    (its last check is older than the usual refresh), `account_name` and
+    `to_reconnect` (an account to reconnect is not asked: Tripwire can't check now)."""
     oauth = [s for s in services if s.account_id is not None]
     if not oauth:
         return {}
-    known = {row.service_id: row for row in OnCallNow.objects.filter(service__in=oauth)}
+    known = _read(oauth)
+    missing = [s for s in oauth if s.pk not in known]
+    if missing:  # first look at these: a row each, read back with their accounts
+        OnCallNow.objects.bulk_create(
+            [OnCallNow(organization_id=s.organization_id, service=s) for s in missing],
+            ignore_conflicts=True,
+        )
+        known = _read(oauth)
     now = timezone.now()
     stale = [
-        s.pk
-        for s in oauth
-        if s.pk not in known
-        or known[s.pk].checked_at is None
-        or now - known[s.pk].checked_at > FRESH  # type: ignore[operator]
+        pk
+        for pk, row in known.items()
+        if not _to_reconnect(row) and (row.checked_at is None or now - row.checked_at > FRESH)
     ]
     if stale:
-        _ask(oauth, stale, known)
+        _ask(stale)
     return known
 
 
-def _ask(services: list[PagerDutyService], stale: list[int], known: dict[int, OnCallNow]) -> None:
-    now = timezone.now()
-    OnCallNow.objects.bulk_create(
-        [
-            OnCallNow(organization_id=s.organization_id, service=s)
-            for s in services
-            if s.pk in stale and s.pk not in known
-        ],
-        ignore_conflicts=True,
+def _read(services: list[PagerDutyService]) -> dict[int, OnCallNow]:
+    as_of = Q(checked_at__lt=timezone.now() - AS_OF)
+    rows = OnCallNow.objects.filter(service__in=services).annotate(
+        account_name=F("service__account__name"),
+        to_reconnect=ExpressionWrapper(
+            Q(service__account__status=PagerDutyAccount.Status.NEEDS_RECONNECT),
+            output_field=BooleanField(),
+        ),
+        as_of=ExpressionWrapper(as_of, output_field=BooleanField()),
     )
+    return {row.service_id: row for row in rows}
+
+
+def _to_reconnect(row: OnCallNow) -> bool:
+    return bool(getattr(row, "to_reconnect", False))
+
+
+def _ask(stale: list[int]) -> None:
+    now = timezone.now()
     not_asked = Q(requested_at__isnull=True) | Q(requested_at__lt=now - ASKED)
     ids = [  # one compare-and-set each (an alert has a few services): one refresh in flight
         pk
@@ -67,7 +84,12 @@ def refresh(service_ids: list[int]) -> None:
         pk__in=service_ids, account__isnull=False
     )
     for service in services:
-        policy, names, problem = _ask_pagerduty(service)
+        if service.account is not None and service.account.needs_reconnect:
+            continue  # its access is gone: what was last known stays, shown "as of"
+        asked = _ask_pagerduty(service)
+        if asked is None:
+            continue
+        policy, names, problem = asked
         OnCallNow.objects.filter(service=service).update(
             escalation_policy=policy[:255],
             names=names,
@@ -76,7 +98,9 @@ def refresh(service_ids: list[int]) -> None:
         )
 
 
-def _ask_pagerduty(service: PagerDutyService) -> tuple[str, list[str], str]:
+def _ask_pagerduty(service: PagerDutyService) -> tuple[str, list[str], str] | None:
+    """Policy, names on call at level one, and why unknown; None if PagerDuty withdrew the
+    account's access just now (what was last known stays)."""
     api = AccountApi(service.account)  # type: ignore[arg-type]  # filtered to OAuth ones
     try:
         policy = api.get_service(service.pd_service_id).get("escalation_policy") or {}
@@ -85,6 +109,8 @@ def _ask_pagerduty(service: PagerDutyService) -> tuple[str, list[str], str]:
         entries = api.oncalls([str(policy["id"])])
     except PagerDutyApiError as exc:
         log.info("On-call for service %s unknown: %s", service.pk, exc.message)
+        if exc.status == 401 and _account_to_reconnect(api.account.pk):
+            return None
         return "", [], f"PagerDuty did not say who is on call: {exc.message}"
     names: list[str] = []
     for entry in entries:
@@ -93,3 +119,9 @@ def _ask_pagerduty(service: PagerDutyService) -> tuple[str, list[str], str]:
         if entry.get("escalation_level") == 1 and name and name not in names:
             names.append(name)
     return str(policy.get("summary") or ""), names, ""
+
+
+def _account_to_reconnect(account_id: int) -> bool:
+    return PagerDutyAccount.objects.filter(
+        pk=account_id, status=PagerDutyAccount.Status.NEEDS_RECONNECT
+    ).exists()
