@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.reach import Fallbacks, usable_fallbacks
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.paths import PathState, clause, service_health
 from integrations.pagerduty.reconnect import what_stopped
@@ -87,10 +88,15 @@ class AlertHealth:
     ask: str = ""
     since: datetime | None = None  # the worst trouble's, shown beside the label
     reason: str = ""  # the worst trouble's, in a few words (`short_reason`)
+    fallback: str = ""  # the fallback service paged because PagerDuty refuses its own
 
     @property
     def label(self) -> str:
         return LABELS[self.health]
+
+    @property
+    def fallback_words(self) -> str:
+        return f"Paged through the fallback, {self.fallback}." if self.fallback else ""
 
     @property
     def code(self) -> str:
@@ -120,8 +126,14 @@ def service_fix(service: PagerDutyService, health: Health, slug: str) -> Fix:
     )
 
 
-def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -> AlertHealth:
-    """The alert's path, given its targets (with their accounts loaded)."""
+def alert_health(
+    alert: Alert,
+    targets: Sequence[PagerDutyService],
+    slug: str,
+    fallbacks: Fallbacks | None = None,
+) -> AlertHealth:
+    """The alert's path, given its targets (with their accounts loaded); `fallbacks` is
+    asked only if PagerDuty refuses every target (pass one for many alerts: `reach`)."""
     if not alert.enabled:
         return AlertHealth(
             Health.OFF, words="Disabled: it pages nobody until enabled.", can_page=False
@@ -159,23 +171,27 @@ def alert_health(alert: Alert, targets: Sequence[PagerDutyService], slug: str) -
     # Pages still go out through the key of a service whose deliveries failed or whose
     # account needs reconnecting; a refused key pages nobody.
     can_page = len(troubles) < len(targets) or any(t.health != Health.REFUSED for t in troubles)
+    fallback = "" if can_page else (fallbacks or Fallbacks()).name(alert.organization_id)
     more = ""
     if len(troubles) > 1:
         more += f" ({len(troubles) - 1} more service{'s' if len(troubles) > 2 else ''} too.)"
     if len(troubles) < len(targets):
         more += " Its other services still page."
+    if fallback:
+        more += f" Paged through the fallback, {fallback}."
     others_fine = len(troubles) < len(targets)
     return AlertHealth(
         worst.health,
         tuple(troubles),
         f"{worst.service.name}: {worst.words}{more}",
         worst.fix,
-        can_page,
+        can_page or bool(fallback),
         others_fine,
         f"{worst.service.name}: {worst.cause}{more}",
         worst.ask,
         worst.since,
         worst.reason,
+        fallback,
     )
 
 
@@ -196,7 +212,11 @@ def targets_with_accounts() -> Prefetch[str]:
 
 def health_of(alerts: Iterable[Alert], slug: str) -> dict[int, AlertHealth]:
     """Each alert's health; the alerts' targets must be prefetched (`targets_with_accounts`)."""
-    return {alert.pk: alert_health(alert, list(alert.targets.all()), slug) for alert in alerts}
+    fallbacks = Fallbacks()
+    return {
+        alert.pk: alert_health(alert, list(alert.targets.all()), slug, fallbacks)
+        for alert in alerts
+    }
 
 
 class ProblemKind(StrEnum):
@@ -248,11 +268,14 @@ def _problems(organization: Organization, limit: int | None) -> tuple[list[Probl
     (usually none), not for every enabled alert."""
     slug = organization.slug
     found: list[Problem] = []
-    broken = list(
+    # With the usable fallback (`reach`), in the same query: it pages for the silenced.
+    marked = list(
         PagerDutyService.objects.filter(organization=organization)
-        .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False))
+        .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False) | usable_fallbacks())
         .order_by("name")
     )
+    broken = [s for s in marked if s.refused_at is not None or s.failing_since is not None]
+    fallback = next((s.name for s in marked if s.is_fallback and s.refused_at is None), "")
     accounts = list(
         PagerDutyAccount.objects.filter(
             organization=organization, status=PagerDutyAccount.Status.NEEDS_RECONNECT
@@ -297,6 +320,9 @@ def _problems(organization: Organization, limit: int | None) -> tuple[list[Probl
             )
             since, words, cause, ask = service.refused_at, path.words, path.cause, path.ask
             mute = silenced(using[service.pk])
+            if fallback and mute:  # they page someone after all (`reach`)
+                rescue = f" Paged through the fallback, {fallback}: {', '.join(mute)}."
+                words, cause, mute = words + rescue, cause + rescue, ()
         else:
             kind, health, title = (
                 ProblemKind.FAILING,

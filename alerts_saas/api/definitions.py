@@ -23,6 +23,7 @@ from alerts_saas.alerts import evaluation
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.models import Alert, Firing, Level
+from alerts_saas.alerts.reach import Fallbacks
 from alerts_saas.alerts.state import state_of
 from alerts_saas.api.errors import Problems
 from alerts_saas.api.schemas import LEVELS, AlertIn, AlertOut, FieldProblem
@@ -122,11 +123,12 @@ def show(
     for firing in sorted(open_firings, key=lambda f: (f.opened_at, f.pk)):
         by_alert.setdefault(firing.alert_id, []).append(firing)
     shown = []
+    fallbacks = Fallbacks()
     for alert in alerts:
         slug = alert.organization.slug
         firing_now = by_alert.get(alert.pk, [])
         state = state_of(alert, firing_now[0] if firing_now else None, now)
-        health = alert_health(alert, list(alert.targets.all()), slug)
+        health = alert_health(alert, list(alert.targets.all()), slug, fallbacks)
         url = reverse("alerts:detail", args=[slug, alert.pk])
         shown.append(
             AlertOut.model_validate(

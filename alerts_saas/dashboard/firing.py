@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, TypedDict
 
 import redis
 from django.db.models import (
+    BooleanField,
     Count,
-    Exists,
-    OuterRef,
+    ExpressionWrapper,
     QuerySet,
     Subquery,
     Window,
@@ -34,6 +34,7 @@ from alerts_saas.alerts.firings import counter_of
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
 from alerts_saas.alerts.incident_notes import firing_notes
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.reach import reaches_someone
 from alerts_saas.alerts.state import duration_label
 from integrations.pagerduty.models import Delivery
 
@@ -108,12 +109,10 @@ class FiringSection:
         return self.firings - len(self.alerts)
 
 
-def _usable_targets() -> Exists:
-    """Whether the firing's alert has a target that can page: one PagerDuty does not refuse
-    (as `health.alert_health` says: a failing one, or one whose account needs reconnecting,
-    is still tried with its key)."""
-    through = Alert.targets.through.objects.filter(alert=OuterRef("alert_id"))
-    return Exists(through.filter(pagerdutyservice__refused_at__isnull=True))
+def _reaches_someone() -> ExpressionWrapper:
+    """Whether the firing's alert reaches someone, by its own services or the fallback (the
+    rule of `reach`, which `health.alert_health` follows)."""
+    return ExpressionWrapper(reaches_someone(alert="alert_id"), output_field=BooleanField())
 
 
 class _Ranked(TypedDict):
@@ -126,7 +125,7 @@ class _Ranked(TypedDict):
 def _firing_alerts(rows: QuerySet[Firing], **only: bool) -> Subquery:
     """How many alerts (not firings: one alert fires per value it groups by) `rows` hold,
     as an uncorrelated subquery PostgreSQL runs once."""
-    over = rows.annotate(can_page=Exists(_usable_targets())).filter(**only).order_by()
+    over = rows.annotate(can_page=_reaches_someone()).filter(**only).order_by()
     counted = over.values("organization").annotate(n=Count("alert_id", distinct=True))
     return Subquery(counted.values("n")[:1])
 
@@ -140,7 +139,7 @@ def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _R
     )
     return list(
         rows.select_related("alert")
-        .annotate(can_page=Exists(_usable_targets()))
+        .annotate(can_page=_reaches_someone())
         .annotate(
             firings=Window(Count("pk")),
             total=_firing_alerts(rows),

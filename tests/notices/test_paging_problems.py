@@ -98,7 +98,7 @@ def test_a_refused_service_opens_one_problem_and_one_email_however_often_it_is_s
     assert "Paging is broken in Acme Ops." in body
     assert "Invalid routing key" in body
     assert "Alerts that now page nobody: Checkout errors." in body
-    assert "Alerts that still page their other services: Checkout latency." in body
+    assert "Alerts that still page someone: Checkout latency." in body
     assert (
         f"Fix it in Integrations: http://127.0.0.1:8000/o/{org.slug}/settings/integrations/"
         f"#service-{service.pk}" in body

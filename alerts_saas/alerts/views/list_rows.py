@@ -24,6 +24,7 @@ from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.incident_notes import incident_notes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label
+from alerts_saas.alerts.reach import Fallbacks
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
 from alerts_saas.alerts.views.mutes import mute_notes
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
@@ -157,6 +158,7 @@ def rows(
     notes = incident_notes(page[0].organization_id, firing) if firing else {}
     muted = mute_notes(page[0].organization_id, ids, targets, now) if page else {}
     links = _links(slug)
+    fallbacks = Fallbacks()
     return [
         replace(
             _row(
@@ -166,6 +168,7 @@ def rows(
                 now,
                 links,
                 slug,
+                fallbacks,
                 watches_nothing=alert.pk in nothing,
             ),
             incident_note=notes.get(alert.pk, ""),
@@ -212,6 +215,7 @@ def _row(
     now: datetime,
     links: Callable[[int], AlertLinks],
     slug: str,
+    fallbacks: Fallbacks,
     watches_nothing: bool = False,
 ) -> AlertRow:
     # The open firing's start (and when its condition cleared, if it waits for a person) is
@@ -233,6 +237,6 @@ def _row(
         services=tuple(target.name for target in targets),
         last_delivery=last,
         links=links(alert.pk),
-        health=alert_health(alert, targets, slug),
+        health=alert_health(alert, targets, slug, fallbacks),
         watches_nothing=watches_nothing,
     )

@@ -24,6 +24,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -33,6 +34,7 @@ from django.db.models import (
 )
 
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.reach import reaches_someone
 from alerts_saas.alerts.watching import LIST_STATE, MAY_WATCH_NOTHING
 
 PAGE_SIZE = 50
@@ -100,7 +102,7 @@ SHOW_NONE = {
     Show.FIRING: "No alert is firing.",
     Show.ENABLED: "No alert is enabled: none of them can page.",
     Show.DISABLED: "No alert is disabled.",
-    Show.NOBODY: "Every alert pages at least one PagerDuty service.",
+    Show.NOBODY: "Every alert pages someone: a PagerDuty service, or the fallback.",
     Show.NOTHING: "Every enabled absence alert counted per value watches at least one value.",
 }
 SHOW_CONDITIONS = {
@@ -141,16 +143,16 @@ def search_term(raw: str | None) -> str:
 def annotated(alerts: QuerySet[Alert], nothing: Collection[int] = ()) -> QuerySet[Alert]:
     """`alerts` with what the filters and the order read, per alert: whether it is firing
     (enabled, with an open firing: read from the partial index of open firings), whether
-    it pages any service (the targets' index) and whether it watches nothing (its id among
-    `nothing`, as the count store says: watching.py). None reads any history."""
+    it reaches someone (`reach`: its services, or the fallback) and whether it watches
+    nothing (its id among `nothing`, as the count store says: watching.py). None reads any
+    history."""
     open_firing = Firing.objects.filter(alert=OuterRef("pk"), cleared_at__isnull=True)
-    targets = Alert.targets.through.objects.filter(alert=OuterRef("pk"))
     watching: Case | Value = Value(False)
     if nothing:
         watching = Case(When(pk__in=list(nothing), then=Value(True)), default=Value(False))
     return alerts.alias(
         has_open_firing=Exists(open_firing),
-        pages_someone=Exists(targets),
+        pages_someone=ExpressionWrapper(reaches_someone(), output_field=BooleanField()),
         watches_nothing=watching,
     ).alias(
         is_firing=Case(

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
+from alerts_saas.alerts.fallback_now import page_fallback_now
 from integrations.pagerduty.models import PagerDutyService
 
 
@@ -28,15 +29,30 @@ def set_fallback(request: TenantRequest, pagerduty_service_id: int) -> HttpRespo
             other.save(update_fields=["is_fallback"])
         service.is_fallback = use
         service.save(update_fields=["is_fallback"])
+        # Firings open now that reach nobody are paged through it at once, not when they
+        # next change: the same trigger the fallback gets when a firing opens.
+        paged = page_fallback_now(service) if use else []
     if use:
-        messages.success(
-            request,
-            f"{service.name} is now the fallback service: when an alert's own service is "
-            "refused by PagerDuty or its account needs reconnecting, the alert's trigger "
-            f"goes to {service.name} too.",
-        )
+        messages.success(request, chosen_words(service.name, paged))
     else:
         messages.success(
             request, f"{service.name} is no longer the fallback service. No service is."
         )
     return redirect("pagerduty:integrations", slug=request.tenant.organization.slug)
+
+
+def chosen_words(name: str, paged: list[str]) -> str:
+    """The confirmation: who is paged now (the alerts whose firing reached nobody), and what
+    the fallback does from now on."""
+    then = (
+        f"{name} is now the fallback service: when an alert's own service is refused by "
+        "PagerDuty or its account needs reconnecting, the alert's trigger goes to "
+        f"{name} too."
+    )
+    if not paged:
+        return then
+    shown = ", ".join(paged[:5]) + (f" and {len(paged) - 5} more" if len(paged) > 5 else "")
+    return (
+        f"{name} is paged now for {shown}: PagerDuty refuses every service "
+        f"{'it pages' if len(paged) == 1 else 'they page'}, so nobody was paged. {then}"
+    )

@@ -1,0 +1,83 @@
+"""A fallback chosen while a firing reaches nobody pages for that firing at once.
+
+When a service becomes the organization's fallback, every open firing whose alert
+PagerDuty refuses on every service it pages (so it reaches nobody: `reach`) sends its
+trigger to the fallback now, as it would have had the fallback been chosen when it opened:
+the same `paging.Pager.fallback` (its dedup key, one per firing; nothing if the firing
+already sent one; held if a window mutes the fallback). A few queries however many firings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.paging import Pager
+from integrations.pagerduty import delivery as engine
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
+
+
+def _reaching_nobody(organization_id: int) -> list[Firing]:
+    """The open firings of enabled alerts whose every service PagerDuty refuses."""
+    targets = Alert.targets.through.objects.filter(alert_id=OuterRef("alert_id"))
+    usable = targets.filter(pagerdutyservice__refused_at__isnull=True)
+    return list(
+        Firing.objects.filter(
+            organization_id=organization_id, cleared_at__isnull=True, alert__enabled=True
+        )
+        .filter(Exists(targets))
+        .exclude(Exists(usable))
+        .select_related("alert")
+        .order_by("opened_at", "pk")
+    )
+
+
+def _triggers(organization_id: int, firings: list[Firing]) -> dict[int, list[Delivery]]:
+    """Each firing's latest trigger to each of its own services (with the service and its
+    account, as `Pager.fallback` reads them), in one query."""
+    rows = (
+        Delivery.objects.filter(
+            organization_id=organization_id,
+            firing_id__in=[f.pk for f in firings],
+            event_action=EventAction.TRIGGER,
+            service__isnull=False,
+        )
+        .exclude(reason=Reason.FALLBACK)
+        .select_related("service__account")
+        .order_by("firing_id", "service_id", "-created_at", "-pk")
+    )
+    found: dict[int, list[Delivery]] = defaultdict(list)
+    for trigger in rows:
+        if trigger.firing_id is None:
+            continue
+        latest = found[trigger.firing_id]
+        if not latest or latest[-1].service_id != trigger.service_id:
+            latest.append(trigger)
+    return found
+
+
+def page_fallback_now(fallback: PagerDutyService) -> list[str]:
+    """Queue `fallback`'s trigger for each open firing of its organization that reaches
+    nobody (call inside the transaction that makes it the fallback); the names of the alerts
+    paged now. Nothing if PagerDuty refuses the fallback's key too."""
+    if not fallback.is_fallback or fallback.refused_at is not None:
+        return []
+    firings = _reaching_nobody(fallback.organization_id)
+    if not firings:
+        return []
+    triggers = _triggers(fallback.organization_id, firings)
+    services = [t.service for found in triggers.values() for t in found if t.service]
+    pager = Pager(firings, timezone.now(), services)
+    copies: list[Delivery] = []
+    for firing in firings:
+        sent = triggers.get(firing.pk, [])
+        if sent:
+            own = [t.service for t in sent if t.service is not None]
+            copies += pager.fallback(firing.alert, firing, own, sent)
+    pager.save_holds()
+    engine.queue(copies)
+    by_firing = {f.pk: f.alert.name for f in firings}
+    return sorted({by_firing[c.firing_id] for c in copies if c.firing_id is not None})
