@@ -38,7 +38,7 @@ def test_since_when_shows_without_hover_on_a_phone_in_dark_mode(
         expect(since).to_have_text(f"since {clock(when)}")
     reason = row.locator(".health-reason")
     expect(reason).to_be_visible()
-    expect(reason).to_contain_text("Account Acme US: PagerDuty refused to refresh access")
+    expect(reason).to_contain_text("Account Acme US to reconnect: pages still go out")
     for shown in (since, reason):  # on screen, inside the row: read without any hover
         box, row_box = shown.bounding_box(), row.bounding_box()
         assert box and row_box and box["width"] > 0 and box["height"] > 0

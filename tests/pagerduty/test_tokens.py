@@ -71,7 +71,7 @@ def test_a_refused_refresh_asks_for_a_reconnect(admin_client, org, connect, page
     account.refresh_from_db()
     assert account.needs_reconnect
     page = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
-    assert f"PagerDuty account {account.name} needs to be reconnected." in page
+    assert f"PagerDuty account {account.name} needs reconnecting." in page
     assert f"Reconnect {account.name}</button>" in page
     # Reconnecting through OAuth makes it whole again, on the same row.
     connect(admin_client)
