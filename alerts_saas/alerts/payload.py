@@ -151,10 +151,16 @@ def render_payload(
             summary = f"[{draft.group_field} {shown}] {summary}"
         details["group"] = {"field": draft.group_field, "value": group}
     if test:
-        summary = f"[TEST] {summary}"
+        # A test claims no events: the summary is what wakes someone (push, SMS, phone);
+        # how a real one reads goes in the details, marked as an example.
         details["test"] = (
             f"[TEST] Sent with “Send test alert” in {settings.PRODUCT_NAME}. "
             "Nothing is wrong; resolve it at will."
+        )
+        details["summary_when_it_fires"] = f"{summary} (example: no events were counted)"
+        summary = (
+            f"[TEST] {draft.name}: a test alert from {settings.PRODUCT_NAME}. "
+            "No events were counted; nothing is wrong."
         )
     payload: dict[str, Any] = {
         "summary": summary,

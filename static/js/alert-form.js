@@ -53,8 +53,27 @@
     byId("add-detail")?.focus();
   }
 
+  // "Send test alert"'s question: the server's open <dialog>, made modal (focus kept in
+  // it, Escape cancels); Cancel closes it here instead of asking the server.
+  function showQuestion() {
+    const dialog = byId("test-confirm");
+    if (!dialog || !dialog.open || dialog.matches(":modal")) return;
+    dialog.close();
+    dialog.showModal();
+  }
+
+  function closeQuestion(event, button) {
+    event.preventDefault();
+    const dialog = button.closest("dialog");
+    dialog.close();
+    dialog.remove();
+    document.querySelector("#alert-form-body .test-alert button")?.focus();
+  }
+
   document.addEventListener("click", (event) => {
     if (!(event.target instanceof Element)) return;
+    const cancel = event.target.closest("[data-close-dialog]");
+    if (cancel) closeQuestion(event, cancel);
     if (event.target.closest("#add-detail")) addDetail();
     const remove = event.target.closest(".remove-detail");
     if (remove) removeDetail(remove);
@@ -65,9 +84,15 @@
   document.addEventListener("change", (event) => {
     if (event.target instanceof Element && event.target.closest("#condition")) sayCondition();
   });
+  document.addEventListener("cancel", (event) => {
+    if (event.target instanceof Element && event.target.id === "test-confirm") {
+      closeQuestion(event, event.target);
+    }
+  }, true);
   const prepare = () => {
     sayCondition();
     prepareDetails();
+    showQuestion();
   };
   document.addEventListener("DOMContentLoaded", prepare);
   document.addEventListener("htmx:afterSwap", prepare);

@@ -29,6 +29,8 @@ def alert_form(targets: list[int], **overrides: object) -> dict[str, object]:
         "details-0-value": "https://wiki.example/checkout",
         "details-1-key": "",
         "details-1-value": "",
+        # "Yes, send the test alert": posts to /alerts/test/ send at once; a save ignores it.
+        "confirm_test": "1",
     }
     data.update(overrides)
     return data

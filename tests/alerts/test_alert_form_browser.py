@@ -18,7 +18,10 @@ from tests.browser import authorize_on_sandbox, sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHOSEN = ["Checkout API 120", "Checkout API 121"]
-SUMMARY = "[TEST] Checkout errors: 5 errors in 10 minutes (Acme Ops)"
+# A test claims no events (how a real one reads is in its details).
+SUMMARY = (
+    "[TEST] Checkout errors: a test alert from Tripwire. No events were counted; nothing is wrong."
+)
 # What we type into the alert form, by input name; each must survive the trip to PagerDuty.
 TYPED = {
     "name": "Checkout errors",
@@ -121,8 +124,12 @@ def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
         held.append(route)
 
     page.route(DELIVERY_POLL, hold)
+    page.get_by_role("button", name="Send test alert").click()
+    question = page.get_by_role("dialog", name="Send a test alert?")  # asked first
+    expect(question).to_be_visible()
+    assert not Delivery.objects.exists()
     with page.expect_response(re.compile(r"/alerts/test/$")) as sent:
-        page.get_by_role("button", name="Send test alert").click()
+        question.get_by_role("button", name="Yes, send the test alert").click()
     assert sent.value.status == 200
     results = page.locator("#test-results")
     expect(results.get_by_role("heading", name="Test alert")).to_be_visible()

@@ -198,15 +198,17 @@ def test_a_test_alert_for_an_absence_alert_reads_as_too_few(
     )
     response = admin_client.post(f"/o/{org.slug}/alerts/test/", data)
     assert response.status_code == 200
-    summary = Delivery.objects.get(event_action="trigger").body["payload"]["summary"]
-    assert summary == "[TEST] Checkout errors: 0 in 5 minutes"
+    details = Delivery.objects.get(event_action="trigger").body["payload"]["custom_details"]
+    example = "Checkout errors: 0 in 5 minutes (example: no events were counted)"
+    assert details["summary_when_it_fires"] == example
 
 
 def test_a_test_alert_uses_the_window_in_hours(admin_client, org, connected_service, form_data):
     data = form_data([connected_service.pk], window_minutes="3", window_unit="hours")
     assert admin_client.post(f"/o/{org.slug}/alerts/test/", data).status_code == 200
-    summary = Delivery.objects.get(event_action="trigger").body["payload"]["summary"]
-    assert summary == "[TEST] Checkout errors: 5 errors in 3 hours (Acme Ops)"
+    details = Delivery.objects.get(event_action="trigger").body["payload"]["custom_details"]
+    example = "Checkout errors: 5 errors in 3 hours (Acme Ops) (example: no events were counted)"
+    assert details["summary_when_it_fires"] == example
     assert not Alert.objects.exists()
 
 

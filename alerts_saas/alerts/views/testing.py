@@ -1,4 +1,11 @@
-""" "Send test alert" from the alert form, saved or not."""
+""" "Send test alert" from the alert form, saved or not: asked first, then sent once.
+
+The first press asks (`guarded_tests.confirmation`: who it pages, and that PagerDuty may
+make it high urgency); nothing is sent until "Yes, send the test alert" posts
+`confirm_test`. Without JavaScript the question is the form page again with an open
+<dialog>; with it, the same fragment swapped in and shown as a modal. A test still open
+from this form is not sent again to its service (`guarded_tests.open_tests`).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +15,25 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
-from alerts_saas.alerts.forms import AlertForm, DetailFormSet
+from alerts_saas.accounts.models import User
+from alerts_saas.alerts import guarded_tests
+from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert, ConditionKind
 from alerts_saas.alerts.payload import draft_of, render_payload
 from alerts_saas.alerts.views.definitions import form_context
 from alerts_saas.alerts.views.params import as_id
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
-from integrations.pagerduty.models import EventAction
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from integrations.pagerduty.samples import test_dedup_key
 
 
 @tenant_view()
 @require_POST
 def send_test_alert(request: TenantRequest) -> HttpResponse:
-    """Validate the form as it stands, then queue one test trigger per selected service (each
-    with its automatic resolve: `autoresolve`).
-
-    Form errors come back first; nothing is sent and nothing is saved either way.
-    """
+    """Validate the form as it stands; then ask who it pages, or (confirmed) queue one test
+    trigger per selected service without an open test, each with its automatic resolve
+    (`autoresolve`). Form errors come back first; nothing is saved either way."""
     organization = request.tenant.organization
     alert = None
     alert_id = request.POST.get("alert_id", "")
@@ -38,31 +45,62 @@ def send_test_alert(request: TenantRequest) -> HttpResponse:
     instance = alert or Alert(organization=organization)
     form = AlertForm(request.POST, instance=instance, organization=organization)
     details = DetailFormSet(request.POST, instance=instance)
-    deliveries = []
-    if form.is_valid() and details.is_valid():
-        draft = draft_of(form.instance, details.pairs())
-        # What a real trigger would say: the threshold reached, or fewer than it seen.
-        count = draft.threshold
-        if form.cleaned_data["kind"] == ConditionKind.ABSENCE:
-            count -= 1
-        with transaction.atomic():
-            deliveries = autoresolve.queue_tests(
-                [
-                    engine.build_event(
-                        service,
-                        EventAction.TRIGGER,
-                        test_dedup_key(),
-                        render_payload(draft, count=count, test=True),
-                        is_test=True,
-                        created_by=request.user,
-                        alert=alert,
-                    )
-                    for service in form.cleaned_data["targets"]
-                ]
-            )
-    context = form_context(request, form, details, alert, test_deliveries=deliveries, tested=True)
+    extra: dict[str, object] = {"tested": True}
+    deliveries: list[Delivery] = []
+    valid = form.is_valid() and details.is_valid()
+    if valid and "cancel_test" in request.POST:
+        extra["test_note"] = "Nothing was sent."
+    elif valid and request.POST.get("confirm_test") != "1":
+        extra["confirm_test"] = True  # asked below, from who the chosen services page
+    elif valid:
+        deliveries, still_open = _send(request, form, details, alert)
+        if still_open:
+            extra["test_note"] = guarded_tests.refused_words(still_open)
+            extra["open_tests"] = still_open
+    context = form_context(request, form, details, alert, test_deliveries=deliveries, **extra)
+    if context.get("confirm_test"):
+        paths = context["target_on_call"]
+        assert isinstance(paths, list)
+        context["confirm_test"] = guarded_tests.confirmation(paths)
     if request.htmx:
         # The form body, errors and all, swapped in place: a 200, since in development
         # django-htmx replaces the whole document with any 400 (its debug error pages).
         return render(request, "alerts/_form_body.html", context)
-    return render(request, "alerts/form.html", context, status=200 if deliveries else 400)
+    return render(request, "alerts/form.html", context, status=200 if valid else 400)
+
+
+def _send(
+    request: TenantRequest, form: AlertForm, details: BaseDetailFormSet, alert: Alert | None
+) -> tuple[list[Delivery], list[Delivery]]:
+    """Queue the test triggers; return them, and the open tests that held some back. The
+    services' rows are locked first, so two taps at once send one."""
+    user = request.user
+    assert isinstance(user, User)  # tenant_view lets only signed-in members in
+    draft = draft_of(form.instance, details.pairs())
+    # The example a real trigger would say: the threshold reached, or fewer than it seen.
+    count = draft.threshold - (form.cleaned_data["kind"] == ConditionKind.ABSENCE)
+    chosen = [s.pk for s in form.cleaned_data["targets"]]
+    with transaction.atomic():
+        services = list(
+            PagerDutyService.objects.select_for_update()
+            .filter(organization=request.tenant.organization, pk__in=chosen)
+            .order_by("pk")
+        )
+        still_open = guarded_tests.open_tests(services, alert, user)
+        held = {d.service_id for d in still_open}
+        deliveries = autoresolve.queue_tests(
+            [
+                engine.build_event(
+                    service,
+                    EventAction.TRIGGER,
+                    test_dedup_key(),
+                    render_payload(draft, count=count, test=True),
+                    is_test=True,
+                    created_by=user,
+                    alert=alert,
+                )
+                for service in services
+                if service.pk not in held
+            ]
+        )
+    return deliveries, still_open
