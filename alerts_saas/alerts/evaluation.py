@@ -339,11 +339,14 @@ def reevaluate(alert: Alert, restarted: bool) -> bool:
     return True
 
 
-def delete(alert: Alert) -> int:
+def delete(alert: Alert) -> tuple[int, int]:
     """Delete the alert (locked by the caller's transaction), resolving its open firings
-    first: the resolves outlive it, as its delivery history does. Returns how many were
-    open."""
+    first: the resolves outlive it, as its delivery history does. Returns how many firings
+    were open and how many resolves that queued (none where no incident was open in
+    PagerDuty)."""
     open_firings = firings.open_firings_of(alert)
-    firings.clear_firings(open_firings, Firing.ClearReason.DELETED, datetime.now(UTC))
+    cleared = firings.clear_firings_sending(
+        open_firings, Firing.ClearReason.DELETED, datetime.now(UTC)
+    )
     alert.delete()
-    return len(open_firings)
+    return cleared

@@ -152,15 +152,29 @@ def clear_firings(
     by: User | None = None,
     by_token: ApiToken | None = None,
 ) -> int:
+    """How many of `firings` were still open, cleared (`clear_firings_sending`)."""
+    return clear_firings_sending(firings, reason, now, totals, by=by, by_token=by_token)[0]
+
+
+def clear_firings_sending(
+    firings: Sequence[Firing],
+    reason: str,
+    now: datetime,
+    totals: dict[int, int] | None = None,
+    by: User | None = None,
+    by_token: ApiToken | None = None,
+) -> tuple[int, int]:
     """`clear_firing` for many firings (all of an alert that groups, disabled, deleted or
     edited), with their counts by id (`totals`) if known, in a fixed number of queries:
     one lock, one update, one read of their open incidents, one insert of the resolves.
-    Returns how many were still open."""
+    Returns how many were still open and how many resolves it queued: none for a firing
+    whose incident was resolved already (a disconnect), held by a mute or refused."""
     totals = totals or {}
+    resolves: list[Delivery] = []
     with transaction.atomic():
         cleared = _lock_open(firings)
         if not cleared:
-            return 0
+            return 0, 0
         counted = Case(
             *(When(pk=f.pk, then=Value(totals[f.pk])) for f in cleared if f.pk in totals),
             default=Value(None),
@@ -179,20 +193,19 @@ def clear_firings(
             firing.cleared_by_token = by_token
         if reason != Firing.ClearReason.INCIDENT_RESOLVED:
             why = Reason.BY_HAND if reason == Firing.ClearReason.RESOLVED else reason
-            engine.queue(
-                [
-                    engine.follow_up(
-                        trigger,
-                        EventAction.RESOLVE,
-                        created_by=by,
-                        reason=why,
-                        created_by_token=by_token,
-                    )
-                    for triggers in _open_triggers(cleared).values()
-                    for trigger in triggers
-                ]
-            )
-    return len(cleared)
+            resolves = [
+                engine.follow_up(
+                    trigger,
+                    EventAction.RESOLVE,
+                    created_by=by,
+                    reason=why,
+                    created_by_token=by_token,
+                )
+                for triggers in _open_triggers(cleared).values()
+                for trigger in triggers
+            ]
+            engine.queue(resolves)
+    return len(cleared), len(resolves)
 
 
 def _lock_open(firings: Sequence[Firing], **also: object) -> list[Firing]:

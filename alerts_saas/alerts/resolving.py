@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -79,25 +79,36 @@ def note_conditions(noting: Sequence[tuple[Firing, bool | None]], now: datetime)
         firing.condition_cleared_at = None
 
 
+class Resolved(NamedTuple):
+    """A firing resolved by hand, and how many resolves that sends to PagerDuty (none for
+    a firing whose incidents were held by a mute, refused, or resolved already)."""
+
+    firing: Firing
+    resolves: int
+
+
 def resolve_by_hand(
     alert: Alert, firing_id: int | None, user: User | None, token: ApiToken | None = None
-) -> Firing | None:
+) -> Resolved | None:
     """Clear the alert's open firing `firing_id` as resolved in Tripwire by `user`, or by
     the API `token`, and send its resolves, with an entry in the audit log; the firing, its
     resolves and the entry name who (the resolves from their INSERT: named before the engine
     sends them and PagerDuty's webhook asks who resolved the incident, `incidents.activity`).
-    The firing, or None if it was not open (resolved meanwhile, or not this alert's). Call
-    in a transaction holding the alert's row."""
+    The firing and its count of resolves, or None if it was not open (resolved meanwhile,
+    or not this alert's). Call in a transaction holding the alert's row."""
     firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
     if firing is None:
         return None
     now = timezone.now()
-    if not firings.clear_firing(firing, Firing.ClearReason.RESOLVED, now, by=user, by_token=token):
+    cleared, resolves = firings.clear_firings_sending(
+        [firing], Firing.ClearReason.RESOLVED, now, by=user, by_token=token
+    )
+    if not cleared:
         return None
     opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
     change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
-    return firing
+    return Resolved(firing, resolves)
 
 
 def stop_watching(

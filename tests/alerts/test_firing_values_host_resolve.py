@@ -42,8 +42,8 @@ def test_resolving_one_host_says_that_host_and_comes_back_to_its_page(
     last.refresh_from_db()
     assert last.cleared_at is not None
     assert said == [
-        f"web-22 of “{per_host.name}” resolved. Its incident is being resolved in PagerDuty; "
-        "if its condition still holds, it fires again at the next check."
+        f"web-22 of “{per_host.name}” resolved. Its incident is being resolved in PagerDuty. "
+        "If its condition still holds, it fires again at the next check."
     ]
     location = response["Location"]
     assert location.startswith(url) and "values_page=2" in location, location

@@ -113,7 +113,7 @@ def test_resolving_here_sends_the_resolves_and_says_who(org, make_service, admin
     response = admin_client.post(url, {"firing": firing.pk}, follow=True)
     assert response.redirect_chain[-1][0] == alert.get_absolute_url()
     page = response.content.decode()
-    assert "“Checkout errors” resolved. Its incidents are being resolved in PagerDuty" in page
+    assert "“Checkout errors” resolved. Its 2 incidents are being resolved in PagerDuty." in page
 
     firing.refresh_from_db()
     assert firing.clear_reason == Firing.ClearReason.RESOLVED and firing.cleared_by == owner

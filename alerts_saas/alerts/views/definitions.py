@@ -267,16 +267,18 @@ def alert_delete(request: TenantRequest, alert_id: int) -> HttpResponse:
     with transaction.atomic():
         alert = tenant_get(request, Alert.objects.select_for_update(), pk=alert_id)
         name = alert.name
-        resolving = evaluation.delete(alert)
-    resolved = f" {_resolving_words(resolving)}" if resolving else ""
+        open_firings, resolves = evaluation.delete(alert)
+    if resolves:
+        resolved = f" {_resolving_words(resolves)}"
+    elif open_firings:
+        resolved = " No incident was open in PagerDuty for it, so nothing was sent there."
+    else:
+        resolved = ""
     messages.success(request, f"Alert “{name}” deleted.{resolved} Its delivery history stays.")
     return _back(request)
 
 
-def _resolving_words(open_firings: int) -> str:
-    if open_firings == 1:
+def _resolving_words(incidents: int) -> str:
+    if incidents == 1:
         return "Its open incident is being resolved in PagerDuty."
-    return (
-        f"Its {open_firings} open incidents (one per value it counts) are being resolved "
-        "in PagerDuty."
-    )
+    return f"Its {incidents} open incidents are being resolved in PagerDuty."
