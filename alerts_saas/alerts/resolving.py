@@ -111,6 +111,18 @@ def resolve_by_hand(
     return Resolved(firing, resolves)
 
 
+def open_incidents(open_firings: Sequence[Firing]) -> int:
+    """How many incidents `open_firings` have open in PagerDuty: what clearing them sends a
+    resolve for (none for a page a mute held, a refused trigger, or one resolved already)."""
+    if not open_firings:
+        return 0
+    deliveries = Delivery.objects.filter(
+        organization_id__in={f.organization_id for f in open_firings},
+        firing_id__in=[f.pk for f in open_firings],
+    )
+    return len(engine.open_triggers(deliveries))
+
+
 def stop_watching(
     alert: Alert, value: str, user: User | None, token: ApiToken | None = None
 ) -> bool:

@@ -1,6 +1,6 @@
-"""Resolving or deleting an alert says only what is sent to PagerDuty: the resolves actually
-queued, counted; none (the trigger refused, or its incident resolved already, as a disconnect
-does) says no incident was open there."""
+"""Resolving, disabling or deleting an alert says only what is sent to PagerDuty: the
+resolves actually queued, counted; none (the trigger refused, the page held by a mute, or its
+incident resolved already, as a disconnect does) says no incident was open there."""
 
 from __future__ import annotations
 
@@ -86,3 +86,23 @@ def test_deleting_an_alert_with_no_open_incident_says_nothing_was_sent(
     )
     assert not Alert.objects.exists()
     assert not Delivery.objects.filter(event_action=EventAction.RESOLVE, reason="deleted").exists()
+
+
+@pytest.mark.parametrize(
+    "before", [_refused, _held, _resolved_already], ids=["refused", "muted", "resolved"]
+)
+def test_disabling_or_asking_to_delete_with_no_open_incident_promises_no_resolve(
+    admin_client, org, connected_service, before
+):
+    alert = _alert(org, connected_service)
+    [firing] = _events(org, 3)
+    before(firing)
+    page = admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/delete/").content.decode()
+    assert "No incident is open in PagerDuty for it, so deleting it sends nothing there." in page
+    assert "Deleting it resolves" not in page
+    response = admin_client.post(f"/o/{org.slug}/alerts/{alert.pk}/toggle/", {"enabled": "0"})
+    assert _said(response)[-1] == (
+        "Alert “Checkout errors” disabled. No incident was open in PagerDuty for it, so nothing "
+        "was sent there."
+    )
+    assert not Delivery.objects.filter(event_action=EventAction.RESOLVE, reason="disabled").exists()

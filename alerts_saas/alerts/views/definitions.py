@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
-from alerts_saas.alerts import evaluation, firings
+from alerts_saas.alerts import evaluation, firings, resolving
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.views import list_rows, listing
@@ -228,6 +228,7 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
             return _back(request, alert)
         alert.enabled = enable
         still_open = [] if enable else firings.open_firings_of(alert)  # for the message
+        resolves = resolving.open_incidents(still_open)  # what clearing them sends
         # A save, not an update: updated_at tells the ingest path to recompile its alerts,
         # and enabling restarts counting (nothing was counted while it was disabled).
         alert.save(update_fields=["enabled", "updated_at"])
@@ -239,9 +240,13 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
             else "It counts matching events from now."
         )
         messages.success(request, f"Alert “{alert.name}” enabled. {how}")
+    elif resolves:
+        messages.success(request, f"Alert “{alert.name}” disabled. {_resolving_words(resolves)}")
     elif still_open:
         messages.success(
-            request, f"Alert “{alert.name}” disabled. {_resolving_words(len(still_open))}"
+            request,
+            f"Alert “{alert.name}” disabled. No incident was open in PagerDuty for it, so "
+            "nothing was sent there.",
         )
     else:
         messages.success(
@@ -255,12 +260,14 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
 def alert_delete(request: TenantRequest, alert_id: int) -> HttpResponse:
     if request.method == "GET":
         alert = tenant_get(request, Alert, pk=alert_id)
+        firing_now = firings.open_firings_of(alert)
         return render(
             request,
             "alerts/delete.html",
             {
                 "alert": alert,
-                "open_firings": firings.open_firings_of(alert),
+                "open_firings": firing_now,
+                "open_incidents": resolving.open_incidents(firing_now),
                 "nav_section": "alerts",
             },
         )
