@@ -106,6 +106,8 @@ class Digest:
                 return f"{prefix}Reconnect PagerDuty in {org}: {SHORT}"
             if only_reconnect(self.reminders):
                 return f"{prefix}Still to reconnect PagerDuty in {org}: {SHORT}"
+            if only_reconnect(self.fixed):
+                return f"{prefix}Reconnected in {org}: {title.removesuffix(' needs reconnecting')}"
             if self.new:
                 return f"{prefix}Paging broken in {org}: {title}"
             if self.reminders:

@@ -227,7 +227,9 @@ def test_an_account_to_reconnect_is_one_email_and_reconnecting_clears_it(
 
     connect(admin_client)  # through OAuth again: the same account, active
     fixed = _wait_for_mail(mailbox, 2)[-1]
-    assert fixed["Subject"].startswith("[Tripwire] Fixed in Acme Ops: PagerDuty account")
+    assert (
+        fixed["Subject"] == f"[Tripwire] Reconnected in Acme Ops: PagerDuty account {account.name}"
+    )
     assert "The PagerDuty account was reconnected." in _body(fixed)
     assert _banner(admin_client, org) == ""
 

@@ -66,6 +66,15 @@ def test_the_email_says_pages_still_go_out_and_what_stopped(org) -> None:
         assert word not in email.body and word not in email.subject, word
 
 
+def test_reconnecting_says_reconnected(org) -> None:
+    account, _alert = _revoked(org)
+    PagerDutyAccount.objects.filter(pk=account.pk).update(status=PagerDutyAccount.Status.ACTIVE)
+    reconcile(org)
+    fixed = mail.outbox[-1]
+    assert fixed.subject == f"[Tripwire] Reconnected in Acme Ops: PagerDuty account {account.name}"
+    assert "The PagerDuty account was reconnected." in fixed.body
+
+
 def test_a_reconnect_beside_a_broken_path_is_counted_apart(org) -> None:
     _revoked(org)
     refused = PagerDutyService.objects.create(
