@@ -123,6 +123,24 @@ def open_incidents(open_firings: Sequence[Firing]) -> int:
     return len(engine.open_triggers(deliveries))
 
 
+def stop_watching_sends(alert: Alert, value: str) -> str:
+    """What `stop_watching` the value will send to PagerDuty, in words ("its incident is
+    being resolved in PagerDuty"). Read before it, in its transaction."""
+    firing = None
+    if "\x00" not in value:  # as `stop_watching`: PostgreSQL can't ask for a NUL
+        firing = Firing.objects.filter(
+            organization_id=alert.organization_id, alert=alert, group=value, cleared_at=None
+        ).first()
+    if firing is None:
+        return "it had no open firing"
+    incidents = open_incidents([firing])
+    if incidents == 0:
+        return "no incident was open in PagerDuty for it, so nothing was sent there"
+    if incidents == 1:
+        return "its incident is being resolved in PagerDuty"
+    return f"its {incidents} incidents are being resolved in PagerDuty"
+
+
 def stop_watching(
     alert: Alert, value: str, user: User | None, token: ApiToken | None = None
 ) -> bool:

@@ -148,6 +148,7 @@ def stop_watching_value(
                 .values_list("pk", flat=True)
                 .first()
             )
+            its = resolving.stop_watching_sends(alert, value)
             stopped = resolving.stop_watching(alert, value, None, request.auth)
     except redis.RedisError:  # rolled back: nothing changed
         raise Refused(
@@ -163,11 +164,6 @@ def stop_watching_value(
             f"{shown} was not watched by “{alert.name}”: nothing changed. (It was neither "
             "seen in the alert's window nor firing.)",
         )
-    its = (
-        "its incident is being resolved in PagerDuty"
-        if open_id is not None
-        else "it had no open firing"
-    )
     return StoppedWatchingOut(
         alert_id=alert.pk,
         value=value,

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
+from django.urls import reverse
 
 from alerts_saas.alerts.models import Alert, Firing
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction
 from tests.alerts.test_alert_page import _alert, _events
+from tests.alerts.test_stop_watching import _per_host, _quiet
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +108,22 @@ def test_disabling_or_asking_to_delete_with_no_open_incident_promises_no_resolve
         "was sent there."
     )
     assert not Delivery.objects.filter(event_action=EventAction.RESOLVE, reason="disabled").exists()
+
+
+@pytest.mark.parametrize("refused", [True, False], ids=["refused", "open"])
+def test_stop_watching_a_host_says_what_it_sends(org, make_service, admin_client, refused):
+    alert = _per_host(org, make_service())
+    _quiet(org, alert, "web-1")
+    if refused:
+        _refused(Firing.objects.get(alert=alert, group="web-1"))
+    url = reverse("alerts:stop_watching", args=[org.slug, alert.pk])
+    response = admin_client.post(url, {"value": "web-1"})
+    sends = (
+        "no incident was open in PagerDuty for it, so nothing was sent there"
+        if refused
+        else "its incident is being resolved in PagerDuty"
+    )
+    assert _said(response)[-1] == (
+        f"web-1 is no longer watched by “Host went quiet”; {sends}. It is watched again from "
+        "its next matching event."
+    )

@@ -113,6 +113,7 @@ def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
             )
             if not alert.group_by:
                 raise Http404("This alert does not count values separately.")
+            sends = resolving.stop_watching_sends(alert, value)
             stopped = resolving.stop_watching(alert, value, user)
     except redis.RedisError:
         stopped = None  # rolled back: nothing changed
@@ -129,8 +130,8 @@ def alert_stop_watching(request: TenantRequest, alert_id: int) -> HttpResponse:
     if stopped:
         messages.success(
             request,
-            f"{shown} is no longer watched by “{alert.name}”; its incident, if it had one, is "
-            "being resolved in PagerDuty. It is watched again from its next matching event.",
+            f"{shown} is no longer watched by “{alert.name}”; {sends}. It is watched again "
+            "from its next matching event.",
         )
     else:
         messages.info(request, f"{shown} was not watched by “{alert.name}”: nothing changed.")
