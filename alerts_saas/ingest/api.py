@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from alerts_saas.alerts import evaluation
 from alerts_saas.api.auth import refuse_other_kind
 from alerts_saas.api.routes import register
 from alerts_saas.api.schemas import COUNT_CAP
-from alerts_saas.ingest import activity, changes, limits
+from alerts_saas.ingest import activity, api_document, changes, limits
 from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.body import in_words, read_body
 from alerts_saas.ingest.models import KEY_PREFIX, IngestKey, hash_key
@@ -36,7 +37,6 @@ from alerts_saas.ingest.schema import (
     EventBatch,
     EventIn,
     IngestResult,
-    example_batch,
 )
 
 log = logging.getLogger(__name__)
@@ -140,42 +140,37 @@ class KeyRequest(HttpRequest):
 
 
 class IngestApi(NinjaAPI):
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPISchema:
-        """The schema, with the request body's models: the body is read by hand, so the
-        framework doesn't list them itself."""
+    def get_openapi_schema(
+        self, *args: Any, now: datetime | None = None, **kwargs: Any
+    ) -> OpenAPISchema:
+        """A fresh build, its examples stamped `now`. openapi.json serves one built once
+        per process and stamped each minute (`api_document`)."""
+        schema = self.unstamped_schema(*args, **kwargs)
+        api_document.stamp(schema, now or timezone.now())
+        return schema
+
+    def unstamped_schema(self, *args: Any, **kwargs: Any) -> OpenAPISchema:
+        """The schema without its examples' timestamps, with the request body's models (the
+        body is read by hand, so the framework doesn't list them itself) and the answers
+        of POST /events described in words."""
         schema = super().get_openapi_schema(*args, **kwargs)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in (EventIn, EventBatch):
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(found.pop("$defs", {}))
             components[model.__name__] = found
-        event = components["EventIn"]
-        batch = example_batch(timezone.now())
-        event["properties"]["timestamp"]["examples"] = [batch[0]["timestamp"]]
         for path, item in schema["paths"].items():
             if path.endswith("/events") and "post" in item:
-                _document(item["post"], batch)
-            elif path.endswith("/changes") and "post" in item:
-                _stamp_change(item["post"], batch[0]["timestamp"])
+                _describe_answers(item["post"])
         return schema
 
 
-def _document(operation: dict[str, Any], batch: list[dict[str, Any]]) -> None:
-    """The answers described in words, and an example made now, so that it is never too old
-    to be accepted when it is sent."""
+def _describe_answers(operation: dict[str, Any]) -> None:
     operation["responses"] = {
         str(status): answer for status, answer in operation["responses"].items()
     }
     for status, description in ANSWERS.items():
         operation["responses"][status]["description"] = description
-    operation["requestBody"]["content"]["application/json"]["example"] = batch
-
-
-def _stamp_change(operation: dict[str, Any], stamp: str) -> None:
-    """The change example sent `stamp` (now): it shows the form, and is never too old."""
-    content = operation["requestBody"]["content"]["application/json"]
-    example = content["example"]
-    content["example"] = {**example, "payload": {**example["payload"], "timestamp": stamp}}
 
 
 class Docs(Swagger):
