@@ -36,6 +36,17 @@ def our_integration_ids(organization: Organization) -> frozenset[str]:
     )
 
 
+def reconnects(organization: Organization, grant: Grant) -> bool:
+    """Whether the grant mends an account that needed reconnecting and already has services:
+    nothing more to choose (the callback goes back to Integrations, not the picker)."""
+    return PagerDutyAccount.objects.filter(
+        organization=organization,
+        pd_account_id=grant.account_id or grant.subdomain,
+        status=PagerDutyAccount.Status.NEEDS_RECONNECT,
+        services__isnull=False,
+    ).exists()
+
+
 def save_account(organization: Organization, user: User, grant: Grant) -> PagerDutyAccount:
     """Store (or reconnect) the account the grant is for, with its tokens.
 

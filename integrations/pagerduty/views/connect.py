@@ -23,7 +23,8 @@ from alerts_saas.accounts.models import Role
 from integrations.pagerduty import conf, oauth, picker
 from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_form
 from integrations.pagerduty.models import PagerDutyAccount
-from integrations.pagerduty.provisioning import provision_services, save_account
+from integrations.pagerduty.provisioning import provision_services, reconnects, save_account
+from integrations.pagerduty.reconnect import STOPPED
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 from integrations.pagerduty.views.banner import problems_now
 
@@ -130,12 +131,24 @@ def callback(request: SignedInRequest) -> HttpResponse:
     except oauth.OAuthFlowError as exc:
         flow.keep_form(trip.form)
         return _flow_error(request, str(exc), back=trip.return_to)
+    # Reconnected from Integrations (its button, or the picker's): its services are as they
+    # were, so it goes back there; a first connect, or one for an alert, picks services.
+    mended = trip.return_to == _integrations_url(tenant.organization.slug) and reconnects(
+        tenant.organization, grant
+    )
     account = save_account(tenant.organization, user, grant)
     problems_now(tenant.organization)  # an account reconnected mends
-    flow.choose_services(trip, account.pk)
     log.info(
         "PagerDuty account %s connected to organization %s", account.pk, tenant.organization.pk
     )
+    if mended:
+        messages.success(
+            request,
+            f"{account.name} reconnected: {STOPPED} work again. "
+            "Its services stay connected as they were; nothing more to do.",
+        )
+        return redirect(trip.return_to)
+    flow.choose_services(trip, account.pk)
     return redirect(
         "pagerduty:select_services",
         slug=tenant.organization.slug,
