@@ -5,7 +5,7 @@ setting. (With a real worker: tests/delivery/test_autoresolve_worker.py.)"""
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,8 +58,9 @@ def _text(html: str) -> str:
 
 
 def _at(moment) -> str:
-    """A time as the panel says it, tags stripped (_text): in the person's zone (UTC here)."""
-    return f"{moment.astimezone(UTC):%H:%M}"
+    """A time as the panel says it, tags stripped (_text): in the person's zone (UTC here),
+    with its day when that is not today (a run just after midnight)."""
+    return _text(str(autoresolve.clock(moment, timezone.now())))
 
 
 def _set(delivery: Delivery, **fields: object) -> None:
