@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, Reason
 from tests.conftest import wait_for
@@ -45,8 +46,9 @@ def _status(delivery: Delivery, *statuses: str, timeout: float = 20) -> Delivery
 
 
 def _hhmm(moment) -> str:
-    """A time as the panel says it, in the person's zone (UTC here)."""
-    return f"{moment.astimezone(UTC):%H:%M}"
+    """A time as the panel says it, in the person's zone (UTC here), with its day when that
+    is not today (a run across midnight)."""
+    return _words(str(autoresolve.clock(moment, timezone.now())))
 
 
 def _words(page: str) -> str:
