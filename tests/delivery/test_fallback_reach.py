@@ -19,7 +19,7 @@ from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from tests.conftest import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 FALLBACK_URL = "/o/{slug}/settings/integrations/pagerduty/services/{pk}/fallback/"
 
 
