@@ -45,12 +45,12 @@ def delivery_url(slug: str, delivery: Delivery) -> str:
     return reverse("pagerduty:delivery", kwargs={"slug": slug, "delivery_id": delivery.pk})
 
 
-def _panel(request: TenantRequest, delivery: Delivery) -> HttpResponse:
-    """A delivery's panel (`_delivery.html`), with its test incident if it opened one."""
+def _panel(request: TenantRequest, delivery: Delivery, *, full: bool = False) -> HttpResponse:
+    """A delivery's panel (`_delivery.html`), with its test incident if it opened one;
+    `full` on the delivery's own page (its times, alert and attempts too)."""
     incident = autoresolve.incident_of(delivery)
-    response = render(
-        request, "pagerduty/_delivery.html", {"delivery": delivery, "incident": incident}
-    )
+    context = {"delivery": delivery, "incident": incident, "full": full}
+    response = render(request, "pagerduty/_delivery.html", context)
     # The panel says what it showed when it asks again: once the delivery is final, a change
     # (delivered; later, resolved automatically) lets the page refresh what depends on it
     # (the services' "Last delivery"), once per change.
@@ -63,12 +63,15 @@ def _panel(request: TenantRequest, delivery: Delivery) -> HttpResponse:
 @tenant_view(Role.MEMBER)
 def delivery_status(request: TenantRequest, delivery_id: int) -> HttpResponse:
     """One delivery's live state; htmx polls this until it is final (and, for a test
-    trigger, until its incident's automatic resolve is through)."""
-    delivery = tenant_get(request, Delivery, pk=delivery_id)
+    trigger, until its incident's automatic resolve is through). Its own page (and the
+    panel that page polls, `full`) names its alert and firing, read with it."""
+    full = not request.htmx or request.GET.get("full") == "1"
+    rows = Delivery.objects.select_related("alert", "firing") if full else Delivery.objects
+    delivery = tenant_get(request, rows.all(), pk=delivery_id)
     if not request.htmx:
         context = {"delivery": delivery, "incident": autoresolve.incident_of(delivery)}
         return render(request, "pagerduty/delivery.html", context)
-    return _panel(request, delivery)
+    return _panel(request, delivery, full=full)
 
 
 @tenant_view(Role.MEMBER)
