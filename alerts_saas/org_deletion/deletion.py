@@ -5,7 +5,10 @@ organization's size) and what still pages (`paging_now`). Paging still under way
 deletion: an open firing, or an event to PagerDuty queued or being sent, would leave an
 incident in PagerDuty that nobody could resolve from Tripwire any more. `delete_organization`
 checks that again under the rows' locks, in the transaction that deletes, so a firing opened
-after the page was shown stops it too.
+after the page was shown stops it too. Resolving a firing by hand does not last while its
+condition holds (an absence alert whose events stopped fires again at the next check), so the
+page offers what does: `disable_firing_alerts`, whose resolves go out at once; once they are
+sent, the deletion can go ahead.
 
 In PagerDuty, our webhook subscriptions on the organization's services are deleted by a
 worker once the deletion commits (as removing a service does; retried while PagerDuty can't
@@ -25,6 +28,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, User
+from alerts_saas.alerts import firings as firing_changes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.audit.models import Entry
 from alerts_saas.ingest.models import ApiToken, IngestKey
@@ -37,6 +41,10 @@ log = logging.getLogger(__name__)
 IN_FLIGHT = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
 FIRING_ALERTS_NAMED = 10  # the page links these; the alert list has the rest
 DEADLOCK = "40P01"
+DISABLE_ADVICE = (
+    "Disable the firing alerts (the button below does it): that resolves their incidents in "
+    "PagerDuty, and a disabled alert can't fire again. "
+)
 
 
 class DeletionRefused(Exception):
@@ -141,6 +149,44 @@ def paging_now(organization: Organization) -> Paging:
     )
 
 
+@dataclass(frozen=True)
+class Disabled:
+    """What `disable_firing_alerts` did: the alerts it disabled, and the resolves it queued
+    (none for a firing held by a mute, refused, or resolved in PagerDuty already)."""
+
+    alerts: list[Alert]
+    resolves: int
+
+
+def disable_firing_alerts(organization: Organization) -> Disabled:
+    """Disable every alert of `organization` that has an open firing, clearing its firings
+    as "Alert disabled" and queuing the resolves of their incidents: disabled, an alert can't
+    fire again, where one resolved by hand fires again while its condition holds.
+
+    One transaction: the alerts' rows first (pk order, FOR NO KEY UPDATE, as every writer of
+    firings takes them), then their open firings read again. A save per alert, as its
+    Disable button does, so that its receivers run (the activity log, ingestion's change
+    token, the paging-problem check); one clearing for all their firings."""
+    org = organization.pk
+    with transaction.atomic():
+        open_ones = Firing.objects.filter(organization_id=org, cleared_at__isnull=True)
+        alerts = list(
+            Alert.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("organization")
+            .filter(organization_id=org, pk__in=open_ones.values("alert_id"))
+            .order_by("pk")
+        )
+        still_open = list(open_ones.filter(alert_id__in=[a.pk for a in alerts]).order_by("pk"))
+        for alert in alerts:
+            if alert.enabled:
+                alert.enabled = False
+                alert.save(update_fields=["enabled", "updated_at"])
+        _, resolves = firing_changes.clear_firings_sending(
+            still_open, Firing.ClearReason.DISABLED, timezone.now()
+        )
+    return Disabled(sorted(alerts, key=lambda a: (a.name, a.pk)), resolves)
+
+
 def name_matches(organization: Organization, typed: str) -> bool:
     """The typed confirmation: the name exactly, but for spaces around it."""
     return typed.strip() == organization.name.strip()
@@ -209,8 +255,9 @@ def refusal(paging: Paging) -> str:
         )
     return (
         f"Nothing was deleted: {' and '.join(parts)}. Deleted now, their PagerDuty incidents "
-        "would stay open with nobody able to resolve them from Tripwire. Resolve the firing "
-        "alerts and let the events be sent, then delete the organization."
+        "would stay open with nobody able to resolve them from Tripwire. "
+        + (DISABLE_ADVICE if paging.open_firings else "")
+        + "Let the events to PagerDuty be sent, then delete the organization."
     )
 
 

@@ -6,6 +6,7 @@ app_name = "org_deletion"
 
 tenant_urlpatterns = [
     path("settings/delete/", views.org_delete, name="delete"),
+    path("settings/delete/disable-firing/", views.disable_firing, name="disable_firing"),
 ]
 
 urlpatterns = [
