@@ -31,6 +31,12 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
 
 
+def debug() -> bool:
+    """DJANGO_DEBUG: development unless set false (production). One reading for every
+    settings module."""
+    return env_bool("DJANGO_DEBUG", True)
+
+
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
