@@ -7,10 +7,13 @@ as they are then."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
+import psycopg
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integrations.pagerduty.incidents import tasks, unsubscriptions
@@ -95,16 +98,24 @@ def test_a_try_is_one_request_a_call_on_a_schedule_of_minutes_to_an_hour(
 
 def test_one_try_at_a_time_leaves_the_workers_to_pages(ours, pagerduty, queued) -> None:
     first, second = _removed(ours), _removed(ours)
-    Unsubscription.objects.filter(pk=first.pk).update(
-        trying_until=timezone.now() + unsubscriptions.LEASE
-    )
-    assert unsubscriptions.attempt(second.pk) == "busy"
-    assert _deletes(pagerduty) == []
-    assert unsubscriptions.sweep() == 0  # nor does the sweep queue more
+    with another_try_under_way():
+        assert unsubscriptions.attempt(second.pk) == "busy"
+        assert _deletes(pagerduty) == []
+        assert unsubscriptions.sweep() == 0  # nor does the sweep queue more
 
-    Unsubscription.objects.filter(pk=first.pk).update(trying_until=None)  # that try ended
-    assert unsubscriptions.attempt(second.pk) == "done"
+    assert unsubscriptions.attempt(second.pk) == "done"  # that try ended
     assert queued == [([first.pk], 0)]  # handed over to the row due
+
+
+@contextmanager
+def another_try_under_way() -> Iterator[None]:
+    """The cleanup slot held by another worker's database connection."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"], autocommit=True
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [unsubscriptions._SLOT])
+        yield
 
 
 def test_a_try_that_crashes_is_tried_again(ours, pagerduty, queued, monkeypatch) -> None:
@@ -116,7 +127,7 @@ def test_a_try_that_crashes_is_tried_again(ours, pagerduty, queued, monkeypatch)
     monkeypatch.setattr(unsubscriptions, "_delete_one", crash)
     assert run_queued() == ["retry"]
     row.refresh_from_db()
-    assert row.trying_until is None and row.next_attempt_at > timezone.now()
+    assert row.next_attempt_at > timezone.now()
     assert row.last_error == "The try stopped on an unexpected error (RuntimeError)."
 
 
@@ -124,12 +135,10 @@ def test_the_sweep_gives_up_a_row_past_its_day_that_no_try_finished(
     ours, org, pagerduty, queued, caplog
 ) -> None:
     row = _removed(ours)
-    lease_run_out = timezone.now() - timedelta(minutes=1)  # its worker was killed
-    Unsubscription.objects.filter(pk=row.pk).update(
+    Unsubscription.objects.filter(pk=row.pk).update(  # its worker was killed mid-try
         created_at=timezone.now() - timedelta(hours=25),
         attempts=7,
-        trying_until=lease_run_out,
-        next_attempt_at=lease_run_out,
+        next_attempt_at=timezone.now() - timedelta(minutes=1),
     )
     with caplog.at_level(logging.INFO, logger=unsubscriptions.__name__):
         assert unsubscriptions.sweep() == 0
@@ -151,7 +160,7 @@ def test_a_long_list_goes_in_tries_of_bounded_length(ours, pagerduty, queued, mo
 
     assert unsubscriptions.attempt(row.pk) == "more"
     row.refresh_from_db()
-    assert row.subscription_ids == ["PGONE01", "PGONE02"] and row.trying_until is None
+    assert row.subscription_ids == ["PGONE01", "PGONE02"]
     assert queued == [([row.pk], 0)]  # the rest, at once
     assert run_queued() == ["more"] and run_queued() == ["done"]
     assert pagerduty.webhook_subscriptions() == []

@@ -195,8 +195,8 @@ class Unsubscription(models.Model):
     rotates the refresh token on every refresh: a copy would go stale). When the account's
     row is deleted, its current tokens are copied onto its pending rows, encrypted as on the
     account, in the deletion's transaction (`unsubscriptions.keep_tokens`).
-    `next_attempt_at` is when the next try is due; `trying_until` is the lease of the try
-    under way, if one is.
+    `next_attempt_at` is when the next try is due (one try runs at a time, holding a lock
+    that dies with its worker, not a lease kept here).
     """
 
     account = models.ForeignKey(
@@ -214,7 +214,6 @@ class Unsubscription(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
-    trying_until = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -46,8 +46,8 @@ def check_subscriptions() -> int:
     time_limit=unsubscriptions.TIME_LIMIT,
 )
 def delete_subscriptions(unsubscription_id: int) -> str:
-    """Our subscriptions on removed services, deleted in PagerDuty (retries queue anew); at
-    most `unsubscriptions.CONCURRENT_TRIES` at once, so pages always find a worker."""
+    """Our subscriptions on removed services, deleted in PagerDuty (retries queue anew); one
+    try at a time across the workers (`unsubscriptions._slot`), so pages always find one."""
     return unsubscriptions.attempt(unsubscription_id)
 
 

@@ -8,31 +8,35 @@ tokens are copied onto all its pending rows in that transaction (`keep_tokens`, 
 on the account). The task is queued once the removal commits, so the request never waits
 on PagerDuty; task arguments carry the row's id only, never a token.
 
-Cleanup must never hold up pages, which share the workers: a try claims its row with a
-lease (`trying_until`) only while fewer than `CONCURRENT_TRIES` rows are being tried
-(claims are serialized, so the cap holds), makes one request per call with a short timeout
+Cleanup must never hold up pages, which share the workers: one try runs at a time, holding
+the one cleanup slot (`_slot`: a session advisory lock on PostgreSQL, a file lock on SQLite,
+either freed by the database or the kernel as soon as its holder's connection or process
+dies, so a killed worker frees it at once), makes one request per call with a short timeout
 and none of the client's retries, starts no delete after `TRY_BUDGET` (the rest is queued
-again at once) and is stopped by the task's time limits. A try that ends hands over to the
-next row due. Then:
+again at once) and is stopped by the task's time limits. A try that ends frees the slot
+and hands over to the next row due. Then:
 - deleted, or 404 (already gone): done; the row goes, its tokens with it;
 - 429, 5xx, PagerDuty (or its sign-in host) unreachable or failing, or anything unexpected:
   tried again after as long as the deleting has gone on (1 min doubling to 1 h), for a day
   (`DELIVERY_GIVE_UP_AFTER`);
 - anything else (401 or a refused grant: access revoked), or past the day: a warning in
   words (the ids, the account, the reason; never a token) and the row goes.
-Beat's `sweep` gives up the rows past their day that no try finished, and queues a row due
-whose task was lost (the broker down at the commit, a worker killed mid-try).
+Beat's `sweep`, holding the slot for a moment, gives up the rows past their day that no try
+finished, and queues a row due whose task was lost (the broker down at the commit, a worker
+killed mid-try).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error
@@ -47,15 +51,13 @@ from integrations.pagerduty.tokens import PERMANENT_ERRORS, TokenRefreshError
 
 log = logging.getLogger(__name__)
 
-CONCURRENT_TRIES = 1  # every other worker slot stays free for pages
 TRY_BUDGET = 60.0  # seconds into a try after which no delete starts; the rest is queued
 SOFT_TIME_LIMIT = 120  # the task's limits (seconds): a call is at most two refreshes and
 TIME_LIMIT = 150  # two requests, each bounded by its timeout
-LEASE = timedelta(minutes=10)  # longer than the task's hard time limit
 SWEEP_GRACE = timedelta(minutes=1)  # a queued task is due within this
 QUEUE_AHEAD = timedelta(minutes=15)  # a longer wait is left to the sweep, not the broker
 TRANSIENT = {429, 500, 502, 503, 504}
-_GATE = 7_372_911  # PostgreSQL advisory lock serializing claims (SQLite serializes writes)
+_SLOT = 7_372_911  # the PostgreSQL advisory lock that is the one cleanup slot
 
 
 def capture(services: Iterable[PagerDutyService]) -> list[int]:
@@ -118,33 +120,62 @@ def queue(row_ids: list[int], countdown: float = 0) -> None:
 
 def attempt(row_id: int) -> str:
     """One try at the row's deletions: "done", "retry", "more" (queued again for the rest),
-    "failed", "busy" (other tries hold every slot; a try ending or the sweep queues it) or
-    "not ours" (not due, another task holds it, or it is done already)."""
-    claimed = _claim(row_id, timezone.now())
-    if claimed != "claimed":
-        return claimed
-    try:
-        return _try(Unsubscription.objects.select_related("account").get(pk=row_id))
-    finally:
-        _hand_over()
-
-
-def _claim(row_id: int, now: datetime) -> str:
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GATE])
-        free = Unsubscription.objects.filter(_idle(now), pk=row_id, next_attempt_at__lte=now)
-        if not free.exists():
-            return "not ours"
-        if Unsubscription.objects.filter(trying_until__gt=now).count() >= CONCURRENT_TRIES:
+    "failed", "busy" (another try holds the slot; it hands over when it ends, or the sweep
+    queues the row) or "not ours" (not due, or done already)."""
+    with _slot() as held:
+        if not held:
             return "busy"
-        free.update(trying_until=now + LEASE, attempts=F("attempts") + 1)
-    return "claimed"
+        outcome = _claimed_try(row_id, timezone.now())
+    if outcome != "not ours":
+        _hand_over()  # the slot is free now, for the task it queues
+    return outcome
 
 
-def _idle(now: datetime) -> Q:
-    return Q(trying_until__isnull=True) | Q(trying_until__lte=now)
+def _claimed_try(row_id: int, now: datetime) -> str:
+    """The try, by the slot's holder (which alone touches rows being tried)."""
+    due = Unsubscription.objects.filter(pk=row_id, next_attempt_at__lte=now)
+    if not due.update(attempts=F("attempts") + 1):
+        return "not ours"
+    return _try(Unsubscription.objects.select_related("account").get(pk=row_id))
+
+
+@contextmanager
+def _slot() -> Iterator[bool]:
+    """The one cleanup slot, taken without waiting: whether it was free. Every other worker
+    slot stays free for pages. It is a session advisory lock on PostgreSQL and a file lock
+    on SQLite (one machine), so it goes with its holder's connection or process: a worker
+    killed mid-try frees it at once, where a lease would hold it until it ran out."""
+    if connection.vendor != "postgresql":
+        with _file_slot() as held:
+            yield held
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SLOT])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            _unlock()
+
+
+def _unlock() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_SLOT])
+    except DatabaseError:  # the connection broke, and its lock went with it
+        log.info("The cleanup slot went with its broken database connection.")
+
+
+@contextmanager
+def _file_slot() -> Iterator[bool]:
+    with open(settings.VAR_DIR / "unsubscriptions.lock", "a") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True  # closing the file, or the process ending, unlocks it
 
 
 def _try(row: Unsubscription) -> str:
@@ -209,8 +240,8 @@ def _failed(row: Unsubscription, left: list[str], reason: str, retryable: bool) 
 
 def _save(row: Unsubscription, left: list[str], reason: str, due: datetime) -> None:
     row.subscription_ids, row.last_error = left, reason[:500]
-    row.next_attempt_at, row.trying_until = due, None
-    row.save(update_fields=["subscription_ids", "last_error", "next_attempt_at", "trying_until"])
+    row.next_attempt_at = due
+    row.save(update_fields=["subscription_ids", "last_error", "next_attempt_at"])
 
 
 def _give_up(row: Unsubscription, left: list[str], reason: str) -> None:
@@ -237,36 +268,34 @@ def _reason(exc: PagerDutyApiError) -> str:
 
 
 def _hand_over() -> None:
-    """A try ended: the row due longest, if any, is queued (within the cap, its slot free)."""
-    now = timezone.now()
-    ids = list(
-        Unsubscription.objects.filter(_idle(now), next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:CONCURRENT_TRIES]
-    )
+    """A try ended: the row due longest, if any, is queued."""
+    ids = _due(timezone.now())
     if ids:
         queue(ids)
 
 
+def _due(before: datetime) -> list[int]:
+    rows = Unsubscription.objects.filter(next_attempt_at__lte=before).order_by("next_attempt_at")
+    return list(rows.values_list("pk", flat=True)[:1])
+
+
 def sweep() -> int:
     """Give up the rows past their day that no try finished (every one crashed, say), and
-    queue again the rows whose task was lost; how many were queued."""
+    queue again the rows whose task was lost; how many were queued. It holds the slot while
+    it looks, so no try is under way on what it gives up."""
     now = timezone.now()
-    expired = list(
-        Unsubscription.objects.filter(
-            _idle(now), created_at__lte=now - settings.DELIVERY_GIVE_UP_AFTER
-        ).order_by("pk")[:500]
-    )
-    for row in expired:
-        _give_up(row, row.subscription_ids, row.last_error or "No try got an answer.")
-    Unsubscription.objects.filter(pk__in=[row.pk for row in expired]).delete()
-    if Unsubscription.objects.filter(trying_until__gt=now).count() >= CONCURRENT_TRIES:
-        return 0  # the try under way hands over when it ends
-    ids = list(
-        Unsubscription.objects.filter(_idle(now), next_attempt_at__lte=now - SWEEP_GRACE)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:CONCURRENT_TRIES]
-    )
+    with _slot() as held:
+        if not held:
+            return 0  # the try under way hands over when it ends
+        expired = list(
+            Unsubscription.objects.filter(
+                created_at__lte=now - settings.DELIVERY_GIVE_UP_AFTER
+            ).order_by("pk")[:500]
+        )
+        for row in expired:
+            _give_up(row, row.subscription_ids, row.last_error or "No try got an answer.")
+        Unsubscription.objects.filter(pk__in=[row.pk for row in expired]).delete()
+        ids = _due(now - SWEEP_GRACE)
     if ids:
         queue(ids)
     return len(ids)
@@ -275,7 +304,7 @@ def sweep() -> int:
 class CapturedApi(AccountApi):
     """REST calls with the tokens kept on an `Unsubscription`, once its account is gone.
     They are refreshed as the account's would be, and the new ones kept on the row (which
-    only its lease holder touches)."""
+    only the slot's holder touches)."""
 
     def __init__(self, row: Unsubscription, once_within: int | None = None) -> None:
         account = PagerDutyAccount(
