@@ -48,7 +48,7 @@ SHOWN = 10  # firing alerts listed; the alert list's "firing" filter has them al
 
 @dataclass(frozen=True, slots=True)
 class LatestDelivery:
-    """The newest delivery of a firing, in words: "Trigger to Checkout API: delivered"."""
+    """A firing's newest delivery to one service: "Trigger to Checkout API: delivered"."""
 
     pk: int
     action: str
@@ -74,13 +74,40 @@ class LatestDelivery:
 
 
 @dataclass(frozen=True, slots=True)
+class SentGroup:
+    """The services whose newest delivery for a firing is the same event in the same state
+    (failing, with the same error), said on one line: "Trigger to Checkout API, Payments
+    +2", the full list a tap away."""
+
+    deliveries: tuple[LatestDelivery, ...]  # newest first
+
+    NAMED = 2  # services named on the line; the rest are counted ("+2")
+
+    @property
+    def first(self) -> LatestDelivery:
+        return self.deliveries[0]
+
+    @property
+    def named(self) -> tuple[LatestDelivery, ...]:
+        return self.deliveries[: self.NAMED]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.deliveries) - self.NAMED)
+
+
+# Worst first: what failed, then what still tries, then what waits, then what got through.
+_SENT_ORDER = ("failed", "retrying", "queued", "delivered")
+
+
+@dataclass(frozen=True, slots=True)
 class FiringAlert:
     alert: Alert
     firing: Firing
     duration: str
     count_now: int | None  # matching events in the window now; None when it can't be read
     health: AlertHealth
-    latest: LatestDelivery | None
+    sent: tuple[SentGroup, ...]  # what each service was last sent, worst first
     url: str
     incident_note: str = ""  # PagerDuty's word on the firing's incident
 
@@ -149,15 +176,16 @@ def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _R
     )
 
 
-def _latest_deliveries(firing_ids: list[int]) -> dict[int, LatestDelivery]:
-    """The newest delivery of each firing (one query on the deliveries' firing index; a
-    firing has a trigger and perhaps a resolve per target)."""
-    found: dict[int, LatestDelivery] = {}
+def _newest_per_service(firing_ids: list[int]) -> dict[int, list[LatestDelivery]]:
+    """Each firing's newest delivery to each service, newest first (one query on the
+    deliveries' firing index; a firing has a trigger and perhaps a resolve per target)."""
+    found: dict[int, dict[object, LatestDelivery]] = {}
     rows = (
         Delivery.objects.filter(firing_id__in=firing_ids)
         .order_by("firing_id", "-created_at", "-pk")
         .values_list(
             "firing_id",
+            "service_id",
             "pk",
             "event_action",
             "service_name",
@@ -167,12 +195,30 @@ def _latest_deliveries(firing_ids: list[int]) -> dict[int, LatestDelivery]:
             "created_at",
         )
     )
-    for firing_id, pk, action, service, status, attempts, error, at in rows:
-        if firing_id in found:
-            continue
-        retrying = status == Delivery.Status.QUEUED and attempts > 0
-        found[firing_id] = LatestDelivery(pk, action, service, status, retrying, error, at)
-    return found
+    for firing_id, service_id, pk, action, name, status, attempts, error, at in rows:
+        services = found.setdefault(firing_id, {})
+        key = service_id or name  # a removed service's deliveries keep its name only
+        if key not in services:
+            retrying = status == Delivery.Status.QUEUED and attempts > 0
+            services[key] = LatestDelivery(pk, action, name, status, retrying, error, at)
+    return {firing_id: list(services.values()) for firing_id, services in found.items()}
+
+
+def _grouped(newest: list[LatestDelivery]) -> tuple[SentGroup, ...]:
+    """One line per event and state (and error), worst first, so that one badge is true of
+    every service it names."""
+    groups: dict[tuple[str, str, str], list[LatestDelivery]] = {}
+    for delivery in newest:
+        failing = delivery.state in ("failed", "retrying")
+        key = (delivery.action, delivery.state, delivery.error if failing else "")
+        groups.setdefault(key, []).append(delivery)
+    ordered = sorted(groups.values(), key=lambda group: _SENT_ORDER.index(group[0].state))
+    return tuple(SentGroup(tuple(group)) for group in ordered)
+
+
+def _sent(firing_ids: list[int]) -> dict[int, tuple[SentGroup, ...]]:
+    """What each firing last sent to each of its services, in lines (`_grouped`)."""
+    return {pk: _grouped(newest) for pk, newest in _newest_per_service(firing_ids).items()}
 
 
 def _counts_now(open_firings: Sequence[Firing], now: datetime) -> dict[int, int]:
@@ -196,7 +242,7 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
     alerts = [firing.alert for firing in firings]
     prefetch_related_objects(alerts, targets_with_accounts())
     healths = health_of(alerts, slug)
-    latest = _latest_deliveries([f.pk for f in firings]) if firings else {}
+    sent = _sent([f.pk for f in firings]) if firings else {}
     now_counts = _counts_now(firings, now)
     notes = firing_notes(organization.pk, [f.pk for f in firings])
     shown = [
@@ -206,7 +252,7 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
             duration=duration_label((now - firing.opened_at).total_seconds()),
             count_now=now_counts.get(firing.pk),
             health=healths[firing.alert_id],
-            latest=latest.get(firing.pk),
+            sent=sent.get(firing.pk, ()),
             url=reverse("alerts:detail", args=[slug, firing.alert_id]),
             incident_note=notes.get(firing.pk, ""),
         )
