@@ -44,6 +44,7 @@ from alerts_saas.alerts.views.fragment_tags import (
     not_modified,
     targets_version,
 )
+from alerts_saas.alerts.views.resolved_holding import resolved_holding
 from alerts_saas.alerts.views.rows import FiringRow
 from alerts_saas.cursors import Cursor, walk
 from alerts_saas.ingest.models import ChangeEvent
@@ -271,6 +272,10 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         context["counts_restarted_at"] = restarted
         firing = open_firing.firing if open_firing else None
         context["state"] = state_of(alert, firing, now, counts_since=restarted)
+    newest = shown[0] if shown and firings_page.number == 1 else None
+    context["resolved_holding"] = resolved_holding(
+        alert, context["state"], newest, context["current"], now, restarted
+    )
     quiet = not recent and not any(series.values)
     if quiet:  # why nothing matched: no events, or events the rules don't count
         context["arrivals"] = arrivals(alert.organization_id, now)
