@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
-from alerts_saas.ingest import shown_once
+from alerts_saas.ingest import revoke_effects, shown_once
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty import changes as pagerduty_changes
@@ -115,7 +115,8 @@ def revoke(request: TenantRequest, ingest_key_id: int) -> HttpResponse:
         pk=ingest_key_id,
     )
     if request.method == "GET":
-        return render(request, "ingest/key_revoke.html", {"key": key})
+        effects = None if key.is_revoked else revoke_effects.of_revoking(key)
+        return render(request, "ingest/key_revoke.html", {"key": key, "effects": effects})
     if key.revoke(request.user):
         messages.success(
             request,
