@@ -116,6 +116,7 @@ def another_try_under_way() -> Iterator[None]:
     ) as other:
         other.execute("SELECT pg_advisory_lock(%s)", [unsubscriptions._SLOT])
         yield
+        other.execute("SELECT pg_advisory_unlock(%s)", [unsubscriptions._SLOT])  # it ends
 
 
 def test_a_try_that_crashes_is_tried_again(ours, pagerduty, queued, monkeypatch) -> None:
