@@ -88,7 +88,7 @@ class AlertHealth:
     ask: str = ""
     since: datetime | None = None  # the worst trouble's, shown beside the label
     reason: str = ""  # the worst trouble's, in a few words (`short_reason`)
-    fallback: str = ""  # the fallback service paged because PagerDuty refuses its own
+    fallback: str = ""  # the fallback service its firings page: PagerDuty refuses its own
 
     @property
     def label(self) -> str:
@@ -96,7 +96,7 @@ class AlertHealth:
 
     @property
     def fallback_words(self) -> str:
-        return f"Paged through the fallback, {self.fallback}." if self.fallback else ""
+        return fallback_promise(self.fallback) if self.fallback else ""
 
     @property
     def code(self) -> str:
@@ -105,6 +105,11 @@ class AlertHealth:
     @property
     def ok(self) -> bool:
         return self.health in (Health.OK, Health.OFF)
+
+
+def fallback_promise(name: str) -> str:
+    """What the alert's path does from now on; what a firing got is its own (`reach`)."""
+    return f"Each firing pages the fallback, {name}, instead."
 
 
 def service_fix(service: PagerDutyService, health: Health, slug: str) -> Fix:
@@ -178,7 +183,7 @@ def alert_health(
     if len(troubles) < len(targets):
         more += " Its other services still page."
     if fallback:
-        more += f" Paged through the fallback, {fallback}."
+        more += f" {fallback_promise(fallback)}"
     others_fine = len(troubles) < len(targets)
     return AlertHealth(
         worst.health,

@@ -1,9 +1,10 @@
 """The firing alerts, those that page nobody first: since when and for how long, how many
-matching events the window holds now, whether their path pages someone, and what the
-latest delivery of the firing did.
+matching events the window holds now, whether the firing reached someone (what its
+deliveries say first, then its path now: `reach`), and what was last sent to each of its
+services.
 
 Three queries whatever the history (the open firings by the partial index of open firings,
-with whether any target can page and how many alerts, and firings, are open in all; the
+with whether each reached someone and how many alerts, and firings, are open in all; the
 shown alerts' targets; the shown firings' deliveries), two for their incidents in
 PagerDuty, and one read of the count store.
 """
@@ -34,7 +35,7 @@ from alerts_saas.alerts.firings import counter_of
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
 from alerts_saas.alerts.incident_notes import firing_notes
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.reach import reaches_someone
+from alerts_saas.alerts.reach import firing_reaches_someone, paged_through_fallback
 from alerts_saas.alerts.state import duration_label
 from integrations.pagerduty.models import Delivery
 
@@ -110,10 +111,12 @@ class FiringAlert:
     sent: tuple[SentGroup, ...]  # what each service was last sent, worst first
     url: str
     incident_note: str = ""  # PagerDuty's word on the firing's incident
+    reaches: bool = True  # it reached someone, or its alert reaches someone now (`reach`)
+    fallback_paged: str = ""  # the fallback PagerDuty accepted its trigger for, if only it
 
     @property
     def pages_nobody(self) -> bool:
-        return not self.health.can_page
+        return not self.reaches
 
     @property
     def condition(self) -> str:
@@ -137,13 +140,14 @@ class FiringSection:
 
 
 def _reaches_someone() -> ExpressionWrapper:
-    """Whether the firing's alert reaches someone, by its own services or the fallback (the
-    rule of `reach`, which `health.alert_health` follows)."""
-    return ExpressionWrapper(reaches_someone(alert="alert_id"), output_field=BooleanField())
+    """Whether the firing reached someone (a trigger PagerDuty accepted), or else its alert
+    reaches someone now, by its own services or the fallback (the rule of `reach`)."""
+    return ExpressionWrapper(firing_reaches_someone(), output_field=BooleanField())
 
 
 class _Ranked(TypedDict):
     can_page: bool
+    fallback_paged: str
     firings: int
     total: int
     nobody: int
@@ -158,15 +162,15 @@ def _firing_alerts(rows: QuerySet[Firing], **only: bool) -> Subquery:
 
 
 def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _Ranked]]:
-    """The SHOWN firings to list, of enabled alerts: those whose alert can page nobody
-    first, then the newest; each carries `firings`, the number of open firings, `total`,
-    the number of alerts firing, and `nobody`, the number of those that can page nobody."""
+    """The SHOWN firings to list, of enabled alerts: those that reach nobody first, then
+    the newest; each carries `firings`, the number of open firings, `total`, the number of
+    alerts firing, and `nobody`, the number of those with a firing that reaches nobody."""
     rows = Firing.objects.filter(
         organization=organization, cleared_at__isnull=True, alert__enabled=True
     )
     return list(
         rows.select_related("alert")
-        .annotate(can_page=_reaches_someone())
+        .annotate(can_page=_reaches_someone(), fallback_paged=paged_through_fallback())
         .annotate(
             firings=Window(Count("pk")),
             total=_firing_alerts(rows),
@@ -255,10 +259,12 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
             sent=sent.get(firing.pk, ()),
             url=reverse("alerts:detail", args=[slug, firing.alert_id]),
             incident_note=notes.get(firing.pk, ""),
+            reaches=firing.can_page,
+            fallback_paged=firing.fallback_paged,
         )
         for firing in firings
     ]
-    shown.sort(key=lambda a: (a.health.can_page, RANK.index(a.health.health)))
+    shown.sort(key=lambda a: (a.reaches, RANK.index(a.health.health)))
     first = firings[0] if firings else None
     list_url = reverse("alerts:list", args=[slug]) + "?state=firing"
     if first is None:

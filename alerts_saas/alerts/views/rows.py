@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
+from alerts_saas.alerts.reach import FiringReach
 from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
@@ -165,6 +166,11 @@ class FiringRow(_Row):
     @cached_property
     def targets(self) -> list[TargetPath]:
         return target_paths(self.deliveries, self.incidents, self.syncing, self.on_call)
+
+    @cached_property
+    def reach(self) -> FiringReach:
+        """Whom its triggers reached, as PagerDuty answered them (`reach`)."""
+        return FiringReach.of(self.deliveries)
 
     @property
     def cleared_by_words(self) -> str:
