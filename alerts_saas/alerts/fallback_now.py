@@ -1,10 +1,12 @@
 """A fallback chosen while a firing reaches nobody pages for that firing at once.
 
-When a service becomes the organization's fallback, every open firing whose alert
-PagerDuty refuses on every service it pages (so it reaches nobody: `reach`) sends its
-trigger to the fallback now, as it would have had the fallback been chosen when it opened:
-the same `paging.Pager.fallback` (its dedup key, one per firing; nothing if the firing
-already sent one; held if a window mutes the fallback). A few queries however many firings.
+When a service becomes the organization's fallback, every open firing that reached
+nobody (PagerDuty accepted none of its triggers) and whose alert PagerDuty refuses on
+every service it pages (`reach`) sends its trigger to the fallback now, as it would have
+had the fallback been chosen when it opened: the same `paging.Pager.fallback` (under the
+key of this firing and fallback; nothing if this fallback got one already, so a fallback
+whose trigger PagerDuty refused does not stop the next one chosen; held if a window mutes
+the fallback). A few queries however many firings.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from django.utils import timezone
 
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.paging import Pager
+from alerts_saas.alerts.reach import accepted_triggers
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
 
 def _reaching_nobody(organization_id: int) -> list[Firing]:
-    """The open firings of enabled alerts whose every service PagerDuty refuses."""
+    """The open firings of enabled alerts whose every service PagerDuty refuses, that no
+    trigger of reached anyone (an earlier fallback's may have)."""
     targets = Alert.targets.through.objects.filter(alert_id=OuterRef("alert_id"))
     usable = targets.filter(pagerdutyservice__refused_at__isnull=True)
     return list(
@@ -30,6 +34,7 @@ def _reaching_nobody(organization_id: int) -> list[Firing]:
         )
         .filter(Exists(targets))
         .exclude(Exists(usable))
+        .exclude(Exists(accepted_triggers()))
         .select_related("alert")
         .order_by("opened_at", "pk")
     )

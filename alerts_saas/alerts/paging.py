@@ -116,7 +116,7 @@ class Pager:
         self._services = {s.pk for s in services}
         self._mutes: Mutes | None = None
         self._fallbacks: dict[int, PagerDutyService] | None = None
-        self._fallen_back: set[tuple[int, str]] | None = None
+        self._fallen_back: set[tuple[int, int]] | None = None
         self._drafts: dict[int, AlertDraft] = {}
         self._recent: dict[CounterSet, list[dict[str, Any]]] = {}
         self._recent_read: set[int] = set()  # the alerts whose firings' events were read
@@ -163,8 +163,9 @@ class Pager:
         services: list[PagerDutyService],
         triggers: list[Delivery],
     ) -> list[Delivery]:
-        """The fallback trigger for this firing, if a target can't page and none went yet. A
-        muted fallback service is held like a target: `release_held` tries again."""
+        """The fallback trigger for this firing, if a target can't page and none went to this
+        fallback service yet (a fallback chosen since is paged). A muted fallback service
+        is held like a target: `release_held` tries again."""
         broken = [
             (service, trigger, health)
             for service, trigger in zip(services, triggers, strict=True)
@@ -172,18 +173,17 @@ class Pager:
         ]
         if not broken:
             return []
-        key = (firing.organization_id, engine.fallback_dedup_key(firing.organization_id, firing.pk))
-        if key in self._sent_fallbacks():
+        fallback = self._fallback_services().get(firing.organization_id)
+        if fallback is None or (firing.pk, fallback.pk) in self._sent_fallbacks():
             return []
         service, trigger, health = broken[0]
-        fallback = self._fallback_services().get(firing.organization_id)
-        if fallback is not None and self._muted(alert, [fallback.pk]):
+        if self._muted(alert, [fallback.pk]):
             self._hold(firing)
             return []
         copy = engine.fallback_for(trigger, fallback, f"{service.name} can't page: {health.words}")
         if copy is None:
             return []
-        self._sent_fallbacks().add(key)
+        self._sent_fallbacks().add((firing.pk, fallback.pk))
         return [copy]
 
     def _read_recent(self, alert: Alert) -> None:
@@ -240,13 +240,9 @@ class Pager:
             self._fallbacks = {s.organization_id: s for s in services}
         return self._fallbacks
 
-    def _sent_fallbacks(self) -> set[tuple[int, str]]:
-        """The firings' fallback keys that some delivery already has."""
+    def _sent_fallbacks(self) -> set[tuple[int, int]]:
+        """The (firing, fallback service) pairs that a fallback trigger went to already."""
         if self._fallen_back is None:
-            keys = [engine.fallback_dedup_key(f.organization_id, f.pk) for f in self.firings]
-            self._fallen_back = set(
-                Delivery.objects.filter(
-                    organization_id__in=self._organizations, dedup_key__in=keys
-                ).values_list("organization_id", "dedup_key")
-            )
+            firings = [f.pk for f in self.firings]
+            self._fallen_back = engine.fallen_back(self._organizations, firings)
         return self._fallen_back

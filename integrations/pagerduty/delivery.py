@@ -43,6 +43,9 @@ from integrations.pagerduty.outgoing import (
     fallbacks,
 )
 from integrations.pagerduty.outgoing import (
+    fallen_back as fallen_back,
+)
+from integrations.pagerduty.outgoing import (
     follow_up as follow_up,
 )
 from integrations.pagerduty.ratelimit import limiter

@@ -4,6 +4,7 @@ firing's trigger to the organization's fallback service when a target can't page
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -75,9 +76,27 @@ def follow_up(
     )
 
 
-def fallback_dedup_key(organization_id: int, firing_id: int) -> str:
-    """One incident on the fallback service per firing, however many targets fell back."""
-    return f"tripwire-{organization_id}-firing-{firing_id}-fallback"
+def fallback_dedup_key(organization_id: int, firing_id: int, service_id: int) -> str:
+    """One incident on a fallback service per firing, however many targets fell back. Per
+    service too: a fallback chosen later pages under its own key, so its trigger never
+    waits behind the old one's (`statements.claim` orders by dedup key), and the firing's
+    resolve goes to each (`delivery.open_triggers` reads the latest event per key)."""
+    return f"tripwire-{organization_id}-firing-{firing_id}-fallback-{service_id}"
+
+
+def fallen_back(organization_ids: Iterable[int], firing_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """The (firing, service) pairs among these firings that a fallback trigger went to,
+    whatever became of it (one query: the firings' index). By firing and service, not by
+    key: a trigger sent under the key of one fallback per firing counts too."""
+    return set(
+        Delivery.objects.filter(
+            organization_id__in=set(organization_ids),
+            firing_id__in=set(firing_ids),
+            event_action=EventAction.TRIGGER,
+            reason=Reason.FALLBACK,
+            service__isnull=False,
+        ).values_list("firing_id", "service_id")
+    )
 
 
 def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str) -> Delivery | None:
@@ -99,7 +118,7 @@ def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str)
     copy = build_event(
         fallback,
         EventAction.TRIGGER,
-        fallback_dedup_key(trigger.organization_id, trigger.firing_id),
+        fallback_dedup_key(trigger.organization_id, trigger.firing_id, fallback.pk),
         payload,
         extra=extra,
     )
@@ -110,7 +129,7 @@ def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str)
 
 def fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
     """Fallback triggers for firings' triggers PagerDuty just refused, one per firing, none
-    where the firing already fell back."""
+    where the firing already fell back to that service."""
     copies: dict[str, Delivery] = {}
     fallbacks: dict[int, PagerDutyService | None] = {}
     for trigger in refused.filter(firing__isnull=False, is_test=False):
@@ -126,11 +145,8 @@ def fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
             copies.setdefault(copy.dedup_key, copy)
     if not copies:
         return []
-    sent = set(
-        Delivery.objects.filter(
-            organization_id__in={c.organization_id for c in copies.values()},
-            dedup_key__in=list(copies),
-            event_action=EventAction.TRIGGER,
-        ).values_list("organization_id", "dedup_key")
+    sent = fallen_back(
+        (c.organization_id for c in copies.values()),
+        (c.firing_id for c in copies.values() if c.firing_id is not None),
     )
-    return [c for key, c in copies.items() if (c.organization_id, key) not in sent]
+    return [c for c in copies.values() if (c.firing_id, c.service_id) not in sent]

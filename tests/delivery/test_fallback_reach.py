@@ -53,7 +53,8 @@ def _refused(firing: Firing) -> None:
 
 
 def _fallback_events(pagerduty, org, firing: Firing, action: str) -> list[dict]:
-    key = engine.fallback_dedup_key(org.pk, firing.pk)
+    android = PagerDutyService.objects.get(organization=org, name="Android Sync")
+    key = engine.fallback_dedup_key(org.pk, firing.pk, android.pk)
     return [
         e
         for e in pagerduty.events(dedup_key=key)
@@ -148,7 +149,7 @@ def test_choosing_the_fallback_pages_it_at_once_for_a_firing_reaching_nobody_onc
     # Choosing it again (or a double click) pages nobody twice.
     again = _choose(admin_client, org, android)
     assert "is paged now" not in again
-    key = engine.fallback_dedup_key(org.pk, firing.pk)
+    key = engine.fallback_dedup_key(org.pk, firing.pk, android.pk)
     sent = Delivery.objects.filter(dedup_key=key, event_action=EventAction.TRIGGER)
     assert sent.count() == 1
     assert len(_fallback_events(pagerduty, org, firing, "trigger")) == 1

@@ -100,7 +100,7 @@ def test_a_removed_integration_marks_the_service_and_the_fallback_is_paged_inste
     assert edge.refused_at is not None and "Invalid routing key" in edge.refused_detail
 
     # The fallback got the page, saying why, under one key for the whole firing.
-    key = engine.fallback_dedup_key(org.pk, firing.pk)
+    key = engine.fallback_dedup_key(org.pk, firing.pk, backup.pk)
     event = _accepted(pagerduty, key, "trigger")["body"]
     reason = event["payload"]["custom_details"]["fallback_reason"]
     assert "Checkout API 001" in reason and "refused its integration key" in reason
