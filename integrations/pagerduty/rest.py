@@ -7,6 +7,7 @@ refresh and one retry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -60,8 +61,9 @@ def _client_class() -> type[RestApiV2Client]:
 
 class AccountApi:
     """REST calls as the user who connected `account`. With `once_within` (seconds), each
-    call is one request bounded by that timeout, with none of the client's retries: for a
-    caller with its own, slower schedule (`incidents.unsubscriptions`)."""
+    call is one request bounded by that timeout, with none of the client's retries, and the
+    client's own log lines are DEBUG: for a caller with its own, slower schedule, which logs
+    each failure and what it does next (`incidents.unsubscriptions`)."""
 
     def __init__(self, account: PagerDutyAccount, once_within: int | None = None) -> None:
         self.account = account
@@ -85,6 +87,9 @@ class AccountApi:
             client.retry = dict.fromkeys(client.retry, 1)
             client.max_http_attempts = -1
             client.max_network_attempts = 0
+            # The client only calls debug, warning and error on it, which an adapter has.
+            own = client.log or logging.getLogger("pagerduty")
+            client.log = cast(logging.Logger, HandledLog(own))
         return client
 
     def _call(self, operation: Callable[[RestApiV2Client], T]) -> T:
@@ -180,6 +185,15 @@ class AccountApi:
         """One service (`include`: e.g. "integrations"); a deleted one is a 404."""
         kw: dict[str, Any] = {"params": {"include[]": list(include)}} if include else {}
         return self._call(lambda c: c.rget(f"/services/{service_id}", **kw))
+
+
+class HandledLog(logging.LoggerAdapter[logging.Logger]):
+    """The client's own log lines for a caller that handles every failure and says so in
+    its own words (retry at a time, or given up): details at DEBUG. At their own levels a
+    handled 5xx read as an unhandled ERROR ("Non-transient HTTP error", "server error!")."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        super().log(min(level, logging.DEBUG), msg, *args, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -230,10 +230,14 @@ def _failed(row: Unsubscription, left: list[str], reason: str, retryable: bool) 
     if delay <= QUEUE_AHEAD:
         queue([row.pk], countdown=delay.total_seconds())
     log.info(
-        "Deleting webhook subscription(s) %s in PagerDuty is tried again in %.0f s: %s",
+        "Deleting webhook subscription(s) %s in PagerDuty account %s (%s) failed: %s Tripwire "
+        "tries again at %s UTC (in %.0f s).",
         ", ".join(left),
-        delay.total_seconds(),
+        row.subdomain,
+        row.region.upper(),
         row.last_error,
+        f"{now + delay:%Y-%m-%d %H:%M:%S}",
+        delay.total_seconds(),
     )
     return "retry"
 
