@@ -5,6 +5,7 @@ Loaded for every test by `pytest_plugins` in tests/conftest.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -74,6 +75,28 @@ def connected_service(
         {"service": [service_id]},
     )
     return PagerDutyService.objects.get(account=account, pd_service_id=service_id)
+
+
+def connect_service(
+    account: PagerDutyAccount, pd_service: dict[str, Any], pagerduty: SandboxProcess
+) -> PagerDutyService:
+    """One of the account's PagerDuty services connected, with an integration of its own."""
+    integration = pagerduty.add_integration(pd_service["id"])
+    return PagerDutyService.objects.create(
+        organization=account.organization,
+        account=account,
+        region=account.region,
+        pd_service_id=pd_service["id"],
+        name=pd_service["name"],
+        integration_id=integration["id"],
+        integration_key=integration["integration_key"],
+    )
+
+
+def unmarked(service: PagerDutyService) -> bool:
+    """Nothing recorded against the service: not refused, deleted or stripped."""
+    service.refresh_from_db()
+    return service.refused_at is None and service.refused_detail == ""
 
 
 @pytest.fixture

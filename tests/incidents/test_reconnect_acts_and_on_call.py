@@ -14,6 +14,7 @@ from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from alerts_saas.accounts.times import clock
+from alerts_saas.alerts.models import Alert
 from integrations.pagerduty.incidents import actions, oncall
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
@@ -30,11 +31,19 @@ def _text(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", "", html).split())
 
 
-def _to_reconnect(account: PagerDutyAccount | None) -> None:
+@pytest.fixture
+def service(org) -> PagerDutyService:
+    """A service of the organization's PagerDuty account, subscribed to its incidents."""
+    service, _sub, _trigger = make_tenant(org)
+    return service
+
+
+def _to_reconnect(account: PagerDutyAccount | None) -> PagerDutyAccount:
     assert account is not None
     PagerDutyAccount.objects.filter(pk=account.pk).update(
         status=PagerDutyAccount.Status.NEEDS_RECONNECT, status_detail=REFUSED
     )
+    return account
 
 
 def _incident(service: PagerDutyService) -> Incident:
@@ -79,8 +88,9 @@ def _plain(said: list[str], done: str, instead: str, account: PagerDutyAccount) 
     ]
 
 
-def test_acknowledge_refused_just_now_says_why_in_plain_words(admin_client, org, monkeypatch):
-    service, _sub, _trigger = make_tenant(org)
+def test_acknowledge_refused_just_now_says_why_in_plain_words(
+    admin_client, org, service, monkeypatch
+):
     incident = _incident(service)
     monkeypatch.setattr(actions, "AccountApi", _RevokedApi)
     response = admin_client.post(f"/o/{org.slug}/incidents/{incident.pk}/acknowledge/")
@@ -88,15 +98,15 @@ def test_acknowledge_refused_just_now_says_why_in_plain_words(admin_client, org,
     _plain(_said(response), "acknowledged", "Acknowledge it", service.account)
 
 
-def test_resolve_on_an_account_to_reconnect_asks_pagerduty_nothing(admin_client, org, monkeypatch):
-    service, _sub, _trigger = make_tenant(org)
+def test_resolve_on_an_account_to_reconnect_asks_pagerduty_nothing(
+    admin_client, org, service, monkeypatch
+):
     incident = _incident(service)
-    _to_reconnect(service.account)
+    account = _to_reconnect(service.account)
     monkeypatch.setattr(actions, "AccountApi", _RevokedApi)
     _RevokedApi.calls = 0
     response = admin_client.post(f"/o/{org.slug}/incidents/{incident.pk}/resolve/")
-    assert service.account is not None
-    _plain(_said(response), "resolved", "Resolve it", service.account)
+    _plain(_said(response), "resolved", "Resolve it", account)
     assert _RevokedApi.calls == 0  # its access is gone: nothing asked of PagerDuty
 
 
@@ -122,52 +132,54 @@ def _clock(row: OnCallNow) -> str:
         return clock(row.checked_at)
 
 
-def test_the_alert_page_says_on_call_as_of_and_that_tripwire_cannot_check(admin_client, org):
+def _page(client, alert: Alert, view: str = "") -> str:
+    """The alert's page (`view`: "edit/" for its edit page), as words."""
+    url = f"/o/{alert.organization.slug}/alerts/{alert.pk}/{view}"
+    return _text(client.get(url).content.decode())
+
+
+def test_the_alert_page_says_on_call_as_of_and_that_tripwire_cannot_check(
+    admin_client, org, service
+):
     _in_tokyo(org)
-    service, _sub, _trigger = make_tenant(org)
     alert = _alert(org, service)
     _events(org, 3)  # it fires: the page shows who its service pages
     row = _known(service, timedelta(minutes=40))
-    _to_reconnect(service.account)
-    assert service.account is not None
-    page = _text(admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/").content.decode())
+    account = _to_reconnect(service.account)
+    page = _page(admin_client, alert)
     assert (
         f"On call as of {_clock(row)}: Olivia Oncall (Default). Tripwire can't check now: "
-        f"PagerDuty account {service.account.name} needs reconnecting."
+        f"PagerDuty account {account.name} needs reconnecting."
     ) in page
     assert "On call now" not in page
     row.refresh_from_db()
     assert row.requested_at is None  # not asked of PagerDuty: it would be refused
 
 
-def test_a_check_older_than_the_usual_refresh_says_as_of_when(admin_client, org):
+def test_a_check_older_than_the_usual_refresh_says_as_of_when(admin_client, org, service):
     _in_tokyo(org)
-    service, _sub, _trigger = make_tenant(org)
     alert = _alert(org, service)
     row = _known(service, timedelta(minutes=40))
-    page = _text(admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/edit/").content.decode())
+    page = _page(admin_client, alert, "edit/")
     assert f"On call as of {_clock(row)}: Olivia Oncall (Default)." in page
     assert "can't check" not in page
     OnCallNow.objects.filter(pk=row.pk).update(checked_at=timezone.now())
-    page = _text(admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/edit/").content.decode())
+    page = _page(admin_client, alert, "edit/")
     assert "On call now: Olivia Oncall (Default)." in page
 
 
-def test_never_checked_while_to_reconnect_says_unknown_and_why(admin_client, org):
-    service, _sub, _trigger = make_tenant(org)
+def test_never_checked_while_to_reconnect_says_unknown_and_why(admin_client, org, service):
     alert = _alert(org, service)
-    _to_reconnect(service.account)
-    assert service.account is not None
-    page = _text(admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/edit/").content.decode())
+    account = _to_reconnect(service.account)
+    page = _page(admin_client, alert, "edit/")
     assert (
         f"Who is on call: unknown. Tripwire can't check while PagerDuty account "
-        f"{service.account.name} needs reconnecting."
+        f"{account.name} needs reconnecting."
     ) in page
     assert "Checking who is on call" not in page
 
 
-def test_a_refresh_keeps_what_was_known_while_the_account_is_to_reconnect(org, monkeypatch):
-    service, _sub, _trigger = make_tenant(org)
+def test_a_refresh_keeps_what_was_known_while_the_account_is_to_reconnect(service, monkeypatch):
     row = _known(service, timedelta(minutes=40))
     _to_reconnect(service.account)
     monkeypatch.setattr(oncall, "AccountApi", _RevokedApi)

@@ -14,7 +14,8 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
 from alerts_saas.notices.reconcile import reconcile
 from integrations.pagerduty.models import PagerDutyService
-from tests.browser import overflow, phone, sign_in
+from tests.browser import overflow
+from tests.notices.banners import alerts_on_phone, paging
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,8 +26,7 @@ def _broken(org: Organization) -> PagerDutyService:
     service = PagerDutyService.objects.create(
         organization=org, name=LONG_NAME, integration_key="0" * 32
     )
-    alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
-    alert.targets.add(service)
+    paging(org, service)
     Alert.objects.create(organization=org, name="Edge heartbeat missing", threshold=1)
     PagerDutyService.objects.filter(pk=service.pk).update(
         refused_at=timezone.now(),
@@ -41,11 +41,8 @@ def test_the_banner_on_a_phone(
     browser: Browser, live_server, org: Organization, screenshot, scheme: str
 ) -> None:
     service = _broken(org)
-    context = phone(browser, scheme)
-    page = context.new_page()
     base = live_server.url
-    sign_in(page, base, "owner@acme.example")
-    page.goto(f"{base}/o/{org.slug}/alerts/")
+    page = alerts_on_phone(browser, base, org, scheme)
 
     banner = page.locator(".paging-banner")
     expect(banner).to_be_visible()

@@ -7,46 +7,21 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.models import Alert
-from alerts_saas.notices.reconcile import reconcile
-from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from tests.browser import low_contrast, overflow, phone, sign_in
-from tests.tenant_objects import _pd_account
+from tests.browser import low_contrast, overflow
+from tests.notices.banners import alerts_on_phone, revoked
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _revoked(org: Organization) -> PagerDutyAccount:
-    account = _pd_account(org, org.memberships.get().user)
-    assert isinstance(account, PagerDutyAccount)
-    service = PagerDutyService.objects.create(
-        organization=org, account=account, name="Checkout API", integration_key="0" * 32
-    )
-    alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
-    alert.targets.add(service)
-    PagerDutyAccount.objects.filter(pk=account.pk).update(
-        status=PagerDutyAccount.Status.NEEDS_RECONNECT,
-        status_detail="PagerDuty refused to refresh access (invalid_grant).",
-        refused_at=timezone.now(),
-    )
-    reconcile(org)
-    return account
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_reconnect_notice_on_a_phone(
     browser: Browser, live_server, org: Organization, screenshot, scheme: str
 ) -> None:
-    account = _revoked(org)
-    context = phone(browser, scheme)
-    page = context.new_page()
-    base = live_server.url
-    sign_in(page, base, "owner@acme.example")
-    page.goto(f"{base}/o/{org.slug}/alerts/")
+    account, _alert = revoked(org, "PagerDuty refused to refresh access (invalid_grant).")
+    page = alerts_on_phone(browser, live_server.url, org, scheme)
 
     notice = page.locator(".paging-banner.is-reconnect")
     expect(notice).to_be_visible()
@@ -61,4 +36,4 @@ def test_the_reconnect_notice_on_a_phone(
     expect(page).to_have_url(re.compile(rf"/settings/integrations/#account-{account.pk}$"))
     expect(page.get_by_role("button", name=f"Reconnect {account.name}")).to_be_visible()
     assert overflow(page) <= 0
-    context.close()
+    page.context.close()

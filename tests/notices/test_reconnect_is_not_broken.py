@@ -11,13 +11,12 @@ import re
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from alerts_saas.alerts.models import Alert
 from alerts_saas.notices.reconcile import reconcile
 from integrations.pagerduty import paths
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from tests.tenant_objects import _pd_account
+from tests.notices.banners import revoked
 
 pytestmark = pytest.mark.django_db
 JARGON = ("invalid_grant", "refresh access", "Paging is broken", "Paging broken")
@@ -28,27 +27,8 @@ def _text(html: str) -> str:
     return " ".join(markup.unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
-def _revoked(org) -> tuple[PagerDutyAccount, Alert]:
-    """An alert on a service of an account whose grant PagerDuty revoked (as `tokens.py`
-    records it), the problems reconciled (the email sent, the banner's row open)."""
-    account = _pd_account(org, org.memberships.get().user)
-    service = PagerDutyService.objects.create(
-        organization=org, account=account, name="Checkout API", integration_key="0" * 32
-    )
-    alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
-    alert.targets.add(service)
-    PagerDutyAccount.objects.filter(pk=account.pk).update(
-        status=PagerDutyAccount.Status.NEEDS_RECONNECT,
-        status_detail=DETAIL,
-        refused_at=timezone.now(),
-    )
-    reconcile(org)
-    account.refresh_from_db()
-    return account, alert
-
-
 def test_the_email_says_pages_still_go_out_and_what_stopped(org) -> None:
-    account, _alert = _revoked(org)
+    account, _alert = revoked(org, DETAIL)
     [email] = mail.outbox
     assert email.subject == (
         "[Tripwire] Reconnect PagerDuty in Acme Ops: acknowledging and on-call from Tripwire "
@@ -67,7 +47,7 @@ def test_the_email_says_pages_still_go_out_and_what_stopped(org) -> None:
 
 
 def test_reconnecting_says_reconnected(org) -> None:
-    account, _alert = _revoked(org)
+    account, _alert = revoked(org, DETAIL)
     PagerDutyAccount.objects.filter(pk=account.pk).update(status=PagerDutyAccount.Status.ACTIVE)
     reconcile(org)
     fixed = mail.outbox[-1]
@@ -76,7 +56,7 @@ def test_reconnecting_says_reconnected(org) -> None:
 
 
 def test_a_reconnect_beside_a_broken_path_is_counted_apart(org) -> None:
-    _revoked(org)
+    revoked(org, DETAIL)
     refused = PagerDutyService.objects.create(
         organization=org, name="Search", integration_key="1" * 32
     )
@@ -90,7 +70,7 @@ def test_a_reconnect_beside_a_broken_path_is_counted_apart(org) -> None:
 
 
 def test_the_banner_is_a_reconnect_notice_not_a_paging_problem(org, admin_client) -> None:
-    account, _alert = _revoked(org)
+    account, _alert = revoked(org, DETAIL)
     page = _text(admin_client.get(f"/o/{org.slug}/settings/").content.decode())
     assert "Paging problem" not in page
     assert (
@@ -101,7 +81,7 @@ def test_the_banner_is_a_reconnect_notice_not_a_paging_problem(org, admin_client
 
 
 def test_the_dashboard_does_not_count_it_as_a_broken_path(org, admin_client) -> None:
-    _revoked(org)
+    revoked(org, DETAIL)
     page = _text(admin_client.get(f"/o/{org.slug}/").content.decode())
     assert "broken paging path" not in page
     assert (
@@ -114,7 +94,7 @@ def test_the_dashboard_does_not_count_it_as_a_broken_path(org, admin_client) -> 
 
 
 def test_the_problems_page_says_pages_still_go_out(org, admin_client) -> None:
-    _revoked(org)
+    revoked(org, DETAIL)
     page = _text(admin_client.get(f"/o/{org.slug}/problems/").content.decode())
     assert "page fewer people, or nobody" not in page
     assert "Pages still go out: nothing here stops an alert from paging." in page
@@ -125,7 +105,7 @@ def test_the_problems_page_says_pages_still_go_out(org, admin_client) -> None:
 def test_integrations_says_what_stopped_and_keeps_pagerdutys_words_folded(
     org, admin_client
 ) -> None:
-    account, _alert = _revoked(org)
+    account, _alert = revoked(org, DETAIL)
     html = admin_client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
     page = _text(html)
     assert (
@@ -145,7 +125,7 @@ def test_integrations_says_what_stopped_and_keeps_pagerdutys_words_folded(
 
 
 def test_the_alert_list_and_page_say_it_still_pages(org, admin_client) -> None:
-    account, alert = _revoked(org)
+    account, alert = revoked(org, DETAIL)
     listing = _text(admin_client.get(f"/o/{org.slug}/alerts/").content.decode())
     assert f"Account {account.name} to reconnect: pages still go out" in listing
     page = _text(admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/").content.decode())

@@ -20,6 +20,7 @@ from integrations.pagerduty import paths, service_check
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.rest import AccountApi
 from integrations.pagerduty.views.banner import problems_now
+from tests.pagerduty_fixtures import connect_service, unmarked
 
 pytestmark = pytest.mark.django_db
 
@@ -70,29 +71,10 @@ def _picker(admin_client: Any, account: PagerDutyAccount) -> str:
     return _words(response.content.decode())
 
 
-def _connect(account: PagerDutyAccount, pd_service: dict[str, Any], pagerduty: Any) -> Any:
-    """One of the account's PagerDuty services connected, with an integration of its own."""
-    integration = pagerduty.add_integration(pd_service["id"])
-    return PagerDutyService.objects.create(
-        organization=account.organization,
-        account=account,
-        region=account.region,
-        pd_service_id=pd_service["id"],
-        name=pd_service["name"],
-        integration_id=integration["id"],
-        integration_key=integration["integration_key"],
-    )
-
-
 def _asked(pagerduty: Any, pd_id: str) -> int:
     """How many times the sandbox was asked for this one service."""
     path = f"/rest/us/services/{pd_id}"
     return sum(1 for r in pagerduty.requests_log("rest-us") if r["path"] == path)
-
-
-def _unmarked(service: PagerDutyService) -> bool:
-    service.refresh_from_db()
-    return service.refused_at is None and service.refused_detail == ""
 
 
 def test_a_live_service_shifted_out_of_the_list_between_its_pages_is_not_marked(
@@ -101,7 +83,7 @@ def test_a_live_service_shifted_out_of_the_list_between_its_pages_is_not_marked(
     account = connected_service.account
     assert account is not None
     first_of_page_two = AccountApi(account).services()[100]
-    shifted = _connect(account, first_of_page_two, pagerduty)
+    shifted = connect_service(account, first_of_page_two, pagerduty)
     settings.PAGERDUTY_REST_CLIENT = f"{__name__}.RacingClient"
     listed = AccountApi(account).service_list()
     assert listed.complete  # every page read and counted: the race does not show
@@ -110,7 +92,7 @@ def test_a_live_service_shifted_out_of_the_list_between_its_pages_is_not_marked(
     page = _picker(admin_client, account)
     assert "deleted in PagerDuty" not in page
     assert service_check.check_account(account) == 0  # beat's read, the same
-    assert _unmarked(shifted) and _unmarked(connected_service)
+    assert unmarked(shifted) and unmarked(connected_service)
     assert _asked(pagerduty, shifted.pd_service_id) == 2  # once a read, the others never
     assert _asked(pagerduty, connected_service.pd_service_id) == 0
 
@@ -120,7 +102,7 @@ def test_only_pagerdutys_404_marks_a_service_left_out_of_the_list(
 ) -> None:
     account = connected_service.account
     assert account is not None
-    hidden = _connect(account, AccountApi(account).services()[-1], pagerduty)
+    hidden = connect_service(account, AccountApi(account).services()[-1], pagerduty)
     settings.PAGERDUTY_REST_CLIENT = f"{__name__}.HidingClient"
     HidingClient.hidden = hidden.pd_service_id
     HidingClient.before_get = None
@@ -128,7 +110,7 @@ def test_only_pagerdutys_404_marks_a_service_left_out_of_the_list(
     assert AccountApi(account).service_list().complete
     # Out of the token's sight, but PagerDuty shows it when asked: not deleted.
     assert "deleted in PagerDuty" not in _picker(admin_client, account)
-    assert _unmarked(hidden)
+    assert unmarked(hidden)
 
     # PagerDuty failing when asked: nothing is judged.
     HidingClient.before_get = lambda: pagerduty.fault("rest-us", "500", count=10)
@@ -137,7 +119,7 @@ def test_only_pagerdutys_404_marks_a_service_left_out_of_the_list(
     finally:
         HidingClient.before_get = None
         pagerduty.clear_faults()
-    assert _unmarked(hidden)
+    assert unmarked(hidden)
 
     # Shown without our integration: the integration was removed, the service was not.
     pagerduty.remove_integration(hidden.integration_id)
@@ -153,7 +135,7 @@ def test_only_pagerdutys_404_marks_a_service_left_out_of_the_list(
     assert service_check.check_account(account) == 1
     hidden.refresh_from_db()
     assert hidden.refused_detail == paths.SERVICE_DELETED
-    assert _unmarked(connected_service)
+    assert unmarked(connected_service)
 
 
 def test_a_service_marked_deleted_that_pagerduty_lists_again_is_unmarked(
@@ -164,7 +146,7 @@ def test_a_service_marked_deleted_that_pagerduty_lists_again_is_unmarked(
     others = [
         s for s in AccountApi(account).services() if s["id"] != connected_service.pd_service_id
     ]
-    second, key_refused = (_connect(account, s, pagerduty) for s in others[:2])
+    second, key_refused = (connect_service(account, s, pagerduty) for s in others[:2])
     since = timezone.now() - timedelta(hours=3)
     # As an earlier read (or the code before this check) left them.
     PagerDutyService.objects.filter(pk__in=[connected_service.pk, second.pk]).update(
@@ -181,7 +163,7 @@ def test_a_service_marked_deleted_that_pagerduty_lists_again_is_unmarked(
     page = _picker(admin_client, account)
 
     assert "deleted in PagerDuty" not in page  # the banner on this very page, too
-    assert _unmarked(connected_service)
+    assert unmarked(connected_service)
     second.refresh_from_db()  # listed without our integration: that is what it says now
     assert second.refused_detail == paths.INTEGRATION_REMOVED and second.refused_at == since
     key_refused.refresh_from_db()  # a refused key is not the list's to clear

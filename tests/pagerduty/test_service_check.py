@@ -7,6 +7,7 @@ account failing does not stop the others; another organization's services are un
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,15 +22,22 @@ from alerts_saas.notices import tasks as notices
 from integrations.pagerduty import paths, rest, service_check
 from integrations.pagerduty import tasks as beat
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from tests.pagerduty_fixtures import EU_USER, US_USER
+from tests.pagerduty_fixtures import EU_USER, US_USER, connect_service, unmarked
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def every_run(settings: Any) -> None:
-    """Every account due in every run: an interval of one minute, one slice."""
+def run(settings: Any, django_capture_on_commit_callbacks: Any) -> Callable[[], int]:
+    """Beat's task as the worker runs it, its commit callbacks run as they would be; every
+    account due in every run (an interval of one minute, one slice)."""
     settings.PAGERDUTY_SERVICE_CHECK_INTERVAL = 60
+
+    def run_once() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return beat.check_services()
+
+    return run_once
 
 
 @pytest.fixture
@@ -40,12 +48,6 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         notices.reconcile_organization, "apply_async", lambda args, **kw: calls.append(args[0])
     )
     return calls
-
-
-def _run(capture: Any) -> int:
-    """Beat's task as the worker runs it, its commit callbacks run as they would be."""
-    with capture(execute=True):
-        return beat.check_services()
 
 
 def _deleted(service: PagerDutyService) -> bool:
@@ -71,18 +73,17 @@ def _account(org: Organization, pagerduty: Any, email: str, region: str) -> Page
     )
 
 
-def _connect(account: PagerDutyAccount, pd_service: dict[str, Any], pagerduty: Any) -> Any:
-    """One of the account's PagerDuty services connected, with an integration of its own."""
-    integration = pagerduty.add_integration(pd_service["id"])
-    return PagerDutyService.objects.create(
-        organization=account.organization,
-        account=account,
-        region=account.region,
-        pd_service_id=pd_service["id"],
-        name=pd_service["name"],
-        integration_id=integration["id"],
-        integration_key=integration["integration_key"],
-    )
+@pytest.fixture
+def their_account(
+    make_org: Any, make_user: Any, pagerduty: Any
+) -> Callable[[str, str, str, str], PagerDutyAccount]:
+    """Another organization (its name, its owner's email) with an account connected through
+    OAuth by a PagerDuty user of a region (`_account`)."""
+
+    def make(name: str, owner: str, pd_user: str, region: str) -> PagerDutyAccount:
+        return _account(make_org(name, owner=make_user(owner)), pagerduty, pd_user, region)
+
+    return make
 
 
 def test_beat_reads_each_account_once_per_interval_a_slice_of_them_a_minute(
@@ -135,9 +136,8 @@ def test_a_service_deleted_in_pagerduty_is_found_by_beat_and_the_owner_told_once
     connected_service: PagerDutyService,
     pagerduty: Any,
     admin_client: Any,
-    every_run: None,
+    run: Callable[[], int],
     queued: list[int],
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
     alert.targets.add(connected_service)
@@ -145,7 +145,7 @@ def test_a_service_deleted_in_pagerduty_is_found_by_beat_and_the_owner_told_once
     before = len(_rest_calls(pagerduty))
     mail.outbox.clear()
 
-    assert _run(django_capture_on_commit_callbacks) == 1
+    assert run() == 1
 
     assert _deleted(connected_service)
     # One listing of the account (139 services, 100 a call), and one question about the
@@ -165,7 +165,7 @@ def test_a_service_deleted_in_pagerduty_is_found_by_beat_and_the_owner_told_once
 
     # The next runs find it marked already: nothing announced, nothing sent again.
     first = connected_service.refused_at
-    assert _run(django_capture_on_commit_callbacks) == 0
+    assert run() == 0
     notices.check_paging_problems()
     assert queued == [org.pk] and len(mail.outbox) == 1
     connected_service.refresh_from_db()
@@ -180,35 +180,32 @@ def _second(connected_service: PagerDutyService, pagerduty: Any) -> PagerDutySer
     pd_service = next(
         s for s in pagerduty.account("us")["services"] if s["name"] == "Checkout API 002"
     )
-    return _connect(connected_service.account, pd_service, pagerduty)
+    return connect_service(connected_service.account, pd_service, pagerduty)
 
 
 def test_an_integration_removed_in_pagerduty_is_found_by_beat(
     org: Organization,
     connected_service: PagerDutyService,
     pagerduty: Any,
-    every_run: None,
+    run: Callable[[], int],
     queued: list[int],
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     other = _second(connected_service, pagerduty)
     pagerduty.remove_integration(other.integration_id)  # in PagerDuty's web app
 
-    assert _run(django_capture_on_commit_callbacks) == 1
+    assert run() == 1
 
     other.refresh_from_db()
     assert other.refused_at is not None and other.refused_detail == paths.INTEGRATION_REMOVED
-    connected_service.refresh_from_db()
-    assert connected_service.refused_at is None
+    assert unmarked(connected_service)
     assert queued == [org.pk]
 
 
 def test_a_list_that_is_not_complete_marks_nothing_deleted(
     connected_service: PagerDutyService,
     pagerduty: Any,
-    every_run: None,
+    run: Callable[[], int],
     queued: list[int],
-    django_capture_on_commit_callbacks: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pagerduty.delete_service(connected_service.pd_service_id)
@@ -216,57 +213,51 @@ def test_a_list_that_is_not_complete_marks_nothing_deleted(
 
     # PagerDuty failing midway: nothing is judged.
     pagerduty.fault("rest-us", "500", count=20)
-    assert _run(django_capture_on_commit_callbacks) == 0
+    assert run() == 0
     pagerduty.clear_faults()
     # Paging cut short (PagerDuty pages no further than offset + limit 10,000): one page.
     # What it lists still counts (an integration gone from a service it shows); what it
     # leaves out says nothing.
     pagerduty.remove_integration(other.integration_id)
     monkeypatch.setattr(rest, "ITERATION_LIMIT", 100)
-    assert _run(django_capture_on_commit_callbacks) == 1
+    assert run() == 1
     monkeypatch.undo()
     other.refresh_from_db()
     assert other.refused_detail == paths.INTEGRATION_REMOVED
-    connected_service.refresh_from_db()
-    assert connected_service.refused_at is None
+    assert unmarked(connected_service)
 
     # Read to its end, the list says it.
-    assert _run(django_capture_on_commit_callbacks) == 1
+    assert run() == 1
     assert _deleted(connected_service)
 
 
 def test_an_account_to_reconnect_is_not_read_and_a_refused_token_marks_nothing(
     org: Organization,
     connected_service: PagerDutyService,
-    make_org: Any,
-    make_user: Any,
     pagerduty: Any,
-    every_run: None,
+    run: Callable[[], int],
     queued: list[int],
-    django_capture_on_commit_callbacks: Any,
+    their_account: Callable[[str, str, str, str], PagerDutyAccount],
 ) -> None:
     account = connected_service.account
     assert account is not None
     # Another organization connected the same PagerDuty account and service.
-    other = make_org("Other Ops", owner=make_user("boss@other.example"))
-    theirs = _account(other, pagerduty, US_USER, "us")
+    theirs = their_account("Other Ops", "boss@other.example", US_USER, "us")
     pd_service = {"id": connected_service.pd_service_id, "name": connected_service.name}
-    their_service = _connect(theirs, pd_service, pagerduty)
+    their_service = connect_service(theirs, pd_service, pagerduty)
     pagerduty.delete_service(connected_service.pd_service_id)
 
     # Both to reconnect: neither is read, nothing is recorded.
     PagerDutyAccount.objects.update(status=PagerDutyAccount.Status.NEEDS_RECONNECT)
     before = len(_rest_calls(pagerduty))
-    assert _run(django_capture_on_commit_callbacks) == 0
+    assert run() == 0
     assert len(_rest_calls(pagerduty)) == before
 
     # Connected again, but PagerDuty refuses our tokens: it says nothing of the services.
     PagerDutyAccount.objects.filter(pk=account.pk).update(status=PagerDutyAccount.Status.ACTIVE)
     pagerduty.revoke_tokens(access_token=account.access_token)
-    assert _run(django_capture_on_commit_callbacks) == 0
-    for service in (connected_service, their_service):
-        service.refresh_from_db()
-        assert service.refused_at is None and service.refused_detail == ""
+    assert run() == 0
+    assert unmarked(connected_service) and unmarked(their_service)
     account.refresh_from_db()
     assert account.needs_reconnect  # as any call that meets the refusal records it
     assert queued == [org.pk]  # the account to reconnect, announced by the refusal itself
@@ -275,35 +266,29 @@ def test_an_account_to_reconnect_is_not_read_and_a_refused_token_marks_nothing(
 def test_one_account_failing_does_not_stop_the_others_nor_touch_them(
     org: Organization,
     connected_service: PagerDutyService,
-    make_org: Any,
-    make_user: Any,
     pagerduty: Any,
-    every_run: None,
+    run: Callable[[], int],
     queued: list[int],
-    django_capture_on_commit_callbacks: Any,
+    their_account: Callable[[str, str, str, str], PagerDutyAccount],
 ) -> None:
     # Another organization's EU account: one service deleted there, one still there.
-    other = make_org("Globex Paging", owner=make_user("boss@globex.example"))
-    theirs = _account(other, pagerduty, EU_USER, "eu")
+    theirs = their_account("Globex Paging", "boss@globex.example", EU_USER, "eu")
     gone, kept = pagerduty.account("eu")["services"][:2]
-    their_gone, their_kept = (_connect(theirs, s, pagerduty) for s in (gone, kept))
+    their_gone, their_kept = (connect_service(theirs, s, pagerduty) for s in (gone, kept))
     pagerduty.delete_service(gone["id"], region="eu")
 
     # Our account (read first) fails: theirs is read all the same.
     pagerduty.fault("rest-us", "500", count=20)
-    assert _run(django_capture_on_commit_callbacks) == 1
+    assert run() == 1
     pagerduty.clear_faults()
     assert _deleted(their_gone)
-    their_kept.refresh_from_db()
-    assert their_kept.refused_at is None
-    connected_service.refresh_from_db()
-    assert connected_service.refused_at is None
-    assert queued == [other.pk]
+    assert unmarked(their_kept)
+    assert unmarked(connected_service)
+    assert queued == [theirs.organization_id]
 
     # Ours deleted next: ours is marked, theirs stays as it was.
     pagerduty.delete_service(connected_service.pd_service_id)
-    assert _run(django_capture_on_commit_callbacks) == 1
+    assert run() == 1
     assert _deleted(connected_service)
-    their_kept.refresh_from_db()
-    assert their_kept.refused_at is None
-    assert queued == [other.pk, org.pk]
+    assert unmarked(their_kept)
+    assert queued == [theirs.organization_id, org.pk]
