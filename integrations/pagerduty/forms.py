@@ -8,7 +8,14 @@ from django.http import QueryDict
 from alerts_saas.accounts.models import Organization
 from integrations.pagerduty.keys import INTEGRATION_KEY, KEY_LENGTH, ORCHESTRATION_KEY
 from integrations.pagerduty.models import PagerDutyService, Region, integration_key_digest
+from integrations.pagerduty.paths import PathState, ServiceHealth, service_health
 from integrations.pagerduty.removal import Plan
+
+# What an offered service's option says of a path that still pages but is not well.
+OPTION_NOTES = {
+    PathState.RECONNECT: "its PagerDuty account needs reconnecting; pages still go out",
+    PathState.FAILING: "a delivery to it failed lately",
+}
 
 
 class PastedKeyForm(forms.Form):
@@ -124,6 +131,19 @@ def _check_orchestration_key(key: str) -> None:
         )
 
 
+class ServiceChoiceField(forms.ModelChoiceField):
+    """Services by name, each with what is wrong with its path if it still pages
+    (`notes`, by service id)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: dict[int, str] = {}
+
+    def label_from_instance(self, obj: Any) -> str:
+        note = self.notes.get(obj.pk)
+        return f"{obj.name} ({note})" if note else str(obj.name)
+
+
 class RemovalForm(forms.Form):
     """What happens to the alerts a removal would leave paging nobody (`removal.Plan`):
     moved to another service of the organization, or left paging nobody, said explicitly.
@@ -133,22 +153,39 @@ class RemovalForm(forms.Form):
 
     seen = forms.CharField(widget=forms.HiddenInput, required=False)
     alerts = forms.ChoiceField(widget=forms.RadioSelect, required=False)
-    move_to = forms.ModelChoiceField(
+    move_to = ServiceChoiceField(
         label="Service",
         queryset=PagerDutyService.objects.none(),
         required=False,
         empty_label="Choose a service…",
+        error_messages={
+            "invalid_choice": "That service can't take them now: it was removed, or pages to "
+            "it can't get through. Choose another service."
+        },
     )
 
     def __init__(self, data: QueryDict | None, *, plan: Plan) -> None:
         super().__init__(data, initial={"seen": ",".join(map(str, sorted(plan.orphan_ids)))})
         self.plan = plan
-        destinations = [service.pk for service in plan.destinations]
+        health = {service.pk: service_health(service) for service in plan.destinations}
+        # Not offered: a service PagerDuty refuses (or that was deleted there) pages nobody.
+        self.unusable: list[tuple[PagerDutyService, ServiceHealth]] = [
+            (service, health[service.pk])
+            for service in plan.destinations
+            if not health[service.pk].can_page
+        ]
+        destinations = [pk for pk, path in health.items() if path.can_page]
         move_to = self.fields["move_to"]
-        assert isinstance(move_to, forms.ModelChoiceField)
-        move_to.queryset = PagerDutyService.objects.filter(pk__in=destinations).order_by(
-            "name", "pk"
-        )
+        assert isinstance(move_to, ServiceChoiceField)
+        move_to.queryset = PagerDutyService.objects.filter(
+            organization=plan.organization, pk__in=destinations
+        ).order_by("name", "pk")
+        move_to.notes = {
+            pk: OPTION_NOTES[path.state]
+            for pk, path in health.items()
+            if path.state in OPTION_NOTES
+        }
+        self.can_move = bool(destinations)
         choices = [(self.MOVE, "Move them to another service")] if destinations else []
         choices.append((self.NOBODY, "Leave them paging nobody"))
         alerts = self.fields["alerts"]

@@ -97,7 +97,7 @@ class Plan:
     account: PagerDutyAccount | None
     services: tuple[PagerDutyService, ...]
     alerts: tuple[AffectedAlert, ...]
-    destinations: tuple[PagerDutyService, ...]  # where orphaned alerts can move
+    destinations: tuple[PagerDutyService, ...]  # the others; the form offers those that page
     open_triggers: tuple[Delivery, ...]  # the trigger of each incident still open on them
 
     @property
@@ -207,7 +207,7 @@ def _plan(
         account=account,
         services=services,
         alerts=affected_alerts(organization, ids),
-        destinations=tuple(others.order_by("name", "pk")),
+        destinations=tuple(others.select_related("account").order_by("name", "pk")),
         open_triggers=still_open(engine.open_triggers(history)),
     )
 
