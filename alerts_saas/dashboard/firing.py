@@ -119,6 +119,25 @@ class FiringAlert:
         return not self.reaches
 
     @property
+    def path_words(self) -> str:
+        """What is wrong with its path, in a few words ("Search API: Invalid routing key."):
+        what it means and what to do are said once, under "Broken paging paths", not again
+        in every firing (some 80 words each, on a phone). An alert with no service at all
+        keeps its words, already short."""
+        health = self.health
+        if not health.reason:
+            return health.words
+        words = [f"{health.reason}."]
+        others = len(health.troubles) - 1
+        if others:
+            words.append(f"({others} more service{'s' if others > 1 else ''} too.)")
+        if health.others_fine:
+            words.append("Its other services still page.")
+        if health.fallback:
+            words.append(health.fallback_words)
+        return " ".join(words)
+
+    @property
     def condition(self) -> str:
         """What the count is held against: "fires at 10" or "fires below 5"."""
         word = "below" if self.alert.is_absence else "at"
