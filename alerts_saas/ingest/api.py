@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, resolve, reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Router, Status
 from ninja.openapi.docs import Swagger
@@ -140,6 +140,13 @@ class KeyRequest(HttpRequest):
 
 
 class IngestApi(NinjaAPI):
+    @property
+    def urls(self) -> tuple[list[URLResolver | URLPattern], str, str]:
+        """Ninja's routes, and in front the document and docs page it adds only with an
+        `openapi_url` (None here): the document served cached (`api_document.routes`)."""
+        routes, app_name, namespace = super().urls
+        return [*api_document.routes(self), *routes], app_name, namespace
+
     def get_openapi_schema(
         self, *args: Any, now: datetime | None = None, **kwargs: Any
     ) -> OpenAPISchema:
@@ -185,6 +192,7 @@ api = IngestApi(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
+    openapi_url=None,  # served cached instead: `IngestApi.urls`
     docs=Docs(),
 )
 

@@ -18,12 +18,15 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from django import urls
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.http import parse_etags
 from ninja.openapi.schema import OpenAPISchema
+from ninja.openapi.views import openapi_view
 from ninja.responses import NinjaJSONEncoder
 
 from alerts_saas.ingest.schema import example_batch
@@ -99,3 +102,13 @@ def openapi_json(request: HttpRequest, api: IngestApi) -> HttpResponse:
     response["ETag"] = document.etag
     response["Cache-Control"] = "no-cache"
     return response
+
+
+def routes(api: IngestApi) -> list[urls.URLPattern]:
+    """openapi.json (this module's) and the docs page, as django-ninja would route them
+    itself, under its names: its docs page finds the document by `openapi-json`, and our
+    pages link to `openapi-view`. The API has no `openapi_url`, so each has one route."""
+    return [
+        urls.path("openapi.json", partial(openapi_json, api=api), name="openapi-json"),
+        urls.path("docs", partial(openapi_view, api=api), name="openapi-view"),
+    ]
