@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "alerts_saas.accounts.two_factor.TwoFactorMiddleware",  # an organization that asks for it
     "django_htmx.middleware.HtmxMiddleware",
     "alerts_saas.audit.context.AuditContextMiddleware",  # who acts, for the audit log
+    "alerts_saas.notices.triggers.MemberChanges",  # paging problems a member's change made
 ]
 
 ROOT_URLCONF = "alerts_saas.urls"
@@ -262,6 +263,12 @@ ALERT_GROUP_FORGET_WINDOWS = env_int("ALERT_GROUP_FORGET_WINDOWS", 12)
 PROBLEM_REMINDER_HOURS = env_int("PROBLEM_REMINDER_HOURS", 24)
 if PROBLEM_REMINDER_HOURS < 1:
     raise ImproperlyConfigured("PROBLEM_REMINDER_HOURS must be at least 1.")
+# The first email about a problem waits this long (seconds) for whatever else breaks or mends
+# at the same time, so that an outage is one email and a blip that mends itself at once is
+# one "fixed now" or none. A queued run sends it then; if that run is lost, beat's next check.
+PROBLEM_EMAIL_HOLD_SECONDS = env_int("PROBLEM_EMAIL_HOLD_SECONDS", 60)
+if not 0 <= PROBLEM_EMAIL_HOLD_SECONDS <= 120:
+    raise ImproperlyConfigured("PROBLEM_EMAIL_HOLD_SECONDS must be between 0 and 120.")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"

@@ -7,6 +7,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 # Live-server threads must not keep connections open, or the test database can't be dropped.
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
+# Paging-problem emails go at once unless a test holds them
+# (tests/notices/test_own_changes_and_held_emails.py).
+os.environ.setdefault("PROBLEM_EMAIL_HOLD_SECONDS", "0")
 os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from alerts_saas.settings import *  # noqa: F403

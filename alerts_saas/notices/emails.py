@@ -3,13 +3,15 @@ and the one link that fixes it, in words a person woken at 3 a.m. can act on.
 
 A run of `reconcile` sends each recipient one email with all it claimed (new problems,
 reminders, all-clears), so that ten alerts found paging nobody at once are one email, not
-ten. Plain text, as the product's other emails.
+ten, less what the recipient's own change made or mended: that is on their screen already.
+Plain text, as the product's other emails.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -70,10 +72,21 @@ def alert_lines(problem: PagingProblem) -> list[str]:
     return [f"Alerts on its services, which still page: {names(problem.alerts)}."]
 
 
+def told_before(problem: PagingProblem) -> bool:
+    """Whether its first email went out before it was fixed; if not, the all-clear is the
+    only email about it ("broken for 2 minutes, fixed now")."""
+    return problem.notified_at is not None
+
+
 def only_reconnect(problems: list[PagingProblem]) -> bool:
     """Whether every one of these is an account to reconnect: pages still go out
     (`pagerduty.reconnect`), so the email does not say paging is broken."""
     return bool(problems) and all(p.kind == ProblemKind.RECONNECT for p in problems)
+
+
+class Recipient(NamedTuple):
+    user_id: int
+    email: str
 
 
 @dataclass
@@ -85,9 +98,29 @@ class Digest:
     new: list[PagingProblem] = field(default_factory=list)
     reminders: list[PagingProblem] = field(default_factory=list)
     fixed: list[PagingProblem] = field(default_factory=list)
+    still_open: int | None = None  # counted once for all its recipients (`send`)
 
     def add(self, which: str, problem: PagingProblem) -> None:
         {NEW: self.new, REMINDER: self.reminders, FIXED: self.fixed}[which].append(problem)
+
+    def for_reader(self, user_id: int) -> Digest:
+        """What this recipient is told: not a problem their own change made, nor the fix
+        they made, nor the fix of one they made and were never told of (reminders go to
+        everyone: a day on, nobody has just chosen it)."""
+        return replace(
+            self,
+            new=[p for p in self.new if p.opened_by_id != user_id],
+            reminders=list(self.reminders),
+            fixed=[
+                p
+                for p in self.fixed
+                if p.closed_by_id != user_id
+                and not (p.opened_by_id == user_id and p.reminders_sent == 0)
+            ],
+        )
+
+    def key(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(tuple(p.pk for p in ps) for ps in (self.new, self.reminders, self.fixed))
 
     @property
     def empty(self) -> bool:
@@ -108,6 +141,9 @@ class Digest:
                 return f"{prefix}Still to reconnect PagerDuty in {org}: {SHORT}"
             if only_reconnect(self.fixed):
                 return f"{prefix}Reconnected in {org}: {title.removesuffix(' needs reconnecting')}"
+            if self.fixed and not told_before(self.fixed[0]):
+                took = lasted(self.fixed[0].began, self.fixed[0].resolved_at or self.now)
+                return f"{prefix}Paging was broken for {took} in {org}, fixed now: {title}"
             if self.new:
                 return f"{prefix}Paging broken in {org}: {title}"
             if self.reminders:
@@ -140,14 +176,19 @@ class Digest:
             **self._section("new", self.new),
             **self._section("reminders", self.reminders),
             **self._section("fixed", self.fixed),
-            "still_open": PagingProblem.objects.open()
-            .filter(organization=self.organization)
-            .count(),
+            "still_open": self.open_count(),
             "problems_link": absolute(reverse("notices:problems", args=[slug])),
             "settings_link": absolute(reverse("notices:settings")),
             "reminder_hours": settings.PROBLEM_REMINDER_HOURS,
         }
         return render_to_string("notices/email/problems.txt", context)
+
+    def open_count(self) -> int:
+        if self.still_open is None:
+            self.still_open = (
+                PagingProblem.objects.open().filter(organization=self.organization).count()
+            )
+        return self.still_open
 
     def _section(self, name: str, problems: list[PagingProblem]) -> dict[str, object]:
         """The section's first PER_SECTION problems, worst first, and how many more."""
@@ -171,16 +212,27 @@ class Digest:
             "fix_label": problem.fix_label,
             "fix_link": absolute(problem.fix_url),
             "resolution": problem.resolution,
+            "told_before": told_before(problem),
             "resolved_at": problem.resolved_at,
             "reminders_sent": problem.reminders_sent,
         }
 
 
-def send(digest: Digest, to: list[str]) -> int:
-    """One email to each recipient; raises if the mail server refuses, so the caller's
-    claims roll back and the next run tries again."""
-    if not to:
+def send(digest: Digest, to: list[Recipient]) -> int:
+    """One email to each recipient with something to be told, each written once for all who
+    are told the same; raises if the mail server refuses, so the caller's claims roll back
+    and the next run tries again."""
+    readers: dict[tuple[tuple[int, ...], ...], tuple[Digest, list[str]]] = {}
+    for recipient in to:
+        theirs = digest.for_reader(recipient.user_id)
+        if not theirs.empty:
+            readers.setdefault(theirs.key(), (theirs, []))[1].append(recipient.email)
+    messages = []
+    for theirs, addresses in readers.values():
+        theirs.still_open = digest.open_count()
+        subject, body = theirs.subject(), theirs.body()
+        sender = settings.DEFAULT_FROM_EMAIL
+        messages += [EmailMessage(subject, body, sender, [a]) for a in addresses]
+    if not messages:
         return 0
-    subject, body = digest.subject(), digest.body()
-    messages = [EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [a]) for a in to]
     return get_connection(fail_silently=False).send_messages(messages) or 0

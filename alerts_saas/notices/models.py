@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -20,6 +21,13 @@ from alerts_saas.alerts.health import ProblemKind
 # Worst first, as `health.problems` sorts them, but an account to reconnect last of all: its
 # pages still go out (`pagerduty.reconnect`), so the banner shows any broken path before it.
 KIND_ORDER = [k for k in ProblemKind if k != ProblemKind.RECONNECT] + [ProblemKind.RECONNECT]
+# Problems that only a member's change makes (an enabled alert left without a service): one
+# made in a member's request is theirs (`opened_by`). A refused key, failing deliveries or an
+# account to reconnect are PagerDuty's doing, whoever's request first saw them.
+MEMBER_MADE = frozenset({ProblemKind.NOBODY})
+# Problems during which a page may have been lost: told even when gone before the first email
+# ("broken for 2 minutes, fixed now"); the others, gone that soon, are not worth an email.
+LOST_PAGES = frozenset({ProblemKind.REFUSED, ProblemKind.FAILING})
 
 
 class PagingProblemQuerySet(models.QuerySet["PagingProblem"]):
@@ -70,6 +78,24 @@ class PagingProblem(models.Model):
     # place (a failing service that PagerDuty now refuses): that one's email says it all.
     all_clear_due = models.BooleanField(default=False)
     all_clear_sent_at = models.DateTimeField(null=True, blank=True)
+    # Who made it, or mended it, by a change of their own (`reconcile.update_rows` in their
+    # request): it is on their screen already, so that email is not sent to them.
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     objects = PagingProblemQuerySet.as_manager()
 

@@ -7,13 +7,21 @@ organization's open `PagingProblem` rows:
    (one open row per problem key), so two runs at once open one row between them.
 2. An open row whose problem is still there is kept up to date (its alerts, its words).
 3. A row whose problem is gone is closed, by compare-and-set on `resolved_at`, saying why.
-   It owes an all-clear if anyone was told about it, unless another problem of the same
-   thing took its place (a failing service that PagerDuty now refuses).
-4. The emails due are claimed, each by compare-and-set on its row, in one transaction with
-   sending them: a new problem's first email, a reminder PROBLEM_REMINDER_HOURS after the
-   last one, an all-clear. Each recipient gets one email for all that a run claimed. If
+   It owes an all-clear if anyone was told about it, or, gone before its first email, a
+   "broken for 2 minutes, fixed now" if a page may have been lost meanwhile (`LOST_PAGES`);
+   nothing if another problem of the same thing took its place (a failing service that
+   PagerDuty now refuses).
+4. The emails due wait until the oldest has waited PROBLEM_EMAIL_HOLD_SECONDS, then go
+   together: a new problem's first email, a reminder PROBLEM_REMINDER_HOURS after the
+   last one, an all-clear. Each is claimed by compare-and-set on its row, in one
+   transaction with sending them; each recipient gets one email for all that a run
+   claimed, less what their own change made or mended (`opened_by`, `closed_by`). If
    sending fails, the transaction rolls back and the next run tries again; a run at the
    same time waits for the claimed rows' locks, then finds nothing left to claim.
+
+Steps 1 to 3 also run in the request of a member whose change can break or mend paging
+(`triggers.MemberChanges`): what it opens that only a member makes (`MEMBER_MADE`), or
+closes by a member's doing, is marked as theirs.
 
 Running it again changes nothing and sends nothing, so it runs whenever something that
 can break or mend paging changes (`triggers.py`) and every minute from beat (`tasks.py`).
@@ -35,7 +43,7 @@ from alerts_saas.accounts.models import Membership, Organization, Role
 from alerts_saas.alerts.health import Problem, problems
 from alerts_saas.alerts.models import Alert
 from alerts_saas.notices import emails
-from alerts_saas.notices.models import PagingProblem
+from alerts_saas.notices.models import LOST_PAGES, MEMBER_MADE, PagingProblem
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 
 log = logging.getLogger(__name__)
@@ -44,32 +52,39 @@ log = logging.getLogger(__name__)
 @dataclass
 class Outcome:
     """What one run did: the problem keys it found new (a run at the same time may have
-    opened their rows) and those it closed, the emails it claimed and how many it sent."""
+    opened their rows) and those it closed, the emails it claimed and how many it sent, or
+    until when the emails due wait for what else breaks or mends."""
 
     opened: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     claimed: emails.Digest | None = None
     emails_sent: int = 0
+    held_until: datetime | None = None
 
 
 def reconcile(organization: Organization, now: datetime | None = None) -> Outcome:
     """Bring the organization's rows in line with its problems now, and send what is due."""
     now = now or timezone.now()
     outcome = update_rows(organization, now)
-    outcome.claimed, outcome.emails_sent = _notify(organization, now)
+    outcome.claimed, outcome.emails_sent, outcome.held_until = _notify(organization, now)
     return outcome
 
 
-def update_rows(organization: Organization, now: datetime | None = None) -> Outcome:
+def update_rows(
+    organization: Organization, now: datetime | None = None, member_id: int | None = None
+) -> Outcome:
     """Steps 1 to 3 without the emails: for a page shown right after a change that mended
-    (or broke) paging, whose banner reads the rows; the queued run sends what is due."""
+    (or broke) paging, whose banner reads the rows; the queued run sends what is due.
+    `member_id`: the member whose change this follows, in their request."""
     now = now or timezone.now()
     current = {p.key: p for p in problems(organization)}
     rows = {row.key: row for row in PagingProblem.objects.open().filter(organization=organization)}
     outcome = Outcome()
-    outcome.opened = _open(organization, [p for k, p in current.items() if k not in rows], now)
+    new = [p for k, p in current.items() if k not in rows]
+    outcome.opened = _open(organization, new, now, member_id)
     _refresh([(row, current[key]) for key, row in rows.items() if key in current])
-    outcome.closed = _close([row for key, row in rows.items() if key not in current], current, now)
+    gone = [row for key, row in rows.items() if key not in current]
+    outcome.closed = _close(gone, current, now, member_id)
     return outcome
 
 
@@ -87,12 +102,20 @@ def shown(problem: Problem) -> dict[str, Any]:
     }
 
 
-def _open(organization: Organization, new: list[Problem], now: datetime) -> list[str]:
+def _open(
+    organization: Organization, new: list[Problem], now: datetime, member_id: int | None
+) -> list[str]:
     if not new:
         return []
     PagingProblem.objects.bulk_create(
         [
-            PagingProblem(organization=organization, key=p.key, opened_at=now, **shown(p))
+            PagingProblem(
+                organization=organization,
+                key=p.key,
+                opened_at=now,
+                opened_by_id=member_id if p.kind in MEMBER_MADE else None,
+                **shown(p),
+            )
             for p in new
         ],
         ignore_conflicts=True,  # another run opened it first: one open row per key
@@ -107,16 +130,20 @@ def _refresh(pairs: list[tuple[PagingProblem, Problem]]) -> None:
             PagingProblem.objects.filter(pk=row.pk, resolved_at__isnull=True).update(**changes)
 
 
-def _close(gone: list[PagingProblem], current: dict[str, Problem], now: datetime) -> list[str]:
+def _close(
+    gone: list[PagingProblem], current: dict[str, Problem], now: datetime, member_id: int | None
+) -> list[str]:
     subjects_now = {_subject(key) for key in current}
     closed = []
+    told = ExpressionWrapper(Q(notified_at__isnull=False), output_field=BooleanField())
     for row in gone:
         replaced = _subject(row.key) in subjects_now
-        told = ExpressionWrapper(Q(notified_at__isnull=False), output_field=BooleanField())
+        why, mended_by_member = _why_gone(row, replaced)
         if PagingProblem.objects.filter(pk=row.pk, resolved_at__isnull=True).update(
             resolved_at=now,
-            resolution=_why_gone(row, replaced)[:300],
-            all_clear_due=False if replaced else told,
+            resolution=why[:300],
+            all_clear_due=False if replaced else (True if row.kind in LOST_PAGES else told),
+            closed_by_id=member_id if mended_by_member else None,
         ):
             closed.append(row.key)
     return closed
@@ -127,34 +154,35 @@ def _subject(key: str) -> str:
     return key.partition(":")[2]
 
 
-def _why_gone(row: PagingProblem, replaced: bool) -> str:
-    """Why the problem is gone, in words, from what its key names."""
+def _why_gone(row: PagingProblem, replaced: bool) -> tuple[str, bool]:
+    """Why the problem is gone, in words, from what its key names; and whether a member's
+    change mended it (not a delivery that got through: PagerDuty's doing)."""
     if replaced:
-        return "Another problem of the same thing took its place."
+        return "Another problem of the same thing took its place.", False
     thing, _, pk = _subject(row.key).partition(":")
     if not pk.isdigit():
-        return "It is no longer a problem."
+        return "It is no longer a problem.", False
     if thing == "service":
         if not PagerDutyService.objects.filter(pk=pk).exists():
-            return "The service was removed from Tripwire."
-        return "A delivery to it succeeded: it pages again."
+            return "The service was removed from Tripwire.", True
+        return "A delivery to it succeeded: it pages again.", False
     if thing == "account":
         if not PagerDutyAccount.objects.filter(pk=pk).exists():
-            return "The PagerDuty account was disconnected from Tripwire."
-        return "The PagerDuty account was reconnected."
+            return "The PagerDuty account was disconnected from Tripwire.", True
+        return "The PagerDuty account was reconnected.", True
     if thing == "alert":
         alert = Alert.objects.filter(pk=pk).only("enabled").first()
         if alert is None:
-            return "The alert was deleted."
+            return "The alert was deleted.", True
         if not alert.enabled:
-            return "The alert was disabled: it pages nobody on purpose."
-        return "It has a PagerDuty service now."
-    return "It is no longer a problem."
+            return "The alert was disabled: it pages nobody on purpose.", True
+        return "It has a PagerDuty service now.", True
+    return "It is no longer a problem.", False
 
 
-def recipients(organization: Organization) -> list[str]:
+def recipients(organization: Organization) -> list[emails.Recipient]:
     """Owners and admins who want these emails."""
-    return list(
+    rows = (
         Membership.objects.filter(
             organization=organization,
             role__in=[Role.OWNER, Role.ADMIN],
@@ -163,8 +191,9 @@ def recipients(organization: Organization) -> list[str]:
         )
         .exclude(user__email="")
         .order_by("user__email")
-        .values_list("user__email", flat=True)
+        .values_list("user_id", "user__email")
     )
+    return [emails.Recipient(user_id, address) for user_id, address in rows]
 
 
 def _due(organization: Organization, cutoff: datetime) -> QuerySet[PagingProblem]:
@@ -198,12 +227,31 @@ def _claim(row: PagingProblem, cutoff: datetime, now: datetime) -> str | None:
     return emails.REMINDER if won else None
 
 
-def _notify(organization: Organization, now: datetime) -> tuple[emails.Digest | None, int]:
-    """Claim and send the emails due; the digest sent and how many emails went out."""
+def _waiting_since(row: PagingProblem) -> datetime:
+    """When the row's email fell due: a problem never told, from when it was seen (gone
+    since or not: its first email is never later than the hold after that), an all-clear
+    from the fix, a reminder from its time."""
+    if row.notified_at is None:
+        return row.opened_at
+    if row.resolved_at is not None:
+        return row.resolved_at
+    assert row.last_notified_at is not None
+    return row.last_notified_at + timedelta(hours=settings.PROBLEM_REMINDER_HOURS)
+
+
+def _notify(
+    organization: Organization, now: datetime
+) -> tuple[emails.Digest | None, int, datetime | None]:
+    """Claim and send the emails due once the oldest has waited the hold; the digest sent
+    and how many emails went out, or until when they wait."""
     cutoff = now - timedelta(hours=settings.PROBLEM_REMINDER_HOURS)
     due = list(_due(organization, cutoff))
     if not due:
-        return None, 0
+        return None, 0, None
+    hold = timedelta(seconds=settings.PROBLEM_EMAIL_HOLD_SECONDS)
+    ready_at = min(_waiting_since(row) for row in due) + hold
+    if ready_at > now:
+        return None, 0, ready_at
     with transaction.atomic():
         digest = emails.Digest(organization, now)
         for row in due:
@@ -211,7 +259,7 @@ def _notify(organization: Organization, now: datetime) -> tuple[emails.Digest | 
             if which is not None:
                 digest.add(which, row)
         if digest.empty:
-            return None, 0
+            return None, 0, None
         sent = emails.send(digest, recipients(organization))
     log.info(
         "Paging problems of organization %s: %d email(s) sent (%s)",
@@ -219,4 +267,4 @@ def _notify(organization: Organization, now: datetime) -> tuple[emails.Digest | 
         sent,
         digest.describe(),
     )
-    return digest, sent
+    return digest, sent, None

@@ -10,13 +10,15 @@ change. (Deliveries share the worker's queue, so a queue of checks would hold th
 Beat's `check_paging_problems` runs it every PROBLEM_CHECK_INTERVAL seconds for every
 organization with a problem now, an open row, or an all-clear owed: it sends reminders,
 and notices what no signal announces (a delivery that succeeds heals a service inside the
-engine's settle statement).
+engine's settle statement). Emails held for what else breaks (`send_when_due`) are sent by
+a run queued for the end of the hold; should it be lost, the row still owes the email and
+beat's next check sends it.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -77,6 +79,24 @@ def _claim(organization_id: int) -> bool:
     return True
 
 
+def send_when_due(organization_id: int, held_until: datetime | None) -> None:
+    """Queue a run for the end of the hold on the organization's emails, once per
+    organization and time (a second after, so it never starts a moment early)."""
+    if held_until is None:
+        return
+    delay = max(0.0, (held_until - timezone.now()).total_seconds()) + 1
+    mark = f"notices:held:{organization_id}:{held_until.timestamp()}"
+    try:
+        if cache.add(mark, 1, int(delay) + QUEUED_MARK_SECONDS):
+            reconcile_organization.apply_async((organization_id,), countdown=delay)
+    except Exception as exc:  # beat's check sends them a minute later at most
+        log.warning(
+            "Could not queue the held paging emails of organization %s (%s)",
+            organization_id,
+            exc.__class__.__name__,
+        )
+
+
 def _unmark(organization_id: int) -> None:
     try:
         if settings.REDIS_URL:
@@ -95,6 +115,7 @@ def reconcile_organization(organization_id: int) -> str:
     if organization is None:
         return "organization gone"
     outcome = reconcile(organization)
+    send_when_due(organization_id, outcome.held_until)
     return (
         f"opened {len(outcome.opened)}, closed {len(outcome.closed)}, {outcome.emails_sent} emails"
     )
@@ -123,7 +144,7 @@ def check_paging_problems() -> int:
     checked = 0
     for organization in Organization.objects.filter(pk__in=organizations_to_check()):
         try:
-            reconcile(organization)
+            send_when_due(organization.pk, reconcile(organization).held_until)
             checked += 1
         except Exception:
             log.exception("Checking the paging problems of organization %s failed", organization.pk)

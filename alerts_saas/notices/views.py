@@ -60,7 +60,12 @@ def notification_settings(request: SignedInRequest) -> HttpResponse:
         }
         for m in memberships
     ]
-    context = {"form": form, "rows": rows, "reminder_hours": settings.PROBLEM_REMINDER_HOURS}
+    context = {
+        "form": form,
+        "rows": rows,
+        "reminder_hours": settings.PROBLEM_REMINDER_HOURS,
+        "hold_seconds": settings.PROBLEM_EMAIL_HOLD_SECONDS,
+    }
     return render(request, "notices/settings.html", context)
 
 

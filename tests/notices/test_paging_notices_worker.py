@@ -207,14 +207,17 @@ def test_deliveries_failing_for_good_are_one_email(
 
 
 def test_an_account_to_reconnect_is_one_email_and_reconnecting_clears_it(
-    celery_worker, org, connected_service, connect, pagerduty, admin_client, mailbox
+    celery_worker, org, connected_service, connect, pagerduty, admin_client, add_member, mailbox
 ):
+    add_member(org, "admin@acme.example", "admin")
     _alert(org, "Checkout errors", connected_service)
     account = PagerDutyAccount.objects.get()
     pagerduty.revoke_tokens(all=True)
     with pytest.raises(TokenRefreshError):
         refresh_tokens(account)
-    [mail] = _wait_for_mail(mailbox, 1)
+    mails = _wait_for_mail(mailbox, 2)  # PagerDuty's doing: the owner and the admin
+    assert sorted(m["To"] for m in mails) == ["admin@acme.example", OWNER]
+    mail = mails[0]
     assert mail["Subject"] == (
         "[Tripwire] Reconnect PagerDuty in Acme Ops: acknowledging and on-call from Tripwire "
         "stopped; pages still go out"
@@ -225,8 +228,9 @@ def test_an_account_to_reconnect_is_one_email_and_reconnecting_clears_it(
     assert "needs reconnecting since <time" in banner
     assert f'pages still go out — <a href="/o/{org.slug}/settings/integrations/#account-' in banner
 
-    connect(admin_client)  # through OAuth again: the same account, active
-    fixed = _wait_for_mail(mailbox, 2)[-1]
+    connect(admin_client)  # the owner, through OAuth again: the same account, active
+    fixed = _wait_for_mail(mailbox, 3)[-1]  # to the admin: the owner did it herself
+    assert fixed["To"] == "admin@acme.example"
     assert (
         fixed["Subject"] == f"[Tripwire] Reconnected in Acme Ops: PagerDuty account {account.name}"
     )
@@ -267,3 +271,24 @@ def test_one_organizations_breakage_is_mailed_to_its_own_people_only(
     assert mail["To"] == "boss@globex.example" and "Globex" in mail["Subject"]
     assert _banner(admin_client, org) == ""
     assert admin_client.get(f"/o/{other.slug}/problems/").status_code == 404
+
+
+def test_problems_within_the_hold_are_one_email_sent_by_the_run_queued_for_its_end(
+    make_worker, org, mailbox
+):
+    """No beat here: the email goes because the worker's check queued a run for the end of
+    the hold, and it tells both problems, the second seen while the first was held."""
+    from alerts_saas.celery import app
+
+    app.control.purge()
+    make_worker(PROBLEM_EMAIL_HOLD_SECONDS="4")
+    _alert(org, "Edge heartbeat missing")
+    wait_for(PagingProblem.objects.exists, timeout=30, interval=0.2, message="the first problem")
+    _alert(org, "Disk full")
+    wait_for(
+        lambda: PagingProblem.objects.count() == 2, timeout=30, interval=0.2, message="the second"
+    )
+    [mail] = _wait_for_mail(mailbox, 1)
+    assert mail["Subject"] == "[Tripwire] Acme Ops: 2 new paging problems"
+    body = _body(mail)
+    assert "Edge heartbeat missing pages nobody" in body and "Disk full pages nobody" in body

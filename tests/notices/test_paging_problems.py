@@ -240,7 +240,7 @@ def test_an_account_to_reconnect(org):
 
 def test_a_problem_fixed_before_anyone_was_told_sends_nothing(org, monkeypatch):
     alert = _alert(org, "Edge heartbeat missing")
-    monkeypatch.setattr("alerts_saas.notices.reconcile._notify", lambda *a: (None, 0))
+    monkeypatch.setattr("alerts_saas.notices.reconcile._notify", lambda *a: (None, 0, None))
     reconcile(org)  # opened, but the email was never claimed (the mail server was down)
     monkeypatch.undo()
     alert.delete()
