@@ -7,8 +7,12 @@ tap refuses in words, and the open test's panel shows how to resolve it.
 
 PagerDuty, not Tripwire, sets an incident's urgency: an Events API event carries only a
 severity, which decides the urgency only where the service's urgency rule is "based on
-alert severity"; a service with a constant rule (high by default) ignores it. So the
-question says a test may be high urgency, and does not promise it won't ring.
+alert severity" (critical and error: high; warning and info: low); a constant rule (high by
+default) ignores it, and a rule by support hours has one of those for each side. For an
+OAuth-connected service the question says what its rule, as last read in the background
+(`OnCallNow.urgency_rule`), makes of the test's severity. Where Tripwire can't read the rule
+(a pasted key has no REST access; or no fresh reading) it says the test may be high
+urgency, and does not promise it won't ring.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from alerts_saas.accounts.models import User
-from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.models import Alert, Severity
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.models import OnCallNow
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
@@ -36,17 +40,92 @@ class Confirmation:
     ends: str
 
 
-def confirmation(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]]) -> Confirmation:
+def confirmation(
+    paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], severity: str
+) -> Confirmation:
     """Who the test pages: each chosen service with who it pages now, as far as Tripwire
-    knows (the form's own `target_on_call`)."""
+    knows (the form's own `target_on_call`), and how urgently, for the test's `severity`."""
     who = [_who(service, oc) for service, oc in paths]
     return Confirmation(
         pages=f"This pages {_listed(who)} now.",
-        urgency=(
-            "PagerDuty sets its urgency by each service's own settings, so it may be high "
-            "urgency: a phone call or push that wakes them."
-        ),
+        urgency=urgency_words(paths, severity),
         ends=_ends(settings.TEST_INCIDENT_AUTO_RESOLVE),
+    )
+
+
+URGENCIES = {"high", "low", "severity_based"}  # a constant rule's, or a support-hours side's
+MAY_WAKE = "may be high urgency: a phone call or push that wakes them."
+WAKES = {
+    "high": "it will wake the on-call person",
+    "low": "PagerDuty notifies the on-call person by their low-urgency settings, which may "
+    "not wake them",
+}
+
+
+def urgency_words(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], severity: str) -> str:
+    """What each chosen service's urgency rule makes of a test of `severity`."""
+    said: list[str] = []
+    unread: list[str] = []
+    pasted: list[str] = []
+    for service, oc in paths:
+        rule = _rule(oc)
+        if service.account_id is None:
+            pasted.append(service.name)
+        elif rule is None:
+            unread.append(service.name)
+        else:
+            said.append(_rule_words(service.name, rule, severity))
+    if unread:
+        said.append(
+            f"Tripwire couldn't read the urgency setting of {_listed(unread)} just now, so "
+            f"this test {MAY_WAKE}"
+        )
+    if pasted:
+        said.append(
+            f"PagerDuty sets the urgency in {_listed(pasted)} by "
+            f"{'its' if len(pasted) == 1 else 'their'} own settings, which Tripwire can't read "
+            f"through a pasted integration key, so this test {MAY_WAKE}"
+        )
+    return " ".join(said)
+
+
+def _rule(oc: OnCallNow | None) -> dict[str, str] | None:
+    """The service's urgency rule as each side of it stands ({"": urgency} for a constant
+    one), if read in the last refresh and understood; None otherwise."""
+    if oc is None or oc.checked_at is None or getattr(oc, "as_of", False):
+        return None
+    rule = oc.urgency_rule or {}
+    sides = {"": rule}
+    if rule.get("type") == "use_support_hours":
+        sides = {
+            "during": rule.get("during_support_hours") or {},
+            "outside": rule.get("outside_support_hours") or {},
+        }
+    elif rule.get("type") != "constant":
+        return None
+    urgencies = {side: str(part.get("urgency")) for side, part in sides.items()}
+    return urgencies if set(urgencies.values()) <= URGENCIES else None
+
+
+def _of(urgency: str, severity: str) -> str:
+    if urgency != "severity_based":
+        return urgency
+    return "high" if severity in (Severity.CRITICAL, Severity.ERROR) else "low"
+
+
+def _rule_words(name: str, rule: dict[str, str], severity: str) -> str:
+    urgency = {side: _of(u, severity) for side, u in rule.items()}
+    if len(set(urgency.values())) == 1:
+        [level] = set(urgency.values())
+        if set(rule.values()) == {"severity_based"}:
+            return (
+                f"{name} sets urgency by severity, and this test is sent as {severity}, which "
+                f"is {level} urgency: {WAKES[level]}."
+            )
+        return f"This test will be {level} urgency in {name}: {WAKES[level]}."
+    return (
+        f"In {name} this test will be {urgency['during']} urgency during its support hours "
+        f"and {urgency['outside']} urgency outside them; high urgency wakes the on-call person."
     )
 
 

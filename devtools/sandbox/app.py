@@ -23,6 +23,7 @@ from . import (  # noqa: F401
     control,
     control_incidents,
     control_orchestrations,
+    control_services,
     events,
     identity,
     inbox,

@@ -22,6 +22,7 @@ from .incident_json import (
 )
 from .notify import AlertChange, AlertStatus, ChangeSource, IncidentEvent
 from .schedules import on_call_now
+from .urgency import urgency_of
 
 if TYPE_CHECKING:
     from .state import Alert, EscalationPolicy, Store
@@ -160,6 +161,7 @@ class IncidentDesk:
             updated_at=at,
             last_status_change_at=at,
             last_status_change_by=agent,
+            urgency=urgency_of(service.urgency_rule, service.support_hours, alert.severity, at),
         )
         self._assign_policy_level(incident, at)
         self._log(incident, "trigger", agent, "Triggered through the API", "events", at)

@@ -119,7 +119,7 @@ def service_json(st: Store, service: Service, include: Iterable[str] = ()) -> di
         status=service_status(st, service),
         alert_creation="create_alerts_and_incidents",
         alert_grouping_parameters={"type": None},
-        incident_urgency_rule={"type": "constant", "urgency": "high"},
+        incident_urgency_rule=service.urgency_rule,
         scheduled_actions=[],
         addons=[],
         response_play=None,
@@ -149,6 +149,8 @@ def service_json(st: Store, service: Service, include: Iterable[str] = ()) -> di
             for i in integrations
         ],
     )
+    if service.support_hours:
+        data["support_hours"] = service.support_hours
     if "escalation_policies" in include:
         data["escalation_policy"]["name"] = policy.name
     alert_times = [a.created_at for a in st.alerts.values() if a.service_id == service.id]

@@ -26,6 +26,7 @@ from .notify import (
 from .oauth_state import AuthCode, Delegation, OAuthStore, PendingAuthorization, Token
 from .orchestrations import KeyFactory, Orchestration, OrchestrationStore
 from .ratelimit import SlidingWindowLimiter
+from .urgency import DEFAULT_RULE
 
 if TYPE_CHECKING:
     from .delivery import Delivery
@@ -104,6 +105,9 @@ class Service:
     created_at: datetime
     integration_ids: list[str] = field(default_factory=list)
     deleted_at: datetime | None = None  # kept for its incidents; listed and found no more
+    # Its `incident_urgency_rule` and `support_hours` as served (`urgency.py`).
+    urgency_rule: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RULE))
+    support_hours: dict[str, Any] | None = None
 
 
 @dataclass

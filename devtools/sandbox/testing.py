@@ -154,6 +154,14 @@ class SandboxClient:
         body = {"service_id": service_id}
         self._control("POST", f"/orchestrations/{orchestration_id}/route", json=body)
 
+    def set_urgency_rule(
+        self, service_id: str, rule: dict[str, Any], support_hours: dict[str, Any] | None = None
+    ) -> None:
+        """The service's `incident_urgency_rule` (and `support_hours`), as PagerDuty's
+        settings would make it: served by GET /services/<id>, applied to new incidents."""
+        body = {"incident_urgency_rule": rule, "support_hours": support_hours}
+        self._control("POST", f"/services/{service_id}/urgency_rule", json=body)
+
     def issue_token(self, email: str, scope: str = "write") -> dict[str, Any]:
         """Tokens for ``email`` without the browser flow (same shape as /oauth/token)."""
         body = {"email": email, "scope": scope}

@@ -1,8 +1,8 @@
 """ "Send test alert" from the alert form, saved or not: asked first, then sent once.
 
-The first press asks (`guarded_tests.confirmation`: who it pages, and that PagerDuty may
-make it high urgency); nothing is sent until "Yes, send the test alert" posts
-`confirm_test`. Without JavaScript the question is the form page again with an open
+The first press asks (`guarded_tests.confirmation`: who it pages, and how urgently, as far
+as each service's urgency rule is known); nothing is sent until "Yes, send the test alert"
+posts `confirm_test`. Without JavaScript the question is the form page again with an open
 <dialog>; with it, the same fragment swapped in and shown as a modal. A test still open
 from this form is not sent again to its service (`guarded_tests.open_tests`).
 """
@@ -61,7 +61,8 @@ def send_test_alert(request: TenantRequest) -> HttpResponse:
     if context.get("confirm_test"):
         paths = context["target_on_call"]
         assert isinstance(paths, list)
-        context["confirm_test"] = guarded_tests.confirmation(paths)
+        severity = str(form.cleaned_data["severity"])  # a test's, whatever the events
+        context["confirm_test"] = guarded_tests.confirmation(paths, severity)
     if request.htmx:
         # The form body, errors and all, swapped in place: a 200, since in development
         # django-htmx replaces the whole document with any 400 (its debug error pages).

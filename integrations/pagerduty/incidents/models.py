@@ -168,8 +168,9 @@ class IncidentActivity(models.Model):
 
 
 class OnCallNow(models.Model):
-    """Who a service's escalation policy pages first, as PagerDuty last said. Pages read it
-    and ask for a refresh in the background when it is older than a couple of minutes."""
+    """Who a service's escalation policy pages first, and its urgency rule, as PagerDuty last
+    said. Pages read it and ask for a refresh in the background when it is older than a
+    couple of minutes."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     service = models.OneToOneField(
@@ -180,6 +181,9 @@ class OnCallNow(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     requested_at = models.DateTimeField(null=True, blank=True)
     problem = models.CharField(max_length=500, blank=True, help_text="Why it is unknown.")
+    urgency_rule = models.JSONField(
+        default=dict, blank=True, help_text="The service's incident_urgency_rule; {}: unknown."
+    )
 
     def __str__(self) -> str:
         return ", ".join(self.names) or "nobody"

@@ -1,12 +1,15 @@
 """Who a service would page right now: its escalation policy's first level, from
-PagerDuty's `GET /oncalls`. Read from the database by the pages; refreshed by a task when
-older than `FRESH`, at most one request in flight per service (compare-and-set)."""
+PagerDuty's `GET /oncalls`, and how urgently (its `incident_urgency_rule`, from the same
+`GET /services/{id}` that names the policy). Read from the database by the pages; refreshed
+by a task when older than `FRESH`, at most one request in flight per service
+(compare-and-set), so a page never waits on PagerDuty."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any, NamedTuple
 
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
@@ -89,36 +92,54 @@ def refresh(service_ids: list[int]) -> None:
         asked = _ask_pagerduty(service)
         if asked is None:
             continue
-        policy, names, problem = asked
         OnCallNow.objects.filter(service=service).update(
-            escalation_policy=policy[:255],
-            names=names,
-            problem=problem[:500],
+            escalation_policy=asked.policy[:255],
+            names=asked.names,
+            problem=asked.problem[:500],
+            urgency_rule=asked.urgency_rule,
             checked_at=timezone.now(),
         )
 
 
-def _ask_pagerduty(service: PagerDutyService) -> tuple[str, list[str], str] | None:
-    """Policy, names on call at level one, and why unknown; None if PagerDuty withdrew the
-    account's access just now (what was last known stays)."""
+class Asked(NamedTuple):
+    """What PagerDuty said of a service: its escalation policy, the names on call at level
+    one, why they are unknown, and its `incident_urgency_rule` ({} when unknown)."""
+
+    policy: str
+    names: list[str]
+    problem: str
+    urgency_rule: dict[str, Any]
+
+
+def _ask_pagerduty(service: PagerDutyService) -> Asked | None:
+    """What PagerDuty says of `service` (the GET that names its policy carries its urgency
+    rule too); None if PagerDuty withdrew the account's access just now (what was last
+    known stays)."""
     api = AccountApi(service.account)  # type: ignore[arg-type]  # filtered to OAuth ones
+    rule: dict[str, Any] = {}
     try:
-        policy = api.get_service(service.pd_service_id).get("escalation_policy") or {}
+        found = api.get_service(service.pd_service_id)
+        rule = _rule(found.get("incident_urgency_rule"))
+        policy = found.get("escalation_policy") or {}
         if not policy.get("id"):
-            return "", [], "PagerDuty names no escalation policy for this service."
+            return Asked("", [], "PagerDuty names no escalation policy for this service.", rule)
         entries = api.oncalls([str(policy["id"])])
     except PagerDutyApiError as exc:
         log.info("On-call for service %s unknown: %s", service.pk, exc.message)
         if exc.status == 401 and _account_to_reconnect(api.account.pk):
             return None
-        return "", [], f"PagerDuty did not say who is on call: {exc.message}"
+        return Asked("", [], f"PagerDuty did not say who is on call: {exc.message}", rule)
     names: list[str] = []
     for entry in entries:
         user = entry.get("user") or {}
         name = str(user.get("name") or user.get("summary") or "")
         if entry.get("escalation_level") == 1 and name and name not in names:
             names.append(name)
-    return str(policy.get("summary") or ""), names, ""
+    return Asked(str(policy.get("summary") or ""), names, "", rule)
+
+
+def _rule(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _account_to_reconnect(account_id: int) -> bool:
