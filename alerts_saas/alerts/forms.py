@@ -43,7 +43,8 @@ class AlertForm(forms.ModelForm):
         required=False,
         max_length=MAX_DESCRIPTION,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Shown on the alert's page, for whoever is on call.",
+        help_text="Shown on the alert's page, for whoever is on call. A web address in it "
+        "(a runbook, say) is a link there, and goes with the alert's pages to PagerDuty.",
         error_messages={
             "max_length": "A description is read on the alert's page: keep it to "
             "%(limit_value)s characters or fewer (it has %(show_value)s)."

@@ -23,6 +23,7 @@ from django.db.models import Q
 
 from alerts_saas.alerts.conditions import describe
 from alerts_saas.alerts.counting import CounterSet, counts
+from alerts_saas.alerts.links import trigger_links
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from alerts_saas.alerts.mutes import Mutes
 from alerts_saas.alerts.payload import AlertDraft, draft_of, render_payload
@@ -53,7 +54,8 @@ def trigger_payload(
     severity follows the events. `draft` and `recent` (its latest events): read once for
     many firings."""
     counter = counter_of(alert, firing)
-    payload = render_payload(draft or draft_of(alert), count=total, group=counter.group)
+    draft = draft or draft_of(alert)
+    payload = render_payload(draft, count=total, group=counter.group)
     if firing is not None and firing.severity:
         payload["severity"] = firing.severity
     details = payload["custom_details"]
@@ -66,7 +68,10 @@ def trigger_payload(
     extra = {
         "client": settings.PRODUCT_NAME,
         "client_url": url,
-        "links": [{"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"}],
+        "links": [
+            {"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"},
+            *trigger_links(draft.description, draft.details),  # its runbook, say
+        ],
     }
     return payload, extra
 

@@ -75,6 +75,7 @@ class AlertDraft:
     group: str = ""
     event_class: str = ""
     details: dict[str, str] = field(default_factory=dict)
+    description: str = ""  # its addresses go with a trigger as links
     group_field: str = ""  # what the alert counts separately for each value of, if anything
     per_source: bool = False  # whether it counts each source (host) on its own
 
@@ -111,6 +112,7 @@ def draft_of(alert: Alert, details: dict[str, str] | None = None) -> AlertDraft:
         group=alert.group,
         event_class=alert.event_class,
         details=details,
+        description=alert.description,
         group_field=group_label(alert),
         per_source=alert.group_by == GroupBy.SOURCE,
     )
