@@ -154,6 +154,22 @@ def test_an_owner_is_not_emailed_about_her_own_changes_and_the_admin_gets_one_em
     assert "The alert was deleted." in fixed.body
 
 
+def test_a_problem_she_made_that_still_stands_a_day_on_is_a_reminder_to_her_too(
+    org, admin_client, admin
+):
+    edge = _paste(admin_client, org, "Edge", "b")
+    _create_alert(admin_client, org, "Edge heartbeat", [edge.pk])
+    _delete_leaving_nobody(admin_client, org, edge)
+    reconcile(org, now=_later(timezone.now(), HOLD + 1))
+    assert _to(OWNER) == [] and len(_to(ADMIN)) == 1
+
+    PagingProblem.objects.update(last_notified_at=timezone.now() - timedelta(hours=25))
+    reconcile(org, now=_later(timezone.now(), HOLD + 1))
+    [reminder] = _to(OWNER)
+    assert reminder.subject == "[Tripwire] Still broken in Acme Ops: Edge heartbeat pages nobody"
+    assert _to(ADMIN)[-1].subject == reminder.subject
+
+
 def test_what_pagerduty_did_reaches_her_even_when_her_own_change_brought_it_to_light(
     org, admin_client, admin
 ):
@@ -202,7 +218,9 @@ def test_problems_that_start_within_the_hold_are_one_email_sent_when_it_ends(org
     service = _service(org)
     _alert(org, "Checkout errors", service)
     start = timezone.now()
-    assert reconcile(org, now=start).held_until == _later(start, HOLD)
+    outcome = reconcile(org, now=start)
+    assert mail.outbox == []
+    assert outcome.held_until == _later(start, HOLD)
 
     _refuse(service)
     assert reconcile(org, now=_later(start, 30)).emails_sent == 0
