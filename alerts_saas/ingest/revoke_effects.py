@@ -48,6 +48,11 @@ class Effects:
         return bool(self.will_fire or self.may_fire)
 
     @property
+    def set_off(self) -> int:
+        """How many it would, or might, set off."""
+        return len(self.will_fire) + len(self.may_fire)
+
+    @property
     def will_fire_named(self) -> list[Alert]:
         return self.will_fire[:NAMED]
 

@@ -72,8 +72,8 @@ def test_alerts_only_this_key_fed_are_named_as_firing_within_their_window(
     assert "Absence alerts this can set off" in page
     assert (
         "No other key sent events within these alerts' windows, so the events they count "
-        "came with this one. Once it is revoked, those events stop, and each fires within "
-        "its window unless they come in with another key by then: "
+        "came with this key. Once the key is revoked, those events stop, and each fires "
+        "within its window unless they come in with another key by then: "
         "Backup heartbeat (fewer than 1 matching event in 10 minutes): fires within 10 "
         "minutes. Hosts reporting (fewer than 1 matching event in 5 minutes): fires within "
         "5 minutes." in page
@@ -81,6 +81,10 @@ def test_alerts_only_this_key_fed_are_named_as_firing_within_their_window(
     for not_set_off in ("Cron heartbeat", "Switched off", "Checkout errors", "Their heartbeat"):
         assert not_set_off not in page
     assert "Tripwire doesn't record which key sent an event" not in page
+    assert (
+        "To keep them quiet, put a new key in the senders' configuration before revoking this "
+        "one, or disable those alerts first." in page
+    )
 
     # The other key has never sent anything: revoking it sets nothing off.
     other = _text(_revoke_page(admin_client, batch))
@@ -104,11 +108,18 @@ def test_with_another_key_used_in_a_window_the_page_says_may(org, admin_client, 
         in page
     )
     assert (
-        "These count events that came with this key or with another one used within their "
-        "windows. Tripwire doesn't record which key sent an event: if theirs come with this "
-        "key, each fires within its window once it is revoked: Backup heartbeat (fewer than "
-        "1 matching event in 1 hour): within 1 hour, if its events come with this key." in page
+        "No other key sent events within this alert's window, so the events it counts came "
+        "with this key. Once the key is revoked, those events stop, and it fires within its "
+        "window unless they come in with another key by then: Queue heartbeat" in page
     )
+    assert (
+        "This alert counts events that came with this key or with another one used within "
+        "its window. Tripwire doesn't record which key sent an event: if its events come "
+        "with this key, it fires within its window once the key is revoked: Backup heartbeat "
+        "(fewer than 1 matching event in 1 hour): within 1 hour, if its events come with "
+        "this key." in page
+    )
+    assert "To keep them quiet" in page and "or disable those alerts first." in page
     assert "Backup heartbeat (fewer than 1 matching event in 1 hour): fires within" not in page
 
 
