@@ -84,7 +84,7 @@ def _world(org: Organization, add_member: Callable[..., object], make_org: Any) 
     firing = alert(org, "Checkout errors", checkout, match_app="checkout", threshold=3)
     quiet = alert(org, "Nightly billing heartbeat", checkout, kind="absence", threshold=1)
     opened = fire(firing)
-    delivery(org, checkout, made=firing, firing=opened)
+    sent = delivery(org, checkout, made=firing, firing=opened, attempts=1, response_status=202)
     now = timezone.now()
     MuteWindow.objects.create(
         organization=org,
@@ -104,6 +104,7 @@ def _world(org: Organization, add_member: Callable[..., object], make_org: Any) 
         "alert-firing": f"/o/{s}/alerts/{firing.pk}/",
         "alert-quiet-muted": f"/o/{s}/alerts/{quiet.pk}/",
         "alert-edit": f"/o/{s}/alerts/{firing.pk}/edit/",
+        "delivery": f"/o/{s}/pagerduty/deliveries/{sent.pk}/",
         "settings": f"/o/{s}/settings/",
         "members": f"/o/{s}/settings/members/",
         "ingest-keys": f"/o/{s}/settings/ingest-keys/",
