@@ -87,8 +87,9 @@ def test_an_owner_with_a_firing_absence_alert_follows_the_page_and_deletes(
     assert done.redirect_chain == [(_url(org), 302)]
     words = _text(done)
     assert (
-        "Disabled “Backup heartbeat”: it can't fire again. 1 incident is being resolved in "
-        "PagerDuty. Once that is sent, you can delete the organization here." in words
+        "Disabled “Backup heartbeat”: it can't fire again (enable it on its page if you keep "
+        "the organization). 1 incident is being resolved in PagerDuty. Once that is sent, you "
+        "can delete the organization here." in words
     )
     assert "1 event to PagerDuty is still queued or being sent" in words
     assert 'name="name"' not in done.content.decode()

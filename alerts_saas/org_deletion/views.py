@@ -61,7 +61,11 @@ def _disabled_words(done: deletion.Disabled) -> str:
     more = len(done.alerts) - NAMED
     which = f"{names} and {more} more" if more > 0 else names
     n = len(done.alerts)
-    said = f"Disabled {which}: {'it' if n == 1 else 'they'} can't fire again."
+    again = "it on its page" if n == 1 else "them on their pages"
+    said = (
+        f"Disabled {which}: {'it' if n == 1 else 'they'} can't fire again (enable {again} "
+        "if you keep the organization)."
+    )
     if done.resolves == 0:
         return f"{said} No incident was open in PagerDuty for {'it' if n == 1 else 'them'}."
     incidents = "1 incident is" if done.resolves == 1 else f"{done.resolves} incidents are"
