@@ -168,7 +168,7 @@ def test_the_lists_and_the_move_keep_to_the_organization(
         delete_url(org, edge), {"seen": seen_of(edge), "alerts": "move", "move_to": theirs.pk}
     )
     assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
+    assert "That service can&#x27;t take them now" in response.content.decode()
     assert snapshot() == before
     # Another organization's service can't be removed from here at all.
     assert admin_client.get(delete_url(org, theirs)).status_code == 404
