@@ -71,13 +71,9 @@ def _paging_changed(sender: type, organization_ids: frozenset[int], **kwargs: An
 
 
 def _changed_in_request(sender: type, organization: Organization, **kwargs: Any) -> None:
-    # The next page's banner reads the rows: up to date now (or as the request ends, in the
-    # member's name), the emails left to the run.
-    changed = _changed.get()
-    if changed is None:
-        update_rows(organization)
-    else:
-        changed.add(organization.pk)
+    # The banner of the page shown next (or of this one) reads the rows: up to date now, in
+    # the member's name, the emails left to the run.
+    update_rows(organization, member_id=_member_id())
 
 
 def _member_id() -> int | None:
