@@ -116,7 +116,7 @@ def _settle(its: list[_Watched], totals: Totals, now: float) -> tuple[int, int]:
     if not alert.enabled:
         gone = {w.firing.pk: totals[w.counter] for w in its if w.firing is not None}
         stale = [w.firing for w in its if w.firing is not None]
-        return 0, firings.clear_firings(stale, Firing.ClearReason.DISABLED, moment, gone)
+        return 0, firings.clear_firings(stale, Firing.ClearReason.DISABLED, moment, gone)[0]
     counted, since = {w.counter: totals[w.counter] for w in its}, totals.since
     ending = [
         w.counter
@@ -144,7 +144,7 @@ def _settle(its: list[_Watched], totals: Totals, now: float) -> tuple[int, int]:
         elif verdict is False:
             clearing[w.firing.pk] = total
     ended = [w.firing for w in its if w.firing is not None and w.firing.pk in clearing]
-    cleared = firings.clear_firings(ended, Firing.ClearReason.CLEARED, moment, clearing)
+    cleared, _ = firings.clear_firings(ended, Firing.ClearReason.CLEARED, moment, clearing)
     resolving.note_conditions(noting, moment)
     return len(firings.open_firings(alert, opening, moment)), cleared
 
@@ -260,9 +260,10 @@ def _clear_forgotten(
     """Clear the open firings of `values` as "No longer seen"; return how many cleared."""
     gone = [f for v in values if (f := open_firings.pop((alert.pk, v), None)) is not None]
     moment = datetime.fromtimestamp(now, UTC)
-    return firings.clear_firings(
+    cleared, _ = firings.clear_firings(
         gone, Firing.ClearReason.FORGOTTEN, moment, {f.pk: 0 for f in gone}
     )
+    return cleared
 
 
 def _lost_forget_at(alert: Alert, firing: Firing, since: float) -> float:
@@ -345,8 +346,6 @@ def delete(alert: Alert) -> tuple[int, int]:
     were open and how many resolves that queued (none where no incident was open in
     PagerDuty)."""
     open_firings = firings.open_firings_of(alert)
-    cleared = firings.clear_firings_sending(
-        open_firings, Firing.ClearReason.DELETED, datetime.now(UTC)
-    )
+    cleared = firings.clear_firings(open_firings, Firing.ClearReason.DELETED, datetime.now(UTC))
     alert.delete()
     return cleared

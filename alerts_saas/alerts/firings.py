@@ -141,22 +141,11 @@ def clear_firing(
     person): the firing and its resolves name them as they are written. Cleared because
     PagerDuty resolved every incident, it sends nothing: there is nothing left to resolve."""
     totals = None if total is None else {firing.pk: total}
-    return bool(clear_firings([firing], reason, now, totals, by=by, by_token=by_token))
+    cleared, _ = clear_firings([firing], reason, now, totals, by=by, by_token=by_token)
+    return bool(cleared)
 
 
 def clear_firings(
-    firings: Sequence[Firing],
-    reason: str,
-    now: datetime,
-    totals: dict[int, int] | None = None,
-    by: User | None = None,
-    by_token: ApiToken | None = None,
-) -> int:
-    """How many of `firings` were still open, cleared (`clear_firings_sending`)."""
-    return clear_firings_sending(firings, reason, now, totals, by=by, by_token=by_token)[0]
-
-
-def clear_firings_sending(
     firings: Sequence[Firing],
     reason: str,
     now: datetime,

@@ -100,7 +100,7 @@ def resolve_by_hand(
     if firing is None:
         return None
     now = timezone.now()
-    cleared, resolves = firings.clear_firings_sending(
+    cleared, resolves = firings.clear_firings(
         [firing], Firing.ClearReason.RESOLVED, now, by=user, by_token=token
     )
     if not cleared:

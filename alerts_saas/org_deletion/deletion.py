@@ -181,7 +181,7 @@ def disable_firing_alerts(organization: Organization) -> Disabled:
             if alert.enabled:
                 alert.enabled = False
                 alert.save(update_fields=["enabled", "updated_at"])
-        _, resolves = firing_changes.clear_firings_sending(
+        _, resolves = firing_changes.clear_firings(
             still_open, Firing.ClearReason.DISABLED, timezone.now()
         )
     return Disabled(sorted(alerts, key=lambda a: (a.name, a.pk)), resolves)
