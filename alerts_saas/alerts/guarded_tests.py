@@ -1,6 +1,6 @@
 """What "Send test alert" asks before it pages, and what stops a second tap paging again.
 
-A test alert wakes whoever is on call for the chosen services, so the form asks first,
+A test alert pages whoever is on call for the chosen services, so the form asks first,
 naming them (`confirmation`), and a test still open from the same form (the alert, or a
 person's unsaved draft) is not sent again to the same service (`open_tests`): the second
 tap refuses in words, and the open test's panel shows how to resolve it.
@@ -12,7 +12,9 @@ default) ignores it, and a rule by support hours has one of those for each side.
 OAuth-connected service the question says what its rule, as last read in the background
 (`OnCallNow.urgency_rule`), makes of the test's severity. Where Tripwire can't read the rule
 (a pasted key has no REST access; or no fresh reading) it says the test may be high
-urgency, and does not promise it won't ring.
+urgency, and does not promise it won't ring. Urgency is all it says: how a person is
+notified at each urgency is their own PagerDuty setting, someone may not be on call, and an
+Event Orchestration rule (which Tripwire does not read) can change the urgency.
 """
 
 from __future__ import annotations
@@ -54,12 +56,13 @@ def confirmation(
 
 
 URGENCIES = {"high", "low", "severity_based"}  # a constant rule's, or a support-hours side's
-MAY_WAKE = "may be high urgency: a phone call or push that wakes them."
-WAKES = {
-    "high": "it will wake the on-call person",
-    "low": "PagerDuty notifies the on-call person by their low-urgency settings, which may "
-    "not wake them",
+HOW = {  # each person sets how PagerDuty reaches them at each urgency: hence "usually"
+    "high": "PagerDuty notifies whoever is on call by their high-urgency rules (usually a "
+    "phone call or push)",
+    "low": "PagerDuty notifies whoever is on call by their low-urgency rules (often email only)",
 }
+MAY_BE_HIGH = f"may be high urgency: then {HOW['high']}."
+ORCHESTRATION = "An Event Orchestration rule in PagerDuty can still change the urgency."
 
 
 def urgency_words(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], severity: str) -> str:
@@ -75,16 +78,18 @@ def urgency_words(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], se
             unread.append(service.name)
         else:
             said.append(_rule_words(service.name, rule, severity))
+    if said:
+        said.append(ORCHESTRATION)
     if unread:
         said.append(
             f"Tripwire couldn't read the urgency setting of {_listed(unread)} just now, so "
-            f"this test {MAY_WAKE}"
+            f"this test {MAY_BE_HIGH}"
         )
     if pasted:
         said.append(
             f"PagerDuty sets the urgency in {_listed(pasted)} by "
             f"{'its' if len(pasted) == 1 else 'their'} own settings, which Tripwire can't read "
-            f"through a pasted integration key, so this test {MAY_WAKE}"
+            f"through a pasted integration key, so this test {MAY_BE_HIGH}"
         )
     return " ".join(said)
 
@@ -120,12 +125,14 @@ def _rule_words(name: str, rule: dict[str, str], severity: str) -> str:
         if set(rule.values()) == {"severity_based"}:
             return (
                 f"{name} sets urgency by severity, and this test is sent as {severity}, which "
-                f"is {level} urgency: {WAKES[level]}."
+                f"is {level} urgency: {HOW[level]}."
             )
-        return f"This test will be {level} urgency in {name}: {WAKES[level]}."
+        return f"The urgency setting of {name} makes this test {level} urgency: {HOW[level]}."
     return (
-        f"In {name} this test will be {urgency['during']} urgency during its support hours "
-        f"and {urgency['outside']} urgency outside them; high urgency wakes the on-call person."
+        f"The urgency setting of {name} makes this test {urgency['during']} urgency during its "
+        f"support hours and {urgency['outside']} urgency outside them. PagerDuty notifies "
+        "whoever is on call by their rules for that urgency (high: usually a phone call or "
+        "push; low: often email only)."
     )
 
 

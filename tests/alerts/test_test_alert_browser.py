@@ -66,7 +66,8 @@ def test_send_test_alert_asks_in_a_dialog_and_sends_once_on_a_phone_in_dark(
     question = page.get_by_role("dialog", name="Send a test alert?")
     expect(question).to_be_visible()
     expect(question).to_contain_text(ASKS)
-    expect(question).to_contain_text("high urgency")  # "may be", or what its rule makes it
+    # "may be", or what its rule makes it: told by each person's own rules, no promise
+    expect(question).to_contain_text("by their high-urgency rules (usually a phone call or push)")
     assert page.evaluate("document.getElementById('test-confirm').matches(':modal')")
     expect(question.get_by_role("button", name="Cancel")).to_be_focused()
     assert overflow(page) <= 0 and low_contrast(page) == []

@@ -43,7 +43,10 @@ def test_send_test_alert_asks_first_naming_who_it_pages(
     assert '<dialog id="test-confirm" open' in page
     assert "This pages Olivia Oncall (Checkout API 001) now." in page
     assert "Send a test alert?" in page
-    assert "so this test may be high urgency" in page  # its rule not read: PagerDuty decides
+    assert (  # its rule not read: PagerDuty decides, and each person how they are told
+        "so this test may be high urgency: then PagerDuty notifies whoever is on call by their "
+        "high-urgency rules (usually a phone call or push)." in page
+    )
     assert "resolves itself after 10 minutes" in page
     assert 'name="confirm_test" value="1"' in page
 

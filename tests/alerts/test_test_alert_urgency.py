@@ -55,26 +55,29 @@ def _read(service, pagerduty, rule, hours=None) -> None:
         (
             {"type": "constant", "urgency": "high"},
             "info",
-            "This test will be high urgency in Checkout API 001: it will wake the on-call person.",
+            "The urgency setting of Checkout API 001 makes this test high urgency: PagerDuty "
+            "notifies whoever is on call by their high-urgency rules (usually a phone call or "
+            "push).",
         ),
         (
             LOW,
             "critical",
-            "This test will be low urgency in Checkout API 001: PagerDuty notifies the on-call "
-            "person by their low-urgency settings, which may not wake them.",
+            "The urgency setting of Checkout API 001 makes this test low urgency: PagerDuty "
+            "notifies whoever is on call by their low-urgency rules (often email only).",
         ),
         (
             SEVERITY_BASED,
             "critical",
             "Checkout API 001 sets urgency by severity, and this test is sent as critical, "
-            "which is high urgency: it will wake the on-call person.",
+            "which is high urgency: PagerDuty notifies whoever is on call by their "
+            "high-urgency rules (usually a phone call or push).",
         ),
         (
             SEVERITY_BASED,
             "warning",
             "Checkout API 001 sets urgency by severity, and this test is sent as warning, "
-            "which is low urgency: PagerDuty notifies the on-call person by their low-urgency "
-            "settings, which may not wake them.",
+            "which is low urgency: PagerDuty notifies whoever is on call by their low-urgency "
+            "rules (often email only).",
         ),
     ],
 )
@@ -85,6 +88,10 @@ def test_the_question_says_what_the_services_rule_makes_of_the_tests_severity(
     page = _asked(admin_client, org, form_data, [connected_service], severity)
     assert said in page
     assert "may be high urgency" not in page
+    # How a person is notified is their own setting: nothing promises who wakes.
+    dialog = page[page.index('<dialog id="test-confirm"') :]
+    assert "wake" not in dialog[: dialog.index("</dialog>")]
+    assert "An Event Orchestration rule in PagerDuty can still change the urgency." in page
 
 
 def test_by_support_hours_it_says_both_sides(
@@ -93,12 +100,14 @@ def test_by_support_hours_it_says_both_sides(
     _read(connected_service, pagerduty, BY_HOURS, NINE_TO_FIVE)
     page = _asked(admin_client, org, form_data, [connected_service], "warning")
     assert (
-        "In Checkout API 001 this test will be high urgency during its support hours and low "
-        "urgency outside them; high urgency wakes the on-call person." in page
+        "The urgency setting of Checkout API 001 makes this test high urgency during its "
+        "support hours and low urgency outside them. PagerDuty notifies whoever is on call by "
+        "their rules for that urgency (high: usually a phone call or push; low: often email "
+        "only)." in page
     )
     # Critical is high on both sides: one plain answer.
     page = _asked(admin_client, org, form_data, [connected_service], "critical")
-    assert "This test will be high urgency in Checkout API 001: it will wake" in page
+    assert "makes this test high urgency: PagerDuty notifies whoever is on call" in page
 
 
 def test_a_pasted_key_service_may_be_high_urgency(
@@ -107,11 +116,12 @@ def test_a_pasted_key_service_may_be_high_urgency(
     _read(connected_service, pagerduty, LOW)
     pasted = make_service("Checkout API 002")
     page = _asked(admin_client, org, form_data, [connected_service, pasted], "info")
-    assert "This test will be low urgency in Checkout API 001" in page
+    assert "The urgency setting of Checkout API 001 makes this test low urgency" in page
     assert (
         "PagerDuty sets the urgency in Checkout API 002 by its own settings, which Tripwire "
-        "can't read through a pasted integration key, so this test may be high urgency: a "
-        "phone call or push that wakes them." in page
+        "can't read through a pasted integration key, so this test may be high urgency: then "
+        "PagerDuty notifies whoever is on call by their high-urgency rules (usually a phone "
+        "call or push)." in page
     )
 
 
@@ -129,7 +139,8 @@ def test_with_pagerduty_slow_the_page_does_not_wait_and_says_may(
     assert len(pagerduty.requests_log(host="rest-us")) == asked_before  # asked in a task
     assert (
         "Tripwire couldn't read the urgency setting of Checkout API 001 just now, so this "
-        "test may be high urgency: a phone call or push that wakes them." in page
+        "test may be high urgency: then PagerDuty notifies whoever is on call by their "
+        "high-urgency rules (usually a phone call or push)." in page
     )
 
 
@@ -142,4 +153,4 @@ def test_a_refresh_that_failed_leaves_no_stale_promise(
     assert OnCallNow.objects.get(service=connected_service).urgency_rule == {}
     page = _asked(admin_client, org, form_data, [connected_service], "info")
     assert "Tripwire couldn't read the urgency setting of Checkout API 001 just now" in page
-    assert "will be low urgency" not in page
+    assert "low urgency" not in page
