@@ -64,16 +64,22 @@ def trigger_payload(
     details["recent_matching_events"] = (
         _recent_events([alert.pk], [counter])[counter] if recent is None else recent
     )
+    return payload, trigger_extra(draft, alert)
+
+
+def trigger_extra(draft: AlertDraft, alert: Alert | None) -> dict[str, Any]:
+    """A trigger's top-level fields besides its payload: the saved `alert`'s page (as the
+    client and the first link), then the links in `draft`'s description and details (its
+    runbook, say). A test alert sends the same, from the form as it stands, saved or not."""
+    links = trigger_links(draft.description, draft.details)
+    if alert is None or alert.pk is None:
+        return {"links": links}  # an unsaved draft has no page yet
     url = settings.SITE_URL + alert.get_absolute_url()
-    extra = {
+    return {
         "client": settings.PRODUCT_NAME,
         "client_url": url,
-        "links": [
-            {"href": url, "text": f"“{alert.name}” in {settings.PRODUCT_NAME}"},
-            *trigger_links(draft.description, draft.details),  # its runbook, say
-        ],
+        "links": [{"href": url, "text": f"“{draft.name}” in {settings.PRODUCT_NAME}"}, *links],
     }
-    return payload, extra
 
 
 def _recent_events(

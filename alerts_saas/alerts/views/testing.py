@@ -19,6 +19,7 @@ from alerts_saas.accounts.models import User
 from alerts_saas.alerts import guarded_tests
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert, ConditionKind
+from alerts_saas.alerts.paging import trigger_extra
 from alerts_saas.alerts.payload import draft_of, render_payload
 from alerts_saas.alerts.views.definitions import form_context
 from alerts_saas.alerts.views.params import as_id
@@ -73,7 +74,8 @@ def send_test_alert(request: TenantRequest) -> HttpResponse:
 def _send(
     request: TenantRequest, form: AlertForm, details: BaseDetailFormSet, alert: Alert | None
 ) -> tuple[list[Delivery], list[Delivery]]:
-    """Queue the test triggers; return them, and the open tests that held some back. The
+    """Queue the test triggers; return them, and the open tests that held some back. Each
+    carries the links a real trigger of the form as it stands would (`trigger_extra`). The
     services' rows are locked first, so two taps at once send one."""
     user = request.user
     assert isinstance(user, User)  # tenant_view lets only signed-in members in
@@ -81,6 +83,7 @@ def _send(
     # The example a real trigger would say: the threshold reached, or fewer than it seen.
     count = draft.threshold - (form.cleaned_data["kind"] == ConditionKind.ABSENCE)
     chosen = [s.pk for s in form.cleaned_data["targets"]]
+    extra = trigger_extra(draft, alert)  # the links a real page carries (its runbook, say)
     with transaction.atomic():
         services = list(
             PagerDutyService.objects.select_for_update()
@@ -97,6 +100,7 @@ def _send(
                     test_dedup_key(),
                     render_payload(draft, count=count, test=True),
                     is_test=True,
+                    extra=extra,
                     created_by=user,
                     alert=alert,
                 )
