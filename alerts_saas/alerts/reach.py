@@ -9,12 +9,15 @@ the fallback. `reaches_someone` says it in SQL, for the counts and filters, and
 `Fallbacks` and `health.alert_health` say it in Python for the rows shown; both read the
 same fields. That is a promise about the next page.
 
-A firing is judged by what happened to it first: once PagerDuty accepted one of its
-triggers (to one of its services or to a fallback) it reached someone, whatever was
-changed since (a fallback unset later); until then, by its alert's rule now (its triggers
-may still be on their way, or a fallback chosen now pages it: `fallback_now`).
-`firing_reaches_someone` and `paged_through_fallback` say it in SQL, `FiringReach` in
-Python from the deliveries a page has read.
+A firing is judged by what happened to it first: while an incident PagerDuty opened
+for one of its triggers (to one of its services or to a fallback) is open, that is while
+Tripwire sent no resolve under the trigger's key after it (`delivery.open_triggers`, for
+accepted triggers only), it reaches someone, whatever was changed since (a fallback unset
+later). Otherwise (none accepted yet, or Tripwire resolved them: its service taken off the
+alert), by its alert's rule now (its triggers may still be on their way, or a fallback
+chosen now pages it: `fallback_now`). `firing_reaches_someone` and
+`paged_through_fallback` say it in SQL, `FiringReach` in Python from the deliveries a page
+has read.
 """
 
 from __future__ import annotations
@@ -73,30 +76,60 @@ class Fallbacks:
         return self._names[organization_id]
 
 
+def _resolved_later() -> Exists:
+    """Per trigger row: Tripwire sent (or is sending) a resolve under its key after it; a
+    refused resolve leaves the incident open (as `delivery.open_triggers` reads them)."""
+    later = Q(created_at__gt=OuterRef("created_at")) | Q(
+        created_at=OuterRef("created_at"), pk__gt=OuterRef("pk")
+    )
+    return Exists(
+        Delivery.objects.filter(
+            later,
+            organization_id=OuterRef("organization_id"),
+            dedup_key=OuterRef("dedup_key"),
+            event_action=EventAction.RESOLVE,
+        ).exclude(status=Delivery.Status.FAILED)
+    )
+
+
 def accepted_triggers(
     firing: str = "pk", organization: str = "organization_id"
 ) -> QuerySet[Delivery]:
-    """The triggers of the row's firing that PagerDuty accepted (a probe of the firings'
-    index per row)."""
+    """The triggers of the row's firing that PagerDuty accepted and whose incident Tripwire
+    has not resolved since (a probe of the firings' index per row, one of the keys' per
+    accepted trigger)."""
     return Delivery.objects.filter(
         organization_id=OuterRef(organization),
         firing_id=OuterRef(firing),
         event_action=EventAction.TRIGGER,
         status=Delivery.Status.DELIVERED,
+    ).exclude(_resolved_later())
+
+
+def unfinished_triggers(
+    firing: str = "pk", organization: str = "organization_id"
+) -> QuerySet[Delivery]:
+    """The triggers of the row's firing still on their way (queued or sending): PagerDuty
+    has not answered them yet."""
+    return Delivery.objects.filter(
+        organization_id=OuterRef(organization),
+        firing_id=OuterRef(firing),
+        event_action=EventAction.TRIGGER,
+        status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING],
     )
 
 
 def firing_reaches_someone(
     firing: str = "pk", alert: str = "alert_id", organization: str = "organization_id"
 ) -> Q:
-    """Per firing row: PagerDuty accepted one of its triggers, or, until it has, its alert
-    reaches someone now (`reaches_someone`)."""
+    """Per firing row: an incident PagerDuty opened for one of its triggers is still open
+    (`accepted_triggers`), or else its alert reaches someone now (`reaches_someone`)."""
     return Q(Exists(accepted_triggers(firing, organization))) | reaches_someone(alert, organization)
 
 
 def paged_through_fallback(firing: str = "pk", organization: str = "organization_id") -> Case:
-    """Per firing row, the name of the fallback service that PagerDuty accepted its trigger
-    for, when it accepted none for the firing's own services; "" otherwise."""
+    """Per firing row, the name of the fallback service whose incident for it is open
+    (`accepted_triggers`), when none of the firing's own services' is; "" otherwise."""
     accepted = accepted_triggers(firing, organization)
     names = accepted.filter(reason=Reason.FALLBACK).order_by("pk").values("service_name")[:1]
     return Case(
@@ -108,21 +141,40 @@ def paged_through_fallback(firing: str = "pk", organization: str = "organization
 
 @dataclass(frozen=True, slots=True)
 class FiringReach:
-    """What a firing's deliveries say of whom it reached: `paged` whether PagerDuty accepted
-    a trigger of it, `fallback` the fallback service's name when only a fallback's was
-    (the rule of `firing_reaches_someone` and `paged_through_fallback`)."""
+    """What a firing's deliveries say of whom it reaches: `paged` whether an incident
+    PagerDuty opened for a trigger of it is still open (Tripwire sent no resolve for it
+    since), `fallback` the fallback service's name when only a fallback's is (the rule of
+    `firing_reaches_someone` and `paged_through_fallback`)."""
 
     paged: bool = False
     fallback: str = ""
 
     @classmethod
     def of(cls, deliveries: Iterable[Delivery]) -> FiringReach:
-        accepted = [
-            d
-            for d in deliveries
-            if d.event_action == EventAction.TRIGGER and d.status == Delivery.Status.DELIVERED
-        ]
+        """From all of one firing's deliveries (any order)."""
+        accepted = _still_open(deliveries)
         if any(d.reason != Reason.FALLBACK for d in accepted):
             return cls(paged=True)
         fallback = min(accepted, key=lambda d: d.pk).service_name if accepted else ""
         return cls(paged=bool(accepted), fallback=fallback)
+
+
+def _still_open(deliveries: Iterable[Delivery]) -> list[Delivery]:
+    """The accepted triggers among one firing's deliveries that no later resolve (not
+    refused) under their key follows (`accepted_triggers`)."""
+    ordered = sorted(deliveries, key=lambda d: (d.created_at, d.pk))
+    resolved: set[str] = set()
+    still: list[Delivery] = []
+    for d in reversed(ordered):  # newest first: a key's resolve before its triggers
+        if d.event_action == EventAction.RESOLVE and d.status != Delivery.Status.FAILED:
+            resolved.add(d.dedup_key)
+        elif _accepted(d) and d.dedup_key not in resolved:
+            still.append(d)
+    return still
+
+
+def _accepted(delivery: Delivery) -> bool:
+    return (
+        delivery.event_action == EventAction.TRIGGER
+        and delivery.status == Delivery.Status.DELIVERED
+    )

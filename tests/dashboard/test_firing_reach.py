@@ -1,6 +1,7 @@
-"""Whom a firing reached is what happened to it, not its alert's path as it stands now: a
+"""Whom a firing reaches is what happened to it, not its alert's path as it stands now: a
 firing whose fallback PagerDuty accepted is not "nobody" once the fallback is unset, and
-is counted and ranked so; one whose triggers reached nobody still is. The page's query
+is counted and ranked so; one whose triggers reached nobody still is, and so is one whose
+only incident Tripwire resolved since (its service taken off the alert). The page's query
 count does not grow with the firings."""
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from alerts_saas.alerts import firings
 from alerts_saas.alerts.models import Alert, Firing
-from integrations.pagerduty.models import Delivery, Reason
+from integrations.pagerduty.models import Delivery, EventAction, Reason
 from tests.dashboard.conftest import alert, delivery, fire, refused, service
 from tests.dashboard.test_dashboard import order_of, part
 
@@ -64,6 +66,44 @@ def test_a_firing_paged_by_its_own_service_does_not_name_the_fallback(dashboard,
     delivery(org, service(org, "Android Sync"), made=made, firing=firing, reason=Reason.FALLBACK)
     item = part(dashboard(), f"firing-{made.pk}")
     assert "Paged through the fallback" not in item and "Nobody is paged" not in item
+
+
+def _moved_off(org, resolve_status: str) -> Alert:
+    """A firing whose trigger to Checkout API PagerDuty accepted, its alert moved since to
+    Legacy DB (refused): Tripwire resolved Checkout API's incident, PagerDuty answering
+    `resolve_status`, and Legacy DB refused the trigger."""
+    own = service(org, "Checkout API")
+    made = alert(org, "Checkout errors", own)
+    firing = fire(made)
+    delivery(org, own, made=made, firing=firing)
+    made.targets.set([_refused_service(org, "Legacy DB")])
+    firings.sync_targets(firing, made, 5)
+    sent = Delivery.objects.filter(firing=firing)
+    sent.filter(event_action=EventAction.RESOLVE).update(status=resolve_status)
+    sent.filter(service__name="Legacy DB").update(status=Delivery.Status.FAILED)
+    assert Firing.objects.get(pk=firing.pk).cleared_at is None
+    return made
+
+
+def test_a_firing_whose_only_incident_tripwire_resolved_pages_nobody(dashboard, org, admin_client):
+    made = _moved_off(org, Delivery.Status.DELIVERED)
+    page = dashboard()
+    assert part(page, "dashboard-summary").startswith("1 firing alert pages nobody.")
+    assert "Nobody is paged for it." in part(page, f"firing-{made.pk}")
+    detail = admin_client.get(f"/o/{org.slug}/alerts/{made.pk}/").content.decode()
+    assert "Refused by PagerDuty: this firing pages nobody." in detail
+    assert "its next firing pages nobody" not in detail
+
+
+def test_a_refused_resolve_leaves_the_incident_open_so_the_firing_reaches_someone(
+    dashboard, org, admin_client
+):
+    made = _moved_off(org, Delivery.Status.FAILED)
+    page = dashboard()
+    assert "pages nobody" not in part(page, "dashboard-summary")
+    assert "Nobody is paged for it" not in part(page, f"firing-{made.pk}")
+    detail = admin_client.get(f"/o/{org.slug}/alerts/{made.pk}/").content.decode()
+    assert "Refused by PagerDuty: its next firing pages nobody." in detail
 
 
 def _firing_queries(client, org) -> int:
