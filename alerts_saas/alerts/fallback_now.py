@@ -1,12 +1,15 @@
 """A fallback chosen while a firing reaches nobody pages for that firing at once.
 
-When a service becomes the organization's fallback, every open firing that reached
-nobody (PagerDuty accepted none of its triggers) and whose alert PagerDuty refuses on
-every service it pages (`reach`) sends its trigger to the fallback now, as it would have
-had the fallback been chosen when it opened: the same `paging.Pager.fallback` (under the
-key of this firing and fallback; nothing if this fallback got one already, so a fallback
-whose trigger PagerDuty refused does not stop the next one chosen; held if a window mutes
-the fallback). A few queries however many firings.
+When a service becomes the organization's fallback, every open firing that reaches
+nobody (no incident PagerDuty opened for its triggers is still open: `reach`), none of
+whose triggers is still on its way, and whose alert PagerDuty refuses on every service it
+pages, sends its trigger to the fallback now, as it would have had the fallback been chosen
+when it opened: the same `paging.Pager.fallback` (under the key of this firing and
+fallback; nothing if this fallback got one already, so a fallback whose trigger PagerDuty
+refused does not stop the next one chosen; held if a window mutes the fallback). A trigger
+still on its way is left to its answer: refused, `outgoing.fallbacks` copies it to the
+fallback then; paging the fallback now too would page twice. A few queries however many
+firings.
 """
 
 from __future__ import annotations
@@ -16,25 +19,31 @@ from collections import defaultdict
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from alerts_saas.alerts.firings import lock_alerts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.paging import Pager
-from alerts_saas.alerts.reach import accepted_triggers
+from alerts_saas.alerts.reach import accepted_triggers, unfinished_triggers
+from alerts_saas.locks import lock_rows_without_key
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
 
-def _reaching_nobody(organization_id: int) -> list[Firing]:
-    """The open firings of enabled alerts whose every service PagerDuty refuses, that no
-    trigger of reached anyone (an earlier fallback's may have)."""
+def _reaching_nobody(organization_id: int, among: list[int] | None = None) -> list[Firing]:
+    """The open firings (of `among`, if given) of enabled alerts whose every service
+    PagerDuty refuses, with no incident open through a trigger of theirs (an earlier
+    fallback's may be) and no trigger still on its way."""
     targets = Alert.targets.through.objects.filter(alert_id=OuterRef("alert_id"))
     usable = targets.filter(pagerdutyservice__refused_at__isnull=True)
+    firings = Firing.objects.filter(
+        organization_id=organization_id, cleared_at__isnull=True, alert__enabled=True
+    )
+    if among is not None:
+        firings = firings.filter(pk__in=among)
     return list(
-        Firing.objects.filter(
-            organization_id=organization_id, cleared_at__isnull=True, alert__enabled=True
-        )
-        .filter(Exists(targets))
+        firings.filter(Exists(targets))
         .exclude(Exists(usable))
         .exclude(Exists(accepted_triggers()))
+        .exclude(Exists(unfinished_triggers()))
         .select_related("alert")
         .order_by("opened_at", "pk")
     )
@@ -64,13 +73,24 @@ def _triggers(organization_id: int, firings: list[Firing]) -> dict[int, list[Del
     return found
 
 
+def _locked(organization_id: int, firings: list[Firing]) -> list[Firing]:
+    """`firings` locked as clearing locks them (their alerts' rows first, then theirs, in pk
+    order, without the key), then read again: those still open and reaching nobody. Read
+    unlocked only, a firing cleared meanwhile would get a trigger its clear never resolves."""
+    if not firings:
+        return []
+    lock_alerts({organization_id}, {f.alert_id for f in firings})
+    lock_rows_without_key(Firing, {organization_id}, [f.pk for f in firings])
+    return _reaching_nobody(organization_id, among=[f.pk for f in firings])
+
+
 def page_fallback_now(fallback: PagerDutyService) -> list[str]:
     """Queue `fallback`'s trigger for each open firing of its organization that reaches
     nobody (call inside the transaction that makes it the fallback); the names of the alerts
     paged now. Nothing if PagerDuty refuses the fallback's key too."""
     if not fallback.is_fallback or fallback.refused_at is not None:
         return []
-    firings = _reaching_nobody(fallback.organization_id)
+    firings = _locked(fallback.organization_id, _reaching_nobody(fallback.organization_id))
     if not firings:
         return []
     triggers = _triggers(fallback.organization_id, firings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from integrations.pagerduty import events, paths
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
@@ -99,6 +99,25 @@ def fallen_back(organization_ids: Iterable[int], firing_ids: Iterable[int]) -> s
     )
 
 
+def fallback_open(organization_ids: Iterable[int], firing_ids: Iterable[int]) -> set[int]:
+    """The firings among these with a fallback trigger (to any service) still on its way, or
+    whose incident no resolve has followed: a fallback chosen since is not paged as well
+    (one query: the firings' index; the latest event per key, as `delivery.open_triggers`)."""
+    rows = (
+        Delivery.objects.filter(
+            Q(event_action=EventAction.TRIGGER, reason=Reason.FALLBACK)
+            | Q(event_action=EventAction.RESOLVE),
+            organization_id__in=set(organization_ids),
+            firing_id__in=set(firing_ids),
+        )
+        .exclude(status=Delivery.Status.FAILED)
+        .order_by("created_at", "pk")
+        .values_list("firing_id", "dedup_key", "event_action")
+    )
+    latest = {(firing_id, key): action for firing_id, key, action in rows}
+    return {firing_id for (firing_id, _), action in latest.items() if action != EventAction.RESOLVE}
+
+
 def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str) -> Delivery | None:
     """An unsaved copy of a firing's trigger to the organization's fallback service, saying
     why in its custom details; None if there is no fallback to use (none set, the trigger's
@@ -129,7 +148,9 @@ def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str)
 
 def fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
     """Fallback triggers for firings' triggers PagerDuty just refused, one per firing, none
-    where the firing already fell back to that service."""
+    where the firing already fell back to that service, nor while another fallback's
+    trigger of it is on its way or its incident open (`fallback_open`): a fallback chosen
+    meanwhile is paged only if the last one refused it too."""
     copies: dict[str, Delivery] = {}
     fallbacks: dict[int, PagerDutyService | None] = {}
     for trigger in refused.filter(firing__isnull=False, is_test=False):
@@ -145,8 +166,11 @@ def fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
             copies.setdefault(copy.dedup_key, copy)
     if not copies:
         return []
-    sent = fallen_back(
-        (c.organization_id for c in copies.values()),
-        (c.firing_id for c in copies.values() if c.firing_id is not None),
-    )
-    return [c for c in copies.values() if (c.firing_id, c.service_id) not in sent]
+    organizations = {c.organization_id for c in copies.values()}
+    firings = {c.firing_id for c in copies.values() if c.firing_id is not None}
+    sent, still = fallen_back(organizations, firings), fallback_open(organizations, firings)
+    return [
+        c
+        for c in copies.values()
+        if (c.firing_id, c.service_id) not in sent and c.firing_id not in still
+    ]

@@ -1,7 +1,9 @@
 """The fallback, judged and paged per firing, against the sandbox (deliveries sent here,
 no worker): a firing the fallback paged still says so once the fallback is unset; a
 fallback chosen after PagerDuty refused the last one pages the firing that reached nobody,
-and the firing's resolve reaches every fallback that got its trigger, never before it."""
+or whose only incident Tripwire resolved, and the firing's resolve reaches every fallback
+that got its trigger, never before it; a fallback chosen while a trigger is on its way
+waits for PagerDuty's answer to it, so nobody is paged twice."""
 
 from __future__ import annotations
 
@@ -115,7 +117,7 @@ def test_a_fallback_chosen_after_a_refused_one_pages_the_firing_and_its_resolve_
     assert _accepted(pagerduty, trigger.dedup_key) == ["trigger", "resolve"]
 
 
-def test_a_fallback_chosen_while_the_last_ones_trigger_is_on_its_way_is_resolved_too(
+def test_a_fallback_chosen_while_the_last_ones_trigger_is_on_its_way_waits_for_its_answer(
     org, make_service, pagerduty, admin_client
 ):
     legacy = _service(make_service, "Legacy DB", REFUSED_KEYS[0])
@@ -126,9 +128,61 @@ def test_a_fallback_chosen_while_the_last_ones_trigger_is_on_its_way_is_resolved
     assert firing.deliveries.filter(service=first, status=Delivery.Status.QUEUED).exists()
 
     android = _service(make_service, "Android Sync")
-    assert "Android Sync is paged now for DB errors" in _choose(admin_client, org, android)
+    shown = _choose(admin_client, org, android)
+    # Not paged twice: the first fallback's trigger has not been answered yet.
+    assert "is paged now" not in shown and "no one else is paged" not in shown
+    assert not firing.deliveries.filter(service=android).exists()
+    _send_queued()
+    assert firing.deliveries.get(service=first).status == Delivery.Status.DELIVERED
+    assert not firing.deliveries.filter(service=android).exists()
     assert firings.clear_firing(firing, Firing.ClearReason.CLEARED, timezone.now())
     _send_queued()
-    for fallback in (first, android):
-        [trigger] = firing.deliveries.filter(service=fallback, event_action=EventAction.TRIGGER)
-        assert _accepted(pagerduty, trigger.dedup_key) == ["trigger", "resolve"]
+    [trigger] = firing.deliveries.filter(service=first, event_action=EventAction.TRIGGER)
+    assert _accepted(pagerduty, trigger.dedup_key) == ["trigger", "resolve"]
+
+
+def test_a_trigger_on_its_way_when_a_fallback_is_chosen_goes_to_it_once_refused(
+    org, make_service, pagerduty, admin_client
+):
+    legacy = _service(make_service, "Legacy DB", REFUSED_KEYS[0])
+    PagerDutyService.objects.filter(pk=legacy.pk).update(refused_at=timezone.now())
+    old = _service(make_service, "Old fallback", REFUSED_KEYS[1])  # not known refused yet
+    _choose(admin_client, org, old)
+    _alert, firing = _firing(org, legacy)
+    android = _service(make_service, "Android Sync")
+    assert "is paged now" not in _choose(admin_client, org, android)
+
+    _send_queued()  # the old fallback refuses: its trigger goes to Android Sync, once
+    [trigger] = firing.deliveries.filter(service=android, event_action=EventAction.TRIGGER)
+    assert trigger.status == Delivery.Status.DELIVERED
+    assert firings.clear_firing(firing, Firing.ClearReason.CLEARED, timezone.now())
+    _send_queued()
+    assert _accepted(pagerduty, trigger.dedup_key) == ["trigger", "resolve"]
+
+
+def test_a_firing_whose_only_incident_tripwire_resolved_is_paged_by_the_fallback_chosen(
+    org, make_service, pagerduty, admin_client
+):
+    good = _service(make_service, "Checkout API")
+    legacy = _service(make_service, "Legacy DB", REFUSED_KEYS[0])
+    PagerDutyService.objects.filter(pk=legacy.pk).update(refused_at=timezone.now())
+    alert, firing = _firing(org, good)
+    _send_queued()
+    assert firing.deliveries.get(service=good).status == Delivery.Status.DELIVERED
+    # Moved to Legacy DB, which PagerDuty refuses: Checkout API's incident is resolved.
+    alert.targets.set([legacy])
+    firings.sync_targets(firing, alert, 5)
+    _send_queued()
+    [resolve] = firing.deliveries.filter(event_action=EventAction.RESOLVE)
+    assert (resolve.service_id, resolve.status) == (good.pk, Delivery.Status.DELIVERED)
+
+    dashboard = _text(admin_client.get(f"/o/{org.slug}/").content.decode())
+    assert "1 firing alert pages nobody" in dashboard
+    page = _text(admin_client.get(f"/o/{org.slug}/alerts/{alert.pk}/").content.decode())
+    assert "Refused by PagerDuty: this firing pages nobody." in page
+    android = _service(make_service, "Android Sync")
+    shown = _choose(admin_client, org, android)
+    assert "Android Sync is paged now for DB errors" in shown
+    _send_queued()
+    [trigger] = firing.deliveries.filter(service=android, event_action=EventAction.TRIGGER)
+    assert _accepted(pagerduty, trigger.dedup_key) == ["trigger"]

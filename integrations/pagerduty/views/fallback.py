@@ -42,8 +42,9 @@ def set_fallback(request: TenantRequest, pagerduty_service_id: int) -> HttpRespo
 
 
 def chosen_words(name: str, paged: list[str]) -> str:
-    """The confirmation: who is paged now (the alerts whose firing reached nobody), and what
-    the fallback does from now on."""
+    """The confirmation: who is paged now (the alerts whose open firing reaches nobody, none
+    of its triggers still on its way: `fallback_now`), and what the fallback does from now
+    on."""
     then = (
         f"{name} is now the fallback service: when an alert's own service is refused by "
         "PagerDuty or its account needs reconnecting, the alert's trigger goes to "
@@ -52,7 +53,7 @@ def chosen_words(name: str, paged: list[str]) -> str:
     if not paged:
         return then
     shown = ", ".join(paged[:5]) + (f" and {len(paged) - 5} more" if len(paged) > 5 else "")
-    return (
-        f"{name} is paged now for {shown}: PagerDuty refuses every service "
-        f"{'it pages' if len(paged) == 1 else 'they page'}, so nobody was paged. {then}"
-    )
+    why = "it pages, so no one else is paged for it"
+    if len(paged) > 1:
+        why = "they page, so no one else is paged for them"
+    return f"{name} is paged now for {shown}: PagerDuty refuses every service {why}. {then}"
