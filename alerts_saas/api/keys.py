@@ -1,5 +1,6 @@
 """/ingest-keys: list, create (the secret given once) and revoke, as Settings → Ingest
-keys does."""
+keys does; a revoke answers with the absence alerts it may set off, as the key's revoke
+page names them before the click (`revoke_effects`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from ninja import Query, Router, Status
+from pydantic import BaseModel, Field
 
 from alerts_saas.accounts.services import lock_organization
+from alerts_saas.alerts.models import Alert
 from alerts_saas.api.auth import READ, WRITE, TokenRequest
 from alerts_saas.api.errors import Problems
 from alerts_saas.api.paging import Paging, page_of
@@ -21,6 +24,7 @@ from alerts_saas.api.schemas import (
     InvalidOut,
     NewIngestKeyOut,
 )
+from alerts_saas.ingest import revoke_effects
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
 from alerts_saas.ingest.parsing import Refused
@@ -29,6 +33,37 @@ from alerts_saas.ingest.schema import ErrorOut
 router = Router(tags=["Ingest keys"])
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+
+
+class AbsenceAlertOut(BaseModel):
+    id: int
+    name: str
+    window_minutes: int
+
+
+class SetOffOut(BaseModel):
+    """The absence alerts a revoke may set off, as the key's revoke page names them before
+    the click. Tripwire doesn't record which key sent an event: this is inferred from each
+    key's last use (at most a minute stale) and each alert's window, and says no more."""
+
+    will_fire: list[AbsenceAlertOut] = Field(
+        description="Enabled absence alerts whose window saw no other key used, so the events "
+        "they count came with this key: once those stop, each fires within its window unless "
+        "they come in with another key by then."
+    )
+    may_fire: list[AbsenceAlertOut] = Field(
+        description="Enabled absence alerts that count events which came with this key or "
+        "with another one used within their window: if theirs came with this key, each fires "
+        "within its window."
+    )
+
+
+class RevokedIngestKeyOut(IngestKeyOut):
+    absence_alerts_set_off: SetOffOut | None = Field(
+        description="The absence alerts this revoke may set off; both lists empty when it "
+        "sets off none (an alert that counts all events together and fires already is left "
+        "out). Null when this call revoked nothing: the key was revoked already."
+    )
 
 
 def _shown(key: IngestKey) -> dict[str, Any]:
@@ -76,13 +111,31 @@ def create_ingest_key(request: TokenRequest, body: IngestKeyIn) -> Status:
 
 
 @router.post(
-    "/ingest-keys/{ingest_key_id}/revoke", auth=WRITE, response={200: IngestKeyOut, **ERRORS}
+    "/ingest-keys/{ingest_key_id}/revoke",
+    auth=WRITE,
+    response={200: RevokedIngestKeyOut, **ERRORS},
 )
 def revoke_ingest_key(request: TokenRequest, ingest_key_id: int) -> dict[str, Any]:
-    """Revoke a key: events sent with it get 403 from now on. Revoking a revoked key
-    changes nothing."""
+    """Revoke a key: events sent with it get 403 from now on. The answer names the absence
+    alerts that may fire for it (`absence_alerts_set_off`). Revoking a revoked key changes
+    nothing."""
     key = IngestKey.objects.filter(organization=request.auth.organization, pk=ingest_key_id).first()
     if key is None:
         raise Refused(404, f"There is no ingest key {ingest_key_id} in this organization.")
-    key.revoke(None, revoked_by_token=request.auth)
-    return _shown(key)
+    effects = None if key.is_revoked else revoke_effects.of_revoking(key)  # while it works
+    revoked = key.revoke(None, revoked_by_token=request.auth)
+    return {**_shown(key), "absence_alerts_set_off": _set_off(effects) if revoked else None}
+
+
+def _set_off(effects: revoke_effects.Effects | None) -> dict[str, Any] | None:
+    """The revoke's `absence_alerts_set_off`: each list whole (the page names ten)."""
+    if effects is None:
+        return None
+    return {
+        "will_fire": [_alert(a) for a in effects.will_fire],
+        "may_fire": [_alert(a) for a in effects.may_fire],
+    }
+
+
+def _alert(alert: Alert) -> dict[str, Any]:
+    return {"id": alert.pk, "name": alert.name, "window_minutes": alert.window_minutes}
