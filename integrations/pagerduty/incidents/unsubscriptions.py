@@ -11,10 +11,11 @@ on PagerDuty; task arguments carry the row's id only, never a token.
 Cleanup must never hold up pages, which share the workers: one try runs at a time, holding
 the one cleanup slot (`_slot`: a session advisory lock on PostgreSQL, a file lock on SQLite,
 either freed by the database or the kernel as soon as its holder's connection or process
-dies, so a killed worker frees it at once), makes one request per call with a short timeout
-and none of the client's retries, starts no delete after `TRY_BUDGET` (the rest is queued
-again at once) and is stopped by the task's time limits. A try that ends frees the slot
-and hands over to the next row due. Then:
+dies, so a killed worker frees it at once; a connection the soft time limit broke
+mid-command is closed with its query cancelled, so PostgreSQL ends that session now), makes
+one request per call with a short timeout and none of the client's retries, starts no
+delete after `TRY_BUDGET` (the rest is queued again at once) and is stopped by the task's
+time limits. A try that ends frees the slot and hands over to the next row due. Then:
 - deleted, or 404 (already gone): done; the row goes, its tokens with it;
 - 429, 5xx, PagerDuty (or its sign-in host) unreachable or failing, or anything unexpected:
   tried again after as long as the deleting has gone on (1 min doubling to 1 h), for a day
@@ -152,19 +153,39 @@ def _slot() -> Iterator[bool]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SLOT])
         held = bool(cursor.fetchone()[0])
+    session = connection.connection  # the session holding the slot, if held
     try:
         yield held
     finally:
         if held:
-            _unlock()
+            _unlock(session)
 
 
-def _unlock() -> None:
+def _unlock(session: object) -> None:
+    if connection.connection is not session:
+        return  # `_drop_broken` closed that session: PostgreSQL ends it, freeing the slot
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_SLOT])
-    except DatabaseError:  # the connection broke, and its lock went with it
-        log.info("The cleanup slot went with its broken database connection.")
+    except DatabaseError:  # broken mid-command (the soft time limit inside a query)
+        _drop_broken()
+        log.info(
+            "The cleanup slot's database connection broke; Tripwire closed it, and the slot "
+            "is freed when PostgreSQL ends that session."
+        )
+
+
+def _drop_broken() -> None:
+    """A connection left mid-command can't be used again, and its session (with the slot)
+    would last until the server's query ended: cancel that query and close the connection,
+    so PostgreSQL ends the session now. The next query opens a fresh connection."""
+    raw = connection.connection
+    if connection.vendor == "postgresql" and raw is not None:
+        try:
+            raw.cancel_safe(timeout=5)  # only if a query is under way
+        except Exception as exc:  # closing still ends the session, once the query ends
+            log.info("Cancelling the cleanup's query failed (%s).", exc.__class__.__name__)
+    connection.close()
 
 
 @contextmanager
@@ -243,9 +264,17 @@ def _failed(row: Unsubscription, left: list[str], reason: str, retryable: bool) 
 
 
 def _save(row: Unsubscription, left: list[str], reason: str, due: datetime) -> None:
+    """What is left and when it is tried next; on a fresh connection if the try's broke
+    (the soft time limit inside a query), so the row keeps its next try."""
     row.subscription_ids, row.last_error = left, reason[:500]
     row.next_attempt_at = due
-    row.save(update_fields=["subscription_ids", "last_error", "next_attempt_at"])
+    values = {"subscription_ids": left, "last_error": row.last_error, "next_attempt_at": due}
+    rows = Unsubscription.objects.filter(pk=row.pk)
+    try:
+        rows.update(**values)
+    except DatabaseError:
+        _drop_broken()
+        rows.update(**values)  # a row another try finished meanwhile is simply gone
 
 
 def _give_up(row: Unsubscription, left: list[str], reason: str) -> None:
