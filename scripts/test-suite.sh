@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite (`make test`), in two lanes at once: the tests that start whole processes
 # (`-m slow`: Celery workers, make run, redis-server restarts) spend most of their time
-# waiting on those processes, so they run beside the rest instead of after them. Each lane
+# waiting on those processes, so they run beside the rest instead of after them. The two
+# heaviest browser tests (walks of every page in four screens: axe's and the layout's) are
+# marked slow too, to even the lanes out (the rest had taken 1,100 s, this lane 820 s). Each lane
 # has its own test database, Redis databases and VAR_DIR (tests/settings.py, TEST_LANE),
 # so neither sees the other's rows, counts, cache or broker.
 #

@@ -32,7 +32,9 @@ from tests.browser import LAPTOP, PHONE, sign_in
 from tests.conftest import PASSWORD
 from tests.dashboard.conftest import account, alert, delivery, fire, service
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# slow: one of the heaviest browser tests (axe on every page, four screens): `make test` runs it in
+# the lane beside the rest, so that both lanes take about as long (scripts/test-suite.sh).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 EVERY_RULE = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},

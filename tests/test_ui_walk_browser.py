@@ -25,7 +25,9 @@ from integrations.pagerduty.models import PagerDutyAccount
 from tests.browser import LAPTOP, PHONE, low_contrast, sign_in
 from tests.dashboard.conftest import alert, delivery, service
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# slow: one of the heaviest browser tests (every main page in four screens): `make test` runs it in
+# the lane beside the rest, so that both lanes take about as long (scripts/test-suite.sh).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # The longest names the models take, without a space to break at.
 LONG_SERVICE = ("payments_checkout_api_eu_west_1_primary_" * 7)[:255]
