@@ -32,8 +32,9 @@ DEPLOY = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def spec() -> OpenAPI:
+    """The served document, checked once per module: validating it takes a second or two."""
     document = Client().get("/api/v1/openapi.json").json()
     validate(document)
     assert "post" in document["paths"][PATH]
