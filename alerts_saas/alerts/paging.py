@@ -30,6 +30,7 @@ from alerts_saas.alerts.payload import AlertDraft, draft_of, render_payload
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty import paths
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty.outgoing import FallenBack
 
 log = logging.getLogger(__name__)
 RECENT_IN_TRIGGER = 5
@@ -127,7 +128,7 @@ class Pager:
         self._services = {s.pk for s in services}
         self._mutes: Mutes | None = None
         self._fallbacks: dict[int, PagerDutyService] | None = None
-        self._fallen_back: set[tuple[int, int]] | None = None
+        self._fallen_back: FallenBack | None = None
         self._drafts: dict[int, AlertDraft] = {}
         self._recent: dict[CounterSet, list[dict[str, Any]]] = {}
         self._recent_read: set[int] = set()  # the alerts whose firings' events were read
@@ -174,9 +175,10 @@ class Pager:
         services: list[PagerDutyService],
         triggers: list[Delivery],
     ) -> list[Delivery]:
-        """The fallback trigger for this firing, if a target can't page and none went to this
-        fallback service yet (a fallback chosen since is paged). A muted fallback service
-        is held like a target: `release_held` tries again."""
+        """The fallback trigger for this firing, if a target can't page, none went to this
+        fallback service yet and no other fallback's is on its way or open (a fallback
+        chosen since the last one refused it is paged). A muted fallback service is held
+        like a target: `release_held` tries again."""
         broken = [
             (service, trigger, health)
             for service, trigger in zip(services, triggers, strict=True)
@@ -185,7 +187,7 @@ class Pager:
         if not broken:
             return []
         fallback = self._fallback_services().get(firing.organization_id)
-        if fallback is None or (firing.pk, fallback.pk) in self._sent_fallbacks():
+        if fallback is None or not self._sent_fallbacks().pages(firing.pk, fallback.pk):
             return []
         service, trigger, health = broken[0]
         if self._muted(alert, [fallback.pk]):
@@ -194,7 +196,7 @@ class Pager:
         copy = engine.fallback_for(trigger, fallback, f"{service.name} can't page: {health.words}")
         if copy is None:
             return []
-        self._sent_fallbacks().add((firing.pk, fallback.pk))
+        self._sent_fallbacks().add(firing.pk, fallback.pk)
         return [copy]
 
     def _read_recent(self, alert: Alert) -> None:
@@ -251,8 +253,8 @@ class Pager:
             self._fallbacks = {s.organization_id: s for s in services}
         return self._fallbacks
 
-    def _sent_fallbacks(self) -> set[tuple[int, int]]:
-        """The (firing, fallback service) pairs that a fallback trigger went to already."""
+    def _sent_fallbacks(self) -> FallenBack:
+        """The fallback triggers the firings sent already (`outgoing.FallenBack`)."""
         if self._fallen_back is None:
             firings = [f.pk for f in self.firings]
             self._fallen_back = engine.fallen_back(self._organizations, firings)

@@ -5,6 +5,7 @@ firing's trigger to the organization's fallback service when a target can't page
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -84,25 +85,30 @@ def fallback_dedup_key(organization_id: int, firing_id: int, service_id: int) ->
     return f"tripwire-{organization_id}-firing-{firing_id}-fallback-{service_id}"
 
 
-def fallen_back(organization_ids: Iterable[int], firing_ids: Iterable[int]) -> set[tuple[int, int]]:
-    """The (firing, service) pairs among these firings that a fallback trigger went to,
-    whatever became of it (one query: the firings' index). By firing and service, not by
-    key: a trigger sent under the key of one fallback per firing counts too."""
-    return set(
-        Delivery.objects.filter(
-            organization_id__in=set(organization_ids),
-            firing_id__in=set(firing_ids),
-            event_action=EventAction.TRIGGER,
-            reason=Reason.FALLBACK,
-            service__isnull=False,
-        ).values_list("firing_id", "service_id")
-    )
+@dataclass(frozen=True, slots=True)
+class FallenBack:
+    """What fallback triggers some firings sent already: `to`, the (firing, service) pairs a
+    fallback trigger went to, whatever became of it (by firing and service, not by key: a
+    trigger sent under the key of one fallback per firing counts too); `open`, the firings
+    with a fallback trigger still on its way or whose incident no resolve has followed. A
+    fallback chosen since is paged only once the last one's trigger failed (`pages`)."""
+
+    to: set[tuple[int, int]] = field(default_factory=set)
+    open: set[int] = field(default_factory=set)
+
+    def pages(self, firing_id: int | None, service_id: int | None) -> bool:
+        """Whether a fallback trigger from the firing to the service is due."""
+        return (firing_id, service_id) not in self.to and firing_id not in self.open
+
+    def add(self, firing_id: int, service_id: int) -> None:
+        self.to.add((firing_id, service_id))
+        self.open.add(firing_id)
 
 
-def fallback_open(organization_ids: Iterable[int], firing_ids: Iterable[int]) -> set[int]:
-    """The firings among these with a fallback trigger (to any service) still on its way, or
-    whose incident no resolve has followed: a fallback chosen since is not paged as well
-    (one query: the firings' index; the latest event per key, as `delivery.open_triggers`)."""
+def fallen_back(organization_ids: Iterable[int], firing_ids: Iterable[int]) -> FallenBack:
+    """The fallback triggers among these firings' deliveries (one query: the firings' index;
+    an incident is open while the latest event under its key not refused is no resolve, as
+    `delivery.open_triggers` reads it)."""
     rows = (
         Delivery.objects.filter(
             Q(event_action=EventAction.TRIGGER, reason=Reason.FALLBACK)
@@ -110,12 +116,17 @@ def fallback_open(organization_ids: Iterable[int], firing_ids: Iterable[int]) ->
             organization_id__in=set(organization_ids),
             firing_id__in=set(firing_ids),
         )
-        .exclude(status=Delivery.Status.FAILED)
         .order_by("created_at", "pk")
-        .values_list("firing_id", "dedup_key", "event_action")
+        .values_list("firing_id", "service_id", "dedup_key", "event_action", "status")
     )
-    latest = {(firing_id, key): action for firing_id, key, action in rows}
-    return {firing_id for (firing_id, _), action in latest.items() if action != EventAction.RESOLVE}
+    found, latest = FallenBack(), {}
+    for firing_id, service_id, key, action, status in rows:
+        if action == EventAction.TRIGGER and service_id is not None:
+            found.to.add((firing_id, service_id))
+        if status != Delivery.Status.FAILED:
+            latest[(firing_id, key)] = action
+    found.open.update(f for (f, _), action in latest.items() if action != EventAction.RESOLVE)
+    return found
 
 
 def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str) -> Delivery | None:
@@ -149,8 +160,8 @@ def fallback_for(trigger: Delivery, fallback: PagerDutyService | None, why: str)
 def fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
     """Fallback triggers for firings' triggers PagerDuty just refused, one per firing, none
     where the firing already fell back to that service, nor while another fallback's
-    trigger of it is on its way or its incident open (`fallback_open`): a fallback chosen
-    meanwhile is paged only if the last one refused it too."""
+    trigger of it is on its way or its incident open (`FallenBack.pages`): a fallback
+    chosen meanwhile is paged only if the last one refused it too."""
     copies: dict[str, Delivery] = {}
     fallbacks: dict[int, PagerDutyService | None] = {}
     for trigger in refused.filter(firing__isnull=False, is_test=False):
@@ -166,11 +177,8 @@ def fallbacks(refused: QuerySet[Delivery]) -> list[Delivery]:
             copies.setdefault(copy.dedup_key, copy)
     if not copies:
         return []
-    organizations = {c.organization_id for c in copies.values()}
-    firings = {c.firing_id for c in copies.values() if c.firing_id is not None}
-    sent, still = fallen_back(organizations, firings), fallback_open(organizations, firings)
-    return [
-        c
-        for c in copies.values()
-        if (c.firing_id, c.service_id) not in sent and c.firing_id not in still
-    ]
+    sent = fallen_back(
+        (c.organization_id for c in copies.values()),
+        (c.firing_id for c in copies.values() if c.firing_id is not None),
+    )
+    return [c for c in copies.values() if sent.pages(c.firing_id, c.service_id)]

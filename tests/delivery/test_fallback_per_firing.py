@@ -186,3 +186,24 @@ def test_a_firing_whose_only_incident_tripwire_resolved_is_paged_by_the_fallback
     _send_queued()
     [trigger] = firing.deliveries.filter(service=android, event_action=EventAction.TRIGGER)
     assert _accepted(pagerduty, trigger.dedup_key) == ["trigger"]
+
+
+def test_an_edit_does_not_page_a_fallback_chosen_while_the_last_ones_incident_is_open(
+    org, make_service, pagerduty, admin_client
+):
+    legacy = _service(make_service, "Legacy DB", REFUSED_KEYS[0])
+    other = _service(make_service, "Old search", REFUSED_KEYS[1])
+    PagerDutyService.objects.filter(pk__in=[legacy.pk, other.pk]).update(refused_at=timezone.now())
+    first = _service(make_service, "Payments fallback")
+    _choose(admin_client, org, first)
+    alert, firing = _firing(org, legacy)
+    _send_queued()
+    assert firing.deliveries.get(service=first).status == Delivery.Status.DELIVERED
+    android = _service(make_service, "Android Sync")
+    assert "is paged now" not in _choose(admin_client, org, android)
+
+    alert.targets.add(other)  # another refused service: Payments fallback's incident is open
+    firings.sync_targets(firing, alert, 5)
+    _send_queued()
+    assert firing.deliveries.filter(service=other).exists()
+    assert not firing.deliveries.filter(service=android).exists()
