@@ -62,8 +62,9 @@ def _client_class() -> type[RestApiV2Client]:
 class AccountApi:
     """REST calls as the user who connected `account`. With `once_within` (seconds), each
     call is one request bounded by that timeout, with none of the client's retries, and the
-    client's own log lines are DEBUG: for a caller with its own, slower schedule, which logs
-    each failure and what it does next (`incidents.unsubscriptions`)."""
+    client's own log lines are DEBUG, as is a token refresh failing just then: for a caller
+    with its own, slower schedule, which logs each failure and what it does next
+    (`incidents.unsubscriptions`)."""
 
     def __init__(self, account: PagerDutyAccount, once_within: int | None = None) -> None:
         self.account = account
@@ -111,11 +112,16 @@ class AccountApi:
             raise PagerDutyApiError(message, status) from exc
 
     def _fresh(self) -> None:
-        self.account = fresh(self.account)
+        self.account = fresh(self.account, self._refresh_failed_level)
 
     def _refresh(self) -> None:
         """New tokens after a 401 (a subclass may keep its tokens elsewhere)."""
-        self.account = refresh_tokens(self.account)
+        self.account = refresh_tokens(self.account, self._refresh_failed_level)
+
+    @property
+    def _refresh_failed_level(self) -> int:
+        """A refresh failing just then is the caller's to tell, with `once_within`."""
+        return logging.INFO if self.once_within is None else logging.DEBUG
 
     def me(self) -> dict[str, Any]:
         return self._call(lambda c: c.rget("/users/me"))

@@ -5,8 +5,6 @@ The engine queues these tasks by name (task_names.py) and never imports this one
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
@@ -21,8 +19,6 @@ from integrations.pagerduty.task_names import (
     SWEEP_DELIVERIES,
 )
 from integrations.pagerduty.tokens import TokenRefreshError, refresh_tokens
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(name=SEND_DELIVERIES, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -43,7 +39,9 @@ def prune_deliveries() -> int:
 
 @shared_task(name=REFRESH_EXPIRING_TOKENS, ignore_result=True)
 def refresh_expiring_tokens() -> int:
-    """Refresh every connected account whose access token expires within the margin."""
+    """Refresh every connected account whose access token expires within the margin. A
+    failure is told once, by the refresh: INFO if just then (the next beat tries again),
+    WARNING if the grant was refused."""
     due = PagerDutyAccount.objects.filter(
         status=PagerDutyAccount.Status.ACTIVE,
         expires_at__lte=timezone.now() + settings.PAGERDUTY_REFRESH_MARGIN,
@@ -53,8 +51,8 @@ def refresh_expiring_tokens() -> int:
         try:
             refresh_tokens(account)
             refreshed += 1
-        except TokenRefreshError as exc:
-            log.warning("Token refresh for PagerDuty account %s failed: %s", account.pk, exc)
+        except TokenRefreshError:
+            pass  # the refresh said so
     return refreshed
 
 

@@ -3,6 +3,11 @@
 PagerDuty rotates the refresh token on every refresh, so two processes refreshing the
 same account at once would race. Instead of a lock, each refresh is a compare-and-set on
 `token_version`: the loser of a race finds the winner's tokens and uses them.
+
+A refresh that fails just then (PagerDuty's sign-in host failing or unreachable) is an
+outage, retried by whatever needs the tokens next: an INFO line, or DEBUG for a caller that
+tells each failure itself (`transient_level`). A refused grant is a WARNING: the account
+needs reconnecting.
 """
 
 from __future__ import annotations
@@ -36,14 +41,17 @@ class TokenRefreshError(Exception):
         self.permanent = permanent
 
 
-def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
-    """Refresh `account`'s tokens now and return the account with the current tokens."""
+def refresh_tokens(
+    account: PagerDutyAccount, transient_level: int = logging.INFO
+) -> PagerDutyAccount:
+    """Refresh `account`'s tokens now and return the account with the current tokens; a
+    failure just then is logged at `transient_level`."""
     seen_version = account.token_version
     try:
         token = oauth.refresh(account.refresh_token)
     except OAuth2Error as exc:
         if exc.error not in PERMANENT_ERRORS:
-            log.warning("PagerDuty token refresh failed for account %s: %s", account.pk, exc.error)
+            _failed_just_then(account, exc.error, transient_level)
             what = f"PagerDuty could not refresh access just now ({exc.error})."
             raise TokenRefreshError(
                 f"{what} It will be tried again in a few minutes.", what=what
@@ -63,9 +71,7 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
         raise TokenRefreshError(detail, what=what, permanent=True) from exc
     except (RequestException, ValueError) as exc:
         # PagerDuty unreachable: transient, the account stays connected; beat tries again.
-        log.warning(
-            "PagerDuty token refresh failed for account %s: %s", account.pk, exc.__class__.__name__
-        )
+        _failed_just_then(account, exc.__class__.__name__, transient_level)
         what = "PagerDuty could not be reached to refresh access."
         raise TokenRefreshError(f"{what} Try again in a minute.", what=what) from exc
     now = timezone.now()
@@ -88,8 +94,18 @@ def refresh_tokens(account: PagerDutyAccount) -> PagerDutyAccount:
     return PagerDutyAccount.objects.get(pk=account.pk)
 
 
-def fresh(account: PagerDutyAccount) -> PagerDutyAccount:
+def _failed_just_then(account: PagerDutyAccount, error: str | None, level: int) -> None:
+    log.log(
+        level,
+        "PagerDuty token refresh failed for account %s just now (%s); the account stays "
+        "connected, and the next refresh tries again.",
+        account.pk,
+        error,
+    )
+
+
+def fresh(account: PagerDutyAccount, transient_level: int = logging.INFO) -> PagerDutyAccount:
     """The account with an access token that is not about to expire."""
     if account.expires_soon():
-        return refresh_tokens(account)
+        return refresh_tokens(account, transient_level)
     return account

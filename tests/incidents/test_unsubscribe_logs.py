@@ -1,7 +1,9 @@
 """A cleanup call that fails is told once in the log, by Tripwire, at the level of what it
-means: a failure waited out is one INFO line saying what failed and when it is tried again,
-one given up is one WARNING. The PagerDuty client's own lines about the same request are
-DEBUG details, never an ERROR that reads as an unhandled failure. No token in any line."""
+means: a failure waited out (a token refresh failing just then too) is one INFO line saying
+what failed and when it is tried again, one given up is one WARNING; no other logger says
+more at INFO or above, except that a refused grant also has the account's own warning (it
+needs reconnecting). The PagerDuty client's own lines about the same request are DEBUG
+details, never an ERROR that reads as an unhandled failure. No token in any line."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.utils import timezone
 
 from integrations.pagerduty.incidents import unsubscriptions
 from integrations.pagerduty.incidents.models import Unsubscription, WebhookSubscription
+from integrations.pagerduty.models import PagerDutyAccount
 from tests.incidents import test_unsubscriptions as base
 from tests.incidents.test_unsubscriptions import run_queued
 
@@ -40,8 +43,9 @@ def _tried(caplog) -> list[logging.LogRecord]:
     return caplog.records
 
 
-def _ours(records: list[logging.LogRecord]) -> list[tuple[str, str]]:
-    return [(r.levelname, r.getMessage()) for r in records if r.name == unsubscriptions.__name__]
+def _told(records: list[logging.LogRecord]) -> list[tuple[str, str, str]]:
+    """What every logger said at INFO or above: what an operator reads."""
+    return [(r.name, r.levelname, r.getMessage()) for r in records if r.levelno >= logging.INFO]
 
 
 def _no_token(records: list[logging.LogRecord], ours: WebhookSubscription) -> None:
@@ -53,22 +57,25 @@ def _no_token(records: list[logging.LogRecord], ours: WebhookSubscription) -> No
 
 
 @pytest.mark.parametrize(
-    ("fault", "reason"),
+    ("host", "fault", "reason"),
     [
-        ("500", "PagerDuty answered 500: .+"),
-        ("429", "PagerDuty answered 429: .+"),
-        ("drop", "PagerDuty could not be reached"),
+        ("rest-us", "500", "PagerDuty answered 500: .+"),
+        ("rest-us", "429", "PagerDuty answered 429: .+"),
+        ("rest-us", "drop", "PagerDuty could not be reached"),
+        ("identity", "500", r"PagerDuty could not refresh access just now \(server_error\)"),
+        ("identity", "drop", "PagerDuty could not be reached to refresh access"),
     ],
 )
 def test_a_failure_waited_out_is_one_info_line_saying_when(
-    removed, pagerduty, caplog, fault, reason
+    removed, pagerduty, caplog, host, fault, reason
 ) -> None:
-    pagerduty.fault("rest-us", fault, count=1)
+    if host == "identity":  # a refresh comes first, and PagerDuty's sign-in host fails
+        PagerDutyAccount.objects.update(expires_at=timezone.now())
+    pagerduty.fault(host, fault, count=1)
     records = _tried(caplog)
 
-    assert [r for r in records if r.levelno >= logging.WARNING] == []
-    [(level, said)] = _ours(records)
-    assert level == "INFO"
+    [(logger, level, said)] = _told(records)  # every logger: this line alone
+    assert (logger, level) == (unsubscriptions.__name__, "INFO")
     assert re.fullmatch(
         rf"Deleting webhook subscription\(s\) {removed.pd_subscription_id} in PagerDuty "
         rf"account {removed.account.subdomain} \(US\) failed: {reason}\. "
@@ -79,7 +86,7 @@ def test_a_failure_waited_out_is_one_info_line_saying_when(
     assert f"{row.next_attempt_at:%H:%M:%S} UTC" in said
     client = [r for r in records if r.name.startswith("pagerduty")]
     assert {r.levelname for r in client} <= {"DEBUG"}  # details, held back by LOGGING
-    if fault != "drop":  # the client's line about the failed answer, demoted
+    if host == "rest-us" and fault != "drop":  # the client's line about the failed answer
         assert any("Non-transient HTTP error" in r.getMessage() for r in client)
     _no_token(records, removed)
 
@@ -89,12 +96,29 @@ def test_a_failure_given_up_is_one_warning(removed, pagerduty, caplog) -> None:
     pagerduty.fault("rest-us", "500", count=1)
     records = _tried(caplog)
 
-    assert [r for r in records if r.levelno >= logging.ERROR] == []
-    [(level, said)] = _ours(records)
-    assert level == "WARNING" and said.startswith(
+    [(logger, level, said)] = _told(records)  # every logger: this line alone
+    assert (logger, level) == (unsubscriptions.__name__, "WARNING")
+    assert said.startswith(
         f"Tripwire gave up deleting its webhook subscription(s) {removed.pd_subscription_id}"
     )
-    others = [r for r in records if r.name != unsubscriptions.__name__]
-    assert [r for r in others if r.levelno >= logging.WARNING] == []
+    _no_token(records, removed)
+    assert not Unsubscription.objects.exists()
+
+
+def test_a_refused_grant_is_the_give_up_and_the_accounts_own_warning(
+    removed, pagerduty, caplog
+) -> None:
+    PagerDutyAccount.objects.update(expires_at=timezone.now())  # a refresh comes first
+    pagerduty.revoke_tokens(all=True)
+    records = _tried(caplog)
+
+    account = removed.account
+    assert [(logger, level) for logger, level, _ in _told(records)] == [
+        ("integrations.pagerduty.tokens", "WARNING"),  # the account needs reconnecting
+        (unsubscriptions.__name__, "WARNING"),
+    ]
+    [(_, _, refused), (_, _, gave_up)] = _told(records)
+    assert refused == f"PagerDuty token refresh refused for account {account.pk}: invalid_grant"
+    assert "Last error: PagerDuty refused to refresh access (invalid_grant)." in gave_up
     _no_token(records, removed)
     assert not Unsubscription.objects.exists()
