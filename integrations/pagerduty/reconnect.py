@@ -33,3 +33,12 @@ def act_refused(label: str, done: str, instead: str, account_name: str) -> str:
         f"{instead} in PagerDuty's app or website for now; pages still go out. "
         "To fix it, reconnect the account in Integrations."
     )
+
+
+def cannot_list(account_name: str) -> str:
+    """Why the service picker shows no services for an account to reconnect: no OAuth words."""
+    return (
+        f"PagerDuty no longer lets Tripwire use {account_name} (access was revoked or "
+        "expired). Reconnect it to list its services; pages to its services still go out "
+        "with their keys."
+    )

@@ -24,7 +24,7 @@ from integrations.pagerduty import conf, oauth, picker
 from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_form
 from integrations.pagerduty.models import PagerDutyAccount
 from integrations.pagerduty.provisioning import provision_services, reconnects, save_account
-from integrations.pagerduty.reconnect import STOPPED
+from integrations.pagerduty.reconnect import STOPPED, cannot_list
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 from integrations.pagerduty.views.banner import problems_now
 
@@ -168,11 +168,15 @@ def select_services(request: TenantRequest, pagerduty_account_id: int) -> HttpRe
         listed = AccountApi(account).service_list()
     except PagerDutyApiError as exc:
         account = _seen_refused(request, account)
+        if account.needs_reconnect:  # not an outage: the page's job is the Reconnect button
+            error, status = cannot_list(account.name), 200
+        else:
+            error, status = f"PagerDuty's services could not be listed: {exc.message}", 502
         return render(
             request,
             "pagerduty/select_services.html",
-            {"account": account, "error": exc.message, "query": query},
-            status=502,
+            {"account": account, "error": error, "query": query},
+            status=status,
         )
     services = listed.services
     chosen_ids = set(params.getlist("service"))
