@@ -59,16 +59,19 @@ class Outcome:
     service_id: int
     refused: bool
     detail: str
+    key: str = ""  # the routing key it was sent with ("": the service's own, as far as known)
 
 
 def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]:
     """Mark the services whose deliveries just failed for good; return the ids newly marked
     refused. Compare-and-set: the first failure's time and words are kept. Newly marked
-    services' organizations are announced (`signals.paging_changed`)."""
+    services' organizations are announced (`signals.paging_changed`). A delivery sent with a
+    key its service no longer has (replaced since: "Add services" gave it a new integration)
+    says nothing about the service's path, and marks nothing (`_current`)."""
     now = now or timezone.now()
     refused: dict[int, str] = {}
     failing: dict[int, str] = {}
-    for outcome in failures:
+    for outcome in _current(list(failures)):
         (refused if outcome.refused else failing).setdefault(
             outcome.service_id, outcome.detail[:DETAIL_LENGTH]
         )
@@ -92,6 +95,16 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
             ),
         )
     return newly_refused
+
+
+def _current(failures: list[Outcome]) -> list[Outcome]:
+    """The failures sent with their service's current key: one query, only when a failure
+    says which key it was sent with."""
+    ids = {o.service_id for o in failures if o.key}
+    if not ids:
+        return failures
+    keys = dict(PagerDutyService.objects.filter(pk__in=ids).values_list("pk", "integration_key"))
+    return [o for o in failures if not o.key or keys.get(o.service_id) == o.key]
 
 
 # The refusals the service picker records from PagerDuty's list of services: Tripwire's
