@@ -20,9 +20,9 @@ from alerts_saas.accounts.access import (
     tenant_view,
 )
 from alerts_saas.accounts.models import Role
-from integrations.pagerduty import conf, oauth, picker
+from integrations.pagerduty import conf, oauth, paths, picker
 from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_form
-from integrations.pagerduty.models import PagerDutyAccount
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.provisioning import provision_services, reconnects, save_account
 from integrations.pagerduty.reconnect import STOPPED, cannot_list
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
@@ -142,11 +142,7 @@ def callback(request: SignedInRequest) -> HttpResponse:
         "PagerDuty account %s connected to organization %s", account.pk, tenant.organization.pk
     )
     if mended:
-        messages.success(
-            request,
-            f"{account.name} reconnected: {STOPPED} work again. "
-            "Its services stay connected as they were; nothing more to do.",
-        )
+        _say_reconnected(request, account)
         return redirect(trip.return_to)
     flow.choose_services(trip, account.pk)
     return redirect(
@@ -154,6 +150,29 @@ def callback(request: SignedInRequest) -> HttpResponse:
         slug=tenant.organization.slug,
         pagerduty_account_id=account.pk,
     )
+
+
+def _say_reconnected(request: HttpRequest, account: PagerDutyAccount) -> None:
+    """Reconnected: "nothing more to do" only when none of its services is still refused or
+    deleted in PagerDuty (the banner would say otherwise); else what is left, service by
+    service, in the words Integrations uses."""
+    mended = f"{account.name} reconnected: {STOPPED} work again."
+    left = [_still_left(s) for s in account.services.filter(refused_at__isnull=False)]
+    if not left:
+        messages.success(
+            request, f"{mended} Its services stay connected as they were; nothing more to do."
+        )
+        return
+    messages.warning(request, " ".join([mended, *left]))
+
+
+def _still_left(service: PagerDutyService) -> str:
+    health = paths.service_health(service)
+    mend = health.mend_here or health.mend  # said on Integrations, where this lands
+    mend = mend[:1].lower() + mend[1:]
+    if health.deleted:
+        return f"{service.name} was deleted in PagerDuty: {mend}"
+    return f"{service.name} is still refused by PagerDuty: {mend}"
 
 
 @tenant_view(Role.ADMIN)
