@@ -21,7 +21,10 @@ import redis
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
+    OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Window,
@@ -35,9 +38,13 @@ from alerts_saas.alerts.firings import counter_of
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
 from alerts_saas.alerts.incident_notes import firing_notes
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.reach import firing_reaches_someone, paged_through_fallback
+from alerts_saas.alerts.reach import (
+    accepted_triggers,
+    firing_reaches_someone,
+    paged_through_fallback,
+)
 from alerts_saas.alerts.state import duration_label
-from integrations.pagerduty.models import Delivery
+from integrations.pagerduty.models import Delivery, EventAction
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -58,6 +65,9 @@ class LatestDelivery:
     retrying: bool
     error: str
     at: datetime  # shown with {% timestamp ... "ago" %}
+    attempts: int = 0
+    next_at: datetime | None = None  # when a retrying one is tried again
+    answered: int | None = None  # PagerDuty's HTTP status to the last attempt, if any
 
     @property
     def state(self) -> str:
@@ -72,6 +82,14 @@ class LatestDelivery:
     @property
     def words(self) -> str:
         return f"{self.action.capitalize()} to {self.service_name}"
+
+    @property
+    def last_answer(self) -> str:
+        """What went wrong the last time: "PagerDuty answered 500", or the error when
+        PagerDuty gave no answer (only the last attempt's is kept)."""
+        if self.answered is not None:
+            return f"PagerDuty answered {self.answered}"
+        return self.error.split(": ", 1)[0][:120] or "no answer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +131,25 @@ class FiringAlert:
     incident_note: str = ""  # PagerDuty's word on the firing's incident
     reaches: bool = True  # it reached someone, or its alert reaches someone now (`reach`)
     fallback_paged: str = ""  # the fallback PagerDuty accepted its trigger for, if only it
+    unpaged: bool = False  # no trigger accepted yet, one retrying after failed attempts
 
     @property
     def pages_nobody(self) -> bool:
         return not self.reaches
+
+    @property
+    def not_paged_yet(self) -> bool:
+        """It can page someone, but PagerDuty has accepted none of its triggers yet and
+        one is being tried again: nobody knows of it until a retry gets through."""
+        return self.reaches and self.unpaged
+
+    @property
+    def retry(self) -> LatestDelivery | None:
+        """The trigger being tried again, for the words of a firing not paged yet."""
+        if not self.not_paged_yet:
+            return None
+        retrying = (d for g in self.sent for d in g.deliveries if d.retrying)
+        return next((d for d in retrying if d.action == EventAction.TRIGGER), None)
 
     @property
     def path_words(self) -> str:
@@ -151,11 +184,17 @@ class FiringSection:
     nobody: int  # of them, the alerts that can page nobody (all shown first)
     list_url: str  # the alert list, firing ones only
     firings: int = 0  # open firings in all: more than `total` when an alert fires per value
+    waiting: int = 0  # of the alerts, those with a firing not paged yet (`not_paged_yet`)
 
     @property
     def more(self) -> int:
         """Firings not shown here."""
         return self.firings - len(self.alerts)
+
+    @property
+    def first_waiting(self) -> FiringAlert | None:
+        """The first shown firing not paged yet, whose retry the headline tells."""
+        return next((a for a in self.alerts if a.not_paged_yet and a.retry), None)
 
 
 def _reaches_someone() -> ExpressionWrapper:
@@ -164,38 +203,65 @@ def _reaches_someone() -> ExpressionWrapper:
     return ExpressionWrapper(firing_reaches_someone(), output_field=BooleanField())
 
 
+def _retrying_triggers() -> QuerySet[Delivery]:
+    """The row's firing's triggers that failed and wait to be tried again."""
+    return Delivery.objects.filter(
+        organization_id=OuterRef("organization_id"),
+        firing_id=OuterRef("pk"),
+        event_action=EventAction.TRIGGER,
+        status=Delivery.Status.QUEUED,
+        attempts__gt=0,
+    )
+
+
+def _not_paged_yet() -> ExpressionWrapper:
+    """Whether PagerDuty accepted none of the firing's triggers yet (none still open:
+    `reach`) while one is being retried after failed attempts: PagerDuty failing now."""
+    unpaged = ~Q(Exists(accepted_triggers())) & Q(Exists(_retrying_triggers()))
+    return ExpressionWrapper(unpaged, output_field=BooleanField())
+
+
 class _Ranked(TypedDict):
     can_page: bool
+    unpaged: bool
     fallback_paged: str
     firings: int
     total: int
     nobody: int
+    waiting: int
 
 
 def _firing_alerts(rows: QuerySet[Firing], **only: bool) -> Subquery:
     """How many alerts (not firings: one alert fires per value it groups by) `rows` hold,
     as an uncorrelated subquery PostgreSQL runs once."""
-    over = rows.annotate(can_page=_reaches_someone()).filter(**only).order_by()
+    over = rows.annotate(can_page=_reaches_someone(), unpaged=_not_paged_yet())
+    over = over.filter(**only).order_by()
     counted = over.values("organization").annotate(n=Count("alert_id", distinct=True))
     return Subquery(counted.values("n")[:1])
 
 
 def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _Ranked]]:
     """The SHOWN firings to list, of enabled alerts: those that reach nobody first, then
-    the newest; each carries `firings`, the number of open firings, `total`, the number of
-    alerts firing, and `nobody`, the number of those with a firing that reaches nobody."""
+    those not paged yet, then the newest; each carries `firings`, the number of open
+    firings, `total`, the number of alerts firing, `nobody`, the number of those with a
+    firing that reaches nobody, and `waiting`, of those with one not paged yet."""
     rows = Firing.objects.filter(
         organization=organization, cleared_at__isnull=True, alert__enabled=True
     )
     return list(
         rows.select_related("alert")
-        .annotate(can_page=_reaches_someone(), fallback_paged=paged_through_fallback())
+        .annotate(
+            can_page=_reaches_someone(),
+            fallback_paged=paged_through_fallback(),
+            unpaged=_not_paged_yet(),
+        )
         .annotate(
             firings=Window(Count("pk")),
             total=_firing_alerts(rows),
             nobody=_firing_alerts(rows, can_page=False),
+            waiting=_firing_alerts(rows, can_page=True, unpaged=True),
         )
-        .order_by("can_page", "-opened_at", "-pk")[:SHOWN]
+        .order_by("can_page", "-unpaged", "-opened_at", "-pk")[:SHOWN]
     )
 
 
@@ -216,14 +282,18 @@ def _newest_per_service(firing_ids: list[int]) -> dict[int, list[LatestDelivery]
             "attempts",
             "last_error",
             "created_at",
+            "next_attempt_at",
+            "response_status",
         )
     )
-    for firing_id, service_id, pk, action, name, status, attempts, error, at in rows:
+    for firing_id, service_id, pk, action, name, status, attempts, error, at, nxt, answered in rows:
         services = found.setdefault(firing_id, {})
         key = service_id or name  # a removed service's deliveries keep its name only
         if key not in services:
             retrying = status == Delivery.Status.QUEUED and attempts > 0
-            services[key] = LatestDelivery(pk, action, name, status, retrying, error, at)
+            services[key] = LatestDelivery(
+                pk, action, name, status, retrying, error, at, attempts, nxt, answered
+            )
     return {firing_id: list(services.values()) for firing_id, services in found.items()}
 
 
@@ -280,12 +350,14 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
             incident_note=notes.get(firing.pk, ""),
             reaches=firing.can_page,
             fallback_paged=firing.fallback_paged,
+            unpaged=firing.unpaged,
         )
         for firing in firings
     ]
-    shown.sort(key=lambda a: (a.reaches, RANK.index(a.health.health)))
+    shown.sort(key=lambda a: (a.reaches, not a.not_paged_yet, RANK.index(a.health.health)))
     first = firings[0] if firings else None
     list_url = reverse("alerts:list", args=[slug]) + "?state=firing"
     if first is None:
         return FiringSection(shown, 0, 0, list_url)
-    return FiringSection(shown, first.total, first.nobody or 0, list_url, first.firings)
+    waiting = first.waiting or 0
+    return FiringSection(shown, first.total, first.nobody or 0, list_url, first.firings, waiting)
