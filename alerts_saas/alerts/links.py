@@ -35,7 +35,10 @@ def _trimmed(found: str) -> str:
 
 
 def _is_link(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[oops": a bracket that makes no IPv6 host is text, not a link
+        return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and len(url) <= MAX_HREF
 
 

@@ -111,3 +111,26 @@ def test_links_survive_trimming_to_pagerdutys_512_kb(org, make_service, pagerdut
     assert len(received["raw"].encode()) <= MAX_EVENT_BYTES
     assert received["body"]["links"] == extra["links"]
     assert {"href": WIKI, "text": "Runbook"} in received["body"]["links"]
+
+
+BROKEN = "Runbook: http://[fe80::1%eth0/ or http://[oops and http://a]b, then https://ok.example/r"
+
+
+def test_an_address_python_cannot_parse_stays_text_and_the_alert_still_pages(
+    org, make_service, admin_client, settings
+) -> None:
+    """`http://[oops` is no IPv6 host: urlsplit raises on it. It must stay text on the page
+    and be left out of a trigger, not fail the page or the alert's every evaluation."""
+    settings.SITE_URL = "https://tripwire.example"
+    alert = Alert.objects.create(organization=org, name="Edge", threshold=1, description=BROKEN)
+    alert.targets.add(make_service())
+    CustomDetail.objects.create(alert=alert, key="graph", value="http://[broken")
+
+    page = admin_client.get(alert.get_absolute_url())
+    assert page.status_code == 200
+    shown = page.content.decode()
+    assert "http://[oops" in shown and 'href="http://[' not in shown
+    assert '<a href="https://ok.example/r"' in shown
+
+    links = trigger_payload(alert, 3)[1]["links"]
+    assert [link["href"] for link in links][1:] == ["https://ok.example/r"]
