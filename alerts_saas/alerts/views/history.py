@@ -44,7 +44,7 @@ from alerts_saas.alerts.views.fragment_tags import (
     not_modified,
     targets_version,
 )
-from alerts_saas.alerts.views.resolved_holding import resolved_holding
+from alerts_saas.alerts.views.resolved_holding import next_firing, resolved_holding
 from alerts_saas.alerts.views.rows import FiringRow
 from alerts_saas.cursors import Cursor, walk
 from alerts_saas.ingest.models import ChangeEvent
@@ -276,6 +276,8 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     context["resolved_holding"] = resolved_holding(
         alert, context["state"], newest, context["current"], now, restarted
     )
+    if context["resolved_holding"] is not None:
+        context["next_firing"] = next_firing(alert, context["health"], now)
     quiet = not recent and not any(series.values)
     if quiet:  # why nothing matched: no events, or events the rules don't count
         context["arrivals"] = arrivals(alert.organization_id, now)

@@ -1,19 +1,38 @@
 """An alert resolved (in Tripwire or in PagerDuty) while its condition still holds is not
 "OK": the beat's next check (`evaluation.evaluate`) finds the condition holding and no open
-firing, and opens a new one, which pages anew with a new incident (`resolving`). Until then
-the alert's page says that, instead of "OK" above a count that meets its threshold."""
+firing, and opens a new one (`resolving`). What that one does is the alert's path now: it
+pages anew with a new incident, or opens held while a mute covers it (`mutes`), or pages the
+fallback, or nobody (`reach`, as `health.alert_health` says it). Until then the alert's page
+says that, instead of "OK" above a count that meets its threshold."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from alerts_saas.alerts import mutes
 from alerts_saas.alerts.evaluation import holds
+from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import AlertState, State
 from alerts_saas.alerts.views.rows import FiringRow
+from integrations.pagerduty.models import PagerDutyService
 
 # Clearings after which the next check fires again while the condition holds: a person's.
 BY_SOMEONE = (Firing.ClearReason.RESOLVED, Firing.ClearReason.INCIDENT_RESOLVED)
+
+
+@dataclass(frozen=True)
+class NextFiring:
+    """What the firing the next check opens does. `held_until`: a mute holds every service
+    it would page until then (nothing is sent); `muted`: the services a mute holds while the
+    others page (until `held_until` at the latest); `nobody`: why it pages nobody;
+    `fallback`: the fallback service it pages instead of its refused ones."""
+
+    held_until: datetime | None = None
+    muted: tuple[str, ...] = ()
+    nobody: str = ""
+    fallback: str = ""
 
 
 def resolved_holding(
@@ -34,3 +53,26 @@ def resolved_holding(
         return None
     since = counts_since.timestamp() if counts_since else 0.0
     return newest if holds(alert, current, now.timestamp(), since) else None
+
+
+def next_firing(alert: Alert, health: AlertHealth, now: datetime) -> NextFiring:
+    """What the next firing does, from the alert's path (`health`, its targets prefetched)
+    and the windows muting it now (one query). As the pager does: a muted service is held,
+    the others get their trigger (a refused one's going to the fallback)."""
+    targets = list(alert.targets.all())
+    if not health.can_page:
+        return NextFiring(nobody=_nobody(targets, health))
+    loaded = mutes.Mutes.load([alert.organization_id], now)
+    muted = loaded.muted_targets(alert.pk, [t.pk for t in targets])
+    until = loaded.held_until(alert.pk, muted) if muted else None
+    if muted and len(muted) == len(targets):
+        return NextFiring(held_until=until)
+    names = tuple(t.name for t in targets if t.pk in muted)
+    return NextFiring(held_until=until, muted=names, fallback=health.fallback)
+
+
+def _nobody(targets: list[PagerDutyService], health: AlertHealth) -> str:
+    """Why the alert pages nobody (`health` says it can't page)."""
+    if not targets:
+        return "it has no PagerDuty service"
+    return f"PagerDuty refuses its services ({health.reason}), and no fallback service is set"
