@@ -3,11 +3,13 @@ each chosen service, our Events API v2 integration (created, or reused when it i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization, User
@@ -89,50 +91,72 @@ def our_integration(service: dict[str, Any], ours: frozenset[str]) -> dict[str, 
 class ProvisionResult:
     connected: list[PagerDutyService] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (service name, why)
+    # Per connected service, what `mended` said it paged again (alerts, say).
+    mended: Mapping[int, int] = field(default_factory=dict)
 
 
 def provision_services(
-    account: PagerDutyAccount, services: list[dict[str, Any]], user: User
+    account: PagerDutyAccount,
+    services: list[dict[str, Any]],
+    user: User,
+    mended: Callable[[list[PagerDutyService]], Mapping[int, int]] | None = None,
 ) -> ProvisionResult:
-    """Create (or reuse) our integration on each service, and store each that worked.
+    """Create (or reuse) our integration on each chosen service, then store each that worked
+    in one transaction, with `mended`'s work on them (the alerts app's paging of what their
+    old key could not page): their new keys and those pages are written together.
 
     A service whose integration could not be made is reported and leaves no row behind.
     """
     api = AccountApi(account)
-    organization = account.organization
     result = ProvisionResult()
-    ours = our_integration_ids(organization)
+    ours = our_integration_ids(account.organization)
+    made: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for service in services:
         existing = our_integration(service, ours)
         try:
             if existing:
                 integration = api.get_integration(service["id"], existing["id"])
             else:
-                integration = api.create_integration(service["id"], integration_name(organization))
+                integration = api.create_integration(
+                    service["id"], integration_name(account.organization)
+                )
         except PagerDutyApiError as exc:
             result.failed.append((service.get("summary") or service.get("name", "?"), exc.message))
             continue
-        # Only integrations we created are reused: a person's own are never taken over.
-        row, _ = PagerDutyService.objects.update_or_create(
-            account=account,
-            pd_service_id=service["id"],
-            defaults={
-                "organization": organization,
-                "region": account.region,
-                "name": service.get("name") or service.get("summary") or service["id"],
-                "html_url": service.get("html_url", ""),
-                "integration_id": integration["id"],
-                "integration_key": integration["integration_key"],
-                "created_integration": True,
-                "created_by": user,
-                # A new or confirmed integration: what PagerDuty said of the old key is past.
-                "refused_at": None,
-                "refused_detail": "",
-                "failing_since": None,
-                "failing_detail": "",
-            },
-        )
-        result.connected.append(row)
+        made.append((service, integration))
+    with transaction.atomic():
+        result.connected = [
+            _save(account, service, integration, user) for service, integration in made
+        ]
+        if mended is not None and result.connected:
+            result.mended = mended(result.connected)
     if result.connected:
         services_connected.send(sender=PagerDutyService, services=result.connected)
     return result
+
+
+def _save(
+    account: PagerDutyAccount, service: dict[str, Any], integration: dict[str, Any], user: User
+) -> PagerDutyService:
+    """Store the service with its integration. Only integrations we created are reused: a
+    person's own are never taken over."""
+    row, _ = PagerDutyService.objects.update_or_create(
+        account=account,
+        pd_service_id=service["id"],
+        defaults={
+            "organization": account.organization,
+            "region": account.region,
+            "name": service.get("name") or service.get("summary") or service["id"],
+            "html_url": service.get("html_url", ""),
+            "integration_id": integration["id"],
+            "integration_key": integration["integration_key"],
+            "created_integration": True,
+            "created_by": user,
+            # A new or confirmed integration: what PagerDuty said of the old key is past.
+            "refused_at": None,
+            "refused_detail": "",
+            "failing_since": None,
+            "failing_detail": "",
+        },
+    )
+    return row

@@ -20,6 +20,7 @@ from alerts_saas.accounts.access import (
     tenant_view,
 )
 from alerts_saas.accounts.models import Role
+from alerts_saas.alerts.mended import mended_words, page_mended
 from integrations.pagerduty import conf, oauth, paths, picker
 from integrations.pagerduty.flow import ConnectFlow, safe_return_to, unsaved_form
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
@@ -240,7 +241,13 @@ def _seen_refused(request: TenantRequest, account: PagerDutyAccount) -> PagerDut
 def _add_chosen(
     request: TenantRequest, account: PagerDutyAccount, chosen: list[dict[str, Any]]
 ) -> HttpResponse:
-    result = provision_services(account, chosen, request.user)
+    organization_id = request.tenant.organization.pk
+    result = provision_services(
+        account,
+        chosen,
+        request.user,
+        lambda rows: page_mended(organization_id, [r.pk for r in rows]),
+    )
     for name, why in result.failed:
         messages.error(request, f"{name} was not connected: {why}")
     if result.failed and not result.connected:
@@ -254,4 +261,7 @@ def _add_chosen(
             messages.success(request, f"Connected {names}. Remember to save the alert.")
         else:
             messages.success(request, f"Connected {names}.")
+        for service in result.connected:
+            if words := mended_words(service.name, result.mended.get(service.pk, 0)):
+                messages.success(request, words)
     return redirect(return_to or integrations_url)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
+from alerts_saas.alerts.mended import mended_words, page_mended
 from alerts_saas.alerts.mute_forms import DURATIONS
 from alerts_saas.alerts.views.mutes import service_mute_lines
 from integrations.pagerduty import conf, reconnect
@@ -112,8 +113,9 @@ def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResp
         if region not in Region.values:
             return HttpResponseBadRequest("Unknown region.")
         taken = service.region != region and service.refused_at is None
+        mended = ""
         if service.region != region and not taken:
-            _switch_region(service, region)
+            mended = _switch_region(service, region)[1]
     problems_now(organization)
     if taken:
         messages.error(
@@ -127,6 +129,8 @@ def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResp
             f"{service.name} now sends to PagerDuty in the {service.get_region_display()}. "
             "Send a test event to check the key works there.",
         )
+    if mended:
+        messages.success(request, mended)
     return redirect(
         reverse("pagerduty:integrations", args=[organization.slug]) + f"#service-{service.pk}"
     )
@@ -135,11 +139,11 @@ def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResp
 def _save_paste(request: TenantRequest, form: PastedKeyForm) -> str:
     """Add the pasted service, or correct the region of the one with this key; say which."""
     if form.region_change is not None:
-        service = _switch_region(form.region_change, form.cleaned_data["region"])
+        service, mended = _switch_region(form.region_change, form.cleaned_data["region"])
         return (
             f"{service.name} now sends to PagerDuty in the {service.get_region_display()}. "
-            "Send a test event to check the key works there."
-        )
+            f"Send a test event to check the key works there. {mended}"
+        ).strip()
     service = PagerDutyService.objects.create(
         organization=request.tenant.organization,
         name=form.cleaned_data["name"],
@@ -150,9 +154,10 @@ def _save_paste(request: TenantRequest, form: PastedKeyForm) -> str:
     return f"{service.name} was added. Send a test event to check the key works."
 
 
-def _switch_region(service: PagerDutyService, region: str) -> PagerDutyService:
+def _switch_region(service: PagerDutyService, region: str) -> tuple[PagerDutyService, str]:
     """A pasted key's region corrected. What PagerDuty said in the other region no longer
-    holds: the refusal and failure marks go, until a delivery in this region tells."""
+    holds: the refusal and failure marks go, until a delivery in this region tells, and the
+    open firings it refused are paged there again (`page_mended`); what to tell of them."""
     service.region = region
     service.refused_at, service.refused_detail = None, ""
     service.failing_since, service.failing_detail = None, ""
@@ -165,4 +170,5 @@ def _switch_region(service: PagerDutyService, region: str) -> PagerDutyService:
             "failing_detail",
         ]
     )
-    return service
+    paged = page_mended(service.organization_id, [service.pk]).get(service.pk, 0)
+    return service, mended_words(service.name, paged)
