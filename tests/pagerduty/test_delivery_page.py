@@ -74,8 +74,8 @@ def test_a_delivered_trigger_says_when_what_for_and_its_attempts(org, reader):
     assert f'href="/o/{org.slug}/alerts/{errors.pk}/"' in page
     assert f'href="/o/{org.slug}/alerts/{errors.pk}/firings/{firing.pk}/sent/"' in page
     assert (
-        "Attempts 2. The last one: PagerDuty answered HTTP 202 “Event processed” in 120 ms."
-        " Only the last attempt's answer is kept." in words
+        "Attempts 2 attempts; the last: PagerDuty answered HTTP 202 “Event processed” in"
+        " 120 ms. Only the last answer is kept." in words
     )
 
 
@@ -105,12 +105,15 @@ def test_a_failed_delivery_says_its_last_answer_and_no_delivery_time(org, reader
     assert "Delivered" not in words
     assert "Sent for Its alert was deleted." in words
     assert (
-        "Attempts 1. The last one: PagerDuty answered HTTP 400 “Event object is invalid”"
+        "Attempts 1 attempt: PagerDuty answered HTTP 400 “Event object is invalid”"
         " (Invalid routing key)." in words
     )
-    assert "Only the last attempt" not in words
+    assert "Only the last" not in words
     words = _text(_page(reader, org, unanswered))
-    assert "Attempts 3. The last one got no answer: Connection refused." in words
+    assert (
+        "Attempts 3 attempts; the last got no answer: Connection refused."
+        " Only the last answer is kept." in words
+    )
 
 
 def test_the_page_polls_with_its_facts_and_reads_them_in_the_same_queries(org, reader):

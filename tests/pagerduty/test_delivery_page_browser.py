@@ -50,7 +50,7 @@ def test_the_delivery_page_on_a_dark_phone_keeps_its_facts_as_it_settles(
         expect(facts).to_contain_text("Queued")
         expect(facts).to_contain_text("3 minutes ago")
         expect(facts.get_by_role("link", name=f"Alert “{made.name}”")).to_be_visible()
-        expect(facts).to_contain_text("The last one: PagerDuty answered HTTP 503")
+        expect(facts).to_contain_text("1 attempt: PagerDuty answered HTTP 503")
         expect(facts).not_to_contain_text("Delivered")
         assert overflow(page) == 0
         assert low_contrast(page) == []
@@ -66,7 +66,7 @@ def test_the_delivery_page_on_a_dark_phone_keeps_its_facts_as_it_settles(
         )
         expect(page.locator("#delivery-facts dt").filter(has_text="Delivered")).to_be_visible()
         expect(page.locator("#delivery-facts")).to_contain_text(
-            "2. The last one: PagerDuty answered HTTP 202 “Event processed” in 85 ms."
+            "2 attempts; the last: PagerDuty answered HTTP 202 “Event processed” in 85 ms."
         )
         expect(page.locator("#delivery-facts")).to_contain_text("Queued")
         assert overflow(page) == 0

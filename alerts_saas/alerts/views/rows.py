@@ -12,6 +12,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -89,23 +91,52 @@ class TargetPath:
     def incident_words(self) -> str:
         return incident_words(self.incident) if self.incident else ""
 
+    @property
+    def unpaged_words(self) -> str:
+        """Said beside who is on call, so that a name under a trigger PagerDuty did not
+        take is not read as the person paged."""
+        if self.trigger.status == Delivery.Status.FAILED:
+            return "not paged: the trigger failed"
+        if self.trigger.status != Delivery.Status.DELIVERED and _failed_attempts(self.trigger):
+            return "not paged yet"
+        return ""
+
+
+def _failed_attempts(delivery: Delivery) -> int:
+    """Attempts of a delivery still on its way that failed: one being sent now is not."""
+    return delivery.attempts - (delivery.status == Delivery.Status.SENDING)
+
+
+def _retry_words(delivery: Delivery, action: str) -> SafeString:
+    """E.g. "Trigger: 3 attempts failed (PagerDuty answered 500) · next try at 02:18:56":
+    what went wrong (only the last answer is kept) and when it is tried again."""
+    failed = _failed_attempts(delivery)
+    if delivery.response_status is not None:
+        answer = f"PagerDuty answered {delivery.response_status}"
+    else:
+        answer = delivery.last_error
+    if delivery.status == Delivery.Status.SENDING:
+        nxt = format_html("{}", "trying again now")
+    elif delivery.next_attempt_at > timezone.now():
+        nxt = format_html("next try at {}", time_html(delivery.next_attempt_at, "H:i:s"))
+    else:
+        nxt = format_html("{}", "next try due now")
+    return format_html(
+        "{}: {} attempt{} failed ({}) · {}", action, failed, pluralize(failed), answer, nxt
+    )
+
 
 def _delivery_words(delivery: Delivery, action: str) -> SafeString:
-    """E.g. "Trigger delivered at 03:12:09", "Resolve retrying (attempt 3): PagerDuty
-    answered 503", "Trigger failed: Invalid routing key"; times in the person's zone."""
+    """E.g. "Trigger delivered at 03:12:09", "Resolve: 2 attempts failed (PagerDuty
+    answered 503) · next try at 03:12:40", "Trigger failed: Invalid routing key"; times
+    in the person's zone."""
     if delivery.status == Delivery.Status.DELIVERED:
         when = delivery.delivered_at or delivery.created_at
         return format_html("{} delivered at {}", action, time_html(when, "H:i:s"))
     if delivery.status == Delivery.Status.FAILED:
         return format_html("{} failed: {}", action, delivery.last_error or "refused by PagerDuty")
-    if delivery.attempts and delivery.last_error:
-        return format_html(
-            "{} retrying (attempt {} at {}): {}",
-            action,
-            delivery.attempts + 1,
-            time_html(delivery.next_attempt_at, "H:i:s"),
-            delivery.last_error,
-        )
+    if _failed_attempts(delivery) > 0 and delivery.last_error:
+        return _retry_words(delivery, action)
     if delivery.status == Delivery.Status.SENDING:
         return format_html("{} sending", action)
     return format_html("{} queued", action)
