@@ -147,3 +147,21 @@ def test_only_owners_disable_the_firing_alerts_from_here(
     alert.refresh_from_db()
     assert alert.enabled and Firing.objects.get(alert=alert).is_open
     assert client.get(f"/o/{org.slug}/settings/delete/disable-firing/").status_code in (403, 405)
+
+
+def test_an_alert_already_disabled_is_not_named_as_disabled_now(
+    org, make_service, admin_client, pagerduty
+) -> None:
+    """Only the alerts disabled now are named "Disabled"; one already disabled whose firing
+    was still open is named apart, with its firing cleared."""
+    service = make_service()
+    _heartbeat(org, service)
+    already = _heartbeat(org, service, name="Nightly export")
+    assert evaluation.evaluate(now=time.time())["opened"] == 2
+    Alert.objects.filter(pk=already.pk).update(enabled=False)  # its firing left open
+
+    text = _text(admin_client.post(f"/o/{org.slug}/settings/delete/disable-firing/", follow=True))
+    assert "Disabled “Backup heartbeat”: it can't fire again" in text, text
+    assert "Nightly export”:" not in text and "Disabled “Backup heartbeat”, “Nightly" not in text
+    assert "“Nightly export” was already disabled: its open firing is cleared." in text
+    assert not Firing.objects.filter(organization=org, cleared_at__isnull=True).exists()

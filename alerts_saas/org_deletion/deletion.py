@@ -20,6 +20,7 @@ an app to give up its own access, so the page tells the owner to remove the app 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -151,11 +152,15 @@ def paging_now(organization: Organization) -> Paging:
 
 @dataclass(frozen=True)
 class Disabled:
-    """What `disable_firing_alerts` did: the alerts it disabled, and the resolves it queued
-    (none for a firing held by a mute, refused, or resolved in PagerDuty already)."""
+    """What `disable_firing_alerts` did: the alerts it disabled, the alerts already disabled
+    whose open firings it cleared (`already_off`, with `already_off_firings` of them), and
+    the resolves it queued (none for a firing held by a mute, refused, or resolved in
+    PagerDuty already)."""
 
     alerts: list[Alert]
     resolves: int
+    already_off: list[Alert] = field(default_factory=list)
+    already_off_firings: int = 0
 
 
 def disable_firing_alerts(organization: Organization) -> Disabled:
@@ -177,6 +182,7 @@ def disable_firing_alerts(organization: Organization) -> Disabled:
             .order_by("pk")
         )
         still_open = list(open_ones.filter(alert_id__in=[a.pk for a in alerts]).order_by("pk"))
+        already_off = [a for a in alerts if not a.enabled]
         for alert in alerts:
             if alert.enabled:
                 alert.enabled = False
@@ -184,7 +190,17 @@ def disable_firing_alerts(organization: Organization) -> Disabled:
         _, resolves = firing_changes.clear_firings(
             still_open, Firing.ClearReason.DISABLED, timezone.now()
         )
-    return Disabled(sorted(alerts, key=lambda a: (a.name, a.pk)), resolves)
+    off_ids = {a.pk for a in already_off}
+    return Disabled(
+        _by_name(a for a in alerts if a.pk not in off_ids),
+        resolves,
+        _by_name(already_off),
+        sum(1 for f in still_open if f.alert_id in off_ids),
+    )
+
+
+def _by_name(alerts: Iterable[Alert]) -> list[Alert]:
+    return sorted(alerts, key=lambda a: (a.name, a.pk))
 
 
 def name_matches(organization: Organization, typed: str) -> bool:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY, TenantRequest, tenant_view
 from alerts_saas.accounts.models import Role
+from alerts_saas.alerts.models import Alert
 from alerts_saas.org_deletion import deletion
 
 NAMED = 3  # the disabled alerts named in the message; "and N more" after
@@ -49,27 +50,44 @@ def disable_firing(request: TenantRequest) -> HttpResponse:
     again (an absence alert whose events stopped) stop paging, its incidents resolved."""
     organization = request.tenant.organization
     done = deletion.disable_firing_alerts(organization)
-    if not done.alerts:
+    if not done.alerts and not done.already_off:
         messages.info(request, "No alert is firing now.")
     else:
         messages.success(request, _disabled_words(done))
     return redirect("org_deletion:delete", slug=organization.slug)
 
 
+def _names(alerts: list[Alert]) -> str:
+    names = ", ".join(f"“{a.name}”" for a in alerts[:NAMED])
+    more = len(alerts) - NAMED
+    return f"{names} and {more} more" if more > 0 else names
+
+
 def _disabled_words(done: deletion.Disabled) -> str:
-    names = ", ".join(f"“{a.name}”" for a in done.alerts[:NAMED])
-    more = len(done.alerts) - NAMED
-    which = f"{names} and {more} more" if more > 0 else names
+    """Names the alerts disabled now only; those already disabled had firings cleared."""
+    said = []
     n = len(done.alerts)
-    again = "it on its page" if n == 1 else "them on their pages"
-    said = (
-        f"Disabled {which}: {'it' if n == 1 else 'they'} can't fire again (enable {again} "
-        "if you keep the organization)."
-    )
+    if n:
+        again = "it on its page" if n == 1 else "them on their pages"
+        said.append(
+            f"Disabled {_names(done.alerts)}: {'it' if n == 1 else 'they'} can't fire again "
+            f"(enable {again} if you keep the organization)."
+        )
+    if done.already_off:
+        one, cleared = len(done.already_off) == 1, done.already_off_firings
+        whose = "its" if one else "their"
+        firings = (
+            f"{whose} open firing is" if cleared == 1 else f"{whose} {cleared} open firings are"
+        )
+        said.append(
+            f"{_names(done.already_off)} {'was' if one else 'were'} already disabled: "
+            f"{firings} cleared."
+        )
+    them = "it" if n + len(done.already_off) == 1 else "them"
     if done.resolves == 0:
-        return f"{said} No incident was open in PagerDuty for {'it' if n == 1 else 'them'}."
+        return f"{' '.join(said)} No incident was open in PagerDuty for {them}."
     incidents = "1 incident is" if done.resolves == 1 else f"{done.resolves} incidents are"
     return (
-        f"{said} {incidents} being resolved in PagerDuty. Once that is sent, you can "
+        f"{' '.join(said)} {incidents} being resolved in PagerDuty. Once that is sent, you can "
         "delete the organization here."
     )
