@@ -8,6 +8,7 @@ loaded (it would be decrypted), nor the event's body.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +18,8 @@ from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.cursors import Cursor, walk
-from integrations.pagerduty.models import Delivery
+from integrations.pagerduty.left_open import LeftOpen, left_open_ids
+from integrations.pagerduty.models import Delivery, EventAction
 
 RECENT_SHOWN = 5
 RECENT_SPAN = timedelta(hours=24)
@@ -55,6 +57,7 @@ class Failure:
     error: str
     url: str
     fixed_at: datetime | None = None  # when what it failed to do got through (`_fixed_at`)
+    left_open: LeftOpen | None = None  # a resolve's: the incident it left open in PagerDuty
 
     @property
     def what(self) -> str:
@@ -77,9 +80,21 @@ def _failed(organization: Organization) -> QuerySet[Delivery]:
     )
 
 
-def _failure(delivery: Delivery, slug: str) -> Failure:
-    url = reverse("pagerduty:delivery", args=[slug, delivery.pk])
-    return Failure(delivery, error_words(delivery), url, getattr(delivery, "fixed_at", None))
+def _failures(organization: Organization, rows: Sequence[Delivery]) -> list[Failure]:
+    """The rows as shown, each failed resolve with the incident it left open in PagerDuty,
+    if it did (`left_open`): one query for them all."""
+    resolves = [d.pk for d in rows if d.event_action == EventAction.RESOLVE]
+    left = left_open_ids(organization.pk, resolves)
+    return [
+        Failure(
+            d,
+            error_words(d),
+            reverse("pagerduty:delivery", args=[organization.slug, d.pk]),
+            getattr(d, "fixed_at", None),
+            left.get(d.pk),
+        )
+        for d in rows
+    ]
 
 
 def _fixed_at() -> Case:
@@ -125,7 +140,7 @@ def sent_any(organization: Organization) -> bool:
 def recent_failures(organization: Organization, now: datetime) -> RecentFailures:
     """The newest RECENT_SHOWN failures of the last RECENT_SPAN, each with when a later
     delivery to its service got through (if one did), and how many there were, and were not
-    fixed so: one query."""
+    fixed so: one query, and one for the incidents failed resolves left open."""
     rows = list(
         _failed(organization)
         .filter(created_at__gte=now - RECENT_SPAN)
@@ -137,7 +152,7 @@ def recent_failures(organization: Organization, now: datetime) -> RecentFailures
     )
     slug = organization.slug
     return RecentFailures(
-        [_failure(row, slug) for row in rows],
+        _failures(organization, rows),
         rows[0].total if rows else 0,
         reverse("dashboard:failed_deliveries", args=[slug]),
         rows[0].unfixed if rows else 0,
@@ -154,4 +169,4 @@ class FailurePage:
 def failure_page(organization: Organization, after: Cursor | None) -> FailurePage:
     """PAGE_SIZE failures, newest first, older than `after` (from the newest when None)."""
     shown, older = walk(_failed(organization), after, PAGE_SIZE)
-    return FailurePage([_failure(row, organization.slug) for row in shown], older)
+    return FailurePage(_failures(organization, list(shown)), older)

@@ -12,6 +12,7 @@ from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY, TenantRequest, 
 from alerts_saas.accounts.models import Role
 from alerts_saas.alerts.models import Alert
 from alerts_saas.org_deletion import deletion
+from integrations.pagerduty.left_open import left_open
 
 NAMED = 3  # the disabled alerts named in the message; "and N more" after
 
@@ -37,6 +38,8 @@ def org_delete(request: TenantRequest) -> HttpResponse:
     context = {
         "paging": paging,
         "contents": None if paging.blocks else deletion.contents(organization),
+        # Incidents failed resolves left open in PagerDuty: deleting doesn't close them.
+        "left_open": left_open(organization.pk),
         "typed": typed,
         "error": error,
     }

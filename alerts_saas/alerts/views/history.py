@@ -45,7 +45,7 @@ from alerts_saas.alerts.views.fragment_tags import (
     targets_version,
 )
 from alerts_saas.alerts.views.resolved_holding import next_firing, resolved_holding
-from alerts_saas.alerts.views.rows import FiringRow
+from alerts_saas.alerts.views.rows import FiringRow, with_left_open
 from alerts_saas.cursors import Cursor, walk
 from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, PAGE_SIZE, HistoryPage, filtered
@@ -202,6 +202,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     values = firing_values(alert, request.GET, request.tenant.organization.slug, now)
     open_rows = [open_firing] if open_firing is not None else []
     shown, open_rows = _with_incidents(alert, shown, [*open_rows, *(values.rows if values else [])])
+    shown = with_left_open(alert.organization_id, shown)
     if open_firing is not None:
         open_firing, open_rows = open_rows[0], open_rows[1:]
     if values is not None:

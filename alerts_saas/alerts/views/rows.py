@@ -25,6 +25,7 @@ from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
 from integrations.pagerduty.incidents.words import incident_words
+from integrations.pagerduty.left_open import LeftOpen, left_open
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 
@@ -189,6 +190,8 @@ class FiringRow(_Row):
     lazy: bool = False
     sent: int = 0
     sent_failed: int = 0
+    # A cleared firing's incidents its failed resolves left open in PagerDuty (`left_open`).
+    left_open: tuple[LeftOpen, ...] = ()
 
     @property
     def firing(self) -> Firing:
@@ -310,3 +313,23 @@ class AlertRow(_Row):
         if self.subject.severity_from_events:
             return "Severity from the events"
         return Severity(self.subject.severity).label
+
+
+def with_left_open(organization_id: int, rows: list[FiringRow]) -> list[FiringRow]:
+    """The rows, each cleared firing's with the incidents its failed resolves left open in
+    PagerDuty: one query for the page, none unless a cleared firing has a failed delivery
+    (counted for a `lazy` row, loaded for the others)."""
+    cleared = [row.firing.pk for row in rows if not row.firing.is_open and _any_failed(row)]
+    if not cleared:
+        return rows
+    left = left_open(organization_id, cleared, limit=len(cleared) * 10)
+    return [
+        replace(row, left_open=tuple(o for o in left if o.firing_id == row.firing.pk))
+        for row in rows
+    ]
+
+
+def _any_failed(row: FiringRow) -> bool:
+    if row.lazy:
+        return row.sent_failed > 0
+    return any(d.status == Delivery.Status.FAILED for d in row.deliveries)
