@@ -43,18 +43,19 @@ class AbsenceAlertOut(BaseModel):
 
 class SetOffOut(BaseModel):
     """The absence alerts a revoke may set off, as the key's revoke page names them before
-    the click. Tripwire doesn't record which key sent an event: this is inferred from each
-    key's last use (at most a minute stale) and each alert's window, and says no more."""
+    the click. Tripwire doesn't record which key sent an event: this is inferred from when
+    each key last had events accepted (at most a minute stale; changes and batches refused
+    whole don't count) and each alert's window, and says no more."""
 
     will_fire: list[AbsenceAlertOut] = Field(
-        description="Enabled absence alerts whose window saw no other key used, so the events "
-        "they count came with this key: once those stop, each fires within its window unless "
-        "they come in with another key by then."
+        description="Enabled absence alerts whose window saw no other key have events "
+        "accepted, so the events they count came with this key: once those stop, each fires "
+        "within its window unless they come in with another key by then."
     )
     may_fire: list[AbsenceAlertOut] = Field(
         description="Enabled absence alerts that count events which came with this key or "
-        "with another one used within their window: if theirs came with this key, each fires "
-        "within its window."
+        "with another one that had events accepted within their window: if theirs came with "
+        "this key, each fires within its window."
     )
 
 

@@ -307,6 +307,8 @@ def post_events(request: KeyRequest) -> Status:
                 {"Retry-After": "5"},
             ) from None
     key.touch()
+    if judged.events:
+        key.accepted_events()
     rejected = len(raw.items) - len(judged.events)
     activity.add_refused(key.organization_id, rejected, time.time())
     result = IngestResult(

@@ -99,13 +99,18 @@ class Secret(models.Model):
     def touch(self) -> None:
         """Record use, at most once a minute each (compare-and-set), so that a busy secret
         doesn't write on every request."""
+        self._stamp("last_used_at")
+
+    def _stamp(self, name: str) -> None:
+        """Set the time field `name` to now, unless it is less than a minute old."""
         now = timezone.now()
         cutoff = now - timedelta(seconds=60)
-        if self.last_used_at is not None and self.last_used_at >= cutoff:
+        last = getattr(self, name)
+        if last is not None and last >= cutoff:
             return
-        stale = models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=cutoff)
-        type(self)._default_manager.filter(stale, pk=self.pk).update(last_used_at=now)
-        self.last_used_at = now
+        stale = models.Q(**{f"{name}__isnull": True}) | models.Q(**{f"{name}__lt": cutoff})
+        type(self)._default_manager.filter(stale, pk=self.pk).update(**{name: now})
+        setattr(self, name, now)
 
 
 class IngestKey(Secret):
@@ -123,9 +128,17 @@ class IngestKey(Secret):
     revoked_by_token = models.ForeignKey(
         "ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # When `POST /events` last accepted events sent with it (at most a minute stale), where
+    # `last_used_at` is also set by a change sent or a batch whose events were all refused:
+    # what `revoke_effects` reads to say which key an alert's events came with.
+    events_accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Secret.Meta):
         pass
+
+    def accepted_events(self) -> None:
+        """Record that events sent with it were accepted (at most once a minute)."""
+        self._stamp("events_accepted_at")
 
     @property
     def made_by(self) -> str:

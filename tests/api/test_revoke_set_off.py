@@ -29,9 +29,9 @@ def _absence(org, name: str, window: int, **fields) -> Alert:
 
 
 def _used(key: IngestKey, minutes_ago: float) -> None:
-    IngestKey.objects.filter(pk=key.pk).update(
-        last_used_at=timezone.now() - timedelta(minutes=minutes_ago)
-    )
+    """The key last had events accepted `minutes_ago` (its last use)."""
+    when = timezone.now() - timedelta(minutes=minutes_ago)
+    IngestKey.objects.filter(pk=key.pk).update(last_used_at=when, events_accepted_at=when)
 
 
 def test_a_revoke_names_the_absence_alerts_it_may_set_off(api, org, make_org) -> None:
@@ -69,3 +69,18 @@ def test_the_document_says_how_much_tripwire_knows() -> None:
     assert "Tripwire doesn't record which key sent an event" in set_off["description"]
     assert "if theirs came with this key" in set_off["properties"]["may_fire"]["description"]
     assert "absence_alerts_set_off" in schemas["RevokedIngestKeyOut"]["properties"]
+
+
+def test_a_key_used_only_for_changes_does_not_make_a_revoke_a_may(api, org) -> None:
+    """A key that sent changes (or only refused events) was used, but fed no alert."""
+    web, _ = IngestKey.issue(org, "web servers")
+    deploys, _ = IngestKey.issue(org, "deploys")
+    _used(web, 2)
+    IngestKey.objects.filter(pk=deploys.pk).update(last_used_at=timezone.now())
+    heartbeat = _absence(org, "Backup heartbeat", 10)
+
+    revoked = api.post(f"/ingest-keys/{web.pk}/revoke", status=200).json()
+    assert revoked["absence_alerts_set_off"] == {
+        "will_fire": [{"id": heartbeat.pk, "name": "Backup heartbeat", "window_minutes": 10}],
+        "may_fire": [],
+    }

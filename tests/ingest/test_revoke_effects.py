@@ -9,8 +9,10 @@ import html
 import re
 from datetime import timedelta
 
+import orjson
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -41,9 +43,9 @@ def _absence(org, name: str, window: int, **fields) -> Alert:
 
 
 def _used(key: IngestKey, minutes_ago: float) -> None:
-    IngestKey.objects.filter(pk=key.pk).update(
-        last_used_at=timezone.now() - timedelta(minutes=minutes_ago)
-    )
+    """The key last had events accepted `minutes_ago` (its last use)."""
+    when = timezone.now() - timedelta(minutes=minutes_ago)
+    IngestKey.objects.filter(pk=key.pk).update(last_used_at=when, events_accepted_at=when)
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def test_alerts_only_this_key_fed_are_named_as_firing_within_their_window(
     page = _text(_revoke_page(admin_client, web))
     assert "Absence alerts this can set off" in page
     assert (
-        "No other key sent events within these alerts' windows, so the events they count "
+        "No other key had events accepted within these alerts' windows, so the events they count "
         "came with this key. Once the key is revoked, those events stop, and each fires "
         "within its window unless they come in with another key by then: "
         "Backup heartbeat (fewer than 1 matching event in 10 minutes): fires within 10 "
@@ -108,16 +110,16 @@ def test_with_another_key_used_in_a_window_the_page_says_may(org, admin_client, 
         in page
     )
     assert (
-        "No other key sent events within this alert's window, so the events it counts came "
+        "No other key had events accepted within this alert's window, so the events it counts came "
         "with this key. Once the key is revoked, those events stop, and it fires within its "
         "window unless they come in with another key by then: Queue heartbeat" in page
     )
     assert (
-        "This alert counts events that came with this key or with another one used within "
-        "its window. Tripwire doesn't record which key sent an event: if its events come "
-        "with this key, it fires within its window once the key is revoked: Backup heartbeat "
-        "(fewer than 1 matching event in 1 hour): within 1 hour, if its events come with "
-        "this key." in page
+        "This alert counts events that came with this key or with another one that had "
+        "events accepted within its window. Tripwire doesn't record which key sent an event: "
+        "if its events come with this key, it fires within its window once the key is "
+        "revoked: Backup heartbeat (fewer than 1 matching event in 1 hour): within 1 hour, "
+        "if its events come with this key." in page
     )
     assert "To keep them quiet" in page and "or disable those alerts first." in page
     assert "Backup heartbeat (fewer than 1 matching event in 1 hour): fires within" not in page
@@ -129,7 +131,8 @@ def test_a_key_not_used_within_any_window_sets_nothing_off(org, admin_client, ke
     _used(web, 20)
     page = _text(_revoke_page(admin_client, web))
     assert (
-        "This key was not used within any absence alert's window, so revoking it sets off "
+        "No events sent with this key were accepted within any absence alert's window, so "
+        "revoking it sets off "
         "none of the organization's 1 absence alert." in page
     )
     assert "Queue heartbeat" not in page
@@ -153,3 +156,40 @@ def test_the_page_costs_the_same_queries_however_many_absence_alerts(
     assert queries_with(2) == queries_with(24)
     page = _text(_revoke_page(admin_client, web))
     assert page.count("and 2 more.") == 2  # 12 of each: "fires within" (1 minute) and "may" (5)
+
+
+def test_a_key_used_only_for_changes_or_refused_events_fed_no_alert(
+    org, admin_client, keys, post_events
+) -> None:
+    """Sending a change, or a batch whose events were all refused, uses a key but feeds no
+    alert: the key that sent the events is named as the one whose revoke fires it."""
+    web, web_secret, _ = keys
+    _absence(org, "Backup heartbeat", 10)
+    _, deploys_secret = IngestKey.issue(org, "deploys")
+    assert post_events([{"app": "backup", "message": "done"}], secret=web_secret).status_code == 202
+    deploy = {"payload": {"summary": "Deployed checkout v2.14.0", "source": "ci"}}
+    changes = Client().post(
+        "/api/v1/changes",
+        data=orjson.dumps(deploy),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {deploys_secret}",
+    )
+    assert changes.status_code == 202, changes.content
+    refused = post_events([{"level": 3}], secret=IngestKey.issue(org, "broken")[1])
+    assert refused.status_code == 400
+
+    page = _text(_revoke_page(admin_client, web))
+    assert (
+        "No other key had events accepted within this alert's window, so the events it counts "
+        "came with this key." in page
+    ), page
+    assert "Backup heartbeat (fewer than 1 matching event in 10 minutes): fires within" in page
+    assert "if its events come with this key" not in page
+
+    deploys = IngestKey.objects.get(organization=org, name="deploys")
+    assert deploys.last_used_at is not None and deploys.events_accepted_at is None
+    assert (
+        "No events sent with this key have been accepted (it was used only for changes, or for "
+        "events that were all refused), so revoking it sets off none of the organization's 1 "
+        "absence alert." in _text(_revoke_page(admin_client, deploys))
+    )
