@@ -75,7 +75,7 @@ def _send_test_event_through_the_sandbox(session: requests.Session) -> None:
     service_id = re.search(r"/services/(\d+)/test/", response.text).group(1)
     response = session.post(
         f"{BASE}/o/demo/settings/integrations/pagerduty/services/{service_id}/test/",
-        data=form,
+        data={**form, "confirm": "1"},
         headers={"Referer": page},
         timeout=10,
     )

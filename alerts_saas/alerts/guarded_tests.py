@@ -144,6 +144,14 @@ def _who(service: PagerDutyService, oc: OnCallNow | None) -> str:
     return f"whoever is on call for {service.name}"
 
 
+def paged(oc: OnCallNow | None) -> str:
+    """Who a test just sent pages, by a current on-call reading ("Olivia Oncall"); "" when
+    Tripwire doesn't know (no reading, an old one, or one that failed)."""
+    if oc is None or not oc.checked_at or oc.problem or getattr(oc, "as_of", False):
+        return ""
+    return ", ".join(oc.names)
+
+
 def _listed(parts: list[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from integrations.pagerduty.models import PagerDutyService
 
+SAMPLE_SEVERITY = "info"  # the test event's: what its question's urgency words are about
+
 
 def test_dedup_key() -> str:
     return f"{settings.PRODUCT_NAME.lower()}-test-{uuid.uuid4().hex}"
@@ -20,7 +22,7 @@ def test_event_payload(service: PagerDutyService, sent_by: str) -> dict[str, Any
     return {
         "summary": f"[TEST] {product} test event for {service.name}",
         "source": f"{product.lower()}.test",
-        "severity": "info",
+        "severity": SAMPLE_SEVERITY,
         "timestamp": timezone.now().isoformat(),
         "component": product,
         "group": service.organization.name,

@@ -158,10 +158,48 @@
     }
   });
 
-  // A cell swapped in later (htmx) is labelled too.
+  // "Send test event"'s question: the server's open <dialog>, made modal (focus kept in
+  // it, Escape cancels); Cancel closes it here instead of leaving the page.
+  function showTestQuestion(root) {
+    var asked = ".test-result dialog.test-confirm[open]";
+    if (!root.querySelectorAll) return;
+    var dialogs = Array.prototype.slice.call(root.querySelectorAll(asked));
+    if (root.matches(asked)) dialogs.push(root);
+    dialogs.forEach(function (dialog) {
+      if (dialog.matches(":modal")) return;
+      dialog.close();
+      dialog.showModal();
+    });
+  }
+
+  function dropTestQuestion(dialog) {
+    var row = document.getElementById(dialog.id.replace("test-confirm-", "service-"));
+    dialog.close();
+    dialog.remove();
+    var send = row && row.querySelector("form[action$='/test/'] button");
+    if (send) send.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target instanceof Element && event.target.closest(".test-result dialog.test-confirm [data-close-dialog]");
+    if (!cancel) return;
+    event.preventDefault();
+    dropTestQuestion(cancel.closest("dialog"));
+  });
+  document.addEventListener("cancel", function (event) {
+    if (event.target instanceof Element && event.target.matches(".test-result dialog.test-confirm")) {
+      event.preventDefault();
+      dropTestQuestion(event.target);
+    }
+  }, true);
+
+  // A cell swapped in later (htmx) is labelled too; a question swapped in is asked.
   function start() {
     labelCells(document);
-    if (window.htmx) window.htmx.onLoad(labelCells);
+    if (window.htmx) {
+      window.htmx.onLoad(labelCells);
+      window.htmx.onLoad(showTestQuestion);
+    }
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

@@ -27,7 +27,7 @@ UNKNOWN_KEY = "0123456789abcdef0123456789abcdef"  # PagerDuty refuses it: 400
 
 def _send_test(client, org, service) -> tuple[Delivery, Delivery | None]:
     url = f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/"
-    assert client.post(url, HTTP_HX_REQUEST="true").status_code == 200
+    assert client.post(url, {"confirm": "1"}, HTTP_HX_REQUEST="true").status_code == 200
     trigger = Delivery.objects.get(event_action="trigger")
     return trigger, Delivery.objects.filter(event_action="resolve").first()
 

@@ -183,7 +183,8 @@ def test_a_delivery_that_gets_through_marks_the_service_healthy_again(
     PagerDutyService.objects.filter(pk=other.pk).update(refused_at=timezone.now())
 
     response = admin_client.post(
-        f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/"
+        f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/",
+        {"confirm": "1"},
     )
     assert response.status_code == 302
     [test] = _settled(*Delivery.objects.filter(service=service, event_action="trigger"))

@@ -32,7 +32,7 @@ def test_a_refused_resolve_sent_with_the_replaced_key_does_not_mark_the_mended_s
     test_url = (
         f"/o/{org.slug}/settings/integrations/pagerduty/services/{connected_service.pk}/test/"
     )
-    assert admin_client.post(test_url).status_code == 302
+    assert admin_client.post(test_url, {"confirm": "1"}).status_code == 302
     trigger = Delivery.objects.get(service=connected_service, event_action=EventAction.TRIGGER)
     resolve = Delivery.objects.get(service=connected_service, event_action=EventAction.RESOLVE)
     assert engine.attempt(trigger.pk) == Delivery.Status.DELIVERED

@@ -151,7 +151,7 @@ def test_the_incidents_of_a_page_cost_no_query_per_alert(admin_client, org, conn
 
 def test_a_test_alerts_panel_shows_its_incident(admin_client, org, connected_service) -> None:
     url = f"/o/{org.slug}/settings/integrations/pagerduty/services/{connected_service.pk}/test/"
-    assert admin_client.post(url, HTTP_HX_REQUEST="true").status_code == 200
+    assert admin_client.post(url, {"confirm": "1"}, HTTP_HX_REQUEST="true").status_code == 200
     trigger = Delivery.objects.get(event_action="trigger", is_test=True)
     trigger.status = Delivery.Status.DELIVERED
     trigger.save(update_fields=["status"])

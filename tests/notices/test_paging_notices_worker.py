@@ -161,7 +161,10 @@ def test_a_key_pagerduty_refuses_is_one_email_a_banner_a_reminder_and_an_all_cle
     PagerDutyService.objects.filter(pk=service.pk).update(
         integration_key=integration["integration_key"]
     )
-    admin_client.post(f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/")
+    admin_client.post(
+        f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/",
+        {"confirm": "1"},
+    )
     wait_for(
         lambda: PagerDutyService.objects.get(pk=service.pk).refused_at is None,
         message="the service to heal",

@@ -37,7 +37,9 @@ def service(org) -> PagerDutyService:
 
 def _send_test(client, org, service) -> tuple[str, Delivery, Delivery | None]:
     """Press "Send test event"; the panel htmx gets, the trigger and its resolve."""
-    response = client.post(f"{_base(org)}/services/{service.pk}/test/", HTTP_HX_REQUEST="true")
+    response = client.post(
+        f"{_base(org)}/services/{service.pk}/test/", {"confirm": "1"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     trigger = Delivery.objects.get(event_action="trigger")
     resolve = Delivery.objects.filter(event_action="resolve").first()
@@ -317,7 +319,7 @@ def test_a_failed_automatic_resolve_can_be_retried_by_hand(admin_client, org, se
 def test_removing_the_service_sends_the_waiting_resolve_now(
     admin_client, org, connected_service, pagerduty
 ):
-    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/", {"confirm": "1"})
     trigger = Delivery.objects.get(event_action="trigger")
     engine.attempt(trigger.pk)
     confirm = admin_client.get(f"{_base(org)}/services/{connected_service.pk}/delete/")

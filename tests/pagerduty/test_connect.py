@@ -168,7 +168,10 @@ def test_an_eu_account_talks_to_the_eu_hosts(admin_client, org, connect, pagerdu
     admin_client.post(url, {"service": [billing]})
     service = PagerDutyService.objects.get(account=account)
     assert service.region == "eu"
-    admin_client.post(f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/")
+    admin_client.post(
+        f"/o/{org.slug}/settings/integrations/pagerduty/services/{service.pk}/test/",
+        {"confirm": "1"},
+    )
     from integrations.pagerduty import delivery as engine
     from integrations.pagerduty.models import Delivery
 

@@ -82,6 +82,7 @@ def test_connect_choose_two_services_and_send_a_test_event(
     # A test event goes through the real worker to the sandbox; the panel polls to the end.
     target = services[0]
     table.locator(f"#service-{target.pk}").get_by_role("button", name="Send test event").click()
+    page.get_by_role("button", name="Yes, send the test event").click()
     panel = page.locator(f"#test-result-{target.pk} article.delivery")
     expect(panel).to_contain_text(f"Test trigger to {target.name}")
     expect(panel).to_have_attribute("data-status", "delivered", timeout=20_000)

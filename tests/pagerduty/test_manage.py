@@ -49,7 +49,9 @@ def test_a_pasted_key_is_stored_encrypted_and_shown_masked(admin_client, org, pa
     service = PagerDutyService.objects.get()
     assert service.is_pasted and service.region == "eu" and service.integration_key == key
     # Send test event: it goes to the EU events host and opens an alert there.
-    response = admin_client.post(f"{_base(org)}/services/{service.pk}/test/", follow=True)
+    response = admin_client.post(
+        f"{_base(org)}/services/{service.pk}/test/", {"confirm": "1"}, follow=True
+    )
     delivery = Delivery.objects.get(event_action="trigger")
     assert delivery.is_test and delivery.body["payload"]["summary"].startswith("[TEST]")
     assert engine.attempt(delivery.pk) == Delivery.Status.DELIVERED
@@ -70,8 +72,8 @@ def test_a_pasted_key_is_stored_encrypted_and_shown_masked(admin_client, org, pa
 
 def test_each_test_event_has_a_fresh_dedup_key(admin_client, org, connected_service):
     url = f"{_base(org)}/services/{connected_service.pk}/test/"
-    admin_client.post(url)
-    admin_client.post(url)
+    admin_client.post(url, {"confirm": "1"})
+    admin_client.post(url, {"confirm": "1"})
     assert Delivery.objects.values("dedup_key").distinct().count() == 2
 
 
@@ -87,13 +89,13 @@ def test_deliveries_keep_working_while_the_account_needs_reconnecting(
 ):
     pagerduty.revoke_tokens(all=True)
     PagerDutyAccount.objects.update(status=PagerDutyAccount.Status.NEEDS_RECONNECT)
-    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/", {"confirm": "1"})
     delivery = Delivery.objects.get(event_action="trigger")
     assert engine.attempt(delivery.pk) == Delivery.Status.DELIVERED  # integration keys, not tokens
 
 
 def test_a_finished_delivery_tells_the_page_to_refresh(admin_client, org, connected_service):
-    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/")
+    admin_client.post(f"{_base(org)}/services/{connected_service.pk}/test/", {"confirm": "1"})
     delivery = Delivery.objects.get(event_action="trigger")
     url = f"/o/{org.slug}/pagerduty/deliveries/{delivery.pk}/"
     assert "HX-Trigger" not in admin_client.get(url, HTTP_HX_REQUEST="true")

@@ -32,7 +32,7 @@ def _paste(client: Client, org, key: str, region: str, name: str = "Billing EU")
 
 def _test_event(client: Client, org, service: PagerDutyService) -> str:
     """Send a test event to the service and deliver it; its final status."""
-    client.post(f"{_base(org)}/services/{service.pk}/test/")
+    client.post(f"{_base(org)}/services/{service.pk}/test/", {"confirm": "1"})
     delivery = Delivery.objects.filter(service=service, event_action="trigger").latest("pk")
     return engine.attempt(delivery.pk)
 

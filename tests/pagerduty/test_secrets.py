@@ -33,7 +33,7 @@ def test_secrets_stay_out_of_logs_and_pages(admin_client, org, connect, pagerdut
         service=[ids["Checkout API 001"], ids["Checkout API 002"]],
     )
     service = PagerDutyService.objects.order_by("pk").first()
-    visit(f"{base}/services/{service.pk}/test/", "post")
+    visit(f"{base}/services/{service.pk}/test/", "post", confirm="1")
     trigger = Delivery.objects.get(event_action="trigger")
     engine.attempt(trigger.pk)
     visit(f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/")

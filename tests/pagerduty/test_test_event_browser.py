@@ -44,6 +44,14 @@ def test_a_test_events_result_shows_under_its_own_button(
 
     button = page.locator(f"#service-{target.pk}").get_by_role("button", name="Send test event")
     button.click()
+    # It asks first, naming whom it pages, in a modal dialog; Cancel sends nothing.
+    question = page.get_by_role("dialog", name=f"Send a test event to {target.name}?")
+    expect(question).to_contain_text(f"This pages whoever is on call for {target.name} now.")
+    question.get_by_role("button", name="Cancel").click()
+    expect(question).to_have_count(0)
+    expect(button).to_be_focused()
+    button.click()
+    question.get_by_role("button", name="Yes, send the test event").click()
     panel = page.locator(f"#test-result-{target.pk} article.delivery")
     expect(panel).to_contain_text(f"Test trigger to {target.name}")
     # Right under its service, before the next one, and on the screen as it is.

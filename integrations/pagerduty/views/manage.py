@@ -11,18 +11,26 @@ from django.views.decorators.http import require_POST
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
+from alerts_saas.alerts import guarded_tests
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.history import FILTERS, service_page
+from integrations.pagerduty.incidents.oncall import on_call
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
-from integrations.pagerduty.samples import test_dedup_key, test_event_payload
+from integrations.pagerduty.samples import SAMPLE_SEVERITY, test_dedup_key, test_event_payload
 
 
 @tenant_view(Role.MEMBER)
 @require_POST
 def send_test_event(request: TenantRequest, pagerduty_service_id: int) -> HttpResponse:
+    """ "Send test event": the first press asks who it pages (`guarded_tests.confirmation`,
+    as "Send test alert" does), and sends nothing; "Yes, send the test event" posts
+    `confirm`. htmx gets the question as a <dialog> under the row, or the sent event's
+    panel; without JavaScript the question is a page of its own."""
     organization = request.tenant.organization
     service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
+    if request.POST.get("confirm") != "1":
+        return _ask(request, service)
     with transaction.atomic():
         [delivery] = autoresolve.queue_tests(
             [
@@ -41,6 +49,17 @@ def send_test_event(request: TenantRequest, pagerduty_service_id: int) -> HttpRe
     return redirect(delivery_url(organization.slug, delivery))
 
 
+def _ask(request: TenantRequest, service: PagerDutyService) -> HttpResponse:
+    known = on_call([service]).get(service.pk)
+    context = {
+        "service": service,
+        "question": guarded_tests.confirmation([(service, known)], SAMPLE_SEVERITY),
+    }
+    if request.htmx:
+        return render(request, "pagerduty/_test_event_confirm.html", context)
+    return render(request, "pagerduty/test_event_confirm.html", context)
+
+
 def delivery_url(slug: str, delivery: Delivery) -> str:
     return reverse("pagerduty:delivery", kwargs={"slug": slug, "delivery_id": delivery.pk})
 
@@ -49,7 +68,12 @@ def _panel(request: TenantRequest, delivery: Delivery, *, full: bool = False) ->
     """A delivery's panel (`_delivery.html`), with its test incident if it opened one;
     `full` on the delivery's own page (its times, alert and attempts too)."""
     incident = autoresolve.incident_of(delivery)
-    context = {"delivery": delivery, "incident": incident, "full": full}
+    context = {
+        "delivery": delivery,
+        "incident": incident,
+        "full": full,
+        "pages_now": _pages_now(delivery),
+    }
     response = render(request, "pagerduty/_delivery.html", context)
     # The panel says what it showed when it asks again: once the delivery is final, a change
     # (delivered; later, resolved automatically) lets the page refresh what depends on it
@@ -58,6 +82,16 @@ def _panel(request: TenantRequest, delivery: Delivery, *, full: bool = False) ->
     if delivery.is_final and shown != autoresolve.panel_key(delivery, incident):
         response["HX-Trigger"] = "deliveryFinished"
     return response
+
+
+def _pages_now(delivery: Delivery) -> str:
+    """Whom a delivered test trigger pages, by the on-call reading; "" unless known."""
+    service = delivery.service
+    if not (delivery.is_test and delivery.event_action == EventAction.TRIGGER) or not service:
+        return ""
+    if delivery.status != Delivery.Status.DELIVERED:
+        return ""
+    return guarded_tests.paged(on_call([service]).get(service.pk))
 
 
 @tenant_view(Role.MEMBER)
