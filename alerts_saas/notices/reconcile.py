@@ -21,7 +21,8 @@ organization's open `PagingProblem` rows:
 
 Steps 1 to 3 also run in the request of a member whose change can break or mend paging
 (`triggers.MemberChanges`): what it opens that only a member makes (`MEMBER_MADE`), or
-closes by a member's doing, is marked as theirs.
+closes by a member's doing, is marked as theirs if its subject is one the request touched;
+the rest is no one's, so everyone is told.
 
 Running it again changes nothing and sends nothing, so it runs whenever something that
 can break or mend paging changes (`triggers.py`) and every minute from beat (`tasks.py`).
@@ -30,6 +31,7 @@ can break or mend paging changes (`triggers.py`) and every minute from beat (`ta
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +49,8 @@ from alerts_saas.notices.models import LOST_PAGES, MEMBER_MADE, PagingProblem
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 
 log = logging.getLogger(__name__)
+# The member a problem (by its key) is the doing of, if any: `update_rows`'s `touched`.
+Credit = Callable[[str], int | None]
 
 
 @dataclass
@@ -71,20 +75,28 @@ def reconcile(organization: Organization, now: datetime | None = None) -> Outcom
 
 
 def update_rows(
-    organization: Organization, now: datetime | None = None, member_id: int | None = None
+    organization: Organization,
+    now: datetime | None = None,
+    member_id: int | None = None,
+    touched: Collection[str] = (),
 ) -> Outcome:
     """Steps 1 to 3 without the emails: for a page shown right after a change that mended
     (or broke) paging, whose banner reads the rows; the queued run sends what is due.
-    `member_id`: the member whose change this follows, in their request."""
+    `member_id`: the member whose change this follows, in their request; `touched`: the
+    subjects (`subject`) that change touched, the only problems that can be theirs."""
     now = now or timezone.now()
     current = {p.key: p for p in problems(organization)}
     rows = {row.key: row for row in PagingProblem.objects.open().filter(organization=organization)}
     outcome = Outcome()
+
+    def credit(key: str) -> int | None:
+        return member_id if subject(key) in touched else None
+
     new = [p for k, p in current.items() if k not in rows]
-    outcome.opened = _open(organization, new, now, member_id)
+    outcome.opened = _open(organization, new, now, credit)
     _refresh([(row, current[key]) for key, row in rows.items() if key in current])
     gone = [row for key, row in rows.items() if key not in current]
-    outcome.closed = _close(gone, current, now, member_id)
+    outcome.closed = _close(gone, current, now, credit)
     return outcome
 
 
@@ -103,7 +115,7 @@ def shown(problem: Problem) -> dict[str, Any]:
 
 
 def _open(
-    organization: Organization, new: list[Problem], now: datetime, member_id: int | None
+    organization: Organization, new: list[Problem], now: datetime, credit: Credit
 ) -> list[str]:
     if not new:
         return []
@@ -113,7 +125,7 @@ def _open(
                 organization=organization,
                 key=p.key,
                 opened_at=now,
-                opened_by_id=member_id if p.kind in MEMBER_MADE else None,
+                opened_by_id=credit(p.key) if p.kind in MEMBER_MADE else None,
                 **shown(p),
             )
             for p in new
@@ -131,25 +143,25 @@ def _refresh(pairs: list[tuple[PagingProblem, Problem]]) -> None:
 
 
 def _close(
-    gone: list[PagingProblem], current: dict[str, Problem], now: datetime, member_id: int | None
+    gone: list[PagingProblem], current: dict[str, Problem], now: datetime, credit: Credit
 ) -> list[str]:
-    subjects_now = {_subject(key) for key in current}
+    subjects_now = {subject(key) for key in current}
     closed = []
     told = ExpressionWrapper(Q(notified_at__isnull=False), output_field=BooleanField())
     for row in gone:
-        replaced = _subject(row.key) in subjects_now
+        replaced = subject(row.key) in subjects_now
         why, mended_by_member = _why_gone(row, replaced)
         if PagingProblem.objects.filter(pk=row.pk, resolved_at__isnull=True).update(
             resolved_at=now,
             resolution=why[:300],
             all_clear_due=False if replaced else (True if row.kind in LOST_PAGES else told),
-            closed_by_id=member_id if mended_by_member else None,
+            closed_by_id=credit(row.key) if mended_by_member else None,
         ):
             closed.append(row.key)
     return closed
 
 
-def _subject(key: str) -> str:
+def subject(key: str) -> str:
     """What a problem is about ("service:12"), whatever is wrong with it."""
     return key.partition(":")[2]
 
@@ -159,7 +171,7 @@ def _why_gone(row: PagingProblem, replaced: bool) -> tuple[str, bool]:
     change mended it (not a delivery that got through: PagerDuty's doing)."""
     if replaced:
         return "Another problem of the same thing took its place.", False
-    thing, _, pk = _subject(row.key).partition(":")
+    thing, _, pk = subject(row.key).partition(":")
     if not pk.isdigit():
         return "It is no longer a problem.", False
     if thing == "service":
