@@ -80,8 +80,9 @@ def _no_firing(firing_id: int) -> Refused:
 def resolve_firing(request: TokenRequest, firing_id: int) -> FiringOut:
     """Resolve an open firing, as the alert page's Resolve does: it clears as "resolved" (in
     Tripwire) and the resolves of its incidents go to PagerDuty. If the condition still
-    holds, the alert fires again at the next check, with a new incident. A firing already
-    cleared is 409, and nothing is sent."""
+    holds, the alert fires again at the next check (whether that pages, a mute or a path to
+    nobody decides, as the alert page says). A firing already cleared is 409, and nothing
+    is sent."""
     organization = request.auth.organization
     with transaction.atomic():
         alert_id = (

@@ -205,7 +205,7 @@ def test_the_list_tells_each_values_incident(admin_client, org, connected_servic
     assert Alert.objects.count() == 1
 
 
-def test_resolve_here_says_it_pages_anew_while_the_condition_holds(
+def test_resolve_here_says_it_fires_again_while_the_condition_holds(
     admin_client, org, connected_service
 ) -> None:
     alert = _alert(org, connected_service)
@@ -215,7 +215,7 @@ def test_resolve_here_says_it_pages_anew_while_the_condition_holds(
     form = _between(page, '<form [^>]*id="resolve-firing"', "</form>")
     assert '<button type="submit" class="secondary outline">Resolve</button>' in form
     assert (
-        "Resolve here: it fires again at the next check and pages anew, as its condition "
+        "Resolve here: it fires again at the next check, as its condition "
         "still holds. Resolving the incident in PagerDuty stops the paging instead"
     ) in form
 
