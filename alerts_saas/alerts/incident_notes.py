@@ -1,21 +1,24 @@
 """What PagerDuty says of the open firings of a page of alerts: one line each for the list
 and the dashboard ("Acknowledged by Alice 4 min ago"). An alert firing for several values
 has an incident per value: the list names each of the first few ("web-1 acknowledged by
-Alice 4 min ago · web-2 resolved in PagerDuty by Bob just now · and 5 more")."""
+Alice 4 min ago · web-2 resolved in PagerDuty by Bob just now · and 5 more"). A firing that
+paged several services reads as one only when all are in one state; else each says its own
+("Acknowledged in Checkout API by Sam just now; Edge Gateway: not known (a pasted key tells
+Tripwire nothing back)"): one acknowledgement is never the whole alert's."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from alerts_saas.alerts.models import Firing
 from integrations.pagerduty.incidents.lookup import incidents_of
-from integrations.pagerduty.incidents.models import Incident
+from integrations.pagerduty.incidents.models import Incident, IncidentStatus
 from integrations.pagerduty.incidents.words import incident_words
 from integrations.pagerduty.models import Delivery, EventAction
 
@@ -27,10 +30,9 @@ VALUES_SHOWN = 3
 
 
 def incident_notes(organization_id: int, alert_ids: Collection[int]) -> dict[int, str]:
-    """Per firing alert of `alert_ids`, its open firing's incident in words (the one that
-    changed last where it paged several services); for an alert firing for several values,
-    each of the first `VALUES_SHOWN` to fire with its own. Two queries, on indexes, however
-    many values fire."""
+    """Per firing alert of `alert_ids`, its open firing's incidents in words
+    (`_firing_words`); for an alert firing for several values, each of the first
+    `VALUES_SHOWN` to fire with its own. Two queries, on indexes, however many values fire."""
     if not alert_ids:
         return {}
     open_firings = Firing.objects.filter(
@@ -54,19 +56,21 @@ def incident_notes(organization_id: int, alert_ids: Collection[int]) -> dict[int
         group=F("firing__group"),
         open_count=Subquery(how_many[:1]),
     )
-    latest = _latest(organization_id, triggers, "firing_id")
-    per_alert: dict[int, list[tuple[_Told, Incident]]] = {}
-    for told, incident in sorted(
-        ((_Told.of(t), i) for t, i in latest.values()), key=lambda p: p[0].order
+    paged = _per_firing(organization_id, triggers)
+    per_alert: dict[int, list[tuple[_Told, str]]] = {}
+    for told, said in sorted(
+        ((_Told.of(found[0].trigger), _firing_words(found)) for found in paged.values()),
+        key=lambda p: p[0].order,
     ):
-        per_alert.setdefault(told.alert_id, []).append((told, incident))
+        if said:
+            per_alert.setdefault(told.alert_id, []).append((told, said))
     notes: dict[int, str] = {}
     for alert_id, found in per_alert.items():
         firing = found[0][0].open_count
         if firing == 1:
-            notes[alert_id] = incident_words(found[0][1])
+            notes[alert_id] = found[0][1]
             continue
-        words = [f"{t.group or 'no value'} {_lower_first(incident_words(i))}" for t, i in found]
+        words = [f"{t.group or 'no value'} {_lower_first(w)}" for t, w in found]
         more = firing - len(found)
         notes[alert_id] = " · ".join([*words, *([f"and {more:,} more"] if more > 0 else [])])
     return notes
@@ -102,36 +106,105 @@ def firing_notes(organization_id: int, firing_ids: Collection[int]) -> dict[int,
     """The same per open firing: each value of an alert that groups has its own incident."""
     if not firing_ids:
         return {}
-    triggers = Delivery.objects.filter(firing_id__in=list(firing_ids))
-    found = _latest(organization_id, triggers, "firing_id")
-    return {key: incident_words(incident) for key, (_, incident) in found.items()}
+    triggers = Delivery.objects.filter(
+        organization_id=organization_id, firing_id__in=list(firing_ids)
+    )
+    paged = _per_firing(organization_id, triggers)
+    notes = {key: _firing_words(found) for key, found in paged.items()}
+    return {key: words for key, words in notes.items() if words}
 
 
 _D = TypeVar("_D", bound=Delivery)  # a trigger, with what its query annotated
 
 
-def _latest(
-    organization_id: int, deliveries: QuerySet[_D], by: str
-) -> dict[int, tuple[_D, Incident]]:
-    """Per `by` (a firing), the incident of its triggers that changed last, and its trigger."""
+@dataclass(frozen=True)
+class _Paged(Generic[_D]):
+    """One service a firing paged: its trigger, and the incident if Tripwire knows it."""
+
+    trigger: _D
+    incident: Incident | None
+
+    @property
+    def pasted(self) -> bool:
+        service = self.trigger.service
+        return service is not None and service.account_id is None
+
+    @property
+    def changed(self) -> float:
+        return self.incident.status_changed_at.timestamp() if self.incident else 0.0
+
+
+def _per_firing(organization_id: int, deliveries: QuerySet[_D]) -> dict[int, list[_Paged[_D]]]:
+    """Per firing, each service its triggers paged (the incident that changed last where one
+    service had several), latest change first and the services with no incident known
+    last. Two queries."""
     triggers = list(
-        deliveries.filter(event_action=EventAction.TRIGGER).only(
-            "alert_id", "firing_id", "service_id", "dedup_key", "event_action"
+        deliveries.filter(event_action=EventAction.TRIGGER)
+        .select_related("service")
+        .only(
+            "alert_id",
+            "firing_id",
+            "service_id",
+            "service_name",
+            "dedup_key",
+            "event_action",
+            "status",
+            "service__account_id",
         )
     )
     incidents = incidents_of(organization_id, triggers)
-    latest: dict[int, tuple[_D, Incident]] = {}
+    per_service: dict[tuple[int, int | str], _Paged[_D]] = {}
     for trigger in triggers:
-        incident = (
-            incidents.get((trigger.service_id, trigger.dedup_key)) if trigger.service_id else None
-        )
-        key = getattr(trigger, by)
-        if incident is None or key is None:
+        if trigger.firing_id is None:
             continue
-        seen = latest.get(key)
-        if seen is None or incident.status_changed_at > seen[1].status_changed_at:
-            latest[key] = (trigger, incident)
-    return latest
+        key = (trigger.firing_id, trigger.service_id or trigger.service_name)
+        paged = _Paged(trigger, incidents.get((trigger.service_id or 0, trigger.dedup_key)))
+        seen = per_service.get(key)
+        if seen is None or paged.changed > seen.changed:
+            per_service[key] = paged
+    found: dict[int, list[_Paged[_D]]] = {}
+    for (firing_id, _), paged in per_service.items():
+        found.setdefault(firing_id, []).append(paged)
+    for services in found.values():
+        services.sort(key=lambda p: (-p.changed, p.trigger.service_name))
+    return found
+
+
+def _firing_words(paged: list[_Paged[_D]]) -> str:
+    """The firing's incident in words when every service it paged is in one state ("all
+    acknowledged" is the whole story); else each service's own, so an acknowledgement in
+    one never reads as the alert's. Nothing when Tripwire knows no incident of it."""
+    known = [p.incident for p in paged if p.incident is not None]
+    if not known:
+        return ""
+    if len(known) == len(paged) and len({i.status for i in known}) == 1:
+        return incident_words(max(known, key=lambda i: i.status_changed_at))
+    return "; ".join(_service_words(p) for p in paged)
+
+
+def _service_words(paged: _Paged[_D]) -> str:
+    """One service's part: "Acknowledged in Checkout API by Sam just now", "Payments: still
+    triggered, nobody assigned", "Edge Gateway: not known (a pasted key …)"."""
+    name, incident = paged.trigger.service_name, paged.incident
+    if incident is None:
+        return f"{name}: {_unknown(paged)}"
+    rest = incident_words(incident, beside_badge=True)
+    if incident.status == IncidentStatus.ACKNOWLEDGED:
+        return f"Acknowledged in {name} {rest}"
+    if incident.status == IncidentStatus.RESOLVED:
+        return f"{name}: resolved {rest}"
+    return f"{name}: still triggered, {rest}"
+
+
+def _unknown(paged: _Paged[_D]) -> str:
+    """Why Tripwire can't say where the service's incident stands."""
+    if paged.trigger.status == Delivery.Status.FAILED:
+        return "not paged (the event failed)"
+    if paged.pasted:
+        return "not known (a pasted key tells Tripwire nothing back)"
+    if paged.trigger.service_id is None:
+        return "not known (the service was removed from Tripwire)"
+    return "no incident seen yet"
 
 
 def _lower_first(words: str) -> str:
