@@ -6,12 +6,18 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Now
+from django.http import QueryDict
 
 from alerts_saas.cursors import Cursor, walk
 from integrations.pagerduty.models import Delivery, PagerDutyService, Reason
 
 RETRYING = "retrying"
 PAGE_SIZE = 50
+# The alert page lists its latest few deliveries, so it does not grow with the alert's
+# history (a phone scrolled past hundreds to reach what is under them); ?deliveries=all
+# lists them all, walked by cursor.
+LATEST_SHOWN = 5
+ALL_DELIVERIES = "deliveries"
 # A test incident's automatic resolve waiting for its time: not yet anyone's "last delivery".
 WAITING_AUTOMATIC_RESOLVE = Q(
     reason=Reason.TEST_EXPIRED,
@@ -59,6 +65,7 @@ class HistoryPage:
     older: Cursor | None  # where the next page starts, when there is one
     from_start: bool  # the newest page (no cursor given)
     cursor_paged: bool = True  # `_delivery_table.html`: "Newest" and "Older", no numbers
+    shortened: bool = False  # the latest few only, with "Show all deliveries" (no count)
 
 
 def service_page(
@@ -72,3 +79,14 @@ def service_page(
     after = Cursor.parse(before)
     shown, older = walk(rows, after, PAGE_SIZE)
     return HistoryPage(shown, older, after is None), status
+
+
+def alert_page(deliveries: QuerySet[Delivery], status: str, query: QueryDict) -> HistoryPage:
+    """The alert page's deliveries (already `filtered`): the latest LATEST_SHOWN, with "Show
+    all" when there are more; PAGE_SIZE walked by cursor once the person asks for all, a
+    status or an older page. One query either way, and no count of the history."""
+    after = Cursor.parse(query.get("before"))
+    if after is not None or status or query.get(ALL_DELIVERIES) == "all":
+        return HistoryPage(*walk(deliveries, after, PAGE_SIZE), after is None)
+    shown, older = walk(deliveries, None, LATEST_SHOWN)
+    return HistoryPage(shown, None, True, shortened=older is not None)

@@ -173,8 +173,9 @@ def test_a_table_of_deliveries_loads_no_key_and_no_body(admin_client, org):
 
 
 def test_an_alerts_deliveries_walk_by_cursor_too(admin_client, org):
-    """The alert page's table of deliveries goes back with "Older →" as a service's does:
-    every delivery of the alert once (three to a second), at a fixed cost, never counted."""
+    """The alert page's "Show all deliveries" goes back with "Older →" as a service's
+    does: every delivery of the alert once (three to a second), at a fixed cost, never
+    counted."""
     service = _service(org, "Checkout", "e")
     alert = Alert.objects.create(organization=org, name="Checkout errors")
     alert.targets.add(service)
@@ -185,7 +186,9 @@ def test_an_alerts_deliveries_walk_by_cursor_too(admin_client, org):
     admin_client.get(url)  # the session and caches warm
     with CaptureQueriesContext(connection) as first:
         admin_client.get(url)
-    seen, pages = _walk(admin_client, url)
+    shortened = admin_client.get(url).content.decode()
+    assert f'href="{url}?deliveries=all#deliveries">Show all deliveries' in shortened
+    seen, pages = _walk(admin_client, f"{url}?deliveries=all")
     assert seen == _newest_first(service, alert=alert)  # 121, in order, none twice
     assert len(pages) == 3 and "Page 1 of" not in pages[0]
     assert "← Newest" in pages[-1] and "Older →" not in pages[-1]

@@ -46,9 +46,8 @@ from alerts_saas.alerts.views.fragment_tags import (
 )
 from alerts_saas.alerts.views.resolved_holding import next_firing, resolved_holding
 from alerts_saas.alerts.views.rows import FiringRow, with_left_open
-from alerts_saas.cursors import Cursor, walk
 from alerts_saas.ingest.models import ChangeEvent
-from integrations.pagerduty.history import FILTERS, PAGE_SIZE, HistoryPage, filtered
+from integrations.pagerduty.history import FILTERS, alert_page, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.oncall import on_call
 from integrations.pagerduty.models import Delivery, PagerDutyService
@@ -213,10 +212,9 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     if alert.group_by:
         of_alert = of_alert.annotate(group_value=F("firing__group"))
     deliveries, status = filtered(of_alert, request.GET.get("status"))
-    # Walked by cursor ("Older →"), as a service's deliveries are: OFFSET cost the rows
-    # before the page, and the count the whole history, on every refresh.
-    after = Cursor.parse(request.GET.get("before"))
-    page = HistoryPage(*walk(deliveries, after, PAGE_SIZE), after is None)
+    # The latest few, or all walked by cursor ("Older →"), as a service's deliveries are:
+    # OFFSET cost the rows before the page, and a count the whole history, every refresh.
+    page = alert_page(deliveries, status, request.GET)
     context: dict[str, Any] = {
         "page": page,
         "status": status,
