@@ -10,6 +10,10 @@ from celery.schedules import crontab
 
 from alerts_saas.env import env_int
 
+# How often the alerts are checked (`evaluation.evaluate`): an absence alert's first full
+# window is judged at the first check after it ends (`state.state_of`).
+EVALUATION_SECONDS = env_int("ALERT_EVALUATION_INTERVAL", 10)
+
 
 def _every(task: str, seconds: int) -> dict[str, object]:
     """A beat entry that runs `task` every `seconds`; a run still queued when the next is
@@ -27,9 +31,7 @@ def beat_schedule(heartbeat_interval: int) -> dict[str, dict[str, object]]:
             "task": "integrations.pagerduty.tasks.refresh_expiring_tokens",
             "schedule": timedelta(minutes=5),
         },
-        "alerts-evaluate": _every(
-            "alerts_saas.alerts.tasks.evaluate_alerts", env_int("ALERT_EVALUATION_INTERVAL", 10)
-        ),
+        "alerts-evaluate": _every("alerts_saas.alerts.tasks.evaluate_alerts", EVALUATION_SECONDS),
         # Mute windows: what they held pages within this many seconds of their end.
         "alerts-release-held": _every(
             "alerts_saas.alerts.tasks.release_held_firings", env_int("MUTE_RELEASE_INTERVAL", 15)

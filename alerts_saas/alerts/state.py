@@ -7,13 +7,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.beat import EVALUATION_SECONDS
+
+# An absence alert fires at the first check after its first full window ends, within this
+# long of it: until then it still waits, rather than read "OK" above a count under its
+# threshold that no check has judged yet.
+FIRST_CHECK = timedelta(seconds=EVALUATION_SECONDS)
 
 
 class State(StrEnum):
     FIRING = "firing"
     OK = "ok"
     DISABLED = "disabled"
-    WAITING = "waiting"  # an absence alert in its first window: it cannot fire yet
+    WAITING = "waiting"  # an absence alert in its first window (and till the check after it)
     COUNTING = "counting"  # counting restarted less than a window ago (edit or enable)
 
 
@@ -46,7 +52,8 @@ def state_of(
 ) -> AlertState:
     """The state of `alert`, given its open firing (if any) at `now`. `counts_since`: when
     the count store started counting, if it lost its counts since the alert began to: an
-    absence alert then waits for a whole window of counting after it too."""
+    absence alert then waits for a whole window of counting after it too. An absence alert
+    waits until the check after that window (`FIRST_CHECK`), as no check judged it before."""
     if not alert.enabled:
         return AlertState(State.DISABLED)
     if firing is not None:
@@ -54,11 +61,10 @@ def state_of(
     full_window_at = alert.full_window_at
     if counts_since is not None and alert.is_absence:
         full_window_at = max(full_window_at, counts_since + timedelta(minutes=alert.window_minutes))
-    if now < full_window_at:
-        if alert.is_absence:
-            return AlertState(State.WAITING, full_window_at=full_window_at)
-        if alert.generation > 1:
-            return AlertState(State.COUNTING, full_window_at=full_window_at)
+    if alert.is_absence and now < full_window_at + FIRST_CHECK:
+        return AlertState(State.WAITING, full_window_at=full_window_at)
+    if now < full_window_at and alert.generation > 1:
+        return AlertState(State.COUNTING, full_window_at=full_window_at)
     return AlertState(State.OK)
 
 

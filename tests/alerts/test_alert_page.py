@@ -159,10 +159,12 @@ def test_an_absence_alert_is_watching_through_its_first_window(
     )
     page = _page(admin_client, alert)
     can_fire = alert.counting_since + timedelta(minutes=10)
-    assert 'data-state="waiting"' in page and "Watching" in page
+    assert 'data-state="waiting"' in page and "<h2>Waiting</h2>" in page
     assert (
-        f'An absence alert can fire from <strong><time datetime="{can_fire:%Y-%m-%dT%H:%M:%SZ}"'
+        "Its first full window (10 minutes) ends at "
+        f'<strong><time datetime="{can_fire:%Y-%m-%dT%H:%M:%SZ}"'
     ) in page
+    assert "it can fire from then. An absence alert counts for one full window first." in page
     assert f">{can_fire:%-d %b %H:%M:%S}</time></strong>" in page
     assert "Fewer than 1 matching event in 10 minutes" in page
     listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()

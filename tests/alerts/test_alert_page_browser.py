@@ -160,7 +160,7 @@ def test_the_condition_form_explains_both_kinds_and_refuses_a_bad_expression(
     expect(row.locator(".badge").first).to_have_text("Waiting")
 
     page.get_by_role("link", name="Nightly job heartbeat").click()
-    expect(page.locator("#alert-state h2")).to_have_text("Watching")
+    expect(page.locator("#alert-state h2")).to_have_text("Waiting")
     expect(page.get_by_text("No matching events yet.")).to_be_visible()
     page.get_by_role("link", name="Settings / Ingest keys").click()
     expect(page).to_have_url(f"{base}/o/{org.slug}/settings/ingest-keys/")
