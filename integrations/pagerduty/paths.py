@@ -98,8 +98,9 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
 
 
 def _current(failures: list[Outcome]) -> list[Outcome]:
-    """The failures sent with their service's current key: one query, only when a failure
-    says which key it was sent with."""
+    """The failures sent with their service's current key: one query per settle that has
+    failures for good (the engine always says the key; a failure without one is taken as
+    sent with the current key). Deliveries that got through never reach here."""
     ids = {o.service_id for o in failures if o.key}
     if not ids:
         return failures

@@ -5,46 +5,28 @@ The answer fits the served OpenAPI document (`tests.api_client.Api`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts_saas.alerts.models import Alert, ConditionKind
+from alerts_saas.alerts.models import Alert
 from alerts_saas.ingest.models import IngestKey
+from tests.ingest_key_uses import absence, used
 
 pytestmark = pytest.mark.django_db
-
-
-def _absence(org, name: str, window: int, **fields) -> Alert:
-    return Alert.objects.create(
-        organization=org,
-        name=name,
-        kind=ConditionKind.ABSENCE,
-        threshold=1,
-        window_minutes=window,
-        **fields,
-    )
-
-
-def _used(key: IngestKey, minutes_ago: float) -> None:
-    """The key last had events accepted `minutes_ago` (its last use)."""
-    when = timezone.now() - timedelta(minutes=minutes_ago)
-    IngestKey.objects.filter(pk=key.pk).update(last_used_at=when, events_accepted_at=when)
 
 
 def test_a_revoke_names_the_absence_alerts_it_may_set_off(api, org, make_org) -> None:
     web, _ = IngestKey.issue(org, "web servers")
     batch, _ = IngestKey.issue(org, "batch jobs")
-    _used(web, 2)
-    _used(batch, 30)  # within the hour's window, not the ten minutes'
-    heartbeat = _absence(org, "Backup heartbeat", 10)
-    export = _absence(org, "Nightly export", 60)
-    _absence(org, "Switched off", 10, enabled=False)
+    used(web, 2)
+    used(batch, 30)  # within the hour's window, not the ten minutes'
+    heartbeat = absence(org, "Backup heartbeat", 10)
+    export = absence(org, "Nightly export", 60)
+    absence(org, "Switched off", 10, enabled=False)
     Alert.objects.create(organization=org, name="Checkout errors", threshold=5)
     elsewhere = make_org("Globex")
-    _absence(elsewhere, "Their heartbeat", 10)
+    absence(elsewhere, "Their heartbeat", 10)
 
     revoked = api.post(f"/ingest-keys/{web.pk}/revoke", status=200).json()
     assert revoked["is_revoked"] is True
@@ -58,7 +40,7 @@ def test_a_revoke_names_the_absence_alerts_it_may_set_off(api, org, make_org) ->
     assert again["absence_alerts_set_off"] is None
     # A key unused within every window sets off none: both lists empty.
     idle, _ = IngestKey.issue(org, "old laptop")
-    _used(idle, 120)
+    used(idle, 120)
     quiet = api.post(f"/ingest-keys/{idle.pk}/revoke", status=200).json()
     assert quiet["absence_alerts_set_off"] == {"will_fire": [], "may_fire": []}
 
@@ -75,9 +57,9 @@ def test_a_key_used_only_for_changes_does_not_make_a_revoke_a_may(api, org) -> N
     """A key that sent changes (or only refused events) was used, but fed no alert."""
     web, _ = IngestKey.issue(org, "web servers")
     deploys, _ = IngestKey.issue(org, "deploys")
-    _used(web, 2)
+    used(web, 2)
     IngestKey.objects.filter(pk=deploys.pk).update(last_used_at=timezone.now())
-    heartbeat = _absence(org, "Backup heartbeat", 10)
+    heartbeat = absence(org, "Backup heartbeat", 10)
 
     revoked = api.post(f"/ingest-keys/{web.pk}/revoke", status=200).json()
     assert revoked["absence_alerts_set_off"] == {

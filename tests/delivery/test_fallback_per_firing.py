@@ -14,9 +14,10 @@ import pytest
 from django.utils import timezone
 
 from alerts_saas.alerts import firings
-from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.models import Firing
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
+from tests.delivery.sending import open_firing, send_queued
 
 pytestmark = pytest.mark.django_db
 FALLBACK_URL = "/o/{slug}/settings/integrations/pagerduty/services/{pk}/fallback/"
@@ -29,26 +30,6 @@ def _service(make_service, name: str, key: str | None = None) -> PagerDutyServic
     PagerDutyService.objects.filter(pk=made.pk).update(name=name)
     made.refresh_from_db()
     return made
-
-
-def _firing(org, target: PagerDutyService) -> tuple[Alert, Firing]:
-    alert = Alert.objects.create(organization=org, name="DB errors", threshold=1)
-    alert.targets.set([target])
-    firing = firings.open_firing(alert, 5, timezone.now())
-    assert firing is not None
-    return alert, firing
-
-
-def _send_queued() -> None:
-    """Send what is due, as workers would, until nothing due is left (a resolve waits for
-    its trigger: it goes in a later round)."""
-    for _ in range(5):
-        due = Delivery.objects.filter(
-            status=Delivery.Status.QUEUED, next_attempt_at__lte=timezone.now()
-        )
-        if not due.exists():
-            return
-        engine.attempt_many(list(due.order_by("pk").values_list("pk", flat=True)))
 
 
 def _choose(admin_client, org, service: PagerDutyService, use: str = "1") -> str:
@@ -75,8 +56,8 @@ def test_a_firing_the_fallback_paged_still_says_so_once_the_fallback_is_unset(
     legacy = _service(make_service, "Legacy DB", REFUSED_KEYS[0])
     android = _service(make_service, "Android Sync")
     _choose(admin_client, org, android)
-    alert, firing = _firing(org, legacy)
-    _send_queued()  # Legacy DB refused, so the fallback's trigger goes, and is accepted
+    alert, firing = open_firing(org, legacy)
+    send_queued()  # Legacy DB refused, so the fallback's trigger goes, and is accepted
     paged = firing.deliveries.get(service=android)
     assert paged.status == Delivery.Status.DELIVERED and paged.reason == Reason.FALLBACK
 
@@ -100,8 +81,8 @@ def test_a_fallback_chosen_after_a_refused_one_pages_the_firing_and_its_resolve_
     old = _service(make_service, "Old fallback", REFUSED_KEYS[1])
     android = _service(make_service, "Android Sync")
     _choose(admin_client, org, old)
-    _alert, firing = _firing(org, legacy)
-    _send_queued()  # Legacy DB refused, then the old fallback refused too
+    _alert, firing = open_firing(org, legacy)
+    send_queued()  # Legacy DB refused, then the old fallback refused too
     [refused] = firing.deliveries.filter(service=old)
     assert refused.status == Delivery.Status.FAILED and refused.reason == Reason.FALLBACK
 
@@ -113,7 +94,7 @@ def test_a_fallback_chosen_after_a_refused_one_pages_the_firing_and_its_resolve_
     [resolve] = firing.deliveries.filter(event_action=EventAction.RESOLVE)
     assert (resolve.service_id, resolve.dedup_key) == (android.pk, trigger.dedup_key)
     assert engine.attempt_many([resolve.pk]) == {}  # not before its trigger
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, trigger.dedup_key) == ["trigger", "resolve"]
 
 
@@ -124,7 +105,7 @@ def test_a_fallback_chosen_while_the_last_ones_trigger_is_on_its_way_waits_for_i
     PagerDutyService.objects.filter(pk=legacy.pk).update(refused_at=timezone.now())
     first = _service(make_service, "Payments fallback")
     _choose(admin_client, org, first)
-    _alert, firing = _firing(org, legacy)  # known refused: the fallback's trigger goes at once
+    _alert, firing = open_firing(org, legacy)  # known refused: the fallback's trigger goes at once
     assert firing.deliveries.filter(service=first, status=Delivery.Status.QUEUED).exists()
 
     android = _service(make_service, "Android Sync")
@@ -132,11 +113,11 @@ def test_a_fallback_chosen_while_the_last_ones_trigger_is_on_its_way_waits_for_i
     # Not paged twice: the first fallback's trigger has not been answered yet.
     assert "is paged now" not in shown and "no one else is paged" not in shown
     assert not firing.deliveries.filter(service=android).exists()
-    _send_queued()
+    send_queued()
     assert firing.deliveries.get(service=first).status == Delivery.Status.DELIVERED
     assert not firing.deliveries.filter(service=android).exists()
     assert firings.clear_firing(firing, Firing.ClearReason.CLEARED, timezone.now())
-    _send_queued()
+    send_queued()
     [trigger] = firing.deliveries.filter(service=first, event_action=EventAction.TRIGGER)
     assert _accepted(pagerduty, trigger.dedup_key) == ["trigger", "resolve"]
 
@@ -148,15 +129,15 @@ def test_a_trigger_on_its_way_when_a_fallback_is_chosen_goes_to_it_once_refused(
     PagerDutyService.objects.filter(pk=legacy.pk).update(refused_at=timezone.now())
     old = _service(make_service, "Old fallback", REFUSED_KEYS[1])  # not known refused yet
     _choose(admin_client, org, old)
-    _alert, firing = _firing(org, legacy)
+    _alert, firing = open_firing(org, legacy)
     android = _service(make_service, "Android Sync")
     assert "is paged now" not in _choose(admin_client, org, android)
 
-    _send_queued()  # the old fallback refuses: its trigger goes to Android Sync, once
+    send_queued()  # the old fallback refuses: its trigger goes to Android Sync, once
     [trigger] = firing.deliveries.filter(service=android, event_action=EventAction.TRIGGER)
     assert trigger.status == Delivery.Status.DELIVERED
     assert firings.clear_firing(firing, Firing.ClearReason.CLEARED, timezone.now())
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, trigger.dedup_key) == ["trigger", "resolve"]
 
 
@@ -166,13 +147,13 @@ def test_a_firing_whose_only_incident_tripwire_resolved_is_paged_by_the_fallback
     good = _service(make_service, "Checkout API")
     legacy = _service(make_service, "Legacy DB", REFUSED_KEYS[0])
     PagerDutyService.objects.filter(pk=legacy.pk).update(refused_at=timezone.now())
-    alert, firing = _firing(org, good)
-    _send_queued()
+    alert, firing = open_firing(org, good)
+    send_queued()
     assert firing.deliveries.get(service=good).status == Delivery.Status.DELIVERED
     # Moved to Legacy DB, which PagerDuty refuses: Checkout API's incident is resolved.
     alert.targets.set([legacy])
     firings.sync_targets(firing, alert, 5)
-    _send_queued()
+    send_queued()
     [resolve] = firing.deliveries.filter(event_action=EventAction.RESOLVE)
     assert (resolve.service_id, resolve.status) == (good.pk, Delivery.Status.DELIVERED)
 
@@ -183,7 +164,7 @@ def test_a_firing_whose_only_incident_tripwire_resolved_is_paged_by_the_fallback
     android = _service(make_service, "Android Sync")
     shown = _choose(admin_client, org, android)
     assert "Android Sync is paged now for DB errors" in shown
-    _send_queued()
+    send_queued()
     [trigger] = firing.deliveries.filter(service=android, event_action=EventAction.TRIGGER)
     assert _accepted(pagerduty, trigger.dedup_key) == ["trigger"]
 
@@ -196,14 +177,14 @@ def test_an_edit_does_not_page_a_fallback_chosen_while_the_last_ones_incident_is
     PagerDutyService.objects.filter(pk__in=[legacy.pk, other.pk]).update(refused_at=timezone.now())
     first = _service(make_service, "Payments fallback")
     _choose(admin_client, org, first)
-    alert, firing = _firing(org, legacy)
-    _send_queued()
+    alert, firing = open_firing(org, legacy)
+    send_queued()
     assert firing.deliveries.get(service=first).status == Delivery.Status.DELIVERED
     android = _service(make_service, "Android Sync")
     assert "is paged now" not in _choose(admin_client, org, android)
 
     alert.targets.add(other)  # another refused service: Payments fallback's incident is open
     firings.sync_targets(firing, alert, 5)
-    _send_queued()
+    send_queued()
     assert firing.deliveries.filter(service=other).exists()
     assert not firing.deliveries.filter(service=android).exists()

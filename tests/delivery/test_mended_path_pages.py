@@ -17,38 +17,18 @@ from django.utils import timezone
 
 from alerts_saas.alerts import firings
 from alerts_saas.alerts.mended import page_mended
-from alerts_saas.alerts.models import Alert, Firing, MuteWindow
-from integrations.pagerduty import delivery as engine
+from alerts_saas.alerts.models import Firing, MuteWindow
 from integrations.pagerduty.models import Delivery, PagerDutyService
+from tests.delivery.sending import open_firing, send_queued
 
 pytestmark = pytest.mark.django_db
 SENT_AGAIN = "Checkout API 001 pages again: the 1 firing alert that couldn't page it was sent now."
 
 
-def _firing(org, target: PagerDutyService, name: str = "DB errors") -> tuple[Alert, Firing]:
-    alert = Alert.objects.create(organization=org, name=name, threshold=1)
-    alert.targets.set([target])
-    firing = firings.open_firing(alert, 5, timezone.now())
-    assert firing is not None
-    return alert, firing
-
-
-def _send_queued() -> None:
-    """Send what is due, as workers would, until nothing due is left (a resolve waits for
-    its trigger: it goes in a later round)."""
-    for _ in range(5):
-        due = Delivery.objects.filter(
-            status=Delivery.Status.QUEUED, next_attempt_at__lte=timezone.now()
-        )
-        if not due.exists():
-            return
-        engine.attempt_many(list(due.order_by("pk").values_list("pk", flat=True)))
-
-
 def _refused_firing(org, service: PagerDutyService, pagerduty, name: str = "DB errors") -> Firing:
     """A firing opened after the service's integration was removed: its trigger refused."""
-    _, firing = _firing(org, service, name)
-    _send_queued()
+    _, firing = open_firing(org, service, name)
+    send_queued()
     assert firing.deliveries.get().status == Delivery.Status.FAILED
     return firing
 
@@ -83,12 +63,12 @@ def test_a_service_given_a_new_integration_pages_the_open_firing_once(
 
     page = _add_again(admin_client, org, connected_service)
     assert SENT_AGAIN in page
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, connected_service) == ["trigger"]
 
     # Cleared, its resolve follows the new trigger to the same incident.
     assert firings.clear_firing(firing, Firing.ClearReason.RESOLVED, timezone.now())
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, connected_service) == ["trigger", "resolve"]
 
 
@@ -96,9 +76,9 @@ def test_mending_twice_pages_once(org, connected_service, pagerduty, admin_clien
     pagerduty.remove_integration(connected_service.integration_id)
     firing = _refused_firing(org, connected_service, pagerduty)
     assert SENT_AGAIN in _add_again(admin_client, org, connected_service)
-    _send_queued()
+    send_queued()
     assert "pages again" not in _add_again(admin_client, org, connected_service)
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, connected_service) == ["trigger"]
 
 
@@ -118,7 +98,7 @@ def test_a_cleared_firing_and_a_muted_alert_are_not_paged(
     firing = _refused_firing(org, connected_service, pagerduty, "DB errors")
 
     assert SENT_AGAIN in _add_again(admin_client, org, connected_service)
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, connected_service) == ["trigger"]
     assert _accepted(pagerduty, cleared, connected_service) == []
     assert _accepted(pagerduty, muted, connected_service) == []
@@ -136,12 +116,12 @@ def test_a_muted_service_is_not_paged(org, connected_service, pagerduty, admin_c
         ends_at=timezone.now() + timedelta(minutes=30),
     )
     assert "pages again" not in _add_again(admin_client, org, connected_service)
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, connected_service) == []
     # Without the mute, the next mend pages it: the mute held nothing.
     MuteWindow.objects.filter(service=connected_service).delete()
     assert SENT_AGAIN in _add_again(admin_client, org, connected_service)
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, connected_service) == ["trigger"]
 
 
@@ -154,8 +134,8 @@ def test_a_pasted_key_switched_to_its_region_pages_the_firing_and_keeps_the_fall
     pasted.refresh_from_db()
     fallback = make_service("Checkout API 002")
     PagerDutyService.objects.filter(pk=fallback.pk).update(is_fallback=True)
-    _, firing = _firing(org, pasted)
-    _send_queued()  # refused, so the fallback is paged for the firing
+    _, firing = open_firing(org, pasted)
+    send_queued()  # refused, so the fallback is paged for the firing
     assert _accepted(pagerduty, firing, pasted) == []
     [copy] = firing.deliveries.filter(service=fallback)
     assert copy.status == Delivery.Status.DELIVERED
@@ -163,12 +143,12 @@ def test_a_pasted_key_switched_to_its_region_pages_the_firing_and_keeps_the_fall
     url = f"/o/{org.slug}/settings/integrations/pagerduty/services/{pasted.pk}/region/"
     page = _text(admin_client.post(url, {"region": "eu"}, follow=True).content.decode())
     assert SENT_AGAIN in page
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, pasted) == ["trigger"]
 
     # The firing's resolve reaches both incidents: the mended service's and the fallback's.
     assert firings.clear_firing(firing, Firing.ClearReason.RESOLVED, timezone.now())
-    _send_queued()
+    send_queued()
     assert _accepted(pagerduty, firing, pasted) == ["trigger", "resolve"]
     fallback_events = pagerduty.events(dedup_key=copy.dedup_key)
     assert [e["body"]["event_action"] for e in fallback_events if e["status_code"] == 202] == [

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
 
 import orjson
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy
+from alerts_saas.alerts.models import Alert, Firing, GroupBy
 from alerts_saas.ingest.models import IngestKey
+from tests.ingest_key_uses import absence, used
 
 pytestmark = pytest.mark.django_db
 
@@ -31,23 +30,6 @@ def _revoke_page(client, key: IngestKey):
     return client.get(f"/o/{key.organization.slug}/settings/ingest-keys/{key.pk}/revoke/")
 
 
-def _absence(org, name: str, window: int, **fields) -> Alert:
-    return Alert.objects.create(
-        organization=org,
-        name=name,
-        kind=ConditionKind.ABSENCE,
-        threshold=1,
-        window_minutes=window,
-        **fields,
-    )
-
-
-def _used(key: IngestKey, minutes_ago: float) -> None:
-    """The key last had events accepted `minutes_ago` (its last use)."""
-    when = timezone.now() - timedelta(minutes=minutes_ago)
-    IngestKey.objects.filter(pk=key.pk).update(last_used_at=when, events_accepted_at=when)
-
-
 @pytest.fixture
 def keys(org):
     web, web_secret = IngestKey.issue(org, "web servers")
@@ -59,15 +41,15 @@ def test_alerts_only_this_key_fed_are_named_as_firing_within_their_window(
     org, admin_client, keys, post_events, make_org
 ) -> None:
     web, web_secret, batch = keys
-    _absence(org, "Backup heartbeat", 10)
-    _absence(org, "Hosts reporting", 5, group_by=GroupBy.SOURCE)
-    already = _absence(org, "Cron heartbeat", 5)
+    absence(org, "Backup heartbeat", 10)
+    absence(org, "Hosts reporting", 5, group_by=GroupBy.SOURCE)
+    already = absence(org, "Cron heartbeat", 5)
     Firing.objects.create(organization=org, alert=already, count_at_open=0)
-    _absence(org, "Switched off", 5, enabled=False)
+    absence(org, "Switched off", 5, enabled=False)
     Alert.objects.create(organization=org, name="Checkout errors", threshold=5)
     elsewhere = make_org("Globex")
-    _used(IngestKey.issue(elsewhere, "theirs")[0], 0)  # another organization's key
-    _absence(elsewhere, "Their heartbeat", 60)
+    used(IngestKey.issue(elsewhere, "theirs")[0], 0)  # another organization's key
+    absence(elsewhere, "Their heartbeat", 60)
     assert post_events([{"app": "backup", "message": "done"}], secret=web_secret).status_code == 202
 
     page = _text(_revoke_page(admin_client, web))
@@ -99,10 +81,10 @@ def test_alerts_only_this_key_fed_are_named_as_firing_within_their_window(
 
 def test_with_another_key_used_in_a_window_the_page_says_may(org, admin_client, keys) -> None:
     web, _, batch = keys
-    _absence(org, "Backup heartbeat", 60)
-    _absence(org, "Queue heartbeat", 5)
-    _used(web, 0)
-    _used(batch, 30)  # within the hour's window, not within the 5 minutes'
+    absence(org, "Backup heartbeat", 60)
+    absence(org, "Queue heartbeat", 5)
+    used(web, 0)
+    used(batch, 30)  # within the hour's window, not within the 5 minutes'
 
     page = _text(_revoke_page(admin_client, web))
     assert (
@@ -127,8 +109,8 @@ def test_with_another_key_used_in_a_window_the_page_says_may(org, admin_client, 
 
 def test_a_key_not_used_within_any_window_sets_nothing_off(org, admin_client, keys) -> None:
     web, _, _ = keys
-    _absence(org, "Queue heartbeat", 5)
-    _used(web, 20)
+    absence(org, "Queue heartbeat", 5)
+    used(web, 20)
     page = _text(_revoke_page(admin_client, web))
     assert (
         "No events sent with this key were accepted within any absence alert's window, so "
@@ -142,13 +124,13 @@ def test_the_page_costs_the_same_queries_however_many_absence_alerts(
     org, admin_client, keys
 ) -> None:
     web, _, batch = keys
-    _used(web, 0)
-    _used(batch, 3)
+    used(web, 0)
+    used(batch, 3)
     _revoke_page(admin_client, web)  # the first page of an organization remembers it
 
     def queries_with(alerts: int) -> int:
         for n in range(Alert.objects.filter(organization=org).count(), alerts):
-            _absence(org, f"Heartbeat {n}", 5 if n % 2 else 1)
+            absence(org, f"Heartbeat {n}", 5 if n % 2 else 1)
         with CaptureQueriesContext(connection) as captured:
             assert _revoke_page(admin_client, web).status_code == 200
         return len(captured)
@@ -164,7 +146,7 @@ def test_a_key_used_only_for_changes_or_refused_events_fed_no_alert(
     """Sending a change, or a batch whose events were all refused, uses a key but feeds no
     alert: the key that sent the events is named as the one whose revoke fires it."""
     web, web_secret, _ = keys
-    _absence(org, "Backup heartbeat", 10)
+    absence(org, "Backup heartbeat", 10)
     _, deploys_secret = IngestKey.issue(org, "deploys")
     assert post_events([{"app": "backup", "message": "done"}], secret=web_secret).status_code == 202
     deploy = {"payload": {"summary": "Deployed checkout v2.14.0", "source": "ci"}}

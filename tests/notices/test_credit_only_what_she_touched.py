@@ -11,29 +11,16 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alerts_saas.accounts.models import Organization, Role
+from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
 from alerts_saas.ingest.models import ApiToken, Scope
 from alerts_saas.notices.models import PagingProblem
 from alerts_saas.notices.reconcile import reconcile
 from integrations.pagerduty.models import PagerDutyService
 from tests.api_client import Api
+from tests.notices.conftest import ADMIN, HOLD, OWNER
 
-pytestmark = pytest.mark.django_db
-
-OWNER = "owner@acme.example"
-ADMIN = "admin@acme.example"
-HOLD = 60
-
-
-@pytest.fixture(autouse=True)
-def held(settings) -> None:
-    settings.PROBLEM_EMAIL_HOLD_SECONDS = HOLD
-
-
-@pytest.fixture
-def admin(org: Organization, add_member) -> None:
-    add_member(org, ADMIN, Role.ADMIN)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("held")]
 
 
 @pytest.fixture

@@ -22,23 +22,10 @@ from alerts_saas.notices.models import PagingProblem
 from alerts_saas.notices.reconcile import reconcile
 from integrations.pagerduty import paths
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from tests.notices.conftest import ADMIN, HOLD, OWNER
 from tests.tenant_objects import _pd_account
 
-pytestmark = pytest.mark.django_db
-
-OWNER = "owner@acme.example"
-ADMIN = "admin@acme.example"
-HOLD = 60
-
-
-@pytest.fixture(autouse=True)
-def held(settings) -> None:
-    settings.PROBLEM_EMAIL_HOLD_SECONDS = HOLD
-
-
-@pytest.fixture
-def admin(org: Organization, add_member) -> None:
-    add_member(org, ADMIN, Role.ADMIN)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("held")]
 
 
 def _to(address: str) -> list[mail.EmailMessage]:

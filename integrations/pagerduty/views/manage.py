@@ -100,7 +100,10 @@ def delivery_status(request: TenantRequest, delivery_id: int) -> HttpResponse:
     trigger, until its incident's automatic resolve is through). Its own page (and the
     panel that page polls, `full`) names its alert and firing, read with it."""
     full = not request.htmx or request.GET.get("full") == "1"
-    rows = Delivery.objects.select_related("alert", "firing") if full else Delivery.objects
+    # Its service is read on every poll (the panel's words, whom a test trigger pages).
+    rows = Delivery.objects.select_related("service")
+    if full:
+        rows = rows.select_related("alert", "firing")
     delivery = tenant_get(request, rows.all(), pk=delivery_id)
     if not request.htmx:
         context = {"delivery": delivery, "incident": autoresolve.incident_of(delivery)}
