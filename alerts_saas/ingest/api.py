@@ -306,9 +306,10 @@ def post_events(request: KeyRequest) -> Status:
                 "them. Send the batch again in a few seconds.",
                 {"Retry-After": "5"},
             ) from None
-    key.touch()
     if judged.events:
-        key.accepted_events()
+        key.accepted_events()  # its use too, in the same write
+    else:
+        key.touch()
     rejected = len(raw.items) - len(judged.events)
     activity.add_refused(key.organization_id, rejected, time.time())
     result = IngestResult(
