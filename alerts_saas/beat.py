@@ -55,6 +55,13 @@ def beat_schedule(heartbeat_interval: int) -> dict[str, dict[str, object]]:
             "schedule": crontab(),
             "options": {"expires": 55},
         },
+        # OAuth access revoked in PagerDuty: each account read once per interval, a slice of
+        # the accounts at the start of every minute (integrations.pagerduty.access_check).
+        "pagerduty-check-access": {
+            "task": "integrations.pagerduty.tasks.check_access",
+            "schedule": crontab(),
+            "options": {"expires": 55},
+        },
         "incidents-prune": _every("integrations.pagerduty.incidents.tasks.prune_incidents", 600),
         "incidents-sweep-unsubscriptions": _every(
             "integrations.pagerduty.incidents.tasks.sweep_unsubscriptions", 60

@@ -57,6 +57,11 @@ class PagerDutyAccount(models.Model):
     refused_at = models.DateTimeField(
         null=True, blank=True, help_text="When PagerDuty refused to refresh access."
     )
+    access_checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When beat's access check last found the token working (`access_check`).",
+    )
     # Bumped on every token change: refreshes compare-and-set on it instead of locking.
     token_version = models.PositiveIntegerField(default=0)
 
@@ -78,12 +83,16 @@ class PagerDutyAccount(models.Model):
     @property
     def confirmed(self) -> tuple[datetime | None, str]:
         """When PagerDuty last confirmed our access, and how: a grant (connect or
-        reconnect) or a refresh. Nothing later is known without asking PagerDuty."""
-        granted, refreshed = self.granted_at, self.refreshed_at
-        if refreshed is not None and (granted is None or refreshed >= granted):
-            return refreshed, "token refreshed"
-        if granted is not None:
-            return granted, "connected"
+        reconnect), a refresh, or beat's access check (a read that worked). Nothing later
+        is known without asking PagerDuty."""
+        moments = [
+            (self.access_checked_at, "access checked"),
+            (self.refreshed_at, "token refreshed"),
+            (self.granted_at, "connected"),
+        ]
+        known = [(when, how) for when, how in moments if when is not None]
+        if known:
+            return max(known, key=lambda moment: moment[0])  # the first of equal ones
         return self.connected_at, "connected"
 
     def expires_soon(self, margin: timedelta | None = None) -> bool:

@@ -126,6 +126,12 @@ class AccountApi:
     def me(self) -> dict[str, Any]:
         return self._call(lambda c: c.rget("/users/me"))
 
+    def first_service(self) -> None:
+        """The cheapest read that proves the token works: one service at most (GET
+        /services?limit=1, `services.read`, which the product asks for in every scope it
+        uses; /users/me is not promised to scoped tokens, /abilities needs a scope we lack)."""
+        self._call(lambda c: c.jget("/services", params={"limit": 1}))
+
     def services(self, query: str = "") -> list[dict[str, Any]]:
         """Every service of the account (all pages, 100 at a time), with integrations."""
         return self.service_list(query).services

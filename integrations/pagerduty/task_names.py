@@ -17,6 +17,7 @@ SWEEP_DELIVERIES = "integrations.pagerduty.tasks.sweep_deliveries"
 REFRESH_EXPIRING_TOKENS = "integrations.pagerduty.tasks.refresh_expiring_tokens"
 PRUNE_DELIVERIES = "integrations.pagerduty.tasks.prune_deliveries"
 CHECK_SERVICES = "integrations.pagerduty.tasks.check_services"
+CHECK_ACCESS = "integrations.pagerduty.tasks.check_access"
 DELETE_SUBSCRIPTIONS = "integrations.pagerduty.incidents.tasks.delete_subscriptions"
 
 

@@ -9,9 +9,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.pagerduty import delivery, retention, service_check
+from integrations.pagerduty import access_check, delivery, retention, service_check
 from integrations.pagerduty.models import PagerDutyAccount
 from integrations.pagerduty.task_names import (
+    CHECK_ACCESS,
     CHECK_SERVICES,
     PRUNE_DELIVERIES,
     REFRESH_EXPIRING_TOKENS,
@@ -61,3 +62,10 @@ def check_services() -> int:
     """Beat, every minute: this minute's slice of the connected accounts, each read once per
     interval for services deleted in PagerDuty or without our integration (`service_check`)."""
     return service_check.check_due()
+
+
+@shared_task(name=CHECK_ACCESS, ignore_result=True)
+def check_access() -> dict[str, int]:
+    """Beat, every minute: this minute's slice of the connected accounts, each read once per
+    interval to find access PagerDuty withdrew (`access_check`); the outcomes counted."""
+    return {str(outcome): n for outcome, n in access_check.check_due().items()}

@@ -61,12 +61,7 @@ def refresh_tokens(
             return current  # another process refreshed first; its tokens are good
         what = f"PagerDuty refused to refresh access ({exc.error})."
         detail = f"{what} Reconnect the account to keep managing its services."
-        if PagerDutyAccount.objects.filter(pk=account.pk, token_version=seen_version).update(
-            status=PagerDutyAccount.Status.NEEDS_RECONNECT,
-            status_detail=detail,
-            refused_at=timezone.now(),
-        ):
-            announce(PagerDutyAccount, [account.organization_id])
+        mark_to_reconnect(account, detail, token_version=seen_version)
         log.warning("PagerDuty token refresh refused for account %s: %s", account.pk, exc.error)
         raise TokenRefreshError(detail, what=what, permanent=True) from exc
     except (RequestException, ValueError) as exc:
@@ -92,6 +87,26 @@ def refresh_tokens(
         announce(PagerDutyAccount, [account.organization_id])
     log.info("PagerDuty tokens refreshed for account %s", account.pk)
     return PagerDutyAccount.objects.get(pk=account.pk)
+
+
+def mark_to_reconnect(
+    account: PagerDutyAccount, detail: str, *, token_version: int, only_if_active: bool = False
+) -> bool:
+    """Mark the account as needing reconnecting, unless its tokens changed since
+    `token_version` was read (compare-and-set); announced, so the banner, the dashboard and
+    the emails follow. `only_if_active`: leave an account already marked as it was (its
+    first refusal's time). Returns whether this call marked it."""
+    rows = PagerDutyAccount.objects.filter(pk=account.pk, token_version=token_version)
+    if only_if_active:
+        rows = rows.filter(status=PagerDutyAccount.Status.ACTIVE)
+    marked = rows.update(
+        status=PagerDutyAccount.Status.NEEDS_RECONNECT,
+        status_detail=detail,
+        refused_at=timezone.now(),
+    )
+    if marked:
+        announce(PagerDutyAccount, [account.organization_id])
+    return bool(marked)
 
 
 def _failed_just_then(account: PagerDutyAccount, error: str | None, level: int) -> None:

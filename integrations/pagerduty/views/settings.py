@@ -17,7 +17,7 @@ from alerts_saas.accounts.services import lock_organization
 from alerts_saas.alerts.mended import mended_words, page_mended
 from alerts_saas.alerts.mute_forms import DURATIONS
 from alerts_saas.alerts.views.mutes import service_mute_lines
-from integrations.pagerduty import conf, reconnect
+from integrations.pagerduty import access_check, conf, reconnect
 from integrations.pagerduty.forms import PastedKeyForm
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService, Region
@@ -65,6 +65,7 @@ def _page(
         "mute_durations": DURATIONS,
         "reconnect_still": reconnect.STILL,  # an account to reconnect, as said everywhere
         "reconnect_stopped": reconnect.STOPPED,
+        "access_check_minutes": access_check.slices(),  # beat reads each account this often
     }
     return render(request, "pagerduty/integrations.html", context, status=status)
 
