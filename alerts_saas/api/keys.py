@@ -76,6 +76,8 @@ def _shown(key: IngestKey) -> dict[str, Any]:
         "last_used_at": key.last_used_at,
         "revoked_at": key.revoked_at,
         "is_revoked": key.is_revoked,
+        "refused_batches": key.refused_batches,
+        "last_refused_at": key.refused_at,
     }
 
 

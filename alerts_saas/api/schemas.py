@@ -373,6 +373,11 @@ class IngestKeyOut(BaseModel):
     last_used_at: datetime | None
     revoked_at: datetime | None
     is_revoked: bool
+    refused_batches: int = Field(
+        description="Batches sent with it since it was revoked, each refused (403): about "
+        "how many, written once a minute. A sender still using the key loses its events."
+    )
+    last_refused_at: datetime | None = Field(description="The last of those (to a minute).")
 
 
 class NewIngestKeyOut(IngestKeyOut):

@@ -18,9 +18,11 @@ from alerts_saas.dashboard.events import events_panel
 from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures, sent_any
 from alerts_saas.dashboard.firing import firing_section
 from alerts_saas.dashboard.unwatched import unwatched
+from alerts_saas.ingest import refusals
 
 REFRESH_SECONDS = 15
 PROBLEMS_SHOWN = 8
+REVOKED_SHOWN = 5  # revoked ingest keys still in use: rarely more than one
 
 
 def _context(request: TenantRequest) -> dict[str, Any]:
@@ -42,6 +44,7 @@ def _context(request: TenantRequest) -> dict[str, Any]:
         "broken_paths": broken_total - reconnect,
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
+        "revoked_in_use": list(refusals.in_use(organization.pk, now)[:REVOKED_SHOWN]),
         "checklist": steps,
         # A new organization's first look is its checklist, unless something is wrong.
         "checklist_first": not steps.complete and not firing.total and not broken,

@@ -25,7 +25,7 @@ from alerts_saas.alerts import evaluation
 from alerts_saas.api.auth import refuse_other_kind
 from alerts_saas.api.routes import register
 from alerts_saas.api.schemas import COUNT_CAP
-from alerts_saas.ingest import activity, api_document, changes, limits
+from alerts_saas.ingest import activity, api_document, changes, limits, refusals
 from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.body import in_words, read_body
 from alerts_saas.ingest.models import KEY_PREFIX, IngestKey, hash_key
@@ -124,6 +124,7 @@ class IngestKeyAuth(HttpBearer):
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         if key.is_revoked:
+            refusals.record(key)  # counted, written at most once a minute: seen on the pages
             raise Refused(
                 403,
                 f"This ingest key (“{key.name}”) was revoked on "

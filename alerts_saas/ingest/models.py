@@ -18,6 +18,10 @@ from alerts_saas.audit.models import Action
 
 KEY_PREFIX = "twk_"
 TOKEN_PREFIX = "twa_"  # noqa: S105 (a prefix, not a secret)
+# A secret's use is stamped at most this often (`Secret._stamp`).
+STAMP_EVERY = timedelta(seconds=60)
+# A revoked key that had a batch refused this recently is "still in use" (pages say so).
+STILL_IN_USE = timedelta(hours=1)
 
 
 def hash_key(secret: str) -> str:
@@ -101,20 +105,32 @@ class Secret(models.Model):
         doesn't write on every request."""
         self._stamp("last_used_at")
 
-    def _stamp(self, *names: str) -> None:
+    def _stale(self, name: str, now: datetime | None = None) -> bool:
+        """Whether the time field `name` is unset or a minute old: due a new stamp."""
+        last = getattr(self, name)
+        return last is None or last < (now or timezone.now()) - STAMP_EVERY
+
+    def _stamp(self, *names: str, **also: Any) -> bool:
         """Set the time fields `names` to now, those less than a minute old left alone: one
-        compare-and-set update for all that are stale, none when none is."""
+        compare-and-set update for all that are stale, none when none is. `also` are more
+        values for that same update (a count added to), written only with a stamp. True
+        when this call wrote, False when none was due or another request stamped first."""
         now = timezone.now()
-        cutoff = now - timedelta(seconds=60)
-        stale = [n for n in names if (last := getattr(self, n)) is None or last < cutoff]
+        cutoff = now - STAMP_EVERY
+        stale = [n for n in names if self._stale(n, now)]
         if not stale:
-            return
+            return False
         due = models.Q()
         for name in stale:
             due |= models.Q(**{f"{name}__isnull": True}) | models.Q(**{f"{name}__lt": cutoff})
-        type(self)._default_manager.filter(due, pk=self.pk).update(**dict.fromkeys(stale, now))
+        done = (
+            type(self)
+            ._default_manager.filter(due, pk=self.pk)
+            .update(**dict.fromkeys(stale, now), **also)
+        )
         for name in stale:
             setattr(self, name, now)
+        return bool(done)
 
 
 class IngestKey(Secret):
@@ -136,6 +152,10 @@ class IngestKey(Secret):
     # `last_used_at` is also set by a change sent or a batch whose events were all refused:
     # what `revoke_effects` reads to say which key an alert's events came with.
     events_accepted_at = models.DateTimeField(null=True, blank=True)
+    # Once revoked: when a batch sent with it was last refused (403), and about how many
+    # were, written at most once a minute (`refusals.py`; up to a minute behind).
+    refused_at = models.DateTimeField(null=True, blank=True)
+    refused_batches = models.BigIntegerField(default=0, db_default=0)
 
     class Meta(Secret.Meta):
         pass
@@ -144,6 +164,21 @@ class IngestKey(Secret):
         """Record use, and that events sent with it were accepted (each at most once a
         minute): one write for both, where `touch` and a second stamp were two."""
         self._stamp("last_used_at", "events_accepted_at")
+
+    @property
+    def refusal_due(self) -> bool:
+        """Whether a refusal now would be written (`refused_at` a minute old or unset)."""
+        return self._stale("refused_at")
+
+    def record_refused(self, batches: int) -> bool:
+        """Stamp `refused_at` and add `batches` to the count, in one compare-and-set update
+        at most once a minute (as `touch`); False when another request stamped first."""
+        return self._stamp("refused_at", refused_batches=models.F("refused_batches") + batches)
+
+    @property
+    def still_in_use(self) -> bool:
+        """Revoked, and a batch sent with it was refused within STILL_IN_USE."""
+        return self.refused_at is not None and self.refused_at >= timezone.now() - STILL_IN_USE
 
     @property
     def made_by(self) -> str:
