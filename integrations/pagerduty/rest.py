@@ -128,8 +128,9 @@ class AccountApi:
 
     def first_service(self) -> None:
         """The cheapest read that proves the token works: one service at most (GET
-        /services?limit=1, `services.read`, which the product asks for in every scope it
-        uses; /users/me is not promised to scoped tokens, /abilities needs a scope we lack)."""
+        /services?limit=1, `services.read`, in every scope the product asks for; its published
+        answers include 401 and 403). /users/me documents neither and is only for tokens of a
+        user; /abilities needs `abilities.read`, which a scoped app is not given."""
         self._call(lambda c: c.jget("/services", params={"limit": 1}))
 
     def services(self, query: str = "") -> list[dict[str, Any]]:
