@@ -22,6 +22,7 @@ tenant_urlpatterns = [
     path("<int:alert_id>/stop-watching/", resolve.alert_stop_watching, name="stop_watching"),
     path("<int:alert_id>/delete/", definitions.alert_delete, name="delete"),
     path("<int:alert_id>/mute/", mutes.alert_mute, name="mute"),
+    path("<int:alert_id>/mute/hour/", mutes.alert_mute_hour, name="mute_hour"),
     path("services/<int:pagerduty_service_id>/mute/", mutes.service_mute, name="service_mute"),
     path("mutes/<int:mute_window_id>/end/", mutes.mute_end, name="mute_end"),
 ]

@@ -227,6 +227,8 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         "firing": open_firing,
         "firing_values": values,
         "held_until": mutes.held_until(alert, open_firing.firing if open_firing else None, now),
+        # Beside the open firing's Resolve: "Mute 1 h", or the mute and "Unmute".
+        "muting": mutes.muting_line(alert, now) if open_firing or values else None,
         "firings": shown,
         "firings_page": firings_page,
         "firings_cap": FIRINGS_SHOWN,
