@@ -3,10 +3,12 @@ matching events the window holds now, whether the firing reached someone (what i
 deliveries say first, then its path now: `reach`), and what was last sent to each of its
 services.
 
-Three queries whatever the history (the open firings by the partial index of open firings,
-with whether each reached someone and how many alerts, and firings, are open in all; the
-shown alerts' targets; the shown firings' deliveries), two for their incidents in
-PagerDuty, and one read of the count store.
+Four queries whatever the history (the shown open firings by the partial index of open
+firings, each ranked by whether it reached someone; how many alerts, and firings, are open
+in all; the shown alerts' targets; the shown firings' deliveries, which also say which
+fallback paged them), two for their incidents in PagerDuty, and one read of the count
+store. Whether PagerDuty accepted a firing's trigger is asked once per firing in each
+query that ranks (`_rank`).
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ from typing import TYPE_CHECKING, TypedDict
 
 import redis
 from django.db.models import (
-    BooleanField,
+    Case,
     Count,
     Exists,
-    ExpressionWrapper,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Window,
+    Value,
+    When,
     prefetch_related_objects,
 )
 from django.urls import reverse
@@ -38,11 +40,7 @@ from alerts_saas.alerts.firings import counter_of
 from alerts_saas.alerts.health import RANK, AlertHealth, health_of, targets_with_accounts
 from alerts_saas.alerts.incident_notes import firing_notes
 from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.reach import (
-    accepted_triggers,
-    firing_reaches_someone,
-    paged_through_fallback,
-)
+from alerts_saas.alerts.reach import FiringReach, accepted_triggers, reaches_someone
 from alerts_saas.alerts.state import duration_label
 from integrations.pagerduty.models import Delivery, EventAction
 
@@ -197,12 +195,6 @@ class FiringSection:
         return next((a for a in self.alerts if a.not_paged_yet and a.retry), None)
 
 
-def _reaches_someone() -> ExpressionWrapper:
-    """Whether the firing reached someone (a trigger PagerDuty accepted), or else its alert
-    reaches someone now, by its own services or the fallback (the rule of `reach`)."""
-    return ExpressionWrapper(firing_reaches_someone(), output_field=BooleanField())
-
-
 def _retrying_triggers() -> QuerySet[Delivery]:
     """The row's firing's triggers that failed and wait to be tried again."""
     return Delivery.objects.filter(
@@ -214,87 +206,120 @@ def _retrying_triggers() -> QuerySet[Delivery]:
     )
 
 
-def _not_paged_yet() -> ExpressionWrapper:
-    """Whether PagerDuty accepted none of the firing's triggers yet (none still open:
-    `reach`) while one is being retried after failed attempts: PagerDuty failing now."""
-    unpaged = ~Q(Exists(accepted_triggers())) & Q(Exists(_retrying_triggers()))
-    return ExpressionWrapper(unpaged, output_field=BooleanField())
+# A firing's rank, worst first: the list's order, and what its flags are read from.
+NOBODY_RETRYING = 0  # it reaches nobody (`reach`), a trigger retrying after failures
+NOBODY = 1  # it reaches nobody
+NOT_PAGED_YET = 2  # it can page, but PagerDuty accepted none of its triggers yet and
+# one is being retried after failed attempts: PagerDuty failing now
+PAGES = 3  # an incident PagerDuty opened for it is open, or it can page and nothing fails
+
+
+def _rank() -> Case:
+    """Per firing row, its rank (above) in one expression, so that whether PagerDuty
+    accepted a trigger of it (`accepted_triggers`) is asked once per firing: a
+    firing with an open incident reached someone, else its alert's path now says
+    (`reaches_someone`, the rule of `reach`)."""
+    retrying = Exists(_retrying_triggers())
+    return Case(
+        When(Exists(accepted_triggers()), then=Value(PAGES)),
+        When(
+            reaches_someone("alert_id"),
+            then=Case(When(retrying, then=Value(NOT_PAGED_YET)), default=Value(PAGES)),
+        ),
+        When(retrying, then=Value(NOBODY_RETRYING)),
+        default=Value(NOBODY),
+        output_field=IntegerField(),
+    )
 
 
 class _Ranked(TypedDict):
-    can_page: bool
-    unpaged: bool
-    fallback_paged: str
+    rank: int
+
+
+class _Counts(TypedDict):
     firings: int
     total: int
     nobody: int
     waiting: int
 
 
-def _firing_alerts(rows: QuerySet[Firing], **only: bool) -> Subquery:
-    """How many alerts (not firings: one alert fires per value it groups by) `rows` hold,
-    as an uncorrelated subquery PostgreSQL runs once."""
-    over = rows.annotate(can_page=_reaches_someone(), unpaged=_not_paged_yet())
-    over = over.filter(**only).order_by()
-    counted = over.values("organization").annotate(n=Count("alert_id", distinct=True))
-    return Subquery(counted.values("n")[:1])
+def _counts(rows: QuerySet[Firing]) -> _Counts:
+    """How many firings `rows` hold, and how many alerts (one alert fires per value it
+    groups by): in all, that reach nobody, and not paged yet. One query, each firing
+    ranked once: Django ranks them in a subquery the counts read, DISTINCT (on the
+    firing's id: no row merged) so that PostgreSQL does not fold it into the counts,
+    ranking again for each count."""
+    alerts = "alert_id"
+    ranked = rows.values("pk", "alert_id").annotate(rank=_rank()).distinct()
+    return ranked.aggregate(  # type: ignore[return-value]
+        firings=Count("pk"),
+        total=Count(alerts, distinct=True),
+        nobody=Count(alerts, distinct=True, filter=Q(rank__lt=NOT_PAGED_YET)),
+        waiting=Count(alerts, distinct=True, filter=Q(rank=NOT_PAGED_YET)),
+    )
 
 
-def _open_firings(organization: Organization) -> list[WithAnnotations[Firing, _Ranked]]:
-    """The SHOWN firings to list, of enabled alerts: those that reach nobody first, then
-    those not paged yet, then the newest; each carries `firings`, the number of open
-    firings, `total`, the number of alerts firing, `nobody`, the number of those with a
-    firing that reaches nobody, and `waiting`, of those with one not paged yet."""
+def _open_firings(
+    organization: Organization,
+) -> tuple[list[WithAnnotations[Firing, _Ranked]], _Counts]:
+    """The SHOWN firings to list, of enabled alerts, each with its `rank`: those that
+    reach nobody first, then those not paged yet, then the newest; and the counts."""
     rows = Firing.objects.filter(
         organization=organization, cleared_at__isnull=True, alert__enabled=True
     )
-    return list(
-        rows.select_related("alert")
-        .annotate(
-            can_page=_reaches_someone(),
-            fallback_paged=paged_through_fallback(),
-            unpaged=_not_paged_yet(),
-        )
-        .annotate(
-            firings=Window(Count("pk")),
-            total=_firing_alerts(rows),
-            nobody=_firing_alerts(rows, can_page=False),
-            waiting=_firing_alerts(rows, can_page=True, unpaged=True),
-        )
-        .order_by("can_page", "-unpaged", "-opened_at", "-pk")[:SHOWN]
-    )
+    ranked = rows.select_related("alert").annotate(rank=_rank())
+    shown = list(ranked.order_by("rank", "-opened_at", "-pk")[:SHOWN])
+    return shown, _counts(rows)
 
 
-def _newest_per_service(firing_ids: list[int]) -> dict[int, list[LatestDelivery]]:
-    """Each firing's newest delivery to each service, newest first (one query on the
-    deliveries' firing index; a firing has a trigger and perhaps a resolve per target)."""
-    found: dict[int, dict[object, LatestDelivery]] = {}
-    rows = (
-        Delivery.objects.filter(firing_id__in=firing_ids)
-        .order_by("firing_id", "-created_at", "-pk")
-        .values_list(
-            "firing_id",
-            "service_id",
-            "pk",
-            "event_action",
-            "service_name",
-            "status",
-            "attempts",
-            "last_error",
-            "created_at",
-            "next_attempt_at",
-            "response_status",
-        )
+# What the shown firings' cards read of their deliveries (`LatestDelivery`, `FiringReach`).
+_READ = (
+    "firing_id",
+    "service_id",
+    "event_action",
+    "service_name",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "next_attempt_at",
+    "response_status",
+    "dedup_key",
+    "reason",
+)
+
+
+def _deliveries(firing_ids: list[int]) -> dict[int, list[Delivery]]:
+    """Each firing's deliveries, newest first (one query on the deliveries' firing index;
+    a firing has a trigger and perhaps a resolve per target)."""
+    found: dict[int, list[Delivery]] = {}
+    rows = Delivery.objects.filter(firing_id__in=firing_ids).order_by(
+        "firing_id", "-created_at", "-pk"
     )
-    for firing_id, service_id, pk, action, name, status, attempts, error, at, nxt, answered in rows:
-        services = found.setdefault(firing_id, {})
-        key = service_id or name  # a removed service's deliveries keep its name only
-        if key not in services:
-            retrying = status == Delivery.Status.QUEUED and attempts > 0
-            services[key] = LatestDelivery(
-                pk, action, name, status, retrying, error, at, attempts, nxt, answered
+    for row in rows.only(*_READ):
+        found.setdefault(row.firing_id or 0, []).append(row)
+    return found
+
+
+def _newest_per_service(deliveries: list[Delivery]) -> list[LatestDelivery]:
+    """A firing's newest delivery to each service, newest first."""
+    newest: dict[object, LatestDelivery] = {}
+    for d in deliveries:
+        key = d.service_id or d.service_name  # a removed service's keep its name only
+        if key not in newest:
+            newest[key] = LatestDelivery(
+                d.pk,
+                d.event_action,
+                d.service_name,
+                d.status,
+                d.status == Delivery.Status.QUEUED and d.attempts > 0,
+                d.last_error,
+                d.created_at,
+                d.attempts,
+                d.next_attempt_at,
+                d.response_status,
             )
-    return {firing_id: list(services.values()) for firing_id, services in found.items()}
+    return list(newest.values())
 
 
 def _grouped(newest: list[LatestDelivery]) -> tuple[SentGroup, ...]:
@@ -307,11 +332,6 @@ def _grouped(newest: list[LatestDelivery]) -> tuple[SentGroup, ...]:
         groups.setdefault(key, []).append(delivery)
     ordered = sorted(groups.values(), key=lambda group: _SENT_ORDER.index(group[0].state))
     return tuple(SentGroup(tuple(group)) for group in ordered)
-
-
-def _sent(firing_ids: list[int]) -> dict[int, tuple[SentGroup, ...]]:
-    """What each firing last sent to each of its services, in lines (`_grouped`)."""
-    return {pk: _grouped(newest) for pk, newest in _newest_per_service(firing_ids).items()}
 
 
 def _counts_now(open_firings: Sequence[Firing], now: datetime) -> dict[int, int]:
@@ -331,11 +351,11 @@ def _counts_now(open_firings: Sequence[Firing], now: datetime) -> dict[int, int]
 
 def firing_section(organization: Organization, now: datetime) -> FiringSection:
     slug = organization.slug
-    firings = _open_firings(organization)
+    firings, counted = _open_firings(organization)
     alerts = [firing.alert for firing in firings]
     prefetch_related_objects(alerts, targets_with_accounts())
     healths = health_of(alerts, slug)
-    sent = _sent([f.pk for f in firings]) if firings else {}
+    deliveries = _deliveries([f.pk for f in firings]) if firings else {}
     now_counts = _counts_now(firings, now)
     notes = firing_notes(organization.pk, [f.pk for f in firings])
     shown = [
@@ -345,19 +365,22 @@ def firing_section(organization: Organization, now: datetime) -> FiringSection:
             duration=duration_label((now - firing.opened_at).total_seconds()),
             count_now=now_counts.get(firing.pk),
             health=healths[firing.alert_id],
-            sent=sent.get(firing.pk, ()),
+            sent=_grouped(_newest_per_service(deliveries.get(firing.pk, []))),
             url=reverse("alerts:detail", args=[slug, firing.alert_id]),
             incident_note=notes.get(firing.pk, ""),
-            reaches=firing.can_page,
-            fallback_paged=firing.fallback_paged,
-            unpaged=firing.unpaged,
+            reaches=firing.rank >= NOT_PAGED_YET,
+            fallback_paged=FiringReach.of(deliveries.get(firing.pk, [])).fallback,
+            unpaged=firing.rank in (NOBODY_RETRYING, NOT_PAGED_YET),
         )
         for firing in firings
     ]
     shown.sort(key=lambda a: (a.reaches, not a.not_paged_yet, RANK.index(a.health.health)))
-    first = firings[0] if firings else None
     list_url = reverse("alerts:list", args=[slug]) + "?state=firing"
-    if first is None:
-        return FiringSection(shown, 0, 0, list_url)
-    waiting = first.waiting or 0
-    return FiringSection(shown, first.total, first.nobody or 0, list_url, first.firings, waiting)
+    return FiringSection(
+        shown,
+        counted["total"],
+        counted["nobody"],
+        list_url,
+        counted["firings"],
+        counted["waiting"],
+    )
