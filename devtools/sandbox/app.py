@@ -109,6 +109,8 @@ def _apply_fault(fault: Fault) -> Response | None:
     if fault.mode == "drop":
         _drop()
         return Response(status=500)
+    if fault.mode == "refuse":
+        return _refused_key()
     status = int(fault.mode)
     if fault.host.startswith("rest-"):
         response = rest.error_response(
@@ -146,6 +148,14 @@ def _apply_fault(fault: Fault) -> Response | None:
     return response
 
 
+def _refused_key() -> Response:
+    """The Events API's answer to a routing key it does not know (`events.NO_SUCH_KEY`)."""
+    body = {"status": "invalid event", "message": "Event object is invalid"}
+    response = jsonify({**body, "errors": [events.NO_SUCH_KEY]})
+    response.status_code = 400
+    return response
+
+
 def _record_faulted_event(fault: Fault, data: bytes) -> None:
     """Keep failed attempts in the event log too, so tests can count retries."""
     try:
@@ -165,7 +175,7 @@ def _record_faulted_event(fault: Fault, data: bytes) -> None:
         received_at=g.received_at,
         raw=data.decode("utf-8", errors="replace"),
         body=body,
-        status_code=0 if fault.mode == "drop" else int(fault.mode),
+        status_code=int(fault.mode) if fault.mode.isdigit() else {"refuse": 400}.get(fault.mode, 0),
         outcome=f"fault: {fault.mode}",
         routing_key=text("routing_key"),
         dedup_key=text("dedup_key"),

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 HOSTS = ("identity", "rest-us", "rest-eu", "events-us", "events-eu")
-MODES = ("500", "429", "hang", "drop")
+MODES = ("500", "429", "hang", "drop", "refuse")
+# "refuse": an Events API request answered as for a routing key PagerDuty does not know (400,
+# "Invalid routing key"), though it does: a refusal that passes (events hosts only).
 
 
 @dataclass
@@ -44,6 +46,8 @@ class FaultRegistry:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError("count must be a positive integer")
+        if mode == "refuse" and not host.startswith("events-"):
+            raise ValueError("mode 'refuse' is for the events hosts only")
         bad_seconds = isinstance(seconds, bool) or not isinstance(seconds, int | float)
         if mode == "hang" and (bad_seconds or seconds <= 0):
             raise ValueError("seconds must be a positive number for mode 'hang'")

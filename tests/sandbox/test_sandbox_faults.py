@@ -1,4 +1,4 @@
-"""Injected faults: 500, 429, hang and drop for each PagerDuty host."""
+"""Injected faults: 500, 429, hang, drop and refuse (events) for each PagerDuty host."""
 
 from __future__ import annotations
 
@@ -161,3 +161,19 @@ def test_invalid_fault_requests_are_rejected(sandbox, body) -> None:
     response = requests.post(f"{sandbox.url}/_sandbox/faults", json=body, timeout=5)
     assert response.status_code == 400
     assert response.json()["error"]
+
+
+def test_refuse_fault_answers_as_for_an_unknown_routing_key_once(sandbox, call, us_key) -> None:
+    sandbox.fault("events-us", "refuse")
+    refused = call("events-us")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [
+        "Invalid routing key: no integration with this key in this region."
+    ]
+    assert sandbox.alerts(routing_key=us_key) == []  # the event was not ingested
+    assert call("events-us").status_code == 202  # the same key works again
+
+
+def test_refuse_fault_is_for_events_hosts_only(sandbox) -> None:
+    with pytest.raises(RuntimeError, match="events hosts only"):
+        sandbox.fault("rest-us", "refuse")
