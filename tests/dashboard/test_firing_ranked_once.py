@@ -9,8 +9,10 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from alerts_saas.accounts.models import Organization
 from tests.dashboard.conftest import alert, delivery, fire, service
 from tests.dashboard.test_dashboard import part
 from tests.dashboard.test_firing_reach import _paged_through, _refused_service
@@ -26,14 +28,16 @@ _ACCEPTED = re.compile(
 )
 
 
-def _firing_queries(client, org) -> list[str]:
-    """The SQL of the dashboard's queries that read the firings."""
+def _firing_queries(client: Client, org: Organization) -> list[str]:
+    """The SQL of the dashboard's queries."""
     with CaptureQueriesContext(connection) as captured:
         assert client.get(f"/o/{org.slug}/").status_code == 200
     return [q["sql"] for q in captured.captured_queries]
 
 
-def test_each_firing_is_asked_once_whether_pagerduty_accepted_it_with_1_or_50(admin_client, org):
+def test_each_firing_is_asked_once_whether_pagerduty_accepted_it_with_1_or_50(
+    admin_client: Client, org: Organization
+) -> None:
     checkout = service(org, "Checkout API")
     first = alert(org, "Checkout errors 0", checkout)
     delivery(org, checkout, made=first, firing=fire(first))
