@@ -72,13 +72,13 @@ def test_every_page_says_which_zone_its_times_are_in(org, alert, admin_client) -
     assert "Times are in UTC (none is chosen in your profile) — choose one in your profile." in (
         page
     )
-    assert "Times are in UTC: none is chosen in your profile. Choose a time zone" in page
+    assert "Times are in UTC (you have not set a time zone) · Choose a time zone" in page
 
     admin_client.cookies[ZONE_COOKIE] = "America/New_York"
     for path in (detail, f"/o/{org.slug}/", f"/o/{org.slug}/alerts/", "/profile/"):
         assert (
-            "Times are in America/New York, your browser's time zone: none is chosen in your "
-            "profile. Choose a time zone" in _text(admin_client.get(path))
+            "Times are in America/New York, your browser's time zone (you have not set one) · "
+            "Choose a time zone" in _text(admin_client.get(path))
         ), path
     page = _text(admin_client.get(detail))
     assert "Times are in America/New York (your browser's: none is chosen in your profile)" in (
@@ -87,7 +87,7 @@ def test_every_page_says_which_zone_its_times_are_in(org, alert, admin_client) -
     profile = _text(admin_client.get("/profile/"))
     assert "times are shown in your browser's zone, America/New York." in profile
 
-    # Who has chosen a zone sees it, as before, and no note at the foot of the page.
+    # Who has chosen a zone sees it, as before; the foot of the page says it is their setting.
     _choose(org, "Asia/Tokyo")
     page = _text(admin_client.get(detail))
     assert "Times are in Asia/Tokyo — change it in your profile." in page
