@@ -15,9 +15,9 @@ Tripwire sent no resolve under the trigger's key after it (`delivery.open_trigge
 accepted triggers only), it reaches someone, whatever was changed since (a fallback unset
 later). Otherwise (none accepted yet, or Tripwire resolved them: its service taken off the
 alert), by its alert's rule now (its triggers may still be on their way, or a fallback
-chosen now pages it: `fallback_now`). `firing_reaches_someone` and
-`paged_through_fallback` say it in SQL, `FiringReach` in Python from the deliveries a page
-has read.
+chosen now pages it: `fallback_now`). `accepted_triggers` and `reaches_someone` say it in
+SQL (the dashboard ranks its firings with them), `FiringReach` in Python from the
+deliveries a page has read.
 """
 
 from __future__ import annotations
@@ -26,17 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import (
-    Case,
-    CharField,
     Exists,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
 
 from alerts_saas.alerts.models import Alert
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
@@ -47,13 +41,13 @@ def usable_fallbacks() -> Q:
     return Q(is_fallback=True, refused_at__isnull=True)
 
 
-def reaches_someone(alert: str = "pk", organization: str = "organization_id") -> Q:
+def reaches_someone(alert: str = "pk") -> Q:
     """Per row, whether the alert (its id in the row's field `alert`, its organization's
-    in `organization`) reaches someone; two index probes and one on the fallback."""
+    in `organization_id`) reaches someone; two index probes and one on the fallback."""
     targets = Alert.targets.through.objects.filter(alert_id=OuterRef(alert))
     usable = targets.filter(pagerdutyservice__refused_at__isnull=True)
     fallback = PagerDutyService.objects.filter(
-        usable_fallbacks(), organization_id=OuterRef(organization)
+        usable_fallbacks(), organization_id=OuterRef("organization_id")
     )
     return Q(Exists(usable)) | (Q(Exists(targets)) & Q(Exists(fallback)))
 
@@ -92,50 +86,26 @@ def _resolved_later() -> Exists:
     )
 
 
-def accepted_triggers(
-    firing: str = "pk", organization: str = "organization_id"
-) -> QuerySet[Delivery]:
-    """The triggers of the row's firing that PagerDuty accepted and whose incident Tripwire
-    has not resolved since (a probe of the firings' index per row, one of the keys' per
-    accepted trigger)."""
+def accepted_triggers() -> QuerySet[Delivery]:
+    """The triggers of the row's firing (a firing row) that PagerDuty accepted and whose
+    incident Tripwire has not resolved since (a probe of the firings' index per row, one of
+    the keys' per accepted trigger)."""
     return Delivery.objects.filter(
-        organization_id=OuterRef(organization),
-        firing_id=OuterRef(firing),
+        organization_id=OuterRef("organization_id"),
+        firing_id=OuterRef("pk"),
         event_action=EventAction.TRIGGER,
         status=Delivery.Status.DELIVERED,
     ).exclude(_resolved_later())
 
 
-def unfinished_triggers(
-    firing: str = "pk", organization: str = "organization_id"
-) -> QuerySet[Delivery]:
-    """The triggers of the row's firing still on their way (queued or sending): PagerDuty
-    has not answered them yet."""
+def unfinished_triggers() -> QuerySet[Delivery]:
+    """The triggers of the row's firing (a firing row) still on their way (queued or
+    sending): PagerDuty has not answered them yet."""
     return Delivery.objects.filter(
-        organization_id=OuterRef(organization),
-        firing_id=OuterRef(firing),
+        organization_id=OuterRef("organization_id"),
+        firing_id=OuterRef("pk"),
         event_action=EventAction.TRIGGER,
         status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING],
-    )
-
-
-def firing_reaches_someone(
-    firing: str = "pk", alert: str = "alert_id", organization: str = "organization_id"
-) -> Q:
-    """Per firing row: an incident PagerDuty opened for one of its triggers is still open
-    (`accepted_triggers`), or else its alert reaches someone now (`reaches_someone`)."""
-    return Q(Exists(accepted_triggers(firing, organization))) | reaches_someone(alert, organization)
-
-
-def paged_through_fallback(firing: str = "pk", organization: str = "organization_id") -> Case:
-    """Per firing row, the name of the fallback service whose incident for it is open
-    (`accepted_triggers`), when none of the firing's own services' is; "" otherwise."""
-    accepted = accepted_triggers(firing, organization)
-    names = accepted.filter(reason=Reason.FALLBACK).order_by("pk").values("service_name")[:1]
-    return Case(
-        When(Exists(accepted.exclude(reason=Reason.FALLBACK)), then=Value("")),
-        default=Coalesce(Subquery(names), Value("")),
-        output_field=CharField(),
     )
 
 
@@ -144,7 +114,7 @@ class FiringReach:
     """What a firing's deliveries say of whom it reaches: `paged` whether an incident
     PagerDuty opened for a trigger of it is still open (Tripwire sent no resolve for it
     since), `fallback` the fallback service's name when only a fallback's is (the rule of
-    `firing_reaches_someone` and `paged_through_fallback`)."""
+    `accepted_triggers`, and of the dashboard's rank of firings)."""
 
     paged: bool = False
     fallback: str = ""
