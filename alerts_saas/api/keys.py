@@ -24,7 +24,7 @@ from alerts_saas.api.schemas import (
     InvalidOut,
     NewIngestKeyOut,
 )
-from alerts_saas.ingest import revoke_effects
+from alerts_saas.ingest import refusals, revoke_effects
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
 from alerts_saas.ingest.parsing import Refused
@@ -88,7 +88,7 @@ def list_ingest_keys(request: TokenRequest, paging: Query[Paging]) -> dict[str, 
     found, facts = page_of(
         request, keys.order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"), paging
     )
-    return {**facts, "items": [_shown(key) for key in found]}
+    return {**facts, "items": [_shown(key) for key in refusals.with_unwritten(list(found))]}
 
 
 @router.post("/ingest-keys", auth=WRITE, response={201: NewIngestKeyOut, **ERRORS, 400: InvalidOut})

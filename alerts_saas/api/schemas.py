@@ -375,7 +375,7 @@ class IngestKeyOut(BaseModel):
     is_revoked: bool
     refused_batches: int = Field(
         description="Batches sent with it since it was revoked, each refused (403): about "
-        "how many, written once a minute. A sender still using the key loses its events."
+        "how many. A sender still using the key loses its events: give it a new key."
     )
     last_refused_at: datetime | None = Field(description="The last of those (to a minute).")
 

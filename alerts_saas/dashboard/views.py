@@ -44,7 +44,7 @@ def _context(request: TenantRequest) -> dict[str, Any]:
         "broken_paths": broken_total - reconnect,
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
-        "revoked_in_use": list(refusals.in_use(organization.pk, now)[:REVOKED_SHOWN]),
+        "revoked_in_use": refusals.in_use(organization.pk, now, REVOKED_SHOWN),
         "checklist": steps,
         # A new organization's first look is its checklist, unless something is wrong.
         "checklist_first": not steps.complete and not firing.total and not broken,

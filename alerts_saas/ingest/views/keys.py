@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
-from alerts_saas.ingest import revoke_effects, shown_once
+from alerts_saas.ingest import refusals, revoke_effects, shown_once
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
 from integrations.pagerduty import changes as pagerduty_changes
@@ -53,9 +53,11 @@ def _page(
     """The list; with `created`, that key's secret (if not shown yet) or the note that it
     was shown once."""
     tenant = request.tenant
-    keys = list(
-        for_tenant(request, IngestKey).select_related(
-            "created_by", "revoked_by", "created_by_token", "revoked_by_token"
+    keys = refusals.with_unwritten(
+        list(
+            for_tenant(request, IngestKey).select_related(
+                "created_by", "revoked_by", "created_by_token", "revoked_by_token"
+            )
         )
     )
     new_key = next((key for key in keys if key.pk == created), None)
