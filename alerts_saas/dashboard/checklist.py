@@ -1,7 +1,8 @@
-"""Getting started, ticked off from what the organization has really done: an ingest key
-to send with, PagerDuty connected (a service to page), a first alert, a first test alert
-sent, a first event received. And the team: members and pending invitations. A step only
-an owner or admin can take (`Step.ask`) tells a member whom to ask, by name.
+"""Getting started, ticked off from what the organization has really done, in the order
+they can be done: PagerDuty connected (a service to page), an ingest key to send with, a
+first event received, a first alert, a first test sent. And the team: members and
+pending invitations. A step only an owner or admin can take (`Step.ask`) tells a member
+whom to ask, by name.
 
 One query, whatever the organization's size: each step is an EXISTS on an index (the test
 alert on the partial index of test deliveries), the team two counts.
@@ -127,7 +128,21 @@ def checklist(organization: Organization) -> Checklist:
     facts = _facts(organization)
     keys_url = reverse("ingest:keys", args=[slug])
     integrations_url = reverse("pagerduty:integrations", args=[slug])
+    # In the order a new organization can take them: an alert pages a PagerDuty service
+    # (the form requires one), events need a key, an alert is easier to define once events
+    # arrive (its page shows what arrived and matched nothing), and the test checks the
+    # whole path at the end.
     steps = [
+        Step(
+            "pagerduty",
+            "Connect PagerDuty",
+            "PagerDuty connected",
+            "Pick the services your alerts page.",
+            "Integrations",
+            integrations_url,
+            facts.has_service,
+            ask="connect PagerDuty",
+        ),
         Step(
             "ingest-key",
             "Create an ingest key",
@@ -139,14 +154,13 @@ def checklist(organization: Organization) -> Checklist:
             ask="create an ingest key",
         ),
         Step(
-            "pagerduty",
-            "Connect PagerDuty",
-            "PagerDuty connected",
-            "Pick the services your alerts page.",
-            "Integrations",
-            integrations_url,
-            facts.has_service,
-            ask="connect PagerDuty",
+            "first-event",
+            "Send your first event",
+            "First event received",
+            "POST a batch to /api/v1/events with your ingest key.",
+            "How to send events",
+            reverse("api:openapi-view"),
+            facts.has_event,
         ),
         Step(
             "first-alert",
@@ -165,15 +179,6 @@ def checklist(organization: Organization) -> Checklist:
             "Integrations",
             integrations_url + "#integrations",
             facts.has_test,
-        ),
-        Step(
-            "first-event",
-            "Send your first event",
-            "First event received",
-            "POST a batch to /api/v1/events with your ingest key.",
-            "How to send events",
-            reverse("api:openapi-view"),
-            facts.has_event,
         ),
     ]
     return Checklist(
