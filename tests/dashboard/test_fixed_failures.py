@@ -41,8 +41,9 @@ def test_a_failure_fixed_by_a_later_delivery_is_marked_and_not_counted(dashboard
     assert 'title="Not fixed since">1</span>' in section  # the headline counts only broken
     fixed_item = _text(section[section.index(f'id="failure-{fixed.pk}"') :].split("</li>")[0])
     at = timezone.localtime(ok.created_at).strftime("%H:%M")
-    assert f"Since fixed this service accepts events again: a later one got through at {at}." in (
-        fixed_item
+    assert (
+        f"Since fixed this service accepts events again: a later one got through at {at} "
+        "(1 hour ago)." in fixed_item
     )
     broken_item = section[section.index(f'id="failure-{broken.pk}"') :]
     assert "Since fixed" not in _text(broken_item.split("</li>")[0])
@@ -96,4 +97,4 @@ def test_a_firings_trigger_is_fixed_only_when_that_firing_gets_through(dashboard
     assert "Not fixed since" not in section
     item = _text(section[section.index(f'id="failure-{failed.pk}"') :].split("</li>")[0])
     at = timezone.localtime(again.created_at).strftime("%H:%M")
-    assert f"Since fixed sent again and delivered at {at}." in item
+    assert f"Since fixed sent again and delivered at {at} (30 minutes ago)." in item
