@@ -53,9 +53,22 @@ class Touched:
 
     organizations: set[int] = field(default_factory=set)
     subjects: set[str] = field(default_factory=set)
+    changes: int = 0  # the changes seen so far, each a saved, deleted or relinked row
+    # The organizations whose rows this request brought up to date already, in its
+    # member's name (`changed_in_request`), each with `changes` then: as the request ends,
+    # one no change followed is not brought up to date again.
+    updated: dict[int, int] = field(default_factory=dict)
 
     def add(self, thing: str, pks: Iterable[int]) -> None:
         self.subjects.update(f"{thing}:{pk}" for pk in pks)
+
+    def changed(self, organization_id: int) -> None:
+        self.organizations.add(organization_id)
+        self.changes += 1
+
+    def stale(self) -> set[int]:
+        """The organizations whose rows a change left behind since they were updated."""
+        return {o for o in self.organizations if self.updated.get(o) != self.changes}
 
 
 _touched: ContextVar[Touched | None] = ContextVar("notices_touched", default=None)
@@ -71,7 +84,7 @@ def _check_after_change(organization_id: int) -> None:
     if touched is None:
         check_after_commit(organization_id)
     else:
-        touched.organizations.add(organization_id)
+        touched.changed(organization_id)
 
 
 def _touch(thing: str, pks: Iterable[int]) -> None:
@@ -130,6 +143,7 @@ def _changed_in_request(sender: type, organization: Organization, **kwargs: Any)
         update_rows(organization)
     else:
         update_rows(organization, member_id=_member_id(), touched=frozenset(touched.subjects))
+        touched.updated[organization.pk] = touched.changes
 
 
 def _member_id() -> int | None:
@@ -140,12 +154,14 @@ def _member_id() -> int | None:
 
 def _after_request(touched: Touched) -> None:
     """A person's changes (not an API token's, nor an ingest request's) bring the rows up to
-    date in their name, for what they touched; then, or else, the check is queued."""
+    date in their name, for what they touched (unless the request did it already, after
+    its last change: `Touched.updated`); then, or else, the check is queued."""
     organization_ids = touched.organizations
     try:
         member_id = _member_id()
-        if member_id is not None and touched.subjects:
-            for organization in Organization.objects.filter(pk__in=organization_ids):
+        stale = touched.stale()
+        if member_id is not None and touched.subjects and stale:
+            for organization in Organization.objects.filter(pk__in=stale):
                 update_rows(organization, member_id=member_id, touched=frozenset(touched.subjects))
     except Exception:  # the queued run still brings them up to date, in no one's name
         log.exception("Updating the paging problems of organizations %s failed", organization_ids)
