@@ -16,6 +16,7 @@
   "use strict";
 
   var HEIGHT = 240;
+  var MIN_Y_AXIS = 40;  // px for the y axis's counts, whatever their width (at least)
   // Counts are whole numbers: the y axis steps by one of these.
   var COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000,
     10000, 20000, 25000, 50000, 100000, 250000, 500000, 1000000];
@@ -44,6 +45,20 @@
 
   function ticks(u, splits, axis, space, step) {
     return splits.map(function (ts) { return tick(step, ts); });
+  }
+
+  function valuesWidth(u, values, axisIdx, cycleNum) {
+    // The y axis as wide as its longest count ("300,000" would run into the axis's label
+    // and off a phone's screen in a fixed width), measured in the axis's own font.
+    var axis = u.axes[axisIdx];
+    if (cycleNum > 1 && axis._size) return axis._size;
+    var longest = (values || []).reduce(function (a, v) { return v.length > a.length ? v : a; }, "");
+    var width = 0;
+    if (longest) {
+      u.ctx.font = axis.font[0];
+      width = u.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+    }
+    return Math.max(MIN_Y_AXIS, Math.ceil(axis.ticks.size + axis.gap + width + 4));
   }
 
   function faint(hex) {
@@ -136,7 +151,7 @@
       },
       axes: [
         Object.assign({ values: ticks }, axis),
-        Object.assign({ label: "events in " + data.window, size: 60, incrs: COUNT_STEPS }, axis),
+        Object.assign({ label: "events in " + data.window, size: valuesWidth, incrs: COUNT_STEPS }, axis),
       ],
       series: [
         { label: "Time (" + zone + ")", value: function (u, ts) { return ts == null ? "" : format("{D} {MMM} {HH}:{mm}:{ss}", ts); } },
@@ -147,7 +162,8 @@
           value: function (u, v) { return v == null ? "not counted yet" : String(v); },
         },
         {
-          label: (data.absence ? "Fires below " : "Fires at ") + data.threshold,
+          // Written as the y axis writes its counts ("250,000").
+          label: (data.absence ? "Fires below " : "Fires at ") + data.threshold.toLocaleString("en-US"),
           stroke: bad, dash: [6, 4], width: 1.5, points: { show: false },
           value: function () { return ""; },
           class: "threshold",
