@@ -42,7 +42,7 @@ from alerts_saas.alerts.incident_notes import firing_notes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.reach import FiringReach, accepted_triggers, reaches_someone
 from alerts_saas.alerts.state import duration_label
-from integrations.pagerduty.models import Delivery, EventAction
+from integrations.pagerduty.models import Delivery, EventAction, retrying
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -65,7 +65,7 @@ class LatestDelivery:
     at: datetime  # shown with {% timestamp ... "ago" %}
     attempts: int = 0
     next_at: datetime | None = None  # when a retrying one is tried again
-    answered: int | None = None  # PagerDuty's HTTP status to the last attempt, if any
+    last_answer: str = ""  # what went wrong the last time (`Delivery.last_answer`)
 
     @property
     def state(self) -> str:
@@ -80,14 +80,6 @@ class LatestDelivery:
     @property
     def words(self) -> str:
         return f"{self.action.capitalize()} to {self.service_name}"
-
-    @property
-    def last_answer(self) -> str:
-        """What went wrong the last time: "PagerDuty answered 500", or the error when
-        PagerDuty gave no answer (only the last attempt's is kept)."""
-        if self.answered is not None:
-            return f"PagerDuty answered {self.answered}"
-        return self.error.split(": ", 1)[0][:120] or "no answer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,11 +190,10 @@ class FiringSection:
 def _retrying_triggers() -> QuerySet[Delivery]:
     """The row's firing's triggers that failed and wait to be tried again."""
     return Delivery.objects.filter(
+        retrying(),
         organization_id=OuterRef("organization_id"),
         firing_id=OuterRef("pk"),
         event_action=EventAction.TRIGGER,
-        status=Delivery.Status.QUEUED,
-        attempts__gt=0,
     )
 
 
@@ -312,12 +303,12 @@ def _newest_per_service(deliveries: list[Delivery]) -> list[LatestDelivery]:
                 d.event_action,
                 d.service_name,
                 d.status,
-                d.status == Delivery.Status.QUEUED and d.attempts > 0,
+                d.is_retrying,
                 d.last_error,
                 d.created_at,
                 d.attempts,
                 d.next_attempt_at,
-                d.response_status,
+                d.last_answer,
             )
     return list(newest.values())
 

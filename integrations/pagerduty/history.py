@@ -9,7 +9,7 @@ from django.db.models.functions import Now
 from django.http import QueryDict
 
 from alerts_saas.cursors import Cursor, walk
-from integrations.pagerduty.models import Delivery, PagerDutyService, Reason
+from integrations.pagerduty.models import Delivery, PagerDutyService, Reason, retrying
 
 RETRYING = "retrying"
 PAGE_SIZE = 50
@@ -46,7 +46,7 @@ def filtered(deliveries: QuerySet[Delivery], status: str | None) -> tuple[QueryS
         deliveries.select_related("service", "alert").defer(*UNSHOWN).order_by("-created_at", "-pk")
     )
     if status == RETRYING:
-        return deliveries.filter(status=Delivery.Status.QUEUED, attempts__gt=0), status
+        return deliveries.filter(retrying()), status
     if status == Delivery.Status.QUEUED:
         return deliveries.filter(
             status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]

@@ -62,6 +62,10 @@ class PagerDutyAccount(models.Model):
         blank=True,
         help_text="When beat's access check last found the token working (`access_check`).",
     )
+    access_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a check of access last could not reach PagerDuty."
+    )
+    access_failure = models.CharField(max_length=200, blank=True, help_text="What it met, in words.")
     # Bumped on every token change: refreshes compare-and-set on it instead of locking.
     token_version = models.PositiveIntegerField(default=0)
 
@@ -388,4 +392,24 @@ class Delivery(models.Model):
 
     @property
     def is_retrying(self) -> bool:
+        """Queued again after a failed attempt (`retrying` says it in SQL)."""
         return self.status == self.Status.QUEUED and self.attempts > 0
+
+    @property
+    def failed_attempts(self) -> int:
+        """Its attempts that failed so far: one being sent now has not."""
+        return self.attempts - (self.status == self.Status.SENDING)
+
+    @property
+    def last_answer(self) -> str:
+        """What went wrong the last time, in a few words: "PagerDuty answered 500", or
+        the error's first clause when PagerDuty gave no answer (only the last attempt's
+        is kept; the whole error is on the delivery's page)."""
+        if self.response_status is not None:
+            return f"PagerDuty answered {self.response_status}"
+        return self.last_error.split(": ", 1)[0][:120] or "no answer"
+
+
+def retrying() -> Q:
+    """The deliveries queued again after a failed attempt (`Delivery.is_retrying`)."""
+    return Q(status=Delivery.Status.QUEUED, attempts__gt=0)

@@ -98,24 +98,15 @@ class TargetPath:
         take is not read as the person paged."""
         if self.trigger.status == Delivery.Status.FAILED:
             return "not paged: the trigger failed"
-        if self.trigger.status != Delivery.Status.DELIVERED and _failed_attempts(self.trigger):
+        if self.trigger.status != Delivery.Status.DELIVERED and self.trigger.failed_attempts:
             return "not paged yet"
         return ""
-
-
-def _failed_attempts(delivery: Delivery) -> int:
-    """Attempts of a delivery still on its way that failed: one being sent now is not."""
-    return delivery.attempts - (delivery.status == Delivery.Status.SENDING)
 
 
 def _retry_words(delivery: Delivery, action: str) -> SafeString:
     """E.g. "Trigger: 3 attempts failed (PagerDuty answered 500) · next try at 02:18:56":
     what went wrong (only the last answer is kept) and when it is tried again."""
-    failed = _failed_attempts(delivery)
-    if delivery.response_status is not None:
-        answer = f"PagerDuty answered {delivery.response_status}"
-    else:
-        answer = delivery.last_error
+    failed = delivery.failed_attempts
     if delivery.status == Delivery.Status.SENDING:
         nxt = format_html("{}", "trying again now")
     elif delivery.next_attempt_at > timezone.now():
@@ -123,7 +114,12 @@ def _retry_words(delivery: Delivery, action: str) -> SafeString:
     else:
         nxt = format_html("{}", "next try due now")
     return format_html(
-        "{}: {} attempt{} failed ({}) · {}", action, failed, pluralize(failed), answer, nxt
+        "{}: {} attempt{} failed ({}) · {}",
+        action,
+        failed,
+        pluralize(failed),
+        delivery.last_answer,
+        nxt,
     )
 
 
@@ -136,7 +132,7 @@ def _delivery_words(delivery: Delivery, action: str) -> SafeString:
         return format_html("{} delivered at {}", action, time_html(when, "H:i:s"))
     if delivery.status == Delivery.Status.FAILED:
         return format_html("{} failed: {}", action, delivery.last_error or "refused by PagerDuty")
-    if _failed_attempts(delivery) > 0 and delivery.last_error:
+    if delivery.failed_attempts > 0 and delivery.last_error:
         return _retry_words(delivery, action)
     if delivery.status == Delivery.Status.SENDING:
         return format_html("{} sending", action)
