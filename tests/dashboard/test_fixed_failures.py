@@ -1,5 +1,5 @@
 """The dashboard's failed deliveries: a failure whose event got through after all is marked
-as since fixed, with when, and only the failures not fixed so are counted; in one query
+as since fixed, with when, and the headline says how many are not fixed so; in one query
 however many failures it shows. A firing's trigger is fixed only by one of that firing
 sent again, never by another event to its service (a test), which pages nobody for it."""
 
@@ -38,7 +38,7 @@ def test_a_failure_fixed_by_a_later_delivery_is_marked_and_not_counted(dashboard
     delivery(org, broken_svc, status="delivered", at=now - timedelta(hours=4))  # before it
 
     section = _section(dashboard())
-    assert 'title="Not fixed since">1</span>' in section  # the headline counts only broken
+    assert ">2 failed for good, 1 not fixed since</span>" in section  # the headline says which
     fixed_item = _text(section[section.index(f'id="failure-{fixed.pk}"') :].split("</li>")[0])
     at = timezone.localtime(ok.created_at).strftime("%H:%M")
     assert (
@@ -57,7 +57,7 @@ def test_every_failure_fixed_says_so(dashboard, org):
     delivery(org, svc, status="delivered", at=now - timedelta(hours=1))
     text = _text(_section(dashboard()))
     assert "Nothing that failed in the last 24 hours still fails" in text
-    assert "Not fixed since" not in _section(dashboard())
+    assert ">1 failed for good, all fixed since</span>" in _section(dashboard())
 
 
 def test_the_same_queries_for_one_or_many_failures(dashboard, org):
@@ -88,13 +88,13 @@ def test_a_firings_trigger_is_fixed_only_when_that_firing_gets_through(dashboard
     )
     delivery(org, svc, status="delivered", at=now - timedelta(hours=1), is_test=True)
     section = _section(dashboard())
-    assert 'title="Not fixed since">1</span>' in section
+    assert ">1 failed for good</span>" in section
     item = _text(section[section.index(f'id="failure-{failed.pk}"') :].split("</li>")[0])
     assert "Since fixed" not in item
 
     again = delivery(org, svc, made=made, firing=firing, at=now - timedelta(minutes=30))
     section = _section(dashboard())
-    assert "Not fixed since" not in section
+    assert ">1 failed for good, all fixed since</span>" in section
     item = _text(section[section.index(f'id="failure-{failed.pk}"') :].split("</li>")[0])
     at = timezone.localtime(again.created_at).strftime("%H:%M")
     assert f"Since fixed sent again and delivered at {at} (30 minutes ago)." in item
