@@ -48,7 +48,7 @@ def _alert(org, **fields) -> Alert:
         "window_minutes": 5,
         "match_app": "checkout",
         "match_level": Level.ERROR,
-        "counting_since": timezone.now() - timedelta(minutes=30),
+        "counting_since": timezone.now() - timedelta(hours=2),  # before the hour shown
         **fields,
     }
     return Alert.objects.create(organization=org, **fields)

@@ -281,7 +281,8 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         context["next_firing"] = next_firing(alert, context["health"], now)
     quiet = not recent and not any(series.values)
     if quiet:  # why nothing matched: no events, or events the rules don't count
-        context["arrivals"] = arrivals(alert.organization_id, now)
+        counted_since = restarted or alert.counting_since  # earlier events were not matched
+        context["arrivals"] = arrivals(alert.organization_id, now, counted_since)
     # A firing alert is charted even at zero (an absence alert's usual case): the line
     # under its threshold shows why it fires.
     if not quiet or open_firing is not None:
