@@ -20,12 +20,13 @@ an app to give up its own access, so the page tells the owner to remove the app 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import OperationalError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, User
@@ -35,7 +36,15 @@ from alerts_saas.audit.models import Entry
 from alerts_saas.ingest.models import ApiToken, IngestKey
 from alerts_saas.locks import lock_all_rows_to_delete
 from integrations.pagerduty.incidents import subscriptions
-from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.models import (
+    Delivery,
+    PagerDutyAccount,
+    PagerDutyService,
+    retrying,
+)
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +134,7 @@ def paging_now(organization: Organization) -> Paging:
     )
     deliveries = Delivery.objects.filter(organization_id=org, status__in=IN_FLIGHT).aggregate(
         in_flight=Count("pk"),
-        retrying=Count("pk", filter=Q(status=Delivery.Status.QUEUED, attempts__gt=0)),
+        retrying=Count("pk", filter=retrying()),
         last_due=Max("next_attempt_at", filter=Q(status=Delivery.Status.QUEUED)),
     )
     last_due = deliveries["last_due"]
@@ -150,6 +159,10 @@ def paging_now(organization: Organization) -> Paging:
     )
 
 
+class _Late(TypedDict):
+    late: bool
+
+
 @dataclass(frozen=True)
 class Disabled:
     """What `disable_firing_alerts` did: the alerts it disabled, the alerts already disabled
@@ -168,35 +181,62 @@ def disable_firing_alerts(organization: Organization) -> Disabled:
     as "Alert disabled" and queuing the resolves of their incidents: disabled, an alert can't
     fire again, where one resolved by hand fires again while its condition holds.
 
-    One transaction: the alerts' rows first (pk order, FOR NO KEY UPDATE, as every writer of
-    firings takes them), then their open firings read again. A save per alert, as its
-    Disable button does, so that its receivers run (the activity log, ingestion's change
-    token, the paging-problem check); one clearing for all their firings."""
+    One transaction, the alerts' rows locked once: by `clear_firings`, in pk order before
+    their firings, as every writer of firings takes them; the alerts are read after it,
+    with any firing opened meanwhile (between the read of the open firings and the lock),
+    cleared too. A save per alert, as its Disable button does, so that its receivers run
+    (the activity log, ingestion's change token, the paging-problem check)."""
     org = organization.pk
+    now = timezone.now()
     with transaction.atomic():
-        open_ones = Firing.objects.filter(organization_id=org, cleared_at__isnull=True)
-        alerts = list(
-            Alert.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("organization")
-            .filter(organization_id=org, pk__in=open_ones.values("alert_id"))
-            .order_by("pk")
-        )
-        still_open = list(open_ones.filter(alert_id__in=[a.pk for a in alerts]).order_by("pk"))
+        found = list(Firing.objects.filter(organization_id=org, cleared_at__isnull=True))
+        _, resolves = firing_changes.clear_firings(found, Firing.ClearReason.DISABLED, now)
+        alerts = _locked_alerts(org, {f.alert_id for f in found})
+        late = [a.pk for a in alerts if a.late]  # rare: a firing opened before the lock
+        if late:
+            opened = Firing.objects.filter(
+                organization_id=org, alert_id__in=late, cleared_at__isnull=True
+            )
+            resolves += firing_changes.clear_firings(
+                list(opened), Firing.ClearReason.DISABLED, now
+            )[1]
         already_off = [a for a in alerts if not a.enabled]
         for alert in alerts:
             if alert.enabled:
                 alert.enabled = False
                 alert.save(update_fields=["enabled", "updated_at"])
-        _, resolves = firing_changes.clear_firings(
-            still_open, Firing.ClearReason.DISABLED, timezone.now()
-        )
+        off_firings = _cleared_now(org, already_off, now)
     off_ids = {a.pk for a in already_off}
     return Disabled(
         _by_name(a for a in alerts if a.pk not in off_ids),
         resolves,
         _by_name(already_off),
-        sum(1 for f in still_open if f.alert_id in off_ids),
+        off_firings,
     )
+
+
+def _locked_alerts(org: int, alert_ids: set[int]) -> list[WithAnnotations[Alert, _Late]]:
+    """The alerts (their rows locked already: `clear_firings`), each with whether one of its
+    firings is still open (opened before the lock)."""
+    still = Firing.objects.filter(alert_id=OuterRef("pk"), cleared_at__isnull=True)
+    return list(
+        Alert.objects.select_related("organization")
+        .filter(organization_id=org, pk__in=alert_ids)
+        .annotate(late=Exists(still))
+        .order_by("pk")
+    )
+
+
+def _cleared_now(org: int, alerts: Sequence[Alert], now: datetime) -> int:
+    """How many firings of these alerts this clearing cleared (none read when no alert)."""
+    if not alerts:
+        return 0
+    return Firing.objects.filter(
+        organization_id=org,
+        alert_id__in=[a.pk for a in alerts],
+        cleared_at=now,
+        clear_reason=Firing.ClearReason.DISABLED,
+    ).count()
 
 
 def _by_name(alerts: Iterable[Alert]) -> list[Alert]:
