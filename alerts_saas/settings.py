@@ -211,6 +211,8 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PRODUCT_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Security emails: password changed or reset, two-factor turned on or off, new recovery codes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # allauth's default rate limits stay on; two-factor: an app with recovery codes.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "alerts_saas.accounts.mfa_adapter.MFAAdapter"  # secrets encrypted at rest

@@ -42,7 +42,7 @@ def test_repeated_failed_logins_are_rate_limited(client, make_user) -> None:
             response.content.decode()
         )
     response = client.post("/accounts/login/", {"login": "target@example.com", "password": "wrong"})
-    assert "Too many failed login attempts. Try again later." in response.content.decode()
+    assert "Too many failed sign-in attempts. Try again in 5 minutes." in response.content.decode()
 
 
 def test_password_reset_sends_a_link(client, make_user, mailoutbox) -> None:
@@ -157,6 +157,6 @@ def test_behind_the_proxy_one_clients_failed_logins_lock_out_no_one_else(
     for n in range(12):
         _login(client, f"nobody{n}@example.com", "wrong", "203.0.113.9")
     blocked = _login(client, "nobody@example.com", "wrong", "203.0.113.9").content.decode()
-    assert "Too many failed login attempts" in blocked
+    assert "Too many failed sign-in attempts. Try again in 5 minutes." in blocked
     oncall = _login(client, "oncall@example.com", "right-password-123", "198.51.100.7")
     assert oncall.status_code == 302

@@ -218,5 +218,5 @@ def test_guessing_codes_is_stopped_after_a_few_tries(
         assert "Incorrect code." in client.post(AUTHENTICATE, {"code": guess}).content.decode()
     # Even the right code waits now: a guesser cannot try the million.
     stopped = client.post(AUTHENTICATE, {"code": totp_code(secret)})
-    assert "Too many failed login attempts. Try again later." in stopped.content.decode()
+    assert "Too many failed sign-in attempts. Try again in 5 minutes." in stopped.content.decode()
     assert client.get("/profile/").status_code == 302
