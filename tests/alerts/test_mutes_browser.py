@@ -78,7 +78,7 @@ def test_mute_an_alert_see_it_held_everywhere_and_end_the_mute(
     page.once("dialog", accept)
     page.get_by_role("button", name="End now").click()
     expect(page.locator(".flash").first).to_contain_text("Tripwire pages again")
-    assert asked and "a firing still open pages now" in asked[0]
+    assert asked and "a firing the mute held back pages now if it is still open" in asked[0]
     expect(page.locator("#no-mutes")).to_be_visible()
     assert not Firing.objects.get(pk=firing.pk).held
     assert Delivery.objects.filter(firing=firing, event_action="trigger").count() == 1

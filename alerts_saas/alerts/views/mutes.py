@@ -31,7 +31,12 @@ from integrations.pagerduty.models import PagerDutyService
 RETURN_TO = {"list": "alerts:list", "dashboard": "dashboard:home"}
 # "Mute 1 h" beside a firing's Resolve: one of `MuteNowForm`'s durations, in minutes.
 QUICK_MUTE = "60"
-END_CONFIRM = "End this mute now? Tripwire pages again from now on; a firing still open pages now."
+# Ending a mute pages only what it held back (`mute_release`): a firing paged before it began
+# is not paged again, so the question promises no more than that.
+END_CONFIRM = (
+    "End this mute now? Tripwire pages again from now on; a firing the mute held back pages "
+    "now if it is still open."
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class MuteLine:
         if self.window.is_weekly:
             return (
                 "Remove this weekly mute? If it is muting now, Tripwire pages again from now "
-                "on, and a firing still open pages now."
+                "on, and a firing it held back pages now if it is still open."
             )
         if self.active:
             return END_CONFIRM
