@@ -67,5 +67,5 @@ def test_sign_up_from_an_invitation_says_they_join_its_organization(org, client)
     client.get(f"/invitations/{token}/")
     invited = _text(client.get("/accounts/signup/").content)
     assert "set up your organization" not in invited
-    assert "Then you accept the invitation and join Demo Org as member" in invited
+    assert "Then you accept the invitation and join Demo Org as a member" in invited
     assert "With an email address other than mia@example.com, we first send a link" in invited

@@ -44,8 +44,8 @@ def test_the_invitation_email_says_the_names_as_typed(tricky_org) -> None:
     )
     assert response.status_code == 302
     [message] = mail.outbox
-    assert message.subject == f"Ann O'Brien & Co invited you to {NAME} on Tripwire"
-    assert f"Ann O'Brien & Co invited you to join {NAME} on Tripwire as member." in message.body
+    assert message.subject == f"[Tripwire] Ann O'Brien & Co invited you to {NAME}"
+    assert f"Ann O'Brien & Co invited you to join {NAME} on Tripwire as a member." in message.body
     _plain(message)
 
 

@@ -95,10 +95,12 @@ def resolve_tenant(
     *,
     slug: str | None = None,
     organization_id: int | None = None,
+    two_factor: bool = True,
 ) -> Tenant:
     """The tenant named by `slug` (or `organization_id`) if the user belongs to it with at
     least `min_role`; 404 for a non-member, 403 for too low a role, `TwoFactorRequired` for
-    a member without two-factor sign-in in an organization that asks for it."""
+    a member without two-factor sign-in in an organization that asks for it (unless not
+    `two_factor`: a page that only takes their access away, such as leaving)."""
     if not request.user.is_authenticated:
         raise Http404("No such organization.")
     memberships = Membership.objects.select_related("organization").filter(user=request.user)
@@ -109,7 +111,8 @@ def resolve_tenant(
     membership = memberships.first()
     if membership is None:
         raise Http404("No such organization.")
-    check_two_factor(membership.organization, request.user)
+    if two_factor:
+        check_two_factor(membership.organization, request.user)
     tenant = Tenant(organization=membership.organization, membership=membership)
     if not membership.has_role(min_role):
         raise RoleRequired(tenant, Role(min_role))
@@ -117,7 +120,7 @@ def resolve_tenant(
 
 
 def tenant_view(
-    min_role: Role = Role.MEMBER,
+    min_role: Role = Role.MEMBER, *, two_factor: bool = True
 ) -> Callable[[Callable[Concatenate[TenantRequest, P], HttpResponse]], Callable[..., HttpResponse]]:
     """Decorate a view; its URL's `slug` picks the organization, and the view receives a
     `TenantRequest` (without the slug) instead."""
@@ -130,7 +133,7 @@ def tenant_view(
             request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs
         ) -> HttpResponse:
             try:
-                tenant = resolve_tenant(request, min_role, slug=slug)
+                tenant = resolve_tenant(request, min_role, slug=slug, two_factor=two_factor)
             except Http404:
                 moved = moved_to(request, slug)  # a link sent before the organization's rename
                 if moved is None:

@@ -74,6 +74,11 @@ class Role(models.TextChoices):
     def at_least(self, other: Role) -> bool:
         return self.rank >= Role(other).rank
 
+    @property
+    def with_article(self) -> str:
+        """'a member', 'an admin', 'an owner': the role in a sentence."""
+        return {Role.MEMBER: "a member", Role.ADMIN: "an admin", Role.OWNER: "an owner"}[self]
+
 
 class Organization(models.Model):
     name = models.CharField(max_length=100)
@@ -231,3 +236,12 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == self.State.PENDING
+
+    @property
+    def role_words(self) -> str:
+        """The role it gives, in a sentence: 'an admin'."""
+        return Role(self.role).with_article
+
+    def is_for(self, user: User) -> bool:
+        """Whether `user` signs in with the address this invitation was sent to."""
+        return user.email.lower() == self.email.lower()

@@ -146,7 +146,7 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
     problem = invitation_problem(invitation)
     if problem:
         raise InvitationError(problem)
-    if user.email.lower() != invitation.email.lower():
+    if not invitation.is_for(user):
         raise InvitationError(
             f"This invitation was sent to {invitation.email}, but you are signed in as "
             f"{user.email}. Sign out and sign in (or sign up) as {invitation.email}."

@@ -43,9 +43,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         )
     if not isinstance(request.user, User):  # not signed in
         return _anonymous(request, found, token)
+    # Signed in as someone else: the page says so instead of offering a refused Accept.
+    context = {"invitation": found, "wrong_account": not found.is_for(request.user)}
     if request.method == "POST":
         return _accept(request, found, request.user)
-    return render(request, "accounts/invitation.html", {"invitation": found})
+    return render(request, "accounts/invitation.html", context)
 
 
 def _anonymous(request: HttpRequest, found: Invitation, token: str) -> HttpResponse:
@@ -65,7 +67,7 @@ def _accept(request: HttpRequest, found: Invitation, user: User) -> HttpResponse
         return render(
             request,
             "accounts/invitation.html",
-            {"invitation": found, "error": str(exc)},
+            {"invitation": found, "error": str(exc), "wrong_account": not found.is_for(user)},
             status=400,
         )
     forget_invitation(request)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,16 +30,28 @@ def _members_page(
     organization = tenant.organization
     if invite_form is None and tenant.is_admin:
         invite_form = InviteForm(organization=organization, can_invite_owner=tenant.is_owner)
+    memberships = list(
+        organization.memberships.select_related("user")
+        .annotate(**holdings(), two_factor=Exists(_app_of(OuterRef("user_id"))))
+        .order_by("user__email")
+    )
     context = {
-        "memberships": organization.memberships.select_related("user")
-        .annotate(**holdings())
-        .order_by("user__email"),
+        "memberships": memberships,
+        "owners": sum(1 for m in memberships if m.role == Role.OWNER),
+        # Who has not set it up yet, for the admins of an organization that asks for it.
+        "show_two_factor": organization.require_two_factor and tenant.is_admin,
         "invitations": organization.invitations.pending().select_related("invited_by"),
         "invite_form": invite_form,
-        "roles": Role.choices,
+        # What the viewer may give: only an owner grants the owner role (services.change_role).
+        "roles": [(v, label) for v, label in Role.choices if tenant.is_owner or v != Role.OWNER],
         "invitation_days": settings.INVITATION_LIFETIME.days,
     }
     return render(request, "accounts/members.html", context, status=status)
+
+
+def _app_of(user_id: OuterRef) -> QuerySet[Authenticator]:
+    """A member's authenticator app: two-factor sign-in set up (MFA_SUPPORTED_TYPES)."""
+    return Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.TOTP)
 
 
 @tenant_view()
@@ -76,7 +90,7 @@ def change_member_role(request: TenantRequest, membership_id: int) -> HttpRespon
         except MembershipError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{target.user} is now {target.role_enum.label.lower()}.")
+            messages.success(request, f"{target.user} is now {target.role_enum.with_article}.")
     return redirect("accounts:members", slug=tenant.organization.slug)
 
 
