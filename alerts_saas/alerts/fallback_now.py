@@ -19,11 +19,10 @@ from collections import defaultdict
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from alerts_saas.alerts.firings import lock_alerts
+from alerts_saas.alerts.firings import lock_and_reread
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.paging import Pager
 from alerts_saas.alerts.reach import accepted_triggers, unfinished_triggers
-from alerts_saas.locks import lock_rows_without_key
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
@@ -74,14 +73,9 @@ def _triggers(organization_id: int, firings: list[Firing]) -> dict[int, list[Del
 
 
 def _locked(organization_id: int, firings: list[Firing]) -> list[Firing]:
-    """`firings` locked as clearing locks them (their alerts' rows first, then theirs, in pk
-    order, without the key), then read again: those still open and reaching nobody. Read
-    unlocked only, a firing cleared meanwhile would get a trigger its clear never resolves."""
-    if not firings:
-        return []
-    lock_alerts({organization_id}, {f.alert_id for f in firings})
-    lock_rows_without_key(Firing, {organization_id}, [f.pk for f in firings])
-    return _reaching_nobody(organization_id, among=[f.pk for f in firings])
+    """`firings` locked as clearing locks them, then read again: those still open and
+    reaching nobody (`firings.lock_and_reread`)."""
+    return lock_and_reread(firings, lambda among: _reaching_nobody(organization_id, among))
 
 
 def page_fallback_now(fallback: PagerDutyService) -> list[str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import redis
 from django.db import transaction
@@ -20,6 +20,7 @@ from django.db.models import Case, PositiveIntegerField, Q, Value, When, prefetc
 from django.utils import timezone
 
 from alerts_saas.accounts.models import User
+from alerts_saas.alerts import owed
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.paging import Pager, targets_of, targets_of_alerts
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from alerts_saas.ingest.models import ApiToken
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def _severities(alert: Alert, counters: list[CounterSet], now: datetime) -> dict[CounterSet, str]:
@@ -220,6 +222,13 @@ def _lock_open(firings: Sequence[Firing], **also: object) -> list[Firing]:
     return [f for f in firings if f.pk in locked]
 
 
+def lock_and_reread(found: Collection[Firing], read: Callable[[list[int]], list[_T]]) -> list[_T]:
+    """`read` (a query of the firings of the ids given) once those of `found` still open are
+    locked as every writer locks them (`_lock_open`); nothing if none is. Unlocked, stale."""
+    locked = _lock_open(list({f.pk: f for f in found}.values()))
+    return read([f.pk for f in locked]) if locked else []
+
+
 def lock_alerts(organization_ids: Collection[int], alert_ids: Collection[int]) -> None:
     """Lock the alerts' rows (in pk order) before any of their firings. Every writer takes
     an alert's row before its firings: the alert form's save, the views under the alert's
@@ -347,8 +356,8 @@ def release_held(firing: Firing, alert: Alert, total: int) -> bool:
 
 def release_held_of(held: Sequence[Firing], totals: dict[int, int]) -> list[Firing]:
     """Page what a mute held and no window mutes any more, for each firing still open and
-    held (its `alert` read with it): its targets never tried (a target whose trigger went,
-    even if refused, is not paged again) and the fallback if a target can't page. Returns
+    held (its `alert` read with it): its targets never tried or `owed` a trigger again (one
+    whose trigger went and can't page is not), and the fallback if a target can't page. Returns
     those that hold nothing any more. One moment and one lock on the firings for the whole
     decision, so a window that ends meanwhile can't leave a target unpaged and a firing
     marked released; the same queries for 300 held hosts as for one."""
@@ -371,13 +380,14 @@ def release_held_of(held: Sequence[Firing], totals: dict[int, int]) -> list[Firi
             assert delivery.firing_id is not None  # read by its firing
             sent[delivery.firing_id].append(delivery)
         targets = targets_of_alerts(f.alert for f in found)
+        again = owed.failed_services({f.organization_id for f in found}, [f.pk for f in found])
         pager = Pager(found, now, (s for its in targets.values() for s in its))
         pages = []
         for firing in found:
             firing.held = False
-            tried = {d.service_id for d in sent[firing.pk]}
-            untried = [s for s in targets[firing.alert_id] if s.pk not in tried]
-            pages += pager.triggers(firing.alert, firing, untried, totals[firing.pk])
+            tried = {d.service_id for d in sent[firing.pk]} - again[firing.pk]
+            owed_now = [s for s in targets[firing.alert_id] if s.pk not in tried]
+            pages += pager.triggers(firing.alert, firing, owed_now, totals[firing.pk])
             paged = [(d.service, d) for d in sent[firing.pk] if d.service is not None]
             pages += pager.fallback(
                 firing.alert, firing, [s for s, _ in paged], [d for _, d in paged]

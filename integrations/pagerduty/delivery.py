@@ -158,7 +158,9 @@ def _settle(token: uuid.UUID, claimed: list[Attempt]) -> None:
         d.pk for d in claimed if d.refused and d.event_action == EventAction.TRIGGER
     ]
     with transaction.atomic():
-        statements.settle(token, claimed)
+        # A service that refused one of these and took another stays marked (as `record`
+        # would mark it again): its refused firing is not sent again at once.
+        statements.settle(token, claimed, failed={o.service_id for o in failed})
         paths.record(failed)
         queue(fallbacks(Delivery.objects.filter(pk__in=refused_triggers)))
         _drop_automatic_resolves(failed_triggers)

@@ -65,7 +65,9 @@ class PagerDutyAccount(models.Model):
     access_failed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a check of access last could not reach PagerDuty."
     )
-    access_failure = models.CharField(max_length=200, blank=True, help_text="What it met, in words.")
+    access_failure = models.CharField(
+        max_length=200, blank=True, help_text="What it met, in words."
+    )
     # Bumped on every token change: refreshes compare-and-set on it instead of locking.
     token_version = models.PositiveIntegerField(default=0)
 

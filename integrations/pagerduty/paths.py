@@ -3,17 +3,21 @@
 The engine writes what it learns as it settles outcomes (`record`): PagerDuty refusing a
 service's key (a 400 about the routing key: the integration was removed or the key is
 wrong), or a delivery failing for good for another reason. Both hold until a delivery to
-the service succeeds again (a test alert, say); clearing them rides on the settle
-statement, so the hot path pays no extra round trip.
+the service succeeds again (a test alert, say), or the service is mended in Tripwire. The
+settle statement says which services a delivery reached are marked, so the hot path pays no
+extra round trip while every path works; only a mark to clear costs one (`heal`), with the
+pages it kept from going out sent there again (`signals.paths_healed`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from django.db import transaction
 from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,9 +26,10 @@ from alerts_saas.accounts.times import clock
 from integrations.pagerduty.events import EventResult
 from integrations.pagerduty.models import PagerDutyService, Region
 from integrations.pagerduty.reconnect import STOPPED
-from integrations.pagerduty.signals import announce
+from integrations.pagerduty.signals import announce, paths_healed
 
 DETAIL_LENGTH = 500
+log = logging.getLogger(__name__)
 
 
 def clause(text: str) -> str:
@@ -168,13 +173,36 @@ def unmark_deleted(organization_id: int, relisted: Mapping[int, bool]) -> int:
 
 
 def heal(service_ids: Iterable[int]) -> int:
-    """A delivery to each of these services succeeded: they page again. (The embedded
-    database's way; on PostgreSQL the settle statement does this.)"""
-    return (
-        PagerDutyService.objects.filter(pk__in=set(service_ids))
-        .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False))
-        .update(refused_at=None, refused_detail="", failing_since=None, failing_detail="")
-    )
+    """A delivery to each of these services succeeded: those marked refused or failing page
+    again. In one transaction (a savepoint in the caller's) with `signals.paths_healed`,
+    whose receiver pages there what their failure kept from paging: only the transaction
+    that clears a mark (compare-and-set, under the rows' locks) sends it, once. If that
+    fails, the marks stay until the next delivery that gets through. Returns how many."""
+    ids = sorted(set(service_ids))
+    if not ids:
+        return 0
+    try:
+        with transaction.atomic():
+            marked = list(
+                PagerDutyService.objects.select_for_update(no_key=True)
+                .filter(pk__in=ids)
+                .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False))
+                .order_by("pk")
+                .values_list("pk", "organization_id")
+            )
+            if not marked:
+                return 0
+            PagerDutyService.objects.filter(pk__in=[pk for pk, _ in marked]).update(
+                refused_at=None, refused_detail="", failing_since=None, failing_detail=""
+            )
+            healed: dict[int, list[int]] = {}
+            for pk, organization_id in marked:
+                healed.setdefault(organization_id, []).append(pk)
+            paths_healed.send(sender=PagerDutyService, services=healed)
+    except Exception:  # the engine's settle must not fail for it: next success heals
+        log.exception("Services %s were reached but stay marked; the next delivery heals", ids)
+        return 0
+    return len(marked)
 
 
 LABELS = {

@@ -18,6 +18,10 @@ paging_changed = Signal()
 services_connected = Signal()
 # Services about to be removed (`services`: a list), sent inside the removal's transaction.
 services_removing = Signal()
+# Deliveries got through to services marked refused or failing (`services`: their ids by
+# organization id), sent inside the transaction that clears their marks (`paths.heal`): the
+# alerts app pages there again what their failure kept from paging.
+paths_healed = Signal()
 # A change made on the settings pages is committed and the person is about to see the next
 # page (`organization`): receivers bring what that page shows up to date now (the paging
 # banner), rather than in a queued run that may come after the page.

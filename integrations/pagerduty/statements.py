@@ -10,7 +10,9 @@ Each is one round trip however many rows a chunk holds, and costs little in Pyth
   key is decrypted once per process and ciphertext.
 - `settle` writes every row's outcome with one `UPDATE ... FROM jsonb_to_recordset(...)`,
   only where the row is still ours (same token, still sending), so a worker whose lease ran
-  out never overwrites the one that took over.
+  out never overwrites the one that took over; the same statement says which services a
+  delivery reached are marked refused or failing, to heal in a transaction of its own
+  (`paths.heal`: rare, and it pages again what the mark kept from paging).
 
 Claims, settles and renewals are committed without waiting for the disk (PostgreSQL's
 `synchronous_commit` off, for that statement's transaction only). That is safe because each
@@ -28,6 +30,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -293,15 +296,18 @@ def _attempt(row: tuple[Any, ...]) -> Attempt:
     )
 
 
-def settle(token: uuid.UUID, attempts: list[Attempt]) -> None:
+def settle(token: uuid.UUID, attempts: list[Attempt], failed: Collection[int] = ()) -> None:
     """Write each attempt's outcome, where the row is still ours; the services a delivery
-    just reached are marked as paging again (`paths`), in the same statement."""
+    just reached, marked refused or failing (but those of `failed`, which a delivery of this
+    batch failed for good), page again (`paths.heal`). The same statement reads which of
+    them are marked: while every path works, settling costs one round trip."""
     if not attempts:
         return
-    healed = sorted({a.service_id for a in attempts if a.status == DELIVERED and a.service_id})
+    delivered = {a.service_id for a in attempts if a.status == DELIVERED and a.service_id}
+    reached = sorted(delivered - set(failed))
     if connection.vendor != "postgresql":
         _settle_one_by_one(token, attempts)
-        paths.heal(healed)
+        paths.heal(reached)
         return
     rows = [
         {
@@ -320,23 +326,22 @@ def settle(token: uuid.UUID, attempts: list[Attempt]) -> None:
     columns = ", ".join(f"{name} {type_}" for name, type_ in ANSWER)
     cte, relaxed = _relaxed()
     # A data-modifying CTE runs whether or not the statement reads it.
-    heal = f"""healed AS (
-            UPDATE {SERVICES} SET refused_at = NULL, refused_detail = '',
-                   failing_since = NULL, failing_detail = ''
-             WHERE id = ANY(%s::bigint[])
-               AND (refused_at IS NOT NULL OR failing_since IS NOT NULL))"""  # noqa: S608
-    cte = f"{cte}, {heal}" if cte else f"WITH {heal}"
-    sql = f"""
-        {cte}
+    settled = f"""settled AS (
         UPDATE {TABLE} AS d
            SET status = v.status, attempts = v.attempts, lease_until = NULL,
                next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at), {answer}
           FROM jsonb_to_recordset(%s::jsonb) AS v(
                id bigint, status text, attempts int, next_attempt_at timestamptz,
                tried boolean, {columns}){", " + relaxed if relaxed else ""}
-         WHERE d.id = v.id AND d.claim = %s AND d.status = %s
+         WHERE d.id = v.id AND d.claim = %s AND d.status = %s)"""  # noqa: S608
+    cte = f"{cte}, {settled}" if cte else f"WITH {settled}"
+    sql = f"""
+        {cte}
+        SELECT id FROM {SERVICES}
+         WHERE id = ANY(%s::bigint[]) AND (refused_at IS NOT NULL OR failing_since IS NOT NULL)
     """  # noqa: S608 - column and table names are ours; the outcomes are one parameter
-    _run(sql, [healed, _json(rows).decode(), _db("claim", token), SENDING])
+    marked = _run(sql, [_json(rows).decode(), _db("claim", token), SENDING, reached])
+    paths.heal(row[0] for row in marked)
 
 
 def _settle_one_by_one(token: uuid.UUID, attempts: list[Attempt]) -> None:

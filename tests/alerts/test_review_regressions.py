@@ -16,7 +16,7 @@ from alerts_saas.alerts.counting import CounterSet, Tally, counts
 from alerts_saas.alerts.models import Alert, ConditionKind, Firing, GroupBy, MuteWindow
 from alerts_saas.alerts.resolving import clear_if_resolved_in_pagerduty
 from integrations.pagerduty.incidents.models import Incident
-from integrations.pagerduty.models import Delivery, EventAction
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from tests.alerts.test_alert_page import _alert, _events
 from tests.alerts.test_manual_resolve import _incident
 
@@ -91,6 +91,8 @@ def test_a_refused_target_is_not_paged_again_while_another_stays_muted(org, make
     assert firing.held
     trigger = Delivery.objects.get(firing=firing, service=refusing)
     Delivery.objects.filter(pk=trigger.pk).update(status=Delivery.Status.FAILED)
+    # As the engine marks a service whose key PagerDuty refuses (`paths.record`).
+    PagerDutyService.objects.filter(pk=refusing.pk).update(refused_at=timezone.now())
     for _ in range(3):
         mute_release.release_due(org.pk)
     assert Delivery.objects.filter(firing=firing, service=refusing).count() == 1

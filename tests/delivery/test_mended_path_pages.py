@@ -103,7 +103,7 @@ def test_a_cleared_firing_and_a_muted_alert_are_not_paged(
     assert _accepted(pagerduty, cleared, connected_service) == []
     assert _accepted(pagerduty, muted, connected_service) == []
     muted.refresh_from_db()
-    assert not muted.held  # nothing held for a release to page
+    assert muted.held  # the mute's end pages it (test_mute_end_pages_what_a_mend_held.py)
 
 
 def test_a_muted_service_is_not_paged(org, connected_service, pagerduty, admin_client):
@@ -118,7 +118,7 @@ def test_a_muted_service_is_not_paged(org, connected_service, pagerduty, admin_c
     assert "pages again" not in _add_again(admin_client, org, connected_service)
     send_queued()
     assert _accepted(pagerduty, firing, connected_service) == []
-    # Without the mute, the next mend pages it: the mute held nothing.
+    # Without the mute, the next mend pages it (the mute held it: its end would too).
     MuteWindow.objects.filter(service=connected_service).delete()
     assert SENT_AGAIN in _add_again(admin_client, org, connected_service)
     send_queued()
