@@ -48,22 +48,33 @@ class SetOffOut(BaseModel):
     whole don't count) and each alert's window, and says no more."""
 
     will_fire: list[AbsenceAlertOut] = Field(
-        description="Enabled absence alerts whose window saw no other key have events "
-        "accepted, so the events they count came with this key: once those stop, each fires "
-        "within its window unless they come in with another key by then."
+        description="Enabled absence alerts that count events in their window now, a window "
+        "that saw no other key have events accepted, so the events they count came with this "
+        "key: once those stop, each fires within its window unless they come in with another "
+        "key by then."
     )
     may_fire: list[AbsenceAlertOut] = Field(
         description="Enabled absence alerts that count events which came with this key or "
         "with another one that had events accepted within their window: if theirs came with "
         "this key, each fires within its window."
     )
+    already_firing: list[AbsenceAlertOut] = Field(
+        description="Enabled absence alerts that count all events together, whose window saw "
+        "this key have events accepted, and that fire already: not the revoke's doing."
+    )
+    counting_nothing: list[AbsenceAlertOut] = Field(
+        description="Enabled absence alerts whose window saw this key have events accepted "
+        "but that count no event in it now: they fire (or wait to) whether or not the key is "
+        "revoked, so the revoke sets none of them off."
+    )
 
 
 class RevokedIngestKeyOut(IngestKeyOut):
     absence_alerts_set_off: SetOffOut | None = Field(
-        description="The absence alerts this revoke may set off; both lists empty when it "
-        "sets off none (an alert that counts all events together and fires already is left "
-        "out). Null when this call revoked nothing: the key was revoked already."
+        description="The absence alerts this revoke may set off (`will_fire`, `may_fire`; "
+        "both empty when it sets off none), and apart those it does not, though this key had "
+        "events accepted in their window (`already_firing`, `counting_nothing`). Null when "
+        "this call revoked nothing: the key was revoked already."
     )
 
 
@@ -137,6 +148,8 @@ def _set_off(effects: revoke_effects.Effects | None) -> dict[str, Any] | None:
     return {
         "will_fire": [_alert(a) for a in effects.will_fire],
         "may_fire": [_alert(a) for a in effects.may_fire],
+        "already_firing": [_alert(a) for a in effects.already_firing],
+        "counting_nothing": [_alert(a) for a in effects.counting_nothing],
     }
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from alerts_saas.alerts.models import Alert
 from alerts_saas.ingest.models import IngestKey
-from tests.ingest_key_uses import absence, used
+from tests.ingest_key_uses import absence, counted, used
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,8 @@ def test_a_revoke_names_the_absence_alerts_it_may_set_off(api, org, make_org) ->
     used(batch, 30)  # within the hour's window, not the ten minutes'
     heartbeat = absence(org, "Backup heartbeat", 10)
     export = absence(org, "Nightly export", 60)
+    counted(heartbeat)
+    counted(export)
     absence(org, "Switched off", 10, enabled=False)
     Alert.objects.create(organization=org, name="Checkout errors", threshold=5)
     elsewhere = make_org("Globex")
@@ -33,6 +35,8 @@ def test_a_revoke_names_the_absence_alerts_it_may_set_off(api, org, make_org) ->
     assert revoked["absence_alerts_set_off"] == {
         "will_fire": [{"id": heartbeat.pk, "name": "Backup heartbeat", "window_minutes": 10}],
         "may_fire": [{"id": export.pk, "name": "Nightly export", "window_minutes": 60}],
+        "already_firing": [],
+        "counting_nothing": [],
     }
     # A second revoke revokes nothing, and sets nothing off.
     again = api.post(f"/ingest-keys/{web.pk}/revoke", status=200).json()
@@ -42,7 +46,12 @@ def test_a_revoke_names_the_absence_alerts_it_may_set_off(api, org, make_org) ->
     idle, _ = IngestKey.issue(org, "old laptop")
     used(idle, 120)
     quiet = api.post(f"/ingest-keys/{idle.pk}/revoke", status=200).json()
-    assert quiet["absence_alerts_set_off"] == {"will_fire": [], "may_fire": []}
+    assert quiet["absence_alerts_set_off"] == {
+        "will_fire": [],
+        "may_fire": [],
+        "already_firing": [],
+        "counting_nothing": [],
+    }
 
 
 def test_the_document_says_how_much_tripwire_knows() -> None:
@@ -60,9 +69,12 @@ def test_a_key_used_only_for_changes_does_not_make_a_revoke_a_may(api, org) -> N
     used(web, 2)
     IngestKey.objects.filter(pk=deploys.pk).update(last_used_at=timezone.now())
     heartbeat = absence(org, "Backup heartbeat", 10)
+    counted(heartbeat)
 
     revoked = api.post(f"/ingest-keys/{web.pk}/revoke", status=200).json()
     assert revoked["absence_alerts_set_off"] == {
         "will_fire": [{"id": heartbeat.pk, "name": "Backup heartbeat", "window_minutes": 10}],
         "may_fire": [],
+        "already_firing": [],
+        "counting_nothing": [],
     }

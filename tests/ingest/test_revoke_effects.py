@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from alerts_saas.alerts.models import Alert, Firing, GroupBy
 from alerts_saas.ingest.models import IngestKey
-from tests.ingest_key_uses import absence, used
+from tests.ingest_key_uses import absence, counted, used
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,11 @@ def test_alerts_only_this_key_fed_are_named_as_firing_within_their_window(
         "minutes. Hosts reporting (fewer than 1 matching event in 5 minutes): fires within "
         "5 minutes." in page
     )
-    for not_set_off in ("Cron heartbeat", "Switched off", "Checkout errors", "Their heartbeat"):
+    assert (
+        "Absence alerts the revoke does not set off Cron heartbeat (fewer than 1 matching event "
+        "in 5 minutes): already firing." in page
+    )
+    for not_set_off in ("Switched off", "Checkout errors", "Their heartbeat"):
         assert not_set_off not in page
     assert "Tripwire doesn't record which key sent an event" not in page
     assert (
@@ -81,8 +85,8 @@ def test_alerts_only_this_key_fed_are_named_as_firing_within_their_window(
 
 def test_with_another_key_used_in_a_window_the_page_says_may(org, admin_client, keys) -> None:
     web, _, batch = keys
-    absence(org, "Backup heartbeat", 60)
-    absence(org, "Queue heartbeat", 5)
+    counted(absence(org, "Backup heartbeat", 60))
+    counted(absence(org, "Queue heartbeat", 5))
     used(web, 0)
     used(batch, 30)  # within the hour's window, not within the 5 minutes'
 
@@ -130,7 +134,7 @@ def test_the_page_costs_the_same_queries_however_many_absence_alerts(
 
     def queries_with(alerts: int) -> int:
         for n in range(Alert.objects.filter(organization=org).count(), alerts):
-            absence(org, f"Heartbeat {n}", 5 if n % 2 else 1)
+            counted(absence(org, f"Heartbeat {n}", 5 if n % 2 else 1))
         with CaptureQueriesContext(connection) as captured:
             assert _revoke_page(admin_client, web).status_code == 200
         return len(captured)
