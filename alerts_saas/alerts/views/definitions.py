@@ -6,6 +6,7 @@ import logging
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.alerts import evaluation, firings, resolving
+from alerts_saas.alerts.edit_conflict import Version, conflict
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.views import list_rows, listing
@@ -72,8 +74,14 @@ def form_context(
     details: BaseDetailFormSet,
     alert: Alert | None,
     test_deliveries: list[Delivery] | None = None,
+    version: Version | None = None,
     **extra: object,
 ) -> dict[str, object]:
+    """The form page's context. `version`: what the form carries for `edit_conflict`, by
+    default what was posted (a test alert's re-render keeps it) or the alert's own."""
+    if version is None:
+        posted = request.method == "POST"
+        version = Version.posted(request.POST) if posted else Version.of(alert)
     # Test alerts sent from this form before it was saved, to join the alert's history.
     carried = request.POST.getlist("test_delivery") if request.method == "POST" else []
     carried += [str(d.pk) for d in test_deliveries or []]
@@ -90,6 +98,7 @@ def form_context(
         "target_on_call": _on_call(request, form, alert),
         "carried_tests": list(dict.fromkeys(carried)),
         "test_deliveries": test_deliveries or [],
+        "version": version,
         **extra,
     }
 
@@ -146,39 +155,95 @@ def _reevaluate(request: TenantRequest, alert: Alert) -> None:
 
 def _edit(request: TenantRequest, alert: Alert | None) -> HttpResponse:
     organization = request.tenant.organization
-    instance = alert or Alert(organization=organization)
     restored = _restored(request, alert) if request.method == "GET" else None
     data = request.POST if request.method == "POST" else (restored[0] if restored else None)
-    form = AlertForm(data, instance=instance, organization=organization)
-    details = DetailFormSet(data, instance=instance)
-    if request.method == "POST" and form.is_valid() and details.is_valid():
-        try:
-            with transaction.atomic():
-                saved = form.save()
-                details.instance = saved
-                details.save()
-                _adopt_test_deliveries(request, saved)
-                _reevaluate(request, saved)
-        except IntegrityError:
-            # A concurrent save (another tab) took a name or detail key first.
-            form.add_error(
-                None,
-                "This alert changed while you were editing it, perhaps in "
-                "another tab. Nothing was saved: reload the page and make "
-                "your change again.",
-            )
-            context = form_context(request, form, details, alert)
-            return render(request, "alerts/form.html", context, status=409)
-        note = (
-            " Counting starts afresh: events before now don't count for the new condition."
-            if saved.counting_restarted
-            else ""
-        )
-        messages.success(request, f"Alert “{saved.name}” saved.{note}")
-        return redirect("alerts:list", slug=organization.slug)
-    status = 400 if request.method == "POST" else 200
-    context = form_context(request, form, details, alert, restored=bool(restored))
+    version = Version.posted(data) if data is not None else Version.of(alert)
+    if request.method == "POST":
+        with transaction.atomic():
+            outcome = _save(request, alert, version)
+        if isinstance(outcome, Alert):
+            return _saved(request, outcome)
+        form, details, status, version, changed = outcome
+    else:
+        instance = alert or Alert(organization=organization)
+        form = AlertForm(data, instance=instance, organization=organization)
+        details = DetailFormSet(data, instance=instance)
+        status, changed = 200, None
+    context = form_context(
+        request, form, details, alert, restored=bool(restored), version=version, conflict=changed
+    )
     return render(request, "alerts/form.html", context, status=status)
+
+
+# The form to show again, its status and version, and what changed meanwhile (if that).
+Refused = tuple[AlertForm, BaseDetailFormSet, int, Version, str | None]
+
+
+def _save(request: TenantRequest, alert: Alert | None, version: Version) -> Alert | Refused:
+    """Save the posted form, the alert locked and still the version the form was loaded
+    at (`edit_conflict`); else what to show again (`Refused`)."""
+    organization = request.tenant.organization
+    if alert is not None:
+        alert = tenant_get(request, _lockable(), pk=alert.pk)
+        changed = conflict(alert, version, request.user.pk)
+        if changed is not None:
+            now = Version.of(alert)  # before the form reads the person's input into it
+            form = AlertForm(request.POST, instance=alert, organization=organization)
+            details = DetailFormSet(request.POST, instance=alert)
+            return form, details, 409, now, changed
+    instance = alert or Alert(organization=organization)
+    form = AlertForm(request.POST, instance=instance, organization=organization)
+    details = DetailFormSet(request.POST, instance=instance)
+    if not (form.is_valid() and details.is_valid()):
+        return form, details, 400, version, None
+    try:
+        with transaction.atomic():
+            saved = form.save()
+            details.instance = saved
+            details.save()
+            _adopt_test_deliveries(request, saved)
+            _reevaluate(request, saved)
+    except IntegrityError:
+        # A concurrent save (another tab) took a name or detail key first.
+        form.add_error(
+            None,
+            "This alert changed while you were editing it, perhaps in another tab. Nothing "
+            "was saved: reload the page and make your change again.",
+        )
+        return form, details, 409, version, None
+    return saved
+
+
+def _lockable() -> QuerySet[Alert]:
+    """The alert's own row locked, not its key (rows that refer to it are written
+    meanwhile, DESIGN.md "Locks"), with what its version is made of."""
+    return (
+        Alert.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("organization")
+        .prefetch_related("details", "targets")
+    )
+
+
+def _saved(request: TenantRequest, saved: Alert) -> HttpResponse:
+    note = (
+        " Counting starts afresh: events before now don't count for the new condition."
+        if saved.counting_restarted
+        else ""
+    )
+    messages.success(request, f"Alert “{saved.name}” saved.{note}")
+    return redirect(_list_page_of(request, saved))
+
+
+def _list_page_of(request: TenantRequest, alert: Alert) -> str:
+    """The alert list's page that shows `alert` (firing first, then by name, as the list
+    orders them): a new alert past the first page is seen where it landed."""
+    rows = listing.annotated(for_tenant(request, Alert))
+    firing = rows.filter(Q(pk=alert.pk) & Q(is_firing=True)).exists()
+    same = Q(is_firing=firing) & (Q(name__lt=alert.name) | Q(name=alert.name, pk__lt=alert.pk))
+    before = rows.filter(same if firing else same | Q(is_firing=True)).count()
+    path = reverse("alerts:list", args=[request.tenant.organization.slug])
+    links = listing.Links(path, "", listing.Show.ALL)
+    return links.page(before // listing.PAGE_SIZE + 1)
 
 
 @tenant_view()
