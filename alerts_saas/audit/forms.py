@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Exists, OuterRef, Q
 
-from alerts_saas.accounts.models import Membership, Organization
+from alerts_saas.accounts.models import Membership, Organization, User
 from alerts_saas.audit import registry
-from alerts_saas.audit.models import Action
+from alerts_saas.audit.models import Action, ActorKind, Entry
 from alerts_saas.audit.query import Filters
 
 ANY = ("", "Anyone")
@@ -53,9 +54,18 @@ class ActivityFilterForm(forms.Form):
 
 
 def who_choices(organization: Organization) -> list[tuple[str, str]]:
-    """The organization's members, its API tokens, and the system."""
-    members = Membership.objects.filter(organization=organization).select_related("user")
-    choices = [(f"user:{m.user_id}", m.user.email) for m in members.order_by("user__email")]
+    """The organization's members, those who left (their entries stay, "(left)"), its API
+    tokens, and the system. One query for the people (an account deleted since has no one
+    to pick: its entries are under "Anyone")."""
+    member = Exists(Membership.objects.filter(organization=organization, user=OuterRef("pk")))
+    acted = Entry.objects.filter(organization=organization, actor_kind=ActorKind.USER)
+    people = (
+        User.objects.filter(member | Q(pk__in=acted.values("actor_user_id")))
+        .annotate(member=member)
+        .order_by("-member", "email")
+        .values_list("pk", "email", "member")
+    )
+    choices = [(f"user:{pk}", email if now else f"{email} (left)") for pk, email, now in people]
     tokens = registry.tracked_model("api_token")
     if tokens is not None:
         rows = tokens._default_manager.filter(organization=organization).order_by("name")
