@@ -2,15 +2,20 @@
 PagerDuty's `GET /oncalls`, and how urgently (its `incident_urgency_rule`, from the same
 `GET /services/{id}` that names the policy). Read from the database by the pages; refreshed
 by a task when older than `FRESH`, at most one request in flight per service
-(compare-and-set), so a page never waits on PagerDuty."""
+(compare-and-set), so a page never waits on PagerDuty. A panel polled every few seconds
+reads it through `on_call_cached`: per service, at most every CACHED_SECONDS, and afresh
+as soon as a refresh writes a new reading (`refresh` forgets the service's entry)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
@@ -24,6 +29,7 @@ REFRESH_ON_CALL = "integrations.pagerduty.incidents.tasks.refresh_on_call"  # ta
 FRESH = timedelta(minutes=2)
 ASKED = timedelta(seconds=30)  # a refresh asked for this recently is not asked again
 AS_OF = FRESH * 2  # a check older than this missed a refresh: the page says when it was
+CACHED_SECONDS = 10  # a polled panel's reading of a service, unless a refresh writes sooner
 
 
 def on_call(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
@@ -51,6 +57,42 @@ def on_call(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
     if stale:
         _ask(stale)
     return known
+
+
+def on_call_cached(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
+    """`on_call`, each service's reading kept CACHED_SECONDS in the cache (a panel polled
+    every 2 s reads it every 10 s, not every poll), forgotten when `refresh` writes a new
+    one: no name is shown longer than the database says it. The cache unreachable, it
+    reads the database."""
+    oauth = [s for s in services if s.account_id is not None]
+    if not oauth:
+        return {}
+    try:
+        found = cache.get_many([_cache_key(s.pk) for s in oauth])
+    except Exception as exc:
+        log.warning("On-call readings not read from the cache (%s)", exc.__class__.__name__)
+        found = {}
+    known: dict[int, OnCallNow] = {row.service_id: row for row in found.values()}
+    missing = [s for s in oauth if s.pk not in known]
+    if missing:
+        read = on_call(missing)
+        try:
+            cache.set_many({_cache_key(pk): row for pk, row in read.items()}, CACHED_SECONDS)
+        except Exception as exc:
+            log.warning("On-call readings not cached (%s)", exc.__class__.__name__)
+        known.update(read)
+    return known
+
+
+def _cache_key(service_id: int) -> str:
+    return f"pagerduty:on-call:{service_id}"
+
+
+def _forget(service_id: int) -> None:
+    try:
+        cache.delete(_cache_key(service_id))
+    except Exception as exc:  # kept CACHED_SECONDS at most
+        log.warning("A cached on-call reading not forgotten (%s)", exc.__class__.__name__)
 
 
 def _read(services: list[PagerDutyService]) -> dict[int, OnCallNow]:
@@ -99,6 +141,7 @@ def refresh(service_ids: list[int]) -> None:
             urgency_rule=asked.urgency_rule,
             checked_at=timezone.now(),
         )
+        transaction.on_commit(partial(_forget, service.pk))
 
 
 class Asked(NamedTuple):

@@ -15,7 +15,7 @@ from alerts_saas.alerts import guarded_tests
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.history import FILTERS, service_page
-from integrations.pagerduty.incidents.oncall import on_call
+from integrations.pagerduty.incidents.oncall import on_call, on_call_cached
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from integrations.pagerduty.samples import SAMPLE_SEVERITY, test_dedup_key, test_event_payload
 
@@ -91,7 +91,9 @@ def _pages_now(delivery: Delivery) -> str:
         return ""
     if delivery.status != Delivery.Status.DELIVERED:
         return ""
-    return guarded_tests.paged(on_call([service]).get(service.pk))
+    # Polled every few seconds until the test incident is resolved: read at most every
+    # CACHED_SECONDS, or when a refresh wrote a new reading.
+    return guarded_tests.paged(on_call_cached([service]).get(service.pk))
 
 
 @tenant_view(Role.MEMBER)
