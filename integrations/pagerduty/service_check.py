@@ -13,6 +13,10 @@ is marked deleted only once PagerDuty answers 404 for it (`GET /services/{id}`),
 marked deleted that the list shows again is unmarked. A list that is not complete marks
 nothing deleted; an account that needs reconnecting is not read; one account failing does
 not stop the others.
+
+The listing is also the account's access check (`access_check` reads only the accounts
+without connected services): what it says of access is judged and recorded by the same
+code (`access_check.attempt`, `Checks`), a batch of accounts stamped in one update.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Mod
 from django.utils import timezone
 
-from integrations.pagerduty import picker
-from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
+from integrations.pagerduty import access_check, picker
+from integrations.pagerduty.access_check import Checks
+from integrations.pagerduty.models import PagerDutyAccount
+from integrations.pagerduty.rest import AccountApi
 
 log = logging.getLogger(__name__)
 TICK = 60  # seconds between beat's runs: one slice of the accounts a run
@@ -35,7 +40,7 @@ TICK = 60  # seconds between beat's runs: one slice of the accounts a run
 
 def slices() -> int:
     """How many runs the accounts are spread over: the interval's minutes (at least 1)."""
-    return max(1, int(settings.PAGERDUTY_SERVICE_CHECK_INTERVAL) // TICK)
+    return access_check.minutes(settings.PAGERDUTY_SERVICE_CHECK_INTERVAL)
 
 
 def due(now: datetime) -> QuerySet[PagerDutyAccount]:
@@ -45,36 +50,44 @@ def due(now: datetime) -> QuerySet[PagerDutyAccount]:
     minute = int(now.timestamp()) // TICK
     return (
         PagerDutyAccount.objects.filter(status=PagerDutyAccount.Status.ACTIVE)
-        .filter(Exists(PagerDutyService.objects.filter(account=OuterRef("pk"))))
+        .filter(access_check.with_services())
         .alias(check_slice=Mod("pk", count))
         .filter(check_slice=minute % count)
         .order_by("pk")
     )
 
 
-def check_account(account: PagerDutyAccount) -> int:
+def check_account(account: PagerDutyAccount, checks: Checks | None = None) -> int:
     """Read the account's services once and mark what PagerDuty no longer has; returns how
     many services' marks changed (newly marked, or a deletion mark cleared). A failed read
-    (PagerDuty down, access refused) marks nothing: a refused refresh marks the account to
-    reconnect, as any call to PagerDuty does."""
-    try:
-        listed = AccountApi(account).service_list()
-    except PagerDutyApiError as exc:
+    (PagerDuty down, access refused) marks no service; what it says of access is noted in
+    `checks` (recorded at once without), a refusal marking the account to reconnect."""
+    read = access_check.attempt(AccountApi(account), lambda api: api.service_list())
+    noted = checks or Checks()
+    noted.note(account, read)
+    if checks is None:
+        noted.record()
+    if read.value is None:
         log.warning(
-            "Checking the services of PagerDuty account %s failed: %s", account.pk, exc.message
+            "Checking the services of PagerDuty account %s failed: %s",
+            account.pk,
+            read.error.message if read.error else read.outcome,
         )
         return 0
+    listed = read.value
     if not listed.complete:
         log.info("PagerDuty account %s: its list of services was not complete", account.pk)
     return picker.mark_removed(account, listed.services, listed.complete)
 
 
 def check_due(now: datetime | None = None) -> int:
-    """Beat: read the accounts due now; returns how many services' marks changed."""
+    """Beat: read the accounts due now, a batch at a time; returns how many services' marks
+    changed."""
     marked = 0
-    for account in due(now or timezone.now()):
-        try:
-            marked += check_account(account)
-        except Exception:  # one account's fault must not cost the others their check
-            log.exception("Checking the services of PagerDuty account %s failed", account.pk)
+    for batch, checks in access_check.batches(due(now or timezone.now())):
+        for account in batch:
+            try:
+                marked += check_account(account, checks)
+            except Exception:  # one account's fault must not cost the others their check
+                log.exception("Checking the services of PagerDuty account %s failed", account.pk)
     return marked

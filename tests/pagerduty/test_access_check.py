@@ -221,9 +221,14 @@ def test_an_expired_token_is_refreshed_first(
 
 
 @pytest.mark.parametrize(
-    ("host", "mode", "seconds"),
-    [("rest-us", "500", 0), ("rest-us", "hang", 3), ("identity", "500", 0)],
-    ids=["rest-500", "rest-timeout", "refresh-500"],
+    ("host", "mode", "seconds", "words"),
+    [
+        ("rest-us", "500", 0, "could not reach PagerDuty (answered 500)"),
+        ("rest-us", "429", 0, "could not reach PagerDuty (answered 429: too many requests)"),
+        ("rest-us", "hang", 3, "could not reach PagerDuty (no answer within 1 s)"),
+        ("identity", "500", 0, "could not renew the token with PagerDuty (server_error)"),
+    ],
+    ids=["rest-500", "rest-429", "rest-timeout", "refresh-500"],
 )
 def test_pagerduty_failing_or_slow_marks_nothing(
     org: Organization,
@@ -235,6 +240,7 @@ def test_pagerduty_failing_or_slow_marks_nothing(
     host: str,
     mode: str,
     seconds: float,
+    words: str,
 ) -> None:
     account = _account(org, pagerduty)
     if host == "identity":  # the token is due for a refresh, and the sign-in host fails
@@ -242,12 +248,17 @@ def test_pagerduty_failing_or_slow_marks_nothing(
     settings.PAGERDUTY_HTTP_TIMEOUT = 1
     pagerduty.fault(host, mode, count=5, seconds=seconds)
     row = model_to_dict(PagerDutyAccount.objects.get(pk=account.pk))
+    start = timezone.now()
 
     with caplog.at_level(logging.DEBUG):
         assert run() == {"failed": 1}
     pagerduty.clear_faults()
 
-    assert model_to_dict(PagerDutyAccount.objects.get(pk=account.pk)) == row  # nothing marked
+    # Nothing marked; the attempt and what it met are recorded, in words.
+    after = model_to_dict(PagerDutyAccount.objects.get(pk=account.pk))
+    assert after.pop("access_failure") == words
+    assert after.pop("access_failed_at") >= start
+    assert after == {k: v for k, v in row.items() if not k.startswith("access_fail")}
     assert queued == []
     told = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert [r.getMessage().split(" (")[0] for r in told] == [

@@ -292,3 +292,52 @@ def test_one_account_failing_does_not_stop_the_others_nor_touch_them(
     assert _deleted(connected_service)
     assert unmarked(their_kept)
     assert queued == [theirs.organization_id, org.pk]
+
+
+def test_the_services_read_is_the_accounts_access_check(
+    org: Organization,
+    connected_service: PagerDutyService,
+    pagerduty: Any,
+    run: Callable[[], int],
+    queued: list[int],
+) -> None:
+    """The listing proves the token (`access_check` leaves these accounts to it): a read
+    that works is stamped checked, one that cannot reach PagerDuty is recorded with why."""
+    account = connected_service.account
+    assert account is not None
+    start = timezone.now()
+    assert run() == 0
+    account.refresh_from_db()
+    assert account.access_checked_at is not None and account.access_checked_at >= start
+    checked = account.access_checked_at
+
+    pagerduty.fault("rest-us", "500", count=20)
+    assert run() == 0
+    pagerduty.clear_faults()
+    account.refresh_from_db()
+    assert account.access_failure == "could not reach PagerDuty (answered 500)"
+    assert account.access_failed_at is not None and account.access_failed_at > checked
+    assert account.access_checked_at == checked and not account.needs_reconnect
+    assert queued == []
+
+
+def test_a_403_to_the_listing_marks_the_account_to_reconnect_as_the_access_check_does(
+    org: Organization,
+    connected_service: PagerDutyService,
+    pagerduty: Any,
+    run: Callable[[], int],
+    queued: list[int],
+) -> None:
+    account = connected_service.account
+    assert account is not None
+    # A token without services.read: PagerDuty answers 403 to the listing.
+    token = pagerduty.issue_token(US_USER, scope="oncalls.read")["access_token"]
+    PagerDutyAccount.objects.filter(pk=account.pk).update(access_token=token)
+    assert run() == 0
+    account.refresh_from_db()
+    assert account.needs_reconnect
+    assert account.status_detail.startswith(
+        "PagerDuty refused access when Tripwire checked it (403:"
+    )
+    assert unmarked(connected_service)
+    assert queued == [org.pk]

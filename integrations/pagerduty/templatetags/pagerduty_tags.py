@@ -3,8 +3,8 @@ from typing import Any
 
 from django import template
 
-from integrations.pagerduty import autoresolve
-from integrations.pagerduty.models import Delivery
+from integrations.pagerduty import access_check, autoresolve
+from integrations.pagerduty.models import Delivery, PagerDutyAccount
 
 register = template.Library()
 
@@ -37,3 +37,10 @@ def panel_key(delivery: Delivery, incident: autoresolve.Incident | None) -> str:
 def scheduled_words(delivery: Delivery) -> str:
     """'at 14:32 UTC (in 10 minutes)' for a delivery that waits for its time, else ''."""
     return autoresolve.scheduled_words(delivery)
+
+
+@register.filter
+def failed_check(account: PagerDutyAccount) -> access_check.FailedCheck | None:
+    """The account's last access check, if it could not reach PagerDuty since access was
+    last confirmed (`{% with failed=account|failed_check %}`)."""
+    return access_check.failed_check(account)
