@@ -154,10 +154,11 @@ def _settle(token: uuid.UUID, claimed: list[Attempt]) -> None:
     if not failed and not failed_triggers:
         statements.settle(token, claimed)
         return
-    refused_triggers = [
-        d.pk for d in claimed if d.refused and d.event_action == EventAction.TRIGGER
-    ]
+    refused = [d for d in claimed if d.refused and d.event_action == EventAction.TRIGGER]
+    refused_triggers = [d.pk for d in refused]
     with transaction.atomic():
+        # Before anything else: a fallback chosen meanwhile waits, or is read (`fallbacks`).
+        paths.lock_fallback_choice({d.organization_id for d in refused})
         # A service that refused one of these and took another stays marked (as `record`
         # would mark it again): its refused firing is not sent again at once.
         statements.settle(token, claimed, failed={o.service_id for o in failed})

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -361,3 +361,25 @@ def fallback_service(organization_id: int) -> PagerDutyService | None:
         .filter(organization_id=organization_id, is_fallback=True)
         .first()
     )
+
+
+# The organization's choice of fallback, as a lock: choosing one takes it alone, and the
+# engine's copy of refused triggers to the fallback takes it shared (in a space of its own).
+_CHOICE_SPACE = 0xFA11  # "fall"
+_CHOICE = (
+    "SELECT count(pg_advisory_xact_lock{shared}(%s, o)) "
+    "FROM (SELECT o FROM unnest(%s::int[]) AS o ORDER BY o) AS orgs"
+)
+
+
+def lock_fallback_choice(organization_ids: Iterable[int], *, choosing: bool = False) -> None:
+    """Until the transaction ends, no fallback is chosen for these organizations meanwhile
+    (`choosing`: this transaction chooses one, and waits for the settles under way). Taken
+    first: the settle of a refused trigger then reads the fallback chosen before it, or the
+    choice reads the refusal settled before it, never neither (`fallback_now`). Nothing on
+    SQLite, which has one writer at a time."""
+    ids = sorted({org & 0x7FFFFFFF for org in organization_ids})
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_CHOICE.format(shared="" if choosing else "_shared"), [_CHOICE_SPACE, ids])

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.alerts.fallback_now import page_fallback_now
+from integrations.pagerduty import paths
 from integrations.pagerduty.models import PagerDutyService
 
 
@@ -21,6 +22,9 @@ def set_fallback(request: TenantRequest, pagerduty_service_id: int) -> HttpRespo
     service = tenant_get(request, PagerDutyService, pk=pagerduty_service_id)
     use = request.POST.get("use") == "1"
     with transaction.atomic():
+        # First: a refused trigger's settle under way is committed before the firings are
+        # read, and one that starts now reads this choice (`paths.lock_fallback_choice`).
+        paths.lock_fallback_choice([service.organization_id], choosing=True)
         # In this order, so the one-fallback constraint always holds; saved one by one, so
         # the audit log's signals see each change.
         others = for_tenant(request, PagerDutyService).filter(is_fallback=True)
