@@ -17,25 +17,9 @@ from alerts_saas.accounts.models import Organization
 from integrations.pagerduty.incidents import oncall
 from integrations.pagerduty.incidents.models import OnCallNow
 from integrations.pagerduty.models import Delivery, PagerDutyService
+from tests.tenant_objects import _delivery
 
 pytestmark = pytest.mark.django_db
-
-
-def _test_trigger(service: PagerDutyService) -> Delivery:
-    """A test trigger PagerDuty accepted, its panel polled until its incident resolves."""
-    return Delivery.objects.create(
-        organization_id=service.organization_id,
-        service=service,
-        service_name=service.name,
-        region="us",
-        routing_key=service.integration_key,
-        event_action="trigger",
-        dedup_key="tripwire-test-k",
-        body={"event_action": "trigger"},
-        is_test=True,
-        status=Delivery.Status.DELIVERED,
-        delivered_at=timezone.now(),
-    )
 
 
 def test_the_panel_reads_on_call_once_for_many_polls_and_a_new_reading_at_once(
@@ -51,7 +35,8 @@ def test_the_panel_reads_on_call_once_for_many_polls_and_a_new_reading_at_once(
         names=["Erin Earlier"],
         checked_at=timezone.now(),
     )
-    trigger = _test_trigger(connected_service)
+    trigger = _delivery(org, org.memberships.get().user)  # a test trigger PagerDuty took
+    assert isinstance(trigger, Delivery) and trigger.service_id == connected_service.pk
     url = f"/o/{org.slug}/pagerduty/deliveries/{trigger.pk}/"
 
     def poll() -> str:
