@@ -10,7 +10,7 @@ from alerts_saas.accounts.models import Membership
 
 def tenant(request: HttpRequest) -> dict[str, Any]:
     """The current tenant and the user's organizations, for the navigation."""
-    context: dict[str, Any] = {"PRODUCT_NAME": settings.PRODUCT_NAME}
+    context: dict[str, Any] = {"PRODUCT_NAME": settings.PRODUCT_NAME, "SITE_URL": settings.SITE_URL}
     current = getattr(request, "tenant", None)
     context["tenant"] = current
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
