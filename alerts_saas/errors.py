@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,6 +13,7 @@ from alerts_saas.accounts.access import RoleRequired, TenantRequest
 from alerts_saas.accounts.models import Role
 
 API_PREFIX = "/api/"
+logger = logging.getLogger(__name__)
 
 
 def _error(
@@ -39,7 +41,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     if isinstance(exception, RoleRequired) and getattr(request, "tenant", None) is None:
         cast(TenantRequest, request).tenant = exception.tenant
     detail = str(exception or "") or "Your role in this organization does not allow this."
-    return _error(
+    response = _error(
         request,
         403,
         "You don't have permission to do this",
@@ -47,6 +49,11 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         ask=True,
         owners_only=owners_only,
     )
+    # An expected refusal (a role too low): one line, not django.request's traceback.
+    user_id = getattr(getattr(request, "user", None), "pk", None)
+    logger.warning("403 %s %s (user %s): %s", request.method, request.path, user_id, detail)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
