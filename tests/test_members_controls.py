@@ -118,3 +118,16 @@ def test_admins_see_who_has_not_set_up_two_factor_and_a_member_may_leave_without
     assert leave.status_code == 200
     assert client.post(f"/o/{org.slug}/settings/leave/")["Location"] == "/"
     assert not Membership.objects.filter(pk=member.pk).exists()
+
+
+def test_the_set_up_request_offers_leaving_instead(
+    org: Organization, add_member: Callable[..., Membership], client: Client
+) -> None:
+    member = add_member(org, "member@acme.example")
+    Organization.objects.filter(pk=org.pk).update(require_two_factor=True)
+    client.force_login(member.user)
+    page = client.get(f"/o/{org.slug}/alerts/", follow=True).content.decode()
+    assert (
+        "Acme asks every member to use two-factor sign-in: set up an authenticator app to open "
+        f'its pages. Rather not? <a href="/o/{org.slug}/settings/leave/">Leave Acme</a>.'
+    ) in page

@@ -13,6 +13,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django_htmx.http import HttpResponseClientRedirect
 
 from alerts_saas.accounts.models import Organization, User
@@ -61,10 +62,17 @@ class TwoFactorMiddleware:
         htmx = bool(getattr(request, "htmx", False))
         if request.method == "GET" and not htmx:  # a whole page, to come back to
             request.session[NEXT_SESSION_KEY] = request.get_full_path()
-        messages.warning(
+        organization = exception.organization
+        leave = reverse("accounts:org_leave", kwargs={"slug": organization.slug})
+        messages.warning(  # leaving is open without it (`tenant_view(two_factor=False)`)
             request,
-            f"{exception.organization} asks every member to use two-factor sign-in: set up "
-            f"an authenticator app to open its pages.",
+            format_html(
+                "{} asks every member to use two-factor sign-in: set up an authenticator app "
+                'to open its pages. Rather not? <a href="{}">Leave {}</a>.',
+                organization,
+                leave,
+                organization,
+            ),
         )
         url = reverse("mfa_activate_totp")
         if htmx:
