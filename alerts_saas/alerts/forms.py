@@ -198,8 +198,9 @@ class AlertForm(forms.ModelForm):
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()
         clash = Alert.objects.filter(organization=self.organization, name__iexact=name)
-        if clash.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(f"An alert named “{name}” already exists.")
+        taken = clash.exclude(pk=self.instance.pk).values_list("name", flat=True).first()
+        if taken is not None:  # its own name: the one asked for may differ in case
+            raise forms.ValidationError(f"An alert named “{taken}” already exists.")
         return name
 
     def clean_summary_template(self) -> str:

@@ -11,10 +11,12 @@ from ninja import Query, Router, Schema
 from pydantic import BaseModel, Field
 
 from alerts_saas.api.auth import READ, TokenRequest
+from alerts_saas.api.errors import Problems
 from alerts_saas.api.fields import NoNul, Who
 from alerts_saas.api.paging import HistoryPaging, history_page_of
-from alerts_saas.api.schemas import HistoryPageOut, InvalidOut
-from alerts_saas.audit.models import Entry
+from alerts_saas.api.schemas import FieldProblem, HistoryPageOut, InvalidOut
+from alerts_saas.audit import registry
+from alerts_saas.audit.models import Action, Entry
 from alerts_saas.audit.query import Filters, entries
 from alerts_saas.audit.words import describe
 from alerts_saas.ingest.schema import ErrorOut
@@ -26,8 +28,10 @@ class ActivityFilters(Schema):
     who: Who = Field(
         default="", description='"user:<id>", "token:<id>" or "system"; anything else is 400.'
     )
-    kind: NoNul = Field(default="", description="What was changed, e.g. alert, service, member.")
-    action: NoNul = Field(default="", description="created, changed, enabled, disabled, ...")
+    kind: NoNul = Field(
+        default="", description="What was changed, e.g. alert, service, member; another is 400."
+    )
+    action: NoNul = Field(default="", description=f"{', '.join(Action.values)}; another is 400.")
     since: date | None = Field(default=None, description="First day, included.")
     until: date | None = Field(default=None, description="Last day, included.")
 
@@ -85,7 +89,31 @@ def list_activity(
     """Who changed what, when and from where, newest first: every change by a person or a
     token (alerts, services, accounts, keys, tokens, members, settings). Counted up to
     10,000; walk further back with `before`."""
+    _refuse_unknown(filters)
     wanted = Filters(**filters.dict())
     rows = entries(request.auth.organization, wanted)
     shown, facts = history_page_of(request, rows, paging, "created_at", "entries")
     return {**facts, "items": [_entry(e) for e in shown]}
+
+
+def _refuse_unknown(filters: ActivityFilters) -> None:
+    """400 for a filter that could match nothing for a reason the caller should hear: a
+    kind or action the log never writes (a misspelling), or `since` after `until`. Listed
+    empty, it read as "nobody changed anything"."""
+    problems = []
+    kinds = [kind for kind, _words in registry.kinds()]
+    if filters.kind and registry.tracked_model(filters.kind) is None:
+        problems.append(FieldProblem(field="kind", message=f"is one of {', '.join(kinds)}"))
+    if filters.action and filters.action not in Action.values:
+        actions = ", ".join(Action.values)
+        problems.append(FieldProblem(field="action", message=f"is one of {actions}"))
+    if filters.since and filters.until and filters.since > filters.until:
+        problems.append(
+            FieldProblem(
+                field="since",
+                message=f"({filters.since}) is after until ({filters.until}): no day is in "
+                "between. Both days are included: send the same day for one day",
+            )
+        )
+    if problems:
+        raise Problems("The request was not understood, and nothing was done.", problems)

@@ -22,7 +22,7 @@ from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.views.listing import Show, annotated, search_term
 from alerts_saas.api import definitions
 from alerts_saas.api.auth import READ, WRITE, TokenRequest
-from alerts_saas.api.errors import Problems
+from alerts_saas.api.errors import Problems, field_problems
 from alerts_saas.api.fields import NoNul
 from alerts_saas.api.paging import Paging, page_of
 from alerts_saas.api.schemas import (
@@ -136,6 +136,7 @@ def get_alert(request: TokenRequest, alert_id: int, response: HttpResponse) -> A
 @router.post("/alerts", auth=WRITE, response={201: AlertOut, **CHANGE})
 def create_alert(request: TokenRequest, body: AlertIn, response: HttpResponse) -> Status:
     """A new alert, held to the same rules as the alert form."""
+    _refuse_quiet_values(body, "resolve_quiet_values" in body.model_fields_set)
     with transaction.atomic():
         alert = definitions.save(request.auth.organization, None, body)
     response["Location"] = request.build_absolute_uri(f"{request.path}/{alert.pk}")
@@ -151,6 +152,7 @@ def replace_alert(
     """Replace the whole definition. Editing what counts (match rules, window) starts
     counting afresh and resolves an open incident; new targets of an open firing are paged,
     removed ones resolved."""
+    _refuse_quiet_values(body, "resolve_quiet_values" in body.model_fields_set)
     with transaction.atomic():
         alert = _locked(request, alert_id)
         if not _unchanged(alert, body):
@@ -172,15 +174,32 @@ def update_alert(
             whole = AlertIn.model_validate(merged)
         except PydanticError as error:  # a field that can't be empty was set to null
             raise Problems(
-                "The alert was not saved.",
-                [
-                    FieldProblem(field=".".join(map(str, e["loc"])), message=e["msg"])
-                    for e in error.errors()
-                ],
+                "The request was not understood, and nothing was done. Leave a field out to "
+                "keep it as it is.",
+                field_problems(error.errors()),
             ) from None
+        _refuse_quiet_values(whole, "resolve_quiet_values" in body.model_fields_set)
         if not _unchanged(alert, whole):
             definitions.save(request.auth.organization, alert, whole)
     return _one(request, alert_id, response)
+
+
+def _refuse_quiet_values(body: AlertIn, sent: bool) -> None:
+    """400 for `resolve_quiet_values` true sent for an alert it does nothing for: the form
+    turns it off there (its box is hidden), which through the API went unsaid."""
+    applies = body.condition.kind == "absence" and body.group_by and body.auto_resolve
+    if sent and body.resolve_quiet_values and not applies:
+        raise Problems(
+            "The alert was not saved.",
+            [
+                FieldProblem(
+                    field="resolve_quiet_values",
+                    message='applies only to an absence alert (condition.kind "absence") '
+                    "that counts each value separately (group_by) and resolves by itself "
+                    "(auto_resolve true): send false, or leave it out",
+                )
+            ],
+        )
 
 
 def _unchanged(alert: Alert, body: AlertIn) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -10,6 +13,32 @@ from ninja.errors import HttpError, ValidationError
 
 from alerts_saas.api.schemas import FieldProblem
 from alerts_saas.ingest.parsing import Refused
+
+# How deep a body may nest: an alert's is 3 deep (`pagerduty.custom_details`), a mute's 2.
+MAX_BODY_DEPTH = 32
+# A JSON string (skipped: its brackets are text), or one bracket.
+_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{\]}]', re.DOTALL)
+
+
+class TooDeep(ValueError):
+    """A body nested deeper than MAX_BODY_DEPTH: refused before it is parsed (the standard
+    parser recurses once per level, and gave up with a message that said nothing of it)."""
+
+
+def check_depth(body: bytes) -> None:
+    """`TooDeep` if `body` opens more than MAX_BODY_DEPTH objects or arrays inside each
+    other. One pass, no recursion."""
+    if body.count(b"[") + body.count(b"{") <= MAX_BODY_DEPTH:
+        return
+    level = 0
+    for match in _STRUCTURE.finditer(body):
+        bracket = match.group()
+        if bracket in (b"[", b"{"):
+            level += 1
+            if level > MAX_BODY_DEPTH:
+                raise TooDeep
+        elif bracket in (b"]", b"}"):
+            level -= 1
 
 
 class Problems(Refused):
@@ -61,12 +90,19 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def unreadable(request: HttpRequest, exc: HttpError) -> HttpResponse:
         """The framework's refusal of a body it can't parse, in words."""
-        message = (
-            "The body is not JSON we can read, and nothing was done. Send a JSON object "
-            "with Content-Type: application/json."
-            if exc.status_code == 400
-            else str(exc)
-        )
+        if isinstance(exc.__cause__, TooDeep):
+            message = (
+                f"The body nests objects or arrays more than {MAX_BODY_DEPTH} levels deep, "
+                "deeper than any body this API takes (an alert's is 3 levels deep), and "
+                "nothing was done."
+            )
+        elif exc.status_code == 400:
+            message = (
+                "The body is not JSON we can read, and nothing was done. Send a JSON object "
+                "with Content-Type: application/json."
+            )
+        else:
+            message = str(exc)
         return JsonResponse({"message": message, "errors": []}, status=exc.status_code)
 
     @api.exception_handler(Http404)
@@ -84,6 +120,14 @@ CHUNKED = (
     "is required: send the body with a Content-Length (chunked bodies are taken only by "
     "/events and /changes)"
 )
+
+
+def field_problems(errors: list[Any]) -> list[FieldProblem]:
+    """pydantic's errors as the body's fields and words, as the framework's are given."""
+    return [
+        FieldProblem(field=_where(tuple(e.get("loc", ()))) or None, message=_said(e))
+        for e in errors
+    ]
 
 
 def _problem(request: HttpRequest, error: dict[str, object]) -> dict[str, str | None]:
@@ -110,6 +154,8 @@ def _said(error: dict[str, object]) -> str:
         return "is not a field we know (check its spelling)"
     if kind == "missing":
         return "is required"
+    if error.get("input", "") is None and str(kind).endswith("_type"):
+        return "can't be null"
     if kind == "json_invalid":
         return "the body is not valid JSON"
     context = error.get("ctx")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StrictInt
 from pydantic_core import PydanticCustomError
+
+from alerts_saas.alerts.views.params import MAX_ID
 
 WHO_PATTERN = r"^(user:[0-9]{1,18}|token:[0-9]{1,18}|system)?$"
 
@@ -40,3 +42,24 @@ NoNul = Annotated[str, AfterValidator(_no_nul)]
 
 # Who made a change, as /activity filters it; anything else would list everyone.
 Who = Annotated[str, AfterValidator(_who), Field(json_schema_extra={"pattern": WHO_PATTERN})]
+
+
+def _id(value: int) -> int:
+    """400 in words for a number no row can have: beyond a bigint it was PostgreSQL's (or
+    SQLite's) overflow, a 500."""
+    if not 1 <= value <= MAX_ID:
+        raise PydanticCustomError(
+            "id_out_of_range",
+            "is not an id Tripwire gives: ids are whole numbers from 1 to {most}",
+            {"most": MAX_ID},
+        )
+    return value
+
+
+_ID_RANGE = Field(json_schema_extra={"minimum": 1, "maximum": MAX_ID})
+
+# A row's id in a query filter (`?alert_id=`): a whole number, from 1 to MAX_ID.
+Id = Annotated[int, AfterValidator(_id), _ID_RANGE]
+
+# A row's id in a JSON body (`targets`, a mute's `alert_id`): a JSON number, in that range.
+BodyId = Annotated[StrictInt, AfterValidator(_id), _ID_RANGE]

@@ -13,7 +13,7 @@ from pydantic import Field
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Hold, holds
 from alerts_saas.api.auth import READ, TokenRequest
-from alerts_saas.api.fields import NoNul
+from alerts_saas.api.fields import Id, NoNul
 from alerts_saas.api.paging import HistoryPaging, Paging, history_page_of, page_of
 from alerts_saas.api.schemas import (
     DeliveryOut,
@@ -70,20 +70,22 @@ def list_services(request: TokenRequest, paging: Query[Paging]) -> dict[str, Any
 
 
 @router.get(
-    "/services/{pagerduty_service_id}",
+    "/services/{service_id}",
     auth=READ,
     response={200: ServiceOut, **ERRORS},
     tags=["Services"],
 )
-def get_service(request: TokenRequest, pagerduty_service_id: int) -> ServiceOut:
-    service = _services(request).filter(pk=pagerduty_service_id).first()
+def get_service(request: TokenRequest, service_id: int) -> ServiceOut:
+    """One service, by Tripwire's id (its `id`, as in an alert's `targets`), not PagerDuty's
+    (`pagerduty_service_id`)."""
+    service = _services(request).filter(pk=service_id).first()
     if service is None:
-        raise Refused(404, f"There is no service {pagerduty_service_id} in this organization.")
+        raise Refused(404, f"There is no service {service_id} in this organization.")
     return _service(service)
 
 
 class FiringFilters(Schema):
-    alert_id: int | None = None
+    alert_id: Id | None = None
     open: bool | None = Field(
         default=None, description="true: only the open one(s); false: cleared."
     )
@@ -155,9 +157,9 @@ def get_firing(request: TokenRequest, firing_id: int) -> FiringOut:
 
 
 class DeliveryFilters(Schema):
-    alert_id: int | None = None
-    firing_id: int | None = None
-    service_id: int | None = None
+    alert_id: Id | None = None
+    firing_id: Id | None = None
+    service_id: Id | None = None
     status: Literal["queued", "sending", "delivered", "failed"] | None = None
 
 

@@ -4,6 +4,7 @@ page names them before the click (`revoke_effects`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -13,17 +14,11 @@ from pydantic import BaseModel, Field
 
 from alerts_saas.accounts.services import lock_organization
 from alerts_saas.alerts.models import Alert
+from alerts_saas.api import lengths
 from alerts_saas.api.auth import READ, WRITE, TokenRequest
 from alerts_saas.api.errors import Problems
 from alerts_saas.api.paging import Paging, page_of
-from alerts_saas.api.schemas import (
-    FieldProblem,
-    IngestKeyIn,
-    IngestKeyOut,
-    IngestKeyPage,
-    InvalidOut,
-    NewIngestKeyOut,
-)
+from alerts_saas.api.schemas import Closed, FieldProblem, InvalidOut, PageOut
 from alerts_saas.ingest import refusals, revoke_effects
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
@@ -33,6 +28,33 @@ from alerts_saas.ingest.schema import ErrorOut
 router = Router(tags=["Ingest keys"])
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+
+
+class IngestKeyIn(Closed):
+    name: lengths.KeyName
+
+
+class IngestKeyOut(BaseModel):
+    id: int
+    name: str
+    hint: str = Field(description="The key's first characters.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    is_revoked: bool
+    refused_batches: int = Field(
+        description="Batches sent with it since it was revoked, each refused (403): about "
+        "how many. A sender still using the key loses its events: give it a new key."
+    )
+    last_refused_at: datetime | None = Field(description="The last of those (to a minute).")
+
+
+class NewIngestKeyOut(IngestKeyOut):
+    key: str = Field(description="The secret: shown this once, never again.")
+
+
+class IngestKeyPage(PageOut):
+    items: list[IngestKeyOut]
 
 
 class AbsenceAlertOut(BaseModel):

@@ -17,13 +17,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from ninja import Query, Router, Schema, Status
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from alerts_saas.alerts import mute_release, mutes
 from alerts_saas.alerts.models import Alert, MuteWindow
 from alerts_saas.alerts.mute_forms import MuteNowForm, ScheduleForm
+from alerts_saas.api import lengths
 from alerts_saas.api.auth import READ, WRITE, TokenRequest
 from alerts_saas.api.errors import Problems
+from alerts_saas.api.fields import BodyId, Id
 from alerts_saas.api.paging import Paging, page_of
 from alerts_saas.api.schemas import Closed, FieldProblem, InvalidOut, PageOut
 from alerts_saas.ingest.parsing import Refused
@@ -62,8 +64,8 @@ class MuteWindowIn(Closed):
     """What to mute (an alert, or a service for every alert paging it) and when: from now
     for `minutes` or `until` a time, or `weekly`. Exactly one subject and one way."""
 
-    alert_id: StrictInt | None = None
-    service_id: StrictInt | None = None
+    alert_id: BodyId | None = None
+    service_id: BodyId | None = None
     minutes: Literal[30, 60, 120, 240] | None = Field(default=None, description="From now.")
     until: datetime | None = Field(
         default=None,
@@ -71,7 +73,11 @@ class MuteWindowIn(Closed):
         "days ahead.",
     )
     weekly: WeeklyIn | None = None
-    reason: str = Field(default="", description="Why, shown beside the mute (200 characters).")
+    reason: str = Field(
+        default="",
+        description="Why, shown beside the mute.",
+        json_schema_extra=lengths.most(MuteNowForm.base_fields["reason"]),
+    )
 
 
 class WeeklyOut(BaseModel):
@@ -105,8 +111,8 @@ class MuteWindowPage(PageOut):
 
 
 class MuteFilters(Schema):
-    alert_id: int | None = None
-    service_id: int | None = None
+    alert_id: Id | None = None
+    service_id: Id | None = None
 
 
 def _rows(request: TokenRequest) -> QuerySet[MuteWindow]:

@@ -35,6 +35,28 @@ def register(api: NinjaAPI) -> None:
         _refuse_other_methods(router)
         api.add_router("", router)
     api.parser = OnceEach(routers)
+    _keep_nulls(api)
+
+
+def _keep_nulls(api: NinjaAPI) -> None:
+    """The framework drops each error's input (it may be large); keep whether it was null,
+    so that a null where a value must be is said as such ("can't be null"), not as a type
+    error ("Input should be a valid string")."""
+    framework = api.validation_error_from_error_contexts
+
+    def marked(contexts: list[Any]) -> Any:
+        error = framework(contexts)
+        nulls = [
+            found.get("input", "") is None
+            for context in contexts
+            for found in context.pydantic_validation_error.errors(include_url=False)
+        ]
+        for found, null in zip(error.errors, nulls, strict=False):
+            if null:
+                found["input"] = None
+        return error
+
+    api.validation_error_from_error_contexts = marked  # type: ignore[method-assign,assignment]
 
 
 def _document_refusals(router: Router) -> None:
@@ -157,6 +179,10 @@ class OnceEach(Parser):
         }
         names = {name for model in models for name in getattr(model, "__ninja_flatten_map__", {})}
         self.single = names - lists
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        errors.check_depth(request.body)
+        return super().parse_body(request)
 
     def parse_querydict(
         self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest

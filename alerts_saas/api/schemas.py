@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from alerts_saas.alerts.models import DEFAULT_SOURCE, DEFAULT_SUMMARY, MAX_WINDOW_MINUTES, Level
+from alerts_saas.api import lengths
+from alerts_saas.api.fields import BodyId
 from integrations.pagerduty.models import Reason
 
 LevelName = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
@@ -57,48 +59,54 @@ class Condition(Closed):
 class Match(Closed):
     """Rules an event must meet, all of them, to count. Empty ones are not checked."""
 
-    app: str = Field(default="", description="The event's app, exactly as sent.")
-    source: str = Field(default="", description="The event's source (or host), exactly as sent.")
+    app: lengths.App = Field(default="", description="The event's app, exactly as sent.")
+    source: lengths.Source = Field(
+        default="", description="The event's source (or host), exactly as sent."
+    )
     level: LevelName | None = Field(
         default=None, description="At or above this level; null for any."
     )
-    message: str = Field(
+    message: lengths.Message = Field(
         default="",
         description="Text found anywhere in the message, ignoring case; or, with "
         "`message_is_regex`, an RE2 regular expression (case-sensitive: start it with (?i) "
         "to ignore case).",
     )
     message_is_regex: StrictBool = False
-    attribute: str = Field(default="", description="An attribute's name, e.g. region.")
-    attribute_equals: str = Field(default="", description="What it must equal, compared as text.")
+    attribute: lengths.Attribute = Field(default="", description="An attribute's name: region.")
+    attribute_equals: lengths.AttributeEquals = Field(
+        default="", description="What it must equal, compared as text."
+    )
 
 
 class PagerDutyEvent(Closed):
     """How the alert reads in PagerDuty."""
 
-    summary: str = Field(
+    summary: lengths.Summary = Field(
         default=DEFAULT_SUMMARY,
         description="Placeholders: {alert}, {count}, {threshold}, {window}, {org}, and {group} "
         "(the value, for an alert with `group_by`).",
     )
-    source: str = Field(
+    source: lengths.EventSource = Field(
         default=DEFAULT_SOURCE,
         description="Where the problem is: a host or service. An alert that counts each source "
         "on its own sends the host it fires about while this is the default.",
     )
-    component: str = ""
-    group: str = ""
-    event_class: str = Field(default="", description="PagerDuty's `class`.")
+    component: lengths.Component = ""
+    group: lengths.Group = ""
+    event_class: lengths.EventClass = Field(default="", description="PagerDuty's `class`.")
     custom_details: dict[str, str] = Field(
-        default_factory=dict, description="Sent in the event's custom_details (at most 50)."
+        default_factory=dict,
+        description="Sent in the event's custom_details (at most 50).",
+        json_schema_extra=lengths.DETAILS,
     )
 
 
 class AlertIn(Closed):
     """An alert's whole definition: what POST and PUT take."""
 
-    name: str
-    description: str = ""
+    name: lengths.AlertName
+    description: lengths.Description = ""
     severity: Severity = "error"
     enabled: StrictBool = Field(
         default=True,
@@ -116,7 +124,7 @@ class AlertIn(Closed):
         "the window's matching events, instead of `severity`.",
     )
     group_by: GroupByName | None = Field(default=None, description=GROUPING_HELP)
-    group_attribute: str = Field(
+    group_attribute: lengths.GroupAttribute = Field(
         default="", description='With group_by "attribute": its name, e.g. host or region.'
     )
     resolve_quiet_values: StrictBool = Field(
@@ -129,7 +137,7 @@ class AlertIn(Closed):
     condition: Condition
     match: Match = Match()
     pagerduty: PagerDutyEvent = PagerDutyEvent()
-    targets: list[StrictInt] = Field(
+    targets: list[BodyId] = Field(
         description="The ids of the PagerDuty services it pages (GET /services): at least one."
     )
 
@@ -141,23 +149,25 @@ class ConditionPatch(Closed):
 
 
 class MatchPatch(Closed):
-    app: str | None = None
-    source: str | None = None
+    app: lengths.App | None = None
+    source: lengths.Source | None = None
     level: LevelName | None = None
-    message: str | None = None
+    message: lengths.Message | None = None
     message_is_regex: StrictBool | None = None
-    attribute: str | None = None
-    attribute_equals: str | None = None
+    attribute: lengths.Attribute | None = None
+    attribute_equals: lengths.AttributeEquals | None = None
 
 
 class PagerDutyEventPatch(Closed):
-    summary: str | None = None
-    source: str | None = None
-    component: str | None = None
-    group: str | None = None
-    event_class: str | None = None
+    summary: lengths.Summary | None = None
+    source: lengths.EventSource | None = None
+    component: lengths.Component | None = None
+    group: lengths.Group | None = None
+    event_class: lengths.EventClass | None = None
     custom_details: dict[str, str] | None = Field(
-        default=None, description="Replaces the whole set of custom details."
+        default=None,
+        description="Replaces the whole set of custom details.",
+        json_schema_extra=lengths.DETAILS,
     )
 
 
@@ -165,19 +175,19 @@ class AlertPatch(Closed):
     """The fields to change; the others stay. `custom_details` and `targets` are replaced
     whole. The result must be a valid alert, as with PUT."""
 
-    name: str | None = None
-    description: str | None = None
+    name: lengths.AlertName | None = None
+    description: lengths.Description | None = None
     severity: Severity | None = None
     enabled: StrictBool | None = None
     auto_resolve: StrictBool | None = None
     severity_from_events: StrictBool | None = None
     group_by: GroupByName | None = Field(default=None, description="null: count all together.")
-    group_attribute: str | None = None
+    group_attribute: lengths.GroupAttribute | None = None
     resolve_quiet_values: StrictBool | None = None
     condition: ConditionPatch | None = None
     match: MatchPatch | None = None
     pagerduty: PagerDutyEventPatch | None = None
-    targets: list[StrictInt] | None = None
+    targets: list[BodyId] | None = None
 
 
 class StateOut(BaseModel):
@@ -359,33 +369,6 @@ class DeliveryOut(BaseModel):
 
 class DeliveryPage(HistoryPageOut):
     items: list[DeliveryOut]
-
-
-class IngestKeyIn(Closed):
-    name: str
-
-
-class IngestKeyOut(BaseModel):
-    id: int
-    name: str
-    hint: str = Field(description="The key's first characters.")
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    is_revoked: bool
-    refused_batches: int = Field(
-        description="Batches sent with it since it was revoked, each refused (403): about "
-        "how many. A sender still using the key loses its events: give it a new key."
-    )
-    last_refused_at: datetime | None = Field(description="The last of those (to a minute).")
-
-
-class NewIngestKeyOut(IngestKeyOut):
-    key: str = Field(description="The secret: shown this once, never again.")
-
-
-class IngestKeyPage(PageOut):
-    items: list[IngestKeyOut]
 
 
 class FieldProblem(BaseModel):

@@ -56,7 +56,7 @@ def test_the_forms_rules_hold_with_the_apis_field_names(api, service, settings, 
     )
     refused = api.post("/alerts", body, status=400).json()
     fields = {problem["field"]: problem["message"] for problem in refused["errors"]}
-    assert fields["name"] == "An alert named “checkout ERRORS” already exists."
+    assert fields["name"] == "An alert named “Checkout errors” already exists."
     assert "between 1 minute and 24 hours" in fields["condition.window_minutes"]
     assert "Unknown placeholder {hosts}." in fields["pagerduty.summary"]
     assert "targets" in fields  # another organization's service is not a choice

@@ -83,7 +83,7 @@ def test_the_document_lists_413_for_bodies_and_400_for_path_ids():
         assert "413" in paths[path][method]["responses"], (method, path)
     with_id = [
         ("get", "/api/v1/alerts/{alert_id}"),
-        ("get", "/api/v1/services/{pagerduty_service_id}"),
+        ("get", "/api/v1/services/{service_id}"),
         ("get", "/api/v1/firings/{firing_id}"),
         ("get", "/api/v1/deliveries/{delivery_id}"),
         ("get", "/api/v1/mute-windows/{mute_window_id}"),
@@ -100,7 +100,7 @@ def test_the_document_lists_413_for_bodies_and_400_for_path_ids():
     "method,path,field",
     [
         ("GET", "/alerts/web", "alert_id"),
-        ("GET", "/services/web", "pagerduty_service_id"),
+        ("GET", "/services/web", "service_id"),
         ("GET", "/firings/web", "firing_id"),
         ("GET", "/deliveries/web", "delivery_id"),
         ("GET", "/mute-windows/web", "mute_window_id"),
