@@ -3,6 +3,7 @@ a reminder when due, the all-clear), who gets them, the banner, and the pages.""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -426,7 +427,14 @@ def test_the_banner_shows_the_worst_problem_on_every_tenant_page_until_it_is_gon
     reconcile(org)
     page = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
     assert "paging-banner" not in page
-    assert "Fixed lately" in admin_client.get(f"/o/{org.slug}/problems/").content.decode()
+    fixed = admin_client.get(f"/o/{org.slug}/problems/").content.decode()
+    assert "Fixed lately" in fixed
+    # When, in the member's zone, and how long ago, as every other time on the pages.
+    assert re.search(
+        r"PagerDuty refuses Checkout API</strong>: fixed <time[^>]*>[^<]+</time> "
+        r"\(<time[^>]*>just now</time>\)",
+        fixed,
+    )
 
 
 def test_the_banner_is_read_only_by_a_page_that_shows_it(
