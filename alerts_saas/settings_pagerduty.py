@@ -70,9 +70,10 @@ PAGERDUTY_UNSUBSCRIBE_RETRY_CAP = env_int("PAGERDUTY_UNSUBSCRIBE_RETRY_CAP", 360
 # Beat reads each connected account's services once in this many seconds, a slice of the
 # accounts a minute (`integrations.pagerduty.service_check`).
 PAGERDUTY_SERVICE_CHECK_INTERVAL = env_int("PAGERDUTY_SERVICE_CHECK_INTERVAL", 900)
-# Beat reads each OAuth-connected account once in this many seconds (GET /services?limit=1),
-# a slice of the accounts a minute, so a grant revoked in PagerDuty is found at any hour
-# (`integrations.pagerduty.access_check`).
+# Beat reads each OAuth-connected account once in this many seconds (GET /services?limit=1;
+# an account with connected services is proven by the services' check's listing instead,
+# if that comes at least as often), a slice of the accounts a minute, so a grant revoked in
+# PagerDuty is found at any hour (`integrations.pagerduty.access_check`).
 PAGERDUTY_ACCESS_CHECK_INTERVAL = env_int("PAGERDUTY_ACCESS_CHECK_INTERVAL", 900)
 # PagerDuty's documented Events API limit per integration key, enforced before sending.
 PAGERDUTY_EVENTS_PER_MINUTE = env_int("PAGERDUTY_EVENTS_PER_MINUTE", 120)

@@ -66,6 +66,7 @@ def check_services() -> int:
 
 @shared_task(name=CHECK_ACCESS, ignore_result=True)
 def check_access() -> dict[str, int]:
-    """Beat, every minute: this minute's slice of the connected accounts, each read once per
-    interval to find access PagerDuty withdrew (`access_check`); the outcomes counted."""
+    """Beat, every minute: this minute's slice of the connected accounts that the services'
+    check does not read, each read once per interval to find access PagerDuty withdrew
+    (`access_check`); the outcomes counted."""
     return {str(outcome): n for outcome, n in access_check.check_due().items()}
