@@ -7,7 +7,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from alerts_saas.audit import recorder, tracked
+        from alerts_saas.audit import recorder, tracked, two_factor_off
 
         tracked.register_all()
         recorder.connect()
+        two_factor_off.connect()

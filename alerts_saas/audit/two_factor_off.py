@@ -14,6 +14,8 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.signals import authenticator_removed
 
 from alerts_saas.accounts.models import Membership
+from alerts_saas.audit.models import Action
+from alerts_saas.audit.recorder import record
 
 TURNED_OFF = {"field": "two-factor sign-in", "before": "on", "after": "off"}
 
@@ -21,9 +23,6 @@ TURNED_OFF = {"field": "two-factor sign-in", "before": "on", "after": "off"}
 def _turned_off(sender: type, user: Any, authenticator: Authenticator, **_: Any) -> None:
     if authenticator.type != Authenticator.Type.TOTP:
         return
-    from alerts_saas.audit.models import Action
-    from alerts_saas.audit.recorder import record
-
     asking = Membership.objects.filter(
         user_id=user.pk, organization__require_two_factor=True
     ).select_related("user")
@@ -32,4 +31,4 @@ def _turned_off(sender: type, user: Any, authenticator: Authenticator, **_: Any)
 
 
 def connect() -> None:
-    authenticator_removed.connect(_turned_off, dispatch_uid="accounts-two-factor-turned-off")
+    authenticator_removed.connect(_turned_off, dispatch_uid="audit-two-factor-turned-off")
