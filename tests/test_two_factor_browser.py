@@ -52,7 +52,7 @@ def test_set_up_on_a_phone_then_sign_in_with_the_apps_code(
     page.goto(f"{base}/o/{org.slug}/alerts/")
     expect(page.get_by_role("status")).to_have_text(
         "Acme Ops asks every member to use two-factor sign-in: set up an authenticator app "
-        "to open its pages."
+        "to open its pages. Rather not? Leave Acme Ops."
     )
     expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
     _fits(page)
