@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
@@ -299,16 +299,31 @@ def _attempt(row: tuple[Any, ...]) -> Attempt:
 def settle(token: uuid.UUID, attempts: list[Attempt], failed: Collection[int] = ()) -> None:
     """Write each attempt's outcome, where the row is still ours; the services a delivery
     just reached, marked refused or failing (but those of `failed`, which a delivery of this
-    batch failed for good), page again (`paths.heal`). The same statement reads which of
-    them are marked: while every path works, settling costs one round trip."""
+    batch failed for good), page again (`paths.heal`), in the transaction that writes those
+    deliveries' outcomes: no one reads one without the other. The statement that writes the
+    others reads which services are marked: while every path works, it is the only one."""
     if not attempts:
         return
     delivered = {a.service_id for a in attempts if a.status == DELIVERED and a.service_id}
     reached = sorted(delivered - set(failed))
     if connection.vendor != "postgresql":
-        _settle_one_by_one(token, attempts)
-        paths.heal(reached)
+        with transaction.atomic():
+            _settle_one_by_one(token, attempts)
+            paths.heal(reached)
         return
+    marked = _settle_unless_marked(token, attempts, reached)
+    if marked:
+        with transaction.atomic():
+            healing = [a for a in attempts if a.status == DELIVERED and a.service_id in marked]
+            _settle_unless_marked(token, healing, [])
+            paths.heal(marked)
+
+
+def _settle_unless_marked(
+    token: uuid.UUID, attempts: list[Attempt], reached: list[int]
+) -> set[int]:
+    """Write the outcomes in one statement, but a delivered one's to a service of `reached`
+    marked refused or failing; return those marked services."""
     rows = [
         {
             "id": a.pk,
@@ -326,22 +341,23 @@ def settle(token: uuid.UUID, attempts: list[Attempt], failed: Collection[int] = 
     columns = ", ".join(f"{name} {type_}" for name, type_ in ANSWER)
     cte, relaxed = _relaxed()
     # A data-modifying CTE runs whether or not the statement reads it.
-    settled = f"""settled AS (
+    settled = f"""marked AS (
+        SELECT id FROM {SERVICES}
+         WHERE id = ANY(%s::bigint[]) AND (refused_at IS NOT NULL OR failing_since IS NOT NULL)),
+      settled AS (
         UPDATE {TABLE} AS d
            SET status = v.status, attempts = v.attempts, lease_until = NULL,
                next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at), {answer}
           FROM jsonb_to_recordset(%s::jsonb) AS v(
                id bigint, status text, attempts int, next_attempt_at timestamptz,
                tried boolean, {columns}){", " + relaxed if relaxed else ""}
-         WHERE d.id = v.id AND d.claim = %s AND d.status = %s)"""  # noqa: S608
+         WHERE d.id = v.id AND d.claim = %s AND d.status = %s
+           AND NOT (v.status = %s AND EXISTS (SELECT 1 FROM marked m WHERE m.id = d.service_id)))
+    """  # noqa: S608
     cte = f"{cte}, {settled}" if cte else f"WITH {settled}"
-    sql = f"""
-        {cte}
-        SELECT id FROM {SERVICES}
-         WHERE id = ANY(%s::bigint[]) AND (refused_at IS NOT NULL OR failing_since IS NOT NULL)
-    """  # noqa: S608 - column and table names are ours; the outcomes are one parameter
-    marked = _run(sql, [_json(rows).decode(), _db("claim", token), SENDING, reached])
-    paths.heal(row[0] for row in marked)
+    sql = f"{cte} SELECT id FROM marked"  # noqa: S608 - names and placeholders only
+    params = [reached, _json(rows).decode(), _db("claim", token), SENDING, DELIVERED]
+    return {row[0] for row in _run(sql, params)}
 
 
 def _settle_one_by_one(token: uuid.UUID, attempts: list[Attempt]) -> None:
