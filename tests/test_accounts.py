@@ -106,6 +106,7 @@ def test_the_password_reset_email_speaks_as_the_product(client, make_user, mailo
         ("/accounts/email/", "Email addresses", True),
         ("/accounts/password/change/", "Change your password", True),
         ("/accounts/logout/", "Sign out?", True),
+        ("/accounts/reauthenticate/code/", "Confirm it is you", True),
     ],
 )
 def test_account_pages_are_the_products_pages_in_sentence_case(
