@@ -60,9 +60,15 @@ def _converters_in(route: str) -> list[tuple[str, str]]:
     return [(name, conv) for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", route)]
 
 
+# Object kwargs named other than <model>_id: the API's `service_id` is a PagerDutyService
+# (`pagerduty_service_id` would read as PagerDuty's own "P..." id, a field of the service).
+KWARG_MODELS = {"service": "pagerdutyservice"}
+
+
 def _model_for(kwarg: str):
     assert kwarg.endswith("_id"), f"URL kwarg {kwarg!r}: name object kwargs <model>_id"
     wanted = kwarg[: -len("_id")].replace("_", "")
+    wanted = KWARG_MODELS.get(wanted, wanted)
     for model in apps.get_models():
         if model._meta.model_name == wanted:
             return model
