@@ -58,7 +58,9 @@ def send_test_alert(request: TenantRequest) -> HttpResponse:
         if still_open:
             extra["test_note"] = guarded_tests.refused_words(still_open)
             extra["open_tests"] = still_open
-    context = form_context(request, form, details, alert, test_deliveries=deliveries, **extra)
+    context = form_context(
+        request, form, details, alert, test_deliveries=deliveries, version=None, **extra
+    )
     if context.get("confirm_test"):
         paths = context["target_on_call"]
         assert isinstance(paths, list)
