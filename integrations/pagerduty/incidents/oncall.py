@@ -62,8 +62,9 @@ def on_call(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
 def on_call_cached(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
     """`on_call`, each service's reading kept CACHED_SECONDS in the cache (a panel polled
     every 2 s reads it every 10 s, not every poll), forgotten when `refresh` writes a new
-    one: no name is shown longer than the database says it. The cache unreachable, it
-    reads the database."""
+    one. A reader that read the database just before a refresh committed may write its
+    reading back after the refresh forgot it, so a name can outlive the database's by up
+    to CACHED_SECONDS (10 s), no more. The cache unreachable, it reads the database."""
     oauth = [s for s in services if s.account_id is not None]
     if not oauth:
         return {}
