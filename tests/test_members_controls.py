@@ -13,6 +13,7 @@ from allauth.mfa.models import Authenticator
 from django.test import Client
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,9 @@ def test_admins_see_who_has_not_set_up_two_factor_and_a_member_may_leave_without
     assert client.get(f"/o/{org.slug}/alerts/")["Location"] == "/accounts/2fa/totp/activate/"
     leave = client.get(f"/o/{org.slug}/settings/leave/")
     assert leave.status_code == 200
-    assert client.post(f"/o/{org.slug}/settings/leave/")["Location"] == "/"
+    asked = client.post(f"/o/{org.slug}/settings/leave/")  # the password again first
+    assert asked["Location"].startswith("/accounts/reauthenticate/")
+    assert client.post(asked["Location"], {"password": PASSWORD})["Location"] == "/"
     assert not Membership.objects.filter(pk=member.pk).exists()
 
 

@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404
 
 from alerts_saas.accounts.former_slugs import moved_to
 from alerts_saas.accounts.models import Membership, Organization, Role, User
-from alerts_saas.accounts.two_factor import check_two_factor
+from alerts_saas.accounts.two_factor import check_two_factor, lacks_two_factor
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -84,9 +84,20 @@ class SignedInRequest(AppRequest):
 
 
 class TenantRequest(SignedInRequest):
-    """A request under /o/<slug>/ once `tenant_view` let it through: a signed-in member."""
+    """A request under /o/<slug>/ once `tenant_view` let it through: a signed-in member.
+    `without_two_factor`: let in by `tenant_view(two_factor=False)` although the
+    organization asks for two-factor sign-in and they have none (`shown_tenant`)."""
 
     tenant: Tenant
+    without_two_factor: bool
+
+
+def shown_tenant(request: HttpRequest) -> Tenant | None:
+    """The tenant whose data a page may show (navigation, paging banner, whom to ask): none
+    for a member let in without the two-factor sign-in their organization asks for."""
+    if getattr(request, "without_two_factor", False):
+        return None
+    return getattr(request, "tenant", None)
 
 
 def resolve_tenant(
@@ -141,6 +152,9 @@ def tenant_view(
                 return moved
             tenant_request = cast(TenantRequest, request)
             tenant_request.tenant = tenant
+            tenant_request.without_two_factor = not two_factor and lacks_two_factor(
+                tenant.organization, tenant_request.user
+            )
             if request.session.get(CURRENT_ORG_SESSION_KEY) != tenant.organization.slug:
                 # Only on a change: setting it unchanged saved the session on every page
                 # and poll (an UPDATE and its transaction each).

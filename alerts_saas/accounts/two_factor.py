@@ -31,9 +31,14 @@ class TwoFactorRequired(Exception):
         self.organization = organization
 
 
+def lacks_two_factor(organization: Organization, user: User) -> bool:
+    """Whether the organization asks for two-factor sign-in and the user has none."""
+    return organization.require_two_factor and not is_mfa_enabled(user)
+
+
 def check_two_factor(organization: Organization, user: User) -> None:
     """Raise `TwoFactorRequired` if the organization asks for it and the user has none."""
-    if organization.require_two_factor and not is_mfa_enabled(user):
+    if lacks_two_factor(organization, user):
         raise TwoFactorRequired(organization)
 
 

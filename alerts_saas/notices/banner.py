@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from alerts_saas.accounts.access import shown_tenant
 from alerts_saas.accounts.models import Organization
 from alerts_saas.notices.models import PagingProblem
 from integrations.pagerduty.reconnect import SHORT
@@ -65,8 +66,8 @@ def banner(organization: Organization) -> Banner | None:
 
 def paging_banner(request: HttpRequest) -> dict[str, Any]:
     """Context processor: `paging_banner` on tenant pages, read only if a template shows
-    it (htmx fragments don't)."""
-    tenant = getattr(request, "tenant", None)
+    it (htmx fragments don't); none where `shown_tenant` shows no tenant."""
+    tenant = shown_tenant(request)
     if tenant is None:
         return {}
     organization = tenant.organization

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -82,9 +83,17 @@ def org_settings(request: TenantRequest) -> HttpResponse:
     return render(request, "accounts/org_settings.html", {"form": form})
 
 
-# Open without two-factor sign-in: an organization that asks for it lets a member go.
+def _without_two_factor(request: TenantRequest) -> bool:
+    return request.without_two_factor
+
+
+# Open without two-factor sign-in: an organization that asks for it lets a member go. Then
+# the page shows the organization's name and nothing else of it (`access.shown_tenant`), and
+# leaving asks for the password again (allauth's reauthentication, as before changing how one
+# signs in): an unattended session cannot take an admin's place and API tokens away.
 @tenant_view(Role.MEMBER, two_factor=False)
 @require_http_methods(["GET", "POST"])
+@reauthentication_required(allow_get=True, enabled=_without_two_factor)
 def org_leave(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     if request.method == "POST":
@@ -96,16 +105,19 @@ def org_leave(request: TenantRequest) -> HttpResponse:
         request.session.pop(CURRENT_ORG_SESSION_KEY, None)
         messages.success(request, f"You left {tenant.organization}.")
         return redirect("home")
-    context = _leave_context(tenant.membership)
+    exempt = request.without_two_factor
+    context = _leave_context(tenant.membership, exempt)
+    context |= {"organization": tenant.organization, "without_two_factor": exempt}
     if tenant.membership.role_enum.at_least(Role.ADMIN):  # what leaving takes: their API tokens
         held = Membership.objects.filter(pk=tenant.membership.pk).annotate(**holdings())
         context["held"] = held.first()
     return render(request, "accounts/org_leave.html", context)
 
 
-def _leave_context(membership: Membership) -> dict[str, object]:
+def _leave_context(membership: Membership, without_two_factor: bool) -> dict[str, object]:
     """Whether this person is the last owner (then the page offers no Leave: the service
-    would refuse it), and whether anyone else is there to make an owner (one query)."""
+    would refuse it), and whether anyone else is there to make an owner (one query; not
+    said to someone without the two-factor sign-in the organization asks for)."""
     if membership.role != Role.OWNER:
         return {"last_owner": False}
     others = (
@@ -114,4 +126,7 @@ def _leave_context(membership: Membership) -> dict[str, object]:
         .values_list("role", flat=True)
     )
     roles = list(others)
-    return {"last_owner": Role.OWNER not in roles, "other_members": len(roles)}
+    return {
+        "last_owner": Role.OWNER not in roles,
+        "other_members": 0 if without_two_factor else len(roles),
+    }
