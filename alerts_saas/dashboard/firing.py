@@ -63,8 +63,8 @@ class LatestDelivery:
     retrying: bool
     error: str
     at: datetime  # shown with {% timestamp ... "ago" %}
-    attempts: int = 0
-    next_at: datetime | None = None  # when a retrying one is tried again
+    attempts: int = 0  # its failed attempts (`Delivery.failed_attempts`)
+    next_at: datetime | None = None  # when a retrying one is tried again; None: being sent
     last_answer: str = ""  # what went wrong the last time (`Delivery.last_answer`)
 
     @property
@@ -188,7 +188,8 @@ class FiringSection:
 
 
 def _retrying_triggers() -> QuerySet[Delivery]:
-    """The row's firing's triggers that failed and wait to be tried again."""
+    """The row's firing's triggers with a failed attempt, not settled: waiting to be tried
+    again or being tried again (`retrying`, as the alert page's "not paged yet")."""
     return Delivery.objects.filter(
         retrying(),
         organization_id=OuterRef("organization_id"),
@@ -306,8 +307,8 @@ def _newest_per_service(deliveries: list[Delivery]) -> list[LatestDelivery]:
                 d.is_retrying,
                 d.last_error,
                 d.created_at,
-                d.attempts,
-                d.next_attempt_at,
+                d.failed_attempts,
+                None if d.status == Delivery.Status.SENDING else d.next_attempt_at,
                 d.last_answer,
             )
     return list(newest.values())

@@ -177,7 +177,7 @@ class Incident:
             if resolve.is_retrying:
                 return (
                     "Resolving the test incident automatically: attempt "
-                    f"{resolve.attempts} failed ({resolve.last_error}); trying again."
+                    f"{resolve.failed_attempts} failed ({resolve.last_error}); trying again."
                 )
             return "Resolving the test incident automatically…"
         if state == Automatic.RESOLVED:

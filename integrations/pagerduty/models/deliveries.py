@@ -188,8 +188,9 @@ class Delivery(models.Model):
 
     @property
     def is_retrying(self) -> bool:
-        """Queued again after a failed attempt (`retrying` says it in SQL)."""
-        return self.status == self.Status.QUEUED and self.attempts > 0
+        """At least one attempt failed and it is not settled: queued again, or being sent
+        again (`retrying` says it in SQL)."""
+        return not self.is_final and self.failed_attempts > 0
 
     @property
     def failed_attempts(self) -> int:
@@ -207,5 +208,9 @@ class Delivery(models.Model):
 
 
 def retrying() -> Q:
-    """The deliveries queued again after a failed attempt (`Delivery.is_retrying`)."""
-    return Q(status=Delivery.Status.QUEUED, attempts__gt=0)
+    """The deliveries with a failed attempt and not settled (`Delivery.is_retrying`):
+    `attempts` counts claims (a row being sent counts its attempt in flight), so a queued
+    row with one attempt, or one being sent with two, has failed once."""
+    return Q(status=Delivery.Status.QUEUED, attempts__gt=0) | Q(
+        status=Delivery.Status.SENDING, attempts__gt=1
+    )
