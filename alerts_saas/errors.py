@@ -49,10 +49,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         ask=True,
         owners_only=owners_only,
     )
-    # An expected refusal (a role too low): one line, not django.request's traceback.
+    # An expected refusal (a role too low): this one line; django.request's record of it,
+    # with its traceback, is dropped by log_config.RefusalsInOneLine.
     user_id = getattr(getattr(request, "user", None), "pk", None)
     logger.warning("403 %s %s (user %s): %s", request.method, request.path, user_id, detail)
-    response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log
     return response
 
 
