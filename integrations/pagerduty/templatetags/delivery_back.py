@@ -6,6 +6,11 @@ Where they came from is `?from=` (one of `PLACES`) or the Referer (sent same-ori
 `SECURE_REFERRER_POLICY`) matched to one of these routes in this organization. Either only
 chooses among links built here from the delivery and the organization: nothing the request
 carries is ever put in the link, so it can't point anywhere else.
+
+Here, with the page that uses it: the integration's templates load nothing from the alerts
+app (DESIGN.md's direction). The alert and the dashboard are reached by their URL names
+alone; the alert's name comes with the delivery (`views.manage.delivery_status` reads it
+with `select_related`), so the link costs no query.
 """
 
 from __future__ import annotations
