@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from alerts_saas.alerts.paging import Pager
 from alerts_saas.alerts.reach import accepted_triggers, unfinished_triggers
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
+from integrations.pagerduty.paths import fallback_service, lock_fallback_choice
 
 
 def _reaching_nobody(organization_id: int, among: list[int] | None = None) -> list[Firing]:
@@ -78,10 +80,43 @@ def _locked(organization_id: int, firings: list[Firing]) -> list[Firing]:
     return lock_and_reread(firings, lambda among: _reaching_nobody(organization_id, among))
 
 
-def page_fallback_now(fallback: PagerDutyService) -> list[str]:
+def _failed_there(fallback: PagerDutyService, firings: list[Firing]) -> list[int]:
+    """The firings whose latest trigger to `fallback` failed for good (one query)."""
+    latest: dict[int, str] = {}
+    rows = (
+        Delivery.objects.filter(
+            organization_id=fallback.organization_id,
+            firing_id__in=[f.pk for f in firings],
+            service_id=fallback.pk,
+            event_action=EventAction.TRIGGER,
+            reason=Reason.FALLBACK,
+        )
+        .order_by("created_at", "pk")
+        .values_list("firing_id", "status")
+    )
+    for firing_id, status in rows:
+        if firing_id is not None:
+            latest[firing_id] = status
+    return [pk for pk, status in latest.items() if status == Delivery.Status.FAILED]
+
+
+def page_healed_fallback(organization_id: int) -> list[str]:
+    """The organization's fallback pages again (healed or mended): `page_fallback_now`,
+    its failed triggers sent again. Run after the heal or mend commits, in a transaction of
+    its own that takes the choice's lock alone, as a choice does: a refusal settled
+    meanwhile is read here, or reads the fallback usable and copies itself to it (the
+    engine's settle that heals may hold the lock shared: it can't wait for it alone)."""
+    with transaction.atomic():
+        lock_fallback_choice([organization_id], choosing=True)
+        fallback = fallback_service(organization_id)
+        return page_fallback_now(fallback, again=True) if fallback is not None else []
+
+
+def page_fallback_now(fallback: PagerDutyService, *, again: bool = False) -> list[str]:
     """Queue `fallback`'s trigger for each open firing of its organization that reaches
     nobody (call inside the transaction that makes it the fallback); the names of the alerts
-    paged now. Nothing if PagerDuty refuses the fallback's key too."""
+    paged now. Nothing if PagerDuty refuses the fallback's key too. `again`: it pages again,
+    so a firing whose latest trigger to it failed for good is sent one again."""
     if not fallback.is_fallback or fallback.refused_at is not None:
         return []
     firings = _locked(fallback.organization_id, _reaching_nobody(fallback.organization_id))
@@ -90,6 +125,8 @@ def page_fallback_now(fallback: PagerDutyService) -> list[str]:
     triggers = _triggers(fallback.organization_id, firings)
     services = [t.service for found in triggers.values() for t in found if t.service]
     pager = Pager(firings, timezone.now(), services)
+    if again:
+        pager.fallback_due_again(_failed_there(fallback, firings), fallback.pk)
     copies: list[Delivery] = []
     for firing in firings:
         sent = triggers.get(firing.pk, [])

@@ -13,6 +13,11 @@ trigger, later than the failed one, and sends nothing. A service a window mutes 
 alert gets nothing and the firing is held (`Firing.held`): the mute's end sends it
 (`firings.release_held_of`). A fallback already paged for the firing keeps its incident;
 the firing's resolve reaches both. A few queries however many firings.
+
+A fallback's copy is not the firing's trigger to it: when the organization's fallback is
+mended or heals, the firings that reach nobody (their own services refused, the copy to the
+fallback refused too) are paged through it as a fallback chosen now pages them, once this
+commits (`fallback_now.page_healed_fallback`).
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
 
+from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from alerts_saas.alerts.fallback_now import page_healed_fallback
 from alerts_saas.alerts.firings import lock_and_reread, totals_now
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.owed import failed_last
@@ -49,7 +56,9 @@ def page_mended(organization_id: int, service_ids: Collection[int]) -> dict[int,
     """Queue the trigger, to each of `service_ids` (mended: call inside the transaction
     that clears their marks), of every open firing whose latest trigger there failed; held
     if a window mutes the service for its alert. Returns, per service, how many alerts were
-    paged there now."""
+    paged there now. If one is the organization's fallback, the firings that reach nobody
+    are paged through it once this commits (`fallback_now.page_healed_fallback`)."""
+    _fallback_on_commit(organization_id, service_ids)
     failed = _locked(organization_id, service_ids) if service_ids else []
     firings: dict[int, Firing] = {}
     services: dict[int, list[PagerDutyService]] = defaultdict(list)
@@ -71,6 +80,22 @@ def page_mended(organization_id: int, service_ids: Collection[int]) -> dict[int,
     pager.save_holds()
     engine.queue(pages)
     return _alerts_paged(pages)
+
+
+def _fallback_on_commit(organization_id: int, service_ids: Collection[int]) -> None:
+    """If one of these (mended or healed) services is the organization's fallback, page
+    through it the firings that reach nobody once this commits (logged if that fails)."""
+    if (
+        service_ids
+        and PagerDutyService.objects.filter(
+            organization_id=organization_id, pk__in=list(service_ids), is_fallback=True
+        ).exists()
+    ):
+
+        def page_fallback() -> None:
+            page_healed_fallback(organization_id)
+
+        transaction.on_commit(page_fallback, robust=True)
 
 
 def page_healed(sender: type, services: dict[int, list[int]], **kwargs: Any) -> None:

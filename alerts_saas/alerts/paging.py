@@ -199,6 +199,11 @@ class Pager:
         self._sent_fallbacks().add(firing.pk, fallback.pk)
         return [copy]
 
+    def fallback_due_again(self, firing_ids: Iterable[int], service_id: int) -> None:
+        """These firings' triggers to the fallback `service_id` failed for good, and it
+        pages again now (healed or mended): `fallback` sends them one again."""
+        self._sent_fallbacks().to.difference_update((f, service_id) for f in firing_ids)
+
     def _read_recent(self, alert: Alert) -> None:
         """The latest events of the alert's firings here, and of every other alert's whose
         firings carry it (a removal's many alerts), in one read."""
