@@ -16,6 +16,7 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from alerts_saas.audit.models import Entry
+from tests.dashboard.conftest import delivery
 from tests.tenant_objects import _pd_service
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +29,11 @@ def alert(org: Organization) -> Alert:
     owner.time_zone = "Europe/Paris"
     owner.save()
     made = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
-    made.targets.add(_pd_service(org, owner))
-    Firing.objects.create(organization=org, alert=made, count_at_open=3)
+    service = _pd_service(org, owner)
+    made.targets.add(service)
+    firing = Firing.objects.create(organization=org, alert=made, count_at_open=3)
+    # PagerDuty took its trigger: an incident is open (what "stays open" speaks of).
+    delivery(org, service, made=made, firing=firing)
     return made
 
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Dialog, expect
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from tests.browser import low_contrast, overflow, phone, sign_in
+from tests.dashboard.conftest import delivery
 from tests.tenant_objects import _pd_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,8 +33,11 @@ def _firing_alert(org: Organization) -> Alert:
         auto_resolve=False,  # waits for a person: the Resolve button's words are the longest
         counting_since=timezone.now() - timedelta(hours=1),
     )
-    alert.targets.add(_pd_service(org, owner))
-    Firing.objects.create(organization=org, alert=alert, count_at_open=3)
+    service = _pd_service(org, owner)
+    alert.targets.add(service)
+    firing = Firing.objects.create(organization=org, alert=alert, count_at_open=3)
+    # PagerDuty took its trigger: an incident is open (what "stays open" speaks of).
+    delivery(org, service, made=alert, firing=firing)
     return alert
 
 

@@ -26,6 +26,7 @@ from alerts_saas.accounts.times import request_zone
 from alerts_saas.alerts import mute_release, mutes
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from alerts_saas.alerts.mute_forms import MuteNowForm, ScheduleForm
+from alerts_saas.alerts.views import quick_mute
 from integrations.pagerduty.models import PagerDutyService
 
 RETURN_TO = {"list": "alerts:list", "dashboard": "dashboard:home"}
@@ -243,31 +244,30 @@ def alert_mute(request: TenantRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def alert_mute_hour(request: TenantRequest, alert_id: int) -> HttpResponse:
     """One click beside a firing's Resolve, nothing to fill in at 3 a.m.: the alert muted for
-    an hour from now, as "Mute now…" for 1 hour makes it. It holds new triggers only, so the
-    open incident stays open in PagerDuty (`paging.Pager`, `mended`: no new page)."""
-    alert = tenant_get(request, Alert, pk=alert_id)
+    an hour from now, as "Mute now…" for 1 hour makes it; once only, however often it is
+    clicked (the alert's row locked: a second click finds the first's window). It holds the
+    pages not queued yet: what it says of the rest follows the firing (`quick_mute`)."""
     form = MuteNowForm({"mute-length": QUICK_MUTE}, prefix="mute")
     if not form.is_valid():  # a fixed choice of the form: never, unless the choices change
         messages.error(request, f"Not muted: {problems_text(form)}")
-        return redirect(alert)
+        return redirect(tenant_get(request, Alert, pk=alert_id))
     now = timezone.now()
-    window = MuteWindow.objects.create(
-        organization=request.tenant.organization,
-        alert=alert,
-        created_by=request.user,
-        starts_at=form.cleaned_data["starts_at"],
-        ends_at=form.cleaned_data["ends_at"],
-    )
-    messages.success(
-        request,
-        format_html(
-            "Muted until {}: no new pages for “{}” until then. The incident already open in "
-            "PagerDuty stays open: acknowledge or resolve it there. A firing that opens "
-            "meanwhile pages at the end if still open.",
-            mutes.until_html(window.ends_at or now, now),
-            alert.name,
-        ),
-    )
+    with transaction.atomic():
+        alert = tenant_get(
+            request, for_tenant(request, Alert).select_for_update(of=("self",)), pk=alert_id
+        )
+        until = quick_mute.already_muted_until(alert, form.cleaned_data["ends_at"], now)
+        made = until is None
+        if until is None:
+            until = form.cleaned_data["ends_at"]
+            MuteWindow.objects.create(
+                organization=request.tenant.organization,
+                alert=alert,
+                created_by=request.user,
+                starts_at=form.cleaned_data["starts_at"],
+                ends_at=until,
+            )
+    messages.success(request, quick_mute.confirmation(alert, until, now, made))
     return redirect(alert)
 
 

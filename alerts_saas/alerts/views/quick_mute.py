@@ -1,0 +1,147 @@
+""" "Mute 1 h" beside an open firing's Resolve, and what it says it does.
+
+A mute holds only the triggers not queued yet (`paging.Pager` marks the firing held instead
+of queuing one; `mute_release` pages it at the end). A trigger already queued, or being
+retried after PagerDuty failed, is sent by the delivery engine whatever the mutes: it goes
+out when PagerDuty answers, mute or not. So the words follow the firing's deliveries, read
+as the alert page reads them (`FiringReach` for an incident open, `failed_attempts` for
+"not paged yet"): paged, first page still being retried, on its way, or none of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from alerts_saas.alerts import mutes
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.reach import FiringReach
+from integrations.pagerduty.models import Delivery, EventAction
+
+# A second "Mute 1 h" this close to the first's end is the same click (a double click, a
+# resent form): it mutes nothing more, and no second window is made.
+SAME_CLICK = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class OpenPages:
+    """What the alert's open firings' deliveries say, for the words of a mute."""
+
+    paged: bool = False  # an incident PagerDuty opened for one is open (`FiringReach.paged`)
+    retried: bool = False  # a trigger with a failed attempt is being retried: not paged yet
+    queued: bool = False  # a trigger queued or being sent, no attempt failed yet
+
+    @classmethod
+    def of(cls, per_firing: Iterable[Sequence[Delivery]]) -> OpenPages:
+        """From each open firing's deliveries (all of them, any order)."""
+        paged = retried = queued = False
+        for deliveries in per_firing:
+            paged = paged or FiringReach.of(deliveries).paged
+            for d in deliveries:
+                if d.event_action == EventAction.TRIGGER and not d.is_final:
+                    retried = retried or d.failed_attempts > 0
+                    queued = queued or d.failed_attempts == 0
+        return cls(paged, retried, queued)
+
+    @classmethod
+    def load(cls, alert: Alert) -> OpenPages:
+        """From the database: the alert's open firings' deliveries (two queries)."""
+        firings = Firing.objects.filter(
+            organization_id=alert.organization_id, alert=alert, cleared_at__isnull=True
+        ).values_list("pk", flat=True)
+        rows: QuerySet[Delivery] = Delivery.objects.filter(
+            organization_id=alert.organization_id, firing_id__in=list(firings)
+        ).defer("routing_key", "body")
+        found: dict[int, list[Delivery]] = {}
+        for d in rows:
+            found.setdefault(d.firing_id or 0, []).append(d)
+        return cls.of(found.values())
+
+    @property
+    def pending(self) -> bool:
+        """A page is already queued for it: it goes out, mute or not."""
+        return self.retried or self.queued
+
+    @property
+    def words(self) -> str:
+        """What stays as it is when the alert is muted, in sentences ("" if nothing)."""
+        said = []
+        first = "A page of it" if self.paged else "Its first page"
+        if self.retried:
+            said.append(
+                f"{first} is still being retried: it will go out when PagerDuty answers; "
+                "the mute holds only pages not yet queued."
+            )
+        elif self.queued:
+            said.append(
+                f"{first} is already on its way to PagerDuty and still goes out; the mute "
+                "holds only pages not yet queued."
+            )
+        if self.paged:
+            said.append(
+                "The incident already open in PagerDuty stays open: acknowledge or resolve "
+                "it there."
+            )
+        return " ".join(said)
+
+    def lead(self, subject: str) -> str:
+        """ "no new pages for …": no page queued from now on, one already queued still goes."""
+        return (
+            f"no new pages are queued for {subject}"
+            if self.pending
+            else (f"no new pages for {subject}")
+        )
+
+
+def rows_pages(rows: Iterable[object]) -> OpenPages:
+    """`OpenPages` of the open firing rows the alert page shows (their deliveries read)."""
+    return OpenPages.of(getattr(row, "deliveries", []) for row in rows if row is not None)
+
+
+def services_mute_until(alert: Alert, now: datetime) -> datetime | None:
+    """When service mutes covering every target of the alert stop holding the first of
+    them, if they cover all (one query, the targets already read by the page); None if a
+    target is not muted, or the alert pages no service."""
+    targets = [t.pk for t in alert.targets.all()]
+    if not targets:
+        return None
+    loaded = mutes.Mutes.load([alert.organization_id], now)
+    ends = [loaded.service_until(pk) for pk in targets]
+    known = [end for end in ends if end is not None]
+    return min(known) if len(known) == len(ends) else None
+
+
+def already_muted_until(alert: Alert, ends: datetime, now: datetime) -> datetime | None:
+    """When the alert's own mute ends, if it already mutes it to `ends` (the same click
+    again: `SAME_CLICK`) or later; None if a new window is needed."""
+    until = mutes.Mutes.load([alert.organization_id], now).alert_until(alert.pk)
+    return until if until is not None and until >= ends - SAME_CLICK else None
+
+
+def confirmation(alert: Alert, until: datetime, now: datetime, made: bool) -> SafeString:
+    """What the person reads once muted (or already muted: `made` False)."""
+    pages = OpenPages.load(alert)
+    subject = f"“{alert.name}”"
+    if made:
+        head = format_html(
+            "Muted until {}: {} until then.",
+            mutes.until_html(until, now),
+            pages.lead(subject),
+        )
+    else:
+        head = format_html(
+            "{} is already muted until {}: no second mute was made.",
+            subject,
+            mutes.until_html(until, now),
+        )
+    rest = " ".join(
+        s
+        for s in (pages.words, "A firing that opens meanwhile pages at the end if still open.")
+        if s
+    )
+    return format_html("{} {}", head, rest)
