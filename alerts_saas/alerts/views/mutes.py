@@ -251,11 +251,11 @@ def alert_mute_hour(request: TenantRequest, alert_id: int) -> HttpResponse:
     if not form.is_valid():  # a fixed choice of the form: never, unless the choices change
         messages.error(request, f"Not muted: {problems_text(form)}")
         return redirect(tenant_get(request, Alert, pk=alert_id))
-    now = timezone.now()
     with transaction.atomic():
         alert = tenant_get(
             request, for_tenant(request, Alert).select_for_update(of=("self",)), pk=alert_id
         )
+        now = timezone.now()  # once locked: after a click it waited for, which it then sees
         until = quick_mute.already_muted_until(alert, form.cleaned_data["ends_at"], now)
         made = until is None
         if until is None:
