@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from alerts_saas.accounts.times import clock
 from integrations.pagerduty.events import EventResult
+from integrations.pagerduty.healing import MARKED, lock_alerts_to_page
 from integrations.pagerduty.models import PagerDutyService, Region
 from integrations.pagerduty.reconnect import STOPPED
 from integrations.pagerduty.signals import announce, paths_healed
@@ -176,17 +177,19 @@ def heal(service_ids: Iterable[int]) -> int:
     """A delivery to each of these services succeeded: those marked refused or failing page
     again. In one transaction (a savepoint in the caller's) with `signals.paths_healed`,
     whose receiver pages there what their failure kept from paging: only the transaction
-    that clears a mark (compare-and-set, under the rows' locks) sends it, once. If that
-    fails, the marks stay until the next delivery that gets through. Returns how many."""
+    that clears a mark (compare-and-set, under the rows' locks; the alerts it pages are
+    locked before them: `healing`) sends it, once. If that fails, the marks stay until the
+    next delivery that gets through. Returns how many."""
     ids = sorted(set(service_ids))
     if not ids:
         return 0
     try:
         with transaction.atomic():
+            lock_alerts_to_page(ids)
             marked = list(
                 PagerDutyService.objects.select_for_update(no_key=True)
                 .filter(pk__in=ids)
-                .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False))
+                .filter(MARKED)
                 .order_by("pk")
                 .values_list("pk", "organization_id")
             )
