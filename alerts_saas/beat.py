@@ -36,6 +36,11 @@ def beat_schedule(heartbeat_interval: int) -> dict[str, dict[str, object]]:
         "alerts-release-held": _every(
             "alerts_saas.alerts.tasks.release_held_firings", env_int("MUTE_RELEASE_INTERVAL", 15)
         ),
+        # A fallback that pages again: what its heal's callback, lost, did not page.
+        "alerts-page-owed-through-fallback": _every(
+            "alerts_saas.alerts.tasks.page_owed_through_fallback",
+            env_int("FALLBACK_OWED_INTERVAL", 60),
+        ),
         "alerts-prune-counts": {
             "task": "alerts_saas.alerts.tasks.prune_counts",
             "schedule": timedelta(minutes=10),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from alerts_saas.alerts import evaluation, mute_release, retention
+from alerts_saas.alerts import evaluation, fallback_owed, mute_release, retention
 
 
 @shared_task(ignore_result=True)
@@ -32,3 +32,10 @@ def prune_mute_windows() -> int:
 def release_held_firings() -> dict[str, int]:
     """Page what mute windows held, once they are over: see `mute_release`."""
     return mute_release.release_due()
+
+
+@shared_task(ignore_result=True)
+def page_owed_through_fallback() -> dict[str, int]:
+    """Page through a fallback that can page the firings it owes a trigger (a heal's
+    callback lost with its process): see `fallback_owed`."""
+    return fallback_owed.page_owed()
