@@ -7,7 +7,6 @@ they are; a run's queries do not grow with its accounts. Real HTTP to the sandbo
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +25,8 @@ from alerts_saas.alerts.models import Alert
 from alerts_saas.notices import tasks as notices
 from integrations.pagerduty import tasks as beat
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from tests.pagerduty_fixtures import EU_USER, US_USER
+from tests.pagerduty.beat_reads import access_line, oauth_account, rest_calls
+from tests.pagerduty_fixtures import EU_USER
 
 pytestmark = pytest.mark.django_db
 
@@ -45,56 +45,11 @@ def run(settings: Any, django_capture_on_commit_callbacks: Any) -> Callable[[], 
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The organizations a paging check was queued for once committed (not run)."""
-    calls: list[int] = []
-    monkeypatch.setattr(
-        notices.reconcile_organization, "apply_async", lambda args, **kw: calls.append(args[0])
-    )
-    return calls
-
-
-def _account(
-    org: Organization, pagerduty: Any, email: str = US_USER, scope: str = "write", n: int = 0
-) -> PagerDutyAccount:
-    """An account connected through OAuth by `org`, with real sandbox tokens of its own."""
-    token = pagerduty.issue_token(email, scope=scope)
-    region = "eu" if email == EU_USER else "us"
-    pd = pagerduty.account(region)
-    return PagerDutyAccount.objects.create(
-        organization=org,
-        pd_account_id=pd["id"] if not n else f"{pd['id']}-{n}",
-        subdomain=pd["subdomain"],
-        name=f"{org.name} {region.upper()}{n or ''}",
-        region=region,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        expires_at=timezone.now() + timedelta(seconds=int(token["expires_in"])),
-        scope=scope,
-        connected_by=org.memberships.get().user,
-    )
-
-
-@pytest.fixture
 def theirs(make_org: Any, make_user: Any, pagerduty: Any) -> PagerDutyAccount:
     """Another organization's account, connected by a PagerDuty user of the EU."""
-    return _account(make_org("Globex", owner=make_user("owner@globex.example")), pagerduty, EU_USER)
-
-
-def _rest_calls(pagerduty: Any, host: str = "rest-us") -> list[str]:
-    return [f"{r['method']} {r['path']}" for r in pagerduty.requests_log(host)]
-
-
-def _text(html: str) -> str:
-    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
-    return re.sub(r" ([).,])", r"\1", text)  # a time's tag ends before its full stop
-
-
-def _line(client: Any, org: Organization, account: PagerDutyAccount) -> str:
-    page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
-    found = re.search(rf'id="access-account-{account.pk}">(.*?)</div>', page, re.S)
-    assert found, "no access line"
-    return _text(found.group(1))
+    return oauth_account(
+        make_org("Globex", owner=make_user("owner@globex.example")), pagerduty, EU_USER
+    )
 
 
 def test_a_revoked_grant_is_found_by_the_check_and_the_owner_told_once(
@@ -113,7 +68,7 @@ def test_a_revoked_grant_is_found_by_the_check_and_the_owner_told_once(
     )
     assert pagerduty.revoke_tokens(access_token=account.access_token) == 1  # in PagerDuty
     mail.outbox.clear()
-    before = len(_rest_calls(pagerduty))
+    before = len(rest_calls(pagerduty))
 
     assert run() == {"refused": 1, "works": 1}
 
@@ -121,7 +76,7 @@ def test_a_revoked_grant_is_found_by_the_check_and_the_owner_told_once(
     assert account.needs_reconnect and account.refused_at is not None
     assert account.access_checked_at is None
     # One read, refused; the refresh the product tries on a 401, refused too.
-    assert _rest_calls(pagerduty)[before:] == ["GET /rest/us/services"]
+    assert rest_calls(pagerduty)[before:] == ["GET /rest/us/services"]
     assert "invalid_grant" in account.status_detail
     # Told as a refusal met anywhere else is: the check queued, one email.
     assert queued == [org.pk]
@@ -132,7 +87,7 @@ def test_a_revoked_grant_is_found_by_the_check_and_the_owner_told_once(
         "[Tripwire] Reconnect PagerDuty in Acme Ops: acknowledging and on-call from Tripwire "
         "stopped; pages still go out"
     )
-    line = _line(admin_client, org, account)
+    line = access_line(admin_client, org, account)
     assert line.startswith("Needs reconnecting PagerDuty withdrew Tripwire's access at ")
 
     # The other organization's account works: stamped, still connected, nobody told.
@@ -146,13 +101,13 @@ def test_a_revoked_grant_is_found_by_the_check_and_the_owner_told_once(
     assert queued == [org.pk] and len(mail.outbox) == 1
     account.refresh_from_db()
     assert account.refused_at == first
-    assert _rest_calls(pagerduty)[before:] == ["GET /rest/us/services"]
+    assert rest_calls(pagerduty)[before:] == ["GET /rest/us/services"]
 
 
 def test_a_token_without_the_scope_to_read_is_refused_and_marked(
     org: Organization, pagerduty: Any, run: Callable[[], dict[str, int]], queued: list[int]
 ) -> None:
-    account = _account(org, pagerduty, scope="oncalls.read")  # PagerDuty answers 403
+    account = oauth_account(org, pagerduty, scope="oncalls.read")  # PagerDuty answers 403
     assert run() == {"refused": 1}
     account.refresh_from_db()
     assert account.needs_reconnect and account.refused_at is not None
@@ -172,7 +127,7 @@ def test_a_working_account_is_stamped_checked_and_nothing_else_changes(
     queued: list[int],
     settings: Any,
 ) -> None:
-    account = _account(org, pagerduty)
+    account = oauth_account(org, pagerduty)
     row = model_to_dict(PagerDutyAccount.objects.get(pk=account.pk))
     before = len(pagerduty.requests_log("rest-us"))
     start = timezone.now()
@@ -192,7 +147,7 @@ def test_a_working_account_is_stamped_checked_and_nothing_else_changes(
     owner.save(update_fields=["time_zone"])
     settings.PAGERDUTY_ACCESS_CHECK_INTERVAL = 900
     local = checked.access_checked_at.astimezone(ZoneInfo("America/New_York"))
-    line = _line(admin_client, org, checked)
+    line = access_line(admin_client, org, checked)
     assert line.startswith(f"Access confirmed Access checked just now (at {local:%H:%M}).")
     assert "Tripwire checks it every 15 minutes and renews it before " in line
 
@@ -207,17 +162,17 @@ def test_a_working_account_is_stamped_checked_and_nothing_else_changes(
 def test_an_expired_token_is_refreshed_first(
     org: Organization, pagerduty: Any, run: Callable[[], dict[str, int]]
 ) -> None:
-    account = _account(org, pagerduty)
+    account = oauth_account(org, pagerduty)
     pagerduty.expire_tokens(access_token=account.access_token)
     PagerDutyAccount.objects.filter(pk=account.pk).update(expires_at=timezone.now())
-    before = len(_rest_calls(pagerduty))
+    before = len(rest_calls(pagerduty))
 
     assert run() == {"works": 1}
 
     account.refresh_from_db()
     assert account.token_version == 1 and account.refreshed_at is not None
     assert account.access_checked_at is not None and not account.needs_reconnect
-    assert _rest_calls(pagerduty)[before:] == ["GET /rest/us/services"]  # no 401 first
+    assert rest_calls(pagerduty)[before:] == ["GET /rest/us/services"]  # no 401 first
 
 
 @pytest.mark.parametrize(
@@ -242,7 +197,7 @@ def test_pagerduty_failing_or_slow_marks_nothing(
     seconds: float,
     words: str,
 ) -> None:
-    account = _account(org, pagerduty)
+    account = oauth_account(org, pagerduty)
     if host == "identity":  # the token is due for a refresh, and the sign-in host fails
         PagerDutyAccount.objects.filter(pk=account.pk).update(expires_at=timezone.now())
     settings.PAGERDUTY_HTTP_TIMEOUT = 1
@@ -277,7 +232,7 @@ def test_one_account_failing_does_not_stop_the_others(
 ) -> None:
     from integrations.pagerduty import access_check  # each test fails alone on the old code
 
-    broken, working = _account(org, pagerduty, n=1), _account(org, pagerduty, n=2)
+    broken, working = oauth_account(org, pagerduty, n=1), oauth_account(org, pagerduty, n=2)
     real = access_check.AccountApi.first_service
 
     def first_service(api: Any) -> None:
@@ -301,10 +256,10 @@ def test_a_run_does_the_same_queries_for_3_accounts_as_for_40(
     org: Organization, pagerduty: Any, run: Callable[[], dict[str, int]]
 ) -> None:
     for n in range(1, 4):
-        _account(org, pagerduty, n=n)
+        oauth_account(org, pagerduty, n=n)
     few = _queries(run)
     for n in range(4, 41):
-        _account(org, pagerduty, n=n)
+        oauth_account(org, pagerduty, n=n)
     many = _queries(run)
     assert few[0] == {"works": 3} and many[0] == {"works": 40}
     assert few[1] == many[1] == 2  # the batch read, and its stamps in one update

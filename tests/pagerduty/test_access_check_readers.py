@@ -18,6 +18,7 @@ from alerts_saas.accounts.models import Organization
 from integrations.pagerduty import access_check, service_check
 from integrations.pagerduty import tasks as beat
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from tests.pagerduty.beat_reads import rest_calls
 from tests.pagerduty_fixtures import EU_USER, US_USER, connect_service
 
 pytestmark = pytest.mark.django_db
@@ -76,10 +77,6 @@ def test_no_account_waits_longer_than_the_interval_and_none_is_read_twice(
     assert {len(reads[pk]) for pk in bare[1:]} == {without}
 
 
-def _rest_calls(pagerduty: Any, host: str) -> list[str]:
-    return [f"{r['method']} {r['path']}" for r in pagerduty.requests_log(host)]
-
-
 def test_each_account_is_read_once_by_one_reader_and_stamped_checked(
     org: Organization,
     connected_service: PagerDutyService,
@@ -102,7 +99,7 @@ def test_each_account_is_read_once_by_one_reader_and_stamped_checked(
         scope="write",
     )
     settings.PAGERDUTY_ACCESS_CHECK_INTERVAL = settings.PAGERDUTY_SERVICE_CHECK_INTERVAL = 60
-    us, eu = len(_rest_calls(pagerduty, "rest-us")), len(_rest_calls(pagerduty, "rest-eu"))
+    us, eu = len(rest_calls(pagerduty, "rest-us")), len(rest_calls(pagerduty, "rest-eu"))
     start = timezone.now()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -110,9 +107,9 @@ def test_each_account_is_read_once_by_one_reader_and_stamped_checked(
         assert beat.check_access() == {"works": 1}
 
     # The served account: the services' listing only (139 services, 100 a call).
-    assert _rest_calls(pagerduty, "rest-us")[us:] == ["GET /rest/us/services"] * 2
+    assert rest_calls(pagerduty, "rest-us")[us:] == ["GET /rest/us/services"] * 2
     # The other: the access check's one read.
-    assert _rest_calls(pagerduty, "rest-eu")[eu:] == ["GET /rest/eu/services"]
+    assert rest_calls(pagerduty, "rest-eu")[eu:] == ["GET /rest/eu/services"]
     for account in (served, bare):
         account.refresh_from_db()
         assert account.access_checked_at is not None and account.access_checked_at >= start

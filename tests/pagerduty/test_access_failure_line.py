@@ -5,7 +5,6 @@ gone once a check works again. Real HTTP to the sandbox."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,18 +16,11 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.accounts.times import clock
 from integrations.pagerduty import tasks as beat
 from integrations.pagerduty.models import PagerDutyAccount
+from tests.pagerduty.beat_reads import access_line
 from tests.pagerduty_fixtures import US_USER
 
 pytestmark = pytest.mark.django_db
 ZONE = "Asia/Tokyo"
-
-
-def _line(client: Any, org: Organization, account: PagerDutyAccount) -> str:
-    page = client.get(f"/o/{org.slug}/settings/integrations/").content.decode()
-    found = re.search(rf'id="access-account-{account.pk}">(.*?)</div>', page, re.S)
-    assert found, "no access line"
-    text = " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
-    return re.sub(r" ([).,;])", r"\1", text)
 
 
 def _local(moment: Any) -> str:
@@ -68,7 +60,7 @@ def test_a_check_that_could_not_reach_pagerduty_says_what_still_stands(
 
     settings.PAGERDUTY_ACCESS_CHECK_INTERVAL = 900
     next_by = failed.replace(second=0, microsecond=0) + timedelta(minutes=15)
-    assert _line(admin_client, org, account).startswith(
+    assert access_line(admin_client, org, account).startswith(
         f"Access confirmed Last check at {_local(failed)} could not reach PagerDuty "
         f"(answered 500); the access confirmed at {_local(confirmed)} still stands; "
         f"next check by {_local(next_by)}. Tripwire checks it every 15 minutes"
@@ -80,7 +72,7 @@ def test_a_check_that_could_not_reach_pagerduty_says_what_still_stands(
         access_failed_at=failed, access_checked_at=confirmed
     )
     next_by = failed.replace(second=0, microsecond=0) + timedelta(minutes=15)
-    assert _line(admin_client, org, account).startswith(
+    assert access_line(admin_client, org, account).startswith(
         f"Access confirmed Last check at {_local(failed)} could not reach PagerDuty "
         f"(answered 500); the access confirmed at {_local(confirmed)} still stands; the next "
         f"check, due by {_local(next_by)}, has not been made yet."
@@ -90,6 +82,6 @@ def test_a_check_that_could_not_reach_pagerduty_says_what_still_stands(
     settings.PAGERDUTY_ACCESS_CHECK_INTERVAL = 60
     assert beat.check_access() == {"works": 1}
     settings.PAGERDUTY_ACCESS_CHECK_INTERVAL = 900
-    line = _line(admin_client, org, account)
+    line = access_line(admin_client, org, account)
     assert line.startswith("Access confirmed Access checked just now (at ")
     assert "could not reach" not in line

@@ -22,6 +22,7 @@ from alerts_saas.notices import tasks as notices
 from integrations.pagerduty import paths, rest, service_check
 from integrations.pagerduty import tasks as beat
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from tests.pagerduty.beat_reads import oauth_account, rest_calls
 from tests.pagerduty_fixtures import EU_USER, US_USER, connect_service, unmarked
 
 pytestmark = pytest.mark.django_db
@@ -40,48 +41,20 @@ def run(settings: Any, django_capture_on_commit_callbacks: Any) -> Callable[[], 
     return run_once
 
 
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The organizations a paging check was queued for once committed (not queued)."""
-    calls: list[int] = []
-    monkeypatch.setattr(
-        notices.reconcile_organization, "apply_async", lambda args, **kw: calls.append(args[0])
-    )
-    return calls
-
-
 def _deleted(service: PagerDutyService) -> bool:
     service.refresh_from_db()
     return service.refused_at is not None and service.refused_detail == paths.SERVICE_DELETED
 
 
-def _account(org: Organization, pagerduty: Any, email: str, region: str) -> PagerDutyAccount:
-    """An account connected through OAuth by `org`, with real sandbox tokens."""
-    token = pagerduty.issue_token(email)
-    pd = pagerduty.account(region)
-    return PagerDutyAccount.objects.create(
-        organization=org,
-        pd_account_id=pd["id"],
-        subdomain=pd["subdomain"],
-        name=f"{org.name} {region.upper()}",
-        region=region,
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        expires_at=timezone.now() + timedelta(seconds=int(token["expires_in"])),
-        scope="write",
-        connected_by=org.memberships.get().user,
-    )
-
-
 @pytest.fixture
 def their_account(
     make_org: Any, make_user: Any, pagerduty: Any
-) -> Callable[[str, str, str, str], PagerDutyAccount]:
+) -> Callable[[str, str, str], PagerDutyAccount]:
     """Another organization (its name, its owner's email) with an account connected through
-    OAuth by a PagerDuty user of a region (`_account`)."""
+    OAuth by a PagerDuty user (of the EU for EU_USER: `oauth_account`)."""
 
-    def make(name: str, owner: str, pd_user: str, region: str) -> PagerDutyAccount:
-        return _account(make_org(name, owner=make_user(owner)), pagerduty, pd_user, region)
+    def make(name: str, owner: str, pd_user: str) -> PagerDutyAccount:
+        return oauth_account(make_org(name, owner=make_user(owner)), pagerduty, pd_user)
 
     return make
 
@@ -127,10 +100,6 @@ def test_beat_reads_each_account_once_per_interval_a_slice_of_them_a_minute(
     assert max(len(run) for run in runs) == 3  # 43 accounts over 15 minutes
 
 
-def _rest_calls(pagerduty: Any, host: str = "rest-us") -> list[str]:
-    return [f"{r['method']} {r['path']}" for r in pagerduty.requests_log(host)]
-
-
 def test_a_service_deleted_in_pagerduty_is_found_by_beat_and_the_owner_told_once(
     org: Organization,
     connected_service: PagerDutyService,
@@ -142,7 +111,7 @@ def test_a_service_deleted_in_pagerduty_is_found_by_beat_and_the_owner_told_once
     alert = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
     alert.targets.add(connected_service)
     pagerduty.delete_service(connected_service.pd_service_id)
-    before = len(_rest_calls(pagerduty))
+    before = len(rest_calls(pagerduty))
     mail.outbox.clear()
 
     assert run() == 1
@@ -150,7 +119,7 @@ def test_a_service_deleted_in_pagerduty_is_found_by_beat_and_the_owner_told_once
     assert _deleted(connected_service)
     # One listing of the account (139 services, 100 a call), and one question about the
     # service it left out (PagerDuty's 404 confirms the deletion); nothing about the others.
-    calls = _rest_calls(pagerduty)[before:]
+    calls = rest_calls(pagerduty)[before:]
     pd_id = connected_service.pd_service_id
     assert calls == ["GET /rest/us/services"] * 2 + [f"GET /rest/us/services/{pd_id}"], calls
     # Whatever tells people of a paging path that broke is told: once.
@@ -242,16 +211,16 @@ def test_an_account_to_reconnect_is_not_read_and_a_refused_token_marks_nothing(
     account = connected_service.account
     assert account is not None
     # Another organization connected the same PagerDuty account and service.
-    theirs = their_account("Other Ops", "boss@other.example", US_USER, "us")
+    theirs = their_account("Other Ops", "boss@other.example", US_USER)
     pd_service = {"id": connected_service.pd_service_id, "name": connected_service.name}
     their_service = connect_service(theirs, pd_service, pagerduty)
     pagerduty.delete_service(connected_service.pd_service_id)
 
     # Both to reconnect: neither is read, nothing is recorded.
     PagerDutyAccount.objects.update(status=PagerDutyAccount.Status.NEEDS_RECONNECT)
-    before = len(_rest_calls(pagerduty))
+    before = len(rest_calls(pagerduty))
     assert run() == 0
-    assert len(_rest_calls(pagerduty)) == before
+    assert len(rest_calls(pagerduty)) == before
 
     # Connected again, but PagerDuty refuses our tokens: it says nothing of the services.
     PagerDutyAccount.objects.filter(pk=account.pk).update(status=PagerDutyAccount.Status.ACTIVE)
@@ -272,7 +241,7 @@ def test_one_account_failing_does_not_stop_the_others_nor_touch_them(
     their_account: Callable[[str, str, str, str], PagerDutyAccount],
 ) -> None:
     # Another organization's EU account: one service deleted there, one still there.
-    theirs = their_account("Globex Paging", "boss@globex.example", EU_USER, "eu")
+    theirs = their_account("Globex Paging", "boss@globex.example", EU_USER)
     gone, kept = pagerduty.account("eu")["services"][:2]
     their_gone, their_kept = (connect_service(theirs, s, pagerduty) for s in (gone, kept))
     pagerduty.delete_service(gone["id"], region="eu")
