@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from alerts_saas.alerts.firings import lock_and_reread
@@ -29,25 +29,27 @@ from integrations.pagerduty.models import Delivery, EventAction, PagerDutyServic
 from integrations.pagerduty.paths import fallback_service, lock_fallback_choice
 
 
-def _reaching_nobody(organization_id: int, among: list[int] | None = None) -> list[Firing]:
-    """The open firings (of `among`, if given) of enabled alerts whose every service
-    PagerDuty refuses, with no incident open through a trigger of theirs (an earlier
-    fallback's may be) and no trigger still on its way."""
+def reaching_nobody(firings: QuerySet[Firing]) -> QuerySet[Firing]:
+    """Those of `firings` open, of enabled alerts whose every service PagerDuty refuses, with
+    no incident open through a trigger of theirs (an earlier fallback's may be) and no
+    trigger still on its way (`fallback_owed` asks it of every organization at once)."""
     targets = Alert.targets.through.objects.filter(alert_id=OuterRef("alert_id"))
     usable = targets.filter(pagerdutyservice__refused_at__isnull=True)
-    firings = Firing.objects.filter(
-        organization_id=organization_id, cleared_at__isnull=True, alert__enabled=True
-    )
-    if among is not None:
-        firings = firings.filter(pk__in=among)
-    return list(
-        firings.filter(Exists(targets))
+    return (
+        firings.filter(cleared_at__isnull=True, alert__enabled=True)
+        .filter(Exists(targets))
         .exclude(Exists(usable))
         .exclude(Exists(accepted_triggers()))
         .exclude(Exists(unfinished_triggers()))
-        .select_related("alert")
-        .order_by("opened_at", "pk")
     )
+
+
+def _reaching_nobody(organization_id: int, among: list[int] | None = None) -> list[Firing]:
+    """The organization's open firings (of `among`, if given) reaching nobody."""
+    firings = Firing.objects.filter(organization_id=organization_id)
+    if among is not None:
+        firings = firings.filter(pk__in=among)
+    return list(reaching_nobody(firings).select_related("alert").order_by("opened_at", "pk"))
 
 
 def _triggers(organization_id: int, firings: list[Firing]) -> dict[int, list[Delivery]]:

@@ -18,9 +18,9 @@ import logging
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
-from alerts_saas.alerts.fallback_now import page_healed_fallback
-from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.reach import accepted_triggers, unfinished_triggers, usable_fallbacks
+from alerts_saas.alerts.fallback_now import page_healed_fallback, reaching_nobody
+from alerts_saas.alerts.models import Firing
+from alerts_saas.alerts.reach import usable_fallbacks
 from integrations.pagerduty.models import (
     Delivery,
     EventAction,
@@ -34,11 +34,9 @@ log = logging.getLogger(__name__)
 
 def _owed_firings() -> Exists:
     """Per fallback service row: an open firing of its organization that reaches nobody
-    (`fallback_now._reaching_nobody`), not held, with a trigger to one of its own services,
+    (`fallback_now.reaching_nobody`), not held, with a trigger to one of its own services,
     and whose latest trigger to this fallback, if any, failed."""
     firing = OuterRef("pk")
-    targets = Alert.targets.through.objects.filter(alert_id=OuterRef("alert_id"))
-    usable = targets.filter(pagerdutyservice__refused_at__isnull=True)
     own_trigger = Delivery.objects.filter(
         organization_id=OuterRef("organization_id"),
         firing_id=firing,
@@ -53,18 +51,11 @@ def _owed_firings() -> Exists:
         reason=Reason.FALLBACK,
     ).order_by("-created_at", "-pk")
     firings = (
-        Firing.objects.filter(
-            organization_id=OuterRef("organization_id"),
-            cleared_at__isnull=True,
-            held=False,
-            alert__enabled=True,
-        )
+        reaching_nobody(Firing.objects.filter(organization_id=OuterRef("organization_id")))
+        .filter(held=False)
         .annotate(latest_there=Subquery(latest_there.values("status")[:1]))
         .filter(Q(latest_there__isnull=True) | Q(latest_there=Delivery.Status.FAILED))
-        .filter(Exists(targets), Exists(own_trigger))
-        .exclude(Exists(usable))
-        .exclude(Exists(accepted_triggers()))
-        .exclude(Exists(unfinished_triggers()))
+        .filter(Exists(own_trigger))
     )
     return Exists(firings)
 
