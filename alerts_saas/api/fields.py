@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictInt
+from pydantic import AfterValidator, Field, StrictInt, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from alerts_saas.alerts.views.params import MAX_ID
+from integrations.pagerduty.models import PagerDutyService
 
 WHO_PATTERN = r"^(user:[0-9]{1,18}|token:[0-9]{1,18}|system)?$"
 
@@ -39,6 +40,14 @@ def _who(value: str) -> str:
 
 # A string with no NUL character: a query filter compared with what PostgreSQL keeps.
 NoNul = Annotated[str, AfterValidator(_no_nul)]
+
+# A PagerDuty service id ("P…"), as a connected service keeps it; the length is judged
+# before the NUL, so that its refusal speaks of characters.
+PagerDutyServiceId = Annotated[
+    str,
+    StringConstraints(max_length=PagerDutyService._meta.get_field("pd_service_id").max_length),
+    AfterValidator(_no_nul),
+]
 
 # Who made a change, as /activity filters it; anything else would list everyone.
 Who = Annotated[str, AfterValidator(_who), Field(json_schema_extra={"pattern": WHO_PATTERN})]

@@ -13,7 +13,7 @@ from pydantic import Field
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Hold, holds
 from alerts_saas.api.auth import READ, TokenRequest
-from alerts_saas.api.fields import Id, NoNul
+from alerts_saas.api.fields import Id, NoNul, PagerDutyServiceId
 from alerts_saas.api.paging import HistoryPaging, Paging, history_page_of, page_of
 from alerts_saas.api.schemas import (
     DeliveryOut,
@@ -60,12 +60,26 @@ def _service(service: PagerDutyService) -> ServiceOut:
     )
 
 
+class ServiceFilters(Schema):
+    pagerduty_service_id: PagerDutyServiceId | None = Field(
+        default=None,
+        description='Only the services with this PagerDuty service id ("P…"): how to find '
+        "Tripwire's `id` for an alert's `targets`. A list: two connected PagerDuty accounts "
+        "may each have a service with that id.",
+    )
+
+
 @router.get("/services", auth=READ, response={200: ServicePage, **LISTED}, tags=["Services"])
-def list_services(request: TokenRequest, paging: Query[Paging]) -> dict[str, Any]:
+def list_services(
+    request: TokenRequest, filters: Query[ServiceFilters], paging: Query[Paging]
+) -> dict[str, Any]:
     """The PagerDuty services alerts can page (their ids go in an alert's `targets`), by
     name, with whether each can page: PagerDuty refusing its key, its account needing
     reconnecting, its deliveries failing."""
-    services, facts = page_of(request, _services(request).order_by("name", "pk"), paging)
+    rows = _services(request)
+    if filters.pagerduty_service_id is not None:
+        rows = rows.filter(pd_service_id=filters.pagerduty_service_id)
+    services, facts = page_of(request, rows.order_by("name", "pk"), paging)
     return {**facts, "items": [_service(s) for s in services]}
 
 
@@ -77,7 +91,7 @@ def list_services(request: TokenRequest, paging: Query[Paging]) -> dict[str, Any
 )
 def get_service(request: TokenRequest, service_id: int) -> ServiceOut:
     """One service, by Tripwire's id (its `id`, as in an alert's `targets`), not PagerDuty's
-    (`pagerduty_service_id`)."""
+    (`pagerduty_service_id`: `GET /services?pagerduty_service_id=P…` finds it by that)."""
     service = _services(request).filter(pk=service_id).first()
     if service is None:
         raise Refused(404, f"There is no service {service_id} in this organization.")
