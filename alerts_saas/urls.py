@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("alerts_saas.notices.urls")),
     path("", include("alerts_saas.audit.urls")),
     path("", include("alerts_saas.org_deletion.urls")),
+    path("", include("alerts_saas.account_deletion.urls")),
 ]
 
 handler400 = "alerts_saas.errors.bad_request"

@@ -1,0 +1,25 @@
+"""The email that confirms an account was deleted: sent to its address, plain text."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from alerts_saas.account_deletion.deletion import Plan
+from alerts_saas.accounts.times import zone_of
+
+
+def send_deleted_email(email: str, time_zone: str, done: Plan) -> None:
+    """Which organizations it left and which went with it; the time in the person's zone."""
+    context = {
+        "product": settings.PRODUCT_NAME,
+        "email": email,
+        "when": timezone.localtime(timezone.now(), zone_of(time_zone)),
+        "deleted": [o.name for o in done.deleted],
+        "left": [m.organization.name for m in done.left],
+    }
+    subject = render_to_string("accounts/email/account_deleted_subject.txt", context).strip()
+    body = render_to_string("accounts/email/account_deleted_message.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])

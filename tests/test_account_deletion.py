@@ -1,0 +1,261 @@
+"""Deleting one's own account (Your profile → Delete account): what happens to each of the
+person's organizations, said on the page and done exactly so; asked only after confirming it
+is you; the person lands signed out, with a confirmation email."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.core import mail
+from django.test import Client
+
+from alerts_saas.accounts.models import Membership, Organization, Role, User
+from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.audit.models import Action, ActorKind, Entry
+from alerts_saas.ingest.models import ApiToken, Scope
+from tests.conftest import PASSWORD
+from tests.tenant_objects import populate
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/profile/delete/"
+DELETED = "/account-deleted/"
+PAT = "pat@example.com"
+
+
+def _confirmed(client: Client, data: dict[str, object] | None = None) -> Client:
+    """POST the deletion, typing the password again when asked (as the page says)."""
+    asked = client.post(PAGE, data or {})
+    assert asked.status_code == 302 and asked["Location"].startswith("/accounts/reauthenticate/")
+    return client.post(asked["Location"], {"password": PASSWORD})  # type: ignore[return-value]
+
+
+@pytest.fixture
+def pat(make_user: Callable[..., User]) -> User:
+    return make_user(PAT)
+
+
+@pytest.fixture
+def pat_client(pat: User) -> Client:
+    client = Client()
+    client.force_login(pat)
+    return client
+
+
+def test_the_profile_leads_to_the_page_and_a_get_deletes_nothing(
+    pat: User, pat_client: Client, make_org: Callable[..., Organization]
+) -> None:
+    solo = make_org("Solo Ops", owner=pat)
+    profile = pat_client.get("/profile/").content.decode()
+    assert 'href="/profile/delete/"' in profile and "Delete account" in profile
+    page = pat_client.get(PAGE)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Delete your account?" in text and 'name="delete_org"' in text
+    assert "Delete <strong>Solo Ops</strong> and everything in it" in text
+    assert 'name="csrfmiddlewaretoken"' in text
+    assert User.objects.filter(pk=pat.pk).exists()
+    assert Organization.objects.filter(pk=solo.pk).exists()
+
+
+def test_it_asks_to_confirm_it_is_you_before_deleting(pat: User, pat_client: Client) -> None:
+    asked = pat_client.post(PAGE)
+    assert asked["Location"].startswith("/accounts/reauthenticate/")
+    assert User.objects.filter(pk=pat.pk).exists()  # not yet
+    why = pat_client.get(asked["Location"]).content.decode()
+    assert "Before you delete your account, type your password again." in why
+    wrong = pat_client.post(asked["Location"], {"password": "not-the-password"})
+    assert wrong.status_code == 200 and User.objects.filter(pk=pat.pk).exists()
+    done = pat_client.post(asked["Location"], {"password": PASSWORD})
+    assert done["Location"] == DELETED
+    assert not User.objects.filter(pk=pat.pk).exists()
+
+
+def test_csrf_is_checked(pat: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(pat)
+    assert client.post(PAGE).status_code == 403
+    assert User.objects.filter(pk=pat.pk).exists()
+
+
+def test_the_only_member_deletes_the_organization_with_the_account_once_ticked(
+    pat: User, pat_client: Client, make_org: Callable[..., Organization]
+) -> None:
+    solo = make_org("Solo Ops", owner=pat)
+    Alert.objects.create(organization=solo, name="Checkout errors", created_by=pat)
+    Authenticator.objects.create(user=pat, type=Authenticator.Type.TOTP, data={})
+
+    unticked = _confirmed(pat_client)
+    assert unticked.status_code == 400
+    assert "Nothing was deleted: tick Solo Ops to confirm it goes with your account." in (
+        unticked.content.decode()
+    )
+    assert User.objects.filter(pk=pat.pk).exists() and Organization.objects.filter(pk=solo.pk)
+
+    done = pat_client.post(PAGE, {"delete_org": [str(solo.pk)]})
+    assert done["Location"] == DELETED
+    assert not User.objects.filter(pk=pat.pk).exists()
+    assert not Organization.objects.filter(pk=solo.pk).exists()
+    assert not Alert.objects.filter(organization_id=solo.pk).exists()
+    assert not EmailAddress.objects.filter(email=PAT).exists()
+    assert not Authenticator.objects.filter(user_id=pat.pk).exists()
+
+
+def test_a_member_leaves_the_organization_and_it_keeps_everything_else(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+) -> None:
+    owner = make_user("olivia@acme.example")
+    acme = make_org("Acme", owner=owner)
+    Membership.objects.create(organization=acme, user=pat, role=Role.ADMIN)
+    made = populate(acme, owner)  # one of every tenant object, none of them Pat's
+    mine = Alert.objects.create(organization=acme, name="Pat's alert", created_by=pat)
+    other = make_org("Elsewhere")
+    theirs = populate(other, other.memberships.get().user)
+
+    page = pat_client.get(PAGE).content.decode()
+    assert re.search(
+        r"<h2>You leave</h2>\s*<ul id=\"left\">\s*<li data-left><strong>Acme</strong> \(admin\)",
+        page,
+    )
+    assert "Deleted with your account" not in page  # nothing goes but the account
+
+    assert _confirmed(pat_client)["Location"] == DELETED
+    assert not Membership.objects.filter(user_id=pat.pk).exists()
+    assert Organization.objects.filter(pk=acme.pk).exists()
+    mine.refresh_from_db()
+    assert mine.created_by_id is None  # the alert stays, nobody's now
+    for obj in [*made.values(), *theirs.values()]:
+        assert type(obj)._default_manager.filter(pk=obj.pk).exists(), obj
+    left = Entry.objects.get(organization=acme, object_type="member", action=Action.DELETED)
+    assert left.actor_label == PAT and left.object_name == PAT and left.actor_user_id is None
+    admin = Client()
+    admin.force_login(owner)
+    activity = admin.get(f"/o/{acme.slug}/settings/activity/").content.decode()
+    assert f"<strong>{PAT}</strong> left the organization" in activity
+
+
+def test_the_only_owner_of_an_organization_with_members_is_told_what_to_do(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    add_member: Callable[..., Membership],
+) -> None:
+    acme = make_org("Acme", owner=pat)
+    add_member(acme, "dana@acme.example")
+    add_member(acme, "eve@acme.example", Role.ADMIN)
+    text = pat_client.get(PAGE).content.decode()
+    assert "You can't delete your account yet" in text
+    assert (
+        "You are the only owner of <strong>Acme</strong>, which has 2 other members, and an "
+        "organization always keeps an owner."
+    ) in text
+    assert f'<a href="/o/{acme.slug}/settings/members/">Make one of them an owner</a>' in text
+    assert f'<a href="/o/{acme.slug}/settings/delete/">delete Acme</a>' in text
+    assert "Delete my account" not in text  # nothing to press
+
+    refused = _confirmed(pat_client)
+    assert refused.status_code == 400
+    assert "Nothing was deleted. You are the only owner of Acme" in refused.content.decode()
+    assert User.objects.filter(pk=pat.pk).exists()
+    assert Membership.objects.filter(organization=acme).count() == 3
+
+
+def test_an_organization_still_paging_is_not_deleted_nor_the_account(
+    pat: User, pat_client: Client, make_org: Callable[..., Organization]
+) -> None:
+    solo = make_org("Solo Ops", owner=pat)
+    alert = Alert.objects.create(organization=solo, name="Checkout errors")
+    Firing.objects.create(organization=solo, alert=alert, count_at_open=3)
+    text = pat_client.get(PAGE).content.decode()
+    assert "<strong>Solo Ops</strong> would be deleted with your account" in text
+    assert f'href="/o/{solo.slug}/settings/delete/">See what is paging and stop it' in text
+    refused = _confirmed(pat_client, {"delete_org": [str(solo.pk)]})
+    assert refused.status_code == 400
+    assert User.objects.filter(pk=pat.pk).exists() and Organization.objects.filter(pk=solo.pk)
+
+
+def test_their_api_tokens_are_revoked_and_refused_afterwards(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+) -> None:
+    acme = make_org("Acme", owner=make_user("olivia@acme.example"))
+    Membership.objects.create(organization=acme, user=pat, role=Role.ADMIN)
+    token, secret = ApiToken.issue(acme, "deploy-bot", created_by=pat, scope=Scope.WRITE)
+    api = Client()
+    assert api.get("/api/v1/alerts", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
+    page = pat_client.get(PAGE).content.decode()
+    assert "your 1 API token there stops working" in page
+
+    _confirmed(pat_client)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert api.get("/api/v1/alerts", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code in (
+        401,
+        403,
+    )
+    revoked = Entry.objects.get(organization=acme, object_type="api_token", action=Action.REVOKED)
+    assert revoked.actor_label == PAT
+
+
+def test_their_activity_entries_keep_who_acted(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+) -> None:
+    owner = make_user("olivia@acme.example")
+    acme = make_org("Acme", owner=owner)
+    Membership.objects.create(organization=acme, user=pat, role=Role.ADMIN)
+    Entry.objects.create(
+        organization=acme,
+        actor_kind=ActorKind.USER,
+        actor_user=pat,
+        actor_label=PAT,
+        object_type="alert",
+        object_id="1",
+        object_name="Checkout errors",
+        action=Action.CHANGED,
+    )
+    _confirmed(pat_client)
+    entry = Entry.objects.get(organization=acme, object_name="Checkout errors")
+    assert entry.actor_user_id is None and entry.actor_label == PAT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signed_out_everywhere_and_told_by_email(
+    pat: User,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+) -> None:
+    solo = make_org("Solo & Co", owner=pat)
+    acme = make_org("Acme", owner=make_user("olivia@acme.example"))
+    Membership.objects.create(organization=acme, user=pat)
+    here, elsewhere = Client(), Client()
+    here.force_login(pat)
+    elsewhere.force_login(pat)
+    mail.outbox.clear()
+
+    done = _confirmed(here, {"delete_org": [str(solo.pk)]})
+    landed = here.get(done["Location"])
+    text = landed.content.decode()
+    assert "Your account is deleted" in text
+    assert f"The account <strong>{PAT}</strong> is deleted, and you are signed out." in text
+    assert here.get("/profile/")["Location"].startswith("/accounts/login/")
+    assert elsewhere.get("/profile/")["Location"].startswith("/accounts/login/")
+
+    [message] = mail.outbox
+    assert message.to == [PAT]
+    assert message.subject == "[Tripwire] Your account was deleted"
+    assert f"Your Tripwire account {PAT} was deleted on" in message.body
+    assert "You left: Acme." in message.body
+    assert "Deleted with it, and everything in them: Solo & Co." in message.body
+    assert "&amp;" not in message.body
