@@ -85,6 +85,18 @@ def add_member(make_user: Callable[..., User]) -> Callable[..., Membership]:
     return add
 
 
+@pytest.fixture
+def acme_member_signed_in(
+    make_org: Callable[..., Organization], add_member: Callable[..., Membership], client: Client
+) -> tuple[Organization, Membership]:
+    """The organization "Acme" and its member member@acme.example (not an admin), signed in
+    on `client`."""
+    org = make_org("Acme")
+    member = add_member(org, "member@acme.example")
+    client.force_login(member.user)
+    return org, member
+
+
 # --- The PagerDuty sandbox, over real HTTP ------------------------------------------------
 
 # The live server gets a fixed free port, so the sandbox can register its callback URL.

@@ -17,14 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_role_too_low_is_one_warning_line_without_traceback(
-    make_org: Callable[..., Organization],
-    add_member: Callable[..., Membership],
+    acme_member_signed_in: tuple[Organization, Membership],
     client: Client,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    org = make_org("Acme")
-    member = add_member(org, "member@acme.example")
-    client.force_login(member.user)
+    org, member = acme_member_signed_in
     with caplog.at_level(logging.INFO):
         refused = client.get(f"/o/{org.slug}/settings/api-tokens/")
     assert refused.status_code == 403

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -38,14 +37,11 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def test_a_role_too_low_is_one_line_without_traceback(
-    make_org: Callable[..., Organization],
-    add_member: Callable[..., Membership],
+    acme_member_signed_in: tuple[Organization, Membership],
     client: Client,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    org = make_org("Acme")
-    member = add_member(org, "member@acme.example")
-    client.force_login(member.user)
+    org, member = acme_member_signed_in
     with caplog.at_level(logging.INFO):
         assert client.get(f"/o/{org.slug}/settings/api-tokens/").status_code == 403
         assert client.get("/test-refused/").status_code == 403

@@ -5,7 +5,6 @@ the page then shows the mute with "Unmute"."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,8 +15,10 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert, Firing, MuteWindow
 from alerts_saas.audit.models import Entry
+from tests.alerts.mute_hour_setup import checkout_alert
+from tests.alerts.mute_hour_setup import firing_actions as _firing_actions
+from tests.alerts.mute_hour_setup import text as _text
 from tests.dashboard.conftest import delivery
-from tests.tenant_objects import _pd_service
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
@@ -25,27 +26,10 @@ PARIS = ZoneInfo("Europe/Paris")
 
 @pytest.fixture
 def alert(org: Organization) -> Alert:
-    owner = org.memberships.get().user
-    owner.time_zone = "Europe/Paris"
-    owner.save()
-    made = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
-    service = _pd_service(org, owner)
-    made.targets.add(service)
-    firing = Firing.objects.create(organization=org, alert=made, count_at_open=3)
+    made = checkout_alert(org)
     # PagerDuty took its trigger: an incident is open (what "stays open" speaks of).
-    delivery(org, service, made=made, firing=firing)
+    delivery(org, made.targets.get(), made=made, firing=made.firings.get())
     return made
-
-
-def _text(html: bytes) -> str:
-    spaced = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.decode()))
-    return re.sub(r" ([,.;:)])", r"\1", spaced)
-
-
-def _firing_actions(html: bytes) -> str:
-    found = re.search(r'<div class="firing-actions">(.*?)</div>', html.decode(), re.S)
-    assert found, "no actions beside the open firing"
-    return found.group(1)
 
 
 def test_mute_1_h_beside_resolve_mutes_for_an_hour_and_says_only_what_it_does(

@@ -6,7 +6,6 @@ them, with no button; and a second click makes no second mute."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,10 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.models import Alert, Firing, MuteWindow
+from alerts_saas.alerts.models import Alert, MuteWindow
 from integrations.pagerduty.models import Delivery, PagerDutyService
+from tests.alerts.mute_hour_setup import checkout_alert
+from tests.alerts.mute_hour_setup import firing_actions as _firing_actions
+from tests.alerts.mute_hour_setup import text as _text
 from tests.dashboard.conftest import delivery
-from tests.tenant_objects import _pd_service
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
@@ -31,24 +32,11 @@ STAYS_OPEN = "The incident already open in PagerDuty stays open"
 
 @pytest.fixture
 def alert(org: Organization) -> Alert:
-    owner = org.memberships.get().user
-    owner.time_zone = "Europe/Paris"
-    owner.save()
-    made = Alert.objects.create(organization=org, name="Checkout errors", threshold=1)
-    made.targets.add(_pd_service(org, owner))
-    Firing.objects.create(organization=org, alert=made, count_at_open=3)
-    return made
-
-
-def _text(html: bytes) -> str:
-    spaced = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.decode()))
-    return re.sub(r" ([,.;:)])", r"\1", spaced)
+    return checkout_alert(org)
 
 
 def _actions(html: bytes) -> str:
-    found = re.search(r'<div class="firing-actions">(.*?)</div>', html.decode(), re.S)
-    assert found, "no actions beside the open firing"
-    return _text(found.group(1).encode())
+    return _text(_firing_actions(html).encode())
 
 
 def _retried_trigger(org: Organization, alert: Alert) -> Delivery:

@@ -14,49 +14,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts_saas.alerts import fallback_owed, firings
-from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mute_models import MuteWindow
-from alerts_saas.alerts.reach import reaches_someone
 from alerts_saas.alerts.tasks import page_owed_through_fallback
-from integrations.pagerduty.models import Delivery, PagerDutyService, Reason
+from integrations.pagerduty.models import Delivery, PagerDutyService
+from tests.delivery.fallback_copies import accepted as _accepted
+from tests.delivery.fallback_copies import copies as _copies
+from tests.delivery.fallback_copies import fallback as _fallback
+from tests.delivery.fallback_copies import reaches as _reaches
+from tests.delivery.fallback_copies import refused_everywhere as _refused_everywhere
 from tests.delivery.sending import open_firing, send_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _fallback(make_service) -> PagerDutyService:
-    fallback = make_service("Checkout API 002")
-    PagerDutyService.objects.filter(pk=fallback.pk).update(is_fallback=True)
-    return fallback
-
-
-def _copies(firing: Firing, fallback: PagerDutyService) -> list[str]:
-    rows = firing.deliveries.filter(service=fallback, reason=Reason.FALLBACK)
-    return list(rows.order_by("created_at", "pk").values_list("status", flat=True))
-
-
-def _accepted(pagerduty, firing: Firing, fallback: PagerDutyService) -> int:
-    """How many triggers PagerDuty accepted under the firing's key to the fallback."""
-    keys = set(
-        firing.deliveries.filter(service=fallback, reason=Reason.FALLBACK).values_list(
-            "dedup_key", flat=True
-        )
-    )
-    return sum(e["status_code"] == 202 for key in keys for e in pagerduty.events(dedup_key=key))
-
-
-def _reaches(firing: Firing) -> bool:
-    return Alert.objects.filter(reaches_someone(), pk=firing.alert_id).exists()
-
-
-def _refused_everywhere(org, service, fallback, name: str) -> Firing:
-    """PagerDuty refused the firing's trigger on its own service and its copy to the
-    fallback (the sandbox's fault set by the caller)."""
-    _, firing = open_firing(org, service, name)
-    send_queued()
-    assert firing.deliveries.get(service=service).status == Delivery.Status.FAILED
-    assert _copies(firing, fallback) == [Delivery.Status.FAILED]
-    return firing
 
 
 def _healed_without_callback(fallback: PagerDutyService) -> None:

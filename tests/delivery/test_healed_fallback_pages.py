@@ -10,48 +10,28 @@ from __future__ import annotations
 
 import pytest
 
-from alerts_saas.alerts.models import Alert, Firing
-from alerts_saas.alerts.reach import reaches_someone
-from integrations.pagerduty.models import Delivery, PagerDutyService, Reason
+from alerts_saas.alerts.models import Firing
+from integrations.pagerduty.models import Delivery, PagerDutyService
+from tests.delivery.fallback_copies import accepted, fallback_keys, refused_everywhere
+from tests.delivery.fallback_copies import copies as _copies
+from tests.delivery.fallback_copies import fallback as _fallback
+from tests.delivery.fallback_copies import reaches as _reaches
 from tests.delivery.sending import open_firing, send_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _fallback(make_service, **kwargs) -> PagerDutyService:
-    fallback = make_service("Checkout API 002", **kwargs)
-    PagerDutyService.objects.filter(pk=fallback.pk).update(is_fallback=True)
-    return fallback
-
-
-def _copies(firing: Firing, fallback: PagerDutyService) -> list[str]:
-    """The statuses of the firing's triggers to the fallback, in order."""
-    rows = firing.deliveries.filter(service=fallback, reason=Reason.FALLBACK)
-    return list(rows.order_by("created_at", "pk").values_list("status", flat=True))
-
-
 def _accepted(pagerduty, firing: Firing, fallback: PagerDutyService) -> int:
-    """How many triggers PagerDuty accepted under the firing's key to the fallback."""
-    [key] = set(
-        firing.deliveries.filter(service=fallback, reason=Reason.FALLBACK).values_list(
-            "dedup_key", flat=True
-        )
-    )
-    return sum(e["status_code"] == 202 for e in pagerduty.events(dedup_key=key))
-
-
-def _reaches(firing: Firing) -> bool:
-    return Alert.objects.filter(reaches_someone(), pk=firing.alert_id).exists()
+    """How many triggers PagerDuty accepted under the firing's one key to the fallback."""
+    [_] = fallback_keys(firing, fallback)
+    return accepted(pagerduty, firing, fallback)
 
 
 def _refused_everywhere(org, make_service, pagerduty, fallback) -> tuple[Firing, PagerDutyService]:
     """'DB errors': PagerDuty refused its trigger on its own service and the copy to the
     fallback (once each: the fault's count, or the fallback's key in the wrong region)."""
     service = make_service("Checkout API 001")
-    _, firing = open_firing(org, service, "DB errors")
-    send_queued()
-    assert firing.deliveries.get(service=service).status == Delivery.Status.FAILED
-    assert _copies(firing, fallback) == [Delivery.Status.FAILED]
+    firing = refused_everywhere(org, service, fallback, "DB errors")
     assert not _reaches(firing)
     return firing, service
 
