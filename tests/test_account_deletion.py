@@ -259,3 +259,31 @@ def test_signed_out_everywhere_and_told_by_email(
     assert "You left: Acme." in message.body
     assert "Deleted with it, and everything in them: Solo & Co." in message.body
     assert "&amp;" not in message.body
+
+
+def test_with_two_factor_the_code_confirms_it_is_you(
+    make_user: Callable[..., User], make_org: Callable[..., Organization]
+) -> None:
+    from tests.two_factor import set_up_totp, sign_in_with_password, totp_code
+
+    user = make_user("tess@example.com")
+    client = Client()
+    sign_in_with_password(client, user.email)
+    secret, _codes = set_up_totp(client)
+    client.logout()
+    client.force_login(user)  # a session that has not confirmed it is them lately
+
+    asked = client.post(PAGE)
+    assert asked["Location"].startswith("/accounts/reauthenticate/")
+    page = client.get(asked["Location"]).content.decode()
+    code_page = re.search(r'href="(/accounts/2fa/reauthenticate/[^"]*)"', page)
+    assert code_page, page
+    url = code_page.group(1).replace("&amp;", "&")
+    why = client.get(url).content.decode()
+    assert "Before you delete your account, type the code your authenticator app shows now." in (
+        why
+    )
+    done = client.post(url, {"code": totp_code(secret)})
+    assert done["Location"] == DELETED
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not Authenticator.objects.filter(user_id=user.pk).exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, IntegerField, OuterRef, Q, Value
 
 from alerts_saas.accounts.models import Membership, Organization, User
 from alerts_saas.audit import registry
@@ -54,20 +54,35 @@ class ActivityFilterForm(forms.Form):
 
 
 def who_choices(organization: Organization) -> list[tuple[str, str]]:
-    """The organization's members, those who left (their entries stay, "(left)"), its API
-    tokens, and the system. One query for the people (an account deleted since has no one
-    to pick: its entries are under "Anyone")."""
+    """The organization's members, those who left (their entries stay, "(left)"), the
+    accounts deleted since (by the email their entries were written with, "(account
+    deleted)"), its API tokens, and the system. One query for the people."""
     member = Exists(Membership.objects.filter(organization=organization, user=OuterRef("pk")))
     acted = Entry.objects.filter(organization=organization, actor_kind=ActorKind.USER)
     people = (
         User.objects.filter(member | Q(pk__in=acted.values("actor_user_id")))
         .annotate(member=member)
-        .order_by("-member", "email")
+        .order_by()
         .values_list("pk", "email", "member")
     )
-    choices = [(f"user:{pk}", email if now else f"{email} (left)") for pk, email, now in people]
+    gone = (
+        acted.filter(actor_user__isnull=True)
+        .annotate(no_one=Value(None, IntegerField()), no=Value(False, BooleanField()))
+        .order_by()
+        .values_list("no_one", "actor_label", "no")
+    )
+    choices = [
+        _person(pk, email, now)
+        for pk, email, now in people.union(gone).order_by("-member", "email")
+    ]
     tokens = registry.tracked_model("api_token")
     if tokens is not None:
         rows = tokens._default_manager.filter(organization=organization).order_by("name")
         choices += [(f"token:{t.pk}", f"API token “{getattr(t, 'name', t.pk)}”") for t in rows]
     return [*choices, ("system", "System")]
+
+
+def _person(pk: int | None, email: str, member: bool) -> tuple[str, str]:
+    if pk is None:  # an account deleted since: its entries keep the email they were made with
+        return f"deleted:{email}", f"{email} (account deleted)"
+    return f"user:{pk}", email if member else f"{email} (left)"

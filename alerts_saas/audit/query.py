@@ -15,8 +15,9 @@ from alerts_saas.audit.models import ActorKind, Entry
 
 @dataclass(frozen=True)
 class Filters:
-    """What to show; every field is optional. `who` is "user:<id>", "token:<id>" or
-    "system"; dates are days in the current time zone, both included."""
+    """What to show; every field is optional. `who` is "user:<id>", "token:<id>",
+    "deleted:<email>" (an account deleted since) or "system"; dates are days in the current
+    time zone, both included."""
 
     who: str = ""
     kind: str = ""
@@ -34,6 +35,8 @@ def entries(organization: Organization, filters: Filters | None = None) -> Query
         rows = rows.filter(actor_kind=ActorKind.USER, actor_user_id=int(ident))
     elif kind == "token" and ident.isdigit():
         rows = rows.filter(actor_kind=ActorKind.TOKEN, actor_token_id=int(ident))
+    elif kind == "deleted" and ident:  # an account deleted since: by its email then
+        rows = rows.filter(actor_kind=ActorKind.USER, actor_user_id__isnull=True, actor_label=ident)
     elif kind == "system":
         rows = rows.filter(actor_kind=ActorKind.SYSTEM)
     if f.kind:
