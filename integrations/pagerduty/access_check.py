@@ -26,9 +26,12 @@ What either reader learns is judged here (`attempt`) and written by `Checks.reco
 
 An account already marked to reconnect is not read: reconnecting is what mends it, as
 everywhere else (a success of this check never clears the mark). One account failing does
-not stop the others. Accounts are read in batches of `BATCH`: two queries a batch
-(the accounts, one update of the stamps), plus one if a read failed, plus what a refresh
-or a refusal writes.
+not stop the others. Accounts are read from the database `BATCH` at a time, and their
+stamps written `STAMP` reads at a time, as the reads go: one query a batch for the accounts,
+one update per `STAMP` reads for the stamps (plus one if a read among them failed), plus
+what a refresh or a refusal writes. A worker dying mid-batch loses the stamps of at most
+the last `STAMP` reads (read again in the next interval, as every account is), not the
+batch's.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ from integrations.pagerduty.tokens import TokenRefreshError, mark_to_reconnect
 
 log = logging.getLogger(__name__)
 TICK = 60  # seconds between beat's runs: one slice of the accounts a run
-BATCH = 100  # accounts read from the database at a time, and stamped together
+BATCH = 100  # accounts read from the database at a time
+STAMP = 10  # reads noted before their stamps are written: the most a worker's death loses
 REFUSALS = (401, 403)
 T = TypeVar("T")
 
@@ -171,7 +175,8 @@ def _refused(account: PagerDutyAccount, exc: PagerDutyApiError) -> None:
 
 @dataclass
 class Checks:
-    """What a batch's reads said of access, written together by `record`."""
+    """What reads said of access, written by `record`: by `note` itself once `STAMP`
+    reads wait, and by whoever noted them for the rest."""
 
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     works: dict[int, datetime] = field(default_factory=dict)
@@ -184,10 +189,13 @@ class Checks:
             self.works[account.pk] = timezone.now()
         elif isinstance(read, Read) and read.failure:  # not a bug of ours: that says nothing
             self.failed[account.pk] = (timezone.now(), read.failure)
+        if len(self.works) + len(self.failed) >= STAMP:
+            self.record()
 
     def record(self) -> None:
         """One compare-and-set update for the reads that worked, one for those that could
-        not reach PagerDuty: only accounts still connected, and never back in time."""
+        not reach PagerDuty: only accounts still connected, and never back in time. What
+        it wrote is no longer waiting (the outcomes are still counted)."""
         _stamp(
             "access_checked_at", {pk: {"access_checked_at": at} for pk, at in self.works.items()}
         )
@@ -198,6 +206,8 @@ class Checks:
                 for pk, (at, words) in self.failed.items()
             },
         )
+        self.works.clear()
+        self.failed.clear()
 
 
 def _stamp(moment: str, rows: dict[int, dict[str, datetime | str]]) -> int:
@@ -221,8 +231,8 @@ def _stamp(moment: str, rows: dict[int, dict[str, datetime | str]]) -> int:
 def batches(
     accounts: QuerySet[PagerDutyAccount],
 ) -> Iterator[tuple[list[PagerDutyAccount], Checks]]:
-    """`accounts` in order of id, `BATCH` at a time, each with the `Checks` its reads note,
-    recorded once the caller is done with the batch."""
+    """`accounts` in order of id, `BATCH` at a time, each with the `Checks` its reads note
+    (stamped `STAMP` at a time), the rest recorded once the caller is done with the batch."""
     after = 0
     while batch := list(accounts.filter(pk__gt=after).order_by("pk")[:BATCH]):
         checks = Checks()

@@ -16,7 +16,8 @@ not stop the others.
 
 The listing is also the account's access check (`access_check` reads only the accounts
 without connected services): what it says of access is judged and recorded by the same
-code (`access_check.attempt`, `Checks`), a batch of accounts stamped in one update.
+code (`access_check.attempt`, `Checks`), the stamps written in one update per
+`access_check.STAMP` reads.
 """
 
 from __future__ import annotations
