@@ -95,6 +95,8 @@ def test_the_only_member_deletes_the_organization_with_the_account_once_ticked(
         unticked.content.decode()
     )
     assert User.objects.filter(pk=pat.pk).exists() and Organization.objects.filter(pk=solo.pk)
+    # Shown at the reauthentication's URL (the POST resumed there): the form posts back here.
+    assert f'<form method="post" action="{PAGE}"' in unticked.content.decode()
 
     done = pat_client.post(PAGE, {"delete_org": [str(solo.pk)]})
     assert done["Location"] == DELETED
@@ -287,3 +289,17 @@ def test_with_two_factor_the_code_confirms_it_is_you(
     assert done["Location"] == DELETED
     assert not User.objects.filter(pk=user.pk).exists()
     assert not Authenticator.objects.filter(user_id=user.pk).exists()
+
+
+def test_a_mail_server_that_fails_does_not_hide_that_the_account_is_gone(
+    pat: User, pat_client: Client, settings: object
+) -> None:
+    from tests.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # type: ignore[attr-defined]
+    done = _confirmed(pat_client)
+    assert not User.objects.filter(pk=pat.pk).exists()
+    text = pat_client.get(done["Location"]).content.decode()
+    assert "Your account is deleted" in text
+    assert "The email to confirm it could not be sent." in text

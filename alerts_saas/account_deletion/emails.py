@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
@@ -10,9 +12,13 @@ from django.utils import timezone
 from alerts_saas.account_deletion.deletion import Plan
 from alerts_saas.accounts.times import zone_of
 
+log = logging.getLogger(__name__)
 
-def send_deleted_email(email: str, time_zone: str, done: Plan) -> None:
-    """Which organizations it left and which went with it; the time in the person's zone."""
+
+def send_deleted_email(email: str, time_zone: str, done: Plan) -> bool:
+    """Which organizations it left and which went with it; the time in the person's zone.
+    Whether it was sent: the account is gone already, so a mail server that fails is logged
+    and the page says no email went, rather than an error page."""
     context = {
         "product": settings.PRODUCT_NAME,
         "email": email,
@@ -22,4 +28,9 @@ def send_deleted_email(email: str, time_zone: str, done: Plan) -> None:
     }
     subject = render_to_string("accounts/email/account_deleted_subject.txt", context).strip()
     body = render_to_string("accounts/email/account_deleted_message.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+    except OSError:  # smtplib's errors too
+        log.exception("The email confirming an account's deletion could not be sent")
+        return False
+    return True

@@ -15,7 +15,7 @@ from alerts_saas.account_deletion import deletion
 from alerts_saas.account_deletion.emails import send_deleted_email
 from alerts_saas.accounts.access import SignedInRequest
 
-DELETED_EMAIL_KEY = "account_deletion_email"  # in the new, signed-out session: for the page
+DELETED_KEY = "account_deleted"  # in the new, signed-out session: for the page
 
 
 @login_required
@@ -34,8 +34,8 @@ def delete_account(request: SignedInRequest) -> HttpResponse:
             error = str(exc)
         else:
             logout(request)
-            request.session[DELETED_EMAIL_KEY] = email
-            send_deleted_email(email, time_zone, done)
+            sent = send_deleted_email(email, time_zone, done)
+            request.session[DELETED_KEY] = {"email": email, "emailed": sent}
             return redirect("account_deletion:deleted")
     context = {"plan": deletion.plan(user), "error": error, "confirmed": confirmed}
     return render(request, "accounts/account_delete.html", context, status=400 if error else 200)
@@ -43,5 +43,5 @@ def delete_account(request: SignedInRequest) -> HttpResponse:
 
 @require_GET
 def deleted(request: HttpRequest) -> HttpResponse:
-    email = request.session.get(DELETED_EMAIL_KEY, "")
-    return render(request, "accounts/account_deleted.html", {"email": email})
+    said = request.session.get(DELETED_KEY) or {}
+    return render(request, "accounts/account_deleted.html", said)
