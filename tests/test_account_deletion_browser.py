@@ -8,13 +8,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
 
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from tests.browser import overflow, phone, sign_in
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _serious(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as shown (WCAG 2.1 A and AA)."""
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in found if v["impact"] in {"serious", "critical"}]
 
 
 def test_deleting_the_account_on_a_phone(
@@ -40,7 +47,7 @@ def test_deleting_the_account_on_a_phone(
         "checkbox", name="Delete Solo Night Operations Team and everything in it"
     )
     expect(box).to_be_visible()
-    assert overflow(page) == 0
+    assert overflow(page) == 0 and _serious(page) == []
     screenshot(page, "account-delete-phone")
 
     page.get_by_role("button", name="Delete my account").click()  # not ticked
@@ -52,13 +59,13 @@ def test_deleting_the_account_on_a_phone(
     expect(page.get_by_role("alert")).to_contain_text(
         "Nothing was deleted: tick Solo Night Operations Team to confirm"
     )
-    assert User.objects.filter(pk=pat.pk).exists()
+    assert User.objects.filter(pk=pat.pk).exists() and _serious(page) == []
 
     page.get_by_role("checkbox").check()
     page.get_by_role("button", name="Delete my account").click()
     expect(page.get_by_role("heading", name="Your account is deleted")).to_be_visible()
     expect(page.locator("#deleted")).to_contain_text("pat@example.com is deleted")
-    assert overflow(page) == 0
+    assert overflow(page) == 0 and _serious(page) == []
     screenshot(page, "account-deleted-phone")
     assert not User.objects.filter(pk=pat.pk).exists()
     assert not Organization.objects.filter(pk=solo.pk).exists()
