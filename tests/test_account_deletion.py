@@ -27,9 +27,16 @@ DELETED = "/account-deleted/"
 PAT = "pat@example.com"
 
 
+def _shown(client: Client) -> dict[str, list[str]]:
+    """What the page's form sends besides the ticks: the organizations it says are left."""
+    page = client.get(PAGE).content.decode()
+    return {"left_org": re.findall(r'name="left_org" value="(\d+)"', page)}
+
+
 def _confirmed(client: Client, data: dict[str, object] | None = None) -> Client:
-    """POST the deletion, typing the password again when asked (as the page says)."""
-    asked = client.post(PAGE, data or {})
+    """POST the deletion as the page's form does, typing the password again when asked (as
+    the page says)."""
+    asked = client.post(PAGE, {**_shown(client), **(data or {})})
     assert asked.status_code == 302 and asked["Location"].startswith("/accounts/reauthenticate/")
     return client.post(asked["Location"], {"password": PASSWORD})  # type: ignore[return-value]
 
@@ -98,7 +105,7 @@ def test_the_only_member_deletes_the_organization_with_the_account_once_ticked(
     # Shown at the reauthentication's URL (the POST resumed there): the form posts back here.
     assert f'<form method="post" action="{PAGE}"' in unticked.content.decode()
 
-    done = pat_client.post(PAGE, {"delete_org": [str(solo.pk)]})
+    done = pat_client.post(PAGE, {**_shown(pat_client), "delete_org": [str(solo.pk)]})
     assert done["Location"] == DELETED
     assert not User.objects.filter(pk=pat.pk).exists()
     assert not Organization.objects.filter(pk=solo.pk).exists()
@@ -123,7 +130,8 @@ def test_a_member_leaves_the_organization_and_it_keeps_everything_else(
 
     page = pat_client.get(PAGE).content.decode()
     assert re.search(
-        r"<h2>You leave</h2>\s*<ul id=\"left\">\s*<li data-left><strong>Acme</strong> \(admin\)",
+        r"<h2>You leave</h2>\s*<ul id=\"left\">\s*"
+        r"<li data-left><input[^>]*><strong>Acme</strong> \(admin\)",
         page,
     )
     assert "Deleted with your account" not in page  # nothing goes but the account
@@ -303,3 +311,36 @@ def test_a_mail_server_that_fails_does_not_hide_that_the_account_is_gone(
     text = pat_client.get(done["Location"]).content.decode()
     assert "Your account is deleted" in text
     assert "The email to confirm it could not be sent." in text
+
+
+def test_what_changed_since_the_page_was_shown_is_not_done(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+    add_member: Callable[..., Membership],
+) -> None:
+    solo = make_org("Solo Ops", owner=pat)
+    acme = make_org("Acme", owner=make_user("olivia@acme.example"))
+    Membership.objects.create(organization=acme, user=pat)
+    shown = _shown(pat_client)
+    assert shown == {"left_org": [str(acme.pk)]}
+    add_member(solo, "dana@solo.example")  # Solo is no longer Pat's alone
+    beta = make_org("Beta", owner=make_user("bo@beta.example"))
+    Membership.objects.create(organization=beta, user=pat)  # nor is Acme all Pat leaves
+
+    asked = pat_client.post(PAGE, {**shown, "delete_org": [str(solo.pk)]})
+    refused = pat_client.post(asked["Location"], {"password": PASSWORD})
+    assert refused.status_code == 400
+    assert "Nothing was deleted" in refused.content.decode()
+    assert User.objects.filter(pk=pat.pk).exists()
+    assert Membership.objects.filter(user=pat).count() == 3
+    assert Organization.objects.filter(pk=solo.pk).exists()
+
+    Membership.objects.filter(organization=solo).exclude(user=pat).delete()
+    again = pat_client.post(PAGE, {**shown, "delete_org": [str(solo.pk)]})
+    assert again.status_code == 400  # Beta was not on the page Pat read
+    text = again.content.decode()
+    assert "your organizations changed since this page was shown" in text
+    assert "<strong>Beta</strong>" in text  # what the page says now
+    assert Membership.objects.filter(user=pat).count() == 3

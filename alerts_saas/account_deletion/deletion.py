@@ -130,22 +130,16 @@ def refusal(found: Plan) -> str:
     return " ".join(["Nothing was deleted.", *said])
 
 
-def delete_account(user: User, confirmed: Collection[int]) -> Plan:
+def delete_account(user: User, confirmed: Collection[int], shown_left: Collection[int]) -> Plan:
     """Delete `user`, the organizations where they are the only member (each of whose ids
-    must be in `confirmed`, ticked on the page), and end their other memberships, in one
-    transaction; else raise `AccountDeletionRefused` and change nothing. What was done is
-    returned (for the confirmation email)."""
+    must be in `confirmed`, ticked on the page), and end their other memberships (those of
+    the organizations `shown_left`, as the page said), in one transaction; else raise
+    `AccountDeletionRefused` and change nothing. What was done is returned (for the
+    confirmation email)."""
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         found = plan(user)
-        if found.refused:
-            raise AccountDeletionRefused(refusal(found))
-        unticked = [o.name for o in found.deleted if o.pk not in confirmed]
-        if unticked:
-            raise AccountDeletionRefused(
-                f"Nothing was deleted: tick {', '.join(unticked)} to confirm "
-                f"{'it goes' if len(unticked) == 1 else 'they go'} with your account."
-            )
+        _check(found, set(confirmed), set(shown_left))
         for organization in found.deleted:
             _delete_alone(organization, user)
         for membership in found.left:
@@ -157,6 +151,24 @@ def delete_account(user: User, confirmed: Collection[int]) -> Plan:
         user.delete()
     log.info("User %s deleted their account", pk)
     return found
+
+
+def _check(found: Plan, confirmed: set[int], shown_left: set[int]) -> None:
+    """Refuse what the page did not say, or did not have confirmed."""
+    if found.refused:
+        raise AccountDeletionRefused(refusal(found))
+    deleted = {o.pk for o in found.deleted}
+    if {m.organization_id for m in found.left} != shown_left or not confirmed <= deleted:
+        raise AccountDeletionRefused(
+            "Nothing was deleted: your organizations changed since this page was shown "
+            "(someone joined or left one). Read what it says now."
+        )
+    unticked = [o.name for o in found.deleted if o.pk not in confirmed]
+    if unticked:
+        raise AccountDeletionRefused(
+            f"Nothing was deleted: tick {', '.join(unticked)} to confirm "
+            f"{'it goes' if len(unticked) == 1 else 'they go'} with your account."
+        )
 
 
 def _delete_alone(organization: Organization, user: User) -> None:

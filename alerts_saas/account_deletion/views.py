@@ -26,10 +26,10 @@ def delete_account(request: SignedInRequest) -> HttpResponse:
     error = ""
     confirmed: set[int] = set()
     if request.method == "POST":
-        confirmed = {int(v) for v in request.POST.getlist("delete_org") if v.isdigit()}
+        confirmed = _ids(request, "delete_org")
         email, time_zone = user.email, user.time_zone
         try:
-            done = deletion.delete_account(user, confirmed)
+            done = deletion.delete_account(user, confirmed, _ids(request, "left_org"))
         except deletion.AccountDeletionRefused as exc:
             error = str(exc)
         else:
@@ -39,6 +39,10 @@ def delete_account(request: SignedInRequest) -> HttpResponse:
             return redirect("account_deletion:deleted")
     context = {"plan": deletion.plan(user), "error": error, "confirmed": confirmed}
     return render(request, "accounts/account_delete.html", context, status=400 if error else 200)
+
+
+def _ids(request: HttpRequest, name: str) -> set[int]:
+    return {int(v) for v in request.POST.getlist(name) if v.isdigit()}
 
 
 @require_GET

@@ -48,8 +48,8 @@ def test_a_deleted_account_is_named_and_can_be_picked(
     elsewhere = make_org("Elsewhere")
     eve = add_member(elsewhere, "eve@other.example")
     _entry(elsewhere, eve.user_id, "eve@other.example", "Their alert")
-    delete_account(dana.user, confirmed=())
-    delete_account(eve.user, confirmed=())
+    delete_account(dana.user, confirmed=(), shown_left=[org.pk])
+    delete_account(eve.user, confirmed=(), shown_left=[elsewhere.pk])
 
     url = f"/o/{org.slug}/settings/activity/"
     page = admin_client.get(url).content.decode()
