@@ -344,3 +344,24 @@ def test_what_changed_since_the_page_was_shown_is_not_done(
     assert "your organizations changed since this page was shown" in text
     assert "<strong>Beta</strong>" in text  # what the page says now
     assert Membership.objects.filter(user=pat).count() == 3
+
+
+def test_the_page_costs_the_same_queries_however_many_organizations(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+    django_assert_max_num_queries: Callable[..., object],
+) -> None:
+    def join(n: int) -> None:
+        make_org(f"Solo {n}", owner=pat)
+        other = make_org(f"Team {n}", owner=make_user(f"owner{n}@team.example"))
+        Membership.objects.create(organization=other, user=pat, role=Role.ADMIN)
+
+    join(0)
+    with django_assert_max_num_queries(20) as few:  # type: ignore[attr-defined]
+        pat_client.get(PAGE)
+    for n in range(1, 6):
+        join(n)
+    with django_assert_max_num_queries(len(few.captured_queries)):  # type: ignore[attr-defined]
+        assert "Solo 5" in pat_client.get(PAGE).content.decode()
