@@ -1,11 +1,16 @@
 """Top-level URLs. Tenant pages live under /o/<slug>/ in each app's own urls module."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from alerts_saas.accounts.views.orgs import home
 from alerts_saas.health.views import healthz
 from alerts_saas.ingest.api import api
+
+# Staff sign in where everyone does (allauth: two-factor, its rate limits, a locked-out
+# account staying out); the admin's own password-only form would skip all three.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", home, name="home"),
