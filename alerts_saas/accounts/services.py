@@ -14,6 +14,12 @@ from django.utils.text import slugify
 
 from alerts_saas.accounts import signals
 from alerts_saas.accounts.former_slugs import slug_taken
+from alerts_saas.accounts.invitations_withdrawn import (
+    WITHDRAWN,
+    invitations_held,
+    revoke_one,
+    withdraw_invitations,
+)
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 
 RESERVED_SLUGS = {"new", "admin", "api", "settings", "static", "healthz", "accounts"}
@@ -81,6 +87,7 @@ def change_role(actor: Membership, target: Membership, new_role: str) -> Members
         )
     if target.role_enum.at_least(Role.ADMIN) and not Role(new_role).at_least(Role.ADMIN):
         _departing(actor, target, signals.DEPARTURE_DEMOTED)
+    withdraw_invitations(target, new_role, WITHDRAWN[new_role])
     target.role = new_role
     target.save(update_fields=["role"])
     return target
@@ -99,6 +106,7 @@ def remove_member(actor: Membership, target: Membership) -> None:
         )
     leaving = signals.DEPARTURE_LEFT if actor.pk == target.pk else signals.DEPARTURE_REMOVED
     _departing(actor, target, leaving)
+    withdraw_invitations(target, None, WITHDRAWN[leaving])
     target.delete()
 
 
@@ -112,8 +120,9 @@ def _departing(actor: Membership, target: Membership, reason: str) -> None:
 
 def holdings() -> dict[str, Any]:
     """What to annotate a list of memberships with: what removing or demoting each takes
-    away, as the apps above say (`signals.member_holdings`)."""
-    found: dict[str, Any] = {}
+    away: their pending invitations (`invitations_sent`, those to be an owner
+    `owner_invitations_sent`), and what the apps above say (`signals.member_holdings`)."""
+    found: dict[str, Any] = invitations_held()
     for _receiver, answer in signals.member_holdings.send(sender=Membership):
         if isinstance(answer, dict):
             found.update(answer)
@@ -171,9 +180,4 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
 
 @transaction.atomic
 def revoke_invitation(invitation: Invitation) -> bool:
-    revoked = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    if revoked:
-        signals.invitation_revoked.send(sender=Invitation, invitation=invitation)
-    return bool(revoked)
+    return revoke_one(invitation)

@@ -8,7 +8,8 @@ from django.dispatch import Signal
 
 # An invitation was claimed by the person it was sent to (`invitation`: the Invitation).
 invitation_accepted = Signal()
-# An invitation not yet used was revoked (`invitation`: the Invitation).
+# An invitation not yet used was revoked (`invitation`: the Invitation; `why`: empty when a
+# person withdrew it, else why it was: its sender lost the right to send it).
 invitation_revoked = Signal()
 
 # A person is losing the right to manage the organization: removed from it, leaving it, or

@@ -368,8 +368,13 @@ def _deleting_organizations() -> set[int]:
     return _deleting_org_marks.get()
 
 
-def _invitation_used(sender: type[Model], invitation: Model, signal: object, **_: object) -> None:
-    record(invitation, Action.ACCEPTED if signal is invitation_accepted else Action.REVOKED)
+def _invitation_used(
+    sender: type[Model], invitation: Model, signal: object, why: str = "", **_: object
+) -> None:
+    """An invitation accepted or withdrawn; `why`, when it was not a person's choice (its
+    sender lost the right to send it), is said as the entry's reason."""
+    reason = [{"field": "reason", "after": why}] if why else []
+    record(invitation, Action.ACCEPTED if signal is invitation_accepted else Action.REVOKED, reason)
 
 
 def connect() -> None:
