@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization, User
@@ -52,29 +53,38 @@ def reconnects(organization: Organization, grant: Grant) -> bool:
 def save_account(organization: Organization, user: User, grant: Grant) -> PagerDutyAccount:
     """Store (or reconnect) the account the grant is for, with its tokens.
 
+    New tokens bump `token_version`, as a refresh does: a refresh under way with the old
+    refresh token then finds the account changed, so it neither marks the new grant to
+    reconnect when PagerDuty refuses the old token nor overwrites it when it succeeds
+    (`tokens.refresh_tokens`' compare-and-set). The row is locked while it is written.
     PagerDuty's id_token names the account by its subdomain; that is the name we show.
     """
     subdomain = grant.subdomain
     name = str(grant.claims.get("account_name") or subdomain)
-    account, _ = PagerDutyAccount.objects.update_or_create(
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "subdomain": subdomain,
+        "name": name,
+        "region": grant.region,
+        "pd_user_id": grant.user_id,
+        "access_token": grant.access_token,
+        "refresh_token": grant.refresh_token,
+        "expires_at": now + timedelta(seconds=grant.expires_in),
+        "scope": grant.scope,
+        "status": PagerDutyAccount.Status.ACTIVE,
+        "status_detail": "",
+        "granted_at": now,
+        "refused_at": None,
+        "connected_by": user,
+    }
+    account, created = PagerDutyAccount.objects.update_or_create(
         organization=organization,
         pd_account_id=grant.account_id or subdomain,
-        defaults={
-            "subdomain": subdomain,
-            "name": name,
-            "region": grant.region,
-            "pd_user_id": grant.user_id,
-            "access_token": grant.access_token,
-            "refresh_token": grant.refresh_token,
-            "expires_at": timezone.now() + timedelta(seconds=grant.expires_in),
-            "scope": grant.scope,
-            "status": PagerDutyAccount.Status.ACTIVE,
-            "status_detail": "",
-            "granted_at": timezone.now(),
-            "refused_at": None,
-            "connected_by": user,
-        },
+        defaults={**values, "token_version": F("token_version") + 1},
+        create_defaults={**values, "token_version": 0},
     )
+    if not created:  # the attribute holds the expression until read back
+        account.refresh_from_db(fields=["token_version"])
     return account
 
 
