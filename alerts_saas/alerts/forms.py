@@ -19,6 +19,7 @@ from alerts_saas.alerts.models import (
     window_label,
 )
 from alerts_saas.alerts.payload import template_problems
+from alerts_saas.ids import as_id
 from integrations.pagerduty.models import PagerDutyService
 
 
@@ -182,7 +183,7 @@ class AlertForm(forms.ModelForm):
     def threshold_words(self) -> str:
         """The number as it stands in the form, in words ("3 matching events")."""
         amount = str(self["threshold"].value() or "").strip()
-        if not amount.isdigit():
+        if as_id(amount) is None:
             return "the number of matching events"
         return f"{int(amount):,} matching event{'' if int(amount) == 1 else 's'}"
 
@@ -191,7 +192,7 @@ class AlertForm(forms.ModelForm):
         page's script says the same as it is typed (static/js/alert-form.js)."""
         amount = str(self["window_minutes"].value() or "").strip()
         unit = str(self["window_unit"].value() or "minutes")
-        if not amount.isdigit() or unit not in WINDOW_UNITS:
+        if as_id(amount) is None or unit not in WINDOW_UNITS:
             return "the window"
         return f"{int(amount)} {unit[:-1] if int(amount) == 1 else unit}"
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StrictInt, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from alerts_saas.alerts.views.params import MAX_ID
+from alerts_saas.ids import MAX_ID
 from integrations.pagerduty.models import PagerDutyService
 
 WHO_PATTERN = r"^(user:[0-9]{1,18}|token:[0-9]{1,18}|system)?$"

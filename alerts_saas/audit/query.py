@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.audit.models import ActorKind, Entry
+from alerts_saas.ids import as_id
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,12 @@ def entries(organization: Organization, filters: Filters | None = None) -> Query
     rows = Entry.objects.filter(organization=organization)
     f = filters or Filters()
     kind, _, ident = f.who.partition(":")
-    if kind == "user" and ident.isdigit():
-        rows = rows.filter(actor_kind=ActorKind.USER, actor_user_id=int(ident))
-    elif kind == "token" and ident.isdigit():
-        rows = rows.filter(actor_kind=ActorKind.TOKEN, actor_token_id=int(ident))
+    if kind in ("user", "token") and (pk := as_id(ident)) is None:
+        rows = rows.none()  # no one has that id
+    elif kind == "user":
+        rows = rows.filter(actor_kind=ActorKind.USER, actor_user_id=pk)
+    elif kind == "token":
+        rows = rows.filter(actor_kind=ActorKind.TOKEN, actor_token_id=pk)
     elif kind == "deleted" and ident:  # an account deleted since: by its email then
         rows = rows.filter(actor_kind=ActorKind.USER, actor_user_id__isnull=True, actor_label=ident)
     elif kind == "system":

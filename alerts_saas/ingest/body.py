@@ -50,7 +50,7 @@ def read_body(request: HttpRequest, limit: int) -> bytes:
 
 def _content_length(request: HttpRequest) -> int:
     text = request.META.get("CONTENT_LENGTH") or "0"
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise Refused(400, "The Content-Length header is not a number of bytes.")
     return int(text)
 

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from alerts_saas import crypto
 from alerts_saas.accounts.access import TenantRequest
+from alerts_saas.ids import as_id
 
 
 def _slot(request: TenantRequest, object_id: int) -> str:
@@ -42,10 +43,9 @@ def show_on_list(
 def take(request: TenantRequest, kind: str) -> tuple[int | None, str]:
     """The id in `?created=` (None without one) and its secret: the first time only, and
     "" after (or if the encryption key it was kept under has since been retired)."""
-    created_arg = request.GET.get("created", "")
-    if not created_arg.isdigit():
+    created = as_id(request.GET.get("created", ""))
+    if created is None:
         return None, ""
-    created = int(created_arg)
     waiting: dict[str, str] = request.session.get(kind, {})
     ciphertext = waiting.pop(_slot(request, created), None)
     if ciphertext is None:

@@ -44,6 +44,7 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Membership, Organization, Role
 from alerts_saas.alerts.health import Problem, problems
 from alerts_saas.alerts.models import Alert
+from alerts_saas.ids import as_id
 from alerts_saas.notices import emails
 from alerts_saas.notices.models import LOST_PAGES, MEMBER_MADE, PagingProblem
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
@@ -172,7 +173,7 @@ def _why_gone(row: PagingProblem, replaced: bool) -> tuple[str, bool]:
     if replaced:
         return "Another problem of the same thing took its place.", False
     thing, _, pk = subject(row.key).partition(":")
-    if not pk.isdigit():
+    if as_id(pk) is None:
         return "It is no longer a problem.", False
     if thing == "service":
         if not PagerDutyService.objects.filter(pk=pk).exists():

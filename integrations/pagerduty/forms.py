@@ -6,6 +6,7 @@ from django import forms
 from django.http import QueryDict
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.ids import as_id
 from integrations.pagerduty.keys import INTEGRATION_KEY, KEY_LENGTH, ORCHESTRATION_KEY
 from integrations.pagerduty.models import PagerDutyService, Region, integration_key_digest
 from integrations.pagerduty.paths import PathState, ServiceHealth, service_health
@@ -211,7 +212,7 @@ class RemovalForm(forms.Form):
     def seen_ids(self) -> frozenset[int]:
         """The alerts the person was shown as paging nobody afterwards."""
         text = self.cleaned_data.get("seen") or ""
-        return frozenset(int(part) for part in text.split(",") if part.strip().isdigit())
+        return frozenset(pk for part in text.split(",") if (pk := as_id(part.strip())) is not None)
 
     @property
     def destination(self) -> PagerDutyService | None:

@@ -19,8 +19,8 @@ from alerts_saas.alerts.edit_conflict import Version, conflict
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.views import list_rows, listing
-from alerts_saas.alerts.views.params import as_id
 from alerts_saas.alerts.watching import watching_nothing
+from alerts_saas.ids import as_id
 from integrations.pagerduty.flow import ConnectFlow
 from integrations.pagerduty.incidents.models import OnCallNow
 from integrations.pagerduty.incidents.oncall import on_call
@@ -116,7 +116,7 @@ def _on_call(
     )
     services = for_tenant(request, PagerDutyService).order_by("name")
     if chosen is not None:
-        services = services.filter(pk__in=[pk for pk in chosen if pk.isdigit()])
+        services = services.filter(pk__in=[pk for pk in map(as_id, chosen) if pk is not None])
     elif alert is not None:
         services = services.filter(alerts=alert)
     else:

@@ -46,6 +46,7 @@ from alerts_saas.alerts.views.fragment_tags import (
 )
 from alerts_saas.alerts.views.resolved_holding import next_firing, resolved_holding
 from alerts_saas.alerts.views.rows import FiringRow, with_left_open
+from alerts_saas.ids import as_id
 from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, alert_page, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
@@ -116,7 +117,8 @@ def _past_rows(alert: Alert, rows: list[FiringRow], asked: str | None) -> list[F
         .annotate(sent=Count("pk"), failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)))
         .values_list("firing_id", "sent", "failed")
     }
-    opened = int(asked) if asked and asked.isdigit() and int(asked) in past else None
+    opened = as_id(asked or "")
+    opened = opened if opened in past else None
     loaded = with_deliveries(alert.firings.filter(pk=opened)).first() if opened else None
 
     def past_row(row: FiringRow) -> FiringRow:

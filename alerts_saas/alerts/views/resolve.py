@@ -19,7 +19,7 @@ from alerts_saas.alerts import resolving
 from alerts_saas.alerts.conditions import GROUP_VALUE_CHARS
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label, group_words
-from alerts_saas.alerts.views.params import as_id
+from alerts_saas.ids import as_id
 
 
 @tenant_view()

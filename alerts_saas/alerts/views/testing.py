@@ -22,7 +22,7 @@ from alerts_saas.alerts.models import Alert, ConditionKind
 from alerts_saas.alerts.paging import trigger_extra
 from alerts_saas.alerts.payload import draft_of, render_payload
 from alerts_saas.alerts.views.definitions import form_context
-from alerts_saas.alerts.views.params import as_id
+from alerts_saas.ids import as_id
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService

@@ -1,4 +1,6 @@
-"""Ids posted by our own pages, read without trusting them."""
+"""Ids from requests (posted by our own pages, or in a URL's query), read without trusting
+them: only plain ASCII digits a bigint holds are an id (`str.isdigit` also takes "²", which
+`int` refuses, and any number of digits)."""
 
 MAX_ID = 2**63 - 1
 
