@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from alerts_saas.account_deletion import deletion
 from alerts_saas.account_deletion.emails import send_deleted_email
 from alerts_saas.accounts.access import SignedInRequest
+from alerts_saas.ids import as_id
 
 DELETED_KEY = "account_deleted"  # in the new, signed-out session: for the page
 
@@ -42,7 +43,7 @@ def delete_account(request: SignedInRequest) -> HttpResponse:
 
 
 def _ids(request: HttpRequest, name: str) -> set[int]:
-    return {int(v) for v in request.POST.getlist(name) if v.isdigit()}
+    return {pk for v in request.POST.getlist(name) if (pk := as_id(v)) is not None}
 
 
 @require_GET
