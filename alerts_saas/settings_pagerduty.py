@@ -61,6 +61,10 @@ PAGERDUTY_SCOPE = env_str("PAGERDUTY_SCOPE", "write")
 # Access tokens are refreshed this long before they expire.
 PAGERDUTY_REFRESH_MARGIN = timedelta(seconds=env_int("PAGERDUTY_REFRESH_MARGIN", 3600))
 PAGERDUTY_HTTP_TIMEOUT = env_int("PAGERDUTY_HTTP_TIMEOUT", 10)
+# A webhook whose event happened longer ago than this (seconds) is not applied: PagerDuty
+# retries one for up to 48 hours, so an older one is a replay (`incidents/views.py`). Never
+# longer than incident history is kept (DELIVERY_RETENTION_DAYS), which de-duplicates them.
+PAGERDUTY_WEBHOOK_MAX_AGE = timedelta(seconds=env_int("PAGERDUTY_WEBHOOK_MAX_AGE", 49 * 3600))
 # Deleting our webhook subscriptions of removed services (`incidents.unsubscriptions`): one
 # request per call, this many seconds at most; a failed try waits as long as the deleting
 # has gone on, from the first figure to the second (1 min doubling to 1 h), for a day.

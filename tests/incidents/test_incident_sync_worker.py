@@ -151,4 +151,4 @@ def test_over_http_a_rotated_secret_is_accepted_and_a_forged_body_refused(
     assert "signature" in answer.json()["message"]
     incident.refresh_from_db()
     assert incident.status == "triggered"
-    assert not IncidentActivity.objects.filter(webhook_id="forged-1").exists()
+    assert not IncidentActivity.objects.filter(kind="incident.resolved").exists()

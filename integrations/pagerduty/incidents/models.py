@@ -114,9 +114,10 @@ class Incident(models.Model):
 
 
 class IncidentActivity(models.Model):
-    """One event about an incident: received by webhook (`webhook_id` set, unique per
-    organization, so a redelivery is dropped), or done from Tripwire. Kept as the
-    incident's timeline; `data` holds the webhook's event until it has been applied."""
+    """One event about an incident: received by webhook (`event_id` set: PagerDuty's id of
+    the event, from the signed body, unique per organization, so a redelivery or a replay is
+    dropped), or done from Tripwire. Kept as the incident's timeline; `data` holds the
+    webhook's event until it has been applied."""
 
     class Kind(models.TextChoices):
         TRIGGERED = "incident.triggered", "Triggered"
@@ -136,7 +137,9 @@ class IncidentActivity(models.Model):
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="activity"
     )
-    webhook_id = models.CharField(max_length=100, blank=True)
+    event_id = models.CharField(
+        max_length=100, blank=True, help_text="PagerDuty's event.id (a webhook's)."
+    )
     kind = models.CharField(max_length=40, choices=Kind.choices)
     pd_incident_id = models.CharField(max_length=32)
     occurred_at = models.DateTimeField()
@@ -149,9 +152,9 @@ class IncidentActivity(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "webhook_id"],
-                condition=~models.Q(webhook_id=""),
-                name="webhook_once_per_org",
+                fields=["organization", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="event_once_per_org",
             )
         ]
         indexes = [

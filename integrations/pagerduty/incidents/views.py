@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -28,8 +29,12 @@ def _answer(status: int, message: str) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, token: str) -> HttpResponse:
-    """Check the signature on the raw body before reading anything; keep the event once
-    (by X-Webhook-Id) and apply it in a task; answer at once."""
+    """Check the signature on the raw body before reading anything; keep the event once (by
+    the signed body's `event.id`: `X-Webhook-Id` is signed by nothing) unless it is older
+    than PagerDuty ever retries one, and apply it in a task; answer at once.
+
+    What is signed but not taken is answered 202 with the reason: PagerDuty drops a webhook
+    at any other 4xx, and three in a row disable the subscription."""
     rows = WebhookSubscription.objects.only("pk", "organization_id", "secret")
     subscription = rows.filter(token=token).first()
     body = request.body if len(request.body) <= MAX_BODY else b""
@@ -40,6 +45,7 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
     try:
         event = json.loads(body)["event"]
         kind = str(event["event_type"])
+        event_id = str(event.get("id") or "")
         occurred_at = parse_datetime(str(event["occurred_at"]))
         incident_id = _incident_id(event["data"])
     except (ValueError, KeyError, TypeError):
@@ -47,10 +53,28 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
     if occurred_at is None or not incident_id or kind not in IncidentActivity.Kind.values:
         # Signed by PagerDuty but nothing we follow (e.g. a ping): accepted, ignored.
         return _answer(202, "Accepted; nothing to do for this event.")
-    webhook_id = request.headers.get("X-Webhook-Id") or str(event.get("id") or "")
-    if not _keep(subscription, webhook_id, kind, incident_id, occurred_at, event):
+    if not event_id:
+        return _answer(400, "The body is not a webhooks v3 event.")
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at, UTC)
+    max_age = max_webhook_age()
+    if occurred_at < timezone.now() - max_age:
+        log.info("PagerDuty webhook not applied: its event is older than %s", max_age)
+        hours = int(max_age.total_seconds() // 3600)
+        return _answer(
+            202,
+            f"Not applied: the event happened more than {hours} hours ago (PagerDuty retries "
+            "a webhook for 48 hours at most); an event this old is taken for a replay.",
+        )
+    if not _keep(subscription, event_id, kind, incident_id, occurred_at, event):
         return _answer(202, "Already received.")
     return _answer(202, "Accepted.")
+
+
+def max_webhook_age() -> timedelta:
+    """How old an event may be and still be applied: PAGERDUTY_WEBHOOK_MAX_AGE, never longer
+    than incident history is kept (the kept events are what tells a replay)."""
+    return min(settings.PAGERDUTY_WEBHOOK_MAX_AGE, timedelta(days=settings.DELIVERY_RETENTION_DAYS))
 
 
 def _incident_id(data: object) -> str:
@@ -65,19 +89,19 @@ def _incident_id(data: object) -> str:
 
 def _keep(
     subscription: WebhookSubscription,
-    webhook_id: str,
+    event_id: str,
     kind: str,
     incident_id: str,
     occurred_at: datetime,
     event: dict[str, object],
 ) -> bool:
-    """Store the event once; False when this webhook id was already stored."""
+    """Store the event once; False when this event id was already stored."""
     try:
         with transaction.atomic():
             activity = IncidentActivity.objects.create(
                 organization_id=subscription.organization_id,
                 subscription=subscription,
-                webhook_id=webhook_id[:100],
+                event_id=event_id[:100],
                 kind=kind,
                 pd_incident_id=incident_id[:32],
                 occurred_at=occurred_at,
