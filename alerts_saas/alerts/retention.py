@@ -2,11 +2,14 @@
 
 Beat runs `prune_firings` (tasks.py) every few minutes, after the deliveries' pruning
 (`integrations.pagerduty.retention`), in the same small batches with the same per-run cap.
-A firing counts by when it cleared: an open firing is never pruned, however old. Each batch
-takes the oldest cleared firings through the partial index on `cleared_at` and deletes them
-in one short transaction; a delivery still pointing at one (a queued resolve, or one the
-deliveries' run has not reached yet) keeps its row and loses the link, as `Delivery.firing`
-(SET_NULL) says. The tenant does not matter: every organization is pruned by age alone.
+A firing counts by when it cleared: an open firing is never pruned, however old, and nor
+are its deliveries or its incidents (the deliveries' and incidents' runs keep every one of a
+firing open or cleared since the cutoff: resolving it, a save of its alert and PagerDuty's
+webhooks about it need them). Each batch takes the oldest cleared firings through the
+partial index on `cleared_at` and deletes them in one short transaction; a delivery still
+pointing at one (a queued resolve, or one the deliveries' run has not reached yet) keeps its
+row and loses the link, as `Delivery.firing` (SET_NULL) says, and goes by its age from then
+on. The tenant does not matter: every organization is pruned by age alone.
 
 One-off mute windows are kept `MUTE_RETENTION_DAYS` (90) after their end, then
 `prune_mute_windows` deletes them the same way, the longest ended first; weekly windows have

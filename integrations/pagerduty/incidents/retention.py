@@ -1,17 +1,25 @@
 """Incident history is kept as long as delivery history (`DELIVERY_RETENTION_DAYS`): an
 incident last changed before the cutoff goes, with its timeline, in capped batches
-(`run_batches`); webhooks never applied (about incidents never placed as ours) go after a day."""
+(`run_batches`), unless a trigger of a firing still open (or cleared since the cutoff)
+opened it: that firing's Acknowledge and Resolve need it, and so does its clearing when
+PagerDuty resolves its last incident (`resolving.clear_if_resolved_in_pagerduty` reads each
+of its incidents). Those triggers are kept as long (`integrations.pagerduty.retention`), so
+a webhook about the incident is still placed as ours. Webhooks never applied (about
+incidents never placed as ours) go after a day."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from integrations.pagerduty.incidents.models import Incident, IncidentActivity
+from integrations.pagerduty.models import Delivery, EventAction
 from integrations.pagerduty.retention import (
     PruneResult,
     delete_oldest,
+    history_kept,
     retention_cutoff,
     run_batches,
 )
@@ -25,8 +33,16 @@ def prune_incidents() -> PruneResult:
     IncidentActivity.objects.filter(  # on the partial index of webhooks not applied
         applied_at__isnull=True, received_at__lt=timezone.now() - UNPLACED_FOR
     ).delete()
-    old = Incident.objects.filter(updated_at__lt=cutoff)  # their timelines go with them
-    return run_batches(
+    # By the index on the deliveries' (organization, dedup_key), then the firing's key.
+    needed = Delivery.objects.filter(
+        history_kept(cutoff),
+        organization_id=OuterRef("organization_id"),
+        dedup_key=OuterRef("dedup_key"),
+        service_id=OuterRef("service_id"),
+        event_action=EventAction.TRIGGER,
+    )
+    old = Incident.objects.filter(updated_at__lt=cutoff).filter(~Exists(needed))
+    return run_batches(  # their timelines go with them
         delete_oldest(old, "updated_at"),
         what="incidents",
         batch_size=BATCH_SIZE,
