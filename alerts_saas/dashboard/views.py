@@ -19,6 +19,7 @@ from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures
 from alerts_saas.dashboard.firing import firing_section
 from alerts_saas.dashboard.unwatched import unwatched
 from alerts_saas.ingest import refusals
+from integrations.pagerduty.departures import connected_by_former_members
 
 REFRESH_SECONDS = 15
 PROBLEMS_SHOWN = 8
@@ -45,6 +46,8 @@ def _context(request: TenantRequest) -> dict[str, Any]:
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
         "revoked_in_use": refusals.in_use(organization.pk, now, REVOKED_SHOWN),
+        # Accounts that act as someone who left: paging works, acting names them.
+        "connector_left": connected_by_former_members(organization),
         "checklist": steps,
         # A new organization's first look is its checklist, unless something is wrong.
         "checklist_first": not steps.complete and not firing.total and not broken,

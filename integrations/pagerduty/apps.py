@@ -9,4 +9,6 @@ class PagerDutyConfig(AppConfig):
     def ready(self) -> None:
         # Register the tasks in every process (web included, not only workers), so that the
         # engine, which queues them by name (task_names.py), queues them through the task.
-        from integrations.pagerduty import tasks  # noqa: F401
+        from integrations.pagerduty import departures, tasks  # noqa: F401
+
+        departures.connect()  # a connector leaving flags their accounts

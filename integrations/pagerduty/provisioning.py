@@ -76,6 +76,7 @@ def save_account(organization: Organization, user: User, grant: Grant) -> PagerD
         "granted_at": now,
         "refused_at": None,
         "connected_by": user,
+        "connected_by_left_at": None,  # acting acts as `user` now (departures)
     }
     account, created = PagerDutyAccount.objects.update_or_create(
         organization=organization,

@@ -108,9 +108,9 @@ def org_leave(request: TenantRequest) -> HttpResponse:
     exempt = request.without_two_factor
     context = _leave_context(tenant.membership, exempt)
     context |= {"organization": tenant.organization, "without_two_factor": exempt}
-    if tenant.membership.role_enum.at_least(Role.ADMIN):  # what leaving takes: their API tokens
-        held = Membership.objects.filter(pk=tenant.membership.pk).annotate(**holdings())
-        context["held"] = held.first()
+    # What leaving takes: their API tokens and invitations, as whom PagerDuty acts.
+    held = Membership.objects.filter(pk=tenant.membership.pk).annotate(**holdings())
+    context["held"] = held.first()
     return render(request, "accounts/org_leave.html", context)
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.audit.models import Action
 from alerts_saas.audit.recorder import record
+from integrations.pagerduty.departures import who_connected
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
 from integrations.pagerduty.incidents.words import REST_PRECISION, SAME_CHANGE, same_change
 from integrations.pagerduty.models import PagerDutyAccount
@@ -44,7 +45,7 @@ def _back(request: TenantRequest) -> HttpResponse:
 @require_POST
 def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
     incident = tenant_get(
-        request, Incident.objects.select_related("service__account"), pk=incident_id
+        request, Incident.objects.select_related("service__account__connected_by"), pk=incident_id
     )
     label = f"Incident #{incident.number}" if incident.number else "The incident"
     account = incident.service.account
@@ -93,10 +94,21 @@ def act(request: TenantRequest, incident_id: int, action: str) -> HttpResponse:
         except PagerDutyApiError as exc:
             log.info("Note on incident %s not added: %s", incident.pk, exc.message)
     if action == "note":
-        messages.success(request, f"Note added in PagerDuty to {label[0].lower()}{label[1:]}.")
+        done = f"Note added in PagerDuty to {label[0].lower()}{label[1:]}"
     else:
-        messages.success(request, f"{label} {DONE[action]} in PagerDuty.")
+        done = f"{label} {DONE[action]} in PagerDuty"
+    messages.success(request, done + _as_whom(account, request.tenant.organization.name) + ".")
     return _back(request)
+
+
+def _as_whom(account: PagerDutyAccount, organization: str) -> str:
+    """As whom PagerDuty records it, when that is someone who left (`departures`)."""
+    if account.connected_by_left_at is None:
+        return ""
+    return (
+        f", as {who_connected(account)}, who left {organization}: PagerDuty shows them as "
+        f"the one who acted until an admin reconnects {account.name} in Integrations"
+    )
 
 
 def _needs_reconnect(account_id: int) -> bool:

@@ -30,7 +30,7 @@ def incidents_of(
     # below, on the few rows found.
     rows = Incident.objects.filter(
         organization_id=organization_id, dedup_key__in={key for _, key in keys}
-    )
+    ).select_related("service__account__connected_by")  # as whom acting acts (departures)
     if timeline:
         applied = IncidentActivity.objects.exclude(applied_at=None).order_by("occurred_at", "pk")
         rows = rows.prefetch_related(Prefetch("activity", queryset=applied, to_attr="timeline"))

@@ -67,6 +67,12 @@ class PagerDutyAccount(models.Model):
     access_failure = models.CharField(
         max_length=200, blank=True, help_text="What it met, in words."
     )
+    connected_by_left_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the person who connected it left the organization: acting from "
+        "Tripwire acts as them in PagerDuty until an admin reconnects it (`departures`).",
+    )
     # Bumped on every token change: refreshes compare-and-set on it instead of locking.
     token_version = models.PositiveIntegerField(default=0)
 
