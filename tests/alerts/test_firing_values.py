@@ -80,7 +80,7 @@ def test_each_host_firing_has_its_own_incident_and_buttons(admin_client, org, pe
             for action in ("acknowledge", "resolve", "note"):
                 assert f'action="{base}/incidents/{incident.pk}/{action}/"' in item
             assert f'name="firing" value="{firing.pk}"' in item
-            assert f"Resolve {firing.group}</button>" in item
+            assert f"Resolve {firing.group} and page again</button>" in item
     # One button of each kind per host: nothing left over for "the alert" as a whole.
     assert page.count(">Acknowledge</button>") == 2
     assert page.count('name="firing" value=') == 2

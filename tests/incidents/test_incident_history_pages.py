@@ -213,10 +213,10 @@ def test_resolve_here_says_it_fires_again_while_the_condition_holds(
     url = f"/o/{org.slug}/alerts/{alert.pk}/"
     page = admin_client.get(url).content.decode()
     form = _between(page, '<form [^>]*id="resolve-firing"', "</form>")
-    assert '<button type="submit" class="secondary outline">Resolve</button>' in form
+    assert '<button type="submit" class="secondary outline">Resolve and page again</button>' in form
     assert (
         "Resolve here: it fires again at the next check, as its condition "
-        "still holds. Resolving the incident in PagerDuty stops the paging instead"
+        "still holds, and pages again with a new incident."
     ) in form
 
 

@@ -44,7 +44,7 @@ from alerts_saas.alerts.views.fragment_tags import (
     not_modified,
     targets_version,
 )
-from alerts_saas.alerts.views.resolved_holding import next_firing, resolved_holding
+from alerts_saas.alerts.views.resolved_holding import next_firing, next_firing_for, resolved_holding
 from alerts_saas.alerts.views.rows import FiringRow, with_left_open
 from alerts_saas.ids import as_id
 from alerts_saas.ingest.models import ChangeEvent
@@ -279,7 +279,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
     context["resolved_holding"] = resolved_holding(
         alert, context["state"], newest, context["current"], now, restarted
     )
-    if context["resolved_holding"] is not None:
+    if context["resolved_holding"] is not None or open_firing is not None or values:
         context["next_firing"] = next_firing(alert, context["health"], now)
     quiet = not recent and not any(series.values)
     if quiet:  # why nothing matched: no events, or events the rules don't count
@@ -369,6 +369,7 @@ def _firing_targets(request: TenantRequest, alert: Alert, now: datetime, pace: i
             return HttpResponse(status=204)
         _, rows = _with_incidents(alert, [], values.rows)
         context["firing_values"] = replace(values, rows=rows)
+        context["next_firing"] = next_firing_for(alert, request.tenant.organization.slug, now)
         return render(request, "alerts/_firing_values.html", context)
     firing = with_deliveries(alert.firings.filter(cleared_at__isnull=True)).first()
     if firing is None:

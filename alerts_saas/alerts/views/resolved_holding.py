@@ -12,7 +12,7 @@ from datetime import datetime
 
 from alerts_saas.alerts import mutes
 from alerts_saas.alerts.evaluation import holds
-from alerts_saas.alerts.health import AlertHealth
+from alerts_saas.alerts.health import AlertHealth, alert_health
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.state import AlertState, State
 from alerts_saas.alerts.views.rows import FiringRow
@@ -33,6 +33,11 @@ class NextFiring:
     muted: tuple[str, ...] = ()
     nobody: str = ""
     fallback: str = ""
+
+    @property
+    def pages(self) -> bool:
+        """It pages someone at once: not nobody, and not every service held by a mute."""
+        return not self.nobody and not (self.held_until is not None and not self.muted)
 
 
 def resolved_holding(
@@ -69,6 +74,11 @@ def next_firing(alert: Alert, health: AlertHealth, now: datetime) -> NextFiring:
         return NextFiring(held_until=until)
     names = tuple(t.name for t in targets if t.pk in muted)
     return NextFiring(held_until=until, muted=names, fallback=health.fallback)
+
+
+def next_firing_for(alert: Alert, slug: str, now: datetime) -> NextFiring:
+    """`next_firing`, the alert's path read here (a fragment that has not read it)."""
+    return next_firing(alert, alert_health(alert, list(alert.targets.all()), slug), now)
 
 
 def _nobody(targets: list[PagerDutyService], health: AlertHealth) -> str:
