@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
-from alerts_saas.accounts.models import Membership, Organization, Role, User
+from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.audit.models import Action, ActorKind, Entry
 from alerts_saas.ingest.models import ApiToken, Scope
+from integrations.pagerduty.models import PagerDutyAccount
 from tests.conftest import PASSWORD
 from tests.tenant_objects import populate
 
@@ -203,7 +206,7 @@ def test_their_api_tokens_are_revoked_and_refused_afterwards(
     api = Client()
     assert api.get("/api/v1/alerts", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
     page = pat_client.get(PAGE).content.decode()
-    assert "your 1 API token there stops working" in page
+    assert "Your 1 API token there stops working" in page
 
     _confirmed(pat_client)
     token.refresh_from_db()
@@ -365,3 +368,38 @@ def test_the_page_costs_the_same_queries_however_many_organizations(
         join(n)
     with django_assert_max_num_queries(len(few.captured_queries)):  # type: ignore[attr-defined]
         assert "Solo 5" in pat_client.get(PAGE).content.decode()
+
+
+def test_the_page_says_what_leaving_takes_and_the_deletion_does_it(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+) -> None:
+    acme = make_org("Acme", owner=make_user("olivia@acme.example"))
+    Membership.objects.create(organization=acme, user=pat, role=Role.ADMIN)
+    invitation, _ = Invitation.issue(acme, "friend@elsewhere.example", Role.MEMBER, pat)
+    account = PagerDutyAccount.objects.create(
+        organization=acme,
+        pd_account_id="PACC1",
+        subdomain="acme",
+        name="acme-us",
+        region="us",
+        access_token="at",
+        refresh_token="rt",
+        expires_at=timezone.now() + timedelta(days=1),
+        scope="write",
+        connected_by=pat,
+    )
+    page = pat_client.get(PAGE).content.decode()
+    said = " ".join(re.sub(r"<[^>]+>", "", page).split())
+    assert "Your 1 pending invitation is withdrawn: the link will say so" in said
+    assert (
+        "The 1 PagerDuty account you connected keeps paging, but Acknowledge, Resolve and "
+        "notes from Tripwire act as you in PagerDuty until an admin reconnects it." in said
+    )
+
+    _confirmed(pat_client)
+    assert Invitation.objects.get(pk=invitation.pk).state == Invitation.State.REVOKED
+    account.refresh_from_db()
+    assert account.connected_by_id is None and account.connected_by_left_at is not None
