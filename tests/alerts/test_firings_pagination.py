@@ -102,7 +102,7 @@ def test_page_two_shows_the_older_firings(admin_client, org):
     # Each row still says what its firing sent (the trigger and the resolve that followed),
     # listed when it is opened.
     table = second[second.index('id="firings"') :]
-    assert table.count("2 sent to PagerDuty") == 20
+    assert table.count("1 trigger, accepted · 1 resolve") == 20
     opened = _get(admin_client, alert, older.split("/")[-1] + f"&sent={ids[20]}")
     table = opened[opened.index('id="firings"') :]
     assert table.count('class="firing-delivery"') == 1

@@ -54,8 +54,8 @@ def test_a_past_firing_lists_what_it_sent_only_when_opened(
     page = admin_client.get(f"/o/{org.slug}/alerts/{alert_id}/").content.decode()
     row = page[page.index(f'id="firing-{past.pk}"') :]
     row = row[: row.index("</tr>")]
-    # Closed: how many were sent and failed, not each delivery's words.
-    assert "2 sent to PagerDuty" in row and "1 failed" in row
+    # Closed: what was sent and what PagerDuty made of it, not each delivery's words.
+    assert "1 trigger, accepted · 1 resolve, failed" in row
     assert "Trigger delivered at" not in row
     assert f'hx-get="/o/{org.slug}/alerts/{alert_id}/firings/{past.pk}/sent/"' in row
     # Without script: the link shows the page with that firing open.
@@ -99,7 +99,7 @@ def test_the_alert_page_reads_no_past_delivery_however_many_firings(
         delivery(org, checkout, made=made, firing=past, at=past.opened_at)
     with CaptureQueriesContext(connection) as captured:
         page = admin_client.get(f"/o/{org.slug}/alerts/{made.pk}/").content.decode()
-    assert page.count("1 sent to PagerDuty") == 20
+    assert page.count("1 trigger, accepted") == 20
     # The deliveries of the firings are counted, not loaded (the page's own delivery table
     # reads its page of 50 separately).
     loads = [

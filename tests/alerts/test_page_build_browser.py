@@ -25,7 +25,7 @@ def test_opening_a_past_firing_shows_what_it_sent(
     page.goto(f"{live_server.url}/o/{org.slug}/alerts/{alert_id}/")
     row = page.locator(f"#firing-{past.pk}")
     summary = row.locator("summary")
-    expect(summary).to_contain_text("2 sent to PagerDuty")
+    expect(summary).to_contain_text("1 trigger, accepted · 1 resolve, failed")
     expect(row).not_to_contain_text("Trigger delivered at")
     with page.expect_response(f"**/firings/{past.pk}/sent/"):
         summary.click()

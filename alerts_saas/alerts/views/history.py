@@ -14,7 +14,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,6 +28,7 @@ from alerts_saas.alerts.counting import CounterSet, chart_span, counts
 from alerts_saas.alerts.groups import groups_of
 from alerts_saas.alerts.health import alert_health, targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.paged import Sent, sent_of
 from alerts_saas.alerts.payload import group_label
 from alerts_saas.alerts.state import state_of
 from alerts_saas.alerts.views import mutes
@@ -45,7 +46,7 @@ from alerts_saas.alerts.views.fragment_tags import (
     targets_version,
 )
 from alerts_saas.alerts.views.resolved_holding import next_firing, next_firing_for, resolved_holding
-from alerts_saas.alerts.views.rows import FiringRow, with_left_open
+from alerts_saas.alerts.views.rows import FiringRow, last_missed, with_left_open
 from alerts_saas.ids import as_id
 from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, alert_page, filtered
@@ -108,15 +109,7 @@ def _past_rows(alert: Alert, rows: list[FiringRow], asked: str | None) -> list[F
     past = [row.pk for row in rows if not row.is_open]
     if not past:
         return rows
-    counts = {
-        firing_id: (sent, failed)
-        for firing_id, sent, failed in Delivery.objects.filter(
-            organization_id=alert.organization_id, firing_id__in=past
-        )
-        .values("firing_id")
-        .annotate(sent=Count("pk"), failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)))
-        .values_list("firing_id", "sent", "failed")
-    }
+    counts = sent_of(alert.organization_id, past)
     opened = as_id(asked or "")
     opened = opened if opened in past else None
     loaded = with_deliveries(alert.firings.filter(pk=opened)).first() if opened else None
@@ -126,8 +119,10 @@ def _past_rows(alert: Alert, rows: list[FiringRow], asked: str | None) -> list[F
             return row
         if loaded is not None and row.pk == loaded.pk:
             return replace(row, deliveries=list(loaded.deliveries.all()))
-        sent, failed = counts.get(row.pk, (0, 0))
-        return replace(row, lazy=True, sent=sent, sent_failed=failed)
+        sent = counts.get(row.pk, Sent())
+        return replace(
+            row, lazy=True, sent=sent.total, sent_failed=sent.failed_deliveries, summary=sent
+        )
 
     return [past_row(row) for row in rows]
 
@@ -232,6 +227,7 @@ def live_context(request: TenantRequest, alert: Alert) -> dict[str, Any]:
         # Beside the open firing's Resolve: "Mute 1 h", or the mute and "Unmute".
         "muting": mutes.muting_line(alert, now) if open_firing or values else None,
         "firings": shown,
+        "last_missed": last_missed(shown if firings_page.number == 1 else [], now),
         "firings_page": firings_page,
         "firings_cap": FIRINGS_SHOWN,
         "firing_sent": FIRING_SENT,

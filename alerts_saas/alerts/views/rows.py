@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
+from alerts_saas.alerts.paged import Paging, Sent
 from alerts_saas.alerts.reach import FiringReach
 from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
@@ -186,6 +187,7 @@ class FiringRow(_Row):
     lazy: bool = False
     sent: int = 0
     sent_failed: int = 0
+    summary: Sent | None = None  # the lazy row's, counted (`paged.sent_of`)
     # A cleared firing's incidents its failed resolves left open in PagerDuty (`left_open`).
     left_open: tuple[LeftOpen, ...] = ()
 
@@ -196,6 +198,20 @@ class FiringRow(_Row):
     @cached_property
     def targets(self) -> list[TargetPath]:
         return target_paths(self.deliveries, self.incidents, self.syncing, self.on_call)
+
+    @cached_property
+    def sent_summary(self) -> Sent:
+        """What it sent, counted: "1 trigger, refused" (`paged.Sent`)."""
+        return self.summary if self.summary is not None else Sent.of(self.deliveries)
+
+    @property
+    def paging(self) -> str:
+        """Whether it paged anyone (`paged.Paging`): "missed" when nobody was paged."""
+        return self.sent_summary.paging(self.subject.held).value
+
+    @property
+    def missed(self) -> bool:
+        return self.paging == Paging.MISSED
 
     @cached_property
     def reach(self) -> FiringReach:
@@ -329,3 +345,15 @@ def _any_failed(row: FiringRow) -> bool:
     if row.lazy:
         return row.sent_failed > 0
     return any(d.status == Delivery.Status.FAILED for d in row.deliveries)
+
+
+MISSED_SHOWN = timedelta(hours=24)  # how long the state card says the last firing paged nobody
+
+
+def last_missed(rows: list[FiringRow], now: datetime) -> FiringRow | None:
+    """The newest firing (of `rows`, newest first), when it cleared within MISSED_SHOWN and
+    paged nobody: the alert's state says so beside "Not firing"."""
+    newest = rows[0] if rows else None
+    if newest is None or newest.is_open or newest.cleared_at < now - MISSED_SHOWN:
+        return None
+    return newest if newest.missed else None

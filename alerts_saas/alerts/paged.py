@@ -1,0 +1,237 @@
+"""Whether a firing paged anyone: one rule, in the same words on every page, the email and
+the API.
+
+A firing was paged when PagerDuty accepted one of its triggers (to one of its services, or
+only to the organization's fallback: "paged via the fallback"). While a trigger of it is
+still on its way (queued, being retried after failed attempts, or being sent) it is "not
+paged yet". A firing a mute held is held, not missed. Otherwise, when it sent triggers and
+PagerDuty accepted none (refused, or failed for good), nobody was paged: a missed page,
+said as "nobody was paged: PagerDuty refused the trigger to Checkout API 001". A firing
+that sent nothing (its alert had no service) says so on its own ("Nothing sent").
+
+This is about what happened, not whom an open incident reaches now (`reach`): a firing
+paged and since resolved was paged. `sent_of` reads it for a page of firings in one
+aggregate query, `annotations` says it in SQL per firing row (Exists probes on the
+deliveries' firing index), `Sent.of` from deliveries a page already holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.template.defaultfilters import pluralize
+
+from alerts_saas.alerts.models import Firing
+from integrations.pagerduty.models import Delivery, EventAction, Reason
+
+TRIGGER = Q(event_action=EventAction.TRIGGER)
+DELIVERED = Q(status=Delivery.Status.DELIVERED)
+FAILED = Q(status=Delivery.Status.FAILED)
+PENDING = Q(status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING])
+REFUSED = FAILED & Q(response_status__gte=400, response_status__lt=500)
+FALLBACK = Q(reason=Reason.FALLBACK)
+
+
+class Paging(StrEnum):
+    """What became of a firing's page (the API's `paging`)."""
+
+    PAGED = "paged"
+    FALLBACK = "paged_via_fallback"
+    NOT_YET = "not_paged_yet"
+    HELD = "held"
+    MISSED = "missed"  # nobody was paged: PagerDuty accepted none of its triggers
+    NOTHING_SENT = "nothing_sent"  # no trigger: its alert had no service
+
+
+def paging(*, own: bool, fallback: bool, pending: bool, triggered: bool, held: bool) -> Paging:
+    """The rule, from what its triggers did (`own`/`fallback`: one was accepted)."""
+    if own:
+        return Paging.PAGED
+    if fallback:
+        return Paging.FALLBACK
+    if pending:
+        return Paging.NOT_YET
+    if held:
+        return Paging.HELD
+    return Paging.MISSED if triggered else Paging.NOTHING_SENT
+
+
+def _triggers() -> QuerySet[Delivery]:
+    return Delivery.objects.filter(
+        TRIGGER, organization_id=OuterRef("organization_id"), firing_id=OuterRef("pk")
+    )
+
+
+def annotations() -> dict[str, Exists]:
+    """Per firing row, what `paging` needs: four probes of the deliveries' firing index,
+    inside the query that reads the firings (no query per row)."""
+    return {
+        "paged_own": Exists(_triggers().filter(DELIVERED).exclude(FALLBACK)),
+        "paged_fallback": Exists(_triggers().filter(DELIVERED, FALLBACK)),
+        "triggers_pending": Exists(_triggers().filter(PENDING)),
+        "triggered": Exists(_triggers()),
+    }
+
+
+def paging_of_row(firing: object) -> Paging:
+    """`paging` of a firing read with `annotations`."""
+    return paging(
+        own=bool(getattr(firing, "paged_own", False)),
+        fallback=bool(getattr(firing, "paged_fallback", False)),
+        pending=bool(getattr(firing, "triggers_pending", False)),
+        triggered=bool(getattr(firing, "triggered", False)),
+        held=bool(getattr(firing, "held", False)),
+    )
+
+
+def missed(firings: QuerySet[Firing]) -> QuerySet[Firing]:
+    """Those of `firings` (a Firing queryset) that paged nobody (`Paging.MISSED`)."""
+    return (
+        firings.filter(held=False)
+        .filter(Exists(_triggers()))
+        .exclude(Exists(_triggers().filter(DELIVERED)))
+        .exclude(Exists(_triggers().filter(PENDING)))
+    )
+
+
+def names(items: list[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    if len(items) > 1:
+        return f"{', '.join(items[:-1])} and {items[-1]}"
+    return items[0] if items else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What one firing sent to PagerDuty, counted: its triggers by outcome, its resolves."""
+
+    triggers: int = 0
+    accepted: int = 0
+    accepted_own: int = 0
+    refused: int = 0
+    failed: int = 0  # triggers failed for good otherwise (retries given up, other errors)
+    pending: int = 0
+    resolves: int = 0
+    resolves_failed: int = 0
+    failed_to: tuple[str, ...] = ()  # the services of its failed triggers
+    fallback_names: tuple[str, ...] = ()  # the fallbacks that accepted one
+
+    @classmethod
+    def of(cls, deliveries: Iterable[Delivery]) -> Sent:
+        """From one firing's deliveries, already read."""
+        triggers = [d for d in deliveries if d.event_action == EventAction.TRIGGER]
+        resolves = [d for d in deliveries if d.event_action == EventAction.RESOLVE]
+        ok = [d for d in triggers if d.status == Delivery.Status.DELIVERED]
+        bad = [d for d in triggers if d.status == Delivery.Status.FAILED]
+        refused = [d for d in bad if 400 <= (d.response_status or 0) < 500]
+        fallbacks = {d.service_name for d in ok if d.reason == Reason.FALLBACK}
+        return cls(
+            triggers=len(triggers),
+            accepted=len(ok),
+            accepted_own=sum(1 for d in ok if d.reason != Reason.FALLBACK),
+            refused=len(refused),
+            failed=len(bad) - len(refused),
+            pending=sum(
+                1 for d in triggers if d.status in (Delivery.Status.QUEUED, Delivery.Status.SENDING)
+            ),
+            resolves=len(resolves),
+            resolves_failed=sum(1 for d in resolves if d.status == Delivery.Status.FAILED),
+            failed_to=tuple(sorted({d.service_name for d in bad})),
+            fallback_names=tuple(sorted(fallbacks)),
+        )
+
+    @property
+    def total(self) -> int:
+        return self.triggers + self.resolves
+
+    @property
+    def failed_deliveries(self) -> int:
+        return self.refused + self.failed + self.resolves_failed
+
+    def paging(self, held: bool) -> Paging:
+        return paging(
+            own=self.accepted_own > 0,
+            fallback=self.accepted > 0,
+            pending=self.pending > 0,
+            triggered=self.triggers > 0,
+            held=held,
+        )
+
+    @property
+    def words(self) -> str:
+        """ "1 trigger, refused", "2 triggers: 1 accepted, 1 refused · 2 resolves"."""
+        parts = [
+            (self.accepted, "accepted"),
+            (self.refused, "refused"),
+            (self.failed, "failed"),
+            (self.pending, "on its way" if self.pending == 1 else "on their way"),
+        ]
+        outcomes = [(n, w) for n, w in parts if n]
+        said = f"{self.triggers} trigger{pluralize(self.triggers)}"
+        if len(outcomes) == 1:
+            said += f", {outcomes[0][1]}"
+        elif outcomes:
+            said += ": " + ", ".join(f"{n} {w}" for n, w in outcomes)
+        if self.resolves:
+            said += f" · {self.resolves} resolve{pluralize(self.resolves)}"
+            if self.resolves_failed:
+                failed = self.resolves_failed
+                said += ", failed" if failed == self.resolves else f", {failed} failed"
+        return said if self.total else "Nothing sent"
+
+    @property
+    def missed_reason(self) -> str:
+        """Why nobody was paged: "PagerDuty refused the trigger to Checkout API 001"."""
+        the = "the trigger" if self.triggers == 1 else "the triggers"
+        to = names(list(self.failed_to))
+        if self.failed == 0:
+            return f"PagerDuty refused {the} to {to}"
+        return f"{the} to {to} failed"
+
+    @property
+    def fallback_name(self) -> str:
+        return names(list(self.fallback_names))
+
+
+def sent_of(organization_id: int, firing_ids: list[int]) -> dict[int, Sent]:
+    """`Sent` of each of the firings, in one aggregate query."""
+    if not firing_ids:
+        return {}
+    resolve = Q(event_action=EventAction.RESOLVE)
+    rows = (
+        Delivery.objects.filter(organization_id=organization_id, firing_id__in=firing_ids)
+        .values("firing_id")
+        .annotate(
+            triggers=Count("pk", filter=TRIGGER),
+            accepted=Count("pk", filter=TRIGGER & DELIVERED),
+            accepted_own=Count("pk", filter=TRIGGER & DELIVERED & ~FALLBACK),
+            refused=Count("pk", filter=TRIGGER & REFUSED),
+            failed_all=Count("pk", filter=TRIGGER & FAILED),
+            pending=Count("pk", filter=TRIGGER & PENDING),
+            resolves=Count("pk", filter=resolve),
+            resolves_failed=Count("pk", filter=resolve & FAILED),
+            failed_to=ArrayAgg("service_name", filter=TRIGGER & FAILED, distinct=True, default=[]),
+            fallback_names=ArrayAgg(
+                "service_name", filter=TRIGGER & DELIVERED & FALLBACK, distinct=True, default=[]
+            ),
+        )
+    )
+    return {
+        row["firing_id"]: Sent(
+            triggers=row["triggers"],
+            accepted=row["accepted"],
+            accepted_own=row["accepted_own"],
+            refused=row["refused"],
+            failed=row["failed_all"] - row["refused"],
+            pending=row["pending"],
+            resolves=row["resolves"],
+            resolves_failed=row["resolves_failed"],
+            failed_to=tuple(sorted(row["failed_to"])),
+            fallback_names=tuple(sorted(row["fallback_names"])),
+        )
+        for row in rows
+    }
