@@ -1,25 +1,36 @@
-"""Incidents Tripwire resolved on its side but could not resolve in PagerDuty: a resolve
-(a firing's, or a test's automatic one) that failed for good (PagerDuty refused it, the key
-being removed, say, or retries ran out) after its trigger got through, with no later resolve
-of the same incident delivered. PagerDuty keeps paging until someone resolves it there.
+"""Incidents Tripwire opened that stay open in PagerDuty although Tripwire is done with them.
 
-Read in one query, scoped to an organization. What PagerDuty's incidents webhook said of
-the incident, if the service syncs it, is used: resolved there, it is not listed; known open,
-it is said to be open, with its link; not known, only that Tripwire's resolve did not close it.
+`left_open`: a resolve (a firing's, a test's automatic one, a removal's) that failed for
+good (PagerDuty refused it, the key being removed, say, or retries ran out) after its
+trigger got through, with no later resolve of the same incident delivered. PagerDuty keeps
+paging until someone resolves it there. Read in one query, scoped to an organization; the
+incident is found by its dedup key (each names its service), so one whose service was
+removed from Tripwire since is still listed. What PagerDuty's incidents webhook said of the
+incident, if the service syncs it, is used: resolved there, it is not listed; known open, it
+is said to be open, with its link; not known, only that Tripwire's resolve did not close it.
+
+`still_open` and `stays_open`, for a removal's confirmation (`removal.Plan`): the incidents
+still open on the services, and those a resolve can't close because PagerDuty already
+refuses their service's key, said up front, each with its link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from integrations.pagerduty.incidents.models import Incident, IncidentStatus
-from integrations.pagerduty.models import Delivery, EventAction
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 
 SHOWN = 50  # the most listed at once (the organization-deletion page)
+
+
+def incident_name(is_test: bool, service_name: str) -> str:
+    """'The test incident in Checkout API 001', 'The incident in …'."""
+    return f"The {'test ' if is_test else ''}incident in {service_name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +58,7 @@ class LeftOpen:
     @property
     def words(self) -> str:
         """For a list of failed deliveries, after the failure's own words."""
-        test = "test " if self.is_test else ""
-        return f"The {test}incident in {self.service_name} {self.state}."
+        return f"{incident_name(self.is_test, self.service_name)} {self.state}."
 
     @property
     def firing_words(self) -> str:
@@ -56,13 +66,92 @@ class LeftOpen:
         return f"Resolved in Tripwire; the incident in {self.service_name} {self.state}."
 
 
+@dataclass(frozen=True, slots=True)
+class StaysOpen:
+    """An open incident a removal's resolve can't close: PagerDuty refuses its key."""
+
+    service_name: str
+    is_test: bool
+    opened_at: datetime
+    dedup_key: str
+    incident_url: str = ""  # the incident in PagerDuty, when the incident sync knows it
+    service_url: str = ""  # else its service's page in PagerDuty, when known
+
+    @property
+    def name(self) -> str:
+        return incident_name(self.is_test, self.service_name)
+
+    @property
+    def url(self) -> str:
+        return self.incident_url or self.service_url
+
+    @property
+    def link_words(self) -> str:
+        """What the link opens."""
+        if self.incident_url:
+            return "Open it in PagerDuty"
+        return f"{self.service_name} in PagerDuty" if self.service_url else ""
+
+
+def still_open(triggers: Sequence[Delivery]) -> tuple[tuple[Delivery, ...], dict[int, str]]:
+    """The triggers whose incident PagerDuty has not told us it resolved (the newest
+    incident it reported for the trigger's service and dedup key, resolved at or after the
+    trigger was sent, closed it: by hand there, say), and the incident's link by trigger id
+    where the incident sync knows it. One query."""
+    if not triggers:
+        return (), {}
+    known = Incident.objects.filter(
+        organization_id=triggers[0].organization_id,
+        service_id__in={t.service_id for t in triggers},
+        dedup_key__in={t.dedup_key for t in triggers},
+    ).order_by("created_at", "pk")
+    newest: dict[tuple[int | None, str], Incident] = {(i.service_id, i.dedup_key): i for i in known}
+    still: list[Delivery] = []
+    urls: dict[int, str] = {}
+    for trigger in triggers:
+        incident = newest.get((trigger.service_id, trigger.dedup_key))
+        if incident is None or incident.status != IncidentStatus.RESOLVED:
+            if incident is not None and incident.html_url:
+                urls[trigger.pk] = incident.html_url
+        elif incident.status_changed_at >= trigger.created_at:
+            continue  # resolved in PagerDuty after this trigger
+        still.append(trigger)
+    return tuple(still), urls
+
+
+def stays_open(
+    services: Iterable[PagerDutyService],
+    triggers: Iterable[Delivery],
+    urls: Mapping[int, str],
+    refused_keys: Collection[str] = (),
+) -> tuple[StaysOpen, ...]:
+    """Of the open incidents `triggers` opened on `services`, those a resolve can't close:
+    on a service whose key PagerDuty refuses (Tripwire knows it already), or whose resolve
+    PagerDuty just refused (`refused_keys`, their dedup keys). No query."""
+    by_id = {service.pk: service for service in services}
+    stuck = []
+    for trigger in triggers:
+        service = by_id.get(trigger.service_id or 0)
+        refused = service is not None and service.refused_at is not None
+        if refused or trigger.dedup_key in refused_keys:
+            stuck.append(
+                StaysOpen(
+                    trigger.service_name,
+                    trigger.is_test,
+                    trigger.created_at,
+                    trigger.dedup_key,
+                    urls.get(trigger.pk, ""),
+                    service.html_url if service is not None else "",
+                )
+            )
+    return tuple(stuck)
+
+
 def _same(**more: object) -> QuerySet[Delivery]:
-    """Deliveries of the outer failed resolve's incident (organization, service, key)."""
+    """Deliveries of the outer failed resolve's incident: its organization and dedup key,
+    which names the service (its service may be removed from Tripwire since)."""
     return Delivery.objects.filter(
-        organization_id=OuterRef("organization_id"),
-        service_id=OuterRef("service_id"),
-        dedup_key=OuterRef("dedup_key"),
-        **more,
+        organization_id=OuterRef("organization_id"), dedup_key=OuterRef("dedup_key"), **more
     )
 
 
@@ -80,7 +169,6 @@ def _left_open(organization_id: int) -> QuerySet[Delivery]:
             organization_id=organization_id,
             status=Delivery.Status.FAILED,
             event_action=EventAction.RESOLVE,
-            service_id__isnull=False,
         )
         .filter(Exists(opened))
         .exclude(Exists(closed))
@@ -96,9 +184,13 @@ def _left_open(organization_id: int) -> QuerySet[Delivery]:
 def left_open(
     organization_id: int, firing_ids: Iterable[int] | None = None, limit: int = SHOWN
 ) -> list[LeftOpen]:
-    """The incidents failed resolves left open, newest first; of these firings only, when
+    """The incidents failed resolves left open, newest first, each once (by its latest
+    failed resolve: a removal's after the automatic one, say); of these firings only, when
     given. One query."""
-    rows = _left_open(organization_id)
+    failed_since = _same(
+        event_action=EventAction.RESOLVE, status=Delivery.Status.FAILED, pk__gt=OuterRef("pk")
+    )
+    rows = _left_open(organization_id).exclude(Exists(failed_since))
     if firing_ids is not None:
         rows = rows.filter(firing_id__in=list(firing_ids))
     return _rows(rows, limit)

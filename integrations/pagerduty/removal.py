@@ -13,7 +13,8 @@ in one transaction:
    (`alerts_saas.alerts.target_changes`, a receiver of that change);
 2. the incidents still open on the removed services get resolves carrying their alert and
    firing, for `Reason.SERVICE_DELETED` or `Reason.DISCONNECTED` (a test incident's
-   automatic resolve that was not tried yet becomes that resolve);
+   automatic resolve that was not tried yet becomes that resolve); those to a key PagerDuty
+   refuses can't close theirs, said up front (`Plan.stays_open`: resolve them there);
 3. the rows go: the services, their alerts' targets with them, and for a disconnect the
    account and its tokens. The delivery history stays.
 
@@ -33,8 +34,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models, transaction
@@ -43,7 +44,7 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.locks import lock_rows_without_key
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
-from integrations.pagerduty.incidents.models import Incident, IncidentStatus
+from integrations.pagerduty.left_open import StaysOpen, stays_open, still_open
 from integrations.pagerduty.models import (
     Delivery,
     EventAction,
@@ -77,6 +78,7 @@ class LeftInPagerDuty:
     service_name: str
     service_url: str  # the service's page in PagerDuty; '' when we don't know it
     integration_name: str  # our integration's name; '' for a pasted key
+    refused: bool = False  # PagerDuty refuses its key: it may never have been valid
 
     @property
     def pasted(self) -> bool:
@@ -99,10 +101,22 @@ class Plan:
     alerts: tuple[AffectedAlert, ...]
     destinations: tuple[PagerDutyService, ...]  # the others; the form offers those that page
     open_triggers: tuple[Delivery, ...]  # the trigger of each incident still open on them
+    incident_urls: Mapping[int, str] = field(default_factory=dict)  # by trigger, when known
 
     @property
     def open_incidents(self) -> int:
         return len(self.open_triggers)
+
+    @property
+    def stays_open(self) -> tuple[StaysOpen, ...]:
+        """The open incidents a resolve can't close: PagerDuty already refuses their key."""
+        return stays_open(self.services, self.open_triggers, self.incident_urls)
+
+    @property
+    def refused_services(self) -> tuple[PagerDutyService, ...]:
+        """The services of `stays_open`: PagerDuty refuses their key."""
+        ids = {trigger.service_id for trigger in self.open_triggers}
+        return tuple(s for s in self.services if s.refused_at is not None and s.pk in ids)
 
     @property
     def service_ids(self) -> list[int]:
@@ -151,7 +165,9 @@ class Plan:
         without it, or one it answered 404 for: deleted (`picker.mark_removed`)."""
         name = integration_name(self.organization)
         return tuple(
-            LeftInPagerDuty(s.name, s.html_url, "" if s.is_pasted else name)
+            LeftInPagerDuty(
+                s.name, s.html_url, "" if s.is_pasted else name, s.refused_at is not None
+            )
             for s in self.services
             if s.is_pasted or s.refused_detail not in (INTEGRATION_REMOVED, SERVICE_DELETED)
         )
@@ -174,8 +190,8 @@ class Outcome:
     moved_to: PagerDutyService | None
     moved: tuple[AffectedAlert, ...]
     resolved: int  # resolves PagerDuty took during the request
-    pending: int  # resolves the workers send (and retry)
-    refused: int  # resolves PagerDuty refused
+    pending: int  # resolves the workers send (and retry), but for `left_open`'s
+    left_open: tuple[StaysOpen, ...]  # their key or their resolve refused: open in PagerDuty
 
     @property
     def left_paging_nobody(self) -> tuple[AffectedAlert, ...]:
@@ -201,6 +217,7 @@ def _plan(
     ids = [service.pk for service in services]
     others = PagerDutyService.objects.filter(organization=organization).exclude(pk__in=ids)
     history = Delivery.objects.filter(organization=organization, service_id__in=ids)
+    open_triggers, incident_urls = still_open(engine.open_triggers(history))
     return Plan(
         organization=organization,
         reason=reason,
@@ -208,32 +225,9 @@ def _plan(
         services=services,
         alerts=affected_alerts(organization, ids),
         destinations=tuple(others.select_related("account").order_by("name", "pk")),
-        open_triggers=still_open(engine.open_triggers(history)),
+        open_triggers=open_triggers,
+        incident_urls=incident_urls,
     )
-
-
-def still_open(triggers: list[Delivery]) -> tuple[Delivery, ...]:
-    """The triggers whose incident PagerDuty has not told us it resolved: the newest
-    incident it reported for the trigger's service and dedup key, resolved at or after the
-    trigger was sent, closed it (by hand there, say). One query."""
-    if not triggers:
-        return ()
-    known = Incident.objects.filter(
-        organization_id=triggers[0].organization_id,
-        service_id__in={t.service_id for t in triggers},
-        dedup_key__in={t.dedup_key for t in triggers},
-    ).order_by("created_at", "pk")
-    newest: dict[tuple[int | None, str], Incident] = {(i.service_id, i.dedup_key): i for i in known}
-
-    def resolved(trigger: Delivery) -> bool:
-        incident = newest.get((trigger.service_id, trigger.dedup_key))
-        return (
-            incident is not None
-            and incident.status == IncidentStatus.RESOLVED
-            and incident.status_changed_at >= trigger.created_at
-        )
-
-    return tuple(t for t in triggers if not resolved(t))
 
 
 def affected_alerts(
@@ -292,8 +286,12 @@ def carry_out(
         moved = _move(current, destination)
         resolves = _resolve(current, actor)
         _delete(current)
-    resolved, pending, refused = _send_some([resolve.pk for resolve in resolves])
-    return Outcome(current, destination, moved, resolved, pending, refused)
+    # A resolve to a key PagerDuty refuses is sent (and recorded) by the workers; the
+    # request's time goes to those that can get through.
+    stuck = {item.dedup_key for item in current.stays_open}
+    resolved, pending, refused = _send_some([r.pk for r in resolves if r.dedup_key not in stuck])
+    left = stays_open(current.services, current.open_triggers, current.incident_urls, refused)
+    return Outcome(current, destination, moved, resolved, pending, left)
 
 
 def _locked(plan: Plan) -> Plan:
@@ -375,17 +373,21 @@ def _delete(plan: Plan) -> None:
         PagerDutyService.objects.filter(pk__in=plan.service_ids).delete()
 
 
-def _send_some(resolve_ids: list[int]) -> tuple[int, int, int]:
+def _send_some(resolve_ids: list[int]) -> tuple[int, int, set[str]]:
     """Try the first few resolves now; return how many PagerDuty took, how many the workers
-    still have, and how many it refused."""
+    still have, and the dedup keys of those it refused."""
     try:
         engine.attempt_many(resolve_ids[:INLINE_RESOLVES])
     except Exception:  # the rows are committed: the workers and the sweeper send them
         log.exception("Sending resolves during a removal failed; the workers send them")
-    statuses = list(Delivery.objects.filter(pk__in=resolve_ids).values_list("status", flat=True))
-    resolved = statuses.count(Delivery.Status.DELIVERED)
-    refused = statuses.count(Delivery.Status.FAILED)
-    return resolved, len(statuses) - resolved - refused, refused
+    rows = list(Delivery.objects.filter(pk__in=resolve_ids).values_list("status", "dedup_key"))
+    statuses = [status for status, _ in rows]
+    resolved, failed = (
+        statuses.count(Delivery.Status.DELIVERED),
+        statuses.count(Delivery.Status.FAILED),
+    )
+    refused = {key for status, key in rows if status == Delivery.Status.FAILED}
+    return resolved, len(rows) - resolved - failed, refused
 
 
 def _lock_alerts(organization_id: int, alert_ids: Collection[int]) -> None:

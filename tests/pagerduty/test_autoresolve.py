@@ -323,9 +323,10 @@ def test_removing_the_service_sends_the_waiting_resolve_now(
     trigger = Delivery.objects.get(event_action="trigger")
     engine.attempt(trigger.pk)
     confirm = admin_client.get(f"{_base(org)}/services/{connected_service.pk}/delete/")
-    assert "1 open incident raised by Tripwire on this service will be" in (
-        confirm.content.decode()
-    )
+    assert (
+        "Tripwire will send a resolve for the incident it opened on this service that is still "
+        "open in PagerDuty."
+    ) in confirm.content.decode()
     admin_client.post(f"{_base(org)}/services/{connected_service.pk}/delete/", {"seen": ""})
     [resolve] = Delivery.objects.filter(event_action="resolve")
     assert resolve.status == Delivery.Status.DELIVERED

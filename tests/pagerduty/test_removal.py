@@ -134,7 +134,8 @@ def test_the_confirmation_lists_the_alerts_that_would_page_nobody_and_those_that
     assert sorted(map(int, options)) == sorted([postgres.pk, pasted.pk])
     assert "Leave it paging nobody: I understand that when it fires, nobody is paged" in orphaned
     assert (
-        "1 open incident raised by Tripwire on this service will be <strong>resolved</strong>"
+        "Tripwire will send a resolve for the incident it opened on this service that is still "
+        "open in PagerDuty."
     ) in page
 
     # Disconnecting the account takes both its services: two alerts would page nobody.

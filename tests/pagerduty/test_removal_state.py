@@ -47,7 +47,7 @@ def test_an_incident_pagerduty_reported_resolved_is_not_counted_open(
     fire(alert_on(org, "Checkout errors", service))
     trigger = Delivery.objects.get(service=service, event_action=EventAction.TRIGGER)
     page = admin_client.get(delete_url(org, service)).content.decode()
-    assert "1 open incident raised by Tripwire on this service will be" in page
+    assert "Tripwire will send a resolve for the incident it opened on this service" in page
 
     incident = Incident.objects.create(
         organization=org,
@@ -60,7 +60,7 @@ def test_an_incident_pagerduty_reported_resolved_is_not_counted_open(
     )
     page = admin_client.get(delete_url(org, service)).content.decode()
     assert "No incident raised by Tripwire on this service is open." in page
-    assert "will be <strong>resolved</strong>" not in page
+    assert "will send a resolve" not in page
     assert removal.plan_service_removal(service).open_incidents == 0
 
     # Triggered again after that resolve: PagerDuty opens a new incident, open again.

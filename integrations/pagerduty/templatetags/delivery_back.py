@@ -1,6 +1,7 @@
 """`{% delivery_back delivery as back %}`: the delivery page's "←" link, to where the person
 came from: the failed deliveries, the dashboard, the service's deliveries, else the alert
-it was sent for (Integrations for a test event).
+it was sent for (Integrations for a test event; once its service is removed from Tripwire,
+the failed deliveries for a failed one, else the dashboard).
 
 Where they came from is `?from=` (one of `PLACES`) or the Referer (sent same-origin only,
 `SECURE_REFERRER_POLICY`) matched to one of these routes in this organization. Either only
@@ -74,4 +75,9 @@ def delivery_back(context: dict[str, Any], delivery: Delivery) -> Back:
         alert = delivery.alert
         assert alert is not None
         return Back(reverse("alerts:detail", args=[slug, alert.pk]), alert.name)
-    return Back(reverse("pagerduty:integrations", args=[slug]), "Integrations")
+    if delivery.service_id is not None:
+        return Back(reverse("pagerduty:integrations", args=[slug]), "Integrations")
+    # Its service was removed from Tripwire: Integrations no longer shows it.
+    if delivery.status == Delivery.Status.FAILED:
+        return Back(reverse("dashboard:failed_deliveries", args=[slug]), "Failed deliveries")
+    return Back(reverse("dashboard:home", args=[slug]), "Dashboard")

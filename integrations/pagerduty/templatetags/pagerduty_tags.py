@@ -4,7 +4,8 @@ from typing import Any
 from django import template
 
 from integrations.pagerduty import access_check, autoresolve
-from integrations.pagerduty.models import Delivery, PagerDutyAccount
+from integrations.pagerduty.left_open import LeftOpen, left_open_ids
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyAccount
 
 register = template.Library()
 
@@ -26,6 +27,17 @@ def sentence(value: str) -> str:
 def incident_of(delivery: Delivery) -> autoresolve.Incident | None:
     """The test incident a test trigger opened (`{% incident_of d as incident %}`)."""
     return autoresolve.incident_of(delivery)
+
+
+@register.simple_tag
+def left_open_of(delivery: Delivery | None) -> LeftOpen | None:
+    """The incident a failed resolve left open in PagerDuty, if it did (`left_open`):
+    `{% left_open_of d as left %}`. None, with no query, for any other delivery."""
+    if delivery is None or delivery.status != Delivery.Status.FAILED:
+        return None
+    if delivery.event_action != EventAction.RESOLVE:
+        return None
+    return left_open_ids(delivery.organization_id, [delivery.pk]).get(delivery.pk)
 
 
 @register.filter

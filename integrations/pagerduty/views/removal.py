@@ -15,14 +15,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
+from alerts_saas.accounts.times import CLOCK, time_html
 from integrations.pagerduty import removal
 from integrations.pagerduty.forms import RemovalForm
+from integrations.pagerduty.left_open import StaysOpen
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.removal import AffectedAlert, LeftInPagerDuty, Outcome, Plan
 from integrations.pagerduty.views.banner import problems_now
@@ -139,15 +142,42 @@ def _resolves(outcome: Outcome) -> SafeString:
                 "it" if outcome.pending == 1 else "them",
             )
         )
-    if outcome.refused:
-        words.append(
-            format_html(
-                "PagerDuty refused {} resolve{}; the alert's page says why.",
-                outcome.refused,
-                "" if outcome.refused == 1 else "s",
-            )
-        )
+    if outcome.left_open:
+        words.append(stays_open_words(outcome.left_open, outcome.plan.organization.slug))
     return format_html_join(" ", "{}", ((w,) for w in words))
+
+
+def stays_open_words(items: Sequence[StaysOpen], slug: str) -> SafeString:
+    """The incidents a removal left open in PagerDuty, each linked, and where Tripwire lists
+    them (their resolves, refused, are failed deliveries; the services' pages are gone)."""
+    failed = reverse("dashboard:failed_deliveries", args=[slug])
+    if len(items) == 1:
+        return format_html(
+            "{} stays open in PagerDuty, as PagerDuty refuses Tripwire's resolve: resolve it "
+            'there. <a href="{}">Failed deliveries</a> lists its resolve.',
+            stays_open_link(items[0], first=True),
+            failed,
+        )
+    return format_html(
+        "{} incidents stay open in PagerDuty, as PagerDuty refuses Tripwire's resolves: resolve "
+        'them there: {}. <a href="{}">Failed deliveries</a> lists their resolves.',
+        len(items),
+        names([stays_open_link(item) for item in items]),
+        failed,
+    )
+
+
+def stays_open_link(item: StaysOpen, first: bool = False) -> SafeString:
+    """'the test incident in Checkout API 001 from 08:05', linked to it in PagerDuty when the
+    incident sync knows it, else followed by a link to its service there, when known."""
+    name = item.name if first else item.name[0].lower() + item.name[1:]
+    label = format_html("{} from {}", name, time_html(item.opened_at, CLOCK))
+    link = '<a href="{}" target="_blank" rel="noopener">{}</a>'
+    if item.incident_url:
+        return format_html(link, item.incident_url, label)
+    if item.service_url:  # find it on its service's page there
+        return format_html("{} ({})", label, format_html(link, item.service_url, item.link_words))
+    return label
 
 
 def _alerts(outcome: Outcome) -> SafeString:
@@ -183,7 +213,8 @@ def _paged_now(moved: Sequence[AffectedAlert], service: PagerDutyService) -> str
 def _left_in_pagerduty(items: Sequence[LeftInPagerDuty]) -> SafeString:
     """The integrations that stay in PagerDuty, and what to do about them."""
     ours = [item for item in items if not item.pasted]
-    pasted = [item for item in items if item.pasted]
+    pasted = [item for item in items if item.pasted and not item.refused]
+    refused = [item for item in items if item.pasted and item.refused]
     words = []
     if len(ours) == 1:
         words.append(
@@ -211,6 +242,16 @@ def _left_in_pagerduty(items: Sequence[LeftInPagerDuty]) -> SafeString:
                 names([item.service_name for item in pasted]),
                 "stays" if len(pasted) == 1 else "stay",
                 "its integration" if len(pasted) == 1 else "their integrations",
+            )
+        )
+    if refused:
+        words.append(
+            format_html(
+                "PagerDuty refuses the key{} you pasted for {}: if an integration in PagerDuty "
+                "has {} (in its other region, say), remove it there.",
+                "" if len(refused) == 1 else "s",
+                names([item.service_name for item in refused]),
+                "it" if len(refused) == 1 else "one of them",
             )
         )
     return format_html_join(" ", "{}", ((w,) for w in words))
