@@ -11,15 +11,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When, Window
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, JSONObject
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
+from alerts_saas.alerts.paged import DELIVERED, PENDING, TRIGGER
 from alerts_saas.cursors import Cursor, walk
 from integrations.pagerduty.left_open import LeftOpen, left_open_ids
-from integrations.pagerduty.models import Delivery, EventAction
+from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 RECENT_SHOWN = 5
 RECENT_SPAN = timedelta(hours=24)
@@ -50,6 +65,24 @@ def error_words(delivery: Delivery) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Paged:
+    """The service a failed trigger's firing was paged through instead, and when."""
+
+    service_name: str
+    at: datetime
+    later: bool  # after this trigger failed
+    fallback: bool
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> Paged | None:
+        found: dict[str, Any] | None = getattr(delivery, "paged_through", None)
+        if not found:
+            return None
+        at = datetime.fromisoformat(found["at"])
+        return cls(found["name"], at, at > delivery.created_at, found["reason"] == Reason.FALLBACK)
+
+
+@dataclass(frozen=True, slots=True)
 class Failure:
     """One failed delivery as the dashboard shows it."""
 
@@ -58,6 +91,17 @@ class Failure:
     url: str
     fixed_at: datetime | None = None  # when what it failed to do got through (`_fixed_at`)
     left_open: LeftOpen | None = None  # a resolve's: the incident it left open in PagerDuty
+    paged: Paged | None = None  # a trigger's firing, paged through another service
+
+    @property
+    def nobody_paged(self) -> bool:
+        """A trigger whose firing paged nobody (`alerts.paged`): PagerDuty accepted none of
+        its triggers, none is on its way, no mute held it."""
+        return bool(getattr(self.delivery, "nobody_paged", False))
+
+    @property
+    def fired_at(self) -> datetime | None:
+        return getattr(self.delivery, "fired_at", None)
 
     @property
     def what(self) -> str:
@@ -76,8 +120,38 @@ def _failed(organization: Organization) -> QuerySet[Delivery]:
         Delivery.objects.filter(organization=organization, status=Delivery.Status.FAILED)
         .select_related("alert")
         .only(*SHOWN_FIELDS)
+        .annotate(**_firing_paged())
         .order_by("-created_at", "-pk")
     )
+
+
+def _firing_paged() -> dict[str, Any]:
+    """Per failure, whether its firing paged anyone after all (`alerts.paged`), in the same
+    query: a failed trigger's firing paged through another service (the first PagerDuty
+    accepted: "paged later through Checkout API 002"), or that paged nobody (none accepted,
+    none on its way, not held by a mute), with when it fired. Probes of the deliveries'
+    firing index, for triggers only."""
+    of_firing = Delivery.objects.filter(
+        TRIGGER, organization_id=OuterRef("organization_id"), firing_id=OuterRef("firing_id")
+    )
+    elsewhere = (
+        of_firing.filter(DELIVERED)
+        .exclude(service_id=OuterRef("service_id"))
+        .order_by("created_at", "pk")
+        .values(found=JSONObject(name="service_name", reason="reason", at="created_at"))[:1]
+    )
+    a_trigger = Q(event_action=EventAction.TRIGGER, firing__isnull=False)
+    nobody = (
+        a_trigger
+        & Q(firing__held=False)
+        & ~Exists(of_firing.filter(DELIVERED))
+        & ~Exists(of_firing.filter(PENDING))
+    )
+    return {
+        "paged_through": Case(When(a_trigger, then=Subquery(elsewhere)), default=None),
+        "nobody_paged": ExpressionWrapper(nobody, output_field=BooleanField()),
+        "fired_at": F("firing__opened_at"),
+    }
 
 
 def _failures(organization: Organization, rows: Sequence[Delivery]) -> list[Failure]:
@@ -92,6 +166,7 @@ def _failures(organization: Organization, rows: Sequence[Delivery]) -> list[Fail
             reverse("pagerduty:delivery", args=[organization.slug, d.pk]),
             getattr(d, "fixed_at", None),
             left.get(d.pk),
+            Paged.of(d),
         )
         for d in rows
     ]
