@@ -35,9 +35,11 @@ def query(url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def authorize(pagerduty: SandboxProcess, org: Organization) -> Callable[..., str]:
+def authorize(pagerduty: SandboxProcess, org: Organization, settings: Any) -> Callable[..., str]:
     """Press "Connect PagerDuty" and answer PagerDuty's consent page; return the callback URL
-    (path and query) PagerDuty redirects the browser to."""
+    (path and query) PagerDuty redirects the browser to. The site is at the test client's
+    host: the callback is on SITE_URL."""
+    settings.SITE_URL = "http://testserver"
 
     def run(client: Client, email: str = US_USER, approve: bool = True, **post: str) -> str:
         response = client.post(f"/o/{org.slug}/settings/integrations/pagerduty/connect/", post)

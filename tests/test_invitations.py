@@ -119,7 +119,8 @@ def test_inviting_twice_or_a_member_is_a_form_error(invite, org, client) -> None
     assert Invitation.objects.count() == 1
 
 
-def test_the_invitation_email_carries_a_working_link(org, client, mailoutbox) -> None:
+def test_the_invitation_email_carries_a_working_link(org, client, mailoutbox, settings) -> None:
+    settings.SITE_URL = "http://testserver"
     client.force_login(org.memberships.get().user)
     client.post(
         f"/o/{org.slug}/settings/members/invite/", {"email": "mail@acme.example", "role": "admin"}

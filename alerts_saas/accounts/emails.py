@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Invitation
 
 
-def send_invitation_email(request: HttpRequest, invitation: Invitation, token: str) -> None:
-    """Email the one-time invitation link. The token is only ever in this email."""
-    link = request.build_absolute_uri(reverse("accounts:invitation", kwargs={"token": token}))
+def send_invitation_email(invitation: Invitation, token: str) -> None:
+    """Email the one-time invitation link. The token is only ever in this email. The link is
+    on SITE_URL, never on the Host the inviting request named (a forged one would send the
+    token elsewhere)."""
+    link = settings.SITE_URL + reverse("accounts:invitation", kwargs={"token": token})
     context = {
         "invitation": invitation,
         "link": link,

@@ -73,9 +73,10 @@ def _connect_two_services_from_the_form(page: Page, sandbox_url: str) -> None:
 
 
 def test_new_alert_connect_pagerduty_from_the_form_test_resolve_and_save(
-    page: Page, live_server, org: Organization, pagerduty, celery_worker, screenshot
+    page: Page, live_server, org: Organization, pagerduty, celery_worker, screenshot, settings
 ) -> None:
     base = live_server.url
+    settings.SITE_URL = base  # where PagerDuty's OAuth callback comes back
     new_url = f"{base}/o/{org.slug}/alerts/new/"
     sign_in(page, base, "owner@acme.example")
 

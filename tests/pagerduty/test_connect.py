@@ -11,7 +11,10 @@ from tests.pagerduty_fixtures import EU_USER, query
 pytestmark = pytest.mark.django_db
 
 
-def test_connect_starts_an_authorization_with_pkce_and_state(admin_client, org, pagerduty):
+def test_connect_starts_an_authorization_with_pkce_and_state(
+    admin_client, org, pagerduty, settings
+):
+    settings.SITE_URL = "http://testserver"
     response = admin_client.post(f"/o/{org.slug}/settings/integrations/pagerduty/connect/")
     assert response.status_code == 302
     assert response["Location"].startswith(pagerduty.identity_url + "/oauth/authorize?")

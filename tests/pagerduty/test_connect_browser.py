@@ -19,9 +19,10 @@ CHOSEN = ["Checkout API 120", "Checkout API 121"]
 
 
 def test_connect_choose_two_services_and_send_a_test_event(
-    page: Page, live_server, org: Organization, pagerduty, celery_worker, screenshot
+    page: Page, live_server, org: Organization, pagerduty, celery_worker, screenshot, settings
 ) -> None:
     base = live_server.url
+    settings.SITE_URL = base  # where PagerDuty's OAuth callback comes back
     integrations_url = f"{base}/o/{org.slug}/settings/integrations/"
     sign_in(page, base, "owner@acme.example")
 
@@ -103,9 +104,10 @@ def test_connect_choose_two_services_and_send_a_test_event(
 
 
 def test_deny_on_the_consent_page_connects_nothing(
-    page: Page, live_server, org: Organization, pagerduty, screenshot
+    page: Page, live_server, org: Organization, pagerduty, screenshot, settings
 ) -> None:
     base = live_server.url
+    settings.SITE_URL = base  # where PagerDuty's OAuth callback comes back
     integrations_url = f"{base}/o/{org.slug}/settings/integrations/"
     sign_in(page, base, "owner@acme.example")
     page.goto(integrations_url)

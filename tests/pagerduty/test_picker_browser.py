@@ -28,9 +28,10 @@ def _search(page: Page, text: str, shown: str) -> None:
 
 
 def test_ticks_survive_search_and_paging_and_all_are_connected(
-    page: Page, live_server, org: Organization, pagerduty, screenshot
+    page: Page, live_server, org: Organization, pagerduty, screenshot, settings
 ) -> None:
     base = live_server.url
+    settings.SITE_URL = base  # where PagerDuty's OAuth callback comes back
     sign_in(page, base, "owner@acme.example")
     page.goto(f"{base}/o/{org.slug}/settings/integrations/")
     authorize_on_sandbox(page, pagerduty.url)

@@ -31,9 +31,16 @@ def _row(page: Page) -> Any:
 
 
 def test_removed_integration_reads_so_and_connects_again(
-    page: Page, browser: Browser, live_server: Any, org: Organization, pagerduty: Any, screenshot
+    page: Page,
+    browser: Browser,
+    live_server: Any,
+    org: Organization,
+    pagerduty: Any,
+    screenshot,
+    settings,
 ) -> None:
     base = live_server.url
+    settings.SITE_URL = base  # where PagerDuty's OAuth callback comes back
     sign_in(page, base, "owner@acme.example")
     page.goto(f"{base}/o/{org.slug}/settings/integrations/")
     authorize_on_sandbox(page, pagerduty.url)

@@ -71,7 +71,7 @@ def invite(request: TenantRequest) -> HttpResponse:
     invitation, token = Invitation.issue(
         tenant.organization, form.cleaned_data["email"], form.cleaned_data["role"], request.user
     )
-    send_invitation_email(request, invitation, token)
+    send_invitation_email(invitation, token)
     messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("accounts:members", slug=tenant.organization.slug)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -54,9 +55,8 @@ def _authorize(request: TenantRequest) -> HttpResponse:
             "(PAGERDUTY_CLIENT_ID). Paste an integration key instead.",
         )
         return redirect(return_to)
-    authorization = oauth.authorization_request(
-        request.build_absolute_uri(reverse("pagerduty:callback"))
-    )
+    # On SITE_URL, as registered with PagerDuty: never the Host this request named.
+    authorization = oauth.authorization_request(settings.SITE_URL + reverse("pagerduty:callback"))
     ConnectFlow(request.session).begin(
         authorization,
         user_id=request.user.pk,
