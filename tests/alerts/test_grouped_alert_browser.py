@@ -97,7 +97,7 @@ def check_the_page(page: Page, alert: Alert) -> None:
     latest = page.locator(".firing-group-now code").inner_text()
     assert latest in ("web-2", "web-3")
     item = page.locator(f'#firing-values li[data-group="{latest}"]')
-    expect(item.locator(".resolve-firing button")).to_have_text(f"Resolve {latest}")
+    expect(item.locator(".resolve-firing button")).to_have_text(f"Resolve {latest} and page again")
 
 
 def test_an_alert_per_source_made_on_the_form_lists_each_host_with_its_state(
