@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.utils.html import format_html
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import (
@@ -19,15 +20,30 @@ from alerts_saas.alerts.models import (
     window_label,
 )
 from alerts_saas.alerts.payload import template_problems
+from alerts_saas.alerts.target_words import phrase
 from alerts_saas.ids import as_id
 from integrations.pagerduty.models import PagerDutyService
+from integrations.pagerduty.paths import service_health
 
 
 class TargetChoice(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: PagerDutyService) -> str:
+        """The service, its account, and what is wrong with its path if anything is
+        ("PagerDuty refuses its key"), from the service and account already read."""
         account = obj.account
         where = account.name if account is not None else "integration key"
-        return f"{obj.name} ({where})"
+        path = service_health(obj)
+        trouble = phrase(path)
+        if not trouble:
+            return f"{obj.name} ({where})"
+        badge = "badge-warn" if path.can_page else "badge-bad"
+        return format_html(
+            '{} ({}) <span class="badge {} target-trouble">{}</span>',
+            obj.name,
+            where,
+            badge,
+            trouble,
+        )
 
 
 WINDOW_UNITS = {"minutes": 1, "hours": 60}

@@ -19,6 +19,7 @@ from pydantic import ValidationError as PydanticError
 from alerts_saas.alerts import evaluation
 from alerts_saas.alerts.health import targets_with_accounts
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.target_words import saved_warnings
 from alerts_saas.alerts.views.listing import Show, annotated, search_term
 from alerts_saas.api import definitions
 from alerts_saas.api.auth import READ, WRITE, TokenRequest
@@ -30,6 +31,7 @@ from alerts_saas.api.schemas import (
     AlertOut,
     AlertPage,
     AlertPatch,
+    AlertSaved,
     FieldProblem,
     InvalidOut,
 )
@@ -79,13 +81,26 @@ def _full(rows: QuerySet[Alert]) -> QuerySet[Alert]:
     return rows.prefetch_related("details", targets_with_accounts())
 
 
-def _one(request: TokenRequest, alert_id: int, response: HttpResponse) -> AlertOut:
+def _shown_one(
+    request: TokenRequest, alert_id: int, response: HttpResponse
+) -> tuple[Alert, AlertOut]:
     alert = _full(_rows(request)).filter(pk=alert_id).first()
     if alert is None:
         raise _missing(alert_id)
     [shown] = _shown(request, [alert])
     response["ETag"] = shown.etag
-    return shown
+    return alert, shown
+
+
+def _one(request: TokenRequest, alert_id: int, response: HttpResponse) -> AlertOut:
+    return _shown_one(request, alert_id, response)[1]
+
+
+def _saved(request: TokenRequest, alert_id: int, response: HttpResponse) -> AlertSaved:
+    """The alert as `_one` shows it, with what saving it says (`target_words`)."""
+    alert, shown = _shown_one(request, alert_id, response)
+    warnings = saved_warnings(alert, list(alert.targets.all()))
+    return AlertSaved.model_validate({**shown.model_dump(), "warnings": warnings})
 
 
 def _missing(alert_id: int) -> Refused:
@@ -133,22 +148,22 @@ def get_alert(request: TokenRequest, alert_id: int, response: HttpResponse) -> A
     return _one(request, alert_id, response)
 
 
-@router.post("/alerts", auth=WRITE, response={201: AlertOut, **CHANGE})
+@router.post("/alerts", auth=WRITE, response={201: AlertSaved, **CHANGE})
 def create_alert(request: TokenRequest, body: AlertIn, response: HttpResponse) -> Status:
     """A new alert, held to the same rules as the alert form."""
     _refuse_quiet_values(body, "resolve_quiet_values" in body.model_fields_set)
     with transaction.atomic():
         alert = definitions.save(request.auth.organization, None, body)
     response["Location"] = request.build_absolute_uri(f"{request.path}/{alert.pk}")
-    return Status(201, _one(request, alert.pk, response))
+    return Status(201, _saved(request, alert.pk, response))
 
 
 @router.put(
-    "/alerts/{alert_id}", auth=WRITE, response={200: AlertOut, **CHANGE}, openapi_extra=IF_MATCH
+    "/alerts/{alert_id}", auth=WRITE, response={200: AlertSaved, **CHANGE}, openapi_extra=IF_MATCH
 )
 def replace_alert(
     request: TokenRequest, alert_id: int, body: AlertIn, response: HttpResponse
-) -> AlertOut:
+) -> AlertSaved:
     """Replace the whole definition. Editing what counts (match rules, window) starts
     counting afresh and resolves an open incident; new targets of an open firing are paged,
     removed ones resolved."""
@@ -157,15 +172,15 @@ def replace_alert(
         alert = _locked(request, alert_id)
         if not _unchanged(alert, body):
             definitions.save(request.auth.organization, alert, body)
-    return _one(request, alert_id, response)
+    return _saved(request, alert_id, response)
 
 
 @router.patch(
-    "/alerts/{alert_id}", auth=WRITE, response={200: AlertOut, **CHANGE}, openapi_extra=IF_MATCH
+    "/alerts/{alert_id}", auth=WRITE, response={200: AlertSaved, **CHANGE}, openapi_extra=IF_MATCH
 )
 def update_alert(
     request: TokenRequest, alert_id: int, body: AlertPatch, response: HttpResponse
-) -> AlertOut:
+) -> AlertSaved:
     """Change some fields; the others stay. Same rules and effects as PUT."""
     with transaction.atomic():
         alert = _locked(request, alert_id)
@@ -181,7 +196,7 @@ def update_alert(
         _refuse_quiet_values(whole, "resolve_quiet_values" in body.model_fields_set)
         if not _unchanged(alert, whole):
             definitions.save(request.auth.organization, alert, whole)
-    return _one(request, alert_id, response)
+    return _saved(request, alert_id, response)
 
 
 def _refuse_quiet_values(body: AlertIn, sent: bool) -> None:

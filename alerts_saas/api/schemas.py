@@ -229,6 +229,16 @@ class AlertOut(AlertIn):
     url: str = Field(description="The alert's page.")
 
 
+class AlertSaved(AlertOut):
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Saved, but said in words: whom it pages until a broken service of it "
+        "is mended (deleted or refused in PagerDuty, its account to reconnect, deliveries "
+        "failing), e.g. “It pages nobody until Typo key is fixed: PagerDuty refuses its "
+        "key.” Empty when every service works.",
+    )
+
+
 class PageOut(BaseModel):
     count: int = Field(description="How many there are in all, with these filters.")
     page: int

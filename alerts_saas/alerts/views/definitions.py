@@ -18,6 +18,7 @@ from alerts_saas.alerts import evaluation, firings, resolving
 from alerts_saas.alerts.edit_conflict import Version, conflict
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.target_words import saved_warnings
 from alerts_saas.alerts.views import list_rows, listing
 from alerts_saas.alerts.watching import watching_nothing
 from alerts_saas.ids import as_id
@@ -230,7 +231,14 @@ def _saved(request: TenantRequest, saved: Alert) -> HttpResponse:
         if saved.counting_restarted
         else ""
     )
-    messages.success(request, f"Alert “{saved.name}” saved.{note}")
+    # Saved even if no service of it can page (someone may be mending one right after),
+    # but said: whom it pages until then.
+    targets = list(saved.targets.select_related("account"))
+    warnings = " ".join(saved_warnings(saved, targets))
+    if warnings:
+        messages.warning(request, f"Alert “{saved.name}” saved. {warnings}{note}")
+    else:
+        messages.success(request, f"Alert “{saved.name}” saved.{note}")
     return redirect(_list_page_of(request, saved))
 
 

@@ -308,13 +308,32 @@ class AlertRow(_Row):
         return self.state.state == State.FIRING
 
     @property
+    def pages_nobody(self) -> bool:
+        """Not firing, and PagerDuty refuses every service it pages (no fallback pages
+        instead): no green "OK" then. (With no service at all, "Pages" says so.)"""
+        quiet = self.state.state in (State.OK, State.COUNTING)
+        return quiet and bool(self.health.troubles) and not self.health.can_page
+
+    @property
     def state_badge(self) -> str:
-        return "badge-warn" if self.watches_nothing else STATE_BADGES[self.state.state]
+        """Red while it pages nobody, amber while every service it pages has something
+        wrong (an account to reconnect, deliveries failing, the fallback paging instead)."""
+        if self.watches_nothing:
+            return "badge-warn"
+        if self.pages_nobody:
+            return "badge-bad"
+        badge = STATE_BADGES[self.state.state]
+        if badge == "badge-ok" and self.health.troubles and not self.health.others_fine:
+            return "badge-warn"
+        return badge
 
     @property
     def state_label(self) -> str:
-        """The state in words: "Watching nothing" over "OK" or "Waiting" (it can't fire)."""
-        return "Watching nothing" if self.watches_nothing else self.state.label
+        """The state in words: "Watching nothing" over "OK" or "Waiting" (it can't fire),
+        "Pages nobody" over "OK"."""
+        if self.watches_nothing:
+            return "Watching nothing"
+        return "Pages nobody" if self.pages_nobody else self.state.label
 
     @property
     def state_code(self) -> str:
