@@ -55,9 +55,14 @@ def test_a_test_event_goes_back_to_integrations(org, sent, admin_client) -> None
     test = delivery(sent.service, is_test=True)
     integrations = f"/o/{org.slug}/settings/integrations/"
     assert _back(admin_client, org, test) == f"{integrations} Integrations"
-    # "The service's deliveries" with no service left: Integrations, not a broken link.
+    # With no service left, neither its deliveries nor Integrations show it: the dashboard,
+    # or the failed deliveries for one that failed (r15: Integrations no longer listed it).
     Delivery.objects.filter(pk=test.pk).update(service=None)
-    assert _back(admin_client, org, test, "?from=service") == f"{integrations} Integrations"
+    assert _back(admin_client, org, test, "?from=service") == f"/o/{org.slug}/ Dashboard"
+    assert _back(admin_client, org, test) == f"/o/{org.slug}/ Dashboard"
+    Delivery.objects.filter(pk=test.pk).update(status=Delivery.Status.FAILED)
+    failures = f"/o/{org.slug}/deliveries/failed/"
+    assert _back(admin_client, org, test) == f"{failures} Failed deliveries"
 
 
 @pytest.mark.parametrize(

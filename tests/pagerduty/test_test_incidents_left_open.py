@@ -86,6 +86,10 @@ def test_test_incidents_a_deleted_service_keeps_open_are_said_to_stay_open(
     assert f'href="{INCIDENT_URL}"' in page
     page = _page(admin_client, f"/o/{slug}/pagerduty/deliveries/{failed[1].pk}/")
     assert "is still open in PagerDuty unless someone resolved it there" in page
+    # So does the test trigger's own panel, under its failed automatic resolve, once.
+    page = _page(admin_client, f"/o/{slug}/pagerduty/deliveries/{first.pk}/")
+    assert "The test incident could not be resolved automatically" in page
+    assert page.count("data-left-open") == 1 and f'href="{INCIDENT_URL}"' in page
 
     # The disconnect page promises resolves sent, and says which stay open, linked.
     account = service.account
