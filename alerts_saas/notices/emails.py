@@ -10,19 +10,24 @@ Plain text, as the product's other emails.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.timesince import timesince
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.accounts.times import ago
 from alerts_saas.alerts.health import ProblemKind
-from alerts_saas.notices.models import KIND_ORDER, PagingProblem
+from alerts_saas.alerts.models import Firing
+from alerts_saas.alerts.paged import missed
+from alerts_saas.notices.models import KIND_ORDER, NO_ALERT, PagingProblem
 from integrations.pagerduty.reconnect import SHORT, STOPPED
 
 NEW = "new"
@@ -30,6 +35,7 @@ REMINDER = "reminder"
 FIXED = "fixed"
 LISTED = 20  # alert names an email or page lists before "and N more"
 PER_SECTION = 20  # problems an email spells out under each heading; the page has them all
+MISSED_SPAN = timedelta(hours=24)  # the missed pages an email lists: of firings open since
 
 
 def absolute(path: str) -> str:
@@ -78,10 +84,40 @@ def told_before(problem: PagingProblem) -> bool:
     return problem.notified_at is not None
 
 
+def pages_nothing(problem: PagingProblem) -> bool:
+    """Whether nothing pages through it (no enabled alert, not the fallback): broken, but no
+    page is lost to it, so its email does not say paging is broken (an account to reconnect
+    has its own words)."""
+    return problem.impact >= NO_ALERT and problem.kind != ProblemKind.RECONNECT
+
+
 def only_reconnect(problems: list[PagingProblem]) -> bool:
     """Whether every one of these is an account to reconnect: pages still go out
     (`pagerduty.reconnect`), so the email does not say paging is broken."""
     return bool(problems) and all(p.kind == ProblemKind.RECONNECT for p in problems)
+
+
+def missed_pages(organization: Organization, now: datetime) -> list[str]:
+    """The firings open within MISSED_SPAN that paged nobody (`alerts.paged`), oldest
+    first, in the dashboard's words: "Checkout errors fired at 08:08 UTC and paged
+    nobody." At most LISTED, then how many more; one query."""
+    recent = Q(cleared_at__isnull=True) | Q(cleared_at__gte=now - MISSED_SPAN)
+    found = list(
+        missed(Firing.objects.filter(recent, organization=organization))
+        .select_related("alert")
+        .only("pk", "opened_at", "alert__name")
+        .order_by("opened_at", "pk")[: LISTED + 1]
+    )
+    today = timezone.localdate(now)
+    lines = []
+    for firing in found[:LISTED]:
+        when = timezone.localtime(firing.opened_at)
+        day = "" if when.date() == today else f" on {date_format(when, 'j F')}"
+        at = date_format(when, "H:i e")
+        lines.append(f"{firing.alert.name} fired at {at}{day} and paged nobody.")
+    if len(found) > LISTED:
+        lines.append("And more: see each alert's firings.")
+    return lines
 
 
 class Recipient(NamedTuple):
@@ -99,6 +135,7 @@ class Digest:
     reminders: list[PagingProblem] = field(default_factory=list)
     fixed: list[PagingProblem] = field(default_factory=list)
     still_open: int | None = None  # counted once for all its recipients (`send`)
+    missed: list[str] | None = None  # read once for all its recipients (`send`)
 
     def add(self, which: str, problem: PagingProblem) -> None:
         {NEW: self.new, REMINDER: self.reminders, FIXED: self.fixed}[which].append(problem)
@@ -141,6 +178,9 @@ class Digest:
                 return f"{prefix}Still to reconnect PagerDuty in {org}: {SHORT}"
             if only_reconnect(self.fixed):
                 return f"{prefix}Reconnected in {org}: {title.removesuffix(' needs reconnecting')}"
+            if pages_nothing(single[0]):
+                still = "Still: " if self.reminders else "Fixed: " if self.fixed else ""
+                return f"{prefix}{still}{title} in {org} (no alert pages it)"
             if self.fixed and not told_before(self.fixed[0]):
                 took = lasted(self.fixed[0].began, self.fixed[0].resolved_at or self.now)
                 return f"{prefix}Paging was broken for {took} in {org}, fixed now: {title}"
@@ -150,11 +190,14 @@ class Digest:
                 return f"{prefix}Still broken in {org}: {title}"
             return f"{prefix}Fixed in {org}: {title}"
         parts = []
-        broken = [p for p in self.new if p.kind != ProblemKind.RECONNECT]
+        broken = [p for p in self.new if p.kind != ProblemKind.RECONNECT and not pages_nothing(p)]
+        unused = sum(pages_nothing(p) for p in self.new)
         if broken:
             parts.append(f"{len(broken)} new paging problem{'s' if len(broken) > 1 else ''}")
-        if len(broken) < len(self.new):
-            accounts = len(self.new) - len(broken)
+        if unused:
+            parts.append(f"{unused} new problem{'s' if unused > 1 else ''} no alert pages through")
+        if len(broken) + unused < len(self.new):
+            accounts = len(self.new) - len(broken) - unused
             parts.append(
                 f"{accounts} PagerDuty account{'s' if accounts > 1 else ''} to reconnect "
                 "(pages still go out)"
@@ -171,12 +214,14 @@ class Digest:
             "organization": self.organization,
             "product": settings.PRODUCT_NAME,
             "new_reconnect_only": only_reconnect(self.new),
+            "new_unused_only": bool(self.new) and all(pages_nothing(p) for p in self.new),
             "reminders_reconnect_only": only_reconnect(self.reminders),
             "reconnect_stopped": STOPPED,
             **self._section("new", self.new),
             **self._section("reminders", self.reminders),
             **self._section("fixed", self.fixed),
             "still_open": self.open_count(),
+            "missed": self.missed_pages(),
             "problems_link": absolute(reverse("notices:problems", args=[slug])),
             "settings_link": absolute(reverse("notices:settings")),
             "reminder_hours": settings.PROBLEM_REMINDER_HOURS,
@@ -190,10 +235,16 @@ class Digest:
             )
         return self.still_open
 
+    def missed_pages(self) -> list[str]:
+        if self.missed is None:
+            self.missed = missed_pages(self.organization, self.now)
+        return self.missed
+
     def _section(self, name: str, problems: list[PagingProblem]) -> dict[str, object]:
         """The section's first PER_SECTION problems, worst first, and how many more."""
         ordered = sorted(
-            problems, key=lambda p: (KIND_ORDER.index(ProblemKind(p.kind)), p.opened_at, p.pk)
+            problems,
+            key=lambda p: (p.impact, KIND_ORDER.index(ProblemKind(p.kind)), p.opened_at, p.pk),
         )
         return {
             name: [self._item(p) for p in ordered[:PER_SECTION]],
@@ -230,6 +281,7 @@ def send(digest: Digest, to: list[Recipient]) -> int:
     messages = []
     for theirs, addresses in readers.values():
         theirs.still_open = digest.open_count()
+        theirs.missed = digest.missed_pages()
         subject, body = theirs.subject(), theirs.body()
         sender = settings.DEFAULT_FROM_EMAIL
         messages += [EmailMessage(subject, body, sender, [a]) for a in addresses]
