@@ -43,18 +43,26 @@ class Confirmation:
 
 
 def confirmation(
-    paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], severity: str
+    paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], severity: str, refused: str = ""
 ) -> Confirmation:
     """Who the test pages: each chosen service with who it pages now, as far as Tripwire
-    knows (the form's own `target_on_call`), and how urgently, for the test's `severity`."""
+    knows (the form's own `target_on_call`), and how urgently, for the test's `severity`.
+    `refused`: what is said first of the chosen services PagerDuty refuses (not in `paths`),
+    where a test is sent only to check a fix."""
     who = [_who(service, oc) for service, oc in paths]
+    pages = f"This pages {_listed(who)} now." if who else NOBODY
     return Confirmation(
-        pages=f"This pages {_listed(who)} now.",
+        pages=f"{refused} {pages}".strip(),
         urgency=urgency_words(paths, severity),
         ends=_ends(settings.TEST_INCIDENT_AUTO_RESOLVE),
     )
 
 
+# Said when PagerDuty refuses every chosen service: a test then only checks a fix.
+NOBODY = (
+    "This pages nobody, unless it was fixed in PagerDuty since: a test PagerDuty takes "
+    "marks it working again."
+)
 URGENCIES = {"high", "low", "severity_based"}  # a constant rule's, or a support-hours side's
 HOW = {  # each person sets how PagerDuty reaches them at each urgency: hence "usually"
     "high": "PagerDuty notifies whoever is on call by their high-urgency rules (usually a "

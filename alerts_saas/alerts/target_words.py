@@ -81,3 +81,13 @@ def _until(refused: Sequence[tuple[PagerDutyService, ServiceHealth]], all_of: bo
         return f"{service.name} is {verb}: {phrase(path)}"
     each = [f"{service.name} ({phrase(path)})" for service, path in refused]
     return f"{'these are' if all_of else 'one of these is'} fixed: {listed(each)}"
+
+
+def test_refusals(targets: Sequence[PagerDutyService]) -> tuple[set[int], str]:
+    """The chosen services PagerDuty refuses (their ids), and what "Send test alert" says of
+    them before it sends: the test is likely refused there too."""
+    refused = [(s, p) for s, p in ((s, service_health(s)) for s in targets) if not p.can_page]
+    if not refused:
+        return set(), ""
+    each = "; ".join(f"{service.name}: {phrase(path)}" for service, path in refused)
+    return {s.pk for s, _ in refused}, f"PagerDuty will likely refuse it for {each}."

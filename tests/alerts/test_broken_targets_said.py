@@ -183,3 +183,31 @@ def test_saving_with_working_services_says_only_saved(
     assert _flash(page) == "success: Alert “Checkout errors” saved."
     cell = _state_cell(page, Alert.objects.get())
     assert "badge-ok" in cell and _text(cell) == "OK"
+
+
+def _asked(client: Client, org: Organization, form_data, targets: list[int]) -> str:
+    """What "Send test alert…" asks before it sends."""
+    data = form_data(targets)
+    del data["confirm_test"]  # the first press
+    page = client.post(f"/o/{org.slug}/alerts/test/", data).content.decode()
+    at = page.index('id="test-confirm-pages"')
+    return _text(page[page.index(">", at) + 1 : page.index("</p>", at)])
+
+
+def test_a_test_alert_says_first_that_pagerduty_will_likely_refuse_it(
+    admin_client: Client, org: Organization, form_data
+) -> None:
+    typo = _pasted(org, "Typo key", "1", refused=True)
+    edge = _pasted(org, "Edge Gateway", "2")
+    assert _asked(admin_client, org, form_data, [typo.pk]) == (
+        "PagerDuty will likely refuse it for Typo key: PagerDuty refuses its key. This pages "
+        "nobody, unless it was fixed in PagerDuty since: a test PagerDuty takes marks it "
+        "working again. Send a test alert?"
+    )
+    assert _asked(admin_client, org, form_data, [typo.pk, edge.pk]) == (
+        "PagerDuty will likely refuse it for Typo key: PagerDuty refuses its key. This pages "
+        "whoever is on call for Edge Gateway now. Send a test alert?"
+    )
+    assert _asked(admin_client, org, form_data, [edge.pk]) == (
+        "This pages whoever is on call for Edge Gateway now. Send a test alert?"
+    )

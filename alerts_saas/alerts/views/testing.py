@@ -21,6 +21,7 @@ from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert, ConditionKind
 from alerts_saas.alerts.paging import trigger_extra
 from alerts_saas.alerts.payload import draft_of, render_payload
+from alerts_saas.alerts.target_words import test_refusals
 from alerts_saas.alerts.views.definitions import form_context
 from alerts_saas.ids import as_id
 from integrations.pagerduty import autoresolve
@@ -65,7 +66,10 @@ def send_test_alert(request: TenantRequest) -> HttpResponse:
         paths = context["target_on_call"]
         assert isinstance(paths, list)
         severity = str(form.cleaned_data["severity"])  # a test's, whatever the events
-        context["confirm_test"] = guarded_tests.confirmation(paths, severity)
+        # Said first: PagerDuty refuses some (the form's own services, health read).
+        refused, words = test_refusals(list(form.cleaned_data["targets"]))
+        paths = [(service, oc) for service, oc in paths if service.pk not in refused]
+        context["confirm_test"] = guarded_tests.confirmation(paths, severity, words)
     if request.htmx:
         # The form body, errors and all, swapped in place: a 200, since in development
         # django-htmx replaces the whole document with any 400 (its debug error pages).
