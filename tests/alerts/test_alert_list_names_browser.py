@@ -24,8 +24,9 @@ NAMES = ["Billing heartbeat", "Checkout errors", "Payments 5xx", "API made", "to
 LONG = "checkout_service_errors_in_the_eu_west_production_cluster_after_deploys"
 
 # Each word of each name, and whether the browser laid it out on more than one line.
-_SPLIT_WORDS = """() => [...document.querySelectorAll('table.alert-list tbody td:first-child strong')]
-  .flatMap((el) => {
+_SPLIT_WORDS = """() => [
+  ...document.querySelectorAll('table.alert-list tbody td:first-child strong')
+].flatMap((el) => {
     const text = el.firstChild;
     const found = [];
     let at = 0;
