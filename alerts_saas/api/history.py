@@ -10,6 +10,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from alerts_saas.alerts import paged
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Hold, holds
 from alerts_saas.api.auth import READ, TokenRequest
@@ -112,12 +113,16 @@ class FiringFilters(Schema):
 
 
 def _firings(request: TokenRequest) -> QuerySet[Firing]:
-    return Firing.objects.filter(organization=request.auth.organization).select_related(
-        "alert", "cleared_by", "cleared_by_token"
+    # Whether each paged anyone (`paged`): probes in the page's own query.
+    return (
+        Firing.objects.filter(organization=request.auth.organization)
+        .select_related("alert", "cleared_by", "cleared_by_token")
+        .annotate(**paged.annotations())
     )
 
 
 def _firing(firing: Firing, hold: Hold | None) -> FiringOut:
+    paging = paged.paging_of_row(firing)
     return FiringOut(
         id=firing.pk,
         alert_id=firing.alert_id,
@@ -136,6 +141,8 @@ def _firing(firing: Firing, hold: Hold | None) -> FiringOut:
         cleared_by=firing.cleared_by.email if firing.cleared_by else None,
         cleared_by_token=firing.cleared_by_token.name if firing.cleared_by_token else None,
         count_at_clear=firing.count_at_clear,
+        paged=paging in (paged.Paging.PAGED, paged.Paging.FALLBACK),
+        paging=paging.value,  # type: ignore[arg-type]  # the enum's values
     )
 
 

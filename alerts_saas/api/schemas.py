@@ -207,7 +207,10 @@ class StateOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    code: str = Field(description="ok, off, nobody, refused, reconnect or failing.")
+    code: str = Field(
+        description="ok, off, nobody, refused, reconnect, failing or unconfirmed (a person "
+        "changed a service, PagerDuty has not accepted an event there since)."
+    )
     label: str
     words: str = Field(description="What is wrong, in words; empty when nothing is.")
     fix_url: str | None = Field(default=None, description="The page that mends it.")
@@ -274,7 +277,7 @@ class AlertPage(PageOut):
 
 
 class ServiceHealthOut(BaseModel):
-    code: Literal["ok", "failing", "reconnect", "refused"]
+    code: Literal["ok", "unconfirmed", "failing", "reconnect", "refused"]
     label: str
     words: str
     since: datetime | None
@@ -344,6 +347,19 @@ class FiringOut(BaseModel):
         "Null otherwise, or once that token is deleted.",
     )
     count_at_clear: int | None
+    paged: bool = Field(
+        description="Whether PagerDuty accepted a trigger of it (to one of its services, or "
+        "to the organization's fallback): someone was paged. False while its trigger is on "
+        "its way, while a mute holds it, and when nobody was paged (`paging`)."
+    )
+    paging: Literal[
+        "paged", "paged_via_fallback", "not_paged_yet", "held", "missed", "nothing_sent"
+    ] = Field(
+        description="What became of its page: `paged`; `paged_via_fallback` (PagerDuty took "
+        "only the fallback's trigger); `not_paged_yet` (a trigger is still being sent or "
+        "retried); `held` (a mute holds it); `missed` (nobody was paged: PagerDuty refused "
+        "every trigger, or they failed for good); `nothing_sent` (its alert had no service)."
+    )
 
 
 class FiringPage(HistoryPageOut):

@@ -69,10 +69,8 @@ def test_a_cleared_firing_pagerduty_refused_is_a_missed_page(
     page = _page(admin_client, made)
     state = _text(page[page.index('id="alert-state"') : page.index('id="alert-updated"')])
     assert "OK" in state and "Not firing" in state
-    assert (
-        "· nobody was paged: PagerDuty refused the trigger to Checkout API 001." in state
-    ), state
-    assert re.search(r"Fired \d\d:\d\d:\d\d–\d\d:\d\d:\d\d · nobody was paged", state)
+    assert "· nobody was paged: PagerDuty refused the trigger to Checkout API 001." in state, state
+    assert re.search(r"Fired \d\d:\d\d:\d\d\u2013\d\d:\d\d:\d\d · nobody was paged", state)
     row = _row(page, firing)
     assert "Nobody was paged: PagerDuty refused the trigger to Checkout API 001." in row
     assert "1 trigger, refused" in row
@@ -137,7 +135,9 @@ def test_an_open_firing_pagerduty_refused_says_nobody_was_paged(
     page = _page(admin_client, made)
     card = page[page.index('id="firing-missed"') :]
     card = _text(card[card.index(">") + 1 : card.index("</p>")])
-    assert card == "Missed page Nobody was paged: PagerDuty refused the trigger to Checkout API 001."
+    assert (
+        card == "Missed page Nobody was paged: PagerDuty refused the trigger to Checkout API 001."
+    )
 
 
 def test_a_firing_paged_through_the_fallback_says_so(
