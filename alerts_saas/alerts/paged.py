@@ -11,7 +11,7 @@ that sent nothing (its alert had no service) says so on its own ("Nothing sent")
 
 This is about what happened, not whom an open incident reaches now (`reach`): a firing
 paged and since resolved was paged. `sent_of` reads it for a page of firings in one
-aggregate query, `annotations` says it in SQL per firing row (Exists probes on the
+aggregate query, `paging_annotations` says it in SQL per firing row (Exists probes on the
 deliveries' firing index), `Sent.of` from deliveries a page already holds.
 """
 
@@ -66,7 +66,7 @@ def _triggers() -> QuerySet[Delivery]:
     )
 
 
-def annotations() -> dict[str, Exists]:
+def paging_annotations() -> dict[str, Exists]:
     """Per firing row, what `paging` needs: four probes of the deliveries' firing index,
     inside the query that reads the firings (no query per row)."""
     return {
@@ -78,7 +78,7 @@ def annotations() -> dict[str, Exists]:
 
 
 def paging_of_row(firing: object) -> Paging:
-    """`paging` of a firing read with `annotations`."""
+    """`paging` of a firing read with `paging_annotations`."""
     return paging(
         own=bool(getattr(firing, "paged_own", False)),
         fallback=bool(getattr(firing, "paged_fallback", False)),

@@ -117,7 +117,7 @@ def _firings(request: TokenRequest) -> QuerySet[Firing]:
     return (
         Firing.objects.filter(organization=request.auth.organization)
         .select_related("alert", "cleared_by", "cleared_by_token")
-        .annotate(**paged.annotations())
+        .annotate(**paged.paging_annotations())
     )
 
 
@@ -142,7 +142,7 @@ def _firing(firing: Firing, hold: Hold | None) -> FiringOut:
         cleared_by_token=firing.cleared_by_token.name if firing.cleared_by_token else None,
         count_at_clear=firing.count_at_clear,
         paged=paging in (paged.Paging.PAGED, paged.Paging.FALLBACK),
-        paging=paging.value,  # type: ignore[arg-type]  # the enum's values
+        paging=paging.value,
     )
 
 
