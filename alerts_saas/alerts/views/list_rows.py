@@ -41,6 +41,10 @@ class RowFacts:
     condition_cleared_at: datetime | None = None  # the open firing waits for a person
     last_delivery_status: str = ""
     last_delivery_at: datetime | None = None
+    # Where it went: a fallback's, or a service no longer paged, is not the row's own.
+    last_delivery_service: str = ""
+    last_delivery_service_id: int | None = None
+    last_delivery_fallback: bool = False
 
 
 def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
@@ -66,14 +70,25 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
             firing_count=Subquery(open_count[:1]),
             last_status=Subquery(last.values("status")[:1]),
             last_at=Subquery(last.values("created_at")[:1]),
+            last_service=Subquery(last.values("service_name")[:1]),
+            last_service_id=Subquery(last.values("service_id")[:1]),
+            last_fallback=Subquery(last.values("service__is_fallback")[:1]),
         )
         .values_list(
-            "pk", "firing_since", "firing_count", "condition_cleared_at", "last_status", "last_at"
+            "pk",
+            "firing_since",
+            "firing_count",
+            "condition_cleared_at",
+            "last_status",
+            "last_at",
+            "last_service",
+            "last_service_id",
+            "last_fallback",
         )
     )
     return {
-        pk: RowFacts(since, count or 0, cleared, status or "", at)
-        for pk, since, count, cleared, status, at in found
+        pk: RowFacts(since, count or 0, cleared, status or "", at, *where[:2], bool(where[2]))
+        for pk, since, count, cleared, status, at, *where in found
     }
 
 
@@ -227,7 +242,7 @@ def _row(
     state = state_of(alert, firing, now)
     last = None
     if facts.last_delivery_at is not None:
-        last = LastDelivery(facts.last_delivery_status, facts.last_delivery_at)
+        last = _last_delivery(facts, facts.last_delivery_at, targets)
     return AlertRow(
         subject=alert,
         state=state,
@@ -240,3 +255,14 @@ def _row(
         health=alert_health(alert, targets, slug, fallbacks),
         watches_nothing=watches_nothing,
     )
+
+
+def _last_delivery(facts: RowFacts, at: datetime, targets: list[PagerDutyService]) -> LastDelivery:
+    """The last delivery, naming the service it went to unless that is the one service the
+    alert pages: beside "Typo key" a fallback's delivery reads "Delivered to Edge Gateway
+    (fallback)", not as if Typo key had taken it."""
+    own = {target.pk for target in targets}
+    where = facts.last_delivery_service_id
+    shown = "" if own == {where} else facts.last_delivery_service
+    fallback = facts.last_delivery_fallback and where not in own
+    return LastDelivery(facts.last_delivery_status, at, shown, fallback)

@@ -258,10 +258,13 @@ STATUS_BADGES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class LastDelivery:
-    """An alert's latest delivery as the list shows it: its status, and when (how long ago)."""
+    """An alert's latest delivery as the list shows it: its status, where it went (when the
+    row must say it), and when (how long ago)."""
 
     status: str
     at: datetime
+    service: str = ""  # the service it went to, when the row must say it
+    fallback: bool = False  # that service is the organization's fallback
 
     @property
     def label(self) -> str:
