@@ -22,7 +22,7 @@ deliveries a page has read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import (
@@ -33,6 +33,7 @@ from django.db.models import (
 )
 
 from alerts_saas.alerts.models import Alert
+from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
 
 
@@ -127,6 +128,20 @@ class FiringReach:
             return cls(paged=True)
         fallback = min(accepted, key=lambda d: d.pk).service_name if accepted else ""
         return cls(paged=bool(accepted), fallback=fallback)
+
+
+def incident_open(
+    deliveries: Iterable[Delivery], incidents: Mapping[tuple[int, str], Incident]
+) -> bool:
+    """Whether, as far as Tripwire knows, an incident PagerDuty opened for one of a firing's
+    triggers is open: an accepted trigger no resolve followed (`_still_open`) whose incident
+    PagerDuty has not reported resolved (`incidents`, by service and dedup key). One no
+    incident was reported for (a pasted key, or not reported yet) counts as open."""
+    for d in _still_open(deliveries):
+        found = incidents.get((d.service_id, d.dedup_key)) if d.service_id is not None else None
+        if found is None or found.is_open:
+            return True
+    return False
 
 
 def _still_open(deliveries: Iterable[Delivery]) -> list[Delivery]:

@@ -118,8 +118,9 @@ def test_mute_1_h_reads_the_open_firings_deliveries_in_one_query(
     delivery(org, service, made=alert, firing=cleared, status="queued", attempts=1)
     url = f"/o/{org.slug}/alerts/{alert.pk}/mute/hour/"
     # Session, user, membership; the alert locked, its mutes, the window and its log entry;
-    # the deliveries; the organization; the session saved (savepoints included).
-    with django_assert_num_queries(14) as captured:
+    # the deliveries and PagerDuty's incidents for its accepted trigger; the organization;
+    # the session saved (savepoints included).
+    with django_assert_num_queries(15) as captured:
         response = admin_client.post(url)
     assert response.status_code == 302
     reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]

@@ -10,7 +10,7 @@ as the alert page reads them (`FiringReach` for an incident open, `failed_attemp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +20,9 @@ from django.utils.safestring import SafeString
 
 from alerts_saas.alerts import mutes
 from alerts_saas.alerts.models import Alert
-from alerts_saas.alerts.reach import FiringReach
+from alerts_saas.alerts.reach import FiringReach, incident_open
+from integrations.pagerduty.incidents.lookup import Key, incidents_of
+from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, EventAction
 
 # A second "Mute 1 h" this close to the first's end is the same click (a double click, a
@@ -35,18 +37,27 @@ class OpenPages:
     paged: bool = False  # an incident PagerDuty opened for one is open (`FiringReach.paged`)
     retried: bool = False  # a trigger with a failed attempt is being retried: not paged yet
     queued: bool = False  # a trigger queued or being sent, no attempt failed yet
+    # Of the incidents it opened, one PagerDuty has not reported resolved (`incident_open`):
+    # once someone resolved it there, the words no longer say it stays open.
+    incident_open: bool = False
 
     @classmethod
-    def of(cls, per_firing: Iterable[Sequence[Delivery]]) -> OpenPages:
-        """From each open firing's deliveries (all of them, any order)."""
-        paged = retried = queued = False
+    def of(
+        cls,
+        per_firing: Iterable[Sequence[Delivery]],
+        incidents: Mapping[Key, Incident] | None = None,
+    ) -> OpenPages:
+        """From each open firing's deliveries (all of them, any order), and PagerDuty's
+        incidents for their triggers (by service and dedup key)."""
+        paged = retried = queued = still_open = False
         for deliveries in per_firing:
             paged = paged or FiringReach.of(deliveries).paged
+            still_open = still_open or incident_open(deliveries, incidents or {})
             for d in deliveries:
                 if d.event_action == EventAction.TRIGGER and not d.is_final:
                     retried = retried or d.failed_attempts > 0
                     queued = queued or d.failed_attempts == 0
-        return cls(paged, retried, queued)
+        return cls(paged, retried, queued, paged and still_open)
 
     @classmethod
     def load(cls, alert: Alert) -> OpenPages:
@@ -63,7 +74,10 @@ class OpenPages:
         found: dict[int, list[Delivery]] = {}
         for d in rows:
             found.setdefault(d.firing_id or 0, []).append(d)
-        return cls.of(found.values())
+        # PagerDuty's word on the incidents its accepted triggers opened: one query, none
+        # while no trigger was accepted.
+        taken = [d for ds in found.values() for d in ds if d.status == Delivery.Status.DELIVERED]
+        return cls.of(found.values(), incidents_of(org, taken) if taken else {})
 
     @property
     def pending(self) -> bool:
@@ -85,7 +99,7 @@ class OpenPages:
                 f"{first} is already on its way to PagerDuty and still goes out; the mute "
                 "holds only pages not yet queued."
             )
-        if self.paged:
+        if self.incident_open:
             said.append(
                 "The incident already open in PagerDuty stays open: acknowledge or resolve "
                 "it there."
@@ -102,8 +116,13 @@ class OpenPages:
 
 
 def rows_pages(rows: Iterable[object]) -> OpenPages:
-    """`OpenPages` of the open firing rows the alert page shows (their deliveries read)."""
-    return OpenPages.of(getattr(row, "deliveries", []) for row in rows if row is not None)
+    """`OpenPages` of the open firing rows the alert page shows (their deliveries and
+    incidents read)."""
+    shown = [row for row in rows if row is not None]
+    incidents: dict[Key, Incident] = {}
+    for row in shown:
+        incidents.update(getattr(row, "incidents", {}))
+    return OpenPages.of((getattr(row, "deliveries", []) for row in shown), incidents)
 
 
 def services_mute_until(alert: Alert, now: datetime) -> datetime | None:

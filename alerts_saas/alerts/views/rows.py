@@ -21,7 +21,7 @@ from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.paged import Paging, Sent
-from alerts_saas.alerts.reach import FiringReach
+from alerts_saas.alerts.reach import FiringReach, incident_open
 from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
@@ -217,6 +217,13 @@ class FiringRow(_Row):
     def reach(self) -> FiringReach:
         """Whom its triggers reached, as PagerDuty answered them (`reach`)."""
         return FiringReach.of(self.deliveries)
+
+    @cached_property
+    def incident_open(self) -> bool:
+        """An incident PagerDuty opened for it is open, as far as the incidents PagerDuty
+        reported say (`reach.incident_open`): not once resolved there, nor when no trigger
+        was taken."""
+        return incident_open(self.deliveries, self.incidents)
 
     @property
     def cleared_by_words(self) -> str:
