@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_the_verification_email_speaks_as_the_product(client, mailoutbox) -> Non
     (mail,) = mailoutbox
     assert mail.subject == "[Tripwire] Confirm your email address to finish signing up"
     assert mail.body.startswith("Hello,\n\nThanks for signing up for Tripwire. To confirm")
-    assert "http://testserver/accounts/confirm-email/" in mail.body
+    assert f"{settings.SITE_URL}/accounts/confirm-email/" in mail.body
     assert mail.body.rstrip().endswith("— Tripwire")
     assert "testserver!" not in mail.body and "Hello from" not in mail.body
 

@@ -30,9 +30,9 @@ def _sign_up(page: Page, base: str, email: str) -> None:
 
 
 def test_signup_verify_create_invite_accept_and_member_limits(
-    browser: Browser, live_server, mailoutbox, screenshot
+    browser: Browser, live_server, mailoutbox, screenshot, settings
 ) -> None:
-    base = live_server.url
+    base = settings.SITE_URL = live_server.url  # the emails' links are on the site's address
 
     # Ana signs up and must verify her email before anything else.
     ana = browser.new_context().new_page()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
@@ -23,6 +24,17 @@ def lockout_words() -> str:
     return f"Try again in {minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def on_site(url: str) -> str:
+    """`url` (absolute, as allauth builds it from the request) on SITE_URL instead: a Host
+    header the server accepts but that is not the site must not receive a password-reset or
+    verification key."""
+    bits, site = urlsplit(url), urlsplit(settings.SITE_URL)
+    if not bits.netloc:
+        return url
+    path = site.path.rstrip("/") + bits.path
+    return urlunsplit((site.scheme, site.netloc, path, bits.query, bits.fragment))
+
+
 class AccountAdapter(DefaultAccountAdapter):
     """Sends people holding an invitation back to it after they sign in or up; signs
     allauth's emails with the product's name (not the site's host name), and gives them the
@@ -42,5 +54,17 @@ class AccountAdapter(DefaultAccountAdapter):
         return pending_invitation_url(request) or super().get_signup_redirect_url(request)
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        context = {"product": settings.PRODUCT_NAME, "site_url": settings.SITE_URL, **context}
+        """allauth's emails, their links (activate_url, password_reset_url, signup_url…) on
+        SITE_URL whatever Host the request that sent them named."""
+        links = {
+            key: on_site(value)
+            for key, value in context.items()
+            if key.endswith("_url") and isinstance(value, str)
+        }
+        context = {
+            "product": settings.PRODUCT_NAME,
+            "site_url": settings.SITE_URL,
+            **context,
+            **links,
+        }
         super().send_mail(template_prefix, email, context)

@@ -48,3 +48,23 @@ def test_the_invitation_link_is_on_site_url_whatever_the_host(
     link = re.search(r"https://tripwire\.example(/invitations/[^\s]+/)", mail.body)
     assert link is not None
     assert admin_client.get(link.group(1)).status_code == 200
+
+
+def test_allauths_email_links_are_on_site_url_whatever_the_host(
+    any_host, client, make_user, mailoutbox
+) -> None:
+    make_user("ada@acme.example")
+    client.post("/accounts/password/reset/", {"email": "ada@acme.example"}, HTTP_HOST=FORGED)
+    client.post(
+        "/accounts/signup/",
+        {
+            "email": "new@acme.example",
+            "password1": "a-Long-pass-phrase-9",
+            "password2": "a-Long-pass-phrase-9",
+        },
+        HTTP_HOST=FORGED,
+    )
+    reset, verify = mailoutbox
+    for mail in (reset, verify):
+        assert FORGED not in mail.body, mail.subject
+        assert re.search(r"https://tripwire\.example/accounts/[^\s]+", mail.body), mail.body
