@@ -52,7 +52,7 @@ from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, alert_page, filtered
 from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.oncall import on_call
-from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty.models import Delivery, PagerDutyService, Reason
 from integrations.pagerduty.retention import retention_cutoff
 
 log = logging.getLogger(__name__)
@@ -161,10 +161,11 @@ def _with_incidents(
     def enrich(row: FiringRow) -> FiringRow:
         return replace(row, incidents=incidents, syncing=syncing)
 
-    if open_rows:
-        paged = {d.service_id for row in open_rows for d in row.deliveries}
+    if open_rows:  # who is on call where they page now: not a service taken off the alert
+        current = frozenset(t.pk for t in alert.targets.all())
+        paged = {d.service_id for r in open_rows for d in r.deliveries if _pages_now(d, current)}
         now_on_call = on_call(s for s in services if s.pk in paged)
-        open_rows = [replace(enrich(row), on_call=now_on_call) for row in open_rows]
+        open_rows = [replace(enrich(r), on_call=now_on_call, current=current) for r in open_rows]
     return [enrich(r) for r in rows], open_rows
 
 
@@ -349,6 +350,10 @@ def alert_firing_targets(request: TenantRequest, alert_id: int) -> HttpResponse:
     if response.status_code == 200:
         response["ETag"] = version.tag
     return response
+
+
+def _pages_now(delivery: Delivery, targets: frozenset[int]) -> bool:
+    return delivery.service_id in targets or delivery.reason == Reason.FALLBACK
 
 
 def _targets_pace(request: TenantRequest, alert: Alert, now: datetime, firing: object) -> int:

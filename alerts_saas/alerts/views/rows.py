@@ -53,6 +53,9 @@ class TargetPath:
     incident: Incident | None = None
     syncs: bool = False  # the service is connected through OAuth: PagerDuty tells us back
     on_call: OnCallNow | None = None  # who the service pages now (the open firing only)
+    # The alert no longer pages this service (taken off it since; not the fallback): shown
+    # apart, without who is on call there.
+    retired: bool = False
 
     @property
     def is_fallback(self) -> bool:
@@ -145,10 +148,13 @@ def target_paths(
     incidents: Mapping[Key, Incident] | None = None,
     syncing: frozenset[int] = frozenset(),
     on_call: Mapping[int, OnCallNow] | None = None,
+    current: frozenset[int] | None = None,
 ) -> list[TargetPath]:
     """A firing's deliveries (oldest first) as one entry per incident: each trigger with
     the latest resolve sent under its dedup key, and PagerDuty's incident for it (from
-    `incidents`, by service and dedup key) where the service is one of `syncing`."""
+    `incidents`, by service and dedup key) where the service is one of `syncing`. Where
+    `current` (the alert's services now) is given, a service not among them that is not the
+    fallback is `retired`, and listed last."""
     paths: dict[str, TargetPath] = {}
     for delivery in deliveries:
         if delivery.event_action == EventAction.TRIGGER:
@@ -164,12 +170,15 @@ def target_paths(
                     else None,
                     syncs=service in syncing,
                     on_call=(on_call or {}).get(service) if service is not None else None,
+                    retired=current is not None
+                    and service not in current
+                    and delivery.reason != Reason.FALLBACK,
                 ),
             )
         elif delivery.event_action == EventAction.RESOLVE and delivery.dedup_key in paths:
             path = paths[delivery.dedup_key]
             paths[delivery.dedup_key] = replace(path, resolve=delivery)
-    return sorted(paths.values(), key=lambda p: (p.is_fallback, p.service_name.lower()))
+    return sorted(paths.values(), key=lambda p: (p.retired, p.is_fallback, p.service_name.lower()))
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,7 @@ class FiringRow(_Row):
     incidents: Mapping[Key, Incident] = field(default_factory=dict)
     syncing: frozenset[int] = frozenset()
     on_call: Mapping[int, OnCallNow] = field(default_factory=dict)
+    current: frozenset[int] | None = None  # an open firing's: the alert's services now
     # A cleared firing listed without its deliveries (`lazy`): how many it sent, how many
     # failed; the page loads them when the person opens it.
     lazy: bool = False
@@ -197,7 +207,9 @@ class FiringRow(_Row):
 
     @cached_property
     def targets(self) -> list[TargetPath]:
-        return target_paths(self.deliveries, self.incidents, self.syncing, self.on_call)
+        return target_paths(
+            self.deliveries, self.incidents, self.syncing, self.on_call, self.current
+        )
 
     @cached_property
     def sent_summary(self) -> Sent:
