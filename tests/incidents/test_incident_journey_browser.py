@@ -75,9 +75,12 @@ def test_acknowledged_in_pagerduty_shows_live_and_resolves_from_tripwire(
     screenshot(dark_phone, "phone-dark-acknowledged")
     dark_phone.context.close()
 
-    # Resolved from Tripwire: PagerDuty has it resolved, and Tripwire says so.
+    # Resolved from Tripwire, once confirmed: PagerDuty has it resolved, and Tripwire says so.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     targets.get_by_role("button", name="Resolve in PagerDuty").click()
     expect(page.locator(".flash-success")).to_contain_text("resolved in PagerDuty")
+    assert asked and asked[0].startswith("Resolves incident #") and asked[0].endswith("?")
     # Pressed here by the owner; PagerDuty records the user who connected the account.
     expect(targets.locator(".incident .badge")).to_have_text("Resolved", timeout=5_000)
     expect(targets.locator(".incident-words")).to_contain_text(
