@@ -8,21 +8,18 @@ broken paths for the dashboard, the banner and the emails.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from django.db.models import Count, Prefetch, Q, Window
+from django.db.models import Prefetch
 from django.urls import reverse
 
-from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert
-from alerts_saas.alerts.reach import Fallbacks, usable_fallbacks
-from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from alerts_saas.alerts.reach import Fallbacks
+from integrations.pagerduty.models import PagerDutyService
 from integrations.pagerduty.paths import PathState, clause, service_health
-from integrations.pagerduty.reconnect import what_stopped
 
 
 class Health(StrEnum):
@@ -34,9 +31,18 @@ class Health(StrEnum):
     REFUSED = "refused"
     RECONNECT = "reconnect"
     FAILING = "failing"
+    UNCONFIRMED = "unconfirmed"  # a person changed a service; PagerDuty has not taken it yet
 
 
-RANK = [Health.NOBODY, Health.REFUSED, Health.FAILING, Health.RECONNECT, Health.OK, Health.OFF]
+RANK = [
+    Health.NOBODY,
+    Health.REFUSED,
+    Health.FAILING,
+    Health.RECONNECT,
+    Health.UNCONFIRMED,
+    Health.OK,
+    Health.OFF,
+]
 LABELS = {
     Health.OK: "Pages OK",
     Health.OFF: "Off",
@@ -44,11 +50,13 @@ LABELS = {
     Health.REFUSED: "Refused by PagerDuty",
     Health.RECONNECT: "Needs reconnecting",
     Health.FAILING: "Deliveries failing",
+    Health.UNCONFIRMED: "Not confirmed yet",
 }
 _FROM_PATH = {
     PathState.REFUSED: Health.REFUSED,
     PathState.RECONNECT: Health.RECONNECT,
     PathState.FAILING: Health.FAILING,
+    PathState.UNCONFIRMED: Health.UNCONFIRMED,
 }
 
 
@@ -126,7 +134,7 @@ def service_fix(service: PagerDutyService, health: Health, slug: str) -> Fix:
             reverse("pagerduty:service_deliveries", args=[slug, service.pk]),
         )
     return Fix(
-        "Fix it in Integrations",
+        "Check it in Integrations" if health == Health.UNCONFIRMED else "Fix it in Integrations",
         reverse("pagerduty:integrations", args=[slug]) + f"#service-{service.pk}",
     )
 
@@ -207,6 +215,8 @@ def short_reason(service: PagerDutyService, health: Health) -> str:
         return f"Account {service.account.name} to reconnect: pages still go out"
     if health == Health.REFUSED:
         return f"{service.name}: {clause(service.refused_detail) or 'HTTP 400'}"
+    if health == Health.UNCONFIRMED:
+        return f"{service.name}: {clause(service.unconfirmed_why)}, not confirmed yet"
     return f"{service.name}: {clause(service.failing_detail) or 'PagerDuty refused it'}"
 
 
@@ -250,150 +260,12 @@ class Problem:
     silenced: tuple[str, ...] = field(default=())
     cause: str = ""  # `words` for a member, with `ask` (see TargetTrouble)
     ask: str = ""
+    firing: bool = False  # one of `alerts` is firing now
+    fallback: bool = False  # the organization's fallback: alerts page it when theirs can't
 
-
-def problems(organization: Organization) -> list[Problem]:
-    """The organization's broken paths now, worst first: services PagerDuty refuses,
-    accounts to reconnect, services whose deliveries fail, enabled alerts with no service.
-    A few queries however many alerts there are."""
-    return _problems(organization, None)[0]
-
-
-def problems_shown(organization: Organization, limit: int) -> tuple[list[Problem], int]:
-    """The first `limit` of `problems` and how many there are in all, for a page that
-    shows a few: the alerts that page nobody (listed last) are read only as far as shown,
-    and counted."""
-    return _problems(organization, limit)
-
-
-def _problems(organization: Organization, limit: int | None) -> tuple[list[Problem], int]:
-    """`problems`, the orphan alerts read only up to `limit` of them all; and the total.
-
-    Alert targets are read only for the broken services and the accounts to reconnect
-    (usually none), not for every enabled alert."""
-    slug = organization.slug
-    found: list[Problem] = []
-    # With the usable fallback (`reach`), in the same query: it pages for the silenced.
-    marked = list(
-        PagerDutyService.objects.filter(organization=organization)
-        .filter(Q(refused_at__isnull=False) | Q(failing_since__isnull=False) | usable_fallbacks())
-        .order_by("name")
-    )
-    broken = [s for s in marked if s.refused_at is not None or s.failing_since is not None]
-    fallback = next((s.name for s in marked if s.is_fallback and s.refused_at is None), "")
-    accounts = list(
-        PagerDutyAccount.objects.filter(
-            organization=organization, status=PagerDutyAccount.Status.NEEDS_RECONNECT
-        ).prefetch_related("services")
-    )
-    refused = {s.pk for s in broken if s.refused_at is not None}
-    involved = {s.pk for s in broken} | {s.pk for a in accounts for s in a.services.all()}
-    using: dict[int, list[tuple[int, str]]] = defaultdict(list)  # service: (alert, name)
-    targets: dict[int, set[int]] = defaultdict(set)  # alert: its services
-    enabled_targets = Alert.targets.through.objects.filter(
-        alert__organization=organization, alert__enabled=True
-    )
-    if involved:
-        for service_id, alert_id, name in enabled_targets.filter(
-            pagerdutyservice_id__in=involved
-        ).values_list("pagerdutyservice_id", "alert_id", "alert__name"):
-            using[service_id].append((alert_id, name))
-    # Whether an alert that targets a refused service pages nobody: all its services.
-    of_refused = {a for s in refused for a, _name in using[s]}
-    if of_refused:
-        for service_id, alert_id in enabled_targets.filter(alert_id__in=of_refused).values_list(
-            "pagerdutyservice_id", "alert_id"
-        ):
-            targets[alert_id].add(service_id)
-
-    def names(alerts: Iterable[tuple[int, str]]) -> tuple[str, ...]:
-        return tuple(sorted(name for _pk, name in set(alerts)))
-
-    def silenced(alerts: Iterable[tuple[int, str]]) -> tuple[str, ...]:
-        return names(a for a in alerts if targets[a[0]] <= refused)
-
-    for service in broken:
-        since: datetime | None
-        if service.refused_at is not None:
-            path = service_health(service)
-            kind, health, title = (
-                ProblemKind.REFUSED,
-                Health.REFUSED,
-                f"{service.name} was deleted in PagerDuty"
-                if path.deleted
-                else f"PagerDuty refuses {service.name}",
-            )
-            since, words, cause, ask = service.refused_at, path.words, path.cause, path.ask
-            mute = silenced(using[service.pk])
-            if fallback and mute:  # they page someone after all (`reach`)
-                rescue = f" Paged through the fallback, {fallback}: {', '.join(mute)}."
-                words, cause, mute = words + rescue, cause + rescue, ()
-        else:
-            kind, health, title = (
-                ProblemKind.FAILING,
-                Health.FAILING,
-                f"Deliveries to {service.name} are failing",
-            )
-            since, words = service.failing_since, service.failing_detail
-            cause, ask = words, ""
-            mute = ()  # a failing service is still tried: it may page again
-        found.append(
-            Problem(
-                kind,
-                f"{kind}:service:{service.pk}",
-                title,
-                words,
-                service_fix(service, health, slug),
-                since,
-                names(using[service.pk]),
-                mute,
-                cause,
-                ask,
-            )
-        )
-    for account in accounts:
-        affected = [a for s in account.services.all() for a in using[s.pk]]
-        detail = what_stopped(account.name)  # not paging broken (`pagerduty.reconnect`)
-        found.append(
-            Problem(
-                ProblemKind.RECONNECT,
-                f"reconnect:account:{account.pk}",
-                f"PagerDuty account {account.name} needs reconnecting",
-                detail,
-                Fix(
-                    "Reconnect it in Integrations",
-                    reverse("pagerduty:integrations", args=[slug]) + f"#account-{account.pk}",
-                ),
-                account.refused_at,  # None for an account refused before it was recorded
-                names(affected),
-                cause=detail,
-                ask=f"reconnect {account.name} in Integrations",
-            )
-        )
-    orphans = Alert.objects.filter(
-        organization=organization, enabled=True, targets__isnull=True
-    ).order_by("name")
-    # How many there are in all, in the same query (a window, counted before the limit):
-    # at least one row is read for it, shown or not.
-    listed = orphans.only("pk", "name").annotate(orphans=Window(Count("pk")))
-    wanted = None if limit is None else max(0, limit - len(found))
-    read = list(listed if wanted is None else listed[: max(1, wanted)])
-    rows = read if wanted is None else read[:wanted]
-    total = len(found) + (read[0].orphans if read else 0)
-    for alert in rows:
-        found.append(
-            Problem(
-                ProblemKind.NOBODY,
-                f"nobody:alert:{alert.pk}",
-                f"{alert.name} pages nobody",
-                "It is enabled but has no PagerDuty service: when it fires, nobody is paged.",
-                Fix("Add a service", reverse("alerts:edit", args=[slug, alert.pk])),
-                None,
-                (alert.name,),
-                (alert.name,),
-            )
-        )
-    # An account to reconnect after failing deliveries: its pages still go out.
-    order = [ProblemKind.REFUSED, ProblemKind.FAILING, ProblemKind.RECONNECT, ProblemKind.NOBODY]
-    found.sort(key=lambda p: order.index(p.kind))
-    return (found if limit is None else found[:limit]), total
+    @property
+    def impact(self) -> int:
+        """How much it costs now, most first: an open firing it affects (0), enabled alerts
+        that page through it, or the fallback (1), nothing that pages (2). Problems are
+        listed in this order; the last are not broken paging (`notices.emails`)."""
+        return 0 if self.firing else 1 if self.alerts or self.fallback else 2

@@ -207,7 +207,7 @@ class StateOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    code: str = Field(description="ok, off, nobody, refused, reconnect or failing.")
+    code: str = Field(description="ok, off, nobody, refused, reconnect, failing or unconfirmed.")
     label: str
     words: str = Field(description="What is wrong, in words; empty when nothing is.")
     fix_url: str | None = Field(default=None, description="The page that mends it.")
@@ -274,7 +274,7 @@ class AlertPage(PageOut):
 
 
 class ServiceHealthOut(BaseModel):
-    code: Literal["ok", "failing", "reconnect", "refused"]
+    code: Literal["ok", "unconfirmed", "failing", "reconnect", "refused"]
     label: str
     words: str
     since: datetime | None

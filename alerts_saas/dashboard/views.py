@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from alerts_saas.accounts.access import TenantRequest, tenant_view
-from alerts_saas.alerts.health import ProblemKind, problems_shown
+from alerts_saas.alerts.problems import problems_shown
 from alerts_saas.alerts.views.mutes import muted_now
 from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
@@ -30,19 +30,23 @@ def _context(request: TenantRequest) -> dict[str, Any]:
     organization = request.tenant.organization
     now = timezone.now()
     firing = firing_section(organization, now)
-    broken, broken_total = problems_shown(organization, PROBLEMS_SHOWN)
+    paging = problems_shown(organization, PROBLEMS_SHOWN)
+    broken = paging.shown
     steps = checklist(organization)
-    reconnect = sum(p.kind == ProblemKind.RECONNECT for p in broken)
     return {
         "now": now,
         "firing": firing,
         "muted": muted_now(organization.pk, organization.slug, now),
         "unwatched": unwatched(organization),
         "problems": broken,
-        "more_problems": broken_total - len(broken),
-        # Accounts to reconnect are not broken paths: their pages still go out.
-        "to_reconnect": reconnect,
-        "broken_paths": broken_total - reconnect,
+        "more_problems": paging.more,
+        # Accounts to reconnect are not broken paths: their pages still go out. Nor are
+        # services no enabled alert pages through: counted apart.
+        "to_reconnect": paging.to_reconnect,
+        "broken_paths": paging.broken,
+        "unused_broken": paging.unused,
+        # Services a person changed that PagerDuty has not confirmed: not "every path works".
+        "unconfirmed": paging.unconfirmed,
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
         "revoked_in_use": refusals.in_use(organization.pk, now, REVOKED_SHOWN),

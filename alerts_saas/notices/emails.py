@@ -27,7 +27,7 @@ from alerts_saas.accounts.times import ago
 from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.paged import missed
-from alerts_saas.notices.models import KIND_ORDER, PagingProblem
+from alerts_saas.notices.models import KIND_ORDER, NO_ALERT, PagingProblem
 from integrations.pagerduty.reconnect import SHORT, STOPPED
 
 NEW = "new"
@@ -82,6 +82,13 @@ def told_before(problem: PagingProblem) -> bool:
     """Whether its first email went out before it was fixed; if not, the all-clear is the
     only email about it ("broken for 2 minutes, fixed now")."""
     return problem.notified_at is not None
+
+
+def pages_nothing(problem: PagingProblem) -> bool:
+    """Whether nothing pages through it (no enabled alert, not the fallback): broken, but no
+    page is lost to it, so its email does not say paging is broken (an account to reconnect
+    has its own words)."""
+    return problem.impact >= NO_ALERT and problem.kind != ProblemKind.RECONNECT
 
 
 def only_reconnect(problems: list[PagingProblem]) -> bool:
@@ -171,6 +178,9 @@ class Digest:
                 return f"{prefix}Still to reconnect PagerDuty in {org}: {SHORT}"
             if only_reconnect(self.fixed):
                 return f"{prefix}Reconnected in {org}: {title.removesuffix(' needs reconnecting')}"
+            if pages_nothing(single[0]):
+                still = "Still: " if self.reminders else "Fixed: " if self.fixed else ""
+                return f"{prefix}{still}{title} in {org} (no alert pages it)"
             if self.fixed and not told_before(self.fixed[0]):
                 took = lasted(self.fixed[0].began, self.fixed[0].resolved_at or self.now)
                 return f"{prefix}Paging was broken for {took} in {org}, fixed now: {title}"
@@ -180,11 +190,14 @@ class Digest:
                 return f"{prefix}Still broken in {org}: {title}"
             return f"{prefix}Fixed in {org}: {title}"
         parts = []
-        broken = [p for p in self.new if p.kind != ProblemKind.RECONNECT]
+        broken = [p for p in self.new if p.kind != ProblemKind.RECONNECT and not pages_nothing(p)]
+        unused = sum(pages_nothing(p) for p in self.new)
         if broken:
             parts.append(f"{len(broken)} new paging problem{'s' if len(broken) > 1 else ''}")
-        if len(broken) < len(self.new):
-            accounts = len(self.new) - len(broken)
+        if unused:
+            parts.append(f"{unused} new problem{'s' if unused > 1 else ''} no alert pages through")
+        if len(broken) + unused < len(self.new):
+            accounts = len(self.new) - len(broken) - unused
             parts.append(
                 f"{accounts} PagerDuty account{'s' if accounts > 1 else ''} to reconnect "
                 "(pages still go out)"
@@ -201,6 +214,7 @@ class Digest:
             "organization": self.organization,
             "product": settings.PRODUCT_NAME,
             "new_reconnect_only": only_reconnect(self.new),
+            "new_unused_only": bool(self.new) and all(pages_nothing(p) for p in self.new),
             "reminders_reconnect_only": only_reconnect(self.reminders),
             "reconnect_stopped": STOPPED,
             **self._section("new", self.new),
@@ -229,7 +243,8 @@ class Digest:
     def _section(self, name: str, problems: list[PagingProblem]) -> dict[str, object]:
         """The section's first PER_SECTION problems, worst first, and how many more."""
         ordered = sorted(
-            problems, key=lambda p: (KIND_ORDER.index(ProblemKind(p.kind)), p.opened_at, p.pk)
+            problems,
+            key=lambda p: (p.impact, KIND_ORDER.index(ProblemKind(p.kind)), p.opened_at, p.pk),
         )
         return {
             name: [self._item(p) for p in ordered[:PER_SECTION]],

@@ -18,8 +18,9 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.health import ProblemKind
 
-# Worst first, as `health.problems` sorts them, but an account to reconnect last of all: its
-# pages still go out (`pagerduty.reconnect`), so the banner shows any broken path before it.
+# Worst first within the same impact (`worst_first`: what an open firing meets, then what
+# alerts page through, then the rest), as `problems` sorts them, an account to reconnect
+# last: its pages still go out (`pagerduty.reconnect`).
 KIND_ORDER = [k for k in ProblemKind if k != ProblemKind.RECONNECT] + [ProblemKind.RECONNECT]
 # Problems that only a member's change makes (an enabled alert left without a service): one
 # made in a member's request is theirs (`opened_by`). A refused key, failing deliveries or an
@@ -28,6 +29,8 @@ MEMBER_MADE = frozenset({ProblemKind.NOBODY})
 # Problems during which a page may have been lost: told even when gone before the first email
 # ("broken for 2 minutes, fixed now"); the others, gone that soon, are not worth an email.
 LOST_PAGES = frozenset({ProblemKind.REFUSED, ProblemKind.FAILING})
+# `impact` of a problem nothing pages through: not told as "Paging broken" (`emails`).
+NO_ALERT = 2
 
 
 class PagingProblemQuerySet(models.QuerySet["PagingProblem"]):
@@ -42,7 +45,7 @@ class PagingProblemQuerySet(models.QuerySet["PagingProblem"]):
             *(models.When(kind=kind, then=models.Value(i)) for i, kind in enumerate(KIND_ORDER)),
             default=models.Value(len(KIND_ORDER)),
         )
-        return self.order_by(rank, "opened_at", "pk")
+        return self.order_by("impact", rank, "opened_at", "pk")
 
 
 class PagingProblem(models.Model):
@@ -67,6 +70,11 @@ class PagingProblem(models.Model):
         default=list, blank=True, help_text="Those of `alerts` that page nobody at all."
     )
     since = models.DateTimeField(null=True, blank=True, help_text="When it began, if known.")
+    impact = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="`health.Problem.impact`: 0 an open firing meets it, 1 alerts page through "
+        "it, 2 nothing pages through it (not told as broken paging).",
+    )
     opened_at = models.DateTimeField(default=timezone.now)
     # The emails: the first one, the latest one (first or reminder), the reminders' count.
     notified_at = models.DateTimeField(null=True, blank=True)

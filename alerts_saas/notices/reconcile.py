@@ -19,6 +19,11 @@ organization's open `PagingProblem` rows:
    sending fails, the transaction rolls back and the next run tries again; a run at the
    same time waits for the claimed rows' locks, then finds nothing left to claim.
 
+Before step 4, a run reads PagerDuty's list for the services connected through OAuth whose
+key PagerDuty refused and nobody was told of yet (`service_check.check_refused`): the email
+then says whether the service was deleted or only Tripwire's integration removed, and runs
+steps 1 to 3 again if that changed anything.
+
 Steps 1 to 3 also run in the request of a member whose change can break or mend paging
 (`triggers.MemberChanges`): what it opens that only a member makes (`MEMBER_MADE`), or
 closes by a member's doing, is marked as theirs if its subject is one the request touched;
@@ -42,12 +47,14 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Membership, Organization, Role
-from alerts_saas.alerts.health import Problem, problems
+from alerts_saas.alerts.health import Problem, ProblemKind
 from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.problems import problems
 from alerts_saas.ids import as_id
 from alerts_saas.notices import emails
-from alerts_saas.notices.models import LOST_PAGES, MEMBER_MADE, PagingProblem
+from alerts_saas.notices.models import LOST_PAGES, MEMBER_MADE, NO_ALERT, PagingProblem
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.service_check import check_refused
 
 log = logging.getLogger(__name__)
 # The member a problem (by its key) is the doing of, if any: `update_rows`'s `touched`.
@@ -65,12 +72,20 @@ class Outcome:
     claimed: emails.Digest | None = None
     emails_sent: int = 0
     held_until: datetime | None = None
+    # Services PagerDuty refuses whose problem nobody was told of yet (`_unchecked`).
+    unchecked: list[int] = field(default_factory=list)
 
 
 def reconcile(organization: Organization, now: datetime | None = None) -> Outcome:
     """Bring the organization's rows in line with its problems now, and send what is due."""
     now = now or timezone.now()
     outcome = update_rows(organization, now)
+    if outcome.unchecked and check_refused(organization.pk, outcome.unchecked):
+        # PagerDuty's list says more than the refusal (the service deleted, or only our
+        # integration removed): the rows say so before their first email.
+        again = update_rows(organization, now)
+        outcome.opened += again.opened
+        outcome.closed += again.closed
     outcome.claimed, outcome.emails_sent, outcome.held_until = _notify(organization, now)
     return outcome
 
@@ -98,7 +113,16 @@ def update_rows(
     _refresh([(row, current[key]) for key, row in rows.items() if key in current])
     gone = [row for key, row in rows.items() if key not in current]
     outcome.closed = _close(gone, current, now, credit)
+    outcome.unchecked = _unchecked(new, [row for key, row in rows.items() if key in current])
     return outcome
+
+
+def _unchecked(new: list[Problem], kept: list[PagingProblem]) -> list[int]:
+    """The services of refusals nobody was told of yet, new or held (their first email
+    waits): `reconcile` reads PagerDuty's list for those connected through OAuth first."""
+    keys = [p.key for p in new if p.kind == ProblemKind.REFUSED]
+    keys += [r.key for r in kept if r.kind == ProblemKind.REFUSED and r.notified_at is None]
+    return [pk for key in keys if (pk := as_id(key.rpartition(":")[2])) is not None]
 
 
 def shown(problem: Problem) -> dict[str, Any]:
@@ -112,6 +136,7 @@ def shown(problem: Problem) -> dict[str, Any]:
         "alerts": list(problem.alerts),
         "silenced": list(problem.silenced),
         "since": problem.since,
+        "impact": problem.impact,
     }
 
 
@@ -155,7 +180,10 @@ def _close(
         if PagingProblem.objects.filter(pk=row.pk, resolved_at__isnull=True).update(
             resolved_at=now,
             resolution=why[:300],
-            all_clear_due=False if replaced else (True if row.kind in LOST_PAGES else told),
+            # Gone before anyone was told: worth an email if a page may have been lost.
+            all_clear_due=False
+            if replaced
+            else (True if row.kind in LOST_PAGES and row.impact < NO_ALERT else told),
             closed_by_id=credit(row.key) if mended_by_member else None,
         ):
             closed.append(row.key)

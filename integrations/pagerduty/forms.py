@@ -16,6 +16,7 @@ from integrations.pagerduty.removal import Plan
 OPTION_NOTES = {
     PathState.RECONNECT: "its PagerDuty account needs reconnecting; pages still go out",
     PathState.FAILING: "a delivery to it failed lately",
+    PathState.UNCONFIRMED: "changed, and PagerDuty has not accepted an event there yet",
 }
 
 

@@ -14,8 +14,11 @@ from django.db.models import Q
 from alerts_saas.locks import lock_rows_without_key
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 
-# A service marked refused or failing: what a delivery that gets through clears.
-MARKED = Q(refused_at__isnull=False) | Q(failing_since__isnull=False)
+# A service marked refused or failing, or changed and not confirmed yet: what a delivery
+# that gets through clears.
+MARKED = (
+    Q(refused_at__isnull=False) | Q(failing_since__isnull=False) | Q(unconfirmed_at__isnull=False)
+)
 
 
 def lock_alerts_to_page(service_ids: Collection[int]) -> None:

@@ -14,38 +14,43 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts_saas.accounts.times import clock
 from integrations.pagerduty.events import EventResult
 from integrations.pagerduty.healing import MARKED, lock_alerts_to_page
-from integrations.pagerduty.models import PagerDutyService, Region
+from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty.path_words import INTEGRATION_REMOVED as INTEGRATION_REMOVED
+from integrations.pagerduty.path_words import LABELS as LABELS
+from integrations.pagerduty.path_words import SERVICE_DELETED as SERVICE_DELETED
+from integrations.pagerduty.path_words import PathState as PathState
+from integrations.pagerduty.path_words import ServiceHealth as ServiceHealth
+from integrations.pagerduty.path_words import clause as clause
+from integrations.pagerduty.path_words import other_region as other_region
+from integrations.pagerduty.path_words import refused, unconfirmed
 from integrations.pagerduty.reconnect import STOPPED
 from integrations.pagerduty.signals import announce, paths_healed
 
 DETAIL_LENGTH = 500
 log = logging.getLogger(__name__)
-
-
-def clause(text: str) -> str:
-    """`text` without its closing full stop, to be joined into a sentence of ours: reasons
-    (PagerDuty's, or an account's detail) often end with one, and a join must not double it."""
-    return text.strip().rstrip(".").rstrip()
-
-
-class PathState(StrEnum):
-    """A service's state as a path to someone's phone, worst last."""
-
-    OK = "ok"
-    FAILING = "failing"  # a delivery failed for good (not a refused key)
-    RECONNECT = "reconnect"  # its PagerDuty account needs reconnecting
-    REFUSED = "refused"  # PagerDuty refuses its integration key
 
 
 def refuses_key(result: EventResult) -> bool:
@@ -75,16 +80,20 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
     key its service no longer has (replaced since: "Add services" gave it a new integration)
     says nothing about the service's path, and marks nothing (`_current`)."""
     now = now or timezone.now()
-    refused: dict[int, str] = {}
+    refused_now: dict[int, str] = {}
     failing: dict[int, str] = {}
     for outcome in _current(list(failures)):
-        (refused if outcome.refused else failing).setdefault(
+        (refused_now if outcome.refused else failing).setdefault(
             outcome.service_id, outcome.detail[:DETAIL_LENGTH]
         )
     newly_refused: set[int] = set()
-    for service_id, detail in refused.items():
+    for service_id, detail in refused_now.items():
         if PagerDutyService.objects.filter(pk=service_id, refused_at__isnull=True).update(
-            refused_at=now, refused_detail=detail
+            refused_at=now,
+            refused_detail=detail,
+            refused_first=_never_accepted(now),
+            unconfirmed_at=None,  # PagerDuty answered what a person's change left open
+            unconfirmed_why="",
         ):
             newly_refused.add(service_id)
     newly_marked = set(newly_refused)
@@ -103,6 +112,16 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
     return newly_refused
 
 
+def _never_accepted(now: datetime) -> ExpressionWrapper:
+    """In a refusal's update: PagerDuty never took an event for the service (a key that
+    never worked is likelier mistyped than removed), as far as the deliveries kept tell."""
+    kept = now - timedelta(days=settings.DELIVERY_RETENTION_DAYS)
+    accepted = Delivery.objects.filter(service_id=OuterRef("pk"), status=Delivery.Status.DELIVERED)
+    return ExpressionWrapper(
+        Q(created_at__gte=kept) & ~Exists(accepted), output_field=BooleanField()
+    )
+
+
 def _current(failures: list[Outcome]) -> list[Outcome]:
     """The failures sent with their service's current key: one query per settle that has
     failures for good (the engine always says the key; a failure without one is taken as
@@ -114,18 +133,12 @@ def _current(failures: list[Outcome]) -> list[Outcome]:
     return [o for o in failures if not o.key or keys.get(o.service_id) == o.key]
 
 
-# The refusals the service picker records from PagerDuty's list of services: Tripwire's
-# findings, not words PagerDuty sent. A service listed without the integration Tripwire saved
-# for it; a service missing from the account's complete list (`rest.ServiceList.complete`).
-INTEGRATION_REMOVED = "Tripwire's integration is no longer on the service in PagerDuty"
-SERVICE_DELETED = "Service deleted in PagerDuty"
-
-
 def mark_removed(organization_id: int, details: Mapping[int, str]) -> int:
     """PagerDuty's list shows these services gone (service id -> `INTEGRATION_REMOVED` or
     `SERVICE_DELETED`): mark them refused, as a refused page would, in one compare-and-set
-    statement. An earlier refusal's time is kept, and its words, unless the service is
-    deleted: that says more than a refused key, and changes what to do. Returns how many
+    statement. An earlier refusal's time is kept, and its words, unless these say more than
+    a refused key and change what to do: the service deleted, or PagerDuty's own words
+    explained by the integration's removal. Returns how many
     were newly marked; their organization is announced."""
     if not details:
         return 0
@@ -137,9 +150,13 @@ def mark_removed(organization_id: int, details: Mapping[int, str]) -> int:
         output_field=CharField(),
     )
     deleted = Q(pk__in=by_detail.get(SERVICE_DELETED, [])) & ~Q(refused_detail=SERVICE_DELETED)
+    # PagerDuty's own words ("Invalid routing key") give way to what its list explains.
+    removed = Q(pk__in=by_detail.get(INTEGRATION_REMOVED, [])) & ~Q(
+        refused_detail__in=[INTEGRATION_REMOVED, SERVICE_DELETED]
+    )
     marked = (
         PagerDutyService.objects.filter(organization_id=organization_id, pk__in=list(details))
-        .filter(Q(refused_at__isnull=True) | deleted)
+        .filter(Q(refused_at__isnull=True) | deleted | removed)
         .update(refused_at=Coalesce("refused_at", Value(timezone.now())), refused_detail=detail)
     )
     if marked:
@@ -196,7 +213,12 @@ def heal(service_ids: Iterable[int]) -> int:
             if not marked:
                 return 0
             PagerDutyService.objects.filter(pk__in=[pk for pk, _ in marked]).update(
-                refused_at=None, refused_detail="", failing_since=None, failing_detail=""
+                refused_at=None,
+                refused_detail="",
+                failing_since=None,
+                failing_detail="",
+                unconfirmed_at=None,  # confirmed: PagerDuty took an event there
+                unconfirmed_why="",
             )
             healed: dict[int, list[int]] = {}
             for pk, organization_id in marked:
@@ -208,69 +230,10 @@ def heal(service_ids: Iterable[int]) -> int:
     return len(marked)
 
 
-LABELS = {
-    PathState.OK: "Pages OK",
-    PathState.FAILING: "Deliveries failing",
-    PathState.RECONNECT: "Needs reconnecting",
-    PathState.REFUSED: "Refused by PagerDuty",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceHealth:
-    """A service's path state in words, and since when. `cause` says what is wrong, `mend`
-    what an owner or admin does about it, and `ask` the same for a member to ask of one
-    (members can't delete, re-paste or reconnect services)."""
-
-    state: PathState
-    cause: str = ""
-    since: datetime | None = None
-    mend: str = ""
-    ask: str = ""  # "<verb> ...", after "Ask an owner or admin of <org> to "
-    # The mend as said on Integrations, beside the button it names (`advice(here=True)`).
-    mend_here: str = ""
-    deleted: bool = False  # the service itself is gone from PagerDuty (`SERVICE_DELETED`)
-
-    @property
-    def words(self) -> str:
-        """Cause and mend, for pages and emails that do not know who reads them."""
-        return f"{self.cause} {self.mend}".strip()
-
-    def advice(self, is_admin: bool, organization: str, here: bool = False) -> str:
-        """The words for this reader: the action for an owner or admin, whom to ask for a
-        member. `here`: read on Integrations, where the buttons the mend names are."""
-        if is_admin and here and self.mend_here:
-            return f"{self.cause} {self.mend_here}"
-        if is_admin or not self.ask:
-            return self.words
-        return f"{self.cause} Ask an owner or admin of {organization} to {self.ask}."
-
-    @property
-    def ok(self) -> bool:
-        return self.state == PathState.OK
-
-    @property
-    def label(self) -> str:
-        return "Deleted in PagerDuty" if self.deleted else LABELS[self.state]
-
-    @property
-    def can_page(self) -> bool:
-        """Whether a trigger to it can be expected to page someone: not when PagerDuty
-        refuses its key. (An account to reconnect still pages through the key.)"""
-        return self.state != PathState.REFUSED
-
-    @property
-    def needs_fallback(self) -> bool:
-        """Whether an alert's trigger to it should also go to the fallback service: its key
-        is refused, or its account needs reconnecting (Tripwire can no longer see whether
-        its integration still exists)."""
-        return self.state in (PathState.REFUSED, PathState.RECONNECT)
-
-
 def service_health(service: PagerDutyService) -> ServiceHealth:
     """The service's path state. Reads `service.account` (select it with the service)."""
     if service.refused_at is not None:
-        return _refused(service)
+        return refused(service)
     account = service.account
     if account is not None and account.needs_reconnect:
         since = f" since {clock(account.refused_at)}" if account.refused_at else ""
@@ -287,74 +250,9 @@ def service_health(service: PagerDutyService) -> ServiceHealth:
             f"A delivery to it failed: {service.failing_detail or 'PagerDuty refused it'}.",
             service.failing_since,
         )
+    if service.unconfirmed_at is not None:
+        return unconfirmed(service)
     return ServiceHealth(PathState.OK)
-
-
-def _refused(service: PagerDutyService) -> ServiceHealth:
-    """PagerDuty refuses the key. A pasted key's region is the person's guess: PagerDuty
-    knows a key in one region only, so a wrong region looks the same as a removed
-    integration, and is checked first. A connected service's region is its account's."""
-    detail = clause(service.refused_detail) or "HTTP 400"
-    if not service.is_pasted and service.refused_detail == SERVICE_DELETED:
-        return ServiceHealth(
-            PathState.REFUSED,
-            "It was deleted in PagerDuty, so pages to it can't get through.",
-            service.refused_at,
-            "Connect another service in Integrations, choose it in the alerts that page this "
-            "one, then delete this one.",
-            "connect another service in Integrations for the alerts that page this one, and "
-            "delete this one",
-            "Connect another service under “Add services”, choose it in the alerts that page "
-            "this one, then delete this one.",
-            deleted=True,
-        )
-    if not service.is_pasted and service.refused_detail == INTEGRATION_REMOVED:
-        return ServiceHealth(
-            PathState.REFUSED,
-            "Tripwire's integration was removed from it in PagerDuty, so pages to it can't "
-            "get through.",
-            service.refused_at,
-            "Choose it again under “Add services” to give it a new integration.",
-            "choose it again under “Add services” in Integrations, to give it a new integration",
-        )
-    if not service.is_pasted:
-        return ServiceHealth(
-            PathState.REFUSED,
-            f"PagerDuty refuses its integration key ({detail}): the integration was "
-            "probably removed in PagerDuty.",
-            service.refused_at,
-            "Choose it again under “Add services” to give it a new integration.",
-            "choose it again under “Add services” in Integrations, to give it a new integration",
-        )
-    here, other = _regions(service.region)
-    otherwise = (
-        "If not, the integration was probably removed in PagerDuty: delete this service and "
-        "paste the key of a new Events API v2 integration."
-    )
-    return ServiceHealth(
-        PathState.REFUSED,
-        f"PagerDuty refuses its integration key ({detail}). Check the region: this key is "
-        f"not known to PagerDuty in the {here}.",
-        service.refused_at,
-        f"If the integration is in the {other}, switch this service to it: “Switch to "
-        f"{other}” in Integrations, or paste the same key again with region “{other}”. "
-        + otherwise,
-        f"switch it to the {other} if the integration is there, or else replace the "
-        "integration (it was probably removed in PagerDuty)",
-        f"If the integration is in the {other}, switch this service to it with the button "
-        f"below, or paste the same key again with region “{other}”. " + otherwise,
-    )
-
-
-def other_region(region: str) -> tuple[str, str]:
-    """The region a pasted key may belong to instead: its code and its name."""
-    code = next(value for value in Region.values if value != region)
-    return code, str(Region(code).label)
-
-
-def _regions(region: str) -> tuple[str, str]:
-    """The region's name, and the other one's."""
-    return str(dict(Region.choices).get(region, region)), other_region(region)[1]
 
 
 def fallback_service(organization_id: int) -> PagerDutyService | None:

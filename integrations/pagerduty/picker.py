@@ -114,7 +114,9 @@ def mark_removed(
                 missing.append(Saved(pk, pd_id, integration_id, refused_at is not None))
         elif refused_detail == paths.SERVICE_DELETED:
             relisted[pk] = integration_removed(service, integration_id)
-        elif refused_at is None and integration_removed(service, integration_id):
+        elif refused_detail != paths.INTEGRATION_REMOVED and integration_removed(
+            service, integration_id
+        ):  # also what explains a refusal in PagerDuty's words (`paths.mark_removed`)
             details[pk] = paths.INTEGRATION_REMOVED
     details.update(confirm_missing(account, missing))
     organization_id = account.organization_id

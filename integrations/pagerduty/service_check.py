@@ -23,6 +23,7 @@ code (`access_check.attempt`, `Checks`), the stamps written in one update per
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 from django.conf import settings
@@ -32,7 +33,8 @@ from django.utils import timezone
 
 from integrations.pagerduty import access_check, picker
 from integrations.pagerduty.access_check import Checks
-from integrations.pagerduty.models import PagerDutyAccount
+from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.paths import INTEGRATION_REMOVED, SERVICE_DELETED
 from integrations.pagerduty.rest import AccountApi
 
 log = logging.getLogger(__name__)
@@ -92,3 +94,29 @@ def check_due(now: datetime | None = None) -> int:
             except Exception:  # one account's fault must not cost the others their check
                 log.exception("Checking the services of PagerDuty account %s failed", account.pk)
     return marked
+
+
+def check_refused(organization_id: int, service_ids: Collection[int]) -> int:
+    """PagerDuty just refused these services' keys: read the accounts of those connected
+    through OAuth now, as beat's check does (`check_account`), so that what is said of them
+    (deleted in PagerDuty, or only Tripwire's integration removed: two different mends) is
+    known before anyone is told (`notices.reconcile`). Pasted keys, refusals already judged
+    from PagerDuty's list, and accounts to reconnect are not read. Returns how many
+    services' marks changed; an account whose read fails is logged and left as it was."""
+    accounts = set(
+        PagerDutyService.objects.filter(
+            organization_id=organization_id,
+            pk__in=list(service_ids),
+            refused_at__isnull=False,
+            account__status=PagerDutyAccount.Status.ACTIVE,
+        )
+        .exclude(refused_detail__in=[SERVICE_DELETED, INTEGRATION_REMOVED])
+        .values_list("account_id", flat=True)
+    )
+    changed = 0
+    for account in PagerDutyAccount.objects.filter(pk__in=accounts).order_by("pk"):
+        try:
+            changed += check_account(account)
+        except Exception:  # the email still goes, with what is known
+            log.exception("Checking refused services of PagerDuty account %s failed", account.pk)
+    return changed

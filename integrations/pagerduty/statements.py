@@ -343,7 +343,9 @@ def _settle_unless_marked(
     # A data-modifying CTE runs whether or not the statement reads it.
     settled = f"""marked AS (
         SELECT id FROM {SERVICES}
-         WHERE id = ANY(%s::bigint[]) AND (refused_at IS NOT NULL OR failing_since IS NOT NULL)),
+         WHERE id = ANY(%s::bigint[])
+           AND (refused_at IS NOT NULL OR failing_since IS NOT NULL
+                OR unconfirmed_at IS NOT NULL)),
       settled AS (
         UPDATE {TABLE} AS d
            SET status = v.status, attempts = v.attempts, lease_until = NULL,

@@ -21,8 +21,8 @@ from alerts_saas.accounts.models import Invitation, Organization, Role
 from alerts_saas.alerts import evaluation
 from alerts_saas.alerts.conditions import Event
 from alerts_saas.alerts.counting import CounterSet, counts
-from alerts_saas.alerts.health import problems
 from alerts_saas.alerts.models import Level
+from alerts_saas.alerts.problems import problems
 from alerts_saas.dashboard import failures, firing
 from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
@@ -516,8 +516,8 @@ def test_the_dashboard_costs_the_same_few_queries_however_much_history(
         admin_client.get(f"/o/{org.slug}/")
     assert not any("routing_key" in sql for sql in large)
     # Its own: the firing alerts (4, and 2 for their incidents in PagerDuty), the broken
-    # paths (5), the checklist (1), the failures (1).
-    with django_assert_max_num_queries(13):
+    # paths (6: with which alerts they meet are firing), the checklist (1), the failures (1).
+    with django_assert_max_num_queries(14):
         _sections(org)
 
 

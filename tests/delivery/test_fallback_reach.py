@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts_saas.alerts import firings
-from alerts_saas.alerts.health import problems
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.problems import problems
 from alerts_saas.notices.emails import alert_lines
 from alerts_saas.notices.models import PagingProblem
 from alerts_saas.notices.reconcile import reconcile

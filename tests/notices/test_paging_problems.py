@@ -14,8 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Membership, Role
-from alerts_saas.alerts.health import problems
 from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.problems import problems
 from alerts_saas.notices import tasks
 from alerts_saas.notices.models import PagingProblem
 from alerts_saas.notices.reconcile import reconcile

@@ -53,7 +53,10 @@ def test_an_eu_key_pasted_as_us_is_advised_by_region_and_corrected_by_pasting_ag
     ) in row
     # On Integrations, with the button just below: not sent to the page it is read on.
     assert "” in Integrations" not in row
-    assert row.index("Check the region") < row.index("probably removed in PagerDuty")
+    # PagerDuty never took an event for it: a typo or the region, not a removed integration.
+    assert "has never taken an event for it, so a typo or the wrong region is likelier" in row
+    assert "probably removed in PagerDuty" not in row
+    assert row.index("Check the region") < row.index("copy the key again")
 
     # Pasting it again with the other region corrects this entry; no second one.
     response = _paste(admin_client, org, key, "eu", name="Billing EU again")
@@ -105,7 +108,7 @@ def test_a_member_is_told_whom_to_ask(org, pagerduty, add_member, admin_client):
     assert (
         "Check the region: this key is not known to PagerDuty in the United States. Ask an "
         "owner or admin of Acme Ops to switch it to the European Union if the integration "
-        "is there, or else replace the integration"
+        "is there, or else paste the key again (it is probably mistyped)"
     ) in row
     assert "delete this service" not in row and "Delete…" not in row
     assert "Switch to European Union</button>" not in row

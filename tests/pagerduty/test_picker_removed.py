@@ -98,7 +98,9 @@ def test_a_service_listed_without_its_integration_is_marked_removed(
     gone = _saved(account, "PGONE", "PINTGONE")
     unlisted = _saved(account, "PNOINT", "PINTNO")  # listed without its integrations: unknown
     before = timezone.now() - timedelta(hours=2)
-    old = _saved(account, "POLD", "PINTOLD")  # already refused by a page: its words stay
+    # Already refused by a page: its time stays, and PagerDuty's words give way to what the
+    # list explains (the integration removed: choose it again under "Add services").
+    old = _saved(account, "POLD", "PINTOLD")
     PagerDutyService.objects.filter(pk=old.pk).update(
         refused_at=before, refused_detail="Invalid routing key"
     )
@@ -117,7 +119,7 @@ def test_a_service_listed_without_its_integration_is_marked_removed(
     }
 
     services = AccountApi(account).services()
-    assert picker.mark_removed(account, services) == 1
+    assert picker.mark_removed(account, services) == 2
     rows = {row.id: row for row in picker.rows_of(account, services, set())}
 
     # One call, asking for the integrations.
@@ -135,7 +137,7 @@ def test_a_service_listed_without_its_integration_is_marked_removed(
     assert rows["PGONE"].removed and not rows["PGONE"].connected
 
     old.refresh_from_db()
-    assert old.refused_at == before and old.refused_detail == "Invalid routing key"
+    assert old.refused_at == before and old.refused_detail == paths.INTEGRATION_REMOVED
     assert rows["POLD"].removed and not rows["POLD"].connected
 
     for service in (kept, unlisted):

@@ -135,7 +135,15 @@ def targets_version(request: TenantRequest, alert: Alert, now: datetime) -> Vers
             .values_list("service_id", "names", "escalation_policy", "checked_at", "problem")
         )
     paths = [  # the alert's targets, prefetched with their accounts
-        (t.pk, t.name, t.refused_at, t.failing_since, t.account_id, t.account and t.account.status)
+        (
+            t.pk,
+            t.name,
+            t.refused_at,
+            t.failing_since,
+            t.unconfirmed_at,
+            t.account_id,
+            t.account and t.account.status,
+        )
         for t in alert.targets.all()
     ]
     seen = (

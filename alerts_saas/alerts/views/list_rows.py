@@ -126,6 +126,9 @@ SERVICE_FIELDS = (
     "refused_detail",
     "failing_since",
     "failing_detail",
+    "refused_first",
+    "unconfirmed_at",
+    "unconfirmed_why",
 )
 ACCOUNT_FIELDS = ("pk", "name", "status", "status_detail", "refused_at")
 

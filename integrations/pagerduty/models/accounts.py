@@ -175,6 +175,12 @@ class PagerDutyService(models.Model):
         null=True, blank=True, help_text="When a delivery to it first failed for good."
     )
     failing_detail = models.CharField(max_length=500, blank=True)
+    # PagerDuty refused its key before it ever took an event for it (a typo, say).
+    refused_first = models.BooleanField(default=False)
+    # A person changed its path (a pasted key's region): not refused, not confirmed either,
+    # until PagerDuty takes an event there or refuses it (`paths.service_health`).
+    unconfirmed_at = models.DateTimeField(null=True, blank=True)
+    unconfirmed_why = models.CharField(max_length=300, blank=True, help_text="Who changed what.")
 
     class Meta:
         constraints = [

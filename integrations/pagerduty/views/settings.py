@@ -116,7 +116,7 @@ def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResp
         taken = service.region != region and service.refused_at is None
         mended = ""
         if service.region != region and not taken:
-            mended = _switch_region(service, region)[1]
+            mended = _switch_region(request, service, region)[1]
     problems_now(organization)
     if taken:
         messages.error(
@@ -140,7 +140,7 @@ def change_region(request: TenantRequest, pagerduty_service_id: int) -> HttpResp
 def _save_paste(request: TenantRequest, form: PastedKeyForm) -> str:
     """Add the pasted service, or correct the region of the one with this key; say which."""
     if form.region_change is not None:
-        service, mended = _switch_region(form.region_change, form.cleaned_data["region"])
+        service, mended = _switch_region(request, form.region_change, form.cleaned_data["region"])
         return (
             f"{service.name} now sends to PagerDuty in the {service.get_region_display()}. "
             f"Send a test event to check the key works there. {mended}"
@@ -155,13 +155,21 @@ def _save_paste(request: TenantRequest, form: PastedKeyForm) -> str:
     return f"{service.name} was added. Send a test event to check the key works."
 
 
-def _switch_region(service: PagerDutyService, region: str) -> tuple[PagerDutyService, str]:
+def _switch_region(
+    request: TenantRequest, service: PagerDutyService, region: str
+) -> tuple[PagerDutyService, str]:
     """A pasted key's region corrected. What PagerDuty said in the other region no longer
-    holds: the refusal and failure marks go, until a delivery in this region tells, and the
-    open firings it refused are paged there again (`page_mended`); what to tell of them."""
+    holds: the refusal and failure marks go, and the open firings it refused are paged there
+    again (`page_mended`); what to tell of them. The person's correction is a guess, not
+    PagerDuty's answer: the service is "not confirmed" until an event there is accepted
+    (the mark goes, `paths.heal`) or refused (marked refused again, `paths.record`)."""
     service.region = region
     service.refused_at, service.refused_detail = None, ""
     service.failing_since, service.failing_detail = None, ""
+    service.unconfirmed_at = timezone.now()
+    service.unconfirmed_why = (
+        f"Region changed to the {service.get_region_display()} by {request.user.display_name}"
+    )[:300]
     service.save(
         update_fields=[
             "region",
@@ -169,6 +177,8 @@ def _switch_region(service: PagerDutyService, region: str) -> tuple[PagerDutySer
             "refused_detail",
             "failing_since",
             "failing_detail",
+            "unconfirmed_at",
+            "unconfirmed_why",
         ]
     )
     paged = page_mended(service.organization_id, [service.pk]).get(service.pk, 0)
