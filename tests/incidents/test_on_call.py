@@ -4,6 +4,8 @@ unknown with PagerDuty's reason; a page asks for a refresh once, in the backgrou
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.pagerduty.incidents import oncall
 from integrations.pagerduty.incidents.models import OnCallNow
@@ -65,3 +67,31 @@ def test_the_alert_form_says_who_the_chosen_services_page_now(
     assert "On call now: Olivia Oncall" in page
     new = admin_client.get(f"/o/{org.slug}/alerts/new/").content.decode()
     assert "Who the chosen services page now" not in new  # nothing chosen yet
+
+
+def test_asking_for_many_services_costs_the_queries_of_one(connected_service) -> None:
+    """The refreshes a page asks for are stamped together, not one update per service."""
+    services = [connected_service]
+    for n in range(5):
+        services.append(
+            PagerDutyService.objects.create(
+                organization_id=connected_service.organization_id,
+                account=connected_service.account,
+                name=f"Service {n}",
+                region="us",
+                pd_service_id=f"PEXTRA{n}",
+                integration_key=f"{n}" * 32,
+            )
+        )
+    for service in services:
+        OnCallNow.objects.create(organization_id=service.organization_id, service=service)
+    with CaptureQueriesContext(connection) as one:
+        oncall.on_call(services[:1])
+    with CaptureQueriesContext(connection) as six:
+        oncall.on_call(services[1:])
+    assert len(six) == len(one)
+    asked = OnCallNow.objects.filter(service__in=services, requested_at__isnull=False)
+    assert asked.count() == 6
+    with CaptureQueriesContext(connection) as again:
+        oncall.on_call(services)  # asked moments ago: nothing to stamp
+    assert not [q for q in again.captured_queries if q["sql"].startswith("UPDATE")]

@@ -114,13 +114,20 @@ def _to_reconnect(row: OnCallNow) -> bool:
 
 
 def _ask(stale: list[int]) -> None:
+    """Ask for a refresh of the `stale` services not asked for lately: one refresh in
+    flight per service. The rows not asked for are locked and stamped together (two
+    statements however many services a page shows); a reader that finds one locked leaves
+    it to the one holding it, which asks."""
     now = timezone.now()
     not_asked = Q(requested_at__isnull=True) | Q(requested_at__lt=now - ASKED)
-    ids = [  # one compare-and-set each (an alert has a few services): one refresh in flight
-        pk
-        for pk in stale
-        if OnCallNow.objects.filter(not_asked, service_id=pk).update(requested_at=now)
-    ]
+    with transaction.atomic():
+        ids = list(
+            OnCallNow.objects.filter(not_asked, service_id__in=stale)
+            .select_for_update(skip_locked=True)
+            .values_list("service_id", flat=True)
+        )
+        if ids:
+            OnCallNow.objects.filter(service_id__in=ids).update(requested_at=now)
     if ids:
         task(REFRESH_ON_CALL).delay(ids)
 
