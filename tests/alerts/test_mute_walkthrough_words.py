@@ -67,7 +67,7 @@ def test_a_weekly_mute_with_no_day_and_no_length_says_both_reasons_as_sentences(
 ) -> None:
     answer = _text(_weekly(admin_client, org, alert, **{"weekly-end": "13:00"}).content.decode())
     assert (
-        "Not muted: Choose at least one day. It would end as it starts: choose another time."
+        "Not muted: choose at least one day. It would end as it starts: choose another time."
         in answer
     )
     assert ".;" not in answer and not MuteWindow.objects.exists()

@@ -160,7 +160,7 @@ def test_a_past_time_in_the_browsers_zone_is_refused(org, alert, admin_client) -
     typed = _typed(-timedelta(minutes=10))
     posted = {"mute-until": typed, "mute-page_zone": "America/New_York"}
     response = _mute(admin_client, org, alert, **posted)
-    assert "Not muted: That time has passed: choose a later one." in _text(response)
+    assert "Not muted: that time has passed: choose a later one." in _text(response)
     assert not MuteWindow.objects.exists()
 
 

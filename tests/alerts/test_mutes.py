@@ -292,7 +292,7 @@ def test_a_mute_in_the_past_or_with_no_day_is_refused_in_words(org, alert, admin
     past = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     response = admin_client.post(url, {"kind": "once", "mute-length": "until", "mute-until": past})
     followed = admin_client.get(response["Location"]).content.decode()
-    assert "Not muted: That time has passed" in followed
+    assert "Not muted: that time has passed" in followed
     admin_client.post(url, {"kind": "weekly", "weekly-start": "02:00", "weekly-end": "04:00"})
     assert not MuteWindow.objects.exists()
 

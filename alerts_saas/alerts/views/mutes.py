@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -91,18 +91,34 @@ def _open_windows(organization_id: int, now: datetime) -> list[MuteWindow]:
     )
 
 
+# A mute of the alert page's forms refused: what was posted, kept in the session for the
+# page it goes back to, which shows that form again, open, its errors beside its fields.
+REFUSED = "alert_mute_refused"
+
+
 def alert_mutes_context(alert: Alert, request: TenantRequest) -> dict[str, Any]:
-    """The alert page's mute section: its windows, its services' mutes, the two forms."""
+    """The alert page's mute section: its windows, its services' mutes, the two forms (the
+    one just refused bound to what was posted, once)."""
     now = timezone.now()
     windows = _open_windows(alert.organization_id, now)
     targets = {t.pk for t in alert.targets.all()}
     zone = request_zone(request).name
+    refused = request.session.pop(REFUSED, None)
+    posted = QueryDict(refused["data"]) if refused and refused["alert"] == alert.pk else None
+    weekly = bool(posted is not None and refused and refused["weekly"])
+    forms_shown = {
+        "mute_form": MuteNowForm(None if weekly else posted, prefix="mute"),
+        # No day ticked in advance: what is saved is exactly the days ticked.
+        "schedule_form": ScheduleForm(
+            posted if weekly else None, prefix="weekly", initial={"time_zone": zone}
+        ),
+    }
+    for form in forms_shown.values():
+        form.is_valid()  # a bound form's errors, for the page
     return {
         "mute_lines": mute_lines([w for w in windows if w.alert_id == alert.pk], now),
         "service_mute_lines": mute_lines([w for w in windows if w.service_id in targets], now),
-        "mute_form": MuteNowForm(prefix="mute"),
-        # No day ticked in advance: what is saved is exactly the days ticked.
-        "schedule_form": ScheduleForm(prefix="weekly", initial={"time_zone": zone}),
+        **forms_shown,
     }
 
 
@@ -198,7 +214,10 @@ def _create(
         else MuteNowForm(request.POST, prefix="mute")
     )
     if not form.is_valid():
-        messages.error(request, f"Not muted: {problems_text(form)}")
+        messages.error(request, f"Not muted: {_lower_first(problems_text(form))}")
+        if "alert" in subject:  # its page shows the form again, the errors beside the fields
+            request.session[REFUSED] = {"alert": subject["alert"].pk, "weekly": weekly}
+            request.session[REFUSED]["data"] = request.POST.urlencode()
         return back
     data = form.cleaned_data
     fields = ("weekdays", "duration_minutes", "time_zone") if weekly else ("starts_at", "ends_at")
@@ -324,6 +343,11 @@ def mute_end(request: TenantRequest, mute_window_id: int) -> HttpResponse:
         request, format_html("Mute of {} ended: {}.{}", window.subject_name, after, paged)
     )
     return back
+
+
+def _lower_first(text: str) -> str:
+    """ "That time has passed" after a colon: "that time has passed" (not an acronym)."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
 
 
 def problems_text(form: forms.Form) -> str:
