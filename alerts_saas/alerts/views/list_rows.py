@@ -87,8 +87,10 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
         )
     )
     return {
-        pk: RowFacts(since, count or 0, cleared, status or "", at, *where[:2], bool(where[2]))
-        for pk, since, count, cleared, status, at, *where in found
+        pk: RowFacts(
+            since, count or 0, cleared, status or "", at, service or "", service_id, bool(fallback)
+        )
+        for pk, since, count, cleared, status, at, service, service_id, fallback in found
     }
 
 
