@@ -28,7 +28,7 @@ def test_a_long_quiet_host_resolved_by_hand_fires_again_while_it_stays_quiet(
     assert evaluation.evaluate(now=start + 900)["opened"] == 0  # 15 windows: still firing
     firing = Firing.objects.get(alert=alert, cleared_at__isnull=True)
     page = admin_client.get(alert.get_absolute_url()).content.decode()
-    assert "so it fires again at the next check." in page
+    assert "so it fires again at the next check" in page
     url = reverse("alerts:resolve", args=[org.slug, alert.pk])
     admin_client.post(url, {"firing": firing.pk})
     assert Firing.objects.get(pk=firing.pk).cleared_at is not None
