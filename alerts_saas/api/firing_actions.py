@@ -27,7 +27,8 @@ from alerts_saas.alerts.payload import group_label, group_words
 from alerts_saas.api import history
 from alerts_saas.api.auth import WRITE, TokenRequest
 from alerts_saas.api.fields import NoNul
-from alerts_saas.api.schemas import Closed, FiringOut, InvalidOut
+from alerts_saas.api.history_schemas import FiringOut
+from alerts_saas.api.schemas import Closed, InvalidOut
 from alerts_saas.ingest.parsing import Refused
 from alerts_saas.ingest.schema import ErrorOut
 

@@ -15,17 +15,17 @@ from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.mutes import Hold, holds
 from alerts_saas.api.auth import READ, TokenRequest
 from alerts_saas.api.fields import Id, NoNul, PagerDutyServiceId
-from alerts_saas.api.paging import HistoryPaging, Paging, history_page_of, page_of
-from alerts_saas.api.schemas import (
+from alerts_saas.api.history_schemas import (
     DeliveryOut,
     DeliveryPage,
     FiringOut,
     FiringPage,
-    InvalidOut,
     ServiceHealthOut,
     ServiceOut,
     ServicePage,
 )
+from alerts_saas.api.paging import HistoryPaging, Paging, history_page_of, page_of
+from alerts_saas.api.schemas import InvalidOut
 from alerts_saas.ingest.parsing import Refused
 from alerts_saas.ingest.schema import ErrorOut
 from integrations.pagerduty.models import Delivery, PagerDutyService

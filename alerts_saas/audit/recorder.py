@@ -45,7 +45,7 @@ def record(
     if tracked is None:
         return None
     organization_id = tracked.organization_of(instance)
-    if organization_id is None or organization_id in _deleting_organizations():
+    if organization_id is None or organization_id in _deleting_org_marks.get():
         return None
     changes = list(changes)
     if action == Action.CHANGED and not changes:
@@ -85,7 +85,7 @@ def record_each(instances: Iterable[Model], changes: list[Change]) -> None:
     new: list[tuple[Model, int]] = []
     for instance in instances:
         organization_id = tracked.organization_of(instance)
-        if organization_id is None or organization_id in _deleting_organizations():
+        if organization_id is None or organization_id in _deleting_org_marks.get():
             continue
         if ctx is not None and (tracked.kind, str(instance.pk)) in ctx.written:
             record(instance, Action.CHANGED, changes)
@@ -226,22 +226,22 @@ def after_save(sender: type[Model], instance: Model, created: bool, **kwargs: An
 
 def before_delete(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     if sender is Organization:
-        _deleting_organizations().add(instance.pk)
+        _deleting_org_marks.get().add(instance.pk)
     tracked = _tracked(sender)
     if tracked is not None:
-        _deleting().add((tracked.kind, str(instance.pk)))
+        _deleting_marks.get().add((tracked.kind, str(instance.pk)))
 
 
 def after_delete(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     tracked = _tracked(sender)
     if tracked is not None:
-        _deleting().discard((tracked.kind, str(instance.pk)))
+        _deleting_marks.get().discard((tracked.kind, str(instance.pk)))
         if tracked.parent:
             _child_changed(tracked, instance, _values(instance, _snapshot_fields(tracked)), None)
         else:
             record(instance, Action.DELETED)
     if sender is Organization:
-        _deleting_organizations().discard(instance.pk)
+        _deleting_org_marks.get().discard(instance.pk)
 
 
 def related_changed(
@@ -322,7 +322,7 @@ def _child_changed(
     parent_tracked = _tracked(type(parent)) if parent is not None else None
     if parent is None or parent_tracked is None:
         return
-    if (parent_tracked.kind, str(parent.pk)) in _deleting():
+    if (parent_tracked.kind, str(parent.pk)) in _deleting_marks.get():
         return
     key, value = tracked.child_key, tracked.child_value
     changes: list[Change] = []
@@ -358,14 +358,6 @@ def _values(instance: Model, names: Iterable[str]) -> dict[str, Any]:
 # go with it).
 _deleting_marks: context.Marks[tuple[str, str]] = context.Marks("audit_deleting")
 _deleting_org_marks: context.Marks[int] = context.Marks("audit_deleting_organizations")
-
-
-def _deleting() -> set[tuple[str, str]]:
-    return _deleting_marks.get()
-
-
-def _deleting_organizations() -> set[int]:
-    return _deleting_org_marks.get()
 
 
 def _invitation_used(
