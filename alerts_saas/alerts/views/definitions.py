@@ -25,6 +25,7 @@ from alerts_saas.ids import as_id
 from integrations.pagerduty.flow import ConnectFlow
 from integrations.pagerduty.incidents.models import OnCallNow
 from integrations.pagerduty.incidents.oncall import on_call
+from integrations.pagerduty.left_open import left_open_of_tests
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,14 @@ def form_context(
         "test_deliveries": test_deliveries or [],
         "version": version,
         **extra,
+        # The incidents the panels' failed resolves left open, read once for all panels.
+        "left_open": left_open_of_tests([*(test_deliveries or []), *_open_tests(extra)]),
     }
+
+
+def _open_tests(extra: dict[str, object]) -> list[Delivery]:
+    shown = extra.get("open_tests")
+    return [d for d in shown if isinstance(d, Delivery)] if isinstance(shown, list) else []
 
 
 def _on_call(
