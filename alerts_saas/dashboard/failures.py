@@ -14,11 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
-    Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -31,8 +28,9 @@ from django.db.models.functions import Coalesce, JSONObject
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.paged import DELIVERED, PENDING, TRIGGER
+from alerts_saas.alerts.paged import DELIVERED, TRIGGER, Paging, paging_annotations, paging_of_row
 from alerts_saas.cursors import Cursor, walk
+from alerts_saas.json_values import moment
 from integrations.pagerduty.left_open import LeftOpen, left_open_ids
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
@@ -78,7 +76,9 @@ class Paged:
         found: dict[str, Any] | None = getattr(delivery, "paged_through", None)
         if not found:
             return None
-        at = datetime.fromisoformat(found["at"])
+        at = moment(found["at"])
+        if at is None:
+            return None
         return cls(found["name"], at, at > delivery.created_at, found["reason"] == Reason.FALLBACK)
 
 
@@ -94,10 +94,23 @@ class Failure:
     paged: Paged | None = None  # a trigger's firing, paged through another service
 
     @property
+    def paging(self) -> Paging | None:
+        """A trigger's firing's `paging` (`alerts.paged`, the one rule); None for others."""
+        d = self.delivery
+        if d.event_action != EventAction.TRIGGER or d.firing_id is None:
+            return None
+        return paging_of_row(d)
+
+    @property
     def nobody_paged(self) -> bool:
-        """A trigger whose firing paged nobody (`alerts.paged`): PagerDuty accepted none of
-        its triggers, none is on its way, no mute held it."""
-        return bool(getattr(self.delivery, "nobody_paged", False))
+        """A trigger whose firing paged nobody: PagerDuty refused every trigger of it."""
+        return self.paging == Paging.MISSED
+
+    @property
+    def not_confirmed(self) -> bool:
+        """A trigger whose firing PagerDuty never confirmed it took: it may have paged
+        nobody."""
+        return self.paging == Paging.NOT_CONFIRMED
 
     @property
     def fired_at(self) -> datetime | None:
@@ -128,28 +141,26 @@ def _failed(organization: Organization) -> QuerySet[Delivery]:
 def _firing_paged() -> dict[str, Any]:
     """Per failure, whether its firing paged anyone after all (`alerts.paged`), in the same
     query: a failed trigger's firing paged through another service (the first PagerDuty
-    accepted: "paged later through Checkout API 002"), or that paged nobody (none accepted,
-    none on its way, not held by a mute), with when it fired. Probes of the deliveries'
-    firing index, for triggers only."""
+    accepted: "paged later through Checkout API 002"), and what `paged.paging` needs (its
+    probes, and `held`), with when it fired. Probes of the deliveries' firing index. A
+    trigger whose service was removed (service_id null) counts any accepted trigger of its
+    firing: "another service" compared null-safe."""
     of_firing = Delivery.objects.filter(
         TRIGGER, organization_id=OuterRef("organization_id"), firing_id=OuterRef("firing_id")
     )
-    elsewhere = (
-        of_firing.filter(DELIVERED)
-        .exclude(service_id=OuterRef("service_id"))
-        .order_by("created_at", "pk")
-        .values(found=JSONObject(name="service_name", reason="reason", at="created_at"))[:1]
-    )
+    found = JSONObject(name="service_name", reason="reason", at="created_at")
+    accepted = of_firing.filter(DELIVERED).order_by("created_at", "pk")
+    elsewhere = accepted.exclude(service_id=OuterRef("service_id")).values(found=found)[:1]
+    any_accepted = accepted.values(found=found)[:1]
     a_trigger = Q(event_action=EventAction.TRIGGER, firing__isnull=False)
-    nobody = (
-        a_trigger
-        & Q(firing__held=False)
-        & ~Exists(of_firing.filter(DELIVERED))
-        & ~Exists(of_firing.filter(PENDING))
-    )
     return {
-        "paged_through": Case(When(a_trigger, then=Subquery(elsewhere)), default=None),
-        "nobody_paged": ExpressionWrapper(nobody, output_field=BooleanField()),
+        "paged_through": Case(
+            When(a_trigger & Q(service_id__isnull=True), then=Subquery(any_accepted)),
+            When(a_trigger, then=Subquery(elsewhere)),
+            default=None,
+        ),
+        **paging_annotations("firing_id"),
+        "held": Coalesce(F("firing__held"), False),
         "fired_at": F("firing__opened_at"),
     }
 

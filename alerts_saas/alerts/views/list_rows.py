@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -28,6 +30,7 @@ from alerts_saas.alerts.reach import Fallbacks
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
 from alerts_saas.alerts.views.mutes import mute_notes
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
+from alerts_saas.json_values import moment
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
 
@@ -68,30 +71,39 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
             firing_since=Subquery(open_firing.values("opened_at")[:1]),
             condition_cleared_at=Subquery(open_firing.values("condition_cleared_at")[:1]),
             firing_count=Subquery(open_count[:1]),
-            last_status=Subquery(last.values("status")[:1]),
-            last_at=Subquery(last.values("created_at")[:1]),
-            last_service=Subquery(last.values("service_name")[:1]),
-            last_service_id=Subquery(last.values("service_id")[:1]),
-            last_fallback=Subquery(last.values("service__is_fallback")[:1]),
+            # The last delivery's facts in one probe of its index, not one per column.
+            last=Subquery(
+                last.values(
+                    found=JSONObject(
+                        status="status",
+                        at="created_at",
+                        name="service_name",
+                        service="service_id",
+                        fallback="service__is_fallback",
+                    )
+                )[:1]
+            ),
         )
-        .values_list(
-            "pk",
-            "firing_since",
-            "firing_count",
-            "condition_cleared_at",
-            "last_status",
-            "last_at",
-            "last_service",
-            "last_service_id",
-            "last_fallback",
-        )
+        .values_list("pk", "firing_since", "firing_count", "condition_cleared_at", "last")
     )
     return {
-        pk: RowFacts(
-            since, count or 0, cleared, status or "", at, service or "", service_id, bool(fallback)
-        )
-        for pk, since, count, cleared, status, at, service, service_id, fallback in found
+        pk: RowFacts(since, count or 0, cleared, *_last_facts(last))
+        for pk, since, count, cleared, last in found
     }
+
+
+def _last_facts(last: dict[str, Any] | None) -> tuple[str, datetime | None, str, int | None, bool]:
+    """The last delivery's status, time, service name and id, and whether it went to the
+    fallback, from the row's JSON (all empty for an alert that sent nothing)."""
+    if not last:
+        return "", None, "", None, False
+    return (
+        last["status"],
+        moment(last["at"]),
+        last["name"] or "",
+        last["service"],
+        bool(last["fallback"]),
+    )
 
 
 def firing_values(alert: Alert, count: int) -> str:
