@@ -5,9 +5,14 @@ A firing was paged when PagerDuty accepted one of its triggers (to one of its se
 only to the organization's fallback: "paged via the fallback"). While a trigger of it is
 still on its way (queued, being retried after failed attempts, or being sent) it is "not
 paged yet". A firing a mute held is held, not missed. Otherwise, when it sent triggers and
-PagerDuty accepted none (refused, or failed for good), nobody was paged: a missed page,
-said as "nobody was paged: PagerDuty refused the trigger to Checkout API 001". A firing
-that sent nothing (its alert had no service) says so on its own ("Nothing sent").
+PagerDuty accepted none, it says no more than PagerDuty told: when PagerDuty refused every
+one of them outright (a 4xx answer other than 429: `REJECTED`, as `EventResult.rejected`),
+nobody was paged: a missed page, said as "nobody was paged: PagerDuty refused the trigger
+to Checkout API 001". When one of them was given up on otherwise (timeouts, 5xx, 429: it
+may have reached PagerDuty unanswered), PagerDuty never confirmed it: "not confirmed", said
+as "PagerDuty never confirmed it took the trigger to Checkout API 001; it may not have
+paged anyone". A firing that sent nothing (its alert had no service) says so on its own
+("Nothing sent").
 
 This is about what happened, not whom an open incident reaches now (`reach`): a firing
 paged and since resolved was paged. `sent_of` reads it for a page of firings in one
@@ -32,7 +37,15 @@ TRIGGER = Q(event_action=EventAction.TRIGGER)
 DELIVERED = Q(status=Delivery.Status.DELIVERED)
 FAILED = Q(status=Delivery.Status.FAILED)
 PENDING = Q(status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING])
-REFUSED = FAILED & Q(response_status__gte=400, response_status__lt=500)
+# Refused outright: PagerDuty answered 4xx but 429 (too many requests: not a refusal).
+REJECTED = FAILED & Q(response_status__gte=400, response_status__lt=500) & ~Q(response_status=429)
+# Failed for good without such an answer (timeouts, 5xx, 429 until retries gave up).
+UNCONFIRMED = FAILED & (
+    Q(response_status__isnull=True)
+    | Q(response_status__lt=400)
+    | Q(response_status__gte=500)
+    | Q(response_status=429)
+)
 FALLBACK = Q(reason=Reason.FALLBACK)
 
 
@@ -43,12 +56,16 @@ class Paging(StrEnum):
     FALLBACK = "paged_via_fallback"
     NOT_YET = "not_paged_yet"
     HELD = "held"
-    MISSED = "missed"  # nobody was paged: PagerDuty accepted none of its triggers
+    MISSED = "missed"  # nobody was paged: PagerDuty refused every one of its triggers
+    NOT_CONFIRMED = "not_confirmed"  # none accepted, one given up on unanswered: may be missed
     NOTHING_SENT = "nothing_sent"  # no trigger: its alert had no service
 
 
-def paging(*, own: bool, fallback: bool, pending: bool, triggered: bool, held: bool) -> Paging:
-    """The rule, from what its triggers did (`own`/`fallback`: one was accepted)."""
+def paging(
+    *, own: bool, fallback: bool, pending: bool, triggered: bool, held: bool, unconfirmed: bool
+) -> Paging:
+    """The rule, from what its triggers did (`own`/`fallback`: one was accepted;
+    `unconfirmed`: one failed for good without PagerDuty refusing it)."""
     if own:
         return Paging.PAGED
     if fallback:
@@ -57,23 +74,28 @@ def paging(*, own: bool, fallback: bool, pending: bool, triggered: bool, held: b
         return Paging.NOT_YET
     if held:
         return Paging.HELD
-    return Paging.MISSED if triggered else Paging.NOTHING_SENT
+    if not triggered:
+        return Paging.NOTHING_SENT
+    return Paging.NOT_CONFIRMED if unconfirmed else Paging.MISSED
 
 
-def _triggers() -> QuerySet[Delivery]:
+def _triggers(firing: str = "pk") -> QuerySet[Delivery]:
+    """The triggers of the outer row's firing (`firing`: its field naming the firing)."""
     return Delivery.objects.filter(
-        TRIGGER, organization_id=OuterRef("organization_id"), firing_id=OuterRef("pk")
+        TRIGGER, organization_id=OuterRef("organization_id"), firing_id=OuterRef(firing)
     )
 
 
-def paging_annotations() -> dict[str, Exists]:
-    """Per firing row, what `paging` needs: four probes of the deliveries' firing index,
-    inside the query that reads the firings (no query per row)."""
+def paging_annotations(firing: str = "pk") -> dict[str, Exists]:
+    """Per row, what `paging` needs: five probes of the deliveries' firing index, inside
+    the query that reads the rows (no query per row). Rows are firings, or deliveries with
+    `firing="firing_id"` (the dashboard's failed triggers); `held` is the caller's."""
     return {
-        "paged_own": Exists(_triggers().filter(DELIVERED).exclude(FALLBACK)),
-        "paged_fallback": Exists(_triggers().filter(DELIVERED, FALLBACK)),
-        "triggers_pending": Exists(_triggers().filter(PENDING)),
-        "triggered": Exists(_triggers()),
+        "paged_own": Exists(_triggers(firing).filter(DELIVERED).exclude(FALLBACK)),
+        "paged_fallback": Exists(_triggers(firing).filter(DELIVERED, FALLBACK)),
+        "triggers_pending": Exists(_triggers(firing).filter(PENDING)),
+        "triggered": Exists(_triggers(firing)),
+        "unconfirmed": Exists(_triggers(firing).filter(UNCONFIRMED)),
     }
 
 
@@ -85,17 +107,30 @@ def paging_of_row(firing: object) -> Paging:
         pending=bool(getattr(firing, "triggers_pending", False)),
         triggered=bool(getattr(firing, "triggered", False)),
         held=bool(getattr(firing, "held", False)),
+        unconfirmed=bool(getattr(firing, "unconfirmed", False)),
     )
 
 
-def missed(firings: QuerySet[Firing]) -> QuerySet[Firing]:
-    """Those of `firings` (a Firing queryset) that paged nobody (`Paging.MISSED`)."""
+def unpaged(firings: QuerySet[Firing]) -> QuerySet[Firing]:
+    """Those of `firings` (a Firing queryset) PagerDuty accepted no trigger of, for good:
+    `Paging.MISSED` or `Paging.NOT_CONFIRMED`, each with `unconfirmed` (True: the latter)."""
     return (
         firings.filter(held=False)
         .filter(Exists(_triggers()))
         .exclude(Exists(_triggers().filter(DELIVERED)))
         .exclude(Exists(_triggers().filter(PENDING)))
+        .annotate(unconfirmed=Exists(_triggers().filter(UNCONFIRMED)))
     )
+
+
+def missed(firings: QuerySet[Firing]) -> QuerySet[Firing]:
+    """Those of `firings` (a Firing queryset) that paged nobody (`Paging.MISSED`)."""
+    return unpaged(firings).filter(unconfirmed=False)
+
+
+def rejected(status: int | None) -> bool:
+    """A failed trigger's answer refused it outright (`REJECTED`, `EventResult.rejected`)."""
+    return status is not None and 400 <= status < 500 and status != 429
 
 
 def names(items: list[str]) -> str:
@@ -112,8 +147,8 @@ class Sent:
     triggers: int = 0
     accepted: int = 0
     accepted_own: int = 0
-    refused: int = 0
-    failed: int = 0  # triggers failed for good otherwise (retries given up, other errors)
+    refused: int = 0  # refused outright (`REJECTED`)
+    failed: int = 0  # triggers failed for good otherwise (timeouts, 5xx, 429: unconfirmed)
     pending: int = 0
     resolves: int = 0
     resolves_failed: int = 0
@@ -127,7 +162,7 @@ class Sent:
         resolves = [d for d in deliveries if d.event_action == EventAction.RESOLVE]
         ok = [d for d in triggers if d.status == Delivery.Status.DELIVERED]
         bad = [d for d in triggers if d.status == Delivery.Status.FAILED]
-        refused = [d for d in bad if 400 <= (d.response_status or 0) < 500]
+        refused = [d for d in bad if rejected(d.response_status)]
         fallbacks = {d.service_name for d in ok if d.reason == Reason.FALLBACK}
         return cls(
             triggers=len(triggers),
@@ -159,6 +194,7 @@ class Sent:
             pending=self.pending > 0,
             triggered=self.triggers > 0,
             held=held,
+            unconfirmed=self.failed > 0,
         )
 
     @property
@@ -187,10 +223,15 @@ class Sent:
     def missed_reason(self) -> str:
         """Why nobody was paged: "PagerDuty refused the trigger to Checkout API 001"."""
         the = "the trigger" if self.triggers == 1 else "the triggers"
+        return f"PagerDuty refused {the} to {names(list(self.failed_to))}"
+
+    @property
+    def unconfirmed_reason(self) -> str:
+        """Why it may have paged nobody: "PagerDuty never confirmed it took the trigger to
+        Checkout API 001; it may not have paged anyone"."""
+        the = "the trigger" if self.triggers == 1 else "the triggers"
         to = names(list(self.failed_to))
-        if self.failed == 0:
-            return f"PagerDuty refused {the} to {to}"
-        return f"{the} to {to} failed"
+        return f"PagerDuty never confirmed it took {the} to {to}; it may not have paged anyone"
 
     @property
     def fallback_name(self) -> str:
@@ -209,7 +250,7 @@ def sent_of(organization_id: int, firing_ids: list[int]) -> dict[int, Sent]:
             triggers=Count("pk", filter=TRIGGER),
             accepted=Count("pk", filter=TRIGGER & DELIVERED),
             accepted_own=Count("pk", filter=TRIGGER & DELIVERED & ~FALLBACK),
-            refused=Count("pk", filter=TRIGGER & REFUSED),
+            refused=Count("pk", filter=TRIGGER & REJECTED),
             failed_all=Count("pk", filter=TRIGGER & FAILED),
             pending=Count("pk", filter=TRIGGER & PENDING),
             resolves=Count("pk", filter=resolve),

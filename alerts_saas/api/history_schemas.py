@@ -88,12 +88,22 @@ class FiringOut(BaseModel):
         "its way, while a mute holds it, and when nobody was paged (`paging`)."
     )
     paging: Literal[
-        "paged", "paged_via_fallback", "not_paged_yet", "held", "missed", "nothing_sent"
+        "paged",
+        "paged_via_fallback",
+        "not_paged_yet",
+        "held",
+        "missed",
+        "not_confirmed",
+        "nothing_sent",
     ] = Field(
         description="What became of its page: `paged`; `paged_via_fallback` (PagerDuty took "
         "only the fallback's trigger); `not_paged_yet` (a trigger is still being sent or "
         "retried); `held` (a mute holds it); `missed` (nobody was paged: PagerDuty refused "
-        "every trigger, or they failed for good); `nothing_sent` (its alert had no service)."
+        "every trigger outright, with a 4xx answer other than 429); `not_confirmed` (PagerDuty "
+        "accepted none, and one was given up on without a refusal: timeouts, 5xx or 429 until "
+        "retries ran out; PagerDuty may have taken it, so it may not have paged anyone); "
+        "`nothing_sent` (its alert had no service). Clients should treat values they do not "
+        "know as not paged."
     )
 
 

@@ -225,6 +225,11 @@ class FiringRow(_Row):
     def missed(self) -> bool:
         return self.paging == Paging.MISSED
 
+    @property
+    def not_confirmed(self) -> bool:
+        """PagerDuty never confirmed it took a trigger: it may have paged nobody."""
+        return self.paging == Paging.NOT_CONFIRMED
+
     @cached_property
     def reach(self) -> FiringReach:
         """Whom its triggers reached, as PagerDuty answered them (`reach`)."""
@@ -393,8 +398,9 @@ MISSED_SHOWN = timedelta(hours=24)  # how long the state card says the last firi
 
 def last_missed(rows: list[FiringRow], now: datetime) -> FiringRow | None:
     """The newest firing (of `rows`, newest first), when it cleared within MISSED_SHOWN and
-    paged nobody: the alert's state says so beside "Not firing"."""
+    paged nobody, or may have (not confirmed): the alert's state says so beside "Not
+    firing"."""
     newest = rows[0] if rows else None
     if newest is None or newest.is_open or newest.cleared_at < now - MISSED_SHOWN:
         return None
-    return newest if newest.missed else None
+    return newest if newest.missed or newest.not_confirmed else None
