@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -25,13 +26,22 @@ from integrations.pagerduty.retention import (
 )
 
 BATCH_SIZE = 500
-UNPLACED_FOR = timedelta(days=1)
+UNPLACED_FOR = timedelta(days=1)  # an event not placed (not ours) is kept this long, at least
+
+
+def max_webhook_age() -> timedelta:
+    """How old an event may be and still be applied: PAGERDUTY_WEBHOOK_MAX_AGE, never longer
+    than incident history is kept (the kept events are what tells a replay)."""
+    return min(settings.PAGERDUTY_WEBHOOK_MAX_AGE, timedelta(days=settings.DELIVERY_RETENTION_DAYS))
 
 
 def prune_incidents() -> PruneResult:
     cutoff = retention_cutoff()
-    IncidentActivity.objects.filter(  # on the partial index of webhooks not applied
-        applied_at__isnull=True, received_at__lt=timezone.now() - UNPLACED_FOR
+    # On the partial index of webhooks not applied; kept as long as an event may still come
+    # (PagerDuty's retries), so that a replay of one not placed is still told apart.
+    unplaced_for = max(UNPLACED_FOR, max_webhook_age())
+    IncidentActivity.objects.filter(
+        applied_at__isnull=True, received_at__lt=timezone.now() - unplaced_for
     ).delete()
     # By the index on the deliveries' (organization, dedup_key), then the firing's key.
     needed = Delivery.objects.filter(

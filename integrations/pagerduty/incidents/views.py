@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.pagerduty.incidents import signatures
 from integrations.pagerduty.incidents.models import IncidentActivity, WebhookSubscription
+from integrations.pagerduty.incidents.retention import max_webhook_age
 from integrations.pagerduty.incidents.tasks import apply_activity
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,11 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
     if occurred_at is None or not incident_id or kind not in IncidentActivity.Kind.values:
         # Signed by PagerDuty but nothing we follow (e.g. a ping): accepted, ignored.
         return _answer(202, "Accepted; nothing to do for this event.")
-    if not event_id:
-        return _answer(400, "The body is not a webhooks v3 event.")
+    if not event_id:  # signed, so answered 202: a 4xx would count toward disabling it
+        log.info("PagerDuty webhook not applied: its event carries no id")
+        return _answer(
+            202, "Not applied: the event carries no id, so a replay of it couldn't be told apart."
+        )
     if timezone.is_naive(occurred_at):
         occurred_at = timezone.make_aware(occurred_at, UTC)
     max_age = max_webhook_age()
@@ -69,12 +72,6 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
     if not _keep(subscription, event_id, kind, incident_id, occurred_at, event):
         return _answer(202, "Already received.")
     return _answer(202, "Accepted.")
-
-
-def max_webhook_age() -> timedelta:
-    """How old an event may be and still be applied: PAGERDUTY_WEBHOOK_MAX_AGE, never longer
-    than incident history is kept (the kept events are what tells a replay)."""
-    return min(settings.PAGERDUTY_WEBHOOK_MAX_AGE, timedelta(days=settings.DELIVERY_RETENTION_DAYS))
 
 
 def _incident_id(data: object) -> str:
