@@ -403,3 +403,50 @@ def test_the_page_says_what_leaving_takes_and_the_deletion_does_it(
     assert Invitation.objects.get(pk=invitation.pk).state == Invitation.State.REVOKED
     account.refresh_from_db()
     assert account.connected_by_id is None and account.connected_by_left_at is not None
+
+
+class BrokenBackend:
+    """A mail backend that fails as no SMTP server does (an API backend's own error)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def send_messages(self, messages: object) -> int:
+        raise RuntimeError("the mail provider answered 503")
+
+
+def test_any_mail_backends_failure_after_the_deletion_is_said_not_a_500(
+    pat: User, pat_client: Client, settings: object
+) -> None:
+    settings.EMAIL_BACKEND = f"{__name__}.BrokenBackend"  # type: ignore[attr-defined]
+    done = _confirmed(pat_client)
+    assert not User.objects.filter(pk=pat.pk).exists()
+    assert (
+        "The email to confirm it could not be sent."
+        in pat_client.get(done["Location"]).content.decode()
+    )
+
+
+def test_removed_by_an_admin_while_deleting_is_refused_in_words(
+    pat: User,
+    pat_client: Client,
+    make_org: Callable[..., Organization],
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from alerts_saas.account_deletion import deletion
+
+    acme = make_org("Acme", owner=make_user("olivia@acme.example"))
+    Membership.objects.create(organization=acme, user=pat)
+    planned = deletion.plan
+
+    def admin_removes_pat_meanwhile(user: User) -> deletion.Plan:
+        found = planned(user)
+        Membership.objects.filter(organization=acme, user=pat).delete()
+        return found
+
+    monkeypatch.setattr(deletion, "plan", admin_removes_pat_meanwhile)
+    refused = _confirmed(pat_client)
+    assert refused.status_code == 400
+    assert "your organizations changed since this page was shown" in refused.content.decode()
+    assert User.objects.filter(pk=pat.pk).exists()

@@ -147,6 +147,11 @@ def delete_account(user: User, confirmed: Collection[int], shown_left: Collectio
                 remove_member(membership, membership)
             except MembershipError as exc:  # the other owner left meanwhile
                 raise AccountDeletionRefused(f"Nothing was deleted: {exc}") from exc
+            except Membership.DoesNotExist as exc:  # an admin removed them just now
+                raise AccountDeletionRefused(
+                    "Nothing was deleted: your organizations changed since this page was "
+                    "shown (someone joined or left one). Read what it says now."
+                ) from exc
         pk = user.pk
         user.delete()
     log.info("User %s deleted their account", pk)
