@@ -23,10 +23,10 @@ from django.utils.dateformat import format as date_format
 from django.utils.timesince import timesince
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.accounts.times import ago
+from alerts_saas.accounts.times import ago, zone_of
 from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.alerts.models import Firing
-from alerts_saas.alerts.paged import missed
+from alerts_saas.alerts.paged import unpaged
 from alerts_saas.notices.models import KIND_ORDER, NO_ALERT, PagingProblem
 from integrations.pagerduty.reconnect import SHORT, STOPPED
 
@@ -97,24 +97,37 @@ def only_reconnect(problems: list[PagingProblem]) -> bool:
     return bool(problems) and all(p.kind == ProblemKind.RECONNECT for p in problems)
 
 
-def missed_pages(organization: Organization, now: datetime) -> list[str]:
-    """The firings open within MISSED_SPAN that paged nobody (`alerts.paged`), oldest
-    first, in the dashboard's words: "Checkout errors fired at 08:08 UTC and paged
-    nobody." At most LISTED, then how many more; one query."""
+def missed_firings(organization: Organization, now: datetime) -> list[Firing]:
+    """The firings open within MISSED_SPAN PagerDuty accepted no trigger of, for good
+    (`alerts.paged.unpaged`: missed, or not confirmed), oldest first: at most LISTED + 1
+    (one more says there are more); one query, read once for all readers."""
     recent = Q(cleared_at__isnull=True) | Q(cleared_at__gte=now - MISSED_SPAN)
-    found = list(
-        missed(Firing.objects.filter(recent, organization=organization))
+    return list(
+        unpaged(Firing.objects.filter(recent, organization=organization))
         .select_related("alert")
         .only("pk", "opened_at", "alert__name")
         .order_by("opened_at", "pk")[: LISTED + 1]
     )
+
+
+def missed_lines(found: list[Firing], now: datetime) -> list[str]:
+    """`missed_firings` in the dashboard's words, in the active zone (the reader's: `send`):
+    "Checkout errors fired at 08:08 UTC and paged nobody." when PagerDuty refused it,
+    "… fired at 08:08 UTC: PagerDuty never confirmed it took its trigger; it may not have
+    paged anyone." when that is all it knows. At most LISTED, then that there are more."""
     today = timezone.localdate(now)
     lines = []
     for firing in found[:LISTED]:
         when = timezone.localtime(firing.opened_at)
         day = "" if when.date() == today else f" on {date_format(when, 'j F')}"
-        at = date_format(when, "H:i e")
-        lines.append(f"{firing.alert.name} fired at {at}{day} and paged nobody.")
+        fired = f"{firing.alert.name} fired at {date_format(when, 'H:i e')}{day}"
+        if getattr(firing, "unconfirmed", False):
+            lines.append(
+                f"{fired}: PagerDuty never confirmed it took its trigger; "
+                "it may not have paged anyone."
+            )
+        else:
+            lines.append(f"{fired} and paged nobody.")
     if len(found) > LISTED:
         lines.append("And more: see each alert's firings.")
     return lines
@@ -123,6 +136,7 @@ def missed_pages(organization: Organization, now: datetime) -> list[str]:
 class Recipient(NamedTuple):
     user_id: int
     email: str
+    time_zone: str = ""  # their profile's zone (`accounts.times.zone_of`): the email's times
 
 
 @dataclass
@@ -135,7 +149,7 @@ class Digest:
     reminders: list[PagingProblem] = field(default_factory=list)
     fixed: list[PagingProblem] = field(default_factory=list)
     still_open: int | None = None  # counted once for all its recipients (`send`)
-    missed: list[str] | None = None  # read once for all its recipients (`send`)
+    missed: list[Firing] | None = None  # read once for all its recipients (`send`)
 
     def add(self, which: str, problem: PagingProblem) -> None:
         {NEW: self.new, REMINDER: self.reminders, FIXED: self.fixed}[which].append(problem)
@@ -221,7 +235,10 @@ class Digest:
             **self._section("reminders", self.reminders),
             **self._section("fixed", self.fixed),
             "still_open": self.open_count(),
-            "missed": self.missed_pages(),
+            "missed": missed_lines(self.missed_pages(), self.now),
+            "missed_unconfirmed": any(
+                getattr(f, "unconfirmed", False) for f in self.missed_pages()[:LISTED]
+            ),
             "problems_link": absolute(reverse("notices:problems", args=[slug])),
             "settings_link": absolute(reverse("notices:settings")),
             "reminder_hours": settings.PROBLEM_REMINDER_HOURS,
@@ -235,9 +252,9 @@ class Digest:
             )
         return self.still_open
 
-    def missed_pages(self) -> list[str]:
+    def missed_pages(self) -> list[Firing]:
         if self.missed is None:
-            self.missed = missed_pages(self.organization, self.now)
+            self.missed = missed_firings(self.organization, self.now)
         return self.missed
 
     def _section(self, name: str, problems: list[PagingProblem]) -> dict[str, object]:
@@ -271,18 +288,21 @@ class Digest:
 
 def send(digest: Digest, to: list[Recipient]) -> int:
     """One email to each recipient with something to be told, each written once for all who
-    are told the same; raises if the mail server refuses, so the caller's claims roll back
-    and the next run tries again."""
-    readers: dict[tuple[tuple[int, ...], ...], tuple[Digest, list[str]]] = {}
+    are told the same, in the same time zone (their profile's; UTC while none is chosen);
+    raises if the mail server refuses, so the caller's claims roll back and the next run
+    tries again."""
+    readers: dict[tuple[object, ...], tuple[Digest, str, list[str]]] = {}
     for recipient in to:
         theirs = digest.for_reader(recipient.user_id)
         if not theirs.empty:
-            readers.setdefault(theirs.key(), (theirs, []))[1].append(recipient.email)
+            key = (theirs.key(), recipient.time_zone)
+            readers.setdefault(key, (theirs, recipient.time_zone, []))[2].append(recipient.email)
     messages = []
-    for theirs, addresses in readers.values():
+    for theirs, zone, addresses in readers.values():
         theirs.still_open = digest.open_count()
         theirs.missed = digest.missed_pages()
-        subject, body = theirs.subject(), theirs.body()
+        with timezone.override(zone_of(zone)):
+            subject, body = theirs.subject(), theirs.body()
         sender = settings.DEFAULT_FROM_EMAIL
         messages += [EmailMessage(subject, body, sender, [a]) for a in addresses]
     if not messages:

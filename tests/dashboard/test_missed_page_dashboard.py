@@ -56,7 +56,7 @@ def test_a_failed_trigger_whose_firing_paged_nobody_says_so(dashboard, org) -> N
     row = part(dashboard(), f"failure-{failed.pk}")
     assert (
         f"Missed page Checkout errors fired at {_hhmm(firing)} and paged nobody: "
-        "no trigger of that firing got through." in row
+        "PagerDuty refused every trigger of that firing." in row
     ), row
     listed = part(dashboard("deliveries/failed/"), f"failure-{failed.pk}")
     assert f"Checkout errors fired at {_hhmm(firing)} and paged nobody" in listed
