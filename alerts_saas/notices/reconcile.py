@@ -19,10 +19,15 @@ organization's open `PagingProblem` rows:
    sending fails, the transaction rolls back and the next run tries again; a run at the
    same time waits for the claimed rows' locks, then finds nothing left to claim.
 
-Before step 4, a run reads PagerDuty's list for the services connected through OAuth whose
-key PagerDuty refused and nobody was told of yet (`service_check.check_refused`): the email
-then says whether the service was deleted or only Tripwire's integration removed, and runs
-steps 1 to 3 again if that changed anything.
+A refusal's first email waits for PagerDuty's list of the service's account (services
+connected through OAuth whose key PagerDuty refused and nobody was told of yet), so that it
+says whether the service was deleted or only Tripwire's integration removed. A run does not
+read it itself (a slow PagerDuty would hold up every organization after this one in beat's
+loop): it names the services whose account was not read since the refusal (`to_check`,
+`service_check.unread_refusals`) and holds the emails; the caller queues the read
+(`tasks.check_refusals`), which runs this again when done. The hold ends when the account
+was read (or the read could not reach PagerDuty), or `service_check.REFUSAL_READ_WAIT`
+after the refusal, whichever comes first: then the email goes with the words known.
 
 Steps 1 to 3 also run in the request of a member whose change can break or mend paging
 (`triggers.MemberChanges`): what it opens that only a member makes (`MEMBER_MADE`), or
@@ -54,7 +59,7 @@ from alerts_saas.ids import as_id
 from alerts_saas.notices import emails
 from alerts_saas.notices.models import LOST_PAGES, MEMBER_MADE, NO_ALERT, PagingProblem
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
-from integrations.pagerduty.service_check import check_refused
+from integrations.pagerduty.service_check import unread_refusals
 
 log = logging.getLogger(__name__)
 # The member a problem (by its key) is the doing of, if any: `update_rows`'s `touched`.
@@ -74,18 +79,19 @@ class Outcome:
     held_until: datetime | None = None
     # Services PagerDuty refuses whose problem nobody was told of yet (`_unchecked`).
     unchecked: list[int] = field(default_factory=list)
+    # Of those, the ones whose account's list the emails wait for: the caller queues the read.
+    to_check: list[int] = field(default_factory=list)
 
 
 def reconcile(organization: Organization, now: datetime | None = None) -> Outcome:
     """Bring the organization's rows in line with its problems now, and send what is due."""
     now = now or timezone.now()
     outcome = update_rows(organization, now)
-    if outcome.unchecked and check_refused(organization.pk, outcome.unchecked):
-        # PagerDuty's list says more than the refusal (the service deleted, or only our
-        # integration removed): the rows say so before their first email.
-        again = update_rows(organization, now)
-        outcome.opened += again.opened
-        outcome.closed += again.closed
+    if outcome.unchecked:
+        outcome.to_check, until = unread_refusals(organization.pk, outcome.unchecked, now)
+        if outcome.to_check:  # the emails wait for the read, at most until then
+            outcome.held_until = until
+            return outcome
     outcome.claimed, outcome.emails_sent, outcome.held_until = _notify(organization, now)
     return outcome
 

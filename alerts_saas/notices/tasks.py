@@ -32,9 +32,11 @@ from alerts_saas.alerts.models import Alert
 from alerts_saas.notices.models import PagingProblem, QueuedCheck
 from alerts_saas.notices.reconcile import reconcile
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.service_check import check_refused
 
 log = logging.getLogger(__name__)
 QUEUED_MARK_SECONDS = 60
+READ_MARK_SECONDS = 180  # a read of refused services in flight (`check_refusals_soon`)
 
 
 def _mark(organization_id: int) -> str:
@@ -115,10 +117,50 @@ def reconcile_organization(organization_id: int) -> str:
     if organization is None:
         return "organization gone"
     outcome = reconcile(organization)
+    check_refusals_soon(organization_id, outcome.to_check)
     send_when_due(organization_id, outcome.held_until)
     return (
         f"opened {len(outcome.opened)}, closed {len(outcome.closed)}, {outcome.emails_sent} emails"
     )
+
+
+def _reading(organization_id: int) -> str:
+    return f"notices:refusals-read:{organization_id}"
+
+
+def check_refusals_soon(organization_id: int, service_ids: list[int]) -> None:
+    """Queue the read of these refused services' accounts (`check_refusals`) unless one for
+    the organization is queued or running (marked for at most READ_MARK_SECONDS)."""
+    if not service_ids:
+        return
+    try:
+        if cache.add(_reading(organization_id), 1, READ_MARK_SECONDS):
+            check_refusals.apply_async((organization_id, service_ids))
+    except Exception as exc:  # beat's next check queues it; the emails wait a bounded time
+        log.warning(
+            "Could not queue the PagerDuty read of organization %s's refused services (%s)",
+            organization_id,
+            exc.__class__.__name__,
+        )
+
+
+@shared_task(ignore_result=True)
+def check_refusals(organization_id: int, service_ids: list[int]) -> str:
+    """Read the accounts of services PagerDuty just refused (`service_check.check_refused`:
+    their REST calls, out of beat's loop over the organizations), then run the
+    organization's reconcile, whose emails waited for it."""
+    try:
+        changed = check_refused(organization_id, service_ids)
+    finally:
+        cache.delete(_reading(organization_id))
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return "organization gone"
+    # Not queued again from here: a read that left no stamp is queued by beat's next check
+    # until the emails stop waiting for it (`service_check.REFUSAL_READ_WAIT`).
+    outcome = reconcile(organization)
+    send_when_due(organization_id, outcome.held_until)
+    return f"{changed} services' marks changed, {outcome.emails_sent} emails"
 
 
 def organizations_to_check() -> set[int]:
@@ -144,7 +186,9 @@ def check_paging_problems() -> int:
     checked = 0
     for organization in Organization.objects.filter(pk__in=organizations_to_check()):
         try:
-            send_when_due(organization.pk, reconcile(organization).held_until)
+            outcome = reconcile(organization)  # reads nothing from PagerDuty
+            check_refusals_soon(organization.pk, outcome.to_check)
+            send_when_due(organization.pk, outcome.held_until)
             checked += 1
         except Exception:
             log.exception("Checking the paging problems of organization %s failed", organization.pk)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -39,6 +39,9 @@ from integrations.pagerduty.rest import AccountApi
 
 log = logging.getLogger(__name__)
 TICK = 60  # seconds between beat's runs: one slice of the accounts a run
+# How long a refusal's first email waits for its account's read at most (`unread_refusals`):
+# PagerDuty's REST API slow or down, the email goes with the words it has.
+REFUSAL_READ_WAIT = timedelta(seconds=120)
 
 
 def slices() -> int:
@@ -96,6 +99,40 @@ def check_due(now: datetime | None = None) -> int:
     return marked
 
 
+def _to_read(organization_id: int, service_ids: Collection[int]) -> QuerySet[PagerDutyService]:
+    """Of these services, those whose refusal PagerDuty's list may say more of: refused,
+    connected through OAuth (an account still connected), not judged from the list yet."""
+    return PagerDutyService.objects.filter(
+        organization_id=organization_id,
+        pk__in=list(service_ids),
+        refused_at__isnull=False,
+        account__status=PagerDutyAccount.Status.ACTIVE,
+    ).exclude(refused_detail__in=[SERVICE_DELETED, INTEGRATION_REMOVED])
+
+
+def unread_refusals(
+    organization_id: int, service_ids: Collection[int], now: datetime
+) -> tuple[list[int], datetime | None]:
+    """Which of these refused services' accounts were not read since the refusal (neither
+    a read that worked nor one that could not reach PagerDuty), less those refused more
+    than REFUSAL_READ_WAIT ago; and until when the first of those waits. Their problem's
+    first email waits for the read (`notices.reconcile`), never longer. One query."""
+    unread: list[int] = []
+    until: datetime | None = None
+    rows = _to_read(organization_id, service_ids).values_list(
+        "pk", "refused_at", "account__access_checked_at", "account__access_failed_at"
+    )
+    for pk, refused_at, worked_at, failed_at in rows:
+        if refused_at is None:  # not refused (the query keeps only refused ones)
+            continue
+        read = [at for at in (worked_at, failed_at) if at is not None and at >= refused_at]
+        gives_up = refused_at + REFUSAL_READ_WAIT
+        if not read and gives_up > now:
+            unread.append(pk)
+            until = gives_up if until is None else min(until, gives_up)
+    return unread, until
+
+
 def check_refused(organization_id: int, service_ids: Collection[int]) -> int:
     """PagerDuty just refused these services' keys: read the accounts of those connected
     through OAuth now, as beat's check does (`check_account`), so that what is said of them
@@ -103,16 +140,7 @@ def check_refused(organization_id: int, service_ids: Collection[int]) -> int:
     known before anyone is told (`notices.reconcile`). Pasted keys, refusals already judged
     from PagerDuty's list, and accounts to reconnect are not read. Returns how many
     services' marks changed; an account whose read fails is logged and left as it was."""
-    accounts = set(
-        PagerDutyService.objects.filter(
-            organization_id=organization_id,
-            pk__in=list(service_ids),
-            refused_at__isnull=False,
-            account__status=PagerDutyAccount.Status.ACTIVE,
-        )
-        .exclude(refused_detail__in=[SERVICE_DELETED, INTEGRATION_REMOVED])
-        .values_list("account_id", flat=True)
-    )
+    accounts = set(_to_read(organization_id, service_ids).values_list("account_id", flat=True))
     changed = 0
     for account in PagerDutyAccount.objects.filter(pk__in=accounts).order_by("pk"):
         try:
