@@ -125,7 +125,7 @@ def unpaged(firings: QuerySet[Firing]) -> QuerySet[Firing]:
 
 def missed(firings: QuerySet[Firing]) -> QuerySet[Firing]:
     """Those of `firings` (a Firing queryset) that paged nobody (`Paging.MISSED`)."""
-    return unpaged(firings).filter(unconfirmed=False)
+    return unpaged(firings).exclude(Exists(_triggers().filter(UNCONFIRMED)))
 
 
 def rejected(status: int | None) -> bool:
