@@ -142,7 +142,7 @@ def _settle(token: uuid.UUID, claimed: list[Attempt]) -> None:
     for good loses its automatic resolve: all in the outcome's transaction, so that a worker
     dying in between loses none of them."""
     failed = [
-        paths.Outcome(d.service_id, d.refused, d.last_error, d.routing_key)
+        paths.Outcome(d.service_id, d.refused, d.last_error, d.routing_key, d.region)
         for d in claimed
         if d.tried and d.status == Delivery.Status.FAILED and d.service_id is not None
     ]

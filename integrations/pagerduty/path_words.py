@@ -132,6 +132,8 @@ def refused(service: PagerDutyService) -> ServiceHealth:
             "choose it again under “Add services” in Integrations, to give it a new integration",
         )
     here, other = _regions(service.region)
+    if service.refused_region and service.refused_region != service.region:
+        return _refused_in_both(service, detail, here, other)
     if service.refused_first:  # it never worked: a slip in the key is likelier than removal
         cause = (
             f"PagerDuty refuses its integration key ({detail}) and has never taken an event "
@@ -163,6 +165,24 @@ def refused(service: PagerDutyService) -> ServiceHealth:
         f"switch it to the {other} if the integration is there, or {why}",
         f"If the integration is in the {other}, switch this service to it with the button "
         f"below, or paste the same key again with region “{other}”. " + otherwise,
+    )
+
+
+def _refused_in_both(
+    service: PagerDutyService, detail: str, here: str, other: str
+) -> ServiceHealth:
+    """Refused in the region a person switched it to, after being refused in the other:
+    the region is not the problem, so switching back is not advised; the key is."""
+    return ServiceHealth(
+        PathState.REFUSED,
+        f"PagerDuty refuses its integration key ({detail}) in the {here}, and refused it in "
+        f"the {other} before the region was switched: the key itself is wrong (mistyped) or "
+        "its integration was removed in PagerDuty.",
+        service.refused_at,
+        "Copy the key again from the integration in PagerDuty (the service's Integrations "
+        "tab; if the integration is gone, add a new Events API v2 integration there), "
+        "delete this service and paste the key.",
+        "paste its key again from PagerDuty (it was refused in both regions)",
     )
 
 

@@ -12,7 +12,7 @@ pages it kept from going out sent there again (`signals.paths_healed`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,6 +71,7 @@ class Outcome:
     refused: bool
     detail: str
     key: str = ""  # the routing key it was sent with ("": the service's own, as far as known)
+    region: str = ""  # the region it was sent to ("": the service's own, as far as known)
 
 
 def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]:
@@ -78,7 +79,9 @@ def record(failures: Iterable[Outcome], now: datetime | None = None) -> set[int]
     refused. Compare-and-set: the first failure's time and words are kept. Newly marked
     services' organizations are announced (`signals.paging_changed`). A delivery sent with a
     key its service no longer has (replaced since: "Add services" gave it a new integration)
-    says nothing about the service's path, and marks nothing (`_current`)."""
+    says nothing about the service's path, and marks nothing (`_current`); nor does one sent
+    to a region the service is no longer in (a person switched it meanwhile): PagerDuty's
+    answer there is not about the region it pages through now."""
     now = now or timezone.now()
     refused_now: dict[int, str] = {}
     failing: dict[int, str] = {}
@@ -123,14 +126,32 @@ def _never_accepted(now: datetime) -> ExpressionWrapper:
 
 
 def _current(failures: list[Outcome]) -> list[Outcome]:
-    """The failures sent with their service's current key: one query per settle that has
-    failures for good (the engine always says the key; a failure without one is taken as
-    sent with the current key). Deliveries that got through never reach here."""
-    ids = {o.service_id for o in failures if o.key}
+    """The failures sent with their service's current key to its current region: one query
+    per settle that has failures for good (the engine always says both; a failure without
+    them is taken as sent with the current ones). Deliveries that got through never reach
+    here."""
+    ids = {o.service_id for o in failures if o.key or o.region}
     if not ids:
         return failures
-    keys = dict(PagerDutyService.objects.filter(pk__in=ids).values_list("pk", "integration_key"))
-    return [o for o in failures if not o.key or keys.get(o.service_id) == o.key]
+    paths = {
+        pk: (key, region)
+        for pk, key, region in PagerDutyService.objects.filter(pk__in=ids).values_list(
+            "pk", "integration_key", "region"
+        )
+    }
+    return [o for o in failures if _sent_on(o, paths.get(o.service_id))]
+
+
+def _sent_on(outcome: Outcome, path: tuple[str, str] | None) -> bool:
+    """Whether the outcome was sent on this (key, region): what it did not say, it was."""
+    if not outcome.key and not outcome.region:
+        return True
+    if path is None:
+        return False
+    key, region = path
+    return (not outcome.key or outcome.key == key) and (
+        not outcome.region or outcome.region == region
+    )
 
 
 def mark_removed(organization_id: int, details: Mapping[int, str]) -> int:
@@ -190,15 +211,23 @@ def unmark_deleted(organization_id: int, relisted: Mapping[int, bool]) -> int:
     return changed
 
 
-def heal(service_ids: Iterable[int]) -> int:
+def heal(service_ids: Iterable[int], reached_in: Collection[tuple[int, str]] | None = None) -> int:
     """A delivery to each of these services succeeded: those marked refused or failing page
-    again. In one transaction (a savepoint in the caller's) with `signals.paths_healed`,
-    whose receiver pages there what their failure kept from paging: only the transaction
-    that clears a mark (compare-and-set, under the rows' locks; the alerts it pages are
-    locked before them: `healing`) sends it, once. If that fails, the marks stay until the
-    next delivery that gets through. Returns how many."""
+    again. `reached_in`: the (service, region) pairs the deliveries went to; only a service
+    reached in the region it is in now heals (PagerDuty's answer from another region is not
+    about its path). None: each was reached in its own region. In one transaction (a
+    savepoint in the caller's) with `signals.paths_healed`, whose receiver pages there what
+    their failure kept from paging: only the transaction that clears a mark (compare-and-set,
+    under the rows' locks; the alerts it pages are locked before them: `healing`) sends it,
+    once. If that fails, the marks stay until the next delivery that gets through. Returns
+    how many."""
     ids = sorted(set(service_ids))
     if not ids:
+        return 0
+    there = Q()
+    for pk, region in sorted(set(reached_in or ())):
+        there |= Q(pk=pk, region=region)
+    if reached_in is not None and not there:
         return 0
     try:
         with transaction.atomic():
@@ -206,7 +235,7 @@ def heal(service_ids: Iterable[int]) -> int:
             marked = list(
                 PagerDutyService.objects.select_for_update(no_key=True)
                 .filter(pk__in=ids)
-                .filter(MARKED)
+                .filter(MARKED, there)
                 .order_by("pk")
                 .values_list("pk", "organization_id")
             )
@@ -219,6 +248,7 @@ def heal(service_ids: Iterable[int]) -> int:
                 failing_detail="",
                 unconfirmed_at=None,  # confirmed: PagerDuty took an event there
                 unconfirmed_why="",
+                refused_region="",  # the key works: a later refusal is not the region's
             )
             healed: dict[int, list[int]] = {}
             for pk, organization_id in marked:

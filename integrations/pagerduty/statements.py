@@ -304,26 +304,29 @@ def settle(token: uuid.UUID, attempts: list[Attempt], failed: Collection[int] = 
     others reads which services are marked: while every path works, it is the only one."""
     if not attempts:
         return
-    delivered = {a.service_id for a in attempts if a.status == DELIVERED and a.service_id}
-    reached = sorted(delivered - set(failed))
+    delivered = {(a.service_id, a.region) for a in attempts if a.status == DELIVERED}
+    failed_ids = set(failed)
+    reached = sorted((pk, region) for pk, region in delivered if pk and pk not in failed_ids)
     if connection.vendor != "postgresql":
         with transaction.atomic():
             _settle_one_by_one(token, attempts)
-            paths.heal(reached)
+            paths.heal([pk for pk, _ in reached], reached_in=reached)
         return
     marked = _settle_unless_marked(token, attempts, reached)
     if marked:
         with transaction.atomic():
-            healing = [a for a in attempts if a.status == DELIVERED and a.service_id in marked]
+            ids = {pk for pk, _ in marked}
+            healing = [a for a in attempts if a.status == DELIVERED and a.service_id in ids]
             _settle_unless_marked(token, healing, [])
-            paths.heal(marked)
+            paths.heal(ids, reached_in=marked)
 
 
 def _settle_unless_marked(
-    token: uuid.UUID, attempts: list[Attempt], reached: list[int]
-) -> set[int]:
+    token: uuid.UUID, attempts: list[Attempt], reached: list[tuple[int, str]]
+) -> set[tuple[int, str]]:
     """Write the outcomes in one statement, but a delivered one's to a service of `reached`
-    marked refused or failing; return those marked services."""
+    ((service, region) pairs) marked refused or failing, reached in its region now (not the
+    one a person switched it from); return those marked services, with that region."""
     rows = [
         {
             "id": a.pk,
@@ -342,9 +345,10 @@ def _settle_unless_marked(
     cte, relaxed = _relaxed()
     # A data-modifying CTE runs whether or not the statement reads it.
     settled = f"""marked AS (
-        SELECT id FROM {SERVICES}
-         WHERE id = ANY(%s::bigint[])
-           AND (refused_at IS NOT NULL OR failing_since IS NOT NULL
+        SELECT s.id, s.region
+          FROM unnest(%s::bigint[], %s::text[]) AS r(id, region)
+          JOIN {SERVICES} s ON s.id = r.id AND s.region = r.region
+         WHERE (refused_at IS NOT NULL OR failing_since IS NOT NULL
                 OR unconfirmed_at IS NOT NULL)),
       settled AS (
         UPDATE {TABLE} AS d
@@ -357,9 +361,10 @@ def _settle_unless_marked(
            AND NOT (v.status = %s AND EXISTS (SELECT 1 FROM marked m WHERE m.id = d.service_id)))
     """  # noqa: S608
     cte = f"{cte}, {settled}" if cte else f"WITH {settled}"
-    sql = f"{cte} SELECT id FROM marked"  # noqa: S608 - names and placeholders only
-    params = [reached, _json(rows).decode(), _db("claim", token), SENDING, DELIVERED]
-    return {row[0] for row in _run(sql, params)}
+    sql = f"{cte} SELECT id, region FROM marked"  # noqa: S608 - names and placeholders only
+    params = [[pk for pk, _ in reached], [region for _, region in reached]]
+    params += [_json(rows).decode(), _db("claim", token), SENDING, DELIVERED]
+    return {(row[0], row[1]) for row in _run(sql, params)}
 
 
 def _settle_one_by_one(token: uuid.UUID, attempts: list[Attempt]) -> None:

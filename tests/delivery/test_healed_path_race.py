@@ -61,7 +61,7 @@ def test_a_delivery_that_heals_its_service_is_read_with_the_heal(
     seen: list[str] = []
     heal = paths.heal
 
-    def read_then_heal(service_ids):  # what another connection reads as the heal starts
+    def read_then_heal(service_ids, **where):  # what another connection reads as it starts
         def read() -> None:
             try:
                 seen.append(Delivery.objects.get(pk=trigger.pk).status)
@@ -71,7 +71,7 @@ def test_a_delivery_that_heals_its_service_is_read_with_the_heal(
         reader = threading.Thread(target=read)
         reader.start()
         reader.join()
-        return heal(service_ids)
+        return heal(service_ids, **where)
 
     monkeypatch.setattr(paths, "heal", read_then_heal)
     engine.attempt_many([trigger.pk])

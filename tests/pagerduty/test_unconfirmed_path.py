@@ -125,7 +125,7 @@ def test_a_key_refused_in_both_regions_is_refused_again_after_the_switch(
     assert _test_event(admin_client, org, service) == Delivery.Status.FAILED
     again = _health(service)
     assert again.state == PathState.REFUSED and service.unconfirmed_at is None
-    assert "not known to PagerDuty in the European Union" in again.cause
+    assert "in the European Union, and refused it in the United States" in again.cause
 
 
 def test_the_firing_paged_again_by_the_switch_confirms_it(admin_client, org, pagerduty):

@@ -181,6 +181,9 @@ class PagerDutyService(models.Model):
     # until PagerDuty takes an event there or refuses it (`paths.service_health`).
     unconfirmed_at = models.DateTimeField(null=True, blank=True)
     unconfirmed_why = models.CharField(max_length=300, blank=True, help_text="Who changed what.")
+    # The region PagerDuty refused its key in before a person switched it away from there
+    # ("": none): refused again in the new region, the key itself is wrong (path_words).
+    refused_region = models.CharField(max_length=2, choices=Region.choices, blank=True)
 
     class Meta:
         constraints = [

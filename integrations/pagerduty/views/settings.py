@@ -162,7 +162,13 @@ def _switch_region(
     holds: the refusal and failure marks go, and the open firings it refused are paged there
     again (`page_mended`); what to tell of them. The person's correction is a guess, not
     PagerDuty's answer: the service is "not confirmed" until an event there is accepted
-    (the mark goes, `paths.heal`) or refused (marked refused again, `paths.record`)."""
+    (the mark goes, `paths.heal`) or refused (marked refused again, `paths.record`).
+
+    Its queued deliveries (not those being sent) follow it there in this transaction, with
+    the same key: a trigger waiting to be retried, or behind the rate limit, pages there
+    rather than being refused again where the person just said the key is not. The region
+    it leaves refused is kept (`refused_region`): refused there too, the key is wrong."""
+    service.refused_region = service.region if service.refused_at is not None else ""
     service.region = region
     service.refused_at, service.refused_detail = None, ""
     service.failing_since, service.failing_detail = None, ""
@@ -179,7 +185,13 @@ def _switch_region(
             "failing_detail",
             "unconfirmed_at",
             "unconfirmed_why",
+            "refused_region",
         ]
     )
+    Delivery.objects.filter(
+        organization_id=service.organization_id,
+        service_id=service.pk,
+        status=Delivery.Status.QUEUED,
+    ).exclude(region=region).update(region=region)
     paged = page_mended(service.organization_id, [service.pk]).get(service.pk, 0)
     return service, mended_words(service.name, paged)
