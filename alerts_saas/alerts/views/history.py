@@ -33,6 +33,7 @@ from alerts_saas.alerts.payload import group_label
 from alerts_saas.alerts.state import state_of
 from alerts_saas.alerts.views import mutes
 from alerts_saas.alerts.views.arrivals import arrivals
+from alerts_saas.alerts.views.firing_page import last_missed, with_left_open
 from alerts_saas.alerts.views.firing_values import (
     firing_row,
     firing_values,
@@ -46,7 +47,7 @@ from alerts_saas.alerts.views.fragment_tags import (
     targets_version,
 )
 from alerts_saas.alerts.views.resolved_holding import next_firing, next_firing_for, resolved_holding
-from alerts_saas.alerts.views.rows import FiringRow, last_missed, with_left_open
+from alerts_saas.alerts.views.rows import FiringRow
 from alerts_saas.ids import as_id
 from alerts_saas.ingest.models import ChangeEvent
 from integrations.pagerduty.history import FILTERS, alert_page, filtered
