@@ -31,6 +31,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.template.defaultfilters import pluralize
 
 from alerts_saas.alerts.models import Firing
+from alerts_saas.words import listed
 from integrations.pagerduty.models import Delivery, EventAction, Reason
 
 TRIGGER = Q(event_action=EventAction.TRIGGER)
@@ -133,13 +134,6 @@ def rejected(status: int | None) -> bool:
     return status is not None and 400 <= status < 500 and status != 429
 
 
-def names(items: list[str]) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    if len(items) > 1:
-        return f"{', '.join(items[:-1])} and {items[-1]}"
-    return items[0] if items else ""
-
-
 @dataclass(frozen=True, slots=True)
 class Sent:
     """What one firing sent to PagerDuty, counted: its triggers by outcome, its resolves."""
@@ -223,19 +217,19 @@ class Sent:
     def missed_reason(self) -> str:
         """Why nobody was paged: "PagerDuty refused the trigger to Checkout API 001"."""
         the = "the trigger" if self.triggers == 1 else "the triggers"
-        return f"PagerDuty refused {the} to {names(list(self.failed_to))}"
+        return f"PagerDuty refused {the} to {listed(list(self.failed_to))}"
 
     @property
     def unconfirmed_reason(self) -> str:
         """Why it may have paged nobody: "PagerDuty never confirmed it took the trigger to
         Checkout API 001; it may not have paged anyone"."""
         the = "the trigger" if self.triggers == 1 else "the triggers"
-        to = names(list(self.failed_to))
+        to = listed(list(self.failed_to))
         return f"PagerDuty never confirmed it took {the} to {to}; it may not have paged anyone"
 
     @property
     def fallback_name(self) -> str:
-        return names(list(self.fallback_names))
+        return listed(list(self.fallback_names))
 
 
 def sent_of(organization_id: int, firing_ids: list[int]) -> dict[int, Sent]:

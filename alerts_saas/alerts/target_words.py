@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from alerts_saas.alerts.health import fallback_promise
 from alerts_saas.alerts.models import Alert
 from alerts_saas.alerts.reach import Fallbacks
+from alerts_saas.words import listed
 from integrations.pagerduty.models import PagerDutyService
 from integrations.pagerduty.paths import ServiceHealth, service_health
 
@@ -35,13 +36,6 @@ def phrase(path: ServiceHealth) -> str:
         return "deleted in PagerDuty"
     label = path.label
     return PHRASES.get(str(path.state), label[:1].lower() + label[1:])
-
-
-def listed(names: Sequence[str]) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def saved_warnings(

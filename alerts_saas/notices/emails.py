@@ -28,6 +28,7 @@ from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.paged import unpaged
 from alerts_saas.notices.models import KIND_ORDER, NO_ALERT, PagingProblem
+from alerts_saas.words import listed
 from integrations.pagerduty.reconnect import SHORT, STOPPED
 
 NEW = "new"
@@ -45,13 +46,7 @@ def absolute(path: str) -> str:
 
 def names(items: list[str]) -> str:
     """ "A, B and C", at most LISTED of them, then how many more."""
-    shown = items[:LISTED]
-    rest = len(items) - len(shown)
-    if rest:
-        return f"{', '.join(shown)} and {rest} more"
-    if len(shown) > 1:
-        return f"{', '.join(shown[:-1])} and {shown[-1]}"
-    return shown[0] if shown else ""
+    return listed(items, most=LISTED)
 
 
 def lasted(start: datetime, end: datetime) -> str:
