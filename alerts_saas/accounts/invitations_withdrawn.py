@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts_saas.accounts import signals
+from alerts_saas.accounts.held import count_per_member
 from alerts_saas.accounts.models import Invitation, Membership, Role
 
 SENDER = "the person who sent it"
@@ -62,18 +63,8 @@ def withdraw_invitations(member: Membership, new_role: str | None, why: str) -> 
     return sum(revoke_one(invitation, why) for invitation in pending.select_for_update())
 
 
-def _pending_sent(**also: Any) -> models.Subquery:
-    counted = (
-        Invitation.objects.pending()
-        .filter(
-            organization=models.OuterRef("organization"), invited_by=models.OuterRef("user"), **also
-        )
-        .order_by()
-        .values("organization")
-        .annotate(n=models.Count("pk"))
-        .values("n")
-    )
-    return models.Subquery(counted)
+def _pending_sent(**also: Any) -> Coalesce:
+    return count_per_member(Invitation.objects.pending().filter(**also), "invited_by")
 
 
 def invitations_held() -> dict[str, Any]:
@@ -82,6 +73,6 @@ def invitations_held() -> dict[str, Any]:
     member) and those to be an owner (`owner_invitations_sent`, withdrawn if an owner is
     made an admin)."""
     return {
-        "invitations_sent": Coalesce(_pending_sent(), 0),
-        "owner_invitations_sent": Coalesce(_pending_sent(role=Role.OWNER), 0),
+        "invitations_sent": _pending_sent(),
+        "owner_invitations_sent": _pending_sent(role=Role.OWNER),
     }

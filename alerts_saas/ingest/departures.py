@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models.functions import Coalesce
 from django.db.models.signals import pre_delete
 
 from alerts_saas.accounts import signals
+from alerts_saas.accounts.held import count_per_member
 from alerts_saas.accounts.models import Membership, User
 from alerts_saas.ingest.models import ApiToken
 
@@ -56,18 +56,8 @@ def user_deleting(sender: type[User], instance: User, **_: Any) -> None:
 def member_holdings(sender: type[Membership], **_: Any) -> dict[str, Any]:
     """Each member's active API tokens in the organization (`api_tokens`), counted in the
     members list's own query."""
-    active = (
-        ApiToken.objects.filter(
-            organization=models.OuterRef("organization"),
-            created_by=models.OuterRef("user"),
-            revoked_at__isnull=True,
-        )
-        .order_by()
-        .values("organization")
-        .annotate(n=models.Count("pk"))
-        .values("n")
-    )
-    return {"api_tokens": Coalesce(models.Subquery(active), 0)}
+    active = ApiToken.objects.filter(revoked_at__isnull=True)
+    return {"api_tokens": count_per_member(active, "created_by")}
 
 
 def connect() -> None:

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts_saas.accounts import signals
+from alerts_saas.accounts.held import count_per_member
 from alerts_saas.accounts.models import Membership, Organization, User
 from alerts_saas.audit.models import Action
 from alerts_saas.audit.recorder import record
@@ -64,18 +63,8 @@ def member_departing(
 def member_holdings(sender: type[Membership], **_: Any) -> dict[str, Any]:
     """Each member's PagerDuty accounts connected in the organization and not yet flagged
     (`pagerduty_grants`), counted in the members list's own query."""
-    theirs = (
-        PagerDutyAccount.objects.filter(
-            organization=models.OuterRef("organization"),
-            connected_by=models.OuterRef("user"),
-            connected_by_left_at__isnull=True,
-        )
-        .order_by()
-        .values("organization")
-        .annotate(n=models.Count("pk"))
-        .values("n")
-    )
-    return {"pagerduty_grants": Coalesce(models.Subquery(theirs), 0)}
+    theirs = PagerDutyAccount.objects.filter(connected_by_left_at__isnull=True)
+    return {"pagerduty_grants": count_per_member(theirs, "connected_by")}
 
 
 def connected_by_former_members(organization: Organization) -> list[PagerDutyAccount]:
