@@ -18,11 +18,9 @@ from django.utils import timezone
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Alert, Firing
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService, Reason
-from tests.dashboard.conftest import alert, delivery, fire, service
+from tests.dashboard.conftest import alert, delivery, fire, refused, service
 
 pytestmark = pytest.mark.django_db
-
-REFUSAL = "Event object is invalid; Invalid routing key: no integration with this key"
 
 
 def _cleared(made: Alert, minutes_ago: float, lasted: float = 1) -> Firing:
@@ -33,17 +31,7 @@ def _cleared(made: Alert, minutes_ago: float, lasted: float = 1) -> Firing:
 
 
 def _refused(org: Organization, target: PagerDutyService, made: Alert, firing: Firing) -> None:
-    delivery(
-        org,
-        target,
-        made=made,
-        firing=firing,
-        status=Delivery.Status.FAILED,
-        at=firing.opened_at,
-        attempts=5,
-        response_status=400,
-        last_error=REFUSAL,
-    )
+    refused(org, target, made, firing.opened_at, firing=firing)
 
 
 def _text(html: str) -> str:

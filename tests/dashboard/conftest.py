@@ -86,12 +86,20 @@ def delivery(
     )
 
 
-def refused(org: Organization, target: PagerDutyService, made: Alert, at: datetime) -> Delivery:
-    """A trigger PagerDuty refused for its key, as the engine leaves it."""
+def refused(
+    org: Organization,
+    target: PagerDutyService,
+    made: Alert,
+    at: datetime,
+    firing: Firing | None = None,
+) -> Delivery:
+    """A trigger PagerDuty refused for its key (of `firing`, if given), as the engine
+    leaves it."""
     return delivery(
         org,
         target,
         made=made,
+        firing=firing,
         status=Delivery.Status.FAILED,
         at=at,
         attempts=1,

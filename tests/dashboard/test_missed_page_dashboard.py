@@ -18,24 +18,14 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.models import Alert, Firing
 from integrations.pagerduty.models import Delivery, PagerDutyService, Reason
-from tests.dashboard.conftest import alert, delivery, fire, service
+from tests.dashboard.conftest import alert, delivery, fire, refused, service
 from tests.dashboard.test_dashboard import part, text
 
 pytestmark = pytest.mark.django_db
 
 
 def _refused(org: Organization, target: PagerDutyService, made: Alert, firing: Firing) -> Delivery:
-    return delivery(
-        org,
-        target,
-        made=made,
-        firing=firing,
-        status=Delivery.Status.FAILED,
-        at=firing.opened_at,
-        attempts=5,
-        response_status=400,
-        last_error="Event object is invalid; Invalid routing key",
-    )
+    return refused(org, target, made, firing.opened_at, firing=firing)
 
 
 def _missed(org: Organization, name: str, minutes_ago: float = 3) -> tuple[Firing, Delivery]:
