@@ -22,7 +22,7 @@ deliveries a page has read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import (
@@ -131,17 +131,29 @@ class FiringReach:
 
 
 def incident_open(
-    deliveries: Iterable[Delivery], incidents: Mapping[tuple[int, str], Incident]
+    deliveries: Iterable[Delivery],
+    incidents: Mapping[tuple[int, str], Incident],
+    syncing: Collection[int],
 ) -> bool:
     """Whether, as far as Tripwire knows, an incident PagerDuty opened for one of a firing's
-    triggers is open: an accepted trigger no resolve followed (`_still_open`) whose incident
-    PagerDuty has not reported resolved (`incidents`, by service and dedup key). One no
-    incident was reported for (a pasted key, or not reported yet) counts as open."""
+    triggers is open: an accepted trigger no resolve followed (`_still_open`) to a service
+    PagerDuty tells us of (`syncing`: connected through OAuth) whose incident it has not
+    reported resolved (`incidents`, by service and dedup key; not reported yet counts as
+    open). A pasted key's incident is never known: `incident_unseen`."""
     for d in _still_open(deliveries):
-        found = incidents.get((d.service_id, d.dedup_key)) if d.service_id is not None else None
+        if d.service_id is None or d.service_id not in syncing:
+            continue
+        found = incidents.get((d.service_id, d.dedup_key))
         if found is None or found.is_open:
             return True
     return False
+
+
+def incident_unseen(deliveries: Iterable[Delivery], syncing: Collection[int]) -> bool:
+    """Whether PagerDuty accepted a trigger of the firing, no resolve followed, for a service
+    it tells Tripwire nothing of (a pasted key, not among `syncing`): that incident may be
+    open or resolved, and only PagerDuty knows."""
+    return any(d.service_id not in syncing for d in _still_open(deliveries))
 
 
 def _still_open(deliveries: Iterable[Delivery]) -> list[Delivery]:

@@ -111,7 +111,7 @@ def test_a_pasted_key_service_says_incident_updates_need_oauth(admin_client, org
     trigger.status = Delivery.Status.DELIVERED
     trigger.save(update_fields=["status"])
     page = _get(admin_client, f"/o/{org.slug}/alerts/{alert.pk}/")
-    assert "only for services connected through OAuth" in page
+    assert "can't see this incident (the service was added with a pasted key)" in page
     connect = f'action="/o/{org.slug}/settings/integrations/pagerduty/connect/"'
     assert connect in page and ">Connect PagerDuty</button>" in page
 

@@ -10,17 +10,17 @@ as the alert page reads them (`FiringReach` for an incident open, `failed_attemp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from alerts_saas.alerts import mutes
 from alerts_saas.alerts.models import Alert
-from alerts_saas.alerts.reach import FiringReach, incident_open
+from alerts_saas.alerts.reach import FiringReach, incident_open, incident_unseen
 from integrations.pagerduty.incidents.lookup import Key, incidents_of
 from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, EventAction
@@ -40,24 +40,29 @@ class OpenPages:
     # Of the incidents it opened, one PagerDuty has not reported resolved (`incident_open`):
     # once someone resolved it there, the words no longer say it stays open.
     incident_open: bool = False
+    # One it opened for a pasted key's service: whether it is open only PagerDuty knows.
+    incident_unseen: bool = False
 
     @classmethod
     def of(
         cls,
         per_firing: Iterable[Sequence[Delivery]],
         incidents: Mapping[Key, Incident] | None = None,
+        syncing: Collection[int] = frozenset(),
     ) -> OpenPages:
-        """From each open firing's deliveries (all of them, any order), and PagerDuty's
-        incidents for their triggers (by service and dedup key)."""
-        paged = retried = queued = still_open = False
+        """From each open firing's deliveries (all of them, any order), PagerDuty's
+        incidents for their triggers (by service and dedup key), and which of their services
+        PagerDuty tells us of (`syncing`: connected through OAuth)."""
+        paged = retried = queued = still_open = unseen = False
         for deliveries in per_firing:
             paged = paged or FiringReach.of(deliveries).paged
-            still_open = still_open or incident_open(deliveries, incidents or {})
+            still_open = still_open or incident_open(deliveries, incidents or {}, syncing)
+            unseen = unseen or incident_unseen(deliveries, syncing)
             for d in deliveries:
                 if d.event_action == EventAction.TRIGGER and not d.is_final:
                     retried = retried or d.failed_attempts > 0
                     queued = queued or d.failed_attempts == 0
-        return cls(paged, retried, queued, paged and still_open)
+        return cls(paged, retried, queued, paged and still_open, paged and unseen)
 
     @classmethod
     def load(cls, alert: Alert) -> OpenPages:
@@ -71,13 +76,21 @@ class OpenPages:
             firing__alert=alert,
             firing__cleared_at__isnull=True,
         ).defer("routing_key", "body")
+        # Whether each one's service is connected through OAuth (PagerDuty tells us of its
+        # incidents), in the same query.
+        rows = rows.annotate(service_account=F("service__account_id"))
         found: dict[int, list[Delivery]] = {}
         for d in rows:
             found.setdefault(d.firing_id or 0, []).append(d)
-        # PagerDuty's word on the incidents its accepted triggers opened: one query, none
-        # while no trigger was accepted.
+        # PagerDuty's word on the incidents its accepted triggers opened, and which of their
+        # services it tells us of: one query, none while no trigger was accepted.
         taken = [d for ds in found.values() for d in ds if d.status == Delivery.Status.DELIVERED]
-        return cls.of(found.values(), incidents_of(org, taken) if taken else {})
+        syncing = frozenset(
+            d.service_id
+            for d in taken
+            if d.service_id is not None and getattr(d, "service_account", None) is not None
+        )
+        return cls.of(found.values(), incidents_of(org, taken) if taken else {}, syncing)
 
     @property
     def pending(self) -> bool:
@@ -104,6 +117,11 @@ class OpenPages:
                 "The incident already open in PagerDuty stays open: acknowledge or resolve "
                 "it there."
             )
+        elif self.incident_unseen:
+            said.append(
+                "Its incident in PagerDuty, if still open, stays open. Tripwire can't see it "
+                "(the service was added with a pasted key): check PagerDuty."
+            )
         return " ".join(said)
 
     def lead(self, subject: str) -> str:
@@ -120,9 +138,11 @@ def rows_pages(rows: Iterable[object]) -> OpenPages:
     incidents read)."""
     shown = [row for row in rows if row is not None]
     incidents: dict[Key, Incident] = {}
+    syncing: set[int] = set()
     for row in shown:
         incidents.update(getattr(row, "incidents", {}))
-    return OpenPages.of((getattr(row, "deliveries", []) for row in shown), incidents)
+        syncing.update(getattr(row, "syncing", ()))
+    return OpenPages.of((getattr(row, "deliveries", []) for row in shown), incidents, syncing)
 
 
 def services_mute_until(alert: Alert, now: datetime) -> datetime | None:

@@ -21,7 +21,7 @@ from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.paged import Paging, Sent
-from alerts_saas.alerts.reach import FiringReach, incident_open
+from alerts_saas.alerts.reach import FiringReach, incident_open, incident_unseen
 from alerts_saas.alerts.state import AlertState, State
 from integrations.pagerduty.incidents.lookup import Key
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
@@ -239,8 +239,15 @@ class FiringRow(_Row):
     def incident_open(self) -> bool:
         """An incident PagerDuty opened for it is open, as far as the incidents PagerDuty
         reported say (`reach.incident_open`): not once resolved there, nor when no trigger
-        was taken."""
-        return incident_open(self.deliveries, self.incidents)
+        was taken; a pasted key's is never known (`incident_unseen`)."""
+        return incident_open(self.deliveries, self.incidents, self.syncing)
+
+    @cached_property
+    def incident_unseen(self) -> bool:
+        """PagerDuty took a trigger of it, not resolved since, for a pasted key's service:
+        whether that incident is open only PagerDuty knows, and resolving it there does not
+        clear the firing here."""
+        return incident_unseen(self.deliveries, self.syncing)
 
     @property
     def cleared_by_words(self) -> str:
