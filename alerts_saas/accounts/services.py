@@ -170,11 +170,13 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
         if not claimed:
             raise InvitationError("This invitation has already been used.")
         signals.invitation_accepted.send(sender=Invitation, invitation=invitation)
-        membership, _ = Membership.objects.get_or_create(
+        membership, created = Membership.objects.get_or_create(
             organization=invitation.organization,
             user=user,
             defaults={"role": invitation.role},
         )
+        if created:
+            signals.member_joined.send(sender=Membership, membership=membership)
     return membership
 
 

@@ -8,6 +8,9 @@ from django.dispatch import Signal
 
 # An invitation was claimed by the person it was sent to (`invitation`: the Invitation).
 invitation_accepted = Signal()
+# A person joined the organization by accepting an invitation (`membership`: the Membership
+# just made), perhaps one who had left it: sent in the transaction that made it.
+member_joined = Signal()
 # An invitation not yet used was revoked (`invitation`: the Invitation; `why`: empty when a
 # person withdrew it, else why it was: its sender lost the right to send it).
 invitation_revoked = Signal()

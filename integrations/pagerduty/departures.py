@@ -8,7 +8,8 @@ it (`provisioning.save_account` clears the flag). Acting is not refused meanwhil
 3 a.m. the on-call person still acknowledges from Tripwire, told as whom it acts.
 
 Made a member, they are still in the organization and their grant still them: nothing
-changes then.
+changes then. Invited back, they are a member again once they accept (accounts'
+`member_joined`): the flag is cleared in that transaction, with an audit entry.
 """
 
 from __future__ import annotations
@@ -60,6 +61,24 @@ def member_departing(
         record(account, Action.CHANGED, [{"field": "reason", "after": why}])
 
 
+def member_joined(sender: type[Membership], membership: Membership, **_: Any) -> None:
+    """The person who connected an account the organization flagged is back: the grant is
+    a member's again."""
+    theirs = PagerDutyAccount.objects.filter(
+        organization_id=membership.organization_id,
+        connected_by_id=membership.user_id,
+        connected_by_left_at__isnull=False,
+    )
+    for account in theirs.select_for_update():
+        account.connected_by_left_at = None
+        account.save(update_fields=["connected_by_left_at"])
+        why = (
+            f"the person who connected it, {membership.user.email}, joined the organization "
+            "again: acting from Tripwire acts as a member again"
+        )
+        record(account, Action.CHANGED, [{"field": "reason", "after": why}])
+
+
 def member_holdings(sender: type[Membership], **_: Any) -> dict[str, Any]:
     """Each member's PagerDuty accounts connected in the organization and not yet flagged
     (`pagerduty_grants`), counted in the members list's own query."""
@@ -78,4 +97,5 @@ def connected_by_former_members(organization: Organization) -> list[PagerDutyAcc
 
 def connect() -> None:
     signals.member_departing.connect(member_departing, dispatch_uid="pagerduty-grant-departing")
+    signals.member_joined.connect(member_joined, dispatch_uid="pagerduty-grant-rejoined")
     signals.member_holdings.connect(member_holdings, dispatch_uid="pagerduty-grant-holdings")
