@@ -15,12 +15,14 @@ is final, and the sweeper sends it if the broker lost the task. The automatic re
   transaction that records the failure): there is no incident to resolve, and the history
   shows no resolve that never happened.
 
-`incident_of` puts a test trigger's incident in words for its panel.
+`incidents_of` puts test triggers' incidents in words for their panels, for a page of panels
+at once (`panels`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -202,18 +204,38 @@ class Incident:
         return self.state in (Automatic.SCHEDULED, Automatic.WAITING, Automatic.RESOLVING)
 
 
-def incident_of(delivery: Delivery, now: datetime | None = None) -> Incident | None:
-    """The test incident a test trigger opened; None for any other delivery."""
-    if not delivery.is_test or delivery.event_action != EventAction.TRIGGER:
-        return None
+def incidents_of(
+    deliveries: Iterable[Delivery], now: datetime | None = None
+) -> dict[int, Incident]:
+    """The test incidents these test triggers opened, by trigger id (other deliveries have
+    none): one query for them all, none without a test trigger, so a page of panels does
+    not cost a query a panel."""
+    triggers = [d for d in deliveries if d.is_test and d.event_action == EventAction.TRIGGER]
+    if not triggers:
+        return {}
+    resolves: dict[str, list[Delivery]] = {}
+    rows = Delivery.objects.filter(
+        organization_id=triggers[0].organization_id,
+        dedup_key__in={t.dedup_key for t in triggers},
+        is_test=True,
+        event_action=EventAction.RESOLVE,
+    ).order_by("pk")
+    for resolve in rows:
+        resolves.setdefault(resolve.dedup_key, []).append(resolve)
+    now = now or timezone.now()
+    return {t.pk: _incident(t, resolves.get(t.dedup_key, ()), now) for t in triggers}
+
+
+def _incident(trigger: Delivery, resolves: Iterable[Delivery], now: datetime) -> Incident:
+    """`trigger`'s incident from its resolves, oldest first (`_resolves`)."""
     automatic: Delivery | None = None
     by_hand: Delivery | None = None
-    for resolve in _resolves(delivery):
+    for resolve in resolves:
         if resolve.reason == Reason.TEST_EXPIRED:
             automatic = automatic or resolve
         else:
             by_hand = resolve
-    return Incident(delivery, automatic, by_hand, now or timezone.now())
+    return Incident(trigger, automatic, by_hand, now)
 
 
 def panel_key(delivery: Delivery, incident: Incident | None) -> str:

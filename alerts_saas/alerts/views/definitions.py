@@ -27,6 +27,7 @@ from integrations.pagerduty.incidents.models import OnCallNow
 from integrations.pagerduty.incidents.oncall import on_call
 from integrations.pagerduty.left_open import left_open_of_tests
 from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.panels import panels
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def form_context(
     # Test alerts sent from this form before it was saved, to join the alert's history.
     carried = request.POST.getlist("test_delivery") if request.method == "POST" else []
     carried += [str(d.pk) for d in test_deliveries or []]
+    shown = [*(test_deliveries or []), *_open_tests(extra)]  # the test panels, in order
     return {
         "form": form,
         "details": details,
@@ -102,8 +104,10 @@ def form_context(
         "test_deliveries": test_deliveries or [],
         "version": version,
         **extra,
-        # The incidents the panels' failed resolves left open, read once for all panels.
-        "left_open": left_open_of_tests([*(test_deliveries or []), *_open_tests(extra)]),
+        # What the test panels show, read once for all panels: their test incidents and
+        # PagerDuty's incidents (`panels`), and what their failed resolves left open.
+        "test_panels": panels(shown),
+        "left_open": left_open_of_tests(shown),
     }
 
 

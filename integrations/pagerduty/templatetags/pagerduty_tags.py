@@ -24,12 +24,6 @@ def sentence(value: str) -> str:
 
 
 @register.simple_tag
-def incident_of(delivery: Delivery) -> autoresolve.Incident | None:
-    """The test incident a test trigger opened (`{% incident_of d as incident %}`)."""
-    return autoresolve.incident_of(delivery)
-
-
-@register.simple_tag
 def left_open_of(delivery: Delivery | None, known: object = None) -> LeftOpen | None:
     """The incident a failed resolve left open in PagerDuty, if it did (`left_open`):
     `{% left_open_of d left_open as left %}`. `known`: what the page read once for its

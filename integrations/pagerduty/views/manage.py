@@ -17,6 +17,7 @@ from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.history import FILTERS, service_page
 from integrations.pagerduty.incidents.oncall import on_call, on_call_cached
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
+from integrations.pagerduty.panels import panel
 from integrations.pagerduty.samples import SAMPLE_SEVERITY, test_dedup_key, test_event_payload
 
 
@@ -67,19 +68,14 @@ def delivery_url(slug: str, delivery: Delivery) -> str:
 def _panel(request: TenantRequest, delivery: Delivery, *, full: bool = False) -> HttpResponse:
     """A delivery's panel (`_delivery.html`), with its test incident if it opened one;
     `full` on the delivery's own page (its times, alert and attempts too)."""
-    incident = autoresolve.incident_of(delivery)
-    context = {
-        "delivery": delivery,
-        "incident": incident,
-        "full": full,
-        "pages_now": _pages_now(delivery),
-    }
+    read = panel(delivery)
+    context = {**read.context(), "full": full, "pages_now": _pages_now(delivery)}
     response = render(request, "pagerduty/_delivery.html", context)
     # The panel says what it showed when it asks again: once the delivery is final, a change
     # (delivered; later, resolved automatically) lets the page refresh what depends on it
     # (the services' "Last delivery"), once per change.
     shown = request.GET.get("shown")
-    if delivery.is_final and shown != autoresolve.panel_key(delivery, incident):
+    if delivery.is_final and shown != autoresolve.panel_key(delivery, read.incident):
         response["HX-Trigger"] = "deliveryFinished"
     return response
 
@@ -108,8 +104,7 @@ def delivery_status(request: TenantRequest, delivery_id: int) -> HttpResponse:
         rows = rows.select_related("alert", "firing")
     delivery = tenant_get(request, rows.all(), pk=delivery_id)
     if not request.htmx:
-        context = {"delivery": delivery, "incident": autoresolve.incident_of(delivery)}
-        return render(request, "pagerduty/delivery.html", context)
+        return render(request, "pagerduty/delivery.html", panel(delivery).context())
     return _panel(request, delivery, full=full)
 
 

@@ -1,22 +1,14 @@
-"""`{% pagerduty_incident delivery as pd %}`: PagerDuty's incident for a trigger, for the
-PagerDuty integration's own pages, which do not import this app."""
+"""PagerDuty's incidents in words, for the templates (the incidents themselves are read by
+the views, for all of a page's rows at once: `lookup.incidents_of`, `pagerduty.panels`)."""
 
 from __future__ import annotations
 
 from django import template
 
-from integrations.pagerduty.incidents.lookup import incidents_of
 from integrations.pagerduty.incidents.models import Incident, IncidentActivity
 from integrations.pagerduty.incidents.words import activity_agent, incident_words
-from integrations.pagerduty.models import Delivery
 
 register = template.Library()
-
-
-@register.simple_tag
-def pagerduty_incident(delivery: Delivery) -> Incident | None:
-    found = incidents_of(delivery.organization_id, [delivery])
-    return found.get((delivery.service_id, delivery.dedup_key)) if delivery.service_id else None
 
 
 @register.filter
