@@ -49,10 +49,10 @@ def organization(request: TokenRequest) -> Organization:
 
 
 class ApiTokenAuth(HttpBearer):
-    """A bearer API token: missing or unknown is 401 (an ingest key is told it is one), so
-    is one that outlived its creator's right to make it (`refuse_outlived`); revoked by a
-    person 403, over its requests per minute 429; a read token on an operation that
-    changes something is 403."""
+    """A bearer API token: missing, unknown or revoked is 401 (an ingest key is told it is
+    one), whoever revoked it, or its creator's departure (`refuse_outlived`, saying why);
+    over its requests per minute 429; a read token on an operation that changes something
+    is 403."""
 
     def __init__(self, write: bool = False) -> None:
         super().__init__()
@@ -83,11 +83,13 @@ class ApiTokenAuth(HttpBearer):
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         refuse_outlived(found)
-        if found.is_revoked:
+        if found.is_revoked:  # by a person: it no longer authenticates anyone, as above
             raise Refused(
-                403,
+                401,
                 f"This API token (“{found.name}”) was revoked on "
-                f"{found.revoked_at:%Y-%m-%d %H:%M} UTC. {WHERE}",
+                f"{found.revoked_at:%Y-%m-%d %H:%M} UTC. Create a new one under "
+                "Settings → API tokens.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         _take_one(found)
         if self.write and not found.can_write:

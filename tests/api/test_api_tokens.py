@@ -1,5 +1,5 @@
 """API tokens: Settings → API tokens (owners and admins), the secret shown once and kept
-hashed; who may call what (401, 403 for a revoked token or a read token that writes), the
+hashed; who may call what (401 for a revoked token, 403 for a read token that writes), the
 last use, and each token's requests per minute (429)."""
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_revoking_on_settings_stops_the_token_at_once(admin_client, org, service
     confirm = admin_client.get(page(org, f"{token.pk}/revoke/")).content.decode()
     assert "Revoke “ci”?" in html.unescape(confirm)
     admin_client.post(page(org, f"{token.pk}/revoke/"))
-    refused = Api(secret).get("/alerts", status=403).json()
+    refused = Api(secret).get("/alerts", status=401).json()
     assert refused["message"].startswith("This API token (“ci”) was revoked on ")
     assert "Revoked" in admin_client.get(page(org)).content.decode()
 

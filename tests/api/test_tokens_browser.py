@@ -49,10 +49,10 @@ def test_make_use_and_revoke_a_token_on_a_phone(
     assert secret not in page.content()
 
     row.get_by_role("button", name="Revoke…").click()
-    expect(page.get_by_text("will get 403 Forbidden at once")).to_be_visible()
+    expect(page.get_by_text("will get 401 Unauthorized at once")).to_be_visible()
     page.get_by_role("button", name="Yes, revoke").click()
     expect(page.get_by_text("The token “terraform” was revoked.")).to_be_visible()
     assert overflow(page) == 0
     screenshot(page, f"revoked-{scheme}")
-    Api(secret).get("/alerts", status=403)
+    Api(secret).get("/alerts", status=401)
     context.close()
