@@ -28,7 +28,15 @@ from django.db.models.functions import Coalesce, JSONObject
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Organization
-from alerts_saas.alerts.paged import DELIVERED, TRIGGER, Paging, paging_annotations, paging_of_row
+from alerts_saas.alerts.paged import (
+    DELIVERED,
+    TRIGGER,
+    Paging,
+    Sent,
+    paging_annotations,
+    paging_of_row,
+    triggers_sent,
+)
 from alerts_saas.cursors import Cursor, walk
 from alerts_saas.json_values import moment
 from integrations.pagerduty.left_open import LeftOpen, left_open_ids
@@ -92,6 +100,9 @@ class Failure:
     fixed_at: datetime | None = None  # when what it failed to do got through (`_fixed_at`)
     left_open: LeftOpen | None = None  # a resolve's: the incident it left open in PagerDuty
     paged: Paged | None = None  # a trigger's firing, paged through another service
+    # A trigger's firing that paged nobody, or may not have: its triggers, to name their
+    # services (`Sent.missed_reason`, `Sent.unconfirmed_reason`, as the alert page does).
+    sent: Sent | None = None
 
     @property
     def paging(self) -> Paging | None:
@@ -167,9 +178,18 @@ def _firing_paged() -> dict[str, Any]:
 
 def _failures(organization: Organization, rows: Sequence[Delivery]) -> list[Failure]:
     """The rows as shown, each failed resolve with the incident it left open in PagerDuty,
-    if it did (`left_open`): one query for them all."""
+    if it did (`left_open`), each trigger whose firing paged nobody (or may not have) with
+    its firing's triggers (`triggers_sent`): one query for each, for them all."""
     resolves = [d.pk for d in rows if d.event_action == EventAction.RESOLVE]
     left = left_open_ids(organization.pk, resolves)
+    unpaged = [
+        d.firing_id
+        for d in rows
+        if d.event_action == EventAction.TRIGGER
+        and d.firing_id is not None
+        and paging_of_row(d) in (Paging.MISSED, Paging.NOT_CONFIRMED)
+    ]
+    sent = triggers_sent(organization.pk, unpaged)
     return [
         Failure(
             d,
@@ -178,6 +198,7 @@ def _failures(organization: Organization, rows: Sequence[Delivery]) -> list[Fail
             getattr(d, "fixed_at", None),
             left.get(d.pk),
             Paged.of(d),
+            sent.get(d.firing_id) if d.firing_id is not None else None,
         )
         for d in rows
     ]

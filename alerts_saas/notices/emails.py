@@ -26,7 +26,7 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.accounts.times import ago, zone_of
 from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.alerts.models import Firing
-from alerts_saas.alerts.paged import unpaged
+from alerts_saas.alerts.paged import Sent, triggers_sent, unpaged
 from alerts_saas.notices.models import KIND_ORDER, NO_ALERT, PagingProblem
 from alerts_saas.words import listed
 from integrations.pagerduty.reconnect import SHORT, STOPPED
@@ -37,6 +37,7 @@ FIXED = "fixed"
 LISTED = 20  # alert names an email or page lists before "and N more"
 PER_SECTION = 20  # problems an email spells out under each heading; the page has them all
 MISSED_SPAN = timedelta(hours=24)  # the missed pages an email lists: of firings open since
+UNCONFIRMED_WORDS = "PagerDuty never confirmed it took its trigger; it may not have paged anyone"
 
 
 def absolute(path: str) -> str:
@@ -92,37 +93,59 @@ def only_reconnect(problems: list[PagingProblem]) -> bool:
     return bool(problems) and all(p.kind == ProblemKind.RECONNECT for p in problems)
 
 
-def missed_firings(organization: Organization, now: datetime) -> list[Firing]:
+@dataclass(frozen=True, slots=True)
+class Unpaged:
+    """A firing PagerDuty accepted no trigger of, for good (`missed_firings`)."""
+
+    alert_name: str
+    opened_at: datetime
+    unconfirmed: bool  # one given up on unanswered (`alerts.paged.UNCONFIRMED`): may be missed
+    sent: Sent  # its triggers: the services that refused them, or never confirmed them
+
+
+def missed_firings(organization: Organization, now: datetime) -> list[Unpaged]:
     """The firings open within MISSED_SPAN PagerDuty accepted no trigger of, for good
     (`alerts.paged.unpaged`: missed, or not confirmed), oldest first: at most LISTED + 1
-    (one more says there are more); one query, read once for all readers."""
+    (one more says there are more), with their triggers (`triggers_sent`); two queries,
+    read once for all readers."""
     recent = Q(cleared_at__isnull=True) | Q(cleared_at__gte=now - MISSED_SPAN)
-    return list(
+    found = list(
         unpaged(Firing.objects.filter(recent, organization=organization))
         .select_related("alert")
         .only("pk", "opened_at", "alert__name")
         .order_by("opened_at", "pk")[: LISTED + 1]
     )
+    sent = triggers_sent(organization.pk, [firing.pk for firing in found])
+    return [
+        Unpaged(
+            firing.alert.name,
+            firing.opened_at,
+            bool(getattr(firing, "unconfirmed", False)),
+            sent.get(firing.pk, Sent()),
+        )
+        for firing in found
+    ]
 
 
-def missed_lines(found: list[Firing], now: datetime) -> list[str]:
-    """`missed_firings` in the dashboard's words, in the active zone (the reader's: `send`):
-    "Checkout errors fired at 08:08 UTC and paged nobody." when PagerDuty refused it,
-    "… fired at 08:08 UTC: PagerDuty never confirmed it took its trigger; it may not have
-    paged anyone." when that is all it knows. At most LISTED, then that there are more."""
+def missed_lines(found: list[Unpaged], now: datetime) -> list[str]:
+    """`missed_firings` in the alert page's words, in the active zone (the reader's: `send`):
+    "Checkout errors fired at 08:08 UTC and paged nobody: PagerDuty refused the trigger to
+    Checkout API 001." when PagerDuty refused it, "… fired at 08:08 UTC: PagerDuty never
+    confirmed it took the trigger to Checkout API 001; it may not have paged anyone." when
+    that is all it knows. At most LISTED, then that there are more."""
     today = timezone.localdate(now)
     lines = []
     for firing in found[:LISTED]:
         when = timezone.localtime(firing.opened_at)
         day = "" if when.date() == today else f" on {date_format(when, 'j F')}"
-        fired = f"{firing.alert.name} fired at {date_format(when, 'H:i e')}{day}"
-        if getattr(firing, "unconfirmed", False):
-            lines.append(
-                f"{fired}: PagerDuty never confirmed it took its trigger; "
-                "it may not have paged anyone."
-            )
+        fired = f"{firing.alert_name} fired at {date_format(when, 'H:i e')}{day}"
+        named = bool(firing.sent.failed_to)  # else none read: its triggers went meanwhile
+        if firing.unconfirmed:
+            why = firing.sent.unconfirmed_reason if named else UNCONFIRMED_WORDS
+            lines.append(f"{fired}: {why}.")
         else:
-            lines.append(f"{fired} and paged nobody.")
+            why = f": {firing.sent.missed_reason}" if named else ""
+            lines.append(f"{fired} and paged nobody{why}.")
     if len(found) > LISTED:
         lines.append("And more: see each alert's firings.")
     return lines
@@ -144,7 +167,7 @@ class Digest:
     reminders: list[PagingProblem] = field(default_factory=list)
     fixed: list[PagingProblem] = field(default_factory=list)
     still_open: int | None = None  # counted once for all its recipients (`send`)
-    missed: list[Firing] | None = None  # read once for all its recipients (`send`)
+    missed: list[Unpaged] | None = None  # read once for all its recipients (`send`)
 
     def add(self, which: str, problem: PagingProblem) -> None:
         {NEW: self.new, REMINDER: self.reminders, FIXED: self.fixed}[which].append(problem)
@@ -231,9 +254,7 @@ class Digest:
             **self._section("fixed", self.fixed),
             "still_open": self.open_count(),
             "missed": missed_lines(self.missed_pages(), self.now),
-            "missed_unconfirmed": any(
-                getattr(f, "unconfirmed", False) for f in self.missed_pages()[:LISTED]
-            ),
+            "missed_unconfirmed": any(f.unconfirmed for f in self.missed_pages()[:LISTED]),
             "problems_link": absolute(reverse("notices:problems", args=[slug])),
             "settings_link": absolute(reverse("notices:settings")),
             "reminder_hours": settings.PROBLEM_REMINDER_HOURS,
@@ -247,7 +268,7 @@ class Digest:
             )
         return self.still_open
 
-    def missed_pages(self) -> list[Firing]:
+    def missed_pages(self) -> list[Unpaged]:
         if self.missed is None:
             self.missed = missed_firings(self.organization, self.now)
         return self.missed

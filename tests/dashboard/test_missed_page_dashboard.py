@@ -46,7 +46,7 @@ def test_a_failed_trigger_whose_firing_paged_nobody_says_so(dashboard, org) -> N
     row = part(dashboard(), f"failure-{failed.pk}")
     assert (
         f"Missed page Checkout errors fired at {_hhmm(firing)} and paged nobody: "
-        "PagerDuty refused every trigger of that firing." in row
+        "PagerDuty refused the trigger to Checkout errors API 001." in row
     ), row
     listed = part(dashboard("deliveries/failed/"), f"failure-{failed.pk}")
     assert f"Checkout errors fired at {_hhmm(firing)} and paged nobody" in listed

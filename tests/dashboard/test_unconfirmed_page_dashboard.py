@@ -32,7 +32,7 @@ def test_a_trigger_given_up_on_unanswered_is_not_a_missed_page(dashboard, org) -
     row = part(dashboard(), f"failure-{failed.pk}")
     assert "Not confirmed" in row, row
     assert (
-        "PagerDuty never confirmed it took that firing's trigger; "
+        "PagerDuty never confirmed it took the trigger to Checkout API 001; "
         "it may not have paged anyone." in row
     ), row
     assert "Missed page" not in row and "paged nobody" not in row

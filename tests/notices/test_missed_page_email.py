@@ -1,6 +1,7 @@
 """The paging-problem email says which firings already paged nobody, not only which alerts
-now would: "Checkout errors fired at 08:08 UTC and paged nobody.", above the problem. A
-firing paged, one still retried, and one of another organization are not listed."""
+now would: "Checkout errors fired at 08:08 UTC and paged nobody: PagerDuty refused the
+trigger to Checkout API 001.", above the problem. A firing paged, one still retried, and
+one of another organization are not listed."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def test_the_email_names_the_firing_that_paged_nobody(org, make_org, make_user) 
     body = email.body
     assert body.startswith(
         "Missed pages: PagerDuty accepted none of these firings' triggers, so nobody was "
-        f"paged for them.\nCheckout errors fired at {at} and paged nobody.\n"
+        f"paged for them.\nCheckout errors fired at {at} and paged nobody: PagerDuty refused "
+        "the trigger to Checkout API 001.\n"
     ), body
     assert "Alerts that now page nobody: Checkout errors." in body
     for name in ("Search errors", "Login errors", "Globex errors"):

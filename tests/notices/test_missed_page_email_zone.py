@@ -1,6 +1,6 @@
 """The paging-problem email's missed pages are in the reader's time zone (their profile's),
 and a trigger given up on unanswered (timeouts, 5xx, 429) is not said to have paged nobody:
-"PagerDuty never confirmed it took its trigger; it may not have paged anyone"."""
+"PagerDuty never confirmed it took the trigger to …; it may not have paged anyone"."""
 
 from __future__ import annotations
 
@@ -66,8 +66,9 @@ def test_missed_pages_are_in_the_readers_zone_and_say_what_pagerduty_told(org) -
     body = email.body
     assert body.startswith(
         "Missed pages: PagerDuty accepted none of these firings' triggers.\n"
-        f"Checkout errors fired at {at(refused)} and paged nobody.\n"
-        f"Search errors fired at {at(unanswered)}: PagerDuty never confirmed it took its "
-        "trigger; it may not have paged anyone.\n"
+        f"Checkout errors fired at {at(refused)} and paged nobody: PagerDuty refused the "
+        "trigger to Checkout errors API.\n"
+        f"Search errors fired at {at(unanswered)}: PagerDuty never confirmed it took the "
+        "trigger to Search errors API; it may not have paged anyone.\n"
     ), body
     assert "UTC" not in body.split("\n\n")[0]
