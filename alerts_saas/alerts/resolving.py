@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from alerts_saas.accounts.models import User
@@ -32,6 +33,7 @@ from alerts_saas.alerts import firings
 from alerts_saas.alerts.counting import CounterSet, counts
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label
+from alerts_saas.alerts.resolves import Resolves
 from alerts_saas.audit import recorder as audit
 from alerts_saas.audit.models import Action
 from alerts_saas.ingest.models import ApiToken
@@ -81,10 +83,16 @@ def note_conditions(noting: Sequence[tuple[Firing, bool | None]], now: datetime)
 
 class Resolved(NamedTuple):
     """A firing resolved by hand, and how many resolves that sends to PagerDuty (none for
-    a firing whose incidents were held by a mute, refused, or resolved already)."""
+    a firing whose incidents were held by a mute, refused, or resolved already), `unseen`
+    of them for triggers PagerDuty accepted for pasted keys' services (`Resolves`)."""
 
     firing: Firing
     resolves: int
+    unseen: int = 0
+
+    @property
+    def sent(self) -> Resolves:
+        return Resolves.counted(self.resolves, self.unseen)
 
 
 def resolve_by_hand(
@@ -99,6 +107,8 @@ def resolve_by_hand(
     firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
     if firing is None:
         return None
+    # Read before clearing: which of its incidents Tripwire can't see (a pasted key's).
+    unseen = resolves_of([firing]).unseen
     now = timezone.now()
     cleared, resolves = firings.clear_firings(
         [firing], Firing.ClearReason.RESOLVED, now, by=user, by_token=token
@@ -108,19 +118,24 @@ def resolve_by_hand(
     opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
     change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
-    return Resolved(firing, resolves)
+    return Resolved(firing, resolves, unseen)
 
 
-def open_incidents(open_firings: Sequence[Firing]) -> int:
-    """How many incidents `open_firings` have open in PagerDuty: what clearing them sends a
-    resolve for (none for a page a mute held, a refused trigger, or one resolved already)."""
+def resolves_of(open_firings: Sequence[Firing]) -> Resolves:
+    """The resolves clearing `open_firings` sends, one per incident they have open in
+    PagerDuty (none for a page a mute held, a refused trigger, or one resolved already),
+    told apart by whether Tripwire sees those incidents (`Resolves`)."""
     if not open_firings:
-        return 0
-    deliveries = Delivery.objects.filter(
+        return Resolves()
+    triggers = engine.open_triggers(_deliveries_of(open_firings))
+    return Resolves.of(open_firings[0].organization_id, triggers)
+
+
+def _deliveries_of(open_firings: Sequence[Firing]) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(
         organization_id__in={f.organization_id for f in open_firings},
         firing_id__in=[f.pk for f in open_firings],
     )
-    return len(engine.open_triggers(deliveries))
 
 
 def stop_watching_sends(alert: Alert, value: str) -> str:
@@ -133,12 +148,10 @@ def stop_watching_sends(alert: Alert, value: str) -> str:
         ).first()
     if firing is None:
         return "it had no open firing"
-    incidents = open_incidents([firing])
-    if incidents == 0:
+    sends = resolves_of([firing])
+    if not sends.total:
         return "no incident was open in PagerDuty for it, so nothing was sent there"
-    if incidents == 1:
-        return "its incident is being resolved in PagerDuty"
-    return f"its {incidents} incidents are being resolved in PagerDuty"
+    return sends.sending()
 
 
 def stop_watching(

@@ -18,6 +18,7 @@ from alerts_saas.alerts import evaluation, firings, resolving
 from alerts_saas.alerts.edit_conflict import Version, conflict
 from alerts_saas.alerts.forms import AlertForm, BaseDetailFormSet, DetailFormSet
 from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.resolves import Resolves
 from alerts_saas.alerts.target_words import saved_warnings
 from alerts_saas.alerts.views import list_rows, listing
 from alerts_saas.alerts.watching import watching_nothing
@@ -313,7 +314,7 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
             return _back(request, alert)
         alert.enabled = enable
         still_open = [] if enable else firings.open_firings_of(alert)  # for the message
-        resolves = resolving.open_incidents(still_open)  # what clearing them sends
+        resolves = resolving.resolves_of(still_open)  # what clearing them sends
         # A save, not an update: updated_at tells the ingest path to recompile its alerts,
         # and enabling restarts counting (nothing was counted while it was disabled).
         alert.save(update_fields=["enabled", "updated_at"])
@@ -325,8 +326,9 @@ def alert_toggle(request: TenantRequest, alert_id: int) -> HttpResponse:
             else "It counts matching events from now."
         )
         messages.success(request, f"Alert “{alert.name}” enabled. {how}")
-    elif resolves:
-        messages.success(request, f"Alert “{alert.name}” disabled. {_resolving_words(resolves)}")
+    elif resolves.total:
+        words = resolves.sent_words("open")
+        messages.success(request, f"Alert “{alert.name}” disabled. {words}")
     elif still_open:
         messages.success(
             request,
@@ -352,25 +354,21 @@ def alert_delete(request: TenantRequest, alert_id: int) -> HttpResponse:
             {
                 "alert": alert,
                 "open_firings": firing_now,
-                "open_incidents": resolving.open_incidents(firing_now),
+                "resolves": resolving.resolves_of(firing_now).will_words("Deleting it"),
                 "nav_section": "alerts",
             },
         )
     with transaction.atomic():
         alert = tenant_get(request, Alert.objects.select_for_update(), pk=alert_id)
         name = alert.name
+        # Which of its incidents Tripwire can't see (pasted keys'), read before they go.
+        unseen = resolving.resolves_of(firings.open_firings_of(alert)).unseen
         open_firings, resolves = evaluation.delete(alert)
     if resolves:
-        resolved = f" {_resolving_words(resolves)}"
+        resolved = f" {Resolves.counted(resolves, unseen).sent_words('open')}"
     elif open_firings:
         resolved = " No incident was open in PagerDuty for it, so nothing was sent there."
     else:
         resolved = ""
     messages.success(request, f"Alert “{name}” deleted.{resolved} Its delivery history stays.")
     return _back(request)
-
-
-def _resolving_words(incidents: int) -> str:
-    if incidents == 1:
-        return "Its open incident is being resolved in PagerDuty."
-    return f"Its {incidents} open incidents are being resolved in PagerDuty."

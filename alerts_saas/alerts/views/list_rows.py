@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils.html import format_html
@@ -32,7 +32,12 @@ from alerts_saas.alerts.views.mutes import mute_notes
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
 from alerts_saas.json_values import moment
 from integrations.pagerduty.history import WAITING_AUTOMATIC_RESOLVE
-from integrations.pagerduty.models import Delivery, PagerDutyAccount, PagerDutyService
+from integrations.pagerduty.models import (
+    Delivery,
+    EventAction,
+    PagerDutyAccount,
+    PagerDutyService,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class RowFacts:
     last_delivery_service: str = ""
     last_delivery_service_id: int | None = None
     last_delivery_fallback: bool = False
+    # The open firing paged a service PagerDuty tells Tripwire nothing of (`incident_unseen`).
+    incident_unseen: bool = False
 
 
 def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
@@ -64,6 +71,7 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
         "opened_at", "pk"
     )
     open_count = open_firing.order_by().values("alert").annotate(n=Count("pk")).values("n")
+    unseen = open_firing.annotate(unseen=Exists(_unseen_triggers())).values("unseen")
     found = (
         alerts.filter(pk__in=ids)
         .order_by()
@@ -71,6 +79,7 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
             firing_since=Subquery(open_firing.values("opened_at")[:1]),
             condition_cleared_at=Subquery(open_firing.values("condition_cleared_at")[:1]),
             firing_count=Subquery(open_count[:1]),
+            incident_unseen=Subquery(unseen[:1]),
             # The last delivery's facts in one probe of its index, not one per column.
             last=Subquery(
                 last.values(
@@ -84,12 +93,34 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
                 )[:1]
             ),
         )
-        .values_list("pk", "firing_since", "firing_count", "condition_cleared_at", "last")
+        .values_list(
+            "pk", "firing_since", "firing_count", "condition_cleared_at", "last", "incident_unseen"
+        )
     )
     return {
-        pk: RowFacts(since, count or 0, cleared, *_last_facts(last))
-        for pk, since, count, cleared, last in found
+        pk: RowFacts(since, count or 0, cleared, *_last_facts(last), bool(unseen))
+        for pk, since, count, cleared, last, unseen in found
     }
+
+
+def _unseen_triggers() -> QuerySet[Delivery]:
+    """The open firing's (OuterRef) triggers PagerDuty accepted for a service it tells
+    Tripwire nothing of (a pasted key, or removed) that no resolve (not refused) followed,
+    as `reach.incident_unseen` reads them: in the row's query, not one per row."""
+    resolved = Delivery.objects.filter(
+        organization_id=OuterRef("organization_id"),
+        firing_id=OuterRef("firing_id"),
+        dedup_key=OuterRef("dedup_key"),
+        event_action=EventAction.RESOLVE,
+        created_at__gte=OuterRef("created_at"),
+    ).exclude(status=Delivery.Status.FAILED)
+    return Delivery.objects.filter(
+        Q(service__isnull=True) | Q(service__account__isnull=True),
+        organization_id=OuterRef("organization_id"),
+        firing_id=OuterRef("pk"),
+        event_action=EventAction.TRIGGER,
+        status=Delivery.Status.DELIVERED,
+    ).exclude(Exists(resolved))
 
 
 def _last_facts(last: dict[str, Any] | None) -> tuple[str, datetime | None, str, int | None, bool]:
@@ -211,9 +242,11 @@ def rows(
     ]
 
 
-def state_note(state: AlertState, now: datetime) -> SafeString:
+def state_note(state: AlertState, now: datetime, unseen: bool = False) -> SafeString:
     """What the list says under a state: since when it fires, or when it can fire (in the
-    person's time zone, UTC on hover)."""
+    person's time zone, UTC on hover). A firing that waits for a person stays open until
+    resolved in PagerDuty or here; only here when it paged a service whose incident
+    Tripwire can't see (`unseen`: a pasted key), as the alert page says."""
     if state.state == State.FIRING and state.firing is not None:
         since = state.firing.opened_at
         duration = duration_label((now - since).total_seconds())
@@ -221,9 +254,10 @@ def state_note(state: AlertState, now: datetime) -> SafeString:
         cleared = state.firing.condition_cleared_at
         if cleared is not None:
             return format_html(
-                "{}; condition cleared at {}, stays open until resolved in PagerDuty or here",
+                "{}; condition cleared at {}, stays open until resolved {}",
                 note,
                 time_html(cleared, "H:i"),
+                "here" if unseen else "in PagerDuty or here",
             )
         return note
     if state.state == State.WAITING and state.full_window_at is not None:
@@ -263,7 +297,11 @@ def _row(
     return AlertRow(
         subject=alert,
         state=state,
-        state_note=nothing_note(alert) if watches_nothing else state_note(state, now),
+        state_note=(
+            nothing_note(alert)
+            if watches_nothing
+            else state_note(state, now, facts.incident_unseen)
+        ),
         condition=condition_text(alert),
         rules=describe(alert),
         services=tuple(target.name for target in targets),
@@ -271,6 +309,7 @@ def _row(
         links=links(alert.pk),
         health=alert_health(alert, targets, slug, fallbacks),
         watches_nothing=watches_nothing,
+        incident_unseen=facts.incident_unseen,
     )
 
 

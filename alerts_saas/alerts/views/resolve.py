@@ -45,22 +45,12 @@ def alert_resolve(request: TenantRequest, alert_id: int) -> HttpResponse:
     if resolved:
         messages.success(
             request,
-            f"{what} resolved. {_sent_words(resolved.resolves)} If its condition still "
+            f"{what} resolved. {resolved.sent.sent_words()} If its condition still "
             "holds, it fires again at the next check.",
         )
     else:
         messages.info(request, f"{what} was already resolved: nothing was sent.")
     return redirect(_back_to(request, alert))
-
-
-def _sent_words(resolves: int) -> str:
-    """What resolving it sends to PagerDuty, counted: a firing held by a mute, or whose
-    trigger PagerDuty refused, had no incident to resolve."""
-    if resolves == 0:
-        return "No incident was open in PagerDuty for it, so nothing was sent there."
-    if resolves == 1:
-        return "Its incident is being resolved in PagerDuty."
-    return f"Its {resolves} incidents are being resolved in PagerDuty."
 
 
 def _value_of(alert: Alert, firing: str) -> str | None:

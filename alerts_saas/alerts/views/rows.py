@@ -325,6 +325,7 @@ class AlertRow(_Row):
     mute_note: str = ""  # "Muted until 04:00 — deploy", or which services are muted
     firing_values: str = ""  # for an alert that groups and fires: "2 sources"
     watches_nothing: bool = False  # an absence alert with no value to watch (watching.py)
+    incident_unseen: bool = False  # it paged a pasted key's service (`FiringRow`'s)
 
     @property
     def health_badge(self) -> str:
