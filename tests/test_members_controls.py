@@ -58,7 +58,8 @@ def test_the_sole_owner_is_told_to_make_someone_else_owner_first(
     client.force_login(owner.user)
     page = client.get(f"/o/{org.slug}/settings/members/").content.decode()
     own_row = _row(page, owner)
-    assert "You are the only owner: make someone else owner first" in own_row
+    alone = "You are the only owner. To change your role or leave, make someone else an owner"
+    assert alone in own_row
     assert "Change role" not in own_row
     assert 'value="owner"' in _row(page, member)
 

@@ -94,6 +94,11 @@ def test_a_new_key_is_shown_once_with_a_curl_example(owner_client, org, owner):
     assert f"{key.hint}…" in later
     assert "Never used" in later
     assert "Active" in later
+    # When, then by whom: on a phone the cell reads "Created: 1 Dec 2026 by Olivia", not
+    # "Created: Olivia 1 Dec 2026".
+    made_on = key.created_at.strftime("%-d %b %Y")
+    by = rf"{made_on}</time>\s*<br><span class=\"muted\">by {owner.display_name}"
+    assert re.search(by, later)
 
 
 def test_a_reload_after_making_a_key_shows_the_list_and_a_calm_note(
