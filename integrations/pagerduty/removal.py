@@ -14,7 +14,8 @@ in one transaction:
 2. the incidents still open on the removed services get resolves carrying their alert and
    firing, for `Reason.SERVICE_DELETED` or `Reason.DISCONNECTED` (a test incident's
    automatic resolve that was not tried yet becomes that resolve); those to a key PagerDuty
-   refuses can't close theirs, said up front (`Plan.stays_open`: resolve them there);
+   refused last may not close theirs, said up front (`Plan.stays_open`), but are sent: a
+   refusal is cleared by the next event PagerDuty takes, so it may no longer hold;
 3. the rows go: the services, their alerts' targets with them, and for a disconnect the
    account and its tokens. The delivery history stays.
 
@@ -190,8 +191,9 @@ class Outcome:
     moved_to: PagerDutyService | None
     moved: tuple[AffectedAlert, ...]
     resolved: int  # resolves PagerDuty took during the request
-    pending: int  # resolves the workers send (and retry), but for `left_open`'s
-    left_open: tuple[StaysOpen, ...]  # their key or their resolve refused: open in PagerDuty
+    pending: int  # resolves the workers send (and retry)
+    left_open: tuple[StaysOpen, ...]  # their resolve refused just now: open in PagerDuty
+    unsure: tuple[StaysOpen, ...] = ()  # pending, to a key PagerDuty refused when last sent
 
     @property
     def left_paging_nobody(self) -> tuple[AffectedAlert, ...]:
@@ -286,12 +288,15 @@ def carry_out(
         moved = _move(current, destination)
         resolves = _resolve(current, actor)
         _delete(current)
-    # A resolve to a key PagerDuty refuses is sent (and recorded) by the workers; the
-    # request's time goes to those that can get through.
-    stuck = {item.dedup_key for item in current.stays_open}
-    resolved, pending, refused = _send_some([r.pk for r in resolves if r.dedup_key not in stuck])
+    # Those to a key PagerDuty refused when last sent are tried last: only an answer now
+    # says their incident stays open (the refusal may be over: a fault since fixed).
+    last = {item.dedup_key for item in current.stays_open}
+    ordered = sorted(resolves, key=lambda r: r.dedup_key in last)
+    resolved, pending, refused = _send_some([r.pk for r in ordered])
     left = stays_open(current.services, current.open_triggers, current.incident_urls, refused)
-    return Outcome(current, destination, moved, resolved, pending, left)
+    unsure = tuple(i for i in left if i.dedup_key in pending)
+    left = tuple(i for i in left if i.dedup_key in refused)
+    return Outcome(current, destination, moved, resolved, len(pending), left, unsure)
 
 
 def _locked(plan: Plan) -> Plan:
@@ -373,21 +378,18 @@ def _delete(plan: Plan) -> None:
         PagerDutyService.objects.filter(pk__in=plan.service_ids).delete()
 
 
-def _send_some(resolve_ids: list[int]) -> tuple[int, int, set[str]]:
-    """Try the first few resolves now; return how many PagerDuty took, how many the workers
-    still have, and the dedup keys of those it refused."""
+def _send_some(resolve_ids: list[int]) -> tuple[int, set[str], set[str]]:
+    """Try the first few resolves now; return how many PagerDuty took, and the dedup keys of
+    those the workers still have and of those it refused."""
     try:
         engine.attempt_many(resolve_ids[:INLINE_RESOLVES])
     except Exception:  # the rows are committed: the workers and the sweeper send them
         log.exception("Sending resolves during a removal failed; the workers send them")
     rows = list(Delivery.objects.filter(pk__in=resolve_ids).values_list("status", "dedup_key"))
-    statuses = [status for status, _ in rows]
-    resolved, failed = (
-        statuses.count(Delivery.Status.DELIVERED),
-        statuses.count(Delivery.Status.FAILED),
-    )
+    resolved = [status for status, _ in rows].count(Delivery.Status.DELIVERED)
+    done = (Delivery.Status.DELIVERED, Delivery.Status.FAILED)
     refused = {key for status, key in rows if status == Delivery.Status.FAILED}
-    return resolved, len(rows) - resolved - failed, refused
+    return resolved, {key for status, key in rows if status not in done}, refused
 
 
 def _lock_alerts(organization_id: int, alert_ids: Collection[int]) -> None:

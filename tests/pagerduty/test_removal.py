@@ -305,8 +305,9 @@ def test_disconnecting_moves_resolves_and_says_it_all_in_one_message(
     assert message.startswith(
         f"PagerDuty account {account.name} was disconnected and its access tokens deleted; its "
         "services were removed from Tripwire: Edge Gateway and Postgres Primary. 3 open "
-        "incidents were resolved in PagerDuty. 1 resolve is queued: retried until PagerDuty "
-        "takes it. 2 alerts moved to Checkout API 001: “Edge heartbeat missing” and "
+        "incidents were resolved in PagerDuty. 1 resolve is queued: it goes out through the "
+        "usual delivery, and its outcome shows on the alert pages. 2 alerts moved to "
+        "Checkout API 001: “Edge heartbeat missing” and "
         "“Postgres replication lag”; 2 of them are firing, so Checkout API 001 is paged now."
     )
     assert (
@@ -328,7 +329,7 @@ def test_resolves_that_cannot_go_now_are_queued(admin_client, org, edge_and_post
     fire(alert_on(org, "Edge and more", edge, edge_and_postgres[1]))
     pagerduty.fault("events-us", "500", count=1)
     response = admin_client.post(delete_url(org, edge), {"seen": ""})
-    assert "1 resolve is queued: retried until PagerDuty takes it." in the_message(response)
+    assert "1 resolve is queued: it goes out through the usual delivery" in the_message(response)
     resolve = Delivery.objects.get(event_action=EventAction.RESOLVE)
     assert resolve.status == Delivery.Status.QUEUED and resolve.attempts == 1
     assert "PagerDuty answered 500" in resolve.last_error

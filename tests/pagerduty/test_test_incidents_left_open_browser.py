@@ -36,7 +36,7 @@ def test_the_disconnect_says_which_test_incidents_stay_open(
     page.goto(f"{base}/o/{org.slug}/settings/integrations/")
     page.locator(f'a[href$="/accounts/{service.account_id}/disconnect/"]').click()
     stays = page.locator("#removal-stays-open")
-    expect(stays).to_contain_text("They stay open in PagerDuty: resolve them there.")
+    expect(stays).to_contain_text("if it still refuses, those incidents stay open in PagerDuty")
     expect(stays.locator("[data-stays-open]")).to_have_count(2)
     expect(stays.get_by_role("link", name="Checkout API 001 in PagerDuty").first).to_have_attribute(
         "href", service.html_url

@@ -136,15 +136,35 @@ def _resolves(outcome: Outcome) -> SafeString:
     if outcome.pending:
         words.append(
             format_html(
-                "{} resolve{} queued: retried until PagerDuty takes {}.",
+                "{} resolve{} queued: {} out through the usual delivery, and {} outcome "
+                "shows on the alert pages.",
                 outcome.pending,
                 " is" if outcome.pending == 1 else "s are",
-                "it" if outcome.pending == 1 else "them",
+                "it goes" if outcome.pending == 1 else "they go",
+                "its" if outcome.pending == 1 else "their",
             )
         )
+    if outcome.unsure:
+        words.append(unsure_words(outcome.unsure, outcome.plan.organization.slug))
     if outcome.left_open:
         words.append(stays_open_words(outcome.left_open, outcome.plan.organization.slug))
     return format_html_join(" ", "{}", ((w,) for w in words))
+
+
+def unsure_words(items: Sequence[StaysOpen], slug: str) -> SafeString:
+    """Queued resolves to a key PagerDuty refused when last sent there: not yet tried, so
+    not said to fail (that refusal may be over); where their outcome shows."""
+    services = sorted({item.service_name for item in items})
+    n = len(items)
+    return format_html(
+        "PagerDuty refused the key of {} the last time {} sent there, so it may refuse {} "
+        'too: <a href="{}">Failed deliveries</a> will list any incident it leaves open, to '
+        "resolve in PagerDuty.",
+        names(services),
+        settings.PRODUCT_NAME,
+        "that resolve" if n == 1 else f"{n} of these resolves",
+        reverse("dashboard:failed_deliveries", args=[slug]),
+    )
 
 
 def stays_open_words(items: Sequence[StaysOpen], slug: str) -> SafeString:
