@@ -11,10 +11,12 @@ alert severity" (critical and error: high; warning and info: low); a constant ru
 default) ignores it, and a rule by support hours has one of those for each side. For an
 OAuth-connected service the question says what its rule, as last read in the background
 (`OnCallNow.urgency_rule`), makes of the test's severity. Where Tripwire can't read the rule
-(a pasted key has no REST access; or no fresh reading) it says the test may be high
-urgency, and does not promise it won't ring. Urgency is all it says: how a person is
-notified at each urgency is their own PagerDuty setting, someone may not be on call, and an
-Event Orchestration rule (which Tripwire does not read) can change the urgency.
+(a pasted key has no REST access; its account needs reconnecting; or no fresh reading) it
+says the test may be high urgency, and does not promise it won't ring. Who is on call, read
+before the account needed reconnecting or refreshes stopped, is said as the last known, with
+when, never as now. Urgency is all it says: how a person is notified at each urgency is
+their own PagerDuty setting, someone may not be on call, and an Event Orchestration rule
+(which Tripwire does not read) can change the urgency.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from alerts_saas.accounts.models import User
+from alerts_saas.accounts.times import clock
 from alerts_saas.alerts.models import Alert, Severity
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.models import OnCallNow
@@ -78,10 +81,13 @@ def urgency_words(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], se
     said: list[str] = []
     unread: list[str] = []
     pasted: list[str] = []
+    reconnect: list[str] = []
     for service, oc in paths:
         rule = _rule(oc)
         if service.account_id is None:
             pasted.append(service.name)
+        elif _to_reconnect(oc):
+            reconnect.append(service.name)
         elif rule is None:
             unread.append(service.name)
         else:
@@ -92,6 +98,12 @@ def urgency_words(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], se
         said.append(
             f"Tripwire couldn't read the urgency setting of {_listed(unread)} just now, so "
             f"this test {MAY_BE_HIGH}"
+        )
+    if reconnect:
+        said.append(
+            f"Tripwire can't read the urgency setting of {_listed(reconnect)} while "
+            f"{'its' if len(reconnect) == 1 else 'their'} PagerDuty account needs "
+            f"reconnecting, so this test {MAY_BE_HIGH}"
         )
     if pasted:
         said.append(
@@ -105,7 +117,7 @@ def urgency_words(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], se
 def _rule(oc: OnCallNow | None) -> dict[str, str] | None:
     """The service's urgency rule as each side of it stands ({"": urgency} for a constant
     one), if read in the last refresh and understood; None otherwise."""
-    if oc is None or oc.checked_at is None or getattr(oc, "as_of", False):
+    if oc is None or oc.checked_at is None or _old(oc):
         return None
     rule = oc.urgency_rule or {}
     sides = {"": rule}
@@ -144,18 +156,35 @@ def _rule_words(name: str, rule: dict[str, str], severity: str) -> str:
     )
 
 
+def _to_reconnect(oc: OnCallNow | None) -> bool:
+    """Its account needs reconnecting: Tripwire can't read on-call or urgency now."""
+    return bool(getattr(oc, "to_reconnect", False))
+
+
+def _old(oc: OnCallNow) -> bool:
+    """The reading is not current: its account needs reconnecting, or it missed refreshes."""
+    return _to_reconnect(oc) or bool(getattr(oc, "as_of", False))
+
+
 def _who(service: PagerDutyService, oc: OnCallNow | None) -> str:
-    if oc is not None and oc.checked_at and not oc.problem and oc.names:
+    if oc is None or not oc.checked_at or oc.problem:
+        return f"whoever is on call for {service.name}"
+    if _old(oc):  # the last known, said as such, with when
+        listed = ", ".join(oc.names) or "nobody, PagerDuty said"
+        return (
+            f"whoever is on call for {service.name} (on call at {clock(oc.checked_at)}, the "
+            f"last Tripwire could read: {listed})"
+        )
+    if oc.names:
         return f"{', '.join(oc.names)} ({service.name})"
-    if oc is not None and oc.checked_at and not oc.problem:
-        return f"no one at the first level of {service.name} (PagerDuty lists nobody on call)"
-    return f"whoever is on call for {service.name}"
+    return f"no one at the first level of {service.name} (PagerDuty lists nobody on call)"
 
 
 def paged(oc: OnCallNow | None) -> str:
     """Who a test just sent pages, by a current on-call reading ("Olivia Oncall"); "" when
-    Tripwire doesn't know (no reading, an old one, or one that failed)."""
-    if oc is None or not oc.checked_at or oc.problem or getattr(oc, "as_of", False):
+    Tripwire doesn't know (no reading, an old one, one that failed, or its account needs
+    reconnecting)."""
+    if oc is None or not oc.checked_at or oc.problem or _old(oc):
         return ""
     return ", ".join(oc.names)
 
