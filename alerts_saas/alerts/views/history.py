@@ -152,21 +152,21 @@ def _with_incidents(
     if not service_ids:
         return rows, open_rows
     incidents = incidents_of(alert.organization_id, deliveries, timeline=True)
-    services = list(
-        PagerDutyService.objects.filter(pk__in=service_ids).only(
-            "pk", "account_id", "organization_id", "pd_service_id"
-        )
-    )
+    fields = ("pk", "account_id", "organization_id", "pd_service_id")
+    services = list(PagerDutyService.objects.filter(pk__in=service_ids).only(*fields))
     syncing = frozenset(s.pk for s in services if s.account_id is not None)
 
     def enrich(row: FiringRow) -> FiringRow:
         return replace(row, incidents=incidents, syncing=syncing)
 
     if open_rows:  # who is on call where they page now: not a service taken off the alert
-        current = frozenset(t.pk for t in alert.targets.all())
+        targets = {t.pk: t.name for t in alert.targets.all()}
+        current, names = frozenset(targets), frozenset(targets.values())
         paged = {d.service_id for r in open_rows for d in r.deliveries if _pages_now(d, current)}
-        now_on_call = on_call(s for s in services if s.pk in paged)
-        open_rows = [replace(enrich(r), on_call=now_on_call, current=current) for r in open_rows]
+        now: dict[str, Any] = {"on_call": on_call(s for s in services if s.pk in paged)}
+        open_rows = [
+            replace(enrich(r), **now, current=current, current_names=names) for r in open_rows
+        ]
     return [enrich(r) for r in rows], open_rows
 
 

@@ -12,17 +12,14 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from django.template.defaultfilters import pluralize
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
-from alerts_saas.accounts.times import time_html
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.paged import Paging, Sent
 from alerts_saas.alerts.reach import FiringReach, incident_open, incident_unseen
 from alerts_saas.alerts.state import AlertState, State
+from alerts_saas.alerts.views.delivery_words import delivery_words
 from integrations.pagerduty.incidents.lookup import Key
 from integrations.pagerduty.incidents.models import Incident, OnCallNow
 from integrations.pagerduty.incidents.words import incident_words
@@ -58,6 +55,12 @@ class TargetPath:
     retired: bool = False
 
     @property
+    def gone(self) -> bool:
+        """Its service is no longer in Tripwire (removed, or its account disconnected): not a
+        pasted key's, and Tripwire hears nothing more of its incident."""
+        return self.trigger.service_id is None
+
+    @property
     def is_fallback(self) -> bool:
         return self.trigger.reason == Reason.FALLBACK
 
@@ -69,14 +72,14 @@ class TargetPath:
 
     @property
     def trigger_words(self) -> str:
-        return _delivery_words(self.trigger, "Trigger")
+        return delivery_words(self.trigger, "Trigger")
 
     @property
     def resolve_words(self) -> str:
         if self.resolve is None:
             return ""
         why = self.resolve.get_reason_display() if self.resolve.reason else ""
-        words = _delivery_words(self.resolve, "Resolve")
+        words = delivery_words(self.resolve, "Resolve")
         return format_html("{} ({})", words, why) if why else words
 
     @property
@@ -84,6 +87,11 @@ class TargetPath:
         """The colour of where it stands now: the resolve's if one was sent."""
         latest = self.resolve or self.trigger
         return STATUS_BADGES.get(latest.status, "badge-warn")
+
+    @property
+    def resolved(self) -> bool:
+        """PagerDuty accepted a resolve Tripwire sent for this incident."""
+        return self.resolve is not None and self.resolve.status == Delivery.Status.DELIVERED
 
     @property
     def is_open(self) -> bool:
@@ -107,54 +115,24 @@ class TargetPath:
         return ""
 
 
-def _retry_words(delivery: Delivery, action: str) -> SafeString:
-    """E.g. "Trigger: 3 attempts failed (PagerDuty answered 500) · next try at 02:18:56":
-    what went wrong (only the last answer is kept) and when it is tried again."""
-    failed = delivery.failed_attempts
-    if delivery.status == Delivery.Status.SENDING:
-        nxt = format_html("{}", "trying again now")
-    elif delivery.next_attempt_at > timezone.now():
-        nxt = format_html("next try at {}", time_html(delivery.next_attempt_at, "H:i:s"))
-    else:
-        nxt = format_html("{}", "next try due now")
-    return format_html(
-        "{}: {} attempt{} failed ({}) · {}",
-        action,
-        failed,
-        pluralize(failed),
-        delivery.last_answer,
-        nxt,
-    )
-
-
-def _delivery_words(delivery: Delivery, action: str) -> SafeString:
-    """E.g. "Trigger delivered at 03:12:09", "Resolve: 2 attempts failed (PagerDuty
-    answered 503) · next try at 03:12:40", "Trigger failed: Invalid routing key"; times
-    in the person's zone."""
-    if delivery.status == Delivery.Status.DELIVERED:
-        when = delivery.delivered_at or delivery.created_at
-        return format_html("{} delivered at {}", action, time_html(when, "H:i:s"))
-    if delivery.status == Delivery.Status.FAILED:
-        return format_html("{} failed: {}", action, delivery.last_error or "refused by PagerDuty")
-    if delivery.failed_attempts > 0 and delivery.last_error:
-        return _retry_words(delivery, action)
-    if delivery.status == Delivery.Status.SENDING:
-        return format_html("{} sending", action)
-    return format_html("{} queued", action)
-
-
 def target_paths(
     deliveries: list[Delivery],
     incidents: Mapping[Key, Incident] | None = None,
     syncing: frozenset[int] = frozenset(),
     on_call: Mapping[int, OnCallNow] | None = None,
     current: frozenset[int] | None = None,
+    current_names: frozenset[str] = frozenset(),
 ) -> list[TargetPath]:
     """A firing's deliveries (oldest first) as one entry per incident: each trigger with
     the latest resolve sent under its dedup key, and PagerDuty's incident for it (from
     `incidents`, by service and dedup key) where the service is one of `syncing`. Where
     `current` (the alert's services now) is given, a service not among them that is not the
-    fallback is `retired`, and listed last."""
+    fallback is `retired`, and listed last.
+
+    A service no longer in Tripwire (`gone`) named as one the alert pages now
+    (`current_names`) is that PagerDuty service, connected again: not retired, and not
+    listed at all once PagerDuty accepted the resolve Tripwire sent when it went (a delivery
+    keeps no PagerDuty service id; the name is what both rows share)."""
     paths: dict[str, TargetPath] = {}
     for delivery in deliveries:
         if delivery.event_action == EventAction.TRIGGER:
@@ -178,7 +156,16 @@ def target_paths(
         elif delivery.event_action == EventAction.RESOLVE and delivery.dedup_key in paths:
             path = paths[delivery.dedup_key]
             paths[delivery.dedup_key] = replace(path, resolve=delivery)
-    return sorted(paths.values(), key=lambda p: (p.retired, p.is_fallback, p.service_name.lower()))
+    shown = [_again(p, current_names) for p in paths.values()]
+    kept = [p for p in shown if not (p.gone and p.service_name in current_names and p.resolved)]
+    return sorted(kept, key=lambda p: (p.retired, p.is_fallback, p.service_name.lower()))
+
+
+def _again(path: TargetPath, current_names: frozenset[str]) -> TargetPath:
+    """A gone service's path named as a service the alert pages now is no retired one."""
+    if path.retired and path.gone and path.service_name in current_names:
+        return replace(path, retired=False)
+    return path
 
 
 @dataclass(frozen=True)
@@ -192,6 +179,7 @@ class FiringRow(_Row):
     syncing: frozenset[int] = frozenset()
     on_call: Mapping[int, OnCallNow] = field(default_factory=dict)
     current: frozenset[int] | None = None  # an open firing's: the alert's services now
+    current_names: frozenset[str] = frozenset()  # and their names (`target_paths`)
     # A cleared firing listed without its deliveries (`lazy`): how many it sent, how many
     # failed; the page loads them when the person opens it.
     lazy: bool = False
@@ -208,7 +196,12 @@ class FiringRow(_Row):
     @cached_property
     def targets(self) -> list[TargetPath]:
         return target_paths(
-            self.deliveries, self.incidents, self.syncing, self.on_call, self.current
+            self.deliveries,
+            self.incidents,
+            self.syncing,
+            self.on_call,
+            self.current,
+            self.current_names,
         )
 
     @cached_property
