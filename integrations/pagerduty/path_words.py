@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -98,7 +98,29 @@ class ServiceHealth:
 def refused(service: PagerDutyService) -> ServiceHealth:
     """PagerDuty refuses the key. A pasted key's region is the person's guess: PagerDuty
     knows a key in one region only, so a wrong region looks the same as a removed
-    integration, and is checked first. A connected service's region is its account's."""
+    integration, and is checked first. A connected service's region is its account's; while
+    that account needs reconnecting, "Add services" is hidden, so the mend starts there.
+    Reads `service.account` (select it with the service)."""
+    health = _refused(service)
+    account = None if service.is_pasted else service.account
+    if account is None or not account.needs_reconnect:
+        return health
+    name = account.name
+    return replace(
+        health,
+        mend=f"Reconnect PagerDuty account {name} first (“Reconnect {name}” in Integrations): "
+        f"“Add services” is hidden until then. Then {_lower(health.mend)}",
+        ask=f"reconnect PagerDuty account {name}, then {health.ask}",
+        mend_here=f"Reconnect {name} first, with the button above: “Add services” is hidden "
+        f"until then. Then {_lower(health.mend_here or health.mend)}",
+    )
+
+
+def _lower(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:]
+
+
+def _refused(service: PagerDutyService) -> ServiceHealth:
     detail = clause(service.refused_detail) or "HTTP 400"
     if not service.is_pasted and service.refused_detail == SERVICE_DELETED:
         return ServiceHealth(
