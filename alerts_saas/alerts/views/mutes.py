@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -38,6 +39,8 @@ END_CONFIRM = (
     "End this mute now? Tripwire pages again from now on; a firing the mute held back pages "
     "now if it is still open."
 )
+# An alert with no PagerDuty service pages nobody, muted or not: the words don't promise pages.
+NOBODY = "it pages nobody, as it has no PagerDuty service"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class MuteLine:
     start: datetime
     end: datetime
     active: bool
+    pages_nobody: bool = False  # an alert's window, the alert without a PagerDuty service
 
     @property
     def schedule(self) -> str:
@@ -61,6 +65,9 @@ class MuteLine:
 
     @property
     def confirm(self) -> str:
+        if self.pages_nobody and (self.window.is_weekly or self.active):
+            ask = "Remove this weekly mute" if self.window.is_weekly else "End this mute now"
+            return f"{ask}? Even then {NOBODY}."
         if self.window.is_weekly:
             return (
                 "Remove this weekly mute? If it is muting now, Tripwire pages again from now "
@@ -71,13 +78,16 @@ class MuteLine:
         return "Cancel this mute? It has not started; nothing changes now."
 
 
-def mute_lines(windows: list[MuteWindow], now: datetime) -> list[MuteLine]:
-    """The windows not over yet, muting ones first, then by start."""
+def mute_lines(
+    windows: list[MuteWindow], now: datetime, pages_nobody: bool = False
+) -> list[MuteLine]:
+    """The windows not over yet, muting ones first, then by start (`pages_nobody`: an
+    alert's, which has no PagerDuty service)."""
     lines = []
     for window in windows:
         span = mutes.next_span(window, now)
         if span is not None:
-            lines.append(MuteLine(window, span[0], span[1], span[0] <= now))
+            lines.append(MuteLine(window, span[0], span[1], span[0] <= now, pages_nobody))
     return sorted(lines, key=lambda line: (not line.active, line.start))
 
 
@@ -116,7 +126,9 @@ def alert_mutes_context(alert: Alert, request: TenantRequest) -> dict[str, Any]:
     for form in forms_shown.values():
         form.is_valid()  # a bound form's errors, for the page
     return {
-        "mute_lines": mute_lines([w for w in windows if w.alert_id == alert.pk], now),
+        "mute_lines": mute_lines(
+            [w for w in windows if w.alert_id == alert.pk], now, pages_nobody=not targets
+        ),
         "service_mute_lines": mute_lines([w for w in windows if w.service_id in targets], now),
         **forms_shown,
     }
@@ -271,9 +283,10 @@ def alert_mute_hour(request: TenantRequest, alert_id: int) -> HttpResponse:
         messages.error(request, f"Not muted: {problems_text(form)}")
         return redirect(tenant_get(request, Alert, pk=alert_id))
     with transaction.atomic():
-        alert = tenant_get(
-            request, for_tenant(request, Alert).select_for_update(of=("self",)), pk=alert_id
-        )
+        # Whether it has a service to page, read in the same query: the words say so.
+        serves = Alert.targets.through.objects.filter(alert_id=OuterRef("pk"))
+        locked = for_tenant(request, Alert).select_for_update(of=("self",))
+        alert = tenant_get(request, locked.annotate(serves=Exists(serves)), pk=alert_id)
         now = timezone.now()  # once locked: after a click it waited for, which it then sees
         until = quick_mute.already_muted_until(alert, form.cleaned_data["ends_at"], now)
         made = until is None
@@ -286,7 +299,8 @@ def alert_mute_hour(request: TenantRequest, alert_id: int) -> HttpResponse:
                 starts_at=form.cleaned_data["starts_at"],
                 ends_at=until,
             )
-    messages.success(request, quick_mute.confirmation(alert, until, now, made))
+    nobody = not getattr(alert, "serves", True)
+    messages.success(request, quick_mute.confirmation(alert, until, now, made, nobody))
     return redirect(alert)
 
 
@@ -295,7 +309,8 @@ def muting_line(alert: Alert, now: datetime) -> MuteLine | None:
     Resolve, what "Unmute" ends."""
     windows = MuteWindow.objects.filter(organization_id=alert.organization_id, alert=alert)
     windows = windows.filter(ends_at__gt=now) | windows.filter(ends_at__isnull=True)
-    active = [line for line in mute_lines(list(windows), now) if line.active]
+    nobody = not alert.targets.all()  # read with the page's alert
+    active = [line for line in mute_lines(list(windows), now, nobody) if line.active]
     return active[0] if active else None
 
 
@@ -334,11 +349,13 @@ def mute_end(request: TenantRequest, mute_window_id: int) -> HttpResponse:
     released = mute_release.release_due(request.tenant.organization.pk)["released"]
     paged = " Held firings whose mute is over are paging now." if released else ""
     still = _still_muted_until(window, now)
-    after = (
-        format_html("another window still mutes it until {}", mutes.until_html(still, now))
-        if still is not None
-        else "Tripwire pages again"
-    )
+    after: str
+    if still is not None:
+        after = format_html("another window still mutes it until {}", mutes.until_html(still, now))
+    elif window.alert is not None and not window.alert.targets.exists():
+        after = NOBODY
+    else:
+        after = "Tripwire pages again"
     messages.success(
         request, format_html("Mute of {} ended: {}.{}", window.subject_name, after, paged)
     )

@@ -165,8 +165,11 @@ def already_muted_until(alert: Alert, ends: datetime, now: datetime) -> datetime
     return until if until is not None and until >= ends - SAME_CLICK else None
 
 
-def confirmation(alert: Alert, until: datetime, now: datetime, made: bool) -> SafeString:
-    """What the person reads once muted (or already muted: `made` False)."""
+def confirmation(
+    alert: Alert, until: datetime, now: datetime, made: bool, pages_nobody: bool = False
+) -> SafeString:
+    """What the person reads once muted (or already muted: `made` False); `pages_nobody`:
+    the alert has no PagerDuty service, so nothing pages at the end either."""
     pages = OpenPages.load(alert)
     subject = f"“{alert.name}”"
     if made:
@@ -181,9 +184,10 @@ def confirmation(alert: Alert, until: datetime, now: datetime, made: bool) -> Sa
             subject,
             mutes.until_html(until, now),
         )
-    rest = " ".join(
-        s
-        for s in (pages.words, "A firing that opens meanwhile pages at the end if still open.")
-        if s
+    after = (
+        "A firing that opens meanwhile pages at the end if still open."
+        if not pages_nobody
+        else "Even after it, it pages nobody, as it has no PagerDuty service."
     )
+    rest = " ".join(s for s in (pages.words, after) if s)
     return format_html("{} {}", head, rest)
