@@ -35,6 +35,8 @@ def test_setting_up_an_app_then_signing_in_asks_for_its_code(
     assert "Set up an authenticator app" in page and "<svg" in page  # the QR code, inline
     wrong = client.post(SET_UP, {"code": "000000"})
     assert wrong.status_code == 200 and "Incorrect code." in wrong.content.decode()
+    # What to try, for a code that is old or made by a phone whose clock is off.
+    assert "check that your phone sets its clock automatically" in wrong.content.decode()
     assert not Authenticator.objects.filter(user=user).exists()
 
     secret, _codes = set_up_totp(client)

@@ -30,6 +30,16 @@ SECRET_LISTS: dict[str, tuple[str, ...]] = {"recovery_codes": ("migrated_codes",
 class MFAAdapter(DefaultMFAAdapter):
     """allauth's MFA adapter, storing its secrets encrypted."""
 
+    # A wrong code is most often an old one, or a phone whose clock is off: say what to try.
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "incorrect_code": (
+            "Incorrect code. Type the newest code your authenticator app shows (each lasts "
+            "30 seconds), and check that your phone sets its clock automatically: a clock "
+            "a minute off gives wrong codes."
+        ),
+    }
+
     def encrypt(self, text: str) -> str:
         return crypto.encrypt(text)
 
