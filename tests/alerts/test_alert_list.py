@@ -252,7 +252,7 @@ def test_a_test_incidents_waiting_automatic_resolve_is_not_the_last_delivery(adm
     # Once its time has come, it is the latest delivery like any other.
     Delivery.objects.filter(pk=waiting.pk).update(next_attempt_at=now - timedelta(seconds=1))
     row = dict(re.findall(r'<tr id="alert-(\d+)">(.*?)</tr>', _get(admin_client, org), re.S))
-    assert ">Queued</span>" in row[str(alert.pk)]
+    assert ">Resolve queued</span>" in row[str(alert.pk)]
 
 
 # -- Empty states --------------------------------------------------------------------------

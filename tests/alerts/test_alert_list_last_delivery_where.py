@@ -36,7 +36,7 @@ def test_the_fallbacks_delivery_is_said_to_be_the_fallbacks(admin_client, org):
     _delivery(payments, edge, EventAction.RESOLVE, now)  # the resolve: no fallback reason
 
     cell = _cell(_get(admin_client, org), payments.pk)
-    assert cell.startswith("Delivered to Edge Gateway (fallback) "), cell
+    assert cell.startswith("Resolve delivered to Edge Gateway (fallback) "), cell
 
 
 def test_a_delivery_to_another_of_its_services_names_it(admin_client, org):

@@ -53,6 +53,8 @@ class RowFacts:
     last_delivery_service: str = ""
     last_delivery_service_id: int | None = None
     last_delivery_fallback: bool = False
+    last_delivery_action: str = ""  # a trigger, or a resolve (say) that pages nobody
+    last_delivery_test: bool = False  # a test alert (sent from the form, say)
     # The open firing paged a service PagerDuty tells Tripwire nothing of (`incident_unseen`).
     incident_unseen: bool = False
 
@@ -89,6 +91,8 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
                         name="service_name",
                         service="service_id",
                         fallback="service__is_fallback",
+                        action="event_action",
+                        test="is_test",
                     )
                 )[:1]
             ),
@@ -98,7 +102,7 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
         )
     )
     return {
-        pk: RowFacts(since, count or 0, cleared, *_last_facts(last), bool(unseen))
+        pk: RowFacts(since, count or 0, cleared, incident_unseen=bool(unseen), **_last_facts(last))
         for pk, since, count, cleared, last, unseen in found
     }
 
@@ -123,18 +127,21 @@ def _unseen_triggers() -> QuerySet[Delivery]:
     ).exclude(Exists(resolved))
 
 
-def _last_facts(last: dict[str, Any] | None) -> tuple[str, datetime | None, str, int | None, bool]:
-    """The last delivery's status, time, service name and id, and whether it went to the
-    fallback, from the row's JSON (all empty for an alert that sent nothing)."""
+def _last_facts(last: dict[str, Any] | None) -> dict[str, Any]:
+    """The last delivery's `RowFacts` fields (status, time, service name and id, whether it
+    went to the fallback, its action, whether a test), from the row's JSON (none for an
+    alert that sent nothing)."""
     if not last:
-        return "", None, "", None, False
-    return (
-        last["status"],
-        moment(last["at"]),
-        last["name"] or "",
-        last["service"],
-        bool(last["fallback"]),
-    )
+        return {}
+    return {
+        "last_delivery_status": last["status"],
+        "last_delivery_at": moment(last["at"]),
+        "last_delivery_service": last["name"] or "",
+        "last_delivery_service_id": last["service"],
+        "last_delivery_fallback": bool(last["fallback"]),
+        "last_delivery_action": last["action"] or "",
+        "last_delivery_test": bool(last["test"]),
+    }
 
 
 def firing_values(alert: Alert, count: int) -> str:
@@ -321,4 +328,11 @@ def _last_delivery(facts: RowFacts, at: datetime, targets: list[PagerDutyService
     where = facts.last_delivery_service_id
     shown = "" if own == {where} else facts.last_delivery_service
     fallback = facts.last_delivery_fallback and where not in own
-    return LastDelivery(facts.last_delivery_status, at, shown, fallback)
+    return LastDelivery(
+        facts.last_delivery_status,
+        at,
+        shown,
+        fallback,
+        facts.last_delivery_action,
+        facts.last_delivery_test,
+    )

@@ -289,13 +289,33 @@ class LastDelivery:
     at: datetime
     service: str = ""  # the service it went to, when the row must say it
     fallback: bool = False  # that service is the organization's fallback
+    action: str = EventAction.TRIGGER  # a resolve, a test alert: no page to anyone on call
+    is_test: bool = False
+
+    @property
+    def pages(self) -> bool:
+        """A trigger of the alert's own: the delivery that pages someone."""
+        return self.action == EventAction.TRIGGER and not self.is_test
 
     @property
     def label(self) -> str:
-        return self.status.capitalize()
+        """What went, and how: "Delivered" for a trigger; "Resolve delivered", "Test alert
+        delivered" for the rest, so that a resolve sent on a disconnect, or the form's test
+        alert, is not read as the alert paging someone."""
+        if self.pages:
+            return self.status.capitalize()
+        what = EventAction(self.action).label if self.action else "Event"
+        if self.is_test:
+            what = (
+                "Test alert" if self.action == EventAction.TRIGGER else f"Test alert {what.lower()}"
+            )
+        return f"{what} {self.status}"
 
     @property
     def badge(self) -> str:
+        """Green only for a trigger delivered; a resolve or test taken is neutral."""
+        if not self.pages and self.status == Delivery.Status.DELIVERED:
+            return "badge-member"
         return STATUS_BADGES.get(self.status, "badge-warn")
 
 
