@@ -17,6 +17,7 @@ from alerts_saas.dashboard.checklist import checklist
 from alerts_saas.dashboard.events import events_panel
 from alerts_saas.dashboard.failures import Cursor, failure_page, recent_failures, sent_any
 from alerts_saas.dashboard.firing import firing_section
+from alerts_saas.dashboard.untried import untried
 from alerts_saas.dashboard.unwatched import unwatched
 from alerts_saas.ingest import refusals
 from integrations.pagerduty.departures import connected_by_former_members
@@ -47,6 +48,8 @@ def _context(request: TenantRequest) -> dict[str, Any]:
         "unused_broken": paging.unused,
         # Services a person changed that PagerDuty has not confirmed: not "every path works".
         "unconfirmed": paging.unconfirmed,
+        # Unrefused, but PagerDuty took no event on their current key yet: not "works".
+        "untried": untried(organization) if not broken and not paging.unconfirmed else [],
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
         "revoked_in_use": refusals.in_use(organization.pk, now, REVOKED_SHOWN),

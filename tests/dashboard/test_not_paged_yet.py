@@ -71,7 +71,11 @@ def test_once_pagerduty_accepts_a_trigger_it_is_paged(dashboard, org):
     delivery(org, other, made=failing, firing=failing.firings.get())
     page = dashboard()
     assert "not paged yet" not in page.lower()
-    assert "Every paging path works." in part(page, "dashboard-summary")
+    # Checkout API's own key has taken no event yet (its trigger was only retried): not
+    # said to work (r18 should-fix 4).
+    assert part(page, "dashboard-summary").endswith(
+        "No paging path is refused; 1 has not taken a page yet (Checkout API)."
+    )
 
 
 def test_the_query_count_does_not_grow_with_firings_not_paged_yet(dashboard, org):
