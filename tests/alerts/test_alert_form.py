@@ -189,7 +189,7 @@ def test_tests_sent_before_saving_join_the_saved_alerts_history(
     alert = Alert.objects.get()
     assert set(Delivery.objects.values_list("alert_id", flat=True)) == {alert.pk}
     listing = admin_client.get(f"/o/{org.slug}/alerts/").content.decode()
-    assert ">Queued</span>" in listing and "Never" not in listing  # the resolve, latest
+    assert ">Test alert resolve queued</span>" in listing and "Never" not in listing  # its resolve
 
 
 def test_another_organizations_test_deliveries_cannot_be_adopted(
