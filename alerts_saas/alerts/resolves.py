@@ -7,8 +7,9 @@ have resolved it there) only PagerDuty knows: as `reach.incident_unseen` says.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from alerts_saas.words import listed
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
 
@@ -19,6 +20,8 @@ class Resolves:
 
     seen: int = 0
     unseen: int = 0
+    # The services the resolves go to, by the names their triggers went under (`of` only).
+    to: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, organization_id: int, triggers: Sequence[Delivery]) -> Resolves:
@@ -38,7 +41,8 @@ class Resolves:
             else set()
         )
         unseen = sum(1 for t in accepted if t.service_id not in syncing)
-        return cls(len(triggers) - unseen, unseen)
+        to = tuple(sorted({t.service_name for t in triggers}, key=str.lower))
+        return cls(len(triggers) - unseen, unseen, to)
 
     @classmethod
     def counted(cls, sent: int, unseen: int) -> Resolves:
@@ -102,6 +106,14 @@ class Resolves:
             doing = doing.lower()
             return f"No incident is open in PagerDuty for it, so {doing} sends nothing there."
         return f"{doing} {', and '.join(said)}."
+
+    @property
+    def to_words(self) -> str:
+        """Whom the resolves go to, as a sentence: "It goes to Android Sync."; "" if none."""
+        if not self.to or not self.total:
+            return ""
+        going = "It goes" if self.total == 1 else "They go"
+        return f"{going} to {listed(self.to)}."
 
 
 def _word(word: str) -> str:

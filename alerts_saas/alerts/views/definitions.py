@@ -348,13 +348,15 @@ def alert_delete(request: TenantRequest, alert_id: int) -> HttpResponse:
     if request.method == "GET":
         alert = tenant_get(request, Alert, pk=alert_id)
         firing_now = firings.open_firings_of(alert)
+        sends = resolving.resolves_of(firing_now)
         return render(
             request,
             "alerts/delete.html",
             {
                 "alert": alert,
                 "open_firings": firing_now,
-                "resolves": resolving.resolves_of(firing_now).will_words("Deleting it"),
+                "resolves": sends,
+                "delete_resolves": sends.will_words("Deleting it"),
                 "nav_section": "alerts",
             },
         )
