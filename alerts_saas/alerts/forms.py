@@ -47,6 +47,10 @@ class TargetChoice(forms.ModelMultipleChoiceField):
 
 
 WINDOW_UNITS = {"minutes": 1, "hours": 60}
+NO_SERVICE_HELP = (
+    "It pages nobody now: it has no PagerDuty service. Its other changes save without one; "
+    "choose one to page it again."
+)
 MAX_DESCRIPTION = 2000
 MAX_THRESHOLD = 2**31 - 1  # the column's range
 
@@ -171,6 +175,11 @@ class AlertForm(forms.ModelForm):
             .select_related("account")
             .order_by("name")
         )
+        if self.pages_nobody_now:
+            # Its services were removed ("Leave them paging nobody"): its other changes save
+            # without one, and saving says it pages nobody (`target_words.saved_warnings`).
+            targets.required = False
+            targets.help_text = NO_SERVICE_HELP
         kind = self.fields["kind"]
         assert isinstance(kind, forms.ChoiceField)
         kind.choices = ConditionKind.choices  # no empty choice
@@ -195,6 +204,13 @@ class AlertForm(forms.ModelForm):
         if not self.is_bound and minutes and minutes % 60 == 0:
             self.initial["window_minutes"] = minutes // 60
             self.initial["window_unit"] = "hours"
+
+    @property
+    def pages_nobody_now(self) -> bool:
+        """A saved alert with no PagerDuty service now (its services' account was
+        disconnected, or they were removed): it may be saved without one. A new alert, or
+        one that has a service, still needs one (targets prefetched by the callers)."""
+        return bool(self.instance.pk) and not self.instance.targets.all()
 
     def threshold_words(self) -> str:
         """The number as it stands in the form, in words ("3 matching events")."""

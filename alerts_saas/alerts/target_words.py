@@ -24,6 +24,8 @@ PHRASES = {
     "reconnect": "account needs reconnecting",
     "failing": "deliveries to it are failing",
 }
+# An alert saved with no service at all: the fallback pages only for refused services.
+NO_SERVICE = "It pages nobody: it has no PagerDuty service. Choose one to page."
 # What a broken state that still pages means for the pages.
 STILL_PAGES = {"reconnect": "pages still go out through its key"}
 
@@ -44,6 +46,8 @@ def saved_warnings(
     """What to say on saving `alert` with these `targets` (their accounts loaded): whom it
     pages until its broken services are mended; nothing if every one works. The fallback's
     name is read only when PagerDuty refuses every target."""
+    if not targets:  # saved without one (`AlertForm.pages_nobody_now`)
+        return [NO_SERVICE]
     paths = [(service, service_health(service)) for service in targets]
     refused = [(s, p) for s, p in paths if not p.ok and not p.can_page]
     shaky = [(s, p) for s, p in paths if not p.ok and p.can_page]

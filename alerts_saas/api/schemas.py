@@ -138,7 +138,9 @@ class AlertIn(Closed):
     match: Match = Match()
     pagerduty: PagerDutyEvent = PagerDutyEvent()
     targets: list[BodyId] = Field(
-        description="The ids of the PagerDuty services it pages (GET /services): at least one."
+        description="The ids of the PagerDuty services it pages (GET /services): at least "
+        "one, unless the alert already has none (its services were removed): then [] saves, "
+        "and `warnings` says it pages nobody."
     )
 
 
