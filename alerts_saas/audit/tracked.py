@@ -87,6 +87,16 @@ def register_all() -> None:
         deletions=False,
         signals=False,  # PagerDuty's own changes are its log's; ours are recorded by the act
     )
+    track(  # test triggers only, recorded as sent (`test_pages`), not as saved
+        "pagerduty.Delivery",
+        kind="test_page",
+        words="test page",
+        name="service_name",
+        fields=("service_name",),
+        phrases={Action.CREATED: "sent a test page to PagerDuty service “{name}”"},
+        deletions=False,
+        signals=False,
+    )
     track(
         "ingest.IngestKey",
         kind="ingest_key",

@@ -23,6 +23,7 @@ from alerts_saas.alerts.paging import trigger_extra
 from alerts_saas.alerts.payload import draft_of, render_payload
 from alerts_saas.alerts.target_words import test_refusals
 from alerts_saas.alerts.views.definitions import form_context
+from alerts_saas.audit.test_pages import record_test_pages
 from alerts_saas.ids import as_id
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
@@ -114,4 +115,6 @@ def _send(
                 if service.pk not in held
             ]
         )
+        where = f"the alert “{alert.name}”" if alert is not None else "a new alert, not saved"
+        record_test_pages(deliveries, where)
     return deliveries, still_open

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from alerts_saas.accounts.access import TenantRequest, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.alerts import guarded_tests
+from alerts_saas.audit.test_pages import record_test_pages
 from integrations.pagerduty import autoresolve
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.history import FILTERS, service_page
@@ -45,6 +46,7 @@ def send_test_event(request: TenantRequest, pagerduty_service_id: int) -> HttpRe
                 )
             ]
         )
+        record_test_pages([delivery], "Integrations")
     if request.htmx:
         return _panel(request, delivery)
     return redirect(delivery_url(organization.slug, delivery))
