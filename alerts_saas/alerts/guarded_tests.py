@@ -33,6 +33,7 @@ from alerts_saas.accounts.times import clock
 from alerts_saas.alerts.models import Alert, Severity
 from integrations.pagerduty import delivery as engine
 from integrations.pagerduty.incidents.models import OnCallNow
+from integrations.pagerduty.incidents.oncall import to_reconnect
 from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 
 
@@ -86,7 +87,7 @@ def urgency_words(paths: Sequence[tuple[PagerDutyService, OnCallNow | None]], se
         rule = _rule(oc)
         if service.account_id is None:
             pasted.append(service.name)
-        elif _to_reconnect(oc):
+        elif to_reconnect(oc):
             reconnect.append(service.name)
         elif rule is None:
             unread.append(service.name)
@@ -156,14 +157,9 @@ def _rule_words(name: str, rule: dict[str, str], severity: str) -> str:
     )
 
 
-def _to_reconnect(oc: OnCallNow | None) -> bool:
-    """Its account needs reconnecting: Tripwire can't read on-call or urgency now."""
-    return bool(getattr(oc, "to_reconnect", False))
-
-
 def _old(oc: OnCallNow) -> bool:
     """The reading is not current: its account needs reconnecting, or it missed refreshes."""
-    return _to_reconnect(oc) or bool(getattr(oc, "as_of", False))
+    return to_reconnect(oc) or bool(getattr(oc, "as_of", False))
 
 
 def _who(service: PagerDutyService, oc: OnCallNow | None) -> str:

@@ -14,6 +14,7 @@ changes then. Invited back, they are a member again once they accept (accounts'
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -45,37 +46,34 @@ def member_departing(
 ) -> None:
     if reason not in LEAVING:
         return
-    theirs = PagerDutyAccount.objects.filter(
-        organization_id=membership.organization_id,
-        connected_by_id=membership.user_id,
-        connected_by_left_at__isnull=True,
+    why = (
+        f"the person who connected it, {membership.user.email}, left the organization: "
+        "acting from Tripwire acts as them in PagerDuty until an admin reconnects it"
     )
-    now = timezone.now()
-    for account in theirs.select_for_update():
-        account.connected_by_left_at = now
-        account.save(update_fields=["connected_by_left_at"])
-        why = (
-            f"the person who connected it, {membership.user.email}, left the organization: "
-            "acting from Tripwire acts as them in PagerDuty until an admin reconnects it"
-        )
-        record(account, Action.CHANGED, [{"field": "reason", "after": why}])
+    _flag(membership, timezone.now(), why)
 
 
 def member_joined(sender: type[Membership], membership: Membership, **_: Any) -> None:
     """The person who connected an account the organization flagged is back: the grant is
     a member's again."""
+    why = (
+        f"the person who connected it, {membership.user.email}, joined the organization "
+        "again: acting from Tripwire acts as a member again"
+    )
+    _flag(membership, None, why)
+
+
+def _flag(membership: Membership, left_at: datetime | None, why: str) -> None:
+    """Set (`left_at`) or clear (None) the flag on the accounts the member connected in
+    their organization that have it the other way, with an audit entry each."""
     theirs = PagerDutyAccount.objects.filter(
         organization_id=membership.organization_id,
         connected_by_id=membership.user_id,
-        connected_by_left_at__isnull=False,
+        connected_by_left_at__isnull=left_at is not None,
     )
     for account in theirs.select_for_update():
-        account.connected_by_left_at = None
+        account.connected_by_left_at = left_at
         account.save(update_fields=["connected_by_left_at"])
-        why = (
-            f"the person who connected it, {membership.user.email}, joined the organization "
-            "again: acting from Tripwire acts as a member again"
-        )
         record(account, Action.CHANGED, [{"field": "reason", "after": why}])
 
 

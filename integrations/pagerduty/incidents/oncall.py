@@ -52,7 +52,7 @@ def on_call(services: Iterable[PagerDutyService]) -> dict[int, OnCallNow]:
     stale = [
         pk
         for pk, row in known.items()
-        if not _to_reconnect(row) and (row.checked_at is None or now - row.checked_at > FRESH)
+        if not to_reconnect(row) and (row.checked_at is None or now - row.checked_at > FRESH)
     ]
     if stale:
         _ask(stale)
@@ -109,7 +109,9 @@ def _read(services: list[PagerDutyService]) -> dict[int, OnCallNow]:
     return {row.service_id: row for row in rows}
 
 
-def _to_reconnect(row: OnCallNow) -> bool:
+def to_reconnect(row: OnCallNow | None) -> bool:
+    """A read on-call row whose account needs reconnecting: Tripwire can't read on-call or
+    urgency for its service now (the annotation `read` adds)."""
     return bool(getattr(row, "to_reconnect", False))
 
 
