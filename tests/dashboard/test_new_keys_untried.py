@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from integrations.pagerduty.models import Delivery, PagerDutyService
+from integrations.pagerduty.models import Delivery, EventAction, PagerDutyService
 from tests.dashboard.conftest import alert, delivery, service
 from tests.dashboard.test_dashboard import part
 
@@ -67,3 +67,32 @@ def test_the_query_count_does_not_grow_with_new_keys(dashboard, org) -> None:
     with CaptureQueriesContext(connection) as five:
         assert "5 have not taken a page yet" in dashboard()
     assert len(five) == len(one)
+
+
+def test_a_resolve_taken_on_the_old_key_does_not_undo_a_trigger_on_the_new_one(
+    dashboard, org
+) -> None:
+    """An incident opened before the key changed is resolved with its trigger's (old) key;
+    PagerDuty taking that resolve says nothing against the trigger it took on the new key."""
+    checkout = service(org, "Checkout API")
+    alert(org, "Checkout errors", checkout)
+    old = delivery(org, checkout)  # the incident's trigger, on the old key
+    checkout.integration_key = NEW_KEY
+    checkout.save()
+    delivery(org, checkout)  # PagerDuty took a trigger on the new key
+    assert part(dashboard(), "dashboard-summary") == "Nothing is firing. Every paging path works."
+
+    resolve = delivery(org, checkout, action=EventAction.RESOLVE)
+    Delivery.objects.filter(pk=resolve.pk).update(routing_key=old.routing_key)
+    page = dashboard()
+    assert "not taken a page yet" not in page and "Not tried yet" not in page
+    assert part(page, "dashboard-summary") == "Nothing is firing. Every paging path works."
+
+
+def test_a_resolve_taken_on_the_current_key_shows_it_works(dashboard, org) -> None:
+    checkout = service(org, "Checkout API")
+    alert(org, "Checkout errors", checkout)
+    delivery(org, checkout, status=Delivery.Status.FAILED)
+    assert "(Checkout API)" in dashboard()
+    delivery(org, checkout, action=EventAction.RESOLVE)
+    assert part(dashboard(), "dashboard-summary") == "Nothing is firing. Every paging path works."
