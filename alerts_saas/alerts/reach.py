@@ -139,7 +139,7 @@ def incident_open(
     triggers is open: an accepted trigger no resolve followed (`_still_open`) to a service
     PagerDuty tells us of (`syncing`: connected through OAuth) whose incident it has not
     reported resolved (`incidents`, by service and dedup key; not reported yet counts as
-    open). A pasted key's incident is never known: `incident_unseen`."""
+    open). A pasted key's incident is never known: `unseen_causes`."""
     for d in _still_open(deliveries):
         if d.service_id is None or d.service_id not in syncing:
             continue
@@ -149,11 +149,43 @@ def incident_open(
     return False
 
 
-def incident_unseen(deliveries: Iterable[Delivery], syncing: Collection[int]) -> bool:
+def unseen_causes(deliveries: Iterable[Delivery], syncing: Collection[int]) -> tuple[bool, bool]:
     """Whether PagerDuty accepted a trigger of the firing, no resolve followed, for a service
-    it tells Tripwire nothing of (a pasted key, not among `syncing`): that incident may be
-    open or resolved, and only PagerDuty knows."""
-    return any(d.service_id not in syncing for d in _still_open(deliveries))
+    it tells Tripwire nothing of, and why: (a pasted key's, not among `syncing`; one no
+    longer in Tripwire, removed or its account disconnected: its deliveries keep no
+    service). That incident may be open or resolved, and only PagerDuty knows."""
+    still = _still_open(deliveries)
+    gone = any(d.service_id is None for d in still)
+    pasted = any(d.service_id is not None and d.service_id not in syncing for d in still)
+    return pasted, gone
+
+
+def unseen_of(deliveries: Iterable[Delivery], syncing: Collection[int]) -> str:
+    """`unseen_why` of one firing's deliveries: "" when Tripwire sees every incident."""
+    return unseen_why(*unseen_causes(deliveries, syncing))
+
+
+PASTED_KEY = "the service was added with a pasted key"
+GONE = "the service is no longer in Tripwire"
+
+
+def unseen_why(pasted: bool, gone: bool, many: bool = False) -> str:
+    """Why Tripwire can't see an incident, as a clause: "the service was added with a pasted
+    key", "the service is no longer in Tripwire"; "" for neither. The one place these words
+    live, so that no page calls a removed or disconnected service a pasted key's."""
+    if pasted and gone:
+        return "one service was added with a pasted key, another is no longer in Tripwire"
+    if pasted:
+        return "the services were added with pasted keys" if many else PASTED_KEY
+    if gone:
+        return "the services are no longer in Tripwire" if many else GONE
+    return ""
+
+
+def resolved_where(unseen: bool) -> str:
+    """Where a firing that waits for a person can be resolved: "stays open until resolved
+    {here | in PagerDuty or here}". Only here when Tripwire can't see its incident."""
+    return "here" if unseen else "in PagerDuty or here"
 
 
 def _still_open(deliveries: Iterable[Delivery]) -> list[Delivery]:

@@ -1,14 +1,15 @@
 """What clearing open firings sends to PagerDuty, in words that say no more than Tripwire
 knows. A resolve for an incident of a service connected through OAuth resolves an incident
 Tripwire sees; one for a trigger PagerDuty accepted for a pasted key's service (or a service
-since removed) goes out all the same, but whether that incident was still open (someone may
-have resolved it there) only PagerDuty knows: as `reach.incident_unseen` says."""
+no longer in Tripwire) goes out all the same, but whether that incident was still open
+(someone may have resolved it there) only PagerDuty knows; `reach.unseen_why` says why."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from alerts_saas.alerts.reach import unseen_why
 from alerts_saas.words import listed
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
@@ -22,6 +23,8 @@ class Resolves:
     unseen: int = 0
     # The services the resolves go to, by the names their triggers went under (`of` only).
     to: tuple[str, ...] = field(default=(), compare=False)
+    # Why Tripwire can't see the `unseen` ones (`reach.unseen_why`): pasted keys, or gone.
+    why: str = field(default="", compare=False)
 
     @classmethod
     def of(cls, organization_id: int, triggers: Sequence[Delivery]) -> Resolves:
@@ -40,15 +43,19 @@ class Resolves:
             if services
             else set()
         )
-        unseen = sum(1 for t in accepted if t.service_id not in syncing)
+        unseen = [t for t in accepted if t.service_id not in syncing]
+        gone = any(t.service_id is None for t in unseen)
+        pasted = any(t.service_id is not None for t in unseen)
+        why = unseen_why(pasted, gone, many=len(unseen) > 1)
         to = tuple(sorted({t.service_name for t in triggers}, key=str.lower))
-        return cls(len(triggers) - unseen, unseen, to)
+        return cls(len(triggers) - len(unseen), len(unseen), to, why)
 
     @classmethod
-    def counted(cls, sent: int, unseen: int) -> Resolves:
-        """`sent` resolves queued, `unseen` of them (read before) for pasted keys."""
+    def counted(cls, sent: int, unseen: int, why: str = "") -> Resolves:
+        """`sent` resolves queued, `unseen` of them (read before) for services Tripwire
+        can't see, for the reason `why` (`reach.unseen_why`)."""
         unseen = min(sent, unseen)
-        return cls(sent - unseen, unseen)
+        return cls(sent - unseen, unseen, why=why if unseen else "")
 
     @property
     def total(self) -> int:
@@ -56,9 +63,9 @@ class Resolves:
 
     def sending(self, open_word: str = "") -> str:
         """What is being sent, as a clause: "its incident is being resolved in PagerDuty",
-        "a resolve is being sent to PagerDuty for its page to a service added with a pasted
-        key: Tripwire can't see whether that incident was still open". `open_word` ("open")
-        goes before "incident". Empty when nothing is sent."""
+        "a resolve is being sent to PagerDuty for its page: Tripwire can't see whether that
+        incident was still open (the service was added with a pasted key)". `open_word`
+        ("open") goes before "incident". Empty when nothing is sent."""
         said = []
         if self.seen == 1:
             said.append(f"its {_word(open_word)}incident is being resolved in PagerDuty")
@@ -68,14 +75,13 @@ class Resolves:
             )
         if self.unseen == 1:
             said.append(
-                "a resolve is being sent to PagerDuty for its page to a service added with a "
-                "pasted key: Tripwire can't see whether that incident was still open"
+                "a resolve is being sent to PagerDuty for its page: Tripwire can't see whether "
+                f"that incident was still open{self._because}"
             )
         elif self.unseen:
             said.append(
-                f"resolves are being sent to PagerDuty for its {self.unseen} pages to services "
-                "added with pasted keys: Tripwire can't see whether those incidents were still "
-                "open"
+                f"resolves are being sent to PagerDuty for its {self.unseen} pages: Tripwire "
+                f"can't see whether those incidents were still open{self._because}"
             )
         return ", and ".join(said)
 
@@ -93,19 +99,22 @@ class Resolves:
             said.append(f"resolves its open incident{'s' if self.seen > 1 else ''} in PagerDuty")
         if self.unseen == 1:
             said.append(
-                "sends PagerDuty a resolve for its page to a service added with a pasted key: "
-                "Tripwire can't see whether that incident is still open"
+                "sends PagerDuty a resolve for its page: Tripwire can't see whether that "
+                f"incident is still open{self._because}"
             )
         elif self.unseen:
             said.append(
-                f"sends PagerDuty a resolve for each of its {self.unseen} pages to services "
-                "added with pasted keys: Tripwire can't see whether those incidents are still "
-                "open"
+                f"sends PagerDuty a resolve for each of its {self.unseen} pages: Tripwire "
+                f"can't see whether those incidents are still open{self._because}"
             )
         if not said:
             doing = doing.lower()
             return f"No incident is open in PagerDuty for it, so {doing} sends nothing there."
         return f"{doing} {', and '.join(said)}."
+
+    @property
+    def _because(self) -> str:
+        return f" ({self.why})" if self.why else ""
 
     @property
     def to_words(self) -> str:

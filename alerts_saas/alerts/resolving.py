@@ -84,15 +84,17 @@ def note_conditions(noting: Sequence[tuple[Firing, bool | None]], now: datetime)
 class Resolved(NamedTuple):
     """A firing resolved by hand, and how many resolves that sends to PagerDuty (none for
     a firing whose incidents were held by a mute, refused, or resolved already), `unseen`
-    of them for triggers PagerDuty accepted for pasted keys' services (`Resolves`)."""
+    of them for triggers PagerDuty accepted for services Tripwire can't see, for the reason
+    `why` (`Resolves`)."""
 
     firing: Firing
     resolves: int
     unseen: int = 0
+    why: str = ""
 
     @property
     def sent(self) -> Resolves:
-        return Resolves.counted(self.resolves, self.unseen)
+        return Resolves.counted(self.resolves, self.unseen, self.why)
 
 
 def resolve_by_hand(
@@ -107,8 +109,8 @@ def resolve_by_hand(
     firing = Firing.objects.filter(pk=firing_id or 0, alert=alert, cleared_at__isnull=True).first()
     if firing is None:
         return None
-    # Read before clearing: which of its incidents Tripwire can't see (a pasted key's).
-    unseen = resolves_of([firing]).unseen
+    # Read before clearing: which of its incidents Tripwire can't see, and why.
+    before = resolves_of([firing])
     now = timezone.now()
     cleared, resolves = firings.clear_firings(
         [firing], Firing.ClearReason.RESOLVED, now, by=user, by_token=token
@@ -118,7 +120,7 @@ def resolve_by_hand(
     opened = firing.opened_at.astimezone(UTC).strftime("%d %b %H:%M:%S UTC")
     change = {"field": "firing", "before": f"open since {opened}", "after": "resolved by hand"}
     audit.record(alert, Action.CHANGED, [change], force_new=True)
-    return Resolved(firing, resolves, unseen)
+    return Resolved(firing, resolves, before.unseen, before.why)
 
 
 def resolves_of(open_firings: Sequence[Firing]) -> Resolves:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts_saas.alerts.models import Alert, Firing
+from alerts_saas.alerts.reach import PASTED_KEY
 from alerts_saas.alerts.resolves import Resolves
 from integrations.pagerduty.models import Delivery, EventAction
 from tests.alerts.test_alert_page import _alert, _events
@@ -26,12 +27,12 @@ from tests.incidents.test_pasted_key_incident_unknown import _paged_through_past
 pytestmark = pytest.mark.django_db
 
 SENT = (
-    "A resolve is being sent to PagerDuty for its page to a service added with a pasted key: "
-    "Tripwire can't see whether that incident was still open."
+    "A resolve is being sent to PagerDuty for its page: Tripwire can't see whether that "
+    "incident was still open (the service was added with a pasted key)."
 )
 WILL = (
-    "Deleting it sends PagerDuty a resolve for its page to a service added with a pasted key: "
-    "Tripwire can't see whether that incident is still open."
+    "Deleting it sends PagerDuty a resolve for its page: Tripwire can't see whether that "
+    "incident is still open (the service was added with a pasted key)."
 )
 DISABLE_CONFIRM = (
     "Disabling it sends PagerDuty a resolve for its incident: Tripwire can't see whether it "
@@ -189,15 +190,15 @@ def test_a_host_waiting_for_a_person_says_only_resolving_here_clears_it(
 
 
 def test_one_seen_and_one_unseen_say_each() -> None:
-    both = Resolves(seen=1, unseen=1)
+    both = Resolves(seen=1, unseen=1, why=PASTED_KEY)
     assert both.sent_words("open") == (
         "Its open incident is being resolved in PagerDuty, and a resolve is being sent to "
-        "PagerDuty for its page to a service added with a pasted key: Tripwire can't see "
-        "whether that incident was still open."
+        "PagerDuty for its page: Tripwire can't see whether that incident was still open "
+        "(the service was added with a pasted key)."
     )
     assert both.will_words("Deleting it") == (
         "Deleting it resolves its open incident in PagerDuty, and sends PagerDuty a resolve "
-        "for its page to a service added with a pasted key: Tripwire can't see whether that "
-        "incident is still open."
+        "for its page: Tripwire can't see whether that incident is still open (the service "
+        "was added with a pasted key)."
     )
-    assert Resolves.counted(sent=2, unseen=1) == both
+    assert Resolves.counted(sent=2, unseen=1, why=PASTED_KEY) == both

@@ -363,11 +363,11 @@ def alert_delete(request: TenantRequest, alert_id: int) -> HttpResponse:
     with transaction.atomic():
         alert = tenant_get(request, Alert.objects.select_for_update(), pk=alert_id)
         name = alert.name
-        # Which of its incidents Tripwire can't see (pasted keys'), read before they go.
-        unseen = resolving.resolves_of(firings.open_firings_of(alert)).unseen
+        # Which of its incidents Tripwire can't see, and why, read before they go.
+        before = resolving.resolves_of(firings.open_firings_of(alert))
         open_firings, resolves = evaluation.delete(alert)
     if resolves:
-        resolved = f" {Resolves.counted(resolves, unseen).sent_words('open')}"
+        resolved = f" {Resolves.counted(resolves, before.unseen, before.why).sent_words('open')}"
     elif open_firings:
         resolved = " No incident was open in PagerDuty for it, so nothing was sent there."
     else:

@@ -26,7 +26,7 @@ from alerts_saas.alerts.health import alert_health
 from alerts_saas.alerts.incident_notes import incident_notes
 from alerts_saas.alerts.models import Alert, Firing
 from alerts_saas.alerts.payload import group_label
-from alerts_saas.alerts.reach import Fallbacks
+from alerts_saas.alerts.reach import Fallbacks, resolved_where, unseen_why
 from alerts_saas.alerts.state import AlertState, State, duration_label, state_of
 from alerts_saas.alerts.views.mutes import mute_notes
 from alerts_saas.alerts.views.rows import AlertLinks, AlertRow, LastDelivery
@@ -55,8 +55,8 @@ class RowFacts:
     last_delivery_fallback: bool = False
     last_delivery_action: str = ""  # a trigger, or a resolve (say) that pages nobody
     last_delivery_test: bool = False  # a test alert (sent from the form, say)
-    # The open firing paged a service PagerDuty tells Tripwire nothing of (`incident_unseen`).
-    incident_unseen: bool = False
+    # Why Tripwire can't see an incident an open firing opened (`reach.unseen_why`), or "".
+    unseen_why: str = ""
 
 
 def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
@@ -73,7 +73,7 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
         "opened_at", "pk"
     )
     open_count = open_firing.order_by().values("alert").annotate(n=Count("pk")).values("n")
-    unseen = open_firing.annotate(unseen=Exists(_unseen_triggers())).values("unseen")
+    unseen = _unseen_triggers()
     found = (
         alerts.filter(pk__in=ids)
         .order_by()
@@ -81,7 +81,9 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
             firing_since=Subquery(open_firing.values("opened_at")[:1]),
             condition_cleared_at=Subquery(open_firing.values("condition_cleared_at")[:1]),
             firing_count=Subquery(open_count[:1]),
-            incident_unseen=Subquery(unseen[:1]),
+            # Of every open firing (an alert that fires per value has many), not the oldest.
+            unseen_pasted=Exists(unseen.filter(service__isnull=False)),
+            unseen_gone=Exists(unseen.filter(service__isnull=True)),
             # The last delivery's facts in one probe of its index, not one per column.
             last=Subquery(
                 last.values(
@@ -98,19 +100,28 @@ def _row_facts(alerts: QuerySet[Alert], ids: list[int]) -> dict[int, RowFacts]:
             ),
         )
         .values_list(
-            "pk", "firing_since", "firing_count", "condition_cleared_at", "last", "incident_unseen"
+            "pk",
+            "firing_since",
+            "firing_count",
+            "condition_cleared_at",
+            "last",
+            "unseen_pasted",
+            "unseen_gone",
         )
     )
     return {
-        pk: RowFacts(since, count or 0, cleared, incident_unseen=bool(unseen), **_last_facts(last))
-        for pk, since, count, cleared, last, unseen in found
+        pk: RowFacts(
+            since, count or 0, cleared, unseen_why=unseen_why(pasted, gone), **_last_facts(last)
+        )
+        for pk, since, count, cleared, last, pasted, gone in found
     }
 
 
 def _unseen_triggers() -> QuerySet[Delivery]:
-    """The open firing's (OuterRef) triggers PagerDuty accepted for a service it tells
-    Tripwire nothing of (a pasted key, or removed) that no resolve (not refused) followed,
-    as `reach.incident_unseen` reads them: in the row's query, not one per row."""
+    """The alert's (OuterRef) open firings' triggers PagerDuty accepted for a service it
+    tells Tripwire nothing of (a pasted key's, or one no longer in Tripwire: no service)
+    that no resolve (not refused) followed, as `reach.unseen_causes` reads them: in the
+    row's query, not one per row."""
     resolved = Delivery.objects.filter(
         organization_id=OuterRef("organization_id"),
         firing_id=OuterRef("firing_id"),
@@ -121,7 +132,8 @@ def _unseen_triggers() -> QuerySet[Delivery]:
     return Delivery.objects.filter(
         Q(service__isnull=True) | Q(service__account__isnull=True),
         organization_id=OuterRef("organization_id"),
-        firing_id=OuterRef("pk"),
+        firing__alert_id=OuterRef("pk"),
+        firing__cleared_at__isnull=True,
         event_action=EventAction.TRIGGER,
         status=Delivery.Status.DELIVERED,
     ).exclude(Exists(resolved))
@@ -249,11 +261,11 @@ def rows(
     ]
 
 
-def state_note(state: AlertState, now: datetime, unseen: bool = False) -> SafeString:
+def state_note(state: AlertState, now: datetime, unseen: str = "") -> SafeString:
     """What the list says under a state: since when it fires, or when it can fire (in the
     person's time zone, UTC on hover). A firing that waits for a person stays open until
     resolved in PagerDuty or here; only here when it paged a service whose incident
-    Tripwire can't see (`unseen`: a pasted key), as the alert page says."""
+    Tripwire can't see (`unseen`: why, `reach.unseen_why`), as the alert page says."""
     if state.state == State.FIRING and state.firing is not None:
         since = state.firing.opened_at
         duration = duration_label((now - since).total_seconds())
@@ -264,7 +276,7 @@ def state_note(state: AlertState, now: datetime, unseen: bool = False) -> SafeSt
                 "{}; condition cleared at {}, stays open until resolved {}",
                 note,
                 time_html(cleared, "H:i"),
-                "here" if unseen else "in PagerDuty or here",
+                resolved_where(bool(unseen)),
             )
         return note
     if state.state == State.WAITING and state.full_window_at is not None:
@@ -305,9 +317,7 @@ def _row(
         subject=alert,
         state=state,
         state_note=(
-            nothing_note(alert)
-            if watches_nothing
-            else state_note(state, now, facts.incident_unseen)
+            nothing_note(alert) if watches_nothing else state_note(state, now, facts.unseen_why)
         ),
         condition=condition_text(alert),
         rules=describe(alert),
@@ -316,7 +326,7 @@ def _row(
         links=links(alert.pk),
         health=alert_health(alert, targets, slug, fallbacks),
         watches_nothing=watches_nothing,
-        incident_unseen=facts.incident_unseen,
+        unseen_why=facts.unseen_why,
     )
 
 

@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString
 
 from alerts_saas.alerts import mutes
 from alerts_saas.alerts.models import Alert
-from alerts_saas.alerts.reach import FiringReach, incident_open, incident_unseen
+from alerts_saas.alerts.reach import FiringReach, incident_open, unseen_causes, unseen_why
 from integrations.pagerduty.incidents.lookup import Key, incidents_of
 from integrations.pagerduty.incidents.models import Incident
 from integrations.pagerduty.models import Delivery, EventAction
@@ -40,8 +40,9 @@ class OpenPages:
     # Of the incidents it opened, one PagerDuty has not reported resolved (`incident_open`):
     # once someone resolved it there, the words no longer say it stays open.
     incident_open: bool = False
-    # One it opened for a pasted key's service: whether it is open only PagerDuty knows.
-    incident_unseen: bool = False
+    # One it opened for a service Tripwire can't see (`reach.unseen_why`: a pasted key's, or
+    # one no longer in Tripwire): whether it is open only PagerDuty knows. "" if none.
+    unseen_why: str = ""
 
     @classmethod
     def of(
@@ -53,16 +54,18 @@ class OpenPages:
         """From each open firing's deliveries (all of them, any order), PagerDuty's
         incidents for their triggers (by service and dedup key), and which of their services
         PagerDuty tells us of (`syncing`: connected through OAuth)."""
-        paged = retried = queued = still_open = unseen = False
+        paged = retried = queued = still_open = pasted = gone = False
         for deliveries in per_firing:
             paged = paged or FiringReach.of(deliveries).paged
             still_open = still_open or incident_open(deliveries, incidents or {}, syncing)
-            unseen = unseen or incident_unseen(deliveries, syncing)
+            one_pasted, one_gone = unseen_causes(deliveries, syncing)
+            pasted, gone = pasted or one_pasted, gone or one_gone
             for d in deliveries:
                 if d.event_action == EventAction.TRIGGER and not d.is_final:
                     retried = retried or d.failed_attempts > 0
                     queued = queued or d.failed_attempts == 0
-        return cls(paged, retried, queued, paged and still_open, paged and unseen)
+        why = unseen_why(pasted, gone) if paged else ""
+        return cls(paged, retried, queued, paged and still_open, why)
 
     @classmethod
     def load(cls, alert: Alert) -> OpenPages:
@@ -117,10 +120,10 @@ class OpenPages:
                 "The incident already open in PagerDuty stays open: acknowledge or resolve "
                 "it there."
             )
-        elif self.incident_unseen:
+        elif self.unseen_why:
             said.append(
                 "Its incident in PagerDuty, if still open, stays open. Tripwire can't see it "
-                "(the service was added with a pasted key): check PagerDuty."
+                f"({self.unseen_why}): check PagerDuty."
             )
         return " ".join(said)
 

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from alerts_saas.alerts.health import AlertHealth
 from alerts_saas.alerts.models import Alert, Firing, Severity
 from alerts_saas.alerts.paged import Paging, Sent
-from alerts_saas.alerts.reach import FiringReach, incident_open, incident_unseen
+from alerts_saas.alerts.reach import FiringReach, incident_open, resolved_where, unseen_of
 from alerts_saas.alerts.state import AlertState, State
 from alerts_saas.alerts.views.delivery_words import delivery_words
 from integrations.pagerduty.incidents.lookup import Key
@@ -236,11 +236,14 @@ class FiringRow(_Row):
         return incident_open(self.deliveries, self.incidents, self.syncing)
 
     @cached_property
-    def incident_unseen(self) -> bool:
-        """PagerDuty took a trigger of it, not resolved since, for a pasted key's service:
-        whether that incident is open only PagerDuty knows, and resolving it there does not
-        clear the firing here."""
-        return incident_unseen(self.deliveries, self.syncing)
+    def unseen_why(self) -> str:
+        """Why Tripwire can't see an incident of it PagerDuty took, not resolved since
+        (`reach.unseen_why`: a pasted key, or a service gone); "" if none. Resolving it in
+        PagerDuty then does not clear the firing here (`resolved_where`)."""
+        return unseen_of(self.deliveries, self.syncing)
+
+    incident_unseen = property(lambda self: bool(self.unseen_why))
+    resolved_where = property(lambda self: resolved_where(bool(self.unseen_why)))
 
     @property
     def cleared_by_words(self) -> str:
@@ -338,7 +341,8 @@ class AlertRow(_Row):
     mute_note: str = ""  # "Muted until 04:00 — deploy", or which services are muted
     firing_values: str = ""  # for an alert that groups and fires: "2 sources"
     watches_nothing: bool = False  # an absence alert with no value to watch (watching.py)
-    incident_unseen: bool = False  # it paged a pasted key's service (`FiringRow`'s)
+    unseen_why: str = ""  # why Tripwire can't see an incident it opened (`FiringRow`'s)
+    incident_unseen = property(lambda self: bool(self.unseen_why))
 
     @property
     def health_badge(self) -> str:
