@@ -49,7 +49,8 @@ def _context(request: TenantRequest) -> dict[str, Any]:
         # Services a person changed that PagerDuty has not confirmed: not "every path works".
         "unconfirmed": paging.unconfirmed,
         # Unrefused, but PagerDuty took no event on their current key yet: not "works".
-        "untried": untried(organization) if not broken and not paging.unconfirmed else [],
+        # Read whenever no path is broken or unconfirmed: accounts to reconnect break none.
+        "untried": untried(organization) if not paging.broken and not paging.unconfirmed else [],
         "failures": recent_failures(organization, now),
         "events": events_panel(organization.pk, now, steps.last_event_at),
         "revoked_in_use": refusals.in_use(organization.pk, now, REVOKED_SHOWN),
