@@ -145,7 +145,8 @@ class Sent:
     pending: int = 0
     resolves: int = 0
     resolves_failed: int = 0
-    failed_to: tuple[str, ...] = ()  # the services of its failed triggers
+    refused_to: tuple[str, ...] = ()  # the services of its triggers refused outright
+    unconfirmed_to: tuple[str, ...] = ()  # of those failed otherwise (never confirmed)
     fallback_names: tuple[str, ...] = ()  # the fallbacks that accepted one
 
     @classmethod
@@ -168,7 +169,10 @@ class Sent:
             ),
             resolves=len(resolves),
             resolves_failed=sum(1 for d in resolves if d.status == Delivery.Status.FAILED),
-            failed_to=tuple(sorted({d.service_name for d in bad})),
+            refused_to=tuple(sorted({d.service_name for d in refused})),
+            unconfirmed_to=tuple(
+                sorted({d.service_name for d in bad if not rejected(d.response_status)})
+            ),
             fallback_names=tuple(sorted(fallbacks)),
         )
 
@@ -215,16 +219,23 @@ class Sent:
     @property
     def missed_reason(self) -> str:
         """Why nobody was paged: "PagerDuty refused the trigger to Checkout API 001"."""
-        the = "the trigger" if self.triggers == 1 else "the triggers"
-        return f"PagerDuty refused {the} to {listed(list(self.failed_to))}"
+        the = "the trigger" if self.refused <= 1 else "the triggers"
+        return f"PagerDuty refused {the} to {listed(list(self.refused_to))}"
 
     @property
     def unconfirmed_reason(self) -> str:
         """Why it may have paged nobody: "PagerDuty never confirmed it took the trigger to
-        Checkout API 001; it may not have paged anyone"."""
-        the = "the trigger" if self.triggers == 1 else "the triggers"
-        to = listed(list(self.failed_to))
-        return f"PagerDuty never confirmed it took {the} to {to}; it may not have paged anyone"
+        Checkout API 001; it may not have paged anyone", or with one refused too "PagerDuty
+        refused the trigger to Checkout API; it never confirmed it took the one to Search
+        API; it may not have paged anyone": each service as PagerDuty answered for it."""
+        to = listed(list(self.unconfirmed_to))
+        if self.refused_to:
+            the = "the one" if self.failed <= 1 else "the ones"
+            said = f"{self.missed_reason}; it never confirmed it took {the} to {to}"
+        else:
+            the = "the trigger" if self.failed <= 1 else "the triggers"
+            said = f"PagerDuty never confirmed it took {the} to {to}"
+        return f"{said}; it may not have paged anyone"
 
     @property
     def fallback_name(self) -> str:
@@ -267,16 +278,19 @@ def sent_of(organization_id: int, firing_ids: list[int]) -> dict[int, Sent]:
         resolves=Count("pk", filter=resolve),
         resolves_failed=Count("pk", filter=resolve & FAILED),
     )
-    failed_to: dict[int, set[str]] = {}
+    refused_to: dict[int, set[str]] = {}
+    unconfirmed_to: dict[int, set[str]] = {}
     fallback_names: dict[int, set[str]] = {}
     named = (
         theirs.filter(TRIGGER & (FAILED | (DELIVERED & FALLBACK)))
-        .values("firing_id", "service_name", "status")
-        .annotate(n=Count("pk"))  # grouped: one row per firing, service and outcome
+        .values("firing_id", "service_name", "status", "response_status")
+        .annotate(n=Count("pk"))  # grouped: one row per firing, service and answer
     )
     for row in named:
-        failed = row["status"] == Delivery.Status.FAILED
-        names = failed_to if failed else fallback_names
+        if row["status"] != Delivery.Status.FAILED:
+            names = fallback_names
+        else:
+            names = refused_to if rejected(row["response_status"]) else unconfirmed_to
         names.setdefault(row["firing_id"], set()).add(row["service_name"])
     return {
         row["firing_id"]: Sent(
@@ -288,7 +302,8 @@ def sent_of(organization_id: int, firing_ids: list[int]) -> dict[int, Sent]:
             pending=row["pending"],
             resolves=row["resolves"],
             resolves_failed=row["resolves_failed"],
-            failed_to=tuple(sorted(failed_to.get(row["firing_id"], ()))),
+            refused_to=tuple(sorted(refused_to.get(row["firing_id"], ()))),
+            unconfirmed_to=tuple(sorted(unconfirmed_to.get(row["firing_id"], ()))),
             fallback_names=tuple(sorted(fallback_names.get(row["firing_id"], ()))),
         )
         for row in rows

@@ -88,6 +88,9 @@ def test_a_refusal_and_an_unanswered_trigger_are_not_confirmed(admin_client: Cli
         )
     page = admin_client.get(f"/o/{org.slug}/alerts/{made.pk}/").content.decode()
     row = _row(page, firing)
-    assert "PagerDuty never confirmed it took the triggers to Checkout API 001" in row, row
+    assert (
+        "PagerDuty refused the trigger to Checkout API 001; it never confirmed it took the one "
+        "to Checkout API 001; it may not have paged anyone." in row
+    ), row
     assert "2 triggers: 1 refused, 1 failed" in row, row
     assert "nobody was paged" not in page.lower()
