@@ -217,6 +217,13 @@ class Sent:
         return said if self.total else "Nothing sent"
 
     @property
+    def named(self) -> bool:
+        """Whether the services of its failed triggers were read, for `missed_reason` and
+        `unconfirmed_reason` to name: none when its triggers were read after they went
+        through meanwhile (then a page says so without names)."""
+        return bool(self.refused_to or self.unconfirmed_to)
+
+    @property
     def missed_reason(self) -> str:
         """Why nobody was paged: "PagerDuty refused the trigger to Checkout API 001"."""
         the = "the trigger" if self.refused <= 1 else "the triggers"

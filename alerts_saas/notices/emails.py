@@ -139,8 +139,7 @@ def missed_lines(found: list[Unpaged], now: datetime) -> list[str]:
         when = timezone.localtime(firing.opened_at)
         day = "" if when.date() == today else f" on {date_format(when, 'j F')}"
         fired = f"{firing.alert_name} fired at {date_format(when, 'H:i e')}{day}"
-        # None read when its triggers went meanwhile.
-        named = bool(firing.sent.refused_to or firing.sent.unconfirmed_to)
+        named = firing.sent.named  # none read when its triggers went meanwhile
         if firing.unconfirmed:
             why = firing.sent.unconfirmed_reason if named else UNCONFIRMED_WORDS
             lines.append(f"{fired}: {why}.")
