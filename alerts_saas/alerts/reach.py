@@ -154,9 +154,21 @@ def unseen_causes(deliveries: Iterable[Delivery], syncing: Collection[int]) -> t
     it tells Tripwire nothing of, and why: (a pasted key's, not among `syncing`; one no
     longer in Tripwire, removed or its account disconnected: its deliveries keep no
     service). That incident may be open or resolved, and only PagerDuty knows."""
-    still = _still_open(deliveries)
-    gone = any(d.service_id is None for d in still)
-    pasted = any(d.service_id is not None and d.service_id not in syncing for d in still)
+    return causes_of(unseen_among(_still_open(deliveries), syncing))
+
+
+def unseen_among(triggers: Iterable[Delivery], syncing: Collection[int]) -> list[Delivery]:
+    """Of accepted triggers, those to a service PagerDuty tells Tripwire nothing of: a pasted
+    key's (not among `syncing`), or one no longer in Tripwire (no service)."""
+    return [t for t in triggers if t.service_id is None or t.service_id not in syncing]
+
+
+def causes_of(unseen: Iterable[Delivery]) -> tuple[bool, bool]:
+    """(pasted key, no longer in Tripwire) among `unseen_among`'s triggers."""
+    pasted = gone = False
+    for t in unseen:
+        gone = gone or t.service_id is None
+        pasted = pasted or t.service_id is not None
     return pasted, gone
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from alerts_saas.alerts.reach import unseen_why
+from alerts_saas.alerts.reach import causes_of, unseen_among, unseen_why
 from alerts_saas.words import listed
 from integrations.pagerduty.models import Delivery, PagerDutyService
 
@@ -43,10 +43,8 @@ class Resolves:
             if services
             else set()
         )
-        unseen = [t for t in accepted if t.service_id not in syncing]
-        gone = any(t.service_id is None for t in unseen)
-        pasted = any(t.service_id is not None for t in unseen)
-        why = unseen_why(pasted, gone, many=len(unseen) > 1)
+        unseen = unseen_among(accepted, syncing)
+        why = unseen_why(*causes_of(unseen), many=len(unseen) > 1)
         to = tuple(sorted({t.service_name for t in triggers}, key=str.lower))
         return cls(len(triggers) - len(unseen), len(unseen), to, why)
 
