@@ -249,24 +249,6 @@ class Sent:
         return listed(list(self.fallback_names))
 
 
-def triggers_sent(organization_id: int, firing_ids: Iterable[int]) -> dict[int, Sent]:
-    """`Sent` of each firing's triggers (its resolves not read), for the lines that say
-    which services a firing that paged nobody, or may not have, went to (`missed_reason`,
-    `unconfirmed_reason`): one query for all the lines, none without a firing. No database
-    function of one engine's own."""
-    ids = set(firing_ids)
-    if not ids:
-        return {}
-    rows = Delivery.objects.filter(
-        TRIGGER, organization_id=organization_id, firing_id__in=ids
-    ).only("firing_id", "event_action", "status", "response_status", "service_name", "reason")
-    triggers: dict[int, list[Delivery]] = {}
-    for trigger in rows:
-        if trigger.firing_id is not None:
-            triggers.setdefault(trigger.firing_id, []).append(trigger)
-    return {firing_id: Sent.of(found) for firing_id, found in triggers.items()}
-
-
 def sent_of(organization_id: int, firing_ids: list[int]) -> dict[int, Sent]:
     """`Sent` of each of the firings: its counts in one aggregate query, and the services
     its failed triggers and its fallback's accepted ones went to in one more (plain SQL on

@@ -35,7 +35,7 @@ from alerts_saas.alerts.paged import (
     Sent,
     paging_annotations,
     paging_of_row,
-    triggers_sent,
+    sent_of,
 )
 from alerts_saas.cursors import Cursor, walk
 from alerts_saas.json_values import moment
@@ -179,7 +179,7 @@ def _firing_paged() -> dict[str, Any]:
 def _failures(organization: Organization, rows: Sequence[Delivery]) -> list[Failure]:
     """The rows as shown, each failed resolve with the incident it left open in PagerDuty,
     if it did (`left_open`), each trigger whose firing paged nobody (or may not have) with
-    its firing's triggers (`triggers_sent`): one query for each, for them all."""
+    what its firing sent (`sent_of`): two queries, for them all."""
     resolves = [d.pk for d in rows if d.event_action == EventAction.RESOLVE]
     left = left_open_ids(organization.pk, resolves)
     unpaged = [
@@ -189,7 +189,7 @@ def _failures(organization: Organization, rows: Sequence[Delivery]) -> list[Fail
         and d.firing_id is not None
         and paging_of_row(d) in (Paging.MISSED, Paging.NOT_CONFIRMED)
     ]
-    sent = triggers_sent(organization.pk, unpaged)
+    sent = sent_of(organization.pk, unpaged)
     return [
         Failure(
             d,

@@ -26,7 +26,7 @@ from alerts_saas.accounts.models import Organization
 from alerts_saas.accounts.times import ago, zone_of
 from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.alerts.models import Firing
-from alerts_saas.alerts.paged import Sent, triggers_sent, unpaged
+from alerts_saas.alerts.paged import Sent, sent_of, unpaged
 from alerts_saas.notices.models import KIND_ORDER, NO_ALERT, PagingProblem
 from alerts_saas.words import listed
 from integrations.pagerduty.reconnect import SHORT, STOPPED
@@ -106,7 +106,7 @@ class Unpaged:
 def missed_firings(organization: Organization, now: datetime) -> list[Unpaged]:
     """The firings open within MISSED_SPAN PagerDuty accepted no trigger of, for good
     (`alerts.paged.unpaged`: missed, or not confirmed), oldest first: at most LISTED + 1
-    (one more says there are more), with their triggers (`triggers_sent`); two queries,
+    (one more says there are more), with what they sent (`sent_of`); three queries,
     read once for all readers."""
     recent = Q(cleared_at__isnull=True) | Q(cleared_at__gte=now - MISSED_SPAN)
     found = list(
@@ -115,7 +115,7 @@ def missed_firings(organization: Organization, now: datetime) -> list[Unpaged]:
         .only("pk", "opened_at", "alert__name")
         .order_by("opened_at", "pk")[: LISTED + 1]
     )
-    sent = triggers_sent(organization.pk, [firing.pk for firing in found])
+    sent = sent_of(organization.pk, [firing.pk for firing in found])
     return [
         Unpaged(
             firing.alert.name,

@@ -1,6 +1,6 @@
 """A firing whose trigger one service refused and another never answered says each as
 PagerDuty answered it, on the dashboard, in the paging-problem email and on the alert
-page (`Sent.of`, `triggers_sent`, `sent_of`): not "never confirmed it took the triggers to
+page (`Sent.of`, `sent_of`): not "never confirmed it took the triggers to
 A and B" (review should-fix 3)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.alerts.models import Firing
-from alerts_saas.alerts.paged import Sent, sent_of, triggers_sent
+from alerts_saas.alerts.paged import Sent, sent_of
 from alerts_saas.notices.emails import Digest
 from integrations.pagerduty.models import Delivery
 from tests.dashboard.conftest import alert, delivery, fire, service
@@ -41,7 +41,6 @@ def _refused_and_unanswered(org: Organization) -> tuple[Firing, Delivery]:
 def test_each_service_is_said_as_pagerduty_answered(org) -> None:
     firing, _ = _refused_and_unanswered(org)
     assert Sent.of(Delivery.objects.filter(firing=firing)).unconfirmed_reason == WORDS
-    assert triggers_sent(org.pk, [firing.pk])[firing.pk].unconfirmed_reason == WORDS
     assert sent_of(org.pk, [firing.pk])[firing.pk].unconfirmed_reason == WORDS
 
 

@@ -19,15 +19,15 @@ pytestmark = pytest.mark.django_db
 
 
 def _went_meanwhile(organization_id: int, firing_ids: Iterable[int]) -> dict[int, Sent]:
-    """`triggers_sent` as read just after the firings' triggers were sent again and taken."""
+    """`sent_of` as read just after the firings' triggers were sent again and taken."""
     return {firing_id: Sent(triggers=2, accepted=1, accepted_own=1) for firing_id in firing_ids}
 
 
 def test_no_names_read_says_it_without_names(dashboard, org, monkeypatch) -> None:
     _, refused = _missed(org, "Checkout errors")
     _, unanswered = _unconfirmed(org, "Search errors")
-    monkeypatch.setattr("alerts_saas.dashboard.failures.triggers_sent", _went_meanwhile)
-    monkeypatch.setattr("alerts_saas.notices.emails.triggers_sent", _went_meanwhile)
+    monkeypatch.setattr("alerts_saas.dashboard.failures.sent_of", _went_meanwhile)
+    monkeypatch.setattr("alerts_saas.notices.emails.sent_of", _went_meanwhile)
 
     page = dashboard()
     row = part(page, f"failure-{refused.pk}")
