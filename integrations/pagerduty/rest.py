@@ -8,12 +8,15 @@ refresh and one retry.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from httpx2 import create_ssl_context
 from pagerduty import ITERATION_LIMIT, HttpError, RestApiV2Client
 from pagerduty import Error as ClientError
 
@@ -53,6 +56,14 @@ def _error_message(exc: ClientError) -> tuple[str, int | None]:
     return message, status
 
 
+@cache
+def _trust() -> ssl.SSLContext:
+    """The TLS settings every REST client shares. Left to itself, each client (one per
+    call) builds its own and loads the system's certificates into it: about 20 ms of CPU
+    per call, more than the call's own work. A context is safe to share between threads."""
+    return create_ssl_context()
+
+
 def _client_class() -> type[RestApiV2Client]:
     """The official client; development settings swap in one that reaches the sandbox."""
     cls: type[RestApiV2Client] = import_string(settings.PAGERDUTY_REST_CLIENT)
@@ -75,6 +86,7 @@ class AccountApi:
             self.account.access_token,
             auth_type="bearer",
             base_url=conf.region(self.account.region).rest_url,
+            verify=_trust(),
         )
         client.timeout = settings.PAGERDUTY_HTTP_TIMEOUT
         # Bounded: a page load should not wait forever on a throttled API.
