@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "alerts_saas.site_address.SiteAddress",  # other names of SITE_URL's host go there
     "alerts_saas.security.ContentSecurityPolicy",  # django-csp's, on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -239,6 +241,12 @@ if MUTE_RETENTION_DAYS < 1:
 # --- Events and alerts --------------------------------------------------------------------
 # Where people reach this product: links in PagerDuty incidents point here.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Other names of SITE_URL's host (development: the allowed hosts but its own, so localhost):
+# a page opened there redirects to SITE_URL, where the session and the OAuth callback are.
+SITE_ALIASES = env_list(
+    "SITE_ALIASES",
+    [h for h in ALLOWED_HOSTS if h != urlsplit(SITE_URL).hostname] if DEBUG else [],
+)
 # POST /api/v1/events: a request body, a batch and a message are cut off at these sizes.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024)
 INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", 1000)
