@@ -22,11 +22,13 @@ from django.http.response import HttpResponseBase
 
 REDACTED = "[redacted]"
 
-# The path segment after each prefix is the secret (allauth's reset key is "<uid>-<key>").
-# The invitation list under Settings (/o/<slug>/settings/invitations/<id>/...) holds none.
+# The path segment after each prefix is the secret (allauth's reset key is "<uid>-<key>";
+# PagerDuty's webhook receiver is named by its subscription's token, as secret as the
+# others). The invitation list under Settings (/o/<slug>/settings/invitations/<id>/...)
+# holds none.
 _SECRET_IN_PATH = re.compile(
     r"(?P<prefix>(?<!/settings)/invitations/|/accounts/password/reset/key/"
-    r"|/accounts/confirm-email/)(?P<secret>[^/?#\s\"']+)"
+    r"|/accounts/confirm-email/|/integrations/pagerduty/webhooks/)(?P<secret>[^/?#\s\"']+)"
 )
 
 

@@ -1,7 +1,8 @@
-"""Invitation tokens and password-reset keys never reach a log: a journey that uses both
-(a wrong person opening the invitation, its owner accepting it, a password reset) is run
-through Django with every log record captured, and through the production image's own
-gunicorn command, whose access log and console are read whole."""
+"""Invitation tokens, password-reset keys and PagerDuty webhook tokens never reach a log: a
+journey that uses them (a wrong person opening the invitation, its owner accepting it, a
+password reset, an unsigned post to a webhook receiver) is run through Django with every log
+record captured, and through the production image's own gunicorn command, whose access log
+and console are read whole."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +35,11 @@ def org(make_org, make_user) -> Organization:
     return make_org("Acme", owner=make_user("owner@acme.example"))
 
 
+def _webhook_token() -> str:
+    """A token as a webhook subscription is given one (subscriptions.py)."""
+    return secrets.token_urlsafe(32)
+
+
 def _invite(org: Organization) -> str:
     owner = org.memberships.get().user
     _invitation, token = Invitation.issue(org, "new@acme.example", "member", owner)
@@ -48,6 +55,10 @@ def test_redact_keeps_the_path_readable() -> None:
         == "Bad Request: /accounts/password/reset/key/[redacted]/"
     )
     assert redact("/accounts/confirm-email/MTA:1vX:abc/") == "/accounts/confirm-email/[redacted]/"
+    assert (
+        redact('"POST /integrations/pagerduty/webhooks/9f3c0b2e-7d1a_X HTTP/1.1" 401')
+        == '"POST /integrations/pagerduty/webhooks/[redacted] HTTP/1.1" 401'
+    )
     # The invitations list under Settings holds no secret, and stays as it is.
     kept = "POST /o/acme/settings/invitations/12/revoke/"
     assert redact(kept) == kept
@@ -89,9 +100,17 @@ def test_a_journey_through_django_logs_no_token_or_key(
     )
     client.get(path)
 
+    # An unsigned post to a webhook receiver: refused, and Django warns "Unauthorized: <path>".
+    webhook = _webhook_token()
+    assert client.post(f"/integrations/pagerduty/webhooks/{webhook}", {}).status_code == 401
+
     lines = [caplog.text, *(r.getMessage() for r in caplog.records), *capfd.readouterr()]
     assert any("Bad Request: /invitations/[redacted]/" in r.getMessage() for r in caplog.records)
-    for secret in (token, key):
+    assert any(
+        "Unauthorized: /integrations/pagerduty/webhooks/[redacted]" in r.getMessage()
+        for r in caplog.records
+    )
+    for secret in (token, key, webhook):
         leaked = [line for text in lines for line in text.splitlines() if secret in line]
         assert not leaked, leaked
 
@@ -185,12 +204,15 @@ def test_the_production_access_log_holds_no_token_or_key(
     sent = "".join(p.read_text() for p in mail.iterdir())
     path, _uid, key = RESET_LINK.search(sent).groups()  # type: ignore[union-attr]
     anonymous.get(f"{base}{path}", timeout=10)
+    webhook = _webhook_token()
+    assert anonymous.post(f"{base}/integrations/pagerduty/webhooks/{webhook}").status_code == 401
 
     time.sleep(0.5)  # gunicorn writes a request's access line after answering it
     written = log.read_text()
     assert '"POST /invitations/[redacted]/ HTTP/1.1" 400' in written, written
     assert "Bad Request: /invitations/[redacted]/" in written, written
     assert "/accounts/password/reset/key/[redacted]/" in written, written
-    for secret in (token, key):
+    assert '"POST /integrations/pagerduty/webhooks/[redacted] HTTP/1.1" 401' in written, written
+    for secret in (token, key, webhook):
         leaked = [line for line in written.splitlines() if secret in line]
         assert not leaked, leaked
