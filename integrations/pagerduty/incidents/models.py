@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+
 from django.db import models
 from django.utils import timezone
 
 from alerts_saas.accounts.models import Organization
 from alerts_saas.crypto import EncryptedTextField
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
+
+
+def new_token() -> str:
+    """A subscription's token: 43 characters of URL-safe base64."""
+    return secrets.token_urlsafe(32)
+
+
+# What a token can be: new_token's alphabet, at most the column's length. The receiver
+# answers any other path as it answers an unknown token, before asking the database (a NUL
+# in the path is an error to PostgreSQL, a traceback a request).
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class WebhookSubscription(models.Model):

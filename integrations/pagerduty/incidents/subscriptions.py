@@ -10,7 +10,6 @@ and what cannot be done is kept in `problem`, in words, for the integrations pag
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.pagerduty.incidents import unsubscriptions
-from integrations.pagerduty.incidents.models import WebhookSubscription
+from integrations.pagerduty.incidents.models import WebhookSubscription, new_token
 from integrations.pagerduty.models import PagerDutyAccount, PagerDutyService
 from integrations.pagerduty.rest import AccountApi, PagerDutyApiError
 
@@ -51,7 +50,7 @@ def subscribe(service: PagerDutyService) -> WebhookSubscription | None:
         defaults={
             "organization_id": service.organization_id,
             "account_id": service.account_id,
-            "token": secrets.token_urlsafe(32),
+            "token": new_token(),
             "url": "",
         },
     )
