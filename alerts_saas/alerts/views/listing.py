@@ -136,8 +136,10 @@ def page_number(raw: str | None) -> int:
 
 
 def search_term(raw: str | None) -> str:
-    """The name searched for, trimmed; an empty string searches nothing."""
-    return (raw or "").strip()[:MAX_SEARCH]
+    """The name searched for, trimmed; an empty string searches nothing. Without NULs: no
+    name has one (forms refuse it) and PostgreSQL refuses one in a query (a 500); the page
+    shows, and its links keep, the term as searched."""
+    return (raw or "").replace("\x00", "").strip()[:MAX_SEARCH]
 
 
 def annotated(alerts: QuerySet[Alert], nothing: Collection[int] = ()) -> QuerySet[Alert]:
