@@ -25,7 +25,7 @@ from alerts_saas.alerts import evaluation
 from alerts_saas.api.auth import refuse_other_kind
 from alerts_saas.api.routes import register
 from alerts_saas.api.schemas import COUNT_CAP
-from alerts_saas.ingest import activity, api_document, changes, limits, refusals
+from alerts_saas.ingest import activity, api_document, changes, limits, refusals, sample
 from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.body import in_words, read_body
 from alerts_saas.ingest.models import KEY_PREFIX, IngestKey, hash_key
@@ -73,6 +73,9 @@ event refused alone; {settings.INGEST_EVENTS_PER_MINUTE:,} events per minute per
 organization.
 
 Every answer, errors included, is JSON: a bad request gets a 4xx with a `message` in words.
+
+The example batch (app `{sample.APP}`, level {sample.LEVEL}) is a real event when sent: alerts
+whose conditions match it (for example one on every app) count it like any other.
 
 **Managing alerts** (alerts, services, firings, deliveries, ingest keys): authenticate
 with an API token (Settings → API tokens, owners and admins): `Authorization: Bearer

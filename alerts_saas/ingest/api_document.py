@@ -29,7 +29,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.openapi.views import openapi_view
 from ninja.responses import NinjaJSONEncoder
 
-from alerts_saas.ingest.schema import example_batch
+from alerts_saas.ingest.sample import example_batch
 
 if TYPE_CHECKING:
     from alerts_saas.ingest.api import IngestApi

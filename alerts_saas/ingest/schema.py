@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,18 +97,3 @@ class IngestResult(BaseModel):
 
 class ErrorOut(BaseModel):
     message: str = Field(description="What went wrong, and what to do about it.")
-
-
-def example_batch(now: datetime) -> list[dict[str, Any]]:
-    """A batch the API accepts when it is sent: stamped `now`, so it is never too old."""
-    stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return [
-        {
-            "timestamp": stamp,
-            "app": "checkout",
-            "level": "error",
-            "source": "web-1",
-            "message": "Payment failed: card declined",
-            "attributes": {"region": "eu-west-1", "status": 502},
-        }
-    ]

@@ -75,8 +75,8 @@ def test_a_new_key_is_shown_once_with_a_curl_example(owner_client, org, owner):
     curl = (
         f'curl -X POST http://testserver/api/v1/events -H "Authorization: Bearer {secret}" '
         '-H "Content-Type: application/json" '
-        '-d \'[{"app":"checkout","level":"error","message":"Payment failed",'
-        '"source":"web-1"}]\''
+        '-d \'[{"app":"tripwire-example","level":"info",'
+        '"message":"Sent from the ingest keys page to try an ingest key"}]\''
     )
     assert curl in html.unescape(body)
     assert 'href="/api/v1/docs"' in body

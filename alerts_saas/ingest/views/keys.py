@@ -23,15 +23,19 @@ from django.views.decorators.http import require_http_methods
 from alerts_saas.accounts.access import TenantRequest, for_tenant, tenant_get, tenant_view
 from alerts_saas.accounts.models import Role
 from alerts_saas.accounts.services import lock_organization
-from alerts_saas.ingest import refusals, revoke_effects, shown_once
+from alerts_saas.ingest import refusals, revoke_effects, sample, shown_once
 from alerts_saas.ingest.forms import IngestKeyForm
 from alerts_saas.ingest.models import IngestKey
+from alerts_saas.words import listed
 from integrations.pagerduty import changes as pagerduty_changes
 
 # The session key the secrets of keys just made wait under (shown_once.py).
 WAITING = "ingest.ingest_key_secrets"
 
-SAMPLE_EVENTS = '[{"app":"checkout","level":"error","message":"Payment failed","source":"web-1"}]'
+# The event the page offers to send: one an organization's ordinary alerts don't match.
+SAMPLE_EVENTS = sample.batch_json()
+# The alerts that would count it, named on the page up to this many.
+NAMED_AT_MOST = 5
 
 
 def curl_example(base: str, secret: str) -> str:
@@ -77,6 +81,10 @@ def _page(
     if secret:
         base = request.build_absolute_uri("/").removesuffix("/")
         context["curl"] = curl_example(base, secret)
+        context["sample"] = sample.event()
+        counting = sample.alerts_counting(tenant.organization.pk)
+        context["counting"] = listed([f"“{a.name}”" for a in counting], NAMED_AT_MOST)
+        context["counting_many"] = len(counting) > 1
     return render(request, "ingest/keys.html", context, status=status)
 
 
