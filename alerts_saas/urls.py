@@ -4,6 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from alerts_saas.accounts import two_factor
 from alerts_saas.accounts.views.orgs import home
 from alerts_saas.health.views import healthz
 from alerts_saas.ingest.api import api
@@ -16,6 +17,8 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    # allauth's set-up of an app, noting that this session set it up (accounts.two_factor).
+    path("accounts/2fa/totp/activate/", two_factor.activate_totp, name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("alerts_saas.accounts.urls")),

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.test import Client
 
 from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.notices.models import PagingProblem
 from tests.conftest import PASSWORD
+from tests.two_factor import sign_in_with_app
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +73,7 @@ def test_a_member_with_two_factor_sees_the_usual_page_and_leaves_at_once(
     org: Organization, add_member: Callable[..., Membership], client: Client
 ) -> None:
     member = add_member(org, "member@acme.example")
-    Authenticator.objects.create(user=member.user, type=Authenticator.Type.TOTP, data={})
-    client.force_login(member.user)
+    sign_in_with_app(client, member.user)  # the password and the app's code
     text = client.get(_leave(org)).content.decode()
     assert TITLE in text  # the banner, as on every page of the organization
     assert f"/o/{org.slug}/settings/members/" in text

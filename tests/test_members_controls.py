@@ -9,11 +9,11 @@ import re
 from collections.abc import Callable
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.test import Client
 
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
 from tests.conftest import PASSWORD
+from tests.two_factor import sign_in_with_app
 
 pytestmark = pytest.mark.django_db
 
@@ -104,10 +104,9 @@ def test_admins_see_who_has_not_set_up_two_factor_and_a_member_may_leave_without
     org: Organization, add_member: Callable[..., Membership], client: Client
 ) -> None:
     owner = org.memberships.get()
-    Authenticator.objects.create(user=owner.user, type=Authenticator.Type.TOTP, data={})
     member = add_member(org, "member@acme.example")
     Organization.objects.filter(pk=org.pk).update(require_two_factor=True)
-    client.force_login(owner.user)
+    sign_in_with_app(client, owner.user)  # the password and the app's code
     page = client.get(f"/o/{org.slug}/settings/members/").content.decode()
     assert "Two-factor: on" in _row(page, owner)
     assert "Two-factor: not set up yet" in _row(page, member)

@@ -10,8 +10,10 @@ import re
 import struct
 import time
 
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
+from alerts_saas.accounts.models import User
 from tests.conftest import PASSWORD
 
 SECRET_FIELD = re.compile(r'id="authenticator-secret"[^>]*>([A-Z2-7=]+)</code>')
@@ -56,3 +58,14 @@ def set_up_totp(client: Client) -> tuple[str, list[str]]:
     codes = re.findall(r"<li><code>([0-9a-z]+)</code></li>", done.content.decode())
     assert len(codes) == 10, done.content.decode()[:3000]
     return secret, codes
+
+
+def sign_in_with_app(client: Client, user: User) -> str:
+    """Give the user an authenticator app (made here, not through the set-up pages) and sign
+    in through the real pages with the password and the app's code; the app's secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    assert sign_in_with_password(client, user.email) == "/accounts/2fa/authenticate/"
+    signed_in = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    assert signed_in.status_code == 302, signed_in.content.decode()[:2000]
+    return secret

@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404
 
 from alerts_saas.accounts.former_slugs import moved_to
 from alerts_saas.accounts.models import Membership, Organization, Role, User
-from alerts_saas.accounts.two_factor import check_two_factor, lacks_two_factor
+from alerts_saas.accounts.two_factor import Missing, check_two_factor, missing_two_factor
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -86,10 +86,11 @@ class SignedInRequest(AppRequest):
 class TenantRequest(SignedInRequest):
     """A request under /o/<slug>/ once `tenant_view` let it through: a signed-in member.
     `without_two_factor`: let in by `tenant_view(two_factor=False)` although the
-    organization asks for two-factor sign-in and they have none (`shown_tenant`)."""
+    organization asks for two-factor sign-in and this session lacks it (`shown_tenant`):
+    what is missing, an app or its code; None when nothing is."""
 
     tenant: Tenant
-    without_two_factor: bool
+    without_two_factor: Missing | None
 
 
 def shown_tenant(request: HttpRequest) -> Tenant | None:
@@ -110,7 +111,8 @@ def resolve_tenant(
 ) -> Tenant:
     """The tenant named by `slug` (or `organization_id`) if the user belongs to it with at
     least `min_role`; 404 for a non-member, 403 for too low a role, `TwoFactorRequired` for
-    a member without two-factor sign-in in an organization that asks for it (unless not
+    a member whose session lacks two-factor sign-in in an organization that asks for it
+    (`two_factor.missing_two_factor`; unless not
     `two_factor`: a page that only takes their access away, such as leaving)."""
     if not request.user.is_authenticated:
         raise Http404("No such organization.")
@@ -123,7 +125,7 @@ def resolve_tenant(
     if membership is None:
         raise Http404("No such organization.")
     if two_factor:
-        check_two_factor(membership.organization, request.user)
+        check_two_factor(request, membership.organization)
     tenant = Tenant(organization=membership.organization, membership=membership)
     if not membership.has_role(min_role):
         raise RoleRequired(tenant, Role(min_role))
@@ -152,8 +154,8 @@ def tenant_view(
                 return moved
             tenant_request = cast(TenantRequest, request)
             tenant_request.tenant = tenant
-            tenant_request.without_two_factor = not two_factor and lacks_two_factor(
-                tenant.organization, tenant_request.user
+            tenant_request.without_two_factor = (
+                None if two_factor else missing_two_factor(request, tenant.organization)
             )
             if request.session.get(CURRENT_ORG_SESSION_KEY) != tenant.organization.slug:
                 # Only on a change: setting it unchanged saved the session on every page

@@ -84,7 +84,7 @@ def org_settings(request: TenantRequest) -> HttpResponse:
 
 
 def _without_two_factor(request: TenantRequest) -> bool:
-    return request.without_two_factor
+    return request.without_two_factor is not None
 
 
 # Open without two-factor sign-in: an organization that asks for it lets a member go. Then
@@ -106,7 +106,7 @@ def org_leave(request: TenantRequest) -> HttpResponse:
         messages.success(request, f"You left {tenant.organization}.")
         return redirect("home")
     exempt = request.without_two_factor
-    context = _leave_context(tenant.membership, exempt)
+    context = _leave_context(tenant.membership, exempt is not None)
     context |= {"organization": tenant.organization, "without_two_factor": exempt}
     # What leaving takes: their API tokens and invitations, as whom PagerDuty acts.
     held = Membership.objects.filter(pk=tenant.membership.pk).annotate(**holdings())
