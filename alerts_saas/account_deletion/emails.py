@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from alerts_saas.account_deletion.deletion import Plan
 from alerts_saas.accounts.times import zone_of
+from alerts_saas.mail_subjects import one_line
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def send_deleted_email(email: str, time_zone: str, done: Plan) -> bool:
         "deleted": [o.name for o in done.deleted],
         "left": [m.organization.name for m in done.left],
     }
-    subject = render_to_string("accounts/email/account_deleted_subject.txt", context).strip()
+    subject = one_line(render_to_string("accounts/email/account_deleted_subject.txt", context))
     body = render_to_string("accounts/email/account_deleted_message.txt", context)
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])

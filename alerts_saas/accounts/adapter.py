@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from alerts_saas.accounts.invitation_flow import pending_invitation_url
+from alerts_saas.mail_subjects import one_line
 
 
 def lockout_words() -> str:
@@ -68,3 +69,7 @@ class AccountAdapter(DefaultAccountAdapter):
             **links,
         }
         super().send_mail(template_prefix, email, context)
+
+    def format_email_subject(self, subject: str) -> str:
+        """allauth's (and its two-factor emails') subjects on one line, as the product's."""
+        return one_line(super().format_email_subject(subject))

@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from alerts_saas.accounts.models import Invitation
+from alerts_saas.mail_subjects import one_line
 
 
 def send_invitation_email(invitation: Invitation, token: str) -> None:
@@ -19,6 +20,6 @@ def send_invitation_email(invitation: Invitation, token: str) -> None:
         "product": settings.PRODUCT_NAME,
         "inviter": invitation.invited_by.display_name if invitation.invited_by else "Someone",
     }
-    subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+    subject = one_line(render_to_string("accounts/email/invitation_subject.txt", context))
     body = render_to_string("accounts/email/invitation_message.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])

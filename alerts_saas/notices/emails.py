@@ -27,6 +27,7 @@ from alerts_saas.accounts.times import ago, zone_of
 from alerts_saas.alerts.health import ProblemKind
 from alerts_saas.alerts.models import Firing
 from alerts_saas.alerts.paged import Sent, sent_of, unpaged
+from alerts_saas.mail_subjects import one_line
 from alerts_saas.notices.models import KIND_ORDER, NO_ALERT, PagingProblem
 from alerts_saas.words import listed
 from integrations.pagerduty.reconnect import SHORT, STOPPED
@@ -318,7 +319,7 @@ def send(digest: Digest, to: list[Recipient]) -> int:
         theirs.still_open = digest.open_count()
         theirs.missed = digest.missed_pages()
         with timezone.override(zone_of(zone)):
-            subject, body = theirs.subject(), theirs.body()
+            subject, body = one_line(theirs.subject()), theirs.body()
         sender = settings.DEFAULT_FROM_EMAIL
         messages += [EmailMessage(subject, body, sender, [a]) for a in addresses]
     if not messages:
