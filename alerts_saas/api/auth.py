@@ -91,6 +91,9 @@ class ApiTokenAuth(HttpBearer):
                 "Settings → API tokens.",
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        # Used, whatever the answer (a tool refused 429 or 403 is still using it): stamped
+        # at most once a minute, so a refused flood doesn't write per request.
+        found.touch()
         _take_one(found)
         if self.write and not found.can_write:
             raise Refused(
@@ -98,7 +101,6 @@ class ApiTokenAuth(HttpBearer):
                 f"This API token (“{found.name}”) can only read. To make changes, use a "
                 "token with read and write access (Settings → API tokens).",
             )
-        found.touch()
         request.api_token = found  # type: ignore[attr-defined]  # the audit log's seam
         return found
 
