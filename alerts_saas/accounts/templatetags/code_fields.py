@@ -13,3 +13,10 @@ def one_time_code(field: BoundField) -> BoundField:
     """The number pad (codes, recovery codes too, are digits) and the code the phone got."""
     field.field.widget.attrs.update(inputmode="numeric", autocomplete="one-time-code")
     return field
+
+
+@register.filter
+def focused(field: BoundField) -> BoundField:
+    """The field has the keyboard when the page opens (the sign-in code: nothing else to do)."""
+    field.field.widget.attrs["autofocus"] = True
+    return field
