@@ -14,6 +14,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts_saas.accounts.names import one_line_name
+
 
 class UserManager(BaseUserManager["User"]):
     """Users are identified by email; there is no username."""
@@ -81,7 +83,7 @@ class Role(models.TextChoices):
 
 
 class Organization(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[one_line_name])
     slug = models.SlugField(max_length=50, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Checked on every page under /o/<slug>/ (accounts.two_factor); the API's tokens are not

@@ -21,6 +21,7 @@ from alerts_saas.accounts.invitations_withdrawn import (
     withdraw_invitations,
 )
 from alerts_saas.accounts.models import Invitation, Membership, Organization, Role, User
+from alerts_saas.accounts.names import one_line_name
 
 RESERVED_SLUGS = {"new", "admin", "api", "settings", "static", "healthz", "accounts"}
 
@@ -41,7 +42,9 @@ def suggest_slug(name: str) -> str:
 
 @transaction.atomic
 def create_organization(owner: User, name: str, slug: str | None = None) -> Organization:
-    """Create an organization with `owner` as its first owner."""
+    """Create an organization with `owner` as its first owner. A name that is not one line
+    of text is refused (ValidationError), as the forms refuse it."""
+    one_line_name(name)
     organization = Organization.objects.create(name=name, slug=slug or suggest_slug(name))
     Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
     return organization
