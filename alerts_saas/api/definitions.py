@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -28,6 +29,8 @@ from alerts_saas.alerts.state import state_of
 from alerts_saas.api.errors import Problems
 from alerts_saas.api.schemas import LEVELS, AlertIn, AlertOut, FieldProblem
 from alerts_saas.ingest.parsing import Refused
+from alerts_saas.words import listed
+from integrations.pagerduty.models import PagerDutyService
 
 # The form's field: where it is in the API's body.
 FIELDS = {
@@ -218,11 +221,13 @@ def _details_data(alert: Alert, wanted: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _problems(form: AlertForm, details: BaseDetailFormSet) -> list[FieldProblem]:
+def _problems(
+    form: AlertForm, details: BaseDetailFormSet, targets: list[int]
+) -> list[FieldProblem]:
     problems = [
-        FieldProblem(field=FIELDS.get(name), message=str(message))
-        for name, messages in form.errors.items()
-        for message in messages
+        FieldProblem(field=FIELDS.get(name), message=_said(form, name, error, targets))
+        for name, errors in form.errors.as_data().items()
+        for error in errors
     ]
     for detail_form in details.forms:
         key = (detail_form.data.get(f"{detail_form.prefix}-key") or "").strip()
@@ -241,6 +246,29 @@ def _problems(form: AlertForm, details: BaseDetailFormSet) -> list[FieldProblem]
     return problems
 
 
+def _said(form: AlertForm, name: str, error: ValidationError, targets: list[int]) -> str:
+    """A form error in the API's words: a target that is none of the organization's services
+    (the form says "Select a valid choice", a page's words) is named, with where to find
+    theirs."""
+    if name != "targets" or error.code != "invalid_choice":
+        return " ".join(error.messages)
+    services = PagerDutyService.objects.filter(organization=form.organization, pk__in=targets)
+    known = set(services.values_list("pk", flat=True))
+    missing = [str(pk) for pk in dict.fromkeys(targets) if pk not in known]
+    if not missing:  # gone between the two reads: the form's own words
+        return " ".join(error.messages)
+    ids = listed(missing)
+    which = (
+        f"is no PagerDuty service {ids}"
+        if len(missing) == 1
+        else f"are no PagerDuty services {ids}"
+    )
+    return (
+        f"There {which} in this organization. "
+        f"GET {reverse('api:list_services')} lists its services, with the id to use."
+    )
+
+
 def save(organization: Organization, alert: Alert | None, body: AlertIn) -> Alert:
     """Create or replace an alert as the alert form does, in the caller's transaction (with
     `alert` locked): validate, save, save its details, re-evaluate it at once (an open
@@ -254,7 +282,7 @@ def save(organization: Organization, alert: Alert | None, body: AlertIn) -> Aler
         _details_data(instance, body.pagerduty.custom_details), instance=instance
     )
     if not (form.is_valid() and details.is_valid()):
-        raise Problems("The alert was not saved.", _problems(form, details))
+        raise Problems("The alert was not saved.", _problems(form, details, body.targets))
     try:
         with transaction.atomic():
             saved = form.save()
