@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +24,8 @@ from alerts_saas.accounts.services import (
     remove_member,
     revoke_invitation,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _members_page(
@@ -68,12 +73,31 @@ def invite(request: TenantRequest) -> HttpResponse:
     )
     if not form.is_valid():
         return _members_page(request, invite_form=form, status=400)
-    invitation, token = Invitation.issue(
-        tenant.organization, form.cleaned_data["email"], form.cleaned_data["role"], request.user
-    )
-    send_invitation_email(invitation, token)
+    email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+    with transaction.atomic():  # an email that could not be sent takes the invitation back
+        invitation, token = Invitation.issue(tenant.organization, email, role, request.user)
+        sent = _sent(invitation, token)
+        transaction.set_rollback(not sent)
+    if not sent:
+        form.add_error(
+            None,
+            f"The invitation email to {email} could not be sent, so no invitation was "
+            "saved. Try again in a few minutes.",
+        )
+        return _members_page(request, invite_form=form, status=502)
     messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("accounts:members", slug=tenant.organization.slug)
+
+
+def _sent(invitation: Invitation, token: str) -> bool:
+    """Whether the invitation's email went: the token is only ever in it, so an invitation
+    whose email failed would wait, unusable, and block inviting the address again."""
+    try:
+        send_invitation_email(invitation, token)
+    except Exception:  # any backend's (smtplib's are OSErrors), a header refused
+        log.exception("An invitation email could not be sent; the invitation was not kept")
+        return False
+    return True
 
 
 @tenant_view(Role.ADMIN)
