@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from alerts_saas.accounts import two_factor
+from alerts_saas.accounts.views import email_addresses
 from alerts_saas.accounts.views.orgs import home
 from alerts_saas.health.views import healthz
 from alerts_saas.ingest.api import api
@@ -19,6 +20,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     # allauth's set-up of an app, noting that this session set it up (accounts.two_factor).
     path("accounts/2fa/totp/activate/", two_factor.activate_totp, name="mfa_activate_totp"),
+    # allauth's email addresses, offering for each only what does something for it.
+    path("accounts/email/", email_addresses.email, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("alerts_saas.accounts.urls")),
