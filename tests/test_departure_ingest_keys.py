@@ -112,3 +112,17 @@ def test_the_leave_page_says_it_too(org, olivia) -> None:
     assert "to stop them, an admin can create new keys and revoke these under Settings" in (
         _said(page, "leave-ingest-keys")
     )
+
+
+def test_the_leave_page_open_without_two_factor_names_no_key(org, olivia) -> None:
+    """The page then shows nothing of the organization but its name: that keys stay
+    working, not what they are called."""
+    Organization.objects.filter(pk=org.pk).update(require_two_factor=True)
+    IngestKey.issue(org, "web servers", olivia.user)
+    client = Client()
+    client.force_login(olivia.user)
+    page = client.get(f"/o/{org.slug}/settings/leave/").content.decode()
+    assert _said(page, "leave-ingest-keys").startswith(
+        "The ingest key you created keeps working, since systems send with it. You have seen"
+    )
+    assert "web servers" not in page
