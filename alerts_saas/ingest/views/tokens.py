@@ -92,7 +92,8 @@ def revoke(request: TenantRequest, api_token_id: int) -> HttpResponse:
     if token.revoke(request.user):
         messages.success(
             request,
-            f"The token “{token.name}” was revoked. Requests made with it now get 401 Unauthorized.",
+            f"The token “{token.name}” was revoked. "
+            "Requests made with it now get 401 Unauthorized.",
         )
     else:
         messages.info(request, f"The token “{token.name}” was already revoked.")
