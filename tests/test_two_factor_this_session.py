@@ -13,14 +13,16 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
-from alerts_saas.accounts.models import Membership, Organization, Role
+from alerts_saas.accounts.models import Membership, Organization, Role, User
 from alerts_saas.ingest.models import ApiToken
+from tests.conftest import PASSWORD
 from tests.two_factor import set_up_totp, sign_in_with_app, sign_in_with_password, totp_code
 
 pytestmark = pytest.mark.django_db
 
 SET_UP = "/accounts/2fa/totp/activate/"
 ASK_CODE = "/accounts/2fa/reauthenticate/"
+GENERATE_CODES = "/accounts/2fa/recovery-codes/generate/"
 ASKED = "Acme asks for two-factor sign-in: enter a code from your authenticator app to continue."
 
 
@@ -70,9 +72,50 @@ def test_a_password_only_session_is_not_let_in_once_an_app_is_set_up_elsewhere(
     assert partial["HX-Redirect"] == _asked_for_code(alerts)
     # The page it leaves open without it shows nothing of the organization but its name.
     leave = session.get(f"/o/{org.slug}/settings/leave/").content.decode()
-    assert "which this sign-in did not use: to leave, confirm it is you" in leave
-    assert "Type a code from your app instead" in leave and "Set up two-factor" not in leave
+    assert "which this sign-in did not use: to leave, type a code from your authenticator" in (
+        leave
+    )
+    assert "Set up two-factor" not in leave  # the account has an app
     assert f"/o/{org.slug}/settings/members/" not in leave
+
+
+def test_the_password_alone_does_not_make_that_session_new_recovery_codes_or_a_new_app(
+    org: Organization, pat: Membership
+) -> None:
+    """Confirming it is you asks that session for the app's code, not the password: else it
+    could make new recovery codes (or turn the app off and set up its own) and type one."""
+    session = _password_only_session_then_app_elsewhere(org, pat)
+    for change in (GENERATE_CODES, "/accounts/2fa/totp/deactivate/"):
+        asked = session.get(change)
+        assert asked["Location"] == _asked_for_code(change), change
+        assert session.get(f"/accounts/reauthenticate/?next={change}")["Location"] == (
+            _asked_for_code(change)
+        )
+        refused = session.post("/accounts/reauthenticate/", {"password": PASSWORD, "next": change})
+        assert refused["Location"].startswith(ASK_CODE)
+        assert session.get(change)["Location"] == _asked_for_code(change)
+    session.post(GENERATE_CODES)
+    session.post("/accounts/2fa/totp/deactivate/")
+    assert Authenticator.objects.filter(user=pat.user, type=Authenticator.Type.TOTP).exists()
+    assert not Authenticator.objects.filter(
+        user=pat.user, type=Authenticator.Type.RECOVERY_CODES
+    ).exists()
+    # Leaving asks for the code too: an unattended session does not take tokens away.
+    assert session.post(f"/o/{org.slug}/settings/leave/")["Location"].startswith(ASK_CODE)
+    assert Membership.objects.filter(pk=pat.pk).exists()
+
+
+def test_a_member_of_no_organization_that_asks_still_confirms_with_the_password(
+    make_user: Callable[..., User],
+) -> None:
+    """Guard: the password still confirms it is you for everyone else."""
+    user = make_user("sam@example.com")
+    session = Client()
+    sign_in_with_password(session, user.email)
+    TOTP.activate(user, generate_totp_secret())
+    asked = session.get(GENERATE_CODES)
+    assert asked["Location"].startswith("/accounts/reauthenticate/")
+    assert session.post(asked["Location"], {"password": PASSWORD})["Location"] == GENERATE_CODES
 
 
 def test_the_password_only_session_types_a_code_and_lands_on_the_page_it_asked_for(

@@ -7,9 +7,12 @@ from urllib.parse import urlsplit, urlunsplit
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
 from alerts_saas.accounts.invitation_flow import pending_invitation_url
+from alerts_saas.accounts.two_factor import second_factor_only
 from alerts_saas.mail_subjects import one_line
 
 
@@ -47,6 +50,11 @@ class AccountAdapter(DefaultAccountAdapter):
             **DefaultAccountAdapter.error_messages,
             "too_many_login_attempts": f"Too many failed sign-in attempts. {lockout_words()}.",
         }
+
+    def get_reauthentication_methods(self, user: AbstractBaseUser | AnonymousUser) -> list[dict]:
+        """Only the app's code for a session that has to use it and has not (two_factor)."""
+        methods = super().get_reauthentication_methods(user)
+        return second_factor_only(self.request, user, methods)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         return pending_invitation_url(request) or super().get_login_redirect_url(request)

@@ -9,13 +9,16 @@ not let in a session that signed in with the password alone.
 `missing_two_factor` is the one place that decides; `resolve_tenant` (the one access path)
 raises `TwoFactorRequired` with what is missing; `TwoFactorMiddleware` turns that into a trip
 to set up an app, or to allauth's page asking for the app's code (then back to the page
-asked for). The API authenticates tokens, not people, and never goes through here.
+asked for); confirming it is you asks such a session for that code too
+(`second_factor_only`). The API authenticates tokens, not people, and never goes through
+here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
@@ -29,7 +32,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
-from alerts_saas.accounts.models import Organization, User
+from alerts_saas.accounts.models import Membership, Organization, User
 
 # Where the person was going when they were sent to set it up: the set-up's last page links
 # back there.
@@ -79,6 +82,22 @@ def missing_two_factor(request: HttpRequest, organization: Organization) -> Miss
     if used_two_factor(request, user):
         return None
     return Missing.CODE
+
+
+def second_factor_only(
+    request: HttpRequest | None, user: object, methods: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """allauth's ways to confirm it is you (`methods`, password first), keeping only the
+    app's code for a member of an organization that asks for two-factor sign-in whose
+    session has not used it: else the password alone would let that session make new
+    recovery codes, or turn the app off and set up its own, and so get in."""
+    second = [method for method in methods if method["id"].startswith("mfa_reauthenticate")]
+    if not second or request is None or not isinstance(user, User):
+        return methods  # no app: nothing to keep it from
+    if used_two_factor(request, user):
+        return methods
+    asked = Membership.objects.filter(user_id=user.pk, organization__require_two_factor=True)
+    return second if asked.exists() else methods
 
 
 def check_two_factor(request: HttpRequest, organization: Organization) -> None:
