@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from alerts_saas.accounts import two_factor
-from alerts_saas.accounts.views import email_addresses
+from alerts_saas.accounts.views import email_addresses, email_confirmation
 from alerts_saas.accounts.views.orgs import home
 from alerts_saas.health.views import healthz
 from alerts_saas.ingest.api import api
@@ -22,6 +22,17 @@ urlpatterns = [
     path("accounts/2fa/totp/activate/", two_factor.activate_totp, name="mfa_activate_totp"),
     # allauth's email addresses, offering for each only what does something for it.
     path("accounts/email/", email_addresses.email, name="account_email"),
+    # allauth's confirmation page, telling a link whose address is confirmed now as such.
+    path(
+        "accounts/confirm-email/<str:key>/",
+        email_confirmation.confirm_email,
+        name="account_confirm_email",
+    ),
+    path(
+        "accounts/confirm-email-again/",
+        email_confirmation.send_link_again,
+        name="account_send_link_again",
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("alerts_saas.accounts.urls")),
