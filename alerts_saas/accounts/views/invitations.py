@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.adapter import get_adapter
+from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -43,11 +44,22 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         )
     if not isinstance(request.user, User):  # not signed in
         return _anonymous(request, found, token)
-    # Signed in as someone else: the page says so instead of offering a refused Accept.
-    context = {"invitation": found, "wrong_account": not found.is_for(request.user)}
     if request.method == "POST":
         return _accept(request, found, request.user)
-    return render(request, "accounts/invitation.html", context)
+    return render(request, "accounts/invitation.html", _signed_in_page(found, request.user))
+
+
+def _signed_in_page(found: Invitation, user: User) -> dict[str, object]:
+    """The Join page of a signed-in person. Signed in as someone else: the page says so
+    instead of offering a refused Accept. Joining an organization that asks for two-factor
+    sign-in: whether they have an authenticator app already (else they set one up after)."""
+    wrong_account = not found.is_for(user)
+    has_app = (
+        not wrong_account
+        and found.organization.require_two_factor
+        and Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
+    )
+    return {"invitation": found, "wrong_account": wrong_account, "has_authenticator_app": has_app}
 
 
 def _anonymous(request: HttpRequest, found: Invitation, token: str) -> HttpResponse:
@@ -67,7 +79,7 @@ def _accept(request: HttpRequest, found: Invitation, user: User) -> HttpResponse
         return render(
             request,
             "accounts/invitation.html",
-            {"invitation": found, "error": str(exc), "wrong_account": not found.is_for(user)},
+            {**_signed_in_page(found, user), "error": str(exc)},
             status=400,
         )
     forget_invitation(request)
