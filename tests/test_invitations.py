@@ -69,6 +69,7 @@ def test_a_used_link_says_so(invite, make_user, client) -> None:
     user = make_user("new@acme.example")
     client.force_login(user)
     assert client.post(f"/invitations/{token}/").status_code == 302
+    client.logout()  # who used it is told when they joined (tests/test_invitation_joined.py)
     response = client.get(f"/invitations/{token}/")
     assert response.status_code == 410
     assert "already been used" in response.content.decode()

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from alerts_saas.accounts.access import CURRENT_ORG_SESSION_KEY
 from alerts_saas.accounts.invitation_flow import forget_invitation, remember_invitation
-from alerts_saas.accounts.models import Invitation, User, hash_token
+from alerts_saas.accounts.models import Invitation, Membership, User, hash_token
 from alerts_saas.accounts.services import InvitationError, accept_invitation, invitation_problem
 
 
@@ -36,6 +36,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     problem = invitation_problem(found)
     if problem:
         forget_invitation(request)
+        joined = _joined_with(found, request.user)
+        if joined is not None:
+            return render(request, "accounts/invitation_joined.html", {"membership": joined})
         return render(
             request,
             "accounts/invitation_invalid.html",
@@ -47,6 +50,20 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         return _accept(request, found, request.user)
     return render(request, "accounts/invitation.html", _signed_in_page(found, request.user))
+
+
+def _joined_with(found: Invitation, user: object) -> Membership | None:
+    """The membership of the signed-in person who accepted this invitation, if they are
+    still a member: their link opened again is no mistake to refuse."""
+    if found.state != Invitation.State.ACCEPTED or not isinstance(user, User):
+        return None
+    if found.accepted_by_id != user.pk:
+        return None
+    return (
+        Membership.objects.select_related("organization")
+        .filter(organization_id=found.organization_id, user=user)
+        .first()
+    )
 
 
 def _signed_in_page(found: Invitation, user: User) -> dict[str, object]:
