@@ -5,8 +5,8 @@ owner made an admin (only owners invite owners: their invitations to be an owner
 Without this, an admin removed for cause could invite another address of theirs as an
 admin just before, and come back through it. Withdrawn in the transaction of the change,
 each with why in the audit log (`signals.invitation_revoked`'s `why`); the link then says
-it was withdrawn. The members page, the removal's and the leaving's confirmation say
-beforehand how many go (`invitations_held`).
+it was withdrawn. The members page, the removal's, the leaving's and a change of role's
+confirmation say beforehand how many go (`invitations_held`, `held_withdrawn`).
 """
 
 from __future__ import annotations
@@ -76,3 +76,14 @@ def invitations_held() -> dict[str, Any]:
         "invitations_sent": _pending_sent(),
         "owner_invitations_sent": _pending_sent(role=Role.OWNER),
     }
+
+
+def held_withdrawn(member: Membership, new_role: str) -> int:
+    """How many of `member`'s pending invitations making them `new_role` would withdraw, read
+    from `invitations_held()`'s annotations (as `_cannot_send` decides): all of them for a
+    member, those to be an owner for an admin, none for an owner."""
+    if new_role == Role.OWNER:
+        return 0
+    if new_role == Role.ADMIN:
+        return int(getattr(member, "owner_invitations_sent", 0))
+    return int(getattr(member, "invitations_sent", 0))

@@ -6,6 +6,7 @@ together remove or demote the last owner.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +17,7 @@ from alerts_saas.accounts import signals
 from alerts_saas.accounts.former_slugs import slug_taken
 from alerts_saas.accounts.invitations_withdrawn import (
     WITHDRAWN,
+    held_withdrawn,
     invitations_held,
     revoke_one,
     withdraw_invitations,
@@ -74,26 +76,86 @@ def _check_actor_may_manage(actor: Membership, target: Membership, new_role: str
         raise MembershipError("Only an owner can grant, change or remove the owner role.")
 
 
-@transaction.atomic
-def change_role(actor: Membership, target: Membership, new_role: str) -> Membership:
+def check_role_change(actor: Membership, target: Membership, new_role: str) -> None:
+    """Refuse (MembershipError) what `change_role` refuses, for the confirmation page to ask
+    nothing of a change that cannot happen; `change_role` checks again under its lock."""
     if new_role not in Role.values:
         raise MembershipError("Choose owner, admin or member.")
-    lock_organization(target.organization)
-    target.refresh_from_db()
     if target.role == new_role:
-        return target
+        return
     _check_actor_may_manage(actor, target, new_role)
     if target.role == Role.OWNER and _other_owners(target) == 0:
         raise MembershipError(
             f"{target.user} is the last owner of {target.organization}. "
             "Make someone else an owner first."
         )
-    if target.role_enum.at_least(Role.ADMIN) and not Role(new_role).at_least(Role.ADMIN):
-        _departing(actor, target, signals.DEPARTURE_DEMOTED)
-    withdraw_invitations(target, new_role, WITHDRAWN[new_role])
+
+
+def _loses_admin(target: Membership, new_role: str) -> bool:
+    """Whether the change takes away the right to manage the organization (an owner or an
+    admin made a member): what they made that acts on its own (API tokens) stops."""
+    return target.role_enum.at_least(Role.ADMIN) and not Role(new_role).at_least(Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class RoleChangeTakes:
+    """What making a member `new_role` takes away, counted beforehand from the membership's
+    `holdings()`: their active API tokens that stop, their pending invitations withdrawn."""
+
+    old_role: str
+    new_role: str
+    api_tokens: int
+    invitations: int
+
+    @property
+    def demotion(self) -> bool:
+        return Role(self.new_role).rank < Role(self.old_role).rank
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.api_tokens or self.invitations)
+
+    @property
+    def key(self) -> str:
+        """What the confirmation said, posted back with it: a change that now takes
+        something else (a token made meanwhile, the role changed by someone else) is asked
+        again instead of done."""
+        return f"{self.old_role}-{self.new_role}-{self.api_tokens}-{self.invitations}"
+
+
+def role_change_takes(target: Membership, new_role: str) -> RoleChangeTakes:
+    """`target` annotated with `holdings()`; `new_role` one of Role's values."""
+    tokens = getattr(target, "api_tokens", 0) if _loses_admin(target, new_role) else 0
+    invitations = held_withdrawn(target, new_role) if target.role != new_role else 0
+    return RoleChangeTakes(target.role, new_role, tokens, invitations)
+
+
+@dataclass(frozen=True)
+class RoleChanged:
+    """What `change_role` did: the names of the API tokens it revoked, sorted, and how many
+    pending invitations it withdrew."""
+
+    membership: Membership
+    api_tokens: list[str] = field(default_factory=list)
+    invitations: int = 0
+
+
+@transaction.atomic
+def change_role(actor: Membership, target: Membership, new_role: str) -> RoleChanged:
+    if new_role not in Role.values:
+        raise MembershipError("Choose owner, admin or member.")
+    lock_organization(target.organization)
+    target.refresh_from_db()
+    if target.role == new_role:
+        return RoleChanged(target)
+    check_role_change(actor, target, new_role)
+    revoked = []
+    if _loses_admin(target, new_role):
+        revoked = _departing(actor, target, signals.DEPARTURE_DEMOTED)
+    withdrawn = withdraw_invitations(target, new_role, WITHDRAWN[new_role])
     target.role = new_role
     target.save(update_fields=["role"])
-    return target
+    return RoleChanged(target, revoked, withdrawn)
 
 
 @transaction.atomic
@@ -113,12 +175,18 @@ def remove_member(actor: Membership, target: Membership) -> None:
     target.delete()
 
 
-def _departing(actor: Membership, target: Membership, reason: str) -> None:
+def _departing(actor: Membership, target: Membership, reason: str) -> list[str]:
     """Tell the apps above (in this transaction) that `target` loses the right to manage
-    the organization: what they made with it that acts on its own (API tokens) stops."""
-    signals.member_departing.send(
+    the organization: what they made with it that acts on its own (API tokens) stops.
+    Returns the names of the API tokens revoked, sorted (the receivers' answers)."""
+    answers = signals.member_departing.send(
         sender=Membership, membership=target, reason=reason, by=actor.user
     )
+    names: list[str] = []
+    for _receiver, answer in answers:
+        if isinstance(answer, dict):
+            names.extend(answer.get("api_tokens", ()))
+    return sorted(names)
 
 
 def holdings() -> dict[str, Any]:

@@ -18,13 +18,16 @@ invitation_revoked = Signal()
 # A person is losing the right to manage the organization: removed from it, leaving it, or
 # made a member (`membership`: the Membership, still saved with its old role; `reason`: one
 # of the DEPARTURE_* below; `by`: the User acting). Sent before the change is written, so a
-# receiver (the API tokens they made are revoked) still sees who they were.
+# receiver (the API tokens they made are revoked) still sees who they were. A receiver may
+# answer {kind: [names]} of what it took ("api_tokens": the tokens revoked), which a change
+# of role's message names.
 member_departing = Signal()
 DEPARTURE_REMOVED = "removed"
 DEPARTURE_LEFT = "left"
 DEPARTURE_DEMOTED = "demoted"
 
-# Asked when members are listed (the members page, a removal's confirmation): each receiver
-# answers {attribute: query expression over a Membership}, annotated in the list's own query,
-# saying what removing or demoting that member takes away (their API tokens: "api_tokens").
+# Asked when members are listed (the members page, a removal's or a change of role's
+# confirmation): each receiver answers {attribute: query expression over a Membership},
+# annotated in the list's own query, saying what removing or demoting that member takes
+# away (their API tokens: "api_tokens").
 member_holdings = Signal()

@@ -29,22 +29,26 @@ WHY = {
 WHY_DELETED = "its creator's account was deleted"
 
 
-def _revoke(tokens: models.QuerySet[ApiToken], by: User | None, why: str) -> int:
+def _revoke(tokens: models.QuerySet[ApiToken], by: User | None, why: str) -> list[str]:
     """Revoke each active token of `tokens` (locked, so a request using one meanwhile sees
-    it revoked once this commits), each with its own audit entry."""
-    revoked = 0
+    it revoked once this commits), each with its own audit entry; the names of those
+    revoked."""
+    revoked = []
     for token in tokens.filter(revoked_at__isnull=True).select_for_update():
-        revoked += token.revoke(by, why=why)
+        if token.revoke(by, why=why):
+            revoked.append(token.name)
     return revoked
 
 
 def member_departing(
     sender: type[Membership], membership: Membership, reason: str, by: User, **_: Any
-) -> None:
+) -> dict[str, list[str]]:
+    """Revoke the member's tokens; answer their names (a change of role's message says
+    them)."""
     mine = ApiToken.objects.filter(
         organization_id=membership.organization_id, created_by_id=membership.user_id
     )
-    _revoke(mine, by, WHY[reason])
+    return {"api_tokens": _revoke(mine, by, WHY[reason])}
 
 
 def user_deleting(sender: type[User], instance: User, **_: Any) -> None:

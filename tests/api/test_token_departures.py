@@ -84,7 +84,10 @@ def test_a_removed_admins_token_is_refused_and_creates_nothing(org, admin, admin
 def test_an_admin_made_a_member_loses_their_tokens(org, admin, admin_token, client):
     token, secret = admin_token
     client.force_login(org.memberships.get(role=Role.OWNER).user)
-    client.post(members_page(org, f"{admin.pk}/role/"), {"role": Role.MEMBER})
+    asked = client.post(members_page(org, f"{admin.pk}/role/"), {"role": Role.MEMBER})
+    assert "Their API token “ci” stops working" in text(asked)  # asked first
+    confirm = re.search(r'name="confirm" value="([^"]+)"', asked.content.decode()).group(1)
+    client.post(members_page(org, f"{admin.pk}/role/"), {"role": Role.MEMBER, "confirm": confirm})
     admin.refresh_from_db()
     assert admin.role == Role.MEMBER
 

@@ -17,12 +17,16 @@ from alerts_saas.accounts.access import RoleRequired, TenantRequest, tenant_get,
 from alerts_saas.accounts.emails import send_invitation_email
 from alerts_saas.accounts.forms import InviteForm, RoleForm
 from alerts_saas.accounts.models import Invitation, Membership, Role
+from alerts_saas.accounts.role_words import role_changed_words, who_can_give_back
 from alerts_saas.accounts.services import (
     MembershipError,
+    RoleChangeTakes,
     change_role,
+    check_role_change,
     holdings,
     remove_member,
     revoke_invitation,
+    role_change_takes,
 )
 
 log = logging.getLogger(__name__)
@@ -103,19 +107,44 @@ def _sent(invitation: Invitation, token: str) -> bool:
 @tenant_view(Role.ADMIN)
 @require_POST
 def change_member_role(request: TenantRequest, membership_id: int) -> HttpResponse:
+    """One click for a change that takes nothing away; a change of your own role, or one
+    that revokes API tokens or withdraws invitations, answers its confirmation page until
+    posted again with `confirm` (a stale page or a script cannot skip it)."""
     tenant = request.tenant
-    target = tenant_get(request, Membership, pk=membership_id)
+    members = Membership.objects.select_related("user").annotate(**holdings())
+    target = tenant_get(request, members, pk=membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose owner, admin or member.")
+        return redirect("accounts:members", slug=tenant.organization.slug)
+    new_role, own = form.cleaned_data["role"], target.pk == tenant.membership.pk
+    try:
+        check_role_change(tenant.membership, target, new_role)
+        takes = role_change_takes(target, new_role)
+        asks = target.role != new_role and (own or takes.anything)
+        if asks and request.POST.get("confirm") != takes.key:
+            return _confirm_role(request, target, takes, own, stale="confirm" in request.POST)
+        changed = change_role(tenant.membership, target, new_role)
+    except MembershipError as exc:
+        messages.error(request, str(exc))
     else:
-        try:
-            change_role(tenant.membership, target, form.cleaned_data["role"])
-        except MembershipError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{target.user} is now {target.role_enum.with_article}.")
+        messages.success(request, role_changed_words(changed, own))
     return redirect("accounts:members", slug=tenant.organization.slug)
+
+
+def _confirm_role(
+    request: TenantRequest, target: Membership, takes: RoleChangeTakes, own: bool, stale: bool
+) -> HttpResponse:
+    context = {
+        "target": target,
+        "takes": takes,
+        "new_role": Role(takes.new_role),
+        "own": own,
+        "stale": stale,  # confirmed, but it would now take something else
+        # Who could give the role back: others with it (an owner's: owners only).
+        "undo": who_can_give_back(target) if own else "",
+    }
+    return render(request, "accounts/member_role.html", context, status=409 if stale else 200)
 
 
 @tenant_view(Role.ADMIN)
