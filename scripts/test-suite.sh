@@ -7,6 +7,12 @@
 # has its own test database, Redis databases and VAR_DIR (tests/settings.py, TEST_LANE),
 # so neither sees the other's rows, counts, cache or broker.
 #
+# Each lane runs in TEST_WORKERS pytest-xdist workers (2): the processes lane's tests mostly
+# wait (on a two-core machine it used a quarter of a core), so the machine has room for a
+# second worker in each lane. Each worker has its own test database, VAR_DIR and pair of
+# Redis databases (TEST_REDIS_DBS, tests/settings.py): 11-12 and 5-6 for the processes
+# lane, 13-14 and 7-8 for the rest (bench-delivery uses 9-10, bench 3-4).
+#
 #   scripts/test-suite.sh                 both lanes; fails if either fails
 #   scripts/test-suite.sh -k invitation   with pytest arguments: one lane, as given
 set -u
@@ -18,6 +24,7 @@ if [ "$#" -gt 0 ]; then
 fi
 
 mkdir -p var
+workers=${TEST_WORKERS:-2}
 log=var/test-processes.log
 started=$(date +%s)
 # In the background bash would start it with SIGINT ignored, and every process it starts
@@ -27,8 +34,9 @@ started=$(date +%s)
     TEST_LANE=processes \
         REDIS_URL="${TEST_PROCESSES_REDIS_URL:-redis://127.0.0.1:6379/11}" \
         CELERY_BROKER_URL="${TEST_PROCESSES_BROKER_URL:-redis://127.0.0.1:6379/12}" \
+        TEST_REDIS_DBS="${TEST_PROCESSES_REDIS_DBS:-11,12,5,6}" \
         VAR_DIR="$PWD/var/test-processes" \
-        exec "$PYTEST" -m slow -p no:cacheprovider
+        exec "$PYTEST" -m slow -p no:cacheprovider -n "$workers" --dist worksteal
 ) >"$log" 2>&1 &
 processes=$!
 # Stop the other lane too if this script is interrupted, and let it tear down (stop its
@@ -38,7 +46,7 @@ processes=$!
 trap 'wait "$processes"; exit 130' INT
 trap 'kill -INT "$processes" 2>/dev/null; wait "$processes"; exit 130' TERM
 
-"$PYTEST" -m "not slow"
+TEST_REDIS_DBS="${TEST_REDIS_DBS:-13,14,7,8}" "$PYTEST" -m "not slow" -n "$workers" --dist worksteal
 rest=$?
 wait "$processes"
 slow=$?

@@ -100,8 +100,16 @@ def acme_member_signed_in(
 # --- The PagerDuty sandbox, over real HTTP ------------------------------------------------
 
 # The live server gets a fixed free port, so the sandbox can register its callback URL.
-LIVE_SERVER_PORT = free_port()
-os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{LIVE_SERVER_PORT}")
+# One per process: each of pytest-xdist's workers chooses its own rather than use the one
+# it inherited from the controlling process, and this module, imported again as
+# tests.conftest, keeps the one it chose the first time.
+_ADDRESS = os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+if _ADDRESS and os.environ.get("TEST_LIVE_SERVER_PID") in (None, str(os.getpid())):
+    LIVE_SERVER_PORT = int(_ADDRESS.rsplit(":", 1)[1])
+else:
+    LIVE_SERVER_PORT = free_port()
+    os.environ["DJANGO_LIVE_TEST_SERVER_ADDRESS"] = f"127.0.0.1:{LIVE_SERVER_PORT}"
+    os.environ["TEST_LIVE_SERVER_PID"] = str(os.getpid())
 CALLBACK_PATH = "/integrations/pagerduty/callback"
 
 
