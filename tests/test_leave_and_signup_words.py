@@ -68,4 +68,4 @@ def test_sign_up_from_an_invitation_says_they_join_its_organization(org, client)
     invited = _text(client.get("/accounts/signup/").content)
     assert "set up your organization" not in invited
     assert "Then you accept the invitation and join Demo Org as a member" in invited
-    assert "With an email address other than mia@example.com, we first send a link" in invited
+    assert "You were invited as mia@example.com , so your account uses that address" in invited

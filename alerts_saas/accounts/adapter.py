@@ -11,7 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
-from alerts_saas.accounts.invitation_flow import pending_invitation_url
+from alerts_saas.accounts.invitation_flow import pending_invitation, pending_invitation_url
 from alerts_saas.accounts.two_factor import second_factor_only
 from alerts_saas.mail_subjects import one_line
 
@@ -61,6 +61,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         return pending_invitation_url(request) or super().get_signup_redirect_url(request)
+
+    def unstash_verified_email(self, request: HttpRequest) -> str | None:
+        """The invited address the invitation link stashed as verified (views.invitations),
+        only while that invitation can still be accepted: one withdrawn or expired since does
+        not vouch for an address any more, and the new account confirms its own by email."""
+        email = super().unstash_verified_email(request)
+        invitation = pending_invitation(request)
+        if email and invitation is not None and invitation.email.lower() == email.lower():
+            return email
+        return None
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """allauth's emails, their links (activate_url, password_reset_url, signup_url…) on
