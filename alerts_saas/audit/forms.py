@@ -13,6 +13,7 @@ from alerts_saas.audit.models import Action, ActorKind, Entry
 from alerts_saas.audit.query import Filters
 
 ANY = ("", "Anyone")
+DATE_WORDS = "Enter a date as year-month-day, such as 2026-03-31, or leave it empty."
 
 
 class ActivityFilterForm(forms.Form):
@@ -22,10 +23,16 @@ class ActivityFilterForm(forms.Form):
         label="Action", required=False, choices=[("", "Any action"), *Action.choices]
     )
     since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": DATE_WORDS},
     )
     until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": DATE_WORDS},
     )
 
     def __init__(self, data: Any, organization: Organization) -> None:
@@ -38,18 +45,23 @@ class ActivityFilterForm(forms.Form):
         data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "The end date is before the start date.")
+            self.add_error(
+                "until",
+                "The end date is before the start date: pick a “To” date on or after the "
+                "“From” date, or leave one of them empty.",
+            )
         return data
 
     def filters(self) -> Filters:
-        """The valid filters (an invalid one is left out, and said so on the page)."""
-        data = self.cleaned_data if self.is_bound else {}
+        """The filters of a valid form (an invalid one lists nothing: the page says what to
+        fix rather than show entries the filters did not ask for)."""
+        data = self.cleaned_data
         return Filters(
             who=data.get("who") or "",
             kind=data.get("kind") or "",
             action=data.get("action") or "",
-            since=data.get("since") if "since" not in self.errors else None,
-            until=data.get("until") if "until" not in self.errors else None,
+            since=data.get("since"),
+            until=data.get("until"),
         )
 
 

@@ -22,11 +22,12 @@ def activity(request: TenantRequest) -> HttpResponse:
     organization = request.tenant.organization
     bound = any(request.GET.get(name) for name in ("who", "kind", "action", "since", "until"))
     form = ActivityFilterForm(request.GET if bound else None, organization)
-    filters = query.Filters()
-    if bound:
-        form.is_valid()  # an invalid filter is left out, and the form says why
-        filters = form.filters()
-    page = Paginator(query.entries(organization, filters), PER_PAGE).get_page(
+    # Filters that need fixing list nothing: the page says what to fix, rather than show
+    # entries (all of them, or those of the other filters) that were not asked for.
+    invalid = bound and not form.is_valid()
+    filters = form.filters() if bound and not invalid else query.Filters()
+    entries = query.entries(organization, filters)
+    page = Paginator(entries.none() if invalid else entries, PER_PAGE).get_page(
         request.GET.get("page")
     )
     rows = [(entry, words.describe(entry)) for entry in page]
@@ -35,7 +36,8 @@ def activity(request: TenantRequest) -> HttpResponse:
         "audit/activity.html",
         {
             "form": form,
-            "filtered": bound,
+            "filtered": bound and not invalid,
+            "invalid": invalid,
             "page": page,
             "rows": rows,
             "retention_days": settings.AUDIT_RETENTION_DAYS,
