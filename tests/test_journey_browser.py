@@ -74,7 +74,9 @@ def test_signup_verify_create_invite_accept_and_member_limits(
     expect(ben.get_by_role("heading", name="Join Acme Ops")).to_be_visible()
     screenshot(ben, "invitation-opened")
     ben.get_by_role("button", name="Create account").click()
-    ben.fill("input[name=email]", "ben@acme.example")
+    # The account is for the invited address: shown, not to be typed.
+    expect(ben.locator("input[name=email]")).to_have_value("ben@acme.example")
+    expect(ben.locator("input[name=email]")).not_to_be_editable()
     ben.fill("input[name=password1]", PASSWORD)
     ben.fill("input[name=password2]", PASSWORD)
     ben.locator("main").get_by_role("button", name="Create account").click()
