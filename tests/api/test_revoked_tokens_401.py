@@ -1,7 +1,8 @@
 """A revoked API token is an authentication failure whoever revoked it: revoked by hand on
 Settings → API tokens, or because its creator was removed from the organization, it is 401
 (`WWW-Authenticate: Bearer error="invalid_token"`), with words saying it was revoked and
-where a new one is made, as the page that revoked it says; both answers agree with the served OpenAPI document (`Api`)."""
+where a new one is made, as the page that revoked it says; both answers agree with the
+served OpenAPI document (`Api`)."""
 
 from __future__ import annotations
 
