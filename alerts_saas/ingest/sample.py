@@ -16,7 +16,7 @@ import orjson
 from django.utils import timezone
 
 from alerts_saas.alerts.matching import MatchIndex
-from alerts_saas.alerts.models import Alert
+from alerts_saas.alerts.models import MATCH_FIELDS, Alert
 from alerts_saas.ingest.batch import judge
 from alerts_saas.ingest.parsing import parse
 
@@ -45,17 +45,7 @@ def example_batch(now: datetime) -> list[dict[str, Any]]:
 
 
 # What an alert needs to be matched, and named.
-_FIELDS = (
-    "pk",
-    "name",
-    "match_app",
-    "match_source",
-    "match_level",
-    "match_message",
-    "match_message_regex",
-    "match_attribute",
-    "match_attribute_value",
-)
+_FIELDS = ("pk", "name", *MATCH_FIELDS)
 
 
 def alerts_counting(organization_id: int) -> list[Alert]:
