@@ -158,6 +158,10 @@ def _said(error: dict[str, object]) -> str:
         return "can't be null"
     if kind == "json_invalid":
         return "the body is not valid JSON"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false"
     context = error.get("ctx")
     bounds = context if isinstance(context, dict) else {}
     if kind == "less_than_equal":
